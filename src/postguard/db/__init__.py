@@ -1,0 +1,5 @@
+"""Database: engine, sessions, schema (through Alembic migrations only)."""
+
+from postguard.db.engine import Database
+
+__all__ = ["Database"]

@@ -1,0 +1,128 @@
+"""One error hierarchy for the whole product.
+
+Each error carries what both shells need: an HTTP status and problem type for RFC 9457
+``application/problem+json`` (the API), and an exit code (the CLI). Messages never contain
+personal data: they name the field, the row and the reason, not the value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One reason a piece of input was refused: where (row, field) and why."""
+
+    field: str
+    message: str
+    row: int | None = None
+    code: str = "invalid"
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"field": self.field, "code": self.code, "message": self.message}
+        if self.row is not None:
+            out["row"] = self.row
+        return out
+
+
+@dataclass
+class PostguardError(Exception):
+    """Base of every error postguard raises on purpose."""
+
+    detail: str = "An error occurred."
+    errors: list[FieldError] = field(default_factory=list)
+
+    status: ClassVar[int] = 500
+    slug: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal error"
+    exit_code: ClassVar[int] = 1
+
+    def __post_init__(self) -> None:
+        super().__init__(self.detail)
+
+    def __str__(self) -> str:
+        return self.detail
+
+    @property
+    def type_uri(self) -> str:
+        return f"https://postguard.example/problems/{self.slug}"
+
+    def problem(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": self.type_uri,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance:
+            body["instance"] = instance
+        if self.errors:
+            body["errors"] = [e.as_dict() for e in self.errors]
+        return body
+
+
+def _kind(slug: str, title: str, status: int, exit_code: int):
+    def deco(cls):
+        cls.slug, cls.title, cls.status, cls.exit_code = slug, title, status, exit_code
+        return cls
+
+    return deco
+
+
+@_kind("invalid-input", "Invalid input", 422, 2)
+class InvalidInput(PostguardError):
+    """Input that does not satisfy the rules: ``errors`` says which field (and row) and why."""
+
+
+@_kind("not-found", "Not found", 404, 3)
+class NotFound(PostguardError):
+    pass
+
+
+@_kind("conflict", "Conflict", 409, 4)
+class Conflict(PostguardError):
+    pass
+
+
+@_kind("unauthenticated", "Authentication required", 401, 5)
+class Unauthenticated(PostguardError):
+    pass
+
+
+@_kind("forbidden", "Forbidden", 403, 6)
+class Forbidden(PostguardError):
+    pass
+
+
+@_kind("rate-limited", "Too many requests", 429, 7)
+class RateLimited(PostguardError):
+    retry_after: ClassVar[int] = 60
+
+
+@_kind("payload-too-large", "Payload too large", 413, 2)
+class PayloadTooLarge(PostguardError):
+    pass
+
+
+@_kind("configuration", "Configuration error", 500, 8)
+class ConfigurationError(PostguardError):
+    pass
+
+
+@_kind("decryption-failed", "Protected data could not be read", 500, 9)
+class DecryptionFailed(PostguardError):
+    """The single, opaque error for every ciphertext that cannot be opened.
+
+    It deliberately says nothing about why (wrong key, moved, tampered, shredded): telling them
+    apart would help an attacker probe the vault.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(detail="Protected data could not be read.")
+
+
+@_kind("shredded", "Personal data destroyed", 410, 10)
+class Shredded(PostguardError):
+    """The record's personal data was crypto-shredded and can never be read again."""

@@ -1,0 +1,1 @@
+"""Organisations (postal operators) and their scoped API keys."""

@@ -1,0 +1,129 @@
+"""Organisations and their API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from postguard.db.base import utcnow
+from postguard.errors import Conflict, FieldError, InvalidInput, NotFound, Unauthenticated
+from postguard.orgs.models import ApiKey, Organisation
+
+SCOPES = {
+    "shipments:read": "list and get shipments (masked)",
+    "shipments:write": "create, import and update shipments",
+    "shipments:search": "search shipments by phone (candidates filtered server-side)",
+    "labels:print": "print privacy labels",
+    "keys:admin": "rotate data keys",
+}
+_CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
+KEY_PREFIX = "pgk"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: an organisation and what it may do. The CLI acts with every scope."""
+
+    org_id: int
+    org_code: str
+    actor: str
+    scopes: frozenset[str] = field(default_factory=lambda: frozenset(SCOPES))
+
+    def can(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    token: str
+    prefix: str
+    scopes: list[str]
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+class OrgService:
+    def __init__(self, platform) -> None:
+        self.p = platform
+
+    def create(self, *, code: str, name: str, hotline: str | None = None) -> Organisation:
+        code = code.strip().upper()
+        errors = []
+        if not _CODE.match(code):
+            errors.append(FieldError("code", "2-32 characters: letters, digits, '-' or '_'"))
+        if not name.strip() or len(name) > 200:
+            errors.append(FieldError("name", "required, at most 200 characters"))
+        if errors:
+            raise InvalidInput("The organisation could not be created.", errors)
+        try:
+            with self.p.db.session() as s:
+                org = Organisation(code=code, name=name.strip(), hotline=hotline,
+                                   blind_index_bits=self.p.settings.blind_index_bits)
+                s.add(org)
+                s.flush()
+                self.p.vault.create_org_keys(s, org_id=org.id)
+                return org
+        except IntegrityError:
+            raise Conflict(f"An organisation with code {code} already exists.") from None
+
+    def get(self, code: str) -> Organisation:
+        with self.p.db.read_session() as s:
+            org = s.execute(select(Organisation).where(Organisation.code == code.strip().upper())).scalar_one_or_none()
+        if org is None:
+            raise NotFound(f"No organisation with code {code}.")
+        return org
+
+    def list(self) -> list[Organisation]:
+        with self.p.db.read_session() as s:
+            return list(s.execute(select(Organisation).order_by(Organisation.code)).scalars())
+
+    def principal(self, code: str, *, actor: str) -> Principal:
+        org = self.get(code)
+        return Principal(org_id=org.id, org_code=org.code, actor=actor)
+
+    # -- API keys ----------------------------------------------------------------------------
+    def create_api_key(self, *, org_code: str, scopes: list[str], label: str = "") -> IssuedKey:
+        bad = [s for s in scopes if s not in SCOPES]
+        if not scopes or bad:
+            raise InvalidInput(
+                "Unknown or missing scope.",
+                [FieldError("scope", f"choose from: {', '.join(sorted(SCOPES))}")],
+            )
+        org = self.get(org_code)
+        prefix = secrets.token_hex(4)
+        token = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+        with self.p.db.session() as s:
+            s.add(ApiKey(org_id=org.id, prefix=prefix, digest=_digest(token),
+                         scopes=" ".join(sorted(set(scopes))), label=label))
+        return IssuedKey(token=token, prefix=prefix, scopes=sorted(set(scopes)))
+
+    def revoke_api_key(self, *, prefix: str) -> None:
+        with self.p.db.session() as s:
+            key = s.execute(select(ApiKey).where(ApiKey.prefix == prefix)).scalar_one_or_none()
+            if key is None:
+                raise NotFound(f"No API key with prefix {prefix}.")
+            key.revoked_at = utcnow()
+
+    def authenticate(self, token: str) -> Principal:
+        parts = token.split("_", 2)
+        if len(parts) != 3 or parts[0] != KEY_PREFIX:
+            raise Unauthenticated("Malformed API key.")
+        with self.p.db.read_session() as s:
+            row = s.execute(
+                select(ApiKey, Organisation.code)
+                .join(Organisation, Organisation.id == ApiKey.org_id)
+                .where(ApiKey.prefix == parts[1])
+            ).one_or_none()
+        if row is None or row[0].revoked_at is not None or not hmac.compare_digest(row[0].digest, _digest(token)):
+            raise Unauthenticated("Invalid or revoked API key.")
+        key, code = row
+        return Principal(org_id=key.org_id, org_code=code, actor=f"apikey:{key.prefix}",
+                         scopes=frozenset(key.scopes.split()))

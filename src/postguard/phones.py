@@ -1,0 +1,106 @@
+"""Phone-number normalisation to E.164 (pure, no I/O).
+
+Vietnamese numbers are accepted in every form people write them: ``0912 345 678``, ``+84 912.345.678``,
+``84912345678``, ``0084-912-345-678``, ``(028) 3822 1234``, a national number whose leading 0 a
+spreadsheet dropped (``912345678``) and the pre-2018 eleven-digit mobile prefixes (``0162…`` is now
+``032…``). Validity comes from the phonenumbers library's metadata for Viet Nam: its patterns are
+compiled once and matched directly, so the hot path costs a regular expression rather than a full
+``phonenumbers.parse`` (the property tests check both agree). Numbers of other countries, written
+with ``+``, go through ``phonenumbers`` itself.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
+# Pre-2018 mobile prefixes (national, after the trunk 0) and what they became on 2018-09-15.
+OLD_MOBILE_PREFIXES = {
+    "162": "32", "163": "33", "164": "34", "165": "35", "166": "36", "167": "37", "168": "38", "169": "39",
+    "120": "70", "121": "79", "122": "77", "126": "76", "128": "78",
+    "123": "83", "124": "84", "125": "85", "127": "81", "129": "82",
+    "186": "56", "188": "58",
+    "199": "59",
+}
+
+_STRIP = str.maketrans("", "", " .-()\u00a0\t/")
+
+
+class InvalidPhone(ValueError):
+    """The text is not a valid phone number; ``str()`` says why, without echoing the number."""
+
+
+@lru_cache(maxsize=1)
+def _vn_patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
+    md = phonenumbers.PhoneMetadata.metadata_for_region("VN")
+    general = re.compile(md.general_desc.national_number_pattern)
+    mobile = re.compile(md.mobile.national_number_pattern)
+    fixed = re.compile(md.fixed_line.national_number_pattern)
+    return general, mobile, fixed
+
+
+def _national(digits: str) -> str | None:
+    """The Vietnamese national significant number from the digits people write, or None."""
+    n = len(digits)
+    if digits.startswith("0084"):
+        digits = digits[4:]
+    elif digits.startswith("84") and n in (11, 12):
+        digits = digits[2:]
+    elif digits.startswith("0") and n in (10, 11):
+        digits = digits[1:]
+    elif n in (9, 10) and not digits.startswith("0"):
+        pass  # leading 0 dropped
+    else:
+        return None
+    if len(digits) == 10 and digits[:3] in OLD_MOBILE_PREFIXES:
+        digits = OLD_MOBILE_PREFIXES[digits[:3]] + digits[3:]
+    return digits
+
+
+def normalize_phone(raw: str, *, mobile_only: bool = False) -> str:
+    """Return ``raw`` as E.164 (``+84912345678``) or raise ``InvalidPhone``."""
+    if not isinstance(raw, str):
+        raise InvalidPhone("phone number must be text")
+    text = raw.strip().translate(_STRIP)
+    if not text:
+        raise InvalidPhone("phone number is empty")
+    plus = text.startswith("+")
+    digits = text[1:] if plus else text
+    if not digits.isascii() or not digits.isdigit():
+        raise InvalidPhone("phone number may contain only digits, spaces, dots, dashes and a leading +")
+    if plus and not digits.startswith("84"):
+        return _foreign("+" + digits, mobile_only=mobile_only)
+    nsn = _national(("0084" + digits[2:]) if plus else digits)
+    if nsn is None:
+        raise InvalidPhone("phone number has the wrong number of digits for Viet Nam")
+    general, mobile, fixed = _vn_patterns()
+    if mobile.fullmatch(nsn):
+        return "+84" + nsn
+    if not mobile_only and fixed.fullmatch(nsn):
+        return "+84" + nsn
+    if mobile_only:
+        raise InvalidPhone("not a Vietnamese mobile number")
+    raise InvalidPhone("not an assigned Vietnamese mobile or landline number range")
+
+
+def _foreign(text: str, *, mobile_only: bool) -> str:
+    try:
+        num = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        raise InvalidPhone("not a valid international phone number") from None
+    if not phonenumbers.is_valid_number(num):
+        raise InvalidPhone("not a valid international phone number")
+    if mobile_only and phonenumbers.number_type(num) not in (
+        PhoneNumberType.MOBILE,
+        PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    ):
+        raise InvalidPhone("not a mobile number")
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+
+
+def national_format(e164: str) -> str:
+    """``+84912345678`` → ``0912345678`` (the form people read)."""
+    return "0" + e164[3:] if e164.startswith("+84") else e164

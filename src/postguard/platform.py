@@ -1,0 +1,58 @@
+"""The platform: every service wired to one set of injected settings.
+
+Shells (API, web, CLI) build one ``Platform`` and call its services; nothing here is created at
+import time.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from postguard.db import Database, migrate
+from postguard.settings import Settings
+from postguard.vault.kek import LocalKeyFile
+from postguard.vault.service import Vault
+
+
+class Platform:
+    def __init__(self, settings: Settings, *, migrate_on_start: bool = True) -> None:
+        self.settings = settings
+        self.db = Database(settings)
+        if migrate_on_start:
+            migrate.upgrade(self.db.engine)
+        self.kek  # created on first start (development) or refused (production) right away
+
+    @cached_property
+    def kek(self) -> LocalKeyFile:
+        return LocalKeyFile(self.settings.key_file, production=self.settings.mode == "production")
+
+    @cached_property
+    def vault(self) -> Vault:
+        return Vault(self.kek, nonce_budget=self.settings.nonce_budget)
+
+    @cached_property
+    def orgs(self):
+        from postguard.orgs.service import OrgService
+
+        return OrgService(self)
+
+    @cached_property
+    def shipments(self):
+        from postguard.shipments.service import ShipmentService
+
+        return ShipmentService(self)
+
+    @cached_property
+    def door(self):
+        from postguard.access.door import Door
+
+        return Door(self)
+
+    @cached_property
+    def labels(self):
+        from postguard.shipments.labels import LabelService
+
+        return LabelService(self)
+
+    def close(self) -> None:
+        self.db.dispose()

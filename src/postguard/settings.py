@@ -1,0 +1,85 @@
+"""Settings, read from the environment (prefix ``POSTGUARD_``) and injected into every factory.
+
+Nothing here is built at import time: ``Settings()`` is called by the shells (``create_app``, the
+CLI) and by tests, each with their own values. Every field is documented in docs/configuration.md;
+a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="POSTGUARD_", extra="ignore")
+
+    mode: Literal["development", "production"] = Field(
+        "development",
+        description="development or production; production refuses development keys and secrets.",
+    )
+    data_dir: Path = Field(
+        Path("./var"), description="Directory for the embedded database, the local key file and logs."
+    )
+    database_url: str | None = Field(
+        None,
+        description="Any SQLAlchemy URL (sqlite:///..., postgresql+psycopg://...). "
+        "Default: a SQLite file postguard.db under data_dir.",
+    )
+    database_replica_urls: list[str] = Field(
+        default_factory=list,
+        description="Read replicas (JSON list of URLs) used for read-only queries; empty means the primary.",
+    )
+    key_file: Path | None = Field(
+        None,
+        description="Local key-encryption key file. Default: kek.json under data_dir, created with mode 0600 "
+        "on first start in development mode.",
+    )
+    nonce_budget: int = Field(
+        2**32,
+        ge=16,
+        le=2**32,
+        description="Encryptions allowed under one data-key version before it is rotated "
+        "(random 96-bit nonces: at most 2^32).",
+    )
+    blind_index_bits: int = Field(
+        16,
+        ge=8,
+        le=31,
+        description="Bits kept of each phone blind index for a new organisation (see docs/security.md).",
+    )
+    retention_days: int = Field(
+        90, ge=0, description="Days after delivery (or return/cancellation) before personal data is shredded."
+    )
+    import_batch_size: int = Field(2000, ge=1, le=100_000, description="Rows per atomic import batch.")
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000", description="Base URL printed into label QR codes (no personal data)."
+    )
+    log_format: Literal["console", "json"] = Field(
+        "console", description="console (development) or json (production) log lines."
+    )
+    log_level: str = Field("INFO", description="Minimum log level.")
+    rate_limit_storage: str = Field(
+        "memory://",
+        description="Storage URI for rate limits shared between workers, e.g. redis://127.0.0.1:6379/0.",
+    )
+    max_upload_bytes: int = Field(
+        512 * 1024 * 1024, ge=1024, description="Largest CSV accepted by the API upload, in bytes."
+    )
+
+    @model_validator(mode="after")
+    def _defaults(self) -> "Settings":
+        if self.database_url is None:
+            self.database_url = f"sqlite:///{(self.data_dir / 'postguard.db').as_posix()}"
+        if self.key_file is None:
+            self.key_file = self.data_dir / "kek.json"
+        if self.mode == "production" and self.log_format != "json":
+            self.log_format = "json"
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return str(self.database_url).startswith("sqlite")

@@ -1,0 +1,471 @@
+"""Shipments: create, import, read (masked), search by phone, status lifecycle, retention.
+
+Personal data enters only as vault ciphertext plus the masked projection a label shows; it is read
+back in plaintext only through the access door.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from datetime import datetime, timedelta
+from typing import BinaryIO
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from postguard import places
+from postguard.db.base import utcnow
+from postguard.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from postguard.orgs.models import Organisation
+from postguard.orgs.service import Principal
+from postguard.phones import InvalidPhone, normalize_phone
+from postguard.shipments.models import PERSONAL_FIELDS, LabelToken, Shipment, ShipmentEvent
+from postguard.shipments.validation import COLUMNS, ShipmentInput, validate
+from postguard.vault.masking import mask_address, mask_name, mask_phone_last3
+from postguard.vault.service import FieldLayout
+
+KINDS = {
+    "sender_name": "name",
+    "sender_phone": "phone",
+    "sender_address": "address",
+    "recipient_name": "name",
+    "recipient_phone": "phone",
+    "recipient_address": "address",
+    "goods_description": "text",
+}
+STATUSES = ("created", "picked_up", "in_transit", "out_for_delivery", "delivered", "returned", "cancelled")
+TERMINAL = frozenset({"delivered", "returned", "cancelled"})
+TRANSITIONS = {
+    "created": {"picked_up", "cancelled"},
+    "picked_up": {"in_transit", "returned", "cancelled"},
+    "in_transit": {"out_for_delivery", "returned"},
+    "out_for_delivery": {"delivered", "returned", "in_transit"},  # a failed attempt goes back to the hub
+    "delivered": set(),
+    "returned": set(),
+    "cancelled": set(),
+}
+MAX_REPORTED_ERRORS = 1000
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    imported: int = 0
+    already_present: int = 0
+    invalid: int = 0
+    errors: list[FieldError] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "rows": self.rows,
+            "imported": self.imported,
+            "already_present": self.already_present,
+            "invalid": self.invalid,
+            "errors": [e.as_dict() for e in self.errors],
+            "errors_truncated": self.invalid > 0 and len(self.errors) >= MAX_REPORTED_ERRORS,
+        }
+
+
+LAYOUT = FieldLayout("shipments", KINDS)
+
+# Column order of the bulk insert (the driver's executemany, prepared once per dialect).
+INSERT_COLUMNS = (
+    "org_id", "waybill", "status", "created_at", "status_changed_at", "recipient_province_code",
+    "recipient_ward_code", "cod_amount_vnd", "weight_grams", "dek", "dek_key_version",
+    *(f"{c}_ct" for c in KINDS),
+    "sender_phone_bidx", "recipient_phone_bidx", "sender_name_masked", "recipient_name_masked",
+    "sender_phone_last3", "recipient_phone_last3",
+)
+
+
+class Protection:
+    """How a batch's personal data is protected: sealed (AEAD) and blind-indexed by the vault."""
+
+    def __init__(self, vault, session: Session, *, org: Organisation, count: int) -> None:
+        sealer = vault.sealer(session, org_id=org.id, count=count)
+        self.index = vault.blind_indexer(session, org_id=org.id, bits=org.blind_index_bits)
+        self.seal = partial(sealer.seal, layout=LAYOUT)
+
+
+def masked_view(s: Shipment) -> dict:
+    """The masked projection, identical for every audience."""
+    prov, ward = places.province(s.recipient_province_code), places.ward(s.recipient_ward_code)
+    shredded = s.shredded_at is not None
+    return {
+        "waybill": s.waybill,
+        "status": s.status,
+        "created_at": s.created_at.isoformat(),
+        "status_changed_at": s.status_changed_at.isoformat(),
+        "sender": {
+            "name": s.sender_name_masked,
+            "phone": None if shredded else mask_phone_last3(s.sender_phone_last3),
+        },
+        "recipient": {
+            "name": s.recipient_name_masked,
+            "phone": None if shredded else mask_phone_last3(s.recipient_phone_last3),
+            "address": mask_address(ward=ward.name, province=prov.name),
+            "province_code": prov.code,
+            "ward_code": ward.code,
+        },
+        "cod_amount_vnd": s.cod_amount_vnd,
+        "weight_grams": s.weight_grams,
+        "personal_data": "shredded" if shredded else "protected",
+    }
+
+
+def _need(principal: Principal, scope: str) -> None:
+    if not principal.can(scope):
+        raise Forbidden(f"This key lacks the {scope} scope.")
+
+
+class ShipmentService:
+    def __init__(self, platform) -> None:
+        self.p = platform
+
+    # -- writing -----------------------------------------------------------------------------
+    @staticmethod
+    def _row(org_id: int, item: ShipmentInput, prot: Protection, now) -> tuple:
+        sealed = prot.seal(
+            (item.sender_name, item.sender_phone, item.sender_address, item.recipient_name,
+             item.recipient_phone, item.recipient_address, item.goods_description),
+            record_id=item.waybill,
+        )
+        return (
+            org_id, item.waybill, "created", now, now, item.province_code, item.ward_code,
+            item.cod_amount_vnd, item.weight_grams, sealed.dek, sealed.key_version, *sealed.fields,
+            prot.index(item.sender_phone), prot.index(item.recipient_phone),
+            mask_name(item.sender_name), mask_name(item.recipient_name),
+            item.sender_phone[-3:], item.recipient_phone[-3:],
+        )
+
+    def _insert(self, session: Session, org_id: int, items, prot: Protection) -> int:
+        """Insert new shipments with the driver's executemany (one prepared statement, no ORM),
+        skipping waybills that already exist."""
+        conn = session.connection()
+        dialect = conn.dialect
+        mark = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
+        sql = (
+            f"INSERT INTO shipments ({', '.join(INSERT_COLUMNS)}) VALUES ({', '.join([mark] * len(INSERT_COLUMNS))})"
+            " ON CONFLICT (org_id, waybill) DO NOTHING"
+        )
+        now = Shipment.__table__.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+        stamp = now(utcnow()) if now else utcnow()
+        rows = [self._row(org_id, it, prot, stamp) for it in items]
+        return conn.exec_driver_sql(sql, rows).rowcount
+
+    def _org(self, session: Session, principal: Principal) -> Organisation:
+        org = session.get(Organisation, principal.org_id)
+        if org is None:
+            raise NotFound("Organisation not found.")
+        return org
+
+    def create(self, principal: Principal, data: dict) -> dict:
+        _need(principal, "shipments:write")
+        item, errors = validate(data)
+        if errors:
+            raise InvalidInput("The shipment was not created.", errors)
+        with self.p.db.session() as s:
+            org = self._org(s, principal)
+            prot = Protection(self.p.vault, s, org=org, count=1)
+            if self._insert(s, org.id, [item], prot) != 1:
+                raise Conflict(f"A shipment with waybill {item.waybill} already exists.")
+            return masked_view(self._by_waybill(s, principal, item.waybill))
+
+    def import_csv(
+        self,
+        principal: Principal,
+        stream: BinaryIO,
+        *,
+        progress: Callable[[int], None] | None = None,
+        protection: Callable[..., Protection] = Protection,
+    ) -> ImportReport:
+        """Stream a CSV (UTF-8, with or without BOM) in atomic batches; bounded memory.
+
+        Invalid rows are reported (line and field) and nothing of them is stored; valid rows are
+        imported; rows whose waybill is already stored are counted, not duplicated. ``protection``
+        exists for the benchmark's plaintext baseline.
+        """
+        _need(principal, "shipments:write")
+        report = ImportReport()
+        text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        reader = csv.reader(text)
+        header = next(reader, None)
+        if header is None:
+            raise InvalidInput("The file is empty.", [FieldError("file", "no header row", 1, "empty")])
+        header = [h.strip().lower() for h in header]
+        missing = [c for c in COLUMNS if c not in header]
+        unknown = [h for h in header if h not in COLUMNS]
+        if missing or unknown or len(set(header)) != len(header):
+            errs = [FieldError(c, "column missing from header", 1, "missing_column") for c in missing]
+            errs += [FieldError(h or "(blank)", "unknown column", 1, "unknown_column") for h in unknown]
+            if len(set(header)) != len(header):
+                errs.append(FieldError("header", "a column appears twice", 1, "duplicate_column"))
+            raise InvalidInput("The header row does not match the import format.", errs)
+        pos = [header.index(c) for c in COLUMNS]
+        width = len(header)
+        batch_size = self.p.settings.import_batch_size
+        batch: list[tuple[int, ShipmentInput]] = []
+
+        def rows() -> Iterator[tuple[int, list[str]]]:
+            for rec in reader:
+                yield reader.line_num, rec
+
+        for line, rec in rows():
+            if not rec or (len(rec) == 1 and not rec[0].strip()):
+                continue
+            report.rows += 1
+            if len(rec) != width:
+                self._error(report, [FieldError("row", f"has {len(rec)} fields, the header has {width}", line, "field_count")])
+                continue
+            item, errors = validate({c: rec[i] for c, i in zip(COLUMNS, pos)}, row=line)
+            if errors:
+                self._error(report, errors)
+                continue
+            batch.append((line, item))
+            if len(batch) >= batch_size:
+                self._import_batch(principal, batch, report, protection)
+                batch = []
+                if progress:
+                    progress(stream.tell() if stream.seekable() else 0)
+        if batch:
+            self._import_batch(principal, batch, report, protection)
+        if progress:
+            progress(stream.tell() if stream.seekable() else 0)
+        text.detach()
+        return report
+
+    @staticmethod
+    def _error(report: ImportReport, errors: list[FieldError]) -> None:
+        report.invalid += 1
+        room = MAX_REPORTED_ERRORS - len(report.errors)
+        if room > 0:
+            report.errors.extend(errors[:room])
+
+    def _import_batch(self, principal: Principal, batch: list[tuple[int, ShipmentInput]], report: ImportReport,
+                      protection) -> None:
+        with self.p.db.session() as s:
+            org = self._org(s, principal)
+            waybills = [it.waybill for _, it in batch]
+            existing = set(
+                s.execute(
+                    select(Shipment.waybill).where(Shipment.org_id == org.id, Shipment.waybill.in_(waybills))
+                ).scalars()
+            )
+            fresh: dict[str, ShipmentInput] = {}
+            for _, it in batch:
+                if it.waybill in existing or it.waybill in fresh:
+                    report.already_present += 1
+                else:
+                    fresh[it.waybill] = it
+            if not fresh:
+                return
+            prot = protection(self.p.vault, s, org=org, count=len(fresh))
+            inserted = self._insert(s, org.id, fresh.values(), prot)
+            report.imported += inserted
+            report.already_present += len(fresh) - inserted
+
+    # -- reading (masked) --------------------------------------------------------------------
+    def _by_waybill(self, session: Session, principal: Principal, waybill: str) -> Shipment:
+        s = session.execute(
+            select(Shipment).where(Shipment.org_id == principal.org_id, Shipment.waybill == waybill)
+        ).scalar_one_or_none()
+        if s is None:
+            raise NotFound(f"No shipment with waybill {waybill}.")
+        return s
+
+    def get(self, principal: Principal, waybill: str) -> dict:
+        _need(principal, "shipments:read")
+        with self.p.db.read_session() as s:
+            return masked_view(self._by_waybill(s, principal, waybill))
+
+    def list(self, principal: Principal, *, status: str | None = None, limit: int = 50,
+             after: str | None = None) -> dict:
+        """Masked shipments in waybill order; ``after`` is the cursor (the last waybill seen)."""
+        _need(principal, "shipments:read")
+        if status is not None and status not in STATUSES:
+            raise InvalidInput("Unknown status.", [FieldError("status", f"one of {', '.join(STATUSES)}")])
+        if not 1 <= limit <= 500:
+            raise InvalidInput("Bad page size.", [FieldError("limit", "between 1 and 500")])
+        q = select(Shipment).where(Shipment.org_id == principal.org_id)
+        if status:
+            q = q.where(Shipment.status == status)
+        if after:
+            q = q.where(Shipment.waybill > after)
+        with self.p.db.read_session() as s:
+            items = [masked_view(x) for x in s.execute(q.order_by(Shipment.waybill).limit(limit)).scalars()]
+        return {"items": items, "next": items[-1]["waybill"] if len(items) == limit else None}
+
+    def search_by_phone(self, principal: Principal, phone: str) -> list[dict]:
+        """Shipments where ``phone`` is the sender's or recipient's: blind-index candidates,
+        decrypted and filtered server-side, returned masked."""
+        _need(principal, "shipments:search")
+        try:
+            e164 = normalize_phone(phone)
+        except InvalidPhone as e:
+            raise InvalidInput("Not a phone number.", [FieldError("phone", str(e), None, "invalid_phone")]) from None
+        out = []
+        with self.p.db.session() as s:
+            org = self._org(s, principal)
+            b = self.p.vault.blind_indexer(s, org_id=org.id, bits=org.blind_index_bits)(e164)
+            candidates = s.execute(
+                select(Shipment).where(
+                    Shipment.org_id == org.id,
+                    or_(Shipment.recipient_phone_bidx == b, Shipment.sender_phone_bidx == b),
+                ).order_by(Shipment.waybill)
+            ).scalars().all()
+            for c in candidates:
+                phones = self.p.door.open_shipment(
+                    s, principal=principal, shipment=c, columns=("sender_phone", "recipient_phone"),
+                    purpose="phone_search",
+                )
+                roles = [r for r in ("sender", "recipient") if phones[f"{r}_phone"] == e164]
+                if roles:
+                    out.append({**masked_view(c), "matched_as": roles})
+        return out
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def set_status(self, principal: Principal, waybill: str, status: str) -> dict:
+        _need(principal, "shipments:write")
+        if status not in STATUSES:
+            raise InvalidInput("Unknown status.", [FieldError("status", f"one of {', '.join(STATUSES)}")])
+        with self.p.db.session() as s:
+            sh = self._by_waybill(s, principal, waybill)
+            if status not in TRANSITIONS[sh.status]:
+                allowed = ", ".join(sorted(TRANSITIONS[sh.status])) or "none (final status)"
+                raise Conflict(f"Cannot move a shipment from {sh.status} to {status}; allowed: {allowed}.")
+            s.add(ShipmentEvent(shipment_id=sh.id, from_status=sh.status, to_status=status, actor=principal.actor))
+            sh.status, sh.status_changed_at = status, utcnow()
+            s.flush()
+            return masked_view(sh)
+
+    # -- retention and shredding -------------------------------------------------------------
+    _SHRED = {
+        "dek": None,
+        "shredded_at": None,  # set per call
+        **{f"{c}_ct": None for c in PERSONAL_FIELDS},
+        "sender_phone_bidx": None,
+        "recipient_phone_bidx": None,
+        "sender_name_masked": None,
+        "recipient_name_masked": None,
+        "sender_phone_last3": None,
+        "recipient_phone_last3": None,
+    }
+
+    def _shred_where(self, session: Session, *conditions) -> int:
+        values = {**self._SHRED, "shredded_at": utcnow()}
+        ids = select(Shipment.id).where(Shipment.shredded_at.is_(None), *conditions)
+        session.execute(delete(LabelToken).where(LabelToken.shipment_id.in_(ids)))
+        res = session.execute(
+            update(Shipment).where(Shipment.shredded_at.is_(None), *conditions).values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return res.rowcount
+
+    def shred(self, principal: Principal, waybill: str) -> None:
+        """Destroy one shipment's data key and personal data now (statistics stay)."""
+        _need(principal, "shipments:write")
+        with self.p.db.session() as s:
+            sh = self._by_waybill(s, principal, waybill)
+            self._shred_where(s, Shipment.id == sh.id)
+        self._compact()
+
+    def run_retention(self, *, now: datetime | None = None, batch: int = 5000) -> int:
+        """Shred personal data of shipments finished more than ``retention_days`` ago."""
+        cutoff = (now or utcnow()) - timedelta(days=self.p.settings.retention_days)
+        total = 0
+        while True:
+            with self.p.db.session() as s:
+                ids = s.execute(
+                    select(Shipment.id).where(
+                        Shipment.status.in_(TERMINAL), Shipment.status_changed_at < cutoff,
+                        Shipment.shredded_at.is_(None),
+                    ).limit(batch)
+                ).scalars().all()
+                if not ids:
+                    break
+                total += self._shred_where(s, Shipment.id.in_(ids))
+        if total:
+            self._compact()
+        return total
+
+    def _compact(self) -> None:
+        """SQLite: push the WAL into the (secure-delete) file and truncate it, so no old page
+        image holding a shredded key stays on disk."""
+        if self.p.db.dialect == "sqlite":
+            with self.p.db.engine.connect() as c:
+                c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def stats(self, principal: Principal) -> dict:
+        """Anonymous statistics, kept after shredding: counts by status and by province."""
+        _need(principal, "shipments:read")
+        with self.p.db.read_session() as s:
+            by_status = dict(s.execute(
+                select(Shipment.status, func.count()).where(Shipment.org_id == principal.org_id)
+                .group_by(Shipment.status)).all())
+            by_province = {
+                places.province(code).name: n for code, n in s.execute(
+                    select(Shipment.recipient_province_code, func.count())
+                    .where(Shipment.org_id == principal.org_id).group_by(Shipment.recipient_province_code)).all()
+            }
+            shredded = s.execute(select(func.count()).where(
+                Shipment.org_id == principal.org_id, Shipment.shredded_at.is_not(None))).scalar_one()
+            cod = s.execute(select(func.coalesce(func.sum(Shipment.cod_amount_vnd), 0)).where(
+                Shipment.org_id == principal.org_id)).scalar_one()
+        return {"by_status": by_status, "by_province": by_province, "shredded": shredded,
+                "total": sum(by_status.values()), "cod_amount_vnd_total": int(cod)}
+
+    # -- key rotation ------------------------------------------------------------------------
+    def rewrap(self, principal: Principal, *, batch: int = 1000,
+               progress: Callable[[int], None] | None = None) -> dict:
+        """Move every shipment's data key to the active data-key version, one short transaction
+        per batch (the service keeps serving), then destroy versions no longer used."""
+        _need(principal, "keys:admin")
+        moved, last_id = 0, 0
+        while True:
+            with self.p.db.session() as s:
+                org = self._org(s, principal)
+                sealer = self.p.vault.sealer(s, org_id=org.id, count=batch)
+                rows = s.execute(
+                    select(Shipment.id, Shipment.waybill, Shipment.dek, Shipment.dek_key_version)
+                    .where(Shipment.org_id == org.id, Shipment.id > last_id)
+                    .order_by(Shipment.id)
+                    .limit(batch)
+                ).all()
+                for sid, waybill, dek, version in rows:
+                    if dek is None or version == sealer.version:
+                        continue
+                    s.execute(
+                        update(Shipment).where(Shipment.id == sid).values(
+                            dek=self.p.vault.rewrap_dek(s, org_id=org.id, table="shipments", record_id=waybill,
+                                                        dek=dek, sealer=sealer),
+                            dek_key_version=sealer.version,
+                        ).execution_options(synchronize_session=False)
+                    )
+                    moved += 1
+            if progress:
+                progress(moved)
+            if len(rows) < batch:
+                break
+            last_id = rows[-1][0]
+        with self.p.db.session() as s:
+            in_use = set(s.execute(select(Shipment.dek_key_version).where(
+                Shipment.org_id == principal.org_id, Shipment.dek.is_not(None)).distinct()).scalars())
+            destroyed = self.p.vault.destroy_retired(s, org_id=principal.org_id, in_use=in_use)
+        self._compact()
+        return {"rewrapped": moved, "destroyed_versions": destroyed}
+
+    def waybills_for_labels(self, session: Session, principal: Principal, waybills: Iterable[str]) -> list[Shipment]:
+        wanted = list(dict.fromkeys(waybills))
+        found = {
+            s.waybill: s for s in session.execute(
+                select(Shipment).where(Shipment.org_id == principal.org_id, Shipment.waybill.in_(wanted))
+            ).scalars()
+        }
+        missing = [w for w in wanted if w not in found]
+        if missing:
+            raise NotFound(f"No shipment with waybill {', '.join(missing[:10])}" + (" …" if len(missing) > 10 else "") + ".")
+        return [found[w] for w in wanted]
