@@ -43,6 +43,12 @@ class Platform:
         return ShipmentService(self)
 
     @cached_property
+    def limiter(self):
+        from postguard.ratelimit import RateLimiter
+
+        return RateLimiter(self.settings.rate_limit_storage)
+
+    @cached_property
     def door(self):
         from postguard.access.door import Door
 

@@ -428,16 +428,16 @@ class ShipmentService:
         while True:
             with self.p.db.session() as s:
                 org = self._org(s, principal)
-                sealer = self.p.vault.sealer(s, org_id=org.id, count=batch)
+                active = self.p.vault.active_version(s, org_id=org.id)
                 rows = s.execute(
                     select(Shipment.id, Shipment.waybill, Shipment.dek, Shipment.dek_key_version)
                     .where(Shipment.org_id == org.id, Shipment.id > last_id)
                     .order_by(Shipment.id)
                     .limit(batch)
                 ).all()
-                for sid, waybill, dek, version in rows:
-                    if dek is None or version == sealer.version:
-                        continue
+                todo = [r for r in rows if r.dek is not None and r.dek_key_version != active]
+                sealer = self.p.vault.sealer(s, org_id=org.id, count=len(todo)) if todo else None
+                for sid, waybill, dek, _version in todo:
                     s.execute(
                         update(Shipment).where(Shipment.id == sid).values(
                             dek=self.p.vault.rewrap_dek(s, org_id=org.id, table="shipments", record_id=waybill,

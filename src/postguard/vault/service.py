@@ -147,6 +147,9 @@ class Vault:
             raise ConfigurationError(f"organisation {org_id} has no active {purpose} key")
         return row
 
+    def active_version(self, session: Session, *, org_id: int) -> int:
+        return self._active(session, org_id=org_id, purpose=DATA).version
+
     # -- sealing -----------------------------------------------------------------------------
     def sealer(self, session: Session, *, org_id: int, count: int) -> RecordSealer:
         """Reserve ``count`` encryptions under the active data key, rotating first if the

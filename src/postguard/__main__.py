@@ -1,0 +1,3 @@
+from postguard.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The HTTP API shell: parse, call one service, render."""

@@ -1,0 +1,34 @@
+"""Request dependencies: the platform and the authenticated principal."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from postguard.errors import Unauthenticated
+from postguard.orgs.service import Principal
+from postguard.platform import Platform
+
+
+def platform(request: Request) -> Platform:
+    return request.app.state.platform
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def principal(request: Request) -> Principal:
+    p: Platform = request.app.state.platform
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    ip = client_ip(request)
+    # Failed authentications are limited per client address: guessing keys is not an option.
+    if not p.limiter.test("30/minute", "auth-fail", ip):
+        p.limiter.hit("30/minute", "auth-fail", ip, message="Too many failed authentications; try again later.")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("Send an API key as `Authorization: Bearer <key>`.")
+    try:
+        return p.orgs.authenticate(token.strip())
+    except Unauthenticated:
+        p.limiter.hit("30/minute", "auth-fail", ip, message="Too many failed authentications; try again later.")
+        raise

@@ -1,0 +1,118 @@
+"""Shipment, label and statistics routes."""
+
+from __future__ import annotations
+
+import tempfile
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
+
+from postguard.api.deps import platform, principal
+from postguard.errors import PayloadTooLarge
+from postguard.orgs.service import Principal
+from postguard.platform import Platform
+
+router = APIRouter(prefix="/v1", tags=["shipments"])
+
+class ShipmentIn(BaseModel):
+    """A shipment as an operator's system sends it. Values are checked by the same rules as the CSV import."""
+
+    model_config = ConfigDict(extra="forbid")
+    waybill: str
+    sender_name: str
+    sender_phone: str
+    sender_address: str
+    recipient_name: str
+    recipient_phone: str
+    recipient_address: str
+    recipient_province: str = Field(description="Official name (with or without prefix or diacritics) or code")
+    recipient_ward: str = Field(description="Official name (with or without prefix or diacritics) or code")
+    goods_description: str | None = None
+    cod_amount_vnd: int | str = 0
+    weight_grams: int | str
+
+class PhoneQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    phone: str = Field(description="Any Vietnamese form: 0912 345 678, +84912345678, 84-912-345-678, ...")
+
+class StatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: str
+
+class LabelsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    waybills: list[str] = Field(min_length=1)
+
+PDF = {"content": {"application/pdf": {}}, "description": "Privacy labels, one 100 × 150 mm page each"}
+
+@router.post("/shipments", status_code=201)
+def create_shipment(body: ShipmentIn, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> dict:
+    return p.shipments.create(who, body.model_dump())
+
+@router.post(
+    "/shipments/import",
+    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}},
+)
+async def import_shipments(request: Request, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> dict:
+    """Upload a CSV (the import format; UTF-8 with or without BOM) as the request body."""
+    limit = p.settings.max_upload_bytes
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            spool.close()
+            raise PayloadTooLarge(f"The upload is larger than {limit} bytes.")
+        spool.write(chunk)
+    spool.seek(0)
+
+    try:
+        report = await run_in_threadpool(p.shipments.import_csv, who, spool)
+    finally:
+        spool.close()
+    return report.as_dict()
+
+@router.get("/shipments")
+def list_shipments(
+    status: str | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    after: str | None = Query(None, description="Cursor: the last waybill of the previous page"),
+    who: Principal = Depends(principal),
+    p: Platform = Depends(platform),
+) -> dict:
+    return p.shipments.list(who, status=status, limit=limit, after=after)
+
+@router.post("/shipments/search")
+def search_shipments(body: PhoneQuery, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> dict:
+    """Search by sender or recipient phone. The number travels in the body, never in a URL."""
+    return {"items": p.shipments.search_by_phone(who, body.phone)}
+
+@router.get("/shipments/{waybill}")
+def get_shipment(waybill: str, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> dict:
+    return p.shipments.get(who, waybill)
+
+@router.post("/shipments/{waybill}/status")
+def set_status(waybill: str, body: StatusIn, who: Principal = Depends(principal),
+               p: Platform = Depends(platform)) -> dict:
+    return p.shipments.set_status(who, waybill, body.status)
+
+@router.post("/shipments/{waybill}/shred", status_code=204)
+def shred(waybill: str, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> Response:
+    p.shipments.shred(who, waybill)
+    return Response(status_code=204)
+
+@router.get("/shipments/{waybill}/label.pdf", response_class=Response, responses={200: PDF})
+def label(waybill: str, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> Response:
+    return Response(p.labels.render(who, [waybill]), media_type="application/pdf")
+
+@router.post("/labels", response_class=Response, responses={200: PDF})
+def labels(body: LabelsIn, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> Response:
+    return Response(p.labels.render(who, body.waybills), media_type="application/pdf",
+                    headers={"Content-Disposition": 'attachment; filename="labels.pdf"'})
+
+@router.get("/stats")
+def stats(who: Principal = Depends(principal), p: Platform = Depends(platform)) -> dict:
+    """Anonymous statistics (kept after personal data is shredded)."""
+    return p.shipments.stats(who)

@@ -1,0 +1,1 @@
+"""The command-line shell: parse, call one service, print."""

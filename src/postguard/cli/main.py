@@ -1,0 +1,332 @@
+"""``postguard`` — the command line. Every command parses, calls one service and prints.
+
+Errors are rendered once, in ``main``: the message (and each field error) to stderr, and the exit
+code of the error's kind (see docs/cli.md).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from postguard.errors import PostguardError
+from postguard.settings import Settings
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    help="postguard: protect postal customers' data.",
+)
+orgs_app = typer.Typer(no_args_is_help=True, help="Organisations (postal operators).")
+keys_app = typer.Typer(no_args_is_help=True, help="API keys and vault keys.")
+api_keys_app = typer.Typer(no_args_is_help=True, help="Scoped API keys for operators' systems.")
+shipments_app = typer.Typer(no_args_is_help=True, help="Protected shipment records.")
+labels_app = typer.Typer(no_args_is_help=True, help="Privacy labels.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema (migrations).")
+retention_app = typer.Typer(no_args_is_help=True, help="Retention: shred personal data after delivery.")
+app.add_typer(orgs_app, name="orgs")
+app.add_typer(keys_app, name="keys")
+keys_app.add_typer(api_keys_app, name="api")
+app.add_typer(shipments_app, name="shipments")
+app.add_typer(labels_app, name="labels")
+app.add_typer(db_app, name="db")
+app.add_typer(retention_app, name="retention")
+
+OrgOpt = typer.Option(..., "--org", help="Organisation code")
+
+
+def _platform(migrate: bool = True):
+    from postguard.logging import configure_logging
+    from postguard.platform import Platform
+
+    settings = Settings()
+    configure_logging(settings)
+    return Platform(settings, migrate_on_start=migrate)
+
+
+def _out(data) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+# -- serve / demo ------------------------------------------------------------------------------
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on"),
+    port: int = typer.Option(8000, help="Port to listen on"),
+    demo: bool = typer.Option(False, "--demo", help="Seed the demo operator and shipments first"),
+    workers: int = typer.Option(1, help="Worker processes (stateless; share the database)"),
+) -> None:
+    """Start the API and web pages (migrating the database first)."""
+    import uvicorn
+
+    from postguard.app import create_app
+
+    platform = _platform()
+    if demo:
+        from postguard.demo import seed
+
+        info = seed(platform)
+        typer.echo(f"Demo operator {info['org']}: {info['imported']} shipments imported "
+                   f"({info['already_present']} already present).")
+        typer.echo(f"Demo API key (shown once): {info['api_key']}")
+    typer.echo(f"postguard on http://{host}:{port}/ (database: {platform.db.dialect})")
+    if workers > 1:
+        platform.close()
+        uvicorn.run("postguard.app:create_app", factory=True, host=host, port=port, workers=workers)
+    else:
+        uvicorn.run(create_app(platform.settings, platform=platform), host=host, port=port)
+
+
+@app.command()
+def demo(shipments: int = typer.Option(3000, min=1, help="How many shipments to generate")) -> None:
+    """Seed the demo operator with generated shipments (synthetic people, real wards)."""
+    from postguard.demo import seed
+
+    _out(seed(_platform(), shipments=shipments))
+
+
+# -- db ----------------------------------------------------------------------------------------
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    from postguard.db import migrate
+
+    p = _platform(migrate=False)
+    migrate.upgrade(p.db.engine)
+    typer.echo(f"database at revision {migrate.current(p.db.engine)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's migration revision."""
+    from postguard.db import migrate
+
+    typer.echo(migrate.current(_platform(migrate=False).db.engine) or "none")
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Fail when the models declare something the migrations do not create (like `alembic check`)."""
+    from postguard.db import migrate
+
+    diff = migrate.pending_changes(_platform().db.engine)
+    if diff:
+        typer.echo("models and migrations differ:", err=True)
+        for d in diff:
+            typer.echo(f"  {d}", err=True)
+        raise typer.Exit(1)
+    typer.echo("no pending changes")
+
+
+# -- orgs --------------------------------------------------------------------------------------
+@orgs_app.command("create")
+def orgs_create(
+    code: str = typer.Argument(..., help="Short code, e.g. VNPOST"),
+    name: str = typer.Option(..., "--name", help="Display name"),
+    hotline: Optional[str] = typer.Option(None, help="Official customer hotline"),
+) -> None:
+    """Create an organisation and its vault keys."""
+    org = _platform().orgs.create(code=code, name=name, hotline=hotline)
+    typer.echo(f"created organisation {org.code}")
+
+
+@orgs_app.command("list")
+def orgs_list() -> None:
+    """List organisations."""
+    _out([{"code": o.code, "name": o.name, "hotline": o.hotline} for o in _platform().orgs.list()])
+
+
+# -- keys --------------------------------------------------------------------------------------
+@api_keys_app.command("create")
+def api_key_create(
+    org: str = OrgOpt,
+    scope: list[str] = typer.Option(..., "--scope", help="Repeat for each scope, e.g. --scope shipments:read"),
+    label: str = typer.Option("", help="What the key is for"),
+) -> None:
+    """Create a scoped API key; it is printed once and stored only as a digest."""
+    key = _platform().orgs.create_api_key(org_code=org, scopes=scope, label=label)
+    typer.echo(f"API key (shown once, store it now): {key.token}")
+    typer.echo(f"prefix: {key.prefix}  scopes: {' '.join(key.scopes)}")
+
+
+@api_keys_app.command("revoke")
+def api_key_revoke(prefix: str = typer.Argument(..., help="The key's prefix")) -> None:
+    """Revoke an API key at once."""
+    _platform().orgs.revoke_api_key(prefix=prefix)
+    typer.echo(f"revoked {prefix}")
+
+
+@keys_app.command("status")
+def keys_status(org: str = OrgOpt) -> None:
+    """Show an organisation's key versions and their use against the nonce budget."""
+    p = _platform()
+    with p.db.read_session() as s:
+        _out(p.vault.key_status(s, org_id=p.orgs.get(org).id))
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    org: Optional[str] = typer.Option(None, "--org", help="Rotate this organisation's data key"),
+    kek: bool = typer.Option(False, "--kek", help="Rotate the key-encryption key instead"),
+    rewrap: bool = typer.Option(True, help="Re-wrap existing data keys afterwards (while serving)"),
+) -> None:
+    """Rotate a data key (then re-wrap every record key), or the key-encryption key."""
+    from rich.progress import Progress
+
+    p = _platform()
+    if kek:
+        kid = p.kek.rotate()
+        with p.db.session() as s:
+            n = p.vault.rewrap_org_keys(s)
+        removed = p.kek.retire({kid})
+        typer.echo(f"new key-encryption key {kid}; {n} organisation keys re-wrapped; retired {removed}")
+        return
+    if not org:
+        raise typer.BadParameter("give --org CODE or --kek")
+    principal = p.orgs.principal(org, actor="cli")
+    with p.db.session() as s:
+        version = p.vault.rotate(s, org_id=principal.org_id)
+    typer.echo(f"{principal.org_code}: data key version {version} is now active")
+    if rewrap:
+        with Progress(transient=True) as bar:
+            task = bar.add_task("re-wrapping record keys", total=None)
+            out = p.shipments.rewrap(principal, progress=lambda n: bar.update(task, completed=n))
+        typer.echo(f"re-wrapped {out['rewrapped']} record keys; destroyed versions {out['destroyed_versions']}")
+
+
+@keys_app.command("rewrap")
+def keys_rewrap(org: str = OrgOpt) -> None:
+    """Re-wrap record keys still under a retired data-key version, then destroy unused versions."""
+    p = _platform()
+    _out(p.shipments.rewrap(p.orgs.principal(org, actor="cli")))
+
+
+@keys_app.command("kek-create")
+def keys_kek_create(
+    path: Path = typer.Argument(..., help="Where to write the new key file (mode 0600)"),
+    production: bool = typer.Option(False, "--production", help="Mark it a production key (not dev)"),
+) -> None:
+    """Create a key-encryption key file (production deployments point POSTGUARD_KEY_FILE at it)."""
+    from postguard.vault.kek import LocalKeyFile
+
+    LocalKeyFile.create(path, dev=not production)
+    typer.echo(f"created {'production' if production else 'development'} key file {path}")
+
+
+# -- shipments ---------------------------------------------------------------------------------
+@shipments_app.command("import")
+def shipments_import(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="CSV in the import format"),
+    org: str = OrgOpt,
+    errors_out: Optional[Path] = typer.Option(None, "--errors-out", help="Also write the row errors as JSON here"),
+) -> None:
+    """Import shipments from CSV: row-level report, idempotent by waybill, atomic batches."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+    p = _platform()
+    principal = p.orgs.principal(org, actor="cli")
+    size = file.stat().st_size
+    with file.open("rb") as f, Progress(
+        TextColumn("importing"), BarColumn(), TransferSpeedColumn(), TimeRemainingColumn(), transient=True,
+        disable=not sys.stderr.isatty(),
+    ) as bar:
+        task = bar.add_task("import", total=size)
+        report = p.shipments.import_csv(principal, f, progress=lambda pos: bar.update(task, completed=pos))
+    data = report.as_dict()
+    if errors_out:
+        errors_out.write_text(json.dumps(data["errors"], ensure_ascii=False, indent=1))
+    typer.echo(f"rows: {report.rows}  imported: {report.imported}  already present: {report.already_present}  "
+               f"invalid: {report.invalid}")
+    for e in report.errors[:20]:
+        typer.echo(f"  line {e.row}: {e.field}: {e.message}", err=True)
+    if report.invalid > 20:
+        typer.echo(f"  … {report.invalid - 20} more invalid rows" + ("" if errors_out else " (use --errors-out)"), err=True)
+    if report.invalid:
+        raise typer.Exit(2)
+
+
+@shipments_app.command("get")
+def shipments_get(waybill: str, org: str = OrgOpt) -> None:
+    """Show one shipment, masked."""
+    p = _platform()
+    _out(p.shipments.get(p.orgs.principal(org, actor="cli"), waybill))
+
+
+@shipments_app.command("list")
+def shipments_list(
+    org: str = OrgOpt,
+    status: Optional[str] = typer.Option(None, help="Only this status"),
+    limit: int = typer.Option(50, help="Page size (1-500)"),
+    after: Optional[str] = typer.Option(None, help="Cursor: last waybill of the previous page"),
+) -> None:
+    """List shipments, masked."""
+    p = _platform()
+    _out(p.shipments.list(p.orgs.principal(org, actor="cli"), status=status, limit=limit, after=after))
+
+
+@shipments_app.command("search")
+def shipments_search(
+    org: str = OrgOpt,
+    phone: str = typer.Option(..., prompt=True, hide_input=True, help="Phone (asked for when omitted, not echoed)"),
+) -> None:
+    """Find shipments by sender or recipient phone (results masked)."""
+    p = _platform()
+    _out(p.shipments.search_by_phone(p.orgs.principal(org, actor="cli"), phone))
+
+
+@shipments_app.command("status")
+def shipments_status(waybill: str, status: str, org: str = OrgOpt) -> None:
+    """Move a shipment along its lifecycle."""
+    p = _platform()
+    _out(p.shipments.set_status(p.orgs.principal(org, actor="cli"), waybill, status))
+
+
+@shipments_app.command("shred")
+def shipments_shred(waybill: str, org: str = OrgOpt) -> None:
+    """Destroy one shipment's personal data now (crypto-shredding); statistics stay."""
+    p = _platform()
+    p.shipments.shred(p.orgs.principal(org, actor="cli"), waybill)
+    typer.echo(f"shredded {waybill}")
+
+
+@shipments_app.command("stats")
+def shipments_stats(org: str = OrgOpt) -> None:
+    """Anonymous statistics: counts by status and province."""
+    p = _platform()
+    _out(p.shipments.stats(p.orgs.principal(org, actor="cli")))
+
+
+# -- labels, retention -------------------------------------------------------------------------
+@labels_app.command("print")
+def labels_print(
+    waybills: list[str] = typer.Argument(..., help="One or more waybills"),
+    org: str = OrgOpt,
+    out: Path = typer.Option(Path("labels.pdf"), "--out", help="PDF file to write"),
+) -> None:
+    """Print privacy labels (100 × 150 mm, one per page) to a PDF."""
+    p = _platform()
+    pdf = p.labels.render(p.orgs.principal(org, actor="cli"), waybills)
+    out.write_bytes(pdf)
+    typer.echo(f"wrote {len(dict.fromkeys(waybills))} labels to {out}")
+
+
+@retention_app.command("run")
+def retention_run() -> None:
+    """Shred personal data of shipments finished more than POSTGUARD_RETENTION_DAYS ago."""
+    p = _platform()
+    n = p.shipments.run_retention()
+    typer.echo(f"shredded {n} shipments older than {p.settings.retention_days} days after completion")
+
+
+def main() -> None:
+    try:
+        app()
+    except PostguardError as e:
+        typer.echo(f"error: {e.detail}", err=True)
+        for fe in e.errors:
+            where = f"line {fe.row}: " if fe.row is not None else ""
+            typer.echo(f"  {where}{fe.field}: {fe.message}", err=True)
+        sys.exit(e.exit_code)

@@ -1,0 +1,1 @@
+"""The web shell: server-rendered pages, Vietnamese first with an English switch."""

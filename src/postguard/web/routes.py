@@ -1,0 +1,46 @@
+"""Public pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from postguard.web.i18n import TEXTS, lang_of
+
+router = APIRouter(include_in_schema=False)
+HERE = Path(__file__).parent
+_env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
+
+
+def render(request: Request, template: str, status: int = 200, **ctx) -> HTMLResponse:
+    lang = lang_of(request.query_params.get("lang"), request.cookies.get("lang"))
+    html = _env.get_template(template).render(t=TEXTS[lang], lang=lang, other="en" if lang == "vi" else "vi", **ctx)
+    resp = HTMLResponse(html, status_code=status)
+    if request.query_params.get("lang") in TEXTS:
+        resp.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax", httponly=True)
+    return resp
+
+
+@router.get("/")
+def home(request: Request):
+    return render(request, "home.html")
+
+
+@router.get("/q/{token}")
+def qr_landing(request: Request, token: str):
+    """Where a label's QR code leads. Shows nothing about the shipment: delivery details are only
+    for the assigned courier after signing in."""
+    known = request.app.state.platform.labels.resolve_token(token) is not None
+    return render(request, "qr.html", status=200 if known else 404, known=known)
+
+
+@router.get("/static/{name}")
+def static(name: str):
+    path = HERE / "static" / name
+    if path.parent != HERE / "static" or not path.is_file():
+        return Response(status_code=404)
+    media = {"css": "text/css", "js": "text/javascript"}.get(path.suffix.lstrip("."), "application/octet-stream")
+    return Response(path.read_bytes(), media_type=media, headers={"Cache-Control": "public, max-age=3600"})
