@@ -67,7 +67,8 @@ def configure_logging(settings: Settings, *, stream=None) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level if isinstance(level, int) else logging.INFO),
-        logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stderr),
+        # sys.stderr is looked up at each use, so a replaced stderr (tests, daemons) is honoured
+        logger_factory=lambda *_: structlog.PrintLogger(file=stream or sys.stderr),
         cache_logger_on_first_use=False,
     )
 

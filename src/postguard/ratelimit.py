@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import time
+
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
@@ -21,7 +23,7 @@ class RateLimiter:
         if not self.limiter.hit(limit, *keys):
             reset = self.limiter.get_window_stats(limit, *keys).reset_time
             err = RateLimited(message)
-            err.retry_after_at = reset  # type: ignore[attr-defined]
+            err.retry_after = max(1, int(reset - time.time()) + 1)  # type: ignore[misc]
             raise err
 
     def test(self, rule: str, *keys: str) -> bool:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from postguard import places
 from postguard.db.base import utcnow
+from postguard.logging import get_logger
 from postguard.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from postguard.orgs.models import Organisation
 from postguard.orgs.service import Principal
@@ -49,6 +50,7 @@ TRANSITIONS = {
     "cancelled": set(),
 }
 MAX_REPORTED_ERRORS = 1000
+log = get_logger("postguard.shipments")
 
 
 @dataclass
@@ -236,6 +238,8 @@ class ShipmentService:
         if progress:
             progress(stream.tell() if stream.seekable() else 0)
         text.detach()
+        log.info("shipments imported", org=principal.org_code, actor=principal.actor, rows=report.rows,
+                 imported=report.imported, already_present=report.already_present, invalid=report.invalid)
         return report
 
     @staticmethod

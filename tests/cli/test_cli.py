@@ -1,0 +1,85 @@
+"""The CLI end to end, in process: commands, the error rendering and exit codes, the progress bar."""
+
+import json
+
+import pytest
+from pypdf import PdfReader
+
+from postguard.cli.main import main
+from tests.conftest import csv_bytes
+
+
+@pytest.fixture
+def run(settings, monkeypatch, capsys):
+    monkeypatch.setenv("POSTGUARD_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("POSTGUARD_DATABASE_URL", str(settings.database_url))
+
+    def call(*args, stdin: str | None = None):
+        monkeypatch.setattr("sys.argv", ["postguard", *args])
+        if stdin is not None:
+            import io
+
+            monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        code = 0
+        try:
+            main()
+        except SystemExit as e:
+            code = e.code or 0
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return call
+
+
+def test_operator_workflow(run, tmp_path, faker):
+    assert run("orgs", "create", "vnpost", "--name", "Bưu điện Thử")[0] == 0
+    code, out, _ = run("keys", "api", "create", "--org", "VNPOST", "--scope", "shipments:read")
+    assert code == 0 and "pgk_" in out
+    rows = list(faker.rows(12))
+    rows[3]["sender_phone"] = "12"
+    csv = tmp_path / "in.csv"
+    csv.write_bytes(csv_bytes(rows, bom=True))
+    code, out, err = run("shipments", "import", str(csv), "--org", "VNPOST", "--errors-out", str(tmp_path / "e.json"))
+    assert code == 2 and "imported: 11" in out and "invalid: 1" in out
+    line = next(x for x in err.splitlines() if "sender_phone" in x)
+    assert line.strip() == "line 5: sender_phone: phone number has the wrong number of digits for Viet Nam"
+    assert json.loads((tmp_path / "e.json").read_text())[0]["field"] == "sender_phone"
+    code, out, _ = run("shipments", "import", str(csv), "--org", "VNPOST")
+    assert "imported: 0" in out and "already present: 11" in out
+    code, out, _ = run("shipments", "get", rows[0]["waybill"], "--org", "VNPOST")
+    assert code == 0 and json.loads(out)["recipient"]["phone"].startswith("*******")
+    code, out, _ = run("shipments", "search", "--org", "VNPOST", stdin=rows[0]["recipient_phone"] + "\n")
+    assert code == 0 and rows[0]["waybill"] in out
+    pdf = tmp_path / "labels.pdf"
+    code, out, _ = run("labels", "print", rows[0]["waybill"], rows[1]["waybill"], "--org", "VNPOST", "--out", str(pdf))
+    assert code == 0 and len(PdfReader(pdf).pages) == 2
+    code, out, _ = run("keys", "rotate", "--org", "VNPOST")
+    assert code == 0 and "re-wrapped 11 record keys" in out
+    code, out, _ = run("shipments", "status", rows[0]["waybill"], "picked_up", "--org", "VNPOST")
+    assert json.loads(out)["status"] == "picked_up"
+    assert "shredded 0" in run("retention", "run")[1]
+    assert run("db", "check")[0] == 0
+
+
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (("shipments", "get", "NOPE1234", "--org", "NOSUCH"), 3, "error: No organisation with code NOSUCH."),
+        (("orgs", "create", "!", "--name", "x"), 2, "code: 2-32 characters"),
+        (("keys", "api", "create", "--org", "X", "--scope", "root"), 2, "scope: choose from"),
+        (("nosuch",), 2, "No such command"),
+    ],
+)
+def test_errors_are_one_line_and_an_exit_code(run, args, code, message):
+    got, _, err = run(*args)
+    assert got == code and message in err
+    assert "Traceback" not in err
+
+
+def test_import_reports_progress(platform, principal, faker, tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_bytes(csv_bytes(list(faker.rows(5000))))
+    seen = []
+    with path.open("rb") as f:
+        platform.shipments.import_csv(principal, f, progress=seen.append)
+    assert len(seen) >= 3 and seen == sorted(seen) and seen[-1] == path.stat().st_size

@@ -1,0 +1,60 @@
+import pytest
+
+from postguard.shipments.validation import validate
+from postguard.synthetic import Faker
+
+GOOD = Faker(7).shipment_row("VN123456789")
+
+
+def codes(row):
+    item, errors = validate(row, row=9)
+    assert item is None
+    assert all(e.row == 9 for e in errors)
+    return {(e.field, e.code) for e in errors}
+
+
+def test_a_good_row_validates_and_normalises():
+    item, errors = validate({**GOOD, "recipient_phone": "0912.345.678", "cod_amount_vnd": "1.250.000"})
+    assert errors == []
+    assert item.recipient_phone == "+84912345678"
+    assert item.cod_amount_vnd == 1_250_000
+
+
+@pytest.mark.parametrize(
+    "field, value, code",
+    [
+        ("waybill", "", "required"),
+        ("waybill", "a b", "invalid"),
+        ("sender_name", "", "required"),
+        ("sender_name", "12345", "invalid"),
+        ("recipient_name", "x" * 101, "too_long"),
+        ("sender_phone", "0912", "invalid_phone"),
+        ("recipient_phone", "09a2345678", "invalid_phone"),
+        ("recipient_phone", "", "required"),
+        ("recipient_address", "", "required"),
+        ("recipient_address", "Số 1\x00 đường Lê Lợi", "encoding"),
+        ("sender_address", "Số 1 \udcff", "encoding"),  # a byte that was not UTF-8
+        ("recipient_province", "Atlantis", "unknown_place"),
+        ("recipient_province", "", "required"),
+        ("recipient_ward", "Phường Không Tồn Tại", "unknown_place"),
+        ("cod_amount_vnd", "12,5", "invalid_number"),
+        ("cod_amount_vnd", "-1", "invalid_number"),
+        ("cod_amount_vnd", "1" * 14, "out_of_range"),
+        ("weight_grams", "", "required"),
+        ("weight_grams", "0", "out_of_range"),
+        ("weight_grams", "1.5kg", "invalid_number"),
+        ("goods_description", "x" * 501, "too_long"),
+    ],
+)
+def test_each_bad_field_is_named_with_its_reason(field, value, code):
+    assert (field, code) in codes({**GOOD, field: value})
+
+
+def test_messages_never_echo_the_value():
+    _, errors = validate({**GOOD, "recipient_phone": "0999 888 77x"})
+    assert all("888" not in e.message for e in errors)
+
+
+def test_every_problem_of_a_row_is_reported_at_once():
+    got = codes({**GOOD, "sender_phone": "1", "recipient_ward": "?", "weight_grams": "heavy"})
+    assert {f for f, _ in got} == {"sender_phone", "recipient_ward", "weight_grams"}
