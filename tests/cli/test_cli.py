@@ -83,3 +83,11 @@ def test_import_reports_progress(platform, principal, faker, tmp_path):
     with path.open("rb") as f:
         platform.shipments.import_csv(principal, f, progress=seen.append)
     assert len(seen) >= 3 and seen == sorted(seen) and seen[-1] == path.stat().st_size
+
+
+def test_demo_seed_is_idempotent_and_prints_a_key(run):
+    code, out, _ = run("demo", "--shipments", "150")
+    first = json.loads(out)
+    assert code == 0 and first["imported"] == 150 and first["api_key"].startswith("pgk_")
+    second = json.loads(run("demo", "--shipments", "150")[1])
+    assert second["imported"] == 0 and second["already_present"] == 150 and second["api_key"] != first["api_key"]

@@ -64,3 +64,33 @@ def test_shredded_key_bytes_leave_the_sqlite_file(platform, principal, faker, ba
     for f in settings.data_dir.iterdir():
         if f.name.startswith("postguard.db"):
             assert dek not in f.read_bytes(), f.name
+
+
+def test_a_thousand_labels_in_one_pdf(platform, principal, faker, backend):
+    if backend != "sqlite":
+        pytest.skip("rendering does not depend on the database")
+    import io as _io
+
+    from pypdf import PdfReader
+
+    rows = list(faker.rows(1000))
+    platform.shipments.import_csv(principal, _io.BytesIO(csv_bytes(rows)))
+    pdf = platform.labels.render(principal, [r["waybill"] for r in rows])
+    reader = PdfReader(_io.BytesIO(pdf))
+    assert len(reader.pages) == 1000
+    assert rows[999]["waybill"] in reader.pages[999].extract_text()
+    fonts = reader.pages[0]["/Resources"]["/Font"]
+    assert any("SourceSansPro" in str(f.get_object()["/BaseFont"]) for f in fonts.values())  # embedded
+    # a reprint keeps the same token, so labels already on parcels stay valid
+    from postguard.shipments.models import LabelToken
+
+    def tokens():
+        with platform.db.session() as s:
+            return dict(s.execute(select(LabelToken.token, LabelToken.shipment_id)).all())
+
+    before = tokens()
+    platform.labels.render(principal, [rows[0]["waybill"]])
+    assert tokens() == before and len(before) == 1000
+    token = next(iter(before))
+    assert platform.labels.resolve_token(token).id == before[token]
+    assert platform.labels.resolve_token("not-a-token") is None

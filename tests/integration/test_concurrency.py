@@ -1,0 +1,73 @@
+"""Several workers at once: migrations serialised, rewrap while serving."""
+
+import io
+import threading
+
+from sqlalchemy import select
+
+from postguard.db import migrate
+from postguard.db.engine import build_engine
+from postguard.shipments.models import Shipment
+from tests.conftest import PgSchema, csv_bytes, require_postgres
+
+
+def test_workers_starting_together_migrate_once():
+    require_postgres()
+    schema = PgSchema()
+    try:
+        engines = [build_engine(schema.url) for _ in range(4)]
+        errors = []
+
+        def start(e):
+            try:
+                migrate.upgrade(e)
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=start, args=(e,)) for e in engines]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert {migrate.current(e) for e in engines} == {"0001"}
+        for e in engines:
+            e.dispose()
+    finally:
+        schema.drop()
+
+
+def test_rewrap_while_serving(platform, principal, faker):
+    rows = list(faker.rows(300))
+    platform.shipments.import_csv(principal, io.BytesIO(csv_bytes(rows)))
+    with platform.db.session() as s:
+        platform.vault.rotate(s, org_id=principal.org_id)
+    stop, warm, failures, reads = threading.Event(), threading.Event(), [], [0]
+
+    def reader():
+        while not stop.is_set():
+            try:
+                with platform.db.session() as s:
+                    for r in rows[::37]:
+                        sh = s.execute(select(Shipment).where(Shipment.waybill == r["waybill"])).scalar_one()
+                        got = platform.vault.open_record(
+                            s, org_id=sh.org_id, table="shipments", record_id=sh.waybill, dek=sh.dek,
+                            fields={"recipient_name": sh.recipient_name_ct})
+                        assert got["recipient_name"] == r["recipient_name"]
+                        reads[0] += 1
+                platform.shipments.search_by_phone(principal, rows[0]["sender_phone"])
+                warm.set()
+            except Exception as exc:
+                failures.append(exc)
+                return
+
+    t = threading.Thread(target=reader)
+    t.start()
+    try:
+        assert warm.wait(30)
+        out = platform.shipments.rewrap(principal, batch=20)
+    finally:
+        stop.set()
+        t.join()
+    assert failures == [] and reads[0] > 0
+    assert out["rewrapped"] == 300 and out["destroyed_versions"] == [1]
