@@ -73,6 +73,8 @@ def normalize_phone(raw: str, *, mobile_only: bool = False) -> str:
         raise InvalidPhone("phone number may contain only digits, spaces, dots, dashes and a leading +")
     if plus and not digits.startswith("84"):
         return _foreign("+" + digits, mobile_only=mobile_only)
+    if not plus and digits.startswith("00") and not digits.startswith("0084"):
+        return _foreign("+" + digits[2:], mobile_only=mobile_only)  # 00 is Viet Nam's international prefix
     nsn = _national(("0084" + digits[2:]) if plus else digits)
     if nsn is None:
         raise InvalidPhone("phone number has the wrong number of digits for Viet Nam")
@@ -91,12 +93,10 @@ def _foreign(text: str, *, mobile_only: bool) -> str:
         num = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException:
         raise InvalidPhone("not a valid international phone number") from None
-    if not phonenumbers.is_valid_number(num):
-        raise InvalidPhone("not a valid international phone number")
-    if mobile_only and phonenumbers.number_type(num) not in (
-        PhoneNumberType.MOBILE,
-        PhoneNumberType.FIXED_LINE_OR_MOBILE,
-    ):
+    kind = phonenumbers.number_type(num) if phonenumbers.is_valid_number(num) else None
+    if kind not in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
+        raise InvalidPhone("not a valid international mobile or landline number")
+    if mobile_only and kind == PhoneNumberType.FIXED_LINE:
         raise InvalidPhone("not a mobile number")
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
 

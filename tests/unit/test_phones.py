@@ -74,5 +74,6 @@ def test_landlines_and_foreign_numbers():
     assert normalize_phone("(028) 3822 1234") == "+842838221234"
     assert normalize_phone("024.3825.5555") == "+842438255555"
     assert normalize_phone("+1 415 555 2671") == "+14155552671"
+    assert normalize_phone("001 415 555 2671") == "+14155552671"  # 00: the international prefix
     with pytest.raises(InvalidPhone):
         normalize_phone("(028) 3822 1234", mobile_only=True)
