@@ -1,0 +1,310 @@
+"""Log checkpoints as C2SP signed notes (https://c2sp.org/tlog-checkpoint, https://c2sp.org/signed-note).
+
+A checkpoint body is three lines, each ending in a newline, then optional non-empty extension lines::
+
+    <origin>
+    <tree size, decimal, no leading zeros>
+    <base64 of the 32-byte root hash>
+
+A signed note is the body, a blank line, and one or more signature lines::
+
+    — <key name> <base64(4-byte key ID || signature)>
+
+The em dash is U+2014, followed by a space. For Ed25519 (signature type 0x01) the signature is over
+the body (up to and including its last newline, not the blank line) and the key ID is
+``SHA-256(key name || 0x0A || 0x01 || public key)[:4]``. A verifier key is written
+``<name>+<hex key ID>+<base64(0x01 || public key)>``, as golang.org/x/mod/sumdb/note does.
+
+Parsing and formatting refuse malformed input with a ``MalformedNote`` (or ``MalformedCheckpoint``)
+that says what is wrong; ``verify_note`` refuses every note it cannot verify with the one opaque
+``NoteVerificationError``. The Ed25519 work itself is done by ``postguard.vault.ed25519``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from postguard.errors import InvalidInput
+from postguard.vault import ed25519
+
+SIGNATURE_TYPE_ED25519 = 0x01
+KEY_ID_SIZE = 4
+ROOT_SIZE = 32
+MAX_TREE_SIZE = (1 << 64) - 1
+MAX_SIGNATURES = 100  # the spec asks verifiers to accept at least 16
+SIGNATURE_PREFIX = "\u2014 "  # em dash, space
+
+_SIZE_RE = re.compile(r"0|[1-9][0-9]*")
+_KEY_ID_RE = re.compile(r"[0-9a-f]{8}")
+
+__all__ = [
+    "Checkpoint",
+    "MalformedCheckpoint",
+    "MalformedNote",
+    "NoteVerificationError",
+    "VerifierKey",
+    "format_checkpoint",
+    "key_id",
+    "open_checkpoint",
+    "parse_checkpoint",
+    "parse_vkey",
+    "sign_note",
+    "signature_line",
+    "verify_note",
+    "vkey",
+]
+
+
+class MalformedNote(InvalidInput, ValueError):
+    """A note, key name or verifier key that does not follow the signed-note format."""
+
+
+class MalformedCheckpoint(MalformedNote):
+    """A checkpoint body that does not follow the tlog-checkpoint format."""
+
+
+class NoteVerificationError(InvalidInput):
+    """The one error for every signed note that does not verify: malformed, no signature by the
+    expected key, a bad signature, an unusable verifier key. It never says which."""
+
+    slug: ClassVar[str] = "note-not-verified"
+    title: ClassVar[str] = "Signed note not verified"
+
+    def __init__(self) -> None:
+        super().__init__(detail="The signed note could not be verified.")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    origin: str
+    size: int
+    root: bytes
+    extensions: tuple[str, ...] = ()
+
+    def body(self) -> str:
+        return format_checkpoint(origin=self.origin, size=self.size, root=self.root,
+                                 extensions=self.extensions)
+
+
+@dataclass(frozen=True)
+class VerifierKey:
+    name: str
+    key_id: bytes
+    public_key: bytes
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def _has_control(text: str) -> bool:
+    """True if ``text`` holds an ASCII control character other than newline, or is not UTF-8."""
+    if any(c < " " and c != "\n" for c in text):
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        return True
+    return False
+
+
+def _b64decode(text: str) -> bytes | None:
+    """Strict standard base64 (RFC 4648 §4, padded, canonical); None if it is anything else."""
+    try:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+    except (ValueError, binascii.Error):
+        return None
+    if base64.b64encode(raw).decode("ascii") != text:
+        return None
+    return raw
+
+
+def _check_name(name: object) -> str:
+    if not isinstance(name, str) or not name:
+        raise MalformedNote("key name must be a non-empty string")
+    if any(c.isspace() or c == "+" for c in name) or _has_control(name):
+        raise MalformedNote("key name must not contain spaces, '+' or control characters")
+    return name
+
+
+def _check_public_key(public_key: object) -> bytes:
+    if not isinstance(public_key, bytes) or len(public_key) != ed25519.PUBLIC_KEY_SIZE:
+        raise MalformedNote("Ed25519 public key must be 32 bytes")
+    return public_key
+
+
+# --- keys --------------------------------------------------------------------------------------------
+
+
+def key_id(name: str, public_key: bytes) -> bytes:
+    """The 4-byte key ID of an Ed25519 key: SHA-256(name || 0x0A || 0x01 || public key)[:4]."""
+    name = _check_name(name)
+    public_key = _check_public_key(public_key)
+    material = name.encode("utf-8") + b"\n" + bytes([SIGNATURE_TYPE_ED25519]) + public_key
+    return hashlib.sha256(material).digest()[:KEY_ID_SIZE]
+
+
+def vkey(name: str, public_key: bytes) -> str:
+    """The verifier key string ``<name>+<hex key ID>+<base64(0x01 || public key)>``."""
+    kid = key_id(name, public_key)
+    encoded = base64.b64encode(bytes([SIGNATURE_TYPE_ED25519]) + public_key).decode("ascii")
+    return f"{name}+{kid.hex()}+{encoded}"
+
+
+def parse_vkey(text: str) -> VerifierKey:
+    """Read a verifier key string; the key ID must be the one the name and key imply."""
+    if not isinstance(text, str):
+        raise MalformedNote("verifier key must be a string")
+    parts = text.split("+", 2)  # base64 may itself contain '+'
+    if len(parts) != 3:
+        raise MalformedNote("verifier key must be <name>+<key id>+<key>")
+    name, kid_hex, encoded = parts
+    _check_name(name)
+    if not _KEY_ID_RE.fullmatch(kid_hex):
+        raise MalformedNote("verifier key ID must be 8 lowercase hex digits")
+    raw = _b64decode(encoded)
+    if raw is None or len(raw) != 1 + ed25519.PUBLIC_KEY_SIZE or raw[0] != SIGNATURE_TYPE_ED25519:
+        raise MalformedNote("verifier key must be base64 of 0x01 and a 32-byte Ed25519 public key")
+    public_key = raw[1:]
+    kid = bytes.fromhex(kid_hex)
+    if kid != key_id(name, public_key):
+        raise MalformedNote("verifier key ID does not match its name and key")
+    return VerifierKey(name=name, key_id=kid, public_key=public_key)
+
+
+# --- checkpoints -----------------------------------------------------------------------------------
+
+
+def format_checkpoint(*, origin: str, size: int, root: bytes, extensions: Sequence[str] = ()) -> str:
+    """The checkpoint body (the text that gets signed)."""
+    if not isinstance(origin, str) or not origin or "\n" in origin or _has_control(origin):
+        raise MalformedCheckpoint("origin must be one non-empty line without control characters")
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_TREE_SIZE:
+        raise MalformedCheckpoint("tree size must be an integer from 0 to 2**64 - 1")
+    if not isinstance(root, bytes) or len(root) != ROOT_SIZE:
+        raise MalformedCheckpoint("root hash must be 32 bytes")
+    if isinstance(extensions, str):
+        raise MalformedCheckpoint("extensions must be a sequence of lines")
+    for line in extensions:
+        if not isinstance(line, str) or not line or "\n" in line or _has_control(line):
+            raise MalformedCheckpoint("extension lines must be non-empty lines without control characters")
+    lines = [origin, str(size), base64.b64encode(root).decode("ascii"), *extensions]
+    return "".join(line + "\n" for line in lines)
+
+
+def parse_checkpoint(text: str) -> Checkpoint:
+    """Read a checkpoint body (not the signed note: see ``open_checkpoint``), strictly."""
+    if not isinstance(text, str):
+        raise MalformedCheckpoint("checkpoint must be text")
+    if _has_control(text):
+        raise MalformedCheckpoint("checkpoint must be UTF-8 without control characters other than newline")
+    if not text.endswith("\n"):
+        raise MalformedCheckpoint("checkpoint must end with a newline")
+    lines = text[:-1].split("\n")
+    if len(lines) < 3:
+        raise MalformedCheckpoint("checkpoint must have at least three lines: origin, tree size, root hash")
+    origin, size_line, root_line, *extensions = lines
+    if not origin:
+        raise MalformedCheckpoint("checkpoint line 1 (origin) must not be empty")
+    if not _SIZE_RE.fullmatch(size_line):
+        raise MalformedCheckpoint("checkpoint line 2 (tree size) must be a decimal number without leading zeros")
+    size = int(size_line)
+    if size > MAX_TREE_SIZE:
+        raise MalformedCheckpoint("checkpoint line 2 (tree size) must be at most 2**64 - 1")
+    root = _b64decode(root_line)
+    if root is None or len(root) != ROOT_SIZE:
+        raise MalformedCheckpoint("checkpoint line 3 (root hash) must be the standard base64 of 32 bytes")
+    for number, line in enumerate(extensions, start=4):
+        if not line:
+            raise MalformedCheckpoint(
+                f"checkpoint line {number} is empty: extension lines must be non-empty "
+                "(pass the note body, not the signed note)"
+            )
+    return Checkpoint(origin=origin, size=size, root=root, extensions=tuple(extensions))
+
+
+# --- signed notes ----------------------------------------------------------------------------------
+
+
+def _check_body(body: object) -> str:
+    if not isinstance(body, str) or not body:
+        raise MalformedNote("note body must be non-empty text")
+    if not body.endswith("\n"):
+        raise MalformedNote("note body must end with a newline")
+    if _has_control(body):
+        raise MalformedNote("note body must be UTF-8 without control characters other than newline")
+    return body
+
+
+def signature_line(body: str, *, name: str, private_key: bytes) -> str:
+    """One Ed25519 signature line for ``body`` (to add a signature to an already signed note)."""
+    body = _check_body(body)
+    name = _check_name(name)
+    public_key = ed25519.public_key_bytes(private_key=private_key)
+    signature = ed25519.sign(body.encode("utf-8"), private_key=private_key)
+    blob = key_id(name, public_key) + signature
+    return f"{SIGNATURE_PREFIX}{name} {base64.b64encode(blob).decode('ascii')}\n"
+
+
+def sign_note(body: str, *, name: str, private_key: bytes) -> str:
+    """The signed note: ``body``, a blank line, and one Ed25519 signature line by ``name``."""
+    line = signature_line(body, name=name, private_key=private_key)  # checks body, name and key first
+    return body + "\n" + line
+
+
+def verify_note(note: str, *, verifier_key: str) -> str:
+    """Return the body of ``note`` if it carries a valid signature by ``verifier_key``.
+
+    Signatures by other keys are ignored, as the spec requires; a signature that names this key
+    (name and key ID) but does not verify, or any malformed part, refuses the whole note.
+    Every refusal is the same ``NoteVerificationError``.
+    """
+    try:
+        key = parse_vkey(verifier_key)
+    except MalformedNote:
+        raise NoteVerificationError() from None
+    if not isinstance(note, str) or _has_control(note):
+        raise NoteVerificationError()
+    split = note.rfind("\n\n")
+    if split < 0:
+        raise NoteVerificationError()
+    body, block = note[:split + 1], note[split + 2:]
+    if not block or not block.endswith("\n"):
+        raise NoteVerificationError()
+    lines = block[:-1].split("\n")
+    if len(lines) > MAX_SIGNATURES:
+        raise NoteVerificationError()
+    message = body.encode("utf-8")
+    verified = False
+    for line in lines:
+        if not line.startswith(SIGNATURE_PREFIX):
+            raise NoteVerificationError()
+        fields = line[len(SIGNATURE_PREFIX):].split(" ")
+        if len(fields) != 2:
+            raise NoteVerificationError()
+        name, encoded = fields
+        try:
+            _check_name(name)
+        except MalformedNote:
+            raise NoteVerificationError() from None
+        blob = _b64decode(encoded)
+        if blob is None or len(blob) <= KEY_ID_SIZE:
+            raise NoteVerificationError()
+        if name != key.name or blob[:KEY_ID_SIZE] != key.key_id:
+            continue  # another key's signature: not ours to judge
+        if not ed25519.verify(message, blob[KEY_ID_SIZE:], public_key=key.public_key):
+            raise NoteVerificationError()
+        verified = True
+    if not verified:
+        raise NoteVerificationError()
+    return body
+
+
+def open_checkpoint(note: str, *, verifier_key: str) -> Checkpoint:
+    """Verify a signed checkpoint and parse its body."""
+    return parse_checkpoint(verify_note(note, verifier_key=verifier_key))
