@@ -126,3 +126,58 @@ class DecryptionFailed(PostguardError):
 @_kind("shredded", "Personal data destroyed", 410, 10)
 class Shredded(PostguardError):
     """The record's personal data was crypto-shredded and can never be read again."""
+
+
+@_kind("invalid-passport", "Invalid PASSporT", 400, 2)
+class PassportError(PostguardError):
+    """A STIR/SHAKEN PASSporT (RFC 8224/8225/8588) was refused. Each subclass is one reason."""
+
+
+class PassportFormatError(PassportError):
+    """Not a compact JWS or SIP Identity header value: segments, base64url, JSON or parameters."""
+
+
+class PassportAlgorithmError(PassportError):
+    """The ``alg`` is not ES256 (``none``, RS256, HS256 and a missing ``alg`` are all refused)."""
+
+
+class PassportTypeError(PassportError):
+    """The ``typ`` is not ``passport``, or the ``ppt`` extension is missing, unsupported or mismatched."""
+
+
+class PassportClaimsError(PassportError):
+    """A claim (or the ``x5u`` header) is missing, has the wrong JSON type, or has a bad value."""
+
+
+class PassportStaleError(PassportError):
+    """The ``iat`` is older than the accepted age."""
+
+
+class PassportFutureError(PassportError):
+    """The ``iat`` lies further in the future than the allowed clock skew."""
+
+
+class PassportSignatureError(PassportError):
+    """The signature is not a 64-byte ES256 R||S value, or does not verify with the certificate."""
+
+
+class PassportCertificateError(PassportError):
+    """The signer's certificate cannot be loaded, is not P-256, is outside its validity period, or its
+    TNAuthList extension is malformed."""
+
+
+class PassportChainError(PassportError):
+    """The signer's certificate does not chain to a trusted certification authority."""
+
+
+class PassportTNError(PassportError):
+    """The originating number is not covered by the certificate's TNAuthList."""
+
+
+class PassportFetchError(PassportError):
+    """The certificate at ``x5u`` could not be fetched (scheme, redirect, size, time, status, body)."""
+
+
+@_kind("audit-unavailable", "Access log unavailable", 503, 11)
+class AuditUnavailable(PostguardError):
+    """The access log could not record an action, so the action did not happen (fail closed)."""

@@ -1,0 +1,665 @@
+"""STIR/SHAKEN PASSporTs: sign and verify signed call intents.
+
+RFC 8225 (PASSporT), RFC 8588 (the ``shaken`` extension), RFC 8224 (SIP Identity header), RFC 8226
+(the certificate's TNAuthList) and RFC 9795 (Rich Call Data: ``rcd`` and ``crn``).
+
+``sign`` builds a compact JWS: header and payload each serialised as canonical JSON (RFC 8225 §9: keys
+sorted, no whitespace — RFC 8785 here), an ES256 signature as 64 raw bytes ``R||S``, all base64url
+without padding. ``verify`` is strict and raises exactly one ``PassportError`` subclass per reason, in
+this order:
+
+1. ``PassportFormatError``    not a compact JWS / Identity header value; bad base64url or JSON
+2. ``PassportAlgorithmError`` ``alg`` is not ES256 (``none``, RS256, HS256, missing)
+3. ``PassportTypeError``      ``typ`` is not ``passport``; ``ppt`` missing, unsupported or mismatched
+4. ``PassportSignatureError`` the signature is not 64 bytes (a DER ECDSA signature is refused)
+5. ``PassportCertificateError`` certificate unreadable, serial not positive, or outside its validity
+   period at ``now``
+6. ``PassportChainError``     (with ``trusted_cas``) no valid path to a trusted CA
+7. ``PassportCertificateError`` the certificate's key is not EC P-256
+8. ``PassportSignatureError`` the signature does not verify with the certificate's key
+9. ``PassportCertificateError`` the certificate's TNAuthList extension is malformed (RFC 8226 ASN.1)
+10. ``PassportClaimsError``   a claim (or ``x5u``) missing, of the wrong JSON type, or a bad value
+11. ``PassportStaleError`` / ``PassportFutureError``  ``iat`` outside ``[now - max_age, now + future_skew]``
+12. ``PassportTNError``       ``orig.tn`` not covered by the TNAuthList numbers/ranges
+
+Claims are checked only once the signature holds, so an error never reflects unauthenticated content
+beyond the header. Telephone numbers are compared in the RFC 8224 §8.3 canonical form.
+
+Cryptography is the vault's: this module calls ``postguard.vault.es256`` and ``postguard.vault.x509``.
+Nothing here fetches anything unless a caller builds a ``CertificateFetcher`` and uses
+``verify_fetched``.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import re
+import ssl
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import rfc8785
+
+from postguard.errors import (
+    FieldError,
+    InvalidInput,
+    PassportAlgorithmError,
+    PassportCertificateError,
+    PassportChainError,
+    PassportClaimsError,
+    PassportFetchError,
+    PassportFormatError,
+    PassportFutureError,
+    PassportSignatureError,
+    PassportStaleError,
+    PassportTNError,
+    PassportTypeError,
+)
+from postguard.vault import x509 as _x509
+from postguard.vault.es256 import SIGNATURE_SIZE, SigningKey
+from postguard.vault.x509 import TNAuthList, TNEntry
+
+__all__ = [
+    "ALG", "TYP", "PPT_SHAKEN", "Passport", "TNAuthList", "TNEntry", "SigningKey", "CertificateFetcher",
+    "sign", "verify", "verify_fetched", "identity_header", "split_identity", "canonical_json",
+    "signing_input", "canonical_tn", "check_fresh", "b64url_encode",
+]
+
+ALG = "ES256"
+TYP = "passport"
+PPT_SHAKEN = "shaken"
+ATTESTATIONS = ("A", "B", "C")
+MAX_TOKEN_CHARS = 16 * 1024
+
+_B64URL = re.compile(r"[A-Za-z0-9_-]+")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_TN_DIGITS = re.compile(r"[0-9]{1,15}")
+_VISUAL_SEPARATORS = str.maketrans("", "", "-.() \t")  # RFC 3966 visual-separator, plus whitespace
+_PARAM_NAME = re.compile(r"[A-Za-z0-9.!%*_+`'~-]+")
+_PARAM_TOKEN = re.compile(r"[A-Za-z0-9.!%*_+`'~:\[\]/-]+")
+
+
+@dataclass(frozen=True)
+class Passport:
+    """A verified PASSporT. Telephone numbers are canonical (digits only)."""
+
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    orig_tn: str
+    dest_tns: tuple[str, ...]
+    attest: str | None
+    origid: str | None
+    iat: int
+    rcd_name: str | None
+    crn: str | None
+    x5u: str | None
+    ppt: str | None = PPT_SHAKEN
+    info: str | None = None  # the Identity header's info URI, when a header value was given
+    tn_auth_list: TNAuthList | None = None  # the signer certificate's parsed TNAuthList
+    dest_uris: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------------------------------
+# Pure helpers
+
+
+def b64url_encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64url_decode(segment: str, what: str) -> bytes:
+    if not _B64URL.fullmatch(segment) or len(segment) % 4 == 1:
+        raise PassportFormatError(f"The PASSporT {what} is not base64url.")
+    raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    if b64url_encode(raw) != segment:  # unused trailing bits set: a second spelling of the same bytes
+        raise PassportFormatError(f"The PASSporT {what} is not canonical base64url.")
+    return raw
+
+
+def canonical_json(obj: dict[str, Any]) -> bytes:
+    """RFC 8225 §9 serialisation: keys sorted lexicographically, no whitespace (RFC 8785 JCS)."""
+    return rfc8785.dumps(obj)
+
+
+def signing_input(header: dict[str, Any], payload: dict[str, Any]) -> str:
+    """``base64url(canonical header) "." base64url(canonical payload)``."""
+    return b64url_encode(canonical_json(header)) + "." + b64url_encode(canonical_json(payload))
+
+
+def canonical_tn(value: str) -> str:
+    """RFC 8224 §8.3: drop visual separators (``-.()`` and spaces) and a leading ``+``; what remains
+    must be 1 to 15 digits. ``ValueError`` otherwise."""
+    if not isinstance(value, str):
+        raise ValueError("telephone number must be a string")
+    s = value.translate(_VISUAL_SEPARATORS)
+    if s.startswith("+"):
+        s = s[1:]
+    if not _TN_DIGITS.fullmatch(s):
+        raise ValueError("not a telephone number")
+    return s
+
+
+def check_fresh(iat: int, *, now: int, max_age: int = 60, future_skew: int = 5) -> None:
+    """Raise ``PassportStaleError`` when ``iat`` is more than ``max_age`` seconds before ``now`` and
+    ``PassportFutureError`` when it is more than ``future_skew`` seconds after it."""
+    if iat < now - max_age:
+        raise PassportStaleError(f"The PASSporT is older than {max_age} seconds.")
+    if iat > now + future_skew:
+        raise PassportFutureError("The PASSporT is dated in the future.")
+
+
+def _json_object(raw: bytes, what: str) -> dict[str, Any]:
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in pairs:
+            if k in out:
+                raise ValueError("duplicate key")
+            out[k] = v
+        return out
+
+    def no_constants(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    try:
+        obj = json.loads(raw.decode("utf-8"), object_pairs_hook=no_duplicates, parse_constant=no_constants)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise PassportFormatError(f"The PASSporT {what} is not a JSON object.") from None
+    if not isinstance(obj, dict):
+        raise PassportFormatError(f"The PASSporT {what} is not a JSON object.")
+    return obj
+
+
+# --------------------------------------------------------------------------------------------------
+# SIP Identity header (RFC 8224 §4.1)
+
+
+def split_identity(value: str) -> tuple[str, dict[str, str]]:
+    """``(compact token, parameters)`` from a bare token or an Identity header value such as
+    ``token;info=<https://…>;alg=ES256;ppt=shaken`` (parameters in any order, names lower-cased).
+
+    When parameters are present, ``info`` is required and must be an ``<absolute URI>``.
+    """
+    if not isinstance(value, str):
+        raise PassportFormatError("The PASSporT must be a string.")
+    if len(value) > MAX_TOKEN_CHARS:
+        raise PassportFormatError("The PASSporT is too long.")
+    token, sep, rest = value.partition(";")
+    token = token.strip(" \t")
+    params: dict[str, str] = {}
+    if sep:
+        pos, n = 0, len(rest)
+        while True:
+            while pos < n and rest[pos] in " \t":
+                pos += 1
+            m = _PARAM_NAME.match(rest, pos)
+            if not m:
+                raise PassportFormatError("The Identity header has a malformed parameter.")
+            name = m.group(0).lower()
+            pos = m.end()
+            while pos < n and rest[pos] in " \t":
+                pos += 1
+            val = ""
+            if pos < n and rest[pos] == "=":
+                pos += 1
+                while pos < n and rest[pos] in " \t":
+                    pos += 1
+                if pos < n and rest[pos] == "<":
+                    end = rest.find(">", pos + 1)
+                    if end < 0:
+                        raise PassportFormatError("The Identity header info URI is not closed with '>'.")
+                    val = "<" + rest[pos + 1:end] + ">"
+                    pos = end + 1
+                else:
+                    vm = _PARAM_TOKEN.match(rest, pos)
+                    if not vm:
+                        raise PassportFormatError("The Identity header has a malformed parameter value.")
+                    val = vm.group(0)
+                    pos = vm.end()
+            if name in params:
+                raise PassportFormatError("The Identity header repeats a parameter.")
+            params[name] = val
+            while pos < n and rest[pos] in " \t":
+                pos += 1
+            if pos == n:
+                break
+            if rest[pos] != ";":
+                raise PassportFormatError("The Identity header parameters are not separated by ';'.")
+            pos += 1
+        info = params.get("info")
+        if info is None:
+            raise PassportFormatError("The Identity header has no info parameter.")
+        if not (info.startswith("<") and info.endswith(">")):
+            raise PassportFormatError("The Identity header info parameter must be <URI>.")
+        uri = info[1:-1]
+        if not uri or any(c.isspace() or c in "<>\"" for c in uri) or ":" not in uri:
+            raise PassportFormatError("The Identity header info URI is not an absolute URI.")
+        params["info"] = uri
+    return token, params
+
+
+def identity_header(token: str, *, info_url: str) -> str:
+    """The SIP Identity header value ``token;info=<url>;alg=ES256;ppt=shaken`` (RFC 8224, RFC 8588)."""
+    if not isinstance(info_url, str) or not info_url or ":" not in info_url or any(
+        c.isspace() or c in "<>\"" for c in info_url
+    ):
+        raise InvalidInput(detail="The info URL is not an absolute URI.",
+                           errors=[FieldError(field="info_url", message="not an absolute URI")])
+    parts = token.split(".") if isinstance(token, str) else []
+    if len(parts) != 3:
+        raise PassportFormatError("The PASSporT is not a compact JWS.")
+    header = _json_object(_b64url_decode(parts[0], "header"), "header")
+    out = f"{token};info=<{info_url}>;alg={ALG}"
+    ppt = header.get("ppt")
+    if isinstance(ppt, str) and ppt:
+        out += f";ppt={ppt}"
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Signing
+
+
+def sign(*, key: SigningKey, x5u: str, orig_tn: str, dest_tns: Sequence[str], iat: int, attest: str,
+         origid: str | None = None, rcd_name: str | None = None, crn: str | None = None) -> str:
+    """A compact ``ppt=shaken`` PASSporT signed with ``key`` (ES256).
+
+    Numbers are put in canonical form; ``origid`` defaults to a fresh UUID; ``rcd_name`` becomes
+    ``rcd.nam`` and ``crn`` the call reason (RFC 9795). Bad arguments raise ``InvalidInput``.
+    """
+    errors: list[FieldError] = []
+    if not isinstance(key, SigningKey):
+        errors.append(FieldError(field="key", message="must be a vault ES256 SigningKey"))
+    if not (isinstance(x5u, str) and _https_url(x5u)):
+        errors.append(FieldError(field="x5u", message="must be an https URL"))
+    try:
+        orig = canonical_tn(orig_tn)
+    except ValueError:
+        errors.append(FieldError(field="orig_tn", message="not a telephone number"))
+    dest: list[str] = []
+    if isinstance(dest_tns, str) or not isinstance(dest_tns, Sequence) or not dest_tns:
+        errors.append(FieldError(field="dest_tns", message="must be a non-empty list of telephone numbers"))
+    else:
+        for tn in dest_tns:
+            try:
+                dest.append(canonical_tn(tn))
+            except ValueError:
+                errors.append(FieldError(field="dest_tns", message="not a telephone number"))
+                break
+    if type(iat) is not int or iat < 0:
+        errors.append(FieldError(field="iat", message="must be a non-negative integer (seconds)"))
+    if attest not in ATTESTATIONS:
+        errors.append(FieldError(field="attest", message="must be A, B or C"))
+    if origid is None:
+        origid = str(uuid.uuid4())
+    elif not (isinstance(origid, str) and _UUID.fullmatch(origid)):
+        errors.append(FieldError(field="origid", message="must be a UUID"))
+    if rcd_name is not None and not (isinstance(rcd_name, str) and rcd_name.strip()):
+        errors.append(FieldError(field="rcd_name", message="must be a non-empty string"))
+    if crn is not None and not (isinstance(crn, str) and crn.strip()):
+        errors.append(FieldError(field="crn", message="must be a non-empty string"))
+    if errors:
+        raise InvalidInput(detail="The PASSporT cannot be signed.", errors=errors)
+
+    header = {"alg": ALG, "ppt": PPT_SHAKEN, "typ": TYP, "x5u": x5u}
+    payload: dict[str, Any] = {"attest": attest, "dest": {"tn": dest}, "iat": iat, "orig": {"tn": orig},
+                               "origid": origid}
+    if rcd_name is not None:
+        payload["rcd"] = {"nam": rcd_name}
+    if crn is not None:
+        payload["crn"] = crn
+    data = signing_input(header, payload)
+    return data + "." + b64url_encode(key.sign(data=data.encode("ascii")))
+
+
+# --------------------------------------------------------------------------------------------------
+# Verification
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    header: dict[str, Any]
+    payload: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+    params: dict[str, str]
+
+
+def _https_url(url: str, *, allow_http: bool = False) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    schemes = ("https", "http") if allow_http else ("https",)
+    return parts.scheme in schemes and bool(parts.hostname) and not any(c.isspace() for c in url)
+
+
+def _parse(value: str, *, ppt: str | None) -> _Parsed:
+    token, params = split_identity(value)
+    parts = token.split(".")
+    if len(parts) != 3 or not all(parts):
+        raise PassportFormatError("The PASSporT is not a compact JWS (header.payload.signature).")
+    header = _json_object(_b64url_decode(parts[0], "header"), "header")
+
+    alg = header.get("alg")
+    if alg != ALG:
+        raise PassportAlgorithmError("The PASSporT algorithm must be ES256.")
+    if "alg" in params and params["alg"] != ALG:
+        raise PassportAlgorithmError("The Identity header alg parameter must be ES256.")
+    if "crit" in header:
+        raise PassportFormatError("The PASSporT header lists critical extensions this verifier lacks.")
+    if header.get("typ") != TYP:
+        raise PassportTypeError("The PASSporT typ must be 'passport'.")
+    header_ppt = header.get("ppt")
+    if header_ppt != ppt:
+        if ppt is None:
+            raise PassportTypeError("A base PASSporT was expected, without a ppt extension.")
+        raise PassportTypeError(f"The PASSporT ppt must be '{ppt}'.")
+    if "ppt" in params and params["ppt"] != header_ppt:
+        raise PassportTypeError("The Identity header ppt parameter does not match the PASSporT.")
+    if "info" in params and "x5u" in header and params["info"] != header["x5u"]:
+        raise PassportFormatError("The Identity header info URI differs from the PASSporT x5u.")
+
+    payload = _json_object(_b64url_decode(parts[1], "payload"), "payload")
+    signature = _b64url_decode(parts[2], "signature")
+    if len(signature) != SIGNATURE_SIZE:
+        raise PassportSignatureError("The ES256 signature must be 64 bytes (R||S), not DER.")
+    return _Parsed(header=header, payload=payload, signing_input=f"{parts[0]}.{parts[1]}".encode("ascii"),
+                   signature=signature, params=params)
+
+
+def _claim_tn(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise PassportClaimsError(f"The {where} claim must be a string telephone number.")
+    try:
+        return canonical_tn(value)
+    except ValueError:
+        raise PassportClaimsError(f"The {where} claim is not a telephone number.") from None
+
+
+def _str_list(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise PassportClaimsError(f"The {where} claim must be a non-empty array of strings.")
+    return value
+
+
+@dataclass(frozen=True)
+class _Claims:
+    orig_tn: str
+    dest_tns: tuple[str, ...]
+    dest_uris: tuple[str, ...]
+    iat: int
+    attest: str | None
+    origid: str | None
+    rcd_name: str | None
+    crn: str | None
+    x5u: str | None
+
+
+def _claims(header: dict[str, Any], payload: dict[str, Any], *, ppt: str | None,
+            allow_http_x5u: bool) -> _Claims:
+    shaken = ppt == PPT_SHAKEN
+
+    x5u = header.get("x5u")
+    if x5u is None and shaken:
+        raise PassportClaimsError("The SHAKEN PASSporT has no x5u.")
+    if x5u is not None and not (isinstance(x5u, str) and _https_url(x5u, allow_http=allow_http_x5u)):
+        raise PassportClaimsError("The PASSporT x5u must be an https URL.")
+
+    orig = payload.get("orig")
+    if not isinstance(orig, dict):
+        raise PassportClaimsError("The orig claim must be a JSON object.")
+    orig_tn = _claim_tn(orig.get("tn"), "orig.tn")
+
+    dest = payload.get("dest")
+    if not isinstance(dest, dict):
+        raise PassportClaimsError("The dest claim must be a JSON object.")
+    dest_tns: tuple[str, ...] = ()
+    dest_uris: tuple[str, ...] = ()
+    if "tn" in dest:
+        dest_tns = tuple(_claim_tn(t, "dest.tn") for t in _str_list(dest["tn"], "dest.tn"))
+    if "uri" in dest:
+        dest_uris = tuple(_str_list(dest["uri"], "dest.uri"))
+    if shaken and not dest_tns:
+        raise PassportClaimsError("The SHAKEN dest claim must hold a tn array.")
+    if not dest_tns and not dest_uris:
+        raise PassportClaimsError("The dest claim names no destination.")
+
+    iat = payload.get("iat")
+    if type(iat) is not int:  # a JSON number: not a string, a boolean or a fraction
+        raise PassportClaimsError("The iat claim must be a JSON integer (NumericDate).")
+
+    attest = origid = None
+    if shaken or "attest" in payload:
+        attest = payload.get("attest")
+        if attest not in ATTESTATIONS:
+            raise PassportClaimsError("The attest claim must be 'A', 'B' or 'C'.")
+    if shaken or "origid" in payload:
+        origid = payload.get("origid")
+        if not (isinstance(origid, str) and _UUID.fullmatch(origid)):
+            raise PassportClaimsError("The origid claim must be a UUID string.")
+
+    rcd_name = None
+    if "rcd" in payload:
+        rcd = payload["rcd"]
+        if not isinstance(rcd, dict):
+            raise PassportClaimsError("The rcd claim must be a JSON object.")
+        for k in ("nam", "apn", "icn", "jcl"):
+            if k in rcd and not isinstance(rcd[k], str):
+                raise PassportClaimsError(f"The rcd.{k} claim must be a string.")
+        if "jcd" in rcd and not isinstance(rcd["jcd"], list):
+            raise PassportClaimsError("The rcd.jcd claim must be a jCard array.")
+        rcd_name = rcd.get("nam")
+    if "rcdi" in payload:
+        rcdi = payload["rcdi"]
+        if not (isinstance(rcdi, dict) and all(isinstance(v, str) for v in rcdi.values())):
+            raise PassportClaimsError("The rcdi claim must be an object of digest strings.")
+    crn = payload.get("crn")
+    if crn is not None and not isinstance(crn, str):
+        raise PassportClaimsError("The crn claim must be a string.")
+    return _Claims(orig_tn=orig_tn, dest_tns=dest_tns, dest_uris=dest_uris, iat=iat, attest=attest,
+                   origid=origid, rcd_name=rcd_name, crn=crn, x5u=x5u)
+
+
+def _load_leaf(certificate: bytes, now: int) -> _x509.Certificate:
+    try:
+        leaf = _x509.load_certificate(data=certificate)
+    except _x509.X509Error as exc:
+        raise PassportCertificateError(f"The signer's certificate cannot be used: {exc}.") from None
+    if not leaf.valid_at(now):
+        raise PassportCertificateError("The signer's certificate is expired or not yet valid.")
+    return leaf
+
+
+def _validate_chain(leaf: _x509.Certificate, intermediates: Sequence[bytes],
+                    trusted_cas: Sequence[bytes], now: int) -> None:
+    try:
+        anchors = [c for blob in trusted_cas for c in _x509.load_certificates(data=blob)]
+        inter = [c for blob in intermediates for c in _x509.load_certificates(data=blob)]
+    except _x509.X509Error as exc:
+        raise PassportChainError(f"A CA or intermediate certificate cannot be loaded: {exc}.") from None
+    try:
+        _x509.validate_chain(leaf=leaf, intermediates=inter, anchors=anchors, now=now)
+    except _x509.ChainError as exc:
+        raise PassportChainError(f"The signer's certificate is not trusted: {exc}.") from None
+
+
+def verify(token: str, *, certificate: bytes, now: int, max_age: int = 60, future_skew: int = 5,
+           trusted_cas: Sequence[bytes] | None = None, intermediates: Sequence[bytes] | None = None,
+           require_tn_match: bool = True, ppt: str | None = PPT_SHAKEN,
+           allow_http_x5u: bool = False) -> Passport:
+    """Verify a PASSporT (bare compact JWS or SIP Identity header value) signed by ``certificate``.
+
+    ``certificate`` is the signer's end-entity certificate, PEM or DER. With ``trusted_cas`` (PEM or
+    DER, bundles allowed) it must chain to one of them, through ``intermediates`` if needed, every link
+    valid at ``now``. ``ppt`` is the extension required (``None`` for a base RFC 8225 PASSporT).
+    ``require_tn_match`` demands a TNAuthList in the certificate and, when it lists numbers or ranges,
+    that ``orig.tn`` is among them (a list of service provider codes only is accepted).
+    Raises one ``PassportError`` subclass per reason; see the module docstring for the order.
+    """
+    parsed = _parse(token, ppt=ppt)
+    leaf = _load_leaf(certificate, now)
+    if trusted_cas is not None:
+        _validate_chain(leaf, intermediates or (), trusted_cas, now)
+    try:
+        key = leaf.es256_key()
+    except _x509.X509Error:
+        raise PassportCertificateError("The signer's certificate key is not EC P-256.") from None
+    if not key.verify(data=parsed.signing_input, signature=parsed.signature):
+        raise PassportSignatureError("The PASSporT signature does not verify with the certificate.")
+    try:
+        tn_list = leaf.tn_auth_list()
+    except _x509.TNAuthListError as exc:
+        raise PassportCertificateError(f"The signer's certificate has a {exc}.") from None
+
+    c = _claims(parsed.header, parsed.payload, ppt=ppt, allow_http_x5u=allow_http_x5u)
+    check_fresh(c.iat, now=now, max_age=max_age, future_skew=future_skew)
+    if require_tn_match:
+        if tn_list is None:
+            raise PassportTNError("The signer's certificate has no TNAuthList.")
+        if tn_list.has_numbers and not tn_list.covers(c.orig_tn):
+            raise PassportTNError("The calling number is not covered by the signer's certificate.")
+    return Passport(header=parsed.header, claims=parsed.payload, orig_tn=c.orig_tn, dest_tns=c.dest_tns,
+                    attest=c.attest, origid=c.origid, iat=c.iat, rcd_name=c.rcd_name, crn=c.crn,
+                    x5u=c.x5u, ppt=parsed.header.get("ppt"), info=parsed.params.get("info"),
+                    tn_auth_list=tn_list, dest_uris=c.dest_uris)
+
+
+# --------------------------------------------------------------------------------------------------
+# x5u fetching (off unless a caller builds a fetcher)
+
+
+class _Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        rest = self.end - time.monotonic()
+        if rest <= 0:
+            raise PassportFetchError("Fetching the certificate took too long.")
+        return rest
+
+
+class CertificateFetcher:
+    """Fetch the certificate chain at an ``x5u`` URL: HTTPS only (unless ``allow_http``), no
+    redirects, at most ``max_bytes`` read, at most ``timeout`` seconds in all, results cached per URL
+    for ``cache_ttl`` seconds. ``fetch`` returns the DER of each certificate of the PEM bundle, the
+    end-entity first. Standard library HTTP only; no proxy is used.
+    """
+
+    def __init__(self, *, allow_http: bool = False, max_bytes: int = 64 * 1024, timeout: float = 2.0,
+                 cache_ttl: int = 3600, ssl_context: ssl.SSLContext | None = None,
+                 clock: Callable[[], float] = time.monotonic, max_entries: int = 1024) -> None:
+        self.allow_http = allow_http
+        self.max_bytes = max_bytes
+        self.timeout = timeout
+        self.cache_ttl = cache_ttl
+        self.max_entries = max_entries
+        self._ssl_context = ssl_context
+        self._clock = clock
+        self._cache: dict[str, tuple[float, tuple[bytes, ...]]] = {}
+        self._lock = threading.Lock()
+
+    def fetch(self, url: str) -> list[bytes]:
+        if not isinstance(url, str) or not _https_url(url, allow_http=self.allow_http):
+            raise PassportFetchError("The certificate URL must be https" +
+                                     (" or http." if self.allow_http else "."))
+        with self._lock:
+            hit = self._cache.get(url)
+            if hit is not None and hit[0] > self._clock():
+                return list(hit[1])
+        chain = tuple(self._download(url))
+        if self.cache_ttl > 0:
+            with self._lock:
+                now = self._clock()
+                for k in [k for k, (exp, _) in self._cache.items() if exp <= now]:
+                    del self._cache[k]
+                while len(self._cache) >= self.max_entries:
+                    del self._cache[next(iter(self._cache))]
+                self._cache[url] = (now + self.cache_ttl, chain)
+        return list(chain)
+
+    def _download(self, url: str) -> list[bytes]:
+        parts = urlsplit(url)
+        if parts.username is not None or parts.password is not None:
+            raise PassportFetchError("The certificate URL must not carry credentials.")
+        try:
+            port = parts.port
+        except ValueError:
+            raise PassportFetchError("The certificate URL has a bad port.") from None
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        deadline = _Deadline(self.timeout)
+        conn: http.client.HTTPConnection
+        if parts.scheme == "https":
+            ctx = self._ssl_context or ssl.create_default_context()
+            conn = http.client.HTTPSConnection(parts.hostname, port, timeout=deadline.left(), context=ctx)
+        else:
+            conn = http.client.HTTPConnection(parts.hostname, port, timeout=deadline.left())
+        body = bytearray()
+        try:
+            conn.request("GET", path, headers={
+                "Accept": "application/pem-certificate-chain, application/x-pem-file;q=0.9, */*;q=0.1",
+                "User-Agent": "postguard-stir", "Connection": "close"})
+            sock = conn.sock
+            if sock is not None:
+                sock.settimeout(deadline.left())
+            resp = conn.getresponse()
+            if 300 <= resp.status < 400:
+                raise PassportFetchError("The certificate URL redirects; redirects are not followed.")
+            if resp.status != 200:
+                raise PassportFetchError(f"The certificate URL answered HTTP {resp.status}.")
+            length = resp.getheader("Content-Length")
+            if length is not None and length.strip().isdigit() and int(length) > self.max_bytes:
+                raise PassportFetchError("The certificate is larger than allowed.")
+            while True:
+                if sock is not None:
+                    sock.settimeout(deadline.left())
+                chunk = resp.read1(min(16384, self.max_bytes + 1 - len(body)))
+                if not chunk:
+                    break
+                body += chunk
+                if len(body) > self.max_bytes:
+                    raise PassportFetchError("The certificate is larger than allowed.")
+                deadline.left()
+        except PassportFetchError:
+            raise
+        except TimeoutError:
+            raise PassportFetchError("Fetching the certificate took too long.") from None
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            raise PassportFetchError(f"The certificate could not be fetched ({type(exc).__name__}).") from None
+        finally:
+            conn.close()
+        try:
+            return _x509.split_pem_certificates(data=bytes(body))
+        except _x509.X509Error:
+            raise PassportFetchError("The certificate URL did not return a PEM certificate chain.") from None
+
+
+def _peek_x5u(value: str) -> str:
+    token, _ = split_identity(value)
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise PassportFormatError("The PASSporT is not a compact JWS (header.payload.signature).")
+    x5u = _json_object(_b64url_decode(parts[0], "header"), "header").get("x5u")
+    if not isinstance(x5u, str):
+        raise PassportClaimsError("The PASSporT has no x5u.")
+    return x5u
+
+
+def verify_fetched(token: str, *, fetcher: CertificateFetcher, trusted_cas: Sequence[bytes], now: int,
+                   **options: Any) -> Passport:
+    """Fetch the chain named by the (not yet trusted) ``x5u`` with ``fetcher``, then ``verify`` with
+    the first certificate as signer, the rest as intermediates, and ``trusted_cas`` required: a
+    certificate anyone can publish is worth nothing without a trusted CA."""
+    if not trusted_cas:
+        raise PassportChainError("Verifying a fetched certificate needs trusted CAs.")
+    chain = fetcher.fetch(_peek_x5u(token))
+    options.setdefault("allow_http_x5u", fetcher.allow_http)
+    return verify(token, certificate=chain[0], intermediates=chain[1:], trusted_cas=trusted_cas,
+                  now=now, **options)

@@ -1,0 +1,115 @@
+"""ES256 (ECDSA over P-256 with SHA-256) as JOSE uses it: raw 64-byte ``R||S`` signatures.
+
+The only place outside the rest of ``vault`` that touches ECDSA. Signatures in and out are always the
+JWS form (RFC 7518 §3.4): two 32-byte big-endian integers, never ASN.1 DER. A signature of any other
+length, including a perfectly valid DER one, simply does not verify.
+
+Keys are small wrappers so that callers (``callerid.passport``) never hold a ``cryptography`` object.
+"""
+
+from __future__ import annotations
+
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+
+SIGNATURE_SIZE = 64
+_COORD = 32
+
+
+class ES256KeyError(ValueError):
+    """A key that is not a usable P-256 key (wrong type, wrong curve, unreadable)."""
+
+
+def _check_p256(key: object) -> None:
+    curve = getattr(key, "curve", None)
+    if not isinstance(curve, ec.SECP256R1):
+        raise ES256KeyError("not an EC P-256 key")
+
+
+class VerifyingKey:
+    """A P-256 public key that checks raw ES256 signatures."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, key: ec.EllipticCurvePublicKey) -> None:
+        if not isinstance(key, ec.EllipticCurvePublicKey):
+            raise ES256KeyError("not an EC public key")
+        _check_p256(key)
+        self._key = key
+
+    @classmethod
+    def from_spki(cls, *, der: bytes) -> VerifyingKey:
+        """From a DER SubjectPublicKeyInfo."""
+        try:
+            key = serialization.load_der_public_key(der)
+        except (ValueError, UnsupportedAlgorithm) as exc:
+            raise ES256KeyError("unreadable public key") from exc
+        return cls(key)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_pem(cls, *, pem: bytes) -> VerifyingKey:
+        try:
+            key = serialization.load_pem_public_key(pem)
+        except (ValueError, UnsupportedAlgorithm) as exc:
+            raise ES256KeyError("unreadable public key") from exc
+        return cls(key)  # type: ignore[arg-type]
+
+    def spki_der(self) -> bytes:
+        return self._key.public_bytes(serialization.Encoding.DER,
+                                      serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    def verify(self, *, data: bytes, signature: bytes) -> bool:
+        """True only for a valid 64-byte ``R||S`` signature over ``data``."""
+        if not isinstance(signature, bytes | bytearray) or len(signature) != SIGNATURE_SIZE:
+            return False
+        r = int.from_bytes(signature[:_COORD], "big")
+        s = int.from_bytes(signature[_COORD:], "big")
+        if r == 0 or s == 0:
+            return False
+        try:
+            self._key.verify(encode_dss_signature(r, s), bytes(data), ec.ECDSA(hashes.SHA256()))
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+
+class SigningKey:
+    """A P-256 private key that makes raw ES256 signatures."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, key: ec.EllipticCurvePrivateKey) -> None:
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise ES256KeyError("not an EC private key")
+        _check_p256(key)
+        self._key = key
+
+    @classmethod
+    def generate(cls) -> SigningKey:
+        return cls(ec.generate_private_key(ec.SECP256R1()))
+
+    @classmethod
+    def from_pem(cls, *, pem: bytes, password: bytes | None = None) -> SigningKey:
+        """From a PEM private key (PKCS#8 or SEC1 "EC PRIVATE KEY")."""
+        try:
+            key = serialization.load_pem_private_key(pem, password=password)
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+            raise ES256KeyError("unreadable private key") from exc
+        return cls(key)  # type: ignore[arg-type]
+
+    def private_pem(self, *, password: bytes | None = None) -> bytes:
+        """PKCS#8 PEM, encrypted with ``password`` when one is given."""
+        enc: serialization.KeySerializationEncryption = (
+            serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
+        )
+        return self._key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
+
+    def public_key(self) -> VerifyingKey:
+        return VerifyingKey(self._key.public_key())
+
+    def sign(self, *, data: bytes) -> bytes:
+        """A fresh (randomised) 64-byte ``R||S`` ES256 signature over ``data``."""
+        r, s = decode_dss_signature(self._key.sign(bytes(data), ec.ECDSA(hashes.SHA256())))
+        return r.to_bytes(_COORD, "big") + s.to_bytes(_COORD, "big")

@@ -1,0 +1,288 @@
+"""x5u fetching against loopback servers on 127.0.0.1 only: an HTTPS server with a self-signed
+certificate generated here, and a plain HTTP one for the ``allow_http`` switch."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import ssl
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from postguard.callerid import passport as pp
+from postguard.errors import PassportChainError, PassportError, PassportFetchError
+from postguard.vault import x509 as vx
+from postguard.vault.es256 import SigningKey
+
+NOW = int(time.time())
+DAY = 86_400
+ORIG = "84912340123"
+
+
+def _name(cn: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def _cert(cn, public_key, issuer_name, issuer_key, *, ca=False, san=None, tn=None):
+    b = (x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(issuer_name).public_key(public_key)
+         .serial_number(x509.random_serial_number())
+         .not_valid_before(dt.datetime.fromtimestamp(NOW - DAY, tz=dt.UTC))
+         .not_valid_after(dt.datetime.fromtimestamp(NOW + 30 * DAY, tz=dt.UTC)))
+    if ca:
+        b = b.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    if san:
+        b = b.add_extension(x509.SubjectAlternativeName(san), critical=False)
+    if tn is not None:
+        b = b.add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier(vx.TN_AUTH_LIST_OID), tn),
+                            critical=False)
+    return b.sign(issuer_key, hashes.SHA256())
+
+
+def _pem(c: x509.Certificate) -> bytes:
+    return c.public_bytes(serialization.Encoding.PEM)
+
+
+class Site:
+    """Routes served by both loopback servers; counts hits per path."""
+
+    def __init__(self) -> None:
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        self.ca = _cert("Loopback STI-CA", ca_key.public_key(), _name("Loopback STI-CA"), ca_key, ca=True)
+        int_key = ec.generate_private_key(ec.SECP256R1())
+        self.inter = _cert("Loopback STI-Intermediate", int_key.public_key(), self.ca.subject, ca_key, ca=True)
+        self.key = SigningKey.generate()
+        pub = serialization.load_der_public_key(self.key.public_key().spki_der())
+        tn = vx.encode_tn_auth_list(entries=[vx.TNEntry(kind="range", value="84912340000", count=1000)])
+        self.leaf = _cert("Loopback STI-SP", pub, self.inter.subject, int_key, tn=tn)
+        self.bundle = _pem(self.leaf) + _pem(self.inter)
+        self.hits: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def hit(self, path: str) -> None:
+        with self.lock:
+            self.hits[path] = self.hits.get(path, 0) + 1
+
+
+def _handler(site: Site):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):  # quiet
+            pass
+
+        def _send(self, status, body=b"", headers=()):
+            self.send_response(status)
+            for k, v in headers:
+                self.send_header(k, v)
+            if not any(k.lower() == "content-length" for k, _ in headers):
+                self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self):  # noqa: N802
+            path = self.path
+            site.hit(path)
+            if path == "/chain.pem":
+                self._send(200, site.bundle, [("Content-Type", "application/pem-certificate-chain")])
+            elif path == "/redirect":
+                self._send(302, b"", [("Location", "/chain.pem")])
+            elif path == "/big-declared":
+                self._send(200, b"x" * (200 * 1024))
+            elif path == "/big-undeclared":
+                self.send_response(200)
+                self.send_header("Connection", "close")
+                self.end_headers()
+                try:
+                    for _ in range(200):
+                        self.wfile.write(b"-" * 1024)
+                except OSError:
+                    pass
+                self.close_connection = True
+            elif path == "/slow":
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(site.bundle)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                try:
+                    for i in range(len(site.bundle)):  # one byte every 0.2 s: each read is quick
+                        self.wfile.write(site.bundle[i:i + 1])
+                        self.wfile.flush()
+                        time.sleep(0.2)
+                except OSError:
+                    pass
+            elif path == "/stall":
+                time.sleep(3)
+                self._send(200, site.bundle)
+            elif path == "/not-pem":
+                self._send(200, b"hello, not a certificate")
+            else:
+                self._send(404, b"no")
+
+    return Handler
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):  # clients here hang up on purpose
+        pass
+
+
+class _Server:
+    def __init__(self, site: Site, context: ssl.SSLContext | None) -> None:
+        self.httpd = _QuietServer(("127.0.0.1", 0), _handler(site))
+        if context is not None:
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        self.scheme = "https" if context else "http"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def site():
+    return Site()
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory):
+    """A self-signed server certificate for 127.0.0.1, and a client context trusting only it."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _cert("127.0.0.1", key.public_key(), _name("127.0.0.1"), key, ca=True,
+                 san=[x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+    d = tmp_path_factory.mktemp("tls")
+    (d / "cert.pem").write_bytes(_pem(cert))
+    (d / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                  serialization.PrivateFormat.PKCS8,
+                                                  serialization.NoEncryption()))
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(d / "cert.pem", d / "key.pem")
+    client_ctx = ssl.create_default_context(cafile=str(d / "cert.pem"))
+    return server_ctx, client_ctx
+
+
+@pytest.fixture(scope="module")
+def https(site, tls):
+    s = _Server(site, tls[0])
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def http(site):
+    s = _Server(site, None)
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def fetcher(tls):
+    return pp.CertificateFetcher(ssl_context=tls[1], timeout=1.0)
+
+
+def _der(c: x509.Certificate) -> bytes:
+    return c.public_bytes(serialization.Encoding.DER)
+
+
+def test_fetch_returns_the_whole_chain_and_caches_it(site, https, tls):
+    clock = [1000.0]
+    f = pp.CertificateFetcher(ssl_context=tls[1], cache_ttl=60, clock=lambda: clock[0])
+    url = https.url("/chain.pem")
+    before = site.hits.get("/chain.pem", 0)
+    chain = f.fetch(url)
+    assert chain == [_der(site.leaf), _der(site.inter)]
+    assert f.fetch(url) == chain  # from the cache, whole chain kept
+    assert site.hits["/chain.pem"] == before + 1
+    clock[0] += 61  # expired: fetched again
+    assert f.fetch(url) == chain
+    assert site.hits["/chain.pem"] == before + 2
+    no_cache = pp.CertificateFetcher(ssl_context=tls[1], cache_ttl=0)
+    no_cache.fetch(url)
+    no_cache.fetch(url)
+    assert site.hits["/chain.pem"] == before + 4
+
+
+def test_verify_fetched_end_to_end(site, https, fetcher):
+    x5u = https.url("/chain.pem")
+    token = pp.sign(key=site.key, x5u=x5u, orig_tn=ORIG, dest_tns=["84987654321"], iat=NOW, attest="A",
+                    rcd_name="Bưu điện Việt Nam")
+    got = pp.verify_fetched(pp.identity_header(token, info_url=x5u), fetcher=fetcher,
+                            trusted_cas=[_pem(site.ca)], now=NOW)
+    assert got.orig_tn == ORIG and got.x5u == x5u and got.rcd_name == "Bưu điện Việt Nam"
+    with pytest.raises(PassportChainError):  # fetched certificates need trust anchors
+        pp.verify_fetched(token, fetcher=fetcher, trusted_cas=[], now=NOW)
+    other = ec.generate_private_key(ec.SECP256R1())
+    stranger = _cert("Stranger CA", other.public_key(), _name("Stranger CA"), other, ca=True)
+    with pytest.raises(PassportChainError):
+        pp.verify_fetched(token, fetcher=fetcher, trusted_cas=[_pem(stranger)], now=NOW)
+
+
+def test_redirects_are_not_followed(site, https, fetcher):
+    before = site.hits.get("/chain.pem", 0)
+    with pytest.raises(PassportFetchError, match="redirect"):
+        fetcher.fetch(https.url("/redirect"))
+    assert site.hits.get("/chain.pem", 0) == before
+
+
+@pytest.mark.parametrize("path", ["/big-declared", "/big-undeclared"])
+def test_size_cap(https, tls, path):
+    f = pp.CertificateFetcher(ssl_context=tls[1], max_bytes=64 * 1024)
+    with pytest.raises(PassportFetchError, match="larger"):
+        f.fetch(https.url(path))
+
+
+def test_small_cap_refuses_even_a_real_chain(https, tls):
+    with pytest.raises(PassportFetchError):
+        pp.CertificateFetcher(ssl_context=tls[1], max_bytes=100).fetch(https.url("/chain.pem"))
+
+
+@pytest.mark.parametrize("path", ["/slow", "/stall"])
+def test_time_cap(https, tls, path):
+    f = pp.CertificateFetcher(ssl_context=tls[1], timeout=1.0)
+    start = time.monotonic()
+    with pytest.raises(PassportFetchError, match="too long"):
+        f.fetch(https.url(path))
+    assert time.monotonic() - start < 2.5
+
+
+@pytest.mark.parametrize("path", ["/missing", "/not-pem"])
+def test_bad_answers(https, fetcher, path):
+    with pytest.raises(PassportFetchError):
+        fetcher.fetch(https.url(path))
+
+
+def test_untrusted_tls_certificate_is_refused(https):
+    with pytest.raises(PassportFetchError):
+        pp.CertificateFetcher(timeout=1.0).fetch(https.url("/chain.pem"))  # system CAs only
+
+
+def test_http_only_when_allowed(site, http, https, fetcher):
+    with pytest.raises(PassportFetchError, match="https"):
+        fetcher.fetch(http.url("/chain.pem"))
+    assert pp.CertificateFetcher(allow_http=True).fetch(http.url("/chain.pem"))[0] == _der(site.leaf)
+
+
+@pytest.mark.parametrize("url", [
+    "ftp://127.0.0.1/chain.pem", "file:///etc/passwd", "https://user:pw@127.0.0.1/chain.pem",
+    "https:///chain.pem", "https://127.0.0.1:99999/chain.pem", "not a url", "",
+])
+def test_bad_urls(fetcher, url):
+    with pytest.raises(PassportError):
+        fetcher.fetch(url)
