@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from fastapi import FastAPI, Request
+from starlette.concurrency import run_in_threadpool
 
 from postguard import __version__
 from postguard.api import problems
+from postguard.api.audit import router as audit_router
 from postguard.api.shipments import router as shipments_router
 from postguard.api.system import install_metrics
 from postguard.api.system import router as system_router
@@ -24,10 +29,28 @@ SECURITY_HEADERS = {
 }
 
 
+async def _checkpoints(platform: Platform) -> None:
+    """Sign a checkpoint of the access log every second while entries arrive."""
+    while True:
+        await asyncio.sleep(1.0)
+        with contextlib.suppress(Exception):
+            await run_in_threadpool(platform.audit.checkpoint)
+
+
 def create_app(settings: Settings | None = None, *, platform: Platform | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        task = asyncio.create_task(_checkpoints(app.state.platform))
+        try:
+            yield
+        finally:
+            task.cancel()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="postguard",
         version=__version__,
         description="Protects postal customers' personal data and stops the scams that feed on it.",
@@ -50,5 +73,6 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
 
     app.include_router(system_router)
     app.include_router(shipments_router)
+    app.include_router(audit_router)
     app.include_router(web_router)
     return app

@@ -181,3 +181,8 @@ class PassportFetchError(PassportError):
 @_kind("audit-unavailable", "Access log unavailable", 503, 11)
 class AuditUnavailable(PostguardError):
     """The access log could not record an action, so the action did not happen (fail closed)."""
+
+
+@_kind("audit-tampered", "Access log does not verify", 409, 12)
+class AuditTampered(PostguardError):
+    """``audit verify`` found an entry or checkpoint that was edited, deleted, inserted or reordered."""

@@ -27,6 +27,7 @@ OLD_MOBILE_PREFIXES = {
 }
 
 _STRIP = str.maketrans("", "", " .-()\u00a0\t/")
+_STRIP_ASCII = b" .-()\t/"  # the same separators, for ASCII text (bytes.translate is several times faster)
 
 
 class InvalidPhone(ValueError):
@@ -64,7 +65,8 @@ def normalize_phone(raw: str, *, mobile_only: bool = False) -> str:
     """Return ``raw`` as E.164 (``+84912345678``) or raise ``InvalidPhone``."""
     if not isinstance(raw, str):
         raise InvalidPhone("phone number must be text")
-    text = raw.strip().translate(_STRIP)
+    text = raw.strip()
+    text = text.encode().translate(None, _STRIP_ASCII).decode() if text.isascii() else text.translate(_STRIP)
     if not text:
         raise InvalidPhone("phone number is empty")
     plus = text.startswith("+")

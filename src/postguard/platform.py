@@ -49,6 +49,18 @@ class Platform:
         return RateLimiter(self.settings.rate_limit_storage)
 
     @cached_property
+    def audit(self):
+        from postguard.audit.log import AuditLog
+
+        return AuditLog(self)
+
+    @cached_property
+    def staff(self):
+        from postguard.access.staff import StaffService
+
+        return StaffService(self)
+
+    @cached_property
     def door(self):
         from postguard.access.door import Door
 

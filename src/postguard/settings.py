@@ -70,6 +70,16 @@ class Settings(BaseSettings):
         512 * 1024 * 1024, ge=1024, description="Largest CSV accepted by the API upload, in bytes."
     )
 
+    audit_origin: str = Field(
+        "postguard.example/access-log",
+        pattern=r"^[^\s+]+$",
+        description="Origin line and key name of the access log's signed checkpoints (no spaces or '+').",
+    )
+    password_time_cost: int = Field(3, ge=1, le=20, description="argon2id passes for staff passwords.")
+    password_memory_kib: int = Field(
+        65536, ge=1024, le=4 * 1024 * 1024, description="argon2id memory for staff passwords, in KiB."
+    )
+
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":
         if self.database_url is None:

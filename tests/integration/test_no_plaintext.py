@@ -6,7 +6,6 @@ import io
 import re
 import subprocess
 
-import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 

@@ -27,6 +27,8 @@ shipments_app = typer.Typer(no_args_is_help=True, help="Protected shipment recor
 labels_app = typer.Typer(no_args_is_help=True, help="Privacy labels.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema (migrations).")
 retention_app = typer.Typer(no_args_is_help=True, help="Retention: shred personal data after delivery.")
+audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident access log.")
+app.add_typer(audit_app, name="audit")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(keys_app, name="keys")
 keys_app.add_typer(api_keys_app, name="api")
@@ -319,6 +321,50 @@ def retention_run() -> None:
     p = _platform()
     n = p.shipments.run_retention()
     typer.echo(f"shredded {n} shipments older than {p.settings.retention_days} days after completion")
+
+
+# -- audit -------------------------------------------------------------------------------------
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the log from its stored entries and check every checkpoint; exit 12 naming the
+    first bad entry when anything was edited, deleted, inserted or reordered."""
+    from postguard.errors import AuditTampered
+
+    report = _platform().audit.verify()
+    if not report.ok:
+        for problem in report.problems:
+            typer.echo(f"  {problem.reason}", err=True)
+        raise AuditTampered(f"first bad entry: {report.first_bad.index}")
+    typer.echo(f"ok: {report.entries} entries, {report.checkpoints} checkpoints verified")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign a checkpoint of the log now and print it (C2SP signed note)."""
+    cp = _platform().audit.checkpoint()
+    typer.echo(cp.note if cp else "the log is empty", nl=False)
+
+
+@audit_app.command("verifier-key")
+def audit_verifier_key() -> None:
+    """Print the verifier key (C2SP vkey) that checks this log's checkpoints."""
+    typer.echo(_platform().audit.verifier_key())
+
+
+@audit_app.command("prove")
+def audit_prove(
+    index: Optional[int] = typer.Option(None, help="Inclusion proof of this entry"),
+    size: Optional[int] = typer.Option(None, help="In the tree of this size (default: latest checkpoint)"),
+    since: Optional[int] = typer.Option(None, help="Consistency proof from this size to --size"),
+) -> None:
+    """Print an inclusion proof (--index) or a consistency proof (--since A --size B) as JSON."""
+    log = _platform().audit
+    if index is not None:
+        _out(log.inclusion(index, size=size))
+    elif since is not None and size is not None:
+        _out(log.consistency(since, size))
+    else:
+        raise typer.BadParameter("give --index N [--size S], or --since A --size B")
 
 
 def main() -> None:

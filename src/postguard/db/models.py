@@ -1,10 +1,15 @@
 """Every mapped model, imported once so that Alembic sees the whole schema."""
 
+from postguard.access.models import Assignment, Staff, WebSession
+from postguard.audit.models import AuditCheckpoint, AuditEntry
 from postguard.db.base import Base
 from postguard.orgs.models import ApiKey, Organisation
 from postguard.shipments.models import LabelToken, Shipment, ShipmentEvent
-from postguard.vault.models import VaultKey
+from postguard.vault.models import ServiceKey, VaultKey
 
 metadata = Base.metadata
 
-__all__ = ["ApiKey", "LabelToken", "Organisation", "Shipment", "ShipmentEvent", "VaultKey", "metadata"]
+__all__ = [
+    "ApiKey", "Assignment", "AuditCheckpoint", "AuditEntry", "LabelToken", "Organisation", "ServiceKey",
+    "Shipment", "ShipmentEvent", "Staff", "VaultKey", "WebSession", "metadata",
+]

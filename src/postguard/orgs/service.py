@@ -21,6 +21,7 @@ SCOPES = {
     "shipments:search": "search shipments by phone (candidates filtered server-side)",
     "labels:print": "print privacy labels",
     "keys:admin": "rotate data keys",
+    "audit:read": "read access-log proofs",
 }
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
 KEY_PREFIX = "pgk"

@@ -59,6 +59,10 @@ def _text(raw: dict, name: str, errors: list, row: int | None, *, limit: int, re
         value = value.strip()
         if not value.isascii() and not unicodedata.is_normalized("NFC", value):
             value = unicodedata.normalize("NFC", value)
+        # The common case, decided at once: present, not too long, and printable (printable text
+        # holds no control character and no lone surrogate, so _BAD_CHARS can only match otherwise).
+        if value and len(value) <= limit and (value.isprintable() or not _BAD_CHARS.search(value)):
+            return value
     if value is None or value == "":
         if required:
             errors.append(FieldError(name, "is required", row, "required"))
@@ -77,7 +81,7 @@ def _text(raw: dict, name: str, errors: list, row: int | None, *, limit: int, re
 
 def _name(raw: dict, name: str, errors: list, row: int | None) -> str | None:
     value = _text(raw, name, errors, row, limit=100)
-    if value is not None and not any(c.isalpha() for c in value):
+    if value is not None and not any(map(str.isalpha, value)):
         errors.append(FieldError(name, "must contain letters", row, "invalid"))
         return None
     return value
@@ -96,7 +100,9 @@ def _phone(raw: dict, name: str, errors: list, row: int | None) -> str | None:
 
 def _int(raw: dict, name: str, errors: list, row: int | None, *, maximum: int, minimum: int, default: int | None):
     value = raw.get(name)
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, str) and value.isdigit() and value.isascii():  # the common case, plain digits
+        number = int(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
         number = value
     else:
         text = (value or "").strip() if isinstance(value, str) else None

@@ -27,3 +27,13 @@ class VaultKey(Base):
     encryptions: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ServiceKey(Base):
+    """Platform-wide secrets (e.g. the access log's signing and MAC keys), wrapped by the KEK."""
+
+    __tablename__ = "service_keys"
+
+    purpose: Mapped[str] = mapped_column(String(40), primary_key=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

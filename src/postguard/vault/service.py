@@ -6,7 +6,7 @@ Key hierarchy::
       └─ organisation data key, versioned (vault_keys, purpose "data")  ── counted, rotated
            └─ one data key per record (DEK), stored wrapped next to the record ── destroyed to shred
                 └─ field ciphertexts (AES-256-GCM, padded, bound to org/table/column/record)
-      └─ organisation index key (vault_keys, purpose "index") ── HMAC blind indexes
+      └─ organisation index key (vault_keys, purpose "index") ── keyed BLAKE2b blind indexes
 
 Only this package imports cryptography primitives; everything else calls it with keyword-only
 arguments and gets one opaque ``DecryptionFailed`` for every ciphertext it cannot open.
@@ -15,7 +15,6 @@ arguments and gets one opaque ``DecryptionFailed`` for every ciphertext it canno
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import threading
 import time
@@ -30,7 +29,7 @@ from postguard.db.base import utcnow
 from postguard.errors import ConfigurationError, DecryptionFailed, NotFound, Shredded
 from postguard.vault import aead as fa
 from postguard.vault.kek import KeyProvider
-from postguard.vault.models import VaultKey
+from postguard.vault.models import ServiceKey, VaultKey
 
 DATA, INDEX = "data", "index"
 _CACHE_SECONDS = 300.0
@@ -48,45 +47,88 @@ class FieldLayout:
 
     Built once per table; sealing then costs no per-field lookups."""
 
-    __slots__ = ("table", "columns", "_ad", "_min")
+    __slots__ = ("table", "columns", "_table_ctx", "_fields")
 
     def __init__(self, table: str, kinds: dict[str, str]) -> None:
         self.table = table
         self.columns = tuple(kinds)
-        self._ad = tuple(fa.context(c) for c in self.columns)
-        self._min = tuple(fa.MIN_BUCKET[k] for k in kinds.values())
+        self._table_ctx = fa.context(table)
+        # Per column: its associated-data suffix and its smallest padding bucket.
+        self._fields = tuple((fa.context(c), fa.MIN_BUCKET[k]) for c, k in kinds.items())
+        if any(m & (m - 1) for _, m in self._fields):
+            raise ValueError("padding minimums must be powers of two")
 
 
 class RecordSealer:
-    """Seals records under one reserved data-key version (see ``Vault.sealer``)."""
+    """Seals records under one reserved data-key version (see ``Vault.sealer``).
 
-    __slots__ = ("org_id", "version", "_aead", "_vbytes", "_org_ctx")
+    Each record gets a fresh random 256-bit key (DEK) with a random 4-byte id, wrapped by the
+    organisation's data key with associated data ``b"dek" | org | table | record id``; each field is
+    AES-256-GCM under the DEK with its own random 96-bit nonce and associated data
+    ``org | table | record id | column``, padded as ``aead.pad`` pads (see ``postguard.vault.aead``).
+    """
 
-    def __init__(self, org_id: int, version: int, aead: AESGCM) -> None:
+    __slots__ = ("org_id", "version", "_aead", "_vbytes", "_org_ctx", "_left")
+
+    def __init__(self, org_id: int, version: int, aead: AESGCM, *, reserved: int | None = None) -> None:
         self.org_id = org_id
         self.version = version
         self._aead = aead
         self._vbytes = version.to_bytes(4, "big")
         self._org_ctx = fa.context(org_id)
+        self._left = reserved  # record keys this sealer may still wrap (None: not counted here)
 
     def seal(self, values, *, layout: FieldLayout, record_id: str) -> SealedRecord:
         """Seal ``values`` (in ``layout.columns`` order, None for absent) under a fresh record key."""
-        rnd = os.urandom(48 + 12 * len(values))
-        kid, dek, wn = rnd[:4], rnd[4:36], rnd[36:48]
-        prefix = self._org_ctx + fa.context(layout.table, record_id)
-        wrapped = b"\x01" + self._vbytes + wn + self._aead.encrypt(wn, kid + dek, b"dek" + prefix)
-        enc = AESGCM(dek).encrypt
-        pad = fa.pad
+        dek, *fields = self.seal_many([(record_id, values)], layout=layout)[0]
+        return SealedRecord(dek=dek, key_version=self.version, fields=tuple(fields))
+
+    def seal_many(self, records, *, layout: FieldLayout) -> list[tuple]:
+        """Seal a batch: ``records`` is a sequence of ``(record_id, values)``; returns per record
+        ``(wrapped DEK, ciphertext or None per column)``.
+
+        The randomness of the whole batch is drawn with one ``os.urandom`` call and cut into
+        distinct pieces: per record the DEK id (4 bytes), the DEK (32), the wrapping nonce (12) and
+        one nonce (12) per column. Ciphertexts are ``bytearray``: the sqlite3 driver binds those
+        directly, while each ``bytes`` value costs it an adapter lookup (~0.5 µs on Python 3.11),
+        and ``bytearray().join`` builds one in a single copy.
+        """
+        n = len(records)
+        if self._left is not None:
+            if n > self._left:
+                raise ConfigurationError("more records than data-key encryptions reserved")
+            self._left -= n
+        width = len(layout.columns)
+        if any(len(values) != width for _, values in records):
+            raise ValueError(f"each record needs {width} values, in layout order")
+        rnd = os.urandom((48 + 12 * width) * n)
+        head = self._org_ctx + layout._table_ctx
+        wrap, wrap_header = self._aead.encrypt, b"\x01" + self._vbytes
+        columns = layout._fields
+        join = bytearray().join
         out = []
-        off = 48
-        for val, ad, minimum in zip(values, layout._ad, layout._min):
-            if val is None:
-                out.append(None)
-            else:
-                nonce = rnd[off : off + 12]
-                out.append(b"\x01" + kid + nonce + enc(nonce, pad(val.encode(), minimum), prefix + ad))
-            off += 12
-        return SealedRecord(dek=wrapped, key_version=self.version, fields=tuple(out))
+        off = 0
+        for record_id, values in records:
+            rid = str(record_id).encode()
+            prefix = head + len(rid).to_bytes(2, "big") + rid  # fa.context(org, table, record_id)
+            wn = rnd[off + 36 : off + 48]
+            sealed = [join((wrap_header, wn, wrap(wn, rnd[off : off + 36], b"dek" + prefix)))]
+            enc = AESGCM(rnd[off + 4 : off + 36]).encrypt
+            field_header = b"\x01" + rnd[off : off + 4]
+            off += 48
+            for value, (ad, minimum) in zip(values, columns):
+                if value is None:
+                    sealed.append(None)
+                else:
+                    # fa.pad inlined: 0x80 then zeros up to the next power of two, at least minimum.
+                    data = value.encode()
+                    size = 1 << len(data).bit_length()
+                    data = (data + b"\x80").ljust(size if size > minimum else minimum, b"\0")
+                    nonce = rnd[off : off + 12]
+                    sealed.append(join((field_header, nonce, enc(nonce, data, prefix + ad))))
+                off += 12
+            out.append(tuple(sealed))
+        return out
 
 
 class Vault:
@@ -171,7 +213,7 @@ class Vault:
             )
             if res.rowcount == 1:
                 raw = self._key(session, org_id=org_id, purpose=DATA, version=row.version)
-                return RecordSealer(org_id, row.version, AESGCM(raw))
+                return RecordSealer(org_id, row.version, AESGCM(raw), reserved=count)
             self.rotate(session, org_id=org_id)
         raise ConfigurationError("could not reserve encryptions under a data key")
 
@@ -219,13 +261,21 @@ class Vault:
 
     # -- blind indexes -----------------------------------------------------------------------
     def blind_indexer(self, session: Session, *, org_id: int, bits: int):
-        """A function E.164 phone → truncated keyed index (``bits`` bits, fits a signed int32)."""
-        key = self._key(session, org_id=org_id, purpose=INDEX, version=1)
+        """A function E.164 phone → truncated keyed index (``bits`` bits, fits a signed int32).
+
+        The index is keyed BLAKE2b (a PRF, and a MAC by design) with a personalisation string for
+        domain separation; the keyed state is built once and copied per call (~4x cheaper than HMAC-SHA256,
+        which re-keys on every call)."""
+        if not 1 <= bits <= 31:
+            raise ConfigurationError("blind index bits must be between 1 and 31")
+        keyed = hashlib.blake2b(key=self._key(session, org_id=org_id, purpose=INDEX, version=1),
+                                digest_size=4, person=b"pg-phone-bidx")
         shift = 32 - bits
-        digest = hmac.digest
 
         def index(e164: str) -> int:
-            return int.from_bytes(digest(key, b"phone:" + e164.encode(), hashlib.sha256)[:4], "big") >> shift
+            h = keyed.copy()
+            h.update(e164.encode())
+            return int.from_bytes(h.digest(), "big") >> shift
 
         return index
 
@@ -286,6 +336,20 @@ class Vault:
             n += 1
         session.flush()
         return n
+
+    def service_secret(self, session: Session, *, purpose: str) -> bytes:
+        """A platform-wide 256-bit secret for ``purpose`` (created on first use, wrapped by the KEK);
+        several workers asking at once all get the one that was stored first."""
+        aad = b"service" + fa.context(purpose)
+        wrapped = session.execute(select(ServiceKey.wrapped).where(ServiceKey.purpose == purpose)).scalar_one_or_none()
+        if wrapped is None:
+            try:
+                with session.begin_nested():
+                    session.add(ServiceKey(purpose=purpose, wrapped=self.provider.wrap(os.urandom(32), aad=aad)))
+            except IntegrityError:
+                pass
+            wrapped = session.execute(select(ServiceKey.wrapped).where(ServiceKey.purpose == purpose)).scalar_one()
+        return self.provider.unwrap(wrapped, aad=aad)
 
     def key_status(self, session: Session, *, org_id: int) -> list[dict]:
         rows = session.execute(

@@ -1,0 +1,43 @@
+"""Access-log routes: the signed checkpoint (public: it reveals only a size and a hash) and proofs."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import PlainTextResponse
+
+from postguard.api.deps import platform, principal
+from postguard.errors import Forbidden
+from postguard.orgs.service import Principal
+from postguard.platform import Platform
+
+router = APIRouter(prefix="/v1/audit", tags=["access log"])
+
+
+def _auditor(who: Principal) -> None:
+    if not who.can("audit:read"):
+        raise Forbidden("This key lacks the audit:read scope.")
+
+
+@router.get("/checkpoint", response_class=PlainTextResponse)
+def checkpoint(p: Platform = Depends(platform)) -> PlainTextResponse:
+    """The latest signed checkpoint (C2SP tlog-checkpoint as an Ed25519 signed note)."""
+    return PlainTextResponse(p.audit.latest_checkpoint().note)
+
+
+@router.get("/verifier-key", response_class=PlainTextResponse)
+def verifier_key(p: Platform = Depends(platform)) -> PlainTextResponse:
+    return PlainTextResponse(p.audit.verifier_key() + "\n")
+
+
+@router.get("/inclusion")
+def inclusion(index: int = Query(..., ge=0), size: int | None = Query(None, ge=1),
+              who: Principal = Depends(principal), p: Platform = Depends(platform)) -> dict:
+    _auditor(who)
+    return p.audit.inclusion(index, size=size, org_id=who.org_id)
+
+
+@router.get("/consistency")
+def consistency(size1: int = Query(..., ge=0), size2: int = Query(..., ge=0),
+                who: Principal = Depends(principal), p: Platform = Depends(platform)) -> dict:
+    _auditor(who)
+    return p.audit.consistency(size1, size2)

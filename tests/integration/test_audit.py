@@ -1,0 +1,152 @@
+"""The access log on a real database: appends, checkpoints, proofs, and tamper detection."""
+
+import base64
+import json
+import threading
+
+import pytest
+from sqlalchemy import text
+
+from postguard.audit import merkle
+from postguard.audit.checkpoint import open_checkpoint
+from postguard.audit.models import AuditEntry
+from postguard.errors import AuditUnavailable
+
+
+def b64(s):
+    return base64.b64decode(s)
+
+
+@pytest.fixture
+def log(platform):
+    return platform.audit
+
+
+def fill(log, n):
+    return [log.append(actor=f"staff:{i % 7}", action="reveal", org_id=1, subject=f"WB{i:06d}",
+                       purpose="delivery", details={"fields": ["recipient_phone"]}) for i in range(n)]
+
+
+def test_appends_are_numbered_and_proofs_verify_against_signed_checkpoints(log):
+    assert fill(log, 25) == list(range(25))
+    cp = log.checkpoint()
+    assert cp.size == 25
+    parsed = open_checkpoint(cp.note, verifier_key=log.verifier_key())
+    for i in (0, 7, 24):
+        p = log.inclusion(i)
+        assert p["tree_size"] == 25 and p["entry"]["i"] == i and p["entry"]["subject"] == f"WB{i:06d}"
+        assert merkle.verify_inclusion(leaf_hash=b64(p["leaf_hash"]), index=i, tree_size=25,
+                                       proof=[b64(h) for h in p["proof"]], root=parsed.root)
+    fill(log, 10)
+    c = log.consistency(25, 35)
+    assert merkle.verify_consistency(size1=25, size2=35, proof=[b64(h) for h in c["proof"]],
+                                     root1=parsed.root, root2=b64(c["root2"]))
+    assert log.verify().ok
+
+
+def test_concurrent_appends_are_group_committed_without_gaps(log):
+    got, errors = [], []
+
+    def worker():
+        try:
+            got.extend(fill(log, 40))
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and sorted(got) == list(range(320))
+    assert log.verify().ok
+
+
+def _tamper(platform, sql, **params):
+    with platform.db.engine.begin() as c:
+        c.execute(text(sql), params)
+
+
+@pytest.mark.parametrize("how, first_bad", [
+    ("edit", 5),
+    ("edit_recomputed", 5),
+    ("delete", 5),
+    ("delete_tail", 18),
+    ("insert", 20),
+    ("reorder", 5),
+    ("edit_column", 5),
+])
+def test_audit_verify_names_the_first_bad_entry(platform, log, how, first_bad):
+    fill(log, 20)
+    log.checkpoint()
+    with platform.db.session() as s:
+        body5 = s.get(AuditEntry, 5).entry
+    if how == "edit":
+        _tamper(platform, "UPDATE audit_entries SET entry = :e WHERE idx = 5",
+                e=body5.replace("staff:5", "staff:6"))
+    elif how == "edit_recomputed":  # the attacker recomputes the leaf hash too
+        new = body5.replace('"reveal"', '"login"')
+        _tamper(platform, "UPDATE audit_entries SET entry = :e, action = 'login', leaf_hash = :h WHERE idx = 5",
+                e=new, h=merkle.leaf_hash(new.encode()))
+    elif how == "delete":
+        _tamper(platform, "DELETE FROM audit_entries WHERE idx = 5")
+    elif how == "delete_tail":
+        _tamper(platform, "DELETE FROM audit_entries WHERE idx >= 18")
+    elif how == "insert":
+        forged = json.loads(body5)
+        forged["i"] = 20
+        data = json.dumps(forged, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        with platform.db.engine.begin() as c:
+            row = {k: v for k, v in c.execute(text("SELECT * FROM audit_entries WHERE idx = 5")).mappings().one().items()}
+            row.update(idx=20, entry=data, leaf_hash=merkle.leaf_hash(data.encode()))
+            c.execute(text(f"INSERT INTO audit_entries ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})"),
+                      row)
+    elif how == "reorder":  # swap two entries' contents and hashes
+        with platform.db.engine.begin() as c:
+            r5 = c.execute(text("SELECT entry, leaf_hash, mac, actor FROM audit_entries WHERE idx = 5")).one()
+            r6 = c.execute(text("SELECT entry, leaf_hash, mac, actor FROM audit_entries WHERE idx = 6")).one()
+            for idx, r in ((5, r6), (6, r5)):
+                c.execute(text("UPDATE audit_entries SET entry = :e, leaf_hash = :h, mac = :m, actor = :a, "
+                               "subject = :s WHERE idx = :i"),
+                          dict(e=r.entry, h=r.leaf_hash, m=r.mac, a=r.actor, s=json.loads(r.entry)["subject"], i=idx))
+    elif how == "edit_column":
+        _tamper(platform, "UPDATE audit_entries SET actor = 'staff:99' WHERE idx = 5")
+    report = log.verify()
+    assert not report.ok
+    assert report.first_bad.index == first_bad, report.problems
+
+
+def test_cli_audit_verify_exit_code(platform, log, monkeypatch, capsys, settings):
+    from postguard.cli.main import main
+
+    fill(log, 5)
+    log.checkpoint()
+    monkeypatch.setenv("POSTGUARD_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("POSTGUARD_DATABASE_URL", str(settings.database_url))
+
+    def run(*args):
+        monkeypatch.setattr("sys.argv", ["postguard", *args])
+        try:
+            main()
+            return 0
+        except SystemExit as e:
+            return e.code
+
+    assert run("audit", "verify") == 0
+    _tamper(platform, "UPDATE audit_entries SET subject = 'WB999999' WHERE idx = 3")
+    assert run("audit", "verify") == 12
+    assert "first bad entry: 3" in capsys.readouterr().err
+
+
+def test_a_failed_append_raises_and_leaves_no_entry(platform, log, monkeypatch):
+    fill(log, 3)
+
+    def broken(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(platform.audit, "_sync", broken)
+    with pytest.raises(AuditUnavailable):
+        log.append(actor="x", action="reveal")
+    monkeypatch.undo()
+    assert log.append(actor="x", action="reveal") == 3
+    assert log.verify().ok
