@@ -398,7 +398,7 @@ def _load_der(der: bytes) -> Certificate:
             tn_auth_list_der=tn[1] if tn else None,
             _cert=cert,
         )
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm, _cx509.InvalidVersion) as exc:
         raise CertificateLoadError("certificate could not be loaded") from exc
 
 
