@@ -5,7 +5,7 @@ import json
 import threading
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from postguard.audit import merkle
 from postguard.audit.checkpoint import open_checkpoint
@@ -150,3 +150,29 @@ def test_a_failed_append_raises_and_leaves_no_entry(platform, log, monkeypatch):
     monkeypatch.undo()
     assert log.append(actor="x", action="reveal") == 3
     assert log.verify().ok
+
+
+def test_phone_search_is_logged_before_anything_is_decrypted(platform, principal, faker, monkeypatch):
+    import io
+
+    from tests.conftest import csv_bytes
+
+    rows = list(faker.rows(5))
+    platform.shipments.import_csv(principal, io.BytesIO(csv_bytes(rows)))
+    found = platform.shipments.search_by_phone(principal, rows[2]["recipient_phone"])
+    assert [f["waybill"] for f in found] == [rows[2]["waybill"]]
+    with platform.db.session() as s:
+        last = s.execute(select(AuditEntry).order_by(AuditEntry.idx.desc()).limit(1)).scalar_one()
+    entry = json.loads(last.entry)
+    assert (entry["action"], entry["purpose"], entry["actor"]) == ("reveal", "phone_search", "test")
+    assert rows[2]["waybill"] in entry["details"]["waybills"]
+    assert rows[2]["recipient_phone"] not in last.entry  # the log names records, never the number
+
+    # fail closed: when the log cannot be written, nothing is decrypted and the search fails
+    opened = []
+    real_open = platform.vault.open_record
+    monkeypatch.setattr(platform.vault, "open_record", lambda *a, **k: opened.append(1) or real_open(*a, **k))
+    monkeypatch.setattr(platform.audit, "_write", lambda entries: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(AuditUnavailable):
+        platform.shipments.search_by_phone(principal, rows[2]["recipient_phone"])
+    assert opened == []

@@ -336,11 +336,12 @@ class ShipmentService:
                     or_(Shipment.recipient_phone_bidx == b, Shipment.sender_phone_bidx == b),
                 ).order_by(Shipment.waybill)
             ).scalars().all()
-            for c in candidates:
-                phones = self.p.door.open_shipment(
-                    s, principal=principal, shipment=c, columns=("sender_phone", "recipient_phone"),
-                    purpose="phone_search",
-                )
+            # One log entry per search, naming every candidate whose phones are decrypted to filter.
+            opened = self.p.door.open_shipments(
+                s, principal=principal, shipments=candidates, columns=("sender_phone", "recipient_phone"),
+                purpose="phone_search",
+            ) if candidates else []
+            for c, phones in zip(candidates, opened):
                 roles = [r for r in ("sender", "recipient") if phones[f"{r}_phone"] == e164]
                 if roles:
                     out.append({**masked_view(c), "matched_as": roles})
