@@ -1,8 +1,8 @@
 """The access log: append-only, RFC 9162 Merkle tree, signed checkpoints, proofs, verification.
 
-Appends are group-committed: concurrent callers queue their entries and whichever gets the writer
-lock commits everything queued in one transaction (one fsync), so each caller returns only after its
-entry is durable. On PostgreSQL a transaction-level advisory lock serialises writers across workers;
+Appends are group-committed: concurrent callers queue their entries; a caller that finds no write
+in progress becomes the writer and commits everything queued in one transaction (one fsync), while
+the others wait on a condition; each caller returns only after its entry is durable. On PostgreSQL a transaction-level advisory lock serialises writers across workers;
 each worker keeps an in-memory ``MerkleTree`` and catches up from the table before it writes or
 proves.
 
@@ -20,7 +20,7 @@ import hmac
 import json
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -39,7 +39,7 @@ _LOCK_ID = 0x61756469746C6F67  # "auditlog"
 @dataclass
 class _Pending:
     entry: dict
-    done: threading.Event = field(default_factory=threading.Event)
+    done: bool = False
     index: int | None = None
     error: BaseException | None = None
 
@@ -78,8 +78,8 @@ class AuditLog:
         self._tree = merkle.MerkleTree()
         self._tree_lock = threading.RLock()
         self._queue: list[_Pending] = []
-        self._queue_lock = threading.Lock()
-        self._writer = threading.Lock()
+        self._cv = threading.Condition()
+        self._writing = False
         self._last_checkpoint = 0.0
         self._signing: bytes | None = None
         self._mac: bytes | None = None
@@ -106,36 +106,36 @@ class AuditLog:
                  "details": details or {}}
         canonical(entry)  # refuse what cannot be logged before queueing it
         pending = _Pending(entry)
-        with self._queue_lock:
+        with self._cv:
             self._queue.append(pending)
-        while not pending.done.is_set():
-            if self._writer.acquire(blocking=False):
+            while not pending.done:
+                if self._writing:  # a writer is busy: our entry goes in the next batch
+                    self._cv.wait()
+                    continue
+                self._writing, batch, self._queue = True, self._queue, []
+                self._cv.release()
                 try:
-                    self._flush()
+                    self._write_batch(batch)
                 finally:
-                    self._writer.release()
-            else:
-                pending.done.wait(0.002)
+                    self._cv.acquire()
+                    self._writing = False
+                    self._cv.notify_all()
         if pending.error is not None:
             raise AuditUnavailable("The access log could not record this action; nothing was revealed.") \
                 from pending.error
         return pending.index
 
-    def _flush(self) -> None:
-        with self._queue_lock:
-            batch, self._queue = self._queue, []
-        if not batch:
-            return
+    def _write_batch(self, batch: list[_Pending]) -> None:
+        """Write one group-committed batch; every waiter learns its index or the failure."""
         try:
             first = self._write([b.entry for b in batch])
             for k, b in enumerate(batch):
                 b.index = first + k
-        except BaseException as exc:  # every waiter learns the batch failed
+        except BaseException as exc:
             for b in batch:
                 b.error = exc
-        finally:
-            for b in batch:
-                b.done.set()
+        for b in batch:
+            b.done = True
         if time.monotonic() - self._last_checkpoint >= self.CHECKPOINT_EVERY:
             try:
                 self.checkpoint()
