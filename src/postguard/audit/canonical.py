@@ -17,26 +17,46 @@ _MAX_INT = 2**53 - 1
 _dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode
 
 
+_SCALARS = (str, bool, type(None))
+
+
+def _refuse(path: str, why: str):
+    raise InvalidInput("Log entry not canonicalisable.", [FieldError(path, why)])
+
+
 def _check(value, path: str) -> None:
-    if value is None or isinstance(value, (bool, str)):
-        return
-    if isinstance(value, int):
-        if abs(value) > _MAX_INT:
-            raise InvalidInput("Log entry not canonicalisable.", [FieldError(path, "integer beyond ±2^53")])
-        return
-    if isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            _check(v, f"{path}[{i}]")
-        return
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if not isinstance(k, str) or not k.isascii():
-                raise InvalidInput("Log entry not canonicalisable.", [FieldError(path, "keys must be ASCII text")])
-            _check(v, f"{path}.{k}")
-        return
-    raise InvalidInput("Log entry not canonicalisable.", [FieldError(path, f"{type(value).__name__} not allowed")])
+    stack = [(value, path)]
+    while stack:
+        v, where = stack.pop()
+        t = type(v)
+        if t in _SCALARS:
+            continue
+        if t is int:
+            if -_MAX_INT <= v <= _MAX_INT:
+                continue
+            _refuse(where, "integer beyond ±2^53")
+        elif t is dict:
+            for k, item in v.items():
+                if type(k) is not str or not k.isascii():
+                    _refuse(where, "keys must be ASCII text")
+                if type(item) not in _SCALARS:
+                    stack.append((item, f"{where}.{k}"))
+        elif t is list or t is tuple:
+            stack.extend((item, f"{where}[{i}]") for i, item in enumerate(v) if type(item) not in _SCALARS)
+        else:
+            _refuse(where, f"{t.__name__} not allowed")
+
+
+def check(value) -> None:
+    """Refuse anything outside the grammar (raises ``InvalidInput`` naming the path)."""
+    _check(value, "entry")
+
+
+def encode(value) -> bytes:
+    """Canonical bytes of a value already ``check``-ed (or built only from checked parts)."""
+    return _dumps(value).encode("utf-8")
 
 
 def canonical(value) -> bytes:
-    _check(value, "entry")
-    return _dumps(value).encode("utf-8")
+    check(value)
+    return encode(value)

@@ -26,7 +26,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from postguard.audit import merkle
-from postguard.audit.canonical import canonical
+from postguard.audit.canonical import canonical, check, encode
 from postguard.audit.checkpoint import format_checkpoint, sign_note, verify_note, vkey
 from postguard.audit.models import AuditCheckpoint, AuditEntry
 from postguard.db.base import utcnow
@@ -104,7 +104,7 @@ class AuditLog:
         when it could not be written: callers must then not reveal anything."""
         entry = {"actor": actor, "action": action, "org": org_id, "subject": subject, "purpose": purpose,
                  "details": details or {}}
-        canonical(entry)  # refuse what cannot be logged before queueing it
+        check(entry)  # refuse what cannot be logged before it joins (and could spoil) a batch
         pending = _Pending(entry)
         with self._cv:
             self._queue.append(pending)
@@ -165,15 +165,22 @@ class AuditLog:
             first = tree.size
             now = utcnow()
             at = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            stamp = AuditEntry.__table__.c.at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+            stamp = stamp(now) if stamp else now
+            mac = hmac.new(mac_key, digestmod=hashlib.sha256)
             rows, leaves = [], []
             for k, e in enumerate(entries):
-                data = canonical({"i": first + k, "at": at, **e})
+                data = encode({"i": first + k, "at": at, **e})  # e was checked in append
                 lh = merkle.leaf_hash(data)
                 leaves.append(lh)
-                rows.append({"idx": first + k, "at": now, "org_id": e["org"], "actor": e["actor"],
-                             "action": e["action"], "subject": e["subject"], "entry": data.decode("utf-8"),
-                             "leaf_hash": lh, "mac": hmac.digest(mac_key, lh, hashlib.sha256)})
-            s.execute(AuditEntry.__table__.insert(), rows)
+                m = mac.copy()
+                m.update(lh)
+                rows.append((first + k, stamp, e["org"], e["actor"], e["action"], e["subject"],
+                             data.decode("utf-8"), lh, m.digest()))
+            mark = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
+            conn.exec_driver_sql(
+                f"INSERT INTO audit_entries (idx, at, org_id, actor, action, subject, entry, leaf_hash, mac) "
+                f"VALUES ({', '.join([mark] * 9)})", rows)
         with self._tree_lock:
             if self._tree.size == first:
                 self._tree.extend(leaves)
