@@ -3,7 +3,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from postguard.phones import OLD_MOBILE_PREFIXES, InvalidPhone, national_format, normalize_phone
+from postguard.phones import (
+    OLD_MOBILE_PREFIXES,
+    InvalidPhone,
+    national_format,
+    normalize_phone,
+)
 from postguard.synthetic import MOBILE_PREFIXES
 
 subscriber = st.integers(min_value=0, max_value=10**7 - 1).map(lambda n: f"{n:07d}")

@@ -17,7 +17,14 @@ from sqlalchemy.exc import IntegrityError
 
 from postguard.access.models import ROLES, Staff, WebSession
 from postguard.db.base import utcnow
-from postguard.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from postguard.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+)
 from postguard.orgs.models import Organisation
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")

@@ -6,8 +6,8 @@ import tempfile
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from postguard.api.deps import platform, principal
 from postguard.errors import PayloadTooLarge

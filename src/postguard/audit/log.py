@@ -30,6 +30,7 @@ from postguard.audit.canonical import canonical, check, encode
 from postguard.audit.checkpoint import format_checkpoint, sign_note, verify_note, vkey
 from postguard.audit.models import AuditCheckpoint, AuditEntry
 from postguard.db.base import utcnow
+from postguard.db.engine import placeholder
 from postguard.errors import AuditUnavailable, FieldError, InvalidInput, NotFound
 from postguard.vault import ed25519
 
@@ -177,7 +178,7 @@ class AuditLog:
                 m.update(lh)
                 rows.append((first + k, stamp, e["org"], e["actor"], e["action"], e["subject"],
                              data.decode("utf-8"), lh, m.digest()))
-            mark = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
+            mark = placeholder(conn.dialect)
             conn.exec_driver_sql(
                 f"INSERT INTO audit_entries (idx, at, org_id, actor, action, subject, entry, leaf_hash, mac) "
                 f"VALUES ({', '.join([mark] * 9)})", rows)

@@ -226,7 +226,13 @@ def shipments_import(
     errors_out: Optional[Path] = typer.Option(None, "--errors-out", help="Also write the row errors as JSON here"),
 ) -> None:
     """Import shipments from CSV: row-level report, idempotent by waybill, atomic batches."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
 
     p = _platform()
     principal = p.orgs.principal(org, actor="cli")

@@ -34,6 +34,11 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+def placeholder(dialect) -> str:
+    """The driver's positional parameter marker, for statements run with ``exec_driver_sql``."""
+    return "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
+
+
 def build_engine(url: str, *, echo: bool = False) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":

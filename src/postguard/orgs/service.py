@@ -12,7 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from postguard.db.base import utcnow
-from postguard.errors import Conflict, FieldError, InvalidInput, NotFound, Unauthenticated
+from postguard.errors import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+)
 from postguard.orgs.models import ApiKey, Organisation
 
 SCOPES = {

@@ -2,21 +2,30 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from postguard.db.base import Base, BigId, UTCDateTime, utcnow
 
-# Personal-data columns, each stored only as vault ciphertext (``<name>_ct``).
-PERSONAL_FIELDS = (
-    "sender_name",
-    "sender_phone",
-    "sender_address",
-    "recipient_name",
-    "recipient_phone",
-    "recipient_address",
-    "goods_description",
-)
+# Personal-data columns, each stored only as vault ciphertext (``<name>_ct``), with the kind that
+# sets its padding bucket (see postguard.vault.aead.MIN_BUCKET).
+PERSONAL_FIELDS = {
+    "sender_name": "name",
+    "sender_phone": "phone",
+    "sender_address": "address",
+    "recipient_name": "name",
+    "recipient_phone": "phone",
+    "recipient_address": "address",
+    "goods_description": "text",
+}
 
 
 class Shipment(Base):

@@ -11,8 +11,8 @@ import io
 import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import partial
 from datetime import datetime, timedelta
+from functools import partial
 from typing import BinaryIO
 
 from sqlalchemy import delete, func, or_, select, update
@@ -20,25 +20,23 @@ from sqlalchemy.orm import Session
 
 from postguard import places
 from postguard.db.base import utcnow
-from postguard.logging import get_logger
+from postguard.db.engine import placeholder
 from postguard.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from postguard.logging import get_logger
 from postguard.orgs.models import Organisation
 from postguard.orgs.service import Principal
 from postguard.phones import InvalidPhone, normalize_phone
-from postguard.shipments.models import PERSONAL_FIELDS, LabelToken, Shipment, ShipmentEvent
+from postguard.shipments.models import (
+    PERSONAL_FIELDS,
+    LabelToken,
+    Shipment,
+    ShipmentEvent,
+)
 from postguard.shipments.validation import COLUMNS, ShipmentInput, validate
 from postguard.vault.masking import mask_address, mask_name, mask_phone_last3
 from postguard.vault.service import FieldLayout
 
-KINDS = {
-    "sender_name": "name",
-    "sender_phone": "phone",
-    "sender_address": "address",
-    "recipient_name": "name",
-    "recipient_phone": "phone",
-    "recipient_address": "address",
-    "goods_description": "text",
-}
+KINDS = PERSONAL_FIELDS
 STATUSES = ("created", "picked_up", "in_transit", "out_for_delivery", "delivered", "returned", "cancelled")
 TERMINAL = frozenset({"delivered", "returned", "cancelled"})
 TRANSITIONS = {
@@ -160,7 +158,7 @@ class ShipmentService:
         """Which of ``waybills`` are stored, with the driver's own query (no ORM result rows), in
         chunks that stay under every driver's limit on parameters."""
         conn = session.connection()
-        mark = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
+        mark = placeholder(conn.dialect)
         found: set[str] = set()
         for i in range(0, len(waybills), 5000):
             chunk = waybills[i : i + 5000]
@@ -173,7 +171,7 @@ class ShipmentService:
         skipping waybills that already exist."""
         conn = session.connection()
         dialect = conn.dialect
-        mark = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
+        mark = placeholder(dialect)
         sql = (
             f"INSERT INTO shipments ({', '.join(INSERT_COLUMNS)}) VALUES ({', '.join([mark] * len(INSERT_COLUMNS))})"
             " ON CONFLICT (org_id, waybill) DO NOTHING"
