@@ -55,6 +55,12 @@ class Platform:
         return AuditLog(self)
 
     @cached_property
+    def access(self):
+        from postguard.access.service import AccessService
+
+        return AccessService(self)
+
+    @cached_property
     def staff(self):
         from postguard.access.staff import StaffService
 

@@ -1,45 +1,103 @@
 """The one door: every read of plaintext personal data passes here.
 
 The door decides whether the principal may read the columns for the stated purpose, appends the
-decision to the access log, and only once that entry is durable asks the vault to decrypt (log
-before reveal, fail closed: if the append fails, ``AuditUnavailable`` is raised and nothing is
-decrypted). Nothing else in the code base calls ``Vault.open_record``.
+decision to the access log (refusals too), and only once the entry is durable asks the vault to
+decrypt (log before reveal, fail closed: if the append fails, ``AuditUnavailable`` is raised and
+nothing is decrypted). Nothing else in the code base calls ``Vault.open_record``.
+
+Purposes and who may use them:
+
+- ``phone_search``: an operator system (API key with ``shipments:search``) matching a phone number
+  against blind-index candidates; phones only.
+- ``delivery``: the courier a shipment is assigned to, while it is out for delivery and the delivery
+  window is open; the recipient's name, phone and address.
+- ``customer_service``: customer-service staff, with a ticket reference and a reason.
+- ``break_glass``: an administrator, with a justification; it is logged as an alert.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from postguard.errors import Forbidden
-from postguard.orgs.service import Principal
+from postguard.access.models import Assignment
+from postguard.db.base import utcnow
+from postguard.errors import FieldError, Forbidden, InvalidInput
 from postguard.shipments.models import Shipment
 
-# purpose → (scope required, columns that purpose may open)
+RECIPIENT = frozenset({"recipient_name", "recipient_phone", "recipient_address"})
+EVERYTHING = frozenset({"sender_name", "sender_phone", "sender_address", "recipient_name", "recipient_phone",
+                        "recipient_address", "goods_description"})
+# purpose → (who: an API scope or a staff role, columns that purpose may open)
 PURPOSES: dict[str, tuple[str, frozenset[str]]] = {
-    "phone_search": ("shipments:search", frozenset({"sender_phone", "recipient_phone"})),
+    "phone_search": ("scope:shipments:search", frozenset({"sender_phone", "recipient_phone"})),
+    "delivery": ("role:courier", RECIPIENT),
+    "customer_service": ("role:cs", EVERYTHING - {"goods_description"}),
+    "break_glass": ("role:admin", EVERYTHING),
 }
+
+
+def _staff_role(principal) -> str | None:
+    return getattr(principal, "role", None)
 
 
 class Door:
     def __init__(self, platform) -> None:
         self.p = platform
 
+    def _refuse(self, principal, *, purpose: str, shipments: Sequence[Shipment], why: str):
+        self.p.audit.append(
+            actor=principal.actor, action="reveal_denied", org_id=principal.org_id,
+            subject=shipments[0].waybill if len(shipments) == 1 else None, purpose=purpose,
+            details={"reason": why, "waybills": [s.waybill for s in shipments]},
+        )
+        raise Forbidden(f"Not allowed: {why}.")
+
+    def _decide(self, session: Session, principal, *, shipments, columns, purpose: str, details: dict) -> None:
+        who, allowed = PURPOSES.get(purpose, ("", frozenset()))
+        kind, _, need = who.partition(":")
+        if not who:
+            raise InvalidInput("Unknown purpose.", [FieldError("purpose", f"one of {', '.join(PURPOSES)}")])
+        if kind == "scope" and not (hasattr(principal, "can") and principal.can(need)):
+            self._refuse(principal, purpose=purpose, shipments=shipments, why=f"needs the {need} scope")
+        if kind == "role" and _staff_role(principal) != need:
+            self._refuse(principal, purpose=purpose, shipments=shipments, why=f"only {need} staff may reveal for {purpose}")
+        if not set(columns) <= allowed:
+            self._refuse(principal, purpose=purpose, shipments=shipments, why=f"{purpose} does not cover these fields")
+        if any(s.org_id != principal.org_id for s in shipments):
+            self._refuse(principal, purpose=purpose, shipments=shipments, why="the shipment belongs to another operator")
+        if purpose == "delivery":
+            now = utcnow()
+            for s in shipments:
+                active = session.execute(
+                    select(Assignment).where(Assignment.shipment_id == s.id, Assignment.ended_at.is_(None))
+                ).scalar_one_or_none()
+                if active is None or active.courier_id != principal.staff_id:
+                    self._refuse(principal, purpose=purpose, shipments=shipments, why="the parcel is not assigned to you")
+                if s.status != "out_for_delivery":
+                    self._refuse(principal, purpose=purpose, shipments=shipments, why="the parcel is not out for delivery")
+                if not active.window_start <= now <= active.window_end:
+                    self._refuse(principal, purpose=purpose, shipments=shipments, why="the delivery window is closed")
+        if purpose == "customer_service" and not (details.get("ticket") and details.get("reason")):
+            raise InvalidInput("A ticket and a reason are required.",
+                               [FieldError(f, "required") for f in ("ticket", "reason") if not details.get(f)])
+        if purpose == "break_glass" and len((details.get("justification") or "").strip()) < 10:
+            raise InvalidInput("A justification is required.", [FieldError("justification", "at least 10 characters")])
+
     def open_shipments(
-        self, session: Session, *, principal: Principal, shipments: Sequence[Shipment], columns: tuple[str, ...],
+        self, session: Session, *, principal, shipments: Sequence[Shipment], columns: tuple[str, ...],
         purpose: str, details: dict | None = None,
     ) -> list[dict[str, str | None]]:
         """Decide, log once for the whole request, then decrypt ``columns`` of each shipment."""
-        scope, allowed = PURPOSES.get(purpose, (None, frozenset()))
-        if scope is None or not principal.can(scope) or not set(columns) <= allowed:
-            raise Forbidden(f"Not allowed to read {', '.join(columns)} for {purpose}.")
-        if any(s.org_id != principal.org_id for s in shipments):
-            raise Forbidden("A shipment belongs to another organisation.")
+        details = details or {}
+        self._decide(session, principal, shipments=shipments, columns=columns, purpose=purpose, details=details)
         self.p.audit.append(
-            actor=principal.actor, action="reveal", org_id=principal.org_id,
-            subject=shipments[0].waybill if len(shipments) == 1 else None, purpose=purpose,
-            details={"columns": list(columns), "waybills": [s.waybill for s in shipments], **(details or {})},
+            actor=principal.actor, action="break_glass" if purpose == "break_glass" else "reveal",
+            org_id=principal.org_id, subject=shipments[0].waybill if len(shipments) == 1 else None,
+            purpose=purpose,
+            details={"columns": list(columns), "waybills": [s.waybill for s in shipments], **details},
         )
         return [
             self.p.vault.open_record(

@@ -357,6 +357,8 @@ class ShipmentService:
                 raise Conflict(f"Cannot move a shipment from {sh.status} to {status}; allowed: {allowed}.")
             s.add(ShipmentEvent(shipment_id=sh.id, from_status=sh.status, to_status=status, actor=principal.actor))
             sh.status, sh.status_changed_at = status, utcnow()
+            if status in TERMINAL:  # a courier's access ends by itself with the delivery
+                self.p.access.end_assignments(s, shipment_id=sh.id, reason=status)
             s.flush()
             return masked_view(sh)
 
