@@ -63,3 +63,22 @@ def test_bad_accounts_are_refused_clearly(fast):
     fast.staff.create(org_code="VNP", username="dung", display_name="Dũng", role="auditor", password=PASSWORD)
     with pytest.raises(Conflict):
         fast.staff.create(org_code="VNP", username="dung", display_name="Dũng", role="auditor", password=PASSWORD)
+
+
+def test_sign_ins_and_status_changes_are_logged(fast):
+    import json
+
+    from sqlalchemy import select
+
+    from postguard.audit.models import AuditEntry
+
+    fast.staff.create(org_code="VNP", username="giang", display_name="Giang", role="hub", password=PASSWORD)
+    fast.staff.sign_in(org_code="VNP", username="giang", password=PASSWORD)
+    with pytest.raises(Unauthenticated):
+        fast.staff.sign_in(org_code="VNP", username="giang", password="not the password")
+    fast.staff.set_status(org_code="VNP", username="giang", status="offboarded", actor="staff:1")
+    with fast.db.session() as s:
+        entries = [json.loads(e) for e in s.execute(select(AuditEntry.entry).order_by(AuditEntry.idx)).scalars()]
+    assert [(e["action"], e["details"]) for e in entries] == [
+        ("login", {}), ("login_failed", {"outcome": "wrong_password"}), ("staff_status", {"status": "offboarded"})]
+    assert PASSWORD not in str(entries)

@@ -122,6 +122,7 @@ def test_nonce_budget_rotates_before_it_is_exceeded(make_settings, faker):
 def test_kek_rotation_rewraps_org_keys(platform, principal, faker):
     rows = list(faker.rows(3))
     _import(platform, principal, rows)
+    platform.audit.append(actor="t", action="before")  # creates the log's service secrets
     kid = platform.kek.rotate()
     with platform.db.session() as s:
         assert platform.vault.rewrap_org_keys(s) == 2
@@ -129,6 +130,10 @@ def test_kek_rotation_rewraps_org_keys(platform, principal, faker):
     platform.vault._keys.clear()  # forget cached keys: read through the new KEK
     with platform.db.session() as s:
         assert _open(platform, s, _get(s, rows[0]["waybill"]))["recipient_name"] == rows[0]["recipient_name"]
+    from postguard.audit.log import AuditLog
+
+    fresh = AuditLog(platform)  # no cached secrets: they must unwrap under the new KEK
+    assert fresh.append(actor="t", action="after") == 1 and fresh.verify().ok
 
 
 def test_shredded_shipment_cannot_be_recovered(platform, principal, faker):

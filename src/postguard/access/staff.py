@@ -91,7 +91,7 @@ class StaffService:
         except IntegrityError:
             raise Conflict(f"{username} already exists at {org.code}.") from None
 
-    def set_status(self, *, org_code: str, username: str, status: str) -> None:
+    def set_status(self, *, org_code: str, username: str, status: str, actor: str = "cli") -> None:
         if status not in ("active", "suspended", "offboarded"):
             raise InvalidInput("Unknown status.", [FieldError("status", "active, suspended or offboarded")])
         org = self.p.orgs.get(org_code)
@@ -102,12 +102,16 @@ class StaffService:
             row.status = status
             if status != "active":  # takes effect at once: every session ends
                 s.execute(delete(WebSession).where(WebSession.staff_id == row.id))
+            staff_id = row.id
+        self.p.audit.append(actor=actor, action="staff_status", org_id=org.id, subject=f"staff:{staff_id}",
+                            details={"status": status})
 
     def sign_in(self, *, org_code: str, username: str, password: str) -> SignedIn:
         """Check a password; five failures in a row lock the account for 15 minutes. The answer
         never says whether the account exists."""
-        refused = Unauthenticated("Wrong organisation, username or password, or the account is locked.")
         now = utcnow()
+        signed: SignedIn | None = None
+        who = outcome = None
         with self.p.db.session() as s:
             row = s.execute(
                 select(Staff, Organisation.code).join(Organisation, Organisation.id == Staff.org_id)
@@ -115,21 +119,31 @@ class StaffService:
             ).one_or_none()
             if row is None:
                 self._hasher.verify(password, self._dummy)  # same cost as a real check
-                raise refused
-            staff, code = row
-            if staff.status != "active" or (staff.locked_until and staff.locked_until > now):
-                raise refused
-            if not self._hasher.verify(password, staff.password_hash):
-                staff.failed_logins += 1
-                if staff.failed_logins >= LOCK_AFTER:
-                    staff.locked_until, staff.failed_logins = now + LOCK_FOR, 0
-                s.flush()
-                s.commit()
-                raise refused
-            staff.failed_logins, staff.locked_until = 0, None
-            token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
-            s.add(WebSession(digest=_digest(token), staff_id=staff.id, csrf=csrf, expires_at=now + SESSION_FOR))
-            return SignedIn(token, csrf, StaffPrincipal(staff.id, staff.org_id, code, staff.username, staff.role))
+            else:
+                staff, code = row
+                who = staff
+                if staff.status != "active":
+                    outcome = "inactive"
+                elif staff.locked_until and staff.locked_until > now:
+                    outcome = "locked"
+                elif not self._hasher.verify(password, staff.password_hash):
+                    staff.failed_logins += 1
+                    outcome = "wrong_password"
+                    if staff.failed_logins >= LOCK_AFTER:
+                        staff.locked_until, staff.failed_logins, outcome = now + LOCK_FOR, 0, "locked_now"
+                else:
+                    staff.failed_logins, staff.locked_until = 0, None
+                    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+                    s.add(WebSession(digest=_digest(token), staff_id=staff.id, csrf=csrf,
+                                     expires_at=now + SESSION_FOR))
+                    signed = SignedIn(token, csrf,
+                                      StaffPrincipal(staff.id, staff.org_id, code, staff.username, staff.role))
+        if who is not None:  # logged after the account row is committed (the log has its own transaction)
+            self.p.audit.append(actor=f"staff:{who.id}", action="login" if signed else "login_failed",
+                                org_id=who.org_id, details={} if signed else {"outcome": outcome})
+        if signed is None:
+            raise Unauthenticated("Wrong organisation, username or password, or the account is locked.")
+        return signed
 
     @cached_property
     def _dummy(self) -> str:

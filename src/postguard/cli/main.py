@@ -184,13 +184,13 @@ def keys_rotate(
         with p.db.session() as s:
             n = p.vault.rewrap_org_keys(s)
         removed = p.kek.retire({kid})
+        p.audit.append(actor="cli", action="kek_rotate", details={"kek": kid, "retired": removed})
         typer.echo(f"new key-encryption key {kid}; {n} organisation keys re-wrapped; retired {removed}")
         return
     if not org:
         raise typer.BadParameter("give --org CODE or --kek")
     principal = p.orgs.principal(org, actor="cli")
-    with p.db.session() as s:
-        version = p.vault.rotate(s, org_id=principal.org_id)
+    version = p.orgs.rotate_data_key(org)
     typer.echo(f"{principal.org_code}: data key version {version} is now active")
     if rewrap:
         with Progress(transient=True) as bar:

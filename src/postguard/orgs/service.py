@@ -97,7 +97,7 @@ class OrgService:
         return Principal(org_id=org.id, org_code=org.code, actor=actor)
 
     # -- API keys ----------------------------------------------------------------------------
-    def create_api_key(self, *, org_code: str, scopes: list[str], label: str = "") -> IssuedKey:
+    def create_api_key(self, *, org_code: str, scopes: list[str], label: str = "", actor: str = "cli") -> IssuedKey:
         bad = [s for s in scopes if s not in SCOPES]
         if not scopes or bad:
             raise InvalidInput(
@@ -110,14 +110,26 @@ class OrgService:
         with self.p.db.session() as s:
             s.add(ApiKey(org_id=org.id, prefix=prefix, digest=_digest(token),
                          scopes=" ".join(sorted(set(scopes))), label=label))
+        self.p.audit.append(actor=actor, action="api_key_create", org_id=org.id, subject=f"apikey:{prefix}",
+                            details={"scopes": sorted(set(scopes))})
         return IssuedKey(token=token, prefix=prefix, scopes=sorted(set(scopes)))
 
-    def revoke_api_key(self, *, prefix: str) -> None:
+    def revoke_api_key(self, *, prefix: str, actor: str = "cli") -> None:
         with self.p.db.session() as s:
             key = s.execute(select(ApiKey).where(ApiKey.prefix == prefix)).scalar_one_or_none()
             if key is None:
                 raise NotFound(f"No API key with prefix {prefix}.")
             key.revoked_at = utcnow()
+            org_id = key.org_id
+        self.p.audit.append(actor=actor, action="api_key_revoke", org_id=org_id, subject=f"apikey:{prefix}")
+
+    def rotate_data_key(self, code: str, *, actor: str = "cli") -> int:
+        """Make a new data-key version active (existing record keys are re-wrapped separately)."""
+        org = self.get(code)
+        with self.p.db.session() as s:
+            version = self.p.vault.rotate(s, org_id=org.id)
+        self.p.audit.append(actor=actor, action="key_rotate", org_id=org.id, details={"version": version})
+        return version
 
     def authenticate(self, token: str) -> Principal:
         parts = token.split("_", 2)

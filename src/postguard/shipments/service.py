@@ -476,6 +476,8 @@ class ShipmentService:
                 Shipment.org_id == principal.org_id, Shipment.dek.is_not(None)).distinct()).scalars())
             destroyed = self.p.vault.destroy_retired(s, org_id=principal.org_id, in_use=in_use)
         self._compact()
+        self.p.audit.append(actor=principal.actor, action="key_rewrap", org_id=principal.org_id,
+                            details={"rewrapped": moved, "destroyed_versions": destroyed})
         return {"rewrapped": moved, "destroyed_versions": destroyed}
 
     def waybills_for_labels(self, session: Session, principal: Principal, waybills: Iterable[str]) -> list[Shipment]:

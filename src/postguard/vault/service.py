@@ -328,12 +328,16 @@ class Vault:
         return gone
 
     def rewrap_org_keys(self, session: Session) -> int:
-        """Re-wrap every organisation key under the provider's active KEK (after a KEK rotation)."""
+        """Re-wrap every organisation key and service secret under the provider's active KEK (after a
+        KEK rotation); returns how many organisation keys moved."""
         n = 0
         for row in session.execute(select(VaultKey).where(VaultKey.wrapped.is_not(None))).scalars():
             aad = self._kek_aad(row.org_id, row.purpose, row.version)
             row.wrapped = self.provider.wrap(self.provider.unwrap(row.wrapped, aad=aad), aad=aad)
             n += 1
+        for row in session.execute(select(ServiceKey)).scalars():
+            aad = b"service" + fa.context(row.purpose)
+            row.wrapped = self.provider.wrap(self.provider.unwrap(row.wrapped, aad=aad), aad=aad)
         session.flush()
         return n
 
