@@ -1,8 +1,10 @@
 """The access log: append-only, RFC 9162 Merkle tree, signed checkpoints, proofs, verification.
 
 Appends are group-committed: concurrent callers queue their entries; a caller that finds no write
-in progress becomes the writer and commits everything queued in one transaction (one fsync), while
-the others wait on a condition; each caller returns only after its entry is durable. On PostgreSQL a transaction-level advisory lock serialises writers across workers;
+in progress leads, committing everything queued in one transaction (one fsync) until its own entry
+is durable, then hands the lead to the oldest waiter. Only the callers whose entries were written
+are woken, so many waiting threads do not stampede after every commit; each caller returns only
+after its entry is durable. On PostgreSQL a transaction-level advisory lock serialises writers across workers;
 each worker keeps an in-memory ``MerkleTree`` and catches up from the table before it writes or
 proves.
 
@@ -20,7 +22,7 @@ import hmac
 import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -43,6 +45,7 @@ class _Pending:
     done: bool = False
     index: int | None = None
     error: BaseException | None = None
+    wake: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -79,7 +82,7 @@ class AuditLog:
         self._tree = merkle.MerkleTree()
         self._tree_lock = threading.RLock()
         self._queue: list[_Pending] = []
-        self._cv = threading.Condition()
+        self._lock = threading.Lock()
         self._writing = False
         self._last_checkpoint = 0.0
         self._signing: bytes | None = None
@@ -107,24 +110,33 @@ class AuditLog:
                  "details": details or {}}
         check(entry)  # refuse what cannot be logged before it joins (and could spoil) a batch
         pending = _Pending(entry)
-        with self._cv:
+        with self._lock:
             self._queue.append(pending)
-            while not pending.done:
-                if self._writing:  # a writer is busy: our entry goes in the next batch
-                    self._cv.wait()
-                    continue
-                self._writing, batch, self._queue = True, self._queue, []
-                self._cv.release()
-                try:
-                    self._write_batch(batch)
-                finally:
-                    self._cv.acquire()
-                    self._writing = False
-                    self._cv.notify_all()
+            lead = not self._writing
+            self._writing = True
+        if not lead:
+            pending.wake.wait()  # set when our entry is written, or when we are handed the lead
+        if not pending.done:
+            self._lead(pending)
         if pending.error is not None:
             raise AuditUnavailable("The access log could not record this action; nothing was revealed.") \
                 from pending.error
         return pending.index
+
+    def _lead(self, mine: _Pending) -> None:
+        """Write batches until ``mine`` is durable, then hand the lead to the oldest waiter (one
+        wake-up), or stand down when nobody waits. Only the members of a written batch are woken."""
+        while True:
+            with self._lock:
+                batch, self._queue = self._queue, []
+            self._write_batch(batch)
+            with self._lock:
+                if not self._queue:
+                    self._writing = False
+                    return
+                if mine.done:
+                    self._queue[0].wake.set()  # its owner finds it not done and leads
+                    return
 
     def _write_batch(self, batch: list[_Pending]) -> None:
         """Write one group-committed batch; every waiter learns its index or the failure."""
@@ -137,6 +149,7 @@ class AuditLog:
                 b.error = exc
         for b in batch:
             b.done = True
+            b.wake.set()
         if time.monotonic() - self._last_checkpoint >= self.CHECKPOINT_EVERY:
             try:
                 self.checkpoint()
