@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from postguard.access.door import RECIPIENT
+from postguard.access.door import PURPOSES
 from postguard.access.models import Assignment, Staff
 from postguard.access.staff import StaffPrincipal
 from postguard.db.base import utcnow
@@ -60,15 +60,13 @@ class AccessService:
 
     def reveal(self, principal: StaffPrincipal, *, waybill: str, purpose: str, ticket: str | None = None,
                reason: str | None = None, justification: str | None = None) -> dict:
-        """The recipient's (or, for customer service and break-glass, the shipment's) personal data,
-        after the door has decided and logged."""
+        """The personal data the purpose covers (see ``access.door.PURPOSES``), after the door has
+        decided and logged."""
         details = {k: v for k, v in {"ticket": ticket, "reason": reason, "justification": justification}.items() if v}
         with self.p.db.session() as s:
             sh = self._shipment(s, principal.org_id, waybill)
-            columns = tuple(sorted(RECIPIENT)) if purpose == "delivery" else (
-                "recipient_name", "recipient_phone", "recipient_address", "sender_name", "sender_phone")
-            if purpose == "break_glass":
-                columns = columns + ("sender_address", "goods_description")
+            # what the purpose covers, as the door's one table says (an unknown purpose: refused there)
+            columns = tuple(sorted(PURPOSES.get(purpose, ("", frozenset()))[1]))
             (values,) = self.p.door.open_shipments(s, principal=principal, shipments=[sh], columns=columns,
                                                    purpose=purpose, details=details)
         return {"waybill": waybill, **values}

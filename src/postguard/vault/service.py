@@ -231,9 +231,7 @@ class Vault:
         if dek is None:
             raise Shredded("This record's personal data has been destroyed.")
         prefix = fa.context(org_id, table, record_id)
-        version = fa.key_id_of(dek)
-        org_key = AESGCM(self._key(session, org_id=org_id, purpose=DATA, version=version))
-        inner = fa.open_(org_key, dek[1:5], dek, b"dek" + prefix)
+        inner = self._unwrap_dek(session, org_id=org_id, dek=dek, prefix=prefix)
         kid, field_aead = inner[:4], AESGCM(inner[4:36])
         out: dict[str, str | None] = {}
         for col, blob in fields.items():
@@ -299,13 +297,17 @@ class Vault:
         )
         return row.version
 
+    def _unwrap_dek(self, session: Session, *, org_id: int, dek: bytes, prefix: bytes) -> bytes:
+        """The record key id and key (``id(4) | key(32)``) from a wrapped DEK, under the org key
+        version its header names."""
+        org_key = AESGCM(self._key(session, org_id=org_id, purpose=DATA, version=fa.key_id_of(dek)))
+        return fa.open_(org_key, dek[1:5], dek, b"dek" + prefix)
+
     def rewrap_dek(self, session: Session, *, org_id: int, table: str, record_id: str, dek: bytes,
                    sealer: RecordSealer) -> bytes:
         """Re-wrap one record's data key under ``sealer``'s version; fields are untouched."""
         prefix = fa.context(org_id, table, record_id)
-        version = fa.key_id_of(dek)
-        old = AESGCM(self._key(session, org_id=org_id, purpose=DATA, version=version))
-        inner = fa.open_(old, dek[1:5], dek, b"dek" + prefix)
+        inner = self._unwrap_dek(session, org_id=org_id, dek=dek, prefix=prefix)
         wn = os.urandom(12)
         return b"\x01" + sealer._vbytes + wn + sealer._aead.encrypt(wn, inner, b"dek" + prefix)
 
