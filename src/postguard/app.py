@@ -17,7 +17,9 @@ from postguard.api.system import router as system_router
 from postguard.logging import configure_logging
 from postguard.platform import Platform
 from postguard.settings import Settings
+from postguard.web.routes import html_errors
 from postguard.web.routes import router as web_router
+from postguard.web.staff import router as staff_router
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -59,7 +61,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     )
     app.state.platform = platform or Platform(settings)
     app.state.settings = settings
-    problems.install(app)
+    problems.install(app, html_errors=html_errors)
     install_metrics(app)
 
     @app.middleware("http")
@@ -67,7 +69,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
         response = await call_next(request)
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)
-        if request.url.path.startswith("/v1/"):
+        if request.url.path.startswith(("/v1/", "/staff")):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
@@ -75,4 +77,5 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(shipments_router)
     app.include_router(audit_router)
     app.include_router(web_router)
+    app.include_router(staff_router)
     return app

@@ -78,5 +78,17 @@ class Platform:
 
         return LabelService(self)
 
+    @cached_property
+    def notifier(self):
+        from postguard.notify import build_notifier
+
+        return build_notifier(self.settings.notifier)
+
+    @cached_property
+    def otp(self):
+        from postguard.otp import OtpService
+
+        return OtpService(self)
+
     def close(self) -> None:
         self.db.dispose()

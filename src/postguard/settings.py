@@ -79,6 +79,14 @@ class Settings(BaseSettings):
     password_memory_kib: int = Field(
         65536, ge=1024, le=4 * 1024 * 1024, description="argon2id memory for staff passwords, in KiB."
     )
+    notifier: Literal["console", "memory"] = Field(
+        "console",
+        description="How one-time codes reach phones: console (printed, development) or memory (kept, tests). "
+        "Production deployments plug an SMS gateway into postguard.notify.",
+    )
+    cookie_secure: bool | None = Field(
+        None, description="Send session cookies with the Secure flag. Default: on in production mode."
+    )
 
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":
@@ -86,6 +94,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{(self.data_dir / 'postguard.db').as_posix()}"
         if self.key_file is None:
             self.key_file = self.data_dir / "kek.json"
+        if self.cookie_secure is None:
+            self.cookie_secure = self.mode == "production"
         if self.mode == "production" and self.log_format != "json":
             self.log_format = "json"
         return self

@@ -29,11 +29,15 @@ def _field_path(loc: tuple) -> str:
     return ".".join(parts) or "body"
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, *, html_errors=None) -> None:
+    """``html_errors(request, err)`` may answer a browser's page request with a page instead (or None)."""
+
     @app.exception_handler(PostguardError)
     async def _postguard(request: Request, err: PostguardError):
         if err.status >= 500:
             log.error("request failed", path=request.url.path, error=err.slug)
+        if html_errors is not None and (page := html_errors(request, err)) is not None:
+            return page
         return problem_response(err, request)
 
     @app.exception_handler(RequestValidationError)

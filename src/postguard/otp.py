@@ -1,0 +1,161 @@
+"""One-time codes that prove control of a phone number, and the short-lived proofs they earn.
+
+A code is 6 digits, sent through the ``Notifier``; only a keyed digest of the phone and a keyed MAC of
+the code are stored, so the table holds no phone number and no usable code. Codes expire, allow a
+few attempts, and are used once. Sending is rate limited per number and per client; every worker
+shares the table and the limiter, so the limits hold across workers.
+
+A verified code earns a *proof*: an AES-GCM token (service key) binding the purpose, the E.164 number
+and an expiry. The number inside is encrypted, so the token can live in a cookie.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, select, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from postguard.db.base import Base, BigId, UTCDateTime, utcnow
+from postguard.errors import FieldError, InvalidInput, Unauthenticated
+from postguard.phones import InvalidPhone, normalize_phone
+
+CODE_TTL = timedelta(minutes=5)
+MAX_ATTEMPTS = 5
+PURPOSE_TEXT = {
+    "recipient": "xem ai đã truy cập dữ liệu của bạn / see who accessed your data",
+    "courier_phone": "xác minh số điện thoại shipper / verify a courier phone",
+    "parcel": "xác nhận bưu gửi của bạn / confirm your parcel",
+}
+
+
+class OtpChallenge(Base):
+    """One code sent to one number for one purpose (no phone, no code: keyed digests only)."""
+
+    __tablename__ = "otp_challenges"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    phone_digest: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
+    code_mac: Mapped[bytes] = mapped_column(LargeBinary(32))
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True)
+class Sent:
+    challenge_id: int
+    expires_at: datetime
+
+
+def _b64(b: bytes) -> str:
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def _unb64(s: str) -> bytes:
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+class OtpService:
+    def __init__(self, platform) -> None:
+        self.p = platform
+
+    def _key(self, session, name: str) -> bytes:
+        return self.p.vault.service_secret(session, purpose=f"otp-{name}")
+
+    @staticmethod
+    def _phone(raw: str) -> str:
+        try:
+            return normalize_phone(raw)
+        except InvalidPhone as e:
+            raise InvalidInput("The phone number is not valid.", [FieldError("phone", str(e))]) from None
+
+    def send(self, *, purpose: str, phone: str, client: str, org_id: int | None = None) -> Sent:
+        """Send a fresh code. At most 3 codes per number and purpose per 10 minutes, 10 per client per hour."""
+        if purpose not in PURPOSE_TEXT:
+            raise InvalidInput("Unknown code purpose.", [FieldError("purpose", ", ".join(PURPOSE_TEXT))])
+        e164 = self._phone(phone)
+        with self.p.db.session() as s:
+            digest = hmac.new(self._key(s, "phone"), e164.encode(), hashlib.sha256).digest()
+            key = self._key(s, "code")
+        lim = self.p.limiter
+        lim.hit("10/hour", "otp-client", client, message="Too many codes requested from here; try again later.")
+        lim.hit("3/10 minutes", "otp-phone", purpose, digest.hex(),
+                message="Too many codes sent to this number; wait a few minutes.")
+        code = f"{secrets.randbelow(10**6):06d}"
+        with self.p.db.session() as s:
+            ch = OtpChallenge(purpose=purpose, phone_digest=digest, org_id=org_id, expires_at=utcnow() + CODE_TTL,
+                              code_mac=hmac.new(key, f"{purpose}|{code}".encode(), hashlib.sha256).digest())
+            s.add(ch)
+            s.flush()
+            sent = Sent(ch.id, ch.expires_at)
+        self.p.notifier.send_sms(e164, f"postguard: ma xac minh {code} ({PURPOSE_TEXT[purpose]}). "
+                                       "Khong dua ma nay cho ai, ke ca shipper.")
+        return sent
+
+    def verify(self, *, purpose: str, phone: str, code: str) -> str:
+        """Check a code against the newest live challenge for the number; returns the E.164 number.
+        Wrong codes count against the challenge; after 5 it is dead. One message for every failure."""
+        e164 = self._phone(phone)
+        fail = Unauthenticated("The code is wrong or has expired; ask for a new one.")
+        code = (code or "").strip()
+        now = utcnow()
+        with self.p.db.session() as s:
+            digest = hmac.new(self._key(s, "phone"), e164.encode(), hashlib.sha256).digest()
+            mac = hmac.new(self._key(s, "code"), f"{purpose}|{code}".encode(), hashlib.sha256).digest()
+            ch = s.execute(
+                select(OtpChallenge).where(OtpChallenge.purpose == purpose, OtpChallenge.phone_digest == digest,
+                                           OtpChallenge.used_at.is_(None), OtpChallenge.expires_at > now,
+                                           OtpChallenge.attempts < MAX_ATTEMPTS)
+                .order_by(OtpChallenge.id.desc()).limit(1)
+            ).scalar_one_or_none()
+            if ch is None:
+                raise fail
+            if not (len(code) == 6 and code.isdigit() and hmac.compare_digest(mac, ch.code_mac)):
+                s.execute(update(OtpChallenge).where(OtpChallenge.id == ch.id)
+                          .values(attempts=OtpChallenge.attempts + 1))
+                ok = False
+            else:  # used once: the conditional update wins for exactly one concurrent caller
+                ok = s.execute(update(OtpChallenge).where(OtpChallenge.id == ch.id, OtpChallenge.used_at.is_(None))
+                               .values(used_at=now)).rowcount == 1
+        if not ok:
+            raise fail
+        return e164
+
+    # -- proofs ---------------------------------------------------------------------------------
+    def issue_proof(self, *, purpose: str, phone: str, ttl: int = 1800) -> str:
+        with self.p.db.session() as s:
+            key = self._key(s, "proof")
+        nonce = os.urandom(12)
+        body = json.dumps({"p": purpose, "n": phone, "e": int(time.time()) + ttl}, separators=(",", ":")).encode()
+        return _b64(nonce + AESGCM(key).encrypt(nonce, body, b"otp-proof"))
+
+    def open_proof(self, token: str | None, *, purpose: str) -> str:
+        """The E.164 number a live proof was issued for; ``Unauthenticated`` for anything else."""
+        fail = Unauthenticated("Confirm your phone number with a one-time code first.")
+        if not token:
+            raise fail
+        with self.p.db.session() as s:
+            key = self._key(s, "proof")
+        try:
+            raw = _unb64(token)
+            body = json.loads(AESGCM(key).decrypt(raw[:12], raw[12:], b"otp-proof"))
+        except (InvalidTag, ValueError, TypeError):
+            raise fail from None
+        if body.get("p") != purpose or body.get("e", 0) < time.time():
+            raise fail
+        return body["n"]
+

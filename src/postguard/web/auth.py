@@ -1,0 +1,94 @@
+"""Staff sign-in for the web pages: session cookie, CSRF, and role checks that log every refusal.
+
+Pages declare who may see them with ``Depends(staff_page(*roles))``. A refused request is appended to
+the access log (``access_denied``) and answered 403 — as an HTML page when a browser asks for one,
+otherwise as problem+json like the API. Unsafe methods need the session's CSRF token, sent as the
+``csrf`` form field or the ``X-CSRF-Token`` header.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+
+from postguard.access.staff import SESSION_FOR, StaffPrincipal
+from postguard.errors import Forbidden, PostguardError, Unauthenticated
+from postguard.logging import get_logger
+
+SESSION_COOKIE = "pg_session"
+LOGIN_CSRF_COOKIE = "pg_login_csrf"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+log = get_logger("postguard.web")
+
+
+@dataclass(frozen=True)
+class StaffContext:
+    principal: StaffPrincipal
+    csrf: str
+
+
+class LoginRequired(Unauthenticated):
+    """A page needs a signed-in member of staff; browsers are sent to the sign-in page."""
+
+
+def wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+def set_session_cookie(request: Request, response, token: str) -> None:
+    response.set_cookie(SESSION_COOKIE, token, max_age=int(SESSION_FOR.total_seconds()), httponly=True,
+                        samesite="strict", secure=bool(request.app.state.settings.cookie_secure), path="/")
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/staff/login?next={quote(target, safe='')}", status_code=303)
+
+
+async def _form_csrf(request: Request) -> str | None:
+    given = request.headers.get("x-csrf-token")
+    if given is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        given = (await request.form()).get("csrf")
+    return given if isinstance(given, str) else None
+
+
+def staff_page(*roles: str):
+    """A dependency: the signed-in staff member, who must hold one of ``roles`` (any role when empty)."""
+
+    async def dependency(request: Request) -> StaffContext:
+        platform = request.app.state.platform
+        token = request.cookies.get(SESSION_COOKIE)
+        if not token:
+            raise LoginRequired("Please sign in.")
+        try:
+            principal, csrf = platform.staff.session(token)
+        except Unauthenticated:
+            raise LoginRequired("Your session has ended; please sign in again.") from None
+        if request.method not in SAFE_METHODS:
+            platform.staff.check_csrf(csrf, await _form_csrf(request))
+        if roles and principal.role not in roles:
+            deny(request, principal, f"role {principal.role} may not use this page")
+        return StaffContext(principal, csrf)
+
+    return dependency
+
+
+def deny(request: Request, principal: StaffPrincipal, reason: str) -> None:
+    """Log the refusal, then refuse (a refusal that cannot be logged still refuses)."""
+    platform = request.app.state.platform
+    try:
+        platform.audit.append(actor=principal.actor, action="access_denied", org_id=principal.org_id,
+                              subject=request.url.path[:80], details={"method": request.method, "reason": reason})
+    except PostguardError:
+        log.error("refusal not logged", path=request.url.path)
+    raise Forbidden("Your role does not allow this.")
+
+
+def new_login_csrf() -> str:
+    return secrets.token_urlsafe(24)

@@ -1,0 +1,90 @@
+"""Staff pages: sign-in, sign-out and the home page with each role's menu.
+
+Each staff page module adds its entries to ``MENU`` (link, text key, roles that see it)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+
+from postguard.api.deps import client_ip
+from postguard.errors import Unauthenticated
+from postguard.web.auth import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    StaffContext,
+    new_login_csrf,
+    set_session_cookie,
+    staff_page,
+)
+from postguard.web.routes import render
+
+router = APIRouter(include_in_schema=False)
+
+MENU: list[tuple[str, str, tuple[str, ...]]] = []
+
+
+def menu_for(role: str) -> list[tuple[str, str]]:
+    return [(href, key) for href, key, roles in MENU if role in roles]
+
+
+def render_staff(request: Request, template: str, staff: StaffContext, status: int = 200, **ctx):
+    return render(request, template, status=status, staff=staff, menu=menu_for(staff.principal.role), **ctx)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site (no scheme, host or protocol-relative ``//``)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/staff"
+    parts = urlsplit(target)
+    return "/staff" if parts.scheme or parts.netloc else target
+
+
+def _login_page(request: Request, *, status: int = 200, error: str | None = None, org: str = "",
+                username: str = "", next_: str = "/staff"):
+    token = new_login_csrf()
+    resp = render(request, "staff_login.html", status=status, login_csrf=token, error=error, org=org,
+                  username=username, next=_safe_next(next_))
+    resp.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
+                    secure=bool(request.app.state.settings.cookie_secure), path="/staff/login")
+    return resp
+
+
+@router.get("/staff/login")
+def login_form(request: Request, next: str = "/staff"):
+    return _login_page(request, next_=next)
+
+
+@router.post("/staff/login")
+def login(request: Request, org: str = Form(..., max_length=32), username: str = Form(..., max_length=64),
+          password: str = Form(..., max_length=256), csrf: str = Form(""), next: str = Form("/staff")):
+    platform = request.app.state.platform
+    platform.staff.check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE) or "", csrf)
+    platform.limiter.hit("20/minute", "staff-login", client_ip(request),
+                         message="Too many sign-in attempts from here; wait a minute.")
+    try:
+        signed = platform.staff.sign_in(org_code=org, username=username, password=password)
+    except Unauthenticated:
+        from postguard.web.i18n import TEXTS, lang_of
+
+        t = TEXTS[lang_of(request.query_params.get("lang"), request.cookies.get("lang"))]
+        return _login_page(request, status=401, error=t["sign_in_failed"], org=org, username=username, next_=next)
+    resp = RedirectResponse(_safe_next(next), status_code=303)
+    set_session_cookie(request, resp, signed.token)
+    resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/staff/login")
+    return resp
+
+
+@router.post("/staff/logout")
+def logout(request: Request, staff: StaffContext = Depends(staff_page())):
+    request.app.state.platform.staff.sign_out(request.cookies[SESSION_COOKIE])
+    resp = RedirectResponse("/staff/login", status_code=303)
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp
+
+
+@router.get("/staff")
+def staff_home(request: Request, staff: StaffContext = Depends(staff_page())):
+    return render_staff(request, "staff_home.html", staff)
