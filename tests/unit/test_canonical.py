@@ -15,41 +15,25 @@ ascii_keys = st.text(st.characters(min_codepoint=0, max_codepoint=127), max_size
 scalars = st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(max_size=20)
 values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(ascii_keys, inner, max_size=4),
                       max_leaves=20)
-texts = st.text(max_size=30)  # any Unicode: Vietnamese names, quotes, controls, lone surrogates excluded below
+texts = st.text(max_size=30)  # any Unicode but lone surrogates: Vietnamese names, quotes, controls
 opt_text = st.none() | texts
-
-
-def _utf8(s):
-    try:
-        s.encode("utf-8")
-        return True
-    except UnicodeEncodeError:
-        return False
 
 
 @given(values)
 def test_canonical_equals_rfc8785(value):
-    try:
-        expected = rfc8785.dumps(value)
-    except Exception:  # lone surrogates: neither encoder may produce text for them
-        return
+    expected = rfc8785.dumps(value)
     assert c.canonical(value) == expected
-    assert c.fragment(value).encode("utf-8") == expected
+    assert c.fragment(value).encode() == expected
 
 
-@given(texts.filter(_utf8), texts.filter(_utf8), st.none() | st.integers(0, 2**53 - 1), opt_text.filter(lambda s: s is None or _utf8(s)),
-       opt_text.filter(lambda s: s is None or _utf8(s)), st.dictionaries(ascii_keys, values, max_size=3),
+@given(texts, texts, st.none() | st.integers(0, 2**53 - 1), opt_text, opt_text, st.dictionaries(ascii_keys, values, max_size=3),
        st.integers(0, 2**53 - 1), st.datetimes())
 def test_prepared_pieces_splice_into_the_canonical_entry(actor, action, org, subject, purpose, details, i, when):
     at = when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    try:
-        rfc8785.dumps(details)
-    except Exception:
-        return
     head, mid, tail, *_ = _prepare(actor, action, org, subject, purpose, details, "entry")
     full = {"i": i, "at": at, "actor": actor, "action": action, "org": org, "subject": subject,
             "purpose": purpose, "details": details}
-    assert f"{head}{at}{mid}{i}{tail}".encode("utf-8") == rfc8785.dumps(full) == c.canonical(full)
+    assert f"{head}{at}{mid}{i}{tail}".encode() == rfc8785.dumps(full) == c.canonical(full)
 
 
 def test_refusals_name_the_path():
