@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from postguard.audit import merkle
@@ -225,11 +225,11 @@ class AuditLog:
     def _sync(self, session) -> merkle.MerkleTree:
         """Catch the in-memory tree up with entries other workers wrote (``session``: an ORM
         session or a connection)."""
+        conn = session if isinstance(session, Connection) else session.connection()
         with self._tree_lock:
-            rows = session.execute(
-                select(AuditEntry.idx, AuditEntry.leaf_hash).where(AuditEntry.idx >= self._tree.size)
-                .order_by(AuditEntry.idx)
-            ).all()
+            rows = conn.exec_driver_sql(
+                f"SELECT idx, leaf_hash FROM audit_entries WHERE idx >= {placeholder(conn.dialect)} ORDER BY idx",
+                (self._tree.size,)).all()
             for idx, lh in rows:
                 if idx != self._tree.size:
                     raise AuditUnavailable(f"access log has a gap at entry {self._tree.size}; run `postguard audit verify`")
