@@ -87,17 +87,18 @@ def concurrent(seconds: float, threads: int) -> tuple[float, float]:
 
         ts = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
         start = log._tree.size
-        t0 = time.perf_counter()
+        cpu0, t0 = os.times(), time.perf_counter()
         for t in ts:
             t.start()
         time.sleep(seconds)
         stop.set()
         for t in ts:
             t.join()
-        elapsed = time.perf_counter() - t0
+        elapsed, cpu1 = time.perf_counter() - t0, os.times()
         total = sum(counts)
         assert log._tree.size - start == total
-        return total / elapsed, elapsed
+        cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+        return total / elapsed, cpu / elapsed
 
 
 def batched(seconds: float, batch: int) -> float:
@@ -142,7 +143,7 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})
     single = one_per_transaction(min(2.0, args.seconds / 2))
-    rate, _ = concurrent(args.seconds, args.threads)
+    rate, share = concurrent(args.seconds, args.threads)
     emit("appends_per_s", rate, "one_txn_per_entry_per_s", single)
     emit("appends_per_s", rate, "target_appends_per_s", TARGET)
     many = batched(args.seconds, args.batch)
@@ -152,7 +153,8 @@ def main() -> None:
     emit("inclusion_proof_us", us, "target_us", 1000.0)
     emit("inclusion_proof_us", us, f"reference_proof_us_at_{max(args.tree // 100, 2)}", ref_us)
     print(f"# one core (CPU 0), Python {'.'.join(map(str, sys.version_info[:3]))}, {args.threads} threads, "
-          f"append_many batches of {args.batch}, tree of {args.tree} entries", flush=True)
+          f"append_many batches of {args.batch}, tree of {args.tree} entries; during the threaded run this "
+          f"process used {share:.2f} of the core, load average {os.getloadavg()[0]:.1f}", flush=True)
 
 
 if __name__ == "__main__":
