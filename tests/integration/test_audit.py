@@ -158,7 +158,7 @@ def _tamper(platform, sql, **params):
     ("reorder", 5),
     ("edit_column", 5),
 ])
-def test_audit_verify_names_the_first_bad_entry(platform, log, how, first_bad):
+def test_audit_verify_names_the_first_bad_entry(platform, log, how, first_bad, monkeypatch, capsys, settings):
     fill(log, 20)
     log.checkpoint()
     with platform.db.session() as s:
@@ -196,6 +196,22 @@ def test_audit_verify_names_the_first_bad_entry(platform, log, how, first_bad):
     report = log.verify()
     assert not report.ok
     assert report.first_bad.index == first_bad, report.problems
+    # and the command says so, from a fresh process's point of view (its own platform)
+    assert run_cli(monkeypatch, settings, "audit", "verify") == 12
+    assert f"first bad entry: {first_bad}" in capsys.readouterr().err
+
+
+def run_cli(monkeypatch, settings, *args):
+    from postguard.cli.main import main
+
+    monkeypatch.setenv("POSTGUARD_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("POSTGUARD_DATABASE_URL", str(settings.database_url))
+    monkeypatch.setattr("sys.argv", ["postguard", *args])
+    try:
+        main()
+        return 0
+    except SystemExit as e:
+        return e.code
 
 
 def test_cli_audit_verify_exit_code(platform, log, monkeypatch, capsys, settings):
