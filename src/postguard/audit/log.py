@@ -4,7 +4,10 @@ Appends are group-committed: concurrent callers queue their entries; a caller th
 in progress leads, committing everything queued in one transaction (one fsync) until its own entry
 is durable, then hands the lead to the oldest waiter. Only the callers whose entries were written
 are woken, so many waiting threads do not stampede after every commit; each caller returns only
-after its entry is durable. On PostgreSQL a transaction-level advisory lock serialises writers across workers;
+after its entry is durable. ``append_many`` queues many entries as one request: one transaction,
+consecutive indexes, all or nothing. Callers check and pre-encode their own entries, so the writer
+only numbers, hashes, MACs and inserts them. On SQLite the writer takes the write lock first
+(``BEGIN IMMEDIATE``); on PostgreSQL a transaction-level advisory lock serialises writers across workers;
 each worker keeps an in-memory ``MerkleTree`` and catches up from the table before it writes or
 proves.
 
