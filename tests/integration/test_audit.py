@@ -62,6 +62,88 @@ def test_concurrent_appends_are_group_committed_without_gaps(log):
     assert log.verify().ok
 
 
+def test_append_many_writes_consecutive_entries_in_one_transaction(platform, log, monkeypatch):
+    fill(log, 3)
+    commits = []
+    real = platform.audit._write
+    monkeypatch.setattr(platform.audit, "_write", lambda items: commits.append(len(items)) or real(items))
+    entries = [{"actor": "staff:3", "action": "reveal", "org_id": 1, "subject": f"WB{i:06d}", "purpose": "delivery",
+                "details": {"columns": ["recipient_phone"], "n": i}} for i in range(50)]
+    assert log.append_many(entries) == list(range(3, 53))
+    assert commits == [50]
+    assert log.append_many([]) == [] and commits == [50]
+    assert log.append(actor="x", action="login") == 53
+    with platform.db.session() as s:
+        rows = s.execute(select(AuditEntry).where(AuditEntry.idx.between(3, 52)).order_by(AuditEntry.idx)).scalars().all()
+    got = [json.loads(r.entry) for r in rows]
+    assert [(g["i"], g["subject"], g["details"]["n"], g["org"]) for g in got] == [(i + 3, f"WB{i:06d}", i, 1) for i in range(50)]
+    assert all(r.at == rows[0].at for r in rows)  # one transaction, one time
+    assert log.verify().ok
+    p = log.inclusion(40)
+    assert p["entry"]["subject"] == "WB000037"
+
+
+@pytest.mark.parametrize("bad, field", [
+    ({"actor": "a", "action": "reveal", "details": {"x": 1.5}}, "entries[1].details.x"),
+    ({"action": "reveal"}, "entries[1].actor"),
+    ({"actor": "a", "action": "reveal", "colour": "red"}, "entries[1].colour"),
+    ("reveal", "entries[1]"),
+])
+def test_append_many_refuses_a_bad_entry_naming_it_and_writes_nothing(log, bad, field):
+    from postguard.errors import InvalidInput
+
+    fill(log, 2)
+    with pytest.raises(InvalidInput) as e:
+        log.append_many([{"actor": "a", "action": "reveal"}, bad, {"actor": "b", "action": "reveal"}])
+    assert e.value.errors[0].field == field
+    assert log.append(actor="x", action="login") == 2
+    assert log.verify().ok
+
+
+def test_append_many_failure_leaves_none_of_the_entries(platform, log, monkeypatch):
+    fill(log, 2)
+    from postguard.audit import log as log_module
+
+    def broken(dialect):  # the insert fails half-way through the transaction
+        return "INSERT INTO no_such_table VALUES (1)"
+
+    monkeypatch.setattr(log_module, "_insert_sql", broken)
+    with pytest.raises(AuditUnavailable):
+        log.append_many([{"actor": "a", "action": "reveal"}] * 10)
+    monkeypatch.undo()
+    with platform.db.session() as s:
+        assert s.execute(text("SELECT count(*) FROM audit_entries")).scalar_one() == 2
+    assert log.append_many([{"actor": "a", "action": "reveal"}] * 3) == [2, 3, 4]
+    assert log.verify().ok
+
+
+def test_bulk_and_single_appends_interleave_without_gaps(log):
+    got, errors = [], []
+
+    def singles():
+        try:
+            got.extend(fill(log, 30))
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    def bulk():
+        try:
+            for _ in range(5):
+                idx = log.append_many([{"actor": "bulk", "action": "export", "subject": f"B{i}"} for i in range(20)])
+                assert idx == list(range(idx[0], idx[0] + 20))
+                got.extend(idx)
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=singles) for _ in range(4)] + [threading.Thread(target=bulk) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and sorted(got) == list(range(4 * 30 + 2 * 5 * 20))
+    assert log.verify().ok
+
+
 def _tamper(platform, sql, **params):
     with platform.db.engine.begin() as c:
         c.execute(text(sql), params)
@@ -76,7 +158,7 @@ def _tamper(platform, sql, **params):
     ("reorder", 5),
     ("edit_column", 5),
 ])
-def test_audit_verify_names_the_first_bad_entry(platform, log, how, first_bad):
+def test_audit_verify_names_the_first_bad_entry(platform, log, how, first_bad, monkeypatch, capsys, settings):
     fill(log, 20)
     log.checkpoint()
     with platform.db.session() as s:
@@ -114,6 +196,22 @@ def test_audit_verify_names_the_first_bad_entry(platform, log, how, first_bad):
     report = log.verify()
     assert not report.ok
     assert report.first_bad.index == first_bad, report.problems
+    # and the command says so, from a fresh process's point of view (its own platform)
+    assert run_cli(monkeypatch, settings, "audit", "verify") == 12
+    assert f"first bad entry: {first_bad}" in capsys.readouterr().err
+
+
+def run_cli(monkeypatch, settings, *args):
+    from postguard.cli.main import main
+
+    monkeypatch.setenv("POSTGUARD_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("POSTGUARD_DATABASE_URL", str(settings.database_url))
+    monkeypatch.setattr("sys.argv", ["postguard", *args])
+    try:
+        main()
+        return 0
+    except SystemExit as e:
+        return e.code
 
 
 def test_cli_audit_verify_exit_code(platform, log, monkeypatch, capsys, settings):

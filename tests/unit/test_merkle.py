@@ -247,6 +247,29 @@ def test_appending_equals_building_in_bulk():
     assert TREE.leaf(7) == LEAVES[7]
 
 
+@given(st.lists(st.integers(0, 40), max_size=12), st.booleans())
+def test_extending_in_chunks_equals_appending_one_by_one(chunks, append_first):
+    tree = m.MerkleTree()
+    at = 0
+    if append_first:
+        tree.append(LEAVES[0])
+        at = 1
+    for n in chunks:
+        n = min(n, len(LEAVES) - at)
+        tree.extend(LEAVES[at:at + n])
+        at += n
+        assert tree.size == at
+    assert tree._levels == m.MerkleTree(LEAVES[:at])._levels  # every stored node, hash for hash
+    assert tree.root() == m.root(LEAVES[:at])
+
+
+def test_extend_refuses_bad_hashes_and_changes_nothing():
+    tree = m.MerkleTree(LEAVES[:5])
+    with pytest.raises(ValueError):
+        tree.extend([LEAVES[5], b"short"])
+    assert tree._levels == m.MerkleTree(LEAVES[:5])._levels
+
+
 def test_tree_refuses_bad_arguments():
     with pytest.raises(ValueError, match="leaf hash 1 "):
         m.MerkleTree([LEAVES[0], b"short"])

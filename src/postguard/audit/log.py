@@ -4,7 +4,10 @@ Appends are group-committed: concurrent callers queue their entries; a caller th
 in progress leads, committing everything queued in one transaction (one fsync) until its own entry
 is durable, then hands the lead to the oldest waiter. Only the callers whose entries were written
 are woken, so many waiting threads do not stampede after every commit; each caller returns only
-after its entry is durable. On PostgreSQL a transaction-level advisory lock serialises writers across workers;
+after its entry is durable. ``append_many`` queues many entries as one request: one transaction,
+consecutive indexes, all or nothing. Callers check and pre-encode their own entries, so the writer
+only numbers, hashes, MACs and inserts them. On SQLite the writer takes the write lock first
+(``BEGIN IMMEDIATE``); on PostgreSQL a transaction-level advisory lock serialises writers across workers;
 each worker keeps an in-memory ``MerkleTree`` and catches up from the table before it writes or
 proves.
 
@@ -22,13 +25,14 @@ import hmac
 import json
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from postguard.audit import merkle
-from postguard.audit.canonical import canonical, check, encode
+from postguard.audit.canonical import canonical, check, fragment
 from postguard.audit.checkpoint import format_checkpoint, sign_note, verify_note, vkey
 from postguard.audit.models import AuditCheckpoint, AuditEntry
 from postguard.db.base import utcnow
@@ -39,13 +43,44 @@ from postguard.vault import ed25519
 _LOCK_ID = 0x61756469746C6F67  # "auditlog"
 
 
-@dataclass
-class _Pending:
-    entry: dict
-    done: bool = False
-    index: int | None = None
-    error: BaseException | None = None
-    wake: threading.Event = field(default_factory=threading.Event)
+_FIELDS = frozenset({"actor", "action", "org_id", "subject", "purpose", "details"})
+
+
+def _prepare(actor, action, org_id, subject, purpose, details, where: str) -> tuple:
+    """Check one entry and pre-encode it around the two values only the writer knows.
+
+    An entry's canonical JSON (RFC 8785: keys sorted by code point) is always
+    ``{"action":…,"actor":…,"at":"<time>","details":…,"i":<index>,"org":…,"purpose":…,"subject":…}``,
+    so it is ``head + at + mid + str(index) + tail``; a property test checks this against the
+    general encoder. The work is done by the calling thread, before it joins the queue."""
+    entry = {"actor": actor, "action": action, "org": org_id, "subject": subject, "purpose": purpose,
+             "details": details or {}}
+    check(entry, where)
+    head = f'{{"action":{fragment(action)},"actor":{fragment(actor)},"at":"'
+    mid = f'","details":{fragment(entry["details"])},"i":'
+    tail = f',"org":{fragment(org_id)},"purpose":{fragment(purpose)},"subject":{fragment(subject)}}}'
+    return head, mid, tail, org_id, actor, action, subject
+
+
+def _insert_sql(dialect) -> str:
+    mark = placeholder(dialect)
+    return (f"INSERT INTO audit_entries (idx, at, org_id, actor, action, subject, entry, leaf_hash, mac) "
+            f"VALUES ({', '.join([mark] * 9)})")
+
+
+class _Request:
+    """Entries queued together by one caller; ``wake`` is a plain lock the caller sleeps on (the
+    cheapest wake-up CPython offers)."""
+
+    __slots__ = ("done", "error", "first", "items", "wake")
+
+    def __init__(self, items: list[tuple]) -> None:
+        self.items = items
+        self.wake = threading.Lock()
+        self.wake.acquire()
+        self.done = False
+        self.first = -1
+        self.error: BaseException | None = None
 
 
 @dataclass
@@ -81,12 +116,13 @@ class AuditLog:
         self.origin = platform.settings.audit_origin
         self._tree = merkle.MerkleTree()
         self._tree_lock = threading.RLock()
-        self._queue: list[_Pending] = []
+        self._queue: list[_Request] = []
         self._lock = threading.Lock()
         self._writing = False
         self._last_checkpoint = 0.0
         self._signing: bytes | None = None
         self._mac: bytes | None = None
+        self._stamp: tuple | None = None
 
     # -- keys ----------------------------------------------------------------------------------
     def _keys(self, session) -> tuple[bytes, bytes]:
@@ -106,24 +142,54 @@ class AuditLog:
                purpose: str | None = None, details: dict | None = None) -> int:
         """Append one entry and return its index once it is durable. Raises ``AuditUnavailable``
         when it could not be written: callers must then not reveal anything."""
-        entry = {"actor": actor, "action": action, "org": org_id, "subject": subject, "purpose": purpose,
-                 "details": details or {}}
-        check(entry)  # refuse what cannot be logged before it joins (and could spoil) a batch
-        pending = _Pending(entry)
+        # refuse what cannot be logged before it joins (and could spoil) a batch
+        return self._submit([_prepare(actor, action, org_id, subject, purpose, details, "entry")])
+
+    def append_many(self, entries: Iterable[Mapping]) -> list[int]:
+        """Append many entries in one transaction (for bulk reveals, exports, imports) and return
+        their indexes, consecutive and in order, once all of them are durable. Each entry is a
+        mapping with the keyword arguments of ``append`` (``actor`` and ``action`` required).
+
+        All or nothing: an entry that cannot be logged raises ``InvalidInput`` naming it
+        (``entries[3].details.x``) before anything is written, and a failed write raises
+        ``AuditUnavailable`` and leaves none of them."""
+        items = []
+        for k, e in enumerate(entries):
+            where = f"entries[{k}]"
+            if not isinstance(e, Mapping):
+                raise InvalidInput("Log entry not canonicalisable.", [FieldError(where, "must be a mapping")])
+            unknown = set(e) - _FIELDS
+            if unknown:
+                raise InvalidInput("Log entry not canonicalisable.",
+                                   [FieldError(f"{where}.{min(map(str, unknown))}", "unknown field")])
+            for name in ("actor", "action"):
+                if not isinstance(e.get(name), str):
+                    raise InvalidInput("Log entry not canonicalisable.", [FieldError(f"{where}.{name}", "required text")])
+            items.append(_prepare(e["actor"], e["action"], e.get("org_id"), e.get("subject"), e.get("purpose"),
+                                  e.get("details"), where))
+        if not items:
+            return []
+        first = self._submit(items)
+        return list(range(first, first + len(items)))
+
+    def _submit(self, items: list[tuple]) -> int:
+        """Queue ``items`` as one request; lead the writing if nobody does, else sleep until they
+        are written or the lead is handed over. Returns the index of the first item."""
+        req = _Request(items)
         with self._lock:
-            self._queue.append(pending)
+            self._queue.append(req)
             lead = not self._writing
             self._writing = True
         if not lead:
-            pending.wake.wait()  # set when our entry is written, or when we are handed the lead
-        if not pending.done:
-            self._lead(pending)
-        if pending.error is not None:
+            req.wake.acquire()  # released when our items are written, or when we are handed the lead
+        if not req.done:
+            self._lead(req)
+        if req.error is not None:
             raise AuditUnavailable("The access log could not record this action; nothing was revealed.") \
-                from pending.error
-        return pending.index
+                from req.error
+        return req.first
 
-    def _lead(self, mine: _Pending) -> None:
+    def _lead(self, mine: _Request) -> None:
         """Write batches until ``mine`` is durable, then hand the lead to the oldest waiter (one
         wake-up), or stand down when nobody waits. Only the members of a written batch are woken."""
         while True:
@@ -135,21 +201,24 @@ class AuditLog:
                     self._writing = False
                     return
                 if mine.done:
-                    self._queue[0].wake.set()  # its owner finds it not done and leads
+                    self._queue[0].wake.release()  # its owner finds it not done and leads
                     return
 
-    def _write_batch(self, batch: list[_Pending]) -> None:
-        """Write one group-committed batch; every waiter learns its index or the failure."""
+    def _write_batch(self, batch: list[_Request]) -> None:
+        """Write one group-committed batch (one transaction, one fsync); every waiter learns its
+        index or the failure."""
+        items = batch[0].items if len(batch) == 1 else [i for r in batch for i in r.items]
         try:
-            first = self._write([b.entry for b in batch])
-            for k, b in enumerate(batch):
-                b.index = first + k
+            first = self._write(items)
+            for r in batch:
+                r.first = first
+                first += len(r.items)
         except BaseException as exc:
-            for b in batch:
-                b.error = exc
-        for b in batch:
-            b.done = True
-            b.wake.set()
+            for r in batch:
+                r.error = exc
+        for r in batch:
+            r.done = True
+            r.wake.release()  # the leader's own lock too: it is held, nobody waits on it
         if time.monotonic() - self._last_checkpoint >= self.CHECKPOINT_EVERY:
             try:
                 self.checkpoint()
@@ -157,44 +226,52 @@ class AuditLog:
                 pass
 
     def _sync(self, session) -> merkle.MerkleTree:
-        """Catch the in-memory tree up with entries other workers wrote."""
+        """Catch the in-memory tree up with entries other workers wrote (``session``: an ORM
+        session or a connection)."""
+        conn = session if isinstance(session, Connection) else session.connection()
         with self._tree_lock:
-            rows = session.execute(
-                select(AuditEntry.idx, AuditEntry.leaf_hash).where(AuditEntry.idx >= self._tree.size)
-                .order_by(AuditEntry.idx)
-            ).all()
+            rows = conn.exec_driver_sql(
+                f"SELECT idx, leaf_hash FROM audit_entries WHERE idx >= {placeholder(conn.dialect)} ORDER BY idx",
+                (self._tree.size,)).all()
             for idx, lh in rows:
                 if idx != self._tree.size:
                     raise AuditUnavailable(f"access log has a gap at entry {self._tree.size}; run `postguard audit verify`")
                 self._tree.append(lh)
             return self._tree
 
-    def _write(self, entries: list[dict]) -> int:
-        with self.p.db.session() as s:
-            conn = s.connection()
-            if conn.dialect.name == "postgresql":
+    def _write(self, items: list[tuple]) -> int:
+        """Number, hash, MAC and insert prepared entries in one transaction; return the first index.
+        The in-memory tree grows only after the commit."""
+        if self._mac is None:
+            with self.p.db.session() as s:
+                self._keys(s)
+        mac_key = self._mac
+        with self.p.db.engine.begin() as conn:
+            dialect = conn.dialect
+            if dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
-            _, mac_key = self._keys(s)
-            tree = self._sync(s)
+            elif dialect.name == "sqlite":
+                # take the write lock before reading the tree size, so that another process
+                # cannot write the same indexes between that read and our insert
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            tree = self._sync(conn)
             first = tree.size
             now = utcnow()
             at = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            stamp = AuditEntry.__table__.c.at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-            stamp = stamp(now) if stamp else now
-            mac = hmac.new(mac_key, digestmod=hashlib.sha256)
+            if self._stamp is None or self._stamp[0] is not dialect:
+                bind = AuditEntry.__table__.c.at.type.dialect_impl(dialect).bind_processor(dialect)
+                self._stamp = (dialect, bind)
+            stamp = self._stamp[1](now) if self._stamp[1] else now
+            sha, digest, leaf = hashlib.sha256, hmac.digest, b"\x00"
             rows, leaves = [], []
-            for k, e in enumerate(entries):
-                data = encode({"i": first + k, "at": at, **e})  # e was checked in append
-                lh = merkle.leaf_hash(data)
+            i = first
+            for head, mid, tail, org, actor, action, subject in items:
+                data = f"{head}{at}{mid}{i}{tail}"  # = canonical JSON of {"i": i, "at": at, **entry}
+                lh = sha(leaf + data.encode("utf-8")).digest()
                 leaves.append(lh)
-                m = mac.copy()
-                m.update(lh)
-                rows.append((first + k, stamp, e["org"], e["actor"], e["action"], e["subject"],
-                             data.decode("utf-8"), lh, m.digest()))
-            mark = placeholder(conn.dialect)
-            conn.exec_driver_sql(
-                f"INSERT INTO audit_entries (idx, at, org_id, actor, action, subject, entry, leaf_hash, mac) "
-                f"VALUES ({', '.join([mark] * 9)})", rows)
+                rows.append((i, stamp, org, actor, action, subject, data, lh, digest(mac_key, lh, "sha256")))
+                i += 1
+            conn.exec_driver_sql(_insert_sql(dialect), rows)
         with self._tree_lock:
             if self._tree.size == first:
                 self._tree.extend(leaves)

@@ -325,8 +325,30 @@ class MerkleTree:
         return index
 
     def extend(self, leaf_hashes: Iterable[bytes]) -> None:
-        for h in leaf_hashes:
-            self.append(h)
+        """Add many leaf hashes at once: level by level, each new complete node hashed once."""
+        hashes = list(leaf_hashes)
+        for h in hashes:
+            if not _is_hash(h):
+                raise ValueError("leaf hash must be a 32-byte hash")
+        if self._size + len(hashes) > MAX_TREE_SIZE:
+            raise ValueError("tree is full")
+        if not hashes:
+            return
+        levels = self._levels
+        levels[0] += b"".join(hashes)
+        self._size = n = self._size + len(hashes)
+        sha, prefix, pair = _sha256, _NODE, 2 * HASH_SIZE
+        level = 0
+        while n >> (level + 1):
+            if level + 1 == len(levels):
+                levels.append(bytearray())
+            below, above = levels[level], levels[level + 1]
+            have, want = len(above) // HASH_SIZE, n >> (level + 1)
+            if have == want:
+                break  # nothing new completed here, so nothing above either
+            above += b"".join([sha(prefix + below[o:o + pair]).digest()
+                               for o in range(have * pair, want * pair, pair)])
+            level += 1
 
     # -- reading --
 
