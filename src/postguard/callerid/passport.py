@@ -26,14 +26,15 @@ Claims are checked only once the signature holds, so an error never reflects una
 beyond the header. Telephone numbers are compared in the RFC 8224 §8.3 canonical form.
 
 Cryptography is the vault's: this module calls ``postguard.vault.es256`` and ``postguard.vault.x509``.
-Nothing here fetches anything unless a caller builds a ``CertificateFetcher`` and uses
-``verify_fetched``.
+Nothing here fetches anything unless a caller builds a ``CertificateFetcher`` with a host
+allowlist (``POSTGUARD_X5U_ALLOWED_HOSTS``) and uses ``verify_fetched``.
 """
 
 from __future__ import annotations
 
 import base64
 import http.client
+import ipaddress
 import json
 import re
 import ssl
@@ -48,6 +49,7 @@ from urllib.parse import urlsplit
 import rfc8785
 
 from postguard.errors import (
+    ConfigurationError,
     FieldError,
     InvalidInput,
     PassportAlgorithmError,
@@ -57,6 +59,7 @@ from postguard.errors import (
     PassportFetchError,
     PassportFormatError,
     PassportFutureError,
+    PassportHostNotAllowed,
     PassportSignatureError,
     PassportStaleError,
     PassportTNError,
@@ -69,7 +72,8 @@ from postguard.vault.x509 import TNAuthList, TNEntry
 __all__ = [
     "ALG", "TYP", "PPT_SHAKEN", "Passport", "TNAuthList", "TNEntry", "SigningKey", "CertificateFetcher",
     "sign", "verify", "verify_fetched", "identity_header", "split_identity", "canonical_json",
-    "signing_input", "canonical_tn", "check_fresh", "b64url_encode",
+    "signing_input", "canonical_tn", "check_fresh", "b64url_encode", "normalise_host_pattern",
+    "host_allowed", "load_trusted_cas",
 ]
 
 ALG = "ES256"
@@ -546,16 +550,88 @@ class _Deadline:
         return rest
 
 
+_DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+
+
+def normalise_host_pattern(pattern: str) -> str:
+    """One allowlist entry in canonical form, or ``ValueError`` (``TypeError`` for a non-string).
+
+    An entry is a host name (ASCII; IDNs in their ``xn--`` form), an IP address, or ``*.`` and a host
+    name, which matches any name *below* that one (``*.example.vn`` matches ``cr.example.vn`` and
+    ``a.b.example.vn``, not ``example.vn``). Case and a trailing dot are ignored. No scheme, port,
+    path or other wildcard.
+    """
+    if not isinstance(pattern, str):
+        raise TypeError("a host must be a string")
+    p = pattern.strip().lower().rstrip(".")
+    wildcard = p.startswith("*.")
+    name = p[2:] if wildcard else p
+    if not name:
+        raise ValueError("empty host")
+    if not wildcard:
+        try:
+            return str(ipaddress.ip_address(name.strip("[]")))
+        except ValueError:
+            pass
+    labels = name.split(".")
+    if len(name) > 253 or not all(_DNS_LABEL.fullmatch(label) for label in labels):
+        raise ValueError(f"not a host name: {pattern!r}")
+    if labels[-1].isdigit():
+        raise ValueError(f"not a host name or IP address: {pattern!r}")
+    if wildcard and len(labels) < 2:
+        raise ValueError(f"a wildcard needs a domain of at least two labels: {pattern!r}")
+    return ("*." if wildcard else "") + name
+
+
+def host_allowed(host: str, patterns: Sequence[str]) -> bool:
+    """Whether ``host`` (as ``urlsplit`` returns it) matches one of the normalised ``patterns``."""
+    if not host:
+        return False
+    h = host.lower().rstrip(".")
+    try:
+        h = str(ipaddress.ip_address(h))
+        is_ip = True
+    except ValueError:
+        is_ip = False
+    for p in patterns:
+        if p.startswith("*."):
+            if not is_ip and h.endswith(p[1:]) and len(h) > len(p) - 1:
+                return True
+        elif h == p:
+            return True
+    return False
+
+
 class CertificateFetcher:
-    """Fetch the certificate chain at an ``x5u`` URL: HTTPS only (unless ``allow_http``), no
-    redirects, at most ``max_bytes`` read, at most ``timeout`` seconds in all, results cached per URL
-    for ``cache_ttl`` seconds. ``fetch`` returns the DER of each certificate of the PEM bundle, the
-    end-entity first. Standard library HTTP only; no proxy is used.
+    """Fetch the certificate chain at an ``x5u`` URL.
+
+    * only hosts in ``allowed_hosts`` (see ``normalise_host_pattern``) are fetched from; any other
+      host raises ``PassportHostNotAllowed`` before anything is resolved or connected to. An empty
+      allowlist, the default, means fetching is off;
+    * HTTPS only (plain HTTP only with ``allow_http``, for tests and closed networks), the server
+      certificate checked against ``ssl_context`` (default: the system CAs) with host name checking
+      on (a context that does not verify is refused);
+    * no redirects, no proxy, no credentials in the URL;
+    * at most ``max_bytes`` read, at most ``timeout`` seconds from connecting to the last byte;
+    * the whole chain cached per URL for ``cache_ttl`` seconds (``max_entries`` URLs at most).
+
+    ``fetch`` returns the DER of each certificate of the PEM bundle, the end-entity first. Whether
+    the chain is trusted is ``verify_fetched``'s business: it needs the trusted CAs.
     """
 
-    def __init__(self, *, allow_http: bool = False, max_bytes: int = 64 * 1024, timeout: float = 2.0,
-                 cache_ttl: int = 3600, ssl_context: ssl.SSLContext | None = None,
-                 clock: Callable[[], float] = time.monotonic, max_entries: int = 1024) -> None:
+    def __init__(self, *, allowed_hosts: Sequence[str] = (), allow_http: bool = False,
+                 max_bytes: int = 64 * 1024, timeout: float = 2.0, cache_ttl: int = 3600,
+                 ssl_context: ssl.SSLContext | None = None, clock: Callable[[], float] = time.monotonic,
+                 max_entries: int = 1024) -> None:
+        if isinstance(allowed_hosts, str):
+            raise ConfigurationError("allowed_hosts must be a list of host names, not one string.")
+        try:
+            self.allowed_hosts = tuple(dict.fromkeys(normalise_host_pattern(h) for h in allowed_hosts))
+        except (ValueError, TypeError) as exc:
+            raise ConfigurationError(f"The x5u host allowlist has a bad entry: {exc}.") from None
+        if ssl_context is not None and (ssl_context.verify_mode != ssl.CERT_REQUIRED
+                                        or not ssl_context.check_hostname):
+            raise ConfigurationError("The x5u TLS context must verify certificates and host names.")
         self.allow_http = allow_http
         self.max_bytes = max_bytes
         self.timeout = timeout
@@ -566,10 +642,37 @@ class CertificateFetcher:
         self._cache: dict[str, tuple[float, tuple[bytes, ...]]] = {}
         self._lock = threading.Lock()
 
-    def fetch(self, url: str) -> list[bytes]:
+    @classmethod
+    def from_settings(cls, settings: Any, **overrides: Any) -> CertificateFetcher:
+        """A fetcher configured by ``POSTGUARD_X5U_*`` (``settings`` is a ``postguard.settings.Settings``)."""
+        options: dict[str, Any] = {
+            "allowed_hosts": settings.x5u_allowed_hosts, "max_bytes": settings.x5u_max_bytes,
+            "timeout": settings.x5u_timeout_seconds, "cache_ttl": settings.x5u_cache_seconds,
+        }
+        options.update(overrides)
+        return cls(**options)
+
+    def check_url(self, url: str) -> None:
+        """Raise unless ``url`` may be fetched: scheme, no credentials, a valid port, an allowed host.
+        Pure: nothing is resolved or connected to."""
         if not isinstance(url, str) or not _https_url(url, allow_http=self.allow_http):
             raise PassportFetchError("The certificate URL must be https" +
                                      (" or http." if self.allow_http else "."))
+        parts = urlsplit(url)
+        if parts.username is not None or parts.password is not None:
+            raise PassportFetchError("The certificate URL must not carry credentials.")
+        try:
+            parts.port  # noqa: B018 - raises for a bad port
+        except ValueError:
+            raise PassportFetchError("The certificate URL has a bad port.") from None
+        if not host_allowed(parts.hostname or "", self.allowed_hosts):
+            if not self.allowed_hosts:
+                raise PassportHostNotAllowed("Fetching x5u certificates is off: no host is allowed "
+                                             "(POSTGUARD_X5U_ALLOWED_HOSTS).")
+            raise PassportHostNotAllowed("The certificate URL's host is not in the x5u allowlist.")
+
+    def fetch(self, url: str) -> list[bytes]:
+        self.check_url(url)
         with self._lock:
             hit = self._cache.get(url)
             if hit is not None and hit[0] > self._clock():
@@ -586,13 +689,9 @@ class CertificateFetcher:
         return list(chain)
 
     def _download(self, url: str) -> list[bytes]:
+        self.check_url(url)  # again: a subclass or a direct call must not skip it
         parts = urlsplit(url)
-        if parts.username is not None or parts.password is not None:
-            raise PassportFetchError("The certificate URL must not carry credentials.")
-        try:
-            port = parts.port
-        except ValueError:
-            raise PassportFetchError("The certificate URL has a bad port.") from None
+        port = parts.port
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         deadline = _Deadline(self.timeout)
         conn: http.client.HTTPConnection
@@ -639,6 +738,26 @@ class CertificateFetcher:
             return _x509.split_pem_certificates(data=bytes(body))
         except _x509.X509Error:
             raise PassportFetchError("The certificate URL did not return a PEM certificate chain.") from None
+
+
+def load_trusted_cas(data: bytes | None, *, configured: bool = True) -> list[bytes]:
+    """The DER of each CA certificate of a PEM bundle, for ``verify_fetched``'s ``trusted_cas``.
+
+    ``None`` with ``configured`` (a file was named but is missing) and a bundle holding anything but
+    loadable CA certificates raise ``ConfigurationError``: a trust store that silently trusts nothing
+    (or the wrong thing) is a deployment error, not a verification result.
+    """
+    if data is None:
+        if configured:
+            raise ConfigurationError("The STIR trusted CA file does not exist.")
+        return []
+    try:
+        certs = _x509.load_certificates(data=data)
+    except _x509.X509Error as exc:
+        raise ConfigurationError(f"The STIR trusted CA file cannot be read: {exc}.") from None
+    if not all(c.is_ca for c in certs):
+        raise ConfigurationError("The STIR trusted CA file holds a certificate that is not a CA.")
+    return [c.der for c in certs]
 
 
 def _peek_x5u(value: str) -> str:
