@@ -32,18 +32,19 @@ allowlist (``POSTGUARD_X5U_ALLOWED_HOSTS``) and uses ``verify_fetched``.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import http.client
 import ipaddress
 import json
+import os
 import re
 import ssl
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import rfc8785
@@ -114,22 +115,64 @@ class Passport:
 # Pure helpers
 
 
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+_B64_VALUE = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")}
+_PADDING = ("", None, "==", "=")  # by len % 4; a length of 1 mod 4 is never base64
+_UNUSED_BITS = (0, 0, 0x0F, 0x03)  # low bits of the last character that carry no data, by len % 4
+
+
 def b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode("ascii")
 
 
 def _b64url_decode(segment: str, what: str) -> bytes:
-    if not _B64URL.fullmatch(segment) or len(segment) % 4 == 1:
+    rem = len(segment) % 4
+    if rem == 1 or not _B64URL.fullmatch(segment):
         raise PassportFormatError(f"The PASSporT {what} is not base64url.")
-    raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-    if b64url_encode(raw) != segment:  # unused trailing bits set: a second spelling of the same bytes
+    if _B64_VALUE[segment[-1]] & _UNUSED_BITS[rem]:
+        # unused trailing bits set: a second spelling of the same bytes
         raise PassportFormatError(f"The PASSporT {what} is not canonical base64url.")
-    return raw
+    return binascii.a2b_base64((segment + _PADDING[rem]).encode("ascii").translate(_FROM_URLSAFE))
 
 
 def canonical_json(obj: dict[str, Any]) -> bytes:
     """RFC 8225 §9 serialisation: keys sorted lexicographically, no whitespace (RFC 8785 JCS)."""
     return rfc8785.dumps(obj)
+
+
+# What ``sign`` serialises is only objects with ASCII member names, arrays, strings and integers of
+# at most 2^53 - 1. For those, the standard library's C encoder with sorted keys, no whitespace and
+# UTF-8 output writes exactly the RFC 8785 bytes: JCS sorts names by UTF-16 code units (the same
+# order as code points for ASCII names), escapes only '"', '\\' and U+0000..U+001F (\b \t \n \f \r
+# short, the others as lower-case \u00xx) as ``json`` does, and writes integers in decimal. A string
+# with a lone surrogate cannot be encoded as UTF-8 and is refused, as RFC 8785 refuses it.
+# ``tests/unit/test_passport_fast.py`` checks the equivalence property-wise.
+_JCS_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True,
+                                allow_nan=False, check_circular=False)
+_MAX_JSON_INT = 2**53 - 1
+_json_string = json.encoder.encode_basestring  # the C string encoder behind ensure_ascii=False
+
+
+def _jcs_simple(obj: dict[str, Any]) -> bytes:
+    """``canonical_json`` for the header and payload objects ``sign`` builds (see above)."""
+    return _JCS_ENCODER.encode(obj).encode("utf-8")
+
+
+@lru_cache(maxsize=256)
+def _header_segment(x5u: str) -> str:
+    """base64url of the canonical SHAKEN header for ``x5u``: the same for every call signed with one
+    certificate, so worked out once."""
+    return b64url_encode(_jcs_simple({"alg": ALG, "ppt": PPT_SHAKEN, "typ": TYP, "x5u": x5u}))
+
+
+def _uuid4() -> str:
+    """A random (version 4, RFC 9562) UUID string, as ``str(uuid.uuid4())`` without the object."""
+    h = bytearray(os.urandom(16))
+    h[6] = (h[6] & 0x0F) | 0x40
+    h[8] = (h[8] & 0x3F) | 0x80
+    x = h.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 def signing_input(header: dict[str, Any], payload: dict[str, Any]) -> str:
@@ -159,20 +202,24 @@ def check_fresh(iat: int, *, now: int, max_age: int = 60, future_skew: int = 5) 
         raise PassportFutureError("The PASSporT is dated in the future.")
 
 
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise ValueError("duplicate key")
+    return out
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+# Strict JSON: a repeated member name or NaN/Infinity is refused. One decoder serves every call.
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+
+
 def _json_object(raw: bytes, what: str) -> dict[str, Any]:
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for k, v in pairs:
-            if k in out:
-                raise ValueError("duplicate key")
-            out[k] = v
-        return out
-
-    def no_constants(name: str) -> Any:
-        raise ValueError(f"{name} is not JSON")
-
     try:
-        obj = json.loads(raw.decode("utf-8"), object_pairs_hook=no_duplicates, parse_constant=no_constants)
+        obj = _DECODER.decode(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise PassportFormatError(f"The PASSporT {what} is not a JSON object.") from None
     if not isinstance(obj, dict):
@@ -287,7 +334,8 @@ def sign(*, key: SigningKey, x5u: str, orig_tn: str, dest_tns: Sequence[str], ia
     except ValueError:
         errors.append(FieldError(field="orig_tn", message="not a telephone number"))
     dest: list[str] = []
-    if isinstance(dest_tns, str) or not isinstance(dest_tns, Sequence) or not dest_tns:
+    if not (type(dest_tns) in (list, tuple) or (isinstance(dest_tns, Sequence) and not isinstance(dest_tns, str))
+            ) or not dest_tns:
         errors.append(FieldError(field="dest_tns", message="must be a non-empty list of telephone numbers"))
     else:
         for tn in dest_tns:
@@ -296,38 +344,47 @@ def sign(*, key: SigningKey, x5u: str, orig_tn: str, dest_tns: Sequence[str], ia
             except ValueError:
                 errors.append(FieldError(field="dest_tns", message="not a telephone number"))
                 break
-    if type(iat) is not int or iat < 0:
+    if type(iat) is not int or not 0 <= iat <= _MAX_JSON_INT:
         errors.append(FieldError(field="iat", message="must be a non-negative integer (seconds)"))
     if attest not in ATTESTATIONS:
         errors.append(FieldError(field="attest", message="must be A, B or C"))
     if origid is None:
-        origid = str(uuid.uuid4())
+        origid = _uuid4()
     elif not (isinstance(origid, str) and _UUID.fullmatch(origid)):
         errors.append(FieldError(field="origid", message="must be a UUID"))
-    if rcd_name is not None and not (isinstance(rcd_name, str) and rcd_name.strip()):
-        errors.append(FieldError(field="rcd_name", message="must be a non-empty string"))
-    if crn is not None and not (isinstance(crn, str) and crn.strip()):
-        errors.append(FieldError(field="crn", message="must be a non-empty string"))
+    for name, text in (("rcd_name", rcd_name), ("crn", crn)):
+        if text is None:
+            continue
+        if not (isinstance(text, str) and text.strip()):
+            errors.append(FieldError(field=name, message="must be a non-empty string"))
+        elif not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                errors.append(FieldError(field=name, message="must be valid Unicode text"))
     if errors:
         raise InvalidInput(detail="The PASSporT cannot be signed.", errors=errors)
 
-    header = {"alg": ALG, "ppt": PPT_SHAKEN, "typ": TYP, "x5u": x5u}
-    payload: dict[str, Any] = {"attest": attest, "dest": {"tn": dest}, "iat": iat, "orig": {"tn": orig},
-                               "origid": origid}
-    if rcd_name is not None:
-        payload["rcd"] = {"nam": rcd_name}
-    if crn is not None:
-        payload["crn"] = crn
-    data = signing_input(header, payload)
-    return data + "." + b64url_encode(key.sign(data=data.encode("ascii")))
+    # The canonical payload, written directly: members in RFC 8785 order (attest, crn, dest, iat, orig,
+    # origid, rcd); the numbers, the attestation and the origid are plain ASCII needing no escapes,
+    # the free texts go through the JSON string encoder (``_jcs_simple`` gives the same bytes; a test
+    # holds the two together).
+    payload = "".join((
+        '{"attest":"', attest, '",',
+        '' if crn is None else f'"crn":{_json_string(crn)},',
+        '"dest":{"tn":["', '","'.join(dest), '"]},"iat":', str(iat), ',"orig":{"tn":"', orig,
+        '"},"origid":"', origid, '"',
+        '}' if rcd_name is None else f',"rcd":{{"nam":{_json_string(rcd_name)}}}}}',
+    ))
+    data = (_header_segment(x5u) + "." + b64url_encode(payload.encode("utf-8"))).encode("ascii")
+    return f"{data.decode('ascii')}.{b64url_encode(key.sign(data=data))}"
 
 
 # --------------------------------------------------------------------------------------------------
 # Verification
 
 
-@dataclass(frozen=True)
-class _Parsed:
+class _Parsed(NamedTuple):
     header: dict[str, Any]
     payload: dict[str, Any]
     signing_input: bytes
@@ -335,13 +392,25 @@ class _Parsed:
     params: dict[str, str]
 
 
+_SPACE = re.compile(r"\s")
+
+
+@lru_cache(maxsize=512)
 def _https_url(url: str, *, allow_http: bool = False) -> bool:
+    # Pure, and called with the same few x5u URLs over and over: cached.
     try:
         parts = urlsplit(url)
     except ValueError:
         return False
     schemes = ("https", "http") if allow_http else ("https",)
-    return parts.scheme in schemes and bool(parts.hostname) and not any(c.isspace() for c in url)
+    return parts.scheme in schemes and bool(parts.hostname) and not _SPACE.search(url)
+
+
+@lru_cache(maxsize=256)
+def _decoded_header(segment: str) -> dict[str, Any]:
+    # Every PASSporT a signer makes with one certificate has the same header segment: decoded once.
+    # Pure (errors are raised, never cached); the checks on its content run on every call.
+    return _json_object(_b64url_decode(segment, "header"), "header")
 
 
 def _parse(value: str, *, ppt: str | None) -> _Parsed:
@@ -349,7 +418,7 @@ def _parse(value: str, *, ppt: str | None) -> _Parsed:
     parts = token.split(".")
     if len(parts) != 3 or not all(parts):
         raise PassportFormatError("The PASSporT is not a compact JWS (header.payload.signature).")
-    header = _json_object(_b64url_decode(parts[0], "header"), "header")
+    header = dict(_decoded_header(parts[0]))  # a copy: the cached one is never handed out
 
     alg = header.get("alg")
     if alg != ALG:
@@ -393,8 +462,7 @@ def _str_list(value: Any, where: str) -> list[str]:
     return value
 
 
-@dataclass(frozen=True)
-class _Claims:
+class _Claims(NamedTuple):
     orig_tn: str
     dest_tns: tuple[str, ...]
     dest_uris: tuple[str, ...]
