@@ -63,8 +63,18 @@ from postguard.errors import FieldError, InvalidInput
 from postguard.intel import oprf
 
 __all__ = [
-    "MIN_PREFIX_BITS", "MAX_PREFIX_BITS", "DEFAULT_PREFIX_BITS", "TRUNCATED_SIZE", "LookupRequest",
-    "LookupState", "BucketAnswer", "bucket_prefix", "make_request", "answer_bucket", "matches", "build_index",
+    "DEFAULT_PREFIX_BITS",
+    "MAX_PREFIX_BITS",
+    "MIN_PREFIX_BITS",
+    "TRUNCATED_SIZE",
+    "BucketAnswer",
+    "LookupRequest",
+    "LookupState",
+    "answer_bucket",
+    "bucket_prefix",
+    "build_index",
+    "make_request",
+    "matches",
 ]
 
 MIN_PREFIX_BITS = 8

@@ -32,9 +32,21 @@ from postguard.errors import FieldError, InvalidInput
 from postguard.vault import ristretto255 as group
 
 __all__ = [
-    "MODE_OPRF", "SUITE", "CONTEXT", "ELEMENT_SIZE", "SCALAR_SIZE", "OUTPUT_SIZE", "expand_message_xmd",
-    "hash_to_group", "hash_to_scalar", "derive_key_pair", "generate_key_pair", "blind", "blind_evaluate",
-    "finalize", "evaluate",
+    "CONTEXT",
+    "ELEMENT_SIZE",
+    "MODE_OPRF",
+    "OUTPUT_SIZE",
+    "SCALAR_SIZE",
+    "SUITE",
+    "blind",
+    "blind_evaluate",
+    "derive_key_pair",
+    "evaluate",
+    "expand_message_xmd",
+    "finalize",
+    "generate_key_pair",
+    "hash_to_group",
+    "hash_to_scalar",
 ]
 
 MODE_OPRF = 0x00
@@ -146,7 +158,7 @@ def _input_element(data: bytes) -> bytes:
     return element
 
 
-def blind(input: bytes, *, rng: Callable[[int], bytes] = os.urandom) -> tuple[bytes, bytes]:  # noqa: A002
+def blind(input: bytes, *, rng: Callable[[int], bytes] = os.urandom) -> tuple[bytes, bytes]:
     """Client, RFC 9497 §3.3.1 Blind: ``(blind, blindedElement)``.
 
     ``rng(n)`` returns ``n`` random bytes (default ``os.urandom``); the blind is 64 of them reduced
@@ -168,7 +180,7 @@ def _finalize_hash(data: bytes, element: bytes) -> bytes:
                           + b"Finalize").digest()
 
 
-def finalize(input: bytes, blind: bytes, evaluated_element: bytes) -> bytes:  # noqa: A002
+def finalize(input: bytes, blind: bytes, evaluated_element: bytes) -> bytes:
     """Client, RFC 9497 §3.3.1 Finalize: the 64-byte PRF output."""
     data = _input(input)
     r = _scalar(blind, "blind")
@@ -176,7 +188,7 @@ def finalize(input: bytes, blind: bytes, evaluated_element: bytes) -> bytes:  # 
     return _finalize_hash(data, unblinded)
 
 
-def evaluate(sk: bytes, input: bytes) -> bytes:  # noqa: A002
+def evaluate(sk: bytes, input: bytes) -> bytes:
     """Server, RFC 9497 §3.3.1 Evaluate: the PRF output computed directly (to build an index)."""
     s = _scalar(sk, "sk")
     data = _input(input)
