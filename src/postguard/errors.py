@@ -178,6 +178,11 @@ class PassportFetchError(PassportError):
     """The certificate at ``x5u`` could not be fetched (scheme, redirect, size, time, status, body)."""
 
 
+class PassportHostNotAllowed(PassportFetchError):
+    """The ``x5u`` names a host outside the configured allowlist (``POSTGUARD_X5U_ALLOWED_HOSTS``);
+    nothing was resolved or connected to."""
+
+
 @_kind("audit-unavailable", "Access log unavailable", 503, 11)
 class AuditUnavailable(PostguardError):
     """The access log could not record an action, so the action did not happen (fail closed)."""

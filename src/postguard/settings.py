@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -87,6 +87,33 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = Field(
         None, description="Send session cookies with the Secure flag. Default: on in production mode."
     )
+
+    x5u_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts (JSON list; '*.example.vn' for any name below example.vn) whose x5u certificate "
+        "URLs may be fetched. Empty: fetching is off.",
+    )
+    x5u_timeout_seconds: float = Field(
+        2.0, gt=0, le=30, description="Time allowed for one x5u certificate fetch, connection to last byte."
+    )
+    x5u_max_bytes: int = Field(
+        64 * 1024, ge=1024, le=1024 * 1024, description="Largest x5u certificate chain read, in bytes."
+    )
+    x5u_cache_seconds: int = Field(
+        3600, ge=0, le=7 * 86_400, description="How long a fetched x5u chain is reused (0: never cached)."
+    )
+    stir_trusted_ca_file: Path | None = Field(
+        None,
+        description="PEM bundle of the STI certification authorities trusted for fetched x5u chains. "
+        "Without it, fetched certificates are never trusted.",
+    )
+
+    @field_validator("x5u_allowed_hosts")
+    @classmethod
+    def _x5u_hosts(cls, hosts: list[str]) -> list[str]:
+        from postguard.callerid.passport import normalise_host_pattern
+
+        return list(dict.fromkeys(normalise_host_pattern(h) for h in hosts))
 
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":

@@ -26,28 +26,31 @@ Claims are checked only once the signature holds, so an error never reflects una
 beyond the header. Telephone numbers are compared in the RFC 8224 §8.3 canonical form.
 
 Cryptography is the vault's: this module calls ``postguard.vault.es256`` and ``postguard.vault.x509``.
-Nothing here fetches anything unless a caller builds a ``CertificateFetcher`` and uses
-``verify_fetched``.
+Nothing here fetches anything unless a caller builds a ``CertificateFetcher`` with a host
+allowlist (``POSTGUARD_X5U_ALLOWED_HOSTS``) and uses ``verify_fetched``.
 """
 
 from __future__ import annotations
 
-import base64
+import binascii
 import http.client
+import ipaddress
 import json
+import os
 import re
 import ssl
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import rfc8785
 
 from postguard.errors import (
+    ConfigurationError,
     FieldError,
     InvalidInput,
     PassportAlgorithmError,
@@ -57,6 +60,7 @@ from postguard.errors import (
     PassportFetchError,
     PassportFormatError,
     PassportFutureError,
+    PassportHostNotAllowed,
     PassportSignatureError,
     PassportStaleError,
     PassportTNError,
@@ -69,7 +73,8 @@ from postguard.vault.x509 import TNAuthList, TNEntry
 __all__ = [
     "ALG", "TYP", "PPT_SHAKEN", "Passport", "TNAuthList", "TNEntry", "SigningKey", "CertificateFetcher",
     "sign", "verify", "verify_fetched", "identity_header", "split_identity", "canonical_json",
-    "signing_input", "canonical_tn", "check_fresh", "b64url_encode",
+    "signing_input", "canonical_tn", "check_fresh", "b64url_encode", "normalise_host_pattern",
+    "host_allowed", "load_trusted_cas",
 ]
 
 ALG = "ES256"
@@ -110,22 +115,64 @@ class Passport:
 # Pure helpers
 
 
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+_B64_VALUE = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")}
+_PADDING = ("", None, "==", "=")  # by len % 4; a length of 1 mod 4 is never base64
+_UNUSED_BITS = (0, 0, 0x0F, 0x03)  # low bits of the last character that carry no data, by len % 4
+
+
 def b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode("ascii")
 
 
 def _b64url_decode(segment: str, what: str) -> bytes:
-    if not _B64URL.fullmatch(segment) or len(segment) % 4 == 1:
+    rem = len(segment) % 4
+    if rem == 1 or not _B64URL.fullmatch(segment):
         raise PassportFormatError(f"The PASSporT {what} is not base64url.")
-    raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-    if b64url_encode(raw) != segment:  # unused trailing bits set: a second spelling of the same bytes
+    if _B64_VALUE[segment[-1]] & _UNUSED_BITS[rem]:
+        # unused trailing bits set: a second spelling of the same bytes
         raise PassportFormatError(f"The PASSporT {what} is not canonical base64url.")
-    return raw
+    return binascii.a2b_base64((segment + _PADDING[rem]).encode("ascii").translate(_FROM_URLSAFE))
 
 
 def canonical_json(obj: dict[str, Any]) -> bytes:
     """RFC 8225 §9 serialisation: keys sorted lexicographically, no whitespace (RFC 8785 JCS)."""
     return rfc8785.dumps(obj)
+
+
+# What ``sign`` serialises is only objects with ASCII member names, arrays, strings and integers of
+# at most 2^53 - 1. For those, the standard library's C encoder with sorted keys, no whitespace and
+# UTF-8 output writes exactly the RFC 8785 bytes: JCS sorts names by UTF-16 code units (the same
+# order as code points for ASCII names), escapes only '"', '\\' and U+0000..U+001F (\b \t \n \f \r
+# short, the others as lower-case \u00xx) as ``json`` does, and writes integers in decimal. A string
+# with a lone surrogate cannot be encoded as UTF-8 and is refused, as RFC 8785 refuses it.
+# ``tests/unit/test_passport_fast.py`` checks the equivalence property-wise.
+_JCS_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True,
+                                allow_nan=False, check_circular=False)
+_MAX_JSON_INT = 2**53 - 1
+_json_string = json.encoder.encode_basestring  # the C string encoder behind ensure_ascii=False
+
+
+def _jcs_simple(obj: dict[str, Any]) -> bytes:
+    """``canonical_json`` for the header and payload objects ``sign`` builds (see above)."""
+    return _JCS_ENCODER.encode(obj).encode("utf-8")
+
+
+@lru_cache(maxsize=256)
+def _header_segment(x5u: str) -> str:
+    """base64url of the canonical SHAKEN header for ``x5u``: the same for every call signed with one
+    certificate, so worked out once."""
+    return b64url_encode(_jcs_simple({"alg": ALG, "ppt": PPT_SHAKEN, "typ": TYP, "x5u": x5u}))
+
+
+def _uuid4() -> str:
+    """A random (version 4, RFC 9562) UUID string, as ``str(uuid.uuid4())`` without the object."""
+    h = bytearray(os.urandom(16))
+    h[6] = (h[6] & 0x0F) | 0x40
+    h[8] = (h[8] & 0x3F) | 0x80
+    x = h.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 def signing_input(header: dict[str, Any], payload: dict[str, Any]) -> str:
@@ -155,20 +202,24 @@ def check_fresh(iat: int, *, now: int, max_age: int = 60, future_skew: int = 5) 
         raise PassportFutureError("The PASSporT is dated in the future.")
 
 
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise ValueError("duplicate key")
+    return out
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+# Strict JSON: a repeated member name or NaN/Infinity is refused. One decoder serves every call.
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+
+
 def _json_object(raw: bytes, what: str) -> dict[str, Any]:
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for k, v in pairs:
-            if k in out:
-                raise ValueError("duplicate key")
-            out[k] = v
-        return out
-
-    def no_constants(name: str) -> Any:
-        raise ValueError(f"{name} is not JSON")
-
     try:
-        obj = json.loads(raw.decode("utf-8"), object_pairs_hook=no_duplicates, parse_constant=no_constants)
+        obj = _DECODER.decode(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise PassportFormatError(f"The PASSporT {what} is not a JSON object.") from None
     if not isinstance(obj, dict):
@@ -283,7 +334,8 @@ def sign(*, key: SigningKey, x5u: str, orig_tn: str, dest_tns: Sequence[str], ia
     except ValueError:
         errors.append(FieldError(field="orig_tn", message="not a telephone number"))
     dest: list[str] = []
-    if isinstance(dest_tns, str) or not isinstance(dest_tns, Sequence) or not dest_tns:
+    if not (type(dest_tns) in (list, tuple) or (isinstance(dest_tns, Sequence) and not isinstance(dest_tns, str))
+            ) or not dest_tns:
         errors.append(FieldError(field="dest_tns", message="must be a non-empty list of telephone numbers"))
     else:
         for tn in dest_tns:
@@ -292,38 +344,47 @@ def sign(*, key: SigningKey, x5u: str, orig_tn: str, dest_tns: Sequence[str], ia
             except ValueError:
                 errors.append(FieldError(field="dest_tns", message="not a telephone number"))
                 break
-    if type(iat) is not int or iat < 0:
+    if type(iat) is not int or not 0 <= iat <= _MAX_JSON_INT:
         errors.append(FieldError(field="iat", message="must be a non-negative integer (seconds)"))
     if attest not in ATTESTATIONS:
         errors.append(FieldError(field="attest", message="must be A, B or C"))
     if origid is None:
-        origid = str(uuid.uuid4())
+        origid = _uuid4()
     elif not (isinstance(origid, str) and _UUID.fullmatch(origid)):
         errors.append(FieldError(field="origid", message="must be a UUID"))
-    if rcd_name is not None and not (isinstance(rcd_name, str) and rcd_name.strip()):
-        errors.append(FieldError(field="rcd_name", message="must be a non-empty string"))
-    if crn is not None and not (isinstance(crn, str) and crn.strip()):
-        errors.append(FieldError(field="crn", message="must be a non-empty string"))
+    for name, text in (("rcd_name", rcd_name), ("crn", crn)):
+        if text is None:
+            continue
+        if not (isinstance(text, str) and text.strip()):
+            errors.append(FieldError(field=name, message="must be a non-empty string"))
+        elif not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                errors.append(FieldError(field=name, message="must be valid Unicode text"))
     if errors:
         raise InvalidInput(detail="The PASSporT cannot be signed.", errors=errors)
 
-    header = {"alg": ALG, "ppt": PPT_SHAKEN, "typ": TYP, "x5u": x5u}
-    payload: dict[str, Any] = {"attest": attest, "dest": {"tn": dest}, "iat": iat, "orig": {"tn": orig},
-                               "origid": origid}
-    if rcd_name is not None:
-        payload["rcd"] = {"nam": rcd_name}
-    if crn is not None:
-        payload["crn"] = crn
-    data = signing_input(header, payload)
-    return data + "." + b64url_encode(key.sign(data=data.encode("ascii")))
+    # The canonical payload, written directly: members in RFC 8785 order (attest, crn, dest, iat, orig,
+    # origid, rcd); the numbers, the attestation and the origid are plain ASCII needing no escapes,
+    # the free texts go through the JSON string encoder (``_jcs_simple`` gives the same bytes; a test
+    # holds the two together).
+    payload = "".join((
+        '{"attest":"', attest, '",',
+        '' if crn is None else f'"crn":{_json_string(crn)},',
+        '"dest":{"tn":["', '","'.join(dest), '"]},"iat":', str(iat), ',"orig":{"tn":"', orig,
+        '"},"origid":"', origid, '"',
+        '}' if rcd_name is None else f',"rcd":{{"nam":{_json_string(rcd_name)}}}}}',
+    ))
+    data = (_header_segment(x5u) + "." + b64url_encode(payload.encode("utf-8"))).encode("ascii")
+    return f"{data.decode('ascii')}.{b64url_encode(key.sign(data=data))}"
 
 
 # --------------------------------------------------------------------------------------------------
 # Verification
 
 
-@dataclass(frozen=True)
-class _Parsed:
+class _Parsed(NamedTuple):
     header: dict[str, Any]
     payload: dict[str, Any]
     signing_input: bytes
@@ -331,13 +392,25 @@ class _Parsed:
     params: dict[str, str]
 
 
+_SPACE = re.compile(r"\s")
+
+
+@lru_cache(maxsize=512)
 def _https_url(url: str, *, allow_http: bool = False) -> bool:
+    # Pure, and called with the same few x5u URLs over and over: cached.
     try:
         parts = urlsplit(url)
     except ValueError:
         return False
     schemes = ("https", "http") if allow_http else ("https",)
-    return parts.scheme in schemes and bool(parts.hostname) and not any(c.isspace() for c in url)
+    return parts.scheme in schemes and bool(parts.hostname) and not _SPACE.search(url)
+
+
+@lru_cache(maxsize=256)
+def _decoded_header(segment: str) -> dict[str, Any]:
+    # Every PASSporT a signer makes with one certificate has the same header segment: decoded once.
+    # Pure (errors are raised, never cached); the checks on its content run on every call.
+    return _json_object(_b64url_decode(segment, "header"), "header")
 
 
 def _parse(value: str, *, ppt: str | None) -> _Parsed:
@@ -345,7 +418,7 @@ def _parse(value: str, *, ppt: str | None) -> _Parsed:
     parts = token.split(".")
     if len(parts) != 3 or not all(parts):
         raise PassportFormatError("The PASSporT is not a compact JWS (header.payload.signature).")
-    header = _json_object(_b64url_decode(parts[0], "header"), "header")
+    header = dict(_decoded_header(parts[0]))  # a copy: the cached one is never handed out
 
     alg = header.get("alg")
     if alg != ALG:
@@ -389,8 +462,7 @@ def _str_list(value: Any, where: str) -> list[str]:
     return value
 
 
-@dataclass(frozen=True)
-class _Claims:
+class _Claims(NamedTuple):
     orig_tn: str
     dest_tns: tuple[str, ...]
     dest_uris: tuple[str, ...]
@@ -546,16 +618,88 @@ class _Deadline:
         return rest
 
 
+_DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+
+
+def normalise_host_pattern(pattern: str) -> str:
+    """One allowlist entry in canonical form, or ``ValueError`` (``TypeError`` for a non-string).
+
+    An entry is a host name (ASCII; IDNs in their ``xn--`` form), an IP address, or ``*.`` and a host
+    name, which matches any name *below* that one (``*.example.vn`` matches ``cr.example.vn`` and
+    ``a.b.example.vn``, not ``example.vn``). Case and a trailing dot are ignored. No scheme, port,
+    path or other wildcard.
+    """
+    if not isinstance(pattern, str):
+        raise TypeError("a host must be a string")
+    p = pattern.strip().lower().rstrip(".")
+    wildcard = p.startswith("*.")
+    name = p[2:] if wildcard else p
+    if not name:
+        raise ValueError("empty host")
+    if not wildcard:
+        try:
+            return str(ipaddress.ip_address(name.strip("[]")))
+        except ValueError:
+            pass
+    labels = name.split(".")
+    if len(name) > 253 or not all(_DNS_LABEL.fullmatch(label) for label in labels):
+        raise ValueError(f"not a host name: {pattern!r}")
+    if labels[-1].isdigit():
+        raise ValueError(f"not a host name or IP address: {pattern!r}")
+    if wildcard and len(labels) < 2:
+        raise ValueError(f"a wildcard needs a domain of at least two labels: {pattern!r}")
+    return ("*." if wildcard else "") + name
+
+
+def host_allowed(host: str, patterns: Sequence[str]) -> bool:
+    """Whether ``host`` (as ``urlsplit`` returns it) matches one of the normalised ``patterns``."""
+    if not host:
+        return False
+    h = host.lower().rstrip(".")
+    try:
+        h = str(ipaddress.ip_address(h))
+        is_ip = True
+    except ValueError:
+        is_ip = False
+    for p in patterns:
+        if p.startswith("*."):
+            if not is_ip and h.endswith(p[1:]) and len(h) > len(p) - 1:
+                return True
+        elif h == p:
+            return True
+    return False
+
+
 class CertificateFetcher:
-    """Fetch the certificate chain at an ``x5u`` URL: HTTPS only (unless ``allow_http``), no
-    redirects, at most ``max_bytes`` read, at most ``timeout`` seconds in all, results cached per URL
-    for ``cache_ttl`` seconds. ``fetch`` returns the DER of each certificate of the PEM bundle, the
-    end-entity first. Standard library HTTP only; no proxy is used.
+    """Fetch the certificate chain at an ``x5u`` URL.
+
+    * only hosts in ``allowed_hosts`` (see ``normalise_host_pattern``) are fetched from; any other
+      host raises ``PassportHostNotAllowed`` before anything is resolved or connected to. An empty
+      allowlist, the default, means fetching is off;
+    * HTTPS only (plain HTTP only with ``allow_http``, for tests and closed networks), the server
+      certificate checked against ``ssl_context`` (default: the system CAs) with host name checking
+      on (a context that does not verify is refused);
+    * no redirects, no proxy, no credentials in the URL;
+    * at most ``max_bytes`` read, at most ``timeout`` seconds from connecting to the last byte;
+    * the whole chain cached per URL for ``cache_ttl`` seconds (``max_entries`` URLs at most).
+
+    ``fetch`` returns the DER of each certificate of the PEM bundle, the end-entity first. Whether
+    the chain is trusted is ``verify_fetched``'s business: it needs the trusted CAs.
     """
 
-    def __init__(self, *, allow_http: bool = False, max_bytes: int = 64 * 1024, timeout: float = 2.0,
-                 cache_ttl: int = 3600, ssl_context: ssl.SSLContext | None = None,
-                 clock: Callable[[], float] = time.monotonic, max_entries: int = 1024) -> None:
+    def __init__(self, *, allowed_hosts: Sequence[str] = (), allow_http: bool = False,
+                 max_bytes: int = 64 * 1024, timeout: float = 2.0, cache_ttl: int = 3600,
+                 ssl_context: ssl.SSLContext | None = None, clock: Callable[[], float] = time.monotonic,
+                 max_entries: int = 1024) -> None:
+        if isinstance(allowed_hosts, str):
+            raise ConfigurationError("allowed_hosts must be a list of host names, not one string.")
+        try:
+            self.allowed_hosts = tuple(dict.fromkeys(normalise_host_pattern(h) for h in allowed_hosts))
+        except (ValueError, TypeError) as exc:
+            raise ConfigurationError(f"The x5u host allowlist has a bad entry: {exc}.") from None
+        if ssl_context is not None and (ssl_context.verify_mode != ssl.CERT_REQUIRED
+                                        or not ssl_context.check_hostname):
+            raise ConfigurationError("The x5u TLS context must verify certificates and host names.")
         self.allow_http = allow_http
         self.max_bytes = max_bytes
         self.timeout = timeout
@@ -566,10 +710,37 @@ class CertificateFetcher:
         self._cache: dict[str, tuple[float, tuple[bytes, ...]]] = {}
         self._lock = threading.Lock()
 
-    def fetch(self, url: str) -> list[bytes]:
+    @classmethod
+    def from_settings(cls, settings: Any, **overrides: Any) -> CertificateFetcher:
+        """A fetcher configured by ``POSTGUARD_X5U_*`` (``settings`` is a ``postguard.settings.Settings``)."""
+        options: dict[str, Any] = {
+            "allowed_hosts": settings.x5u_allowed_hosts, "max_bytes": settings.x5u_max_bytes,
+            "timeout": settings.x5u_timeout_seconds, "cache_ttl": settings.x5u_cache_seconds,
+        }
+        options.update(overrides)
+        return cls(**options)
+
+    def check_url(self, url: str) -> None:
+        """Raise unless ``url`` may be fetched: scheme, no credentials, a valid port, an allowed host.
+        Pure: nothing is resolved or connected to."""
         if not isinstance(url, str) or not _https_url(url, allow_http=self.allow_http):
             raise PassportFetchError("The certificate URL must be https" +
                                      (" or http." if self.allow_http else "."))
+        parts = urlsplit(url)
+        if parts.username is not None or parts.password is not None:
+            raise PassportFetchError("The certificate URL must not carry credentials.")
+        try:
+            parts.port  # noqa: B018 - raises for a bad port
+        except ValueError:
+            raise PassportFetchError("The certificate URL has a bad port.") from None
+        if not host_allowed(parts.hostname or "", self.allowed_hosts):
+            if not self.allowed_hosts:
+                raise PassportHostNotAllowed("Fetching x5u certificates is off: no host is allowed "
+                                             "(POSTGUARD_X5U_ALLOWED_HOSTS).")
+            raise PassportHostNotAllowed("The certificate URL's host is not in the x5u allowlist.")
+
+    def fetch(self, url: str) -> list[bytes]:
+        self.check_url(url)
         with self._lock:
             hit = self._cache.get(url)
             if hit is not None and hit[0] > self._clock():
@@ -586,13 +757,9 @@ class CertificateFetcher:
         return list(chain)
 
     def _download(self, url: str) -> list[bytes]:
+        self.check_url(url)  # again: a subclass or a direct call must not skip it
         parts = urlsplit(url)
-        if parts.username is not None or parts.password is not None:
-            raise PassportFetchError("The certificate URL must not carry credentials.")
-        try:
-            port = parts.port
-        except ValueError:
-            raise PassportFetchError("The certificate URL has a bad port.") from None
+        port = parts.port
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         deadline = _Deadline(self.timeout)
         conn: http.client.HTTPConnection
@@ -639,6 +806,26 @@ class CertificateFetcher:
             return _x509.split_pem_certificates(data=bytes(body))
         except _x509.X509Error:
             raise PassportFetchError("The certificate URL did not return a PEM certificate chain.") from None
+
+
+def load_trusted_cas(data: bytes | None, *, configured: bool = True) -> list[bytes]:
+    """The DER of each CA certificate of a PEM bundle, for ``verify_fetched``'s ``trusted_cas``.
+
+    ``None`` with ``configured`` (a file was named but is missing) and a bundle holding anything but
+    loadable CA certificates raise ``ConfigurationError``: a trust store that silently trusts nothing
+    (or the wrong thing) is a deployment error, not a verification result.
+    """
+    if data is None:
+        if configured:
+            raise ConfigurationError("The STIR trusted CA file does not exist.")
+        return []
+    try:
+        certs = _x509.load_certificates(data=data)
+    except _x509.X509Error as exc:
+        raise ConfigurationError(f"The STIR trusted CA file cannot be read: {exc}.") from None
+    if not all(c.is_ca for c in certs):
+        raise ConfigurationError("The STIR trusted CA file holds a certificate that is not a CA.")
+    return [c.der for c in certs]
 
 
 def _peek_x5u(value: str) -> str:

@@ -12,13 +12,11 @@ from __future__ import annotations
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
-    encode_dss_signature,
-)
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 SIGNATURE_SIZE = 64
 _COORD = 32
+_ES256 = ec.ECDSA(hashes.SHA256())  # stateless: one instance serves every call
 
 
 class ES256KeyError(ValueError):
@@ -67,15 +65,32 @@ class VerifyingKey:
         """True only for a valid 64-byte ``R||S`` signature over ``data``."""
         if not isinstance(signature, bytes | bytearray) or len(signature) != SIGNATURE_SIZE:
             return False
-        r = int.from_bytes(signature[:_COORD], "big")
-        s = int.from_bytes(signature[_COORD:], "big")
-        if r == 0 or s == 0:
+        der = _der_signature(bytes(signature))
+        if der is None:
             return False
         try:
-            self._key.verify(encode_dss_signature(r, s), bytes(data), ec.ECDSA(hashes.SHA256()))
+            self._key.verify(der, data if type(data) is bytes else bytes(data), _ES256)
         except (InvalidSignature, ValueError):
             return False
         return True
+
+
+def _der_integer(v: bytes) -> bytes:
+    v = v.lstrip(b"\0")
+    if v[0] & 0x80:
+        v = b"\0" + v
+    return b"\x02" + bytes((len(v),)) + v
+
+
+def _der_signature(rs: bytes) -> bytes | None:
+    """``R||S`` (two 32-byte big-endian integers) as the DER ``Ecdsa-Sig-Value`` OpenSSL takes, or
+    ``None`` when either is zero. The same bytes as ``encode_dss_signature`` without the integers:
+    at most 2 x 35 bytes of content, so every length fits in one byte."""
+    r, s = rs[:_COORD], rs[_COORD:]
+    if not r.strip(b"\0") or not s.strip(b"\0"):
+        return None
+    body = _der_integer(r) + _der_integer(s)
+    return b"\x30" + bytes((len(body),)) + body
 
 
 class SigningKey:
@@ -114,5 +129,5 @@ class SigningKey:
 
     def sign(self, *, data: bytes) -> bytes:
         """A fresh (randomised) 64-byte ``R||S`` ES256 signature over ``data``."""
-        r, s = decode_dss_signature(self._key.sign(bytes(data), ec.ECDSA(hashes.SHA256())))
+        r, s = decode_dss_signature(self._key.sign(data if type(data) is bytes else bytes(data), _ES256))
         return r.to_bytes(_COORD, "big") + s.to_bytes(_COORD, "big")

@@ -27,8 +27,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from typing import Literal
 
 from cryptography import x509 as _cx509
@@ -38,6 +41,7 @@ from postguard.vault.es256 import ES256KeyError, VerifyingKey
 
 TN_AUTH_LIST_OID = "1.3.6.1.5.5.7.1.26"
 MAX_CHAIN_DEPTH = 6
+CACHE_ENTRIES = 512  # certificate blobs (and validated paths) kept parsed; each is a few KiB
 
 
 class X509Error(ValueError):
@@ -352,16 +356,34 @@ class Certificate:
 
     def es256_key(self) -> VerifyingKey:
         """The subject's P-256 public key; ``CertificateLoadError`` for any other key."""
+        key = self._es256_key
+        if isinstance(key, VerifyingKey):
+            return key
+        raise CertificateLoadError("certificate key is not EC P-256") from key
+
+    @cached_property
+    def _es256_key(self) -> VerifyingKey | Exception:
+        # Worked out once per certificate: the key (or why there is none) never changes.
         try:
             return VerifyingKey(self._cert.public_key())  # type: ignore[arg-type]
         except (ES256KeyError, ValueError, UnsupportedAlgorithm) as exc:
-            raise CertificateLoadError("certificate key is not EC P-256") from exc
+            return exc
 
     def tn_auth_list(self) -> TNAuthList | None:
         """The parsed TNAuthList, ``None`` when the extension is absent."""
+        parsed = self._tn_auth_list
+        if isinstance(parsed, TNAuthListError):
+            raise TNAuthListError(str(parsed))
+        return parsed
+
+    @cached_property
+    def _tn_auth_list(self) -> TNAuthList | TNAuthListError | None:
         if self.tn_auth_list_der is None:
             return None
-        return parse_tn_auth_list(der=self.tn_auth_list_der)
+        try:
+            return parse_tn_auth_list(der=self.tn_auth_list_der)
+        except TNAuthListError as exc:
+            return exc
 
 
 def _load_der(der: bytes) -> Certificate:
@@ -402,17 +424,33 @@ def _load_der(der: bytes) -> Certificate:
         raise CertificateLoadError("certificate could not be loaded") from exc
 
 
+@lru_cache(maxsize=CACHE_ENTRIES)
+def _load_blob(data: bytes) -> tuple[Certificate, ...]:
+    # A pure function of the bytes: the same blob always gives the same (immutable) certificates, so
+    # a verifier that sees one signer's certificate for every call parses it once. Failures are not
+    # cached (lru_cache does not keep exceptions) and are raised afresh each time.
+    return tuple(_load_der(d) for d in _ders(data))
+
+
+def _load(data: bytes) -> tuple[Certificate, ...]:
+    if type(data) is not bytes:
+        if not isinstance(data, bytes | bytearray):
+            raise CertificateLoadError("certificate must be bytes (PEM or DER)")
+        data = bytes(data)
+    return _load_blob(data)
+
+
 def load_certificate(*, data: bytes) -> Certificate:
-    """Exactly one certificate from PEM or DER bytes."""
-    ders = _ders(data)
-    if len(ders) != 1:
+    """Exactly one certificate from PEM or DER bytes (parsed once per distinct blob, then cached)."""
+    certs = _load(data)
+    if len(certs) != 1:
         raise CertificateLoadError("expected exactly one certificate")
-    return _load_der(ders[0])
+    return certs[0]
 
 
 def load_certificates(*, data: bytes) -> list[Certificate]:
-    """Every certificate of a PEM bundle (or the one DER certificate)."""
-    return [_load_der(d) for d in _ders(data)]
+    """Every certificate of a PEM bundle (or the one DER certificate); cached like ``load_certificate``."""
+    return list(_load(data))
 
 
 def raw_certificate(*, certificate: bytes) -> RawCertificate:
@@ -459,6 +497,55 @@ def validate_chain(*, leaf: Certificate, intermediates: Sequence[Certificate] = 
     """
     if not anchors:
         raise ChainError("no trusted CA given")
+    key = (leaf.der, tuple(c.der for c in intermediates), tuple(c.der for c in anchors))
+    path = _paths.get(key)
+    if path is not None and all(c.valid_at(now) for c in path[1:]):
+        # The signatures, names and constraints along a path do not depend on time: a path found
+        # before is still a path whenever every certificate on it is within its validity period.
+        return list(path)
+    path = _find_path(leaf, intermediates, anchors, now)
+    _paths.put(key, tuple(path))
+    return path
+
+
+class _PathCache:
+    """A small thread-safe LRU of validated paths keyed by the DER of leaf, intermediates and anchors."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple, tuple[Certificate, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> tuple[Certificate, ...] | None:
+        with self._lock:
+            path = self._items.get(key)
+            if path is not None:
+                self._items.move_to_end(key)
+            return path
+
+    def put(self, key: tuple, path: tuple[Certificate, ...]) -> None:
+        with self._lock:
+            self._items[key] = path
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_paths = _PathCache(CACHE_ENTRIES)
+
+
+def clear_caches() -> None:
+    """Forget every parsed certificate and validated path (tests; a trust-store change)."""
+    _load_blob.cache_clear()
+    _paths.clear()
+
+
+def _find_path(leaf: Certificate, intermediates: Sequence[Certificate], anchors: Sequence[Certificate],
+               now: int) -> list[Certificate]:
     if any(a.der == leaf.der for a in anchors):
         return [leaf]
     reasons: list[str] = []

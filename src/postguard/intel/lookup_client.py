@@ -1,0 +1,190 @@
+"""Private lookups of scam indicators: k-anonymity buckets plus an oblivious PRF (RFC 9497).
+
+The question a citizen asks ("is +84 91 234 5678 a known scam number?") is itself personal data.
+This module answers it without the server learning the number, in the design used by breach
+checkers with an OPRF ("Might I Get Pwned", Google Password Checkup):
+
+Protocol
+    Server, once per indicator it knows (its index)::
+
+        out = oprf.evaluate(sk, normalised)                      # 64 bytes; sk never leaves
+        index[bucket_prefix(normalised, bits)].append(out[:TRUNCATED_SIZE])
+
+    Client, per check (``make_request``)::
+
+        prefix  = bucket_prefix(normalised, bits)   # first ``bits`` of a PLAIN SHA-256: k-anonymity bucket
+        blind, blinded = oprf.blind(normalised)      # a random-looking group element
+        send (prefix, bits, blinded)
+
+    Server (``answer_bucket``)::
+
+        evaluated = oprf.blind_evaluate(sk, blinded)
+        reply (evaluated, index[prefix])             # every stored output of that bucket, truncated
+
+    Client (``matches``)::
+
+        out = oprf.finalize(normalised, blind, evaluated)[:TRUNCATED_SIZE]
+        known = out in reply.outputs                 # decided on the client
+
+The prefix cannot be a prefix of the OPRF output, because the client only has that output after
+the server has answered; hence the plain hash for the bucket and the OPRF for the match.
+
+Threat model
+    * **What the server learns from a lookup**: the ``bits``-bit bucket prefix, i.e. that the
+      indicator is one of the ~2^30 / 2^bits Vietnamese numbers sharing it (2^14 = 16,384 numbers
+      at the default 16 bits; fewer bits, a larger crowd, a larger answer). The blinded element is
+      uniformly random and independent of the input; the server does not learn whether it matched.
+    * **What a malicious client learns**: one OPRF value per evaluation, for the input it blinded,
+      and the truncated outputs of one bucket. Those outputs are pseudorandom without ``sk``: they
+      cannot be tested against guesses offline. A client can only test a guess by asking the
+      server to evaluate it, so **rate limiting evaluations per client (and globally) is what stops
+      enumeration** of the bucket or of the whole phone space; the server must apply it.
+    * **What a stolen index or database snapshot leaks**: bucket prefixes (~``bits`` bits of a
+      plain hash of each indicator, which by themselves say little) and truncated OPRF outputs,
+      which are worthless without ``sk``: unlike a plain or salted hash of a phone number, they
+      cannot be reversed by hashing all ~2^30 numbers. ``sk`` must be kept like a vault key; if it
+      leaks, the index is as weak as an unkeyed hash and must be rebuilt under a new key.
+    * Not covered: a server that lies (answers with another key to single a client out). That is
+      what the verifiable mode (VOPRF, RFC 9497 mode 0x01, with a published public key) prevents;
+      this module uses the base OPRF mode.
+
+Everything here is pure: no I/O, no clock, no storage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from postguard.errors import FieldError, InvalidInput
+from postguard.intel import oprf
+
+__all__ = [
+    "DEFAULT_PREFIX_BITS",
+    "MAX_PREFIX_BITS",
+    "MIN_PREFIX_BITS",
+    "TRUNCATED_SIZE",
+    "BucketAnswer",
+    "LookupRequest",
+    "LookupState",
+    "answer_bucket",
+    "bucket_prefix",
+    "build_index",
+    "make_request",
+    "matches",
+]
+
+MIN_PREFIX_BITS = 8
+MAX_PREFIX_BITS = 24
+DEFAULT_PREFIX_BITS = 16
+TRUNCATED_SIZE = 16  # bytes of each OPRF output kept in the index and sent: 2^-128 false matches
+MAX_BUCKET = 100_000
+_BUCKET_TAG = b"postguard/intel/bucket/v1\x00"
+
+
+def _invalid(field_name: str, message: str) -> InvalidInput:
+    return InvalidInput(detail=f"The private lookup {field_name} is not valid: {message}.",
+                        errors=[FieldError(field=field_name, message=message)])
+
+
+def _bits(bits: object) -> int:
+    if type(bits) is not int or not MIN_PREFIX_BITS <= bits <= MAX_PREFIX_BITS:
+        raise _invalid("prefix_bits", f"must be an integer from {MIN_PREFIX_BITS} to {MAX_PREFIX_BITS}")
+    return bits
+
+
+def _indicator(value: object) -> bytes:
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+    if not isinstance(value, bytes | bytearray) or not value:
+        raise _invalid("indicator", "must be a non-empty normalised string or bytes")
+    if len(value) > oprf.MAX_INPUT:
+        raise _invalid("indicator", "is too long")
+    return bytes(value)
+
+
+def bucket_prefix(indicator: str | bytes, bits: int = DEFAULT_PREFIX_BITS) -> int:
+    """The k-anonymity bucket of a normalised indicator: the first ``bits`` bits of
+    SHA-256(tag || indicator), as an integer. Unkeyed, so that the client can compute it."""
+    digest = hashlib.sha256(_BUCKET_TAG + _indicator(indicator)).digest()
+    return int.from_bytes(digest[:4], "big") >> (32 - _bits(bits))
+
+
+@dataclass(frozen=True)
+class LookupRequest:
+    """What the client sends: the bucket and the blinded element. No indicator, no plain hash."""
+
+    prefix: int
+    prefix_bits: int
+    blinded_element: bytes
+
+
+@dataclass(frozen=True)
+class LookupState:
+    """What the client keeps until the answer arrives (secret: the blind unlocks the result)."""
+
+    indicator: bytes = field(repr=False)
+    blind: bytes = field(repr=False)
+    request: LookupRequest
+
+
+@dataclass(frozen=True)
+class BucketAnswer:
+    """What the server returns: the evaluated element and the bucket's truncated outputs."""
+
+    evaluated_element: bytes
+    outputs: tuple[bytes, ...]
+
+
+def make_request(indicator: str | bytes, *, prefix_bits: int = DEFAULT_PREFIX_BITS,
+                 rng: Callable[[int], bytes] = os.urandom) -> LookupState:
+    """Client: blind a normalised indicator and name its bucket. Send ``state.request``."""
+    data = _indicator(indicator)
+    blind, blinded = oprf.blind(data, rng=rng)
+    request = LookupRequest(prefix=bucket_prefix(data, prefix_bits), prefix_bits=prefix_bits,
+                            blinded_element=blinded)
+    return LookupState(indicator=data, blind=blind, request=request)
+
+
+def build_index(sk: bytes, indicators: Iterable[str | bytes], *,
+                prefix_bits: int = DEFAULT_PREFIX_BITS) -> dict[int, list[bytes]]:
+    """Server: ``{prefix: [truncated OPRF output, ...]}`` for normalised indicators, each bucket
+    sorted (so its order says nothing about when an indicator was added) and without repeats."""
+    bits = _bits(prefix_bits)
+    index: dict[int, set[bytes]] = {}
+    for value in indicators:
+        data = _indicator(value)
+        index.setdefault(bucket_prefix(data, bits), set()).add(oprf.evaluate(sk, data)[:TRUNCATED_SIZE])
+    return {p: sorted(outs) for p, outs in index.items()}
+
+
+def answer_bucket(sk: bytes, prefix: int, blinded: bytes, outputs_by_prefix: Mapping[int, Sequence[bytes]], *,
+                  prefix_bits: int = DEFAULT_PREFIX_BITS) -> BucketAnswer:
+    """Server: evaluate the blinded element and return the bucket named by ``prefix``.
+
+    Pure: the caller rate-limits (see the threat model) and loads ``outputs_by_prefix`` (as made
+    by ``build_index`` with the same ``prefix_bits``). A bad prefix, element or key raises
+    ``InvalidInput``; an empty bucket is an ordinary answer (the client then finds no match).
+    """
+    bits = _bits(prefix_bits)
+    if type(prefix) is not int or not 0 <= prefix < (1 << bits):
+        raise _invalid("prefix", f"must be an integer below 2^{bits}")
+    evaluated = oprf.blind_evaluate(sk, blinded)
+    outputs = tuple(outputs_by_prefix.get(prefix, ()))
+    if len(outputs) > MAX_BUCKET:
+        raise _invalid("prefix_bits", "buckets are too large for this index: use more bits")
+    return BucketAnswer(evaluated_element=evaluated, outputs=outputs)
+
+
+def matches(state: LookupState, answer: BucketAnswer) -> bool:
+    """Client: finalize the OPRF and look for the result in the bucket (every entry compared, in
+    constant time each)."""
+    mine = oprf.finalize(state.indicator, state.blind, answer.evaluated_element)[:TRUNCATED_SIZE]
+    found = False
+    for out in answer.outputs:
+        if isinstance(out, bytes | bytearray) and hmac.compare_digest(mine, bytes(out)):
+            found = True
+    return found

@@ -1,0 +1,156 @@
+"""The fast paths of PASSporT signing and verification give exactly what the slow ones gave:
+canonical JSON written directly equals RFC 8785, base64url equals the standard library's, and the
+parsed-certificate and validated-path caches never change a verdict."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+import rfc8785
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from postguard.callerid import passport as pp
+from postguard.errors import InvalidInput, PassportChainError, PassportFormatError
+from postguard.vault import x509 as vx
+from postguard.vault.es256 import SigningKey
+from tests.unit.test_passport import DAY, NOW, X5U, _pem, make_cert, tn_range
+
+texts = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=40).filter(str.strip)
+tns = st.from_regex(r"\+?[0-9]{1,15}", fullmatch=True)
+
+
+@pytest.fixture(scope="module")
+def key():
+    return SigningKey.generate()
+
+
+def _segments(token: str) -> tuple[bytes, bytes]:
+    h, p, _ = token.split(".")
+    return (base64.urlsafe_b64decode(h + "=" * (-len(h) % 4)), base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(orig=tns, dest=st.lists(tns, min_size=1, max_size=4), iat=st.integers(0, 2**53 - 1),
+       attest=st.sampled_from("ABC"), name=st.none() | texts, crn=st.none() | texts,
+       x5u=st.sampled_from([X5U, "https://cr.example.vn/a b", "https://cr.example.vn/é\"\\\x7f"]))
+def test_signed_header_and_payload_are_rfc8785(key, orig, dest, iat, attest, name, crn, x5u):
+    try:
+        token = pp.sign(key=key, x5u=x5u, orig_tn=orig, dest_tns=dest, iat=iat, attest=attest, rcd_name=name,
+                        crn=crn)
+    except InvalidInput:
+        assert " " in x5u  # not an https URL
+        return
+    header, payload = _segments(token)
+    assert header == rfc8785.dumps(json.loads(header))
+    assert payload == rfc8785.dumps(json.loads(payload))
+    claims = json.loads(payload)
+    assert claims["orig"]["tn"] == pp.canonical_tn(orig) and claims["iat"] == iat
+    assert claims.get("rcd", {}).get("nam") == name and claims.get("crn") == crn
+    assert pp._jcs_simple(claims) == payload == pp.canonical_json(claims)
+
+
+def test_refusals_that_rfc8785_would_make_are_input_errors(key):
+    for kw in ({"rcd_name": "a\ud800b"}, {"crn": "\udfff"}, {"iat": 2**53}):
+        args = {"key": key, "x5u": X5U, "orig_tn": "84912340123", "dest_tns": ["84987654321"], "iat": NOW,
+                "attest": "A", **kw}
+        with pytest.raises(InvalidInput) as err:
+            pp.sign(**args)
+        assert {e.field for e in err.value.errors} == {next(iter(kw)).replace("rcd_name", "rcd_name")}
+
+
+def test_origid_is_a_fresh_version_4_uuid():
+    import uuid
+
+    seen = {pp._uuid4() for _ in range(2000)}
+    assert len(seen) == 2000
+    for s in list(seen)[:200]:
+        u = uuid.UUID(s)
+        assert str(u) == s and u.version == 4 and u.variant == uuid.RFC_4122
+
+
+@given(st.binary(max_size=200))
+def test_b64url_round_trip(data):
+    enc = pp.b64url_encode(data)
+    assert enc == base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    if enc:
+        assert pp._b64url_decode(enc, "x") == data
+
+
+@given(st.binary(min_size=1, max_size=60), st.integers(1, 15))
+def test_b64url_second_spellings_are_refused(data, flip):
+    enc = pp.b64url_encode(data)
+    rem = len(enc) % 4
+    if rem == 0:
+        return
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    value = alphabet.index(enc[-1]) ^ (flip & (0x0F if rem == 2 else 0x03))
+    other = enc[:-1] + alphabet[value]
+    if other == enc:
+        return
+    with pytest.raises(PassportFormatError, match="canonical"):
+        pp._b64url_decode(other, "x")
+    for bad in (enc + "=", enc[:-1] + "+", enc[:-1] + "/", "A" * (4 * len(enc) + 1)):
+        with pytest.raises(PassportFormatError):
+            pp._b64url_decode(bad, "x")
+
+
+def test_certificates_are_parsed_once_per_blob():
+    k = ec.generate_private_key(ec.SECP256R1())
+    cert = make_cert("cache", k.public_key(), issuer_key=k, tn=tn_range())
+    pem, der = _pem(cert), cert.public_bytes(serialization.Encoding.DER)
+    a = vx.load_certificate(data=pem)
+    assert vx.load_certificate(data=bytes(bytearray(pem))) is a  # equal bytes, another object
+    assert vx.load_certificate(data=der) is not a and vx.load_certificate(data=der).der == a.der
+    assert a.es256_key() is a.es256_key() and a.tn_auth_list() is a.tn_auth_list()
+    broken = pem.replace(b"MII", b"MIJ", 1)
+    for _ in range(2):  # a failure is raised every time, never remembered as a success
+        with pytest.raises(vx.X509Error):
+            vx.load_certificate(data=broken)
+
+
+def test_a_cached_path_is_rechecked_against_the_time():
+    ca_key, int_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = make_cert("Path CA", ca_key.public_key(), issuer_key=ca_key, ca=True, not_before=NOW - 900 * DAY,
+                   not_after=NOW + 900 * DAY)
+    inter = make_cert("Path ICA", int_key.public_key(), issuer=ca, issuer_key=ca_key, ca=True,
+                      not_before=NOW - 10 * DAY, not_after=NOW + 10 * DAY)
+    key = SigningKey.generate()
+    pub = serialization.load_der_public_key(key.public_key().spki_der())
+    leaf = make_cert("Path SP", pub, issuer=inter, issuer_key=int_key, tn=tn_range(),
+                     not_before=NOW - 100 * DAY, not_after=NOW + 100 * DAY)
+    token = pp.sign(key=key, x5u=X5U, orig_tn="84912340123", dest_tns=["84987654321"], iat=NOW, attest="A")
+    later = pp.sign(key=key, x5u=X5U, orig_tn="84912340123", dest_tns=["84987654321"], iat=NOW + 20 * DAY,
+                    attest="A")
+    opts = {"certificate": _pem(leaf), "intermediates": [_pem(inter)], "trusted_cas": [_pem(ca)]}
+    vx.clear_caches()
+    assert pp.verify(token, now=NOW, **opts)
+    assert pp.verify(token, now=NOW, **opts)  # from the cache
+    with pytest.raises(PassportChainError, match="expired"):  # the intermediate has expired by then
+        pp.verify(later, now=NOW + 20 * DAY, **opts)
+    other_key = ec.generate_private_key(ec.SECP256R1())
+    other = make_cert("Other CA", other_key.public_key(), issuer_key=other_key, ca=True)
+    with pytest.raises(PassportChainError):  # another anchor set is another cache entry
+        pp.verify(token, now=NOW, **{**opts, "trusted_cas": [_pem(other)]})
+    with pytest.raises(PassportChainError):  # and so is another set of intermediates
+        pp.verify(token, now=NOW, **{**opts, "intermediates": []})
+
+
+@given(st.binary(min_size=64, max_size=64))
+def test_der_signature_matches_encode_dss_signature(rs):
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    from postguard.vault.es256 import _der_signature
+
+    r, s = int.from_bytes(rs[:32], "big"), int.from_bytes(rs[32:], "big")
+    assert _der_signature(rs) == (None if r == 0 or s == 0 else encode_dss_signature(r, s))
+
+
+@pytest.mark.parametrize("rs", [bytes(64), bytes(32) + b"\x01" * 32, b"\x01" * 32 + bytes(32),
+                                b"\x00" * 31 + b"\x80" + b"\x00" * 31 + b"\x7f", b"\xff" * 64])
+def test_der_signature_edges(rs):
+    test_der_signature_matches_encode_dss_signature.hypothesis.inner_test(rs)
