@@ -19,6 +19,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "mới xem được thông tin giao hàng, và mọi lần xem đều được ghi nhật ký.",
         "qr_unknown": "Mã không hợp lệ hoặc đã hết hạn.",
         "footer": "Phần mềm mã nguồn mở. Dữ liệu mẫu là dữ liệu giả lập.",
+        "warnings_title": "Cảnh báo lừa đảo",
+        "warnings_intro": "Các thủ đoạn lừa đảo mới do chuyên viên phân tích công bố. "
+        "Không chuyển tiền, không đọc mã OTP cho bất kỳ ai.",
+        "warnings_feed": "Theo dõi qua Atom",
+        "warnings_none": "Chưa có cảnh báo nào.",
     },
     "en": {
         "lang_name": "English",
@@ -35,6 +40,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "details, and every view is logged.",
         "qr_unknown": "This code is not valid or has expired.",
         "footer": "Open-source software. Demo data is synthetic.",
+        "warnings_title": "Scam warnings",
+        "warnings_intro": "New scam methods, published by analysts. Never transfer money or read an OTP code "
+        "to anyone.",
+        "warnings_feed": "Follow by Atom",
+        "warnings_none": "No warnings yet.",
     },
 }
 
