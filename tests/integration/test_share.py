@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -16,7 +16,7 @@ from postguard.db import migrate
 from postguard.errors import InvalidInput
 from postguard.intel.sharing import SharedIndicator, to_stix_bundle
 
-T0 = datetime(2025, 6, 1, tzinfo=timezone.utc)
+T0 = datetime(2025, 6, 1, tzinfo=UTC)
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
@@ -138,7 +138,7 @@ def test_webhook_delivery_is_signed_and_retried_with_backoff(platform, receiver)
     other = platform.webhooks.subscribe(url=hook.url, label="telco")
     assert sub.secret.startswith("whsec_") and sub.secret != other.secret
     w = warning(platform)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     first = platform.webhooks.deliver_due(now=now)
     assert first == {"delivered": 0, "retrying": 2, "failed": 0}
     # nothing is due again before the backoff has passed
@@ -172,7 +172,7 @@ def test_webhook_gives_up_after_max_attempts(make_settings, receiver):
         hook = receiver([503, 503, 503])
         p.webhooks.subscribe(url=hook.url)
         warning(p)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         assert p.webhooks.deliver_due(now=now)["retrying"] == 1
         assert p.webhooks.deliver_due(now=now + timedelta(days=1))["failed"] == 1
         assert p.webhooks.deliver_due(now=now + timedelta(days=9)) == {"delivered": 0, "retrying": 0, "failed": 0}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -23,7 +23,7 @@ from postguard.intel.sharing import (
     to_stix_bundle,
 )
 
-T0 = datetime(2025, 3, 1, 8, 30, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 1, 8, 30, tzinfo=UTC)
 
 
 def validate(bundle: dict):
@@ -48,7 +48,7 @@ def sample() -> list[SharedIndicator]:
 # -- strategies --------------------------------------------------------------------------------
 _digits = st.text("0123456789", min_size=1)
 times = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2090, 1, 1),
-                     timezones=st.just(timezone.utc))
+                     timezones=st.just(UTC))
 values = st.one_of(
     st.tuples(st.just("phone"), st.from_regex(r"\+84[35789][0-9]{8}", fullmatch=True)),
     st.tuples(st.just("bank_account"), st.from_regex(r"9704[0-9]{2}:[0-9]{6,19}", fullmatch=True)),

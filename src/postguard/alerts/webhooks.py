@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
@@ -173,7 +173,7 @@ class WebhookService:
         base = self.p.settings.public_base_url.rstrip("/")
         return json.dumps({
             "type": "warning.published",
-            "timestamp": w.published_at.astimezone(timezone.utc).isoformat(),
+            "timestamp": w.published_at.astimezone(UTC).isoformat(),
             "data": {"id": w.uid, "category": w.category, "title": {"vi": w.title_vi, "en": w.title_en},
                      "body": {"vi": w.body_vi, "en": w.body_en}, "author": w.author,
                      "published_at": w.published_at.isoformat(), "url": f"{base}/canh-bao#w-{w.uid}"},

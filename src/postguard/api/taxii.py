@@ -10,7 +10,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from postguard.api.deps import platform, principal
-from postguard.errors import FieldError, Forbidden, InvalidInput, NotAcceptable, NotFound
+from postguard.errors import (
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotAcceptable,
+    NotFound,
+)
 from postguard.intel.feed import COLLECTION_ID, STIX_MEDIA, collection_info
 from postguard.intel.sharing import stix_time
 from postguard.orgs.service import Principal

@@ -25,9 +25,10 @@ import json
 import math
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from postguard.errors import FieldError, InvalidInput
 
@@ -67,7 +68,7 @@ _CATEGORY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 def _utc(dt: datetime, name: str) -> datetime:
     if not isinstance(dt, datetime) or dt.tzinfo is None:
         raise InvalidInput("Indicator times must be timezone-aware.", [FieldError(name, "timezone-aware datetime")])
-    return dt.astimezone(timezone.utc)
+    return dt.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -151,14 +152,14 @@ def _value_ok(kind: str, value: str) -> bool:
 # --- STIX ---------------------------------------------------------------------------------------
 def stix_time(dt: datetime) -> str:
     """RFC 3339 UTC with microseconds, as STIX timestamps allow."""
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_stix_time(text: str) -> datetime:
     m = re.match(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,6})\d*)?Z$", text or "")
     if not m:
         raise ValueError("not a STIX timestamp")
-    base = datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    base = datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
     return base.replace(microsecond=int((m.group(2) or "0").ljust(6, "0")))
 
 
@@ -184,7 +185,7 @@ def _quote(value: str) -> str:
 
 def _social_account_type(url: str) -> str:
     host = re.sub(r"^https?://", "", url).split("/", 1)[0].split(":", 1)[0].lower()
-    host = host[4:] if host.startswith("www.") else host
+    host = host.removeprefix("www.")
     if host in ("facebook.com", "fb.com", "m.facebook.com"):
         return "facebook"
     if host in ("twitter.com", "x.com"):
@@ -463,7 +464,7 @@ def to_misp_event(indicators: Iterable[SharedIndicator], *, info: str, date: dat
     if not info:
         raise InvalidInput("An event description is needed.", [FieldError("info", "required")])
     indicators = list(indicators)
-    when = date or max((i.last_seen for i in indicators), default=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    when = date or max((i.last_seen for i in indicators), default=datetime(2026, 1, 1, tzinfo=UTC))
     ev_uuid = str(uuid.uuid5(_NS, json.dumps(["misp-event", info, sorted(f"{i.type}|{i.value}" for i in indicators)])))
     attributes: list[dict[str, Any]] = []
     objects: list[dict[str, Any]] = []

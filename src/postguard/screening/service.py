@@ -36,7 +36,9 @@ def normalise_bank_account(bank: str, account: str) -> str:
 
 @lru_cache(maxsize=1)
 def _geoip():
-    from geoip2fast import GeoIP2Fast  # ships its own IPv4/IPv6 country database; no download
+    from geoip2fast import (
+        GeoIP2Fast,  # ships its own IPv4/IPv6 country database; no download
+    )
 
     return GeoIP2Fast(verbose=False)
 
