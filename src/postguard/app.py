@@ -11,15 +11,18 @@ from starlette.concurrency import run_in_threadpool
 from postguard import __version__
 from postguard.api import problems
 from postguard.api.audit import router as audit_router
+from postguard.api.intel import router as intel_router
 from postguard.api.shipments import router as shipments_router
 from postguard.api.system import install_metrics
 from postguard.api.system import router as system_router
+from postguard.api.taxii import router as taxii_router
 from postguard.logging import configure_logging
 from postguard.platform import Platform
 from postguard.settings import Settings
 from postguard.web.routes import html_errors
 from postguard.web.routes import router as web_router
 from postguard.web.staff import router as staff_router
+from postguard.web.warnings import router as warnings_router
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -69,13 +72,16 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
         response = await call_next(request)
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)
-        if request.url.path.startswith(("/v1/", "/staff")):
+        if request.url.path.startswith(("/v1/", "/staff", "/taxii2/")):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     app.include_router(system_router)
     app.include_router(shipments_router)
     app.include_router(audit_router)
+    app.include_router(intel_router)
+    app.include_router(taxii_router)
     app.include_router(web_router)
     app.include_router(staff_router)
+    app.include_router(warnings_router)
     return app

@@ -81,6 +81,11 @@ class NotFound(PostguardError):
     pass
 
 
+@_kind("not-acceptable", "Not acceptable", 406, 2)
+class NotAcceptable(PostguardError):
+    """The client accepts no media type this endpoint can answer with."""
+
+
 @_kind("conflict", "Conflict", 409, 4)
 class Conflict(PostguardError):
     pass

@@ -106,5 +106,46 @@ class Platform:
 
         return OtpService(self)
 
+    @cached_property
+    def intel_store(self):
+        from postguard.intel.shared_store import SharedIndicatorStore
+
+        return SharedIndicatorStore(self)
+
+    def intel_feed(self):
+        """Every shared scam indicator (``SharedIndicator``) this platform publishes."""
+        return self.intel_store.indicators()
+
+    def intel_sightings(self):
+        return self.intel_store.sightings()
+
+    def intel_lookup(self, type_: str, value: str):
+        """The shared indicator for one normalised value, or None."""
+        return self.intel_store.lookup(type_, value)
+
+    @cached_property
+    def intel(self):
+        from postguard.intel.feed import IntelFeed
+
+        return IntelFeed(self)
+
+    @cached_property
+    def warnings(self):
+        from postguard.alerts.service import WarningService
+
+        return WarningService(self)
+
+    @cached_property
+    def webhooks(self):
+        from postguard.alerts.webhooks import WebhookService
+
+        return WebhookService(self)
+
+    @cached_property
+    def screening(self):
+        from postguard.screening.service import ScreeningService
+
+        return ScreeningService(self)
+
     def close(self) -> None:
         self.db.dispose()

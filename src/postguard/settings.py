@@ -115,6 +115,27 @@ class Settings(BaseSettings):
 
         return list(dict.fromkeys(normalise_host_pattern(h) for h in hosts))
 
+    intel_identity_name: str = Field(
+        "postguard", min_length=1, max_length=200,
+        description="Producer name written into shared STIX bundles (the identity object) and TAXII discovery.",
+    )
+    taxii_max_page_size: int = Field(
+        1000, ge=1, le=10_000, description="Largest `limit` a TAXII client may ask for (objects per page)."
+    )
+    webhook_max_attempts: int = Field(
+        8, ge=1, le=20, description="Delivery attempts of one webhook message before it is marked failed."
+    )
+    webhook_timeout_seconds: float = Field(
+        5.0, gt=0, le=60, description="Time allowed for a subscriber to answer one webhook delivery."
+    )
+    screen_high_amount_vnd: int = Field(
+        10_000_000, ge=1, description="Transfer amount (VND) from which a transfer to a new payee counts as high."
+    )
+    screen_home_country: str = Field(
+        "VN", pattern=r"^[A-Z]{2}$",
+        description="ISO country code treated as domestic when screening transfers (payer IP addresses).",
+    )
+
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":
         if self.database_url is None:

@@ -91,3 +91,52 @@ def test_demo_seed_is_idempotent_and_prints_a_key(run):
     assert code == 0 and first["imported"] == 150 and first["api_key"].startswith("pgk_")
     second = json.loads(run("demo", "--shipments", "150")[1])
     assert second["imported"] == 0 and second["already_present"] == 150 and second["api_key"] != first["api_key"]
+
+
+def test_intel_export_import_and_warnings(run, tmp_path):
+    from datetime import datetime, timezone
+
+    from stix2validator import ValidationOptions, validate_instance
+
+    from postguard.intel.sharing import SharedIndicator, to_stix_bundle
+
+    t = datetime(2025, 6, 1, tzinfo=timezone.utc)
+    bundle = to_stix_bundle([
+        SharedIndicator("phone", "+84912345678", "confirmed", 0.9, t, t, 3, ("courier-impersonation",), "green"),
+        SharedIndicator("bank_account", "970436:0123456789", "reported", 0.4, t, t, 1, (), "amber"),
+    ], identity_name="partner")
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(bundle))
+    code, out, _ = run("intel", "import", str(src))
+    assert code == 0 and "added 2" in out
+    stix = tmp_path / "out.json"
+    code, out, _ = run("intel", "export", "--format", "stix", "--out", str(stix))
+    assert code == 0 and "wrote 2 indicators" in out
+    result = validate_instance(json.loads(stix.read_text()), ValidationOptions(version="2.1"))
+    assert result.is_valid and not result.errors
+    misp = tmp_path / "misp.json"
+    assert run("intel", "export", "--format", "misp", "--out", str(misp))[0] == 0
+    assert {o["name"] for o in json.loads(misp.read_text())["Event"]["Object"]} == {"phone-number", "bank-account"}
+    assert run("intel", "export", "--format", "csv", "--out", str(misp))[0] != 0
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"type": "bundle"}')
+    code, _, err = run("intel", "import", str(bad))
+    assert code == 2 and "bundle" in err
+
+    code, out, _ = run("warnings", "subscribe", "http://127.0.0.1:9/hook", "--label", "bank")
+    assert code == 0 and "whsec_" in out
+    (tmp_path / "vi.txt").write_text("Không chuyển tiền cho người lạ.", encoding="utf-8")
+    (tmp_path / "en.txt").write_text("Do not send money to strangers.", encoding="utf-8")
+    code, out, _ = run("warnings", "publish", "--category", "fake-fee", "--title-vi", "Phí giả", "--title-en",
+                       "Fake fee", "--body-vi", str(tmp_path / "vi.txt"), "--body-en", str(tmp_path / "en.txt"),
+                       "--author", "analyst")
+    assert code == 0 and "published warning" in out
+    code, out, _ = run("warnings", "deliver")
+    assert code == 0 and "retrying 1" in out  # nothing listens on port 9
+    code, out, _ = run("warnings", "subscribers")
+    sub = json.loads(out)[0]
+    assert run("warnings", "unsubscribe", sub["id"])[0] == 0
+    code, out, _ = run("warnings", "publish", "--category", "nope", "--title-vi", "x", "--title-en", "x",
+                       "--body-vi", str(tmp_path / "vi.txt"), "--body-en", str(tmp_path / "en.txt"),
+                       "--author", "a")
+    assert code == 2

@@ -28,6 +28,10 @@ labels_app = typer.Typer(no_args_is_help=True, help="Privacy labels.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema (migrations).")
 retention_app = typer.Typer(no_args_is_help=True, help="Retention: shred personal data after delivery.")
 audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident access log.")
+intel_app = typer.Typer(no_args_is_help=True, help="Shared scam indicators (STIX 2.1, MISP).")
+warnings_app = typer.Typer(no_args_is_help=True, help="Scam warnings, their feed and webhooks.")
+app.add_typer(intel_app, name="intel")
+app.add_typer(warnings_app, name="warnings")
 app.add_typer(audit_app, name="audit")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(keys_app, name="keys")
@@ -371,6 +375,93 @@ def audit_prove(
         _out(log.consistency(since, size))
     else:
         raise typer.BadParameter("give --index N [--size S], or --since A --size B")
+
+
+# -- intel -------------------------------------------------------------------------------------
+@intel_app.command("export")
+def intel_export(
+    format: str = typer.Option("stix", "--format", help="stix (STIX 2.1 bundle) or misp (MISP event)"),
+    out: Path = typer.Option(..., "--out", help="File to write (JSON)"),
+) -> None:
+    """Export every shared indicator (all TLP levels) as a STIX 2.1 bundle or a MISP event."""
+    from postguard.orgs.service import Principal
+
+    if format not in ("stix", "misp"):
+        raise typer.BadParameter("choose stix or misp", param_hint="--format")
+    p = _platform()
+    who = Principal(org_id=0, org_code="-", actor="cli")
+    data = p.intel.export_stix(who) if format == "stix" else p.intel.export_misp(who)
+    out.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    count = sum(o["type"] == "indicator" for o in data["objects"]) if format == "stix" else (
+        len(data["Event"]["Attribute"]) + len(data["Event"]["Object"]))
+    typer.echo(f"wrote {count} indicators to {out}")
+
+
+@intel_app.command("import")
+def intel_import(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="A STIX 2.1 bundle (JSON)"),
+) -> None:
+    """Import the indicators of a STIX 2.1 bundle (all or nothing; newer versions replace older)."""
+    out = _platform().intel.import_stix(file.read_bytes(), source=file.name)
+    typer.echo(f"added {out['added']}  updated {out['updated']}  unchanged {out['unchanged']}")
+
+
+# -- warnings ----------------------------------------------------------------------------------
+@warnings_app.command("publish")
+def warnings_publish(
+    category: str = typer.Option(..., "--category", help="courier-impersonation, fake-fee, otp-theft, ..."),
+    title_vi: str = typer.Option(..., "--title-vi", help="Title in Vietnamese"),
+    title_en: str = typer.Option(..., "--title-en", help="Title in English"),
+    body_vi: Path = typer.Option(..., "--body-vi", exists=True, dir_okay=False, help="Text file: body in Vietnamese"),
+    body_en: Path = typer.Option(..., "--body-en", exists=True, dir_okay=False, help="Text file: body in English"),
+    author: str = typer.Option(..., "--author", help="The publishing analyst"),
+) -> None:
+    """Publish a warning: it appears on /canh-bao and in the Atom feed, and is queued for webhooks."""
+    w = _platform().warnings.publish(category=category, title_vi=title_vi, title_en=title_en,
+                                     body_vi=body_vi.read_text(encoding="utf-8"),
+                                     body_en=body_en.read_text(encoding="utf-8"), author=author)
+    typer.echo(f"published warning {w.id}")
+
+
+@warnings_app.command("deliver")
+def warnings_deliver(
+    loop: bool = typer.Option(False, "--loop", help="Keep delivering every --interval seconds"),
+    interval: float = typer.Option(5.0, "--interval", min=0.5, help="Seconds between passes with --loop"),
+) -> None:
+    """Send due webhook deliveries once (or keep going with --loop); failures retry with backoff."""
+    import time
+
+    p = _platform()
+    while True:
+        out = p.webhooks.deliver_due()
+        typer.echo(f"delivered {out['delivered']}  retrying {out['retrying']}  failed {out['failed']}")
+        if not loop:
+            return
+        time.sleep(interval)
+
+
+@warnings_app.command("subscribe")
+def warnings_subscribe(
+    url: str = typer.Argument(..., help="The subscriber's https endpoint"),
+    label: str = typer.Option("", help="Who it is"),
+) -> None:
+    """Add a webhook subscriber; its signing secret is printed once."""
+    sub = _platform().webhooks.subscribe(url=url, label=label)
+    typer.echo(f"subscription {sub.id}")
+    typer.echo(f"signing secret (shown once, give it to the subscriber): {sub.secret}")
+
+
+@warnings_app.command("unsubscribe")
+def warnings_unsubscribe(subscription: str = typer.Argument(..., help="Subscription id")) -> None:
+    """Stop delivering to a subscriber (pending deliveries fail)."""
+    _platform().webhooks.unsubscribe(subscription)
+    typer.echo(f"disabled {subscription}")
+
+
+@warnings_app.command("subscribers")
+def warnings_subscribers() -> None:
+    """List webhook subscribers."""
+    _out(_platform().webhooks.list())
 
 
 def main() -> None:

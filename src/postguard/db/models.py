@@ -1,8 +1,10 @@
 """Every mapped model, imported once so that Alembic sees the whole schema."""
 
 from postguard.access.models import Assignment, Staff, WebSession
+from postguard.alerts.models import ScamWarning, WebhookDelivery, WebhookSubscription
 from postguard.audit.models import AuditCheckpoint, AuditEntry
 from postguard.db.base import Base
+from postguard.intel.shared_store import SharedIndicatorRow
 from postguard.orgs.models import ApiKey, Organisation
 from postguard.otp import OtpChallenge
 from postguard.shipments.models import LabelToken, Shipment, ShipmentEvent
@@ -11,6 +13,7 @@ from postguard.vault.models import ServiceKey, VaultKey
 metadata = Base.metadata
 
 __all__ = [
-    "ApiKey", "Assignment", "AuditCheckpoint", "AuditEntry", "LabelToken", "Organisation", "OtpChallenge", "ServiceKey",
-    "Shipment", "ShipmentEvent", "Staff", "VaultKey", "WebSession", "metadata",
+    "ApiKey", "Assignment", "AuditCheckpoint", "AuditEntry", "LabelToken", "Organisation", "OtpChallenge",
+    "ScamWarning", "ServiceKey", "SharedIndicatorRow", "Shipment", "ShipmentEvent", "Staff", "VaultKey",
+    "WebSession", "WebhookDelivery", "WebhookSubscription", "metadata"
 ]

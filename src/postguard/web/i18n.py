@@ -37,6 +37,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "role_cs": "chăm sóc khách hàng",
         "role_auditor": "kiểm toán",
         "role_dpo": "phụ trách bảo vệ dữ liệu",
+        "warnings_title": "Cảnh báo lừa đảo",
+        "warnings_intro": "Các thủ đoạn lừa đảo mới do chuyên viên phân tích công bố. "
+        "Không chuyển tiền, không đọc mã OTP cho bất kỳ ai.",
+        "warnings_feed": "Theo dõi qua Atom",
+        "warnings_none": "Chưa có cảnh báo nào.",
     },
     "en": {
         "lang_name": "English",
@@ -71,6 +76,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "role_cs": "customer service",
         "role_auditor": "auditor",
         "role_dpo": "data-protection officer",
+        "warnings_title": "Scam warnings",
+        "warnings_intro": "New scam methods, published by analysts. Never transfer money or read an OTP code "
+        "to anyone.",
+        "warnings_feed": "Follow by Atom",
+        "warnings_none": "No warnings yet.",
     },
 }
 
