@@ -3,6 +3,7 @@
 from postguard.access.models import Assignment, Staff, WebSession
 from postguard.audit.models import AuditCheckpoint, AuditEntry
 from postguard.db.base import Base
+from postguard.leaks.models import Alert, Canary, CanaryNumber
 from postguard.orgs.models import ApiKey, Organisation
 from postguard.otp import OtpChallenge
 from postguard.shipments.models import LabelToken, Shipment, ShipmentEvent
@@ -11,6 +12,7 @@ from postguard.vault.models import ServiceKey, VaultKey
 metadata = Base.metadata
 
 __all__ = [
-    "ApiKey", "Assignment", "AuditCheckpoint", "AuditEntry", "LabelToken", "Organisation", "OtpChallenge", "ServiceKey",
-    "Shipment", "ShipmentEvent", "Staff", "VaultKey", "WebSession", "metadata",
+    "Alert", "ApiKey", "Assignment", "AuditCheckpoint", "AuditEntry", "Canary", "CanaryNumber", "LabelToken",
+    "Organisation", "OtpChallenge", "ServiceKey", "Shipment", "ShipmentEvent", "Staff", "VaultKey", "WebSession",
+    "metadata",
 ]

@@ -27,7 +27,9 @@ SCOPES = {
     "shipments:search": "search shipments by phone (candidates filtered server-side)",
     "labels:print": "print privacy labels",
     "keys:admin": "rotate data keys",
-    "audit:read": "read access-log proofs",
+    "audit:read": "read access-log proofs, alerts and leak triangulations",
+    "alerts:ack": "acknowledge alerts",
+    "telephony": "report calls and messages received on canary numbers",
 }
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
 KEY_PREFIX = "pgk"
