@@ -123,7 +123,8 @@ class LeakService:
                 alert_id = self.p.alerts.raise_alert(
                     org_id=org_id, kind="anomaly", severity=f.severity, subject=f.actor, actor=f.actor,
                     reason=f.reason,
-                    details={"feature": f.feature, "value": f.value, "peer_median": f.peer_median, "peers": f.peers,
+                    details={"feature": f.feature, "value": int(f.value), "peer_median": f"{f.peer_median:g}",
+                             "peers": f.peers,
                              "since": since.isoformat(), "until": until.isoformat()})
             out.append({"actor": f.actor, "role": f.role, "feature": f.feature, "value": f.value,
                         "peer_median": f.peer_median, "reason": f.reason, "alert": alert_id})
