@@ -18,9 +18,9 @@ from postguard.api.system import router as system_router
 from postguard.logging import configure_logging, get_logger
 from postguard.platform import Platform
 from postguard.settings import Settings
+from postguard.web.auditor import router as auditor_router
 from postguard.web.routes import html_errors
 from postguard.web.routes import router as web_router
-from postguard.web.auditor import router as auditor_router
 from postguard.web.staff import router as staff_router
 
 log = get_logger("postguard.app")

@@ -13,7 +13,8 @@ Features (counted over the scanned span):
 
 An actor is flagged on a feature when its value reaches ``min_events`` AND ``ratio`` × the peer
 median (a median below 1 counts as 1) AND a robust z-score (0.6745 · (x − median) / MAD) of ``z``
-(an infinite score when the peers' MAD is 0). Peer groups smaller than ``min_peers`` cannot be
+(an infinite score when the peers' MAD is 0). Volume features (reveals per hour, phone searches)
+are compared with the peers who did any of that work; counts of bad events with every peer. Peer groups smaller than ``min_peers`` cannot be
 compared; there only values of ``ratio`` × ``min_events`` or more are flagged. The absolute minimum
 keeps a quiet peer group (everyone at 0 or 1) from flagging anyone who does a little.
 """
@@ -38,6 +39,9 @@ DESCRIBE = {
 }
 SEVERITY = {"outside_assignment": "high", "after_delivery": "high", "exports": "high"}
 REVEALS = ("reveal", "break_glass")
+# Volume features depend on the day's workload: they are compared with the peers who did any of it
+# (a courier on leave is not a peer of one out delivering). Counts of bad events are compared with all.
+VOLUME = frozenset({"reveals_per_hour", "phone_searches"})
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,8 @@ def score(feats: Mapping[str, Mapping[str, float]], roles: Mapping[str, str], th
             if v < th.min_events:
                 continue
             peers = [feats.get(p, {}).get(name, 0.0) for p in peers_of]
+            if name in VOLUME:
+                peers = [x for x in peers if x > 0]
             if len(peers) < th.min_peers:
                 if v < th.ratio * th.min_events:
                     continue
