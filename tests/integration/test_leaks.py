@@ -39,7 +39,7 @@ def world(make_settings, faker):
 
 def window():
     now = utcnow()
-    return dict(window_start=now - timedelta(hours=1), window_end=now + timedelta(hours=1))
+    return {"window_start": now - timedelta(hours=1), "window_end": now + timedelta(hours=1)}
 
 
 def to_delivery(p, system, waybill):
@@ -105,7 +105,7 @@ def canary_world(world, faker):
 
 
 def test_canaries_look_like_any_shipment_and_hold_no_plaintext_number(canary_world):
-    p, system, people, rows, numbers = canary_world
+    p, system, _, rows, numbers = canary_world
     c = p.canaries.create(system, channel="courier:an", phone=numbers[1])
     assert c["channel"] == "courier:an" and c["number"].endswith(numbers[1][-3:])
     normal = p.shipments.get(system, rows[0]["waybill"])
@@ -162,7 +162,7 @@ def test_revealing_a_canary_raises_an_alert_naming_its_channel(canary_world):
 
 
 def test_a_contact_on_a_canary_number_is_a_leak_alert_unknown_numbers_say_nothing(canary_world):
-    p, system, people, _, numbers = canary_world
+    p, system, _, _, numbers = canary_world
     c = p.canaries.create(system, channel="cs:cs", phone=numbers[2])
     tel = Principal(org_id=system.org_id, org_code="VNP", actor="apikey:tel1", scopes=frozenset({"telephony"}))
     scam = "0987654321"

@@ -6,7 +6,15 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from postguard.leaks.anomalies import FEATURES, Context, LogEntry, Thresholds, features, robust_z, score
+from postguard.leaks.anomalies import (
+    FEATURES,
+    Context,
+    LogEntry,
+    Thresholds,
+    features,
+    robust_z,
+    score,
+)
 
 TH = Thresholds()
 T0 = datetime(2026, 11, 20, 8, tzinfo=timezone.utc)
