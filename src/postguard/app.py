@@ -15,14 +15,18 @@ from postguard.api.intel import router as intel_router
 from postguard.api.shipments import router as shipments_router
 from postguard.api.system import install_metrics
 from postguard.api.system import router as system_router
+from postguard.api.leaks import router as leaks_router
 from postguard.api.taxii import router as taxii_router
-from postguard.logging import configure_logging
+from postguard.logging import configure_logging, get_logger
 from postguard.platform import Platform
 from postguard.settings import Settings
+from postguard.web.auditor import router as auditor_router
 from postguard.web.routes import html_errors
 from postguard.web.routes import router as web_router
 from postguard.web.staff import router as staff_router
 from postguard.web.warnings import router as warnings_router
+
+log = get_logger("postguard.app")
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -42,17 +46,31 @@ async def _checkpoints(platform: Platform) -> None:
             await run_in_threadpool(platform.audit.checkpoint)
 
 
+async def _anomaly_scans(platform: Platform, every: int) -> None:
+    """Scan every organisation's access log for anomalies every ``every`` seconds."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await run_in_threadpool(platform.leaks.scan_all)
+        except Exception:  # a failed scan is retried on the next tick; the log keeps what was seen
+            log.exception("anomaly scan failed")
+
+
 def create_app(settings: Settings | None = None, *, platform: Platform | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
-        task = asyncio.create_task(_checkpoints(app.state.platform))
+        tasks = [asyncio.create_task(_checkpoints(app.state.platform))]
+        if settings.anomaly_scan_interval_seconds:
+            tasks.append(asyncio.create_task(_anomaly_scans(app.state.platform,
+                                                            settings.anomaly_scan_interval_seconds)))
         try:
             yield
         finally:
-            task.cancel()
+            for task in tasks:
+                task.cancel()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -84,4 +102,6 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(web_router)
     app.include_router(staff_router)
     app.include_router(warnings_router)
+    app.include_router(leaks_router)
+    app.include_router(auditor_router)
     return app

@@ -147,5 +147,23 @@ class Platform:
 
         return ScreeningService(self)
 
+    @cached_property
+    def alerts(self):
+        from postguard.leaks.alerts import AlertService
+
+        return AlertService(self)
+
+    @cached_property
+    def canaries(self):
+        from postguard.leaks.canaries import CanaryService
+
+        return CanaryService(self)
+
+    @cached_property
+    def leaks(self):
+        from postguard.leaks.service import LeakService
+
+        return LeakService(self)
+
     def close(self) -> None:
         self.db.dispose()

@@ -136,6 +136,27 @@ class Settings(BaseSettings):
         description="ISO country code treated as domestic when screening transfers (payer IP addresses).",
     )
 
+    anomaly_window_hours: int = Field(
+        24, ge=1, le=24 * 90, description="Hours of the access log an anomaly scan looks at when no start is given."
+    )
+    anomaly_ratio: float = Field(
+        5.0, ge=1.0, description="A staff member's feature must reach this multiple of the peer-group median "
+        "(a median below 1 counts as 1) to raise an anomaly alert."
+    )
+    anomaly_z: float = Field(
+        3.5, ge=0.0, description="…and a robust z-score (median and MAD of the peer group) of at least this."
+    )
+    anomaly_min_events: int = Field(
+        10, ge=1, description="…and at least this many events: a quiet peer group never flags everyone."
+    )
+    anomaly_min_peers: int = Field(
+        3, ge=1, description="Smallest peer group (same role, the member excluded) compared statistically; "
+        "smaller groups flag only values of anomaly_ratio × anomaly_min_events or more."
+    )
+    anomaly_scan_interval_seconds: int = Field(
+        3600, ge=0, description="How often the server scans every organisation for access anomalies; 0 turns it off."
+    )
+
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":
         if self.database_url is None:

@@ -140,3 +140,30 @@ def test_intel_export_import_and_warnings(run, tmp_path):
                        "--body-vi", str(tmp_path / "vi.txt"), "--body-en", str(tmp_path / "en.txt"),
                        "--author", "a")
     assert code == 2
+
+
+def test_leak_detection_commands(run, tmp_path, faker):
+    assert run("orgs", "create", "vnp", "--name", "Bưu điện")[0] == 0
+    csv = tmp_path / "in.csv"
+    csv.write_bytes(csv_bytes(list(faker.rows(3))))
+    assert run("shipments", "import", str(csv), "--org", "VNP")[0] == 0
+    numbers = [faker.phone_e164() for _ in range(2)]
+    code, out, _ = run("canaries", "pool", "add", *numbers, "--org", "VNP")
+    assert code == 0 and json.loads(out) == {"added": 2, "already_present": 0}
+    code, out, err = run("canaries", "create", "--org", "VNP", "--channel", "courier:nobody")
+    assert code == 2 and "channel: no courier staff named nobody" in err
+    code, out, _ = run("canaries", "create", "--org", "VNP", "--channel", "export:march", "--phone", numbers[1])
+    made = json.loads(out)
+    assert code == 0 and made["channel"] == "export:march" and numbers[1] not in out
+    listed = json.loads(run("canaries", "list", "--org", "VNP")[1])
+    assert [(c["waybill"], c["channel"]) for c in listed] == [(made["waybill"], "export:march")]
+    pool = json.loads(run("canaries", "pool", "list", "--org", "VNP")[1])
+    assert [x["channel"] for x in pool] == [None, "export:march"] and numbers[0] not in json.dumps(pool)
+    code, out, _ = run("anomalies", "scan", "--org", "VNP", "--since", "24h")
+    assert code == 0 and json.loads(out) == []
+    assert run("anomalies", "scan", "--org", "VNP", "--since", "yesterday")[0] == 2
+    code, out, _ = run("leaks", "triangulate", made["waybill"], "--org", "VNP")
+    assert code == 0 and json.loads(out)["candidates"] == []
+    assert json.loads(run("alerts", "list", "--org", "VNP")[1])["items"] == []
+    code, _, err = run("alerts", "ack", "99", "--org", "VNP")
+    assert code == 3 and "No alert 99" in err

@@ -98,5 +98,10 @@ def test_customer_service_needs_a_ticket_and_break_glass_a_justification(world):
     got = p.access.reveal(people["boss"], waybill=w, purpose="break_glass",
                           justification="police request 2026/117 about this parcel")
     assert got["goods_description"] == rows[2]["goods_description"]
-    assert last_entry(p)["action"] == "break_glass"
+    alert = last_entry(p)  # the break-glass reveal is logged, then its alert
+    assert (alert["action"], alert["details"]["kind"], alert["details"]["triggered_by"]) == (
+        "alert", "break_glass", people["boss"].actor)
+    with p.db.session() as s:
+        previous = json.loads(s.execute(select(AuditEntry.entry).where(AuditEntry.idx == alert["i"] - 1)).scalar_one())
+    assert previous["action"] == "break_glass" and previous["subject"] == w
     assert p.audit.verify().ok

@@ -12,7 +12,9 @@ Purposes and who may use them:
 - ``delivery``: the courier a shipment is assigned to, while it is out for delivery and the delivery
   window is open; the recipient's name, phone and address.
 - ``customer_service``: customer-service staff, with a ticket reference and a reason.
-- ``break_glass``: an administrator, with a justification; it is logged as an alert.
+- ``break_glass``: an administrator, with a justification; it is logged and raises an alert.
+
+Revealing a canary shipment (``postguard.leaks.canaries``) raises an alert whatever the purpose.
 """
 
 from __future__ import annotations
@@ -93,12 +95,25 @@ class Door:
         """Decide, log once for the whole request, then decrypt ``columns`` of each shipment."""
         details = details or {}
         self._decide(session, principal, shipments=shipments, columns=columns, purpose=purpose, details=details)
-        self.p.audit.append(
+        index = self.p.audit.append(
             actor=principal.actor, action="break_glass" if purpose == "break_glass" else "reveal",
             org_id=principal.org_id, subject=shipments[0].waybill if len(shipments) == 1 else None,
             purpose=purpose,
             details={"columns": list(columns), "waybills": [s.waybill for s in shipments], **details},
         )
+        # Alerts come after the reveal is logged and before anything is decrypted: an alert that cannot
+        # be recorded stops the reveal like a log entry that cannot.
+        if purpose == "break_glass":
+            waybills = ", ".join(s.waybill for s in shipments[:10]) + (" …" if len(shipments) > 10 else "")
+            self.p.alerts.raise_alert(
+                org_id=principal.org_id, kind="break_glass", severity="high",
+                subject=shipments[0].waybill if len(shipments) == 1 else None, actor=principal.actor,
+                reason=f"Break-glass reveal of {waybills} by {principal.actor}: "
+                       f"{details.get('justification', '').strip()[:500]}",
+                details={"log_index": index, "waybills": [s.waybill for s in shipments]},
+            )
+        if purpose != "phone_search":  # a search's candidates are only matched; its hits are checked there
+            self.p.canaries.on_reveal(session, principal, shipments, purpose=purpose)
         return [
             self.p.vault.open_record(
                 session, org_id=s.org_id, table="shipments", record_id=s.waybill, dek=s.dek,

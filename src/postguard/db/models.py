@@ -5,6 +5,7 @@ from postguard.alerts.models import ScamWarning, WebhookDelivery, WebhookSubscri
 from postguard.audit.models import AuditCheckpoint, AuditEntry
 from postguard.db.base import Base
 from postguard.intel.shared_store import SharedIndicatorRow
+from postguard.leaks.models import Alert, Canary, CanaryNumber
 from postguard.orgs.models import ApiKey, Organisation
 from postguard.otp import OtpChallenge
 from postguard.shipments.models import LabelToken, Shipment, ShipmentEvent
@@ -13,7 +14,7 @@ from postguard.vault.models import ServiceKey, VaultKey
 metadata = Base.metadata
 
 __all__ = [
-    "ApiKey", "Assignment", "AuditCheckpoint", "AuditEntry", "LabelToken", "Organisation", "OtpChallenge",
-    "ScamWarning", "ServiceKey", "SharedIndicatorRow", "Shipment", "ShipmentEvent", "Staff", "VaultKey",
-    "WebSession", "WebhookDelivery", "WebhookSubscription", "metadata"
+    "Alert", "ApiKey", "Assignment", "AuditCheckpoint", "AuditEntry", "Canary", "CanaryNumber", "LabelToken",
+    "Organisation", "OtpChallenge", "ScamWarning", "ServiceKey", "SharedIndicatorRow", "Shipment",
+    "ShipmentEvent", "Staff", "VaultKey", "WebSession", "WebhookDelivery", "WebhookSubscription", "metadata",
 ]

@@ -27,11 +27,13 @@ SCOPES = {
     "shipments:search": "search shipments by phone (candidates filtered server-side)",
     "labels:print": "print privacy labels",
     "keys:admin": "rotate data keys",
-    "audit:read": "read access-log proofs",
     "intel:read": "read shared scam indicators (TAXII, STIX and MISP exports; TLP:CLEAR and TLP:GREEN)",
     "intel:amber": "also read TLP:AMBER indicators (with intel:read)",
     "screen:transfer": "screen bank transfers for scam risk",
     "warnings:publish": "publish scam warnings (sent to webhook subscribers)",
+    "audit:read": "read access-log proofs, alerts and leak triangulations",
+    "alerts:ack": "acknowledge alerts",
+    "telephony": "report calls and messages received on canary numbers",
 }
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
 KEY_PREFIX = "pgk"

@@ -339,10 +339,14 @@ class ShipmentService:
                 s, principal=principal, shipments=candidates, columns=("sender_phone", "recipient_phone"),
                 purpose="phone_search",
             ) if candidates else []
+            hits = []
             for c, phones in zip(candidates, opened):
                 roles = [r for r in ("sender", "recipient") if phones[f"{r}_phone"] == e164]
                 if roles:
+                    hits.append(c)
                     out.append({**masked_view(c), "matched_as": roles})
+            if hits:  # a search that finds a canary is a reveal of it: alert before answering
+                self.p.canaries.on_reveal(s, principal, hits, purpose="phone_search")
         return out
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -474,6 +478,7 @@ class ShipmentService:
         with self.p.db.session() as s:
             in_use = set(s.execute(select(Shipment.dek_key_version).where(
                 Shipment.org_id == principal.org_id, Shipment.dek.is_not(None)).distinct()).scalars())
+            in_use |= self.p.canaries.key_versions_in_use(s, org_id=principal.org_id)  # the canary pool
             destroyed = self.p.vault.destroy_retired(s, org_id=principal.org_id, in_use=in_use)
         self._compact()
         self.p.audit.append(actor=principal.actor, action="key_rewrap", org_id=principal.org_id,

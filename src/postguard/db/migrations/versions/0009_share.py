@@ -1,7 +1,7 @@
 """warnings, webhooks, shared indicators
 
 Revision ID: 0009
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-23 16:36:30.486484
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0009'
-down_revision = '0003'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

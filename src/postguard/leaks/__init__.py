@@ -1,0 +1,1 @@
+"""Leak detection: alerts, canary shipments, access anomalies and leak triangulation."""

@@ -1,0 +1,136 @@
+"""Alerts: raised by the door (break-glass, canary reveals), the canary contact endpoint and the
+anomaly scan; listed and acknowledged by auditors.
+
+Raising an alert first appends an ``alert`` entry to the access log and then stores the row that
+points at it, so an alert exists in the tamper-evident log even if its row were deleted. Both happen
+in their own transactions: callers must not hold an open write transaction (SQLite).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from postguard.db.base import utcnow
+from postguard.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from postguard.leaks.models import KINDS, SEVERITIES, Alert
+
+STATUSES = ("open", "acknowledged", "all")
+# who may do what with alerts (staff roles; API keys need audit:read / alerts:ack)
+LIST_ROLES = ("auditor", "dpo", "admin")
+ACK_ROLES = ("auditor", "dpo")
+
+
+@dataclass(frozen=True)
+class AlertView:
+    id: int
+    kind: str
+    severity: str
+    subject: str | None
+    reason: str
+    actor: str | None
+    details: dict
+    log_index: int
+    created_at: str
+    acknowledged_at: str | None
+    acknowledged_by: str | None
+    ack_note: str | None
+
+    @classmethod
+    def of(cls, a: Alert) -> AlertView:
+        return cls(a.id, a.kind, a.severity, a.subject, a.reason, a.actor, json.loads(a.details or "{}"),
+                   a.log_index, a.created_at.isoformat(), a.acknowledged_at.isoformat() if a.acknowledged_at else None,
+                   a.acknowledged_by, a.ack_note)
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _may(principal, *, role_set: tuple[str, ...], scope: str) -> bool:
+    role = getattr(principal, "role", None)
+    if role is not None:
+        return role in role_set
+    return bool(hasattr(principal, "can") and principal.can(scope))
+
+
+class AlertService:
+    def __init__(self, platform) -> None:
+        self.p = platform
+
+    def raise_alert(self, *, org_id: int, kind: str, severity: str, reason: str, subject: str | None = None,
+                    actor: str | None = None, details: dict | None = None) -> int:
+        """Log the alert, then store it; returns the alert id. Raises ``AuditUnavailable`` when the log
+        cannot take it (then nothing is stored and the caller must not go on)."""
+        if kind not in KINDS or severity not in SEVERITIES:
+            raise ValueError(f"bad alert kind or severity: {kind}/{severity}")
+        details = details or {}
+        index = self.p.audit.append(
+            actor="postguard:alerts", action="alert", org_id=org_id, subject=subject,
+            details={"kind": kind, "severity": severity, "reason": reason, "triggered_by": actor, **details},
+        )
+        with self.p.db.session() as s:
+            row = Alert(org_id=org_id, kind=kind, severity=severity, subject=subject, reason=reason[:2000],
+                        actor=actor, details=json.dumps(details, ensure_ascii=False, sort_keys=True),
+                        log_index=index, created_at=utcnow())
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def list(self, principal, *, kind: str | None = None, status: str = "open", limit: int = 50,
+             before: int | None = None) -> dict:
+        """Newest first; ``before`` is the cursor (the last id seen)."""
+        if not _may(principal, role_set=LIST_ROLES, scope="audit:read"):
+            raise Forbidden("Only auditors, data-protection officers and administrators see alerts.")
+        errors = []
+        if kind is not None and kind not in KINDS:
+            errors.append(FieldError("kind", f"one of {', '.join(KINDS)}"))
+        if status not in STATUSES:
+            errors.append(FieldError("status", f"one of {', '.join(STATUSES)}"))
+        if not 1 <= limit <= 500:
+            errors.append(FieldError("limit", "between 1 and 500"))
+        if errors:
+            raise InvalidInput("Bad alert filter.", errors)
+        q = select(Alert).where(Alert.org_id == principal.org_id)
+        if kind:
+            q = q.where(Alert.kind == kind)
+        if status == "open":
+            q = q.where(Alert.acknowledged_at.is_(None))
+        elif status == "acknowledged":
+            q = q.where(Alert.acknowledged_at.is_not(None))
+        if before is not None:
+            q = q.where(Alert.id < before)
+        with self.p.db.read_session() as s:
+            items = [AlertView.of(a) for a in s.execute(q.order_by(Alert.id.desc()).limit(limit)).scalars()]
+        return {"items": [i.as_dict() for i in items], "next": items[-1].id if len(items) == limit else None}
+
+    def open_count(self, org_id: int) -> int:
+        from sqlalchemy import func
+
+        with self.p.db.read_session() as s:
+            return s.execute(select(func.count()).where(Alert.org_id == org_id,
+                                                        Alert.acknowledged_at.is_(None))).scalar_one()
+
+    def acknowledge(self, principal, alert_id: int, *, note: str | None = None) -> dict:
+        """Close an alert. Nobody acknowledges an alert they triggered themselves."""
+        if not _may(principal, role_set=ACK_ROLES, scope="alerts:ack"):
+            raise Forbidden("Only auditors and data-protection officers acknowledge alerts.")
+        note = (note or "").strip() or None
+        if note and len(note) > 500:
+            raise InvalidInput("The note is too long.", [FieldError("note", "at most 500 characters")])
+        with self.p.db.session() as s:
+            row = s.execute(select(Alert).where(Alert.id == alert_id, Alert.org_id == principal.org_id)
+                            .with_for_update()).scalar_one_or_none()
+            if row is None:
+                raise NotFound(f"No alert {alert_id}.")
+            if row.actor == principal.actor:
+                raise Forbidden("An alert cannot be acknowledged by the person who triggered it.")
+            if row.acknowledged_at is not None:
+                raise Conflict(f"Alert {alert_id} was already acknowledged.")
+            row.acknowledged_at, row.acknowledged_by, row.ack_note = utcnow(), principal.actor, note
+            s.flush()
+            view = AlertView.of(row)
+        self.p.audit.append(actor=principal.actor, action="alert_ack", org_id=principal.org_id,
+                            subject=f"alert:{alert_id}", details={"note": note} if note else {})
+        return view.as_dict()
