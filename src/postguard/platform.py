@@ -78,5 +78,11 @@ class Platform:
 
         return LabelService(self)
 
+    @cached_property
+    def intel(self):
+        from postguard.intel.service import IntelService
+
+        return IntelService(self)
+
     def close(self) -> None:
         self.db.dispose()

@@ -28,6 +28,10 @@ SCOPES = {
     "labels:print": "print privacy labels",
     "keys:admin": "rotate data keys",
     "audit:read": "read access-log proofs",
+    "intel:report": "report scams as an organisation (reports weigh more than the public's)",
+    "intel:official": "register the organisation's own official channels (verified by an administrator)",
+    "intel:analyst": "moderate: the review queue, confirm, dispute or delist indicators, decide appeals",
+    "intel:admin": "platform administrators: verify and revoke official channels of any organisation",
 }
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
 KEY_PREFIX = "pgk"
