@@ -11,12 +11,14 @@ from starlette.concurrency import run_in_threadpool
 from postguard import __version__
 from postguard.api import problems
 from postguard.api.audit import router as audit_router
+from postguard.api.intel import router as intel_router
 from postguard.api.shipments import router as shipments_router
 from postguard.api.system import install_metrics
 from postguard.api.system import router as system_router
 from postguard.logging import configure_logging
 from postguard.platform import Platform
 from postguard.settings import Settings
+from postguard.web.intel import router as web_intel_router
 from postguard.web.routes import router as web_router
 
 SECURITY_HEADERS = {
@@ -74,5 +76,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(system_router)
     app.include_router(shipments_router)
     app.include_router(audit_router)
+    app.include_router(intel_router)
     app.include_router(web_router)
+    app.include_router(web_intel_router)
     return app

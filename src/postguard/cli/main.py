@@ -37,6 +37,15 @@ app.add_typer(labels_app, name="labels")
 app.add_typer(db_app, name="db")
 app.add_typer(retention_app, name="retention")
 
+
+def _intel() -> None:
+    from postguard.cli.intel import intel_app
+
+    app.add_typer(intel_app, name="intel")
+
+
+_intel()
+
 OrgOpt = typer.Option(..., "--org", help="Organisation code")
 
 

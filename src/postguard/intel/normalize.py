@@ -357,7 +357,10 @@ def norm_social(raw: str) -> Normal:
     if m:  # "telegram:@name", "fb:page"
         platform = {"fb": "facebook", "tg": "telegram"}.get(m.group(1).lower(), m.group(1).lower())
         prefix = "@" if platform == "tiktok" else ""
-        text = f"https://{_PLATFORM_NAMES[platform]}/{prefix}{m.group(2)}"
+        page = m.group(2)
+        if platform == "facebook" and page.startswith("id:"):
+            page = f"profile.php?id={page[3:]}"
+        text = f"https://{_PLATFORM_NAMES[platform]}/{prefix}{page}"
     parts, _ = _split_url(text)
     host = norm_host(parts.hostname)
     found = social_of(host, parts.path, parts.query)
