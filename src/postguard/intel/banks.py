@@ -7,6 +7,7 @@ diacritics). Aliases are matched as whole words, so ``mb`` matches "MB 0123…" 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -76,7 +77,8 @@ BY_WALLET: dict[str, Wallet] = {w.code: w for w in WALLETS}
 
 def _alias_table(entries) -> list[tuple[tuple[str, ...], object]]:
     """Aliases as word tuples, longest first (so "mb bank" wins over "mb")."""
-    table = [(tuple(a.split()), e) for e in entries for a in e.aliases]
+    table = [(tuple(a.split()), e) for e in entries
+             for a in dict.fromkeys((*e.aliases, re.sub(r"[^a-z0-9]+", " ", e.name.lower())))]
     table.sort(key=lambda t: -len(t[0]))
     return table
 

@@ -481,7 +481,7 @@ def detect(raw: str, type: str | None = None) -> Normal:
     if re.fullmatch(r"(android|ios)\s*:\s*\S+", text, re.IGNORECASE):
         return norm_app(text)
     # 2. A wallet or a bank named next to digits.
-    if any(w.isdigit() for w in words):
+    if any(c.isdigit() for c in folded):
         wallet, _ = _take_alias(words, WALLET_ALIASES)
         if wallet is not None:
             return norm_ewallet(text)
