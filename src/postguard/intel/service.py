@@ -203,6 +203,17 @@ class IntelService:
                     return found
         return None
 
+    def _official_covering(self, s: Session, ind: Indicator):
+        """The verified channel covering a stored indicator: itself, or the official registrable
+        domain a link or domain lies under (official domains are registered as registrable domains)."""
+        found = self._official(s, ind.id)
+        if found is None and ind.type in ("url", "domain") and ind.domain:
+            other = s.execute(select(Indicator.id).where(
+                Indicator.digest == self._digest(f"domain\0{ind.domain}"))).scalar_one_or_none()
+            if other is not None and other != ind.id:
+                found = self._official(s, other)
+        return found
+
     def _facts(self, s: Session, indicator_id: int) -> list[ReportFact]:
         evidence = (select(Evidence.report_id, func.count().label("n")).group_by(Evidence.report_id).subquery())
         rows = s.execute(
@@ -218,7 +229,7 @@ class IntelService:
                 for at, kind, key, upheld, rejected, n in rows]
 
     def _standing(self, s: Session, ind: Indicator) -> Standing:
-        official = self._official(s, ind.id)
+        official = self._official_covering(s, ind)
         appeal_open = s.execute(
             select(func.count()).select_from(Appeal).where(Appeal.indicator_id == ind.id, Appeal.status == "open")
         ).scalar_one() > 0
@@ -590,7 +601,7 @@ class IntelService:
             if ind is None:
                 raise NotFound(f"No indicator {indicator_id}.")
             before = self._grade(s, ind).verdict
-            if action == "confirm" and self._official(s, ind.id) is not None:
+            if action == "confirm" and self._official_covering(s, ind) is not None:
                 raise Conflict("This is a verified official channel: it cannot be confirmed as a scam. "
                                "An administrator must revoke the channel first.")
             if action == "clear":
