@@ -2,7 +2,9 @@
 
 import json
 
-from tests.cli.test_cli import run  # noqa: F401  (the fixture)
+from tests.cli import test_cli
+
+run = test_cli.run  # the fixture
 
 
 def test_intel_workflow(run, tmp_path):

@@ -8,7 +8,13 @@ from sqlalchemy import func, select
 
 from postguard.db import migrate
 from postguard.db.base import utcnow
-from postguard.errors import Conflict, Forbidden, InvalidInput, PayloadTooLarge, RateLimited
+from postguard.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    PayloadTooLarge,
+    RateLimited,
+)
 from postguard.intel.models import Evidence, Indicator, Report
 from postguard.intel.service import Upload
 from postguard.platform import Platform
@@ -221,5 +227,5 @@ def test_nothing_personal_in_plaintext_at_rest(ip, backend, settings):
     ip.close()
     raw = b"".join(f.read_bytes() for f in settings.data_dir.glob("postguard.db*"))
     for needle in (b"+84977123456", b"0977123456", b"190355557777", secret_contact.encode(),
-                   "XYZZY-PLAINTEXT".encode(), b"EVIDENCE-PLAINTEXT-MARKER"):
+                   b"XYZZY-PLAINTEXT", b"EVIDENCE-PLAINTEXT-MARKER"):
         assert needle not in raw, needle

@@ -6,7 +6,6 @@ official channels and how analysts without a console moderate."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -30,7 +29,7 @@ def _out(data) -> None:
 @intel_app.command("check")
 def check(
     value: str = typer.Option(..., prompt=True, hide_input=True, help="Anything to check (asked for when omitted, not echoed)"),
-    type: Optional[str] = typer.Option(None, "--type", help="Force a type (phone, bank_account, ewallet, url, …)"),
+    type: str | None = typer.Option(None, "--type", help="Force a type (phone, bank_account, ewallet, url, …)"),
 ) -> None:
     """Look anything up: phone, bank account, e-wallet, link, domain, social page, SMS brand name, app."""
     _out(_p().intel.check(value, type=type, client="cli"))
@@ -40,11 +39,11 @@ def check(
 def report(
     value: list[str] = typer.Option(..., "--value", help="What was used; repeat for several"),
     category: str = typer.Option(..., help="fake_courier, fake_bank, fake_police, investment, … (see docs)"),
-    description: Optional[str] = typer.Option(None, help="What happened"),
-    amount: Optional[int] = typer.Option(None, "--amount", help="Amount lost, in đồng"),
-    contact: Optional[str] = typer.Option(None, help="The reporter's contact"),
+    description: str | None = typer.Option(None, help="What happened"),
+    amount: int | None = typer.Option(None, "--amount", help="Amount lost, in đồng"),
+    contact: str | None = typer.Option(None, help="The reporter's contact"),
     evidence: list[Path] = typer.Option([], "--evidence", help="Evidence file (image, PDF, audio); repeat"),
-    org: Optional[str] = typer.Option(None, "--org", help="Report as this organisation (weighs more)"),
+    org: str | None = typer.Option(None, "--org", help="Report as this organisation (weighs more)"),
 ) -> None:
     """File a scam report."""
     from postguard.intel.service import Upload
@@ -91,8 +90,8 @@ def official_revoke(channel: int = typer.Argument(..., help="Channel id"),
 
 
 @official_app.command("list")
-def official_list(org: Optional[str] = typer.Option(None, "--org", help="Only this organisation"),
-                  status: Optional[str] = typer.Option(None, help="pending, verified or revoked")) -> None:
+def official_list(org: str | None = typer.Option(None, "--org", help="Only this organisation"),
+                  status: str | None = typer.Option(None, help="pending, verified or revoked")) -> None:
     """List official channels."""
     _out(_p().intel.official_list(org_code=org, status=status))
 
