@@ -12,15 +12,17 @@ from postguard import __version__
 from postguard.api import problems
 from postguard.api.audit import router as audit_router
 from postguard.api.intel import router as intel_router
+from postguard.api.leaks import router as leaks_router
+from postguard.api.sharing import router as sharing_router
 from postguard.api.shipments import router as shipments_router
 from postguard.api.system import install_metrics
 from postguard.api.system import router as system_router
-from postguard.api.leaks import router as leaks_router
 from postguard.api.taxii import router as taxii_router
 from postguard.logging import configure_logging, get_logger
 from postguard.platform import Platform
 from postguard.settings import Settings
 from postguard.web.auditor import router as auditor_router
+from postguard.web.intel import router as web_intel_router
 from postguard.web.routes import html_errors
 from postguard.web.routes import router as web_router
 from postguard.web.staff import router as staff_router
@@ -98,10 +100,12 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(shipments_router)
     app.include_router(audit_router)
     app.include_router(intel_router)
+    app.include_router(sharing_router)
     app.include_router(taxii_router)
     app.include_router(web_router)
     app.include_router(staff_router)
     app.include_router(warnings_router)
     app.include_router(leaks_router)
     app.include_router(auditor_router)
+    app.include_router(web_intel_router)
     return app

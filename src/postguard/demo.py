@@ -25,5 +25,10 @@ def seed(platform: Platform, *, shipments: int = 3000, seed: int = 2025) -> dict
         org_code=DEMO_ORG, scopes=["shipments:read", "shipments:write", "shipments:search", "labels:print"],
         label="demo",
     )
+    from postguard.intel.seed import seed_official, seed_reports
+
+    official = seed_official(platform)
+    reports = seed_reports(platform, seed=seed, org_principal=principal) if official["channels_added"] else {"reports": 0}
     return {"org": DEMO_ORG, "imported": report.imported, "already_present": report.already_present,
-            "api_key": key.token}
+            "api_key": key.token, "official_channels": official["channels_added"],
+            "intel_reports": reports["reports"]}

@@ -124,7 +124,7 @@ class Platform:
         return self.intel_store.lookup(type_, value)
 
     @cached_property
-    def intel(self):
+    def sharing(self):
         from postguard.intel.feed import IntelFeed
 
         return IntelFeed(self)
@@ -164,6 +164,12 @@ class Platform:
         from postguard.leaks.service import LeakService
 
         return LeakService(self)
+
+    @cached_property
+    def intel(self):
+        from postguard.intel.service import IntelService
+
+        return IntelService(self)
 
     def close(self) -> None:
         self.db.dispose()

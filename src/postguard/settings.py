@@ -157,6 +157,23 @@ class Settings(BaseSettings):
         3600, ge=0, description="How often the server scans every organisation for access anomalies; 0 turns it off."
     )
 
+    intel_check_rate: str = Field(
+        "30/minute", description="Lookups (check) allowed per client: an API key, or an address for the public."
+    )
+    intel_report_rate: str = Field("5/hour", description="Scam reports accepted per client.")
+    intel_appeal_rate: str = Field("3/day", description="Appeals accepted per client.")
+    intel_half_life_days: float = Field(
+        90.0, gt=0, description="Days after which a reporter's weight on a verdict halves without new reports."
+    )
+    intel_confirmed_days: float = Field(
+        365.0, gt=0, description="Days a confirmation holds without new reports before the verdict decays."
+    )
+    intel_appeal_days: int = Field(14, ge=1, le=365, description="Days analysts have to decide an appeal.")
+    intel_evidence_max_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024, description="Largest evidence file accepted, in bytes."
+    )
+    intel_evidence_max_files: int = Field(5, ge=0, le=20, description="Evidence files accepted per report.")
+
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":
         if self.database_url is None:

@@ -42,21 +42,21 @@ def test_schema_in_step(platform):
 def test_stix_import_is_all_or_nothing_and_keeps_newer_versions(platform):
     inds = [ind(), ind("970436:0123456789", "bank_account", tlp="amber")]
     bundle = to_stix_bundle(inds, identity_name="partner")
-    assert platform.intel.import_stix(json.dumps(bundle), source="partner.json") == {
+    assert platform.sharing.import_stix(json.dumps(bundle), source="partner.json") == {
         "added": 2, "updated": 0, "unchanged": 0}
     assert sorted(platform.intel_feed(), key=lambda i: i.type) == sorted(inds, key=lambda i: i.type)
     # an older version does not overwrite, a newer one does
     older = to_stix_bundle([ind(last_seen=T0, reports=1)], identity_name="p")
-    assert platform.intel.import_stix(older, source="x")["unchanged"] == 1
+    assert platform.sharing.import_stix(older, source="x")["unchanged"] == 1
     newer = ind(last_seen=T0 + timedelta(days=1), reports=9, verdict="corroborated")
-    assert platform.intel.import_stix(to_stix_bundle([newer], identity_name="p"), source="x")["updated"] == 1
+    assert platform.sharing.import_stix(to_stix_bundle([newer], identity_name="p"), source="x")["updated"] == 1
     assert platform.intel_lookup("phone", "+84912345678") == newer
     # a bad indicator refuses the whole bundle: nothing is half-written
     bad = to_stix_bundle([ind("+84987654321")], identity_name="p")
     [i] = [o for o in bad["objects"] if o["type"] == "indicator"]
     next(iter(i["extensions"].values()))["verdict"] = "maybe"
     with pytest.raises(InvalidInput):
-        platform.intel.import_stix(bad, source="x")
+        platform.sharing.import_stix(bad, source="x")
     assert platform.intel_lookup("phone", "+84987654321") is None
 
 

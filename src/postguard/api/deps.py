@@ -32,3 +32,10 @@ def principal(request: Request) -> Principal:
     except Unauthenticated:
         p.limiter.hit("30/minute", "auth-fail", ip, message="Too many failed authentications; try again later.")
         raise
+
+
+def optional_principal(request: Request) -> Principal | None:
+    """The principal when an API key is sent (and then it must be valid), else None (the public)."""
+    if not request.headers.get("authorization"):
+        return None
+    return principal(request)

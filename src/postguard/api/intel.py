@@ -1,73 +1,202 @@
-"""Scam-intelligence routes: STIX / MISP exports, transfer screening, publishing warnings."""
+"""Scam intelligence routes: check, reports, appeals, official channels, moderation.
+
+Values travel in POST bodies, never in a URL. ``check``, reports and appeals are open to the public
+(rate limited per client address) and to API keys (limited per organisation)."""
 
 from __future__ import annotations
 
-from typing import Literal
+import json
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
-from postguard.api.deps import platform, principal
-from postguard.errors import Forbidden
+from postguard.api.deps import client_ip, optional_principal, platform, principal
+from postguard.errors import FieldError, InvalidInput, PayloadTooLarge
+from postguard.intel.service import Upload
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
 
-router = APIRouter(prefix="/v1", tags=["intelligence"])
+router = APIRouter(prefix="/v1", tags=["intel"])
 
 
-class Payee(BaseModel):
+def _client(request: Request, who: Principal | None) -> str:
+    return who.actor if who else client_ip(request)
+
+
+class CheckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    bank: str = Field(description="6-digit BIN (e.g. 970436) or a bank code (VCB, BIDV, ...)", max_length=32)
-    account: str = Field(max_length=40)
+    value: str = Field(description="Anything: a phone number, bank account with its bank, e-wallet, link, domain, "
+                                   "social page, SMS brand name or app")
+    type: str | None = Field(None, description="Force a type: phone, bank_account, ewallet, url, domain, social, "
+                                               "sms_brand, app")
 
 
-class Payer(BaseModel):
+class IndicatorIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    ip: str = Field(max_length=64, description="The payer's IP address (IPv4 or IPv6)")
-    account_type: Literal["business", "personal"]
-    new_payee: bool = Field(description="True when the payer never paid this payee before")
+    value: str
+    type: str | None = None
 
 
-class TransferIn(BaseModel):
+class ReportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    payee: Payee
-    amount: int = Field(gt=0, le=10**15, description="Amount in VND")
-    payer: Payer
-
-
-class WarningIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    indicators: list[str | IndicatorIn] = Field(min_length=1, description="What was used (up to 10)")
     category: str
-    title_vi: str
-    title_en: str
-    body_vi: str
-    body_en: str
+    description: str | None = None
+    amount_lost_vnd: int | None = None
+    occurred_on: str | None = Field(None, description="YYYY-MM-DD")
+    contact: str | None = Field(None, description="Optional; reports with a contact weigh more than anonymous ones")
 
 
-@router.get("/intel/export")
-def export(format: Literal["stix", "misp"] = Query("stix"), who: Principal = Depends(principal),
-           p: Platform = Depends(platform)) -> JSONResponse:
-    """The indicators this key may read, as a STIX 2.1 bundle or a MISP event."""
-    if format == "stix":
-        return JSONResponse(p.intel.export_stix(who), media_type="application/stix+json;version=2.1")
-    return JSONResponse(p.intel.export_misp(who))
+class AppealIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    value: str
+    type: str | None = None
+    statement: str
+    contact: str
 
 
-@router.post("/screen/transfer")
-def screen_transfer(body: TransferIn, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> dict:
-    """Risk of a transfer: `low`, `medium` or `high`, a score from 0 to 100 and the reasons."""
-    if not who.can("screen:transfer"):
-        raise Forbidden("This key lacks the screen:transfer scope.")
-    p.limiter.hit("600/minute", "screen", who.actor)
-    return p.screening.screen(bank=body.payee.bank, account=body.payee.account, amount=body.amount,
-                              ip=body.payer.ip, account_type=body.payer.account_type,
-                              new_payee=body.payer.new_payee).as_dict()
+class ChannelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: str = Field(description="domain, hotline, sms_brand, app, social, cod_account, ewallet")
+    value: str
+    label: str = ""
+    org: str | None = Field(None, description="Another organisation's code (administrators only)")
 
 
-@router.post("/warnings", status_code=201)
-def publish_warning(body: WarningIn, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> dict:
-    """Publish a warning (Vietnamese and English); it is queued for every webhook subscriber."""
-    if not who.can("warnings:publish"):
-        raise Forbidden("This key lacks the warnings:publish scope.")
-    return p.warnings.publish(author=f"{who.org_code}/{who.actor}", **body.model_dump()).as_dict()
+class StatusNote(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = ""
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: str = Field(description="confirm, dispute, delist or clear")
+    source: str = Field("analyst", description="analyst or official_source (confirmations)")
+    note: str = ""
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: str = Field(description="accept or reject")
+    note: str = ""
+
+
+class AppealDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    uphold: bool
+    note: str = ""
+
+
+@router.post("/check")
+def check(body: CheckIn, request: Request, who: Principal | None = Depends(optional_principal),
+          p: Platform = Depends(platform)) -> dict:
+    """Look anything up. ``unknown`` means nothing is reported: it never means safe."""
+    return p.intel.check(body.value, type=body.type, client=_client(request, who))
+
+
+REPORT_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": ReportIn.model_json_schema()},
+    "multipart/form-data": {"schema": {"type": "object", "properties": {
+        "report": {"type": "string", "description": "The report as JSON"},
+        "evidence": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}}}
+
+
+@router.post("/reports", status_code=201, openapi_extra=REPORT_BODY)
+async def report(request: Request, who: Principal | None = Depends(optional_principal),
+                 p: Platform = Depends(platform)) -> dict:
+    """Report a scam: JSON, or multipart with a ``report`` JSON field and ``evidence`` files
+    (images, PDFs, audio; type decided by content; size and count capped)."""
+    s = p.settings
+    limit = s.intel_evidence_max_bytes * max(1, s.intel_evidence_max_files) + 64 * 1024
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > limit:
+        raise PayloadTooLarge(f"The request is larger than {limit} bytes.")
+    uploads: list[Upload] = []
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith("multipart/form-data"):
+        form = await request.form(max_files=s.intel_evidence_max_files + 1, max_fields=10,
+                                  max_part_size=s.intel_evidence_max_bytes + 1)
+        raw = form.get("report")
+        if not isinstance(raw, str):
+            raise InvalidInput("The report was not accepted.", [FieldError("report", "a JSON field is required")])
+        for f in form.getlist("evidence"):
+            if isinstance(f, str):
+                continue
+            data = await f.read(s.intel_evidence_max_bytes + 1)
+            uploads.append(Upload(data, f.content_type))
+    else:
+        raw = (await request.body()).decode("utf-8", "replace")
+    try:
+        body = ReportIn.model_validate(json.loads(raw))
+    except (ValueError, TypeError) as e:
+        errors = getattr(e, "errors", None)
+        fields = [FieldError(".".join(str(x) for x in err["loc"]) or "report", err["msg"])
+                  for err in errors()] if callable(errors) else [FieldError("report", "not valid JSON")]
+        raise InvalidInput("The report was not accepted.", fields) from None
+    data = body.model_dump()
+    data["indicators"] = [i if isinstance(i, str) else {"value": i["value"], "type": i["type"]}
+                          for i in data["indicators"]]
+    return await run_in_threadpool(lambda: p.intel.report(**data, evidence=uploads, principal=who,
+                                                          client=_client(request, who)))
+
+
+@router.post("/appeals", status_code=201)
+def appeal(body: AppealIn, request: Request, who: Principal | None = Depends(optional_principal),
+           p: Platform = Depends(platform)) -> dict:
+    """The owner of a flagged indicator asks for review; shown as disputed until decided."""
+    return p.intel.appeal(**body.model_dump(), principal=who, client=_client(request, who))
+
+
+@router.get("/intel/official")
+def official_list(org: str | None = None, p: Platform = Depends(platform)) -> dict:
+    """Verified official channels (public information)."""
+    return {"items": p.intel.official_list(org_code=org, status="verified")}
+
+
+@router.post("/intel/official", status_code=201)
+def official_add(body: ChannelIn, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> dict:
+    return p.intel.official_add(who, kind=body.kind, value=body.value, label=body.label, org_code=body.org)
+
+
+@router.post("/intel/official/{channel_id}/verify")
+def official_verify(channel_id: int, body: StatusNote | None = None, who: Principal = Depends(principal),
+                    p: Platform = Depends(platform)) -> dict:
+    return p.intel.official_set_status(who, channel_id, status="verified", note=body.note if body else "")
+
+
+@router.post("/intel/official/{channel_id}/revoke")
+def official_revoke(channel_id: int, body: StatusNote | None = None, who: Principal = Depends(principal),
+                    p: Platform = Depends(platform)) -> dict:
+    return p.intel.official_set_status(who, channel_id, status="revoked", note=body.note if body else "")
+
+
+@router.get("/intel/queue")
+def queue(limit: int = Query(50, ge=1, le=500), who: Principal = Depends(principal),
+          p: Platform = Depends(platform)) -> dict:
+    return {"items": p.intel.queue(who, limit=limit)}
+
+
+@router.get("/intel/indicators/{indicator_id}")
+def indicator(indicator_id: int, reveal: bool = False, who: Principal = Depends(principal),
+              p: Platform = Depends(platform)) -> dict:
+    """An indicator for analysts; ``reveal=true`` decrypts report texts and contacts (logged first)."""
+    return p.intel.indicator(who, indicator_id, reveal=reveal)
+
+
+@router.post("/intel/indicators/{indicator_id}/decision")
+def decide(indicator_id: int, body: DecisionIn, who: Principal = Depends(principal),
+           p: Platform = Depends(platform)) -> dict:
+    return p.intel.decide(who, indicator_id, action=body.action, note=body.note, source=body.source)
+
+
+@router.post("/intel/reports/{report_id}/review")
+def review(report_id: str, body: ReviewIn, who: Principal = Depends(principal),
+           p: Platform = Depends(platform)) -> dict:
+    return p.intel.review_report(who, report_id, action=body.action, note=body.note)
+
+
+@router.post("/intel/appeals/{appeal_id}/decision")
+def decide_appeal(appeal_id: str, body: AppealDecisionIn, who: Principal = Depends(principal),
+                  p: Platform = Depends(platform)) -> dict:
+    return p.intel.decide_appeal(who, appeal_id, uphold=body.uphold, note=body.note)

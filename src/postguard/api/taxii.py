@@ -81,7 +81,7 @@ def _page(request, who, p, collection_id, added_after, limit, next_token, ids=No
     types = request.query_params.getlist("match[type]")
     ids = ids or [i for v in request.query_params.getlist("match[id]") for i in v.split(",") if i]
     types = [t for v in types for t in v.split(",") if t]
-    page = p.intel.page(who, added_after=added_after, limit=limit, next_token=next_token, types=types, ids=ids)
+    page = p.sharing.page(who, added_after=added_after, limit=limit, next_token=next_token, types=types, ids=ids)
     headers = {}
     if page.first is not None:
         headers = {"X-TAXII-Date-Added-First": stix_time(page.first), "X-TAXII-Date-Added-Last": stix_time(page.last)}

@@ -13,6 +13,7 @@ from typing import Optional
 
 import typer
 
+from postguard.cli.intel import intel_app
 from postguard.errors import PostguardError
 from postguard.settings import Settings
 
@@ -28,9 +29,7 @@ labels_app = typer.Typer(no_args_is_help=True, help="Privacy labels.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema (migrations).")
 retention_app = typer.Typer(no_args_is_help=True, help="Retention: shred personal data after delivery.")
 audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident access log.")
-intel_app = typer.Typer(no_args_is_help=True, help="Shared scam indicators (STIX 2.1, MISP).")
 warnings_app = typer.Typer(no_args_is_help=True, help="Scam warnings, their feed and webhooks.")
-app.add_typer(intel_app, name="intel")
 app.add_typer(warnings_app, name="warnings")
 app.add_typer(audit_app, name="audit")
 app.add_typer(orgs_app, name="orgs")
@@ -50,6 +49,9 @@ canaries_app.add_typer(pool_app, name="pool")
 app.add_typer(anomalies_app, name="anomalies")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(leaks_app, name="leaks")
+
+
+app.add_typer(intel_app, name="intel")
 
 OrgOpt = typer.Option(..., "--org", help="Organisation code")
 
@@ -400,7 +402,7 @@ def intel_export(
         raise typer.BadParameter("choose stix or misp", param_hint="--format")
     p = _platform()
     who = Principal(org_id=0, org_code="-", actor="cli")
-    data = p.intel.export_stix(who) if format == "stix" else p.intel.export_misp(who)
+    data = p.sharing.export_stix(who) if format == "stix" else p.sharing.export_misp(who)
     out.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
     count = sum(o["type"] == "indicator" for o in data["objects"]) if format == "stix" else (
         len(data["Event"]["Attribute"]) + len(data["Event"]["Object"]))
@@ -412,7 +414,7 @@ def intel_import(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="A STIX 2.1 bundle (JSON)"),
 ) -> None:
     """Import the indicators of a STIX 2.1 bundle (all or nothing; newer versions replace older)."""
-    out = _platform().intel.import_stix(file.read_bytes(), source=file.name)
+    out = _platform().sharing.import_stix(file.read_bytes(), source=file.name)
     typer.echo(f"added {out['added']}  updated {out['updated']}  unchanged {out['unchanged']}")
 
 

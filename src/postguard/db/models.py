@@ -6,6 +6,16 @@ from postguard.audit.models import AuditCheckpoint, AuditEntry
 from postguard.db.base import Base
 from postguard.intel.shared_store import SharedIndicatorRow
 from postguard.leaks.models import Alert, Canary, CanaryNumber
+from postguard.intel.models import (
+    Appeal,
+    Decision,
+    Evidence,
+    Indicator,
+    OfficialChannel,
+    Report,
+    Reporter,
+    ReportIndicator,
+)
 from postguard.orgs.models import ApiKey, Organisation
 from postguard.otp import OtpChallenge
 from postguard.shipments.models import LabelToken, Shipment, ShipmentEvent
@@ -14,7 +24,8 @@ from postguard.vault.models import ServiceKey, VaultKey
 metadata = Base.metadata
 
 __all__ = [
-    "Alert", "ApiKey", "Assignment", "AuditCheckpoint", "AuditEntry", "Canary", "CanaryNumber", "LabelToken",
-    "Organisation", "OtpChallenge", "ScamWarning", "ServiceKey", "SharedIndicatorRow", "Shipment",
+    "Alert", "ApiKey", "Appeal", "Assignment", "AuditCheckpoint", "AuditEntry", "Canary", "CanaryNumber",
+    "Decision", "Evidence", "Indicator", "LabelToken", "OfficialChannel", "Organisation", "OtpChallenge",
+    "Report", "ReportIndicator", "Reporter", "ScamWarning", "ServiceKey", "SharedIndicatorRow", "Shipment",
     "ShipmentEvent", "Staff", "VaultKey", "WebSession", "WebhookDelivery", "WebhookSubscription", "metadata",
 ]

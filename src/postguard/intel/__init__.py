@@ -1,0 +1,1 @@
+"""Scam intelligence: indicators, official channels, reports, graded verdicts and lookups."""

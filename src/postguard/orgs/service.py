@@ -34,6 +34,10 @@ SCOPES = {
     "audit:read": "read access-log proofs, alerts and leak triangulations",
     "alerts:ack": "acknowledge alerts",
     "telephony": "report calls and messages received on canary numbers",
+    "intel:report": "report scams as an organisation (reports weigh more than the public's)",
+    "intel:official": "register the organisation's own official channels (verified by an administrator)",
+    "intel:analyst": "moderate: the review queue, confirm, dispute or delist indicators, decide appeals",
+    "intel:admin": "platform administrators: verify and revoke official channels of any organisation",
 }
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
 KEY_PREFIX = "pgk"

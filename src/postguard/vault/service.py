@@ -277,6 +277,20 @@ class Vault:
 
         return index
 
+    def keyed_digest(self, session: Session, *, purpose: str):
+        """A function text → 32-byte keyed BLAKE2b digest under the platform service secret for
+        ``purpose`` (exact, untruncated: for lookups of values that belong to no organisation, such as
+        scam indicators and reporters' client addresses)."""
+        keyed = hashlib.blake2b(key=self.service_secret(session, purpose=purpose), digest_size=32,
+                                person=b"pg-keyed-digest")
+
+        def digest(text: str) -> bytes:
+            h = keyed.copy()
+            h.update(text.encode("utf-8"))
+            return h.digest()
+
+        return digest
+
     # -- rotation ----------------------------------------------------------------------------
     def rotate(self, session: Session, *, org_id: int) -> int:
         """Create a new data-key version and make it the only active one. Older versions are

@@ -1,7 +1,7 @@
 """warnings, webhooks, shared indicators
 
 Revision ID: 0009
-Revises: 0004
+Revises: 0007
 Create Date: 2026-11-23 16:36:30.486484
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0009'
-down_revision = '0004'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,73 @@
+"""Scam-intelligence routes: STIX / MISP exports, transfer screening, publishing warnings."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from postguard.api.deps import platform, principal
+from postguard.errors import Forbidden
+from postguard.orgs.service import Principal
+from postguard.platform import Platform
+
+router = APIRouter(prefix="/v1", tags=["intelligence"])
+
+
+class Payee(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    bank: str = Field(description="6-digit BIN (e.g. 970436) or a bank code (VCB, BIDV, ...)", max_length=32)
+    account: str = Field(max_length=40)
+
+
+class Payer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ip: str = Field(max_length=64, description="The payer's IP address (IPv4 or IPv6)")
+    account_type: Literal["business", "personal"]
+    new_payee: bool = Field(description="True when the payer never paid this payee before")
+
+
+class TransferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    payee: Payee
+    amount: int = Field(gt=0, le=10**15, description="Amount in VND")
+    payer: Payer
+
+
+class WarningIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    category: str
+    title_vi: str
+    title_en: str
+    body_vi: str
+    body_en: str
+
+
+@router.get("/intel/export")
+def export(format: Literal["stix", "misp"] = Query("stix"), who: Principal = Depends(principal),
+           p: Platform = Depends(platform)) -> JSONResponse:
+    """The indicators this key may read, as a STIX 2.1 bundle or a MISP event."""
+    if format == "stix":
+        return JSONResponse(p.sharing.export_stix(who), media_type="application/stix+json;version=2.1")
+    return JSONResponse(p.sharing.export_misp(who))
+
+
+@router.post("/screen/transfer")
+def screen_transfer(body: TransferIn, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> dict:
+    """Risk of a transfer: `low`, `medium` or `high`, a score from 0 to 100 and the reasons."""
+    if not who.can("screen:transfer"):
+        raise Forbidden("This key lacks the screen:transfer scope.")
+    p.limiter.hit("600/minute", "screen", who.actor)
+    return p.screening.screen(bank=body.payee.bank, account=body.payee.account, amount=body.amount,
+                              ip=body.payer.ip, account_type=body.payer.account_type,
+                              new_payee=body.payer.new_payee).as_dict()
+
+
+@router.post("/warnings", status_code=201)
+def publish_warning(body: WarningIn, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> dict:
+    """Publish a warning (Vietnamese and English); it is queued for every webhook subscriber."""
+    if not who.can("warnings:publish"):
+        raise Forbidden("This key lacks the warnings:publish scope.")
+    return p.warnings.publish(author=f"{who.org_code}/{who.actor}", **body.model_dump()).as_dict()

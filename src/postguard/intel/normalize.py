@@ -1,0 +1,511 @@
+"""Indicators and their normal forms (pure functions, no I/O).
+
+An indicator is something a scam uses to reach or take money from people: a phone number, a bank
+account, an e-wallet, a link, a domain, a social page, an SMS brand name or an app. Every written form
+of one indicator gives one normal form (``Normal.value``), which is what is stored and looked up:
+
+* ``phone``: E.164 (``+84912345678``), including 1800/1900 service numbers (``+841900545481``).
+* ``bank_account``: ``<NAPAS BIN>:<account digits>`` (``970436:0123456789``); the bank is named by its
+  BIN, code or name, in any order around the account number.
+* ``ewallet``: ``<wallet>:<E.164>`` (``momo:+84912345678``): Vietnamese wallets are keyed by phone.
+* ``url``: ``<host>[:port]<path>[?query]`` with the host lower-case and IDNA-encoded (A-labels),
+  default ports, userinfo, fragment and the scheme dropped, percent-escapes normalised, dot
+  segments removed. ``http://`` and ``https://`` links to one place are one indicator.
+* ``domain``: the host, lower-case A-labels without a trailing dot; ``Normal.domain`` is its
+  registrable domain from the bundled public suffix list (never fetched).
+* ``social``: ``<platform>:<page>`` for Facebook, Zalo, TikTok and Telegram pages in any URL form.
+* ``sms_brand``: the sender name of a branded SMS, upper-case (``VNPOST``).
+* ``app``: ``android:<package>`` or ``ios:<app id>`` (from store links, or given as such).
+
+``detect`` takes any raw input and decides its type; garbage raises ``InvalidInput`` naming the
+field and the reason, never echoing the value.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import posixpath
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+import idna
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
+from postguard.errors import FieldError, InvalidInput
+from postguard.intel.banks import BANK_ALIASES, BY_BIN, WALLET_ALIASES
+from postguard.phones import InvalidPhone, normalize_phone
+from postguard.vault.masking import mask_phone
+
+TYPES = ("phone", "bank_account", "ewallet", "url", "domain", "social", "sms_brand", "app")
+# Indicators that identify a person (a subscriber, an account holder): stored only encrypted plus a
+# keyed digest and a masked display (see docs/security.md, "Scam intelligence").
+PERSONAL_TYPES = frozenset({"phone", "bank_account", "ewallet"})
+MAX_INPUT = 2048
+
+
+@dataclass(frozen=True)
+class Normal:
+    type: str
+    value: str  # the normal form: the lookup key
+    display: str  # what may be shown: masked for personal types
+    domain: str | None = None  # registrable domain (url, domain)
+    host: str | None = None  # the host (url)
+    bank: str | None = None  # BIN (bank_account) or wallet code (ewallet) or platform (social)
+
+    @property
+    def personal(self) -> bool:
+        return self.type in PERSONAL_TYPES
+
+
+def _bad(message: str, field: str = "value", code: str = "invalid") -> InvalidInput:
+    return InvalidInput("The value could not be read as an indicator.", [FieldError(field, message, code=code)])
+
+
+def fold(text: str) -> str:
+    """Lower-case ASCII words without diacritics: ``Ngân hàng Á Châu`` → ``ngan hang a chau``."""
+    text = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    return re.sub(r"[^a-z0-9]+", " ", text).strip()
+
+
+# -- phones ----------------------------------------------------------------------------------------
+_SERVICE_TYPES = (PhoneNumberType.TOLL_FREE, PhoneNumberType.SHARED_COST, PhoneNumberType.PREMIUM_RATE)
+
+
+def norm_phone(raw: str) -> Normal:
+    try:
+        e164 = normalize_phone(raw)
+    except InvalidPhone as e:
+        e164 = _service_number(raw)
+        if e164 is None:
+            raise _bad(str(e), code="invalid_phone") from None
+    return Normal("phone", e164, mask_phone(e164))
+
+
+def _service_number(raw: str) -> str | None:
+    """1800 (free) and 1900 (shared-cost) hotlines: what operators publish, and what scammers spoof."""
+    digits = re.sub(r"[\s.\-()]", "", raw.strip())
+    if digits.startswith("+84"):
+        digits = digits[3:]
+    elif digits.startswith("0084"):
+        digits = digits[4:]
+    if not digits.isdigit() or not digits.startswith(("1800", "1900")):
+        return None
+    num = phonenumbers.parse(digits, "VN")
+    if not phonenumbers.is_valid_number(num) or phonenumbers.number_type(num) not in _SERVICE_TYPES:
+        return None
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+
+
+# -- bank accounts and wallets -----------------------------------------------------------------------
+_FILLER = frozenset(["stk", "so", "tk", "tai", "khoan", "ngan", "hang", "nh", "bank", "account", "acc", "no",
+                     "number", "cua", "chu", "vi", "wallet", "e", "ewallet"])
+
+
+def _take_alias(words: list[str], table) -> tuple[object | None, list[str]]:
+    """Find the first alias (longest first) that appears as whole words; return it and the rest."""
+    for alias, entry in table:
+        n = len(alias)
+        for i in range(len(words) - n + 1):
+            if tuple(words[i : i + n]) == alias:
+                return entry, words[:i] + words[i + n :]
+    return None, words
+
+
+def _digits_rest(words: list[str]) -> str | None:
+    rest = [w for w in words if w not in _FILLER]
+    if not rest or not all(w.isdigit() for w in rest):
+        return None
+    return "".join(rest)
+
+
+def _mask_account(digits: str) -> str:
+    return "*" * 6 + digits[-4:]
+
+
+def norm_bank_account(raw: str) -> Normal:
+    words = fold(raw).split()
+    bank, rest = _take_alias(words, BANK_ALIASES)
+    if bank is None:
+        # "970436:0123456789" or "970436 0123 456 789": a known BIN as its own word.
+        bins = [w for w in words if w in BY_BIN]
+        if bins:
+            bank = BY_BIN[bins[0]]
+            i = words.index(bins[0])
+            rest = words[:i] + words[i + 1 :]
+    if bank is None:
+        raise _bad("name the bank (its name, code or 6-digit NAPAS BIN) with the account number",
+                   code="unknown_bank")
+    digits = _digits_rest(rest)
+    if digits is None:
+        raise _bad("a bank account number has only digits (spaces, dots and dashes are ignored)",
+                   code="invalid_account")
+    if not 6 <= len(digits) <= 19:
+        raise _bad("a bank account number has 6 to 19 digits", code="invalid_account")
+    return Normal("bank_account", f"{bank.bin}:{digits}", f"{bank.name} {_mask_account(digits)}", bank=bank.bin)
+
+
+def norm_ewallet(raw: str) -> Normal:
+    words = fold(raw).split()
+    wallet, rest = _take_alias(words, WALLET_ALIASES)
+    if wallet is None:
+        raise _bad("name the wallet (MoMo, ZaloPay, Viettel Money, VNPT Money, ShopeePay, VNPAY)",
+                   code="unknown_wallet")
+    digits = _digits_rest(rest)
+    if digits is None:
+        raise _bad("an e-wallet account is the phone number it is registered to", code="invalid_wallet")
+    try:
+        e164 = normalize_phone(digits)  # "+84 912…" folds to "84 912…", which reads the same
+    except InvalidPhone as e:
+        raise _bad(f"e-wallet phone: {e}", code="invalid_wallet") from None
+    return Normal("ewallet", f"{wallet.code}:{e164}", f"{wallet.name} {mask_phone(e164)}", bank=wallet.code)
+
+
+# -- domains and URLs -------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _psl():
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList(accept_unknown=False)  # the bundled list; never fetched
+
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def norm_host(host: str) -> str:
+    """Lower-case A-label host (IDNA 2008 with UTS 46 mapping), validated, without trailing dot."""
+    host = host.strip().rstrip(".")
+    if not host:
+        raise _bad("the domain is empty", code="invalid_domain")
+    if host.startswith("[") and host.endswith("]"):
+        try:
+            return f"[{ipaddress.IPv6Address(host[1:-1]).compressed}]"
+        except ValueError:
+            raise _bad("not a valid IPv6 address", code="invalid_domain") from None
+    try:
+        return str(ipaddress.IPv4Address(host))
+    except ValueError:
+        pass
+    try:
+        ascii_host = idna.encode(host, uts46=True, transitional=False).decode("ascii").lower()
+    except (idna.IDNAError, UnicodeError, ValueError):
+        raise _bad("not a valid domain name (IDNA)", code="invalid_domain") from None
+    labels = ascii_host.split(".")
+    if len(ascii_host) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        raise _bad("not a valid domain name", code="invalid_domain")
+    if labels[-1].isdigit():
+        raise _bad("not a valid domain name", code="invalid_domain")
+    return ascii_host
+
+
+def registrable(host: str) -> str | None:
+    """The registrable domain (public suffix + one label), or None for IPs and bare suffixes."""
+    if host.startswith("[") or host.replace(".", "").isdigit():
+        return None
+    return _psl().privatesuffix(host)
+
+
+def norm_domain(raw: str) -> Normal:
+    text = _defang(raw.strip())
+    if "/" in text or " " in text or "@" in text:
+        raise _bad("a domain has no spaces, slashes or @ (give a link as a URL)", code="invalid_domain")
+    host = norm_host(text)
+    reg = registrable(host)
+    if reg is None:
+        raise _bad("not a registrable domain (a public suffix such as com.vn, or an unknown top-level domain)",
+                   code="invalid_domain")
+    return Normal("domain", host, _display_host(host), domain=reg, host=host)
+
+
+def _display_host(host: str) -> str:
+    """Unicode form for people, A-labels kept where decoding fails."""
+    try:
+        return idna.decode(host)
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return host
+
+
+_DEFANG = ((re.compile(r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)", re.IGNORECASE), "."),
+           (re.compile(r"^hxxp", re.IGNORECASE), "http"), (re.compile(r"\[:\]"), ":"))
+
+
+def _defang(text: str) -> str:
+    for pattern, repl in _DEFANG:
+        text = pattern.sub(repl, text)
+    return text
+
+
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):(//)?")
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+_QUERY_SAFE = "/?:@!$&'()*+,;=-._~"
+
+
+def _requote(part: str, safe: str) -> str:
+    """Decode then re-encode percent-escapes (upper-case hex, unreserved characters decoded)."""
+    return quote(unquote(part, errors="surrogateescape"), safe=safe, errors="surrogateescape")
+
+
+def _split_url(raw: str):
+    text = _defang(raw.strip())
+    m = _SCHEME.match(text)
+    if m and m.group(1).lower() not in ("http", "https"):
+        if m.group(2) or m.group(1).lower() in _LINK_SCHEMES:
+            raise _bad("only http and https links are checked", code="invalid_url")
+        m = None  # "host:port/path" without a scheme
+    if not m:
+        text = "http://" + text
+    elif not m.group(2):
+        raise _bad("a link has // after its scheme", code="invalid_url")
+    if any(c.isspace() for c in text) or any(ord(c) < 32 for c in text):
+        raise _bad("a link has no spaces", code="invalid_url")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise _bad("not a valid link (host or port)", code="invalid_url") from None
+    if not parts.hostname:
+        raise _bad("a link needs a host", code="invalid_url")
+    return parts, port
+
+
+def norm_url(raw: str) -> Normal:
+    parts, port = _split_url(raw)
+    host = norm_host(parts.hostname)
+    if not host.startswith("[") and not host.replace(".", "").isdigit() and registrable(host) is None:
+        raise _bad("the link's host is not a registrable domain", code="invalid_url")
+    scheme = parts.scheme.lower()
+    netloc = host if port is None or (scheme, port) in (("http", 80), ("https", 443)) else f"{host}:{port}"
+    path = _requote(parts.path, _PATH_SAFE) or "/"
+    trailing = path.endswith("/") and path != "/"
+    path = posixpath.normpath(path) if path != "/" else "/"
+    path = "/" + path.lstrip("/") if path != "." else "/"
+    if trailing and path != "/":
+        path += "/"
+    query = _requote(parts.query, _QUERY_SAFE)
+    value = netloc + path + (f"?{query}" if query else "")
+    shown = _display_host(host) + value[len(host):]
+    return Normal("url", value, shown, domain=registrable(host), host=host)
+
+
+# -- social pages and apps --------------------------------------------------------------------------
+_FACEBOOK = {"facebook.com", "fb.com", "fb.me", "m.facebook.com", "www.facebook.com", "mbasic.facebook.com",
+             "web.facebook.com", "business.facebook.com", "touch.facebook.com", "m.me"}
+_ZALO = {"zalo.me", "www.zalo.me", "chat.zalo.me"}
+_TIKTOK = {"tiktok.com", "www.tiktok.com", "m.tiktok.com"}
+_TELEGRAM = {"t.me", "telegram.me", "www.t.me", "telegram.dog"}
+_FB_RESERVED = {"login", "login.php", "share", "sharer", "sharer.php", "watch", "dialog", "plugins", "help",
+                "policies", "privacy", "settings", "home.php", "reel", "story.php", "photo.php", "photo",
+                "events", "marketplace", "gaming", "hashtag", "search", "l.php", "tr", "v2.0"}
+_HANDLE = re.compile(r"^[A-Za-z0-9._\-]{2,100}$")
+_PLATFORM_NAMES = {"facebook": "facebook.com", "zalo": "zalo.me", "tiktok": "tiktok.com", "telegram": "t.me"}
+
+
+def social_of(host: str, path: str, query: str) -> tuple[str, str] | None:
+    """``(platform, page)`` for a page on a known social platform, or None (then it is a plain link)."""
+    segs = [unquote(s) for s in path.split("/") if s]
+    if host in _FACEBOOK:
+        if not segs:
+            return None
+        if segs[0] == "profile.php":
+            ids = parse_qs(query).get("id", [])
+            return ("facebook", f"id:{ids[0]}") if ids and ids[0].isdigit() else None
+        if segs[0] == "people" and len(segs) >= 3 and segs[2].isdigit():
+            return "facebook", f"id:{segs[2]}"
+        if segs[0] == "groups" and len(segs) >= 2 and _HANDLE.match(segs[1]):
+            return "facebook", f"groups/{segs[1].lower()}"
+        if segs[0] == "pages" and len(segs) >= 3 and segs[-1].isdigit():
+            return "facebook", f"id:{segs[-1]}"
+        if segs[0].lower() in _FB_RESERVED or not _HANDLE.match(segs[0]):
+            return None
+        page = segs[0].lower().replace(".", "")  # Facebook usernames ignore dots and case
+        return ("facebook", f"id:{page}") if page.isdigit() else ("facebook", page)
+    if host in _ZALO:
+        if not segs:
+            return None
+        if segs[0] == "g" and len(segs) >= 2 and _HANDLE.match(segs[1]):
+            return "zalo", f"g/{segs[1]}"  # group invite codes are case-sensitive
+        try:
+            return "zalo", normalize_phone(segs[0])
+        except InvalidPhone:
+            return ("zalo", segs[0].lower()) if _HANDLE.match(segs[0]) else None
+    if host in _TIKTOK:
+        if segs and segs[0].startswith("@") and _HANDLE.match(segs[0][1:]):
+            return "tiktok", segs[0][1:].lower()
+        return None
+    if host in _TELEGRAM:
+        if not segs:
+            return None
+        if segs[0] in ("joinchat",) and len(segs) >= 2 and _HANDLE.match(segs[1]):
+            return "telegram", f"+{segs[1]}"  # invite codes are case-sensitive
+        if segs[0].startswith("+") and _HANDLE.match(segs[0][1:]):
+            return "telegram", segs[0]
+        if segs[0] in ("s",) and len(segs) >= 2:
+            segs = segs[1:]
+        if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", segs[0]):
+            return "telegram", segs[0].lower()
+        return None
+    return None
+
+
+def norm_social(raw: str) -> Normal:
+    text = raw.strip()
+    m = re.fullmatch(r"(facebook|fb|zalo|tiktok|telegram|tg)\s*[:/]\s*@?(\S+)", text, re.IGNORECASE)
+    if m:  # "telegram:@name", "fb:page"
+        platform = {"fb": "facebook", "tg": "telegram"}.get(m.group(1).lower(), m.group(1).lower())
+        prefix = "@" if platform == "tiktok" else ""
+        page = m.group(2)
+        if platform == "facebook" and page.startswith("id:"):
+            page = f"profile.php?id={page[3:]}"
+        text = f"https://{_PLATFORM_NAMES[platform]}/{prefix}{page}"
+    parts, _ = _split_url(text)
+    host = norm_host(parts.hostname)
+    found = social_of(host, parts.path, parts.query)
+    if found is None:
+        raise _bad("not a page on Facebook, Zalo, TikTok or Telegram", code="invalid_social")
+    platform, page = found
+    shown = f"{_PLATFORM_NAMES[platform]}/{'@' if platform == 'tiktok' else ''}{page}"
+    if page.startswith("id:"):
+        shown = f"facebook.com/profile.php?id={page[3:]}"
+    if platform == "zalo" and page.startswith("+"):
+        shown = f"zalo.me/{mask_phone(page)}"
+    return Normal("social", f"{platform}:{page}", shown, bank=platform)
+
+
+_PLAY = {"play.google.com"}
+_APPLE = {"apps.apple.com", "itunes.apple.com"}
+_PACKAGE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]*(\.[a-zA-Z][a-zA-Z0-9_]*)+$")
+
+
+def app_of(host: str, path: str, query: str) -> str | None:
+    if host in _PLAY and path.rstrip("/").endswith("/store/apps/details"):
+        ids = parse_qs(query).get("id", [])
+        return f"android:{ids[0].lower()}" if ids and _PACKAGE.match(ids[0]) else None
+    if host in _APPLE:
+        m = re.search(r"/id(\d{5,12})(?:/|$)", path)
+        return f"ios:{m.group(1)}" if m else None
+    return None
+
+
+def norm_app(raw: str) -> Normal:
+    text = raw.strip()
+    m = re.fullmatch(r"(android|ios)\s*:\s*(\S+)", text, re.IGNORECASE)
+    if m:
+        kind, ident = m.group(1).lower(), m.group(2)
+        if kind == "android" and _PACKAGE.match(ident):
+            return Normal("app", f"android:{ident.lower()}", f"android:{ident.lower()}")
+        if kind == "ios" and re.fullmatch(r"(id)?\d{5,12}", ident):
+            return Normal("app", f"ios:{ident.removeprefix('id')}", f"ios:{ident.removeprefix('id')}")
+        raise _bad("an app is android:<package> or ios:<numeric id>", code="invalid_app")
+    if _PACKAGE.match(text) and "/" not in text:
+        return Normal("app", f"android:{text.lower()}", f"android:{text.lower()}")
+    parts, _ = _split_url(text)
+    found = app_of(norm_host(parts.hostname), parts.path, parts.query)
+    if found is None:
+        raise _bad("an app is a Google Play or App Store link, android:<package> or ios:<id>", code="invalid_app")
+    return Normal("app", found, found)
+
+
+# -- SMS brand names --------------------------------------------------------------------------------
+_BRAND = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{1,10}$")
+
+
+def norm_sms_brand(raw: str) -> Normal:
+    text = raw.strip()
+    if not _BRAND.match(text) or not any(c.isalpha() for c in text):
+        raise _bad("an SMS brand name has 2 to 11 letters, digits, dots, dashes or underscores, with a letter",
+                   code="invalid_sms_brand")
+    return Normal("sms_brand", text.upper(), text.upper())
+
+
+NORMALISERS = {
+    "phone": norm_phone, "bank_account": norm_bank_account, "ewallet": norm_ewallet, "url": norm_url,
+    "domain": norm_domain, "social": norm_social, "sms_brand": norm_sms_brand, "app": norm_app,
+}
+
+
+def normalize(raw: str, type: str) -> Normal:
+    """The normal form of ``raw`` read as an indicator of ``type``."""
+    if type not in NORMALISERS:
+        raise InvalidInput("Unknown indicator type.", [FieldError("type", f"choose from: {', '.join(TYPES)}")])
+    _precheck(raw)
+    return NORMALISERS[type](raw)
+
+
+def _precheck(raw) -> None:
+    if not isinstance(raw, str):
+        raise _bad("must be text")
+    if not raw.strip():
+        raise _bad("is empty", code="empty")
+    if len(raw) > MAX_INPUT:
+        raise _bad(f"is longer than {MAX_INPUT} characters", code="too_long")
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co") and c not in "\t\n\r" for c in raw):
+        raise _bad("contains control characters", code="invalid")
+
+
+_PHONEISH = re.compile(r"^\+?[\d\s.\-()]+$")
+_DOMAINISH = re.compile(r"^[^\s/@:]+\.[^\s/@:]+$")
+
+
+def _is_link(text: str) -> bool:
+    m = _SCHEME.match(text)
+    return bool(m and (m.group(2) or m.group(1).lower() in _LINK_SCHEMES))
+
+
+_LINK_SCHEMES = {"http", "https", "javascript", "data", "file", "ftp", "mailto", "tel", "sms", "intent"}
+
+
+def detect(raw: str, type: str | None = None) -> Normal:
+    """Read any raw input as an indicator, deciding its type unless ``type`` is given."""
+    if type:
+        return normalize(raw, type)
+    _precheck(raw)
+    text = _defang(raw.strip())
+    folded = fold(text)
+    words = folded.split()
+
+    # 1. Links: a scheme, "www.", or a host followed by a path. Social pages and store links first.
+    if _is_link(text) or text.lower().startswith("www.") or re.match(r"^[^\s/]+\.[^\s/]+/", text):
+        parts, _ = _split_url(text)
+        host = norm_host(parts.hostname)
+        if social_of(host, parts.path, parts.query):
+            return norm_social(text)
+        if app_of(host, parts.path, parts.query):
+            return norm_app(text)
+        return norm_url(text)
+    if re.fullmatch(r"(facebook|fb|zalo|tiktok|telegram|tg)\s*:\s*@?\S+", text, re.IGNORECASE):
+        return norm_social(text)
+    if re.fullmatch(r"(android|ios)\s*:\s*\S+", text, re.IGNORECASE):
+        return norm_app(text)
+    # 2. A wallet or a bank named next to digits.
+    if any(c.isdigit() for c in folded):
+        wallet, _ = _take_alias(words, WALLET_ALIASES)
+        if wallet is not None:
+            return norm_ewallet(text)
+        bank, _ = _take_alias(words, BANK_ALIASES)
+        if bank is not None or (len(words) >= 2 and any(w in BY_BIN for w in words)):
+            return norm_bank_account(text)
+    # 3. Phone numbers.
+    if _PHONEISH.match(text):
+        try:
+            return norm_phone(text)
+        except InvalidInput as e:
+            digits = re.sub(r"\D", "", text)
+            if 6 <= len(digits) <= 19 and not text.startswith("+"):
+                raise _bad(f"{e.errors[0].message}; for a bank account, add the bank's name "
+                           "(e.g. 'Vietcombank 0123456789')", code="invalid_phone") from None
+            raise
+    # 4. Domains.
+    if _DOMAINISH.match(text):
+        return norm_domain(text)
+    # 5. One word: an SMS sender name.
+    if _BRAND.match(text) and any(c.isalpha() for c in text):
+        return norm_sms_brand(text)
+    if text.startswith("@"):
+        raise _bad("a handle alone is ambiguous: give the page's link (t.me/…, tiktok.com/@…, facebook.com/…)",
+                   code="ambiguous")
+    raise _bad("not a phone number, bank account, e-wallet, link, domain, social page, SMS brand name or app",
+               code="unrecognised")

@@ -1,0 +1,746 @@
+"""Scam intelligence: lookups, reports, official channels, moderation and appeals.
+
+Indicators are stored by a keyed digest of their normal form (see ``postguard.intel.normalize``);
+personal values (phones, accounts, wallets), report texts, contacts and evidence files are vault
+ciphertext under the platform's own organisation (``KEY_ORG``), whose keys rotate like any other.
+A lookup that finds nothing writes nothing and logs nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from postguard.db.base import utcnow
+from postguard.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from postguard.intel.evidence import check_file
+from postguard.intel.models import (
+    Appeal,
+    Decision,
+    Evidence,
+    Indicator,
+    OfficialChannel,
+    Report,
+    Reporter,
+    ReportIndicator,
+)
+from postguard.intel.normalize import Normal, detect, norm_domain
+from postguard.intel.verdicts import (
+    SEVERITY,
+    Policy,
+    ReportFact,
+    Standing,
+    Verdict,
+    grade,
+)
+from postguard.orgs.models import Organisation
+from postguard.orgs.service import SCOPES, Principal
+
+KEY_ORG = "PG-INTEL"
+CATEGORIES = {
+    "fake_courier": "posing as a courier or postal operator (fees, COD, undelivered parcel)",
+    "fake_bank": "posing as a bank",
+    "fake_police": "posing as police, prosecutors or a court",
+    "fake_authority": "posing as a tax, social insurance, power or other public office",
+    "fake_telco": "posing as a telecom operator (SIM lock, subscriber update)",
+    "investment": "investment, crypto or trading scam",
+    "job_task": "online job or 'task' scam (likes, orders, commissions)",
+    "romance": "romance or friendship scam",
+    "shopping": "fake shop, deposit or marketplace scam",
+    "loan": "loan or debt-collection scam",
+    "account_takeover": "OTP, password or account takeover",
+    "malware_app": "asked to install an app or open a link that took control",
+    "other": "something else",
+}
+CHANNEL_KINDS = {  # what an operator can register, and the indicator types each may be
+    "domain": ("domain",),
+    "hotline": ("phone",),
+    "sms_brand": ("sms_brand",),
+    "app": ("app",),
+    "social": ("social",),
+    "cod_account": ("bank_account",),
+    "ewallet": ("ewallet",),
+}
+DECISIONS = ("confirm", "dispute", "delist", "clear")
+MUTE_NOTE = ("The holder of an account or wallet used in a scam may be a 'mule' who sold or lent it, or "
+             "a victim whose account was taken over; reports say the account was used, not who holds it.")
+HEADLINES = {
+    "unknown": "No reports found. That does not mean it is safe.",
+    "reported": "Reported as used in scams. Be careful.",
+    "corroborated": "Reported by several independent sources as used in scams. Do not transfer money.",
+    "confirmed": "Confirmed as used in scams. Do not transfer money, share codes or install anything.",
+    "disputed": "Reported, but disputed: a review or an appeal is open. Be careful meanwhile.",
+    "delisted": "Removed from the list after review. That does not mean it is safe.",
+    "official": "Official channel of {org}.",
+}
+ADVICE = ("A genuine courier never asks you to transfer money to a personal account, to tell an OTP code, "
+          "to install an app or to pay a storage fee. When unsure, hang up and call the operator's official hotline.")
+MAX_INDICATORS = 10
+MAX_TEXT = 4000
+DUPLICATE_WINDOW = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Upload:
+    data: bytes
+    content_type: str | None = None
+
+
+def _need(principal: Principal | None, scope: str) -> Principal:
+    if principal is None or not principal.can(scope):
+        raise Forbidden(f"This needs the {scope} scope.")
+    return principal
+
+
+def _bad(field: str, message: str, code: str = "invalid") -> InvalidInput:
+    return InvalidInput("The request was refused.", [FieldError(field, message, code=code)])
+
+
+class IntelService:
+    def __init__(self, platform) -> None:
+        self.p = platform
+        s = platform.settings
+        self.policy = Policy(half_life_days=s.intel_half_life_days, confirmed_days=s.intel_confirmed_days)
+        self._lock = threading.Lock()
+        self._digest_fn = None
+        self._key_org_id: int | None = None
+
+    # -- keys --------------------------------------------------------------------------------
+    def _digest(self, text: str) -> bytes:
+        if self._digest_fn is None:
+            with self._lock:
+                if self._digest_fn is None:
+                    with self.p.db.session() as s:
+                        self._digest_fn = self.p.vault.keyed_digest(s, purpose="intel-indicator")
+        return self._digest_fn(text)
+
+    def _ready(self) -> None:
+        """Create (once) the keys this service uses, before any session is open: on SQLite a write
+        inside another session would wait on the database lock."""
+        self._digest("")
+        self.key_org_id()
+
+    def digest_of(self, n: Normal) -> bytes:
+        """The lookup key of a normal form (also what private lookups and sharing match on)."""
+        return self._digest(f"{n.type}\0{n.value}")
+
+    def key_org_id(self) -> int:
+        """The platform's own organisation, whose vault keys protect intelligence data."""
+        if self._key_org_id is None:
+            from postguard.errors import NotFound as _NF
+
+            try:
+                org = self.p.orgs.get(KEY_ORG)
+            except _NF:
+                try:
+                    org = self.p.orgs.create(code=KEY_ORG, name="postguard platform (scam intelligence keys)")
+                except Conflict:
+                    org = self.p.orgs.get(KEY_ORG)
+            self._key_org_id = org.id
+        return self._key_org_id
+
+    def cli_principal(self) -> Principal:
+        """The command line acts as the platform, with every scope."""
+        return Principal(org_id=self.key_org_id(), org_code=KEY_ORG, actor="cli", scopes=frozenset(SCOPES))
+
+    def _seal(self, s: Session, text: str | bytes | None, *, table: str, column: str, record_id: int) -> bytes | None:
+        if text is None or text == "":
+            return None
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        return self.p.vault.encrypt(data, session=s, org_id=self.key_org_id(), table=table, column=column,
+                                    record_id=str(record_id))
+
+    def _open(self, s: Session, blob: bytes | None, *, table: str, column: str, record_id: int) -> bytes | None:
+        if blob is None:
+            return None
+        return self.p.vault.decrypt(blob, session=s, org_id=self.key_org_id(), table=table, column=column,
+                                    record_id=str(record_id))
+
+    # -- indicators --------------------------------------------------------------------------
+    def _find(self, s: Session, n: Normal) -> Indicator | None:
+        return s.execute(select(Indicator).where(Indicator.digest == self.digest_of(n))).scalar_one_or_none()
+
+    def _get_or_create(self, s: Session, n: Normal) -> Indicator:
+        found = self._find(s, n)
+        if found is not None:
+            return found
+        ind = Indicator(type=n.type, digest=self.digest_of(n), display=n.display[:300],
+                        value=None if n.personal else n.value, domain=n.domain, qualifier=n.bank,
+                        verdict="unknown", score=0)
+        s.add(ind)
+        s.flush()
+        if n.personal:
+            ind.value_ct = self._seal(s, n.value, table="intel_indicators", column="value", record_id=ind.id)
+        return ind
+
+    def _official(self, s: Session, indicator_id: int) -> tuple[OfficialChannel, Organisation] | None:
+        row = s.execute(
+            select(OfficialChannel, Organisation)
+            .join(Organisation, Organisation.id == OfficialChannel.org_id)
+            .where(OfficialChannel.indicator_id == indicator_id, OfficialChannel.status == "verified")
+        ).one_or_none()
+        return (row[0], row[1]) if row else None
+
+    def _official_for(self, s: Session, n: Normal, ind: Indicator | None):
+        """The verified official channel covering ``n``: itself, or for a link or domain, the
+        official domain it lies under."""
+        if ind is not None and (found := self._official(s, ind.id)) is not None:
+            return found
+        if n.type in ("url", "domain") and n.domain:
+            for host in dict.fromkeys([n.host, n.domain]):
+                if host is None or (n.type == "domain" and host == n.value):
+                    continue
+                try:
+                    other = self._find(s, norm_domain(host))
+                except InvalidInput:
+                    continue
+                if other is not None and (found := self._official(s, other.id)) is not None:
+                    return found
+        return None
+
+    def _official_covering(self, s: Session, ind: Indicator):
+        """The verified channel covering a stored indicator: itself, or the official registrable
+        domain a link or domain lies under (official domains are registered as registrable domains)."""
+        found = self._official(s, ind.id)
+        if found is None and ind.type in ("url", "domain") and ind.domain:
+            other = s.execute(select(Indicator.id).where(
+                Indicator.digest == self._digest(f"domain\0{ind.domain}"))).scalar_one_or_none()
+            if other is not None and other != ind.id:
+                found = self._official(s, other)
+        return found
+
+    def _facts(self, s: Session, indicator_id: int) -> list[ReportFact]:
+        evidence = (select(Evidence.report_id, func.count().label("n")).group_by(Evidence.report_id).subquery())
+        rows = s.execute(
+            select(Report.created_at, Report.reporter_kind, Reporter.key, Reporter.upheld, Reporter.rejected,
+                   func.coalesce(evidence.c.n, 0))
+            .join(ReportIndicator, ReportIndicator.report_id == Report.id)
+            .join(Reporter, Reporter.id == Report.reporter_id)
+            .outerjoin(evidence, evidence.c.report_id == Report.id)
+            .where(ReportIndicator.indicator_id == indicator_id, Report.status == "accepted")
+        ).all()
+        return [ReportFact(reporter=key.hex(), kind=kind, at=at, evidence=int(n),
+                           reputation=reputation(upheld, rejected))
+                for at, kind, key, upheld, rejected, n in rows]
+
+    def _standing(self, s: Session, ind: Indicator) -> Standing:
+        official = self._official_covering(s, ind)
+        appeal_open = s.execute(
+            select(func.count()).select_from(Appeal).where(Appeal.indicator_id == ind.id, Appeal.status == "open")
+        ).scalar_one() > 0
+        held = 0
+        if official:
+            held = s.execute(
+                select(func.count()).select_from(Report)
+                .join(ReportIndicator, ReportIndicator.report_id == Report.id)
+                .where(ReportIndicator.indicator_id == ind.id, Report.status == "held")
+            ).scalar_one()
+        return Standing(official=official is not None, official_org=official[1].name if official else None,
+                        decision=ind.decision, decision_at=ind.decision_at, decision_source=ind.decision_source,
+                        appeal_open=appeal_open, held_reports=held)
+
+    def _grade(self, s: Session, ind: Indicator, *, now: datetime | None = None) -> Verdict:
+        return grade(self._facts(s, ind.id), self._standing(s, ind), now=now or utcnow(), policy=self.policy)
+
+    def _regrade(self, s: Session, ind: Indicator) -> Verdict:
+        v = self._grade(s, ind)
+        ind.verdict, ind.score, ind.graded_at, ind.updated_at = v.verdict, v.score, utcnow(), utcnow()
+        if v.verdict == "corroborated" and not ind.needs_review:
+            ind.needs_review, ind.review_reason = True, "corroborated"
+        return v
+
+    # -- lookups -----------------------------------------------------------------------------
+    def check(self, raw: str, *, type: str | None = None, client: str, now: datetime | None = None) -> dict:
+        """Look up any raw input. Rate limited per ``client``; a clean lookup writes and logs nothing."""
+        self.p.limiter.hit(self.p.settings.intel_check_rate, "intel-check", client,
+                           message="Too many lookups; try again later.")
+        n = detect(raw, type)
+        self._digest("")
+        targets = [n]
+        if n.type == "url" and n.domain:
+            # The link, its host and its registrable domain: a report or an official entry on any counts.
+            for host in dict.fromkeys([n.host, n.domain]):
+                try:
+                    targets.append(norm_domain(host))
+                except InvalidInput:
+                    pass
+        graded: list[tuple[Normal, Indicator | None, Verdict | None, tuple | None]] = []
+        with self.p.db.read_session() as s:
+            rows = {i.digest: i for i in s.execute(
+                select(Indicator).where(Indicator.digest.in_([self.digest_of(t) for t in targets]))).scalars()}
+            for t in targets:
+                ind = rows.get(self.digest_of(t))
+                if ind is None:
+                    graded.append((t, None, None, None))
+                    continue
+                official = self._official(s, ind.id)
+                graded.append((t, ind, self._grade(s, ind, now=now),
+                               (official[0].kind, official[0].label, official[1].code, official[1].name)
+                               if official else None))
+        hits = [g for g in graded if g[1] is not None]
+        if hits:
+            with self.p.db.session() as s:
+                for _, ind, _, _ in hits:
+                    s.execute(Indicator.__table__.update().where(Indicator.id == ind.id)
+                              .values(lookups=Indicator.lookups + 1))
+        return self._answer(n, graded)
+
+    def _answer(self, n: Normal, graded) -> dict:
+        official = next(((t, o) for t, _, _, o in graded if o is not None), None)
+        main = graded[0]
+        if official is not None:
+            kind, label, code, name = official[1]
+            verdict = next(v for _, _, v, o in graded if o is not None)
+            chosen = verdict
+            headline = HEADLINES["official"].format(org=name)
+            official_out = {"org": code, "name": name, "kind": kind, "label": label,
+                            "via": official[0].type, "display": official[0].display}
+        else:
+            official_out = None
+            found = [(t, v) for t, _, v, _ in graded if v is not None]
+            worst = max(found, key=lambda tv: SEVERITY[tv[1].verdict], default=None)
+            chosen = worst[1] if worst and SEVERITY[worst[1].verdict] > 0 else (main[2] or None)
+            verdict_name = chosen.verdict if chosen else "unknown"
+            headline = HEADLINES[verdict_name]
+        verdict_name = chosen.verdict if chosen else "unknown"
+        out = {
+            "type": n.type,
+            "display": n.display,
+            "verdict": verdict_name,
+            "score": chosen.score if chosen else 0,
+            "headline": headline,
+            "reasons": [r.as_dict() for r in chosen.reasons] if chosen else [
+                {"code": "no_reports", "text": "Nothing has been reported about this yet."}],
+            "official": official_out,
+            "notes": [],
+            "related": [{"type": t.type, "display": t.display, "verdict": v.verdict if v else "unknown",
+                         "score": v.score if v else 0} for t, _, v, _ in graded[1:]],
+            "advice": ADVICE,
+        }
+        if n.type in ("bank_account", "ewallet") and verdict_name not in ("unknown", "official", "delisted"):
+            out["notes"].append({"code": "holder_may_be_mule_or_victim", "text": MUTE_NOTE})
+        return out
+
+    # -- reports -----------------------------------------------------------------------------
+    def _reporter(self, s: Session, *, principal: Principal | None, client: str) -> Reporter:
+        key = self._digest(f"reporter\0org\0{principal.org_id}" if principal else f"reporter\0client\0{client}")
+        rep = s.execute(select(Reporter).where(Reporter.key == key)).scalar_one_or_none()
+        if rep is None:
+            rep = Reporter(key=key, kind="org" if principal else "public", reports=0, upheld=0, rejected=0)
+            s.add(rep)
+            s.flush()
+        return rep
+
+    def _parse_indicators(self, items) -> list[Normal]:
+        if not isinstance(items, list) or not items:
+            raise _bad("indicators", "name at least one phone, account, wallet, link, domain, page or app",
+                       code="required")
+        if len(items) > MAX_INDICATORS:
+            raise _bad("indicators", f"at most {MAX_INDICATORS} per report", code="too_many")
+        out: list[Normal] = []
+        errors: list[FieldError] = []
+        for i, item in enumerate(items):
+            value, type_ = (item.get("value"), item.get("type")) if isinstance(item, dict) else (item, None)
+            try:
+                n = detect(value, type_)
+            except InvalidInput as e:
+                errors.extend(FieldError(f"indicators[{i}]", fe.message, code=fe.code) for fe in e.errors)
+                continue
+            if all(n.value != o.value or n.type != o.type for o in out):
+                out.append(n)
+        if errors:
+            raise InvalidInput("The report was not accepted.", errors)
+        return out
+
+    def report(self, *, indicators, category: str, description: str | None = None,
+               amount_lost_vnd: int | None = None, occurred_on: str | None = None, contact: str | None = None,
+               evidence: list[Upload] | None = None, principal: Principal | None = None, client: str) -> dict:
+        """Accept a scam report (all or nothing). ``principal`` is an organisation reporting with the
+        ``intel:report`` scope; without one it is a citizen's (with a contact) or anonymous report."""
+        if principal is not None:
+            _need(principal, "intel:report")
+        evidence = evidence or []
+        s_ = self.p.settings
+        errors: list[FieldError] = []
+        if category not in CATEGORIES:
+            errors.append(FieldError("category", f"choose from: {', '.join(CATEGORIES)}"))
+        if description is not None and len(description) > MAX_TEXT:
+            errors.append(FieldError("description", f"at most {MAX_TEXT} characters", code="too_long"))
+        if contact is not None and len(contact) > 200:
+            errors.append(FieldError("contact", "at most 200 characters", code="too_long"))
+        if amount_lost_vnd is not None and (not isinstance(amount_lost_vnd, int) or isinstance(amount_lost_vnd, bool)
+                                            or not 0 <= amount_lost_vnd <= 10**15):
+            errors.append(FieldError("amount_lost_vnd", "a whole number of đồng, 0 or more"))
+        if occurred_on:
+            try:
+                if date.fromisoformat(occurred_on) > utcnow().date():
+                    errors.append(FieldError("occurred_on", "cannot be in the future"))
+            except (ValueError, TypeError):
+                errors.append(FieldError("occurred_on", "a date as YYYY-MM-DD"))
+        if len(evidence) > s_.intel_evidence_max_files:
+            errors.append(FieldError("evidence", f"at most {s_.intel_evidence_max_files} files", code="too_many"))
+        if errors:
+            raise InvalidInput("The report was not accepted.", errors)
+        normals = self._parse_indicators(indicators)
+        kinds = [check_file(u.data, declared=u.content_type, max_bytes=s_.intel_evidence_max_bytes, index=i)
+                 for i, u in enumerate(evidence)]
+        client_key = f"org:{principal.org_id}" if principal else client
+        self.p.limiter.hit(s_.intel_report_rate, "intel-report", client_key,
+                           message="Too many reports from this client; try again later.")
+        contact = (contact or "").strip() or None
+        self._ready()
+        with self.p.db.session() as s:
+            reporter = self._reporter(s, principal=principal, client=client)
+            inds = [self._get_or_create(s, n) for n in normals]
+            official = {i.id for n, i in zip(normals, inds) if self._official_for(s, n, i) is not None}
+            kind = "org" if principal else ("citizen" if contact else "anonymous")
+            fp = self._digest("fp\0" + reporter.key.hex() + "\0" + category + "\0"
+                              + ",".join(str(i) for i in sorted(i.id for i in inds)))
+            original = s.execute(
+                select(Report).where(Report.fingerprint == fp, Report.status.in_(("accepted", "held")),
+                                     Report.created_at >= utcnow() - DUPLICATE_WINDOW)
+                .order_by(Report.id).limit(1)
+            ).scalar_one_or_none()
+            rep = Report(public_id=secrets.token_urlsafe(12), reporter_id=reporter.id, reporter_kind=kind,
+                         org_id=principal.org_id if principal else None, category=category,
+                         amount_lost_vnd=amount_lost_vnd, occurred_on=occurred_on or None,
+                         status="merged" if original else ("held" if official else "accepted"),
+                         merged_into_id=original.id if original else None, fingerprint=fp, duplicates=0)
+            s.add(rep)
+            s.flush()
+            rep.description_ct = self._seal(s, description, table="intel_reports", column="description",
+                                            record_id=rep.id)
+            rep.contact_ct = self._seal(s, contact, table="intel_reports", column="contact", record_id=rep.id)
+            target = original or rep
+            for u, media in zip(evidence, kinds):
+                ev = Evidence(report_id=target.id, media_type=media, size=len(u.data))
+                s.add(ev)
+                s.flush()
+                ev.content_ct = self._seal(s, u.data, table="intel_evidence", column="content", record_id=ev.id)
+            if original is not None:
+                original.duplicates += 1
+            else:
+                for ind in inds:
+                    s.add(ReportIndicator(report_id=rep.id, indicator_id=ind.id))
+                reporter.reports += 1
+            s.flush()
+            verdicts = {}
+            for ind in inds:
+                ind.last_report_at = utcnow()
+                if ind.id in official:
+                    ind.needs_review, ind.review_reason = True, "official_reported"
+                verdicts[ind.display] = self._regrade(s, ind).verdict
+            out = {"report": target.public_id, "status": "merged" if original else rep.status,
+                   "reporter_kind": kind, "indicators": [{"type": i.type, "display": i.display,
+                                                          "verdict": i.verdict} for i in inds],
+                   "evidence": len(evidence)}
+        return out
+
+    # -- official channels -------------------------------------------------------------------
+    def official_add(self, principal: Principal, *, kind: str, value: str, label: str = "",
+                     org_code: str | None = None) -> dict:
+        """Register a channel as an organisation's own (pending until an administrator verifies it).
+        With ``intel:official`` an organisation registers its own; ``intel:admin`` may register for any."""
+        if org_code and org_code.strip().upper() != principal.org_code:
+            _need(principal, "intel:admin")
+        elif not (principal.can("intel:official") or principal.can("intel:admin")):
+            raise Forbidden("This needs the intel:official scope.")
+        if kind not in CHANNEL_KINDS:
+            raise _bad("kind", f"choose from: {', '.join(CHANNEL_KINDS)}")
+        if len(label) > 200:
+            raise _bad("label", "at most 200 characters", code="too_long")
+        n = detect(value, CHANNEL_KINDS[kind][0])
+        if kind == "domain" and n.domain != n.value:
+            raise _bad("value", f"register the registrable domain ({n.domain}); its subdomains are covered")
+        org = self.p.orgs.get(org_code or principal.org_code)
+        self._ready()
+        with self.p.db.session() as s:
+            ind = self._get_or_create(s, n)
+            existing = s.execute(select(OfficialChannel).where(OfficialChannel.indicator_id == ind.id)
+                                 ).scalar_one_or_none()
+            if existing is not None and existing.status != "revoked":
+                if existing.org_id != org.id:
+                    raise Conflict("This channel is already registered to another organisation.")
+                raise Conflict("This channel is already registered.")
+            if existing is not None:
+                s.delete(existing)
+                s.flush()
+            ch = OfficialChannel(org_id=org.id, indicator_id=ind.id, kind=kind, label=label.strip(),
+                                 status="pending", registered_by=principal.actor)
+            s.add(ch)
+            s.flush()
+            out = self._channel_view(ch, ind, org)
+        self.p.audit.append(actor=principal.actor, action="intel_official_add", org_id=org.id,
+                            subject=f"channel:{out['id']}", details={"kind": kind, "type": n.type})
+        return out
+
+    @staticmethod
+    def _channel_view(ch: OfficialChannel, ind: Indicator, org: Organisation) -> dict:
+        return {"id": ch.id, "org": org.code, "org_name": org.name, "kind": ch.kind, "label": ch.label,
+                "type": ind.type, "display": ind.display, "status": ch.status,
+                "verified_at": ch.verified_at.isoformat() if ch.verified_at else None}
+
+    def official_set_status(self, principal: Principal, channel_id: int, *, status: str, note: str = "") -> dict:
+        """Verify or revoke a channel (platform administrators: ``intel:admin``)."""
+        _need(principal, "intel:admin")
+        if status not in ("verified", "revoked"):
+            raise _bad("status", "verified or revoked")
+        with self.p.db.session() as s:
+            ch = s.get(OfficialChannel, channel_id)
+            if ch is None:
+                raise NotFound(f"No official channel {channel_id}.")
+            ind, org = s.get(Indicator, ch.indicator_id), s.get(Organisation, ch.org_id)
+            before = ch.status
+            ch.status = status
+            if status == "verified":
+                ch.verified_by, ch.verified_at = principal.actor, utcnow()
+            else:  # revoked: reports held for review count again
+                for r in s.execute(select(Report).join(ReportIndicator, ReportIndicator.report_id == Report.id)
+                                   .where(ReportIndicator.indicator_id == ind.id, Report.status == "held")).scalars():
+                    r.status = "accepted"
+            s.flush()
+            v = self._regrade(s, ind)
+            s.add(Decision(indicator_id=ind.id, actor=principal.actor, action=f"official_{status}",
+                           from_verdict=None, to_verdict=v.verdict, note=note[:2000]))
+            out = self._channel_view(ch, ind, org)
+        self.p.audit.append(actor=principal.actor, action=f"intel_official_{status}", org_id=org.id,
+                            subject=f"channel:{channel_id}", details={"from": before, "to": status})
+        return out
+
+    def official_list(self, *, org_code: str | None = None, status: str | None = None) -> list[dict]:
+        with self.p.db.read_session() as s:
+            q = (select(OfficialChannel, Indicator, Organisation)
+                 .join(Indicator, Indicator.id == OfficialChannel.indicator_id)
+                 .join(Organisation, Organisation.id == OfficialChannel.org_id)
+                 .order_by(Organisation.code, OfficialChannel.kind, OfficialChannel.id))
+            if org_code:
+                q = q.where(Organisation.code == org_code.strip().upper())
+            if status:
+                q = q.where(OfficialChannel.status == status)
+            return [self._channel_view(ch, ind, org) for ch, ind, org in s.execute(q).all()]
+
+    # -- moderation --------------------------------------------------------------------------
+    def queue(self, principal: Principal, *, limit: int = 50) -> list[dict]:
+        """What analysts should look at: open appeals (overdue first), reports held against official
+        channels, corroborated indicators awaiting confirmation."""
+        _need(principal, "intel:analyst")
+        now = utcnow()
+        with self.p.db.read_session() as s:
+            inds = s.execute(select(Indicator).where(Indicator.needs_review.is_(True))).scalars().all()
+            appeals = {a.indicator_id: a for a in s.execute(select(Appeal).where(Appeal.status == "open")).scalars()}
+            for ind_id in appeals.keys() - {i.id for i in inds}:
+                inds.append(s.get(Indicator, ind_id))
+            items = []
+            for ind in inds:
+                v = self._grade(s, ind, now=now)
+                a = appeals.get(ind.id)
+                items.append({
+                    "indicator": ind.id, "type": ind.type, "display": ind.display, "verdict": v.verdict,
+                    "score": v.score, "reason": "appeal" if a else ind.review_reason, "reports": v.reports,
+                    "distinct_reporters": v.reporters, "lookups": ind.lookups,
+                    "appeal": {"id": a.public_id, "deadline_at": a.deadline_at.isoformat(),
+                               "overdue": a.deadline_at < now} if a else None,
+                })
+        items.sort(key=lambda x: (not (x["appeal"] and x["appeal"]["overdue"]), x["appeal"] is None,
+                                  x["appeal"]["deadline_at"] if x["appeal"] else "", -x["score"]))
+        return items[:limit]
+
+    def indicator(self, principal: Principal, indicator_id: int, *, reveal: bool = False) -> dict:
+        """An indicator with its verdict and reports, for analysts. ``reveal`` also decrypts report
+        texts and contacts, logged in the access log before anything is opened."""
+        _need(principal, "intel:analyst")
+        self._ready()
+        if reveal:
+            self.p.audit.append(actor=principal.actor, action="intel_report_reveal", org_id=principal.org_id,
+                                subject=f"indicator:{indicator_id}", purpose="moderation")
+        with self.p.db.read_session() as s:
+            ind = s.get(Indicator, indicator_id)
+            if ind is None:
+                raise NotFound(f"No indicator {indicator_id}.")
+            v = self._grade(s, ind)
+            reports = s.execute(
+                select(Report).join(ReportIndicator, ReportIndicator.report_id == Report.id)
+                .where(ReportIndicator.indicator_id == ind.id).order_by(Report.id)).scalars().all()
+            out_reports = []
+            for r in reports:
+                files = s.execute(select(Evidence.id, Evidence.media_type, Evidence.size)
+                                  .where(Evidence.report_id == r.id)).all()
+                item = {"id": r.public_id, "status": r.status, "reporter_kind": r.reporter_kind,
+                        "category": r.category, "amount_lost_vnd": r.amount_lost_vnd, "occurred_on": r.occurred_on,
+                        "created_at": r.created_at.isoformat(), "duplicates": r.duplicates,
+                        "evidence": [{"id": i, "media_type": m, "size": z} for i, m, z in files]}
+                if reveal:
+                    for col in ("description", "contact"):
+                        raw = self._open(s, getattr(r, f"{col}_ct"), table="intel_reports", column=col,
+                                         record_id=r.id)
+                        item[col] = raw.decode("utf-8") if raw is not None else None
+                out_reports.append(item)
+            history = s.execute(select(Decision).where(Decision.indicator_id == ind.id).order_by(Decision.id)
+                                ).scalars().all()
+            return {"indicator": ind.id, "type": ind.type, "display": ind.display, **v.as_dict(),
+                    "decision": ind.decision, "decision_source": ind.decision_source,
+                    "review_reason": ind.review_reason, "lookups": ind.lookups, "reports_detail": out_reports,
+                    "history": [{"action": d.action, "actor": d.actor, "from": d.from_verdict, "to": d.to_verdict,
+                                 "at": d.at.isoformat()} for d in history]}
+
+    def decide(self, principal: Principal, indicator_id: int, *, action: str, note: str = "",
+               source: str = "analyst") -> dict:
+        """confirm / dispute / delist / clear an indicator; recorded in the history and the access log."""
+        _need(principal, "intel:analyst")
+        if action not in DECISIONS:
+            raise _bad("action", f"choose from: {', '.join(DECISIONS)}")
+        if source not in ("analyst", "official_source"):
+            raise _bad("source", "analyst or official_source")
+        with self.p.db.session() as s:
+            ind = s.get(Indicator, indicator_id)
+            if ind is None:
+                raise NotFound(f"No indicator {indicator_id}.")
+            before = self._grade(s, ind).verdict
+            if action == "confirm" and self._official_covering(s, ind) is not None:
+                raise Conflict("This is a verified official channel: it cannot be confirmed as a scam. "
+                               "An administrator must revoke the channel first.")
+            if action == "clear":
+                ind.decision = ind.decision_source = ind.decision_at = None
+            else:
+                ind.decision = {"confirm": "confirmed", "dispute": "disputed", "delist": "delisted"}[action]
+                ind.decision_source = source if action == "confirm" else "analyst"
+                ind.decision_at = utcnow()
+            if action == "confirm":
+                self._credit_reporters(s, ind.id)
+            ind.needs_review, ind.review_reason = (True, "disputed") if action == "dispute" else (False, None)
+            after = self._regrade(s, ind).verdict  # a cleared, corroborated indicator goes back to the queue
+            s.add(Decision(indicator_id=ind.id, actor=principal.actor, action=action, from_verdict=before,
+                           to_verdict=after, note=note[:2000]))
+        self.p.audit.append(actor=principal.actor, action=f"intel_{action}", org_id=principal.org_id,
+                            subject=f"indicator:{indicator_id}",
+                            details={"from": before, "to": after, "source": source if action == "confirm" else "analyst"})
+        return {"indicator": indicator_id, "from": before, "verdict": after}
+
+    def _credit_reporters(self, s: Session, indicator_id: int) -> None:
+        """Reporters of a confirmed indicator gain reputation (once per report)."""
+        ids = s.execute(select(Report.reporter_id).join(ReportIndicator, ReportIndicator.report_id == Report.id)
+                        .where(ReportIndicator.indicator_id == indicator_id, Report.status == "accepted")).scalars()
+        for rid in set(ids):
+            rep = s.get(Reporter, rid)
+            rep.upheld += 1
+
+    def review_report(self, principal: Principal, report_id: str, *, action: str, note: str = "") -> dict:
+        """accept (a held report: it counts for its non-official indicators) or reject (spam or abuse:
+        it stops counting and its reporter's reputation drops)."""
+        _need(principal, "intel:analyst")
+        if action not in ("accept", "reject"):
+            raise _bad("action", "accept or reject")
+        with self.p.db.session() as s:
+            r = s.execute(select(Report).where(Report.public_id == report_id)).scalar_one_or_none()
+            if r is None:
+                raise NotFound("No such report.")
+            before = r.status
+            if before in ("merged",):
+                raise Conflict("A merged duplicate is reviewed with the report it was merged into.")
+            r.status = "accepted" if action == "accept" else "rejected"
+            if action == "reject" and before != "rejected":
+                s.get(Reporter, r.reporter_id).rejected += 1
+                for m in s.execute(select(Report).where(Report.merged_into_id == r.id)).scalars():
+                    m.status = "rejected"
+            s.flush()
+            ind_ids = s.execute(select(ReportIndicator.indicator_id).where(ReportIndicator.report_id == r.id)
+                                ).scalars().all()
+            for iid in ind_ids:
+                ind = s.get(Indicator, iid)
+                self._regrade(s, ind)
+                still_held = s.execute(select(func.count()).select_from(Report)
+                                       .join(ReportIndicator, ReportIndicator.report_id == Report.id)
+                                       .where(ReportIndicator.indicator_id == iid, Report.status == "held")
+                                       ).scalar_one()
+                if ind.review_reason == "official_reported" and not still_held:
+                    ind.needs_review, ind.review_reason = False, None
+                s.add(Decision(indicator_id=iid, report_id=r.id, actor=principal.actor, action=f"report_{action}",
+                               note=note[:2000]))
+        self.p.audit.append(actor=principal.actor, action=f"intel_report_{action}", org_id=principal.org_id,
+                            subject=f"report:{report_id}", details={"from": before, "to": r.status})
+        return {"report": report_id, "from": before, "status": r.status}
+
+    # -- appeals -----------------------------------------------------------------------------
+    def appeal(self, *, value: str, type: str | None = None, statement: str, contact: str,
+               principal: Principal | None = None, client: str) -> dict:
+        """The owner of a flagged indicator asks for review. It is shown as disputed until an analyst
+        decides, which they must do by the deadline (``POSTGUARD_INTEL_APPEAL_DAYS``)."""
+        errors = []
+        if not statement or not statement.strip() or len(statement) > MAX_TEXT:
+            errors.append(FieldError("statement", f"required, at most {MAX_TEXT} characters"))
+        if not contact or not contact.strip() or len(contact) > 200:
+            errors.append(FieldError("contact", "required (how analysts reach you), at most 200 characters"))
+        if errors:
+            raise InvalidInput("The appeal was not accepted.", errors)
+        n = detect(value, type)
+        self.p.limiter.hit(self.p.settings.intel_appeal_rate, "intel-appeal",
+                           f"org:{principal.org_id}" if principal else client,
+                           message="Too many appeals from this client; try again later.")
+        self._ready()
+        with self.p.db.session() as s:
+            ind = self._find(s, n)
+            if ind is None or self._grade(s, ind).verdict in ("unknown", "delisted", "official"):
+                raise Conflict("Only a reported indicator can be appealed.")
+            if s.execute(select(func.count()).select_from(Appeal)
+                         .where(Appeal.indicator_id == ind.id, Appeal.status == "open")).scalar_one():
+                raise Conflict("An appeal for this indicator is already open.")
+            a = Appeal(public_id=secrets.token_urlsafe(12), indicator_id=ind.id, status="open",
+                       org_id=principal.org_id if principal else None,
+                       deadline_at=utcnow() + timedelta(days=self.p.settings.intel_appeal_days))
+            s.add(a)
+            s.flush()
+            a.statement_ct = self._seal(s, statement.strip(), table="intel_appeals", column="statement",
+                                        record_id=a.id)
+            a.contact_ct = self._seal(s, contact.strip(), table="intel_appeals", column="contact", record_id=a.id)
+            ind.needs_review, ind.review_reason = True, "appeal"
+            s.flush()
+            v = self._regrade(s, ind)
+            out = {"appeal": a.public_id, "status": "open", "deadline_at": a.deadline_at.isoformat(),
+                   "verdict": v.verdict, "indicator": ind.id}
+        self.p.audit.append(actor=principal.actor if principal else "public", action="intel_appeal_open",
+                            org_id=principal.org_id if principal else None, subject=f"indicator:{out['indicator']}",
+                            details={"appeal": out["appeal"]})
+        return out
+
+    def decide_appeal(self, principal: Principal, appeal_id: str, *, uphold: bool, note: str = "") -> dict:
+        """Uphold (the indicator is delisted: earlier reports stop counting) or reject (the verdict
+        returns to what the reports say)."""
+        _need(principal, "intel:analyst")
+        with self.p.db.session() as s:
+            a = s.execute(select(Appeal).where(Appeal.public_id == appeal_id)).scalar_one_or_none()
+            if a is None:
+                raise NotFound("No such appeal.")
+            if a.status != "open":
+                raise Conflict(f"This appeal was already decided ({a.status}).")
+            ind = s.get(Indicator, a.indicator_id)
+            before = self._grade(s, ind).verdict
+            a.status, a.decided_by, a.decided_at = ("upheld" if uphold else "rejected"), principal.actor, utcnow()
+            if uphold:
+                ind.decision, ind.decision_source, ind.decision_at = "delisted", "analyst", utcnow()
+            elif ind.decision == "disputed":
+                ind.decision = ind.decision_source = ind.decision_at = None
+            ind.needs_review, ind.review_reason = False, None
+            s.flush()
+            after = self._regrade(s, ind).verdict
+            s.add(Decision(indicator_id=ind.id, appeal_id=a.id, actor=principal.actor,
+                           action="appeal_upheld" if uphold else "appeal_rejected", from_verdict=before,
+                           to_verdict=after, note=note[:2000]))
+            overdue = a.decided_at > a.deadline_at
+            iid = ind.id
+        self.p.audit.append(actor=principal.actor, action="intel_appeal_" + ("upheld" if uphold else "rejected"),
+                            org_id=principal.org_id, subject=f"indicator:{iid}",
+                            details={"appeal": appeal_id, "from": before, "to": after, "overdue": overdue})
+        return {"appeal": appeal_id, "status": "upheld" if uphold else "rejected", "verdict": after,
+                "decided_after_deadline": overdue}
+
+
+def reputation(upheld: int, rejected: int) -> float:
+    """A reporter's weight: 1.0 for a newcomer, up to 1.5 with confirmed reports, down towards 0.1
+    with rejected ones."""
+    base = (1 + upheld) / (1 + upheld + 2 * rejected)
+    return max(0.1, min(1.5, base + min(0.5, 0.05 * upheld)))

@@ -1,0 +1,127 @@
+"""Scam intelligence over HTTP: check (never "safe", never a value in the URL), reports with
+evidence uploads and their limits, appeals, official channels and the analysts' routes."""
+
+import json
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from postguard.app import create_app
+from postguard.platform import Platform
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"synthetic" * 8
+
+
+@pytest.fixture
+def ip(make_settings):
+    p = Platform(make_settings(intel_check_rate="5/minute", intel_evidence_max_bytes=2048,
+                               intel_evidence_max_files=2))
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def client(ip):
+    return TestClient(create_app(ip.settings, platform=ip))
+
+
+@pytest.fixture
+def key(ip, org):
+    def make(*scopes):
+        return {"Authorization": f"Bearer {ip.orgs.create_api_key(org_code=org.code, scopes=list(scopes)).token}"}
+
+    return make
+
+
+def test_check_unknown_is_never_safe(client):
+    r = client.post("/v1/check", json={"value": "0912 345 678"})
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    body = r.json()
+    assert body["verdict"] == "unknown" and "safe" not in body and body["score"] == 0
+    assert "does not mean it is safe" in body["headline"]
+    assert not re.search(r"\b(is|looks) safe\b", json.dumps(body).replace("does not mean it is safe", ""))
+    assert client.get("/v1/check", params={"value": "0912345678"}).status_code == 405
+
+
+def test_check_errors_and_rate_limit(client):
+    r = client.post("/v1/check", json={"value": "!!!"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "value"
+    for _ in range(4):  # 5 per minute, the refused lookup included
+        assert client.post("/v1/check", json={"value": "0912345678"}).status_code == 200
+    r = client.post("/v1/check", json={"value": "0912345678"})
+    assert r.status_code == 429 and "retry-after" in r.headers
+
+
+def test_report_json_and_multipart(client, ip):
+    r = client.post("/v1/reports", json={"indicators": ["0988 111 222", {"value": "VNPOST", "type": "sms_brand"}],
+                                         "category": "fake_courier", "amount_lost_vnd": 500000})
+    assert r.status_code == 201, r.text
+    assert r.json()["reporter_kind"] == "anonymous" and len(r.json()["indicators"]) == 2
+    files = [("evidence", ("a.png", PNG, "image/png")), ("evidence", ("b.bin", b"%PDF-1.4 synthetic", "application/pdf"))]
+    r = client.post("/v1/reports", data={"report": json.dumps({"indicators": ["0988111333"], "category": "fake_bank",
+                                                               "contact": "x@example.org"})}, files=files)
+    assert r.status_code == 201, r.text
+    assert r.json()["evidence"] == 2 and r.json()["reporter_kind"] == "citizen"
+
+
+@pytest.mark.parametrize("files,status,code", [
+    ([("evidence", ("x.png", b"MZ\x90\x00 not an image", "image/png"))], 422, "unsupported_type"),
+    ([("evidence", ("x.jpg", PNG, "image/jpeg"))], 422, "type_mismatch"),
+    ([("evidence", ("x.png", PNG + b"\0" * 4096, "image/png"))], 413, None),
+    ([("evidence", ("x.png", PNG, "image/png"))] * 3, 422, "too_many"),
+])
+def test_evidence_limits(client, ip, files, status, code):
+    r = client.post("/v1/reports", data={"report": json.dumps({"indicators": ["0988111444"], "category": "other"})},
+                    files=files)
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    if code:
+        assert r.json()["errors"][0]["code"] == code
+    assert client.post("/v1/check", json={"value": "0988111444"}).json()["verdict"] == "unknown"
+
+
+def test_report_validation_problem(client):
+    r = client.post("/v1/reports", json={"indicators": [], "category": "fake_courier"})
+    assert r.status_code == 422
+    r = client.post("/v1/reports", content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "report"
+
+
+def test_official_and_analyst_routes(client, key, ip, org):
+    official = key("intel:official")
+    r = client.post("/v1/intel/official", json={"kind": "domain", "value": "vnpost.vn"}, headers=official)
+    assert r.status_code == 201 and r.json()["status"] == "pending"
+    cid = r.json()["id"]
+    assert client.post(f"/v1/intel/official/{cid}/verify", headers=official).status_code == 403
+    assert client.post("/v1/intel/official", json={"kind": "domain", "value": "shopee.vn", "org": "OTHER"},
+                       headers=official).status_code == 403
+    admin = key("intel:admin")
+    assert client.post(f"/v1/intel/official/{cid}/verify", headers=admin).json()["status"] == "verified"
+    assert [c["display"] for c in client.get("/v1/intel/official").json()["items"]] == ["vnpost.vn"]
+    assert client.post("/v1/check", json={"value": "https://vnpost.vn/x"}).json()["verdict"] == "official"
+
+    reporter = key("intel:report")
+    r = client.post("/v1/reports", json={"indicators": ["zalo.me/0977555666"], "category": "romance"}, headers=reporter)
+    assert r.json()["reporter_kind"] == "org"
+    assert client.get("/v1/intel/queue", headers=reporter).status_code == 403
+    analyst = key("intel:analyst")
+    assert client.get("/v1/intel/queue", headers=analyst).json()["items"] == []
+    client.post("/v1/reports", json={"indicators": ["https://zalo.me/0977555666"], "category": "romance",
+                                     "contact": "c@example.org"})
+    item = client.get("/v1/intel/queue", headers=analyst).json()["items"][0]
+    assert item["verdict"] == "corroborated"
+    r = client.post(f"/v1/intel/indicators/{item['indicator']}/decision", json={"action": "confirm"}, headers=analyst)
+    assert r.json()["verdict"] == "confirmed"
+    detail = client.get(f"/v1/intel/indicators/{item['indicator']}", headers=analyst).json()
+    assert detail["history"][-1]["action"] == "confirm" and "contact" not in detail["reports_detail"][0]
+    a = client.post("/v1/appeals", json={"value": "zalo.me/0977555666", "statement": "trang của tôi",
+                                         "contact": "o@example.org"})
+    assert a.status_code == 201 and a.json()["verdict"] == "disputed"
+    r = client.post(f"/v1/intel/appeals/{a.json()['appeal']}/decision", json={"uphold": False}, headers=analyst)
+    assert r.json()["verdict"] == "confirmed"
+
+
+def test_openapi_lists_intel_routes(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/v1/check", "/v1/reports", "/v1/appeals", "/v1/intel/queue"} <= paths.keys()

@@ -1,0 +1,231 @@
+"""Scam intelligence on both databases: reports and lookups, brigading, duplicates, official channels,
+moderation, appeals, decay, encryption at rest and the access log."""
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from postguard.db import migrate
+from postguard.db.base import utcnow
+from postguard.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    PayloadTooLarge,
+    RateLimited,
+)
+from postguard.intel.models import Evidence, Indicator, Report
+from postguard.intel.service import Upload
+from postguard.platform import Platform
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"synthetic screenshot bytes " * 4
+
+
+@pytest.fixture
+def ip(make_settings):
+    p = Platform(make_settings(intel_report_rate="1000/hour", intel_check_rate="1000/minute",
+                               intel_appeal_rate="100/day"))
+    yield p
+    p.close()
+
+
+def test_schema_in_step(ip):
+    assert migrate.pending_changes(ip.db.engine) == []
+
+
+def test_report_then_check_and_clean_lookups_write_nothing(ip):
+    before = ip.intel.check("0912 345 678", client="c1")
+    assert before["verdict"] == "unknown" and "not mean it is safe" in before["headline"]
+    with ip.db.read_session() as s:
+        assert s.execute(select(func.count()).select_from(Indicator)).scalar_one() == 0
+    r = ip.intel.report(indicators=["0912 345 678", "Vietcombank 0123 456 789"], category="fake_courier",
+                        description="gọi báo đơn hàng", contact="a@example.org", client="c1")
+    assert r["status"] == "accepted" and r["reporter_kind"] == "citizen"
+    out = ip.intel.check("+84912345678", client="c2")
+    assert out["verdict"] == "reported" and out["display"] == "*******678"
+    acct = ip.intel.check("970436:0123456789", client="c2")
+    assert acct["verdict"] == "reported" and acct["notes"][0]["code"] == "holder_may_be_mule_or_victim"
+    with ip.db.read_session() as s:
+        ind = s.execute(select(Indicator).where(Indicator.type == "phone")).scalar_one()
+        assert ind.value is None and ind.value_ct and ind.lookups == 1 and ind.display == "*******678"
+
+
+def test_brigading_one_client_stays_reported(ip):
+    for i in range(40):
+        ip.intel.report(indicators=["0987 000 111"], category="fake_bank", description=f"lần {i}",
+                        evidence=[Upload(PNG, "image/png")] if i < 3 else None, client="brigade")
+    out = ip.intel.check("0987000111", client="x")
+    assert out["verdict"] == "reported"
+    reasons = {r["code"]: r.get("value") for r in out["reasons"]}
+    assert reasons["reports"] == 1 and reasons["distinct_reporters"] == 1  # duplicates merged into one
+    with ip.db.read_session() as s:
+        assert s.execute(select(func.count()).select_from(Report).where(Report.status == "merged")).scalar_one() == 39
+        assert s.execute(select(func.count()).select_from(Evidence)).scalar_one() == 3
+
+
+def test_distinct_identified_reporters_corroborate_and_analyst_confirms(ip, org):
+    orgp = ip.orgs.principal(org.code, actor="test")
+    ip.intel.report(indicators=["https://vnpost-phi.example.net/pay"], category="fake_courier", principal=orgp,
+                    client="x")
+    ip.intel.report(indicators=["http://VNPOST-PHI.example.net:80/pay#x"], category="fake_courier",
+                    contact="b@example.org", client="c9")
+    assert ip.intel.check("vnpost-phi.example.net/pay", client="q")["verdict"] == "corroborated"
+    admin = ip.intel.cli_principal()
+    queue = ip.intel.queue(admin)
+    assert queue[0]["reason"] == "corroborated" and queue[0]["type"] == "url"
+    res = ip.intel.decide(admin, queue[0]["indicator"], action="confirm", source="official_source", note="police notice")
+    assert res == {"indicator": queue[0]["indicator"], "from": "corroborated", "verdict": "confirmed"}
+    assert ip.intel.queue(admin) == []
+    from postguard.audit.models import AuditEntry
+
+    with ip.db.read_session() as s:
+        last = s.execute(select(AuditEntry.action, AuditEntry.subject).order_by(AuditEntry.idx.desc()).limit(1)).one()
+    assert tuple(last) == ("intel_confirm", f"indicator:{queue[0]['indicator']}")
+
+
+def test_scopes(ip, principal):
+    limited = type(principal)(org_id=principal.org_id, org_code=principal.org_code, actor="k",
+                              scopes=frozenset({"shipments:read"}))
+    with pytest.raises(Forbidden):
+        ip.intel.queue(limited)
+    with pytest.raises(Forbidden):
+        ip.intel.report(indicators=["0912345678"], category="other", principal=limited, client="x")
+    with pytest.raises(Forbidden):
+        ip.intel.official_add(limited, kind="domain", value="example.com")
+
+
+def test_official_channel_protection(ip, org):
+    admin = ip.intel.cli_principal()
+    hotline = ip.intel.official_add(admin, kind="hotline", value="1900 54 54 81", label="CSKH", org_code=org.code)
+    domain = ip.intel.official_add(admin, kind="domain", value="vnpost.vn", org_code=org.code)
+    with pytest.raises(Conflict):
+        ip.intel.official_add(admin, kind="hotline", value="19005454 81", org_code="PG-INTEL")
+    with pytest.raises(InvalidInput):
+        ip.intel.official_add(admin, kind="domain", value="www.vnpost.vn", org_code=org.code)
+    # pending channels are not protected (registering cannot shield a scam number)
+    assert ip.intel.check("1900545481", client="c")["verdict"] == "unknown"
+    for ch in (hotline, domain):
+        ip.intel.official_set_status(admin, ch["id"], status="verified")
+    out = ip.intel.check("1900 54 54 81", client="c")
+    assert out["verdict"] == "official" and out["official"]["org"] == org.code
+    assert ip.intel.check("https://tracuu.vnpost.vn/x?y=1", client="c")["verdict"] == "official"
+    assert ip.intel.check("https://vnpost.vn.example.com/", client="c")["verdict"] == "unknown"
+
+    for i in range(5):
+        r = ip.intel.report(indicators=["1900545481", "https://www.vnpost.vn/login"], category="fake_courier",
+                            contact=f"x{i}@example.org", client=f"c{i}")
+        assert r["status"] == "held"
+    out = ip.intel.check("1900545481", client="c")
+    assert out["verdict"] == "official"
+    assert {r["code"]: r.get("value") for r in out["reasons"]}["reports_under_review"] == 5
+    q = ip.intel.queue(admin)
+    assert {x["reason"] for x in q} == {"official_reported"}
+    with pytest.raises(Conflict):
+        ip.intel.decide(admin, q[0]["indicator"], action="confirm")
+    # revoking the channel releases the held reports
+    ip.intel.official_set_status(admin, hotline["id"], status="revoked")
+    assert ip.intel.check("1900545481", client="c")["verdict"] == "corroborated"
+
+
+def test_appeal_flow_and_access_log(ip):
+    for i in range(2):
+        ip.intel.report(indicators=["MoMo 0912 888 777"], category="shopping", contact=f"r{i}@example.org",
+                        client=f"r{i}")
+    with pytest.raises(Conflict):
+        ip.intel.appeal(value="0912888000", statement="không phải tôi", contact="o@example.org", client="o")
+    with pytest.raises(InvalidInput):
+        ip.intel.appeal(value="momo 0912888777", statement="", contact="", client="o")
+    a = ip.intel.appeal(value="momo:+84912888777", statement="Tài khoản của tôi bị chiếm", contact="o@example.org",
+                        client="o")
+    assert a["verdict"] == "disputed"
+    deadline = utcnow() + timedelta(days=ip.settings.intel_appeal_days)
+    assert abs((deadline - datetime.fromisoformat(a["deadline_at"])).total_seconds()) < 60
+    with pytest.raises(Conflict):
+        ip.intel.appeal(value="momo:+84912888777", statement="again", contact="o@example.org", client="o")
+    assert ip.intel.check("MoMo 0912888777", client="z")["verdict"] == "disputed"
+    admin = ip.intel.cli_principal()
+    q = ip.intel.queue(admin)
+    assert q[0]["appeal"]["id"] == a["appeal"] and not q[0]["appeal"]["overdue"]
+    detail = ip.intel.indicator(admin, a["indicator"], reveal=True)
+    assert {r["contact"] for r in detail["reports_detail"]} == {"r0@example.org", "r1@example.org"}
+    res = ip.intel.decide_appeal(admin, a["appeal"], uphold=True, note="verified owner")
+    assert res["verdict"] == "delisted"
+    assert ip.intel.check("MoMo 0912888777", client="z")["verdict"] == "delisted"
+    with pytest.raises(Conflict):
+        ip.intel.decide_appeal(admin, a["appeal"], uphold=False)
+    # a new report after delisting counts again
+    ip.intel.report(indicators=["MoMo 0912888777"], category="shopping", client="new")
+    assert ip.intel.check("MoMo 0912888777", client="z")["verdict"] == "reported"
+    with ip.db.read_session() as s:
+        from postguard.audit.models import AuditEntry
+
+        actions = [a for (a,) in s.execute(select(AuditEntry.action).order_by(AuditEntry.idx))]
+    assert actions.index("intel_appeal_open") < actions.index("intel_report_reveal") < actions.index(
+        "intel_appeal_upheld")
+
+
+def test_rejected_reports_stop_counting_and_cost_reputation(ip):
+    r = ip.intel.report(indicators=["0933 111 222"], category="other", client="troll")
+    admin = ip.intel.cli_principal()
+    assert ip.intel.review_report(admin, r["report"], action="reject")["status"] == "rejected"
+    assert ip.intel.check("0933111222", client="z")["verdict"] == "unknown"
+
+
+def test_decay_without_new_reports(ip, org):
+    ip.intel.report(indicators=["t.me/ScamBot_vn"], category="investment",
+                    principal=ip.orgs.principal(org.code, actor="t"), client="x")
+    ip.intel.report(indicators=["https://t.me/scambot_vn"], category="investment", contact="c@example.org",
+                    client="y")
+    now = utcnow()
+    seen = [ip.intel.check("telegram:@scambot_vn", client="z", now=now + timedelta(days=d))["verdict"]
+            for d in (0, 200, 2000)]
+    assert seen == ["corroborated", "reported", "unknown"]
+
+
+def test_report_validation_is_all_or_nothing(ip):
+    with pytest.raises(InvalidInput) as e:
+        ip.intel.report(indicators=["0912345678", "!!!"], category="fake_courier", client="v")
+    assert e.value.errors[0].field == "indicators[1]"
+    with pytest.raises(InvalidInput) as e:
+        ip.intel.report(indicators=["0912345678"], category="nope", amount_lost_vnd=-1, occurred_on="2999-01-01",
+                        client="v")
+    assert {fe.field for fe in e.value.errors} == {"category", "amount_lost_vnd", "occurred_on"}
+    with pytest.raises(InvalidInput):
+        ip.intel.report(indicators=["0912345678"], category="other", evidence=[Upload(b"MZ\x90", None)], client="v")
+    with pytest.raises(PayloadTooLarge):
+        ip.intel.report(indicators=["0912345678"], category="other",
+                        evidence=[Upload(PNG + b"\0" * ip.settings.intel_evidence_max_bytes, "image/png")], client="v")
+    with ip.db.read_session() as s:
+        assert s.execute(select(func.count()).select_from(Report)).scalar_one() == 0
+        assert s.execute(select(func.count()).select_from(Indicator)).scalar_one() == 0
+
+
+def test_rate_limits(make_settings):
+    p = Platform(make_settings(intel_check_rate="3/minute", intel_report_rate="2/hour"))
+    try:
+        for _ in range(3):
+            p.intel.check("0912345678", client="same")
+        with pytest.raises(RateLimited):
+            p.intel.check("0912345678", client="same")
+        p.intel.check("0912345678", client="other")
+        for i in range(2):
+            p.intel.report(indicators=[f"091234567{i}"], category="other", client="same")
+        with pytest.raises(RateLimited):
+            p.intel.report(indicators=["0912345679"], category="other", client="same")
+    finally:
+        p.close()
+
+
+def test_nothing_personal_in_plaintext_at_rest(ip, backend, settings):
+    secret_contact = "lienhe-bimat-0977123456@example.org"
+    ip.intel.report(indicators=["0977 123 456", "Techcombank 1903 5555 7777"], category="fake_police",
+                    description="Mô tả bí mật XYZZY-PLAINTEXT", contact=secret_contact,
+                    evidence=[Upload(PNG + b"EVIDENCE-PLAINTEXT-MARKER", "image/png")], client="p")
+    if backend != "sqlite":
+        pytest.skip("file scan is for the embedded database")
+    ip.close()
+    raw = b"".join(f.read_bytes() for f in settings.data_dir.glob("postguard.db*"))
+    for needle in (b"+84977123456", b"0977123456", b"190355557777", secret_contact.encode(),
+                   b"XYZZY-PLAINTEXT", b"EVIDENCE-PLAINTEXT-MARKER"):
+        assert needle not in raw, needle

@@ -1,0 +1,167 @@
+"""Indicator normal forms: every written form gives one normal form, normal forms are fixed points,
+garbage gets a clear InvalidInput (and never another exception)."""
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from postguard.errors import InvalidInput
+from postguard.intel.banks import BANKS, WALLETS
+from postguard.intel.normalize import TYPES, detect, normalize
+from postguard.synthetic import MOBILE_PREFIXES
+from tests.unit.test_phones import written_forms
+
+subscriber = st.integers(min_value=0, max_value=10**7 - 1).map(lambda n: f"{n:07d}")
+mobile_nsn = st.builds(lambda p, s: p + s, st.sampled_from(MOBILE_PREFIXES), subscriber)
+account = st.text(alphabet="0123456789", min_size=6, max_size=16)
+label = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
+tld = st.sampled_from(["com", "vn", "com.vn", "net", "org", "info", "gov.vn", "xyz", "shop"])
+path_seg = st.from_regex(r"[A-Za-z0-9_~-]{1,12}", fullmatch=True)
+
+
+def _fixed_point(n):
+    again = normalize(n.value, n.type)
+    assert (again.type, again.value) == (n.type, n.value)
+
+
+@given(mobile_nsn)
+def test_phone_every_form_one_normal_form(nsn):
+    found = {(n.type, n.value) for n in (detect(f) for f in written_forms(nsn))}
+    assert found == {("phone", "+84" + nsn)}
+    _fixed_point(detect("0" + nsn))
+    assert detect("0" + nsn).display.endswith(nsn[-3:]) and nsn[:-3] not in detect("0" + nsn).display
+
+
+@pytest.mark.parametrize("raw", ["1900 54 54 81", "1900545481", "+84 1900 545481", "1900.54.54.81"])
+def test_service_hotlines(raw):
+    assert detect(raw).value == "+841900545481"
+
+
+def _group(digits: str, sep: str) -> str:
+    return sep.join(digits[i : i + 4] for i in range(0, len(digits), 4))
+
+
+@given(st.sampled_from(BANKS), account, st.sampled_from([" ", ".", "-", ""]), st.integers(0, 5))
+def test_bank_account_every_form_one_normal_form(bank, digits, sep, layout):
+    alias = bank.aliases[0]
+    written = _group(digits, sep) if sep else digits
+    forms = [
+        f"{bank.name} {written}", f"{written} {bank.name}", f"{bank.bin}:{digits}", f"{bank.bin} {written}",
+        f"STK {written} ngân hàng {alias.upper()}", f"{alias} - {written}", f"Số tài khoản: {written} ({bank.name})",
+    ]
+    found = {(n.type, n.value) for n in (detect(f) for f in forms)}
+    assert found == {("bank_account", f"{bank.bin}:{digits}")}
+    n = detect(forms[layout % len(forms)])
+    _fixed_point(n)
+    assert digits not in n.display or len(digits) <= 4
+
+
+def test_bank_names_with_diacritics():
+    assert detect("Ngân hàng Á Châu 0123 4567 89").value == "970416:0123456789"
+    assert detect("tk 0123456789 Ngoại Thương").value == "970436:0123456789"
+    assert detect("MB Bank 0123456789").value == "970422:0123456789"
+
+
+@given(st.sampled_from(WALLETS), mobile_nsn)
+def test_ewallet_every_form_one_normal_form(wallet, nsn):
+    forms = [f"{wallet.name} 0{nsn}", f"{wallet.aliases[0]}:+84{nsn}", f"Ví {wallet.name} {nsn[:3]}.{nsn[3:6]}.{nsn[6:]}",
+             f"0{nsn} {wallet.name}"]
+    found = {(n.type, n.value) for n in (detect(f) for f in forms)}
+    assert found == {("ewallet", f"{wallet.code}:+84{nsn}")}
+    _fixed_point(detect(forms[0]))
+
+
+@given(st.lists(label, min_size=1, max_size=3), tld, st.lists(path_seg, max_size=3), st.booleans(),
+       st.sampled_from(["", "a=1", "b=x%2fy"]))
+def test_url_every_form_one_normal_form(labels, suffix, segs, slash, query):
+    host = ".".join(labels) + "." + suffix
+    try:
+        base = detect("https://" + host + "/")
+    except InvalidInput:
+        assume(False)
+    path = "/" + "/".join(segs) + ("/" if slash and segs else "")
+    q = f"?{query}" if query else ""
+    forms = [
+        f"http://{host}{path}{q}", f"https://{host.upper()}{path}{q}", f"{host}{path}{q}", f"HTTPS://{host}.:443{path}{q}#frag",
+        f"hxxps://{host.replace('.', '[.]')}{path}{q}", f"http://{host}:80{path}{q}", f"https://user@{host}{path}{q}",
+        f"https://{host}/./{path.lstrip('/')}{q}",
+    ]
+    found = {(n.type, n.value) for n in (detect(f) for f in forms)}
+    assert len(found) == 1 and next(iter(found))[0] == "url"
+    n = detect(forms[0])
+    _fixed_point(n)
+    assert n.domain == base.domain
+
+
+def test_idna_and_registrable_domains():
+    n = detect("BƯUĐIỆN.vn")
+    assert n.type == "domain" and n.value.startswith("xn--") and n.display == "bưuđiện.vn"
+    assert detect("https://bưuđiện.vn/a").value == n.value + "/a"
+    assert detect("login.vnpost.vn.example.com").domain == "example.com"
+    assert detect("shop.blogspot.com").domain == "shop.blogspot.com"  # private suffixes count
+    assert detect("https://vnpost.vn@evil.example.com/x").domain == "example.com"
+
+
+@pytest.mark.parametrize("raw,value", [
+    ("https://www.facebook.com/VNPost.Official/", "facebook:vnpostofficial"),
+    ("m.facebook.com/profile.php?id=100012345", "facebook:id:100012345"),
+    ("fb:vnpostofficial", "facebook:vnpostofficial"),
+    ("https://zalo.me/0912345678", "zalo:+84912345678"),
+    ("tiktok.com/@Shop.ABC", "tiktok:shop.abc"),
+    ("https://t.me/ScamBot_x", "telegram:scambot_x"),
+    ("telegram:@ScamBot_x", "telegram:scambot_x"),
+    ("https://play.google.com/store/apps/details?id=vn.vnpost.app", "android:vn.vnpost.app"),
+    ("VNPOST", "VNPOST"),
+])
+def test_social_apps_and_brands(raw, value):
+    n = detect(raw)
+    assert n.value == value
+    _fixed_point(n)
+
+
+@given(st.sampled_from(["facebook.com/", "fb.com/", "https://m.facebook.com/", "https://www.facebook.com/"]),
+       st.from_regex(r"[a-z][a-z0-9]{4,15}", fullmatch=True))
+def test_facebook_forms(prefix, page):
+    assert detect(prefix + page).value == f"facebook:{page}"
+    assert detect(prefix + page.upper()).value == f"facebook:{page}"
+
+
+@pytest.mark.parametrize("raw,code", [
+    ("", "empty"), ("   ", "empty"), ("!!!", "unrecognised"), ("xin chào bạn", "unrecognised"),
+    ("12345", "invalid_phone"), ("0987654321098", "invalid_phone"), ("com.vn", "invalid_domain"),
+    ("example.notatld", "invalid_domain"), ("javascript:alert(1)", "invalid_url"), ("@someone", "ambiguous"),
+    ("Vietcombank 12ab34", "invalid_account"), ("Vietcombank 123", "invalid_account"), ("MoMo 123", "invalid_wallet"),
+    ("x" * 3000, "too_long"), ("0912\u0000345678", "invalid"),
+])
+def test_garbage_is_a_clear_invalid_input(raw, code):
+    with pytest.raises(InvalidInput) as e:
+        detect(raw)
+    assert e.value.errors[0].field == "value" and e.value.errors[0].code == code
+    if raw.strip()[:1].isdigit():  # numbers are never echoed back
+        assert raw.strip() not in e.value.errors[0].message and raw.strip() not in e.value.detail
+
+
+@given(st.text(max_size=80))
+def test_any_text_gives_a_normal_form_or_invalid_input(raw):
+    try:
+        n = detect(raw)
+    except InvalidInput as e:
+        assert e.errors and e.errors[0].field == "value"
+        return
+    assert n.type in TYPES
+    _fixed_point(n)
+
+
+@given(st.sampled_from(TYPES), st.text(max_size=40))
+def test_forced_types_never_crash(type_, raw):
+    try:
+        n = normalize(raw, type_)
+    except InvalidInput:
+        return
+    assert n.type == type_
+
+
+def test_unknown_type_is_refused():
+    with pytest.raises(InvalidInput) as e:
+        normalize("0912345678", "fax")
+    assert e.value.errors[0].field == "type"
