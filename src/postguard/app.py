@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from postguard import __version__
 from postguard.api import problems
+from postguard.api.access import router as access_router
 from postguard.api.audit import router as audit_router
 from postguard.api.shipments import router as shipments_router
 from postguard.api.system import install_metrics
@@ -17,6 +18,7 @@ from postguard.api.system import router as system_router
 from postguard.logging import configure_logging
 from postguard.platform import Platform
 from postguard.settings import Settings
+from postguard.web.courier import router as courier_router
 from postguard.web.routes import html_errors
 from postguard.web.routes import router as web_router
 from postguard.web.staff import router as staff_router
@@ -78,4 +80,6 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(audit_router)
     app.include_router(web_router)
     app.include_router(staff_router)
+    app.include_router(access_router)
+    app.include_router(courier_router)
     return app
