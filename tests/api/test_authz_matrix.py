@@ -11,8 +11,7 @@ for both, or ``NOT_PERSONAL("why")`` for a route that touches no personal data.
 
 from __future__ import annotations
 
-import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -63,7 +62,7 @@ class Case:
 
 
 @dataclass(frozen=True)
-class NOT_PERSONAL:  # noqa: N801 - reads as a table value
+class NOT_PERSONAL:
     why: str
 
 

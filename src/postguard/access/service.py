@@ -11,7 +11,13 @@ from postguard.access.door import PURPOSES
 from postguard.access.models import Assignment, Staff
 from postguard.access.staff import StaffPrincipal
 from postguard.db.base import utcnow
-from postguard.errors import FieldError, Forbidden, InvalidInput, NotFound, PostguardError
+from postguard.errors import (
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PostguardError,
+)
 from postguard.logging import get_logger
 from postguard.orgs.service import Principal
 from postguard.shipments.models import Shipment

@@ -21,7 +21,14 @@ from sqlalchemy.orm import Session
 from postguard import places
 from postguard.db.base import utcnow
 from postguard.db.engine import placeholder
-from postguard.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, PostguardError
+from postguard.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PostguardError,
+)
 from postguard.logging import get_logger
 from postguard.orgs.models import Organisation
 from postguard.orgs.service import Principal
