@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from postguard import __version__
 from postguard.api import problems
+from postguard.api.access import router as access_router
 from postguard.api.audit import router as audit_router
 from postguard.api.intel import router as intel_router
 from postguard.api.leaks import router as leaks_router
@@ -23,6 +24,7 @@ from postguard.platform import Platform
 from postguard.settings import Settings
 from postguard.web.auditor import router as auditor_router
 from postguard.web.intel import router as web_intel_router
+from postguard.web.courier import router as courier_router
 from postguard.web.routes import html_errors
 from postguard.web.routes import router as web_router
 from postguard.web.staff import router as staff_router
@@ -108,4 +110,6 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(leaks_router)
     app.include_router(auditor_router)
     app.include_router(web_intel_router)
+    app.include_router(access_router)
+    app.include_router(courier_router)
     return app

@@ -1,18 +1,74 @@
-"""Demo data: one operator and a few thousand generated shipments (synthetic people, real 2025 wards)."""
+"""Demo data: one operator, a few thousand generated shipments (synthetic people, real 2025 wards),
+a member of staff for each role, and parcels out for delivery assigned to the demo couriers."""
 
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
-from postguard.errors import NotFound
+from sqlalchemy import select
+
+from postguard.access.models import Staff
+from postguard.access.staff import StaffPrincipal
+from postguard.db.base import utcnow
+from postguard.errors import Conflict, NotFound
 from postguard.platform import Platform
 from postguard.synthetic import Faker, write_csv
 
 DEMO_ORG = "DEMO"
+# Synthetic demo credentials, printed at start-up and documented in the README; never use them elsewhere.
+DEMO_STAFF = {
+    "admin": ("admin", "Quản trị Demo"),
+    "hub": ("hub", "Bưu cục Demo"),
+    "courier": ("shipper", "Shipper Demo"),
+    "cs": ("cskh", "CSKH Demo"),
+    "auditor": ("auditor", "Kiểm toán Demo"),
+    "dpo": ("dpo", "DPO Demo"),
+}
+SECOND_COURIER = ("shipper2", "Shipper Demo 2")
+_PATH = ("created", "picked_up", "in_transit", "out_for_delivery")
+OUT_FOR_DELIVERY = 6  # the first parcels: out for delivery, split between the two couriers
+
+
+def demo_password(username: str) -> str:
+    return f"demo-{username}-2025"
+
+
+def seed_staff(platform: Platform) -> list[dict]:
+    """A member of staff for each role (and a second courier) at the demo operator, if absent."""
+    out = []
+    for role, (username, name) in [*DEMO_STAFF.items(), ("courier", SECOND_COURIER)]:
+        try:
+            platform.staff.create(org_code=DEMO_ORG, username=username, display_name=name, role=role,
+                                  password=demo_password(username))
+        except Conflict:
+            pass
+        out.append({"role": role, "username": username, "password": demo_password(username)})
+    return out
+
+
+def seed_deliveries(platform: Platform, principal, hub: StaffPrincipal, *, count: int = OUT_FOR_DELIVERY) -> list[str]:
+    """Move the first ``count`` parcels out for delivery and assign them (a window from an hour ago to
+    eight hours ahead, renewed at each start) alternately to the two demo couriers; one more parcel is
+    assigned while still in transit."""
+    waybills = [f"DM{i:09d}" for i in range(count + 1)]
+    now = utcnow()
+    couriers = [DEMO_STAFF["courier"][0], SECOND_COURIER[0]]
+    for i, waybill in enumerate(waybills):
+        goal = "in_transit" if i == count else "out_for_delivery"
+        status = platform.shipments.get(principal, waybill)["status"]
+        if status not in _PATH:  # delivered, returned or cancelled since: left alone
+            continue
+        for step in _PATH[_PATH.index(status) + 1 : _PATH.index(goal) + 1]:
+            platform.shipments.set_status(principal, waybill, step)
+        platform.access.assign(hub, waybill=waybill, courier=couriers[i % 2] if i < count else couriers[0],
+                               window_start=now - timedelta(hours=1), window_end=now + timedelta(hours=8))
+    return waybills
 
 
 def seed(platform: Platform, *, shipments: int = 3000, seed: int = 2025) -> dict:
-    """Create the demo operator and its shipments if absent (idempotent), and a fresh API key."""
+    """Create the demo operator, its shipments, staff and deliveries if absent (idempotent), and a
+    fresh API key."""
     try:
         platform.orgs.get(DEMO_ORG)
     except NotFound:
@@ -21,8 +77,14 @@ def seed(platform: Platform, *, shipments: int = 3000, seed: int = 2025) -> dict
     buf = io.StringIO()
     write_csv(Faker(seed).rows(shipments, prefix="DM"), buf)
     report = platform.shipments.import_csv(principal, io.BytesIO(buf.getvalue().encode("utf-8")))
+    staff = seed_staff(platform)
+    org = platform.orgs.get(DEMO_ORG)
+    hub_name = DEMO_STAFF["hub"][0]
+    hub = StaffPrincipal(_staff_id(platform, org.id, hub_name), org.id, org.code, hub_name, "hub")
+    assigned = seed_deliveries(platform, principal, hub, count=min(OUT_FOR_DELIVERY, max(shipments - 1, 0)))
     key = platform.orgs.create_api_key(
-        org_code=DEMO_ORG, scopes=["shipments:read", "shipments:write", "shipments:search", "labels:print"],
+        org_code=DEMO_ORG, scopes=["shipments:read", "shipments:write", "shipments:search", "labels:print",
+                                   "assignments:write"],
         label="demo",
     )
     from postguard.intel.seed import seed_official, seed_reports
@@ -31,4 +93,9 @@ def seed(platform: Platform, *, shipments: int = 3000, seed: int = 2025) -> dict
     reports = seed_reports(platform, seed=seed, org_principal=principal) if official["channels_added"] else {"reports": 0}
     return {"org": DEMO_ORG, "imported": report.imported, "already_present": report.already_present,
             "api_key": key.token, "official_channels": official["channels_added"],
-            "intel_reports": reports["reports"]}
+            "intel_reports": reports["reports"], "staff": staff, "assigned": assigned}
+
+
+def _staff_id(platform: Platform, org_id: int, username: str) -> int:
+    with platform.db.read_session() as s:
+        return s.execute(select(Staff.id).where(Staff.org_id == org_id, Staff.username == username)).scalar_one()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -11,10 +11,25 @@ from postguard.access.door import PURPOSES
 from postguard.access.models import Assignment, Staff
 from postguard.access.staff import StaffPrincipal
 from postguard.db.base import utcnow
-from postguard.errors import FieldError, Forbidden, InvalidInput, NotFound
+from postguard.errors import (
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PostguardError,
+)
+from postguard.logging import get_logger
+from postguard.orgs.service import Principal
 from postguard.shipments.models import Shipment
+from postguard.shipments.service import masked_view
 
 ASSIGNERS = ("hub", "admin")
+MAX_WINDOW = timedelta(days=1)
+log = get_logger("postguard.access")
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat()
 
 
 class AccessService:
@@ -29,13 +44,44 @@ class AccessService:
             raise NotFound(f"No shipment with waybill {waybill}.")
         return sh
 
-    def assign(self, principal: StaffPrincipal, *, waybill: str, courier: str, window_start: datetime,
-               window_end: datetime) -> int:
-        """Give a parcel to a courier for a delivery window; any earlier assignment ends now."""
-        if principal.role not in ASSIGNERS:
-            raise Forbidden("Only hub staff and administrators assign parcels.")
-        if window_end <= window_start:
-            raise InvalidInput("The delivery window is empty.", [FieldError("window_end", "must be after window_start")])
+    def _refuse(self, principal, *, subject: str | None, reason: str, message: str):
+        """Log a refusal, then refuse (a refusal that cannot be logged still refuses)."""
+        try:
+            self.p.audit.append(actor=principal.actor, action="access_denied", org_id=principal.org_id,
+                                subject=subject, details={"reason": reason})
+        except PostguardError:
+            log.error("refusal not logged", reason=reason)
+        raise Forbidden(message)
+
+    def assign(self, principal: StaffPrincipal | Principal, *, waybill: str, courier: str,
+               window_start: datetime, window_end: datetime) -> int:
+        """Give a parcel to a courier for a delivery window; any earlier assignment ends now.
+
+        Hub staff and administrators assign, and so may an operator's system with an API key holding
+        the ``assignments:write`` scope. Refusals are logged."""
+        if isinstance(principal, StaffPrincipal):
+            if principal.role not in ASSIGNERS:
+                self._refuse(principal, subject=waybill, reason=f"role {principal.role} may not assign parcels",
+                             message="Only hub staff and administrators assign parcels.")
+        elif not principal.can("assignments:write"):
+            self._refuse(principal, subject=waybill, reason="needs the assignments:write scope",
+                         message="This key lacks the assignments:write scope.")
+        errors = []
+        if not waybill or not waybill.strip():
+            errors.append(FieldError("waybill", "required"))
+        if not courier or not courier.strip():
+            errors.append(FieldError("courier", "required"))
+        if window_start.tzinfo is None:
+            errors.append(FieldError("window_start", "needs a time zone offset"))
+        if window_end.tzinfo is None:
+            errors.append(FieldError("window_end", "needs a time zone offset"))
+        if not errors and window_end <= window_start:
+            errors.append(FieldError("window_end", "must be after window_start"))
+        if not errors and window_end - window_start > MAX_WINDOW:
+            errors.append(FieldError("window_end", f"the window may last at most {MAX_WINDOW.days} day(s)"))
+        if errors:
+            raise InvalidInput("The parcel was not assigned.", errors)
+        waybill, courier = waybill.strip(), courier.strip().lower()
         with self.p.db.session() as s:
             sh = self._shipment(s, principal.org_id, waybill)
             target = s.execute(select(Staff).where(Staff.org_id == principal.org_id, Staff.username == courier,
@@ -70,3 +116,65 @@ class AccessService:
             (values,) = self.p.door.open_shipments(s, principal=principal, shipments=[sh], columns=columns,
                                                    purpose=purpose, details=details)
         return {"waybill": waybill, **values}
+
+    # -- what a courier carries ---------------------------------------------------------------
+    @staticmethod
+    def _delivery_view(sh: Shipment, a: Assignment, now: datetime) -> dict:
+        in_window = a.window_start <= now <= a.window_end
+        return {
+            **masked_view(sh),
+            "assignment_id": a.id,
+            "window_start": _iso(a.window_start),
+            "window_end": _iso(a.window_end),
+            "window_open": in_window,
+            # what the door will decide for a delivery reveal right now (the door still decides)
+            "can_reveal": in_window and sh.status == "out_for_delivery" and sh.shredded_at is None,
+        }
+
+    def deliveries(self, principal: StaffPrincipal) -> list[dict]:
+        """The courier's active assignments, masked, in window order."""
+        if not isinstance(principal, StaffPrincipal) or principal.role != "courier":
+            raise Forbidden("Only couriers have deliveries.")
+        now = utcnow()
+        with self.p.db.read_session() as s:
+            rows = s.execute(
+                select(Shipment, Assignment).join(Assignment, Assignment.shipment_id == Shipment.id)
+                .where(Assignment.courier_id == principal.staff_id, Assignment.ended_at.is_(None),
+                       Shipment.org_id == principal.org_id)
+                .order_by(Assignment.window_start, Shipment.waybill)
+            ).all()
+            return [self._delivery_view(sh, a, now) for sh, a in rows]
+
+    def delivery(self, principal: StaffPrincipal, *, waybill: str) -> dict | None:
+        """One of the courier's active assignments (masked), or None when the parcel is not theirs."""
+        now = utcnow()
+        with self.p.db.read_session() as s:
+            row = s.execute(
+                select(Shipment, Assignment).join(Assignment, Assignment.shipment_id == Shipment.id)
+                .where(Assignment.courier_id == principal.staff_id, Assignment.ended_at.is_(None),
+                       Shipment.org_id == principal.org_id, Shipment.waybill == waybill)
+            ).one_or_none()
+            return None if row is None else self._delivery_view(row[0], row[1], now)
+
+    def active_assignments(self, principal: StaffPrincipal, *, limit: int = 50) -> list[dict]:
+        """The organisation's active assignments, newest first (masked), for hub staff and administrators."""
+        with self.p.db.read_session() as s:
+            rows = s.execute(
+                select(Shipment, Assignment, Staff.username)
+                .join(Assignment, Assignment.shipment_id == Shipment.id)
+                .join(Staff, Staff.id == Assignment.courier_id)
+                .where(Assignment.ended_at.is_(None), Shipment.org_id == principal.org_id)
+                .order_by(Assignment.id.desc()).limit(limit)
+            ).all()
+            now = utcnow()
+            return [{**self._delivery_view(sh, a, now), "courier": username} for sh, a, username in rows]
+
+    def couriers(self, principal: StaffPrincipal) -> list[dict]:
+        """Active couriers of the principal's organisation (username and display name)."""
+        with self.p.db.read_session() as s:
+            rows = s.execute(
+                select(Staff.username, Staff.display_name)
+                .where(Staff.org_id == principal.org_id, Staff.role == "courier", Staff.status == "active")
+                .order_by(Staff.username)
+            ).all()
+        return [{"username": u, "display_name": d} for u, d in rows]

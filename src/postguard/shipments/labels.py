@@ -127,7 +127,7 @@ class LabelService:
 
     def render(self, principal: Principal, waybills: list[str]) -> bytes:
         """One PDF page per waybill, in the order given (duplicates printed once)."""
-        _need(principal, "labels:print")
+        _need(principal, "labels:print", audit=self.p.audit)
         if not waybills:
             raise InvalidInput("No waybills given.", [FieldError("waybills", "at least one waybill")])
         if len(waybills) > MAX_LABELS:

@@ -79,6 +79,18 @@ def staff_page(*roles: str):
     return dependency
 
 
+def current_staff(request: Request) -> StaffPrincipal | None:
+    """The signed-in staff member, if any, for public pages that adapt to them (no refusal, no log)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        principal, _ = request.app.state.platform.staff.session(token)
+    except Unauthenticated:
+        return None
+    return principal
+
+
 def deny(request: Request, principal: StaffPrincipal, reason: str) -> None:
     """Log the refusal, then refuse (a refusal that cannot be logged still refuses)."""
     platform = request.app.state.platform

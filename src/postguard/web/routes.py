@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from postguard.errors import PostguardError
@@ -45,9 +46,16 @@ def home(request: Request):
 
 @router.get("/q/{token}")
 def qr_landing(request: Request, token: str):
-    """Where a label's QR code leads. Shows nothing about the shipment: delivery details are only
-    for the assigned courier after signing in."""
-    known = request.app.state.platform.labels.resolve_token(token) is not None
+    """Where a label's QR code leads. Shows nothing about the shipment to anyone but a signed-in
+    courier of the parcel's operator, who is sent to the parcel's delivery page (which refuses, and
+    logs, when the parcel is not assigned to them; the reveal itself is a further logged step)."""
+    from postguard.web.auth import current_staff
+
+    shipment = request.app.state.platform.labels.resolve_token(token)
+    staff = current_staff(request) if shipment is not None else None
+    if staff is not None and staff.role == "courier" and staff.org_id == shipment.org_id:
+        return RedirectResponse(f"/staff/deliveries/{quote(shipment.waybill, safe='')}", status_code=303)
+    known = shipment is not None
     return render(request, "qr.html", status=200 if known else 404, known=known)
 
 
