@@ -90,5 +90,11 @@ class Platform:
 
         return OtpService(self)
 
+    @cached_property
+    def privacy(self):
+        from postguard.privacy.service import PrivacyService
+
+        return PrivacyService(self)
+
     def close(self) -> None:
         self.db.dispose()
