@@ -11,12 +11,14 @@ from starlette.concurrency import run_in_threadpool
 from postguard import __version__
 from postguard.api import problems
 from postguard.api.audit import router as audit_router
+from postguard.api.privacy import router as me_router
 from postguard.api.shipments import router as shipments_router
 from postguard.api.system import install_metrics
 from postguard.api.system import router as system_router
 from postguard.logging import configure_logging
 from postguard.platform import Platform
 from postguard.settings import Settings
+from postguard.web.privacy import router as privacy_pages
 from postguard.web.routes import html_errors
 from postguard.web.routes import router as web_router
 from postguard.web.staff import router as staff_router
@@ -69,7 +71,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
         response = await call_next(request)
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)
-        if request.url.path.startswith(("/v1/", "/staff")):
+        if request.url.path.startswith(("/v1/", "/staff", "/du-lieu-cua-toi")):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
@@ -78,4 +80,6 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(audit_router)
     app.include_router(web_router)
     app.include_router(staff_router)
+    app.include_router(me_router)
+    app.include_router(privacy_pages)
     return app

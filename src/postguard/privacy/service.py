@@ -449,6 +449,17 @@ class PrivacyService:
             raise NotFound(f"Request {ref} has no deletion receipt yet.")
         return self.p.audit.inclusion(index, org_id=r.org_id)
 
+    def receipt_for_subject(self, e164: str, ref: str) -> dict:
+        """The deletion receipt of the person's own request, with its inclusion proof."""
+        digest = self.subject_digest(self.phone(e164))
+        with self.p.db.read_session() as s:
+            r = s.execute(select(DataSubjectRequest).where(
+                DataSubjectRequest.ref == (ref or "").strip().upper(),
+                DataSubjectRequest.subject_digest == digest)).scalar_one_or_none()
+        if r is None or r.receipt_index is None:
+            raise NotFound(f"No deletion receipt for request {ref}.")
+        return self.p.audit.inclusion(r.receipt_index, org_id=r.org_id)
+
     # -- export --------------------------------------------------------------------------------
     def _export(self, session: Session, org: Organisation, principal, e164: str, *, match_purpose: str,
                 open_purpose: str, request: DataSubjectRequest, me: str) -> dict:
