@@ -438,7 +438,8 @@ class PrivacyService:
                 r.shredded, r.receipt_index = json.dumps(items), index
         return {"index": index, "waybills": [i["waybill"] for i in pending],
                 "key_ids": [i["key_id"] for i in pending], "waiting_for_delivery": len(waiting),
-                "proof": self.p.audit.inclusion(index, org_id=principal.org_id) if index is not None else None}
+                "proof": {**self.p.audit.inclusion(index, org_id=principal.org_id),
+                          "verifier_key": self.p.audit.verifier_key()} if index is not None else None}
 
     def receipt(self, principal, ref: str) -> dict:
         """The deletion receipt entry and its inclusion proof."""
@@ -447,7 +448,7 @@ class PrivacyService:
             index = r.receipt_index
         if index is None:
             raise NotFound(f"Request {ref} has no deletion receipt yet.")
-        return self.p.audit.inclusion(index, org_id=r.org_id)
+        return {**self.p.audit.inclusion(index, org_id=r.org_id), "verifier_key": self.p.audit.verifier_key()}
 
     def receipt_for_subject(self, e164: str, ref: str) -> dict:
         """The deletion receipt of the person's own request, with its inclusion proof."""
@@ -458,7 +459,7 @@ class PrivacyService:
                 DataSubjectRequest.subject_digest == digest)).scalar_one_or_none()
         if r is None or r.receipt_index is None:
             raise NotFound(f"No deletion receipt for request {ref}.")
-        return self.p.audit.inclusion(r.receipt_index, org_id=r.org_id)
+        return {**self.p.audit.inclusion(r.receipt_index, org_id=r.org_id), "verifier_key": self.p.audit.verifier_key()}
 
     # -- export --------------------------------------------------------------------------------
     def _export(self, session: Session, org: Organisation, principal, e164: str, *, match_purpose: str,
