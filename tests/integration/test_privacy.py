@@ -175,3 +175,45 @@ def test_incidents_have_a_72_hour_clock(world):
     assert {f.field for f in e.value.errors} == {"detected_at", "description", "affected_estimate"}
     with pytest.raises(Forbidden):
         p.privacy.create_incident(staff["boss"], detected_at=now, description="x", affected_estimate=0)
+
+
+def test_a_receipt_that_could_not_be_logged_is_logged_by_the_next_completion(world, monkeypatch):
+    from postguard.errors import AuditUnavailable
+
+    p, system, staff, rows = world
+    req = p.privacy.file_request(ME, org_code="VNP", kind="deletion")
+    real = p.audit.append
+
+    def failing(**kw):
+        if kw.get("action") == "dsr_deletion_receipt":
+            raise AuditUnavailable("down")
+        return real(**kw)
+
+    monkeypatch.setattr(p.audit, "append", failing)
+    with pytest.raises(AuditUnavailable):
+        p.privacy.complete(staff["dpo"], req["ref"])
+    assert p.shipments.get(system, rows[0]["waybill"])["personal_data"] == "shredded"
+    monkeypatch.setattr(p.audit, "append", real)
+    again = p.privacy.complete(staff["dpo"], req["ref"])
+    assert sorted(again["receipt"]["waybills"]) == sorted([rows[0]["waybill"], rows[2]["waybill"]])
+    assert entry(p, again["receipt"]["index"])["action"] == "dsr_deletion_receipt"
+
+
+def test_the_persons_proofs_file_checks_offline_and_tampering_is_caught(world):
+    from postguard.privacy.proofs import verify_bundle
+
+    p, _, staff, _ = world
+    p.privacy.my_data(ME)  # a first view, so that the second one lists it
+    data = json.loads(json.dumps(p.privacy.my_data(ME)))
+    size, results = verify_bundle(data)
+    assert size == data["tree_size"] and results and all(r.ok for r in results)
+    proof = data["shipments"][0]["accesses"][0]["proof"]
+    if proof["proof"]:
+        first = base64.b64decode(proof["proof"][0])
+        proof["proof"][0] = base64.b64encode(bytes([first[0] ^ 1]) + first[1:]).decode()
+    else:
+        proof["index"] += 1
+    assert not verify_bundle(data)[1][0].ok
+    other_key = p.audit.verifier_key().replace(p.settings.audit_origin, "other.example/log")
+    with pytest.raises(InvalidInput):
+        verify_bundle(data, verifier_key=other_key)
