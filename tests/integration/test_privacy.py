@@ -217,3 +217,20 @@ def test_the_persons_proofs_file_checks_offline_and_tampering_is_caught(world):
     other_key = p.audit.verifier_key().replace(p.settings.audit_origin, "other.example/log")
     with pytest.raises(InvalidInput):
         verify_bundle(data, verifier_key=other_key)
+
+
+def test_the_mentions_index_reads_each_entry_once_and_finds_batch_entries(world):
+    from postguard.privacy.models import AuditMention
+
+    p, _, _, rows = world
+    p.privacy.index_mentions()
+    assert p.privacy.index_mentions() == 0  # up to date
+    org = p.orgs.get("VNP").id
+    p.audit.append(actor="apikey:x", action="reveal", org_id=org, purpose="phone_search",
+                   details={"waybills": [rows[3]["waybill"], rows[4]["waybill"], "not a waybill!"]})
+    p.audit.append(actor="staff:1", action="access_denied", org_id=org, subject="/staff/dpo/requests")
+    assert p.privacy.index_mentions(batch=1) == 2
+    with p.db.read_session() as s:
+        named = set(s.execute(select(AuditMention.waybill).where(AuditMention.idx == p.audit.checkpoint().size - 2))
+                    .scalars())
+    assert named == {rows[3]["waybill"], rows[4]["waybill"]}

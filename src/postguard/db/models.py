@@ -5,14 +5,14 @@ from postguard.audit.models import AuditCheckpoint, AuditEntry
 from postguard.db.base import Base
 from postguard.orgs.models import ApiKey, Organisation
 from postguard.otp import OtpChallenge
-from postguard.privacy.models import BreachIncident, DataSubjectRequest
+from postguard.privacy.models import AuditMention, AuditMentionCursor, BreachIncident, DataSubjectRequest
 from postguard.shipments.models import LabelToken, Shipment, ShipmentEvent
 from postguard.vault.models import ServiceKey, VaultKey
 
 metadata = Base.metadata
 
 __all__ = [
-    "ApiKey", "Assignment", "AuditCheckpoint", "AuditEntry", "BreachIncident", "DataSubjectRequest", "LabelToken",
+    "ApiKey", "Assignment", "AuditCheckpoint", "AuditEntry", "AuditMention", "AuditMentionCursor", "BreachIncident", "DataSubjectRequest", "LabelToken",
     "Organisation", "OtpChallenge", "ServiceKey",
     "Shipment", "ShipmentEvent", "Staff", "VaultKey", "WebSession", "metadata",
 ]

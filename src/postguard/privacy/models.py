@@ -54,3 +54,24 @@ class BreachIncident(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notified_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class AuditMention(Base):
+    """Which access-log entries name which parcel (as subject or in ``details.waybills``): built from
+    the log, entry by entry, so that a parcel's history is an index lookup, not a scan of the log. It
+    holds nothing the log does not; ``audit verify`` stays the authority."""
+
+    __tablename__ = "audit_mentions"
+
+    org_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    waybill: Mapped[str] = mapped_column(String(40), primary_key=True)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
+class AuditMentionCursor(Base):
+    """How many log entries ``audit_mentions`` covers (one row, created by the migration)."""
+
+    __tablename__ = "audit_mention_cursor"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger)

@@ -19,11 +19,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from postguard import places
@@ -45,7 +47,7 @@ from postguard.logging import get_logger
 from postguard.orgs.models import Organisation
 from postguard.phones import InvalidPhone, normalize_phone
 from postguard.privacy import deadlines
-from postguard.privacy.models import BreachIncident, DataSubjectRequest
+from postguard.privacy.models import AuditMention, AuditMentionCursor, BreachIncident, DataSubjectRequest
 from postguard.shipments.models import Shipment, ShipmentEvent
 from postguard.shipments.service import TERMINAL, masked_view
 from postguard.vault.masking import mask_name
@@ -61,6 +63,8 @@ PHONES = ("sender_phone", "recipient_phone")
 DPO_READERS = ("dpo", "admin")  # administrators may read the lists; only the DPO acts
 MAX_DESCRIPTION = 2000
 _REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+_WAYBILL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{3,39}$")  # as postguard.shipments.validation
+_MENTIONS_LOCK = 0x6D656E74696F6E73  # "mentions"
 log = get_logger("postguard.privacy")
 
 
@@ -180,17 +184,51 @@ class PrivacyService:
             return {"kind": "data_subject"}  # another person's self-service lookup matched a candidate
         return {"kind": "system"}
 
+    def index_mentions(self, *, batch: int = 5000) -> int:
+        """Bring ``audit_mentions`` up to the end of the log (each entry is read once, ever); returns
+        how many entries were read. Several workers may call it at once: the cursor moves only
+        forward, and an entry indexed twice is harmless."""
+        total = 0
+        while True:
+            with self.p.db.session() as s:
+                conn = s.connection()
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MENTIONS_LOCK})
+                start = s.execute(select(AuditMentionCursor.size).where(AuditMentionCursor.id == 1)).scalar_one()
+                rows = s.execute(select(AuditEntry.idx, AuditEntry.org_id, AuditEntry.subject, AuditEntry.entry)
+                                 .where(AuditEntry.idx >= start).order_by(AuditEntry.idx).limit(batch)).all()
+                if not rows:
+                    return total
+                mentions = []
+                for idx, org_id, subject, entry in rows:
+                    if org_id is None:
+                        continue
+                    named = (json.loads(entry).get("details") or {}).get("waybills")
+                    names = {w for w in ([subject] + (named if isinstance(named, list) else []))
+                             if isinstance(w, str) and _WAYBILL.match(w)}
+                    mentions += [{"org_id": org_id, "waybill": w, "idx": idx} for w in names]
+                if mentions:
+                    ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(
+                        AuditMention.__table__)
+                    s.execute(ins.on_conflict_do_nothing(), mentions)
+                s.execute(update(AuditMentionCursor).where(AuditMentionCursor.id == 1,
+                                                           AuditMentionCursor.size < rows[-1].idx + 1)
+                          .values(size=rows[-1].idx + 1))
+                total += len(rows)
+
     def _history(self, session: Session, *, org_id: int, waybills: set[str], me: str, tree,
                  size: int) -> dict[str, list[dict]]:
         """Access-log entries about each of ``waybills`` (named as subject or listed in the details),
-        each with its inclusion proof in the tree of ``size`` entries, checked."""
+        each with its inclusion proof in the tree of ``size`` entries, checked. Call
+        ``index_mentions`` first."""
         out: dict[str, list[dict]] = {w: [] for w in waybills}
         if not waybills:
             return out
-        conds = [AuditEntry.subject.in_(sorted(waybills))]
-        conds += [AuditEntry.entry.contains(f'"{w}"', autoescape=True) for w in sorted(waybills)]
         rows = session.execute(
-            select(AuditEntry).where(AuditEntry.org_id == org_id, AuditEntry.idx < size, or_(*conds))
+            select(AuditEntry).where(AuditEntry.idx.in_(
+                select(AuditMention.idx).where(AuditMention.org_id == org_id,
+                                               AuditMention.waybill.in_(sorted(waybills)))),
+                AuditEntry.org_id == org_id, AuditEntry.idx < size)
             .order_by(AuditEntry.idx)
         ).scalars().all()
         staff = self._actors(session, rows)
@@ -237,7 +275,8 @@ class PrivacyService:
                 for sh, roles in self._match(s, org, me, e164, "data_subject"):
                     found.append((org, sh, roles))
         cp, vkey, body = self._checkpoint()
-        with self.p.db.session() as s:
+        self.index_mentions()
+        with self.p.db.session() as s:  # the primary: a replica may not have the newest entries yet
             tree = self.p.audit._sync(s)
             items = []
             by_org: dict[int, list] = {}
@@ -483,6 +522,7 @@ class PrivacyService:
                 events.setdefault(ev.shipment_id, []).append(
                     {"from": ev.from_status, "to": ev.to_status, "at": _iso(ev.at)})
         cp, vkey, body = self._checkpoint()
+        self.index_mentions()
         tree = self.p.audit._sync(session)
         hist = self._history(session, org_id=org.id, waybills={sh.waybill for sh, _ in matched}, me=me, tree=tree,
                              size=cp.size)

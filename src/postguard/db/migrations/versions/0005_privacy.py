@@ -60,8 +60,23 @@ def upgrade() -> None:
     with op.batch_alter_table('breach_incidents', schema=None) as batch_op:
         batch_op.create_index('ix_breach_incidents_org_status', ['org_id', 'status'], unique=False)
 
+    op.create_table('audit_mentions',
+    sa.Column('org_id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('waybill', sa.String(length=40), nullable=False),
+    sa.Column('idx', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.PrimaryKeyConstraint('org_id', 'waybill', 'idx', name=op.f('pk_audit_mentions'))
+    )
+    cursor = op.create_table('audit_mention_cursor',
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('size', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_mention_cursor'))
+    )
+    op.bulk_insert(cursor, [{'id': 1, 'size': 0}])
+
 
 def downgrade() -> None:
+    op.drop_table('audit_mention_cursor')
+    op.drop_table('audit_mentions')
     with op.batch_alter_table('breach_incidents', schema=None) as batch_op:
         batch_op.drop_index('ix_breach_incidents_org_status')
     op.drop_table('breach_incidents')
