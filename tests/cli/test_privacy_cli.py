@@ -33,7 +33,7 @@ def setup(settings, faker, capsys):
 
 
 def test_requests_and_receipt_proofs(run, setup, tmp_path):  # noqa: F811
-    p, rows, access, deletion = setup
+    _, rows, access, deletion = setup
     code, out, _ = run("dsr", "list", "--org", "VNP", "--by", "dpo")
     assert code == 0 and {r["ref"] for r in json.loads(out)} == {access, deletion}
     code, out, _ = run("dsr", "ack", access, "--org", "VNP", "--by", "dpo")

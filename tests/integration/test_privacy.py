@@ -202,7 +202,7 @@ def test_a_receipt_that_could_not_be_logged_is_logged_by_the_next_completion(wor
 def test_the_persons_proofs_file_checks_offline_and_tampering_is_caught(world):
     from postguard.privacy.proofs import verify_bundle
 
-    p, _, staff, _ = world
+    p, _, _, _ = world
     p.privacy.my_data(ME)  # a first view, so that the second one lists it
     data = json.loads(json.dumps(p.privacy.my_data(ME)))
     size, results = verify_bundle(data)

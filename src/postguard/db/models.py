@@ -5,7 +5,12 @@ from postguard.audit.models import AuditCheckpoint, AuditEntry
 from postguard.db.base import Base
 from postguard.orgs.models import ApiKey, Organisation
 from postguard.otp import OtpChallenge
-from postguard.privacy.models import AuditMention, AuditMentionCursor, BreachIncident, DataSubjectRequest
+from postguard.privacy.models import (
+    AuditMention,
+    AuditMentionCursor,
+    BreachIncident,
+    DataSubjectRequest,
+)
 from postguard.shipments.models import LabelToken, Shipment, ShipmentEvent
 from postguard.vault.models import ServiceKey, VaultKey
 

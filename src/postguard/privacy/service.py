@@ -47,7 +47,12 @@ from postguard.logging import get_logger
 from postguard.orgs.models import Organisation
 from postguard.phones import InvalidPhone, normalize_phone
 from postguard.privacy import deadlines
-from postguard.privacy.models import AuditMention, AuditMentionCursor, BreachIncident, DataSubjectRequest
+from postguard.privacy.models import (
+    AuditMention,
+    AuditMentionCursor,
+    BreachIncident,
+    DataSubjectRequest,
+)
 from postguard.shipments.models import Shipment, ShipmentEvent
 from postguard.shipments.service import TERMINAL, masked_view
 from postguard.vault.masking import mask_name
