@@ -14,6 +14,7 @@ from postguard.api.access import router as access_router
 from postguard.api.audit import router as audit_router
 from postguard.api.intel import router as intel_router
 from postguard.api.leaks import router as leaks_router
+from postguard.api.privacy import router as me_router
 from postguard.api.sharing import router as sharing_router
 from postguard.api.shipments import router as shipments_router
 from postguard.api.system import install_metrics
@@ -23,8 +24,9 @@ from postguard.logging import configure_logging, get_logger
 from postguard.platform import Platform
 from postguard.settings import Settings
 from postguard.web.auditor import router as auditor_router
-from postguard.web.intel import router as web_intel_router
 from postguard.web.courier import router as courier_router
+from postguard.web.intel import router as web_intel_router
+from postguard.web.privacy import router as privacy_pages
 from postguard.web.routes import html_errors
 from postguard.web.routes import router as web_router
 from postguard.web.staff import router as staff_router
@@ -94,7 +96,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
         response = await call_next(request)
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)
-        if request.url.path.startswith(("/v1/", "/staff", "/taxii2/")):
+        if request.url.path.startswith(("/v1/", "/staff", "/taxii2/", "/du-lieu-cua-toi")):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
@@ -112,4 +114,6 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(web_intel_router)
     app.include_router(access_router)
     app.include_router(courier_router)
+    app.include_router(me_router)
+    app.include_router(privacy_pages)
     return app

@@ -171,5 +171,11 @@ class Platform:
 
         return IntelService(self)
 
+    @cached_property
+    def privacy(self):
+        from postguard.privacy.service import PrivacyService
+
+        return PrivacyService(self)
+
     def close(self) -> None:
         self.db.dispose()

@@ -13,6 +13,11 @@ Purposes and who may use them:
   window is open; the recipient's name, phone and address.
 - ``customer_service``: customer-service staff, with a ticket reference and a reason.
 - ``break_glass``: an administrator, with a justification; it is logged and raises an alert.
+- ``data_subject``: the person the data is about, after proving their phone number with a one-time
+  code: the phones of blind-index candidates (to find their own shipments), then only their own
+  side of a shipment (see ``postguard.privacy``).
+- ``dsr_match`` and ``dsr_export``: the data-protection officer answering a data-subject request:
+  phones of candidates to find the person's shipments, then the person's own fields for the export.
 
 Revealing a canary shipment (``postguard.leaks.canaries``) raises an alert whatever the purpose.
 """
@@ -38,6 +43,9 @@ PURPOSES: dict[str, tuple[str, frozenset[str]]] = {
     "delivery": ("role:courier", RECIPIENT),
     "customer_service": ("role:cs", EVERYTHING - {"goods_description"}),
     "break_glass": ("role:admin", EVERYTHING),
+    "data_subject": ("subject:self", EVERYTHING),
+    "dsr_match": ("role:dpo", frozenset({"sender_phone", "recipient_phone"})),
+    "dsr_export": ("role:dpo", EVERYTHING),
 }
 
 
@@ -64,6 +72,8 @@ class Door:
             raise InvalidInput("Unknown purpose.", [FieldError("purpose", f"one of {', '.join(PURPOSES)}")])
         if kind == "scope" and not (hasattr(principal, "can") and principal.can(need)):
             self._refuse(principal, purpose=purpose, shipments=shipments, why=f"needs the {need} scope")
+        if kind == "subject" and not getattr(principal, "is_data_subject", False):
+            self._refuse(principal, purpose=purpose, shipments=shipments, why="only the data subject may use this purpose")
         if kind == "role" and _staff_role(principal) != need:
             self._refuse(principal, purpose=purpose, shipments=shipments, why=f"only {need} staff may reveal for {purpose}")
         if not set(columns) <= allowed:

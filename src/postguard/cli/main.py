@@ -52,8 +52,13 @@ app.add_typer(leaks_app, name="leaks")
 
 
 app.add_typer(intel_app, name="intel")
+dsr_app = typer.Typer(no_args_is_help=True, help="Data-subject requests (the data-protection officer's work).")
+incidents_app = typer.Typer(no_args_is_help=True, help="Personal-data breach incidents and their 72-hour clock.")
+app.add_typer(dsr_app, name="dsr")
+app.add_typer(incidents_app, name="incidents")
 
 OrgOpt = typer.Option(..., "--org", help="Organisation code")
+ByOpt = typer.Option(..., "--by", help="Username of the data-protection officer acting (logged)")
 
 
 def _platform(migrate: bool = True):
@@ -566,6 +571,104 @@ def alerts_ack(alert_id: int, org: str = OrgOpt, note: Optional[str] = typer.Opt
 def leaks_triangulate(waybill: str, org: str = OrgOpt) -> None:
     """Who revealed a shipment's personal data, at which stage, ranked (for a scam report about it)."""
     _out(_platform().leaks.triangulate(org.strip().upper(), waybill))
+@audit_app.command("check-proofs")
+def audit_check_proofs(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
+                                help="A downloaded proofs file, export or deletion receipt (JSON)"),
+    verifier_key: Optional[str] = typer.Option(None, "--verifier-key", help="Default: the key in the file"),
+) -> None:
+    """Check a downloaded proofs file offline: checkpoint signature, leaf hashes, inclusion proofs."""
+    from postguard.errors import AuditTampered
+    from postguard.privacy.proofs import verify_bundle
+
+    size, results = verify_bundle(json.loads(file.read_text(encoding="utf-8")), verifier_key=verifier_key)
+    bad = [r for r in results if not r.ok]
+    for r in bad:
+        typer.echo(f"  entry {r.index}: {r.reason}", err=True)
+    if bad:
+        raise AuditTampered(f"{len(bad)} of {len(results)} proofs do not verify")
+    typer.echo(f"ok: {len(results)} proofs verified against the signed checkpoint of size {size}")
+
+
+# -- data-subject requests and incidents -------------------------------------------------------
+@dsr_app.command("list")
+def dsr_list(
+    org: str = OrgOpt,
+    status: Optional[str] = typer.Option(None, help="received, acknowledged or completed"),
+    by: str = ByOpt,
+) -> None:
+    """List an operator's requests with their deadlines and overdue flags."""
+    p = _platform()
+    _out(p.privacy.list_requests(p.privacy.dpo(org, by), status=status))
+
+
+@dsr_app.command("ack")
+def dsr_ack(ref: str = typer.Argument(..., help="Request reference, e.g. DSR-AB12CD34"), org: str = OrgOpt,
+            by: str = ByOpt) -> None:
+    """Acknowledge a request (due within 2 working days of receipt)."""
+    p = _platform()
+    _out(p.privacy.acknowledge(p.privacy.dpo(org, by), ref))
+
+
+@dsr_app.command("complete")
+def dsr_complete(ref: str = typer.Argument(..., help="Request reference"), org: str = OrgOpt,
+                 by: str = ByOpt) -> None:
+    """Complete a request; a deletion shreds the person's finished parcels and logs a receipt (it stays
+    open while parcels are travelling: run it again once they are delivered)."""
+    p = _platform()
+    _out(p.privacy.complete(p.privacy.dpo(org, by), ref))
+
+
+@dsr_app.command("export")
+def dsr_export(
+    ref: str = typer.Argument(..., help="Reference of an access request"),
+    org: str = OrgOpt,
+    by: str = ByOpt,
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the export here (mode 0600) instead of stdout"),
+) -> None:
+    """The person's shipments (their own fields, decrypted through the door, logged) and access history
+    with proofs, as JSON."""
+    import os
+
+    p = _platform()
+    data = p.privacy.export(p.privacy.dpo(org, by), ref)
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    if out is None:
+        typer.echo(text)
+        return
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    typer.echo(f"wrote the export of {ref} to {out}")
+
+
+@incidents_app.command("create")
+def incidents_create(
+    org: str = OrgOpt,
+    by: str = ByOpt,
+    detected_at: str = typer.Option(..., "--detected-at", help="ISO 8601; without an offset, Viet Nam time"),
+    description: str = typer.Option(..., "--description", help="What happened (no personal data)"),
+    affected: int = typer.Option(0, "--affected", help="Estimated number of people affected"),
+) -> None:
+    """Record a personal-data breach; the authority must be notified within 72 hours of detection."""
+    p = _platform()
+    _out(p.privacy.create_incident(p.privacy.dpo(org, by), detected_at=detected_at, description=description,
+                                   affected_estimate=affected))
+
+
+@incidents_app.command("list")
+def incidents_list(org: str = OrgOpt, by: str = ByOpt) -> None:
+    """List incidents with their notification deadlines and overdue flags."""
+    p = _platform()
+    _out(p.privacy.list_incidents(p.privacy.dpo(org, by)))
+
+
+@incidents_app.command("notify")
+def incidents_notify(ref: str = typer.Argument(..., help="Incident reference, e.g. INC-AB12CD34"),
+                     org: str = OrgOpt, by: str = ByOpt) -> None:
+    """Record that the authority was notified (now)."""
+    p = _platform()
+    _out(p.privacy.notify_incident(p.privacy.dpo(org, by), ref))
 
 
 def main() -> None:

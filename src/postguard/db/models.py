@@ -18,14 +18,21 @@ from postguard.intel.models import (
 )
 from postguard.orgs.models import ApiKey, Organisation
 from postguard.otp import OtpChallenge
+from postguard.privacy.models import (
+    AuditMention,
+    AuditMentionCursor,
+    BreachIncident,
+    DataSubjectRequest,
+)
 from postguard.shipments.models import LabelToken, Shipment, ShipmentEvent
 from postguard.vault.models import ServiceKey, VaultKey
 
 metadata = Base.metadata
 
 __all__ = [
-    "Alert", "ApiKey", "Appeal", "Assignment", "AuditCheckpoint", "AuditEntry", "Canary", "CanaryNumber",
-    "Decision", "Evidence", "Indicator", "LabelToken", "OfficialChannel", "Organisation", "OtpChallenge",
-    "Report", "ReportIndicator", "Reporter", "ScamWarning", "ServiceKey", "SharedIndicatorRow", "Shipment",
+    "Alert", "ApiKey", "Appeal", "Assignment", "AuditCheckpoint", "AuditEntry", "AuditMention",
+    "AuditMentionCursor", "BreachIncident", "Canary", "CanaryNumber", "DataSubjectRequest", "Decision",
+    "Evidence", "Indicator", "LabelToken", "OfficialChannel", "Organisation", "OtpChallenge", "Report",
+    "ReportIndicator", "Reporter", "ScamWarning", "ServiceKey", "SharedIndicatorRow", "Shipment",
     "ShipmentEvent", "Staff", "VaultKey", "WebSession", "WebhookDelivery", "WebhookSubscription", "metadata",
 ]

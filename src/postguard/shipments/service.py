@@ -412,6 +412,14 @@ class ShipmentService:
             self._shred_where(s, Shipment.id == sh.id)
         self._compact()
 
+    def shred_ids(self, session: Session, shipment_ids: list[int]) -> int:
+        """Shred these shipments inside the caller's transaction (a data-subject deletion); call
+        ``compact`` once it has committed."""
+        return self._shred_where(session, Shipment.id.in_(shipment_ids)) if shipment_ids else 0
+
+    def compact(self) -> None:
+        self._compact()
+
     def run_retention(self, *, now: datetime | None = None, batch: int = 5000) -> int:
         """Shred personal data of shipments finished more than ``retention_days`` ago."""
         cutoff = (now or utcnow()) - timedelta(days=self.p.settings.retention_days)

@@ -371,6 +371,30 @@ class Vault:
             wrapped = session.execute(select(ServiceKey.wrapped).where(ServiceKey.purpose == purpose)).scalar_one()
         return self.provider.unwrap(wrapped, aad=aad)
 
+    def seal_service(self, value: str, *, session: Session, purpose: str, record_id: str) -> bytes:
+        """Encrypt a small value under the platform secret ``purpose`` (not an organisation key), bound
+        to ``record_id``: for data that belongs to no single organisation, such as a data subject's
+        contact number on their request."""
+        aead = AESGCM(self.service_secret(session, purpose=purpose))
+        return fa.seal(aead, b"\0\0\0\0", os.urandom(12), fa.pad(value.encode("utf-8"), 16),
+                       fa.context("service", purpose, record_id))
+
+    def open_service(self, blob: bytes, *, session: Session, purpose: str, record_id: str) -> str:
+        aead = AESGCM(self.service_secret(session, purpose=purpose))
+        pt = fa.unpad(fa.open_(aead, b"\0\0\0\0", blob, fa.context("service", purpose, record_id)))
+        try:
+            return pt.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DecryptionFailed() from None
+
+    @staticmethod
+    def record_key_id(blob: bytes | None) -> str | None:
+        """The public id (hex) of the record key that sealed a field ciphertext: what a shredding
+        receipt names, never the key itself."""
+        if not blob or len(blob) < fa.OVERHEAD:
+            return None
+        return bytes(blob[1:5]).hex()
+
     def key_status(self, session: Session, *, org_id: int) -> list[dict]:
         rows = session.execute(
             select(VaultKey).where(VaultKey.org_id == org_id).order_by(VaultKey.purpose, VaultKey.version)

@@ -1,0 +1,119 @@
+"""The data subject's routes (``/v1/me``): prove a phone number with a one-time code, then see who
+accessed your data (with inclusion proofs), file requests, download your export and receipts.
+
+The proof earned with the code is sent as ``Authorization: Bearer <proof>`` or travels in the
+``pg_me`` cookie (HttpOnly, SameSite=Strict) that ``/v1/me/verify`` sets. Every route is rate limited
+per client; the answers never say whether a number has any shipment before it is proven.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from postguard.api.deps import client_ip, platform
+from postguard.platform import Platform
+
+router = APIRouter(prefix="/v1/me", tags=["data subjects"])
+
+PROOF_COOKIE = "pg_me"
+PROOF_PURPOSE = "recipient"
+PROOF_TTL = 1800
+
+
+class PhoneIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    phone: str = Field(max_length=40, description="Your phone number, any Vietnamese form")
+
+
+class VerifyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    phone: str = Field(max_length=40)
+    code: str = Field(max_length=12, description="The 6-digit code sent by SMS")
+
+
+class RequestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: str = Field(description="access, deletion or correction")
+    org: str = Field(max_length=32, description="The operator's code")
+
+
+def limit(request: Request, p: Platform = Depends(platform)) -> None:
+    p.limiter.hit("60/minute", "me", client_ip(request), message="Too many requests from here; wait a minute.")
+
+
+def proof_token(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.cookies.get(PROOF_COOKIE)
+
+
+def subject_phone(request: Request, p: Platform = Depends(platform), _: None = Depends(limit)) -> str:
+    """The E.164 number the caller proved (``Unauthenticated`` otherwise)."""
+    return p.otp.open_proof(proof_token(request), purpose=PROOF_PURPOSE)
+
+
+def set_proof_cookie(request: Request, response: Response, token: str) -> None:
+    response.set_cookie(PROOF_COOKIE, token, max_age=PROOF_TTL, httponly=True, samesite="strict",
+                        secure=bool(request.app.state.settings.cookie_secure), path="/")
+
+
+@router.post("/code", status_code=202, dependencies=[Depends(limit)])
+def send_code(body: PhoneIn, request: Request, p: Platform = Depends(platform)) -> dict:
+    """Send a one-time code to the number (limited per number and per client). The answer is the
+    same whether or not the number has shipments."""
+    sent = p.otp.send(purpose=PROOF_PURPOSE, phone=body.phone, client=client_ip(request))
+    return {"sent": True, "expires_at": sent.expires_at.isoformat()}
+
+
+@router.post("/verify", dependencies=[Depends(limit)])
+def verify(body: VerifyIn, request: Request, p: Platform = Depends(platform)) -> JSONResponse:
+    """Check the code; returns a proof (also set as the ``pg_me`` cookie) valid for 30 minutes."""
+    ip = client_ip(request)
+    p.limiter.hit("20/10 minutes", "me-verify", ip, message="Too many codes tried from here; wait a few minutes.")
+    e164 = p.otp.verify(purpose=PROOF_PURPOSE, phone=body.phone, code=body.code)
+    token = p.otp.issue_proof(purpose=PROOF_PURPOSE, phone=e164, ttl=PROOF_TTL)
+    resp = JSONResponse({"token": token, "token_type": "bearer", "expires_in": PROOF_TTL})
+    set_proof_cookie(request, resp, token)
+    return resp
+
+
+@router.post("/sign-out", status_code=204)
+def sign_out() -> Response:
+    resp = Response(status_code=204)
+    resp.delete_cookie(PROOF_COOKIE, path="/")
+    return resp
+
+
+@router.get("/shipments")
+def my_shipments(phone: str = Depends(subject_phone), p: Platform = Depends(platform)) -> dict:
+    """Your shipments at every operator (masked) and who accessed each, when and why, each entry with
+    an inclusion proof against the latest signed checkpoint. This view is itself logged."""
+    return p.privacy.my_data(phone)
+
+
+@router.get("/requests")
+def my_requests(phone: str = Depends(subject_phone), p: Platform = Depends(platform)) -> dict:
+    return {"items": p.privacy.my_requests(phone)}
+
+
+@router.post("/requests", status_code=201)
+def file_request(body: RequestIn, phone: str = Depends(subject_phone), p: Platform = Depends(platform)) -> dict:
+    """Ask an operator for an access export, a deletion or a correction; the legal clocks start now."""
+    return p.privacy.file_request(phone, org_code=body.org, kind=body.kind)
+
+
+@router.get("/requests/{ref}/export")
+def export(ref: str, phone: str = Depends(subject_phone), p: Platform = Depends(platform)) -> JSONResponse:
+    """The export of your completed access request (generated now, logged; nothing is stored)."""
+    data = p.privacy.export_for_subject(phone, ref)
+    return JSONResponse(data, headers={"Content-Disposition": f'attachment; filename="{data["request"]}.json"'})
+
+
+@router.get("/requests/{ref}/receipt")
+def receipt(ref: str, phone: str = Depends(subject_phone), p: Platform = Depends(platform)) -> dict:
+    """The deletion receipt of your request with its inclusion proof."""
+    return p.privacy.receipt_for_subject(phone, ref)
+

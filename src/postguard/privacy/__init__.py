@@ -1,0 +1,1 @@
+"""Transparency for data subjects: who accessed my data, data-subject requests, breach incidents."""
