@@ -4,7 +4,7 @@ fresh reports, and reports per day are counted on Vietnam's calendar."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select, update
@@ -74,7 +74,7 @@ def test_reveal_is_logged_before_decryption_and_fails_closed(ip, monkeypatch):
 
 
 def test_reports_per_day_by_category_on_vietnam_days(ip):
-    now = datetime(2026, 3, 31, 10, 0, tzinfo=timezone.utc)  # 17:00 in Vietnam
+    now = datetime(2026, 3, 31, 10, 0, tzinfo=UTC)  # 17:00 in Vietnam
     vn = timezone(timedelta(hours=7))
     plan = [  # (created at, category)
         (datetime(2026, 3, 31, 9, 0, tzinfo=vn), "fake_courier"),  # today

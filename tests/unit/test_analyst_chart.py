@@ -51,7 +51,7 @@ def test_bars_stack_inside_the_plot_in_proportion(s):
 
 def test_an_empty_month_draws_no_bars_but_an_axis():
     g = chart(_stats({}, 30))
-    assert g["bars"] == [] and g["ticks"][0]["value"] == 0 and len(g["labels"]) == 7
+    assert g["bars"] == [] and g["ticks"][0]["value"] == 0 and len(g["labels"]) == 7 and g["labels"][-1]["anchor"] == "end"
 
 
 def test_every_report_category_has_its_own_colour():

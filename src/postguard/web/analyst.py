@@ -229,7 +229,7 @@ PALETTE = ("#b3261e", "#1d6b35", "#1f5fa8", "#c77700", "#6a3d9a", "#00838f", "#8
 COLOURS = dict(zip(REPORT_CATEGORIES, PALETTE, strict=True))
 
 
-def chart(stats: dict, *, width: int = 600, height: int = 240, pad_left: int = 32, pad_bottom: int = 28) -> dict:
+def chart(stats: dict, *, width: int = 360, height: int = 200, pad_left: int = 28, pad_bottom: int = 24) -> dict:
     """Geometry of a stacked bar chart of reports per day by category (pure): one bar per day, one
     segment per category, a y axis with whole-number ticks."""
     days = stats["days"]
@@ -253,8 +253,10 @@ def chart(stats: dict, *, width: int = 600, height: int = 240, pad_left: int = 3
                          "count": n})
     step = max(1, -(-scale_max // 4))
     ticks = [{"value": v, "y": round(8 + plot_h - plot_h * v / scale_max, 2)} for v in range(0, scale_max + 1, step)]
-    labels = [{"x": round(pad_left + i * slot + slot / 2, 2), "text": date.fromisoformat(d).strftime("%d/%m")}
-              for i, d in enumerate(days) if i % 5 == 0 or i == len(days) - 1]
+    last = len(days) - 1
+    labels = [{"x": width - 4 if i == last else round(pad_left + i * slot + slot / 2, 2),
+               "anchor": "end" if i == last else "middle", "text": date.fromisoformat(d).strftime("%d/%m")}
+              for i, d in enumerate(days) if (i % 5 == 0 and last - i >= 3) or i == last]
     return {"width": width, "height": height, "bars": bars, "ticks": ticks, "labels": labels,
             "axis_x": pad_left, "axis_y": 8 + plot_h, "plot_right": width - 4}
 
