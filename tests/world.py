@@ -1,4 +1,5 @@
-"""A small operator for access tests: one member of staff per role (plus a second courier), a system
+"""A small operator for access tests: one member of staff per role (plus a second courier; the analyst
+works at the platform organisation, ``ORG_OF``), a system
 API key per scope, and three synthetic parcels:
 
 - ``assigned``: assigned to courier ``an``, out for delivery, window open (An may reveal it);
@@ -14,13 +15,17 @@ from datetime import timedelta
 
 from postguard.access.models import ROLES
 from postguard.db.base import utcnow
+from postguard.intel.service import KEY_ORG
 from postguard.orgs.service import SCOPES
 from postguard.platform import Platform
 from tests.conftest import csv_bytes
 
 PASSWORD = "mật khẩu đủ dài 123"
 ORG = "VNP"
-USERNAMES = {"admin": "admin", "hub": "hub", "courier": "an", "cs": "cs", "auditor": "auditor", "dpo": "dpo"}
+USERNAMES = {"admin": "admin", "hub": "hub", "courier": "an", "cs": "cs", "auditor": "auditor", "dpo": "dpo",
+             "analyst": "phan"}
+# Roles that exist only at the platform organisation; every other member of staff works at ``ORG``.
+ORG_OF = {"analyst": KEY_ORG}
 
 
 @dataclass
@@ -52,8 +57,8 @@ def build_world(p: Platform, faker, *, keys: bool = True, parcels: int = 4) -> W
     w = World(platform=p, rows=list(faker.rows(parcels)))
     for role in ROLES:
         u = USERNAMES[role]
-        w.staff[u] = p.staff.create(org_code=ORG, username=u, display_name=f"Nhân viên {u}", role=role,
-                                    password=PASSWORD)
+        w.staff[u] = p.staff.create(org_code=ORG_OF.get(role, ORG), username=u, display_name=f"Nhân viên {u}",
+                                    role=role, password=PASSWORD)
     w.staff["binh"] = p.staff.create(org_code=ORG, username="binh", display_name="Shipper Bình", role="courier",
                                      password=PASSWORD)
     p.shipments.import_csv(system, io.BytesIO(csv_bytes(w.rows)))

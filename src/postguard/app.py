@@ -23,6 +23,7 @@ from postguard.api.taxii import router as taxii_router
 from postguard.logging import configure_logging, get_logger
 from postguard.platform import Platform
 from postguard.settings import Settings
+from postguard.web.analyst import router as analyst_router
 from postguard.web.auditor import router as auditor_router
 from postguard.web.courier import router as courier_router
 from postguard.web.intel import router as web_intel_router
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(warnings_router)
     app.include_router(leaks_router)
     app.include_router(auditor_router)
+    app.include_router(analyst_router)
     app.include_router(web_intel_router)
     app.include_router(access_router)
     app.include_router(courier_router)

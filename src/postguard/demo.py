@@ -26,6 +26,12 @@ DEMO_STAFF = {
     "dpo": ("dpo", "DPO Demo"),
 }
 SECOND_COURIER = ("shipper2", "Shipper Demo 2")
+# Staff of the platform organisation (PG-INTEL): an analyst, and an administrator who verifies
+# official channels.
+PLATFORM_STAFF = {
+    "analyst": ("phantich", "Chuyên viên phân tích Demo"),
+    "admin": ("quantri-nentang", "Quản trị nền tảng Demo"),
+}
 _PATH = ("created", "picked_up", "in_transit", "out_for_delivery")
 OUT_FOR_DELIVERY = 6  # the first parcels: out for delivery, split between the two couriers
 
@@ -35,15 +41,20 @@ def demo_password(username: str) -> str:
 
 
 def seed_staff(platform: Platform) -> list[dict]:
-    """A member of staff for each role (and a second courier) at the demo operator, if absent."""
+    """A member of staff for each operator role (and a second courier) at the demo operator, and an
+    analyst and an administrator at the platform organisation, if absent."""
+    from postguard.intel.service import KEY_ORG
+
     out = []
-    for role, (username, name) in [*DEMO_STAFF.items(), ("courier", SECOND_COURIER)]:
+    members = [*((DEMO_ORG, r, m) for r, m in DEMO_STAFF.items()), (DEMO_ORG, "courier", SECOND_COURIER),
+               *((KEY_ORG, r, m) for r, m in PLATFORM_STAFF.items())]
+    for org, role, (username, name) in members:
         try:
-            platform.staff.create(org_code=DEMO_ORG, username=username, display_name=name, role=role,
+            platform.staff.create(org_code=org, username=username, display_name=name, role=role,
                                   password=demo_password(username))
         except Conflict:
             pass
-        out.append({"role": role, "username": username, "password": demo_password(username)})
+        out.append({"org": org, "role": role, "username": username, "password": demo_password(username)})
     return out
 
 

@@ -29,7 +29,7 @@ from postguard.synthetic import Faker
 from postguard.web.auth import SESSION_COOKIE
 from tests.api.test_api import assert_problem
 from tests.conftest import csv_bytes
-from tests.world import ORG, PASSWORD, USERNAMES, World, build_world
+from tests.world import ORG, ORG_OF, PASSWORD, USERNAMES, World, build_world
 
 DENIALS = ("access_denied", "reveal_denied")
 UNCLASSIFIED_OK = {("GET", "/staff/login"), ("POST", "/staff/login"), ("POST", "/staff/logout"), ("GET", "/staff")}
@@ -48,6 +48,7 @@ class Case:
     form: Any = None
     csv: Any = None
     note: str = ""
+    params: Any = None  # path parameters besides {waybill}, from the world: ``params(w) -> dict``
 
     def body(self, w: World) -> dict:
         out = {}
@@ -92,6 +93,27 @@ def _new_row(w: World) -> dict:
     return next(iter(Faker(7).rows(1, prefix="NW")))
 
 
+def _intel(w: World) -> dict:
+    """A reported phone number with an open appeal, and a pending official channel (made once per world)."""
+    if not hasattr(w, "intel_ids"):
+        from postguard.intel.models import Report, ReportIndicator
+        from postguard.orgs.service import Principal
+
+        p = w.platform
+        rep = p.intel.report(indicators=["0912 345 678"], category="fake_courier", client="203.0.113.50",
+                             description="synthetic report")
+        appeal = p.intel.appeal(value="0912 345 678", statement="synthetic appeal", contact="a@example.vn",
+                                client="203.0.113.51")
+        vnp = Principal(org_id=p.orgs.get(ORG).id, org_code=ORG, actor="test", scopes=frozenset({"intel:official"}))
+        channel = p.intel.official_add(vnp, kind="hotline", value="1900 54 54 81")
+        with p.db.read_session() as s:
+            ind = s.execute(select(ReportIndicator.indicator_id).join(Report, Report.id == ReportIndicator.report_id)
+                            .where(Report.public_id == rep["report"])).scalar_one()
+        w.intel_ids = {"indicator_id": ind, "report_id": rep["report"], "appeal_id": appeal["appeal"],
+                       "channel_id": channel["id"]}
+    return w.intel_ids
+
+
 TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | NOT_PERSONAL] = {
     # -- shipments (operator systems) --
     ("POST", "/v1/shipments"): system("shipments:write", ok=201, json=_new_row),
@@ -132,6 +154,32 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | NOT_PERSONAL] = {
     ("POST", "/staff/assign"): staff("hub", "admin", form=lambda w: {
         "waybill": w.other["waybill"], "courier": "an", "window_start": "2026-01-01T08:00",
         "window_end": "2026-01-01T12:00"}),
+    # -- analyst console --
+    # Analysts of the platform organisation only; operator staff of every role are refused. Official
+    # channels are for the platform organisation's administrators, so every operator role is refused
+    # there (the platform administrator's side is in tests/api/test_analyst_web.py).
+    ("GET", "/staff/intel/queue"): staff("analyst"),
+    ("GET", "/staff/intel/indicators/{indicator_id}"): staff("analyst", params=_intel),
+    ("POST", "/staff/intel/indicators/{indicator_id}/reveal"): staff("analyst", params=_intel),
+    ("POST", "/staff/intel/indicators/{indicator_id}/decision"): staff(
+        "analyst", params=_intel, form={"action": "dispute", "note": "needs a second look"}),
+    ("POST", "/staff/intel/reports/{report_id}/review"): staff(
+        "analyst", params=_intel, form=lambda w: {"action": "reject", "note": "spam",
+                                                  "indicator": _intel(w)["indicator_id"]}),
+    ("GET", "/staff/intel/appeals"): staff("analyst"),
+    ("POST", "/staff/intel/appeals/{appeal_id}/reveal"): staff("analyst", params=_intel),
+    ("POST", "/staff/intel/appeals/{appeal_id}/decision"): staff(
+        "analyst", params=_intel, form={"decision": "reject", "note": "the reports stand"}),
+    ("GET", "/staff/intel/official"): staff(note="platform administrators only"),
+    ("POST", "/staff/intel/official/{channel_id}/verify"): staff(
+        params=_intel, form={"note": "checked"}, note="platform administrators only"),
+    ("POST", "/staff/intel/official/{channel_id}/revoke"): staff(
+        params=_intel, form={"note": "checked"}, note="platform administrators only"),
+    ("GET", "/staff/intel/warnings"): staff("analyst"),
+    ("POST", "/staff/intel/warnings"): staff("analyst", form={
+        "category": "fake-fee", "title_vi": "Phí lưu kho giả", "title_en": "Fake storage fees",
+        "body_vi": "Không chuyển khoản phí lưu kho.", "body_en": "Never pay storage fees by transfer."}),
+    ("GET", "/staff/intel/stats"): staff("analyst"),
 }
 
 
@@ -197,7 +245,7 @@ def _expect_denied(resp, p: Platform, actor: str, before: int, who: str) -> None
 def test_matrix(env, method, path, case: Case):
     client, w = env
     p = w.platform
-    url = path.format(waybill=w.assigned["waybill"])
+    url = path.format(waybill=w.assigned["waybill"], **(case.params(w) if case.params else {}))
 
     def send(headers=None):
         kw = case.body(w)
@@ -205,7 +253,7 @@ def test_matrix(env, method, path, case: Case):
         return client.request(method, url, **kw)
 
     for role in ROLES:
-        signed = p.staff.sign_in(org_code=ORG, username=USERNAMES[role], password=PASSWORD)
+        signed = p.staff.sign_in(org_code=ORG_OF.get(role, ORG), username=USERNAMES[role], password=PASSWORD)
         client.cookies.clear()
         client.cookies.set(SESSION_COOKIE, signed.token)
         actor, before = signed.principal.actor, _denials(p, signed.principal.actor)

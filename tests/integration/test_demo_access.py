@@ -1,7 +1,8 @@
 """The demo has a member of staff for each role and parcels out for delivery for its couriers."""
 
 from postguard.access.models import ROLES
-from postguard.demo import DEMO_ORG, demo_password, seed
+from postguard.demo import demo_password, seed
+from postguard.intel.service import KEY_ORG
 from postguard.platform import Platform
 
 
@@ -12,7 +13,8 @@ def test_demo_staff_sign_in_and_the_courier_can_deliver(make_settings):
         assert {m["role"] for m in info["staff"]} == set(ROLES)
         again = seed(p, shipments=20)  # idempotent: same accounts, windows renewed
         assert again["staff"] == info["staff"] and again["assigned"] == info["assigned"]
-        signed = {m["username"]: p.staff.sign_in(org_code=DEMO_ORG, username=m["username"],
+        assert {m["org"] for m in info["staff"] if m["role"] == "analyst"} == {KEY_ORG}
+        signed = {m["username"]: p.staff.sign_in(org_code=m["org"], username=m["username"],
                                                  password=demo_password(m["username"])) for m in info["staff"]}
         mine = p.access.deliveries(signed["shipper"].principal)
         assert len(mine) == 4 and sum(d["can_reveal"] for d in mine) == 3

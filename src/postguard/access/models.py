@@ -7,7 +7,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from postguard.db.base import Base, BigId, UTCDateTime, utcnow
 
-ROLES = ("admin", "hub", "courier", "cs", "auditor", "dpo")
+ROLES = ("admin", "hub", "courier", "cs", "auditor", "dpo", "analyst")
+# Roles that exist only at the platform's own organisation (``PG-INTEL``, see ``postguard.intel.service``):
+# analysts moderate the scam-intelligence data shared by every operator and citizen.
+PLATFORM_ROLES = ("analyst",)
 
 
 class Staff(Base):

@@ -109,6 +109,13 @@ class AccessService:
         """The personal data the purpose covers (see ``access.door.PURPOSES``), after the door has
         decided and logged."""
         details = {k: v for k, v in {"ticket": ticket, "reason": reason, "justification": justification}.items() if v}
+        if not any(who == f"role:{principal.role}" for who, _ in PURPOSES.values()):
+            # a role with no reveal purpose at all (an analyst, an auditor…) is refused before any
+            # lookup: the same answer whether or not the waybill exists, and logged
+            self.p.audit.append(actor=principal.actor, action="reveal_denied", org_id=principal.org_id,
+                                subject=waybill[:40], purpose=purpose[:40],
+                                details={"reason": f"role {principal.role} may reveal for no purpose"})
+            raise Forbidden("Not allowed: your role may not reveal personal data.")
         with self.p.db.session() as s:
             sh = self._shipment(s, principal.org_id, waybill)
             # what the purpose covers, as the door's one table says (an unknown purpose: refused there)

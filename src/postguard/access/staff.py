@@ -15,7 +15,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from postguard.access.models import ROLES, Staff, WebSession
+from postguard.access.models import PLATFORM_ROLES, ROLES, Staff, WebSession
 from postguard.db.base import utcnow
 from postguard.errors import (
     Conflict,
@@ -80,6 +80,13 @@ class StaffService:
             errors.append(FieldError("display_name", "required"))
         if errors:
             raise InvalidInput("The staff account was not created.", errors)
+        from postguard.intel.service import KEY_ORG
+
+        if org_code.strip().upper() == KEY_ORG:
+            self.p.intel.key_org_id()  # the platform organisation exists from its first use
+        elif role in PLATFORM_ROLES:
+            raise InvalidInput("The staff account was not created.", [FieldError(
+                "role", f"{role} is a role of the platform organisation {KEY_ORG} only")])
         org = self.p.orgs.get(org_code)
         try:
             with self.p.db.session() as s:

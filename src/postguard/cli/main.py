@@ -95,9 +95,9 @@ def serve(
         typer.echo(f"Demo operator {info['org']}: {info['imported']} shipments imported "
                    f"({info['already_present']} already present).")
         typer.echo(f"Demo API key (shown once): {info['api_key']}")
-        typer.echo(f"Demo staff (synthetic credentials, organisation {info['org']}; sign in at /staff/login):")
+        typer.echo("Demo staff (synthetic credentials; sign in at /staff/login with the organisation shown):")
         for member in info["staff"]:
-            typer.echo(f"  {member['role']:<8} {member['username']:<9} {member['password']}")
+            typer.echo(f"  {member['org']:<8} {member['role']:<8} {member['username']:<15} {member['password']}")
         typer.echo(f"Parcels assigned to the demo couriers: {', '.join(info['assigned'])}")
     typer.echo(f"postguard on http://{host}:{port}/ (database: {platform.db.dialect})")
     if workers > 1:

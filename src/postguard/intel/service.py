@@ -11,11 +11,12 @@ from __future__ import annotations
 import secrets
 import threading
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from postguard.access.staff import StaffPrincipal
 from postguard.db.base import utcnow
 from postguard.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from postguard.intel.evidence import check_file
@@ -80,6 +81,9 @@ HEADLINES = {
 }
 ADVICE = ("A genuine courier never asks you to transfer money to a personal account, to tell an OTP code, "
           "to install an app or to pay a storage fee. When unsure, hang up and call the operator's official hotline.")
+# What staff of the platform organisation may do in the analyst console (as API-key scopes).
+STAFF_SCOPES = {"analyst": ("intel:analyst",), "admin": ("intel:admin",)}
+VN_TIME = timezone(timedelta(hours=7), "ICT")  # Vietnam has no daylight saving
 MAX_INDICATORS = 10
 MAX_TEXT = 4000
 DUPLICATE_WINDOW = timedelta(days=30)
@@ -525,9 +529,10 @@ class IntelService:
             return [self._channel_view(ch, ind, org) for ch, ind, org in s.execute(q).all()]
 
     # -- moderation --------------------------------------------------------------------------
-    def queue(self, principal: Principal, *, limit: int = 50) -> list[dict]:
+    def queue(self, principal: Principal, *, limit: int = 50, reported: bool = False) -> list[dict]:
         """What analysts should look at: open appeals (overdue first), reports held against official
-        channels, corroborated indicators awaiting confirmation."""
+        channels, corroborated indicators awaiting confirmation; with ``reported``, then indicators
+        with reports but no decision yet (newest reports first)."""
         _need(principal, "intel:analyst")
         now = utcnow()
         with self.p.db.read_session() as s:
@@ -535,20 +540,121 @@ class IntelService:
             appeals = {a.indicator_id: a for a in s.execute(select(Appeal).where(Appeal.status == "open")).scalars()}
             for ind_id in appeals.keys() - {i.id for i in inds}:
                 inds.append(s.get(Indicator, ind_id))
+            if reported:
+                seen = {i.id for i in inds}
+                inds.extend(i for i in s.execute(
+                    select(Indicator).where(Indicator.verdict == "reported", Indicator.decision.is_(None),
+                                            Indicator.needs_review.is_(False))
+                    .order_by(Indicator.last_report_at.desc(), Indicator.id.desc()).limit(limit)).scalars()
+                    if i.id not in seen)
             items = []
             for ind in inds:
                 v = self._grade(s, ind, now=now)
                 a = appeals.get(ind.id)
                 items.append({
                     "indicator": ind.id, "type": ind.type, "display": ind.display, "verdict": v.verdict,
-                    "score": v.score, "reason": "appeal" if a else ind.review_reason, "reports": v.reports,
+                    "score": v.score, "reason": "appeal" if a else (ind.review_reason or "new_reports"),
+                    "reasons": [r.as_dict() for r in v.reasons], "reports": v.reports,
                     "distinct_reporters": v.reporters, "lookups": ind.lookups,
+                    "last_report_at": ind.last_report_at.isoformat() if ind.last_report_at else None,
                     "appeal": {"id": a.public_id, "deadline_at": a.deadline_at.isoformat(),
                                "overdue": a.deadline_at < now} if a else None,
                 })
         items.sort(key=lambda x: (not (x["appeal"] and x["appeal"]["overdue"]), x["appeal"] is None,
+                                  x["reason"] == "new_reports",
                                   x["appeal"]["deadline_at"] if x["appeal"] else "", -x["score"]))
         return items[:limit]
+
+    def staff_principal(self, staff: StaffPrincipal) -> Principal:
+        """What a signed-in member of staff may do here: analysts of the platform organisation
+        moderate (``intel:analyst``), its administrators verify official channels (``intel:admin``).
+        Staff of any other organisation get nothing (their operator's own keys carry its scopes)."""
+        scopes = STAFF_SCOPES.get(staff.role, ()) if staff.org_code == KEY_ORG else ()
+        if not scopes:
+            raise Forbidden("Only analysts and administrators of the platform organisation may do this.")
+        return Principal(org_id=staff.org_id, org_code=staff.org_code, actor=staff.actor, scopes=frozenset(scopes))
+
+    def reveal_value(self, principal: Principal, indicator_id: int, *, purpose: str = "moderation") -> dict:
+        """The full value of an indicator. For a phone number, account or wallet this is a reveal:
+        appended to the access log first, and nothing is decrypted if the log cannot be written."""
+        _need(principal, "intel:analyst")
+        self._ready()
+        with self.p.db.read_session() as s:
+            ind = s.get(Indicator, indicator_id)
+            if ind is None:
+                raise NotFound(f"No indicator {indicator_id}.")
+            personal = ind.value_ct is not None
+        if personal:
+            self.p.audit.append(actor=principal.actor, action="intel_indicator_reveal", org_id=principal.org_id,
+                                subject=f"indicator:{indicator_id}", purpose=purpose)
+        with self.p.db.read_session() as s:
+            ind = s.get(Indicator, indicator_id)
+            raw = self._open(s, ind.value_ct, table="intel_indicators", column="value", record_id=ind.id)
+            value = raw.decode("utf-8") if raw is not None else ind.value
+            return {"indicator": ind.id, "type": ind.type, "display": ind.display, "value": value,
+                    "qualifier": ind.qualifier, "logged": personal}
+
+    def appeals(self, principal: Principal, *, status: str = "open", limit: int = 100) -> list[dict]:
+        """Appeals by status (open ones soonest deadline first) with their indicator's verdict."""
+        _need(principal, "intel:analyst")
+        if status not in ("open", "upheld", "rejected"):
+            raise _bad("status", "open, upheld or rejected")
+        now = utcnow()
+        with self.p.db.read_session() as s:
+            order = Appeal.deadline_at.asc() if status == "open" else Appeal.decided_at.desc()
+            rows = s.execute(select(Appeal, Indicator).join(Indicator, Indicator.id == Appeal.indicator_id)
+                             .where(Appeal.status == status).order_by(order, Appeal.id).limit(limit)).all()
+            return [{"id": a.public_id, "status": a.status, "indicator": ind.id, "type": ind.type,
+                     "display": ind.display, "verdict": self._grade(s, ind, now=now).verdict,
+                     "created_at": a.created_at.isoformat(), "deadline_at": a.deadline_at.isoformat(),
+                     "overdue": a.status == "open" and a.deadline_at < now,
+                     "days_left": (a.deadline_at - now).days if a.status == "open" else None,
+                     "decided_by": a.decided_by, "decided_at": a.decided_at.isoformat() if a.decided_at else None}
+                    for a, ind in rows]
+
+    def appeal_reveal(self, principal: Principal, appeal_id: str) -> dict:
+        """An appeal's statement and contact (vault ciphertext), logged before they are decrypted."""
+        _need(principal, "intel:analyst")
+        self._ready()
+        with self.p.db.read_session() as s:
+            a = s.execute(select(Appeal).where(Appeal.public_id == appeal_id)).scalar_one_or_none()
+            if a is None:
+                raise NotFound("No such appeal.")
+            iid = a.indicator_id
+        self.p.audit.append(actor=principal.actor, action="intel_appeal_reveal", org_id=principal.org_id,
+                            subject=f"indicator:{iid}", purpose="moderation", details={"appeal": appeal_id})
+        with self.p.db.read_session() as s:
+            a = s.execute(select(Appeal).where(Appeal.public_id == appeal_id)).scalar_one()
+            out = {"id": appeal_id}
+            for col in ("statement", "contact"):
+                raw = self._open(s, getattr(a, f"{col}_ct"), table="intel_appeals", column=col, record_id=a.id)
+                out[col] = raw.decode("utf-8") if raw is not None else None
+            return out
+
+    def stats(self, principal: Principal, *, days: int = 30, now: datetime | None = None) -> dict:
+        """Reports received per day and category over the last ``days`` days (Vietnam's calendar
+        days, UTC+7), merged duplicates left out. Counts only: nothing personal."""
+        if not (principal.can("intel:analyst") or principal.can("intel:admin")):
+            raise Forbidden("This needs the intel:analyst scope.")
+        if not 1 <= days <= 366:
+            raise _bad("days", "between 1 and 366")
+        now = now or utcnow()
+        end = now.astimezone(VN_TIME).date()
+        dates = [end - timedelta(days=days - 1 - i) for i in range(days)]
+        start = datetime.combine(dates[0], datetime.min.time(), tzinfo=VN_TIME)
+        counts: dict[str, dict[date, int]] = {}
+        with self.p.db.read_session() as s:
+            rows = s.execute(select(Report.created_at, Report.category)
+                             .where(Report.created_at >= start, Report.status != "merged")).all()
+        for at, category in rows:
+            day = at.astimezone(VN_TIME).date()
+            if dates[0] <= day <= end:
+                by_day = counts.setdefault(category, {})
+                by_day[day] = by_day.get(day, 0) + 1
+        series = [{"category": c, "counts": [counts[c].get(d, 0) for d in dates], "total": sum(counts[c].values())}
+                  for c in CATEGORIES if c in counts]
+        totals = [sum(x["counts"][i] for x in series) for i in range(days)]
+        return {"days": [d.isoformat() for d in dates], "series": series, "totals": totals, "total": sum(totals)}
 
     def indicator(self, principal: Principal, indicator_id: int, *, reveal: bool = False) -> dict:
         """An indicator with its verdict and reports, for analysts. ``reveal`` also decrypts report

@@ -12,6 +12,7 @@ import secrets
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from postguard.alerts.service import CATEGORIES as WARNING_CATEGORIES
 from postguard.api.deps import client_ip
 from postguard.errors import InvalidInput, PayloadTooLarge, RateLimited
 from postguard.intel.service import CATEGORIES, Upload
@@ -19,6 +20,7 @@ from postguard.web.routes import render
 
 router = APIRouter(include_in_schema=False)
 COOKIE = "pg_form"
+CHECK_WARNINGS = 3
 
 
 def _token(request: Request) -> str:
@@ -27,6 +29,9 @@ def _token(request: Request) -> str:
 
 def _page(request: Request, template: str, status: int = 200, **ctx):
     token = _token(request)
+    if template == "check.html":  # the latest warnings about scam methods, beside every check
+        ctx["warnings"] = request.app.state.platform.warnings.list(limit=CHECK_WARNINGS)
+        ctx["warning_categories"] = WARNING_CATEGORIES
     resp = render(request, template, status=status, form_token=token, categories=list(CATEGORIES), **ctx)
     resp.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=3600,
                     secure=request.url.scheme == "https")

@@ -1,0 +1,140 @@
+"""Scam intelligence in a real browser on a phone-sized screen: a citizen checks a reported number
+and an unknown one, files a report and sees the confirmation; an analyst signs in, opens the review
+queue and confirms the reported number, and a citizen's check then says "confirmed"."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from postguard.app import create_app
+from postguard.audit.models import AuditEntry
+from postguard.intel.service import KEY_ORG
+from postguard.platform import Platform
+from postguard.settings import Settings
+
+pytestmark = pytest.mark.browser
+PASSWORD = "mật khẩu đủ dài 123"
+SCAM = "0912 345 678"  # synthetic
+UNKNOWN = "0987 000 111"  # synthetic, never reported
+
+
+@pytest.fixture
+def served(tmp_path, live_server):
+    settings = Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{(tmp_path / 'data' / 'pg.db').as_posix()}",
+                        password_time_cost=1, password_memory_kib=1024, log_format="json",
+                        intel_report_rate="1000/hour", intel_check_rate="1000/minute")
+    p = Platform(settings)
+    p.staff.create(org_code=KEY_ORG, username="phan", display_name="Chuyên viên Phan", role="analyst",
+                   password=PASSWORD)
+    base = live_server(create_app(settings, platform=p))
+    yield base, p
+    p.close()
+
+
+def _fits_the_screen(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def _check(page, base: str, value: str) -> str:
+    page.goto(f"{base}/kiem-tra")
+    page.fill("input[name=value]", value)
+    page.click("form.stack button[type=submit]")
+    page.wait_for_selector("section.verdict")
+    return page.get_attribute("section.verdict", "data-verdict")
+
+
+def _log(p: Platform, action: str) -> list[dict]:
+    with p.db.read_session() as s:
+        rows = s.execute(select(AuditEntry.entry).where(AuditEntry.action == action).order_by(AuditEntry.idx))
+        return [json.loads(e) for e in rows.scalars()]
+
+
+def test_check_shows_the_verdict_of_a_reported_number_and_never_calls_an_unknown_one_safe(served, page):
+    base, p = served
+    p.intel.report(indicators=[SCAM], category="fake_courier", client="203.0.113.9",
+                   description="synthetic: asked for a storage fee")
+    p.warnings.publish(category="fake-fee", title_vi="Cảnh giác phí lưu kho giả", title_en="Beware of fake fees",
+                       body_vi="Shipper thật không thu phí lưu kho.", body_en="Real couriers charge no storage fee.",
+                       author="PG-INTEL/analyst")
+
+    assert _check(page, base, SCAM) == "reported"
+    text = page.inner_text("section.verdict")
+    assert "Đã bị báo cáo là dùng để lừa đảo" in text and "*******678" in text
+    assert "Cảnh giác phí lưu kho giả" in page.inner_text("main")  # the latest warnings, beside the check
+    assert page.locator('a[href="/bao-cao"]').count() >= 1
+    assert _fits_the_screen(page)
+
+    assert _check(page, base, UNKNOWN) == "unknown"
+    text = page.inner_text("section.verdict")
+    assert "Chưa có ai báo cáo" in text and "KHÔNG có nghĩa là an toàn" in text
+
+    page.goto(f"{base}/kiem-tra?lang=en")
+    page.fill("input[name=value]", UNKNOWN)
+    page.click("form.stack button[type=submit]")
+    page.wait_for_selector("section.verdict")
+    assert "does NOT mean it is safe" in page.inner_text("section.verdict")
+
+
+def test_citizen_files_a_report_and_sees_the_confirmation(served, page):
+    base, p = served
+    page.goto(f"{base}/bao-cao")
+    page.fill("textarea[name=values]", SCAM)
+    page.select_option("select[name=category]", "fake_courier")
+    page.fill("textarea[name=description]", "Gọi tự xưng shipper, đòi chuyển khoản phí lưu kho 30.000đ")
+    page.fill("input[name=amount_lost_vnd]", "30.000")
+    page.fill("input[name=contact]", "nguoibaocao@example.vn")
+    assert _fits_the_screen(page)
+    page.click("form.stack button[type=submit]")
+    confirmation = page.locator("section.verdict[role=status]")
+    confirmation.wait_for()
+    text = confirmation.inner_text()
+    assert "*******678" in text and "Đã bị báo cáo" in text
+    ref = confirmation.locator("code").first.inner_text()
+    assert len(ref) >= 12
+    assert p.intel.check(SCAM, client="t")["verdict"] == "reported"
+
+
+def test_analyst_confirms_a_reported_number_from_the_queue(served, page):
+    base, p = served
+    p.intel.report(indicators=[SCAM], category="fake_courier", client="203.0.113.9",
+                   description="synthetic: asked for an OTP")
+    assert _check(page, base, SCAM) == "reported"
+
+    page.goto(f"{base}/staff/intel/queue")  # not signed in: sent to the sign-in page, then back
+    assert "/staff/login" in page.url
+    page.fill("input[name=org]", KEY_ORG)
+    page.fill("input[name=username]", "phan")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/staff/intel/queue")
+    item = page.locator("article.intel-item").first
+    assert item.get_attribute("data-verdict") == "reported" and "*******678" in item.inner_text()
+    assert "912345678" not in page.content()
+    assert _fits_the_screen(page)
+
+    item.get_by_role("link", name="Xem và quyết định").click()
+    page.wait_for_url("**/staff/intel/indicators/*")
+    page.get_by_role("button", name="Xem số/tài khoản đầy đủ và nội dung báo cáo (được ghi nhật ký)").click()
+    page.wait_for_selector(".revealed .value")
+    assert "+84912345678" in page.inner_text(".revealed .value")
+    assert len(_log(p, "intel_indicator_reveal")) == 1
+
+    page.check("input[name=action][value=confirm]")
+    page.fill("textarea[name=note]", "Khớp với kịch bản giả danh shipper đã xác minh")
+    page.click("form.decision button[type=submit]")
+    page.wait_for_selector("p.ok[role=status]")
+    assert page.get_attribute("section.verdict", "data-verdict") == "confirmed"
+    assert _fits_the_screen(page)
+    [entry] = _log(p, "intel_confirm")
+    assert entry["details"]["to"] == "confirmed" and entry["actor"].startswith("staff:")
+
+    citizen = page.context.browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN")
+    try:
+        other = citizen.new_page()
+        assert _check(other, base, SCAM) == "confirmed"
+        assert "Đã xác nhận là lừa đảo" in other.inner_text("section.verdict")
+    finally:
+        citizen.close()
