@@ -45,7 +45,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import urlsplit
 
 import rfc8785
@@ -175,7 +175,10 @@ def _header_segment(x5u: str) -> str:
     return b64url_encode(_jcs_simple({"alg": ALG, "ppt": PPT_SHAKEN, "typ": TYP, "x5u": x5u}))
 
 
-_VARIANT = {d: "89ab"[int(d, 16) & 3] for d in "0123456789abcdef"}  # RFC 9562 variant 10xx
+_UUID_VERSION = bytes(b & 0x0F | 0x40 for b in range(256))  # byte 6: version 4
+_UUID_VARIANT = bytes(b & 0x3F | 0x80 for b in range(256))  # byte 8: RFC 9562 variant 10xx
+_UUID_GROUPS = re.compile(r"(.{8})(.{4})(.{4})(.{4})(.{12})")
+_UUID_BATCH = 64
 _UUIDS: deque[str] = deque()  # drawn in batches: one urandom call and one hex() per 64 UUIDs
 os.register_at_fork(after_in_child=_UUIDS.clear)  # a forked process must not reuse its parent's
 
@@ -187,9 +190,10 @@ def _uuid4() -> str:
         try:
             return _UUIDS.popleft()
         except IndexError:
-            x = os.urandom(16 * 64).hex()
-            _UUIDS.extend([f"{x[i:i + 8]}-{x[i + 8:i + 12]}-4{x[i + 13:i + 16]}-{_VARIANT[x[i + 16]]}"
-                           f"{x[i + 17:i + 20]}-{x[i + 20:i + 32]}" for i in range(0, 32 * 64, 32)])
+            raw = bytearray(os.urandom(16 * _UUID_BATCH))
+            raw[6::16] = raw[6::16].translate(_UUID_VERSION)
+            raw[8::16] = raw[8::16].translate(_UUID_VARIANT)
+            _UUIDS.extend(map("-".join, _UUID_GROUPS.findall(raw.hex())))
 
 
 def signing_input(header: dict[str, Any], payload: dict[str, Any]) -> str:
@@ -352,19 +356,23 @@ def sign(*, key: SigningKey, x5u: str, orig_tn: str, dest_tns: Sequence[str], ia
     data = _signing_input_fast(key, x5u, orig_tn, dest_tns, iat, attest, origid, rcd_name, crn)
     if data is None:  # something unusual or wrong: the full checks, which name every bad field
         data = _signing_input_checked(key, x5u, orig_tn, dest_tns, iat, attest, origid, rcd_name, crn)
-    return f"{data}.{b64url_encode(key.sign(data=data.encode('ascii')))}"
+    signature = _b2a_base64(key.sign(data=data), newline=False).translate(_TO_URLSAFE).rstrip(b"=")
+    return (data + b"." + signature).decode("ascii")
+
+
+_b2a_base64 = binascii.b2a_base64
 
 
 @lru_cache(maxsize=256)
-def _shaken_header(x5u: str) -> str | None:
-    """The header segment for ``x5u`` when it is an https URL, else ``None``."""
-    return _header_segment(x5u) if _https_url(x5u) else None
+def _shaken_header(x5u: str) -> bytes | None:
+    """The header segment for ``x5u`` and the "." after it, when ``x5u`` is an https URL; else ``None``."""
+    return (_header_segment(x5u) + ".").encode("ascii") if _https_url(x5u) else None
 
 
 def _signing_input_fast(key: Any, x5u: Any, orig_tn: Any, dest_tns: Any, iat: Any, attest: Any, origid: Any,
-                        rcd_name: Any, crn: Any) -> str | None:
+                        rcd_name: Any, crn: Any) -> bytes | None:
     """The signing input for arguments of exactly the expected types that pass every check, else
-    ``None`` (nothing raised): then ``_signing_input_checked`` decides. The two give the same string
+    ``None`` (nothing raised): then ``_signing_input_checked`` decides. The two give the same bytes
     for any arguments this one accepts (``tests/unit/test_passport_fast.py``)."""
     if (type(key) is not SigningKey or type(x5u) is not str or type(iat) is not int or not 0 <= iat <= _MAX_JSON_INT
             or type(attest) is not str or attest not in ATTESTATIONS or type(dest_tns) not in (list, tuple)
@@ -401,11 +409,11 @@ def _signing_input_fast(key: Any, x5u: Any, orig_tn: Any, dest_tns: Any, iat: An
         raw = payload.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: RFC 8785 refuses it, the full checks say where
         return None
-    return f"{header}.{b64url_encode(raw)}"
+    return header + _b2a_base64(raw, newline=False).translate(_TO_URLSAFE).rstrip(b"=")
 
 
 def _signing_input_checked(key: Any, x5u: Any, orig_tn: Any, dest_tns: Any, iat: Any, attest: Any,
-                           origid: Any, rcd_name: Any, crn: Any) -> str:
+                           origid: Any, rcd_name: Any, crn: Any) -> bytes:
     """The signing input after checking every argument; ``InvalidInput`` naming each bad one."""
     errors: list[FieldError] = []
     if not isinstance(key, SigningKey):
@@ -459,19 +467,16 @@ def _signing_input_checked(key: Any, x5u: Any, orig_tn: Any, dest_tns: Any, iat:
         '"},"origid":"', origid, '"',
         '}' if rcd_name is None else f',"rcd":{{"nam":{_json_string(rcd_name)}}}}}',
     ))
-    return _header_segment(x5u) + "." + b64url_encode(payload.encode("utf-8"))
+    return (_header_segment(x5u) + "." + b64url_encode(payload.encode("utf-8"))).encode("ascii")
 
 
 # --------------------------------------------------------------------------------------------------
 # Verification
 
 
-class _Parsed(NamedTuple):
-    header: dict[str, Any]
-    payload: dict[str, Any]
-    signing_input: bytes
-    signature: bytes
-    params: dict[str, str]
+# The payload's claims as ``verify`` reports them (the x5u is the header's): orig_tn, dest_tns,
+# dest_uris, iat, attest, origid, rcd_name, crn. A plain tuple: built on every verification.
+_Claims = tuple[str, tuple[str, ...], tuple[str, ...], int, str | None, str | None, str | None, str | None]
 
 
 _SPACE = re.compile(r"\s")
@@ -526,7 +531,44 @@ def _check_header(header: dict[str, Any], params: dict[str, str], ppt: str | Non
         raise PassportFormatError("The Identity header info URI differs from the PASSporT x5u.")
 
 
-def _parse(value: str, *, ppt: str | None) -> _Parsed:
+# The payload exactly as ``sign`` writes it (RFC 8785: members in order, no whitespace, integers in
+# plain decimal), with strings that need no escape. Such a text is valid JSON without repeated
+# members whose claims all pass ``_payload_claims`` for either ``ppt``; the values are read straight
+# from the groups. Any other payload is parsed and checked in full. ``tests/unit/test_passport_fast.py``
+# holds the two paths to the same result.
+_STR = r'([^"\\\x00-\x1f]*)'  # a JSON string's content when it has no escape: the value itself
+_TN = "[0-9]{1,15}"
+_CANONICAL_PAYLOAD = re.compile(
+    r'\{"attest":"([ABC])",(?:"crn":"' + _STR + r'",)?'
+    r'"dest":\{"tn":\["(' + _TN + r'(?:","' + _TN + r')*)"\]\},"iat":(0|[1-9][0-9]{0,15}),'
+    r'"orig":\{"tn":"(' + _TN + r')"\},"origid":"(' + _UUID.pattern + r')"'
+    r'(?:,"rcd":\{"nam":"' + _STR + r'"\})?\}')
+
+
+def _payload(raw: bytes) -> tuple[dict[str, Any], _Claims | None]:
+    """The decoded payload, and its claims when it has the canonical shape (see above)."""
+    try:
+        m = _CANONICAL_PAYLOAD.fullmatch(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        m = None
+    if m is None:
+        return _json_object(raw, "payload"), None
+    attest, crn, dest, iat_text, orig, origid, nam = m.groups()
+    tns = dest.split('","')
+    iat = int(iat_text)
+    if crn is None:
+        payload = {"attest": attest, "dest": {"tn": tns}, "iat": iat, "orig": {"tn": orig}, "origid": origid}
+    else:
+        payload = {"attest": attest, "crn": crn, "dest": {"tn": tns}, "iat": iat, "orig": {"tn": orig},
+                   "origid": origid}
+    if nam is not None:
+        payload["rcd"] = {"nam": nam}
+    return payload, (orig, tuple(tns), (), iat, attest, origid, nam, crn)
+
+
+def _parse(value: str, *, ppt: str | None
+           ) -> tuple[dict[str, Any], dict[str, Any], _Claims | None, bytes, bytes, dict[str, str]]:
+    """``(header, payload, claims or None, signing input, signature, Identity header parameters)``."""
     if type(value) is str and ";" not in value and len(value) <= MAX_TOKEN_CHARS:
         token, params = value.strip(" \t"), {}  # a bare token: what split_identity gives for it
     else:
@@ -540,11 +582,11 @@ def _parse(value: str, *, ppt: str | None) -> _Parsed:
     else:
         header = _checked_header(parts[0], ppt)  # shared: copied into the Passport
 
-    payload = _json_object(_b64url_decode(parts[1], "payload"), "payload")
+    payload, claims = _payload(_b64url_decode(parts[1], "payload"))
     signature = _b64url_decode(parts[2], "signature")
     if len(signature) != SIGNATURE_SIZE:
         raise PassportSignatureError("The ES256 signature must be 64 bytes (R||S), not DER.")
-    return _Parsed(header, payload, f"{parts[0]}.{parts[1]}".encode("ascii"), signature, params)
+    return header, payload, claims, f"{parts[0]}.{parts[1]}".encode("ascii"), signature, params
 
 
 def _claim_tn(value: Any, where: str) -> str:
@@ -564,28 +606,16 @@ def _str_list(value: Any, where: str) -> list[str]:
     return value
 
 
-class _Claims(NamedTuple):
-    orig_tn: str
-    dest_tns: tuple[str, ...]
-    dest_uris: tuple[str, ...]
-    iat: int
-    attest: str | None
-    origid: str | None
-    rcd_name: str | None
-    crn: str | None
-    x5u: str | None
-
-
-def _claims(header: dict[str, Any], payload: dict[str, Any], *, ppt: str | None,
-            allow_http_x5u: bool) -> _Claims:
-    shaken = ppt == PPT_SHAKEN
-
+def _x5u_claim(header: dict[str, Any], shaken: bool, allow_http_x5u: bool) -> str | None:
     x5u = header.get("x5u")
     if x5u is None and shaken:
         raise PassportClaimsError("The SHAKEN PASSporT has no x5u.")
     if x5u is not None and not (isinstance(x5u, str) and _https_url(x5u, allow_http_x5u)):
         raise PassportClaimsError("The PASSporT x5u must be an https URL.")
+    return x5u
 
+
+def _payload_claims(payload: dict[str, Any], shaken: bool) -> _Claims:
     orig = payload.get("orig")
     if not isinstance(orig, dict):
         raise PassportClaimsError("The orig claim must be a JSON object.")
@@ -643,7 +673,7 @@ def _claims(header: dict[str, Any], payload: dict[str, Any], *, ppt: str | None,
     crn = payload.get("crn")
     if crn is not None and not isinstance(crn, str):
         raise PassportClaimsError("The crn claim must be a string.")
-    return _Claims(orig_tn, dest_tns, dest_uris, iat, attest, origid, rcd_name, crn, x5u)
+    return orig_tn, dest_tns, dest_uris, iat, attest, origid, rcd_name, crn
 
 
 def _load_leaf(certificate: bytes, now: int) -> _x509.Certificate:
@@ -682,7 +712,7 @@ def verify(token: str, *, certificate: bytes, now: int, max_age: int = 60, futur
     that ``orig.tn`` is among them (a list of service provider codes only is accepted).
     Raises one ``PassportError`` subclass per reason; see the module docstring for the order.
     """
-    parsed = _parse(token, ppt=ppt)
+    header, payload, claims, signing_input, signature, params = _parse(token, ppt=ppt)
     leaf = _load_leaf(certificate, now)
     if trusted_cas is not None:
         _validate_chain(leaf, intermediates or (), trusted_cas, now)
@@ -690,30 +720,31 @@ def verify(token: str, *, certificate: bytes, now: int, max_age: int = 60, futur
         key = leaf.es256_key()
     except _x509.X509Error:
         raise PassportCertificateError("The signer's certificate key is not EC P-256.") from None
-    if not key.verify(data=parsed.signing_input, signature=parsed.signature):
+    if not key.verify(data=signing_input, signature=signature):
         raise PassportSignatureError("The PASSporT signature does not verify with the certificate.")
     try:
         tn_list = leaf.tn_auth_list()
     except _x509.TNAuthListError as exc:
         raise PassportCertificateError(f"The signer's certificate has a {exc}.") from None
 
-    header = parsed.header
-    c = _claims(header, parsed.payload, ppt=ppt, allow_http_x5u=allow_http_x5u)
-    if not now - max_age <= c.iat <= now + future_skew:
-        check_fresh(c.iat, now=now, max_age=max_age, future_skew=future_skew)  # raises the right error
+    shaken = ppt == PPT_SHAKEN
+    x5u = _x5u_claim(header, shaken, allow_http_x5u)
+    orig_tn, dest_tns, dest_uris, iat, attest, origid, rcd_name, crn = (
+        claims if claims is not None else _payload_claims(payload, shaken))
+    if not now - max_age <= iat <= now + future_skew:
+        check_fresh(iat, now=now, max_age=max_age, future_skew=future_skew)  # raises the right error
     if require_tn_match:
         if tn_list is None:
             raise PassportTNError("The signer's certificate has no TNAuthList.")
-        if tn_list.has_numbers and not tn_list.covers(c.orig_tn):
+        if tn_list.has_numbers and not tn_list.covers(orig_tn):
             raise PassportTNError("The calling number is not covered by the signer's certificate.")
     # Passport(...) field by field, without the frozen dataclass's per-field object.__setattr__ calls;
     # a test holds it equal to the constructor's result and checks every field is set.
     result = _new_passport(Passport)
     result.__dict__.update({
-        "header": dict(header), "claims": parsed.payload, "orig_tn": c.orig_tn, "dest_tns": c.dest_tns,
-        "attest": c.attest, "origid": c.origid, "iat": c.iat, "rcd_name": c.rcd_name, "crn": c.crn,
-        "x5u": c.x5u, "ppt": header.get("ppt"), "info": parsed.params.get("info"), "tn_auth_list": tn_list,
-        "dest_uris": c.dest_uris,
+        "header": dict(header), "claims": payload, "orig_tn": orig_tn, "dest_tns": dest_tns, "attest": attest,
+        "origid": origid, "iat": iat, "rcd_name": rcd_name, "crn": crn, "x5u": x5u, "ppt": header.get("ppt"),
+        "info": params.get("info"), "tn_auth_list": tn_list, "dest_uris": dest_uris,
     })
     return result
 
