@@ -261,8 +261,8 @@ def test_payloads_outside_the_canonical_shape_take_the_general_path(text):
 
 
 def test_canonical_payload_with_invalid_utf8_is_refused():
-    raw = ('{"attest":"A","dest":{"tn":["1"]},"iat":1,"orig":{"tn":"2"},"origid":"%s","rcd":{"nam":"' % FIXED_ORIGID
-           ).encode() + b'\xc3("}}'
+    raw = (f'{{"attest":"A","dest":{{"tn":["1"]}},"iat":1,"orig":{{"tn":"2"}},"origid":"{FIXED_ORIGID}",'
+           '"rcd":{"nam":"').encode() + b'\xc3("}}'
     with pytest.raises(PassportFormatError):
         pp._payload(raw)
 
