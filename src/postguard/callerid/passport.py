@@ -84,7 +84,6 @@ PPT_SHAKEN = "shaken"
 ATTESTATIONS = ("A", "B", "C")
 MAX_TOKEN_CHARS = 16 * 1024
 
-_B64URL = re.compile(r"[A-Za-z0-9_-]+")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _TN_DIGITS = re.compile(r"[0-9]{1,15}")
 _VISUAL_SEPARATORS = str.maketrans("", "", "-.() \t")  # RFC 3966 visual-separator, plus whitespace
