@@ -154,3 +154,172 @@ def test_der_signature_matches_encode_dss_signature(rs):
                                 b"\x00" * 31 + b"\x80" + b"\x00" * 31 + b"\x7f", b"\xff" * 64])
 def test_der_signature_edges(rs):
     test_der_signature_matches_encode_dss_signature.hypothesis.inner_test(rs)
+
+
+# --------------------------------------------------------------------------------------------------
+# The straight-line signing path against the fully checked one
+
+FIXED_ORIGID = "123e4567-e89b-42d3-a456-426614174000"
+anything = st.one_of(st.none(), st.integers(-3, 3), st.booleans(), st.just(""), st.just(" "), st.floats(0, 2),
+                     st.text(max_size=5), st.lists(st.text(max_size=3), max_size=2))
+tn_args = st.one_of(tns, st.from_regex(r"\+?[0-9() .-]{1,20}", fullmatch=True), anything)
+
+
+@settings(max_examples=400, deadline=None)
+@given(x5u=st.sampled_from([X5U, "http://cr.example.vn/a", "https://cr.example.vn/a b", 5]),
+       orig=tn_args, dest=st.one_of(st.lists(tn_args, max_size=3), st.tuples(tns), tn_args),
+       iat=st.one_of(st.integers(-1, 2**53 + 1), st.sampled_from([True, 1.0, "1"])),
+       attest=st.sampled_from(["A", "B", "C", "D", "", None, 1]),
+       origid=st.sampled_from([None, FIXED_ORIGID, FIXED_ORIGID.upper(), "not-a-uuid", 7]),
+       name=st.one_of(st.none(), texts, st.just("a\ud800"), anything), crn=st.one_of(st.none(), texts, anything))
+def test_fast_signing_input_is_the_checked_one(key, x5u, orig, dest, iat, attest, origid, name, crn):
+    args = (key, x5u, orig, dest, iat, attest, origid, name, crn)
+    fast = pp._signing_input_fast(*args)
+    try:
+        checked = pp._signing_input_checked(*args)
+    except InvalidInput:
+        assert fast is None  # the fast path never accepts what the checks refuse
+        return
+    if fast is not None and origid is not None:
+        assert fast == checked
+    elif fast is not None:  # fresh origids differ: everything else is the same
+        h1, p1 = fast.split(b".")
+        h2, p2 = checked.split(b".")
+        c1, c2 = json.loads(base64.urlsafe_b64decode(p1 + b"==")), json.loads(base64.urlsafe_b64decode(p2 + b"=="))
+        assert h1 == h2 and c1.pop("origid") != c2.pop("origid") and c1 == c2
+
+
+def test_the_usual_arguments_take_the_fast_path(key):
+    assert pp._signing_input_fast(key, X5U, "+84 912-340-123", ("84987654321",), NOW, "B", FIXED_ORIGID,
+                                  "Bưu điện", "Giao hàng") is not None
+
+
+# --------------------------------------------------------------------------------------------------
+# Payloads in sign's canonical shape read by the pattern, against json + the claim checks
+
+payload_dicts = st.fixed_dictionaries(
+    {"attest": st.sampled_from("ABC"), "dest": st.fixed_dictionaries({"tn": st.lists(tns, min_size=1, max_size=3)}),
+     "iat": st.integers(0, 2**60), "orig": st.fixed_dictionaries({"tn": tns}),
+     "origid": st.sampled_from([FIXED_ORIGID, FIXED_ORIGID.upper()])},
+    optional={"crn": st.text(max_size=20), "rcd": st.fixed_dictionaries({"nam": st.text(max_size=20)}),
+              "rcdi": st.dictionaries(st.text(max_size=3), st.text(max_size=3), max_size=1)},
+)
+
+
+def _general(raw: bytes):
+    payload = pp._json_object(raw, "payload")
+    return payload, [pp._payload_claims(payload, shaken) for shaken in (True, False)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(claims=payload_dicts, spelling=st.sampled_from(["jcs", "ascii", "spaced", "unsorted"]))
+def test_canonical_payload_pattern_matches_the_general_parser(claims, spelling):
+    if spelling == "jcs":
+        try:
+            raw = rfc8785.dumps(claims)
+        except rfc8785.IntegerDomainError:
+            raw = json.dumps(claims, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    elif spelling == "ascii":
+        raw = json.dumps(claims, sort_keys=True, separators=(",", ":")).encode()
+    elif spelling == "spaced":
+        raw = json.dumps(claims, sort_keys=True).encode()
+    else:
+        raw = json.dumps(dict(reversed(claims.items())), separators=(",", ":"), ensure_ascii=False).encode()
+    payload, fast = pp._payload(raw)
+    try:
+        general, (shaken, base) = _general(raw)
+    except Exception as exc:  # noqa: BLE001 - whatever the general path raises, the fast one did not match
+        assert fast is None, exc
+        return
+    assert payload == general
+    if fast is not None:
+        assert fast == shaken == base
+        assert fast[0] == claims["orig"]["tn"] and list(fast[1]) == claims["dest"]["tn"]
+
+
+@pytest.mark.parametrize("text", [
+    '{"attest":"A","attest":"B","dest":{"tn":["1"]},"iat":1,"orig":{"tn":"2"},"origid":"%s"}',  # repeated
+    '{"attest":"A","dest":{"tn":["1"]},"iat":1,"orig":{"tn":"2","tn":"3"},"origid":"%s"}',
+    '{"attest":"A","dest":{"tn":["1"]},"iat":01,"orig":{"tn":"2"},"origid":"%s"}',  # not JSON
+    '{"attest":"A","dest":{"tn":["1"]},"iat":1,"orig":{"tn":"2"},"origid":"%s"} ',  # whitespace
+    '{"attest":"A","crn":"a\\"b","dest":{"tn":["1"]},"iat":1,"orig":{"tn":"2"},"origid":"%s"}',  # escape
+    '{"attest":"A","crn":"a\tb","dest":{"tn":["1"]},"iat":1,"orig":{"tn":"2"},"origid":"%s"}',  # control
+    '{"attest":"A","dest":{"tn":["1234567890123456"]},"iat":1,"orig":{"tn":"2"},"origid":"%s"}',  # 16 digits
+    '{"attest":"A","dest":{"tn":["1"]},"iat":-1,"orig":{"tn":"2"},"origid":"%s"}',
+    '{"attest":"A","dest":{"tn":["1"]},"iat":1.0,"orig":{"tn":"2"},"origid":"%s"}',
+])
+def test_payloads_outside_the_canonical_shape_take_the_general_path(text):
+    raw = (text % FIXED_ORIGID).encode()
+    assert pp._CANONICAL_PAYLOAD.fullmatch(raw.decode()) is None
+    try:
+        general = pp._json_object(raw, "payload")
+    except PassportFormatError:
+        with pytest.raises(PassportFormatError):
+            pp._payload(raw)
+        return
+    assert pp._payload(raw) == (general, None)
+
+
+def test_canonical_payload_with_invalid_utf8_is_refused():
+    raw = (f'{{"attest":"A","dest":{{"tn":["1"]}},"iat":1,"orig":{{"tn":"2"}},"origid":"{FIXED_ORIGID}",'
+           '"rcd":{"nam":"').encode() + b'\xc3("}}'
+    with pytest.raises(PassportFormatError):
+        pp._payload(raw)
+
+
+# --------------------------------------------------------------------------------------------------
+# The Passport built field by field, TNAuthList lookups, the DER reader, base64url strictness
+
+
+def test_verified_passport_equals_the_constructed_one(key):
+    import dataclasses
+
+    k = serialization.load_der_public_key(key.public_key().spki_der())
+    cert = make_cert("fields", k, issuer_key=ec.generate_private_key(ec.SECP256R1()), tn=tn_range())
+    token = pp.sign(key=key, x5u=X5U, orig_tn="84912340123", dest_tns=["84987654321"], iat=NOW, attest="A",
+                    rcd_name="Bưu điện", crn="Giao hàng")
+    got = pp.verify(token, certificate=_pem(cert), now=NOW)
+    fields = {f.name: getattr(got, f.name) for f in dataclasses.fields(pp.Passport)}
+    assert set(vars(got)) == set(fields)  # every field set, nothing else
+    assert got == pp.Passport(**fields) and hash(repr(got)) == hash(repr(pp.Passport(**fields)))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        got.orig_tn = "1"  # type: ignore[misc]
+    got.header["alg"] = "none"  # the caller's copy: the cached header is untouched
+    assert pp.verify(token, certificate=_pem(cert), now=NOW).header["alg"] == "ES256"
+
+
+entries = st.lists(st.one_of(
+    st.builds(vx.TNEntry, kind=st.just("one"), value=st.from_regex(r"[0-9]{1,4}", fullmatch=True)),
+    st.builds(vx.TNEntry, kind=st.just("range"), value=st.from_regex(r"[0-9]{1,4}", fullmatch=True),
+              count=st.integers(1, 300)),
+    st.builds(vx.TNEntry, kind=st.just("spc"), value=st.from_regex(r"[0-9]{1,4}", fullmatch=True)),
+), max_size=4)
+
+
+@given(entries, st.lists(st.from_regex(r"[0-9]{1,5}", fullmatch=True), min_size=1, max_size=10))
+def test_tn_auth_list_index_agrees_with_the_entries(items, numbers):
+    tl = vx.TNAuthList(entries=tuple(items))
+    assert tl.has_numbers == any(e.kind in ("range", "one") for e in items)
+    for tn in numbers:
+        assert tl.covers(tn) == any(e.covers(tn) for e in items)
+
+
+@given(st.integers(1, 2**256 - 1), st.integers(1, 2**256 - 1))
+def test_der_to_rs_matches_decode_dss_signature(r, s):
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    from postguard.vault.es256 import _rs_from_der
+
+    assert _rs_from_der(encode_dss_signature(r, s)) == r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+def test_signatures_from_openssl_round_trip(key):
+    data = b"header.payload"
+    for _ in range(200):
+        assert key.public_key().verify(data=data, signature=key.sign(data=data))
+
+
+@pytest.mark.parametrize("bad", ["QUJD\nQUJD", "QUJD QUJD", "QU JD", "QUJD\t", "éééé", "QUJD====", "=QUJ", ""])
+def test_b64url_refuses_whitespace_padding_and_non_ascii(bad):
+    with pytest.raises(PassportFormatError):
+        pp._b64url_decode(bad, "x")

@@ -41,10 +41,11 @@ import re
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import urlsplit
 
 import rfc8785
@@ -83,7 +84,6 @@ PPT_SHAKEN = "shaken"
 ATTESTATIONS = ("A", "B", "C")
 MAX_TOKEN_CHARS = 16 * 1024
 
-_B64URL = re.compile(r"[A-Za-z0-9_-]+")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _TN_DIGITS = re.compile(r"[0-9]{1,15}")
 _VISUAL_SEPARATORS = str.maketrans("", "", "-.() \t")  # RFC 3966 visual-separator, plus whitespace
@@ -116,9 +116,11 @@ class Passport:
 
 
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
-_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+# base64url to standard base64, with the characters that are standard-only ('+', '/') and the padding
+# turned into '!', which the strict decoder refuses: what decodes is exactly the base64url alphabet.
+_FROM_URLSAFE = bytes.maketrans(b"-_+/=", b"+/!!!")
 _B64_VALUE = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")}
-_PADDING = ("", None, "==", "=")  # by len % 4; a length of 1 mod 4 is never base64
+_PADDING = (b"", None, b"==", b"=")  # by len % 4; a length of 1 mod 4 is never base64
 _UNUSED_BITS = (0, 0, 0x0F, 0x03)  # low bits of the last character that carry no data, by len % 4
 
 
@@ -128,12 +130,18 @@ def b64url_encode(data: bytes) -> str:
 
 def _b64url_decode(segment: str, what: str) -> bytes:
     rem = len(segment) % 4
-    if rem == 1 or not _B64URL.fullmatch(segment):
-        raise PassportFormatError(f"The PASSporT {what} is not base64url.")
+    try:
+        if rem == 1 or not segment:
+            raise ValueError
+        # strict: any character outside the alphabet (whitespace, '=', '+', '/') is an error
+        data = binascii.a2b_base64(segment.encode("ascii").translate(_FROM_URLSAFE) + _PADDING[rem],
+                                   strict_mode=True)
+    except (ValueError, TypeError, AttributeError):  # binascii.Error and UnicodeEncodeError are ValueErrors
+        raise PassportFormatError(f"The PASSporT {what} is not base64url.") from None
     if _B64_VALUE[segment[-1]] & _UNUSED_BITS[rem]:
         # unused trailing bits set: a second spelling of the same bytes
         raise PassportFormatError(f"The PASSporT {what} is not canonical base64url.")
-    return binascii.a2b_base64((segment + _PADDING[rem]).encode("ascii").translate(_FROM_URLSAFE))
+    return data
 
 
 def canonical_json(obj: dict[str, Any]) -> bytes:
@@ -166,13 +174,25 @@ def _header_segment(x5u: str) -> str:
     return b64url_encode(_jcs_simple({"alg": ALG, "ppt": PPT_SHAKEN, "typ": TYP, "x5u": x5u}))
 
 
+_UUID_VERSION = bytes(b & 0x0F | 0x40 for b in range(256))  # byte 6: version 4
+_UUID_VARIANT = bytes(b & 0x3F | 0x80 for b in range(256))  # byte 8: RFC 9562 variant 10xx
+_UUID_GROUPS = re.compile(r"(.{8})(.{4})(.{4})(.{4})(.{12})")
+_UUID_BATCH = 64
+_UUIDS: deque[str] = deque()  # drawn in batches: one urandom call and one hex() per 64 UUIDs
+os.register_at_fork(after_in_child=_UUIDS.clear)  # a forked process must not reuse its parent's
+
+
 def _uuid4() -> str:
-    """A random (version 4, RFC 9562) UUID string, as ``str(uuid.uuid4())`` without the object."""
-    h = bytearray(os.urandom(16))
-    h[6] = (h[6] & 0x0F) | 0x40
-    h[8] = (h[8] & 0x3F) | 0x80
-    x = h.hex()
-    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+    """A random (version 4, RFC 9562) UUID string, as ``str(uuid.uuid4())`` gives: 122 bits from
+    ``os.urandom``. ``deque.popleft`` is atomic, so no two callers ever get the same one."""
+    while True:
+        try:
+            return _UUIDS.popleft()
+        except IndexError:
+            raw = bytearray(os.urandom(16 * _UUID_BATCH))
+            raw[6::16] = raw[6::16].translate(_UUID_VERSION)
+            raw[8::16] = raw[8::16].translate(_UUID_VARIANT)
+            _UUIDS.extend(map("-".join, _UUID_GROUPS.findall(raw.hex())))
 
 
 def signing_input(header: dict[str, Any], payload: dict[str, Any]) -> str:
@@ -183,6 +203,8 @@ def signing_input(header: dict[str, Any], payload: dict[str, Any]) -> str:
 def canonical_tn(value: str) -> str:
     """RFC 8224 §8.3: drop visual separators (``-.()`` and spaces) and a leading ``+``; what remains
     must be 1 to 15 digits. ``ValueError`` otherwise."""
+    if type(value) is str and len(value) <= 15 and value.isascii() and value.isdigit():
+        return value  # already canonical (isdigit is False for ""; ASCII digits are 0-9 only)
     if not isinstance(value, str):
         raise ValueError("telephone number must be a string")
     s = value.translate(_VISUAL_SEPARATORS)
@@ -215,12 +237,18 @@ def _no_constants(name: str) -> Any:
 
 # Strict JSON: a repeated member name or NaN/Infinity is refused. One decoder serves every call.
 _DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+_SCAN = _DECODER.scan_once  # the (C) scanner behind ``_DECODER.decode``, without its whitespace handling
 
 
 def _json_object(raw: bytes, what: str) -> dict[str, Any]:
     try:
-        obj = _DECODER.decode(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        text = raw.decode("utf-8")
+        if text[:1] == "{":  # the usual case: an object and nothing around it, scanned directly
+            obj, end = _SCAN(text, 0)
+            if end == len(text):
+                return obj
+        obj = _DECODER.decode(text)  # surrounding whitespace, or an error to report
+    except (ValueError, RecursionError, StopIteration):  # UnicodeDecodeError is a ValueError
         raise PassportFormatError(f"The PASSporT {what} is not a JSON object.") from None
     if not isinstance(obj, dict):
         raise PassportFormatError(f"The PASSporT {what} is not a JSON object.")
@@ -324,6 +352,68 @@ def sign(*, key: SigningKey, x5u: str, orig_tn: str, dest_tns: Sequence[str], ia
     Numbers are put in canonical form; ``origid`` defaults to a fresh UUID; ``rcd_name`` becomes
     ``rcd.nam`` and ``crn`` the call reason (RFC 9795). Bad arguments raise ``InvalidInput``.
     """
+    data = _signing_input_fast(key, x5u, orig_tn, dest_tns, iat, attest, origid, rcd_name, crn)
+    if data is None:  # something unusual or wrong: the full checks, which name every bad field
+        data = _signing_input_checked(key, x5u, orig_tn, dest_tns, iat, attest, origid, rcd_name, crn)
+    signature = _b2a_base64(key.sign(data=data), newline=False).translate(_TO_URLSAFE).rstrip(b"=")
+    return (data + b"." + signature).decode("ascii")
+
+
+_b2a_base64 = binascii.b2a_base64
+
+
+@lru_cache(maxsize=256)
+def _shaken_header(x5u: str) -> bytes | None:
+    """The header segment for ``x5u`` and the "." after it, when ``x5u`` is an https URL; else ``None``."""
+    return (_header_segment(x5u) + ".").encode("ascii") if _https_url(x5u) else None
+
+
+def _signing_input_fast(key: Any, x5u: Any, orig_tn: Any, dest_tns: Any, iat: Any, attest: Any, origid: Any,
+                        rcd_name: Any, crn: Any) -> bytes | None:
+    """The signing input for arguments of exactly the expected types that pass every check, else
+    ``None`` (nothing raised): then ``_signing_input_checked`` decides. The two give the same bytes
+    for any arguments this one accepts (``tests/unit/test_passport_fast.py``)."""
+    if (type(key) is not SigningKey or type(x5u) is not str or type(iat) is not int or not 0 <= iat <= _MAX_JSON_INT
+            or type(attest) is not str or attest not in ATTESTATIONS or type(dest_tns) not in (list, tuple)
+            or not dest_tns):
+        return None
+    header = _shaken_header(x5u)
+    if header is None:
+        return None
+    try:
+        orig = canonical_tn(orig_tn)
+        dest = '","'.join([canonical_tn(tn) for tn in dest_tns])
+    except ValueError:
+        return None
+    if origid is None:
+        origid = _uuid4()
+    elif type(origid) is not str or not _UUID.fullmatch(origid):
+        return None
+    if crn is None:
+        crn_member = ""
+    elif type(crn) is str and crn.strip():
+        crn_member = f'"crn":{_json_string(crn)},'
+    else:
+        return None
+    if rcd_name is None:
+        rcd_member = ""
+    elif type(rcd_name) is str and rcd_name.strip():
+        rcd_member = f',"rcd":{{"nam":{_json_string(rcd_name)}}}'
+    else:
+        return None
+    # The canonical payload: members in RFC 8785 order (attest, crn, dest, iat, orig, origid, rcd).
+    payload = (f'{{"attest":"{attest}",{crn_member}"dest":{{"tn":["{dest}"]}},"iat":{iat},'
+               f'"orig":{{"tn":"{orig}"}},"origid":"{origid}"{rcd_member}}}')
+    try:
+        raw = payload.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: RFC 8785 refuses it, the full checks say where
+        return None
+    return header + _b2a_base64(raw, newline=False).translate(_TO_URLSAFE).rstrip(b"=")
+
+
+def _signing_input_checked(key: Any, x5u: Any, orig_tn: Any, dest_tns: Any, iat: Any, attest: Any,
+                           origid: Any, rcd_name: Any, crn: Any) -> bytes:
+    """The signing input after checking every argument; ``InvalidInput`` naming each bad one."""
     errors: list[FieldError] = []
     if not isinstance(key, SigningKey):
         errors.append(FieldError(field="key", message="must be a vault ES256 SigningKey"))
@@ -376,27 +466,23 @@ def sign(*, key: SigningKey, x5u: str, orig_tn: str, dest_tns: Sequence[str], ia
         '"},"origid":"', origid, '"',
         '}' if rcd_name is None else f',"rcd":{{"nam":{_json_string(rcd_name)}}}}}',
     ))
-    data = (_header_segment(x5u) + "." + b64url_encode(payload.encode("utf-8"))).encode("ascii")
-    return f"{data.decode('ascii')}.{b64url_encode(key.sign(data=data))}"
+    return (_header_segment(x5u) + "." + b64url_encode(payload.encode("utf-8"))).encode("ascii")
 
 
 # --------------------------------------------------------------------------------------------------
 # Verification
 
 
-class _Parsed(NamedTuple):
-    header: dict[str, Any]
-    payload: dict[str, Any]
-    signing_input: bytes
-    signature: bytes
-    params: dict[str, str]
+# The payload's claims as ``verify`` reports them (the x5u is the header's): orig_tn, dest_tns,
+# dest_uris, iat, attest, origid, rcd_name, crn. A plain tuple: built on every verification.
+_Claims = tuple[str, tuple[str, ...], tuple[str, ...], int, str | None, str | None, str | None, str | None]
 
 
 _SPACE = re.compile(r"\s")
 
 
 @lru_cache(maxsize=512)
-def _https_url(url: str, *, allow_http: bool = False) -> bool:
+def _https_url(url: str, allow_http: bool = False) -> bool:
     # Pure, and called with the same few x5u URLs over and over: cached.
     try:
         parts = urlsplit(url)
@@ -413,13 +499,17 @@ def _decoded_header(segment: str) -> dict[str, Any]:
     return _json_object(_b64url_decode(segment, "header"), "header")
 
 
-def _parse(value: str, *, ppt: str | None) -> _Parsed:
-    token, params = split_identity(value)
-    parts = token.split(".")
-    if len(parts) != 3 or not all(parts):
-        raise PassportFormatError("The PASSporT is not a compact JWS (header.payload.signature).")
-    header = dict(_decoded_header(parts[0]))  # a copy: the cached one is never handed out
+@lru_cache(maxsize=256)
+def _checked_header(segment: str, ppt: str | None) -> dict[str, Any]:
+    """The decoded header of a bare token (no Identity header parameters) after the checks ``_parse``
+    makes on it, in the same order. Pure, so worked out once per segment and ``ppt``; errors are
+    raised, never cached. The dict is shared: callers copy it before handing it out."""
+    header = _decoded_header(segment)
+    _check_header(header, {}, ppt)
+    return header
 
+
+def _check_header(header: dict[str, Any], params: dict[str, str], ppt: str | None) -> None:
     alg = header.get("alg")
     if alg != ALG:
         raise PassportAlgorithmError("The PASSporT algorithm must be ES256.")
@@ -439,15 +529,68 @@ def _parse(value: str, *, ppt: str | None) -> _Parsed:
     if "info" in params and "x5u" in header and params["info"] != header["x5u"]:
         raise PassportFormatError("The Identity header info URI differs from the PASSporT x5u.")
 
-    payload = _json_object(_b64url_decode(parts[1], "payload"), "payload")
+
+# The payload exactly as ``sign`` writes it (RFC 8785: members in order, no whitespace, integers in
+# plain decimal), with strings that need no escape. Such a text is valid JSON without repeated
+# members whose claims all pass ``_payload_claims`` for either ``ppt``; the values are read straight
+# from the groups. Any other payload is parsed and checked in full. ``tests/unit/test_passport_fast.py``
+# holds the two paths to the same result.
+_STR = r'([^"\\\x00-\x1f]*)'  # a JSON string's content when it has no escape: the value itself
+_TN = "[0-9]{1,15}"
+_CANONICAL_PAYLOAD = re.compile(
+    r'\{"attest":"([ABC])",(?:"crn":"' + _STR + r'",)?'
+    r'"dest":\{"tn":\["(' + _TN + r'(?:","' + _TN + r')*)"\]\},"iat":(0|[1-9][0-9]{0,15}),'
+    r'"orig":\{"tn":"(' + _TN + r')"\},"origid":"(' + _UUID.pattern + r')"'
+    r'(?:,"rcd":\{"nam":"' + _STR + r'"\})?\}')
+
+
+def _payload(raw: bytes) -> tuple[dict[str, Any], _Claims | None]:
+    """The decoded payload, and its claims when it has the canonical shape (see above)."""
+    try:
+        m = _CANONICAL_PAYLOAD.fullmatch(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        m = None
+    if m is None:
+        return _json_object(raw, "payload"), None
+    attest, crn, dest, iat_text, orig, origid, nam = m.groups()
+    tns = dest.split('","')
+    iat = int(iat_text)
+    if crn is None:
+        payload = {"attest": attest, "dest": {"tn": tns}, "iat": iat, "orig": {"tn": orig}, "origid": origid}
+    else:
+        payload = {"attest": attest, "crn": crn, "dest": {"tn": tns}, "iat": iat, "orig": {"tn": orig},
+                   "origid": origid}
+    if nam is not None:
+        payload["rcd"] = {"nam": nam}
+    return payload, (orig, tuple(tns), (), iat, attest, origid, nam, crn)
+
+
+def _parse(value: str, *, ppt: str | None
+           ) -> tuple[dict[str, Any], dict[str, Any], _Claims | None, bytes, bytes, dict[str, str]]:
+    """``(header, payload, claims or None, signing input, signature, Identity header parameters)``."""
+    if type(value) is str and ";" not in value and len(value) <= MAX_TOKEN_CHARS:
+        token, params = value.strip(" \t"), {}  # a bare token: what split_identity gives for it
+    else:
+        token, params = split_identity(value)
+    parts = token.split(".")
+    if len(parts) != 3 or not all(parts):
+        raise PassportFormatError("The PASSporT is not a compact JWS (header.payload.signature).")
+    if params:
+        header = dict(_decoded_header(parts[0]))  # a copy: the cached one is never handed out
+        _check_header(header, params, ppt)
+    else:
+        header = _checked_header(parts[0], ppt)  # shared: copied into the Passport
+
+    payload, claims = _payload(_b64url_decode(parts[1], "payload"))
     signature = _b64url_decode(parts[2], "signature")
     if len(signature) != SIGNATURE_SIZE:
         raise PassportSignatureError("The ES256 signature must be 64 bytes (R||S), not DER.")
-    return _Parsed(header=header, payload=payload, signing_input=f"{parts[0]}.{parts[1]}".encode("ascii"),
-                   signature=signature, params=params)
+    return header, payload, claims, f"{parts[0]}.{parts[1]}".encode("ascii"), signature, params
 
 
 def _claim_tn(value: Any, where: str) -> str:
+    if type(value) is str and len(value) <= 15 and value.isascii() and value.isdigit():
+        return value  # canonical_tn's fast path, without the call
     if not isinstance(value, str):
         raise PassportClaimsError(f"The {where} claim must be a string telephone number.")
     try:
@@ -462,28 +605,16 @@ def _str_list(value: Any, where: str) -> list[str]:
     return value
 
 
-class _Claims(NamedTuple):
-    orig_tn: str
-    dest_tns: tuple[str, ...]
-    dest_uris: tuple[str, ...]
-    iat: int
-    attest: str | None
-    origid: str | None
-    rcd_name: str | None
-    crn: str | None
-    x5u: str | None
-
-
-def _claims(header: dict[str, Any], payload: dict[str, Any], *, ppt: str | None,
-            allow_http_x5u: bool) -> _Claims:
-    shaken = ppt == PPT_SHAKEN
-
+def _x5u_claim(header: dict[str, Any], shaken: bool, allow_http_x5u: bool) -> str | None:
     x5u = header.get("x5u")
     if x5u is None and shaken:
         raise PassportClaimsError("The SHAKEN PASSporT has no x5u.")
-    if x5u is not None and not (isinstance(x5u, str) and _https_url(x5u, allow_http=allow_http_x5u)):
+    if x5u is not None and not (isinstance(x5u, str) and _https_url(x5u, allow_http_x5u)):
         raise PassportClaimsError("The PASSporT x5u must be an https URL.")
+    return x5u
 
+
+def _payload_claims(payload: dict[str, Any], shaken: bool) -> _Claims:
     orig = payload.get("orig")
     if not isinstance(orig, dict):
         raise PassportClaimsError("The orig claim must be a JSON object.")
@@ -495,7 +626,13 @@ def _claims(header: dict[str, Any], payload: dict[str, Any], *, ppt: str | None,
     dest_tns: tuple[str, ...] = ()
     dest_uris: tuple[str, ...] = ()
     if "tn" in dest:
-        dest_tns = tuple(_claim_tn(t, "dest.tn") for t in _str_list(dest["tn"], "dest.tn"))
+        tns = dest["tn"]
+        try:  # the usual case in one pass; anything wrong is looked at again below for the right error
+            dest_tns = tuple([canonical_tn(t) for t in tns]) if type(tns) is list else ()
+        except ValueError:
+            dest_tns = ()
+        if not dest_tns:
+            dest_tns = tuple(_claim_tn(t, "dest.tn") for t in _str_list(tns, "dest.tn"))
     if "uri" in dest:
         dest_uris = tuple(_str_list(dest["uri"], "dest.uri"))
     if shaken and not dest_tns:
@@ -535,8 +672,7 @@ def _claims(header: dict[str, Any], payload: dict[str, Any], *, ppt: str | None,
     crn = payload.get("crn")
     if crn is not None and not isinstance(crn, str):
         raise PassportClaimsError("The crn claim must be a string.")
-    return _Claims(orig_tn=orig_tn, dest_tns=dest_tns, dest_uris=dest_uris, iat=iat, attest=attest,
-                   origid=origid, rcd_name=rcd_name, crn=crn, x5u=x5u)
+    return orig_tn, dest_tns, dest_uris, iat, attest, origid, rcd_name, crn
 
 
 def _load_leaf(certificate: bytes, now: int) -> _x509.Certificate:
@@ -575,7 +711,7 @@ def verify(token: str, *, certificate: bytes, now: int, max_age: int = 60, futur
     that ``orig.tn`` is among them (a list of service provider codes only is accepted).
     Raises one ``PassportError`` subclass per reason; see the module docstring for the order.
     """
-    parsed = _parse(token, ppt=ppt)
+    header, payload, claims, signing_input, signature, params = _parse(token, ppt=ppt)
     leaf = _load_leaf(certificate, now)
     if trusted_cas is not None:
         _validate_chain(leaf, intermediates or (), trusted_cas, now)
@@ -583,24 +719,36 @@ def verify(token: str, *, certificate: bytes, now: int, max_age: int = 60, futur
         key = leaf.es256_key()
     except _x509.X509Error:
         raise PassportCertificateError("The signer's certificate key is not EC P-256.") from None
-    if not key.verify(data=parsed.signing_input, signature=parsed.signature):
+    if not key.verify(data=signing_input, signature=signature):
         raise PassportSignatureError("The PASSporT signature does not verify with the certificate.")
     try:
         tn_list = leaf.tn_auth_list()
     except _x509.TNAuthListError as exc:
         raise PassportCertificateError(f"The signer's certificate has a {exc}.") from None
 
-    c = _claims(parsed.header, parsed.payload, ppt=ppt, allow_http_x5u=allow_http_x5u)
-    check_fresh(c.iat, now=now, max_age=max_age, future_skew=future_skew)
+    shaken = ppt == PPT_SHAKEN
+    x5u = _x5u_claim(header, shaken, allow_http_x5u)
+    orig_tn, dest_tns, dest_uris, iat, attest, origid, rcd_name, crn = (
+        claims if claims is not None else _payload_claims(payload, shaken))
+    if not now - max_age <= iat <= now + future_skew:
+        check_fresh(iat, now=now, max_age=max_age, future_skew=future_skew)  # raises the right error
     if require_tn_match:
         if tn_list is None:
             raise PassportTNError("The signer's certificate has no TNAuthList.")
-        if tn_list.has_numbers and not tn_list.covers(c.orig_tn):
+        if tn_list.has_numbers and not tn_list.covers(orig_tn):
             raise PassportTNError("The calling number is not covered by the signer's certificate.")
-    return Passport(header=parsed.header, claims=parsed.payload, orig_tn=c.orig_tn, dest_tns=c.dest_tns,
-                    attest=c.attest, origid=c.origid, iat=c.iat, rcd_name=c.rcd_name, crn=c.crn,
-                    x5u=c.x5u, ppt=parsed.header.get("ppt"), info=parsed.params.get("info"),
-                    tn_auth_list=tn_list, dest_uris=c.dest_uris)
+    # Passport(...) field by field, without the frozen dataclass's per-field object.__setattr__ calls;
+    # a test holds it equal to the constructor's result and checks every field is set.
+    result = _new_passport(Passport)
+    result.__dict__.update({
+        "header": dict(header), "claims": payload, "orig_tn": orig_tn, "dest_tns": dest_tns, "attest": attest,
+        "origid": origid, "iat": iat, "rcd_name": rcd_name, "crn": crn, "x5u": x5u, "ppt": header.get("ppt"),
+        "info": params.get("info"), "tn_auth_list": tn_list, "dest_uris": dest_uris,
+    })
+    return result
+
+
+_new_passport = object.__new__
 
 
 # --------------------------------------------------------------------------------------------------

@@ -63,9 +63,13 @@ class VerifyingKey:
 
     def verify(self, *, data: bytes, signature: bytes) -> bool:
         """True only for a valid 64-byte ``R||S`` signature over ``data``."""
-        if not isinstance(signature, bytes | bytearray) or len(signature) != SIGNATURE_SIZE:
+        if type(signature) is not bytes:
+            if not isinstance(signature, bytes | bytearray):
+                return False
+            signature = bytes(signature)
+        if len(signature) != SIGNATURE_SIZE:
             return False
-        der = _der_signature(bytes(signature))
+        der = _der_signature(signature)
         if der is None:
             return False
         try:
@@ -75,22 +79,46 @@ class VerifyingKey:
         return True
 
 
-def _der_integer(v: bytes) -> bytes:
-    v = v.lstrip(b"\0")
-    if v[0] & 0x80:
-        v = b"\0" + v
-    return b"\x02" + bytes((len(v),)) + v
-
-
 def _der_signature(rs: bytes) -> bytes | None:
     """``R||S`` (two 32-byte big-endian integers) as the DER ``Ecdsa-Sig-Value`` OpenSSL takes, or
     ``None`` when either is zero. The same bytes as ``encode_dss_signature`` without the integers:
-    at most 2 x 35 bytes of content, so every length fits in one byte."""
-    r, s = rs[:_COORD], rs[_COORD:]
-    if not r.strip(b"\0") or not s.strip(b"\0"):
+    each INTEGER is its minimal big-endian form with a 0x00 in front when the top bit is set, at most
+    2 x 33 bytes of content, so every length fits in one byte."""
+    r = rs[:_COORD].lstrip(b"\0")
+    s = rs[_COORD:].lstrip(b"\0")
+    if not r or not s:
         return None
-    body = _der_integer(r) + _der_integer(s)
-    return b"\x30" + bytes((len(body),)) + body
+    if r[0] & 0x80:
+        r = b"\0" + r
+    if s[0] & 0x80:
+        s = b"\0" + s
+    return b"0%c\x02%c%b\x02%c%b" % (len(r) + len(s) + 4, len(r), r, len(s), s)
+
+
+# The DER ``Ecdsa-Sig-Value`` OpenSSL writes for P-256 is, in 255 cases out of 256, two INTEGERs of
+# 32 bytes, or of 33 when the top bit is set (a 0x00 in front): four layouts, keyed by the first
+# four bytes, each giving where R starts, where S's header is and what it must be.
+_DER_LAYOUTS = {
+    b"\x30\x44\x02\x20": (4, 36, b"\x02\x20"),
+    b"\x30\x45\x02\x20": (4, 36, b"\x02\x21\x00"),
+    b"\x30\x45\x02\x21": (5, 37, b"\x02\x20"),
+    b"\x30\x46\x02\x21": (5, 37, b"\x02\x21\x00"),
+}
+
+
+def _rs_from_der(der: bytes) -> bytes:
+    """The DER ``Ecdsa-Sig-Value`` OpenSSL returns, as 64 bytes ``R||S``: the usual layouts by
+    slicing (each byte of structure checked), anything else through ``decode_dss_signature``."""
+    layout = _DER_LAYOUTS.get(der[:4])
+    if layout is not None:
+        r0, sh, s_head = layout
+        s0 = sh + len(s_head)
+        # a 33-byte INTEGER is 0x00 then a byte with the top bit set; a 32-byte one has it clear
+        if (len(der) == s0 + _COORD and der[sh:s0] == s_head and (der[5] >= 0x80 if r0 == 5 else der[4] < 0x80)
+                and (der[s0] >= 0x80 if len(s_head) == 3 else der[s0] < 0x80) and (r0 == 4 or not der[4])):
+            return der[r0:r0 + _COORD] + der[s0:]
+    r, s = decode_dss_signature(der)
+    return r.to_bytes(_COORD, "big") + s.to_bytes(_COORD, "big")
 
 
 class SigningKey:
@@ -129,5 +157,4 @@ class SigningKey:
 
     def sign(self, *, data: bytes) -> bytes:
         """A fresh (randomised) 64-byte ``R||S`` ES256 signature over ``data``."""
-        r, s = decode_dss_signature(self._key.sign(data if type(data) is bytes else bytes(data), _ES256))
-        return r.to_bytes(_COORD, "big") + s.to_bytes(_COORD, "big")
+        return _rs_from_der(self._key.sign(data if type(data) is bytes else bytes(data), _ES256))

@@ -223,12 +223,29 @@ class TNAuthList:
     def spcs(self) -> tuple[str, ...]:
         return tuple(e.value for e in self.entries if e.kind == "spc")
 
-    @property
+    @cached_property
     def has_numbers(self) -> bool:
         return any(e.kind in ("range", "one") for e in self.entries)
 
     def covers(self, tn: str) -> bool:
-        return any(e.covers(tn) for e in self.entries)
+        """Whether any entry covers ``tn`` (``TNEntry.covers``), from an index built once."""
+        ones, ranges = self._index
+        if tn in ones:
+            return True
+        if ranges and tn.isdigit():
+            n, size = int(tn), len(tn)
+            for length, first, end in ranges:
+                if length == size and first <= n < end:
+                    return True
+        return False
+
+    @cached_property
+    def _index(self) -> tuple[frozenset[str], tuple[tuple[int, int, int], ...]]:
+        # the single numbers, and (digits, first, first + count) of each range, as TNEntry.covers reads them
+        ones = frozenset(e.value for e in self.entries if e.kind == "one")
+        ranges = tuple((len(e.value), int(e.value), int(e.value) + e.count) for e in self.entries
+                       if e.kind == "range" and e.count is not None and e.value.isdigit())
+        return ones, ranges
 
 
 def parse_tn_auth_list(*, der: bytes) -> TNAuthList:
