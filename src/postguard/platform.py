@@ -90,5 +90,29 @@ class Platform:
 
         return OtpService(self)
 
+    @cached_property
+    def callerid_keys(self):
+        from postguard.callerid.keys import CallerIdKeys
+
+        return CallerIdKeys(self)
+
+    @cached_property
+    def couriers(self):
+        from postguard.callerid.registry import CourierRegistry
+
+        return CourierRegistry(self)
+
+    @cached_property
+    def callcheck(self):
+        from postguard.callerid.check import CallCheck
+
+        return CallCheck(self)
+
+    @cached_property
+    def calls(self):
+        from postguard.callerid.calls import CallService
+
+        return CallService(self)
+
     def close(self) -> None:
         self.db.dispose()

@@ -13,6 +13,9 @@ Purposes and who may use them:
   window is open; the recipient's name, phone and address.
 - ``customer_service``: customer-service staff, with a ticket reference and a reason.
 - ``break_glass``: an administrator, with a justification; it is logged as an alert.
+- ``call_check``: a citizen who proved control of their phone number with a one-time code, confirming
+  that a courier's parcel (a blind-index candidate) is addressed to that number; the recipient's phone
+  only, compared server-side and never returned to the citizen.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ PURPOSES: dict[str, tuple[str, frozenset[str]]] = {
     "delivery": ("role:courier", RECIPIENT),
     "customer_service": ("role:cs", EVERYTHING - {"goods_description"}),
     "break_glass": ("role:admin", EVERYTHING),
+    "call_check": ("citizen:proven", frozenset({"recipient_phone"})),
 }
 
 
@@ -62,6 +66,8 @@ class Door:
             raise InvalidInput("Unknown purpose.", [FieldError("purpose", f"one of {', '.join(PURPOSES)}")])
         if kind == "scope" and not (hasattr(principal, "can") and principal.can(need)):
             self._refuse(principal, purpose=purpose, shipments=shipments, why=f"needs the {need} scope")
+        if kind == "citizen" and not getattr(principal, "proven", False):
+            self._refuse(principal, purpose=purpose, shipments=shipments, why="the phone number is not proven")
         if kind == "role" and _staff_role(principal) != need:
             self._refuse(principal, purpose=purpose, shipments=shipments, why=f"only {need} staff may reveal for {purpose}")
         if not set(columns) <= allowed:

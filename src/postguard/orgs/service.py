@@ -28,6 +28,7 @@ SCOPES = {
     "labels:print": "print privacy labels",
     "keys:admin": "rotate data keys",
     "audit:read": "read access-log proofs",
+    "calls:route": "route masked calls (telephony systems)",
 }
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
 KEY_PREFIX = "pgk"
