@@ -235,8 +235,9 @@ class CallService:
         return row, proxy.number
 
     # -- routing (the telephony interface) ---------------------------------------------------------
-    def route(self, *, caller: str, dialled: str, actor: str = "telephony") -> dict:
-        """Where a call from ``caller`` to the proxy number ``dialled`` goes, or why it is refused."""
+    def route(self, *, caller: str, dialled: str, actor: str = "telephony", org_id: int | None = None) -> dict:
+        """Where a call from ``caller`` to the proxy number ``dialled`` goes, or why it is refused.
+        With ``org_id`` (an operator's telephony system) only that operator's proxy numbers route."""
         caller_e164 = phone_field(caller, "caller")
         dialled_e164 = phone_field(dialled, "dialled")
         digest = self.keys.phone_digest(caller_e164)
@@ -244,7 +245,7 @@ class CallService:
         refuse = {"action": "refuse", "reason": NO_DELIVERY, "announcement": ANNOUNCEMENT}
         with self.p.db.read_session() as s:
             proxy = s.execute(select(ProxyNumber).where(ProxyNumber.number == dialled_e164)).scalar_one_or_none()
-            if proxy is None or proxy.status != "active":
+            if proxy is None or proxy.status != "active" or (org_id is not None and proxy.org_id != org_id):
                 return {**refuse, "reason": "not_a_proxy_number"}
             hit = s.execute(
                 self._live_sessions(now).where(MaskedCall.proxy_id == proxy.id,

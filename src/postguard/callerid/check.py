@@ -22,18 +22,21 @@ cached). Checks are rate limited per client; checks with proof that match nothin
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, literal, null, select, union_all
+from sqlalchemy import and_, select
 
 from postguard.access.models import Assignment, Staff
 from postguard.callerid.codes import VN, code_matches, spoken_code, vn_today
 from postguard.callerid.keys import phone_field
-from postguard.callerid.models import CallIntent, CourierPhone, MaskedCall, ProxyNumber, ScamReport
+from postguard.callerid.models import CallIntent, MaskedCall, ScamReport
 from postguard.db.base import utcnow
+from postguard.db.engine import placeholder
 from postguard.errors import FieldError, InvalidInput, RateLimited, Unauthenticated
 from postguard.orgs.models import Organisation
 from postguard.shipments.models import Shipment
@@ -46,16 +49,27 @@ PROBE_MESSAGE = ("Too many checks that matched nothing from here. Wait and try l
                  "official hotline.")
 
 # One indexed lookup: the number as a verified courier phone (by keyed digest) or as a proxy number.
-_LOOKUP = union_all(
-    select(literal("courier").label("kind"), CourierPhone.org_id, Staff.id.label("ref"), Staff.status,
-           Staff.display_name, Organisation.code, Organisation.name, Organisation.hotline)
-    .join(Staff, Staff.id == CourierPhone.staff_id).join(Organisation, Organisation.id == CourierPhone.org_id)
-    .where(CourierPhone.phone_digest == bindparam("digest"), CourierPhone.status == "verified"),
-    select(literal("proxy").label("kind"), ProxyNumber.org_id, ProxyNumber.id.label("ref"), ProxyNumber.status,
-           null().label("display_name"), Organisation.code, Organisation.name, Organisation.hotline)
-    .join(Organisation, Organisation.id == ProxyNumber.org_id)
-    .where(ProxyNumber.number == bindparam("number")),
+# Run as a driver statement on a pooled connection of the primary (replicas may lag, and a suspension
+# must count at the next check).
+_LOOKUP_SQL = (
+    "SELECT 'courier', cp.org_id, st.id, st.status, st.display_name, o.code, o.name, o.hotline "
+    "FROM courier_phones cp JOIN staff st ON st.id = cp.staff_id JOIN organisations o ON o.id = cp.org_id "
+    "WHERE cp.phone_digest = {p} AND cp.status = 'verified' "
+    "UNION ALL "
+    "SELECT 'proxy', px.org_id, px.id, px.status, NULL, o.code, o.name, o.hotline "
+    "FROM proxy_numbers px JOIN organisations o ON o.id = px.org_id WHERE px.number = {p}"
 )
+
+
+class Caller(NamedTuple):
+    kind: str
+    org_id: int
+    ref: int
+    status: str
+    display_name: str | None
+    code: str
+    name: str
+    hotline: str | None
 
 
 @dataclass(frozen=True)
@@ -138,6 +152,12 @@ class CallCheck:
     def __init__(self, platform) -> None:
         self.p = platform
         self._hotlines: tuple[float, list[dict]] = (0.0, [])
+        self._sql = _LOOKUP_SQL.format(p=placeholder(platform.db.engine.dialect))
+        self._local = threading.local()
+        settings = platform.settings
+        # Database and rate limiter both in this process: the anonymous check may run on the event loop.
+        self.in_process = platform.db.dialect == "sqlite" and settings.rate_limit_storage.startswith("memory")
+        self._rules = [r.strip() for r in settings.callcheck_rate_limit.split(";") if r.strip()]
 
     @property
     def keys(self):
@@ -145,8 +165,8 @@ class CallCheck:
 
     # -- limits ----------------------------------------------------------------------------------
     def _limit(self, client: str) -> None:
-        for rule in self.p.settings.callcheck_rate_limit.split(";"):
-            self.p.limiter.hit(rule.strip(), "callcheck", client,
+        for rule in self._rules:
+            self.p.limiter.hit(rule, "callcheck", client,
                                message="Too many checks from here; wait a little and try again.")
 
     def _probing(self, client: str, *, count: bool) -> None:
@@ -171,10 +191,32 @@ class CallCheck:
         return out
 
     # -- the check -------------------------------------------------------------------------------
-    def lookup(self, session, e164: str):
-        """The caller's registry row (kind, org, ref, status, ...) or None: one indexed query."""
-        rows = session.execute(_LOOKUP, {"digest": self.keys.phone_digest(e164), "number": e164}).all()
-        return rows[0] if rows else None
+    def lookup(self, e164: str) -> Caller | None:
+        """The caller's registry row or None: one indexed query by keyed digest (and proxy number)."""
+        params = (self.keys.phone_digest(e164), e164)
+        if self.p.db.dialect == "sqlite":
+            # One connection per thread, kept: SQLite opens no transaction for a SELECT, so each
+            # lookup reads the latest committed state (a suspension counts at the next check).
+            conn = getattr(self._local, "conn", None)
+            if conn is None:
+                conn = self._local.conn = self.p.db.engine.raw_connection()
+                conn.detach()  # this thread's own, outside the pool
+            cur = conn.cursor()
+            try:
+                cur.execute(self._sql, params)
+                rows = cur.fetchall()
+            finally:
+                cur.close()
+        else:
+            conn = self.p.db.engine.raw_connection()
+            try:
+                cur = conn.cursor()
+                cur.execute(self._sql, params)
+                rows = cur.fetchall()
+                cur.close()
+            finally:
+                conn.close()
+        return Caller(*rows[0]) if rows else None
 
     def check(self, *, caller: str, phone: str | None = None, proof: str | None = None, waybill: str | None = None,
               amount_vnd=None, asked=None, client: str) -> dict:
@@ -192,15 +234,15 @@ class CallCheck:
         with_proof = proven is not None or waybill is not None
         if with_proof:
             self._probing(client, count=False)
+        row = self.lookup(e164)
+        if row is None or row.status != "active":
+            return self._not_courier(asked_, amount)
+        operator = {"code": row.code, "name": row.name, "hotline": row.hotline}
+        base = {"operator": operator, "via": "proxy" if row.kind == "proxy" else "direct"}
+        if not with_proof:
+            return {"outcome": "courier", **base, "flags": assess_requests(asked_, amount, None),
+                    "never_asks": list(NEVER_ASKS), "proof_needed": True}
         with self.p.db.read_session() as s:
-            row = self.lookup(s, e164)
-            if row is None or row.status != "active":
-                return self._not_courier(asked_, amount)
-            operator = {"code": row.code, "name": row.name, "hotline": row.hotline}
-            base = {"operator": operator, "via": "proxy" if row.kind == "proxy" else "direct"}
-            if not with_proof:
-                return {"outcome": "courier", **base, "flags": assess_requests(asked_, amount, None),
-                        "never_asks": list(NEVER_ASKS), "proof_needed": True}
             found = self._delivery(s, row, citizen_e164=proven, waybill=waybill)
         return self._bound(row, base, found, proven=proven, waybill=waybill, asked=asked_, amount=amount,
                            client=client)
@@ -332,12 +374,13 @@ class CallCheck:
             raise InvalidInput("Unknown operator code.", [FieldError("operator", "an operator code")])
         self.p.limiter.hit(self.p.settings.callcheck_report_limit, "callcheck-report", client,
                            message="Too many reports from here; thank you, try again later.")
+        client_digest = self.keys.client_digest(client)
+        row = self.lookup(e164)
+        verdict = "not_courier" if row is None or row.status != "active" else "courier"
         with self.p.db.session() as s:
-            row = self.lookup(s, e164)
-            verdict = "not_courier" if row is None or row.status != "active" else "courier"
             rep = ScamReport(number=e164, asked=",".join(asked_), amount_vnd=amount,
                              claimed_operator=operator.upper() if operator else None, note=note, verdict=verdict,
-                             client_digest=self.keys.client_digest(client))
+                             client_digest=client_digest)
             s.add(rep)
             s.flush()
             rid = rep.id

@@ -19,10 +19,17 @@ CLIENT_SECRET = "callerid-client"
 
 
 class CallerIdKeys:
+    """Built on first use (``Platform.callerid_keys``), which loads every secret in one short write
+    transaction: call it outside an open write transaction (SQLite has one writer)."""
+
     def __init__(self, platform) -> None:
         self.p = platform
         self._secrets: dict[str, bytes] = {}
         self._lock = threading.Lock()
+        with self.p.db.session() as s:
+            for purpose in (PHONE_SECRET, CODE_SECRET, CLIENT_SECRET):
+                self._secrets[purpose] = self.p.vault.service_secret(s, purpose=purpose)
+        self._phone_mac = hmac.new(self._secrets[PHONE_SECRET], digestmod=hashlib.sha256)  # keyed once, copied per use
 
     def secret(self, purpose: str) -> bytes:
         key = self._secrets.get(purpose)
@@ -35,7 +42,9 @@ class CallerIdKeys:
 
     def phone_digest(self, e164: str) -> bytes:
         """Keyed digest of an E.164 number: the only form in which a person's number is looked up."""
-        return hmac.new(self.secret(PHONE_SECRET), e164.encode(), hashlib.sha256).digest()
+        mac = self._phone_mac.copy()
+        mac.update(e164.encode())
+        return mac.digest()
 
     def client_digest(self, client: str) -> bytes:
         return hmac.new(self.secret(CLIENT_SECRET), client.encode(), hashlib.sha256).digest()
