@@ -19,6 +19,7 @@ from postguard.api.system import router as system_router
 from postguard.logging import configure_logging
 from postguard.platform import Platform
 from postguard.settings import Settings
+from postguard.web.callcheck import router as callcheck_router
 from postguard.web.routes import html_errors
 from postguard.web.routes import router as web_router
 from postguard.web.staff import router as staff_router
@@ -102,4 +103,5 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(callerid_router)
     app.include_router(web_router)
     app.include_router(staff_router)
+    app.include_router(callcheck_router)
     return app
