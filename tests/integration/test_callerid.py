@@ -340,3 +340,17 @@ def test_assignment_ended_stops_sessions(world):
 def test_verifying_an_already_verified_number_needs_no_code(world):
     assert world.p.couriers.verify_phone(org_code="VNP", username="an", phone=COURIER_PHONE, code="x")["status"] \
         == "verified"
+
+
+@pytest.mark.parametrize("written", ["0912000111", "0912 000 111", "0912.000.111", "0912-000-111", "+84912000111",
+                                     "+84 912 000 111", "84912000111", "0084912000111", "912000111"])
+def test_the_check_finds_the_courier_in_every_written_form(world, written):
+    assert check(world, caller=written)["outcome"] == "courier"
+
+
+def test_a_pre_2018_number_is_the_same_courier(world):
+    from tests.callerid_world import register
+
+    register(world.p, "VNP", "binh", "0332 000 111")  # 0162 200 0111 before 2018
+    assert check(world, caller="01622000111")["outcome"] == "courier"
+    assert check(world, caller="+84 162 200 0111")["outcome"] == "courier"
