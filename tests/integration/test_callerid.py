@@ -351,6 +351,6 @@ def test_the_check_finds_the_courier_in_every_written_form(world, written):
 def test_a_pre_2018_number_is_the_same_courier(world):
     from tests.callerid_world import register
 
-    register(world.p, "VNP", "binh", "0332 000 111")  # 0162 200 0111 before 2018
+    register(world.p, "VNP", "binh", "0322 000 111")  # 0162 200 0111 before 2018
     assert check(world, caller="01622000111")["outcome"] == "courier"
     assert check(world, caller="+84 162 200 0111")["outcome"] == "courier"
