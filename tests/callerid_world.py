@@ -38,7 +38,7 @@ def register(p: Platform, org: str, username: str, phone: str) -> None:
 
 def window(hours_from: float = -1, hours_to: float = 2) -> dict:
     now = utcnow()
-    return dict(window_start=now + timedelta(hours=hours_from), window_end=now + timedelta(hours=hours_to))
+    return {"window_start": now + timedelta(hours=hours_from), "window_end": now + timedelta(hours=hours_to)}
 
 
 def build(p: Platform, faker, *, shipments: int = 4) -> World:

@@ -191,6 +191,6 @@ def test_courier_call_view_shows_codes_and_starts_a_call(api):
 
 
 def test_other_roles_are_refused_the_call_view(api):
-    client, w = api
+    client, _ = api
     assert sign_in(client, "hub").status_code == 303
     assert_problem(client.get("/staff/calls"), 403, "forbidden")

@@ -14,7 +14,13 @@ from postguard.audit.models import AuditEntry
 from postguard.callerid.codes import spoken_code, vn_today
 from postguard.callerid.models import CourierPhone, MaskedCall, ScamReport
 from postguard.db.base import utcnow
-from postguard.errors import Conflict, Forbidden, InvalidInput, RateLimited, Unauthenticated
+from postguard.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    RateLimited,
+    Unauthenticated,
+)
 from postguard.platform import Platform
 from postguard.shipments.models import Shipment
 from tests.callerid_world import (

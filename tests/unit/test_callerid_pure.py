@@ -3,7 +3,7 @@ Vietnamese way of writing a courier's number reaching the same keyed digest."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 import pytest
 from hypothesis import given
@@ -44,10 +44,10 @@ def test_spoken_codes_change_with_day_shipment_and_key():
 
 
 def test_the_day_is_viet_nam_s():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    assert vn_today(datetime(2026, 11, 23, 16, 59, tzinfo=timezone.utc)) == date(2026, 11, 23)
-    assert vn_today(datetime(2026, 11, 23, 17, 0, tzinfo=timezone.utc)) == date(2026, 11, 24)
+    assert vn_today(datetime(2026, 11, 23, 16, 59, tzinfo=UTC)) == date(2026, 11, 23)
+    assert vn_today(datetime(2026, 11, 23, 17, 0, tzinfo=UTC)) == date(2026, 11, 24)
 
 
 @given(st.lists(st.sampled_from(ASKED), unique=True), st.one_of(st.none(), st.integers(0, 10**9)),

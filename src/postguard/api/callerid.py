@@ -14,7 +14,13 @@ from starlette.concurrency import run_in_threadpool
 
 from postguard.api.deps import client_ip, platform, principal
 from postguard.api.problems import problem_response
-from postguard.errors import FieldError, Forbidden, InvalidInput, PayloadTooLarge, PostguardError
+from postguard.errors import (
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    PayloadTooLarge,
+    PostguardError,
+)
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
 

@@ -31,9 +31,21 @@ from postguard.access.models import Assignment, Staff
 from postguard.callerid import passport as pp
 from postguard.callerid.codes import VN, spoken_code, vn_today
 from postguard.callerid.keys import phone_field
-from postguard.callerid.models import CallCertificate, CallIntent, MaskedCall, ProxyNumber
+from postguard.callerid.models import (
+    CallCertificate,
+    CallIntent,
+    MaskedCall,
+    ProxyNumber,
+)
 from postguard.db.base import utcnow
-from postguard.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, PassportSignatureError
+from postguard.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PassportSignatureError,
+)
 from postguard.orgs.models import Organisation
 from postguard.phones import national_format
 from postguard.shipments.models import Shipment

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 DIGITS = 4
 VN = timezone(timedelta(hours=7), "ICT")  # Viet Nam has no daylight saving time
@@ -19,7 +19,7 @@ VN = timezone(timedelta(hours=7), "ICT")  # Viet Nam has no daylight saving time
 
 def vn_today(now: datetime | None = None) -> date:
     """The calendar date in Viet Nam at ``now`` (UTC+7)."""
-    return (now or datetime.now(timezone.utc)).astimezone(VN).date()
+    return (now or datetime.now(UTC)).astimezone(VN).date()
 
 
 def spoken_code(key: bytes, *, shipment_id: int, day: date) -> str:

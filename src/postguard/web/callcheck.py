@@ -14,7 +14,13 @@ from fastapi import APIRouter, Depends, Form, Request
 from starlette.concurrency import run_in_threadpool
 
 from postguard.api.deps import client_ip
-from postguard.errors import Forbidden, InvalidInput, PostguardError, RateLimited, Unauthenticated
+from postguard.errors import (
+    Forbidden,
+    InvalidInput,
+    PostguardError,
+    RateLimited,
+    Unauthenticated,
+)
 from postguard.web.auth import StaffContext, new_login_csrf, staff_page
 from postguard.web.i18n import TEXTS, lang_of
 from postguard.web.routes import render
