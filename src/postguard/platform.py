@@ -115,4 +115,6 @@ class Platform:
         return CallService(self)
 
     def close(self) -> None:
+        if "callcheck" in self.__dict__:
+            self.callcheck.close()
         self.db.dispose()

@@ -22,6 +22,7 @@ cached). Checks are rate limited per client; checks with proof that match nothin
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Sequence
@@ -154,6 +155,8 @@ class CallCheck:
         self._hotlines: tuple[float, list[dict]] = (0.0, [])
         self._sql = _LOOKUP_SQL.format(p=placeholder(platform.db.engine.dialect))
         self._local = threading.local()
+        self._conns: list = []
+        self._conns_lock = threading.Lock()
         settings = platform.settings
         # Database and rate limiter both in this process: the anonymous check may run on the event loop.
         self.in_process = platform.db.dialect == "sqlite" and settings.rate_limit_storage.startswith("memory")
@@ -162,6 +165,15 @@ class CallCheck:
     @property
     def keys(self):
         return self.p.callerid_keys
+
+    def close(self) -> None:
+        """Close the per-thread lookup connections (``Platform.close``)."""
+        with self._conns_lock:
+            conns, self._conns = self._conns, []
+        for c in conns:
+            with contextlib.suppress(Exception):  # shutting down; another thread may be mid-query
+                c.close()
+        self._local = threading.local()
 
     # -- limits ----------------------------------------------------------------------------------
     def _limit(self, client: str) -> None:
@@ -200,7 +212,9 @@ class CallCheck:
             conn = getattr(self._local, "conn", None)
             if conn is None:
                 conn = self._local.conn = self.p.db.engine.raw_connection()
-                conn.detach()  # this thread's own, outside the pool
+                conn.detach()  # this thread's own, outside the pool; closed by close()
+                with self._conns_lock:
+                    self._conns.append(conn)
             cur = conn.cursor()
             try:
                 cur.execute(self._sql, params)
