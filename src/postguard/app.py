@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from postguard import __version__
 from postguard.api import problems
 from postguard.api.access import router as access_router
 from postguard.api.audit import router as audit_router
+from postguard.api.callerid import LeanCallCheck
+from postguard.api.callerid import router as callerid_router
 from postguard.api.intel import router as intel_router
 from postguard.api.leaks import router as leaks_router
 from postguard.api.privacy import router as me_router
@@ -25,6 +27,7 @@ from postguard.platform import Platform
 from postguard.settings import Settings
 from postguard.web.analyst import router as analyst_router
 from postguard.web.auditor import router as auditor_router
+from postguard.web.callcheck import router as callcheck_router
 from postguard.web.courier import router as courier_router
 from postguard.web.intel import router as web_intel_router
 from postguard.web.privacy import router as privacy_pages
@@ -43,6 +46,36 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
+
+
+_RAW_HEADERS = tuple((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items())
+_RAW_NO_STORE = (*_RAW_HEADERS, (b"cache-control", b"no-store"))
+
+
+NO_STORE_PREFIXES = ("/v1/", "/staff", "/taxii2/", "/du-lieu-cua-toi", "/kiem-tra-cuoc-goi")
+
+
+class _SecurityHeaders:
+    """Adds the security headers (and ``no-store`` on API and staff pages) to every response; pure
+    ASGI middleware, so a request costs no extra task or body stream."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        extra = _RAW_NO_STORE if scope["path"].startswith(NO_STORE_PREFIXES) else _RAW_HEADERS
+
+        async def send_headers(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {k.lower() for k, _ in headers}
+                headers.extend(kv for kv in extra if kv[0] not in present)
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_headers)
 
 
 async def _checkpoints(platform: Platform) -> None:
@@ -90,16 +123,10 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.state.platform = platform or Platform(settings)
     app.state.settings = settings
     problems.install(app, html_errors=html_errors)
+    app.add_middleware(LeanCallCheck)  # innermost: inside the metrics and the security headers
     install_metrics(app)
 
-    @app.middleware("http")
-    async def _headers(request: Request, call_next):
-        response = await call_next(request)
-        for k, v in SECURITY_HEADERS.items():
-            response.headers.setdefault(k, v)
-        if request.url.path.startswith(("/v1/", "/staff", "/taxii2/", "/du-lieu-cua-toi")):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(_SecurityHeaders)
 
     app.include_router(system_router)
     app.include_router(shipments_router)
@@ -118,4 +145,6 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(courier_router)
     app.include_router(me_router)
     app.include_router(privacy_pages)
+    app.include_router(callerid_router)
+    app.include_router(callcheck_router)
     return app

@@ -177,5 +177,31 @@ class Platform:
 
         return PrivacyService(self)
 
+    @cached_property
+    def callerid_keys(self):
+        from postguard.callerid.keys import CallerIdKeys
+
+        return CallerIdKeys(self)
+
+    @cached_property
+    def couriers(self):
+        from postguard.callerid.registry import CourierRegistry
+
+        return CourierRegistry(self)
+
+    @cached_property
+    def callcheck(self):
+        from postguard.callerid.check import CallCheck
+
+        return CallCheck(self)
+
+    @cached_property
+    def calls(self):
+        from postguard.callerid.calls import CallService
+
+        return CallService(self)
+
     def close(self) -> None:
+        if "callcheck" in self.__dict__:
+            self.callcheck.close()
         self.db.dispose()

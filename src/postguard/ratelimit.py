@@ -4,12 +4,19 @@
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 
-from limits import parse
+from limits import parse as _parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from postguard.errors import RateLimited
+
+
+@lru_cache(maxsize=256)
+def parse(rule: str):
+    """A rule such as ``"20/minute"``, parsed once."""
+    return _parse(rule)
 
 
 class RateLimiter:

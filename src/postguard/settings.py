@@ -174,6 +174,26 @@ class Settings(BaseSettings):
     )
     intel_evidence_max_files: int = Field(5, ge=0, le=20, description="Evidence files accepted per report.")
 
+    callcheck_rate_limit: str = Field(
+        "20/minute;200/day",
+        description="Citizen call checks allowed per client address (rules separated by ';').",
+    )
+    callcheck_probe_limit: str = Field(
+        "5/hour",
+        description="Checks with proof (waybill or confirmed phone) that match no delivery, per client address, "
+        "before further proof checks are refused.",
+    )
+    callcheck_code_limit: str = Field(
+        "5/day", description="Spoken-code tries per waybill (all clients together)."
+    )
+    callcheck_report_limit: str = Field("5/hour", description="Scam reports accepted per client address.")
+    callerid_cert_base_url: str = Field(
+        "https://postguard.example/v1/callerid/certs",
+        pattern=r"^https://[^\s]+$",
+        description="Public https base of the call-signing certificates; a PASSporT's x5u is "
+        "<base>/<ORG>/<version>.pem (served by GET /v1/callerid/certs/<ORG>/<version>.pem).",
+    )
+
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":
         if self.database_url is None:

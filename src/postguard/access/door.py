@@ -20,6 +20,9 @@ Purposes and who may use them:
   phones of candidates to find the person's shipments, then the person's own fields for the export.
 
 Revealing a canary shipment (``postguard.leaks.canaries``) raises an alert whatever the purpose.
+- ``call_check``: a citizen who proved control of their phone number with a one-time code, confirming
+  that a courier's parcel (a blind-index candidate) is addressed to that number; the recipient's phone
+  only, compared server-side and never returned to the citizen.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ PURPOSES: dict[str, tuple[str, frozenset[str]]] = {
     "data_subject": ("subject:self", EVERYTHING),
     "dsr_match": ("role:dpo", frozenset({"sender_phone", "recipient_phone"})),
     "dsr_export": ("role:dpo", EVERYTHING),
+    "call_check": ("citizen:proven", frozenset({"recipient_phone"})),
 }
 
 
@@ -74,6 +78,8 @@ class Door:
             self._refuse(principal, purpose=purpose, shipments=shipments, why=f"needs the {need} scope")
         if kind == "subject" and not getattr(principal, "is_data_subject", False):
             self._refuse(principal, purpose=purpose, shipments=shipments, why="only the data subject may use this purpose")
+        if kind == "citizen" and not getattr(principal, "proven", False):
+            self._refuse(principal, purpose=purpose, shipments=shipments, why="the phone number is not proven")
         if kind == "role" and _staff_role(principal) != need:
             self._refuse(principal, purpose=purpose, shipments=shipments, why=f"only {need} staff may reveal for {purpose}")
         if not set(columns) <= allowed:

@@ -37,6 +37,32 @@ def metrics(request: Request) -> Response:
     return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)
 
 
+class _Measure:
+    """Pure ASGI middleware (no per-request task group or body streaming, unlike ``@app.middleware``)."""
+
+    def __init__(self, app, *, requests: Counter, latency: Histogram) -> None:
+        self.app, self.requests, self.latency = app, requests, latency
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start = time.perf_counter()
+        status = 500
+
+        async def send_status(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            name = getattr(scope.get("route"), "path", "unmatched")
+            self.requests.labels(scope["method"], name, str(status)).inc()
+            self.latency.labels(scope["method"], name).observe(time.perf_counter() - start)
+
+
 def install_metrics(app: FastAPI) -> None:
     """Per-app registry (several apps may live in one test process); label by route template, never
     by raw path, so no waybill or phone reaches the metrics."""
@@ -45,13 +71,4 @@ def install_metrics(app: FastAPI) -> None:
     requests = Counter("postguard_http_requests", "HTTP requests", ["method", "route", "status"], registry=registry)
     latency = Histogram("postguard_http_request_seconds", "HTTP request latency", ["method", "route"],
                         registry=registry)
-
-    @app.middleware("http")
-    async def _measure(request: Request, call_next):
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        requests.labels(request.method, name, str(response.status_code)).inc()
-        latency.labels(request.method, name).observe(time.perf_counter() - start)
-        return response
+    app.add_middleware(_Measure, requests=requests, latency=latency)

@@ -56,6 +56,14 @@ dsr_app = typer.Typer(no_args_is_help=True, help="Data-subject requests (the dat
 incidents_app = typer.Typer(no_args_is_help=True, help="Personal-data breach incidents and their 72-hour clock.")
 app.add_typer(dsr_app, name="dsr")
 app.add_typer(incidents_app, name="incidents")
+couriers_app = typer.Typer(no_args_is_help=True, help="Couriers: the numbers they call customers from.")
+phones_app = typer.Typer(no_args_is_help=True, help="A courier's registered calling numbers.")
+proxy_app = typer.Typer(no_args_is_help=True, help="Masked calling: an operator's pool of proxy numbers.")
+calls_app = typer.Typer(no_args_is_help=True, help="Masked calls: the console telephony adapter.")
+app.add_typer(couriers_app, name="couriers")
+couriers_app.add_typer(phones_app, name="phones")
+app.add_typer(proxy_app, name="proxy-pool")
+app.add_typer(calls_app, name="calls")
 
 OrgOpt = typer.Option(..., "--org", help="Organisation code")
 ByOpt = typer.Option(..., "--by", help="Username of the data-protection officer acting (logged)")
@@ -669,6 +677,48 @@ def incidents_notify(ref: str = typer.Argument(..., help="Incident reference, e.
     """Record that the authority was notified (now)."""
     p = _platform()
     _out(p.privacy.notify_incident(p.privacy.dpo(org, by), ref))
+# -- couriers, proxy numbers, calls ------------------------------------------------------------------
+UserOpt = typer.Option(..., "--username", help="The courier's username")
+PhoneOpt = typer.Option(..., "--phone", help="The number, in any Vietnamese form")
+
+
+@phones_app.command("add")
+def couriers_phones_add(org: str = OrgOpt, username: str = UserOpt, phone: str = PhoneOpt) -> None:
+    """Register a courier's calling number and send it a one-time code."""
+    _out(_platform().couriers.add_phone(org_code=org, username=username, phone=phone))
+
+
+@phones_app.command("verify")
+def couriers_phones_verify(org: str = OrgOpt, username: str = UserOpt, phone: str = PhoneOpt,
+                           code: str = typer.Option(..., "--code", help="The code the number received")) -> None:
+    """Verify a registered number with its one-time code; it then counts in citizen checks."""
+    _out(_platform().couriers.verify_phone(org_code=org, username=username, phone=phone, code=code))
+
+
+@phones_app.command("list")
+def couriers_phones_list(org: str = OrgOpt, username: Optional[str] = typer.Option(None, "--username")) -> None:
+    """Registered numbers (last three digits only) with their courier and status."""
+    _out(_platform().couriers.list_phones(org_code=org, username=username))
+
+
+@proxy_app.command("add")
+def proxy_pool_add(number: str = typer.Argument(..., help="A proxy number the operator owns"),
+                   org: str = OrgOpt) -> None:
+    """Add a number to an operator's masked-calling pool."""
+    _out(_platform().calls.proxy_add(org_code=org, number=number))
+
+
+@proxy_app.command("list")
+def proxy_pool_list(org: str = OrgOpt) -> None:
+    """The pool's numbers with their live sessions."""
+    _out(_platform().calls.proxy_list(org_code=org))
+
+
+@calls_app.command("route")
+def calls_route(caller: str = typer.Option(..., "--caller", help="The number calling"),
+                dialled: str = typer.Option(..., "--dialled", help="The proxy number dialled")) -> None:
+    """The console telephony adapter: where a call to a proxy number goes, or the refusal (exit 0 either way)."""
+    _out(_platform().calls.route(caller=caller, dialled=dialled, actor="cli"))
 
 
 def main() -> None:

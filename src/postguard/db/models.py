@@ -3,6 +3,14 @@
 from postguard.access.models import Assignment, Staff, WebSession
 from postguard.alerts.models import ScamWarning, WebhookDelivery, WebhookSubscription
 from postguard.audit.models import AuditCheckpoint, AuditEntry
+from postguard.callerid.models import (
+    CallCertificate,
+    CallIntent,
+    CourierPhone,
+    MaskedCall,
+    ProxyNumber,
+    ScamReport,
+)
 from postguard.db.base import Base
 from postguard.intel.shared_store import SharedIndicatorRow
 from postguard.leaks.models import Alert, Canary, CanaryNumber
@@ -31,8 +39,9 @@ metadata = Base.metadata
 
 __all__ = [
     "Alert", "ApiKey", "Appeal", "Assignment", "AuditCheckpoint", "AuditEntry", "AuditMention",
-    "AuditMentionCursor", "BreachIncident", "Canary", "CanaryNumber", "DataSubjectRequest", "Decision",
-    "Evidence", "Indicator", "LabelToken", "OfficialChannel", "Organisation", "OtpChallenge", "Report",
-    "ReportIndicator", "Reporter", "ScamWarning", "ServiceKey", "SharedIndicatorRow", "Shipment",
-    "ShipmentEvent", "Staff", "VaultKey", "WebSession", "WebhookDelivery", "WebhookSubscription", "metadata",
+    "AuditMentionCursor", "BreachIncident", "CallCertificate", "CallIntent", "Canary", "CanaryNumber",
+    "CourierPhone", "DataSubjectRequest", "Decision", "Evidence", "Indicator", "LabelToken", "MaskedCall",
+    "OfficialChannel", "Organisation", "OtpChallenge", "ProxyNumber", "Report", "ReportIndicator", "Reporter",
+    "ScamReport", "ScamWarning", "ServiceKey", "SharedIndicatorRow", "Shipment", "ShipmentEvent", "Staff",
+    "VaultKey", "WebSession", "WebhookDelivery", "WebhookSubscription", "metadata",
 ]

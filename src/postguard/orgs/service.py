@@ -39,6 +39,7 @@ SCOPES = {
     "intel:analyst": "moderate: the review queue, confirm, dispute or delist indicators, decide appeals",
     "intel:admin": "platform administrators: verify and revoke official channels of any organisation",
     "assignments:write": "assign parcels to couriers for a delivery window (reveals are for staff only)",
+    "calls:route": "route masked calls (telephony systems)",
 }
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
 KEY_PREFIX = "pgk"

@@ -1,0 +1,330 @@
+"""Signed call intents and masked calling.
+
+When a courier starts a call from their view, ``start_call``:
+
+1. opens the recipient's phone through the access door (purpose ``delivery``: assigned courier, out
+   for delivery, window open — refused and logged otherwise);
+2. binds (courier, recipient, shipment) to a proxy number from the operator's pool for the delivery
+   window (a masked-calling session), when the operator has a pool;
+3. records a call intent and issues a PASSporT (RFC 8225, ES256, ``ppt: shaken`` with ``attest`` and
+   ``origid``, RFC 9795 ``rcd.nam`` = the operator's brand and ``crn`` = the call reason) signed with
+   the operator's call-signing key, so a telco supporting SHAKEN/RCD can display it and the citizen
+   check can match the call to the intent.
+
+``route(caller, dialled)`` is what a telephony system (SIP/IVR) asks: for a live session on the dialled
+proxy number, the courier reaches the recipient and the recipient reaches the courier; anything else
+(expired window, delivered parcel, suspended courier, unknown caller) is refused with "no active
+delivery". Each connected route is logged before the target number is decrypted.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+
+from sqlalchemy import and_, exists, select
+from sqlalchemy.exc import IntegrityError
+
+from postguard.access.models import Assignment, Staff
+from postguard.callerid import passport as pp
+from postguard.callerid.codes import VN, spoken_code, vn_today
+from postguard.callerid.keys import phone_field
+from postguard.callerid.models import (
+    CallCertificate,
+    CallIntent,
+    MaskedCall,
+    ProxyNumber,
+)
+from postguard.db.base import utcnow
+from postguard.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PassportSignatureError,
+)
+from postguard.orgs.models import Organisation
+from postguard.phones import national_format
+from postguard.shipments.models import Shipment
+from postguard.vault import callsign
+from postguard.vault.masking import mask_phone
+
+TABLE = "masked_calls"
+CERT_DAYS = 730
+NO_DELIVERY = "no_active_delivery"
+ANNOUNCEMENT = {
+    "vi": "Không có đơn hàng nào đang giao qua số này. Vui lòng gọi tổng đài chính thức của hãng.",
+    "en": "There is no active delivery through this number. Please call the operator's official hotline.",
+}
+
+
+def _live(now):
+    """A masked-calling session that still counts: not ended, window open, parcel out for delivery,
+    its assignment current and its courier active."""
+    return and_(MaskedCall.ended_at.is_(None), MaskedCall.starts_at <= now, MaskedCall.ends_at >= now,
+                Assignment.ended_at.is_(None), Shipment.status == "out_for_delivery", Staff.status == "active")
+
+
+class CallService:
+    def __init__(self, platform) -> None:
+        self.p = platform
+
+    @property
+    def keys(self):
+        return self.p.callerid_keys
+
+    # -- proxy pool ----------------------------------------------------------------------------
+    def proxy_add(self, *, org_code: str, number: str, actor: str = "cli") -> dict:
+        e164 = phone_field(number, "number")
+        org = self.p.orgs.get(org_code)
+        try:
+            with self.p.db.session() as s:
+                s.add(ProxyNumber(org_id=org.id, number=e164, status="active"))
+        except IntegrityError:
+            raise Conflict("This number is already in a proxy pool.") from None
+        self.p.audit.append(actor=actor, action="proxy_add", org_id=org.id, subject=e164)
+        return {"org": org.code, "number": e164, "status": "active"}
+
+    def proxy_list(self, *, org_code: str) -> list[dict]:
+        org = self.p.orgs.get(org_code)
+        now = utcnow()
+        with self.p.db.read_session() as s:
+            rows = s.execute(select(ProxyNumber).where(ProxyNumber.org_id == org.id).order_by(ProxyNumber.number)).scalars()
+            out = []
+            for r in rows:
+                busy = s.execute(self._live_sessions(now).where(MaskedCall.proxy_id == r.id)).all()
+                out.append({"number": r.number, "status": r.status, "live_sessions": len(busy)})
+        return out
+
+    @staticmethod
+    def _live_sessions(now):
+        return (select(MaskedCall).join(Assignment, Assignment.id == MaskedCall.assignment_id)
+                .join(Shipment, Shipment.id == MaskedCall.shipment_id).join(Staff, Staff.id == MaskedCall.courier_id)
+                .where(_live(now)))
+
+    # -- operator certificates -------------------------------------------------------------------
+    def x5u(self, org_code: str, version: int) -> str:
+        return f"{self.p.settings.callerid_cert_base_url.rstrip('/')}/{org_code}/{version}.pem"
+
+    def _certificate(self, s, org: Organisation) -> CallCertificate:
+        cert = s.execute(select(CallCertificate).where(CallCertificate.org_id == org.id)
+                         .order_by(CallCertificate.version.desc()).limit(1)).scalar_one_or_none()
+        if cert is not None:
+            return cert
+        with s.begin_nested():
+            key, version = callsign.create_signing_key(self.p.vault, s, org_id=org.id)
+            now = int(time.time())
+            pem = callsign.issue_certificate(key, common_name=f"{org.name} call signing", spc=org.code,
+                                             not_before=now - 86400, not_after=now + CERT_DAYS * 86400)
+            cert = CallCertificate(org_id=org.id, version=version, certificate_pem=pem)
+            s.add(cert)
+            s.flush()
+        return cert
+
+    def certificate(self, *, org_code: str, version: int | None = None) -> bytes:
+        """An operator's call-signing certificate (PEM); the newest is created on first use."""
+        org = self.p.orgs.get(org_code)
+        with self.p.db.session() as s:
+            if version is None:
+                return self._certificate(s, org).certificate_pem
+            cert = s.execute(select(CallCertificate.certificate_pem).where(
+                CallCertificate.org_id == org.id, CallCertificate.version == version)).scalar_one_or_none()
+        if cert is None:
+            raise NotFound("No such certificate.")
+        return cert
+
+    # -- the courier's view ----------------------------------------------------------------------
+    def courier_view(self, principal) -> dict:
+        """The courier's parcels out for delivery in an open window, each with today's spoken code and
+        the live masked-calling number, plus their registered phones."""
+        now = utcnow()
+        with self.p.db.read_session() as s:
+            rows = s.execute(
+                select(Shipment, Assignment).join(Assignment, Assignment.shipment_id == Shipment.id)
+                .where(Assignment.courier_id == principal.staff_id, Assignment.ended_at.is_(None),
+                       Shipment.status == "out_for_delivery", Assignment.window_end >= now)
+                .order_by(Assignment.window_start, Shipment.waybill)
+            ).all()
+            parcels = []
+            for sh, a in rows:
+                proxy = s.execute(
+                    select(ProxyNumber.number).join(MaskedCall, MaskedCall.proxy_id == ProxyNumber.id)
+                    .where(MaskedCall.shipment_id == sh.id, MaskedCall.courier_id == principal.staff_id,
+                           MaskedCall.ended_at.is_(None), MaskedCall.ends_at >= now)
+                    .order_by(MaskedCall.id.desc()).limit(1)).scalar_one_or_none()
+                parcels.append({
+                    "waybill": sh.waybill, "recipient": sh.recipient_name_masked,
+                    "window_start": a.window_start.astimezone(VN).strftime("%H:%M"),
+                    "window_end": a.window_end.astimezone(VN).strftime("%H:%M"),
+                    "window_open": a.window_start <= now <= a.window_end,
+                    "cod_amount_vnd": sh.cod_amount_vnd,
+                    "spoken_code": spoken_code(self.keys.code_key, shipment_id=sh.id, day=vn_today()),
+                    "proxy": national_format(proxy) if proxy else None,
+                })
+        return {"parcels": parcels}
+
+    # -- starting a call -------------------------------------------------------------------------
+    def start_call(self, principal, *, waybill: str) -> dict:
+        """Record a call intent (and a masked-calling session when the operator has a proxy pool) and
+        issue its PASSporT. Only the courier the parcel is assigned to, during the window."""
+        if getattr(principal, "role", None) != "courier":
+            raise Forbidden("Only couriers start delivery calls.")
+        now = utcnow()
+        with self.p.db.read_session() as s:
+            found = s.execute(
+                select(Shipment, Assignment).join(Assignment, Assignment.shipment_id == Shipment.id)
+                .where(Shipment.org_id == principal.org_id, Shipment.waybill == waybill,
+                       Assignment.ended_at.is_(None))).first()
+            if found is None:
+                raise NotFound(f"No shipment with waybill {waybill} assigned to you.")
+            sh, a = found
+            calling = self.p.couriers.calling_number(s, staff_id=principal.staff_id)
+            if calling is None:
+                raise Conflict("Register and verify your phone number before calling customers.")
+            # The door decides (assigned to you, out for delivery, window open) and logs before opening.
+            (opened,) = self.p.door.open_shipments(s, principal=principal, shipments=[sh],
+                                                   columns=("recipient_phone",), purpose="delivery",
+                                                   details={"reason": "call"})
+        recipient = opened["recipient_phone"]
+        if not recipient:
+            raise Conflict("The shipment has no recipient phone number.")
+        courier_e164, courier_digest = calling
+        recipient_digest = self.keys.phone_digest(recipient)
+        with self.p.db.session() as s:
+            org = s.get(Organisation, principal.org_id)
+            session_row, proxy = self._session(s, org=org, principal=principal, sh=sh, a=a, now=now,
+                                               courier=(courier_e164, courier_digest),
+                                               recipient=(recipient, recipient_digest))
+            cert = self._certificate(s, org)
+            key = callsign.signing_key(self.p.vault, s, org_id=org.id, version=cert.version)
+            origid = str(uuid.uuid4())
+            token = pp.sign(key=key, x5u=self.x5u(org.code, cert.version), orig_tn=proxy or courier_e164,
+                            dest_tns=[recipient], iat=int(time.time()), attest="A", origid=origid,
+                            rcd_name=org.name, crn=f"Giao bưu gửi …{sh.waybill[-4:]} / Parcel delivery")
+            s.add(CallIntent(origid=origid, org_id=org.id, courier_id=principal.staff_id, shipment_id=sh.id,
+                             masked_call_id=session_row.id if session_row else None,
+                             recipient_digest=recipient_digest, window_start=a.window_start,
+                             window_end=a.window_end, passport=token))
+        self.p.audit.append(actor=principal.actor, action="call_intent", org_id=principal.org_id, subject=waybill,
+                            details={"origid": origid, "masked": proxy is not None})
+        return {"origid": origid, "passport": token, "identity": pp.identity_header(token, info_url=self.x5u(
+                org.code, cert.version)), "proxy": national_format(proxy) if proxy else None,
+                "dial": national_format(proxy) if proxy else mask_phone(recipient),
+                "window_end": a.window_end.astimezone(VN).strftime("%H:%M")}
+
+    def _session(self, s, *, org, principal, sh, a, now, courier, recipient):
+        """The live masked-calling session for this delivery, or a new one on a free proxy number.
+        A proxy number is free for it when no live session on it has the same courier or recipient,
+        so (caller, dialled) always names one session."""
+        live = self._live_sessions(now)
+        mine = s.execute(live.where(MaskedCall.shipment_id == sh.id, MaskedCall.courier_id == principal.staff_id,
+                                    MaskedCall.recipient_digest == recipient[1])
+                         .order_by(MaskedCall.id.desc()).limit(1)).scalar_one_or_none()
+        if mine is not None:
+            return mine, s.get(ProxyNumber, mine.proxy_id).number
+        clash = (self._live_sessions(now).where(MaskedCall.proxy_id == ProxyNumber.id)
+                 .where((MaskedCall.courier_digest == courier[1]) | (MaskedCall.recipient_digest == recipient[1])))
+        proxy = s.execute(select(ProxyNumber).where(ProxyNumber.org_id == org.id, ProxyNumber.status == "active",
+                                                     ~exists(clash.with_only_columns(MaskedCall.id)))
+                          .order_by(ProxyNumber.id).limit(1)).scalar_one_or_none()
+        if proxy is None:
+            has_pool = s.execute(select(ProxyNumber.id).where(ProxyNumber.org_id == org.id,
+                                                              ProxyNumber.status == "active").limit(1)).first()
+            if has_pool:
+                raise Conflict("Every proxy number is busy; try again in a moment.")
+            return None, None  # no pool: the courier calls from their registered number
+        row = MaskedCall(org_id=org.id, proxy_id=proxy.id, courier_id=principal.staff_id, shipment_id=sh.id,
+                         assignment_id=a.id, courier_digest=courier[1], recipient_digest=recipient[1],
+                         courier_phone_ct=b"", recipient_phone_ct=b"", starts_at=now, ends_at=a.window_end)
+        s.add(row)
+        s.flush()
+        for col, value in (("courier_phone", courier[0]), ("recipient_phone", recipient[0])):
+            setattr(row, f"{col}_ct", self.p.vault.encrypt(value.encode(), session=s, org_id=org.id, table=TABLE,
+                                                           column=col, record_id=str(row.id)))
+        return row, proxy.number
+
+    # -- routing (the telephony interface) ---------------------------------------------------------
+    def route(self, *, caller: str, dialled: str, actor: str = "telephony", org_id: int | None = None) -> dict:
+        """Where a call from ``caller`` to the proxy number ``dialled`` goes, or why it is refused.
+        With ``org_id`` (an operator's telephony system) only that operator's proxy numbers route."""
+        caller_e164 = phone_field(caller, "caller")
+        dialled_e164 = phone_field(dialled, "dialled")
+        digest = self.keys.phone_digest(caller_e164)
+        now = utcnow()
+        refuse = {"action": "refuse", "reason": NO_DELIVERY, "announcement": ANNOUNCEMENT}
+        with self.p.db.read_session() as s:
+            proxy = s.execute(select(ProxyNumber).where(ProxyNumber.number == dialled_e164)).scalar_one_or_none()
+            if proxy is None or proxy.status != "active" or (org_id is not None and proxy.org_id != org_id):
+                return {**refuse, "reason": "not_a_proxy_number"}
+            hit = s.execute(
+                self._live_sessions(now).where(MaskedCall.proxy_id == proxy.id,
+                                               (MaskedCall.courier_digest == digest)
+                                               | (MaskedCall.recipient_digest == digest))
+                .order_by(MaskedCall.id.desc()).limit(1)).scalar_one_or_none()
+            if hit is None:
+                return refuse
+            side = "recipient_phone" if hit.courier_digest == digest else "courier_phone"
+            waybill = s.get(Shipment, hit.shipment_id).waybill
+        # Log before decrypting the target (fail closed: no entry, no number).
+        self.p.audit.append(actor=actor, action="call_route", org_id=proxy.org_id, subject=waybill,
+                            details={"session": hit.id, "to": side.removesuffix("_phone")})
+        with self.p.db.session() as s:
+            target = self.p.vault.decrypt(getattr(hit, f"{side}_ct"), session=s, org_id=hit.org_id, table=TABLE,
+                                          column=side, record_id=str(hit.id)).decode()
+        return {"action": "connect", "target": target, "present_as": dialled_e164,
+                "to": side.removesuffix("_phone"), "session": hit.id, "until": hit.ends_at.isoformat()}
+
+    def end_expired(self) -> int:
+        """Mark sessions whose window closed or whose delivery ended (housekeeping; routing already
+        refuses them)."""
+        now = utcnow()
+        with self.p.db.session() as s:
+            rows = s.execute(
+                select(MaskedCall).join(Assignment, Assignment.id == MaskedCall.assignment_id)
+                .join(Shipment, Shipment.id == MaskedCall.shipment_id)
+                .where(MaskedCall.ended_at.is_(None),
+                       (MaskedCall.ends_at < now) | Assignment.ended_at.is_not(None)
+                       | (Shipment.status != "out_for_delivery"))).scalars().all()
+            for r in rows:
+                r.ended_at, r.ended_reason = now, "window_closed" if r.ends_at < now else "delivery_ended"
+        return len(rows)
+
+    # -- checking our own tokens -------------------------------------------------------------------
+    def verify_passport(self, token: str, *, now: int | None = None, max_age: int = 60) -> dict:
+        """Verify a PASSporT postguard issued (signature, certificate, freshness) against its operator's
+        certificates and match its ``origid`` to the recorded call intent."""
+        if not isinstance(token, str) or not token.strip():
+            raise InvalidInput("A PASSporT is required.", [FieldError("passport", "required")])
+        token = token.strip()
+        origid = _unverified_origid(token)  # only to find the intent; nothing is trusted before verify
+        with self.p.db.read_session() as s:
+            intent = s.execute(select(CallIntent).where(CallIntent.origid == origid)).scalar_one_or_none() \
+                if origid else None
+            if intent is None:
+                raise NotFound("No call intent was recorded for this PASSporT.")
+            certs = s.execute(select(CallCertificate.certificate_pem).where(CallCertificate.org_id == intent.org_id)
+                              .order_by(CallCertificate.version.desc())).scalars().all()
+        error: Exception = NotFound("No certificate for this PASSporT.")
+        for pem in certs:
+            try:
+                v = pp.verify(token, certificate=pem, now=now or int(time.time()), max_age=max_age)
+            except PassportSignatureError as e:
+                error = e
+                continue
+            return {"origid": v.origid, "attest": v.attest, "rcd_name": v.rcd_name, "crn": v.crn,
+                    "orig_tn": v.orig_tn, "dest_tns": list(v.dest_tns),
+                    "window_end": intent.window_end.isoformat()}
+        raise error
+
+
+def _unverified_origid(token: str) -> str | None:
+    try:
+        body = token.split(";")[0].split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        origid = claims.get("origid") if isinstance(claims, dict) else None
+    except (IndexError, ValueError, UnicodeDecodeError):
+        return None
+    return origid if isinstance(origid, str) and len(origid) == 36 else None

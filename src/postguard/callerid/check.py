@@ -1,0 +1,405 @@
+"""The citizen check: "is this number a real courier delivering to me, and what may they ask of me?"
+
+Outcomes (``outcome`` in every answer):
+
+- ``not_courier``: the number is neither an active courier's verified number nor an operator's proxy
+  number. Warning, advice, official hotlines, and a one-step report.
+- ``courier``: a real courier (or masked-calling) number of operator Y, and the citizen has not proved
+  anything yet. Whether this courier delivers to them is not said: distinguishing the two answers
+  below needs proof, so an anonymous prober learns nothing about who a number's parcels go to.
+- ``verified``: proof given (a one-time-code proof of the citizen's own number, or the waybill) and the
+  courier is now assigned a parcel to them (out for delivery, window open). Shipment details follow.
+- ``courier_no_delivery``: proof given, real courier, but no active delivery to this citizen.
+
+Requests the caller made (``asked``: transfer, fee, otp, app, link; ``amount_vnd``) are flagged in
+every answer: a genuine courier never asks for any of them, and an amount other than the recorded
+COD is flagged once the parcel is known.
+
+The anonymous path costs one indexed query by keyed phone digest (no argon2, no decryption, keys
+cached). Checks are rate limited per client; checks with proof that match nothing are limited harder
+(repeated probing is refused with a clear message).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from sqlalchemy import and_, select
+
+from postguard.access.models import Assignment, Staff
+from postguard.callerid.codes import VN, code_matches, spoken_code, vn_today
+from postguard.callerid.keys import phone_field
+from postguard.callerid.models import CallIntent, MaskedCall, ScamReport
+from postguard.db.base import utcnow
+from postguard.db.engine import placeholder
+from postguard.errors import FieldError, InvalidInput, RateLimited, Unauthenticated
+from postguard.orgs.models import Organisation
+from postguard.shipments.models import Shipment
+
+ASKED = ("transfer", "fee", "otp", "app", "link")
+NEVER_ASKS = ("transfer", "otp", "app", "fee")  # personal-account transfers, OTPs, app installs, storage fees
+MAX_WAYBILL = 40
+INTENT_RECENT = timedelta(minutes=30)
+PROBE_MESSAGE = ("Too many checks that matched nothing from here. Wait and try later, or call the operator's "
+                 "official hotline.")
+
+# One indexed lookup: the number as a verified courier phone (by keyed digest) or as a proxy number.
+# Run as a driver statement on a pooled connection of the primary (replicas may lag, and a suspension
+# must count at the next check).
+_LOOKUP_SQL = (
+    "SELECT 'courier', cp.org_id, st.id, st.status, st.display_name, o.code, o.name, o.hotline "
+    "FROM courier_phones cp JOIN staff st ON st.id = cp.staff_id JOIN organisations o ON o.id = cp.org_id "
+    "WHERE cp.phone_digest = {p} AND cp.status = 'verified' "
+    "UNION ALL "
+    "SELECT 'proxy', px.org_id, px.id, px.status, NULL, o.code, o.name, o.hotline "
+    "FROM proxy_numbers px JOIN organisations o ON o.id = px.org_id WHERE px.number = {p}"
+)
+
+
+class Caller(NamedTuple):
+    kind: str
+    org_id: int
+    ref: int
+    status: str
+    display_name: str | None
+    code: str
+    name: str
+    hotline: str | None
+
+
+@dataclass(frozen=True)
+class CitizenPrincipal:
+    """A citizen who proved control of their phone number with a one-time code, checking a call
+    against one operator's parcels. Known to the access log only by a keyed digest of the number."""
+
+    org_id: int
+    digest_hex: str
+    proven: bool = True
+    role: str | None = None
+
+    @property
+    def actor(self) -> str:
+        return f"citizen:{self.digest_hex[:16]}"
+
+
+@dataclass(frozen=True)
+class CheckInput:
+    caller: str
+    phone: str | None = None
+    waybill: str | None = None
+    amount_vnd: int | None = None
+    asked: tuple[str, ...] = ()
+
+
+def assess_requests(asked: Sequence[str], amount_vnd: int | None, cod_amount_vnd: int | None) -> list[dict]:
+    """Flags for what the caller asked (pure). ``cod_amount_vnd`` is None while the parcel is unknown."""
+    flags = [{"code": a, "severity": "danger"} for a in ASKED if a in asked]
+    if amount_vnd is not None and amount_vnd > 0:
+        if cod_amount_vnd is None:
+            flags.append({"code": "amount_unverified", "severity": "warning"})
+        elif amount_vnd != cod_amount_vnd:
+            flags.append({"code": "amount_differs", "severity": "danger", "cod_amount_vnd": cod_amount_vnd})
+    return flags
+
+
+def parse_asked(values) -> tuple[str, ...]:
+    if values is None:
+        return ()
+    if isinstance(values, str):
+        values = [v for v in values.replace(";", ",").split(",") if v.strip()]
+    out = []
+    for v in values:
+        v = str(v).strip().lower()
+        if v not in ASKED:
+            raise InvalidInput("Unknown request kind.", [FieldError("asked", f"each one of {', '.join(ASKED)}")])
+        if v not in out:
+            out.append(v)
+    return tuple(out)
+
+
+def parse_amount(value) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        amount = int(str(value).replace(".", "").replace(",", "").replace(" ", "").removesuffix("đ"))
+    except ValueError:
+        raise InvalidInput("The amount is not a number.", [FieldError("amount_vnd", "a whole number of dong")]) from None
+    if not 0 <= amount <= 10**12:
+        raise InvalidInput("The amount is out of range.", [FieldError("amount_vnd", "between 0 and 10^12")])
+    return amount
+
+
+def parse_waybill(value) -> str | None:
+    if value is None or not str(value).strip():
+        return None
+    w = str(value).strip().upper()
+    if len(w) > MAX_WAYBILL or not w.replace("-", "").isalnum() or not w.isascii():
+        raise InvalidInput("The waybill is not valid.", [FieldError("waybill", "letters, digits and '-', at most 40")])
+    return w
+
+
+def given_name(display_name: str | None) -> str | None:
+    """A Vietnamese given name is the last word of the full name."""
+    return display_name.split()[-1] if display_name and display_name.split() else None
+
+
+class CallCheck:
+    def __init__(self, platform) -> None:
+        self.p = platform
+        self._hotlines: tuple[float, list[dict]] = (0.0, [])
+        self._sql = _LOOKUP_SQL.format(p=placeholder(platform.db.engine.dialect))
+        self._local = threading.local()
+        self._conns: list = []
+        self._conns_lock = threading.Lock()
+        settings = platform.settings
+        # Database and rate limiter both in this process: the anonymous check may run on the event loop.
+        self.in_process = platform.db.dialect == "sqlite" and settings.rate_limit_storage.startswith("memory")
+        self._rules = [r.strip() for r in settings.callcheck_rate_limit.split(";") if r.strip()]
+
+    @property
+    def keys(self):
+        return self.p.callerid_keys
+
+    def close(self) -> None:
+        """Close the per-thread lookup connections (``Platform.close``)."""
+        with self._conns_lock:
+            conns, self._conns = self._conns, []
+        for c in conns:
+            with contextlib.suppress(Exception):  # shutting down; another thread may be mid-query
+                c.close()
+        self._local = threading.local()
+
+    # -- limits ----------------------------------------------------------------------------------
+    def _limit(self, client: str) -> None:
+        for rule in self._rules:
+            self.p.limiter.hit(rule, "callcheck", client,
+                               message="Too many checks from here; wait a little and try again.")
+
+    def _probing(self, client: str, *, count: bool) -> None:
+        """Checks with proof that matched nothing: refused once over the limit."""
+        rule = self.p.settings.callcheck_probe_limit
+        if not count:
+            if not self.p.limiter.test(rule, "callcheck-miss", client):
+                raise RateLimited(PROBE_MESSAGE)
+            return
+        self.p.limiter.hit(rule, "callcheck-miss", client, message=PROBE_MESSAGE)
+
+    def hotlines(self) -> list[dict]:
+        """Every operator's official hotline (public; cached for a minute)."""
+        at, cached = self._hotlines
+        if time.monotonic() - at < 60:
+            return cached
+        with self.p.db.read_session() as s:
+            rows = s.execute(select(Organisation.code, Organisation.name, Organisation.hotline)
+                             .where(Organisation.hotline.is_not(None)).order_by(Organisation.name)).all()
+        out = [{"code": c, "name": n, "hotline": h} for c, n, h in rows]
+        self._hotlines = (time.monotonic(), out)
+        return out
+
+    # -- the check -------------------------------------------------------------------------------
+    def lookup(self, e164: str) -> Caller | None:
+        """The caller's registry row or None: one indexed query by keyed digest (and proxy number)."""
+        params = (self.keys.phone_digest(e164), e164)
+        if self.p.db.dialect == "sqlite":
+            # One connection per thread, kept: SQLite opens no transaction for a SELECT, so each
+            # lookup reads the latest committed state (a suspension counts at the next check).
+            conn = getattr(self._local, "conn", None)
+            if conn is None:
+                conn = self._local.conn = self.p.db.engine.raw_connection()
+                conn.detach()  # this thread's own, outside the pool; closed by close()
+                with self._conns_lock:
+                    self._conns.append(conn)
+            cur = conn.cursor()
+            try:
+                cur.execute(self._sql, params)
+                rows = cur.fetchall()
+            finally:
+                cur.close()
+        else:
+            conn = self.p.db.engine.raw_connection()
+            try:
+                cur = conn.cursor()
+                cur.execute(self._sql, params)
+                rows = cur.fetchall()
+                cur.close()
+            finally:
+                conn.close()
+        return Caller(*rows[0]) if rows else None
+
+    def check(self, *, caller: str, phone: str | None = None, proof: str | None = None, waybill: str | None = None,
+              amount_vnd=None, asked=None, client: str) -> dict:
+        e164 = phone_field(caller, "caller")
+        citizen = phone_field(phone, "phone", required=False)
+        waybill = parse_waybill(waybill)
+        amount = parse_amount(amount_vnd)
+        asked_ = parse_asked(asked)
+        self._limit(client)
+        proven = None
+        if proof:
+            proven = self.p.otp.open_proof(proof, purpose="parcel")
+            if citizen is not None and citizen != proven:
+                raise Unauthenticated("The proof is for another phone number; confirm this number first.")
+        with_proof = proven is not None or waybill is not None
+        if with_proof:
+            self._probing(client, count=False)
+        row = self.lookup(e164)
+        if row is None or row.status != "active":
+            return self._not_courier(asked_, amount)
+        operator = {"code": row.code, "name": row.name, "hotline": row.hotline}
+        base = {"operator": operator, "via": "proxy" if row.kind == "proxy" else "direct"}
+        if not with_proof:
+            return {"outcome": "courier", **base, "flags": assess_requests(asked_, amount, None),
+                    "never_asks": list(NEVER_ASKS), "proof_needed": True}
+        with self.p.db.read_session() as s:
+            found = self._delivery(s, row, citizen_e164=proven, waybill=waybill)
+        return self._bound(row, base, found, proven=proven, waybill=waybill, asked=asked_, amount=amount,
+                           client=client)
+
+    def _not_courier(self, asked, amount) -> dict:
+        return {"outcome": "not_courier", "flags": assess_requests(asked, amount, None),
+                "never_asks": list(NEVER_ASKS), "hotlines": self.hotlines(), "can_report": True}
+
+    def _delivery(self, s, row, *, citizen_e164: str | None, waybill: str | None):
+        """The shipment (and assignment) this courier or proxy number is now delivering to the citizen."""
+        now = utcnow()
+        live = and_(Assignment.ended_at.is_(None), Assignment.window_start <= now, Assignment.window_end >= now,
+                    Shipment.status == "out_for_delivery", Shipment.shredded_at.is_(None))
+        if row.kind == "proxy":
+            q = (select(Shipment, Assignment, MaskedCall).join(Assignment, Assignment.id == MaskedCall.assignment_id)
+                 .join(Shipment, Shipment.id == MaskedCall.shipment_id)
+                 .join(Staff, Staff.id == MaskedCall.courier_id)
+                 .where(MaskedCall.proxy_id == row.ref, MaskedCall.ended_at.is_(None), MaskedCall.ends_at >= now,
+                        Staff.status == "active", live))
+            if citizen_e164 is not None:
+                q = q.where(MaskedCall.recipient_digest == self.keys.phone_digest(citizen_e164))
+            if waybill is not None:
+                q = q.where(Shipment.waybill == waybill)
+            hit = s.execute(q.limit(1)).first()
+            return (hit[0], hit[1], hit[2].courier_id) if hit else None
+        q = (select(Shipment, Assignment).join(Assignment, Assignment.shipment_id == Shipment.id)
+             .where(Assignment.courier_id == row.ref, Shipment.org_id == row.org_id, live))
+        if waybill is not None:
+            q = q.where(Shipment.waybill == waybill)
+        if citizen_e164 is not None:
+            org = s.get(Organisation, row.org_id)
+            bidx = self.p.vault.blind_indexer(s, org_id=org.id, bits=org.blind_index_bits)(citizen_e164)
+            q = q.where(Shipment.recipient_phone_bidx == bidx)
+        candidates = s.execute(q.order_by(Shipment.id)).all()
+        if citizen_e164 is None:
+            return (candidates[0][0], candidates[0][1], row.ref) if candidates else None
+        if not candidates:
+            return None
+        # The blind index gives candidates only: the door logs, then opens their recipient phones to confirm.
+        who = CitizenPrincipal(org_id=row.org_id, digest_hex=self.keys.phone_digest(citizen_e164).hex())
+        opened = self.p.door.open_shipments(s, principal=who, shipments=[c[0] for c in candidates],
+                                            columns=("recipient_phone",), purpose="call_check")
+        for (sh, a), values in zip(candidates, opened):
+            if values["recipient_phone"] == citizen_e164:
+                return sh, a, row.ref
+        return None
+
+    def _bound(self, row, base, found, *, proven, waybill, asked, amount, client) -> dict:
+        via_proof = "phone_proof" if proven is not None else "waybill"
+        if found is None:
+            self._probing(client, count=True)
+            self.p.audit.append(actor="citizen", action="call_check", org_id=row.org_id, subject=None,
+                                details={"outcome": "courier_no_delivery", "proof": via_proof, "via": base["via"]})
+            return {"outcome": "courier_no_delivery", **base, "flags": assess_requests(asked, amount, None),
+                    "never_asks": list(NEVER_ASKS)}
+        sh, a, courier_id = found
+        with self.p.db.read_session() as s:
+            courier = s.get(Staff, courier_id)
+            intent = s.execute(
+                select(CallIntent.origid, CallIntent.created_at)
+                .where(CallIntent.shipment_id == sh.id, CallIntent.courier_id == courier_id,
+                       CallIntent.created_at >= utcnow() - INTENT_RECENT)
+                .order_by(CallIntent.id.desc()).limit(1)
+            ).first()
+        self.p.audit.append(actor="citizen", action="call_check", org_id=row.org_id, subject=sh.waybill,
+                            details={"outcome": "verified", "proof": via_proof, "via": base["via"],
+                                     "courier": f"staff:{courier_id}"})
+        return {
+            "outcome": "verified", **base,
+            "shipment": {
+                "waybill_suffix": sh.waybill[-4:],
+                "cod_amount_vnd": sh.cod_amount_vnd,
+                "window": {"start": _local(a.window_start), "end": _local(a.window_end)},
+                "courier_given_name": given_name(courier.display_name if courier else None),
+                "spoken_code": spoken_code(self.keys.code_key, shipment_id=sh.id, day=vn_today()),
+            },
+            "intent": {"origid": intent.origid, "at": _local(intent.created_at)} if intent else None,
+            "flags": assess_requests(asked, amount, sh.cod_amount_vnd),
+            "never_asks": list(NEVER_ASKS),
+        }
+
+    # -- one-time-code proof of the citizen's number ----------------------------------------------
+    def send_code(self, *, phone: str, client: str) -> dict:
+        e164 = phone_field(phone, "phone")
+        self._limit(client)
+        sent = self.p.otp.send(purpose="parcel", phone=e164, client=client)
+        return {"sent": True, "expires_at": sent.expires_at.isoformat()}
+
+    def confirm_code(self, *, phone: str, code: str, client: str) -> str:
+        """A proof token for the citizen's number (valid 30 minutes)."""
+        e164 = phone_field(phone, "phone")
+        self._limit(client)
+        self.p.otp.verify(purpose="parcel", phone=e164, code=code)
+        return self.p.otp.issue_proof(purpose="parcel", phone=e164, ttl=1800)
+
+    # -- spoken codes ----------------------------------------------------------------------------
+    def check_spoken_code(self, *, waybill: str, code: str, operator: str | None = None, client: str) -> dict:
+        """Whether ``code`` is today's spoken code of the waybill. At most ``callcheck_code_limit`` tries
+        per waybill (all clients together), so a caller cannot find the code by trying."""
+        w = parse_waybill(waybill)
+        if w is None:
+            raise InvalidInput("A waybill is required.", [FieldError("waybill", "required", code="required")])
+        if not (isinstance(code, str) and code.strip()):
+            raise InvalidInput("A code is required.", [FieldError("code", "required", code="required")])
+        self._limit(client)
+        self.p.limiter.hit(self.p.settings.callcheck_code_limit, "spoken-code", w,
+                           message="Too many codes tried for this waybill today; call the operator's hotline.")
+        q = select(Shipment.id).where(Shipment.waybill == w, Shipment.shredded_at.is_(None),
+                                      Shipment.status.not_in(("delivered", "returned", "cancelled")))
+        if operator:
+            q = q.join(Organisation, Organisation.id == Shipment.org_id).where(Organisation.code == operator.upper())
+        with self.p.db.read_session() as s:
+            ids = s.execute(q).scalars().all()
+        today = vn_today()
+        valid = any(code_matches(self.keys.code_key, shipment_id=i, day=today, code=code) for i in ids)
+        return {"valid": valid}
+
+    # -- scam reports ----------------------------------------------------------------------------
+    def report(self, *, number: str, asked=None, amount_vnd=None, operator: str | None = None,
+               note: str | None = None, client: str) -> dict:
+        """Store a one-step report of a caller (for the scam-intelligence feature to consume)."""
+        e164 = phone_field(number, "number")
+        asked_ = parse_asked(asked)
+        amount = parse_amount(amount_vnd)
+        note = (note or "").strip() or None
+        if note and len(note) > 500:
+            raise InvalidInput("The note is too long.", [FieldError("note", "at most 500 characters")])
+        if operator and (len(operator) > 32 or not operator.replace("-", "").replace("_", "").isalnum()):
+            raise InvalidInput("Unknown operator code.", [FieldError("operator", "an operator code")])
+        self.p.limiter.hit(self.p.settings.callcheck_report_limit, "callcheck-report", client,
+                           message="Too many reports from here; thank you, try again later.")
+        client_digest = self.keys.client_digest(client)
+        row = self.lookup(e164)
+        verdict = "not_courier" if row is None or row.status != "active" else "courier"
+        with self.p.db.session() as s:
+            rep = ScamReport(number=e164, asked=",".join(asked_), amount_vnd=amount,
+                             claimed_operator=operator.upper() if operator else None, note=note, verdict=verdict,
+                             client_digest=client_digest)
+            s.add(rep)
+            s.flush()
+            rid = rep.id
+        return {"id": rid, "stored": True, "verdict": verdict}
+
+
+def _local(at: datetime) -> str:
+    return at.astimezone(VN).isoformat(timespec="minutes")

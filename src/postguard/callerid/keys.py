@@ -1,0 +1,66 @@
+"""The caller-identification secrets: phone digests and spoken codes, cached after first use.
+
+Both are platform-wide service secrets (created on first use, wrapped by the KEK); they never change,
+so one unwrap per process is enough and the hot path costs one HMAC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+
+from postguard.errors import FieldError, InvalidInput
+from postguard.phones import InvalidPhone, normalize_phone
+
+PHONE_SECRET = "callerid-phone"
+CODE_SECRET = "callerid-code"
+CLIENT_SECRET = "callerid-client"
+
+
+class CallerIdKeys:
+    """Built on first use (``Platform.callerid_keys``), which loads every secret in one short write
+    transaction: call it outside an open write transaction (SQLite has one writer)."""
+
+    def __init__(self, platform) -> None:
+        self.p = platform
+        self._secrets: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+        with self.p.db.session() as s:
+            for purpose in (PHONE_SECRET, CODE_SECRET, CLIENT_SECRET):
+                self._secrets[purpose] = self.p.vault.service_secret(s, purpose=purpose)
+        self._phone_mac = hmac.new(self._secrets[PHONE_SECRET], digestmod=hashlib.sha256)  # keyed once, copied per use
+
+    def secret(self, purpose: str) -> bytes:
+        key = self._secrets.get(purpose)
+        if key is None:
+            with self.p.db.session() as s:
+                key = self.p.vault.service_secret(s, purpose=purpose)
+            with self._lock:
+                self._secrets[purpose] = key
+        return key
+
+    def phone_digest(self, e164: str) -> bytes:
+        """Keyed digest of an E.164 number: the only form in which a person's number is looked up."""
+        mac = self._phone_mac.copy()
+        mac.update(e164.encode())
+        return mac.digest()
+
+    def client_digest(self, client: str) -> bytes:
+        return hmac.new(self.secret(CLIENT_SECRET), client.encode(), hashlib.sha256).digest()
+
+    @property
+    def code_key(self) -> bytes:
+        return self.secret(CODE_SECRET)
+
+
+def phone_field(raw: str | None, field: str, *, mobile_only: bool = False, required: bool = True) -> str | None:
+    """Normalise a phone number from input, or raise ``InvalidInput`` naming ``field``."""
+    if raw is None or not str(raw).strip():
+        if required:
+            raise InvalidInput("A phone number is required.", [FieldError(field, "required", code="required")])
+        return None
+    try:
+        return normalize_phone(str(raw), mobile_only=mobile_only)
+    except InvalidPhone as e:
+        raise InvalidInput("The phone number is not valid.", [FieldError(field, str(e), code="invalid_phone")]) from None

@@ -1,0 +1,132 @@
+"""The courier registry: each courier's phone numbers, verified by a one-time code.
+
+A number is stored as a keyed digest (for the citizen check's one indexed lookup) plus vault
+ciphertext (for the courier's own view) and its last three digits. A number counts in a check only
+once verified, and only while its courier's account is active: suspending or offboarding a courier
+(``StaffService.set_status``) takes effect at the next check, because every check reads the status.
+One number belongs to at most one courier across every operator.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from postguard.access.models import Staff
+from postguard.callerid.keys import phone_field
+from postguard.callerid.models import CourierPhone
+from postguard.db.base import utcnow
+from postguard.errors import Conflict, FieldError, InvalidInput, NotFound
+from postguard.phones import national_format
+from postguard.vault.masking import mask_phone, mask_phone_last3, phone_last3
+
+TABLE = "courier_phones"
+
+
+class CourierRegistry:
+    def __init__(self, platform) -> None:
+        self.p = platform
+
+    @property
+    def keys(self):
+        return self.p.callerid_keys
+
+    def _courier(self, session, org_code: str, username: str) -> Staff:
+        org = self.p.orgs.get(org_code)
+        row = session.execute(
+            select(Staff).where(Staff.org_id == org.id, Staff.username == username.strip().lower())
+        ).scalar_one_or_none()
+        if row is None:
+            raise NotFound(f"No staff {username} at {org.code}.")
+        if row.role != "courier":
+            raise InvalidInput("Only couriers register calling numbers.", [FieldError("username", "not a courier")])
+        return row
+
+    @staticmethod
+    def _taken(session, digest: bytes, staff_id: int) -> bool:
+        return session.execute(
+            select(CourierPhone.id).where(CourierPhone.phone_digest == digest, CourierPhone.status == "verified",
+                                          CourierPhone.staff_id != staff_id).limit(1)
+        ).first() is not None
+
+    def add_phone(self, *, org_code: str, username: str, phone: str, client: str = "cli") -> dict:
+        """Register a number (pending) and send it a one-time code."""
+        e164 = phone_field(phone, "phone", mobile_only=True)
+        digest = self.keys.phone_digest(e164)
+        with self.p.db.session() as s:
+            staff = self._courier(s, org_code, username)
+            if staff.status != "active":
+                raise Conflict("The courier's account is not active.")
+            if self._taken(s, digest, staff.id):
+                raise Conflict("This number is already registered to another courier.")
+            row = s.execute(select(CourierPhone).where(CourierPhone.staff_id == staff.id,
+                                                       CourierPhone.phone_digest == digest)).scalar_one_or_none()
+            if row is None:
+                row = CourierPhone(org_id=staff.org_id, staff_id=staff.id, phone_digest=digest,
+                                   phone_last3=phone_last3(e164), status="pending",
+                                   phone_ct=b"")
+                s.add(row)
+                s.flush()
+                row.phone_ct = self.p.vault.encrypt(e164.encode(), session=s, org_id=staff.org_id, table=TABLE,
+                                                    column="phone", record_id=str(row.id))
+            status, org_id, staff_id = row.status, staff.org_id, staff.id
+        if status == "pending":
+            self.p.otp.send(purpose="courier_phone", phone=e164, client=client, org_id=org_id)
+        self.p.audit.append(actor=f"staff:{staff_id}" if client != "cli" else "cli", action="courier_phone_add",
+                            org_id=org_id, subject=f"staff:{staff_id}", details={"phone": mask_phone(e164)})
+        return {"phone": mask_phone(e164), "status": status}
+
+    def verify_phone(self, *, org_code: str, username: str, phone: str, code: str, actor: str = "cli") -> dict:
+        """Check the one-time code sent by ``add_phone``; the number then counts in checks."""
+        e164 = phone_field(phone, "phone", mobile_only=True)
+        digest = self.keys.phone_digest(e164)
+        with self.p.db.read_session() as s:
+            staff = self._courier(s, org_code, username)
+            row = s.execute(select(CourierPhone).where(CourierPhone.staff_id == staff.id,
+                                                       CourierPhone.phone_digest == digest)).scalar_one_or_none()
+            if row is None:
+                raise NotFound("This number is not registered for the courier; add it first.")
+        if row.status != "verified":
+            self.p.otp.verify(purpose="courier_phone", phone=e164, code=code)
+            with self.p.db.session() as s:
+                if self._taken(s, digest, staff.id):
+                    raise Conflict("This number is already registered to another courier.")
+                fresh = s.get(CourierPhone, row.id)
+                fresh.status, fresh.verified_at = "verified", utcnow()
+            self.p.audit.append(actor=actor, action="courier_phone_verified", org_id=staff.org_id,
+                                subject=f"staff:{staff.id}", details={"phone": mask_phone(e164)})
+        return {"phone": mask_phone(e164), "status": "verified"}
+
+    def list_phones(self, *, org_code: str, username: str | None = None) -> list[dict]:
+        """Registered numbers (masked: last three digits) with their courier and status."""
+        org = self.p.orgs.get(org_code)
+        q = (select(CourierPhone, Staff.username, Staff.status)
+             .join(Staff, Staff.id == CourierPhone.staff_id).where(CourierPhone.org_id == org.id))
+        if username:
+            q = q.where(Staff.username == username.strip().lower())
+        with self.p.db.read_session() as s:
+            rows = s.execute(q.order_by(Staff.username, CourierPhone.id)).all()
+        return [{"username": u, "courier_status": st, "phone": mask_phone_last3(cp.phone_last3), "status": cp.status,
+                 "verified_at": cp.verified_at.isoformat() if cp.verified_at else None} for cp, u, st in rows]
+
+    def own_phones(self, *, staff_id: int) -> list[dict]:
+        """A courier's own numbers in full (their own view), decrypted from the vault."""
+        with self.p.db.session() as s:
+            rows = s.execute(select(CourierPhone).where(CourierPhone.staff_id == staff_id)
+                             .order_by(CourierPhone.id)).scalars().all()
+            out = []
+            for r in rows:
+                e164 = self.p.vault.decrypt(r.phone_ct, session=s, org_id=r.org_id, table=TABLE, column="phone",
+                                            record_id=str(r.id)).decode()
+                out.append({"phone": national_format(e164), "e164": e164, "status": r.status})
+        return out
+
+    def calling_number(self, session, *, staff_id: int) -> tuple[str, bytes] | None:
+        """The courier's first verified number (E.164) and its digest, or None."""
+        r = session.execute(select(CourierPhone).where(CourierPhone.staff_id == staff_id,
+                                                       CourierPhone.status == "verified")
+                            .order_by(CourierPhone.id).limit(1)).scalar_one_or_none()
+        if r is None:
+            return None
+        e164 = self.p.vault.decrypt(r.phone_ct, session=session, org_id=r.org_id, table=TABLE, column="phone",
+                                    record_id=str(r.id)).decode()
+        return e164, r.phone_digest

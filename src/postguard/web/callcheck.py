@@ -1,0 +1,199 @@
+"""Caller identification pages: the citizen's "Kiểm tra cuộc gọi shipper" (check, one-time-code proof of
+their number, scam report) and the courier's call view (today's spoken codes, "Gọi" creating the call
+intent and masked-call session, their registered numbers).
+
+Public forms carry a double-submit CSRF token (cookie + hidden field); the proof of the citizen's
+number lives in an HttpOnly, SameSite=Strict cookie for 30 minutes.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import APIRouter, Depends, Form, Request
+from starlette.concurrency import run_in_threadpool
+
+from postguard.api.deps import client_ip
+from postguard.errors import (
+    Forbidden,
+    InvalidInput,
+    PostguardError,
+    RateLimited,
+    Unauthenticated,
+)
+from postguard.web.auth import StaffContext, new_login_csrf, staff_page
+from postguard.web.i18n import TEXTS, lang_of
+from postguard.web.routes import render
+from postguard.web.staff import MENU, render_staff
+
+router = APIRouter(include_in_schema=False)
+PAGE = "/kiem-tra-cuoc-goi"
+CSRF_COOKIE = "pg_cc_csrf"
+PROOF_COOKIE = "pg_parcel_proof"
+ASKED = ("transfer", "fee", "otp", "app", "link")
+
+MENU.append(("/staff/calls", "calls_menu", ("courier",)))
+
+
+def _t(request: Request) -> dict:
+    return TEXTS[lang_of(request.query_params.get("lang"), request.cookies.get("lang"))]
+
+
+def _error(request: Request, err: PostguardError) -> dict:
+    t = _t(request)
+    if isinstance(err, RateLimited):
+        return {"message": t["cc_err_limited"], "fields": []}
+    if isinstance(err, Unauthenticated):
+        return {"message": t["cc_err_proof"], "fields": []}
+    if isinstance(err, InvalidInput):
+        return {"message": t["cc_err_invalid"],
+                "fields": [t.get(f"cc_field_{e.field}", e.field) for e in err.errors]}
+    return {"message": err.detail, "fields": []}
+
+
+def _page(request: Request, *, status: int = 200, **ctx):
+    token = request.cookies.get(CSRF_COOKIE) or new_login_csrf()
+    form = ctx.pop("form", {})
+    resp = render(request, "callcheck.html", status=status, csrf=token, asked_kinds=ASKED, form=form,
+                  proven=bool(request.cookies.get(PROOF_COOKIE)), **ctx)
+    resp.set_cookie(CSRF_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
+                    secure=bool(request.app.state.settings.cookie_secure), path=PAGE)
+    return resp
+
+
+def _check_csrf(request: Request, given: str) -> None:
+    expected = request.cookies.get(CSRF_COOKIE) or ""
+    if not expected or not given or not hmac.compare_digest(expected, given):
+        raise Forbidden("The form expired or did not come from this site; reload and try again.")
+
+
+def _form(caller="", phone="", waybill="", amount="", asked=()) -> dict:
+    return {"caller": caller, "phone": phone, "waybill": waybill, "amount": amount, "asked": list(asked)}
+
+
+@router.get(PAGE)
+def call_check_page(request: Request):
+    return _page(request)
+
+
+async def _run_check(request: Request, form: dict, proof: str | None):
+    p = request.app.state.platform
+    try:
+        result = await run_in_threadpool(
+            lambda: p.callcheck.check(caller=form["caller"], phone=form["phone"] or None, proof=proof,
+                                      waybill=form["waybill"] or None, amount_vnd=form["amount"] or None,
+                                      asked=form["asked"], client=client_ip(request)))
+    except PostguardError as err:
+        return _page(request, status=err.status, form=form, error=_error(request, err))
+    return _page(request, form=form, result=result)
+
+
+@router.post(PAGE)
+async def call_check_submit(request: Request, caller: str = Form("", max_length=40),
+                            phone: str = Form("", max_length=40), waybill: str = Form("", max_length=60),
+                            amount: str = Form("", max_length=20), asked: list[str] = Form([]),
+                            csrf: str = Form("")):
+    _check_csrf(request, csrf)
+    form = _form(caller, phone, waybill, amount, asked)
+    return await _run_check(request, form, request.cookies.get(PROOF_COOKIE))
+
+
+@router.post(PAGE + "/otp")
+async def call_check_send_code(request: Request, caller: str = Form("", max_length=40),
+                               phone: str = Form("", max_length=40), waybill: str = Form("", max_length=60),
+                               amount: str = Form("", max_length=20), asked: list[str] = Form([]),
+                               csrf: str = Form("")):
+    _check_csrf(request, csrf)
+    form = _form(caller, phone, waybill, amount, asked)
+    p = request.app.state.platform
+    try:
+        await run_in_threadpool(lambda: p.callcheck.send_code(phone=phone, client=client_ip(request)))
+    except PostguardError as err:
+        return _page(request, status=err.status, form=form, error=_error(request, err))
+    return _page(request, form=form, code_sent=True)
+
+
+@router.post(PAGE + "/otp/verify")
+async def call_check_confirm(request: Request, caller: str = Form("", max_length=40),
+                             phone: str = Form("", max_length=40), waybill: str = Form("", max_length=60),
+                             amount: str = Form("", max_length=20), asked: list[str] = Form([]),
+                             code: str = Form("", max_length=12), csrf: str = Form("")):
+    _check_csrf(request, csrf)
+    form = _form(caller, phone, waybill, amount, asked)
+    p = request.app.state.platform
+    try:
+        proof = await run_in_threadpool(lambda: p.callcheck.confirm_code(phone=phone, code=code,
+                                                                        client=client_ip(request)))
+    except PostguardError as err:
+        return _page(request, status=err.status, form=form, code_sent=True, error=_error(request, err))
+    resp = await _run_check(request, form, proof)
+    resp.set_cookie(PROOF_COOKIE, proof, max_age=1800, httponly=True, samesite="strict",
+                    secure=bool(request.app.state.settings.cookie_secure), path=PAGE)
+    return resp
+
+
+@router.post(PAGE + "/report")
+async def call_check_report(request: Request, number: str = Form("", max_length=40),
+                            asked: list[str] = Form([]), amount: str = Form("", max_length=20),
+                            operator: str = Form("", max_length=32), note: str = Form("", max_length=500),
+                            csrf: str = Form("")):
+    _check_csrf(request, csrf)
+    p = request.app.state.platform
+    try:
+        await run_in_threadpool(lambda: p.callcheck.report(
+            number=number, asked=asked, amount_vnd=amount or None, operator=operator or None, note=note or None,
+            client=client_ip(request)))
+    except PostguardError as err:
+        return _page(request, status=err.status, form=_form(number), error=_error(request, err))
+    return _page(request, reported=True)
+
+
+# -- the courier's view -------------------------------------------------------------------------------
+def _calls_page(request: Request, staff: StaffContext, *, status: int = 200, **ctx):
+    p = request.app.state.platform
+    view = p.calls.courier_view(staff.principal)
+    phones = p.couriers.own_phones(staff_id=staff.principal.staff_id)
+    return render_staff(request, "staff_calls.html", staff, status=status, parcels=view["parcels"], phones=phones,
+                        **ctx)
+
+
+@router.get("/staff/calls")
+def calls_page(request: Request, staff: StaffContext = Depends(staff_page("courier"))):
+    return _calls_page(request, staff)
+
+
+@router.post("/staff/calls/call")
+def calls_start(request: Request, waybill: str = Form(..., max_length=40),
+                staff: StaffContext = Depends(staff_page("courier"))):
+    p = request.app.state.platform
+    try:
+        started = p.calls.start_call(staff.principal, waybill=waybill)
+    except Forbidden:
+        raise
+    except PostguardError as err:
+        return _calls_page(request, staff, status=err.status, error=err.detail)
+    return _calls_page(request, staff, started={**started, "waybill": waybill})
+
+
+@router.post("/staff/calls/phones")
+def calls_phone_add(request: Request, phone: str = Form(..., max_length=40),
+                    staff: StaffContext = Depends(staff_page("courier"))):
+    p = request.app.state.platform
+    try:
+        p.couriers.add_phone(org_code=staff.principal.org_code, username=staff.principal.username, phone=phone,
+                             client=client_ip(request))
+    except PostguardError as err:
+        return _calls_page(request, staff, status=err.status, error=err.detail)
+    return _calls_page(request, staff, pending_phone=phone)
+
+
+@router.post("/staff/calls/phones/verify")
+def calls_phone_verify(request: Request, phone: str = Form(..., max_length=40), code: str = Form(..., max_length=12),
+                       staff: StaffContext = Depends(staff_page("courier"))):
+    p = request.app.state.platform
+    try:
+        p.couriers.verify_phone(org_code=staff.principal.org_code, username=staff.principal.username, phone=phone,
+                                code=code, actor=staff.principal.actor)
+    except PostguardError as err:
+        return _calls_page(request, staff, status=err.status, error=err.detail, pending_phone=phone)
+    return _calls_page(request, staff)

@@ -1,0 +1,196 @@
+"""Caller identification over HTTP: the citizen check and its proof, spoken codes, reports, masked-call
+routing for telephony systems, certificates, our PASSporTs checked by an independent JWT library, and
+the web pages (citizen check, courier call view)."""
+
+from __future__ import annotations
+
+import re
+
+import jwt
+import pytest
+from cryptography import x509
+from fastapi.testclient import TestClient
+
+from postguard.app import create_app
+from postguard.platform import Platform
+from tests.api.test_api import assert_problem
+from tests.api.test_staff_web import sign_in
+from tests.callerid_world import COURIER_PHONE, PROXY, build
+
+STRANGER = "0933 444 555"
+HTML = {"Accept": "text/html"}
+
+
+@pytest.fixture
+def api(make_settings, faker):
+    settings = make_settings(password_time_cost=1, password_memory_kib=1024, notifier="memory",
+                             callcheck_rate_limit="1000/minute", callcheck_probe_limit="20/hour")
+    p = Platform(settings)
+    w = build(p, faker)
+    yield TestClient(create_app(settings, platform=p)), w
+    p.close()
+
+
+def test_the_check_answers_each_outcome(api):
+    client, w = api
+    r = client.post("/v1/callcheck", json={"caller": STRANGER, "asked": ["otp"]})
+    assert r.status_code == 200 and r.json()["outcome"] == "not_courier"
+    assert r.headers["cache-control"] == "no-store" and "default-src 'self'" in r.headers["content-security-policy"]
+    assert client.post("/v1/callcheck", json={"caller": "84912000111"}).json()["outcome"] == "courier"
+    got = client.post("/v1/callcheck", json={"caller": "0912.000.111", "waybill": w.waybill}).json()
+    assert got["outcome"] == "verified" and got["shipment"]["cod_amount_vnd"] == 350000
+    other = client.post("/v1/callcheck", json={"caller": "0912000222", "waybill": w.waybill}).json()
+    assert other["outcome"] == "courier_no_delivery"
+
+
+def test_the_one_time_code_proof_over_the_api(api):
+    client, w = api
+    assert client.post("/v1/callcheck/otp", json={"phone": w.recipient}).status_code == 202
+    code = w.p.notifier.last_code(w.recipient)
+    proof = client.post("/v1/callcheck/otp/verify", json={"phone": w.recipient, "code": code}).json()["proof"]
+    got = client.post("/v1/callcheck", json={"caller": COURIER_PHONE, "proof": proof, "amount_vnd": 900000}).json()
+    assert got["outcome"] == "verified" and "amount_differs" in [f["code"] for f in got["flags"]]
+    assert_problem(client.post("/v1/callcheck/otp/verify", json={"phone": w.recipient, "code": code}), 401)
+
+
+@pytest.mark.parametrize("body,field", [
+    ({}, "caller"), ({"caller": "12"}, "caller"), ({"caller": STRANGER, "asked": ["cash"]}, "asked"),
+    ({"caller": STRANGER, "extra": 1}, "extra"), ({"caller": STRANGER, "amount_vnd": "lots"}, "amount_vnd"),
+])
+def test_bad_input_is_a_problem_naming_the_field(api, body, field):
+    client, _ = api
+    got = assert_problem(client.post("/v1/callcheck", json=body), 422, "invalid-input")
+    assert field in [e["field"] for e in got["errors"]]
+
+
+def test_malformed_and_oversized_bodies(api):
+    client, _ = api
+    assert_problem(client.post("/v1/callcheck", content=b"{not json", headers={"content-type": "application/json"}),
+                   422)
+    assert_problem(client.post("/v1/callcheck", content=b"x" * 9000), 413, "payload-too-large")
+
+
+def test_the_check_is_rate_limited_with_retry_after(make_settings, faker):
+    settings = make_settings(password_time_cost=1, password_memory_kib=1024, notifier="memory",
+                             callcheck_rate_limit="2/minute")
+    p = Platform(settings)
+    try:
+        client = TestClient(create_app(settings, platform=p))
+        for _ in range(2):
+            assert client.post("/v1/callcheck", json={"caller": STRANGER}).status_code == 200
+        r = client.post("/v1/callcheck", json={"caller": STRANGER})
+        assert_problem(r, 429, "rate-limited")
+        assert int(r.headers["retry-after"]) >= 1
+    finally:
+        p.close()
+
+
+def test_spoken_code_and_report_endpoints(api):
+    client, w = api
+    code = w.p.calls.courier_view(w.people["an"])["parcels"][0]["spoken_code"]
+    assert client.post("/v1/callcheck/code", json={"waybill": w.waybill, "code": code}).json() == {"valid": True}
+    assert client.post("/v1/callcheck/code", json={"waybill": w.waybill, "code": "12345"}).json() == {"valid": False}
+    r = client.post("/v1/callcheck/report", json={"number": STRANGER, "asked": ["fee"], "note": "phí lưu kho"})
+    assert r.status_code == 201 and r.json()["verdict"] == "not_courier"
+
+
+def test_routing_needs_the_scope_and_stays_within_the_operator(api):
+    client, w = api
+    p = w.p
+    p.calls.proxy_add(org_code="VNP", number=PROXY)
+    p.calls.start_call(w.people["an"], waybill=w.waybill)
+    body = {"caller": COURIER_PHONE, "dialled": PROXY}
+    assert_problem(client.post("/v1/calls/route", json=body), 401)
+    weak = p.orgs.create_api_key(org_code="VNP", scopes=["shipments:read"]).token
+    assert_problem(client.post("/v1/calls/route", json=body, headers={"Authorization": f"Bearer {weak}"}), 403)
+    key = p.orgs.create_api_key(org_code="VNP", scopes=["calls:route"]).token
+    got = client.post("/v1/calls/route", json=body, headers={"Authorization": f"Bearer {key}"}).json()
+    assert got["action"] == "connect" and got["target"] == w.recipient
+    rival = p.orgs.create_api_key(org_code="GHX", scopes=["calls:route"]).token
+    got = client.post("/v1/calls/route", json=body, headers={"Authorization": f"Bearer {rival}"}).json()
+    assert got == {**got, "action": "refuse", "reason": "not_a_proxy_number"}
+
+
+def test_our_passports_verify_with_an_independent_jwt_library(api):
+    client, w = api
+    started = w.p.calls.start_call(w.people["an"], waybill=w.waybill)
+    token = started["passport"]
+    header = jwt.get_unverified_header(token)
+    assert header == {"alg": "ES256", "ppt": "shaken", "typ": "passport", "x5u": header["x5u"]}
+    path = header["x5u"].split("/v1/", 1)[1]
+    pem = client.get("/v1/" + path)
+    assert pem.status_code == 200 and pem.headers["content-type"] == "application/x-pem-file"
+    public_key = x509.load_pem_x509_certificate(pem.content).public_key()
+    claims = jwt.decode(token, public_key, algorithms=["ES256"], options={"verify_aud": False})
+    assert claims["attest"] == "A" and claims["origid"] == started["origid"]
+    assert claims["orig"] == {"tn": COURIER_PHONE.lstrip("+")} and claims["dest"] == {"tn": [w.recipient.lstrip("+")]}
+    assert claims["rcd"] == {"nam": "Bưu điện Mẫu"} and claims["crn"].endswith("Parcel delivery")
+    tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(tampered, public_key, algorithms=["ES256"])
+    key = w.p.orgs.create_api_key(org_code="VNP", scopes=["calls:route"]).token
+    got = client.post("/v1/calls/verify", json={"passport": token}, headers={"Authorization": f"Bearer {key}"}).json()
+    assert got["origid"] == started["origid"] and "dest_tns" not in got
+    assert started["identity"].startswith(token + ";info=<")
+
+
+# -- the web pages ------------------------------------------------------------------------------------
+def page_csrf(client, path="/kiem-tra-cuoc-goi"):
+    return re.search(r'name="csrf" value="([^"]+)"', client.get(path).text).group(1)
+
+
+def test_citizen_page_is_vietnamese_first_with_an_english_switch(api):
+    client, _ = api
+    vi = client.get("/kiem-tra-cuoc-goi")
+    assert vi.status_code == 200 and "Kiểm tra cuộc gọi shipper" in vi.text and 'lang="vi"' in vi.text
+    assert 'name="viewport"' in vi.text and "<script" not in vi.text
+    en = client.get("/kiem-tra-cuoc-goi?lang=en")
+    assert "Check a courier&#39;s call" in en.text and "Check" in en.text
+
+
+def test_citizen_page_three_outcomes_report_and_csrf(api):
+    client, w = api
+    csrf = page_csrf(client)
+    r = client.post("/kiem-tra-cuoc-goi", data={"caller": STRANGER, "csrf": csrf, "asked": ["otp", "fee"]})
+    assert 'data-outcome="not_courier"' in r.text and "1900 5678" in r.text and "đọc mã OTP cho bất kỳ ai" in r.text
+    r = client.post("/kiem-tra-cuoc-goi", data={"caller": COURIER_PHONE, "waybill": w.waybill, "csrf": csrf})
+    assert 'data-outcome="verified"' in r.text and "350.000 đ" in r.text and "An" in r.text
+    r = client.post("/kiem-tra-cuoc-goi", data={"caller": "0912000222", "waybill": w.waybill, "csrf": csrf})
+    assert 'data-outcome="courier_no_delivery"' in r.text
+    r = client.post("/kiem-tra-cuoc-goi/report", data={"number": STRANGER, "csrf": csrf, "note": "giả shipper"})
+    assert r.status_code == 200 and "Báo cáo đã được ghi nhận" in r.text
+    forged = client.post("/kiem-tra-cuoc-goi", data={"caller": STRANGER, "csrf": "made-up"}, headers=HTML)
+    assert forged.status_code == 403
+    bad = client.post("/kiem-tra-cuoc-goi", data={"caller": "12", "csrf": csrf})
+    assert bad.status_code == 422 and "số đã gọi" in bad.text
+
+
+def test_citizen_page_proof_by_one_time_code(api):
+    client, w = api
+    csrf = page_csrf(client)
+    r = client.post("/kiem-tra-cuoc-goi/otp", data={"caller": COURIER_PHONE, "phone": w.recipient, "csrf": csrf})
+    assert 'id="cc-otp"' in r.text
+    code = w.p.notifier.last_code(w.recipient)
+    r = client.post("/kiem-tra-cuoc-goi/otp/verify", data={"caller": COURIER_PHONE, "phone": w.recipient,
+                                                          "code": code, "csrf": csrf})
+    assert 'data-outcome="verified"' in r.text and "pg_parcel_proof" in r.headers["set-cookie"]
+    assert "HttpOnly" in r.headers["set-cookie"]
+
+
+def test_courier_call_view_shows_codes_and_starts_a_call(api):
+    client, w = api
+    w.p.calls.proxy_add(org_code="VNP", number=PROXY)
+    assert sign_in(client, "an").status_code == 303
+    page = client.get("/staff/calls")
+    code = w.p.calls.courier_view(w.people["an"])["parcels"][0]["spoken_code"]
+    assert page.status_code == 200 and w.waybill in page.text and code in page.text and "0912000111" in page.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    r = client.post("/staff/calls/call", data={"waybill": w.waybill, "csrf": csrf})
+    assert r.status_code == 200 and 'id="call-proxy">02838001001<' in r.text
+    assert_problem(client.post("/staff/calls/call", data={"waybill": w.waybill}), 403)  # no CSRF
+
+
+def test_other_roles_are_refused_the_call_view(api):
+    client, _ = api
+    assert sign_in(client, "hub").status_code == 303
+    assert_problem(client.get("/staff/calls"), 403, "forbidden")

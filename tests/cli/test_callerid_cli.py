@@ -1,0 +1,60 @@
+"""Courier numbers, the proxy pool and the console telephony adapter from the command line."""
+
+import json
+import re
+
+from postguard.platform import Platform
+from tests.callerid_world import PROXY, window
+from tests.cli.test_cli import run  # noqa: F401  (the fixture)
+
+
+def test_courier_phones_proxy_pool_and_console_routing(run, settings, faker):  # noqa: F811
+    assert run("orgs", "create", "vnp", "--name", "Bưu điện Thử", "--hotline", "1900 1234")[0] == 0
+    p = Platform(settings.model_copy(update={"password_time_cost": 1, "password_memory_kib": 1024}))
+    try:
+        for u, role in (("hub", "hub"), ("an", "courier")):
+            p.staff.create(org_code="VNP", username=u, display_name=f"Nguyễn Văn {u}", role=role,
+                           password="mật khẩu đủ dài 123")
+    finally:
+        p.close()
+    code, out, err = run("couriers", "phones", "add", "--org", "VNP", "--username", "an", "--phone", "0912 000 111")
+    assert code == 0 and json.loads(out) == {"phone": "*******111", "status": "pending"}
+    sms = re.search(r"\b(\d{6})\b", err).group(1)  # the console notifier prints the code, number masked
+    assert "0912000111" not in err and "912000111" not in err
+    code, out, err = run("couriers", "phones", "verify", "--org", "VNP", "--username", "an", "--phone",
+                         "+84 912.000.111", "--code", "000000" if sms != "000000" else "111111")
+    assert code == 5 and "wrong" in err
+    code, out, _ = run("couriers", "phones", "verify", "--org", "VNP", "--username", "an", "--phone",
+                       "84912000111", "--code", sms)
+    assert code == 0 and json.loads(out)["status"] == "verified"
+    code, out, _ = run("couriers", "phones", "list", "--org", "VNP")
+    assert json.loads(out)[0]["phone"] == "*******111" and json.loads(out)[0]["courier_status"] == "active"
+    code, out, err = run("couriers", "phones", "add", "--org", "VNP", "--username", "hub", "--phone", "0912000222")
+    assert code == 2 and "username: not a courier" in err
+
+    assert run("proxy-pool", "add", "028 3800 1001", "--org", "VNP")[0] == 0
+    assert run("proxy-pool", "add", PROXY, "--org", "VNP")[0] == 4  # already in a pool
+    code, out, _ = run("proxy-pool", "list", "--org", "VNP")
+    assert json.loads(out) == [{"number": PROXY, "status": "active", "live_sessions": 0}]
+    code, out, _ = run("calls", "route", "--caller", "0912000111", "--dialled", "02838001001")
+    assert code == 0 and json.loads(out)["reason"] == "no_active_delivery"
+    code, _, err = run("calls", "route", "--caller", "12", "--dialled", "02838001001")
+    assert code == 2 and "caller" in err
+
+    # a live session: the courier starts a call; the console adapter connects both ways
+    p = Platform(settings.model_copy(update={"password_time_cost": 1, "password_memory_kib": 1024}))
+    try:
+        rows = list(faker.rows(1, prefix="CL"))
+        system = p.orgs.principal("VNP", actor="test")
+        p.shipments.create(system, {**rows[0], "recipient_province": rows[0]["recipient_province"]})
+        for status in ("picked_up", "in_transit", "out_for_delivery"):
+            p.shipments.set_status(system, rows[0]["waybill"], status)
+        hub = p.staff.sign_in(org_code="VNP", username="hub", password="mật khẩu đủ dài 123").principal
+        an = p.staff.sign_in(org_code="VNP", username="an", password="mật khẩu đủ dài 123").principal
+        p.access.assign(hub, waybill=rows[0]["waybill"], courier="an", **window())
+        assert p.calls.start_call(an, waybill=rows[0]["waybill"])["proxy"] == "02838001001"
+    finally:
+        p.close()
+    code, out, _ = run("calls", "route", "--caller", "0912000111", "--dialled", "02838001001")
+    got = json.loads(out)
+    assert got["action"] == "connect" and got["to"] == "recipient" and got["present_as"] == PROXY

@@ -1,0 +1,362 @@
+"""Courier call identification on SQLite and PostgreSQL: the registry, the citizen check's outcomes,
+revocation at once, the enumeration defences, spoken codes, call intents and masked calling."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text, update
+
+from postguard.access.models import Assignment
+from postguard.audit.models import AuditEntry
+from postguard.callerid.codes import spoken_code, vn_today
+from postguard.callerid.models import CourierPhone, MaskedCall, ScamReport
+from postguard.db.base import utcnow
+from postguard.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    RateLimited,
+    Unauthenticated,
+)
+from postguard.platform import Platform
+from postguard.shipments.models import Shipment
+from tests.callerid_world import (
+    COURIER_PHONE,
+    OTHER_COURIER_PHONE,
+    PROXY,
+    RIVAL_COURIER_PHONE,
+    build,
+    window,
+)
+
+STRANGER = "+84933444555"
+
+
+@pytest.fixture
+def world(make_settings, faker):
+    p = Platform(make_settings(password_time_cost=1, password_memory_kib=1024, notifier="memory",
+                               callcheck_rate_limit="1000/minute", callcheck_probe_limit="50/hour"))
+    yield build(p, faker)
+    p.close()
+
+
+def entries(p, action=None):
+    with p.db.session() as s:
+        rows = [json.loads(e) for e in s.execute(select(AuditEntry.entry).order_by(AuditEntry.idx)).scalars()]
+    return [r for r in rows if action is None or r["action"] == action]
+
+
+def proof_for(p, phone):
+    p.callcheck.send_code(phone=phone, client="1.2.3.4")
+    return p.callcheck.confirm_code(phone=phone, code=p.notifier.last_code(phone), client="1.2.3.4")
+
+
+def check(w, **kw):
+    kw.setdefault("client", "10.0.0.1")
+    return w.p.callcheck.check(**kw)
+
+
+# -- the three outcomes (and the unproven one) ------------------------------------------------------
+def test_unknown_number_is_not_a_courier_with_hotlines_and_advice(world):
+    got = check(world, caller=STRANGER, asked=["otp", "transfer"])
+    assert got["outcome"] == "not_courier" and got["can_report"]
+    assert {h["code"]: h["hotline"] for h in got["hotlines"]} == {"VNP": "1900 1234", "GHX": "1900 5678"}
+    assert [f["code"] for f in got["flags"]] == ["transfer", "otp"]
+    assert set(got["never_asks"]) == {"transfer", "otp", "app", "fee"}
+
+
+def test_courier_number_without_proof_says_only_which_operator(world):
+    got = check(world, caller="0912 000 111", phone=world.recipient)
+    assert got["outcome"] == "courier" and got["operator"]["code"] == "VNP" and got["proof_needed"]
+    assert "shipment" not in got
+    # the same answer for a citizen with no parcel: nothing distinguishes them without proof
+    other = check(world, caller="0912 000 111", phone=STRANGER)
+    assert other == got
+
+
+def test_verified_with_the_waybill(world):
+    got = check(world, caller=COURIER_PHONE, waybill=world.waybill.lower(), amount_vnd="350.000", asked=["fee"])
+    assert got["outcome"] == "verified" and got["operator"]["name"] == "Bưu điện Mẫu"
+    sh = got["shipment"]
+    assert sh["waybill_suffix"] == world.waybill[-4:] and sh["cod_amount_vnd"] == 350000
+    assert sh["courier_given_name"] == "An"
+    with world.p.db.session() as s:
+        sid = s.execute(select(Shipment.id).where(Shipment.waybill == world.waybill)).scalar_one()
+    assert sh["spoken_code"] == spoken_code(world.p.callerid_keys.code_key, shipment_id=sid, day=vn_today())
+    assert [f["code"] for f in got["flags"]] == ["fee"]  # the amount matches the COD: no amount flag
+    entry = entries(world.p, "call_check")[-1]
+    assert entry["subject"] == world.waybill and entry["details"]["outcome"] == "verified"
+
+
+def test_verified_with_a_proven_phone_and_the_amount_flagged(world):
+    proof = proof_for(world.p, world.recipient)
+    got = check(world, caller=COURIER_PHONE, proof=proof, amount_vnd=500000)
+    assert got["outcome"] == "verified"
+    assert {"code": "amount_differs", "severity": "danger", "cod_amount_vnd": 350000} in got["flags"]
+    reveal = entries(world.p, "reveal")[-1]  # the door logged the comparison before decrypting
+    assert reveal["purpose"] == "call_check" and reveal["actor"].startswith("citizen:")
+    assert world.recipient not in json.dumps(entries(world.p))
+
+
+def test_courier_but_no_delivery_to_you(world):
+    proof = proof_for(world.p, STRANGER)
+    assert check(world, caller=COURIER_PHONE, proof=proof)["outcome"] == "courier_no_delivery"
+    assert check(world, caller=OTHER_COURIER_PHONE, waybill=world.waybill)["outcome"] == "courier_no_delivery"
+    rival = check(world, caller=RIVAL_COURIER_PHONE, waybill=world.waybill)  # another operator's courier
+    assert rival["outcome"] == "courier_no_delivery" and rival["operator"]["code"] == "GHX"
+
+
+def test_a_proof_for_another_number_is_refused(world):
+    proof = proof_for(world.p, STRANGER)
+    with pytest.raises(Unauthenticated):
+        check(world, caller=COURIER_PHONE, proof=proof, phone=world.recipient)
+    with pytest.raises(Unauthenticated):
+        check(world, caller=COURIER_PHONE, proof="forged" + proof[6:])
+
+
+# -- revocation at once -----------------------------------------------------------------------------
+@pytest.mark.parametrize("status", ["suspended", "offboarded"])
+def test_suspending_or_offboarding_takes_effect_at_once(world, status):
+    assert check(world, caller=COURIER_PHONE, waybill=world.waybill)["outcome"] == "verified"
+    world.p.staff.set_status(org_code="VNP", username="an", status=status)
+    assert check(world, caller=COURIER_PHONE)["outcome"] == "not_courier"
+    assert check(world, caller=COURIER_PHONE, waybill=world.waybill)["outcome"] == "not_courier"
+    world.p.staff.set_status(org_code="VNP", username="an", status="active")
+    assert check(world, caller=COURIER_PHONE, waybill=world.waybill)["outcome"] == "verified"
+
+
+def test_delivery_reassignment_and_closed_window_end_the_verified_answer(world):
+    p = world.p
+    p.access.assign(world.people["hub"], waybill=world.waybill, courier="binh", **window())
+    assert check(world, caller=COURIER_PHONE, waybill=world.waybill)["outcome"] == "courier_no_delivery"
+    assert check(world, caller=OTHER_COURIER_PHONE, waybill=world.waybill)["outcome"] == "verified"
+    p.access.assign(world.people["hub"], waybill=world.waybill, courier="binh", **window(-3, -1))
+    assert check(world, caller=OTHER_COURIER_PHONE, waybill=world.waybill)["outcome"] == "courier_no_delivery"
+    p.access.assign(world.people["hub"], waybill=world.waybill, courier="an", **window())
+    p.shipments.set_status(world.system, world.waybill, "delivered")
+    assert check(world, caller=COURIER_PHONE, waybill=world.waybill)["outcome"] == "courier_no_delivery"
+
+
+# -- registry ---------------------------------------------------------------------------------------
+def test_unverified_numbers_do_not_count_and_numbers_are_stored_as_digest_and_ciphertext(world):
+    p = world.p
+    p.couriers.add_phone(org_code="VNP", username="an", phone="0977 123 456")
+    assert check(world, caller="0977123456")["outcome"] == "not_courier"
+    with pytest.raises(Unauthenticated):
+        p.couriers.verify_phone(org_code="VNP", username="an", phone="0977123456", code="000000")
+    p.couriers.verify_phone(org_code="VNP", username="an", phone="+84 977.123.456",
+                            code=p.notifier.last_code("+84977123456"))
+    assert check(world, caller="84977123456")["outcome"] == "courier"
+    listed = p.couriers.list_phones(org_code="VNP", username="an")
+    assert [x["phone"] for x in listed] == ["*******111", "*******456"] and all(x["status"] == "verified" for x in listed)
+    assert [x["e164"] for x in p.couriers.own_phones(staff_id=world.people["an"].staff_id)] == [COURIER_PHONE, "+84977123456"]
+    with p.db.session() as s:
+        dump = repr(s.execute(text("SELECT * FROM courier_phones")).all())
+    assert "977123456" not in dump and "912000111" not in dump
+
+
+def test_one_number_belongs_to_one_courier_across_operators(world):
+    with pytest.raises(Conflict):
+        world.p.couriers.add_phone(org_code="GHX", username="cuong", phone=COURIER_PHONE)
+    with pytest.raises(InvalidInput):
+        world.p.couriers.add_phone(org_code="VNP", username="hub", phone="0977123456")
+    with pytest.raises(InvalidInput) as e:
+        world.p.couriers.add_phone(org_code="VNP", username="an", phone="028 3822 1234")  # a landline
+    assert e.value.errors[0].field == "phone"
+
+
+# -- enumeration defences ---------------------------------------------------------------------------
+def test_repeated_probing_with_proof_is_refused(make_settings, faker):
+    p = Platform(make_settings(password_time_cost=1, password_memory_kib=1024, notifier="memory",
+                               callcheck_rate_limit="1000/minute", callcheck_probe_limit="3/hour"))
+    try:
+        w = build(p, faker)
+        for row in w.rows[1:4]:
+            assert p.callcheck.check(caller=COURIER_PHONE, waybill=row["waybill"], client="6.6.6.6")["outcome"] \
+                == "courier_no_delivery"
+        with pytest.raises(RateLimited, match="matched nothing"):
+            p.callcheck.check(caller=COURIER_PHONE, waybill=w.waybill, client="6.6.6.6")
+        # the plain check still answers, and other clients are not affected
+        assert p.callcheck.check(caller=COURIER_PHONE, client="6.6.6.6")["outcome"] == "courier"
+        assert p.callcheck.check(caller=COURIER_PHONE, waybill=w.waybill, client="7.7.7.7")["outcome"] == "verified"
+    finally:
+        p.close()
+
+
+def test_checks_are_rate_limited_per_client(make_settings, faker):
+    p = Platform(make_settings(password_time_cost=1, password_memory_kib=1024, notifier="memory",
+                               callcheck_rate_limit="3/minute"))
+    try:
+        build(p, faker, shipments=1)
+        for _ in range(3):
+            p.callcheck.check(caller=STRANGER, client="9.9.9.9")
+        with pytest.raises(RateLimited):
+            p.callcheck.check(caller=STRANGER, client="9.9.9.9")
+        p.callcheck.check(caller=STRANGER, client="9.9.9.8")
+    finally:
+        p.close()
+
+
+@pytest.mark.parametrize("field,kw", [
+    ("caller", {"caller": "12"}), ("caller", {"caller": ""}), ("phone", {"caller": STRANGER, "phone": "abc"}),
+    ("waybill", {"caller": STRANGER, "waybill": "x" * 41}), ("waybill", {"caller": STRANGER, "waybill": "a b"}),
+    ("amount_vnd", {"caller": STRANGER, "amount_vnd": "many"}), ("amount_vnd", {"caller": STRANGER, "amount_vnd": -5}),
+    ("asked", {"caller": STRANGER, "asked": ["money"]}),
+])
+def test_bad_input_names_the_field(world, field, kw):
+    with pytest.raises(InvalidInput) as e:
+        check(world, **kw)
+    assert e.value.errors[0].field == field
+
+
+# -- spoken codes -----------------------------------------------------------------------------------
+def test_spoken_code_check_and_its_per_waybill_limit(make_settings, faker):
+    p = Platform(make_settings(password_time_cost=1, password_memory_kib=1024, notifier="memory",
+                               callcheck_code_limit="3/day"))
+    try:
+        w = build(p, faker, shipments=1)
+        code = p.calls.courier_view(w.people["an"])["parcels"][0]["spoken_code"]
+        assert len(code) == 4 and code.isdigit()
+        wrong = f"{(int(code) + 1) % 10000:04d}"
+        assert p.callcheck.check_spoken_code(waybill=w.waybill, code=wrong, client="a")["valid"] is False
+        assert p.callcheck.check_spoken_code(waybill=w.waybill, code=f"{code[:2]} {code[2:]}", client="b",
+                                             operator="vnp")["valid"] is True
+        assert p.callcheck.check_spoken_code(waybill=w.waybill, code=code, client="c", operator="GHX")["valid"] is False
+        with pytest.raises(RateLimited):  # across clients: the code cannot be found by trying
+            p.callcheck.check_spoken_code(waybill=w.waybill, code=code, client="d")
+    finally:
+        p.close()
+
+
+# -- reports ----------------------------------------------------------------------------------------
+def test_scam_report_is_stored_now(world):
+    got = world.p.callcheck.report(number="0933 444 555", asked=["otp", "link"], amount_vnd="2.000.000",
+                                   operator="vnp", note="Gọi nói phí lưu kho", client="10.1.1.1")
+    assert got["stored"] and got["verdict"] == "not_courier"
+    with world.p.db.session() as s:
+        r = s.get(ScamReport, got["id"])
+    assert (r.number, r.asked, r.amount_vnd, r.claimed_operator) == (STRANGER, "otp,link", 2_000_000, "VNP")
+    assert r.client_digest != b"10.1.1.1" and len(r.client_digest) == 32
+
+
+# -- call intents and masked calling ----------------------------------------------------------------
+def test_start_call_issues_an_intent_that_the_check_matches(world):
+    p = world.p
+    got = p.calls.start_call(world.people["an"], waybill=world.waybill)
+    assert got["proxy"] is None and got["passport"].count(".") == 2
+    verified = p.calls.verify_passport(got["passport"])
+    assert verified["origid"] == got["origid"] and verified["attest"] == "A"
+    assert verified["rcd_name"] == "Bưu điện Mẫu" and verified["orig_tn"] == COURIER_PHONE.lstrip("+")
+    result = check(world, caller=COURIER_PHONE, waybill=world.waybill)
+    assert result["intent"]["origid"] == got["origid"]
+
+
+def test_only_the_assigned_courier_in_the_window_starts_a_call(world):
+    p = world.p
+    with pytest.raises(Forbidden):
+        p.calls.start_call(world.people["binh"], waybill=world.waybill)
+    with pytest.raises(Forbidden):
+        p.calls.start_call(world.people["hub"], waybill=world.waybill)
+    assert entries(p, "reveal_denied")[-1]["actor"] == world.people["binh"].actor
+
+
+def test_masked_call_session_routes_both_ways_and_ends_with_the_delivery(world):
+    p = world.p
+    p.calls.proxy_add(org_code="VNP", number=PROXY)
+    got = p.calls.start_call(world.people["an"], waybill=world.waybill)
+    assert got["proxy"] == "02838001001" and got["dial"] == "02838001001"
+    there = p.calls.route(caller="0912000111", dialled="028 3800 1001")
+    assert there["action"] == "connect" and there["target"] == world.recipient and there["to"] == "recipient"
+    back = p.calls.route(caller=world.recipient, dialled=PROXY)
+    assert back["action"] == "connect" and back["target"] == COURIER_PHONE
+    assert p.calls.route(caller=STRANGER, dialled=PROXY)["reason"] == "no_active_delivery"
+    assert p.calls.route(caller=COURIER_PHONE, dialled="+842838001009")["reason"] == "not_a_proxy_number"
+    # the citizen sees the proxy number: the check recognises it
+    assert check(world, caller=PROXY)["outcome"] == "courier"
+    assert check(world, caller=PROXY, proof=proof_for(p, world.recipient))["outcome"] == "verified"
+    assert check(world, caller=PROXY, proof=proof_for(p, STRANGER))["outcome"] == "courier_no_delivery"
+    assert entries(p, "call_route")[-1]["details"]["to"] == "courier"
+    with p.db.session() as s:
+        dump = repr(s.execute(text("SELECT * FROM masked_calls")).all())
+    assert world.recipient[3:] not in dump and COURIER_PHONE[3:] not in dump
+    p.shipments.set_status(world.system, world.waybill, "delivered")
+    assert p.calls.route(caller=COURIER_PHONE, dialled=PROXY)["action"] == "refuse"
+    assert p.calls.route(caller=world.recipient, dialled=PROXY)["reason"] == "no_active_delivery"
+    assert p.calls.end_expired() == 1
+
+
+def test_expired_window_refuses_the_route(world):
+    p = world.p
+    p.calls.proxy_add(org_code="VNP", number=PROXY)
+    p.calls.start_call(world.people["an"], waybill=world.waybill)
+    with p.db.session() as s:
+        s.execute(update(MaskedCall).values(ends_at=utcnow() - timedelta(minutes=1)))
+    assert p.calls.route(caller=COURIER_PHONE, dialled=PROXY) == {
+        "action": "refuse", "reason": "no_active_delivery", "announcement": p.calls.route(
+            caller=STRANGER, dialled=PROXY)["announcement"]}
+
+
+def test_proxy_numbers_are_shared_without_ambiguity(world):
+    p = world.p
+    p.calls.proxy_add(org_code="VNP", number=PROXY)
+    w2 = world.rows[1]["waybill"]
+    for status in ("picked_up", "in_transit", "out_for_delivery"):
+        p.shipments.set_status(world.system, w2, status)
+    p.access.assign(world.people["hub"], waybill=w2, courier="an", **window())
+    p.calls.start_call(world.people["an"], waybill=world.waybill)
+    again = p.calls.start_call(world.people["an"], waybill=world.waybill)  # same session reused
+    assert again["proxy"] == "02838001001"
+    with pytest.raises(Conflict, match="busy"):  # the only proxy already carries a session of this courier
+        p.calls.start_call(world.people["an"], waybill=w2)
+    p.calls.proxy_add(org_code="VNP", number="+842838001002")
+    assert p.calls.start_call(world.people["an"], waybill=w2)["proxy"] == "02838001002"
+    assert [x["live_sessions"] for x in p.calls.proxy_list(org_code="VNP")] == [1, 1]
+
+
+def test_start_call_needs_a_verified_number(world):
+    p = world.p
+    with p.db.session() as s:
+        s.execute(update(CourierPhone).where(CourierPhone.staff_id == world.people["an"].staff_id)
+                  .values(status="pending"))
+    with pytest.raises(Conflict, match="verify your phone"):
+        p.calls.start_call(world.people["an"], waybill=world.waybill)
+
+
+def test_revoked_courier_sessions_stop_routing(world):
+    p = world.p
+    p.calls.proxy_add(org_code="VNP", number=PROXY)
+    p.calls.start_call(world.people["an"], waybill=world.waybill)
+    p.staff.set_status(org_code="VNP", username="an", status="suspended")
+    assert p.calls.route(caller=world.recipient, dialled=PROXY)["action"] == "refuse"
+    assert check(world, caller=PROXY, waybill=world.waybill)["outcome"] == "courier_no_delivery"
+
+
+def test_assignment_ended_stops_sessions(world):
+    p = world.p
+    p.calls.proxy_add(org_code="VNP", number=PROXY)
+    p.calls.start_call(world.people["an"], waybill=world.waybill)
+    with p.db.session() as s:
+        s.execute(update(Assignment).values(ended_at=utcnow(), ended_reason="test"))
+    assert p.calls.route(caller=COURIER_PHONE, dialled=PROXY)["action"] == "refuse"
+
+
+def test_verifying_an_already_verified_number_needs_no_code(world):
+    assert world.p.couriers.verify_phone(org_code="VNP", username="an", phone=COURIER_PHONE, code="x")["status"] \
+        == "verified"
+
+
+@pytest.mark.parametrize("written", ["0912000111", "0912 000 111", "0912.000.111", "0912-000-111", "+84912000111",
+                                     "+84 912 000 111", "84912000111", "0084912000111", "912000111"])
+def test_the_check_finds_the_courier_in_every_written_form(world, written):
+    assert check(world, caller=written)["outcome"] == "courier"
+
+
+def test_a_pre_2018_number_is_the_same_courier(world):
+    from tests.callerid_world import register
+
+    register(world.p, "VNP", "binh", "0322 000 111")  # 0162 200 0111 before 2018
+    assert check(world, caller="01622000111")["outcome"] == "courier"
+    assert check(world, caller="+84 162 200 0111")["outcome"] == "courier"
