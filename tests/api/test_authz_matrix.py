@@ -1,12 +1,14 @@
-"""The authorisation matrix: every route under ``/v1/`` and ``/staff/`` has a row below, and every
-route that touches personal data is tried by each of the six roles with a session and by API keys with
-and without the scope. Allowed requests succeed; denied ones are answered 403 problem+json and leave
-an ``access_denied`` or ``reveal_denied`` entry in the access log.
+"""The authorisation matrix: every route under ``/v1/``, ``/staff/`` and ``/taxii2/`` has a row below,
+and every route that touches personal data is tried by each of the six roles with a session and by API
+keys with and without the scope. Allowed requests succeed; denied ones are answered 403 problem+json
+and leave an ``access_denied`` or ``reveal_denied`` entry in the access log.
 
 Adding a route means adding one row to ``TABLE`` (the first test fails until it is there):
 ``("GET", "/v1/thing"): staff("dpo")`` for a staff page or API, ``system("scope")`` for an API-key
 route, ``people("courier")`` for a staff-session API that refuses API keys, ``either("scope", "hub")``
-for both, or ``NOT_PERSONAL("why")`` for a route that touches no personal data.
+for both, ``public(...)`` for a citizen-facing route open to everyone (rate limited; with a scope, a
+key without it is refused), or ``NOT_PERSONAL("why")`` for a route that touches no personal data.
+Path parameters come from ``tests/world.py`` (``{alert_id}`` is a new alert for every request).
 """
 
 from __future__ import annotations
@@ -23,23 +25,27 @@ from postguard.access.models import ROLES
 from postguard.app import create_app
 from postguard.audit.models import AuditEntry
 from postguard.db.base import utcnow
+from postguard.intel.feed import COLLECTION_ID
 from postguard.orgs.service import SCOPES
 from postguard.platform import Platform
 from postguard.synthetic import Faker
 from postguard.web.auth import SESSION_COOKIE
 from tests.api.test_api import assert_problem
 from tests.conftest import csv_bytes
-from tests.world import ORG, PASSWORD, USERNAMES, World, build_world
+from tests.world import ORG, PASSWORD, USERNAMES, World, add_leaks_and_intel, build_world
 
 DENIALS = ("access_denied", "reveal_denied")
 UNCLASSIFIED_OK = {("GET", "/staff/login"), ("POST", "/staff/login"), ("POST", "/staff/logout"), ("GET", "/staff")}
+PREFIXES = ("/v1/", "/staff", "/taxii2/")
 
 
 @dataclass(frozen=True)
 class Case:
     """Who may use a route: ``roles`` with a staff session (None: sessions are not accepted, 401), and
-    ``key``: an API-key scope that allows it, ``"refused"`` (any key: 403, logged) or ``"ignored"``
-    (pages: a key alone is no session, 401). A request body may depend on the world."""
+    ``key``: an API-key scope that allows it, ``"refused"`` (any key: 403, logged), ``"ignored"``
+    (pages: a key alone is no session, 401) or ``"any"`` (public routes: any key is fine).
+    ``public``: a request with no credentials at all is allowed too. ``without``: scopes that also
+    allow the route, left out of the key that must be refused. A request body may depend on the world."""
 
     roles: frozenset[str] | None
     key: str
@@ -47,11 +53,14 @@ class Case:
     json: Any = None
     form: Any = None
     csv: Any = None
+    params: Any = None
     note: str = ""
+    public: bool = False
+    without: tuple[str, ...] = ()
 
     def body(self, w: World) -> dict:
         out = {}
-        for name in ("json", "form"):
+        for name in ("json", "form", "params"):
             value = getattr(self, name)
             if value is not None:
                 out["data" if name == "form" else name] = value(w) if callable(value) else value
@@ -80,6 +89,25 @@ def system(scope, ok=200, **body) -> Case:
 
 def either(scope, *roles, ok=200, **body) -> Case:
     return Case(frozenset(roles), scope, ok, **body)
+
+
+def public(scope="any", ok=200, **body) -> Case:
+    """Open to the public (and to every member of staff, whose session plays no part); API keys
+    need ``scope`` when one is given."""
+    return Case(frozenset(ROLES), scope, ok, public=True, **body)
+
+
+def _report(w: World) -> dict:
+    return {"indicators": [w.ids["scam_phone"]], "category": "fake_courier", "contact": "0912 000 444",
+            "description": "Gọi báo bưu phẩm bị giữ, đòi phí."}
+
+
+TRANSFER = {"payee": {"bank": "970436", "account": "0123456789"}, "amount": 5_000_000,
+            "payer": {"ip": "203.0.113.5", "account_type": "personal", "new_payee": True}}
+WARNING = {"category": "courier-impersonation", "title_vi": "Cảnh báo giả danh shipper",
+           "title_en": "Courier impersonation warning", "body_vi": "Không chuyển khoản cho người lạ.",
+           "body_en": "Never transfer money to strangers."}
+TAXII = "/taxii2/api/collections/{collection_id}"
 
 
 def _window(w: World, **extra) -> dict:
@@ -118,6 +146,52 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | NOT_PERSONAL] = {
         people("admin", json={"purpose": "break_glass", "justification": "court order 2026/11 for this parcel"},
                note="break_glass"),
     ),
+    # -- leak detection (API): alerts name actors and waybills, canaries are numbers the operator owns,
+    #    triangulation names the staff who revealed a parcel --
+    ("GET", "/v1/alerts"): system("audit:read"),
+    ("POST", "/v1/alerts/{alert_id}/acknowledge"): system("alerts:ack", json={"note": "checked with the hub"}),
+    ("POST", "/v1/canaries/contacts"): system("telephony", ok=202, json=lambda w: {
+        "number": w.ids["canary_number"], "from": "0987 654 321", "kind": "call"}),
+    ("GET", "/v1/shipments/{waybill}/triangulation"): system("audit:read"),
+    # -- leak detection (pages) --
+    ("GET", "/staff/audit/alerts"): staff("auditor", "dpo", "admin"),
+    ("POST", "/staff/audit/alerts/{alert_id}/ack"): staff("auditor", "dpo", form={"note": "expected"}),
+    ("GET", "/staff/audit/verify"): staff("auditor", "dpo", "admin"),
+    ("GET", "/staff/audit/triangulation"): staff("auditor", "dpo"),
+    ("POST", "/staff/audit/triangulation"): staff("auditor", "dpo", form=lambda w: {"waybill": w.assigned["waybill"]}),
+    # -- scam intelligence: citizen-facing (rate limited; reports and appeals take contacts in and never
+    #    give them back; a check answers only about the value asked) --
+    ("POST", "/v1/check"): public(json=lambda w: {"value": w.ids["scam_phone"]}),
+    ("POST", "/v1/reports"): public("intel:report", ok=201, json=_report),
+    ("POST", "/v1/appeals"): public(ok=201, json=lambda w: w.fresh_appeal_body()),
+    ("GET", "/v1/intel/official"): NOT_PERSONAL("verified official channels of organisations, public by design"),
+    # -- scam intelligence: organisations and analysts --
+    ("POST", "/v1/intel/official"): system("intel:official", ok=201, without=("intel:admin",),
+                                          json={"kind": "domain", "value": "vanchuyen-mau.vn"}),
+    ("POST", "/v1/intel/official/{channel_id}/verify"): system("intel:admin", json={"note": "checked"}),
+    ("POST", "/v1/intel/official/{channel_id}/revoke"): system("intel:admin", json={"note": "not theirs"}),
+    ("GET", "/v1/intel/queue"): system("intel:analyst"),
+    ("GET", "/v1/intel/indicators/{indicator_id}"): (
+        system("intel:analyst", note="masked"),
+        system("intel:analyst", params={"reveal": "true"}, note="reveal"),
+    ),
+    ("POST", "/v1/intel/indicators/{indicator_id}/decision"): system("intel:analyst", json={"action": "confirm"}),
+    ("POST", "/v1/intel/reports/{report_id}/review"): system("intel:analyst", json={"action": "accept"}),
+    ("POST", "/v1/intel/appeals/{appeal_id}/decision"): system("intel:analyst", json={"uphold": False}),
+    # -- sharing: indicators include people's phone numbers and bank accounts --
+    ("GET", "/v1/intel/export"): (
+        system("intel:read", note="stix"),
+        system("intel:read", params={"format": "misp"}, note="misp"),
+    ),
+    ("POST", "/v1/screen/transfer"): system("screen:transfer", json=TRANSFER),
+    ("POST", "/v1/warnings"): system("warnings:publish", ok=201, json=WARNING),
+    ("GET", "/taxii2/"): system("intel:read"),
+    ("GET", "/taxii2/api/"): system("intel:read"),
+    ("GET", "/taxii2/api/collections/"): system("intel:read"),
+    ("GET", TAXII + "/"): system("intel:read"),
+    ("GET", TAXII + "/objects/"): system("intel:read"),
+    ("GET", TAXII + "/objects/{object_id}/"): system("intel:read"),
+    ("GET", TAXII + "/manifest/"): system("intel:read"),
     # -- just-in-time access (pages) --
     ("GET", "/staff/deliveries"): staff("courier"),
     ("GET", "/staff/deliveries/{waybill}"): staff("courier"),
@@ -159,7 +233,7 @@ def test_every_route_is_classified(tmp_path):
     from postguard.settings import Settings
 
     app = create_app(Settings(data_dir=tmp_path / "d"))
-    routes = {r for r in _app_routes(app) if r[1].startswith(("/v1/", "/staff")) and r not in UNCLASSIFIED_OK}
+    routes = {r for r in _app_routes(app) if r[1].startswith(PREFIXES) and r not in UNCLASSIFIED_OK}
     missing = sorted(routes - TABLE.keys())
     assert not missing, f"add a row to TABLE for each of: {missing}"
     stale = sorted(TABLE.keys() - routes)
@@ -169,9 +243,10 @@ def test_every_route_is_classified(tmp_path):
 
 @pytest.fixture
 def env(make_settings):
-    settings = make_settings(password_time_cost=1, password_memory_kib=1024)
+    settings = make_settings(password_time_cost=1, password_memory_kib=1024, intel_report_rate="100/minute",
+                             intel_appeal_rate="100/minute", intel_check_rate="100/minute")
     p = Platform(settings)
-    w = build_world(p, Faker(42), keys=False)
+    w = add_leaks_and_intel(build_world(p, Faker(42), keys=False), Faker(43))
     yield TestClient(create_app(settings, platform=p)), w
     p.close()
 
@@ -197,12 +272,19 @@ def _expect_denied(resp, p: Platform, actor: str, before: int, who: str) -> None
 def test_matrix(env, method, path, case: Case):
     client, w = env
     p = w.platform
-    url = path.format(waybill=w.assigned["waybill"])
 
     def send(headers=None):
+        ids = {"waybill": w.assigned["waybill"], "collection_id": COLLECTION_ID, **w.ids}
+        if "{alert_id}" in path:
+            ids["alert_id"] = w.fresh_alert()
         kw = case.body(w)
         kw["headers"] = {**kw.get("headers", {}), **(headers or {})}
-        return client.request(method, url, **kw)
+        return client.request(method, path.format(**ids), **kw)
+
+    if case.public:
+        client.cookies.clear()
+        resp = send()
+        assert resp.status_code == case.ok, f"the public: {resp.status_code} {resp.text[:300]}"
 
     for role in ROLES:
         signed = p.staff.sign_in(org_code=ORG, username=USERNAMES[role], password=PASSWORD)
@@ -219,7 +301,11 @@ def test_matrix(env, method, path, case: Case):
     client.cookies.clear()
 
     every = sorted(SCOPES)
-    if case.key == "ignored":
+    if case.key == "any":
+        token, _ = _key(p, every)
+        resp = send({"Authorization": f"Bearer {token}"})
+        assert resp.status_code == case.ok, f"any key: {resp.status_code} {resp.text[:300]}"
+    elif case.key == "ignored":
         token, _ = _key(p, every)
         assert_problem(send({"Authorization": f"Bearer {token}"}), 401)
     elif case.key == "refused":
@@ -227,7 +313,7 @@ def test_matrix(env, method, path, case: Case):
         before = _denials(p, actor)
         _expect_denied(send({"Authorization": f"Bearer {token}"}), p, actor, before, "key")
     else:
-        token, actor = _key(p, [s for s in every if s != case.key])
+        token, actor = _key(p, [s for s in every if s != case.key and s not in case.without])
         before = _denials(p, actor)
         _expect_denied(send({"Authorization": f"Bearer {token}"}), p, actor, before, f"key without {case.key}")
         token, _ = _key(p, [case.key])

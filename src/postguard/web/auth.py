@@ -16,13 +16,11 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 
 from postguard.access.staff import SESSION_FOR, StaffPrincipal
-from postguard.errors import Forbidden, PostguardError, Unauthenticated
-from postguard.logging import get_logger
+from postguard.errors import Unauthenticated
 
 SESSION_COOKIE = "pg_session"
 LOGIN_CSRF_COOKIE = "pg_login_csrf"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-log = get_logger("postguard.web")
 
 
 @dataclass(frozen=True)
@@ -93,13 +91,9 @@ def current_staff(request: Request) -> StaffPrincipal | None:
 
 def deny(request: Request, principal: StaffPrincipal, reason: str) -> None:
     """Log the refusal, then refuse (a refusal that cannot be logged still refuses)."""
-    platform = request.app.state.platform
-    try:
-        platform.audit.append(actor=principal.actor, action="access_denied", org_id=principal.org_id,
-                              subject=request.url.path[:80], details={"method": request.method, "reason": reason})
-    except PostguardError:
-        log.error("refusal not logged", path=request.url.path)
-    raise Forbidden("Your role does not allow this.")
+    request.app.state.platform.orgs.refuse(principal, reason=reason, subject=request.url.path,
+                                           details={"method": request.method},
+                                           message="Your role does not allow this.")
 
 
 def new_login_csrf() -> str:
