@@ -125,10 +125,12 @@ def add_leaks_and_intel(w: World, faker) -> World:
 
     t0 = datetime(2026, 1, 5, tzinfo=UTC)
     p.intel_store.upsert([
-        SharedIndicator("phone", scam_phone, "confirmed", 0.9, t0, t0 + timedelta(days=2), 4, ("courier-impersonation",),
-                        "green"),
+        SharedIndicator("phone", scam_phone, "confirmed", 0.9, t0, t0 + timedelta(days=2), 4,
+                        ("courier-impersonation",), "green"),
         SharedIndicator("bank_account", "970436:0123456789", "corroborated", 0.7, t0, t0 + timedelta(days=3), 3,
                         ("fake-fee",), "amber"),
     ], source="world")
     w.ids["object_id"] = next(o["id"] for o in p.sharing.export_stix(system)["objects"] if o["type"] == "indicator")
+    w.ids["log_index"] = p.audit.append(actor="test", action="world_ready", org_id=system.org_id)
+    p.audit.checkpoint()
     return w

@@ -135,8 +135,9 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | NOT_PERSONAL] = {
     # -- access log --
     ("GET", "/v1/audit/checkpoint"): NOT_PERSONAL("a tree size and root hash"),
     ("GET", "/v1/audit/verifier-key"): NOT_PERSONAL("a public key"),
-    ("GET", "/v1/audit/inclusion"): NOT_PERSONAL("log entries name actors and waybills, never personal data"),
-    ("GET", "/v1/audit/consistency"): NOT_PERSONAL("hashes only"),
+    # entries name actors and waybills, never personal data, but they are the organisation's own: scoped
+    ("GET", "/v1/audit/inclusion"): system("audit:read", params=lambda w: {"index": w.ids["log_index"]}),
+    ("GET", "/v1/audit/consistency"): system("audit:read", params={"size1": 1, "size2": 2}),
     # -- just-in-time access (API) --
     ("POST", "/v1/assignments"): either("assignments:write", "hub", "admin", ok=201, json=_window),
     ("GET", "/v1/deliveries"): people("courier"),
@@ -320,3 +321,20 @@ def test_matrix(env, method, path, case: Case):
         resp = send({"Authorization": f"Bearer {token}"})
         assert resp.status_code == case.ok, f"key with {case.key}: {resp.status_code} {resp.text[:300]}"
     assert p.audit.verify().ok
+
+
+@pytest.mark.parametrize("path", ["/staff/cs", "/v1/shipments/{waybill}/reveal", "/staff/audit/triangulation"])
+def test_a_forged_form_is_refused_and_logged(env, path):
+    """A session with a missing or wrong CSRF token is refused like a wrong role: 403 and logged."""
+    client, w = env
+    p = w.platform
+    role = {"/staff/cs": "cs", "/staff/audit/triangulation": "auditor"}.get(path, "courier")
+    signed = p.staff.sign_in(org_code=ORG, username=USERNAMES[role], password=PASSWORD)
+    client.cookies.set(SESSION_COOKIE, signed.token)
+    url = path.format(waybill=w.assigned["waybill"])
+    for headers in ({}, {"X-CSRF-Token": "forged"}):
+        before = _denials(p, signed.principal.actor)
+        resp = client.post(url, headers=headers, json={"purpose": "delivery"}) if path.startswith("/v1/") else \
+            client.post(url, headers=headers, data={"waybill": w.assigned["waybill"], "csrf": "forged"})
+        _expect_denied(resp, p, signed.principal.actor, before, f"{role} {headers or 'no token'}")
+    client.cookies.clear()

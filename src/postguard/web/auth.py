@@ -16,7 +16,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 
 from postguard.access.staff import SESSION_FOR, StaffPrincipal
-from postguard.errors import Unauthenticated
+from postguard.errors import Forbidden, Unauthenticated
 
 SESSION_COOKIE = "pg_session"
 LOGIN_CSRF_COOKIE = "pg_login_csrf"
@@ -69,7 +69,11 @@ def staff_page(*roles: str):
         except Unauthenticated:
             raise LoginRequired("Your session has ended; please sign in again.") from None
         if request.method not in SAFE_METHODS:
-            platform.staff.check_csrf(csrf, await _form_csrf(request))
+            try:
+                platform.staff.check_csrf(csrf, await _form_csrf(request))
+            except Forbidden as e:  # a forged or stale form is a refusal like any other: logged
+                platform.orgs.refuse(principal, reason="missing or wrong CSRF token", subject=request.url.path,
+                                     details={"method": request.method}, message=e.detail)
         if roles and principal.role not in roles:
             deny(request, principal, f"role {principal.role} may not use this page")
         return StaffContext(principal, csrf)
