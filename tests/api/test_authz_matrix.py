@@ -32,7 +32,14 @@ from postguard.synthetic import Faker
 from postguard.web.auth import SESSION_COOKIE
 from tests.api.test_api import assert_problem
 from tests.conftest import csv_bytes
-from tests.world import ORG, PASSWORD, USERNAMES, World, add_leaks_and_intel, build_world
+from tests.world import (
+    ORG,
+    PASSWORD,
+    USERNAMES,
+    World,
+    add_leaks_and_intel,
+    build_world,
+)
 
 DENIALS = ("access_denied", "reveal_denied")
 UNCLASSIFIED_OK = {("GET", "/staff/login"), ("POST", "/staff/login"), ("POST", "/staff/logout"), ("GET", "/staff")}

@@ -10,6 +10,7 @@ from postguard.orgs.service import Principal
 from postguard.platform import Platform
 
 router = APIRouter(prefix="/v1/audit", tags=["access log"])
+auditor = scoped("audit:read")
 
 
 @router.get("/checkpoint", response_class=PlainTextResponse)
@@ -25,11 +26,11 @@ def verifier_key(p: Platform = Depends(platform)) -> PlainTextResponse:
 
 @router.get("/inclusion")
 def inclusion(index: int = Query(..., ge=0), size: int | None = Query(None, ge=1),
-              who: Principal = Depends(scoped("audit:read")), p: Platform = Depends(platform)) -> dict:
+              who: Principal = Depends(auditor), p: Platform = Depends(platform)) -> dict:
     return p.audit.inclusion(index, size=size, org_id=who.org_id)
 
 
 @router.get("/consistency")
 def consistency(size1: int = Query(..., ge=0), size2: int = Query(..., ge=0),
-                who: Principal = Depends(scoped("audit:read")), p: Platform = Depends(platform)) -> dict:
+                who: Principal = Depends(auditor), p: Platform = Depends(platform)) -> dict:
     return p.audit.consistency(size1, size2)

@@ -13,6 +13,8 @@ from postguard.orgs.service import Principal
 from postguard.platform import Platform
 
 router = APIRouter(prefix="/v1", tags=["intelligence"])
+screener = scoped("screen:transfer")
+publisher = scoped("warnings:publish")
 
 
 class Payee(BaseModel):
@@ -54,7 +56,7 @@ def export(format: Literal["stix", "misp"] = Query("stix"), who: Principal = Dep
 
 
 @router.post("/screen/transfer")
-def screen_transfer(body: TransferIn, who: Principal = Depends(scoped("screen:transfer")),
+def screen_transfer(body: TransferIn, who: Principal = Depends(screener),
                     p: Platform = Depends(platform)) -> dict:
     """Risk of a transfer: `low`, `medium` or `high`, a score from 0 to 100 and the reasons."""
     p.limiter.hit("600/minute", "screen", who.actor)
@@ -64,7 +66,7 @@ def screen_transfer(body: TransferIn, who: Principal = Depends(scoped("screen:tr
 
 
 @router.post("/warnings", status_code=201)
-def publish_warning(body: WarningIn, who: Principal = Depends(scoped("warnings:publish")),
+def publish_warning(body: WarningIn, who: Principal = Depends(publisher),
                     p: Platform = Depends(platform)) -> dict:
     """Publish a warning (Vietnamese and English); it is queued for every webhook subscriber."""
     return p.warnings.publish(author=f"{who.org_code}/{who.actor}", **body.model_dump()).as_dict()
