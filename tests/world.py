@@ -5,17 +5,28 @@ API key per scope, and three synthetic parcels:
 - ``assigned``: assigned to courier ``an``, out for delivery, window open (An may reveal it);
 - ``other``: out for delivery but assigned to nobody;
 - ``waiting``: assigned to ``an`` but still in transit (not revealable yet).
+
+``add_leaks_and_intel`` adds what the leak-detection and scam-intelligence routes work on (ids in
+``World.ids``): a canary parcel and its number, a citizen's report with a contact on a scammer's
+phone number (its indicator), an open appeal, a pending official channel and shared indicators for
+TAXII and the exports. ``fresh_alert()`` and ``fresh_appeal_body()`` make one new object per call
+for routes that consume it.
 """
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from itertools import count
+
+from sqlalchemy import func, select
 
 from postguard.access.models import ROLES
 from postguard.db.base import utcnow
 from postguard.intel.service import KEY_ORG
+from postguard.intel.models import Indicator
+from postguard.intel.sharing import SharedIndicator
 from postguard.orgs.service import SCOPES
 from postguard.platform import Platform
 from tests.conftest import csv_bytes
@@ -34,6 +45,9 @@ class World:
     rows: list[dict]
     staff: dict = field(default_factory=dict)  # username → StaffPrincipal
     keys: dict = field(default_factory=dict)  # scope → API key token ("none": a key with every other scope)
+    ids: dict = field(default_factory=dict)  # path parameters and values of add_leaks_and_intel's objects
+    faker: object = None
+    _serial: count = field(default_factory=lambda: count(1))
 
     @property
     def assigned(self) -> dict:
@@ -49,6 +63,18 @@ class World:
 
     def role(self, role: str):
         return self.staff[USERNAMES[role]]
+
+    def fresh_alert(self) -> int:
+        """A new open alert of the organisation (raised by the system, so anyone may acknowledge it)."""
+        org_id = self.platform.orgs.get(ORG).id
+        return self.platform.alerts.raise_alert(org_id=org_id, kind="anomaly", severity="low",
+                                                reason=f"test anomaly {next(self._serial)}")
+
+    def fresh_appeal_body(self) -> dict:
+        """The body of an appeal against a newly reported number (one open appeal per indicator)."""
+        phone = self.faker.phone_e164()
+        self.platform.intel.report(indicators=[phone], category="fake_courier", client=f"world-{next(self._serial)}")
+        return {"value": phone, "statement": "Số này là của tôi, tôi không lừa ai.", "contact": "0987 000 111"}
 
 
 def build_world(p: Platform, faker, *, keys: bool = True, parcels: int = 4) -> World:
@@ -74,4 +100,42 @@ def build_world(p: Platform, faker, *, keys: bool = True, parcels: int = 4) -> W
     if keys:
         for scope in SCOPES:
             w.keys[scope] = p.orgs.create_api_key(org_code=ORG, scopes=[scope], label=scope).token
+    return w
+
+
+SCAM_PHONE_NOTE = "Gọi tự xưng shipper, đòi chuyển khoản phí lưu kho."
+
+
+def add_leaks_and_intel(w: World, faker) -> World:
+    """The objects of the leak-detection and scam-intelligence routes (see the module docstring)."""
+    p = w.platform
+    w.faker = faker
+    system = p.orgs.principal(ORG, actor="test")
+    number = faker.phone_e164()
+    p.canaries.pool_add(system, [number])
+    w.ids["canary"] = p.canaries.create(system, channel="courier:an")["id"]
+    w.ids["canary_number"] = number
+
+    scam_phone = faker.phone_e164()
+    w.ids["scam_phone"] = scam_phone
+    w.ids["report_id"] = p.intel.report(indicators=[scam_phone], category="fake_courier", description=SCAM_PHONE_NOTE,
+                                        contact="0912 000 222", client="world-report")["report"]
+    with p.db.read_session() as s:
+        w.ids["indicator_id"] = s.execute(select(func.max(Indicator.id))).scalar_one()
+    appealed = faker.phone_e164()
+    p.intel.report(indicators=[appealed], category="fake_bank", client="world-appealed")
+    w.ids["appeal_id"] = p.intel.appeal(value=appealed, statement="Tôi là chủ thuê bao, không lừa đảo.",
+                                        contact="0912 000 333", client="world-appeal")["appeal"]
+    w.ids["channel_id"] = p.intel.official_add(system, kind="domain", value="buudien-mau.vn", label="Website")["id"]
+
+    t0 = datetime(2026, 1, 5, tzinfo=UTC)
+    p.intel_store.upsert([
+        SharedIndicator("phone", scam_phone, "confirmed", 0.9, t0, t0 + timedelta(days=2), 4,
+                        ("courier-impersonation",), "green"),
+        SharedIndicator("bank_account", "970436:0123456789", "corroborated", 0.7, t0, t0 + timedelta(days=3), 3,
+                        ("fake-fee",), "amber"),
+    ], source="world")
+    w.ids["object_id"] = next(o["id"] for o in p.sharing.export_stix(system)["objects"] if o["type"] == "indicator")
+    w.ids["log_index"] = p.audit.append(actor="test", action="world_ready", org_id=system.org_id)
+    p.audit.checkpoint()
     return w

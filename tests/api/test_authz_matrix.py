@@ -1,12 +1,14 @@
-"""The authorisation matrix: every route under ``/v1/`` and ``/staff/`` has a row below, and every
-route that touches personal data is tried by each of the six roles with a session and by API keys with
-and without the scope. Allowed requests succeed; denied ones are answered 403 problem+json and leave
-an ``access_denied`` or ``reveal_denied`` entry in the access log.
+"""The authorisation matrix: every route under ``/v1/``, ``/staff/`` and ``/taxii2/`` has a row below,
+and every route that touches personal data is tried by each of the six roles with a session and by API
+keys with and without the scope. Allowed requests succeed; denied ones are answered 403 problem+json
+and leave an ``access_denied`` or ``reveal_denied`` entry in the access log.
 
 Adding a route means adding one row to ``TABLE`` (the first test fails until it is there):
 ``("GET", "/v1/thing"): staff("dpo")`` for a staff page or API, ``system("scope")`` for an API-key
 route, ``people("courier")`` for a staff-session API that refuses API keys, ``either("scope", "hub")``
-for both, or ``NOT_PERSONAL("why")`` for a route that touches no personal data.
+for both, ``public(...)`` for a citizen-facing route open to everyone (rate limited; with a scope, a
+key without it is refused), or ``NOT_PERSONAL("why")`` for a route that touches no personal data.
+Path parameters come from ``tests/world.py`` (``{alert_id}`` is a new alert for every request).
 """
 
 from __future__ import annotations
@@ -23,23 +25,35 @@ from postguard.access.models import ROLES
 from postguard.app import create_app
 from postguard.audit.models import AuditEntry
 from postguard.db.base import utcnow
+from postguard.intel.feed import COLLECTION_ID
 from postguard.orgs.service import SCOPES
 from postguard.platform import Platform
 from postguard.synthetic import Faker
 from postguard.web.auth import SESSION_COOKIE
 from tests.api.test_api import assert_problem
 from tests.conftest import csv_bytes
-from tests.world import ORG, ORG_OF, PASSWORD, USERNAMES, World, build_world
+from tests.world import (
+    ORG,
+    ORG_OF,
+    PASSWORD,
+    USERNAMES,
+    World,
+    add_leaks_and_intel,
+    build_world,
+)
 
 DENIALS = ("access_denied", "reveal_denied")
 UNCLASSIFIED_OK = {("GET", "/staff/login"), ("POST", "/staff/login"), ("POST", "/staff/logout"), ("GET", "/staff")}
+PREFIXES = ("/v1/", "/staff", "/taxii2/")
 
 
 @dataclass(frozen=True)
 class Case:
     """Who may use a route: ``roles`` with a staff session (None: sessions are not accepted, 401), and
-    ``key``: an API-key scope that allows it, ``"refused"`` (any key: 403, logged) or ``"ignored"``
-    (pages: a key alone is no session, 401). A request body may depend on the world."""
+    ``key``: an API-key scope that allows it, ``"refused"`` (any key: 403, logged), ``"ignored"``
+    (pages: a key alone is no session, 401) or ``"any"`` (public routes: any key is fine).
+    ``public``: a request with no credentials at all is allowed too. ``without``: scopes that also
+    allow the route, left out of the key that must be refused. A request body may depend on the world."""
 
     roles: frozenset[str] | None
     key: str
@@ -47,12 +61,15 @@ class Case:
     json: Any = None
     form: Any = None
     csv: Any = None
+    params: Any = None
     note: str = ""
-    params: Any = None  # path parameters besides {waybill}, from the world: ``params(w) -> dict``
+    path_params: Any = None  # path parameters from the world besides ``w.ids``: ``path_params(w) -> dict``
+    public: bool = False
+    without: tuple[str, ...] = ()
 
     def body(self, w: World) -> dict:
         out = {}
-        for name in ("json", "form"):
+        for name in ("json", "form", "params"):
             value = getattr(self, name)
             if value is not None:
                 out["data" if name == "form" else name] = value(w) if callable(value) else value
@@ -81,6 +98,25 @@ def system(scope, ok=200, **body) -> Case:
 
 def either(scope, *roles, ok=200, **body) -> Case:
     return Case(frozenset(roles), scope, ok, **body)
+
+
+def public(scope="any", ok=200, **body) -> Case:
+    """Open to the public (and to every member of staff, whose session plays no part); API keys
+    need ``scope`` when one is given."""
+    return Case(frozenset(ROLES), scope, ok, public=True, **body)
+
+
+def _report(w: World) -> dict:
+    return {"indicators": [w.ids["scam_phone"]], "category": "fake_courier", "contact": "0912 000 444",
+            "description": "Gọi báo bưu phẩm bị giữ, đòi phí."}
+
+
+TRANSFER = {"payee": {"bank": "970436", "account": "0123456789"}, "amount": 5_000_000,
+            "payer": {"ip": "203.0.113.5", "account_type": "personal", "new_payee": True}}
+WARNING = {"category": "courier-impersonation", "title_vi": "Cảnh báo giả danh shipper",
+           "title_en": "Courier impersonation warning", "body_vi": "Không chuyển khoản cho người lạ.",
+           "body_en": "Never transfer money to strangers."}
+TAXII = "/taxii2/api/collections/{collection_id}"
 
 
 def _window(w: World, **extra) -> dict:
@@ -129,8 +165,9 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | NOT_PERSONAL] = {
     # -- access log --
     ("GET", "/v1/audit/checkpoint"): NOT_PERSONAL("a tree size and root hash"),
     ("GET", "/v1/audit/verifier-key"): NOT_PERSONAL("a public key"),
-    ("GET", "/v1/audit/inclusion"): NOT_PERSONAL("log entries name actors and waybills, never personal data"),
-    ("GET", "/v1/audit/consistency"): NOT_PERSONAL("hashes only"),
+    # entries name actors and waybills, never personal data, but they are the organisation's own: scoped
+    ("GET", "/v1/audit/inclusion"): system("audit:read", params=lambda w: {"index": w.ids["log_index"]}),
+    ("GET", "/v1/audit/consistency"): system("audit:read", params={"size1": 1, "size2": 2}),
     # -- just-in-time access (API) --
     ("POST", "/v1/assignments"): either("assignments:write", "hub", "admin", ok=201, json=_window),
     ("GET", "/v1/deliveries"): people("courier"),
@@ -140,6 +177,52 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | NOT_PERSONAL] = {
         people("admin", json={"purpose": "break_glass", "justification": "court order 2026/11 for this parcel"},
                note="break_glass"),
     ),
+    # -- leak detection (API): alerts name actors and waybills, canaries are numbers the operator owns,
+    #    triangulation names the staff who revealed a parcel --
+    ("GET", "/v1/alerts"): system("audit:read"),
+    ("POST", "/v1/alerts/{alert_id}/acknowledge"): system("alerts:ack", json={"note": "checked with the hub"}),
+    ("POST", "/v1/canaries/contacts"): system("telephony", ok=202, json=lambda w: {
+        "number": w.ids["canary_number"], "from": "0987 654 321", "kind": "call"}),
+    ("GET", "/v1/shipments/{waybill}/triangulation"): system("audit:read"),
+    # -- leak detection (pages) --
+    ("GET", "/staff/audit/alerts"): staff("auditor", "dpo", "admin"),
+    ("POST", "/staff/audit/alerts/{alert_id}/ack"): staff("auditor", "dpo", form={"note": "expected"}),
+    ("GET", "/staff/audit/verify"): staff("auditor", "dpo", "admin"),
+    ("GET", "/staff/audit/triangulation"): staff("auditor", "dpo"),
+    ("POST", "/staff/audit/triangulation"): staff("auditor", "dpo", form=lambda w: {"waybill": w.assigned["waybill"]}),
+    # -- scam intelligence: citizen-facing (rate limited; reports and appeals take contacts in and never
+    #    give them back; a check answers only about the value asked) --
+    ("POST", "/v1/check"): public(json=lambda w: {"value": w.ids["scam_phone"]}),
+    ("POST", "/v1/reports"): public("intel:report", ok=201, json=_report),
+    ("POST", "/v1/appeals"): public(ok=201, json=lambda w: w.fresh_appeal_body()),
+    ("GET", "/v1/intel/official"): NOT_PERSONAL("verified official channels of organisations, public by design"),
+    # -- scam intelligence: organisations and analysts --
+    ("POST", "/v1/intel/official"): system("intel:official", ok=201, without=("intel:admin",),
+                                          json={"kind": "domain", "value": "vanchuyen-mau.vn"}),
+    ("POST", "/v1/intel/official/{channel_id}/verify"): system("intel:admin", json={"note": "checked"}),
+    ("POST", "/v1/intel/official/{channel_id}/revoke"): system("intel:admin", json={"note": "not theirs"}),
+    ("GET", "/v1/intel/queue"): system("intel:analyst"),
+    ("GET", "/v1/intel/indicators/{indicator_id}"): (
+        system("intel:analyst", note="masked"),
+        system("intel:analyst", params={"reveal": "true"}, note="reveal"),
+    ),
+    ("POST", "/v1/intel/indicators/{indicator_id}/decision"): system("intel:analyst", json={"action": "confirm"}),
+    ("POST", "/v1/intel/reports/{report_id}/review"): system("intel:analyst", json={"action": "accept"}),
+    ("POST", "/v1/intel/appeals/{appeal_id}/decision"): system("intel:analyst", json={"uphold": False}),
+    # -- sharing: indicators include people's phone numbers and bank accounts --
+    ("GET", "/v1/intel/export"): (
+        system("intel:read", note="stix"),
+        system("intel:read", params={"format": "misp"}, note="misp"),
+    ),
+    ("POST", "/v1/screen/transfer"): system("screen:transfer", json=TRANSFER),
+    ("POST", "/v1/warnings"): system("warnings:publish", ok=201, json=WARNING),
+    ("GET", "/taxii2/"): system("intel:read"),
+    ("GET", "/taxii2/api/"): system("intel:read"),
+    ("GET", "/taxii2/api/collections/"): system("intel:read"),
+    ("GET", TAXII + "/"): system("intel:read"),
+    ("GET", TAXII + "/objects/"): system("intel:read"),
+    ("GET", TAXII + "/objects/{object_id}/"): system("intel:read"),
+    ("GET", TAXII + "/manifest/"): system("intel:read"),
     # -- just-in-time access (pages) --
     ("GET", "/staff/deliveries"): staff("courier"),
     ("GET", "/staff/deliveries/{waybill}"): staff("courier"),
@@ -159,22 +242,22 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | NOT_PERSONAL] = {
     # channels are for the platform organisation's administrators, so every operator role is refused
     # there (the platform administrator's side is in tests/api/test_analyst_web.py).
     ("GET", "/staff/intel/queue"): staff("analyst"),
-    ("GET", "/staff/intel/indicators/{indicator_id}"): staff("analyst", params=_intel),
-    ("POST", "/staff/intel/indicators/{indicator_id}/reveal"): staff("analyst", params=_intel),
+    ("GET", "/staff/intel/indicators/{indicator_id}"): staff("analyst", path_params=_intel),
+    ("POST", "/staff/intel/indicators/{indicator_id}/reveal"): staff("analyst", path_params=_intel),
     ("POST", "/staff/intel/indicators/{indicator_id}/decision"): staff(
-        "analyst", params=_intel, form={"action": "dispute", "note": "needs a second look"}),
+        "analyst", path_params=_intel, form={"action": "dispute", "note": "needs a second look"}),
     ("POST", "/staff/intel/reports/{report_id}/review"): staff(
-        "analyst", params=_intel, form=lambda w: {"action": "reject", "note": "spam",
+        "analyst", path_params=_intel, form=lambda w: {"action": "reject", "note": "spam",
                                                   "indicator": _intel(w)["indicator_id"]}),
     ("GET", "/staff/intel/appeals"): staff("analyst"),
-    ("POST", "/staff/intel/appeals/{appeal_id}/reveal"): staff("analyst", params=_intel),
+    ("POST", "/staff/intel/appeals/{appeal_id}/reveal"): staff("analyst", path_params=_intel),
     ("POST", "/staff/intel/appeals/{appeal_id}/decision"): staff(
-        "analyst", params=_intel, form={"decision": "reject", "note": "the reports stand"}),
+        "analyst", path_params=_intel, form={"decision": "reject", "note": "the reports stand"}),
     ("GET", "/staff/intel/official"): staff(note="platform administrators only"),
     ("POST", "/staff/intel/official/{channel_id}/verify"): staff(
-        params=_intel, form={"note": "checked"}, note="platform administrators only"),
+        path_params=_intel, form={"note": "checked"}, note="platform administrators only"),
     ("POST", "/staff/intel/official/{channel_id}/revoke"): staff(
-        params=_intel, form={"note": "checked"}, note="platform administrators only"),
+        path_params=_intel, form={"note": "checked"}, note="platform administrators only"),
     ("GET", "/staff/intel/warnings"): staff("analyst"),
     ("POST", "/staff/intel/warnings"): staff("analyst", form={
         "category": "fake-fee", "title_vi": "Phí lưu kho giả", "title_en": "Fake storage fees",
@@ -207,7 +290,7 @@ def test_every_route_is_classified(tmp_path):
     from postguard.settings import Settings
 
     app = create_app(Settings(data_dir=tmp_path / "d"))
-    routes = {r for r in _app_routes(app) if r[1].startswith(("/v1/", "/staff")) and r not in UNCLASSIFIED_OK}
+    routes = {r for r in _app_routes(app) if r[1].startswith(PREFIXES) and r not in UNCLASSIFIED_OK}
     missing = sorted(routes - TABLE.keys())
     assert not missing, f"add a row to TABLE for each of: {missing}"
     stale = sorted(TABLE.keys() - routes)
@@ -217,9 +300,10 @@ def test_every_route_is_classified(tmp_path):
 
 @pytest.fixture
 def env(make_settings):
-    settings = make_settings(password_time_cost=1, password_memory_kib=1024)
+    settings = make_settings(password_time_cost=1, password_memory_kib=1024, intel_report_rate="100/minute",
+                             intel_appeal_rate="100/minute", intel_check_rate="100/minute")
     p = Platform(settings)
-    w = build_world(p, Faker(42), keys=False)
+    w = add_leaks_and_intel(build_world(p, Faker(42), keys=False), Faker(43))
     yield TestClient(create_app(settings, platform=p)), w
     p.close()
 
@@ -245,12 +329,20 @@ def _expect_denied(resp, p: Platform, actor: str, before: int, who: str) -> None
 def test_matrix(env, method, path, case: Case):
     client, w = env
     p = w.platform
-    url = path.format(waybill=w.assigned["waybill"], **(case.params(w) if case.params else {}))
 
     def send(headers=None):
+        ids = {"waybill": w.assigned["waybill"], "collection_id": COLLECTION_ID, **w.ids,
+               **(case.path_params(w) if case.path_params else {})}
+        if "{alert_id}" in path:
+            ids["alert_id"] = w.fresh_alert()
         kw = case.body(w)
         kw["headers"] = {**kw.get("headers", {}), **(headers or {})}
-        return client.request(method, url, **kw)
+        return client.request(method, path.format(**ids), **kw)
+
+    if case.public:
+        client.cookies.clear()
+        resp = send()
+        assert resp.status_code == case.ok, f"the public: {resp.status_code} {resp.text[:300]}"
 
     for role in ROLES:
         signed = p.staff.sign_in(org_code=ORG_OF.get(role, ORG), username=USERNAMES[role], password=PASSWORD)
@@ -267,7 +359,11 @@ def test_matrix(env, method, path, case: Case):
     client.cookies.clear()
 
     every = sorted(SCOPES)
-    if case.key == "ignored":
+    if case.key == "any":
+        token, _ = _key(p, every)
+        resp = send({"Authorization": f"Bearer {token}"})
+        assert resp.status_code == case.ok, f"any key: {resp.status_code} {resp.text[:300]}"
+    elif case.key == "ignored":
         token, _ = _key(p, every)
         assert_problem(send({"Authorization": f"Bearer {token}"}), 401)
     elif case.key == "refused":
@@ -275,10 +371,27 @@ def test_matrix(env, method, path, case: Case):
         before = _denials(p, actor)
         _expect_denied(send({"Authorization": f"Bearer {token}"}), p, actor, before, "key")
     else:
-        token, actor = _key(p, [s for s in every if s != case.key])
+        token, actor = _key(p, [s for s in every if s != case.key and s not in case.without])
         before = _denials(p, actor)
         _expect_denied(send({"Authorization": f"Bearer {token}"}), p, actor, before, f"key without {case.key}")
         token, _ = _key(p, [case.key])
         resp = send({"Authorization": f"Bearer {token}"})
         assert resp.status_code == case.ok, f"key with {case.key}: {resp.status_code} {resp.text[:300]}"
     assert p.audit.verify().ok
+
+
+@pytest.mark.parametrize("path", ["/staff/cs", "/v1/shipments/{waybill}/reveal", "/staff/audit/triangulation"])
+def test_a_forged_form_is_refused_and_logged(env, path):
+    """A session with a missing or wrong CSRF token is refused like a wrong role: 403 and logged."""
+    client, w = env
+    p = w.platform
+    role = {"/staff/cs": "cs", "/staff/audit/triangulation": "auditor"}.get(path, "courier")
+    signed = p.staff.sign_in(org_code=ORG, username=USERNAMES[role], password=PASSWORD)
+    client.cookies.set(SESSION_COOKIE, signed.token)
+    url = path.format(waybill=w.assigned["waybill"])
+    for headers in ({}, {"X-CSRF-Token": "forged"}):
+        before = _denials(p, signed.principal.actor)
+        resp = client.post(url, headers=headers, json={"purpose": "delivery"}) if path.startswith("/v1/") else \
+            client.post(url, headers=headers, data={"waybill": w.assigned["waybill"], "csrf": "forged"})
+        _expect_denied(resp, p, signed.principal.actor, before, f"{role} {headers or 'no token'}")
+    client.cookies.clear()

@@ -13,19 +13,15 @@ from postguard.access.staff import StaffPrincipal
 from postguard.db.base import utcnow
 from postguard.errors import (
     FieldError,
-    Forbidden,
     InvalidInput,
     NotFound,
-    PostguardError,
 )
-from postguard.logging import get_logger
 from postguard.orgs.service import Principal
 from postguard.shipments.models import Shipment
 from postguard.shipments.service import masked_view
 
 ASSIGNERS = ("hub", "admin")
 MAX_WINDOW = timedelta(days=1)
-log = get_logger("postguard.access")
 
 
 def _iso(value: datetime) -> str:
@@ -44,28 +40,16 @@ class AccessService:
             raise NotFound(f"No shipment with waybill {waybill}.")
         return sh
 
-    def _refuse(self, principal, *, subject: str | None, reason: str, message: str):
-        """Log a refusal, then refuse (a refusal that cannot be logged still refuses)."""
-        try:
-            self.p.audit.append(actor=principal.actor, action="access_denied", org_id=principal.org_id,
-                                subject=subject, details={"reason": reason})
-        except PostguardError:
-            log.error("refusal not logged", reason=reason)
-        raise Forbidden(message)
-
     def assign(self, principal: StaffPrincipal | Principal, *, waybill: str, courier: str,
                window_start: datetime, window_end: datetime) -> int:
         """Give a parcel to a courier for a delivery window; any earlier assignment ends now.
 
         Hub staff and administrators assign, and so may an operator's system with an API key holding
         the ``assignments:write`` scope. Refusals are logged."""
-        if isinstance(principal, StaffPrincipal):
-            if principal.role not in ASSIGNERS:
-                self._refuse(principal, subject=waybill, reason=f"role {principal.role} may not assign parcels",
-                             message="Only hub staff and administrators assign parcels.")
-        elif not principal.can("assignments:write"):
-            self._refuse(principal, subject=waybill, reason="needs the assignments:write scope",
-                         message="This key lacks the assignments:write scope.")
+        if isinstance(principal, StaffPrincipal) and principal.role not in ASSIGNERS:
+            self.p.orgs.refuse(principal, subject=waybill, reason=f"role {principal.role} may not assign parcels",
+                               message="Only hub staff and administrators assign parcels.")
+        self.p.orgs.require(principal, "assignments:write", roles=ASSIGNERS, subject=waybill)
         errors = []
         if not waybill or not waybill.strip():
             errors.append(FieldError("waybill", "required"))
@@ -141,7 +125,8 @@ class AccessService:
     def deliveries(self, principal: StaffPrincipal) -> list[dict]:
         """The courier's active assignments, masked, in window order."""
         if not isinstance(principal, StaffPrincipal) or principal.role != "courier":
-            raise Forbidden("Only couriers have deliveries.")
+            self.p.orgs.refuse(principal, reason="only couriers have deliveries", subject="deliveries",
+                               message="Only couriers have deliveries.")
         now = utcnow()
         with self.p.db.read_session() as s:
             rows = s.execute(

@@ -16,13 +16,10 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from postguard.api.deps import principal as key_principal
-from postguard.errors import Forbidden, PostguardError
-from postguard.logging import get_logger
 from postguard.orgs.service import Principal
 from postguard.web.auth import staff_page
 
 router = APIRouter(prefix="/v1", tags=["access"])
-log = get_logger("postguard.api")
 
 
 def _has_key(request: Request) -> bool:
@@ -30,13 +27,9 @@ def _has_key(request: Request) -> bool:
 
 
 def _refuse_key(request: Request, who: Principal, reason: str) -> None:
-    platform = request.app.state.platform
-    try:
-        platform.audit.append(actor=who.actor, action="access_denied", org_id=who.org_id,
-                              subject=request.url.path[:80], details={"method": request.method, "reason": reason})
-    except PostguardError:
-        log.error("refusal not logged", path=request.url.path)
-    raise Forbidden("Reveals and deliveries are for staff signed in as people, not API keys.")
+    request.app.state.platform.orgs.refuse(
+        who, reason=reason, subject=request.url.path, details={"method": request.method},
+        message="Reveals and deliveries are for staff signed in as people, not API keys.")
 
 
 def people_only(*roles: str):

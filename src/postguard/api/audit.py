@@ -5,17 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 
-from postguard.api.deps import platform, principal
-from postguard.errors import Forbidden
+from postguard.api.deps import platform, scoped
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
 
 router = APIRouter(prefix="/v1/audit", tags=["access log"])
-
-
-def _auditor(who: Principal) -> None:
-    if not who.can("audit:read"):
-        raise Forbidden("This key lacks the audit:read scope.")
+auditor = scoped("audit:read")
 
 
 @router.get("/checkpoint", response_class=PlainTextResponse)
@@ -31,13 +26,11 @@ def verifier_key(p: Platform = Depends(platform)) -> PlainTextResponse:
 
 @router.get("/inclusion")
 def inclusion(index: int = Query(..., ge=0), size: int | None = Query(None, ge=1),
-              who: Principal = Depends(principal), p: Platform = Depends(platform)) -> dict:
-    _auditor(who)
+              who: Principal = Depends(auditor), p: Platform = Depends(platform)) -> dict:
     return p.audit.inclusion(index, size=size, org_id=who.org_id)
 
 
 @router.get("/consistency")
 def consistency(size1: int = Query(..., ge=0), size2: int = Query(..., ge=0),
-                who: Principal = Depends(principal), p: Platform = Depends(platform)) -> dict:
-    _auditor(who)
+                who: Principal = Depends(auditor), p: Platform = Depends(platform)) -> dict:
     return p.audit.consistency(size1, size2)

@@ -39,3 +39,15 @@ def optional_principal(request: Request) -> Principal | None:
     if not request.headers.get("authorization"):
         return None
     return principal(request)
+
+
+def scoped(scope: str):
+    """A dependency: the API-key principal, which must hold ``scope``. A refusal is logged
+    (``access_denied``) before the 403, through ``OrgService.require`` like every other check."""
+
+    def dependency(request: Request) -> Principal:
+        who = principal(request)
+        return request.app.state.platform.orgs.require(who, scope, subject=request.url.path)
+
+    dependency.__name__ = f"scoped_{scope.replace(':', '_')}"
+    return dependency

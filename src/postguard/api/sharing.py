@@ -8,12 +8,13 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from postguard.api.deps import platform, principal
-from postguard.errors import Forbidden
+from postguard.api.deps import platform, principal, scoped
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
 
 router = APIRouter(prefix="/v1", tags=["intelligence"])
+screener = scoped("screen:transfer")
+publisher = scoped("warnings:publish")
 
 
 class Payee(BaseModel):
@@ -55,10 +56,9 @@ def export(format: Literal["stix", "misp"] = Query("stix"), who: Principal = Dep
 
 
 @router.post("/screen/transfer")
-def screen_transfer(body: TransferIn, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> dict:
+def screen_transfer(body: TransferIn, who: Principal = Depends(screener),
+                    p: Platform = Depends(platform)) -> dict:
     """Risk of a transfer: `low`, `medium` or `high`, a score from 0 to 100 and the reasons."""
-    if not who.can("screen:transfer"):
-        raise Forbidden("This key lacks the screen:transfer scope.")
     p.limiter.hit("600/minute", "screen", who.actor)
     return p.screening.screen(bank=body.payee.bank, account=body.payee.account, amount=body.amount,
                               ip=body.payer.ip, account_type=body.payer.account_type,
@@ -66,8 +66,7 @@ def screen_transfer(body: TransferIn, who: Principal = Depends(principal), p: Pl
 
 
 @router.post("/warnings", status_code=201)
-def publish_warning(body: WarningIn, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> dict:
+def publish_warning(body: WarningIn, who: Principal = Depends(publisher),
+                    p: Platform = Depends(platform)) -> dict:
     """Publish a warning (Vietnamese and English); it is queued for every webhook subscriber."""
-    if not who.can("warnings:publish"):
-        raise Forbidden("This key lacks the warnings:publish scope.")
     return p.warnings.publish(author=f"{who.org_code}/{who.actor}", **body.model_dump()).as_dict()

@@ -1,6 +1,6 @@
 """Read-only TAXII 2.1: discovery, the API root, one collection of scam indicators, its objects
 (``added_after``, ``limit``, ``next``, ``match[type]``, ``match[id]``) and manifest. Every request
-needs an API key with the ``intel:read`` scope."""
+needs an API key with the ``intel:read`` scope (refusals are logged)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ import json
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from postguard.api.deps import platform, principal
+from postguard.api.deps import platform, scoped
 from postguard.errors import (
     FieldError,
-    Forbidden,
     InvalidInput,
     NotAcceptable,
     NotFound,
@@ -33,10 +32,7 @@ def _accepts(request: Request) -> None:
         raise NotAcceptable(f"This server answers with {TAXII}.")
 
 
-def _reader(request: Request, who: Principal) -> None:
-    _accepts(request)
-    if not who.can("intel:read"):
-        raise Forbidden("This key lacks the intel:read scope.")
+reader = scoped("intel:read")
 
 
 def _taxii(body: dict, headers: dict | None = None) -> Response:
@@ -49,34 +45,34 @@ def _collection(collection_id: str) -> None:
 
 
 @router.get("/", response_class=Response)
-def discovery(request: Request, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> Response:
-    _reader(request, who)
+def discovery(request: Request, who: Principal = Depends(reader), p: Platform = Depends(platform)) -> Response:
+    _accepts(request)
     base = str(request.base_url).rstrip("/")
     return _taxii({"title": f"{p.settings.intel_identity_name} TAXII", "description": "Scam indicators, read only.",
                    "default": f"{base}/taxii2/api/", "api_roots": [f"{base}/taxii2/api/"]})
 
 
 @router.get("/api/", response_class=Response)
-def api_root(request: Request, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> Response:
-    _reader(request, who)
+def api_root(request: Request, who: Principal = Depends(reader), p: Platform = Depends(platform)) -> Response:
+    _accepts(request)
     return _taxii({"title": "Scam intelligence", "versions": [TAXII], "max_content_length": 0})
 
 
 @router.get("/api/collections/", response_class=Response)
-def collections(request: Request, who: Principal = Depends(principal)) -> Response:
-    _reader(request, who)
+def collections(request: Request, who: Principal = Depends(reader)) -> Response:
+    _accepts(request)
     return _taxii({"collections": [collection_info()]})
 
 
 @router.get("/api/collections/{collection_id}/", response_class=Response)
-def collection(collection_id: str, request: Request, who: Principal = Depends(principal)) -> Response:
-    _reader(request, who)
+def collection(collection_id: str, request: Request, who: Principal = Depends(reader)) -> Response:
+    _accepts(request)
     _collection(collection_id)
     return _taxii(collection_info())
 
 
 def _page(request, who, p, collection_id, added_after, limit, next_token, ids=None):
-    _reader(request, who)
+    _accepts(request)
     _collection(collection_id)
     types = request.query_params.getlist("match[type]")
     ids = ids or [i for v in request.query_params.getlist("match[id]") for i in v.split(",") if i]
@@ -94,7 +90,7 @@ def objects(
     added_after: str | None = Query(None, description="Only objects added after this time"),
     limit: int | None = Query(None, ge=1, description="Objects per page (capped by the server)"),
     next: str | None = Query(None, description="The `next` token of the previous page"),
-    who: Principal = Depends(principal), p: Platform = Depends(platform),
+    who: Principal = Depends(reader), p: Platform = Depends(platform),
 ) -> Response:
     page, headers = _page(request, who, p, collection_id, added_after, limit, next)
     body = {"more": page.more, "objects": page.objects}
@@ -104,7 +100,7 @@ def objects(
 
 
 @router.get("/api/collections/{collection_id}/objects/{object_id}/", response_class=Response)
-def object_by_id(collection_id: str, object_id: str, request: Request, who: Principal = Depends(principal),
+def object_by_id(collection_id: str, object_id: str, request: Request, who: Principal = Depends(reader),
                  p: Platform = Depends(platform)) -> Response:
     if "--" not in object_id:
         raise InvalidInput("The request is not valid.", [FieldError("object_id", "a STIX id")])
@@ -118,7 +114,7 @@ def object_by_id(collection_id: str, object_id: str, request: Request, who: Prin
 def manifest(
     collection_id: str, request: Request,
     added_after: str | None = Query(None), limit: int | None = Query(None, ge=1), next: str | None = Query(None),
-    who: Principal = Depends(principal), p: Platform = Depends(platform),
+    who: Principal = Depends(reader), p: Platform = Depends(platform),
 ) -> Response:
     page, headers = _page(request, who, p, collection_id, added_after, limit, next)
     body = {"more": page.more, "objects": [

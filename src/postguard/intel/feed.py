@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from postguard.errors import FieldError, Forbidden, InvalidInput
+from postguard.errors import FieldError, InvalidInput
 from postguard.intel.sharing import (
     SharedIndicator,
     from_stix_bundle,
@@ -54,8 +54,7 @@ class IntelFeed:
         self.p = platform
 
     def visible(self, principal) -> list[SharedIndicator]:
-        if not principal.can("intel:read"):
-            raise Forbidden("This key lacks the intel:read scope.")
+        self.p.orgs.require(principal, "intel:read")
         allowed = {"clear", "green"} | ({"amber"} if principal.can("intel:amber") else set())
         return [i for i in self.p.intel_feed() if i.tlp in allowed]
 

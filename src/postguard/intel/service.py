@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from postguard.access.staff import StaffPrincipal
 from postguard.db.base import utcnow
-from postguard.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from postguard.errors import Conflict, FieldError, InvalidInput, NotFound
 from postguard.intel.evidence import check_file
 from postguard.intel.models import (
     Appeal,
@@ -93,12 +93,6 @@ DUPLICATE_WINDOW = timedelta(days=30)
 class Upload:
     data: bytes
     content_type: str | None = None
-
-
-def _need(principal: Principal | None, scope: str) -> Principal:
-    if principal is None or not principal.can(scope):
-        raise Forbidden(f"This needs the {scope} scope.")
-    return principal
 
 
 def _bad(field: str, message: str, code: str = "invalid") -> InvalidInput:
@@ -367,7 +361,7 @@ class IntelService:
         """Accept a scam report (all or nothing). ``principal`` is an organisation reporting with the
         ``intel:report`` scope; without one it is a citizen's (with a contact) or anonymous report."""
         if principal is not None:
-            _need(principal, "intel:report")
+            self.p.orgs.require(principal, "intel:report")
         evidence = evidence or []
         s_ = self.p.settings
         errors: list[FieldError] = []
@@ -451,9 +445,9 @@ class IntelService:
         """Register a channel as an organisation's own (pending until an administrator verifies it).
         With ``intel:official`` an organisation registers its own; ``intel:admin`` may register for any."""
         if org_code and org_code.strip().upper() != principal.org_code:
-            _need(principal, "intel:admin")
-        elif not (principal.can("intel:official") or principal.can("intel:admin")):
-            raise Forbidden("This needs the intel:official scope.")
+            self.p.orgs.require(principal, "intel:admin")
+        elif not principal.can("intel:admin"):
+            self.p.orgs.require(principal, "intel:official")
         if kind not in CHANNEL_KINDS:
             raise _bad("kind", f"choose from: {', '.join(CHANNEL_KINDS)}")
         if len(label) > 200:
@@ -491,7 +485,7 @@ class IntelService:
 
     def official_set_status(self, principal: Principal, channel_id: int, *, status: str, note: str = "") -> dict:
         """Verify or revoke a channel (platform administrators: ``intel:admin``)."""
-        _need(principal, "intel:admin")
+        self.p.orgs.require(principal, "intel:admin", subject=f"channel:{channel_id}")
         if status not in ("verified", "revoked"):
             raise _bad("status", "verified or revoked")
         with self.p.db.session() as s:
@@ -533,7 +527,7 @@ class IntelService:
         """What analysts should look at: open appeals (overdue first), reports held against official
         channels, corroborated indicators awaiting confirmation; with ``reported``, then indicators
         with reports but no decision yet (newest reports first)."""
-        _need(principal, "intel:analyst")
+        self.p.orgs.require(principal, "intel:analyst")
         now = utcnow()
         with self.p.db.read_session() as s:
             inds = s.execute(select(Indicator).where(Indicator.needs_review.is_(True))).scalars().all()
@@ -577,7 +571,7 @@ class IntelService:
     def reveal_value(self, principal: Principal, indicator_id: int, *, purpose: str = "moderation") -> dict:
         """The full value of an indicator. For a phone number, account or wallet this is a reveal:
         appended to the access log first, and nothing is decrypted if the log cannot be written."""
-        _need(principal, "intel:analyst")
+        self.p.orgs.require(principal, "intel:analyst")
         self._ready()
         with self.p.db.read_session() as s:
             ind = s.get(Indicator, indicator_id)
@@ -596,7 +590,7 @@ class IntelService:
 
     def appeals(self, principal: Principal, *, status: str = "open", limit: int = 100) -> list[dict]:
         """Appeals by status (open ones soonest deadline first) with their indicator's verdict."""
-        _need(principal, "intel:analyst")
+        self.p.orgs.require(principal, "intel:analyst")
         if status not in ("open", "upheld", "rejected"):
             raise _bad("status", "open, upheld or rejected")
         now = utcnow()
@@ -614,7 +608,7 @@ class IntelService:
 
     def appeal_reveal(self, principal: Principal, appeal_id: str) -> dict:
         """An appeal's statement and contact (vault ciphertext), logged before they are decrypted."""
-        _need(principal, "intel:analyst")
+        self.p.orgs.require(principal, "intel:analyst")
         self._ready()
         with self.p.db.read_session() as s:
             a = s.execute(select(Appeal).where(Appeal.public_id == appeal_id)).scalar_one_or_none()
@@ -659,7 +653,7 @@ class IntelService:
     def indicator(self, principal: Principal, indicator_id: int, *, reveal: bool = False) -> dict:
         """An indicator with its verdict and reports, for analysts. ``reveal`` also decrypts report
         texts and contacts, logged in the access log before anything is opened."""
-        _need(principal, "intel:analyst")
+        self.p.orgs.require(principal, "intel:analyst", subject=f"indicator:{indicator_id}")
         self._ready()
         if reveal:
             self.p.audit.append(actor=principal.actor, action="intel_report_reveal", org_id=principal.org_id,
@@ -697,7 +691,7 @@ class IntelService:
     def decide(self, principal: Principal, indicator_id: int, *, action: str, note: str = "",
                source: str = "analyst") -> dict:
         """confirm / dispute / delist / clear an indicator; recorded in the history and the access log."""
-        _need(principal, "intel:analyst")
+        self.p.orgs.require(principal, "intel:analyst", subject=f"indicator:{indicator_id}")
         if action not in DECISIONS:
             raise _bad("action", f"choose from: {', '.join(DECISIONS)}")
         if source not in ("analyst", "official_source"):
@@ -738,7 +732,7 @@ class IntelService:
     def review_report(self, principal: Principal, report_id: str, *, action: str, note: str = "") -> dict:
         """accept (a held report: it counts for its non-official indicators) or reject (spam or abuse:
         it stops counting and its reporter's reputation drops)."""
-        _need(principal, "intel:analyst")
+        self.p.orgs.require(principal, "intel:analyst", subject=f"report:{report_id}")
         if action not in ("accept", "reject"):
             raise _bad("action", "accept or reject")
         with self.p.db.session() as s:
@@ -816,7 +810,7 @@ class IntelService:
     def decide_appeal(self, principal: Principal, appeal_id: str, *, uphold: bool, note: str = "") -> dict:
         """Uphold (the indicator is delisted: earlier reports stop counting) or reject (the verdict
         returns to what the reports say)."""
-        _need(principal, "intel:analyst")
+        self.p.orgs.require(principal, "intel:analyst", subject=f"appeal:{appeal_id}")
         with self.p.db.session() as s:
             a = s.execute(select(Appeal).where(Appeal.public_id == appeal_id)).scalar_one_or_none()
             if a is None:

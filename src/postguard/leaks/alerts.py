@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from postguard.db.base import utcnow
-from postguard.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from postguard.errors import Conflict, FieldError, InvalidInput, NotFound
 from postguard.leaks.models import KINDS, SEVERITIES, Alert
 
 STATUSES = ("open", "acknowledged", "all")
@@ -48,13 +48,6 @@ class AlertView:
         return dict(self.__dict__)
 
 
-def _may(principal, *, role_set: tuple[str, ...], scope: str) -> bool:
-    role = getattr(principal, "role", None)
-    if role is not None:
-        return role in role_set
-    return bool(hasattr(principal, "can") and principal.can(scope))
-
-
 class AlertService:
     def __init__(self, platform) -> None:
         self.p = platform
@@ -81,8 +74,8 @@ class AlertService:
     def list(self, principal, *, kind: str | None = None, status: str = "open", limit: int = 50,
              before: int | None = None) -> dict:
         """Newest first; ``before`` is the cursor (the last id seen)."""
-        if not _may(principal, role_set=LIST_ROLES, scope="audit:read"):
-            raise Forbidden("Only auditors, data-protection officers and administrators see alerts.")
+        self.p.orgs.require(principal, "audit:read", roles=LIST_ROLES, subject="alerts",
+                            message="Only auditors, data-protection officers and administrators see alerts.")
         errors = []
         if kind is not None and kind not in KINDS:
             errors.append(FieldError("kind", f"one of {', '.join(KINDS)}"))
@@ -114,18 +107,23 @@ class AlertService:
 
     def acknowledge(self, principal, alert_id: int, *, note: str | None = None) -> dict:
         """Close an alert. Nobody acknowledges an alert they triggered themselves."""
-        if not _may(principal, role_set=ACK_ROLES, scope="alerts:ack"):
-            raise Forbidden("Only auditors and data-protection officers acknowledge alerts.")
+        self.p.orgs.require(principal, "alerts:ack", roles=ACK_ROLES, subject=f"alert:{alert_id}",
+                            message="Only auditors and data-protection officers acknowledge alerts.")
         note = (note or "").strip() or None
         if note and len(note) > 500:
             raise InvalidInput("The note is too long.", [FieldError("note", "at most 500 characters")])
+        with self.p.db.read_session() as s:  # refused outside the write transaction, so it can be logged
+            own = s.execute(select(Alert.id).where(Alert.id == alert_id, Alert.org_id == principal.org_id,
+                                                   Alert.actor == principal.actor)).scalar_one_or_none()
+        if own is not None:
+            self.p.orgs.refuse(principal, reason="an alert cannot be acknowledged by who triggered it",
+                               subject=f"alert:{alert_id}",
+                               message="An alert cannot be acknowledged by the person who triggered it.")
         with self.p.db.session() as s:
             row = s.execute(select(Alert).where(Alert.id == alert_id, Alert.org_id == principal.org_id)
                             .with_for_update()).scalar_one_or_none()
             if row is None:
                 raise NotFound(f"No alert {alert_id}.")
-            if row.actor == principal.actor:
-                raise Forbidden("An alert cannot be acknowledged by the person who triggered it.")
             if row.acknowledged_at is not None:
                 raise Conflict(f"Alert {alert_id} was already acknowledged.")
             row.acknowledged_at, row.acknowledged_by, row.ack_note = utcnow(), principal.actor, note

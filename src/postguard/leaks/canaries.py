@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from postguard.access.models import Staff
-from postguard.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from postguard.errors import Conflict, FieldError, InvalidInput, NotFound
 from postguard.leaks.models import Canary, CanaryNumber
 from postguard.orgs.models import ApiKey
 from postguard.phones import InvalidPhone, normalize_phone
@@ -219,8 +219,7 @@ class CanaryService:
     def contact(self, principal, *, number: str, caller: str | None, kind: str, at: datetime | None) -> int:
         """A call or SMS received on a canary number → a ``canary_contact`` alert naming the channel.
         Unknown numbers are ``NotFound`` with nothing else said."""
-        if not (hasattr(principal, "can") and principal.can("telephony")):
-            raise Forbidden("This key lacks the telephony scope.")
+        self.p.orgs.require(principal, "telephony")
         errors = []
         if kind not in CONTACT_KINDS:
             errors.append(FieldError("kind", "call or sms"))

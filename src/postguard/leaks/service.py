@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 from postguard.access.models import Assignment, Staff
 from postguard.audit.models import AuditEntry
 from postguard.db.base import utcnow
-from postguard.errors import FieldError, Forbidden, InvalidInput, NotFound
+from postguard.errors import FieldError, InvalidInput, NotFound
 from postguard.leaks import anomalies
 from postguard.leaks.models import Alert
 from postguard.orgs.models import ApiKey, Organisation
@@ -142,9 +142,8 @@ class LeakService:
         likely each is to be the leak: after delivery and outside an assignment first, then
         break-glass, exports, customer service, couriers in their window, phone searches, refusals."""
         if not isinstance(who, str):
-            role = getattr(who, "role", None)
-            if (role is not None and role not in TRIANGULATE_ROLES) or (role is None and not who.can("audit:read")):
-                raise Forbidden("Only auditors and data-protection officers triangulate leaks.")
+            self.p.orgs.require(who, "audit:read", roles=TRIANGULATE_ROLES, subject=waybill,
+                                message="Only auditors and data-protection officers triangulate leaks.")
         org_id, actor = self._org(who)
         with self.p.db.read_session() as s:
             sh = s.execute(select(Shipment).where(Shipment.org_id == org_id, Shipment.waybill == waybill)

@@ -6,7 +6,9 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -15,11 +17,16 @@ from postguard.db.base import utcnow
 from postguard.errors import (
     Conflict,
     FieldError,
+    Forbidden,
     InvalidInput,
     NotFound,
+    PostguardError,
     Unauthenticated,
 )
+from postguard.logging import get_logger
 from postguard.orgs.models import ApiKey, Organisation
+
+log = get_logger("postguard.authz")
 
 SCOPES = {
     "shipments:read": "list and get shipments (masked)",
@@ -107,6 +114,41 @@ class OrgService:
     def principal(self, code: str, *, actor: str) -> Principal:
         org = self.get(code)
         return Principal(org_id=org.id, org_code=org.code, actor=actor)
+
+    # -- authorisation -------------------------------------------------------------------------
+    def refuse(self, principal, *, reason: str, subject: str | None = None, message: str | None = None,
+               details: dict | None = None) -> NoReturn:
+        """Append an ``access_denied`` entry to the access log, then raise ``Forbidden``.
+
+        Every refusal of the platform goes through here (API keys, staff sessions, the public). A
+        refusal that cannot be logged still refuses. Callers must not hold an open write transaction
+        (on SQLite the append would wait on the database lock)."""
+        actor = getattr(principal, "actor", None) or "public"
+        try:
+            self.p.audit.append(actor=actor, action="access_denied", org_id=getattr(principal, "org_id", None),
+                                subject=(subject or "")[:80] or None, details={"reason": reason, **(details or {})})
+        except PostguardError:
+            log.error("refusal not logged", reason=reason)
+        raise Forbidden(message or f"Not allowed: {reason}.")
+
+    def require(self, principal, scope: str, *, roles: Iterable[str] = (), subject: str | None = None,
+                message: str | None = None):
+        """The one authorisation check: an API-key principal needs ``scope``; a member of staff (a
+        principal with a ``role``) needs one of ``roles`` (none: staff are refused). Anything else —
+        including no principal at all — is refused. Refusals are logged, then raised as ``Forbidden``.
+        Returns the principal."""
+        role = getattr(principal, "role", None)
+        if role is not None:
+            roles = tuple(roles)
+            if role in roles:
+                return principal
+            self.refuse(principal, reason=f"role {role} may not do this", subject=subject or f"scope:{scope}",
+                        message=message or "Your role does not allow this.")
+        can = getattr(principal, "can", None)
+        if callable(can) and can(scope):
+            return principal
+        self.refuse(principal, reason=f"needs the {scope} scope", subject=subject or f"scope:{scope}",
+                    message=message or f"This key lacks the {scope} scope.")
 
     # -- API keys ----------------------------------------------------------------------------
     def create_api_key(self, *, org_code: str, scopes: list[str], label: str = "", actor: str = "cli") -> IssuedKey:

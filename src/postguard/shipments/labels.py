@@ -30,7 +30,7 @@ from postguard.errors import FieldError, InvalidInput, Shredded
 from postguard.orgs.models import Organisation
 from postguard.orgs.service import Principal
 from postguard.shipments.models import LabelToken, Shipment
-from postguard.shipments.service import _need, masked_view
+from postguard.shipments.service import masked_view
 
 PAGE = (100 * mm, 150 * mm)
 rl_config.useA85 = 0  # binary streams: ASCII85 in pure Python dominated the time of 1,000-label PDFs
@@ -127,7 +127,7 @@ class LabelService:
 
     def render(self, principal: Principal, waybills: list[str]) -> bytes:
         """One PDF page per waybill, in the order given (duplicates printed once)."""
-        _need(principal, "labels:print", audit=self.p.audit)
+        self.p.orgs.require(principal, "labels:print")
         if not waybills:
             raise InvalidInput("No waybills given.", [FieldError("waybills", "at least one waybill")])
         if len(waybills) > MAX_LABELS:

@@ -24,10 +24,8 @@ from postguard.db.engine import placeholder
 from postguard.errors import (
     Conflict,
     FieldError,
-    Forbidden,
     InvalidInput,
     NotFound,
-    PostguardError,
 )
 from postguard.logging import get_logger
 from postguard.orgs.models import Organisation
@@ -137,19 +135,6 @@ def masked_view(s: Shipment) -> dict:
     }
 
 
-def _need(principal: Principal, scope: str, *, audit=None) -> None:
-    """Refuse a principal without ``scope``; the refusal is appended to the access log when ``audit``
-    is given (a refusal that cannot be logged still refuses)."""
-    if not principal.can(scope):
-        if audit is not None:
-            try:
-                audit.append(actor=principal.actor, action="access_denied", org_id=principal.org_id,
-                             subject=f"scope:{scope}", details={"reason": f"needs the {scope} scope"})
-            except PostguardError:
-                log.error("refusal not logged", scope=scope)
-        raise Forbidden(f"This key lacks the {scope} scope.")
-
-
 class ShipmentService:
     def __init__(self, platform) -> None:
         self.p = platform
@@ -202,7 +187,7 @@ class ShipmentService:
         return org
 
     def create(self, principal: Principal, data: dict) -> dict:
-        _need(principal, "shipments:write", audit=self.p.audit)
+        self.p.orgs.require(principal, "shipments:write")
         item, errors = validate(data)
         if errors:
             raise InvalidInput("The shipment was not created.", errors)
@@ -227,7 +212,7 @@ class ShipmentService:
         imported; rows whose waybill is already stored are counted, not duplicated. ``protection``
         exists for the benchmark's plaintext baseline.
         """
-        _need(principal, "shipments:write", audit=self.p.audit)
+        self.p.orgs.require(principal, "shipments:write")
         report = ImportReport()
         text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
         reader = csv.reader(text)
@@ -310,14 +295,14 @@ class ShipmentService:
         return s
 
     def get(self, principal: Principal, waybill: str) -> dict:
-        _need(principal, "shipments:read", audit=self.p.audit)
+        self.p.orgs.require(principal, "shipments:read")
         with self.p.db.read_session() as s:
             return masked_view(self._by_waybill(s, principal, waybill))
 
     def list(self, principal: Principal, *, status: str | None = None, limit: int = 50,
              after: str | None = None) -> dict:
         """Masked shipments in waybill order; ``after`` is the cursor (the last waybill seen)."""
-        _need(principal, "shipments:read", audit=self.p.audit)
+        self.p.orgs.require(principal, "shipments:read")
         if status is not None and status not in STATUSES:
             raise InvalidInput("Unknown status.", [FieldError("status", f"one of {', '.join(STATUSES)}")])
         if not 1 <= limit <= 500:
@@ -334,7 +319,7 @@ class ShipmentService:
     def search_by_phone(self, principal: Principal, phone: str) -> list[dict]:
         """Shipments where ``phone`` is the sender's or recipient's: blind-index candidates,
         decrypted and filtered server-side, returned masked."""
-        _need(principal, "shipments:search", audit=self.p.audit)
+        self.p.orgs.require(principal, "shipments:search")
         try:
             e164 = normalize_phone(phone)
         except InvalidPhone as e:
@@ -366,7 +351,7 @@ class ShipmentService:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def set_status(self, principal: Principal, waybill: str, status: str) -> dict:
-        _need(principal, "shipments:write", audit=self.p.audit)
+        self.p.orgs.require(principal, "shipments:write")
         if status not in STATUSES:
             raise InvalidInput("Unknown status.", [FieldError("status", f"one of {', '.join(STATUSES)}")])
         with self.p.db.session() as s:
@@ -406,7 +391,7 @@ class ShipmentService:
 
     def shred(self, principal: Principal, waybill: str) -> None:
         """Destroy one shipment's data key and personal data now (statistics stay)."""
-        _need(principal, "shipments:write", audit=self.p.audit)
+        self.p.orgs.require(principal, "shipments:write")
         with self.p.db.session() as s:
             sh = self._by_waybill(s, principal, waybill)
             self._shred_where(s, Shipment.id == sh.id)
@@ -448,7 +433,7 @@ class ShipmentService:
 
     def stats(self, principal: Principal) -> dict:
         """Anonymous statistics, kept after shredding: counts by status and by province."""
-        _need(principal, "shipments:read", audit=self.p.audit)
+        self.p.orgs.require(principal, "shipments:read")
         with self.p.db.read_session() as s:
             by_status = dict(s.execute(
                 select(Shipment.status, func.count()).where(Shipment.org_id == principal.org_id)
@@ -470,7 +455,7 @@ class ShipmentService:
                progress: Callable[[int], None] | None = None) -> dict:
         """Move every shipment's data key to the active data-key version, one short transaction
         per batch (the service keeps serving), then destroy versions no longer used."""
-        _need(principal, "keys:admin", audit=self.p.audit)
+        self.p.orgs.require(principal, "keys:admin")
         moved, last_id = 0, 0
         while True:
             with self.p.db.session() as s:

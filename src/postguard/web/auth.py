@@ -16,13 +16,11 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 
 from postguard.access.staff import SESSION_FOR, StaffPrincipal
-from postguard.errors import Forbidden, PostguardError, Unauthenticated
-from postguard.logging import get_logger
+from postguard.errors import Forbidden, Unauthenticated
 
 SESSION_COOKIE = "pg_session"
 LOGIN_CSRF_COOKIE = "pg_login_csrf"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-log = get_logger("postguard.web")
 
 
 @dataclass(frozen=True)
@@ -71,7 +69,11 @@ def staff_page(*roles: str):
         except Unauthenticated:
             raise LoginRequired("Your session has ended; please sign in again.") from None
         if request.method not in SAFE_METHODS:
-            platform.staff.check_csrf(csrf, await _form_csrf(request))
+            try:
+                platform.staff.check_csrf(csrf, await _form_csrf(request))
+            except Forbidden as e:  # a forged or stale form is a refusal like any other: logged
+                platform.orgs.refuse(principal, reason="missing or wrong CSRF token", subject=request.url.path,
+                                     details={"method": request.method}, message=e.detail)
         if roles and principal.role not in roles:
             deny(request, principal, f"role {principal.role} may not use this page")
         return StaffContext(principal, csrf)
@@ -93,13 +95,9 @@ def current_staff(request: Request) -> StaffPrincipal | None:
 
 def deny(request: Request, principal: StaffPrincipal, reason: str) -> None:
     """Log the refusal, then refuse (a refusal that cannot be logged still refuses)."""
-    platform = request.app.state.platform
-    try:
-        platform.audit.append(actor=principal.actor, action="access_denied", org_id=principal.org_id,
-                              subject=request.url.path[:80], details={"method": request.method, "reason": reason})
-    except PostguardError:
-        log.error("refusal not logged", path=request.url.path)
-    raise Forbidden("Your role does not allow this.")
+    request.app.state.platform.orgs.refuse(principal, reason=reason, subject=request.url.path,
+                                           details={"method": request.method},
+                                           message="Your role does not allow this.")
 
 
 def new_login_csrf() -> str:
