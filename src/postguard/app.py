@@ -14,6 +14,7 @@ from postguard.api.access import router as access_router
 from postguard.api.audit import router as audit_router
 from postguard.api.intel import router as intel_router
 from postguard.api.leaks import router as leaks_router
+from postguard.api.lookups import router as lookups_router
 from postguard.api.sharing import router as sharing_router
 from postguard.api.shipments import router as shipments_router
 from postguard.api.system import install_metrics
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(shipments_router)
     app.include_router(audit_router)
     app.include_router(intel_router)
+    app.include_router(lookups_router)
     app.include_router(sharing_router)
     app.include_router(taxii_router)
     app.include_router(web_router)

@@ -4,7 +4,6 @@ from postguard.access.models import Assignment, Staff, WebSession
 from postguard.alerts.models import ScamWarning, WebhookDelivery, WebhookSubscription
 from postguard.audit.models import AuditCheckpoint, AuditEntry
 from postguard.db.base import Base
-from postguard.intel.shared_store import SharedIndicatorRow
 from postguard.leaks.models import Alert, Canary, CanaryNumber
 from postguard.intel.models import (
     Appeal,
@@ -26,6 +25,6 @@ metadata = Base.metadata
 __all__ = [
     "Alert", "ApiKey", "Appeal", "Assignment", "AuditCheckpoint", "AuditEntry", "Canary", "CanaryNumber",
     "Decision", "Evidence", "Indicator", "LabelToken", "OfficialChannel", "Organisation", "OtpChallenge",
-    "Report", "ReportIndicator", "Reporter", "ScamWarning", "ServiceKey", "SharedIndicatorRow", "Shipment",
+    "Report", "ReportIndicator", "Reporter", "ScamWarning", "ServiceKey", "Shipment",
     "ShipmentEvent", "Staff", "VaultKey", "WebSession", "WebhookDelivery", "WebhookSubscription", "metadata",
 ]

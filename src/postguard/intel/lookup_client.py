@@ -71,6 +71,8 @@ __all__ = [
     "LookupRequest",
     "LookupState",
     "answer_bucket",
+    "bucket_key",
+    "lookup_input",
     "bucket_prefix",
     "build_index",
     "make_request",
@@ -106,11 +108,27 @@ def _indicator(value: object) -> bytes:
     return bytes(value)
 
 
+def lookup_input(type_: str, value: str) -> bytes:
+    """What is blinded, bucketed and indexed for one indicator: ``type \0 normal form`` in UTF-8
+    (the type keeps a domain and a link with the same text apart). Normalise with
+    ``postguard.intel.normalize.detect`` first: every written form of a number gives one input."""
+    if not isinstance(type_, str) or not type_ or "\0" in type_:
+        raise _invalid("type", "must be an indicator type")
+    if not isinstance(value, str) or not value:
+        raise _invalid("indicator", "must be a non-empty normalised string")
+    return f"{type_}\0{value}".encode()
+
+
+def bucket_key(indicator: str | bytes) -> int:
+    """The first 32 bits of SHA-256(tag || indicator): what a server stores so that it can serve a
+    bucket at any prefix length (``bucket_prefix(x, bits) == bucket_key(x) >> (32 - bits)``)."""
+    return int.from_bytes(hashlib.sha256(_BUCKET_TAG + _indicator(indicator)).digest()[:4], "big")
+
+
 def bucket_prefix(indicator: str | bytes, bits: int = DEFAULT_PREFIX_BITS) -> int:
     """The k-anonymity bucket of a normalised indicator: the first ``bits`` bits of
     SHA-256(tag || indicator), as an integer. Unkeyed, so that the client can compute it."""
-    digest = hashlib.sha256(_BUCKET_TAG + _indicator(indicator)).digest()
-    return int.from_bytes(digest[:4], "big") >> (32 - _bits(bits))
+    return bucket_key(indicator) >> (32 - _bits(bits))
 
 
 @dataclass(frozen=True)

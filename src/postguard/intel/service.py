@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from postguard.db.base import utcnow
 from postguard.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from postguard.intel.evidence import check_file
+from postguard.intel.exchange import SHARED_VERDICTS, category_of, to_shared
 from postguard.intel.models import (
     Appeal,
     Decision,
@@ -38,6 +39,8 @@ from postguard.intel.verdicts import (
     Verdict,
     grade,
 )
+from postguard.intel.sharing import TYPES as SHARED_TYPES
+from postguard.intel.sharing import SharedIndicator
 from postguard.orgs.models import Organisation
 from postguard.orgs.service import SCOPES, Principal
 
@@ -124,6 +127,7 @@ class IntelService:
         inside another session would wait on the database lock."""
         self._digest("")
         self.key_org_id()
+        self.p.lookups.ready()
 
     def digest_of(self, n: Normal) -> bytes:
         """The lookup key of a normal form (also what private lookups and sharing match on)."""
@@ -172,11 +176,20 @@ class IntelService:
         ind = Indicator(type=n.type, digest=self.digest_of(n), display=n.display[:300],
                         value=None if n.personal else n.value, domain=n.domain, qualifier=n.bank,
                         verdict="unknown", score=0)
+        ind.lookup_bucket, ind.lookup_output = self.p.lookups.entry(n.type, n.value)
         s.add(ind)
         s.flush()
         if n.personal:
             ind.value_ct = self._seal(s, n.value, table="intel_indicators", column="value", record_id=ind.id)
         return ind
+
+    def value_of(self, s: Session, ind: Indicator) -> str:
+        """The normal form of a stored indicator (decrypted for personal types). For the service's
+        own use: sharing and the lookup index; callers log before anything leaves."""
+        if ind.value is not None:
+            return ind.value
+        raw = self._open(s, ind.value_ct, table="intel_indicators", column="value", record_id=ind.id)
+        return raw.decode("utf-8")
 
     def _official(self, s: Session, indicator_id: int) -> tuple[OfficialChannel, Organisation] | None:
         row = s.execute(
@@ -737,6 +750,128 @@ class IntelService:
                             details={"appeal": appeal_id, "from": before, "to": after, "overdue": overdue})
         return {"appeal": appeal_id, "status": "upheld" if uphold else "rejected", "verdict": after,
                 "decided_after_deadline": overdue}
+
+    # -- sharing -----------------------------------------------------------------------------
+    def _report_stats(self, s: Session, ids: list[int]) -> dict[int, tuple[int, set[str]]]:
+        """``{indicator id: (accepted reports, their categories)}``."""
+        out: dict[int, tuple[int, set[str]]] = {}
+        for start in range(0, len(ids), 500):
+            rows = s.execute(
+                select(ReportIndicator.indicator_id, Report.category, func.count())
+                .join(Report, Report.id == ReportIndicator.report_id)
+                .where(ReportIndicator.indicator_id.in_(ids[start:start + 500]), Report.status == "accepted")
+                .group_by(ReportIndicator.indicator_id, Report.category)).all()
+            for iid, category, n in rows:
+                count, cats = out.get(iid, (0, set()))
+                out[iid] = (count + n, cats | {category})
+        return out
+
+    def _shared(self, s: Session, ind: Indicator, verdict: str, score: int, stats) -> SharedIndicator | None:
+        if verdict not in SHARED_VERDICTS or ind.type not in SHARED_TYPES:
+            return None
+        count, cats = stats.get(ind.id, (0, set()))
+        return to_shared(type_=ind.type, value=self.value_of(s, ind), verdict=verdict, score=score,
+                         reports=count, categories=cats, first_seen=ind.first_seen_at,
+                         last_seen=max(d for d in (ind.first_seen_at, ind.last_report_at, ind.decision_at) if d))
+
+    def shared_feed(self) -> list[SharedIndicator]:
+        """Every indicator this platform shares (``postguard.intel.exchange`` decides which and at
+        what TLP), with its verdict as last graded, accepted reports and their categories. Values of
+        personal types are decrypted here: callers log the export before calling."""
+        self._ready()
+        with self.p.db.read_session() as s:
+            inds = s.execute(select(Indicator).where(Indicator.verdict.in_(SHARED_VERDICTS))
+                             .order_by(Indicator.id)).scalars().all()
+            stats = self._report_stats(s, [i.id for i in inds])
+            out = [self._shared(s, i, i.verdict, i.score, stats) for i in inds]
+        return [x for x in out if x is not None]
+
+    def shared_lookup(self, type_: str, value: str) -> SharedIndicator | None:
+        """The shared view of one normal form, graded now; None when it is not flagged (unknown,
+        official) or not shared."""
+        self._ready()
+        with self.p.db.read_session() as s:
+            ind = s.execute(select(Indicator).where(Indicator.digest == self._digest(f"{type_}\0{value}"))
+                            ).scalar_one_or_none()
+            if ind is None:
+                return None
+            v = self._grade(s, ind)
+            return self._shared(s, ind, v.verdict, v.score, self._report_stats(s, [ind.id]))
+
+    def import_shared(self, principal: Principal, indicators: list[SharedIndicator], *,
+                      source: str = "") -> dict[str, int]:
+        """A partner's indicators (from its STIX bundle) become reports by the partner organisation
+        (``principal``), all or nothing: one organisation's report each, graded like any other, dated
+        at the partner's last sighting; a newer sighting adds a newer report; a partner's ``delisted``
+        withdraws its earlier reports. Partners' verdicts and scores are not copied."""
+        _need(principal, "intel:report")
+        prepared: list[tuple[Normal, SharedIndicator]] = []
+        errors: list[FieldError] = []
+        for i, si in enumerate(indicators):
+            try:
+                prepared.append((detect(si.value, si.type), si))
+            except InvalidInput as e:
+                errors += [FieldError(f"indicators[{i}]", fe.message, code=fe.code) for fe in e.errors]
+        if errors:
+            raise InvalidInput("Some indicators could not be read; nothing was imported.", errors)
+        self._ready()
+        now = utcnow()
+        counts = {"added": 0, "updated": 0, "unchanged": 0, "withdrawn": 0}
+        with self.p.db.session() as s:
+            reporter = self._reporter(s, principal=principal, client="")
+            for n, si in prepared:
+                ind = self._find(s, n) if si.verdict == "delisted" else self._get_or_create(s, n)
+                mine = [] if ind is None else s.execute(
+                    select(Report).join(ReportIndicator, ReportIndicator.report_id == Report.id)
+                    .where(ReportIndicator.indicator_id == ind.id, Report.reporter_id == reporter.id,
+                           Report.status.in_(("accepted", "held")))).scalars().all()
+                if si.verdict == "delisted":
+                    if not mine:
+                        counts["unchanged"] += 1
+                        continue
+                    for r in mine:
+                        r.status = "withdrawn"
+                    s.flush()
+                    self._regrade(s, ind)
+                    counts["withdrawn"] += 1
+                    continue
+                at = min(si.last_seen, now)
+                if mine and max(r.created_at for r in mine) >= at:
+                    counts["unchanged"] += 1
+                    continue
+                official = self._official_for(s, n, ind) is not None
+                category = category_of(si.categories)
+                rep = Report(public_id=secrets.token_urlsafe(12), reporter_id=reporter.id, reporter_kind="org",
+                             org_id=principal.org_id, category=category, status="held" if official else "accepted",
+                             fingerprint=self._digest(f"fp\0{reporter.key.hex()}\0{category}\0{ind.id}"),
+                             duplicates=0, created_at=at)
+                s.add(rep)
+                s.flush()
+                s.add(ReportIndicator(report_id=rep.id, indicator_id=ind.id))
+                reporter.reports += 1
+                ind.last_report_at = max(ind.last_report_at or at, at)
+                ind.first_seen_at = min(ind.first_seen_at or now, si.first_seen, at)
+                if official:
+                    ind.needs_review, ind.review_reason = True, "official_reported"
+                s.flush()
+                self._regrade(s, ind)
+                counts["updated" if mine else "added"] += 1
+        self.p.audit.append(actor=principal.actor, action="intel_import", org_id=principal.org_id,
+                            subject="intel_reports", details={**counts, "source": source[:200]})
+        return counts
+
+    def regrade_all(self) -> dict[str, int]:
+        """Grade every reported indicator afresh (verdicts decay with time; lookups always grade
+        afresh, the stored verdict used by sharing and the lookup index is refreshed here)."""
+        self._ready()
+        changed = total = 0
+        with self.p.db.session() as s:
+            for ind in s.execute(select(Indicator).where(Indicator.verdict != "unknown")).scalars():
+                before = ind.verdict
+                self._regrade(s, ind)
+                total += 1
+                changed += ind.verdict != before
+        return {"graded": total, "changed": changed}
 
 
 def reputation(upheld: int, rejected: int) -> float:
