@@ -10,7 +10,12 @@ from fastapi.testclient import TestClient
 
 from postguard.app import create_app
 from postguard.intel.feed import COLLECTION_ID
-from postguard.intel.sharing import SharedIndicator, from_stix_bundle, stix_time, to_stix_bundle
+from postguard.intel.sharing import (
+    SharedIndicator,
+    from_stix_bundle,
+    stix_time,
+    to_stix_bundle,
+)
 from postguard.orgs.service import Principal
 
 TAXII = "application/taxii+json;version=2.1"

@@ -39,6 +39,7 @@ from postguard.intel.lookup_client import (
     lookup_input,
 )
 from postguard.intel.models import Indicator
+from postguard.vault import ristretto255 as group
 
 KEY_PURPOSE = "intel-oprf"
 KEY_INFO = b"postguard/intel/lookup/v1"
@@ -60,7 +61,10 @@ def decode_element(text: object, field: str = "blinded") -> bytes:
         raise _bad(field, "a base64 ristretto255 element (32 bytes)") from None
     if len(raw) != oprf.ELEMENT_SIZE:
         raise _bad(field, "a base64 ristretto255 element (32 bytes)")
-    return raw
+    try:
+        return group.check_element(raw)
+    except group.GroupError:
+        raise _bad(field, "not a canonical ristretto255 element (or the identity)") from None
 
 
 def parse_prefix(text: object) -> tuple[int, int]:

@@ -31,6 +31,8 @@ from postguard.intel.models import (
     ReportIndicator,
 )
 from postguard.intel.normalize import Normal, detect, norm_domain
+from postguard.intel.sharing import TYPES as SHARED_TYPES
+from postguard.intel.sharing import SharedIndicator
 from postguard.intel.verdicts import (
     SEVERITY,
     Policy,
@@ -39,8 +41,6 @@ from postguard.intel.verdicts import (
     Verdict,
     grade,
 )
-from postguard.intel.sharing import TYPES as SHARED_TYPES
-from postguard.intel.sharing import SharedIndicator
 from postguard.orgs.models import Organisation
 from postguard.orgs.service import SCOPES, Principal
 
