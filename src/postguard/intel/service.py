@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -20,6 +21,7 @@ from postguard.db.base import utcnow
 from postguard.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from postguard.intel.evidence import check_file
 from postguard.intel.exchange import SHARED_VERDICTS, category_of, to_shared
+from postguard.intel.known import KnownIndex
 from postguard.intel.models import (
     Appeal,
     Decision,
@@ -113,6 +115,11 @@ class IntelService:
         self._digest_fn = None
         self._key_org_id: int | None = None
 
+    @cached_property
+    def known(self) -> KnownIndex:
+        """Every stored indicator's digest, in memory (``postguard.intel.known``)."""
+        return KnownIndex(self.p.db, refresh_seconds=self.p.settings.intel_index_refresh_seconds)
+
     # -- keys --------------------------------------------------------------------------------
     def _digest(self, text: str) -> bytes:
         if self._digest_fn is None:
@@ -179,6 +186,7 @@ class IntelService:
         ind.lookup_bucket, ind.lookup_output = self.p.lookups.entry(n.type, n.value)
         s.add(ind)
         s.flush()
+        self.known.add(ind.digest)
         if n.personal:
             ind.value_ct = self._seal(s, n.value, table="intel_indicators", column="value", record_id=ind.id)
         return ind
@@ -282,6 +290,10 @@ class IntelService:
                     targets.append(norm_domain(host))
                 except InvalidInput:
                     pass
+        digests = [self.digest_of(t) for t in targets]
+        if not any(self.known.may_know(d) for d in digests):
+            # nothing stored under any of them (the common case): no query, no write, no log
+            return self._answer(n, [(t, None, None, None) for t in targets])
         graded: list[tuple[Normal, Indicator | None, Verdict | None, tuple | None]] = []
         with self.p.db.read_session() as s:
             rows = {i.digest: i for i in s.execute(
