@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.routing import Route
 
 from postguard import __version__
 from postguard.api import problems
 from postguard.api.access import router as access_router
 from postguard.api.audit import router as audit_router
+from postguard.api.intel import lean_check
 from postguard.api.intel import router as intel_router
 from postguard.api.leaks import router as leaks_router
 from postguard.api.lookups import router as lookups_router
@@ -24,8 +27,8 @@ from postguard.logging import configure_logging, get_logger
 from postguard.platform import Platform
 from postguard.settings import Settings
 from postguard.web.auditor import router as auditor_router
-from postguard.web.intel import router as web_intel_router
 from postguard.web.courier import router as courier_router
+from postguard.web.intel import router as web_intel_router
 from postguard.web.routes import html_errors
 from postguard.web.routes import router as web_router
 from postguard.web.staff import router as staff_router
@@ -43,12 +46,55 @@ SECURITY_HEADERS = {
 }
 
 
+class SecurityHeaders:
+    """The security headers on every response, and ``no-store`` on the API's; plain ASGI (no
+    per-request task or body copy, unlike ``BaseHTTPMiddleware``)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        no_store = scope["path"].startswith(("/v1/", "/staff", "/taxii2/"))
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for k, v in SECURITY_HEADERS.items():
+                    headers.setdefault(k, v)
+                if no_store:
+                    headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 async def _checkpoints(platform: Platform) -> None:
     """Sign a checkpoint of the access log every second while entries arrive."""
     while True:
         await asyncio.sleep(1.0)
         with contextlib.suppress(Exception):
             await run_in_threadpool(platform.audit.checkpoint)
+        if "intel" in platform.__dict__:  # lookup counts added up in memory
+            with contextlib.suppress(Exception):
+                await run_in_threadpool(platform.intel.flush_lookups)
+
+
+async def _known_refresh(platform: Platform) -> None:
+    """Keep this worker's index of known indicators fresh off the request path."""
+    known = platform.intel.known
+    await run_in_threadpool(known.refresh)
+    known.managed = True
+    try:
+        while True:
+            await asyncio.sleep(max(0.2, platform.settings.intel_index_refresh_seconds))
+            try:
+                await run_in_threadpool(known.refresh)
+            except Exception:  # the database is away: keep answering from what is known, retry
+                log.exception("known-indicator refresh failed")
+    finally:
+        known.managed = False
 
 
 async def _anomaly_scans(platform: Platform, every: int) -> None:
@@ -67,7 +113,8 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
-        tasks = [asyncio.create_task(_checkpoints(app.state.platform))]
+        tasks = [asyncio.create_task(_checkpoints(app.state.platform)),
+                 asyncio.create_task(_known_refresh(app.state.platform))]
         if settings.anomaly_scan_interval_seconds:
             tasks.append(asyncio.create_task(_anomaly_scans(app.state.platform,
                                                             settings.anomaly_scan_interval_seconds)))
@@ -90,14 +137,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     problems.install(app, html_errors=html_errors)
     install_metrics(app)
 
-    @app.middleware("http")
-    async def _headers(request: Request, call_next):
-        response = await call_next(request)
-        for k, v in SECURITY_HEADERS.items():
-            response.headers.setdefault(k, v)
-        if request.url.path.startswith(("/v1/", "/staff", "/taxii2/")):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(SecurityHeaders)
 
     app.include_router(system_router)
     app.include_router(shipments_router)
@@ -114,4 +154,6 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(web_intel_router)
     app.include_router(access_router)
     app.include_router(courier_router)
+    # The lookup hot path first, as a plain Starlette route (the FastAPI declaration documents it).
+    app.router.routes.insert(0, Route("/v1/check", lean_check, methods=["POST"], include_in_schema=False))
     return app

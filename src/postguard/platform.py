@@ -173,4 +173,6 @@ class Platform:
         return IntelService(self)
 
     def close(self) -> None:
+        if "intel" in self.__dict__:
+            self.intel.flush_lookups()
         self.db.dispose()

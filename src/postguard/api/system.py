@@ -46,12 +46,29 @@ def install_metrics(app: FastAPI) -> None:
     latency = Histogram("postguard_http_request_seconds", "HTTP request latency", ["method", "route"],
                         registry=registry)
 
-    @app.middleware("http")
-    async def _measure(request: Request, call_next):
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        requests.labels(request.method, name, str(response.status_code)).inc()
-        latency.labels(request.method, name).observe(time.perf_counter() - start)
-        return response
+    class Measure:
+        """Plain ASGI (no per-request task or body copy, unlike ``BaseHTTPMiddleware``)."""
+
+        def __init__(self, inner) -> None:
+            self.inner = inner
+
+        async def __call__(self, scope, receive, send):
+            if scope["type"] != "http":
+                return await self.inner(scope, receive, send)
+            start = time.perf_counter()
+            status = 500
+
+            async def send_status(message):
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                await send(message)
+
+            try:
+                await self.inner(scope, receive, send_status)
+            finally:
+                name = getattr(scope.get("route"), "path", "unmatched")
+                requests.labels(scope["method"], name, str(status)).inc()
+                latency.labels(scope["method"], name).observe(time.perf_counter() - start)
+
+    app.add_middleware(Measure)

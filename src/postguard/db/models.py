@@ -4,7 +4,6 @@ from postguard.access.models import Assignment, Staff, WebSession
 from postguard.alerts.models import ScamWarning, WebhookDelivery, WebhookSubscription
 from postguard.audit.models import AuditCheckpoint, AuditEntry
 from postguard.db.base import Base
-from postguard.leaks.models import Alert, Canary, CanaryNumber
 from postguard.intel.models import (
     Appeal,
     Decision,
@@ -15,6 +14,7 @@ from postguard.intel.models import (
     Reporter,
     ReportIndicator,
 )
+from postguard.leaks.models import Alert, Canary, CanaryNumber
 from postguard.orgs.models import ApiKey, Organisation
 from postguard.otp import OtpChallenge
 from postguard.shipments.models import LabelToken, Shipment, ShipmentEvent

@@ -59,6 +59,7 @@ class KnownIndex:
         self._count = -1
         self._max_id = 0
         self._checked = float("-inf")
+        self.managed = False  # a server task refreshes it: lookups never wait on the database
 
     def __len__(self) -> int:
         return int(self._base.size) + len(self._recent)
@@ -72,7 +73,15 @@ class KnownIndex:
         key = key_of(digest)
         return key in self._recent or contains(self._base, key)
 
+    def refresh(self) -> None:
+        """Look for new indicators now (a server task calls this every refresh interval)."""
+        with self._lock:
+            self._refresh()
+            self._checked = time.monotonic()
+
     def _maybe_refresh(self) -> None:
+        if self.managed:
+            return
         now = time.monotonic()
         if now - self._checked < self.refresh_seconds:
             return

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import date, datetime, timedelta
+from functools import cached_property
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -88,6 +89,16 @@ ADVICE = ("A genuine courier never asks you to transfer money to a personal acco
 MAX_INDICATORS = 10
 MAX_TEXT = 4000
 DUPLICATE_WINDOW = timedelta(days=30)
+GRADE_CACHE_SECONDS = 30.0  # how old a worker's cached verdict of an unchanged indicator may be
+GRADE_CACHE_SIZE = 100_000
+
+
+@dataclass(frozen=True)
+class CheckPlan:
+    normal: Normal
+    targets: list[Normal]
+    digests: list[bytes]
+    answer: dict | None  # set when nothing is stored under any target
 
 
 @dataclass(frozen=True)
@@ -114,6 +125,9 @@ class IntelService:
         self._lock = threading.Lock()
         self._digest_fn = None
         self._key_org_id: int | None = None
+        self._grade_cache: dict[int, tuple] = {}
+        self._hits: dict[int, int] = {}
+        self._hits_at = float("-inf")
 
     @cached_property
     def known(self) -> KnownIndex:
@@ -278,6 +292,13 @@ class IntelService:
     # -- lookups -----------------------------------------------------------------------------
     def check(self, raw: str, *, type: str | None = None, client: str, now: datetime | None = None) -> dict:
         """Look up any raw input. Rate limited per ``client``; a clean lookup writes and logs nothing."""
+        plan = self.check_plan(raw, type=type, client=client)
+        return plan.answer if plan.answer is not None else self.check_stored(plan, now=now)
+
+    def check_plan(self, raw: str, *, type: str | None = None, client: str) -> CheckPlan:
+        """The first half of ``check``, with no I/O besides the rate limiter: limit, normalise, and
+        answer at once when no target is stored at all (``plan.answer``); otherwise the plan goes
+        to ``check_stored``. The API runs this half on the event loop."""
         self.p.limiter.hit(self.p.settings.intel_check_rate, "intel-check", client,
                            message="Too many lookups; try again later.")
         n = detect(raw, type)
@@ -293,27 +314,63 @@ class IntelService:
         digests = [self.digest_of(t) for t in targets]
         if not any(self.known.may_know(d) for d in digests):
             # nothing stored under any of them (the common case): no query, no write, no log
-            return self._answer(n, [(t, None, None, None) for t in targets])
+            return CheckPlan(n, targets, digests, self._answer(n, [(t, None, None, None) for t in targets]))
+        return CheckPlan(n, targets, digests, None)
+
+    def check_stored(self, plan: CheckPlan, *, now: datetime | None = None) -> dict:
+        """The second half of ``check``: read and grade what is stored (database I/O)."""
+        n, targets, digests = plan.normal, plan.targets, plan.digests
         graded: list[tuple[Normal, Indicator | None, Verdict | None, tuple | None]] = []
         with self.p.db.read_session() as s:
-            rows = {i.digest: i for i in s.execute(
-                select(Indicator).where(Indicator.digest.in_([self.digest_of(t) for t in targets]))).scalars()}
-            for t in targets:
-                ind = rows.get(self.digest_of(t))
+            rows = {i.digest: i for i in s.execute(select(Indicator).where(Indicator.digest.in_(digests))).scalars()}
+            for t, d in zip(targets, digests):
+                ind = rows.get(d)
                 if ind is None:
                     graded.append((t, None, None, None))
                     continue
-                official = self._official(s, ind.id)
-                graded.append((t, ind, self._grade(s, ind, now=now),
-                               (official[0].kind, official[0].label, official[1].code, official[1].name)
-                               if official else None))
-        hits = [g for g in graded if g[1] is not None]
-        if hits:
-            with self.p.db.session() as s:
-                for _, ind, _, _ in hits:
-                    s.execute(Indicator.__table__.update().where(Indicator.id == ind.id)
-                              .values(lookups=Indicator.lookups + 1))
+                graded.append((t, ind, *self._graded(s, ind, now=now)))
+        self._count_hits([g[1].id for g in graded if g[1] is not None])
         return self._answer(n, graded)
+
+    def _graded(self, s: Session, ind: Indicator, *, now: datetime | None) -> tuple[Verdict, tuple | None]:
+        """The verdict and official owner of a found indicator. Graded afresh, or taken from this
+        worker's cache while the indicator row is unchanged (every regrade stamps ``updated_at``) and
+        the entry is younger than ``GRADE_CACHE_SECONDS`` (decay and reporters' reputations move
+        slowly; a cached entry is at most that old)."""
+        key = (ind.id, ind.updated_at)
+        clock = time.monotonic()
+        hit = self._grade_cache.get(ind.id) if now is None else None
+        if hit is not None and hit[0] == key and clock - hit[1] < GRADE_CACHE_SECONDS:
+            return hit[2], hit[3]
+        official = self._official(s, ind.id)
+        verdict = self._grade(s, ind, now=now)
+        owner = (official[0].kind, official[0].label, official[1].code, official[1].name) if official else None
+        if now is None:
+            if len(self._grade_cache) >= GRADE_CACHE_SIZE:
+                self._grade_cache.clear()
+            self._grade_cache[ind.id] = (key, clock, verdict, owner)
+        return verdict, owner
+
+    def _count_hits(self, ids: list[int]) -> None:
+        """Count lookups that found something (no who, no when): added up in memory and written at
+        most once a second, so that a popular number does not make every lookup a write."""
+        if not ids:
+            return
+        with self._lock:
+            for i in ids:
+                self._hits[i] = self._hits.get(i, 0) + 1
+            due = time.monotonic() - self._hits_at >= 1.0
+        if due:
+            self.flush_lookups()
+
+    def flush_lookups(self) -> None:
+        with self._lock:
+            pending, self._hits, self._hits_at = self._hits, {}, time.monotonic()
+        if pending:
+            with self.p.db.session() as s:
+                for iid, count in sorted(pending.items()):
+                    s.execute(Indicator.__table__.update().where(Indicator.id == iid)
+                              .values(lookups=Indicator.lookups + count))
 
     def _answer(self, n: Normal, graded) -> dict:
         official = next(((t, o) for t, _, _, o in graded if o is not None), None)
