@@ -243,6 +243,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--flagged", type=int, default=200, help="flagged numbers seeded into the database")
+    ap.add_argument("--flagged-share", type=float, default=0.1, help="share of lookups of flagged numbers")
     ap.add_argument("--index", type=int, default=10_000_000, help="entries of the index-memory figure (0: skip)")
     ap.add_argument("--index-only", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -262,8 +263,8 @@ def main() -> None:
         subprocess.run([sys.executable, "-c", "import sys, json; sys.path.insert(0, %r); "
                         "from benchmarks.bench_check import seed; seed(json.loads(sys.argv[1]), json.loads(sys.argv[2]))"
                         % str(ROOT), json.dumps(seed_env), json.dumps(flagged)], env=env, cwd=ROOT, check=True)
-        requests = [request_bytes(written(rng.choice(flagged) if i % 10 == 0 and flagged else rng.choice(clean), rng))
-                    for i in range(5000)]
+        requests = [request_bytes(written(rng.choice(flagged) if flagged and rng.random() < args.flagged_share
+                                          else rng.choice(clean), rng)) for i in range(5000)]
         rates, p99s, bare_rates, bare_p99s = [], [], [], []
         for r in range(args.rounds):
             for kind in ("bare", "app"):

@@ -22,8 +22,8 @@ def _client(request: Request, who: Principal | None) -> str:
 
 class BucketIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    prefix: str = Field(description="The bucket: the first 8-24 bits (2-6 hex digits) of SHA-256('postguard/intel/"
-                                    "bucket/v1\\0' || type '\\0' normal form)", max_length=6)
+    prefix: str = Field(description="The bucket: the first 8, 12 or 16 bits (2-4 hex digits) of SHA-256('postguard/intel/"
+                                    "bucket/v1\\0' || type '\\0' normal form)", max_length=4)
     blinded: str = Field(description="RFC 9497 blinded element (ristretto255-SHA512), base64", max_length=64)
 
 

@@ -160,7 +160,7 @@ def private_check(
     value: str = typer.Argument(..., help="What to check: a phone number, account, wallet, link, domain, page or app"),
     server: str = typer.Option(..., "--server", help="The postguard server, e.g. https://postguard.example"),
     type: str | None = typer.Option(None, "--type", help="Force a type (phone, bank_account, url, ...)"),
-    prefix_bits: int = typer.Option(16, "--prefix-bits", help="Bucket prefix length: 8 to 24, a multiple of 4 "
+    prefix_bits: int = typer.Option(16, "--prefix-bits", help="Bucket prefix length: 8, 12 or 16 "
                                                               "(fewer bits: a larger crowd, a larger answer)"),
 ) -> None:
     """Check privately: the server sees only a bucket prefix and a blinded element, never the value;

@@ -7,7 +7,7 @@ docs/private-lookups.md. Here:
   secret ``intel-oprf``, stored wrapped by the KEK like every vault key; every worker derives the
   same key, nothing else is stored. ``key_id`` (16 hex digits of SHA-256 of the public key) names it
   in every answer, so that clients drop cached outputs if it ever changes.
-* **The index lives in the database**: each indicator row carries its 32-bit bucket key and its
+* **The index lives in the database**: each indicator row carries its 16-bit bucket and its
   truncated OPRF output, computed once when the indicator is created (``IntelService``); a bucket is
   one range query over indicators whose stored verdict is flagged (reported and above, not
   delisted), so verdict changes take effect on the next request on every worker. Rows created
@@ -32,7 +32,6 @@ from postguard.intel import oprf
 from postguard.intel.exchange import FLAGGED
 from postguard.intel.lookup_client import (
     MAX_BUCKET,
-    MAX_PREFIX_BITS,
     MIN_PREFIX_BITS,
     TRUNCATED_SIZE,
     bucket_key,
@@ -44,6 +43,10 @@ from postguard.vault import ristretto255 as group
 KEY_PURPOSE = "intel-oprf"
 KEY_INFO = b"postguard/intel/lookup/v1"
 SNAPSHOT_FORMAT = "postguard-lookup-snapshot/1"
+# Bits of the unkeyed bucket hash stored per indicator, and so the longest prefix served. No more:
+# the stored bits are a plain hash of the value, and 2^30 phone numbers are hashed in seconds, so
+# a stolen database narrows a flagged number to 2^30 / 2^16 = 16,384 candidates and no further.
+STORED_BITS = 16
 _HEX = re.compile(r"^[0-9a-f]+$")
 
 
@@ -68,10 +71,10 @@ def decode_element(text: object, field: str = "blinded") -> bytes:
 
 
 def parse_prefix(text: object) -> tuple[int, int]:
-    """``(prefix, bits)`` from a lower-case hex prefix of 2 to 6 digits (8 to 24 bits)."""
-    lo, hi = MIN_PREFIX_BITS // 4, MAX_PREFIX_BITS // 4
+    """``(prefix, bits)`` from a hex prefix of 2 to 4 digits (8 to ``STORED_BITS`` bits)."""
+    lo, hi = MIN_PREFIX_BITS // 4, STORED_BITS // 4
     if not isinstance(text, str) or not lo <= len(text) <= hi or not _HEX.match(text.lower()):
-        raise _bad("prefix", f"{lo} to {hi} hexadecimal digits ({MIN_PREFIX_BITS} to {MAX_PREFIX_BITS} bits)")
+        raise _bad("prefix", f"{lo} to {hi} hexadecimal digits ({MIN_PREFIX_BITS} to {STORED_BITS} bits)")
     return int(text, 16), 4 * len(text)
 
 
@@ -107,9 +110,10 @@ class PrivateLookups:
         return hashlib.sha256(self._key_pair()[1]).hexdigest()[:16]
 
     def entry(self, type_: str, value: str) -> tuple[int, bytes]:
-        """``(bucket key, truncated OPRF output)`` of one normal form: what its indicator row stores."""
+        """``(bucket, truncated OPRF output)`` of one normal form: what its indicator row stores (the
+        bucket at ``STORED_BITS`` bits)."""
         data = lookup_input(type_, value)
-        return bucket_key(data), oprf.evaluate(self._key_pair()[0], data)[:TRUNCATED_SIZE]
+        return bucket_key(data) >> (32 - STORED_BITS), oprf.evaluate(self._key_pair()[0], data)[:TRUNCATED_SIZE]
 
     def backfill(self) -> int:
         """Fill in the entries of indicators stored before the index existed (their personal normal
@@ -155,7 +159,7 @@ class PrivateLookups:
         self._limit(client)
         self._ensure()
         sk = self._key_pair()[0]
-        lo, hi = value << (32 - bits), (value + 1) << (32 - bits)
+        lo, hi = value << (STORED_BITS - bits), (value + 1) << (STORED_BITS - bits)
         with self.p.db.read_session() as s:
             outputs = s.execute(
                 select(Indicator.lookup_output)
