@@ -6,6 +6,7 @@ Values travel in POST bodies, never in a URL. ``check``, reports and appeals are
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -111,6 +112,9 @@ async def _check(request: Request, value: str, type_: str | None) -> JSONRespons
     return JSONResponse(await run_in_threadpool(p.intel.check_stored, plan))
 
 
+_CHECK_ROUTE = SimpleNamespace(path="/v1/check")
+
+
 async def lean_check(request: Request) -> JSONResponse:
     """``POST /v1/check`` without FastAPI's per-request machinery (route search, dependency
     solving, response validation): the benchmarked hot path (benchmarks/bench_check.py). A lookup
@@ -118,6 +122,7 @@ async def lean_check(request: Request) -> JSONResponse:
     (the in-memory index of known indicators and the in-memory rate limiter); API-key
     authentication, a Redis rate limiter and stored indicators go to the thread pool. Input
     errors are the same problem+json as ``CheckIn``'s."""
+    request.scope.setdefault("route", _CHECK_ROUTE)  # the metrics label
     raw = await request.body()
     if len(raw) > 16 * 1024:
         raise PayloadTooLarge("The request is larger than 16384 bytes.")
