@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from itertools import count
 
 from sqlalchemy import func, select
@@ -26,7 +26,6 @@ from postguard.access.models import ROLES
 from postguard.db.base import utcnow
 from postguard.intel.service import KEY_ORG
 from postguard.intel.models import Indicator
-from postguard.intel.sharing import SharedIndicator
 from postguard.orgs.service import SCOPES
 from postguard.platform import Platform
 from tests.conftest import csv_bytes
@@ -128,14 +127,11 @@ def add_leaks_and_intel(w: World, faker) -> World:
                                         contact="0912 000 333", client="world-appeal")["appeal"]
     w.ids["channel_id"] = p.intel.official_add(system, kind="domain", value="buudien-mau.vn", label="Website")["id"]
 
-    t0 = datetime(2026, 1, 5, tzinfo=UTC)
-    p.intel_store.upsert([
-        SharedIndicator("phone", scam_phone, "confirmed", 0.9, t0, t0 + timedelta(days=2), 4,
-                        ("courier-impersonation",), "green"),
-        SharedIndicator("bank_account", "970436:0123456789", "corroborated", 0.7, t0, t0 + timedelta(days=3), 3,
-                        ("fake-fee",), "amber"),
-    ], source="world")
-    w.ids["object_id"] = next(o["id"] for o in p.sharing.export_stix(system)["objects"] if o["type"] == "indicator")
+    # a public link (TLP:GREEN, readable with intel:read alone) beside the amber phone number
+    p.intel.report(indicators=["https://giaohang-philuukho.vn/tra-phi"], category="fake_courier",
+                   client="world-link")
+    w.ids["object_id"] = next(o["id"] for o in p.sharing.export_stix(system)["objects"]
+                              if o["type"] == "indicator" and "url:value" in o["pattern"])
     w.ids["log_index"] = p.audit.append(actor="test", action="world_ready", org_id=system.org_id)
     p.audit.checkpoint()
     return w

@@ -7,6 +7,7 @@ import contextlib
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
 
 from postguard import __version__
 from postguard.api import problems
@@ -14,8 +15,10 @@ from postguard.api.access import router as access_router
 from postguard.api.audit import router as audit_router
 from postguard.api.callerid import LeanCallCheck
 from postguard.api.callerid import router as callerid_router
+from postguard.api.intel import lean_check
 from postguard.api.intel import router as intel_router
 from postguard.api.leaks import router as leaks_router
+from postguard.api.lookups import router as lookups_router
 from postguard.api.privacy import router as me_router
 from postguard.api.sharing import router as sharing_router
 from postguard.api.shipments import router as shipments_router
@@ -84,6 +87,25 @@ async def _checkpoints(platform: Platform) -> None:
         await asyncio.sleep(1.0)
         with contextlib.suppress(Exception):
             await run_in_threadpool(platform.audit.checkpoint)
+        if "intel" in platform.__dict__:  # lookup counts added up in memory
+            with contextlib.suppress(Exception):
+                await run_in_threadpool(platform.intel.flush_lookups)
+
+
+async def _known_refresh(platform: Platform) -> None:
+    """Keep this worker's index of known indicators fresh off the request path."""
+    known = platform.intel.known
+    await run_in_threadpool(known.refresh)
+    known.managed = True
+    try:
+        while True:
+            await asyncio.sleep(max(0.2, platform.settings.intel_index_refresh_seconds))
+            try:
+                await run_in_threadpool(known.refresh)
+            except Exception:  # the database is away: keep answering from what is known, retry
+                log.exception("known-indicator refresh failed")
+    finally:
+        known.managed = False
 
 
 async def _anomaly_scans(platform: Platform, every: int) -> None:
@@ -102,7 +124,8 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
-        tasks = [asyncio.create_task(_checkpoints(app.state.platform))]
+        tasks = [asyncio.create_task(_checkpoints(app.state.platform)),
+                 asyncio.create_task(_known_refresh(app.state.platform))]
         if settings.anomaly_scan_interval_seconds:
             tasks.append(asyncio.create_task(_anomaly_scans(app.state.platform,
                                                             settings.anomaly_scan_interval_seconds)))
@@ -132,6 +155,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(shipments_router)
     app.include_router(audit_router)
     app.include_router(intel_router)
+    app.include_router(lookups_router)
     app.include_router(sharing_router)
     app.include_router(taxii_router)
     app.include_router(web_router)
@@ -147,4 +171,6 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(privacy_pages)
     app.include_router(callerid_router)
     app.include_router(callcheck_router)
+    # The lookup hot path first, as a plain Starlette route (the FastAPI declaration documents it).
+    app.router.routes.insert(0, Route("/v1/check", lean_check, methods=["POST"], include_in_schema=False))
     return app

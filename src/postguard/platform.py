@@ -106,22 +106,23 @@ class Platform:
 
         return OtpService(self)
 
-    @cached_property
-    def intel_store(self):
-        from postguard.intel.shared_store import SharedIndicatorStore
-
-        return SharedIndicatorStore(self)
-
     def intel_feed(self):
-        """Every shared scam indicator (``SharedIndicator``) this platform publishes."""
-        return self.intel_store.indicators()
+        """Every scam indicator this platform shares (``SharedIndicator``), from the intelligence
+        store: reported and above (delisted ones marked), never unknown or official."""
+        return self.intel.shared_feed()
 
     def intel_sightings(self):
-        return self.intel_store.sightings()
+        return []
 
     def intel_lookup(self, type_: str, value: str):
-        """The shared indicator for one normalised value, or None."""
-        return self.intel_store.lookup(type_, value)
+        """The shared view of one normalised value, graded now, or None when nothing flags it."""
+        return self.intel.shared_lookup(type_, value)
+
+    @cached_property
+    def lookups(self):
+        from postguard.intel.lookups import PrivateLookups
+
+        return PrivateLookups(self)
 
     @cached_property
     def sharing(self):
@@ -204,4 +205,6 @@ class Platform:
     def close(self) -> None:
         if "callcheck" in self.__dict__:
             self.callcheck.close()
+        if "intel" in self.__dict__:
+            self.intel.flush_lookups()
         self.db.dispose()

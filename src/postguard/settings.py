@@ -161,6 +161,19 @@ class Settings(BaseSettings):
         "30/minute", description="Lookups (check) allowed per client: an API key, or an address for the public."
     )
     intel_report_rate: str = Field("5/hour", description="Scam reports accepted per client.")
+    intel_lookup_rate: str = Field(
+        "30/hour", description="Private-lookup evaluations (bucket and evaluate requests) per client: each one "
+        "tests one guess, so this is what stops enumeration."
+    )
+    intel_lookup_global_rate: str = Field(
+        "20000/hour", description="Private-lookup evaluations for all clients together (many addresses cannot "
+        "enumerate faster than this)."
+    )
+    intel_snapshot_rate: str = Field("10/hour", description="Private-lookup snapshot downloads per client.")
+    intel_index_refresh_seconds: float = Field(
+        1.0, ge=0, le=300, description="How stale a worker's in-memory index of known indicators may get before "
+        "it looks for new ones (lookups of values it knows always read the database)."
+    )
     intel_appeal_rate: str = Field("3/day", description="Appeals accepted per client.")
     intel_half_life_days: float = Field(
         90.0, gt=0, description="Days after which a reporter's weight on a verdict halves without new reports."

@@ -162,6 +162,9 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | NOT_PERSONAL] = {
     ("GET", "/v1/shipments/{waybill}/label.pdf"): system("labels:print"),
     ("POST", "/v1/labels"): system("labels:print", json=lambda w: {"waybills": [w.assigned["waybill"]]}),
     ("GET", "/v1/stats"): NOT_PERSONAL("anonymous counts, kept after shredding"),
+    ("POST", "/v1/lookup/bucket"): NOT_PERSONAL("OPRF outputs, worthless without the server key; rate limited"),
+    ("POST", "/v1/lookup/evaluate"): NOT_PERSONAL("one blinded group element; rate limited"),
+    ("GET", "/v1/lookup/snapshot"): NOT_PERSONAL("OPRF outputs, worthless without the server key; rate limited"),
     # -- access log --
     ("GET", "/v1/audit/checkpoint"): NOT_PERSONAL("a tree size and root hash"),
     ("GET", "/v1/audit/verifier-key"): NOT_PERSONAL("a public key"),

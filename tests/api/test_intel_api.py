@@ -125,3 +125,18 @@ def test_official_and_analyst_routes(client, key, ip, org):
 def test_openapi_lists_intel_routes(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/v1/check", "/v1/reports", "/v1/appeals", "/v1/intel/queue"} <= paths.keys()
+
+
+def test_lean_check_route_refuses_bad_bodies_like_the_schema(client):
+    cases = [({"value": 1, "x": 2}, {"value", "x"}), ({}, {"value"}), ({"value": "0912345678", "type": 3}, {"type"}),
+             ([1], {"body"})]
+    for body, fields in cases:
+        r = client.post("/v1/check", json=body)
+        assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+        assert {e["field"] for e in r.json()["errors"]} == fields
+    r = client.post("/v1/check", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body"
+    assert client.post("/v1/check", content=b'{"value": "' + b"9" * 20000 + b'"}').status_code == 413
+    ok = client.post("/v1/check", json={"value": "0912345678", "type": "phone"})
+    assert ok.status_code == 200 and ok.headers["x-content-type-options"] == "nosniff"
+    assert 'route="/v1/check",status="200"' in client.get("/metrics").text

@@ -94,21 +94,23 @@ def test_demo_seed_is_idempotent_and_prints_a_key(run):
 
 
 def test_intel_export_import_and_warnings(run, tmp_path):
-    from datetime import datetime, timezone
+    from datetime import datetime, timedelta, timezone
 
     from stix2validator import ValidationOptions, validate_instance
 
     from postguard.intel.sharing import SharedIndicator, to_stix_bundle
 
-    t = datetime(2025, 6, 1, tzinfo=timezone.utc)
+    t = datetime.now(timezone.utc) - timedelta(days=3)
     bundle = to_stix_bundle([
         SharedIndicator("phone", "+84912345678", "confirmed", 0.9, t, t, 3, ("courier-impersonation",), "green"),
         SharedIndicator("bank_account", "970436:0123456789", "reported", 0.4, t, t, 1, (), "amber"),
     ], identity_name="partner")
     src = tmp_path / "in.json"
     src.write_text(json.dumps(bundle))
-    code, out, _ = run("intel", "import", str(src))
+    assert run("orgs", "create", "BANKX", "--name", "Partner bank")[0] == 0
+    code, out, _ = run("intel", "import", str(src), "--org", "BANKX")
     assert code == 0 and "added 2" in out
+    assert "unchanged 2" in run("intel", "import", str(src), "--org", "BANKX")[1]
     stix = tmp_path / "out.json"
     code, out, _ = run("intel", "export", "--format", "stix", "--out", str(stix))
     assert code == 0 and "wrote 2 indicators" in out
@@ -120,7 +122,7 @@ def test_intel_export_import_and_warnings(run, tmp_path):
     assert run("intel", "export", "--format", "csv", "--out", str(misp))[0] != 0
     bad = tmp_path / "bad.json"
     bad.write_text('{"type": "bundle"}')
-    code, _, err = run("intel", "import", str(bad))
+    code, _, err = run("intel", "import", str(bad), "--org", "BANKX")
     assert code == 2 and "bundle" in err
 
     code, out, _ = run("warnings", "subscribe", "http://127.0.0.1:9/hook", "--label", "bank")

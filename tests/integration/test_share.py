@@ -10,11 +10,15 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from sqlalchemy import func, select
 
 from postguard.alerts import webhooks
+from postguard.audit.models import AuditEntry
 from postguard.db import migrate
 from postguard.errors import InvalidInput
+from postguard.intel.models import Indicator
 from postguard.intel.sharing import SharedIndicator, to_stix_bundle
+from postguard.orgs.service import Principal
 
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -39,25 +43,90 @@ def test_schema_in_step(platform):
     assert migrate.pending_changes(platform.db.engine) == []
 
 
-def test_stix_import_is_all_or_nothing_and_keeps_newer_versions(platform):
-    inds = [ind(), ind("970436:0123456789", "bank_account", tlp="amber")]
+def partner(platform, code="BANKX"):
+    org = platform.orgs.create(code=code, name=f"Partner {code}")
+    return Principal(org_id=org.id, org_code=org.code, actor=f"{code.lower()}-feed")
+
+
+def test_stix_import_becomes_partner_reports_and_the_feed_is_the_intel_store(platform):
+    now = datetime.now(UTC).replace(microsecond=0)
+    seen = now - timedelta(days=2)
+    bank = partner(platform)
+    inds = [ind(first_seen=seen - timedelta(days=5), last_seen=seen),
+            ind("970436:0123456789", "bank_account", categories=("fake_bank",), first_seen=seen, last_seen=seen),
+            ind("https://giao-hang-vnpost.com/phi?ma=1", "url", categories=(), first_seen=seen, last_seen=seen)]
     bundle = to_stix_bundle(inds, identity_name="partner")
-    assert platform.sharing.import_stix(json.dumps(bundle), source="partner.json") == {
-        "added": 2, "updated": 0, "unchanged": 0}
-    assert sorted(platform.intel_feed(), key=lambda i: i.type) == sorted(inds, key=lambda i: i.type)
-    # an older version does not overwrite, a newer one does
-    older = to_stix_bundle([ind(last_seen=T0, reports=1)], identity_name="p")
-    assert platform.sharing.import_stix(older, source="x")["unchanged"] == 1
-    newer = ind(last_seen=T0 + timedelta(days=1), reports=9, verdict="corroborated")
-    assert platform.sharing.import_stix(to_stix_bundle([newer], identity_name="p"), source="x")["updated"] == 1
-    assert platform.intel_lookup("phone", "+84912345678") == newer
+    assert platform.sharing.import_stix(json.dumps(bundle), principal=bank, source="partner.json") == {
+        "added": 3, "updated": 0, "unchanged": 0, "withdrawn": 0}
+    feed = {i.value: i for i in platform.intel_feed()}
+    assert set(feed) == {"+84912345678", "970436:0123456789", "https://giao-hang-vnpost.com/phi?ma=1"}
+    phone = feed["+84912345678"]
+    # one organisation's word: reported (not the partner's "confirmed"), graded like any report
+    assert (phone.verdict, phone.reports, phone.categories, phone.tlp) == ("reported", 1, ("fake_courier",), "amber")
+    assert phone.first_seen == seen - timedelta(days=5) and phone.last_seen == seen
+    assert feed["970436:0123456789"].tlp == "amber" and feed["970436:0123456789"].categories == ("fake_bank",)
+    assert feed["https://giao-hang-vnpost.com/phi?ma=1"].tlp == "green"
+    # the same bundle again changes nothing; a newer sighting adds a newer report
+    assert platform.sharing.import_stix(bundle, principal=bank)["unchanged"] == 3
+    newer = to_stix_bundle([ind(first_seen=seen, last_seen=now - timedelta(hours=1))], identity_name="p")
+    assert platform.sharing.import_stix(newer, principal=bank)["updated"] == 1
+    assert platform.intel_lookup("phone", "+84912345678").reports == 2
+    # a second, independent organisation corroborates it
+    other = partner(platform, "TELCOY")
+    platform.intel.report(indicators=["0912 345 678"], category="fake_courier", principal=other, client="x")
+    assert platform.intel_lookup("phone", "+84912345678").verdict == "corroborated"
+    # the partner's delisting withdraws its reports (they stop counting)
+    gone = to_stix_bundle([ind(verdict="delisted", first_seen=seen, last_seen=now)], identity_name="p")
+    assert platform.sharing.import_stix(gone, principal=bank)["withdrawn"] == 1
+    after = platform.intel_lookup("phone", "+84912345678")
+    assert (after.verdict, after.reports) == ("reported", 1)
     # a bad indicator refuses the whole bundle: nothing is half-written
     bad = to_stix_bundle([ind("+84987654321")], identity_name="p")
     [i] = [o for o in bad["objects"] if o["type"] == "indicator"]
     next(iter(i["extensions"].values()))["verdict"] = "maybe"
     with pytest.raises(InvalidInput):
-        platform.sharing.import_stix(bad, source="x")
+        platform.sharing.import_stix(bad, principal=bank)
+    unreadable = to_stix_bundle([ind("+84987654321", last_seen=now, first_seen=now),
+                                 ind("https://shop.example/x", "url", last_seen=now, first_seen=now)],
+                                identity_name="p")
+    with pytest.raises(InvalidInput) as e:
+        platform.sharing.import_stix(unreadable, principal=bank)
+    assert [fe.field for fe in e.value.errors] == ["indicators[1]"]
     assert platform.intel_lookup("phone", "+84987654321") is None
+    assert "+84987654321" not in {i.value for i in platform.intel_feed()}
+
+
+def test_feed_never_shares_unknown_or_official_and_marks_delisted(platform):
+    admin = platform.intel.cli_principal()
+    org = partner(platform, "VNPX")
+    ch = platform.intel.official_add(admin, kind="hotline", value="1900 545 481", org_code=org.org_code)
+    platform.intel.official_set_status(admin, ch["id"], status="verified")
+    platform.intel.report(indicators=["0987 111 222", "android:com.giaohang.fake"], category="malware_app",
+                          principal=org, client="x")
+    assert platform.intel_lookup("phone", "+841900545481") is None  # official
+    assert platform.intel_lookup("phone", "+84900000001") is None  # unknown
+    assert {i.value for i in platform.intel_feed()} == {"+84987111222"}  # apps have no STIX form
+    with platform.db.read_session() as s:
+        iid = s.execute(select(Indicator.id).where(Indicator.type == "phone", Indicator.verdict == "reported")
+                        ).scalar_one()
+    platform.intel.decide(admin, iid, action="delist")
+    [gone] = platform.intel_feed()
+    assert gone.verdict == "delisted"
+    assert platform.intel_lookup("phone", "+84987111222").verdict == "delisted"
+
+
+def test_export_is_logged_before_values_leave(platform):
+    platform.intel.report(indicators=["0987 111 333"], category="fake_courier", client="c", contact="a@b.vn")
+    who = Principal(org_id=partner(platform).org_id, org_code="BANKX", actor="reader",
+                    scopes=frozenset({"intel:read", "intel:amber"}))
+    with platform.db.read_session() as s:
+        before = s.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
+    bundle = platform.sharing.export_stix(who)
+    assert "+84987111333" in json.dumps(bundle)
+    with platform.db.read_session() as s:
+        [last] = s.execute(select(AuditEntry).order_by(AuditEntry.idx.desc()).limit(1)).scalars()
+        assert s.execute(select(func.count()).select_from(AuditEntry)).scalar_one() == before + 1
+    assert (last.action, last.actor) == ("intel_export", "reader")
 
 
 def test_published_warnings_make_a_valid_atom_feed(platform):
@@ -202,11 +271,18 @@ def test_subscription_url_is_checked(platform):
             platform.webhooks.subscribe(url=bad)
 
 
-def test_screening_uses_shared_indicators(platform):
+def test_screening_uses_intel_verdicts(platform):
     clean = platform.screening.screen(bank="VCB", account="0123456789", amount=500_000, ip="14.160.0.1",
                                       account_type="personal", new_payee=False)
     assert clean.risk == "low"
-    platform.intel_store.upsert([ind("970436:0123456789", "bank_account", reports=8)], source="t")
+    platform.intel.report(indicators=["Vietcombank 0123456789"], category="fake_courier",
+                          principal=partner(platform), client="x")
+    reported = platform.screening.screen(bank="970436", account="0123 456 789", amount=500_000, ip="14.160.0.1",
+                                         account_type="personal", new_payee=False)
+    assert reported.risk == "medium" and reported.reasons[0].code == "reported_payee"
+    with platform.db.read_session() as s:
+        iid = s.execute(select(Indicator.id).where(Indicator.type == "bank_account")).scalar_one()
+    platform.intel.decide(platform.intel.cli_principal(), iid, action="confirm")
     hit = platform.screening.screen(bank="970436", account="0123 456 789", amount=500_000, ip="14.160.0.1",
                                     account_type="personal", new_payee=False)
     assert hit.risk == "high" and hit.reasons[0].code == "reported_payee"

@@ -165,3 +165,11 @@ def test_unknown_type_is_refused():
     with pytest.raises(InvalidInput) as e:
         normalize("0912345678", "fax")
     assert e.value.errors[0].field == "type"
+
+
+def test_every_alias_has_a_letter():
+    """``detect`` skips the alias search for inputs without letters (the hot path of phone lookups):
+    that is only sound while no bank or wallet alias is made of digits alone."""
+    from postguard.intel.banks import BANK_ALIASES, WALLET_ALIASES
+
+    assert all(any(c.isalpha() for word in alias for c in word) for alias, _ in BANK_ALIASES + WALLET_ALIASES)

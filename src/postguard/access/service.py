@@ -11,11 +11,7 @@ from postguard.access.door import PURPOSES
 from postguard.access.models import Assignment, Staff
 from postguard.access.staff import StaffPrincipal
 from postguard.db.base import utcnow
-from postguard.errors import (
-    FieldError,
-    InvalidInput,
-    NotFound,
-)
+from postguard.errors import FieldError, Forbidden, InvalidInput, NotFound
 from postguard.orgs.service import Principal
 from postguard.shipments.models import Shipment
 from postguard.shipments.service import masked_view

@@ -153,3 +153,39 @@ def appeal_decide(appeal_id: str = typer.Argument(..., help="Appeal reference"),
     """Decide an appeal (recorded in the access log)."""
     p = _p()
     _out(p.intel.decide_appeal(p.intel.cli_principal(), appeal_id, uphold=uphold, note=note))
+
+
+@intel_app.command("private-check")
+def private_check(
+    value: str = typer.Argument(..., help="What to check: a phone number, account, wallet, link, domain, page or app"),
+    server: str = typer.Option(..., "--server", help="The postguard server, e.g. https://postguard.example"),
+    type: str | None = typer.Option(None, "--type", help="Force a type (phone, bank_account, url, ...)"),
+    prefix_bits: int = typer.Option(16, "--prefix-bits", help="Bucket prefix length: 8, 12 or 16 "
+                                                              "(fewer bits: a larger crowd, a larger answer)"),
+) -> None:
+    """Check privately: the server sees only a bucket prefix and a blinded element, never the value;
+    the match is decided here. Exit code 3 when the value is flagged."""
+    from postguard.intel.lookup_client import check_remote
+
+    try:
+        out = check_remote(value, server=server, type=type, prefix_bits=prefix_bits)
+    except (RuntimeError, OSError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from None
+    _out(out)
+    if out["flagged"]:
+        raise typer.Exit(3)
+
+
+@intel_app.command("regrade")
+def regrade() -> None:
+    """Grade every reported indicator afresh (verdicts decay with time): refreshes the verdicts that
+    sharing, the private-lookup index and its snapshot use. Run it daily."""
+    _out(_p().intel.regrade_all())
+
+
+@intel_app.command("lookup-index")
+def lookup_index() -> None:
+    """Fill in the private-lookup entries of indicators stored before the index existed (servers
+    also do this on their first private lookup)."""
+    _out({"filled": _p().lookups.backfill()})

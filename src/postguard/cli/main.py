@@ -413,12 +413,10 @@ def intel_export(
     out: Path = typer.Option(..., "--out", help="File to write (JSON)"),
 ) -> None:
     """Export every shared indicator (all TLP levels) as a STIX 2.1 bundle or a MISP event."""
-    from postguard.orgs.service import Principal
-
     if format not in ("stix", "misp"):
         raise typer.BadParameter("choose stix or misp", param_hint="--format")
     p = _platform()
-    who = Principal(org_id=0, org_code="-", actor="cli")
+    who = p.intel.cli_principal()
     data = p.sharing.export_stix(who) if format == "stix" else p.sharing.export_misp(who)
     out.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
     count = sum(o["type"] == "indicator" for o in data["objects"]) if format == "stix" else (
@@ -429,10 +427,18 @@ def intel_export(
 @intel_app.command("import")
 def intel_import(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="A STIX 2.1 bundle (JSON)"),
+    org: str = typer.Option(..., "--org", help="Code of the partner organisation the bundle comes from"),
 ) -> None:
-    """Import the indicators of a STIX 2.1 bundle (all or nothing; newer versions replace older)."""
-    out = _platform().sharing.import_stix(file.read_bytes(), source=file.name)
-    typer.echo(f"added {out['added']}  updated {out['updated']}  unchanged {out['unchanged']}")
+    """Import a partner's STIX 2.1 bundle as reports by that organisation (all or nothing; a newer
+    sighting adds a newer report, a partner's delisting withdraws its reports)."""
+    from postguard.orgs.service import Principal
+
+    p = _platform()
+    partner = p.orgs.get(org)
+    who = Principal(org_id=partner.id, org_code=partner.code, actor="cli")
+    out = p.sharing.import_stix(file.read_bytes(), principal=who, source=file.name)
+    typer.echo(f"added {out['added']}  updated {out['updated']}  unchanged {out['unchanged']}  "
+               f"withdrawn {out['withdrawn']}")
 
 
 # -- warnings ----------------------------------------------------------------------------------

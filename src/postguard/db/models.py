@@ -12,8 +12,6 @@ from postguard.callerid.models import (
     ScamReport,
 )
 from postguard.db.base import Base
-from postguard.intel.shared_store import SharedIndicatorRow
-from postguard.leaks.models import Alert, Canary, CanaryNumber
 from postguard.intel.models import (
     Appeal,
     Decision,
@@ -24,6 +22,7 @@ from postguard.intel.models import (
     Reporter,
     ReportIndicator,
 )
+from postguard.leaks.models import Alert, Canary, CanaryNumber
 from postguard.orgs.models import ApiKey, Organisation
 from postguard.otp import OtpChallenge
 from postguard.privacy.models import (
@@ -40,8 +39,8 @@ metadata = Base.metadata
 __all__ = [
     "Alert", "ApiKey", "Appeal", "Assignment", "AuditCheckpoint", "AuditEntry", "AuditMention",
     "AuditMentionCursor", "BreachIncident", "CallCertificate", "CallIntent", "Canary", "CanaryNumber",
-    "CourierPhone", "DataSubjectRequest", "Decision", "Evidence", "Indicator", "LabelToken", "MaskedCall",
-    "OfficialChannel", "Organisation", "OtpChallenge", "ProxyNumber", "Report", "ReportIndicator", "Reporter",
-    "ScamReport", "ScamWarning", "ServiceKey", "SharedIndicatorRow", "Shipment", "ShipmentEvent", "Staff",
-    "VaultKey", "WebSession", "WebhookDelivery", "WebhookSubscription", "metadata",
+    "CourierPhone", "DataSubjectRequest", "Decision", "Evidence", "Indicator", "LabelToken",
+    "MaskedCall", "OfficialChannel", "Organisation", "OtpChallenge", "ProxyNumber", "Report",
+    "ReportIndicator", "Reporter", "ScamReport", "ScamWarning", "ServiceKey", "Shipment", "ShipmentEvent",
+    "Staff", "VaultKey", "WebSession", "WebhookDelivery", "WebhookSubscription", "metadata",
 ]

@@ -54,8 +54,13 @@ class IntelFeed:
         self.p = platform
 
     def visible(self, principal) -> list[SharedIndicator]:
+        """The shared indicators ``principal`` may read. Amber ones carry personal values (phone
+        numbers, accounts): reading them is logged in the access log before they are decrypted."""
         self.p.orgs.require(principal, "intel:read")
-        allowed = {"clear", "green"} | ({"amber"} if principal.can("intel:amber") else set())
+        amber = principal.can("intel:amber")
+        allowed = {"clear", "green"} | ({"amber"} if amber else set())
+        self.p.audit.append(actor=principal.actor, action="intel_export", org_id=principal.org_id or None,
+                            subject="intel_indicators", purpose="sharing", details={"amber": amber})
         return [i for i in self.p.intel_feed() if i.tlp in allowed]
 
     def export_stix(self, principal) -> dict[str, Any]:
@@ -68,9 +73,11 @@ class IntelFeed:
         return to_misp_event(self.visible(principal),
                              info=f"{self.p.settings.intel_identity_name}: scam indicators")
 
-    def import_stix(self, data: bytes | str | dict, *, source: str, actor: str = "cli") -> dict[str, int]:
+    def import_stix(self, data: bytes | str | dict, *, principal, source: str = "") -> dict[str, int]:
+        """A partner's STIX bundle, imported as reports by the partner organisation ``principal``
+        (see ``IntelService.import_shared``); all or nothing."""
         indicators = from_stix_bundle(data)
-        return self.p.intel_store.upsert(indicators, source=source, actor=actor)
+        return self.p.intel.import_shared(principal, indicators, source=source)
 
     def page(self, principal, *, added_after: str | None = None, limit: int | None = None,
              next_token: str | None = None, types: list[str] | None = None,

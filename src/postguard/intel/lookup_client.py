@@ -48,14 +48,19 @@ Threat model
       what the verifiable mode (VOPRF, RFC 9497 mode 0x01, with a published public key) prevents;
       this module uses the base OPRF mode.
 
-Everything here is pure: no I/O, no clock, no storage.
+Everything here is pure (no I/O, no clock, no storage) except ``check_remote``, the whole client
+round trip over HTTP (``postguard intel private-check`` uses it).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
 import os
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -71,7 +76,10 @@ __all__ = [
     "LookupRequest",
     "LookupState",
     "answer_bucket",
+    "bucket_key",
+    "lookup_input",
     "bucket_prefix",
+    "check_remote",
     "build_index",
     "make_request",
     "matches",
@@ -106,11 +114,27 @@ def _indicator(value: object) -> bytes:
     return bytes(value)
 
 
+def lookup_input(type_: str, value: str) -> bytes:
+    """What is blinded, bucketed and indexed for one indicator: ``type \0 normal form`` in UTF-8
+    (the type keeps a domain and a link with the same text apart). Normalise with
+    ``postguard.intel.normalize.detect`` first: every written form of a number gives one input."""
+    if not isinstance(type_, str) or not type_ or "\0" in type_:
+        raise _invalid("type", "must be an indicator type")
+    if not isinstance(value, str) or not value:
+        raise _invalid("indicator", "must be a non-empty normalised string")
+    return f"{type_}\0{value}".encode()
+
+
+def bucket_key(indicator: str | bytes) -> int:
+    """The first 32 bits of SHA-256(tag || indicator): what a server stores so that it can serve a
+    bucket at any prefix length (``bucket_prefix(x, bits) == bucket_key(x) >> (32 - bits)``)."""
+    return int.from_bytes(hashlib.sha256(_BUCKET_TAG + _indicator(indicator)).digest()[:4], "big")
+
+
 def bucket_prefix(indicator: str | bytes, bits: int = DEFAULT_PREFIX_BITS) -> int:
     """The k-anonymity bucket of a normalised indicator: the first ``bits`` bits of
     SHA-256(tag || indicator), as an integer. Unkeyed, so that the client can compute it."""
-    digest = hashlib.sha256(_BUCKET_TAG + _indicator(indicator)).digest()
-    return int.from_bytes(digest[:4], "big") >> (32 - _bits(bits))
+    return bucket_key(indicator) >> (32 - _bits(bits))
 
 
 @dataclass(frozen=True)
@@ -188,3 +212,44 @@ def matches(state: LookupState, answer: BucketAnswer) -> bool:
         if isinstance(out, bytes | bytearray) and hmac.compare_digest(mine, bytes(out)):
             found = True
     return found
+
+
+def _http_post(url: str, body: dict, timeout: float) -> dict:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json", "Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (http(s) checked by caller)
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        detail = ""
+        try:
+            detail = json.loads(e.read()).get("detail", "")
+        except (ValueError, AttributeError):
+            pass
+        raise RuntimeError(f"the server answered {e.code}{': ' + detail if detail else ''}") from None
+
+
+def check_remote(raw: str, *, server: str, type: str | None = None, prefix_bits: int = DEFAULT_PREFIX_BITS,
+                 timeout: float = 10.0, post: Callable[[str, dict, float], dict] | None = None) -> dict:
+    """The whole private lookup: normalise ``raw`` here, send only the bucket prefix and a blinded
+    element to ``server`` (``POST /v1/lookup/bucket``), decide here. Returns ``{"type", "display",
+    "flagged", "bucket_size", "key_id"}``; ``flagged`` False means nothing reported (not "safe")."""
+    from postguard.intel.normalize import detect
+
+    if not server.startswith(("http://", "https://")):
+        raise _invalid("server", "must be an http(s) URL")
+    n = detect(raw, type)
+    state = make_request(lookup_input(n.type, n.value), prefix_bits=prefix_bits)
+    digits = _bits(prefix_bits) // 4
+    if prefix_bits % 4:
+        raise _invalid("prefix_bits", "must be a multiple of 4")
+    body = {"prefix": f"{state.request.prefix:0{digits}x}",
+            "blinded": base64.b64encode(state.request.blinded_element).decode()}
+    reply = (post or _http_post)(server.rstrip("/") + "/v1/lookup/bucket", body, timeout)
+    try:
+        answer = BucketAnswer(evaluated_element=base64.b64decode(reply["evaluated"], validate=True),
+                              outputs=tuple(base64.b64decode(o, validate=True) for o in reply["outputs"]))
+    except (KeyError, TypeError, ValueError):
+        raise _invalid("answer", "the server's answer is malformed") from None
+    return {"type": n.type, "display": n.display, "flagged": matches(state, answer),
+            "bucket_size": len(answer.outputs), "key_id": reply.get("key_id")}

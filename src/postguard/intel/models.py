@@ -43,6 +43,11 @@ class Indicator(Base):
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_report_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Private lookups (postguard.intel.lookups): the first 16 bits of the unkeyed bucket hash of
+    # "type\0normal form" (no more: see lookups.STORED_BITS) and the truncated OPRF output under the
+    # platform's lookup key. Computed when the indicator is created; only flagged ones are served.
+    lookup_bucket: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    lookup_output: Mapped[bytes | None] = mapped_column(LargeBinary(16))
 
 
 class OfficialChannel(Base):

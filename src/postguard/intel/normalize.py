@@ -481,11 +481,13 @@ def detect(raw: str, type: str | None = None) -> Normal:
     if re.fullmatch(r"(android|ios)\s*:\s*\S+", text, re.IGNORECASE):
         return norm_app(text)
     # 2. A wallet or a bank named next to digits.
+    # (Every alias has a letter: digits alone skip the alias search, the hot path of phone lookups.)
     if any(c.isdigit() for c in folded):
-        wallet, _ = _take_alias(words, WALLET_ALIASES)
+        named = any(c.isalpha() for c in folded)
+        wallet = _take_alias(words, WALLET_ALIASES)[0] if named else None
         if wallet is not None:
             return norm_ewallet(text)
-        bank, _ = _take_alias(words, BANK_ALIASES)
+        bank = _take_alias(words, BANK_ALIASES)[0] if named else None
         if bank is not None or (len(words) >= 2 and any(w in BY_BIN for w in words)):
             return norm_bank_account(text)
     # 3. Phone numbers.

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from functools import cached_property
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from postguard.access.staff import StaffPrincipal
 from postguard.db.base import utcnow
-from postguard.errors import Conflict, FieldError, InvalidInput, NotFound
+from postguard.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from postguard.intel.evidence import check_file
+from postguard.intel.exchange import SHARED_VERDICTS, category_of, to_shared
+from postguard.intel.known import KnownIndex
 from postguard.intel.models import (
     Appeal,
     Decision,
@@ -31,6 +35,8 @@ from postguard.intel.models import (
     ReportIndicator,
 )
 from postguard.intel.normalize import Normal, detect, norm_domain
+from postguard.intel.sharing import TYPES as SHARED_TYPES
+from postguard.intel.sharing import SharedIndicator
 from postguard.intel.verdicts import (
     SEVERITY,
     Policy,
@@ -87,6 +93,16 @@ VN_TIME = timezone(timedelta(hours=7), "ICT")  # Vietnam has no daylight saving
 MAX_INDICATORS = 10
 MAX_TEXT = 4000
 DUPLICATE_WINDOW = timedelta(days=30)
+GRADE_CACHE_SECONDS = 30.0  # how old a worker's cached verdict of an unchanged indicator may be
+GRADE_CACHE_SIZE = 100_000
+
+
+@dataclass(frozen=True)
+class CheckPlan:
+    normal: Normal
+    targets: list[Normal]
+    digests: list[bytes]
+    answer: dict | None  # set when nothing is stored under any target
 
 
 @dataclass(frozen=True)
@@ -107,6 +123,14 @@ class IntelService:
         self._lock = threading.Lock()
         self._digest_fn = None
         self._key_org_id: int | None = None
+        self._grade_cache: dict[int, tuple] = {}
+        self._hits: dict[int, int] = {}
+        self._hits_at = float("-inf")
+
+    @cached_property
+    def known(self) -> KnownIndex:
+        """Every stored indicator's digest, in memory (``postguard.intel.known``)."""
+        return KnownIndex(self.p.db, refresh_seconds=self.p.settings.intel_index_refresh_seconds)
 
     # -- keys --------------------------------------------------------------------------------
     def _digest(self, text: str) -> bytes:
@@ -122,6 +146,7 @@ class IntelService:
         inside another session would wait on the database lock."""
         self._digest("")
         self.key_org_id()
+        self.p.lookups.ready()
 
     def digest_of(self, n: Normal) -> bytes:
         """The lookup key of a normal form (also what private lookups and sharing match on)."""
@@ -170,11 +195,21 @@ class IntelService:
         ind = Indicator(type=n.type, digest=self.digest_of(n), display=n.display[:300],
                         value=None if n.personal else n.value, domain=n.domain, qualifier=n.bank,
                         verdict="unknown", score=0)
+        ind.lookup_bucket, ind.lookup_output = self.p.lookups.entry(n.type, n.value)
         s.add(ind)
         s.flush()
+        self.known.add(ind.digest)
         if n.personal:
             ind.value_ct = self._seal(s, n.value, table="intel_indicators", column="value", record_id=ind.id)
         return ind
+
+    def value_of(self, s: Session, ind: Indicator) -> str:
+        """The normal form of a stored indicator (decrypted for personal types). For the service's
+        own use: sharing and the lookup index; callers log before anything leaves."""
+        if ind.value is not None:
+            return ind.value
+        raw = self._open(s, ind.value_ct, table="intel_indicators", column="value", record_id=ind.id)
+        return raw.decode("utf-8")
 
     def _official(self, s: Session, indicator_id: int) -> tuple[OfficialChannel, Organisation] | None:
         row = s.execute(
@@ -255,6 +290,13 @@ class IntelService:
     # -- lookups -----------------------------------------------------------------------------
     def check(self, raw: str, *, type: str | None = None, client: str, now: datetime | None = None) -> dict:
         """Look up any raw input. Rate limited per ``client``; a clean lookup writes and logs nothing."""
+        plan = self.check_plan(raw, type=type, client=client)
+        return plan.answer if plan.answer is not None else self.check_stored(plan, now=now)
+
+    def check_plan(self, raw: str, *, type: str | None = None, client: str) -> CheckPlan:
+        """The first half of ``check``, with no I/O besides the rate limiter: limit, normalise, and
+        answer at once when no target is stored at all (``plan.answer``); otherwise the plan goes
+        to ``check_stored``. The API runs this half on the event loop."""
         self.p.limiter.hit(self.p.settings.intel_check_rate, "intel-check", client,
                            message="Too many lookups; try again later.")
         n = detect(raw, type)
@@ -267,26 +309,66 @@ class IntelService:
                     targets.append(norm_domain(host))
                 except InvalidInput:
                     pass
+        digests = [self.digest_of(t) for t in targets]
+        if not any(self.known.may_know(d) for d in digests):
+            # nothing stored under any of them (the common case): no query, no write, no log
+            return CheckPlan(n, targets, digests, self._answer(n, [(t, None, None, None) for t in targets]))
+        return CheckPlan(n, targets, digests, None)
+
+    def check_stored(self, plan: CheckPlan, *, now: datetime | None = None) -> dict:
+        """The second half of ``check``: read and grade what is stored (database I/O)."""
+        n, targets, digests = plan.normal, plan.targets, plan.digests
         graded: list[tuple[Normal, Indicator | None, Verdict | None, tuple | None]] = []
         with self.p.db.read_session() as s:
-            rows = {i.digest: i for i in s.execute(
-                select(Indicator).where(Indicator.digest.in_([self.digest_of(t) for t in targets]))).scalars()}
-            for t in targets:
-                ind = rows.get(self.digest_of(t))
+            rows = {i.digest: i for i in s.execute(select(Indicator).where(Indicator.digest.in_(digests))).scalars()}
+            for t, d in zip(targets, digests):
+                ind = rows.get(d)
                 if ind is None:
                     graded.append((t, None, None, None))
                     continue
-                official = self._official(s, ind.id)
-                graded.append((t, ind, self._grade(s, ind, now=now),
-                               (official[0].kind, official[0].label, official[1].code, official[1].name)
-                               if official else None))
-        hits = [g for g in graded if g[1] is not None]
-        if hits:
-            with self.p.db.session() as s:
-                for _, ind, _, _ in hits:
-                    s.execute(Indicator.__table__.update().where(Indicator.id == ind.id)
-                              .values(lookups=Indicator.lookups + 1))
+                graded.append((t, ind, *self._graded(s, ind, now=now)))
+        self._count_hits([g[1].id for g in graded if g[1] is not None])
         return self._answer(n, graded)
+
+    def _graded(self, s: Session, ind: Indicator, *, now: datetime | None) -> tuple[Verdict, tuple | None]:
+        """The verdict and official owner of a found indicator. Graded afresh, or taken from this
+        worker's cache while the indicator row is unchanged (every regrade stamps ``updated_at``) and
+        the entry is younger than ``GRADE_CACHE_SECONDS`` (decay and reporters' reputations move
+        slowly; a cached entry is at most that old)."""
+        key = (ind.id, ind.updated_at)
+        clock = time.monotonic()
+        hit = self._grade_cache.get(ind.id) if now is None else None
+        if hit is not None and hit[0] == key and clock - hit[1] < GRADE_CACHE_SECONDS:
+            return hit[2], hit[3]
+        official = self._official(s, ind.id)
+        verdict = self._grade(s, ind, now=now)
+        owner = (official[0].kind, official[0].label, official[1].code, official[1].name) if official else None
+        if now is None:
+            if len(self._grade_cache) >= GRADE_CACHE_SIZE:
+                self._grade_cache.clear()
+            self._grade_cache[ind.id] = (key, clock, verdict, owner)
+        return verdict, owner
+
+    def _count_hits(self, ids: list[int]) -> None:
+        """Count lookups that found something (no who, no when): added up in memory and written at
+        most once a second, so that a popular number does not make every lookup a write."""
+        if not ids:
+            return
+        with self._lock:
+            for i in ids:
+                self._hits[i] = self._hits.get(i, 0) + 1
+            due = time.monotonic() - self._hits_at >= 1.0
+        if due:
+            self.flush_lookups()
+
+    def flush_lookups(self) -> None:
+        with self._lock:
+            pending, self._hits, self._hits_at = self._hits, {}, time.monotonic()
+        if pending:
+            with self.p.db.session() as s:
+                for iid, count in sorted(pending.items()):
+                    s.execute(Indicator.__table__.update().where(Indicator.id == iid)
+                              .values(lookups=Indicator.lookups + count))
 
     def _answer(self, n: Normal, graded) -> dict:
         official = next(((t, o) for t, _, _, o in graded if o is not None), None)
@@ -564,7 +646,7 @@ class IntelService:
         moderate (``intel:analyst``), its administrators verify official channels (``intel:admin``).
         Staff of any other organisation get nothing (their operator's own keys carry its scopes)."""
         scopes = STAFF_SCOPES.get(staff.role, ()) if staff.org_code == KEY_ORG else ()
-        if not scopes:
+        if not scopes:  # the caller logs the refusal (the console through ``web.auth.deny``)
             raise Forbidden("Only analysts and administrators of the platform organisation may do this.")
         return Principal(org_id=staff.org_id, org_code=staff.org_code, actor=staff.actor, scopes=frozenset(scopes))
 
@@ -629,7 +711,8 @@ class IntelService:
         """Reports received per day and category over the last ``days`` days (Vietnam's calendar
         days, UTC+7), merged duplicates left out. Counts only: nothing personal."""
         if not (principal.can("intel:analyst") or principal.can("intel:admin")):
-            raise Forbidden("This needs the intel:analyst scope.")
+            self.p.orgs.refuse(principal, reason="missing scope intel:analyst",
+                               message="This needs the intel:analyst scope.")
         if not 1 <= days <= 366:
             raise _bad("days", "between 1 and 366")
         now = now or utcnow()
@@ -837,6 +920,128 @@ class IntelService:
                             details={"appeal": appeal_id, "from": before, "to": after, "overdue": overdue})
         return {"appeal": appeal_id, "status": "upheld" if uphold else "rejected", "verdict": after,
                 "decided_after_deadline": overdue}
+
+    # -- sharing -----------------------------------------------------------------------------
+    def _report_stats(self, s: Session, ids: list[int]) -> dict[int, tuple[int, set[str]]]:
+        """``{indicator id: (accepted reports, their categories)}``."""
+        out: dict[int, tuple[int, set[str]]] = {}
+        for start in range(0, len(ids), 500):
+            rows = s.execute(
+                select(ReportIndicator.indicator_id, Report.category, func.count())
+                .join(Report, Report.id == ReportIndicator.report_id)
+                .where(ReportIndicator.indicator_id.in_(ids[start:start + 500]), Report.status == "accepted")
+                .group_by(ReportIndicator.indicator_id, Report.category)).all()
+            for iid, category, n in rows:
+                count, cats = out.get(iid, (0, set()))
+                out[iid] = (count + n, cats | {category})
+        return out
+
+    def _shared(self, s: Session, ind: Indicator, verdict: str, score: int, stats) -> SharedIndicator | None:
+        if verdict not in SHARED_VERDICTS or ind.type not in SHARED_TYPES:
+            return None
+        count, cats = stats.get(ind.id, (0, set()))
+        return to_shared(type_=ind.type, value=self.value_of(s, ind), verdict=verdict, score=score,
+                         reports=count, categories=cats, first_seen=ind.first_seen_at,
+                         last_seen=max(d for d in (ind.first_seen_at, ind.last_report_at, ind.decision_at) if d))
+
+    def shared_feed(self) -> list[SharedIndicator]:
+        """Every indicator this platform shares (``postguard.intel.exchange`` decides which and at
+        what TLP), with its verdict as last graded, accepted reports and their categories. Values of
+        personal types are decrypted here: callers log the export before calling."""
+        self._ready()
+        with self.p.db.read_session() as s:
+            inds = s.execute(select(Indicator).where(Indicator.verdict.in_(SHARED_VERDICTS))
+                             .order_by(Indicator.id)).scalars().all()
+            stats = self._report_stats(s, [i.id for i in inds])
+            out = [self._shared(s, i, i.verdict, i.score, stats) for i in inds]
+        return [x for x in out if x is not None]
+
+    def shared_lookup(self, type_: str, value: str) -> SharedIndicator | None:
+        """The shared view of one normal form, graded now; None when it is not flagged (unknown,
+        official) or not shared."""
+        self._ready()
+        with self.p.db.read_session() as s:
+            ind = s.execute(select(Indicator).where(Indicator.digest == self._digest(f"{type_}\0{value}"))
+                            ).scalar_one_or_none()
+            if ind is None:
+                return None
+            v = self._grade(s, ind)
+            return self._shared(s, ind, v.verdict, v.score, self._report_stats(s, [ind.id]))
+
+    def import_shared(self, principal: Principal, indicators: list[SharedIndicator], *,
+                      source: str = "") -> dict[str, int]:
+        """A partner's indicators (from its STIX bundle) become reports by the partner organisation
+        (``principal``), all or nothing: one organisation's report each, graded like any other, dated
+        at the partner's last sighting; a newer sighting adds a newer report; a partner's ``delisted``
+        withdraws its earlier reports. Partners' verdicts and scores are not copied."""
+        self.p.orgs.require(principal, "intel:report")
+        prepared: list[tuple[Normal, SharedIndicator]] = []
+        errors: list[FieldError] = []
+        for i, si in enumerate(indicators):
+            try:
+                prepared.append((detect(si.value, si.type), si))
+            except InvalidInput as e:
+                errors += [FieldError(f"indicators[{i}]", fe.message, code=fe.code) for fe in e.errors]
+        if errors:
+            raise InvalidInput("Some indicators could not be read; nothing was imported.", errors)
+        self._ready()
+        now = utcnow()
+        counts = {"added": 0, "updated": 0, "unchanged": 0, "withdrawn": 0}
+        with self.p.db.session() as s:
+            reporter = self._reporter(s, principal=principal, client="")
+            for n, si in prepared:
+                ind = self._find(s, n) if si.verdict == "delisted" else self._get_or_create(s, n)
+                mine = [] if ind is None else s.execute(
+                    select(Report).join(ReportIndicator, ReportIndicator.report_id == Report.id)
+                    .where(ReportIndicator.indicator_id == ind.id, Report.reporter_id == reporter.id,
+                           Report.status.in_(("accepted", "held")))).scalars().all()
+                if si.verdict == "delisted":
+                    if not mine:
+                        counts["unchanged"] += 1
+                        continue
+                    for r in mine:
+                        r.status = "withdrawn"
+                    s.flush()
+                    self._regrade(s, ind)
+                    counts["withdrawn"] += 1
+                    continue
+                at = min(si.last_seen, now)
+                if mine and max(r.created_at for r in mine) >= at:
+                    counts["unchanged"] += 1
+                    continue
+                official = self._official_for(s, n, ind) is not None
+                category = category_of(si.categories)
+                rep = Report(public_id=secrets.token_urlsafe(12), reporter_id=reporter.id, reporter_kind="org",
+                             org_id=principal.org_id, category=category, status="held" if official else "accepted",
+                             fingerprint=self._digest(f"fp\0{reporter.key.hex()}\0{category}\0{ind.id}"),
+                             duplicates=0, created_at=at)
+                s.add(rep)
+                s.flush()
+                s.add(ReportIndicator(report_id=rep.id, indicator_id=ind.id))
+                reporter.reports += 1
+                ind.last_report_at = max(ind.last_report_at or at, at)
+                ind.first_seen_at = min(ind.first_seen_at or now, si.first_seen, at)
+                if official:
+                    ind.needs_review, ind.review_reason = True, "official_reported"
+                s.flush()
+                self._regrade(s, ind)
+                counts["updated" if mine else "added"] += 1
+        self.p.audit.append(actor=principal.actor, action="intel_import", org_id=principal.org_id,
+                            subject="intel_reports", details={**counts, "source": source[:200]})
+        return counts
+
+    def regrade_all(self) -> dict[str, int]:
+        """Grade every reported indicator afresh (verdicts decay with time; lookups always grade
+        afresh, the stored verdict used by sharing and the lookup index is refreshed here)."""
+        self._ready()
+        changed = total = 0
+        with self.p.db.session() as s:
+            for ind in s.execute(select(Indicator).where(Indicator.verdict != "unknown")).scalars():
+                before = ind.verdict
+                self._regrade(s, ind)
+                total += 1
+                changed += ind.verdict != before
+        return {"graded": total, "changed": changed}
 
 
 def reputation(upheld: int, rejected: int) -> float:

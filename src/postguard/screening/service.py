@@ -74,7 +74,7 @@ class ScreeningService:
             errors.append(FieldError("payer.ip", "an IPv4 or IPv6 address"))
         if errors:
             raise InvalidInput("The transfer could not be screened.", errors)
-        found = self.p.intel_lookup("bank_account", payee)
+        found = self.p.intel_lookup("bank_account", payee)  # the intelligence store's verdict, graded now
         s = self.p.settings
         return score_transfer(
             amount=amount, high_amount=s.screen_high_amount_vnd, account_type=account_type, new_payee=new_payee,

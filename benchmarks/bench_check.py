@@ -1,0 +1,298 @@
+"""Lookup (``POST /v1/check``) throughput and latency against a bare ASGI app, and the memory of
+the in-memory index of known indicators at 10 million entries.
+
+    .venv/bin/python benchmarks/bench_check.py                       # 3 rounds of 2 x 5 s, 10M index
+    .venv/bin/python benchmarks/bench_check.py --seconds 1 --rounds 1 --index 100000   # CI smoke run
+
+What runs:
+
+- the real app (``create_app``, every middleware and router) under uvicorn in its own process,
+  on an embedded database seeded with ``--flagged`` reported phone numbers (citizen reports
+  through ``IntelService.report``); the per-client lookup limit is raised so that the load
+  generator, one address, is not refused;
+- a bare ASGI app under the same uvicorn settings that answers every request with a constant
+  JSON body: the baseline;
+- one load generator (asyncio, ``--connections`` keep-alive HTTP/1.1 connections, each sending the
+  next request when the previous answer arrived) against each, alternately, ``--rounds`` times:
+  the bodies are synthetic Vietnamese mobile numbers written the way people type them, one in ten
+  of them a flagged one (which goes to the database, grades afresh and counts the hit);
+- the index: keyed BLAKE2b digests of ``--index`` distinct synthetic numbers (the check path's
+  key), loaded into ``postguard.intel.known`` (a sorted ``uint64`` array), in a fresh process; its
+  RSS growth and peak against the 2 GB target.
+
+JSON lines (DESIGN.md §4): ``requests_per_s`` against ``bare_asgi_requests_per_s`` (target ratio
+0.6), ``p99_ms`` against the 20 ms target (ratio ≤ 1 is met), ``bare_p99_ms``, and
+``index_rss_mb`` / ``index_peak_rss_mb`` against ``target_mb`` 2048 (ratio ≤ 1 is met). The
+medians of the rounds are printed; each round's figures go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_RATIO, TARGET_P99_MS, TARGET_MB = 0.6, 20.0, 2048.0
+
+
+def emit(metric, value, baseline_metric, baseline):
+    print(json.dumps({"bench": "check", "metric": metric, "value": round(value, 3),
+                      "baseline_metric": baseline_metric, "baseline": round(baseline, 3),
+                      "ratio": round(value / baseline, 3) if baseline else None}), flush=True)
+
+
+# -- the bare baseline ------------------------------------------------------------------------------
+BARE_BODY = json.dumps({"type": "phone", "display": "*******678", "verdict": "unknown", "score": 0}).encode()
+
+
+async def bare_app(scope, receive, send):
+    if scope["type"] != "http":
+        if scope["type"] == "lifespan":
+            while True:
+                msg = await receive()
+                if msg["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif msg["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        return
+    more = True
+    while more:
+        msg = await receive()
+        more = msg.get("more_body", False)
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(BARE_BODY)).encode())]})
+    await send({"type": "http.response.body", "body": BARE_BODY})
+
+
+# -- servers ----------------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(kind: str, port: int, env: dict) -> subprocess.Popen:
+    target = "benchmarks.bench_check:bare_app" if kind == "bare" else "postguard.app:create_app"
+    code = ("import sys, uvicorn; sys.path.insert(0, %r); "
+            "uvicorn.run(%r, host='127.0.0.1', port=%d, access_log=False, log_level='warning', "
+            "factory=%r, lifespan='on')" % (str(ROOT), target, port, kind != "bare"))
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise SystemExit(f"the {kind} server did not start")
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"the {kind} server did not start in time")
+
+
+# -- load -------------------------------------------------------------------------------------------
+def request_bytes(value: str) -> bytes:
+    body = json.dumps({"value": value}).encode()
+    return (b"POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+
+async def _one_connection(port, requests, stop_at, warm_until, latencies, errors):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    i = random.randrange(len(requests))
+    try:
+        while True:
+            t0 = time.perf_counter()
+            if t0 >= stop_at:
+                return
+            writer.write(requests[i % len(requests)])
+            i += 1
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            await reader.readexactly(length)
+            t1 = time.perf_counter()
+            if status != 200:
+                errors.append(status)
+            if t0 >= warm_until:
+                latencies.append(t1 - t0)
+    finally:
+        writer.close()
+
+
+async def _load(port, requests, connections, seconds, warmup):
+    start = time.perf_counter()
+    warm_until, stop_at = start + warmup, start + warmup + seconds
+    latencies: list[float] = []
+    errors: list[int] = []
+    await asyncio.gather(*[_one_connection(port, requests, stop_at, warm_until, latencies, errors)
+                           for _ in range(connections)])
+    return latencies, errors
+
+
+def load(port, requests, connections, seconds, warmup=1.0) -> tuple[float, float, int]:
+    latencies, errors = asyncio.run(_load(port, requests, connections, seconds, warmup))
+    if not latencies:
+        raise SystemExit("no request completed")
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] * 1000
+    if errors:
+        print(f"failed: {sorted(set(errors))}", file=sys.stderr)
+    return len(latencies) / seconds, p99, len(errors)
+
+
+# -- seed -------------------------------------------------------------------------------------------
+def synthetic_numbers(n: int, rng: random.Random) -> list[str]:
+    prefixes = ["90", "91", "93", "94", "96", "97", "98", "32", "33", "34", "35", "36", "37", "38", "39",
+                "70", "76", "77", "78", "79", "81", "82", "83", "84", "85", "86", "88", "89"]
+    from postguard.errors import InvalidInput
+    from postguard.intel.normalize import norm_phone
+
+    out = set()
+    while len(out) < n:
+        digits = rng.choice(prefixes) + f"{rng.randrange(10**7):07d}"
+        try:
+            norm_phone("0" + digits)
+        except InvalidInput:
+            continue  # an unassigned range
+        out.add(digits)
+    return sorted(out)
+
+
+def written(digits: str, rng: random.Random) -> str:
+    local = "0" + digits
+    return rng.choice([local, f"{local[:4]} {local[4:7]} {local[7:]}", f"+84 {digits}", f"+84 {digits[:2]} {digits[2:5]} {digits[5:]}"])
+
+
+def seed(env: dict, flagged: list[str]) -> None:
+    os.environ.update(env)
+    from postguard.platform import Platform
+    from postguard.settings import Settings
+
+    p = Platform(Settings())
+    try:
+        for i, digits in enumerate(flagged):
+            p.intel.report(indicators=["0" + digits], category="fake_courier", client=f"seed-{i}")
+    finally:
+        p.close()
+
+
+# -- index memory ------------------------------------------------------------------------------------
+def rss_kb(field: str = "VmRSS") -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def index_memory(n: int) -> dict:
+    """In this (fresh) process: build the check path's index of ``n`` keyed digests."""
+    import hashlib
+
+    import numpy as np
+
+    from postguard.intel.known import build, contains
+
+    key = os.urandom(32)
+    before, peak_before = rss_kb(), rss_kb("VmHWM")
+    chunks = []
+    start = time.perf_counter()
+    step = 1_000_000
+    for lo in range(0, n, step):
+        buf = bytearray()
+        for k in range(lo, min(n, lo + step)):
+            buf += hashlib.blake2b(f"phone\0+849{k:08d}".encode(), key=key, digest_size=32).digest()[:8]
+        chunks.append(np.frombuffer(bytes(buf), dtype=">u8").astype(np.uint64))
+    arr = np.concatenate(chunks)
+    del chunks, buf
+    index = build(arr)
+    del arr
+    built = time.perf_counter() - start
+    import gc
+
+    gc.collect()
+    after = rss_kb()
+    probe = hashlib.blake2b("phone\0+84900000001".encode(), key=key, digest_size=32).digest()
+    t0 = time.perf_counter()
+    for _ in range(100_000):
+        contains(index, int.from_bytes(probe[:8], "big"))
+    per_lookup_us = (time.perf_counter() - t0) / 100_000 * 1e6
+    return {"entries": int(index.size), "rss_mb": (after - before) / 1024,
+            "peak_mb": (rss_kb("VmHWM") - peak_before) / 1024, "array_mb": index.nbytes / 2**20,
+            "build_s": built, "lookup_us": per_lookup_us}
+
+
+# -- main -------------------------------------------------------------------------------------------
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seconds", type=float, default=5.0, help="measured seconds per run (after 1 s warm-up)")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--flagged", type=int, default=200, help="flagged numbers seeded into the database")
+    ap.add_argument("--flagged-share", type=float, default=0.1, help="share of lookups of flagged numbers")
+    ap.add_argument("--index", type=int, default=10_000_000, help="entries of the index-memory figure (0: skip)")
+    ap.add_argument("--index-only", type=int, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.index_only is not None:
+        print(json.dumps(index_memory(args.index_only)))
+        return
+
+    rng = random.Random(20261123)
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "POSTGUARD_DATA_DIR": tmp, "POSTGUARD_INTEL_CHECK_RATE": "1000000000/minute",
+               "POSTGUARD_INTEL_REPORT_RATE": "1000000/hour", "POSTGUARD_LOG_LEVEL": "WARNING",
+               "POSTGUARD_LOG_FORMAT": "json", "POSTGUARD_ANOMALY_SCAN_INTERVAL_SECONDS": "0",
+               "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        numbers = synthetic_numbers(2000 + args.flagged, rng)
+        flagged, clean = numbers[:args.flagged], numbers[args.flagged:]
+        seed_env = {k: v for k, v in env.items() if k.startswith("POSTGUARD_")}
+        subprocess.run([sys.executable, "-c", "import sys, json; sys.path.insert(0, %r); "
+                        "from benchmarks.bench_check import seed; seed(json.loads(sys.argv[1]), json.loads(sys.argv[2]))"
+                        % str(ROOT), json.dumps(seed_env), json.dumps(flagged)], env=env, cwd=ROOT, check=True)
+        requests = [request_bytes(written(rng.choice(flagged) if flagged and rng.random() < args.flagged_share
+                                          else rng.choice(clean), rng)) for i in range(5000)]
+        rates, p99s, bare_rates, bare_p99s = [], [], [], []
+        for r in range(args.rounds):
+            for kind in ("bare", "app"):
+                port = free_port()
+                proc = serve(kind, port, env)
+                try:
+                    rps, p99, errors = load(port, requests, args.connections, args.seconds)
+                finally:
+                    proc.terminate()
+                    proc.wait(timeout=30)
+                if errors:
+                    raise SystemExit(f"{kind}: {errors} requests failed")
+                (bare_rates if kind == "bare" else rates).append(rps)
+                (bare_p99s if kind == "bare" else p99s).append(p99)
+                print(f"round {r + 1} {kind}: {rps:.0f} requests/s, p99 {p99:.1f} ms", file=sys.stderr)
+    ratios = [a / b for a, b in zip(rates, bare_rates)]
+    emit("requests_per_s", statistics.median(rates), "bare_asgi_requests_per_s", statistics.median(bare_rates))
+    emit("requests_per_s_ratio", statistics.median(ratios), "target_ratio", TARGET_RATIO)
+    emit("p99_ms", statistics.median(p99s), "target_p99_ms", TARGET_P99_MS)
+    emit("bare_p99_ms", statistics.median(bare_p99s), "target_p99_ms", TARGET_P99_MS)
+    if args.index:
+        out = subprocess.run([sys.executable, __file__, "--index-only", str(args.index)], env=env,
+                             capture_output=True, text=True, check=True)
+        idx = json.loads(out.stdout)
+        print(f"index: {idx}", file=sys.stderr)
+        emit(f"index_rss_mb_{idx['entries']}", idx["rss_mb"], "target_mb", TARGET_MB)
+        emit(f"index_peak_rss_mb_{idx['entries']}", idx["peak_mb"], "target_mb", TARGET_MB)
+
+
+if __name__ == "__main__":
+    main()
