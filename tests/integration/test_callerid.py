@@ -232,14 +232,18 @@ def test_spoken_code_check_and_its_per_waybill_limit(make_settings, faker):
 
 
 # -- reports ----------------------------------------------------------------------------------------
-def test_scam_report_is_stored_now(world):
+def test_a_scam_report_goes_to_scam_intelligence_at_once(world):
     got = world.p.callcheck.report(number="0933 444 555", asked=["otp", "link"], amount_vnd="2.000.000",
                                    operator="vnp", note="Gọi nói phí lưu kho", client="10.1.1.1")
     assert got["stored"] and got["verdict"] == "not_courier"
     with world.p.db.session() as s:
         r = s.get(ScamReport, got["id"])
-    assert (r.number, r.asked, r.amount_vnd, r.claimed_operator) == (STRANGER, "otp,link", 2_000_000, "VNP")
+    assert (r.asked, r.amount_vnd, r.claimed_operator) == ("otp,link", 2_000_000, "VNP")
+    assert r.number != STRANGER and r.number.endswith(STRANGER[-3:]) and r.consumed_at is not None
     assert r.client_digest != b"10.1.1.1" and len(r.client_digest) == 32
+    # the number is now a reported indicator: the citizen check of scam intelligence says so
+    seen = world.p.intel.check("0933 444 555", client="10.9.9.9")
+    assert seen["verdict"] == "reported", seen
 
 
 # -- call intents and masked calling ----------------------------------------------------------------

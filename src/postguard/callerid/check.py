@@ -41,6 +41,7 @@ from postguard.db.engine import placeholder
 from postguard.errors import FieldError, InvalidInput, RateLimited, Unauthenticated
 from postguard.orgs.models import Organisation
 from postguard.shipments.models import Shipment
+from postguard.vault.masking import mask_phone
 
 ASKED = ("transfer", "fee", "otp", "app", "link")
 NEVER_ASKS = ("transfer", "otp", "app", "fee")  # personal-account transfers, OTPs, app installs, storage fees
@@ -391,14 +392,23 @@ class CallCheck:
         client_digest = self.keys.client_digest(client)
         row = self.lookup(e164)
         verdict = "not_courier" if row is None or row.status != "active" else "courier"
+        # Scam intelligence takes the report now: the number is kept there (encrypted, graded with the
+        # other reports); this row keeps what the call check saw, with the number masked.
+        asked_text = ", ".join(asked_)
+        description = " · ".join(x for x in (
+            "Báo cáo từ trang kiểm tra cuộc gọi shipper",
+            f"yêu cầu: {asked_text}" if asked_text else "",
+            f"tự xưng: {operator.upper()}" if operator else "", note or "") if x)
+        intel = self.p.intel.report(indicators=[e164], category="fake_courier", description=description[:2000],
+                                    client=client)
         with self.p.db.session() as s:
-            rep = ScamReport(number=e164, asked=",".join(asked_), amount_vnd=amount,
+            rep = ScamReport(number=mask_phone(e164), asked=",".join(asked_), amount_vnd=amount,
                              claimed_operator=operator.upper() if operator else None, note=note, verdict=verdict,
-                             client_digest=client_digest)
+                             client_digest=client_digest, consumed_at=utcnow())
             s.add(rep)
             s.flush()
             rid = rep.id
-        return {"id": rid, "stored": True, "verdict": verdict}
+        return {"id": rid, "stored": True, "verdict": verdict, "intel_report": intel["report"]}
 
 
 def _local(at: datetime) -> str:
