@@ -1,16 +1,16 @@
 """private lookups: bucket key and OPRF output on intel indicators; one intelligence store
 (partner indicators are imported as reports, the separate shared_indicators table goes)
 
-Revision ID: 0011
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-23 17:20:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = '0006'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

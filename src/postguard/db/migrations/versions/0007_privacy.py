@@ -1,15 +1,15 @@
 """data-subject requests and breach incidents
 
-Revision ID: 0005
-Revises: 0009
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-23
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0005'
-down_revision = '0009'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
