@@ -13,6 +13,7 @@ from postguard.access.staff import StaffPrincipal
 from postguard.db.base import utcnow
 from postguard.errors import (
     FieldError,
+    Forbidden,
     InvalidInput,
     NotFound,
 )

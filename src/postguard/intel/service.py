@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from postguard.access.staff import StaffPrincipal
 from postguard.db.base import utcnow
-from postguard.errors import Conflict, FieldError, InvalidInput, NotFound
+from postguard.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from postguard.intel.evidence import check_file
 from postguard.intel.models import (
     Appeal,
@@ -629,7 +629,8 @@ class IntelService:
         """Reports received per day and category over the last ``days`` days (Vietnam's calendar
         days, UTC+7), merged duplicates left out. Counts only: nothing personal."""
         if not (principal.can("intel:analyst") or principal.can("intel:admin")):
-            raise Forbidden("This needs the intel:analyst scope.")
+            self.p.orgs.refuse(principal, reason="needs the intel:analyst scope", subject="intel:stats",
+                               message="This needs the intel:analyst scope.")
         if not 1 <= days <= 366:
             raise _bad("days", "between 1 and 366")
         now = now or utcnow()
