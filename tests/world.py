@@ -11,6 +11,15 @@ API key per scope, and three synthetic parcels:
 phone number (its indicator), an open appeal, a pending official channel and shared indicators for
 TAXII and the exports. ``fresh_alert()`` and ``fresh_appeal_body()`` make one new object per call
 for routes that consume it.
+
+``add_privacy_and_calls`` (the platform needs ``notifier="memory"``) adds what the data-subject, DPO and
+caller-ID routes work on: the recipient of ``assigned`` is the data subject (``subject_phone``) with a
+completed access request, a deletion request that shredded their delivered parcel and holds a receipt
+(their parcel still travelling waits), and a correction request just received; the recipient of
+``other`` has an open access request; an open breach incident; courier An's verified calling
+number, a proxy number and a masked call on ``assigned``.
+``fresh_code(purpose)``, ``fresh_courier_code()`` and ``fresh_passport()`` make a new one-time code or
+call per use.
 """
 
 from __future__ import annotations
@@ -24,9 +33,10 @@ from sqlalchemy import func, select
 
 from postguard.access.models import ROLES
 from postguard.db.base import utcnow
-from postguard.intel.service import KEY_ORG
 from postguard.intel.models import Indicator
+from postguard.intel.service import KEY_ORG
 from postguard.orgs.service import SCOPES
+from postguard.phones import normalize_phone
 from postguard.platform import Platform
 from tests.conftest import csv_bytes
 
@@ -74,6 +84,28 @@ class World:
         phone = self.faker.phone_e164()
         self.platform.intel.report(indicators=[phone], category="fake_courier", client=f"world-{next(self._serial)}")
         return {"value": phone, "statement": "Số này là của tôi, tôi không lừa ai.", "contact": "0987 000 111"}
+
+    @property
+    def subject_phone(self) -> str:
+        """The data subject of the privacy routes: the recipient of ``assigned`` (E.164)."""
+        return normalize_phone(self.assigned["recipient_phone"])
+
+    def fresh_code(self, purpose: str) -> dict:
+        """A one-time code just sent for ``purpose`` to a new number: ``{"phone", "code"}``."""
+        phone = self.faker.phone_e164()
+        self.platform.otp.send(purpose=purpose, phone=phone, client=f"world-{next(self._serial)}")
+        return {"phone": phone, "code": self.platform.notifier.last_code(phone)}
+
+    def fresh_courier_code(self) -> dict:
+        """A new number registered (pending) for courier An and the code sent to it."""
+        phone = self.faker.phone_e164()
+        self.platform.couriers.add_phone(org_code=ORG, username="an", phone=phone,
+                                         client=f"world-{next(self._serial)}")
+        return {"phone": phone, "code": self.platform.notifier.last_code(phone)}
+
+    def fresh_passport(self) -> str:
+        """A new call by An on ``assigned`` (a fresh PASSporT; the masked call is the same)."""
+        return self.platform.calls.start_call(self.role("courier"), waybill=self.assigned["waybill"])["passport"]
 
 
 def build_world(p: Platform, faker, *, keys: bool = True, parcels: int = 4) -> World:
@@ -134,4 +166,43 @@ def add_leaks_and_intel(w: World, faker) -> World:
                               if o["type"] == "indicator" and "url:value" in o["pattern"])
     w.ids["log_index"] = p.audit.append(actor="test", action="world_ready", org_id=system.org_id)
     p.audit.checkpoint()
+    return w
+
+
+def add_privacy_and_calls(w: World, faker) -> World:
+    """The objects of the data-subject, DPO and caller-ID routes (see the module docstring)."""
+    p = w.platform
+    w.faker = w.faker or faker
+    system = p.orgs.principal(ORG, actor="test")
+    dpo, me = w.role("dpo"), w.subject_phone
+
+    # a second parcel to the same person, already delivered: the deletion request shreds it at once
+    done = {**next(iter(faker.rows(1, prefix="DL"))), "recipient_phone": w.assigned["recipient_phone"]}
+    p.shipments.import_csv(system, io.BytesIO(csv_bytes([done])))
+    for status in ("picked_up", "in_transit", "out_for_delivery", "delivered"):
+        p.shipments.set_status(system, done["waybill"], status)
+    w.ids["delivered_waybill"] = done["waybill"]
+
+    access = p.privacy.file_request(me, org_code=ORG, kind="access")["ref"]
+    p.privacy.complete(dpo, access)
+    deletion = p.privacy.file_request(me, org_code=ORG, kind="deletion")["ref"]
+    receipt = p.privacy.complete(dpo, deletion)["receipt"]
+    assert receipt["waybills"] == [done["waybill"]] and receipt["waiting_for_delivery"] == 1
+    received = p.privacy.file_request(me, org_code=ORG, kind="correction")["ref"]
+    # another person's access request, open: the DPO exports it (the number is dropped on completion)
+    open_access = p.privacy.file_request(normalize_phone(w.other["recipient_phone"]), org_code=ORG,
+                                         kind="access")["ref"]
+    w.ids.update(dsr_access=access, dsr_deletion=deletion, dsr_received=received, dsr_open_access=open_access)
+    w.ids["incident"] = p.privacy.create_incident(
+        dpo, detected_at=utcnow() - timedelta(hours=2), description="Nhãn in lộ số điện thoại (giả lập).",
+        affected_estimate=12)["ref"]
+
+    number = faker.phone_e164()
+    p.couriers.add_phone(org_code=ORG, username="an", phone=number, client="world-courier")
+    p.couriers.verify_phone(org_code=ORG, username="an", phone=number, code=p.notifier.last_code(number),
+                            actor="test")
+    w.ids["courier_phone"] = number
+    w.ids["proxy"] = faker.phone_e164()
+    p.calls.proxy_add(org_code=ORG, number=w.ids["proxy"], actor="test")
+    w.fresh_passport()
     return w

@@ -7,7 +7,10 @@ Adding a route means adding one row to ``TABLE`` (the first test fails until it 
 ``("GET", "/v1/thing"): staff("dpo")`` for a staff page or API, ``system("scope")`` for an API-key
 route, ``people("courier")`` for a staff-session API that refuses API keys, ``either("scope", "hub")``
 for both, ``public(...)`` for a citizen-facing route open to everyone (rate limited; with a scope, a
-key without it is refused), or ``NOT_PERSONAL("why")`` for a route that touches no personal data.
+key without it is refused), ``subject()`` for a data subject's route (only a proof of the person's own
+phone number opens it: staff sessions, API keys, no proof or a proof made for another purpose are
+answered 401, and a proof of another number sees nothing of the person's), or
+``NOT_PERSONAL("why")`` for a route that touches no personal data.
 Path parameters come from ``tests/world.py`` (``{alert_id}`` is a new alert for every request).
 """
 
@@ -22,6 +25,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from postguard.access.models import ROLES
+from postguard.api.privacy import PROOF_COOKIE, PROOF_PURPOSE
 from postguard.app import create_app
 from postguard.audit.models import AuditEntry
 from postguard.db.base import utcnow
@@ -39,6 +43,7 @@ from tests.world import (
     USERNAMES,
     World,
     add_leaks_and_intel,
+    add_privacy_and_calls,
     build_world,
 )
 
@@ -66,6 +71,9 @@ class Case:
     path_params: Any = None  # path parameters from the world besides ``w.ids``: ``path_params(w) -> dict``
     public: bool = False
     without: tuple[str, ...] = ()
+    subject: bool = False  # the data subject's proof token opens it (``subject()``)
+    stranger: int = 200  # the answer to a proof of another number
+    shows: Any = None  # ``shows(w) -> str``: found in the data subject's answer
 
     def body(self, w: World) -> dict:
         out = {}
@@ -104,6 +112,16 @@ def public(scope="any", ok=200, **body) -> Case:
     """Open to the public (and to every member of staff, whose session plays no part); API keys
     need ``scope`` when one is given."""
     return Case(frozenset(ROLES), scope, ok, public=True, **body)
+
+
+def subject(ok=200, stranger=200, **body) -> Case:
+    """The data subject's own routes (``/v1/me``): a proof token of their phone number, nothing else."""
+    return Case(None, "ignored", ok, subject=True, stranger=stranger, **body)
+
+
+def _spoken(w: World) -> str:
+    """Today's spoken code of the assigned parcel, as courier An's call view shows it."""
+    return w.platform.calls.courier_view(w.role("courier"))["parcels"][0]["spoken_code"]
 
 
 def _report(w: World) -> dict:
@@ -266,6 +284,49 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | NOT_PERSONAL] = {
         "category": "fake-fee", "title_vi": "Phí lưu kho giả", "title_en": "Fake storage fees",
         "body_vi": "Không chuyển khoản phí lưu kho.", "body_en": "Never pay storage fees by transfer."}),
     ("GET", "/staff/intel/stats"): staff("analyst"),
+    # -- the data subject (``/v1/me``): a one-time code proves the number; the proof opens only that
+    #    person's shipments, requests, exports and receipts --
+    ("POST", "/v1/me/code"): public(ok=202, json=lambda w: {"phone": w.faker.phone_e164()}),
+    ("POST", "/v1/me/verify"): public(json=lambda w: w.fresh_code(PROOF_PURPOSE)),
+    ("POST", "/v1/me/sign-out"): public(ok=204, note="only clears the proof cookie"),
+    ("GET", "/v1/me/shipments"): subject(shows=lambda w: w.assigned["waybill"]),
+    ("GET", "/v1/me/requests"): subject(shows=lambda w: w.ids["dsr_deletion"]),
+    ("POST", "/v1/me/requests"): subject(ok=201, stranger=201, json={"kind": "access", "org": ORG}),
+    ("GET", "/v1/me/requests/{ref}/export"): subject(
+        stranger=404, path_params=lambda w: {"ref": w.ids["dsr_access"]}, shows=lambda w: w.assigned["waybill"]),
+    ("GET", "/v1/me/requests/{ref}/receipt"): subject(
+        stranger=404, path_params=lambda w: {"ref": w.ids["dsr_deletion"]},
+        shows=lambda w: w.ids["delivered_waybill"]),
+    # -- the data-protection officer: the dpo acts, administrators read the lists (docs/security.md) --
+    ("GET", "/staff/dpo/requests"): staff("dpo", "admin"),
+    ("POST", "/staff/dpo/requests/{ref}/acknowledge"): staff("dpo", path_params=lambda w: {
+        "ref": w.ids["dsr_received"]}),
+    ("POST", "/staff/dpo/requests/{ref}/complete"): staff("dpo", path_params=lambda w: {
+        "ref": w.ids["dsr_received"]}),
+    ("GET", "/staff/dpo/requests/{ref}/export"): staff("dpo", path_params=lambda w: {
+        "ref": w.ids["dsr_open_access"]}),
+    ("GET", "/staff/dpo/incidents"): staff("dpo", "admin"),
+    ("POST", "/staff/dpo/incidents"): staff("dpo", form=lambda w: {
+        "detected_at": (utcnow() - timedelta(hours=1)).isoformat(), "description": "Một máy in nhãn bị mất.",
+        "affected_estimate": "40"}),
+    ("POST", "/staff/dpo/incidents/{ref}/notify"): staff("dpo", path_params=lambda w: {"ref": w.ids["incident"]}),
+    # -- caller identification: the citizen's check (rate limited; answers only about the number or
+    #    waybill asked, fuller answers need a proof of the citizen's own number) --
+    ("POST", "/v1/callcheck"): public(json=lambda w: {"caller": w.ids["courier_phone"]}),
+    ("POST", "/v1/callcheck/otp"): public(ok=202, json=lambda w: {"phone": w.faker.phone_e164()}),
+    ("POST", "/v1/callcheck/otp/verify"): public(json=lambda w: w.fresh_code("parcel")),
+    ("POST", "/v1/callcheck/code"): public(json=lambda w: {"waybill": w.assigned["waybill"], "code": _spoken(w)}),
+    ("POST", "/v1/callcheck/report"): public(ok=201, json=lambda w: {"number": w.ids["scam_phone"], "asked": ["fee"]}),
+    ("GET", "/v1/callerid/certs/{org}/{version}.pem"): NOT_PERSONAL("an operator's public call-signing certificate"),
+    # -- caller identification: masked calls (telephony systems connect a call to a real number) --
+    ("POST", "/v1/calls/route"): system("calls:route", json=lambda w: {"caller": w.subject_phone,
+                                                                       "dialled": w.ids["proxy"]}),
+    ("POST", "/v1/calls/verify"): system("calls:route", json=lambda w: {"passport": w.fresh_passport()}),
+    # -- caller identification: the courier's call view (opens the recipient's number through the door) --
+    ("GET", "/staff/calls"): staff("courier"),
+    ("POST", "/staff/calls/call"): staff("courier", form=lambda w: {"waybill": w.assigned["waybill"]}),
+    ("POST", "/staff/calls/phones"): staff("courier", form=lambda w: {"phone": w.faker.phone_e164()}),
+    ("POST", "/staff/calls/phones/verify"): staff("courier", form=lambda w: w.fresh_courier_code()),
 }
 
 
@@ -304,9 +365,10 @@ def test_every_route_is_classified(tmp_path):
 @pytest.fixture
 def env(make_settings):
     settings = make_settings(password_time_cost=1, password_memory_kib=1024, intel_report_rate="100/minute",
-                             intel_appeal_rate="100/minute", intel_check_rate="100/minute")
+                             intel_appeal_rate="100/minute", intel_check_rate="100/minute", notifier="memory",
+                             callcheck_code_limit="100/day", callcheck_report_limit="100/hour")
     p = Platform(settings)
-    w = add_leaks_and_intel(build_world(p, Faker(42), keys=False), Faker(43))
+    w = add_privacy_and_calls(add_leaks_and_intel(build_world(p, Faker(42), keys=False), Faker(43)), Faker(44))
     yield TestClient(create_app(settings, platform=p)), w
     p.close()
 
@@ -361,6 +423,9 @@ def test_matrix(env, method, path, case: Case):
             _expect_denied(resp, p, actor, before, role)
     client.cookies.clear()
 
+    if case.subject:
+        _as_subject(send, client, w, case, method)
+
     every = sorted(SCOPES)
     if case.key == "any":
         token, _ = _key(p, every)
@@ -381,6 +446,31 @@ def test_matrix(env, method, path, case: Case):
         resp = send({"Authorization": f"Bearer {token}"})
         assert resp.status_code == case.ok, f"key with {case.key}: {resp.status_code} {resp.text[:300]}"
     assert p.audit.verify().ok
+
+
+def _as_subject(send, client, w: World, case: Case, method: str) -> None:
+    """The data subject's proof opens the route, in the header or the cookie; no proof, a proof made for
+    another purpose, or a proof of another number do not (the last sees nothing of the person's). A
+request that files something is sent once (with the header)."""
+    p = w.platform
+    assert_problem(send(), 401)
+    other_purpose = p.otp.issue_proof(purpose="parcel", phone=w.subject_phone)
+    assert_problem(send({"Authorization": f"Bearer {other_purpose}"}), 401)
+    proof = p.otp.issue_proof(purpose=PROOF_PURPOSE, phone=w.subject_phone)
+    for how in ("header", "cookie") if method == "GET" else ("header",):
+        if how == "cookie":
+            client.cookies.set(PROOF_COOKIE, proof)
+        resp = send({"Authorization": f"Bearer {proof}"} if how == "header" else None)
+        client.cookies.clear()
+        assert resp.status_code == case.ok, f"the subject ({how}): {resp.status_code} {resp.text[:300]}"
+        if case.shows is not None:
+            assert case.shows(w) in resp.text, f"the subject ({how}) does not see {case.shows(w)}"
+    stranger = p.otp.issue_proof(purpose=PROOF_PURPOSE, phone=w.faker.phone_e164())
+    resp = send({"Authorization": f"Bearer {stranger}"})
+    assert resp.status_code == case.stranger, f"a stranger: {resp.status_code} {resp.text[:300]}"
+    mine = {w.assigned["waybill"], w.ids["delivered_waybill"], w.ids["dsr_access"], w.ids["dsr_deletion"]}
+    if resp.status_code < 300:
+        assert not [x for x in mine if x in resp.text], "a stranger sees the data subject's parcels or requests"
 
 
 @pytest.mark.parametrize("path", ["/staff/cs", "/v1/shipments/{waybill}/reveal", "/staff/audit/triangulation"])

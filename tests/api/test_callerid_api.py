@@ -165,6 +165,32 @@ def test_citizen_page_three_outcomes_report_and_csrf(api):
     assert bad.status_code == 422 and "số đã gọi" in bad.text
 
 
+def test_a_forged_citizen_form_is_refused_logged_and_limited(api):
+    """The public's forms are refused like any other (403, ``access_denied`` by ``public``); anonymous
+    refusals are rate limited per client, so they cannot fill the access log."""
+    from sqlalchemy import func, select
+
+    from postguard.audit.models import AuditEntry
+    from postguard.web.auth import ANONYMOUS_REFUSALS
+
+    client, w = api
+
+    def logged():
+        with w.p.db.read_session() as s:
+            return s.execute(select(func.count()).select_from(AuditEntry).where(
+                AuditEntry.action == "access_denied", AuditEntry.actor == "public")).scalar_one()
+
+    limit = int(ANONYMOUS_REFUSALS.split("/")[0])
+    page_csrf(client)  # the cookie is set; the forms below send another token or none
+    for i in range(limit):
+        data = {"caller": STRANGER, **({"csrf": "made-up"} if i % 2 else {})}
+        assert_problem(client.post(["/kiem-tra-cuoc-goi", "/kiem-tra-cuoc-goi/report"][i % 2], data=data), 403)
+        assert logged() == i + 1
+    assert_problem(client.post("/kiem-tra-cuoc-goi", data={"caller": STRANGER, "csrf": "x"}), 429, "rate-limited")
+    assert logged() == limit
+    assert w.p.audit.verify().ok
+
+
 def test_citizen_page_proof_by_one_time_code(api):
     client, w = api
     csrf = page_csrf(client)

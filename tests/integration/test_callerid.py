@@ -262,9 +262,11 @@ def test_only_the_assigned_courier_in_the_window_starts_a_call(world):
     p = world.p
     with pytest.raises(Forbidden):
         p.calls.start_call(world.people["binh"], waybill=world.waybill)
+    assert entries(p, "reveal_denied")[-1]["actor"] == world.people["binh"].actor
     with pytest.raises(Forbidden):
         p.calls.start_call(world.people["hub"], waybill=world.waybill)
-    assert entries(p, "reveal_denied")[-1]["actor"] == world.people["binh"].actor
+    refused = entries(p, "access_denied")[-1]  # not a courier: refused by the one logged check
+    assert refused["actor"] == world.people["hub"].actor and refused["subject"] == world.waybill
 
 
 def test_masked_call_session_routes_both_ways_and_ends_with_the_delivery(world):

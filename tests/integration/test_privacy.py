@@ -156,6 +156,42 @@ def test_roles_and_bad_input(world):
         p.privacy.acknowledge(staff["dpo"], "DSR-NOTHERE")
 
 
+def test_refusals_of_the_dpo_work_are_logged(world):
+    """Every refusal goes through the one logged check: other roles, API keys, a data subject, and a
+    command-line user naming someone who is not the DPO."""
+    p, system, staff, _ = world
+    req = p.privacy.file_request(ME, org_code="VNP", kind="access")
+    key = p.orgs.authenticate(p.orgs.create_api_key(org_code="VNP", scopes=["shipments:read"]).token)
+
+    def denied():
+        with p.db.read_session() as s:
+            return [json.loads(e) for e in s.execute(select(AuditEntry.entry)
+                                                     .where(AuditEntry.action == "access_denied")).scalars()]
+
+    attempts = [
+        (staff["cs"], lambda who: p.privacy.list_requests(who)),
+        (staff["boss"], lambda who: p.privacy.acknowledge(who, req["ref"])),
+        (staff["boss"], lambda who: p.privacy.export(who, req["ref"])),
+        (key, lambda who: p.privacy.list_incidents(who)),
+        (system, lambda who: p.privacy.create_incident(who, detected_at=utcnow(), description="x",
+                                                       affected_estimate=1)),
+    ]
+    for who, call in attempts:
+        before = len(denied())
+        with pytest.raises(Forbidden):
+            call(who)
+        got = denied()
+        assert len(got) == before + 1 and got[-1]["actor"] == who.actor
+    with pytest.raises(Forbidden):
+        p.privacy.dpo("VNP", "boss")
+    assert denied()[-1]["actor"] == staff["boss"].actor
+    with pytest.raises(Forbidden):
+        p.privacy.dpo("VNP", "nobody")
+    assert denied()[-1]["actor"] == "cli"
+    assert p.privacy.list_requests(staff["boss"])  # administrators still read
+    assert p.audit.verify().ok
+
+
 def test_incidents_have_a_72_hour_clock(world):
     p, _, staff, _ = world
     dpo = staff["dpo"]

@@ -12,11 +12,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from postguard.api.deps import client_ip, platform, principal
+from postguard.api.deps import client_ip, platform, scoped
 from postguard.api.problems import problem_response
 from postguard.errors import (
     FieldError,
-    Forbidden,
     InvalidInput,
     PayloadTooLarge,
     PostguardError,
@@ -25,6 +24,7 @@ from postguard.orgs.service import Principal
 from postguard.platform import Platform
 
 router = APIRouter(prefix="/v1", tags=["caller identification"])
+telephony = scoped("calls:route")  # refusals logged (access_denied) by OrgService.require
 
 PhoneText = Field(max_length=40, description="Any Vietnamese form: 0912 345 678, +84912345678, 84-912-345-678, ...")
 
@@ -182,22 +182,15 @@ def call_check_report(body: ReportIn, request: Request, p: Platform = Depends(pl
                               operator=body.operator, note=body.note, client=client_ip(request))
 
 
-def _telephony(who: Principal) -> None:
-    if not who.can("calls:route"):
-        raise Forbidden("This key lacks the calls:route scope.")
-
-
 @router.post("/calls/route")
-def route_call(body: RouteIn, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> dict:
+def route_call(body: RouteIn, who: Principal = Depends(telephony), p: Platform = Depends(platform)) -> dict:
     """For a telephony system (SIP/IVR): where a call to one of your proxy numbers goes, or the refusal."""
-    _telephony(who)
     return p.calls.route(caller=body.caller, dialled=body.dialled, actor=who.actor, org_id=who.org_id)
 
 
 @router.post("/calls/verify")
-def verify_call(body: PassportIn, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> dict:
+def verify_call(body: PassportIn, who: Principal = Depends(telephony), p: Platform = Depends(platform)) -> dict:
     """Verify a PASSporT postguard issued and match it to its recorded call intent."""
-    _telephony(who)
     got = p.calls.verify_passport(body.passport)
     got.pop("dest_tns", None)
     return got

@@ -41,7 +41,6 @@ from postguard.db.base import utcnow
 from postguard.errors import (
     Conflict,
     FieldError,
-    Forbidden,
     InvalidInput,
     NotFound,
     PassportSignatureError,
@@ -170,8 +169,8 @@ class CallService:
     def start_call(self, principal, *, waybill: str) -> dict:
         """Record a call intent (and a masked-calling session when the operator has a proxy pool) and
         issue its PASSporT. Only the courier the parcel is assigned to, during the window."""
-        if getattr(principal, "role", None) != "courier":
-            raise Forbidden("Only couriers start delivery calls.")
+        self.p.orgs.require(principal, None, roles=("courier",), subject=str(waybill)[:40],
+                            message="Only couriers start delivery calls.")
         now = utcnow()
         with self.p.db.read_session() as s:
             found = s.execute(

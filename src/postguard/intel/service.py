@@ -711,7 +711,7 @@ class IntelService:
         """Reports received per day and category over the last ``days`` days (Vietnam's calendar
         days, UTC+7), merged duplicates left out. Counts only: nothing personal."""
         if not (principal.can("intel:analyst") or principal.can("intel:admin")):
-            self.p.orgs.refuse(principal, reason="missing scope intel:analyst",
+            self.p.orgs.refuse(principal, reason="needs the intel:analyst scope", subject="intel:stats",
                                message="This needs the intel:analyst scope.")
         if not 1 <= days <= 366:
             raise _bad("days", "between 1 and 366")

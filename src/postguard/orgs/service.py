@@ -131,24 +131,25 @@ class OrgService:
             log.error("refusal not logged", reason=reason)
         raise Forbidden(message or f"Not allowed: {reason}.")
 
-    def require(self, principal, scope: str, *, roles: Iterable[str] = (), subject: str | None = None,
+    def require(self, principal, scope: str | None, *, roles: Iterable[str] = (), subject: str | None = None,
                 message: str | None = None):
-        """The one authorisation check: an API-key principal needs ``scope``; a member of staff (a
-        principal with a ``role``) needs one of ``roles`` (none: staff are refused). Anything else —
-        including no principal at all — is refused. Refusals are logged, then raised as ``Forbidden``.
-        Returns the principal."""
-        role = getattr(principal, "role", None)
+        """The one authorisation check: an API-key principal needs ``scope`` (``None``: no key may, the
+        action is for staff only); a member of staff (a principal with a ``role``) needs one of
+        ``roles`` (none: staff are refused). Anything else — including no principal at all, or a data
+        subject — is refused. Refusals are logged, then raised as ``Forbidden``. Returns the principal."""
+        role, roles = getattr(principal, "role", None), tuple(roles)
+        what = f"scope:{scope}" if scope else "roles:" + ",".join(roles)
         if role is not None:
-            roles = tuple(roles)
             if role in roles:
                 return principal
-            self.refuse(principal, reason=f"role {role} may not do this", subject=subject or f"scope:{scope}",
+            self.refuse(principal, reason=f"role {role} may not do this", subject=subject or what,
                         message=message or "Your role does not allow this.")
         can = getattr(principal, "can", None)
-        if callable(can) and can(scope):
+        if scope is not None and callable(can) and can(scope):
             return principal
-        self.refuse(principal, reason=f"needs the {scope} scope", subject=subject or f"scope:{scope}",
-                    message=message or f"This key lacks the {scope} scope.")
+        self.refuse(principal, reason=f"needs the {scope} scope" if scope else "for staff only",
+                    subject=subject or what,
+                    message=message or (f"This key lacks the {scope} scope." if scope else "Only staff may do this."))
 
     # -- API keys ----------------------------------------------------------------------------
     def create_api_key(self, *, org_code: str, scopes: list[str], label: str = "", actor: str = "cli") -> IssuedKey:

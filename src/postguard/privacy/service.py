@@ -38,7 +38,6 @@ from postguard.db.base import utcnow
 from postguard.errors import (
     Conflict,
     FieldError,
-    Forbidden,
     InvalidInput,
     NotFound,
     PostguardError,
@@ -132,15 +131,15 @@ class PrivacyService:
         with self.p.db.read_session() as s:
             st = s.execute(select(Staff).where(Staff.org_id == org.id, Staff.username == username.strip().lower(),
                                                Staff.status == "active")).scalar_one_or_none()
-        if st is None or st.role != "dpo":
-            raise Forbidden(f"{username} is not an active data-protection officer at {org.code}.")
-        return StaffPrincipal(st.id, org.id, org.code, st.username, st.role)
+        who = StaffPrincipal(st.id, org.id, org.code, st.username, st.role) if st is not None else \
+            self.p.orgs.principal(org.code, actor="cli")
+        return self._need_dpo(who, message=f"{username} is not an active data-protection officer at {org.code}.")
 
-    @staticmethod
-    def _need_dpo(principal, *, read: bool = False) -> None:
-        role = getattr(principal, "role", None)
-        if role != "dpo" and not (read and role in DPO_READERS):
-            raise Forbidden("Only the data-protection officer may do this.")
+    def _need_dpo(self, principal, *, read: bool = False, message: str | None = None):
+        """Only the DPO acts; administrators may also read the lists. Through the one logged check:
+        API keys and data subjects are refused too."""
+        return self.p.orgs.require(principal, None, roles=DPO_READERS if read else ("dpo",), subject="privacy:dpo",
+                                   message=message or "Only the data-protection officer may do this.")
 
     # -- finding a person's shipments ----------------------------------------------------------
     def _match(self, session: Session, org: Organisation, principal, e164: str, purpose: str):

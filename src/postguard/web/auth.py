@@ -69,16 +69,31 @@ def staff_page(*roles: str):
         except Unauthenticated:
             raise LoginRequired("Your session has ended; please sign in again.") from None
         if request.method not in SAFE_METHODS:
-            try:
-                platform.staff.check_csrf(csrf, await _form_csrf(request))
-            except Forbidden as e:  # a forged or stale form is a refusal like any other: logged
-                platform.orgs.refuse(principal, reason="missing or wrong CSRF token", subject=request.url.path,
-                                     details={"method": request.method}, message=e.detail)
+            check_csrf(request, csrf, await _form_csrf(request), principal=principal)
         if roles and principal.role not in roles:
             deny(request, principal, f"role {principal.role} may not use this page")
         return StaffContext(principal, csrf)
 
     return dependency
+
+
+ANONYMOUS_REFUSALS = "30/minute"  # refusals of anonymous forms logged per client address, then 429
+
+
+def check_csrf(request: Request, expected: str | None, given: str | None, *, principal=None) -> None:
+    """The one CSRF check of every form (staff sessions and the public's double-submit cookies). A
+    forged or stale form is a refusal like any other: logged (``access_denied``), then 403. Anonymous
+    refusals are rate limited per client first, so nobody can fill the access log for free."""
+    platform = request.app.state.platform
+    try:
+        platform.staff.check_csrf(expected or "", given)
+    except Forbidden as e:
+        if principal is None:
+            client = request.client.host if request.client else "unknown"
+            platform.limiter.hit(ANONYMOUS_REFUSALS, "refused-form", client,
+                                 message="Too many refused forms from here; wait a minute.")
+        platform.orgs.refuse(principal, reason="missing or wrong CSRF token", subject=request.url.path,
+                             details={"method": request.method}, message=e.detail)
 
 
 def current_staff(request: Request) -> StaffPrincipal | None:

@@ -8,8 +8,6 @@ number lives in an HttpOnly, SameSite=Strict cookie for 30 minutes.
 
 from __future__ import annotations
 
-import hmac
-
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.concurrency import run_in_threadpool
 
@@ -21,7 +19,7 @@ from postguard.errors import (
     RateLimited,
     Unauthenticated,
 )
-from postguard.web.auth import StaffContext, new_login_csrf, staff_page
+from postguard.web.auth import StaffContext, check_csrf, new_login_csrf, staff_page
 from postguard.web.i18n import TEXTS, lang_of
 from postguard.web.routes import render
 from postguard.web.staff import MENU, render_staff
@@ -62,9 +60,7 @@ def _page(request: Request, *, status: int = 200, **ctx):
 
 
 def _check_csrf(request: Request, given: str) -> None:
-    expected = request.cookies.get(CSRF_COOKIE) or ""
-    if not expected or not given or not hmac.compare_digest(expected, given):
-        raise Forbidden("The form expired or did not come from this site; reload and try again.")
+    check_csrf(request, request.cookies.get(CSRF_COOKIE), given)
 
 
 def _form(caller="", phone="", waybill="", amount="", asked=()) -> dict:

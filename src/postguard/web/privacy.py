@@ -24,7 +24,7 @@ from postguard.api.privacy import (
 )
 from postguard.errors import InvalidInput, PostguardError, RateLimited, Unauthenticated
 from postguard.privacy.deadlines import VN
-from postguard.web.auth import StaffContext, staff_page
+from postguard.web.auth import StaffContext, check_csrf, staff_page
 from postguard.web.i18n import TEXTS, lang_of
 from postguard.web.routes import render
 from postguard.web.staff import MENU, render_staff
@@ -63,7 +63,7 @@ def _me_page(request: Request, *, status: int = 200, **ctx):
 
 
 def _check_me_csrf(request: Request, given: str) -> None:
-    request.app.state.platform.staff.check_csrf(request.cookies.get(ME_CSRF) or "", given)
+    check_csrf(request, request.cookies.get(ME_CSRF), given)
 
 
 def _error_text(request: Request, err: PostguardError) -> str:

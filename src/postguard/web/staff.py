@@ -15,6 +15,7 @@ from postguard.web.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     StaffContext,
+    check_csrf,
     new_login_csrf,
     set_session_cookie,
     staff_page,
@@ -61,7 +62,7 @@ def login_form(request: Request, next: str = "/staff"):
 def login(request: Request, org: str = Form(..., max_length=32), username: str = Form(..., max_length=64),
           password: str = Form(..., max_length=256), csrf: str = Form(""), next: str = Form("/staff")):
     platform = request.app.state.platform
-    platform.staff.check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE) or "", csrf)
+    check_csrf(request, request.cookies.get(LOGIN_CSRF_COOKIE), csrf)
     platform.limiter.hit("20/minute", "staff-login", client_ip(request),
                          message="Too many sign-in attempts from here; wait a minute.")
     try:
