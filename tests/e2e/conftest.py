@@ -53,9 +53,13 @@ def live_server() -> Iterator[Callable]:
 
 @pytest.fixture(scope="session")
 def browser():
+    required = os.environ.get("POSTGUARD_TEST_REQUIRE_BROWSER") == "1"  # CI: absence is a failure
     if not CHROMIUM.exists():
-        pytest.skip(f"no chromium at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
+        (pytest.fail if required else pytest.skip)(f"no chromium at {CHROMIUM}")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        (pytest.fail if required else pytest.skip)("the playwright package is not installed")
     with sync_api.sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True)
         try:

@@ -1,66 +1,26 @@
 """The citizen check in a real browser (Debian's chromium driven by Playwright), one test per outcome.
-
-The fixtures ``live_app`` (a uvicorn server in a thread around a seeded platform) and ``page`` live in
-this module; they skip cleanly when chromium or Playwright is absent."""
+Uses the shared ``live_server`` and ``page`` fixtures of ``tests/e2e/conftest.py``."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import threading
-import time
-
 import pytest
 
+from postguard.app import create_app
 from postguard.platform import Platform
 from postguard.settings import Settings
 from tests.callerid_world import COURIER_PHONE, OTHER_COURIER_PHONE, build
 
 pytestmark = pytest.mark.browser
-CHROMIUM = os.environ.get("POSTGUARD_CHROMIUM", "/usr/bin/chromium")
 
 
 @pytest.fixture
-def live_app(tmp_path, faker):
-    import uvicorn
-
-    from postguard.app import create_app
-
+def live_app(tmp_path, live_server, faker):
     settings = Settings(data_dir=tmp_path / "data", notifier="memory", password_time_cost=1,
                         password_memory_kib=1024, log_format="json", log_level="WARNING")
     platform = Platform(settings)
     world = build(platform, faker)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, platform=platform), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", world
-    server.should_exit = True
-    thread.join(10)
+    yield live_server(create_app(settings, platform=platform)), world
     platform.close()
-
-
-@pytest.fixture
-def page():
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        pytest.skip("chromium is not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium"),
-                                     args=["--no-sandbox"])
-        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)  # a phone
-        pg = context.new_page()
-        yield pg
-        context.close()
-        browser.close()
 
 
 def fill_and_check(page, base, *, caller, waybill="", asked=()):
