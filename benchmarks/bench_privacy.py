@@ -67,14 +67,14 @@ def main() -> None:
         batch = []
         for k in range(args.entries):  # reveals spread over every parcel; ~1 in 2,000 is one of the person's
             w = mine[k % 3] if k % 2000 == 0 else rnd.choice(waybills)
-            batch.append({"actor": f"staff:{k % 50}", "action": "reveal", "org": org_id, "subject": w,
+            batch.append({"actor": f"staff:{k % 50}", "action": "reveal", "org_id": org_id, "subject": w,
                           "purpose": "customer_service", "details": {"columns": ["recipient_phone"],
                                                                      "waybills": [w]}})
             if len(batch) == 1000:
-                p.audit._write(batch)
+                p.audit.append_many(batch)
                 batch = []
         if batch:
-            p.audit._write(batch)
+            p.audit.append_many(batch)
         p.audit.checkpoint()
         got = p.privacy.my_data(PHONE)
         assert {s["waybill"] for s in got["shipments"]} == set(mine) and got["all_verified"]
