@@ -28,7 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from postguard.db.base import Base, BigId, UTCDateTime, utcnow
 from postguard.errors import FieldError, InvalidInput, Unauthenticated
-from postguard.phones import InvalidPhone, normalize_phone
+from postguard.phones import phone_field
 
 CODE_TTL = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
@@ -76,20 +76,13 @@ class OtpService:
     def _key(self, session, name: str) -> bytes:
         return self.p.vault.service_secret(session, purpose=f"otp-{name}")
 
-    @staticmethod
-    def _phone(raw: str) -> str:
-        try:
-            return normalize_phone(raw)
-        except InvalidPhone as e:
-            raise InvalidInput("The phone number is not valid.", [FieldError("phone", str(e))]) from None
-
     def send(self, *, purpose: str, phone: str, client: str, org_id: int | None = None) -> Sent:
         """Send a fresh code. At most 3 codes per number and purpose per 10 minutes, 10 per client per hour."""
         if purpose not in PURPOSE_TEXT:
             raise InvalidInput("Unknown code purpose.", [FieldError("purpose", ", ".join(PURPOSE_TEXT))])
-        e164 = self._phone(phone)
+        e164 = phone_field(phone, "phone")
         with self.p.db.session() as s:
-            digest = hmac.new(self._key(s, "phone"), e164.encode(), hashlib.sha256).digest()
+            digest = self.p.vault.keyed_digest(s, purpose="otp-phone")(e164)
             key = self._key(s, "code")
         lim = self.p.limiter
         lim.hit("10/hour", "otp-client", client, message="Too many codes requested from here; try again later.")
@@ -109,12 +102,12 @@ class OtpService:
     def verify(self, *, purpose: str, phone: str, code: str) -> str:
         """Check a code against the newest live challenge for the number; returns the E.164 number.
         Wrong codes count against the challenge; after 5 it is dead. One message for every failure."""
-        e164 = self._phone(phone)
+        e164 = phone_field(phone, "phone")
         fail = Unauthenticated("The code is wrong or has expired; ask for a new one.")
         code = (code or "").strip()
         now = utcnow()
         with self.p.db.session() as s:
-            digest = hmac.new(self._key(s, "phone"), e164.encode(), hashlib.sha256).digest()
+            digest = self.p.vault.keyed_digest(s, purpose="otp-phone")(e164)
             mac = hmac.new(self._key(s, "code"), f"{purpose}|{code}".encode(), hashlib.sha256).digest()
             ch = s.execute(
                 select(OtpChallenge).where(OtpChallenge.purpose == purpose, OtpChallenge.phone_digest == digest,

@@ -106,3 +106,18 @@ def _foreign(text: str, *, mobile_only: bool) -> str:
 def national_format(e164: str) -> str:
     """``+84912345678`` → ``0912345678`` (the form people read)."""
     return "0" + e164[3:] if e164.startswith("+84") else e164
+
+
+def phone_field(raw: str | None, field: str, *, mobile_only: bool = False, required: bool = True) -> str | None:
+    """Normalise a phone number from input, or raise ``InvalidInput`` naming ``field`` (the one way
+    services turn a typed number into E.164)."""
+    from postguard.errors import FieldError, InvalidInput
+
+    if raw is None or not str(raw).strip():
+        if required:
+            raise InvalidInput("A phone number is required.", [FieldError(field, "required", code="required")])
+        return None
+    try:
+        return normalize_phone(str(raw), mobile_only=mobile_only)
+    except InvalidPhone as e:
+        raise InvalidInput("The phone number is not valid.", [FieldError(field, str(e), code="invalid_phone")]) from None

@@ -10,8 +10,7 @@ import hashlib
 import hmac
 import threading
 
-from postguard.errors import FieldError, InvalidInput
-from postguard.phones import InvalidPhone, normalize_phone
+from postguard.phones import phone_field  # noqa: F401  (re-exported: the caller-ID modules import it here)
 
 PHONE_SECRET = "callerid-phone"
 CODE_SECRET = "callerid-code"
@@ -54,13 +53,3 @@ class CallerIdKeys:
         return self.secret(CODE_SECRET)
 
 
-def phone_field(raw: str | None, field: str, *, mobile_only: bool = False, required: bool = True) -> str | None:
-    """Normalise a phone number from input, or raise ``InvalidInput`` naming ``field``."""
-    if raw is None or not str(raw).strip():
-        if required:
-            raise InvalidInput("A phone number is required.", [FieldError(field, "required", code="required")])
-        return None
-    try:
-        return normalize_phone(str(raw), mobile_only=mobile_only)
-    except InvalidPhone as e:
-        raise InvalidInput("The phone number is not valid.", [FieldError(field, str(e), code="invalid_phone")]) from None

@@ -14,8 +14,6 @@ the pool keeps each number as vault ciphertext so it can be given to a new canar
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 import secrets
 import string
@@ -29,7 +27,7 @@ from postguard.access.models import Staff
 from postguard.errors import Conflict, FieldError, InvalidInput, NotFound
 from postguard.leaks.models import Canary, CanaryNumber
 from postguard.orgs.models import ApiKey
-from postguard.phones import InvalidPhone, normalize_phone
+from postguard.phones import InvalidPhone, normalize_phone, phone_field
 from postguard.shipments.models import Shipment
 from postguard.vault.masking import mask_phone_last3, phone_last3
 
@@ -54,15 +52,11 @@ class CanaryService:
 
     # -- digests ---------------------------------------------------------------------------------
     def _digest(self, session: Session, e164: str) -> bytes:
-        key = self.p.vault.service_secret(session, purpose="canary-phone")
-        return hmac.new(key, e164.encode("ascii"), hashlib.sha256).digest()
+        return self.p.vault.keyed_digest(session, purpose="canary-phone")(e164)
 
     @staticmethod
     def _phone(raw: str, field: str) -> str:
-        try:
-            return normalize_phone(raw)
-        except InvalidPhone as e:
-            raise InvalidInput("Not a phone number.", [FieldError(field, str(e), None, "invalid_phone")]) from None
+        return phone_field(raw, field)
 
     # -- the pool --------------------------------------------------------------------------------
     def pool_add(self, principal, phones: list[str]) -> dict:

@@ -16,8 +16,6 @@ Nothing here imports a web framework; errors are ``postguard.errors``.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 import secrets
@@ -44,7 +42,7 @@ from postguard.errors import (
 )
 from postguard.logging import get_logger
 from postguard.orgs.models import Organisation
-from postguard.phones import InvalidPhone, normalize_phone
+from postguard.phones import phone_field
 from postguard.privacy import deadlines
 from postguard.privacy.models import (
     AuditMention,
@@ -107,14 +105,10 @@ class PrivacyService:
     # -- who ---------------------------------------------------------------------------------
     @staticmethod
     def phone(raw: str) -> str:
-        try:
-            return normalize_phone(raw)
-        except InvalidPhone as e:
-            raise InvalidInput("The phone number is not valid.", [FieldError("phone", str(e))]) from None
+        return phone_field(raw, "phone")
 
     def _digest(self, session: Session, e164: str) -> bytes:
-        key = self.p.vault.service_secret(session, purpose="privacy-subject")
-        return hmac.new(key, e164.encode(), hashlib.sha256).digest()
+        return self.p.vault.keyed_digest(session, purpose="privacy-subject")(e164)
 
     def subject_digest(self, e164: str) -> bytes:
         """The keyed digest that stands for the person (in its own transaction: the first call
