@@ -231,8 +231,8 @@ def index_memory(n: int) -> dict:
     for _ in range(100_000):
         contains(index, int.from_bytes(probe[:8], "big"))
     per_lookup_us = (time.perf_counter() - t0) / 100_000 * 1e6
-    return {"entries": int(index.size), "rss_mb": (after - before) / 1024,
-            "peak_mb": (rss_kb("VmHWM") - peak_before) / 1024, "array_mb": index.nbytes / 2**20,
+    return {"entries": int(index.keys.size), "rss_mb": (after - before) / 1024,
+            "peak_mb": (rss_kb("VmHWM") - peak_before) / 1024, "table_mb": index.nbytes / 2**20,
             "build_s": built, "lookup_us": per_lookup_us}
 
 

@@ -1,9 +1,18 @@
 """Rate limits shared by every worker: in memory by default, Redis (or any `limits` storage) when
-``POSTGUARD_RATE_LIMIT_STORAGE`` says so."""
+``POSTGUARD_RATE_LIMIT_STORAGE`` says so.
+
+Both are exact moving windows: an event is allowed when fewer than ``amount`` events of the same
+rule and keys happened in the last window. The in-memory one keeps, per rule and keys, the times of
+the events still inside the window in a deque (appended on the right, expired from the left), so a
+hit costs O(1) whatever the limit; `limits`' own memory storage inserts at the front of a list, which
+costs O(events in the window) and made a generous limit under load the slowest part of a request.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import deque
 from functools import lru_cache
 
 from limits import parse as _parse
@@ -12,6 +21,8 @@ from limits.strategies import MovingWindowRateLimiter
 
 from postguard.errors import RateLimited
 
+SWEEP_EVERY = 60.0  # seconds between sweeps of the in-memory windows that have emptied
+
 
 @lru_cache(maxsize=256)
 def parse(rule: str):
@@ -19,19 +30,81 @@ def parse(rule: str):
     return _parse(rule)
 
 
+@lru_cache(maxsize=256)
+def _window(rule: str) -> tuple[int, float]:
+    limit = parse(rule)
+    return limit.amount, float(limit.get_expiry())
+
+
+class _MemoryWindows:
+    """Moving windows in this process. ``hit`` answers ``None`` (allowed, counted) or the seconds
+    until the oldest event in the window leaves it (refused, not counted)."""
+
+    def __init__(self, clock=time.monotonic) -> None:
+        self._clock = clock
+        self._events: dict[tuple, tuple[float, deque]] = {}
+        self._lock = threading.Lock()
+        self._swept = clock()
+
+    def _live(self, key: tuple, span: float, now: float) -> deque:
+        entry = self._events.get(key)
+        if entry is None:
+            entry = self._events[key] = (span, deque())
+        events = entry[1]
+        horizon = now - span
+        while events and events[0] <= horizon:
+            events.popleft()
+        return events
+
+    def hit(self, rule: str, keys: tuple) -> float | None:
+        amount, span = _window(rule)
+        now = self._clock()
+        with self._lock:
+            events = self._live((rule, *keys), span, now)
+            if len(events) >= amount:
+                return max(0.0, events[len(events) - amount] + span - now)
+            events.append(now)
+            if now - self._swept > SWEEP_EVERY:
+                self._sweep(now)
+        return None
+
+    def test(self, rule: str, keys: tuple) -> bool:
+        amount, span = _window(rule)
+        with self._lock:
+            return len(self._live((rule, *keys), span, self._clock())) < amount
+
+    def _sweep(self, now: float) -> None:
+        self._swept = now
+        for key in [k for k, (span, ev) in self._events.items() if not ev or ev[-1] <= now - span]:
+            del self._events[key]
+
+
 class RateLimiter:
-    def __init__(self, storage_uri: str) -> None:
-        self.storage = storage_from_string(storage_uri)
-        self.limiter = MovingWindowRateLimiter(self.storage)
+    def __init__(self, storage_uri: str, *, clock=time.monotonic) -> None:
+        self.in_process = storage_uri.startswith("memory")
+        if self.in_process:
+            self._memory = _MemoryWindows(clock)
+        else:
+            self.storage = storage_from_string(storage_uri)
+            self.limiter = MovingWindowRateLimiter(self.storage)
 
     def hit(self, rule: str, *keys: str, message: str = "Too many requests; try again later.") -> None:
         """Count one event against ``rule`` (e.g. ``"20/minute"``) for ``keys``; raise when over."""
-        limit = parse(rule)
-        if not self.limiter.hit(limit, *keys):
-            reset = self.limiter.get_window_stats(limit, *keys).reset_time
-            err = RateLimited(message)
-            err.retry_after = max(1, int(reset - time.time()) + 1)  # type: ignore[misc]
-            raise err
+        if self.in_process:
+            wait = self._memory.hit(rule, keys)
+            if wait is None:
+                return
+        else:
+            limit = parse(rule)
+            if self.limiter.hit(limit, *keys):
+                return
+            wait = self.limiter.get_window_stats(limit, *keys).reset_time - time.time()
+        err = RateLimited(message)
+        err.retry_after = max(1, int(wait) + 1)  # type: ignore[misc]
+        raise err
 
     def test(self, rule: str, *keys: str) -> bool:
+        """Would one more event be allowed now (nothing counted)?"""
+        if self.in_process:
+            return self._memory.test(rule, keys)
         return self.limiter.test(parse(rule), *keys)

@@ -251,3 +251,43 @@ def test_known_index_sees_other_workers_and_its_own_writes_at_once(make_settings
     finally:
         a.close()
         b.close()
+
+
+def test_known_answers_come_from_memory_until_anything_stored_changes(make_settings, monkeypatch):
+    a = Platform(make_settings(intel_report_rate="1000/hour", intel_check_rate="1000/minute",
+                               intel_index_refresh_seconds=300))
+    b = Platform(make_settings(intel_report_rate="1000/hour", intel_check_rate="1000/minute",
+                               intel_index_refresh_seconds=0))
+    try:
+        a.intel.report(indicators=["0912 000 333"], category="fake_courier", client="r1")
+        first = a.intel.check("0912000333", client="x")
+        stored = a.intel.check_stored
+
+        def no_database(*args, **kwargs):
+            raise AssertionError("graded again although nothing changed")
+
+        monkeypatch.setattr(a.intel, "check_stored", no_database)
+        assert a.intel.check("+84 912 000 333", client="x") == first  # kept: no query
+        monkeypatch.setattr(a.intel, "check_stored", stored)
+        a.intel.report(indicators=["0912 000 333"], category="fake_courier", client="r2")  # its own write
+        second = a.intel.check("0912000333", client="x")
+        assert second["score"] > first["score"]
+        b.intel.report(indicators=["0912 000 333"], category="fake_courier", client="r3")  # another worker's
+        assert a.intel.check("0912000333", client="x") == second  # until a's refresh (5 minutes here)
+        a.intel.known._checked = float("-inf")
+        assert a.intel.check("0912000333", client="x")["score"] > second["score"]
+        a.intel.flush_lookups()
+        with a.db.read_session() as s:  # every lookup that found it is counted, from memory or not
+            assert s.execute(select(Indicator.lookups)).scalar_one() == 5
+    finally:
+        a.close()
+        b.close()
+
+
+def test_the_direct_unknown_answer_is_the_graded_one(ip):
+    from postguard.intel.normalize import detect, norm_domain
+
+    for raw in ("0912 345 678", "https://giao-hang-nhanh.example.com/phi", "Vietcombank 0123456789"):
+        n = detect(raw)
+        targets = [n] + ([norm_domain(n.host)] if n.type == "url" else [])
+        assert ip.intel._unknown(n, targets) == ip.intel._answer(n, [(t, None, None, None) for t in targets])

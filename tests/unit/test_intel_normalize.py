@@ -173,3 +173,24 @@ def test_every_alias_has_a_letter():
     from postguard.intel.banks import BANK_ALIASES, WALLET_ALIASES
 
     assert all(any(c.isalpha() for word in alias for c in word) for alias, _ in BANK_ALIASES + WALLET_ALIASES)
+
+
+def _outcome(raw):
+    try:
+        n = detect(raw)
+        return (n.type, n.value, n.display)
+    except InvalidInput as e:
+        return ("error", [(f.field, f.message, f.code) for f in e.errors])
+
+
+BINS = sorted({b.bin for b in BANKS})[:5]
+
+
+@given(st.one_of(st.text(alphabet="+0123456789 .-", min_size=1, max_size=30),
+                 st.builds(lambda b, a, sep: b + sep + a, st.sampled_from(BINS), account, st.sampled_from(" .-")),
+                 st.builds(lambda p, nsn, sep: p + sep.join([nsn[:3], nsn[3:6], nsn[6:]]),
+                           st.sampled_from(["0", "+84", "84", "+84 "]), mobile_nsn, st.sampled_from(["", " ", ".", "-"]))))
+def test_plain_number_shortcut_decides_as_the_full_detection(raw):
+    """``detect`` answers plain numbers without the full type detection; a leading space (stripped
+    by the full path, refused by the shortcut) gives the full path's answer for the same input."""
+    assert _outcome(raw) == _outcome(" " + raw)

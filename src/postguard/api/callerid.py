@@ -4,8 +4,9 @@ certificates."""
 
 from __future__ import annotations
 
-import json
 from functools import partial
+
+import orjson
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -13,12 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from postguard.api.deps import client_ip, platform, scoped
-from postguard.api.problems import problem_response
 from postguard.errors import (
     FieldError,
     InvalidInput,
-    PayloadTooLarge,
-    PostguardError,
 )
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
@@ -87,16 +85,17 @@ def _body(model: type[BaseModel], raw: bytes) -> BaseModel:
                        err.get("type", "invalid")) for err in e.errors()]) from None
 
 
-async def run_call_check(p: Platform, raw: bytes, client: str) -> bytes:
-    """Validate a ``CallCheckIn`` body and run the check; the JSON answer. The anonymous check runs on
-    the event loop when the database and the rate limiter are both in-process (SQLite, memory): it is
-    one indexed read of ~0.1 ms, cheaper than a worker-thread hop. Everything else runs in a worker thread."""
+async def call_check_body(p: Platform, raw: bytes, scope) -> bytes:
+    """``POST /v1/callcheck``, served ahead of the router (``PostguardApp.hot``): validate a
+    ``CallCheckIn`` body and run the check. The anonymous check runs on the event loop when the
+    database and the rate limiter are both in-process (SQLite, memory): it is one indexed read of
+    ~0.1 ms, cheaper than a worker-thread hop. Everything else runs in a worker thread."""
     body = _body(CallCheckIn, raw)
+    client = scope["client"][0] if scope.get("client") else "unknown"
     call = partial(p.callcheck.check, caller=body.caller, phone=body.phone, proof=body.proof, waybill=body.waybill,
                    amount_vnd=body.amount_vnd, asked=body.asked, client=client)
     inline = p.callcheck.in_process and not body.proof and not body.waybill
-    result = call() if inline else await run_in_threadpool(call)
-    return json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode()
+    return orjson.dumps(call() if inline else await run_in_threadpool(call))
 
 
 @router.post("/callcheck", response_class=Response, openapi_extra={"requestBody": {
@@ -104,55 +103,9 @@ async def run_call_check(p: Platform, raw: bytes, client: str) -> bytes:
 async def call_check(request: Request) -> Response:
     """Is this number a real courier delivering to me, and what may they ask of me?
 
-    Served by ``LeanCallCheck`` ahead of the router (the hot path); this route documents it and
-    answers when the app is mounted without that middleware."""
-    return Response(await run_call_check(request.app.state.platform, await request.body(), client_ip(request)),
+    Served ahead of the router by ``call_check_body``; this route documents it and answers the same."""
+    return Response(await call_check_body(request.app.state.platform, await request.body(), request.scope),
                     media_type="application/json")
-
-
-class LeanCallCheck:
-    """Pure ASGI middleware answering ``POST /v1/callcheck`` before routing (no router matching,
-    dependency solving or request object on the hot path); errors are the same problem+json."""
-
-    PATH = "/v1/callcheck"
-    MAX_BODY = 8192
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["path"] != self.PATH or scope["method"] != "POST":
-            return await self.app(scope, receive, send)
-        scope["route"] = _ROUTE  # for the metrics label
-        chunks, size, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        client = scope["client"][0] if scope.get("client") else "unknown"
-        try:
-            if size > self.MAX_BODY:
-                raise PayloadTooLarge("The request body is too large.")
-            body = await run_call_check(scope["app"].state.platform, b"".join(chunks), client)
-            status, headers = 200, [(b"content-type", b"application/json")]
-        except PostguardError as err:
-            response = problem_response(err, Request(scope))
-            status, body = response.status_code, response.body
-            headers = [(k, v) for k, v in response.raw_headers if k != b"content-length"]
-        headers.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-
-class _Route:
-    path = LeanCallCheck.PATH
-
-
-_ROUTE = _Route()
 
 
 @router.post("/callcheck/otp", status_code=202)

@@ -6,10 +6,10 @@ Values travel in POST bodies, never in a URL. ``check``, reports and appeals are
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -91,59 +91,56 @@ class AppealDecisionIn(BaseModel):
 
 
 @router.post("/check", response_model=None, responses={200: {"description": "The verdict, its reasons and advice"}})
-async def check(body: CheckIn, request: Request) -> JSONResponse:
+async def check(body: CheckIn, request: Request) -> Response:
     """Look anything up. ``unknown`` means nothing is reported: it never means safe.
 
-    Served by ``lean_check`` (a plain Starlette route placed first); this declaration documents it
-    in the OpenAPI schema and behaves the same."""
-    return await _check(request, body.value, body.type)
+    Served ahead of the router by ``check_body`` (``PostguardApp.hot``); this declaration documents
+    it in the OpenAPI schema and answers the same."""
+    return Response(await check_body(request.app.state.platform, await request.body(), request.scope),
+                    media_type="application/json")
 
 
-async def _check(request: Request, value: str, type_: str | None) -> JSONResponse:
-    p: Platform = request.app.state.platform
-    who = await run_in_threadpool(optional_principal, request) if request.headers.get("authorization") else None
-    client = _client(request, who)
-    if p.settings.rate_limit_storage.startswith("memory"):
-        plan = p.intel.check_plan(value, type=type_, client=client)
-    else:
-        plan = await run_in_threadpool(lambda: p.intel.check_plan(value, type=type_, client=client))
-    if plan.answer is not None:
-        return JSONResponse(plan.answer)
-    return JSONResponse(await run_in_threadpool(p.intel.check_stored, plan))
-
-
-_CHECK_ROUTE = SimpleNamespace(path="/v1/check")
-
-
-async def lean_check(request: Request) -> JSONResponse:
-    """``POST /v1/check`` without FastAPI's per-request machinery (route search, dependency
-    solving, response validation): the benchmarked hot path (benchmarks/bench_check.py). A lookup
-    of something nobody stored (most of them) is answered on the event loop with no database query
-    (the in-memory index of known indicators and the in-memory rate limiter); API-key
-    authentication, a Redis rate limiter and stored indicators go to the thread pool. Input
-    errors are the same problem+json as ``CheckIn``'s."""
-    request.scope.setdefault("route", _CHECK_ROUTE)  # the metrics label
-    raw = await request.body()
-    if len(raw) > 16 * 1024:
-        raise PayloadTooLarge("The request is larger than 16384 bytes.")
+def _check_input(raw: bytes) -> tuple[str, str | None]:
+    """The ``CheckIn`` fields, with the same problem+json errors as the model's validation."""
     try:
-        data = json.loads(raw)
-    except ValueError:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
         raise InvalidInput("The request is not valid.", [FieldError("body", "JSON decode error",
                                                                     code="json_invalid")]) from None
-    errors = []
     if not isinstance(data, dict):
         raise InvalidInput("The request is not valid.", [FieldError("body", "a JSON object", code="model_type")])
-    if not isinstance(data.get("value"), str):
+    value, type_ = data.get("value"), data.get("type")
+    if isinstance(value, str) and (type_ is None or isinstance(type_, str)) and len(data) <= 1 + ("type" in data):
+        return value, type_
+    errors = []
+    if not isinstance(value, str):
         errors.append(FieldError("value", "Field required" if "value" not in data else "Input should be a valid string",
                                  code="missing" if "value" not in data else "string_type"))
-    if data.get("type") is not None and not isinstance(data["type"], str):
+    if type_ is not None and not isinstance(type_, str):
         errors.append(FieldError("type", "Input should be a valid string", code="string_type"))
     errors += [FieldError(k, "Extra inputs are not permitted", code="extra_forbidden")
                for k in data if k not in ("value", "type")]
-    if errors:
-        raise InvalidInput("The request is not valid.", errors)
-    return await _check(request, data["value"], data.get("type"))
+    raise InvalidInput("The request is not valid.", errors)
+
+
+async def check_body(p: Platform, raw: bytes, scope) -> bytes:
+    """``POST /v1/check``, the benchmarked hot path (benchmarks/bench_check.py). A lookup of a value
+    nobody stored (most of them) is answered on the event loop with no database query: the
+    in-memory index of known indicators says so. A known value graded since anything stored last
+    changed is answered from this worker's memory too. API-key authentication, a shared (Redis)
+    rate limiter and grading go to the thread pool."""
+    value, type_ = _check_input(raw)
+    headers = scope["headers"]
+    who = None
+    if any(k == b"authorization" for k, _ in headers):
+        who = await run_in_threadpool(optional_principal, Request(scope))
+    client = who.actor if who else (scope["client"][0] if scope.get("client") else "unknown")
+    if p.limiter.in_process:
+        plan = p.intel.check_plan(value, type=type_, client=client)
+    else:
+        plan = await run_in_threadpool(lambda: p.intel.check_plan(value, type=type_, client=client))
+    answer = plan.answer if plan.answer is not None else await run_in_threadpool(p.intel.check_stored, plan)
+    return orjson.dumps(answer)
 
 
 REPORT_BODY = {"requestBody": {"required": True, "content": {

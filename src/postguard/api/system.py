@@ -37,11 +37,31 @@ def metrics(request: Request) -> Response:
     return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)
 
 
+class HttpMetrics:
+    """Request counts and latencies by method, route template and status; the labelled series are
+    looked up once and kept (prometheus' ``labels`` costs more than the increment)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.requests = Counter("postguard_http_requests", "HTTP requests", ["method", "route", "status"],
+                                registry=registry)
+        self.latency = Histogram("postguard_http_request_seconds", "HTTP request latency", ["method", "route"],
+                                 registry=registry)
+        self._series: dict[tuple, tuple] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        series = self._series.get((method, route, status))
+        if series is None:
+            series = self._series[(method, route, status)] = (
+                self.requests.labels(method, route, str(status)), self.latency.labels(method, route))
+        series[0].inc()
+        series[1].observe(seconds)
+
+
 class _Measure:
     """Pure ASGI middleware (no per-request task group or body streaming, unlike ``@app.middleware``)."""
 
-    def __init__(self, app, *, requests: Counter, latency: Histogram) -> None:
-        self.app, self.requests, self.latency = app, requests, latency
+    def __init__(self, app, *, metrics: HttpMetrics) -> None:
+        self.app, self.metrics = app, metrics
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -58,9 +78,8 @@ class _Measure:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            name = getattr(scope.get("route"), "path", "unmatched")
-            self.requests.labels(scope["method"], name, str(status)).inc()
-            self.latency.labels(scope["method"], name).observe(time.perf_counter() - start)
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.observe(scope["method"], route, status, time.perf_counter() - start)
 
 
 def install_metrics(app: FastAPI) -> None:
@@ -68,7 +87,5 @@ def install_metrics(app: FastAPI) -> None:
     by raw path, so no waybill or phone reaches the metrics."""
     registry = CollectorRegistry()
     app.state.registry = registry
-    requests = Counter("postguard_http_requests", "HTTP requests", ["method", "route", "status"], registry=registry)
-    latency = Histogram("postguard_http_request_seconds", "HTTP request latency", ["method", "route"],
-                        registry=registry)
-    app.add_middleware(_Measure, requests=requests, latency=latency)
+    app.state.http_metrics = HttpMetrics(registry)
+    app.add_middleware(_Measure, metrics=app.state.http_metrics)

@@ -42,7 +42,7 @@ class Indicator(Base):
     lookups: Mapped[int] = mapped_column(BigInteger, default=0)  # lookups that found it (no who)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_report_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)  # workers poll its max
     # Private lookups (postguard.intel.lookups): the first 16 bits of the unkeyed bucket hash of
     # "type\0normal form" (no more: see lookups.STORED_BITS) and the truncated OPRF output under the
     # platform's lookup key. Computed when the indicator is created; only flagged ones are served.

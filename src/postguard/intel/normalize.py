@@ -458,10 +458,31 @@ def _is_link(text: str) -> bool:
 _LINK_SCHEMES = {"http", "https", "javascript", "data", "file", "ftp", "mailto", "tel", "sms", "intent"}
 
 
+def _phone(text: str) -> Normal:
+    try:
+        return norm_phone(text)
+    except InvalidInput as e:
+        digits = re.sub(r"\D", "", text)
+        if 6 <= len(digits) <= 19 and not text.startswith("+"):
+            raise _bad(f"{e.errors[0].message}; for a bank account, add the bank's name "
+                       "(e.g. 'Vietcombank 0123456789')", code="invalid_phone") from None
+        raise
+
+
+# Only ASCII digits, spaces, dots and dashes after an optional "+": no link, alias, defanging or
+# control character can be in it, so the steps before "3. Phone numbers" reduce to the BIN check.
+_PLAIN_NUMBER = re.compile(r"\+?[0-9][0-9 .\-]{5,30}")
+_DIGIT_RUNS = re.compile(r"[0-9]+")
+
+
 def detect(raw: str, type: str | None = None) -> Normal:
     """Read any raw input as an indicator, deciding its type unless ``type`` is given."""
     if type:
         return normalize(raw, type)
+    if isinstance(raw, str) and _PLAIN_NUMBER.fullmatch(raw):  # the common lookup, decided cheaply
+        runs = _DIGIT_RUNS.findall(raw)
+        if len(runs) < 2 or BY_BIN.keys().isdisjoint(runs):
+            return _phone(raw.strip())
     _precheck(raw)
     text = _defang(raw.strip())
     folded = fold(text)
@@ -492,14 +513,7 @@ def detect(raw: str, type: str | None = None) -> Normal:
             return norm_bank_account(text)
     # 3. Phone numbers.
     if _PHONEISH.match(text):
-        try:
-            return norm_phone(text)
-        except InvalidInput as e:
-            digits = re.sub(r"\D", "", text)
-            if 6 <= len(digits) <= 19 and not text.startswith("+"):
-                raise _bad(f"{e.errors[0].message}; for a bank account, add the bank's name "
-                           "(e.g. 'Vietcombank 0123456789')", code="invalid_phone") from None
-            raise
+        return _phone(text)
     # 4. Domains.
     if _DOMAINISH.match(text):
         return norm_domain(text)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import cached_property
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from postguard.access.staff import StaffPrincipal
@@ -93,6 +93,7 @@ VN_TIME = timezone(timedelta(hours=7), "ICT")  # Vietnam has no daylight saving
 MAX_INDICATORS = 10
 MAX_TEXT = 4000
 DUPLICATE_WINDOW = timedelta(days=30)
+NO_REPORTS = {"code": "no_reports", "text": "Nothing has been reported about this yet."}
 GRADE_CACHE_SECONDS = 30.0  # how old a worker's cached verdict of an unchanged indicator may be
 GRADE_CACHE_SIZE = 100_000
 
@@ -124,6 +125,7 @@ class IntelService:
         self._digest_fn = None
         self._key_org_id: int | None = None
         self._grade_cache: dict[int, tuple] = {}
+        self._answers: dict[tuple[bytes, ...], tuple] = {}  # digests -> (generation, at, answer, indicator ids)
         self._hits: dict[int, int] = {}
         self._hits_at = float("-inf")
 
@@ -283,6 +285,7 @@ class IntelService:
     def _regrade(self, s: Session, ind: Indicator) -> Verdict:
         v = self._grade(s, ind)
         ind.verdict, ind.score, ind.graded_at, ind.updated_at = v.verdict, v.score, utcnow(), utcnow()
+        self.known.changed()
         if v.verdict == "corroborated" and not ind.needs_review:
             ind.needs_review, ind.review_reason = True, "corroborated"
         return v
@@ -300,7 +303,6 @@ class IntelService:
         self.p.limiter.hit(self.p.settings.intel_check_rate, "intel-check", client,
                            message="Too many lookups; try again later.")
         n = detect(raw, type)
-        self._digest("")
         targets = [n]
         if n.type == "url" and n.domain:
             # The link, its host and its registrable domain: a report or an official entry on any counts.
@@ -312,12 +314,17 @@ class IntelService:
         digests = [self.digest_of(t) for t in targets]
         if not any(self.known.may_know(d) for d in digests):
             # nothing stored under any of them (the common case): no query, no write, no log
-            return CheckPlan(n, targets, digests, self._answer(n, [(t, None, None, None) for t in targets]))
+            return CheckPlan(n, targets, digests, self._unknown(n, targets))
+        kept = self._answers.get(tuple(digests))
+        if kept is not None and kept[0] == self.known.generation and time.monotonic() - kept[1] < GRADE_CACHE_SECONDS:
+            self._count_hits(kept[3])  # nothing stored changed since it was graded: answer from memory
+            return CheckPlan(n, targets, digests, kept[2])
         return CheckPlan(n, targets, digests, None)
 
     def check_stored(self, plan: CheckPlan, *, now: datetime | None = None) -> dict:
         """The second half of ``check``: read and grade what is stored (database I/O)."""
         n, targets, digests = plan.normal, plan.targets, plan.digests
+        generation, at = self.known.generation, time.monotonic()  # before reading: a change meanwhile voids it
         graded: list[tuple[Normal, Indicator | None, Verdict | None, tuple | None]] = []
         with self.p.db.read_session() as s:
             rows = {i.digest: i for i in s.execute(select(Indicator).where(Indicator.digest.in_(digests))).scalars()}
@@ -327,8 +334,14 @@ class IntelService:
                     graded.append((t, None, None, None))
                     continue
                 graded.append((t, ind, *self._graded(s, ind, now=now)))
-        self._count_hits([g[1].id for g in graded if g[1] is not None])
-        return self._answer(n, graded)
+        ids = [g[1].id for g in graded if g[1] is not None]
+        self._count_hits(ids)
+        answer = self._answer(n, graded)
+        if now is None:
+            if len(self._answers) >= GRADE_CACHE_SIZE:
+                self._answers.clear()
+            self._answers[tuple(digests)] = (generation, at, answer, ids)
+        return answer
 
     def _graded(self, s: Session, ind: Indicator, *, now: datetime | None) -> tuple[Verdict, tuple | None]:
         """The verdict and official owner of a found indicator. Graded afresh, or taken from this
@@ -358,17 +371,25 @@ class IntelService:
             for i in ids:
                 self._hits[i] = self._hits.get(i, 0) + 1
             due = time.monotonic() - self._hits_at >= 1.0
-        if due:
+        if due and not self.known.managed:  # else the server's task writes them, off the event loop
             self.flush_lookups()
 
     def flush_lookups(self) -> None:
         with self._lock:
             pending, self._hits, self._hits_at = self._hits, {}, time.monotonic()
         if pending:
-            with self.p.db.session() as s:
-                for iid, count in sorted(pending.items()):
-                    s.execute(Indicator.__table__.update().where(Indicator.id == iid)
-                              .values(lookups=Indicator.lookups + count))
+            t = Indicator.__table__
+            with self.p.db.session() as s:  # one statement, executed for every row (executemany)
+                s.execute(t.update().where(t.c.id == bindparam("iid")).values(lookups=t.c.lookups + bindparam("n")),
+                          [{"iid": iid, "n": n} for iid, n in sorted(pending.items())])
+
+    @staticmethod
+    def _unknown(n: Normal, targets: list[Normal]) -> dict:
+        """``_answer`` when nothing is stored under any target, built directly (the common lookup)."""
+        return {"type": n.type, "display": n.display, "verdict": "unknown", "score": 0,
+                "headline": HEADLINES["unknown"], "reasons": [NO_REPORTS], "official": None, "notes": [],
+                "related": [{"type": t.type, "display": t.display, "verdict": "unknown", "score": 0}
+                            for t in targets[1:]], "advice": ADVICE}
 
     def _answer(self, n: Normal, graded) -> dict:
         official = next(((t, o) for t, _, _, o in graded if o is not None), None)
@@ -394,8 +415,7 @@ class IntelService:
             "verdict": verdict_name,
             "score": chosen.score if chosen else 0,
             "headline": headline,
-            "reasons": [r.as_dict() for r in chosen.reasons] if chosen else [
-                {"code": "no_reports", "text": "Nothing has been reported about this yet."}],
+            "reasons": [r.as_dict() for r in chosen.reasons] if chosen else [NO_REPORTS],
             "official": official_out,
             "notes": [],
             "related": [{"type": t.type, "display": t.display, "verdict": v.verdict if v else "unknown",

@@ -27,6 +27,9 @@ def mask_name(full_name: str) -> str:
 
 
 def phone_last3(e164: str) -> str:
+    tail = e164[-3:]
+    if tail.isascii() and tail.isdigit():  # E.164 and national forms end in digits
+        return tail
     digits = [c for c in e164 if c.isdigit()]
     return "".join(digits[-3:])
 
