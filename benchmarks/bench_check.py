@@ -6,18 +6,19 @@ the in-memory index of known indicators at 10 million entries.
 
 What runs:
 
-- the real app (``create_app``, every middleware and router) under uvicorn in its own process,
-  on an embedded database seeded with ``--flagged`` reported phone numbers (citizen reports
+- the real app (``create_app``) under uvicorn (httptools, uvloop) in its own process, on an
+  embedded database seeded with ``--flagged`` reported phone numbers (citizen reports
   through ``IntelService.report``); the per-client lookup limit is raised so that the load
   generator, one address, is not refused;
 - a bare ASGI app under the same uvicorn settings that answers every request with a constant
   JSON body: the baseline;
-- one load generator (asyncio, ``--connections`` keep-alive HTTP/1.1 connections, each sending the
-  next request when the previous answer arrived) against each, alternately, ``--rounds`` times:
-  the bodies are synthetic Vietnamese mobile numbers written the way people type them, one in ten
-  of them a flagged one (which goes to the database, grades afresh and counts the hit);
+- one load generator (``benchmarks/httpload.py``: ``wrk``, ``--connections`` keep-alive
+  connections, 3 s of warm-up before each measured run) against each, alternately, ``--rounds``
+  times: the bodies are synthetic Vietnamese mobile numbers written the way people type them, one
+  in ten of them a flagged one (graded from the database once per worker, then answered from the
+  worker's memory until anything stored changes; every hit is counted);
 - the index: keyed BLAKE2b digests of ``--index`` distinct synthetic numbers (the check path's
-  key), loaded into ``postguard.intel.known`` (a sorted ``uint64`` array), in a fresh process; its
+  key), loaded into ``postguard.intel.known`` (a sorted ``uint64`` array behind a bitmap), in a fresh process; its
   RSS growth and peak against the 2 GB target.
 
 JSON lines (DESIGN.md §4): ``requests_per_s`` against ``bare_asgi_requests_per_s`` (target ratio
@@ -29,11 +30,9 @@ medians of the rounds are printed; each round's figures go to stderr.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "src")]
+
+from benchmarks import httpload  # noqa: E402
+
 TARGET_RATIO, TARGET_P99_MS, TARGET_MB = 0.6, 20.0, 2048.0
 
 
@@ -51,108 +54,8 @@ def emit(metric, value, baseline_metric, baseline):
                       "ratio": round(value / baseline, 3) if baseline else None}), flush=True)
 
 
-# -- the bare baseline ------------------------------------------------------------------------------
 BARE_BODY = json.dumps({"type": "phone", "display": "*******678", "verdict": "unknown", "score": 0}).encode()
-
-
-async def bare_app(scope, receive, send):
-    if scope["type"] != "http":
-        if scope["type"] == "lifespan":
-            while True:
-                msg = await receive()
-                if msg["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif msg["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        return
-    more = True
-    while more:
-        msg = await receive()
-        more = msg.get("more_body", False)
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(BARE_BODY)).encode())]})
-    await send({"type": "http.response.body", "body": BARE_BODY})
-
-
-# -- servers ----------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def serve(kind: str, port: int, env: dict) -> subprocess.Popen:
-    target = "benchmarks.bench_check:bare_app" if kind == "bare" else "postguard.app:create_app"
-    code = ("import sys, uvicorn; sys.path.insert(0, %r); "
-            "uvicorn.run(%r, host='127.0.0.1', port=%d, access_log=False, log_level='warning', "
-            "factory=%r, lifespan='on')" % (str(ROOT), target, port, kind != "bare"))
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            if proc.poll() is not None:
-                raise SystemExit(f"the {kind} server did not start")
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit(f"the {kind} server did not start in time")
-
-
-# -- load -------------------------------------------------------------------------------------------
-def request_bytes(value: str) -> bytes:
-    body = json.dumps({"value": value}).encode()
-    return (b"POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-
-
-async def _one_connection(port, requests, stop_at, warm_until, latencies, errors):
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    i = random.randrange(len(requests))
-    try:
-        while True:
-            t0 = time.perf_counter()
-            if t0 >= stop_at:
-                return
-            writer.write(requests[i % len(requests)])
-            i += 1
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-            await reader.readexactly(length)
-            t1 = time.perf_counter()
-            if status != 200:
-                errors.append(status)
-            if t0 >= warm_until:
-                latencies.append(t1 - t0)
-    finally:
-        writer.close()
-
-
-async def _load(port, requests, connections, seconds, warmup):
-    start = time.perf_counter()
-    warm_until, stop_at = start + warmup, start + warmup + seconds
-    latencies: list[float] = []
-    errors: list[int] = []
-    await asyncio.gather(*[_one_connection(port, requests, stop_at, warm_until, latencies, errors)
-                           for _ in range(connections)])
-    return latencies, errors
-
-
-def load(port, requests, connections, seconds, warmup=1.0) -> tuple[float, float, int]:
-    latencies, errors = asyncio.run(_load(port, requests, connections, seconds, warmup))
-    if not latencies:
-        raise SystemExit("no request completed")
-    latencies.sort()
-    p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] * 1000
-    if errors:
-        print(f"failed: {sorted(set(errors))}", file=sys.stderr)
-    return len(latencies) / seconds, p99, len(errors)
+bare_app = httpload.bare_asgi(BARE_BODY)
 
 
 # -- seed -------------------------------------------------------------------------------------------
@@ -263,23 +166,24 @@ def main() -> None:
         subprocess.run([sys.executable, "-c", "import sys, json; sys.path.insert(0, %r); "
                         "from benchmarks.bench_check import seed; seed(json.loads(sys.argv[1]), json.loads(sys.argv[2]))"
                         % str(ROOT), json.dumps(seed_env), json.dumps(flagged)], env=env, cwd=ROOT, check=True)
-        requests = [request_bytes(written(rng.choice(flagged) if flagged and rng.random() < args.flagged_share
-                                          else rng.choice(clean), rng)) for i in range(5000)]
+        requests = [httpload.post("/v1/check", {"value": written(rng.choice(flagged) if flagged and
+                                                               rng.random() < args.flagged_share else rng.choice(clean), rng)})
+                    for i in range(5000)]
         rates, p99s, bare_rates, bare_p99s = [], [], [], []
         for r in range(args.rounds):
             for kind in ("bare", "app"):
-                port = free_port()
-                proc = serve(kind, port, env)
+                target = ("benchmarks.bench_check:bare_app", False) if kind == "bare" else ("postguard.app:create_app", True)
+                proc, port = httpload.serve(target[0], factory=target[1], env=env)
                 try:
-                    rps, p99, errors = load(port, requests, args.connections, args.seconds)
+                    got = httpload.load(port, requests, connections=args.connections, seconds=args.seconds)
                 finally:
-                    proc.terminate()
-                    proc.wait(timeout=30)
-                if errors:
-                    raise SystemExit(f"{kind}: {errors} requests failed")
-                (bare_rates if kind == "bare" else rates).append(rps)
-                (bare_p99s if kind == "bare" else p99s).append(p99)
-                print(f"round {r + 1} {kind}: {rps:.0f} requests/s, p99 {p99:.1f} ms", file=sys.stderr)
+                    httpload.stop(proc)
+                if got.errors:
+                    raise SystemExit(f"{kind}: {got.errors} requests failed")
+                (bare_rates if kind == "bare" else rates).append(got.requests_per_s)
+                (bare_p99s if kind == "bare" else p99s).append(got.p99_ms)
+                print(f"round {r + 1} {kind}: {got.requests_per_s:.0f} requests/s, p99 {got.p99_ms:.1f} ms "
+                      f"({got.generator})", file=sys.stderr)
     ratios = [a / b for a, b in zip(rates, bare_rates)]
     emit("requests_per_s", statistics.median(rates), "bare_asgi_requests_per_s", statistics.median(bare_rates))
     emit("requests_per_s_ratio", statistics.median(ratios), "target_ratio", TARGET_RATIO)

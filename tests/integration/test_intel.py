@@ -291,3 +291,32 @@ def test_the_direct_unknown_answer_is_the_graded_one(ip):
         n = detect(raw)
         targets = [n] + ([norm_domain(n.host)] if n.type == "url" else [])
         assert ip.intel._unknown(n, targets) == ip.intel._answer(n, [(t, None, None, None) for t in targets])
+
+
+def test_concurrent_lookups_of_one_known_value_grade_once(ip, monkeypatch):
+    import asyncio
+    import time as _time
+
+    from postguard.api.intel import _graded
+
+    ip.intel.report(indicators=["0912 000 444"], category="fake_courier", client="r1")
+    stored, calls = ip.intel.check_stored, []
+
+    def slow_grade(plan, **kw):
+        calls.append(plan)
+        _time.sleep(0.05)
+        return stored(plan, **kw)
+
+    monkeypatch.setattr(ip.intel, "check_stored", slow_grade)
+    plans = [ip.intel.check_plan(raw, client="x") for raw in ["0912000444", "+84 912 000 444"] * 5]
+    assert all(plan.answer is None for plan in plans)  # nothing kept yet: each would grade
+
+    async def together():
+        return await asyncio.gather(*[_graded(ip, plan) for plan in plans])
+
+    answers = asyncio.run(together())
+    assert len(calls) == 1 and all(a == answers[0] for a in answers) and answers[0]["verdict"] == "reported"
+    assert ip.intel.grading == {}
+    ip.intel.flush_lookups()
+    with ip.db.read_session() as s:
+        assert s.execute(select(Indicator.lookups)).scalar_one() == 10

@@ -5,6 +5,7 @@ Values travel in POST bodies, never in a URL. ``check``, reports and appeals are
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import orjson
@@ -139,8 +140,33 @@ async def check_body(p: Platform, raw: bytes, scope) -> bytes:
         plan = p.intel.check_plan(value, type=type_, client=client)
     else:
         plan = await run_in_threadpool(lambda: p.intel.check_plan(value, type=type_, client=client))
-    answer = plan.answer if plan.answer is not None else await run_in_threadpool(p.intel.check_stored, plan)
-    return orjson.dumps(answer)
+    if plan.answer is not None:
+        return orjson.dumps(plan.answer)
+    return orjson.dumps(await _graded(p, plan))
+
+
+async def _graded(p: Platform, plan) -> dict:
+    """Grade once for everyone asking about the same targets at the same moment (a number in the
+    news, or a worker's first seconds): the others wait for that answer instead of queueing more
+    database reads, and their lookups are counted as the kept answer's hits."""
+    key = tuple(plan.digests)
+    pending = p.intel.grading.get(key)
+    if pending is not None:
+        await asyncio.shield(pending)
+        kept = p.intel.kept_answer(plan.digests)
+        if kept is not None:
+            return kept
+        return await run_in_threadpool(p.intel.check_stored, plan)
+    pending = p.intel.grading[key] = asyncio.get_running_loop().create_future()
+    try:
+        answer = await run_in_threadpool(p.intel.check_stored, plan)
+        pending.set_result(None)
+        return answer
+    except BaseException:
+        pending.set_result(None)  # the waiters grade for themselves and meet the error on their own
+        raise
+    finally:
+        del p.intel.grading[key]
 
 
 REPORT_BODY = {"requestBody": {"required": True, "content": {

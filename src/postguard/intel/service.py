@@ -126,6 +126,7 @@ class IntelService:
         self._key_org_id: int | None = None
         self._grade_cache: dict[int, tuple] = {}
         self._answers: dict[tuple[bytes, ...], tuple] = {}  # digests -> (generation, at, answer, indicator ids)
+        self.grading: dict[tuple[bytes, ...], object] = {}  # digests -> the API's grading in flight (a future)
         self._hits: dict[int, int] = {}
         self._hits_at = float("-inf")
 
@@ -315,11 +316,16 @@ class IntelService:
         if not any(self.known.may_know(d) for d in digests):
             # nothing stored under any of them (the common case): no query, no write, no log
             return CheckPlan(n, targets, digests, self._unknown(n, targets))
+        return CheckPlan(n, targets, digests, self.kept_answer(digests))
+
+    def kept_answer(self, digests: list[bytes]) -> dict | None:
+        """The answer graded for these targets, when nothing stored changed since and it is younger
+        than ``GRADE_CACHE_SECONDS``; the hit is counted. None: grade with ``check_stored``."""
         kept = self._answers.get(tuple(digests))
         if kept is not None and kept[0] == self.known.generation and time.monotonic() - kept[1] < GRADE_CACHE_SECONDS:
-            self._count_hits(kept[3])  # nothing stored changed since it was graded: answer from memory
-            return CheckPlan(n, targets, digests, kept[2])
-        return CheckPlan(n, targets, digests, None)
+            self._count_hits(kept[3])
+            return kept[2]
+        return None
 
     def check_stored(self, plan: CheckPlan, *, now: datetime | None = None) -> dict:
         """The second half of ``check``: read and grade what is stored (database I/O)."""
