@@ -138,3 +138,31 @@ def test_analyst_confirms_a_reported_number_from_the_queue(served, page):
         assert "Đã xác nhận là lừa đảo" in other.inner_text("section.verdict")
     finally:
         citizen.close()
+
+
+def test_private_check_in_the_page_never_sends_the_number(served, page):
+    """The page script checks a number with the OPRF bucket protocol: a reported number written
+    another way is found, an unknown one is "not reported" (never safe), and no request the page
+    makes carries the number in any form."""
+    base, p = served
+    p.intel.report(indicators=[SCAM], category="fake_courier", client="203.0.113.9")
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(f"{r.url} {r.post_data or ''}"))
+    page.goto(f"{base}/kiem-tra")
+    page.wait_for_selector("#private-check:not([hidden])")
+    assert _fits_the_screen(page)
+    verdicts = {}
+    for raw in ("+84 912.345.678", UNKNOWN, "không phải số"):
+        page.fill("#private-value", raw)
+        page.click("#private-check button")
+        page.wait_for_selector("[data-private-result][data-verdict]")
+        verdicts[raw] = (page.get_attribute("[data-private-result]", "data-verdict"),
+                         page.inner_text("[data-private-result]"))
+        page.evaluate("document.querySelector('[data-private-result]').removeAttribute('data-verdict')")
+    assert verdicts["+84 912.345.678"][0] == "flagged" and "*******678" in verdicts["+84 912.345.678"][1]
+    assert verdicts[UNKNOWN][0] == "unknown" and "KHÔNG có nghĩa là an toàn" in verdicts[UNKNOWN][1]
+    assert verdicts["không phải số"][0] == "error"
+    lookups = [s for s in sent if "/v1/lookup/bucket" in s]
+    assert len(lookups) == 2
+    for digits in ("912345678", "0912", "987000111", "0987"):
+        assert all(digits not in s.replace(" ", "").replace(".", "") for s in sent)
