@@ -164,14 +164,15 @@ async def _known_refresh(platform: Platform) -> None:
         known.managed = False
 
 
-async def _anomaly_scans(platform: Platform, every: int) -> None:
-    """Scan every organisation's access log for anomalies every ``every`` seconds."""
+async def _every(seconds: int, job, what: str) -> None:
+    """Run ``job`` (blocking) in a worker thread every ``seconds``; a failure is logged and retried
+    on the next tick."""
     while True:
-        await asyncio.sleep(every)
+        await asyncio.sleep(seconds)
         try:
-            await run_in_threadpool(platform.leaks.scan_all)
-        except Exception:  # a failed scan is retried on the next tick; the log keeps what was seen
-            log.exception("anomaly scan failed")
+            await run_in_threadpool(job)
+        except Exception:
+            log.exception(f"{what} failed")
 
 
 def create_app(settings: Settings | None = None, *, platform: Platform | None = None) -> PostguardApp:
@@ -186,9 +187,12 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
         gc.freeze()
         tasks = [asyncio.create_task(_checkpoints(app.state.platform)),
                  asyncio.create_task(_known_refresh(app.state.platform))]
-        if settings.anomaly_scan_interval_seconds:
-            tasks.append(asyncio.create_task(_anomaly_scans(app.state.platform,
-                                                            settings.anomaly_scan_interval_seconds)))
+        p = app.state.platform
+        for seconds, job, what in ((settings.anomaly_scan_interval_seconds, lambda: p.leaks.scan_all(), "anomaly scan"),
+                                   (settings.intel_regrade_interval_seconds, lambda: p.intel.regrade_all(),
+                                    "intelligence regrade")):
+            if seconds:
+                tasks.append(asyncio.create_task(_every(seconds, job, what)))
         try:
             yield
         finally:

@@ -174,6 +174,11 @@ class Settings(BaseSettings):
         1.0, ge=0, le=300, description="How stale a worker's in-memory index of known indicators may get before "
         "it looks for new ones (lookups of values it knows always read the database)."
     )
+    intel_regrade_interval_seconds: int = Field(
+        86400, ge=0, description="How often the server grades every reported indicator afresh, so that stored "
+        "verdicts (sharing, feeds, the review queue, private lookups) decay without new reports; 0 turns it off. "
+        "Lookups always grade afresh."
+    )
     intel_appeal_rate: str = Field("3/day", description="Appeals accepted per client.")
     intel_half_life_days: float = Field(
         90.0, gt=0, description="Days after which a reporter's weight on a verdict halves without new reports."

@@ -320,3 +320,31 @@ def test_concurrent_lookups_of_one_known_value_grade_once(ip, monkeypatch):
     ip.intel.flush_lookups()
     with ip.db.read_session() as s:
         assert s.execute(select(Indicator.lookups)).scalar_one() == 10
+
+
+def test_the_server_regrades_on_its_schedule_and_writes_only_what_moved(make_settings, monkeypatch):
+    import time as _time
+
+    from fastapi.testclient import TestClient
+
+    from postguard.app import create_app
+
+    settings = make_settings(intel_report_rate="1000/hour", intel_regrade_interval_seconds=1,
+                             anomaly_scan_interval_seconds=0)
+    p = Platform(settings)
+    try:
+        p.intel.report(indicators=["0912 000 555"], category="fake_courier", client="r1")
+        assert p.intel.regrade_all() == {"graded": 1, "changed": 0}  # nothing moved: nothing written
+        with p.db.session() as s:  # as if graded long ago with a higher score
+            ind = s.execute(select(Indicator)).scalar_one()
+            ind.score += 7
+        runs = []
+        real = p.intel.regrade_all
+        monkeypatch.setattr(p.intel, "regrade_all", lambda: runs.append(real()))
+        with TestClient(create_app(settings, platform=p)):
+            deadline = _time.monotonic() + 10
+            while not runs and _time.monotonic() < deadline:
+                _time.sleep(0.1)
+        assert runs and runs[0] == {"graded": 1, "changed": 1}
+    finally:
+        p.close()

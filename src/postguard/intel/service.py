@@ -283,8 +283,8 @@ class IntelService:
     def _grade(self, s: Session, ind: Indicator, *, now: datetime | None = None) -> Verdict:
         return grade(self._facts(s, ind.id), self._standing(s, ind), now=now or utcnow(), policy=self.policy)
 
-    def _regrade(self, s: Session, ind: Indicator) -> Verdict:
-        v = self._grade(s, ind)
+    def _regrade(self, s: Session, ind: Indicator, v: Verdict | None = None) -> Verdict:
+        v = v or self._grade(s, ind)
         ind.verdict, ind.score, ind.graded_at, ind.updated_at = v.verdict, v.score, utcnow(), utcnow()
         self.known.changed()
         if v.verdict == "corroborated" and not ind.needs_review:
@@ -1063,10 +1063,11 @@ class IntelService:
         changed = total = 0
         with self.p.db.session() as s:
             for ind in s.execute(select(Indicator).where(Indicator.verdict != "unknown")).scalars():
-                before = ind.verdict
-                self._regrade(s, ind)
                 total += 1
-                changed += ind.verdict != before
+                v = self._grade(s, ind)
+                if (v.verdict, v.score) != (ind.verdict, ind.score):  # unchanged rows keep their stamp
+                    changed += 1
+                    self._regrade(s, ind, v)
         return {"graded": total, "changed": changed}
 
 
