@@ -296,6 +296,7 @@ def test_the_direct_unknown_answer_is_the_graded_one(ip):
 def test_concurrent_lookups_of_one_known_value_grade_once(ip, monkeypatch):
     import asyncio
     import time as _time
+    from concurrent.futures import ThreadPoolExecutor
 
     from postguard.api.intel import _graded
 
@@ -314,7 +315,8 @@ def test_concurrent_lookups_of_one_known_value_grade_once(ip, monkeypatch):
     async def together():
         return await asyncio.gather(*[_graded(ip, plan) for plan in plans])
 
-    answers = asyncio.run(together())
+    with ThreadPoolExecutor(1) as pool:  # a loop of its own, whatever the test process's thread holds
+        answers = pool.submit(asyncio.run, together()).result()
     assert len(calls) == 1 and all(a == answers[0] for a in answers) and answers[0]["verdict"] == "reported"
     assert ip.intel.grading == {}
     ip.intel.flush_lookups()
