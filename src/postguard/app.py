@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 
 import time
 
@@ -181,10 +180,6 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
-        # Everything loaded so far lives as long as the process: move it out of the collector's
-        # sight, so that a full collection under load scans only what requests allocate.
-        gc.collect()
-        gc.freeze()
         tasks = [asyncio.create_task(_checkpoints(app.state.platform)),
                  asyncio.create_task(_known_refresh(app.state.platform))]
         p = app.state.platform
