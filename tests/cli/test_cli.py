@@ -169,3 +169,38 @@ def test_leak_detection_commands(run, tmp_path, faker):
     assert json.loads(run("alerts", "list", "--org", "VNP")[1])["items"] == []
     code, _, err = run("alerts", "ack", "99", "--org", "VNP")
     assert code == 3 and "No alert 99" in err
+
+
+def test_staff_accounts_from_the_command_line(run, settings):
+    """An administrator creates staff (password from stdin, never an argument), an analyst at the
+    platform organisation, refusals name the field; suspending ends sign-in; both are logged."""
+    from sqlalchemy import select
+
+    from postguard.audit.models import AuditEntry
+    from postguard.errors import Unauthenticated
+    from postguard.platform import Platform
+
+    assert run("orgs", "create", "ghn", "--name", "Giao Hàng Thử")[0] == 0
+    code, out, _ = run("staff", "create", "--org", "GHN", "--username", "Lan.Tran", "--name", "Trần Thị Lan",
+                       "--role", "courier", "--password-stdin", stdin="mật khẩu đủ dài 123\n")
+    assert code == 0 and "created courier lan.tran at GHN" in out
+    code, out, _ = run("staff", "create", "--org", "PG-INTEL", "--username", "phan", "--name", "Phan Văn Minh",
+                       "--role", "analyst", "--password-stdin", stdin="mật khẩu đủ dài 456\n")
+    assert code == 0, out
+    code, _, err = run("staff", "create", "--org", "GHN", "--username", "x", "--name", " ", "--role", "boss",
+                       "--password-stdin", stdin="short\n")
+    assert code == 2 and "username" in err and "role" in err and "password" in err and "display_name" in err
+    code, _, err = run("staff", "create", "--org", "GHN", "--username", "lan.tran", "--name", "Lan",
+                       "--role", "cs", "--password-stdin", stdin="mật khẩu đủ dài 789\n")
+    assert code != 0 and "already exists" in err
+    p = Platform(settings)
+    try:
+        assert p.staff.sign_in(org_code="GHN", username="lan.tran", password="mật khẩu đủ dài 123")
+        assert run("staff", "status", "--org", "ghn", "--username", "lan.tran", "suspended")[0] == 0
+        with pytest.raises(Unauthenticated):
+            p.staff.sign_in(org_code="GHN", username="lan.tran", password="mật khẩu đủ dài 123")
+        with p.db.read_session() as s:
+            actions = [a for a in s.execute(select(AuditEntry.action)).scalars() if a.startswith("staff_")]
+        assert actions == ["staff_created", "staff_created", "staff_status"]
+    finally:
+        p.close()

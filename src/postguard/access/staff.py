@@ -67,7 +67,10 @@ class StaffService:
         s = self.p.settings
         return PasswordHash((Argon2Hasher(time_cost=s.password_time_cost, memory_cost=s.password_memory_kib),))
 
-    def create(self, *, org_code: str, username: str, display_name: str, role: str, password: str) -> StaffPrincipal:
+    def create(self, *, org_code: str, username: str, display_name: str, role: str, password: str,
+               actor: str | None = None) -> StaffPrincipal:
+        """A new staff account. With ``actor`` (an administrator's action, e.g. the CLI) the creation is
+        logged (``staff_created``); seeding and tests pass none."""
         username = username.strip().lower()
         errors = []
         if not _USERNAME.match(username):
@@ -94,9 +97,13 @@ class StaffService:
                             password_hash=self._hasher.hash(password))
                 s.add(row)
                 s.flush()
-                return StaffPrincipal(row.id, org.id, org.code, username, role)
+                made = StaffPrincipal(row.id, org.id, org.code, username, role)
         except IntegrityError:
             raise Conflict(f"{username} already exists at {org.code}.") from None
+        if actor is not None:
+            self.p.audit.append(actor=actor, action="staff_created", org_id=org.id, subject=f"staff:{made.staff_id}",
+                                details={"role": role})
+        return made
 
     def set_status(self, *, org_code: str, username: str, status: str, actor: str = "cli") -> None:
         if status not in ("active", "suspended", "offboarded"):

@@ -65,6 +65,9 @@ couriers_app.add_typer(phones_app, name="phones")
 app.add_typer(proxy_app, name="proxy-pool")
 app.add_typer(calls_app, name="calls")
 
+staff_app = typer.Typer(no_args_is_help=True, help="Staff accounts (sign in at /staff/login).")
+app.add_typer(staff_app, name="staff")
+
 OrgOpt = typer.Option(..., "--org", help="Organisation code")
 ByOpt = typer.Option(..., "--by", help="Username of the data-protection officer acting (logged)")
 
@@ -172,6 +175,36 @@ def orgs_create(
 def orgs_list() -> None:
     """List organisations."""
     _out([{"code": o.code, "name": o.name, "hotline": o.hotline} for o in _platform().orgs.list()])
+
+
+# -- staff -------------------------------------------------------------------------------------
+@staff_app.command("create")
+def staff_create(
+    org: str = OrgOpt,
+    username: str = typer.Option(..., "--username", help="2-64 lower-case letters, digits, '.', '_' or '-'"),
+    name: str = typer.Option(..., "--name", help="The name shown in pages and the access log's views"),
+    role: str = typer.Option(..., "--role", help="admin, hub, courier, cs, auditor, dpo; analyst at PG-INTEL only"),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input "
+                                        "(first line) instead of asking for it"),
+) -> None:
+    """Create a staff account; the password is asked for (never an argument) and stored as argon2id.
+    Analysts are created at the platform organisation: ``--org PG-INTEL --role analyst``."""
+    password = (sys.stdin.readline().rstrip("\r\n") if password_stdin
+                else typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+    made = _platform().staff.create(org_code=org, username=username, display_name=name, role=role,
+                                    password=password, actor="cli")
+    typer.echo(f"created {made.role} {made.username} at {made.org_code}")
+
+
+@staff_app.command("status")
+def staff_status(
+    org: str = OrgOpt,
+    username: str = typer.Option(..., "--username"),
+    status: str = typer.Argument(..., help="active, suspended or offboarded (sessions end at once)"),
+) -> None:
+    """Suspend, offboard or reactivate a staff account (logged)."""
+    _platform().staff.set_status(org_code=org, username=username.strip().lower(), status=status, actor="cli")
+    typer.echo(f"{username} at {org.upper()}: {status}")
 
 
 # -- keys --------------------------------------------------------------------------------------
