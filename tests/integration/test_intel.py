@@ -350,3 +350,49 @@ def test_the_server_regrades_on_its_schedule_and_writes_only_what_moved(make_set
         assert runs and runs[0] == {"graded": 1, "changed": 1}
     finally:
         p.close()
+
+
+def test_known_index_catches_rows_committed_out_of_id_order(make_settings, monkeypatch):
+    """A row that becomes visible below the highest id a worker knows (a PostgreSQL transaction
+    that took its id early and committed late) is found by the next polls while rows arrive, and
+    after that by the periodic count."""
+    import os as _os
+
+    from sqlalchemy import update
+
+    from postguard.intel import known as known_mod
+
+    a = Platform(make_settings(intel_index_refresh_seconds=300))
+    try:
+        idx = a.intel.known
+        a.intel.report(indicators=["0912 000 666"], category="fake_courier", client="r")
+        idx.refresh()
+
+        def stored(n: int) -> bytes:
+            digest = _os.urandom(32)
+            with a.db.session() as s:
+                s.add(Indicator(type="domain", digest=digest, display=f"synthetic-{n}.example"))
+            return digest
+
+        late, seen = stored(1), stored(2)
+        with a.db.session() as s:  # not committed yet, as far as readers can tell: out of sight
+            late_id = s.execute(select(Indicator.id).where(Indicator.digest == late)).scalar_one()
+            s.execute(update(Indicator).where(Indicator.digest == late).values(id=-10**6))
+        idx.refresh()
+        assert idx.may_know(seen) and not idx.may_know(late)
+        with a.db.session() as s:  # its commit becomes visible, below the highest id known
+            s.execute(update(Indicator).where(Indicator.digest == late).values(id=late_id))
+        idx.refresh()
+        assert idx.may_know(late)
+
+        monkeypatch.setattr(known_mod, "STRAGGLER_SECONDS", 0.0)  # later than the polls look back
+        later = stored(3)
+        with a.db.session() as s:
+            s.execute(update(Indicator).where(Indicator.digest == later).values(id=-10**6 - 1))
+        idx.refresh()
+        assert not idx.may_know(later)
+        idx._reconciled = float("-inf")  # the minute is up: the count disagrees, everything is reloaded
+        idx.refresh()
+        assert idx.may_know(later) and len(idx) == 4
+    finally:
+        a.close()

@@ -7,10 +7,13 @@ definitive for everything the worker has seen, and answers ``unknown`` without t
 database; "yes" (known, or a 2^-64 collision) goes to the database and grades afresh.
 
 Freshness: indicators are never deleted, so the set only grows. At most every
-``POSTGUARD_INTEL_INDEX_REFRESH_SECONDS`` a worker counts the rows; when the count moved it reads
-the rows above the highest id it knows, and if the count still disagrees (rows committed out of id
-order on PostgreSQL) it reloads everything. A value first stored by another worker can therefore be
-answered ``unknown`` for up to that many seconds; a worker's own writes are added at once.
+``POSTGUARD_INTEL_INDEX_REFRESH_SECONDS`` a worker reads the highest id and the latest
+``updated_at`` (both indexed: cheap on any table size). While they move, and for
+``STRAGGLER_SECONDS`` after, it reads the rows above its highest known id less ``LOOKBACK_IDS``,
+which also catches rows committed after others with higher ids (PostgreSQL sequences). Once every
+``RECONCILE_SECONDS`` it compares the row count (a scan) and reloads everything when it disagrees.
+A value first stored by another worker can therefore be answered ``unknown`` for up to the refresh
+interval (up to a minute for a row committed very late); a worker's own writes are added at once.
 
 ``generation`` moves whenever anything stored may have changed: this worker added or regraded an
 indicator, or the refresh saw another count, highest id or latest ``updated_at`` (every regrade
@@ -29,6 +32,9 @@ from sqlalchemy import func, select
 from postguard.intel.models import Indicator
 
 MERGE_AT = 50_000
+LOOKBACK_IDS = 1_000  # ids below the highest known that are read again while rows arrive
+STRAGGLER_SECONDS = 10.0  # how long after a change the poll keeps reading (late commits of lower ids)
+RECONCILE_SECONDS = 60.0  # how often the row count is compared (a scan of the table) to catch the rest
 
 
 def key_of(digest: bytes) -> int:
@@ -87,6 +93,7 @@ class KnownIndex:
         self._count = -1
         self._max_id = 0
         self._checked = float("-inf")
+        self._reconciled = self._moved_at = float("-inf")
         self._stamp: tuple | None = None
         self.generation = 0
         self.managed = False  # a server task refreshes it: lookups never wait on the database
@@ -96,7 +103,11 @@ class KnownIndex:
 
     def add(self, digest: bytes) -> None:
         """This worker stored an indicator: know it now."""
-        self._recent.add(key_of(digest))
+        key = key_of(digest)
+        if key not in self._recent and not contains(self._base, key):
+            self._recent.add(key)
+            if self._count >= 0:
+                self._count += 1
         self.generation += 1
 
     def changed(self) -> None:
@@ -130,23 +141,25 @@ class KnownIndex:
             self._lock.release()
 
     def _refresh(self) -> None:
+        now = time.monotonic()
         with self.db.read_session() as s:
-            count, top, last = s.execute(select(func.count(), func.max(Indicator.id),
-                                                func.max(Indicator.updated_at))).one()
-            if (count, top, last) != self._stamp:
-                self._stamp = (count, top, last)
+            top, last = s.execute(select(func.max(Indicator.id), func.max(Indicator.updated_at))).one()
+            top = top or 0
+            if (top, last) != self._stamp:
+                self._stamp = (top, last)
                 self.generation += 1
+                self._moved_at = now
+            if self._count >= 0 and now - self._reconciled < RECONCILE_SECONDS:
+                if now - self._moved_at <= STRAGGLER_SECONDS:
+                    # new rows, and rows committed after others with higher ids (PostgreSQL)
+                    rows = s.execute(select(Indicator.id, Indicator.digest)
+                                     .where(Indicator.id > self._max_id - LOOKBACK_IDS)).all()
+                    self._add([key_of(d) for _, d in rows], max((i for i, _ in rows), default=0))
+                return
+            count = s.execute(select(func.count()).select_from(Indicator)).scalar_one()
+            self._reconciled = now
             if count == self._count:
                 return
-            if self._count >= 0:
-                rows = s.execute(select(Indicator.id, Indicator.digest).where(Indicator.id > self._max_id)).all()
-                if self._count + len(rows) == count:
-                    self._recent.update(key_of(d) for _, d in rows)
-                    self._count, self._max_id = count, max([self._max_id, *(i for i, _ in rows)])
-                    if len(self._recent) >= MERGE_AT:
-                        self._base = build(np.concatenate([self._base.keys, np.fromiter(self._recent, np.uint64)]))
-                        self._recent = set()
-                    return
             keys: list[int] = []
             top_id = 0
             for iid, digest in s.execute(select(Indicator.id, Indicator.digest)).yield_per(20_000):
@@ -154,3 +167,12 @@ class KnownIndex:
                 top_id = max(top_id, iid)
         self._base, self._recent = build(keys), set()
         self._count, self._max_id = len(keys), top_id
+
+    def _add(self, keys: list[int], top_id: int) -> None:
+        new = {k for k in keys if k not in self._recent and not contains(self._base, k)}
+        self._recent.update(new)
+        self._count += len(new)
+        self._max_id = max(self._max_id, top_id)
+        if len(self._recent) >= MERGE_AT:
+            self._base = build(np.concatenate([self._base.keys, np.fromiter(self._recent, np.uint64)]))
+            self._recent = set()
