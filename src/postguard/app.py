@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-
 import time
 
 from fastapi import FastAPI
@@ -22,13 +21,13 @@ from postguard.api.intel import router as intel_router
 from postguard.api.leaks import router as leaks_router
 from postguard.api.lookups import router as lookups_router
 from postguard.api.privacy import router as me_router
+from postguard.api.problems import problem_response
 from postguard.api.sharing import router as sharing_router
 from postguard.api.shipments import router as shipments_router
-from postguard.api.problems import problem_response
 from postguard.api.system import install_metrics
-from postguard.errors import PayloadTooLarge, PostguardError
 from postguard.api.system import router as system_router
 from postguard.api.taxii import router as taxii_router
+from postguard.errors import PayloadTooLarge, PostguardError
 from postguard.logging import configure_logging, get_logger
 from postguard.platform import Platform
 from postguard.settings import Settings

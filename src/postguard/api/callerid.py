@@ -7,7 +7,6 @@ from __future__ import annotations
 from functools import partial
 
 import orjson
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
