@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from postguard.api.deps import client_ip, platform, scoped
+from postguard.api.deps import client_ip, platform, scope_ip, scoped
 from postguard.errors import (
     FieldError,
     InvalidInput,
@@ -90,7 +90,7 @@ async def call_check_body(p: Platform, raw: bytes, scope) -> bytes:
     database and the rate limiter are both in-process (SQLite, memory): it is one indexed read of
     ~0.1 ms, cheaper than a worker-thread hop. Everything else runs in a worker thread."""
     body = _body(CallCheckIn, raw)
-    client = scope["client"][0] if scope.get("client") else "unknown"
+    client = scope_ip(scope)
     call = partial(p.callcheck.check, caller=body.caller, phone=body.phone, proof=body.proof, waybill=body.waybill,
                    amount_vnd=body.amount_vnd, asked=body.asked, client=client)
     inline = p.callcheck.in_process and not body.proof and not body.waybill

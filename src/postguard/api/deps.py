@@ -13,8 +13,19 @@ def platform(request: Request) -> Platform:
     return request.app.state.platform
 
 
+def scope_ip(scope) -> str:
+    """The client address of an ASGI request scope."""
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return scope_ip(request.scope)
+
+
+def client_key(scope, who: Principal | None) -> str:
+    """Who public limits count against: the organisation of an API key, else the address."""
+    return who.actor if who else scope_ip(scope)
 
 
 def principal(request: Request) -> Principal:

@@ -14,17 +14,18 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from postguard.api.deps import client_ip, optional_principal, platform, principal
+from postguard.api.deps import (
+    client_key,
+    optional_principal,
+    platform,
+    principal,
+)
 from postguard.errors import FieldError, InvalidInput, PayloadTooLarge
 from postguard.intel.service import Upload
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
 
 router = APIRouter(prefix="/v1", tags=["intel"])
-
-
-def _client(request: Request, who: Principal | None) -> str:
-    return who.actor if who else client_ip(request)
 
 
 class CheckIn(BaseModel):
@@ -135,7 +136,7 @@ async def check_body(p: Platform, raw: bytes, scope) -> bytes:
     who = None
     if any(k == b"authorization" for k, _ in headers):
         who = await run_in_threadpool(optional_principal, Request(scope))
-    client = who.actor if who else (scope["client"][0] if scope.get("client") else "unknown")
+    client = client_key(scope, who)
     if p.limiter.in_process:
         plan = p.intel.check_plan(value, type=type_, client=client)
     else:
@@ -212,14 +213,14 @@ async def report(request: Request, who: Principal | None = Depends(optional_prin
     data["indicators"] = [i if isinstance(i, str) else {"value": i["value"], "type": i["type"]}
                           for i in data["indicators"]]
     return await run_in_threadpool(lambda: p.intel.report(**data, evidence=uploads, principal=who,
-                                                          client=_client(request, who)))
+                                                          client=client_key(request.scope, who)))
 
 
 @router.post("/appeals", status_code=201)
 def appeal(body: AppealIn, request: Request, who: Principal | None = Depends(optional_principal),
            p: Platform = Depends(platform)) -> dict:
     """The owner of a flagged indicator asks for review; shown as disputed until decided."""
-    return p.intel.appeal(**body.model_dump(), principal=who, client=_client(request, who))
+    return p.intel.appeal(**body.model_dump(), principal=who, client=client_key(request.scope, who))
 
 
 @router.get("/intel/official")

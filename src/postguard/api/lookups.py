@@ -9,15 +9,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from postguard.api.deps import client_ip, optional_principal, platform
+from postguard.api.deps import client_key, optional_principal, platform
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
 
 router = APIRouter(prefix="/v1/lookup", tags=["private lookups"])
-
-
-def _client(request: Request, who: Principal | None) -> str:
-    return who.actor if who else client_ip(request)
 
 
 class BucketIn(BaseModel):
@@ -59,7 +55,7 @@ def bucket(body: BucketIn, request: Request, who: Principal | None = Depends(opt
            p: Platform = Depends(platform)) -> dict:
     """Evaluate a blinded element and return the flagged outputs of one bucket: the client finalizes
     the OPRF and looks for its output in the list. Rate limited (each call tests one guess)."""
-    return p.lookups.bucket(prefix=body.prefix.lower(), blinded=body.blinded, client=_client(request, who))
+    return p.lookups.bucket(prefix=body.prefix.lower(), blinded=body.blinded, client=client_key(request.scope, who))
 
 
 @router.post("/evaluate", response_model=EvaluateOut)
@@ -67,7 +63,7 @@ def evaluate(body: EvaluateIn, request: Request, who: Principal | None = Depends
              p: Platform = Depends(platform)) -> dict:
     """Evaluate a blinded element only (no bucket: nothing about the value is revealed), for
     clients that match against a downloaded snapshot. Shares the bucket endpoint's limit."""
-    return p.lookups.evaluate(blinded=body.blinded, client=_client(request, who))
+    return p.lookups.evaluate(blinded=body.blinded, client=client_key(request.scope, who))
 
 
 @router.get("/snapshot", response_model=SnapshotOut)
@@ -79,6 +75,6 @@ def snapshot(request: Request, response: Response, who: Principal | None = Depen
     etag = f'"{version}"'
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers={"ETag": etag})
-    body = p.lookups.snapshot(client=_client(request, who))
+    body = p.lookups.snapshot(client=client_key(request.scope, who))
     response.headers["ETag"] = f'"{body["version"]}"'
     return body

@@ -103,11 +103,7 @@ class KnownIndex:
 
     def add(self, digest: bytes) -> None:
         """This worker stored an indicator: know it now."""
-        key = key_of(digest)
-        if key not in self._recent and not contains(self._base, key):
-            self._recent.add(key)
-            if self._count >= 0:
-                self._count += 1
+        self._add([key_of(digest)], 0)
         self.generation += 1
 
     def changed(self) -> None:
@@ -171,7 +167,8 @@ class KnownIndex:
     def _add(self, keys: list[int], top_id: int) -> None:
         new = {k for k in keys if k not in self._recent and not contains(self._base, k)}
         self._recent.update(new)
-        self._count += len(new)
+        if self._count >= 0:  # before the first load the count is unknown (the load will count them)
+            self._count += len(new)
         self._max_id = max(self._max_id, top_id)
         if len(self._recent) >= MERGE_AT:
             self._base = build(np.concatenate([self._base.keys, np.fromiter(self._recent, np.uint64)]))
