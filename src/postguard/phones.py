@@ -63,6 +63,9 @@ def _national(digits: str) -> str | None:
 
 def normalize_phone(raw: str, *, mobile_only: bool = False) -> str:
     """Return ``raw`` as E.164 (``+84912345678``) or raise ``InvalidPhone``."""
+    if type(raw) is str and len(raw) == 10 and raw[0] == "0" and raw.isascii() and raw.isdigit() \
+            and _vn_patterns()[1].fullmatch(raw[1:]):
+        return "+84" + raw[1:]  # the usual written form of a mobile number: what the general path answers
     if not isinstance(raw, str):
         raise InvalidPhone("phone number must be text")
     text = raw.strip()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from postguard.callerid import directory
 from postguard.db import Database, migrate
 from postguard.settings import Settings
 from postguard.vault.kek import LocalKeyFile
@@ -20,6 +21,9 @@ class Platform:
         self.db = Database(settings)
         if migrate_on_start:
             migrate.upgrade(self.db.engine)
+        # Every worker learns of courier-registry changes made anywhere (postguard.callerid.directory).
+        self.registry_signal = directory.signal_for(self.db.engine)
+        directory.watch(self.db.primary_sessions, self.registry_signal)
         self.kek  # created on first start (development) or refused (production) right away
 
     @cached_property
@@ -207,4 +211,5 @@ class Platform:
             self.callcheck.close()
         if "intel" in self.__dict__:
             self.intel.flush_lookups()
+        self.registry_signal.close()
         self.db.dispose()

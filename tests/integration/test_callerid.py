@@ -4,14 +4,16 @@ revocation at once, the enumeration defences, spoken codes, call intents and mas
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, text, update
 
-from postguard.access.models import Assignment
+from postguard.access.models import Assignment, Staff
 from postguard.audit.models import AuditEntry
 from postguard.callerid.codes import spoken_code, vn_today
+from postguard.callerid.directory import MISSING
 from postguard.callerid.models import CourierPhone, MaskedCall, ScamReport
 from postguard.db.base import utcnow
 from postguard.errors import (
@@ -366,3 +368,38 @@ def test_a_pre_2018_number_is_the_same_courier(world):
     register(world.p, "VNP", "binh", "0322 000 111")  # 0162 200 0111 before 2018
     assert check(world, caller="01622000111")["outcome"] == "courier"
     assert check(world, caller="+84 162 200 0111")["outcome"] == "courier"
+
+
+def test_a_change_on_one_worker_counts_at_the_next_check_on_another(world, settings):
+    """Two workers on one database: the second answers from its directory until the first suspends
+    the courier. SQLite: at once (the shared counter); PostgreSQL: when the NOTIFY arrives."""
+    other = Platform(world.p.settings)
+    try:
+        sig = other.registry_signal
+        deadline = time.monotonic() + 10
+        while sig.current() is None and time.monotonic() < deadline:  # PostgreSQL: until it listens
+            time.sleep(0.02)
+        assert sig.current() is not None
+        digest = other.callerid_keys.phone_digest(COURIER_PHONE)
+        assert other.callcheck.check(caller=COURIER_PHONE, client="10.0.0.2")["outcome"] == "courier"
+        assert other.callcheck.directory.peek(digest).status == "active"  # kept in memory
+        world.p.staff.set_status(org_code="VNP", username="an", status="suspended")
+        if world.p.db.dialect == "postgresql":
+            while other.callcheck.directory.peek(digest) is not MISSING and time.monotonic() < deadline:
+                time.sleep(0.005)
+        assert other.callcheck.directory.peek(digest) is MISSING
+        assert other.callcheck.check(caller=COURIER_PHONE, client="10.0.0.2")["outcome"] == "not_courier"
+        # A change that is rolled back, or to what the check does not read, keeps what is known.
+        kept = other.callcheck.directory.peek(digest)
+        assert kept is not MISSING and kept.status == "suspended"
+        with pytest.raises(RuntimeError), world.p.db.session() as s:
+            s.execute(update(CourierPhone).values(status="pending"))  # bulk: not through the ORM, rolled back
+            s.get(Staff, kept.ref).status = "active"
+            s.flush()
+            raise RuntimeError("rolled back")
+        with world.p.db.session() as s:
+            s.get(Staff, kept.ref).failed_logins = 1
+        time.sleep(0.2 if world.p.db.dialect == "postgresql" else 0)
+        assert other.callcheck.directory.peek(digest) is kept
+    finally:
+        other.close()

@@ -57,7 +57,7 @@ class Database:
         self.settings = settings
         self.engine = build_engine(str(settings.database_url))
         self.replicas = [build_engine(u) for u in settings.database_replica_urls]
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.primary_sessions = self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = [sessionmaker(e, expire_on_commit=False) for e in self.replicas]
         self._rr = 0
 
