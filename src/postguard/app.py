@@ -44,6 +44,7 @@ from postguard.web.warnings import router as warnings_router
 
 log = get_logger("postguard.app")
 
+# Pages (HTML) and everything else a browser may render.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
@@ -52,18 +53,34 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
+# API responses (JSON, files): what the OWASP REST Security Cheat Sheet lists for every API response.
+# Referrer-Policy and Permissions-Policy govern what a rendered document does, which an API answer
+# is not; its CSP allows nothing at all. (HSTS is the TLS-terminating proxy's to send.)
+API_SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
 
 
-_RAW_HEADERS = tuple((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items())
+def _raw(headers: dict[str, str]) -> tuple[tuple[bytes, bytes], ...]:
+    return tuple((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
+
+
+_RAW_HEADERS = _raw(SECURITY_HEADERS)
 _RAW_NO_STORE = (*_RAW_HEADERS, (b"cache-control", b"no-store"))
+_RAW_API = _raw(API_SECURITY_HEADERS)
+_HOT_HEADERS = ((b"content-type", b"application/json"), *_RAW_API)
 
-
-NO_STORE_PREFIXES = ("/v1/", "/staff", "/taxii2/", "/du-lieu-cua-toi", "/kiem-tra-cuoc-goi")
+API_PREFIXES = ("/v1/", "/taxii2/")
+NO_STORE_PREFIXES = ("/staff", "/du-lieu-cua-toi", "/kiem-tra-cuoc-goi")
 
 
 class _SecurityHeaders:
-    """Adds the security headers (and ``no-store`` on API and staff pages) to every response; pure
-    ASGI middleware, so a request costs no extra task or body stream."""
+    """Adds the security headers to every response: the API set under ``API_PREFIXES``, else the
+    page set (with ``no-store`` on staff and personal pages); pure ASGI middleware, so a request
+    costs no extra task or body stream."""
 
     def __init__(self, app) -> None:
         self.app = app
@@ -71,7 +88,9 @@ class _SecurityHeaders:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        extra = _RAW_NO_STORE if scope["path"].startswith(NO_STORE_PREFIXES) else _RAW_HEADERS
+        path = scope["path"]
+        extra = _RAW_API if path.startswith(API_PREFIXES) else _RAW_NO_STORE if path.startswith(NO_STORE_PREFIXES) \
+            else _RAW_HEADERS
 
         async def send_headers(message):
             if message["type"] == "http.response.start":
@@ -89,8 +108,9 @@ class PostguardApp(FastAPI):
 
     ``hot`` maps (method, path) to ``(async handler(platform, body, scope) -> bytes, max body bytes)``:
     the handler gets the request body and answers JSON, or raises a
-    ``PostguardError``. What the middleware would add is added here: the security headers with
-    ``no-store``, the problem+json error form, and the request count and latency metrics. Each such
+    ``PostguardError``; every such path is under ``API_PREFIXES``. What the middleware would add is
+    added here: the API security headers, the problem+json error form, and the request count and
+    latency metrics. Each such
     path also has an ordinary route, which documents it in the OpenAPI schema."""
 
     hot: dict[tuple[str, str], tuple] = {}
@@ -105,21 +125,24 @@ class PostguardApp(FastAPI):
 
     async def _serve_hot(self, handler, max_body: int, scope, receive, send) -> None:
         start = time.perf_counter()
-        chunks, size, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size <= max_body:
-                chunks.append(chunk)
-            more = message.get("more_body", False)
+        message = await receive()
+        body = message.get("body", b"")
+        if message.get("more_body", False):  # a body in several parts: gather it, up to the limit
+            chunks, size = [body], len(body)
+            while message.get("more_body", False):
+                message = await receive()
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size <= max_body:
+                    chunks.append(chunk)
+            body = b"".join(chunks) if size <= max_body else None
+        if message["type"] == "http.disconnect":
+            return
         try:
-            if size > max_body:
+            if body is None or len(body) > max_body:
                 raise PayloadTooLarge(f"The request is larger than {max_body} bytes.")
-            body = await handler(self.state.platform, b"".join(chunks), scope)
-            status, headers = 200, [(b"content-type", b"application/json"), *_RAW_NO_STORE]
+            body = await handler(self.state.platform, body, scope)
+            status, headers = 200, [*_HOT_HEADERS, (b"content-length", b"%d" % len(body))]
         except Exception as exc:
             if not isinstance(exc, PostguardError):  # as the app's handler of unexpected errors does
                 log.error("unexpected error", path=scope["path"], error=type(exc).__name__)
@@ -128,8 +151,8 @@ class PostguardApp(FastAPI):
                 log.error("request failed", path=scope["path"], error=exc.slug)
             response = problem_response(exc, Request(scope))
             status, body = response.status_code, response.body
-            headers = [*(kv for kv in response.raw_headers if kv[0] != b"content-length"), *_RAW_NO_STORE]
-        headers.append((b"content-length", str(len(body)).encode()))
+            headers = [*(kv for kv in response.raw_headers if kv[0] != b"content-length"), *_RAW_API,
+                       (b"content-length", b"%d" % len(body))]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         self.state.http_metrics.observe(scope["method"], scope["path"], status, time.perf_counter() - start)

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
-from postguard.app import create_app
+from postguard.app import API_SECURITY_HEADERS, SECURITY_HEADERS, create_app
 from tests.conftest import csv_bytes
 
 ALL = ["shipments:read", "shipments:write", "shipments:search", "labels:print"]
@@ -150,6 +150,16 @@ def test_health_metrics_and_headers(client):
     r = client.get("/healthz")
     assert r.json()["status"] == "ok"
     assert "default-src 'self'" in r.headers["content-security-policy"]
+    # API answers, served ahead of the router or through it, success or error: the API set; pages: the page set.
+    api = {k.lower(): v for k, v in API_SECURITY_HEADERS.items()}
+    for r in (client.post("/v1/check", json={"value": "0912345678"}), client.post("/v1/check", content=b"{"),
+              client.post("/v1/callcheck", json={"caller": "x"}), client.get("/v1/shipments/ABCD1234"),
+              client.get("/taxii2/")):
+        assert {k: r.headers.get(k) for k in api} == api, r.request.url
+        assert "referrer-policy" not in r.headers and "permissions-policy" not in r.headers
+    page = client.get("/kiem-tra")
+    assert page.status_code == 200
+    assert {k: page.headers.get(k.lower()) for k in SECURITY_HEADERS} == SECURITY_HEADERS
     client.get("/v1/shipments/ABCD1234")
     metrics = client.get("/metrics").text
     assert 'route="/v1/shipments/{waybill}"' in metrics and "ABCD1234" not in metrics

@@ -7,6 +7,7 @@ import json
 import time
 from datetime import timedelta
 
+import orjson
 import pytest
 from sqlalchemy import select, text, update
 
@@ -403,3 +404,18 @@ def test_a_change_on_one_worker_counts_at_the_next_check_on_another(world, setti
         assert other.callcheck.directory.peek(digest) is kept
     finally:
         other.close()
+
+
+@pytest.mark.parametrize("kw", [{}, {"asked": ["fee", "otp"]}, {"amount_vnd": "150.000"}, {"asked": "link", "amount_vnd": 0}])
+def test_the_quick_answer_from_memory_is_the_checks_answer(world, kw):
+    cc = world.p.callcheck
+    deadline = time.monotonic() + 10
+    while cc.directory.signal.current() is None and time.monotonic() < deadline:  # PostgreSQL: until it listens
+        time.sleep(0.02)
+    for caller in (COURIER_PHONE, PROXY, STRANGER, "0933 444 555"):
+        full = cc.check(caller=caller, client="10.0.0.3", **kw)  # reads the database, keeps the row
+        assert orjson.loads(cc.quick(caller=caller, client="10.0.0.3", **kw)) == full
+    world.p.staff.set_status(org_code="VNP", username="an", status="suspended")
+    assert cc.quick(caller=COURIER_PHONE, client="10.0.0.3", **kw) is None  # forgotten: needs the database
+    assert cc.check(caller=COURIER_PHONE, client="10.0.0.3", **kw)["outcome"] == "not_courier"
+    assert orjson.loads(cc.quick(caller=COURIER_PHONE, client="10.0.0.3", **kw))["outcome"] == "not_courier"

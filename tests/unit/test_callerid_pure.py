@@ -3,6 +3,7 @@ Vietnamese way of writing a courier's number reaching the same keyed digest."""
 
 from __future__ import annotations
 
+import hmac
 from datetime import UTC, date, timedelta
 
 import pytest
@@ -18,7 +19,7 @@ from postguard.callerid.check import (
     parse_waybill,
 )
 from postguard.callerid.codes import DIGITS, code_matches, spoken_code, vn_today
-from postguard.callerid.keys import phone_field
+from postguard.callerid.keys import HmacSha256, phone_field
 from postguard.errors import InvalidInput
 from postguard.phones import OLD_MOBILE_PREFIXES
 
@@ -98,3 +99,8 @@ def test_every_written_form_of_a_courier_number_is_one_number(nsn, form):
 def test_pre_2018_eleven_digit_numbers_are_today_s_numbers(old, new):
     assert phone_field(f"0{old}1234567", "caller") == f"+84{new}1234567"
     assert phone_field(f"+84 {old} 123 4567", "caller") == f"+84{new}1234567"
+
+
+@given(st.binary(max_size=100), st.binary(max_size=80))
+def test_the_keyed_phone_digest_is_hmac_sha256(key, msg):
+    assert HmacSha256(key).digest(msg) == hmac.digest(key, msg, "sha256")

@@ -30,11 +30,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+import orjson
 from sqlalchemy import and_, select
 
 from postguard.access.models import Assignment, Staff
 from postguard.callerid.codes import VN, code_matches, spoken_code, vn_today
-from postguard.callerid.directory import MISSING, Directory
+from postguard.callerid.directory import MAX_ENTRIES, MISSING, Directory
 from postguard.callerid.keys import phone_field
 from postguard.callerid.models import CallIntent, MaskedCall, ScamReport
 from postguard.db.base import utcnow
@@ -154,7 +155,8 @@ def given_name(display_name: str | None) -> str | None:
 class CallCheck:
     def __init__(self, platform) -> None:
         self.p = platform
-        self._hotlines: tuple[float, list[dict]] = (0.0, [])
+        self._hotlines: tuple[float, int | None, list[dict]] = (0.0, None, [])
+        self._answers: tuple[int | None, dict[tuple, bytes]] = (None, {})  # quick(): kept anonymous answers
         self._sql = _LOOKUP_SQL.format(p=placeholder(platform.db.engine.dialect))
         self._local = threading.local()
         self._conns: list = []
@@ -196,15 +198,18 @@ class CallCheck:
         self.p.limiter.hit(rule, "callcheck-miss", client, message=PROBE_MESSAGE)
 
     def hotlines(self) -> list[dict]:
-        """Every operator's official hotline (public; cached for a minute)."""
-        at, cached = self._hotlines
-        if time.monotonic() - at < 60:
+        """Every operator's official hotline (public): kept while the registry does not change (an
+        operator's hotline is part of it), and for at most a minute."""
+        at, version, cached = self._hotlines
+        now = time.monotonic()
+        current = self.directory.signal.current()
+        if now - at < 60 and current is not None and current == version:
             return cached
         with self.p.db.read_session() as s:
             rows = s.execute(select(Organisation.code, Organisation.name, Organisation.hotline)
                              .where(Organisation.hotline.is_not(None)).order_by(Organisation.name)).all()
         out = [{"code": c, "name": n, "hotline": h} for c, n, h in rows]
-        self._hotlines = (time.monotonic(), out)
+        self._hotlines = (now, current, out)
         return out
 
     # -- the check -------------------------------------------------------------------------------
@@ -242,23 +247,41 @@ class CallCheck:
                 conn.close()
         return Caller(*rows[0]) if rows else None
 
+    def quick(self, *, caller: str, asked=None, amount_vnd=None, client: str) -> bytes | None:
+        """The anonymous check (no proof, waybill or own number) answered from this worker's memory,
+        as the answer's JSON; None when it needs the database (nothing counted: call ``check``).
+
+        The answer depends only on the registry row, what was asked and the amount, so its JSON is
+        kept per (digest, asked, amount) while the registry does not change."""
+        e164 = phone_field(caller, "caller")
+        asked_ = parse_asked(asked)
+        amount = parse_amount(amount_vnd)
+        version = self.directory.signal.current()
+        if version is None:
+            return None
+        digest = self.keys.phone_digest(e164)
+        kept = self._answers
+        if kept[0] != version:
+            kept = self._answers = (version, {})
+        key = (digest, asked_, amount)
+        answer = kept[1].get(key)
+        if answer is None:
+            row = self.directory.peek(digest)
+            if row is MISSING:
+                return None
+            answer = orjson.dumps(self._anonymous(row, asked_, amount))
+            if len(kept[1]) < MAX_ENTRIES:
+                kept[1][key] = answer
+        self._limit(client)
+        return answer
+
     def check(self, *, caller: str, phone: str | None = None, proof: str | None = None, waybill: str | None = None,
-              amount_vnd=None, asked=None, client: str, memory_only: bool = False) -> dict | None:
-        """The check. With ``memory_only`` (an anonymous check on the event loop), None when the
-        answer needs the database: nothing was counted, call again without it."""
+              amount_vnd=None, asked=None, client: str) -> dict:
         e164 = phone_field(caller, "caller")
         citizen = phone_field(phone, "phone", required=False)
         waybill = parse_waybill(waybill)
         amount = parse_amount(amount_vnd)
         asked_ = parse_asked(asked)
-        if memory_only:
-            if proof or waybill is not None:
-                return None
-            row = self.directory.peek(self.keys.phone_digest(e164))
-            if row is MISSING:
-                return None
-            self._limit(client)
-            return self._anonymous(row, asked_, amount)
         self._limit(client)
         proven = None
         if proof:
