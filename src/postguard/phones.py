@@ -63,9 +63,17 @@ def _national(digits: str) -> str | None:
 
 def normalize_phone(raw: str, *, mobile_only: bool = False) -> str:
     """Return ``raw`` as E.164 (``+84912345678``) or raise ``InvalidPhone``."""
-    if type(raw) is str and len(raw) == 10 and raw[0] == "0" and raw.isascii() and raw.isdigit() \
-            and _vn_patterns()[1].fullmatch(raw[1:]):
-        return "+84" + raw[1:]  # the usual written form of a mobile number: what the general path answers
+    if type(raw) is str and raw.isascii():  # the usual written forms of a mobile number, decided directly
+        text = raw.replace(" ", "")
+        n = len(text)
+        nsn = text[1:] if n == 10 and text[0] == "0" else text[3:] if n == 12 and text.startswith("+84") \
+            else text[2:] if n == 11 and text.startswith("84") else None
+        if nsn is not None and nsn.isdigit() and _vn_patterns()[1].fullmatch(nsn):
+            return "+84" + nsn  # what the general path answers (a property test holds them together)
+    return _normalize(raw, mobile_only)
+
+
+def _normalize(raw: str, mobile_only: bool) -> str:
     if not isinstance(raw, str):
         raise InvalidPhone("phone number must be text")
     text = raw.strip()

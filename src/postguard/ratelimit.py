@@ -3,16 +3,17 @@
 
 Both are exact moving windows: an event is allowed when fewer than ``amount`` events of the same
 rule and keys happened in the last window. The in-memory one keeps, per rule and keys, the times of
-the events still inside the window in a deque (appended on the right, expired from the left), so a
-hit costs O(1) whatever the limit; `limits`' own memory storage inserts at the front of a list, which
-costs O(events in the window) and made a generous limit under load the slowest part of a request.
+the events still inside the window in an array of doubles (appended at the end, expired from the
+front), so a hit costs O(1) amortised whatever the limit, with no object per event; `limits`' own
+memory storage inserts at the front of a list, which costs O(events in the window) and made a
+generous limit under load the slowest part of a request.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import deque
+from array import array
 from functools import lru_cache
 
 from limits import parse as _parse
@@ -36,34 +37,55 @@ def _window(rule: str) -> tuple[int, float]:
     return limit.amount, float(limit.get_expiry())
 
 
+class _Window:
+    """The times of one rule and key's events still inside the window, oldest first: a growable
+    array of doubles read from ``head`` (8 bytes an event and no object per event, so a window of
+    a million events costs a few megabytes of sequential memory, not a million float objects)."""
+
+    __slots__ = ("span", "times", "head")
+
+    def __init__(self, span: float) -> None:
+        self.span, self.times, self.head = span, array("d"), 0
+
+    def expire(self, now: float) -> int:
+        """Drop what left the window; the number of events still in it."""
+        times, head = self.times, self.head
+        n, horizon = len(times), now - self.span
+        while head < n and times[head] <= horizon:
+            head += 1
+        if head >= 1024 and head * 2 >= n:  # compact once the expired half is worth moving
+            del times[:head]
+            n -= head
+            head = 0
+        self.head = head
+        return n - head
+
+
 class _MemoryWindows:
     """Moving windows in this process. ``hit`` answers ``None`` (allowed, counted) or the seconds
     until the oldest event in the window leaves it (refused, not counted)."""
 
     def __init__(self, clock=time.monotonic) -> None:
         self._clock = clock
-        self._events: dict[tuple, tuple[float, deque]] = {}
+        self._events: dict[tuple, _Window] = {}
         self._lock = threading.Lock()
         self._swept = clock()
 
-    def _live(self, key: tuple, span: float, now: float) -> deque:
-        entry = self._events.get(key)
-        if entry is None:
-            entry = self._events[key] = (span, deque())
-        events = entry[1]
-        horizon = now - span
-        while events and events[0] <= horizon:
-            events.popleft()
-        return events
+    def _window(self, key: tuple, span: float) -> _Window:
+        window = self._events.get(key)
+        if window is None:
+            window = self._events[key] = _Window(span)
+        return window
 
     def hit(self, rule: str, keys: tuple) -> float | None:
         amount, span = _window(rule)
         now = self._clock()
         with self._lock:
-            events = self._live((rule, *keys), span, now)
-            if len(events) >= amount:
-                return max(0.0, events[len(events) - amount] + span - now)
-            events.append(now)
+            window = self._window((rule, *keys), span)
+            live = window.expire(now)
+            if live >= amount:
+                return max(0.0, window.times[len(window.times) - amount] + span - now)
+            window.times.append(now)
             if now - self._swept > SWEEP_EVERY:
                 self._sweep(now)
         return None
@@ -71,11 +93,11 @@ class _MemoryWindows:
     def test(self, rule: str, keys: tuple) -> bool:
         amount, span = _window(rule)
         with self._lock:
-            return len(self._live((rule, *keys), span, self._clock())) < amount
+            return self._window((rule, *keys), span).expire(self._clock()) < amount
 
     def _sweep(self, now: float) -> None:
         self._swept = now
-        for key in [k for k, (span, ev) in self._events.items() if not ev or ev[-1] <= now - span]:
+        for key in [k for k, w in self._events.items() if w.expire(now) == 0]:
             del self._events[key]
 
 

@@ -194,3 +194,13 @@ def test_plain_number_shortcut_decides_as_the_full_detection(raw):
     """``detect`` answers plain numbers without the full type detection; a leading space (stripped
     by the full path, refused by the shortcut) gives the full path's answer for the same input."""
     assert _outcome(raw) == _outcome(" " + raw)
+
+
+@given(st.from_regex(r"\+84[35789][0-9]{8}", fullmatch=True))
+def test_the_direct_phone_normal_is_the_constructors(e164):
+    from postguard.intel.normalize import Normal
+    from postguard.vault.masking import mask_phone
+
+    made = Normal("phone", e164, mask_phone(e164))
+    assert Normal.phone(e164) == made and hash(Normal.phone(e164)) == hash(made)
+    assert repr(Normal.phone(e164)) == repr(made)

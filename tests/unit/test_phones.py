@@ -82,3 +82,22 @@ def test_landlines_and_foreign_numbers():
     assert normalize_phone("001 415 555 2671") == "+14155552671"  # 00: the international prefix
     with pytest.raises(InvalidPhone):
         normalize_phone("(028) 3822 1234", mobile_only=True)
+
+
+@given(st.one_of(st.text(alphabet="0123456789 +.-", max_size=16),
+                 st.builds(lambda p, d, sp: p + sp.join([d[:3], d[3:6], d[6:]]),
+                           st.sampled_from(["0", "+84", "84", "+84 ", "0084", ""]),
+                           st.text(alphabet="0123456789", min_size=8, max_size=10), st.sampled_from(["", " ", "  "]))))
+def test_the_direct_path_answers_what_the_general_path_does(raw):
+    from postguard.phones import _normalize
+
+    for mobile_only in (False, True):
+        try:
+            want = _normalize(raw, mobile_only)
+        except InvalidPhone:
+            want = None
+        try:
+            got = normalize_phone(raw, mobile_only=mobile_only)
+        except InvalidPhone:
+            got = None
+        assert got == want

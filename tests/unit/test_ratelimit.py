@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import uuid
+from collections import deque
 
 import pytest
 from hypothesis import given
@@ -48,6 +49,29 @@ def test_memory_window_is_an_exact_moving_window(steps):
                 limiter.hit(rule, "ns", key, message="slow down")
             assert str(e.value) == "slow down"
             assert e.value.retry_after == max(1, int(inside[0] + span - clock.now) + 1)
+
+
+@given(st.lists(st.tuples(st.integers(0, 900), st.floats(0, 40, allow_nan=False)), min_size=1, max_size=12))
+def test_a_large_window_stays_exact_as_it_expires_and_compacts(bursts):
+    """Thousands of events in one window (as one busy API key makes): the allowed count matches the
+    model through expiry and the array's compaction."""
+    clock = Clock()
+    limiter = RateLimiter("memory://", clock=clock)
+    model: deque[float] = deque()
+    for count, dt in bursts:
+        for _ in range(count):
+            clock.now += 0.001
+            while model and model[0] <= clock.now - 60:
+                model.popleft()
+            allowed = len(model) < 2000
+            try:
+                limiter.hit("2000/minute", "ns", "k")
+                assert allowed
+                model.append(clock.now)
+            except RateLimited:
+                assert not allowed
+        clock.now += dt
+    assert limiter.test("2000/minute", "ns", "k") == (len([t for t in model if t > clock.now - 60]) < 2000)
 
 
 def test_memory_windows_forget_idle_keys():

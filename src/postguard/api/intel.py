@@ -132,10 +132,11 @@ async def check_body(p: Platform, raw: bytes, scope) -> bytes:
     changed is answered from this worker's memory too. API-key authentication, a shared (Redis)
     rate limiter and grading go to the thread pool."""
     value, type_ = _check_input(raw)
-    headers = scope["headers"]
     who = None
-    if any(k == b"authorization" for k, _ in headers):
-        who = await run_in_threadpool(optional_principal, Request(scope))
+    for k, _ in scope["headers"]:
+        if k == b"authorization":
+            who = await run_in_threadpool(optional_principal, Request(scope))
+            break
     client = client_key(scope, who)
     if p.limiter.in_process:
         plan = p.intel.check_plan(value, type=type_, client=client)

@@ -60,6 +60,14 @@ class Normal:
     def personal(self) -> bool:
         return self.type in PERSONAL_TYPES
 
+    @classmethod
+    def phone(cls, e164: str) -> Normal:
+        """``Normal("phone", e164, mask_phone(e164))``, built without the frozen ``__init__``'s
+        per-field ``object.__setattr__`` (the lookup's hot path builds one per request)."""
+        n = object.__new__(cls)
+        n.__dict__.update(type="phone", value=e164, display=mask_phone(e164), domain=None, host=None, bank=None)
+        return n
+
 
 def _bad(message: str, field: str = "value", code: str = "invalid") -> InvalidInput:
     return InvalidInput("The value could not be read as an indicator.", [FieldError(field, message, code=code)])
@@ -83,7 +91,7 @@ def norm_phone(raw: str) -> Normal:
         e164 = _service_number(raw)
         if e164 is None:
             raise _bad(str(e), code="invalid_phone") from None
-    return Normal("phone", e164, mask_phone(e164))
+    return Normal.phone(e164)
 
 
 def _service_number(raw: str) -> str | None:

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import cached_property
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
@@ -98,8 +99,7 @@ GRADE_CACHE_SECONDS = 30.0  # how old a worker's cached verdict of an unchanged 
 GRADE_CACHE_SIZE = 100_000
 
 
-@dataclass(frozen=True)
-class CheckPlan:
+class CheckPlan(NamedTuple):
     normal: Normal
     targets: list[Normal]
     digests: list[bytes]
@@ -313,10 +313,12 @@ class IntelService:
                 except InvalidInput:
                     pass
         digests = [self.digest_of(t) for t in targets]
-        if not any(self.known.may_know(d) for d in digests):
-            # nothing stored under any of them (the common case): no query, no write, no log
-            return CheckPlan(n, targets, digests, self._unknown(n, targets))
-        return CheckPlan(n, targets, digests, self.kept_answer(digests))
+        may_know = self.known.may_know
+        for d in digests:
+            if may_know(d):
+                return CheckPlan(n, targets, digests, self.kept_answer(digests))
+        # nothing stored under any of them (the common case): no query, no write, no log
+        return CheckPlan(n, targets, digests, self._unknown(n, targets))
 
     def kept_answer(self, digests: list[bytes]) -> dict | None:
         """The answer graded for these targets, when nothing stored changed since and it is younger
