@@ -23,6 +23,7 @@ others within the notification's delivery time (milliseconds; on SQLite, at once
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import mmap
 import os
 import threading
@@ -82,18 +83,20 @@ class FileSignal(Signal):
             self._map = mmap.mmap(fd, 8)
         finally:
             os.close(fd)
+        self._counter = ctypes.c_uint64.from_buffer(self._map)  # reads the shared page directly
 
     def current(self) -> int | None:
-        return int.from_bytes(self._map[:8], "little")
+        return self._counter.value
 
     def committed(self) -> None:
         import fcntl
 
         with self._lock, open(self.path, "rb") as f:
             fcntl.flock(f, fcntl.LOCK_EX)  # against other processes' read-modify-write; released at close
-            self._map[:8] = (int.from_bytes(self._map[:8], "little") + 1).to_bytes(8, "little")
+            self._counter.value += 1
 
     def close(self) -> None:
+        self._counter = ctypes.c_uint64(self._counter.value)  # let go of the mapping before closing it
         with contextlib.suppress(Exception):
             self._map.close()
 
