@@ -198,12 +198,12 @@ class CallCheck:
         self.p.limiter.hit(rule, "callcheck-miss", client, message=PROBE_MESSAGE)
 
     def hotlines(self) -> list[dict]:
-        """Every operator's official hotline (public): kept while the registry does not change (an
-        operator's hotline is part of it), and for at most a minute."""
+        """Every operator's official hotline (public): kept for at most a minute, and while the
+        registry does not change (an operator's hotline is part of it) when that can be known."""
         at, version, cached = self._hotlines
         now = time.monotonic()
         current = self.directory.signal.current()
-        if now - at < 60 and current is not None and current == version:
+        if now - at < 60 and (current is None or current == version):
             return cached
         with self.p.db.read_session() as s:
             rows = s.execute(select(Organisation.code, Organisation.name, Organisation.hotline)
