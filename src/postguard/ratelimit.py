@@ -71,7 +71,7 @@ class _MemoryWindows:
         self._lock = threading.Lock()
         self._swept = clock()
 
-    def _window(self, key: tuple, span: float) -> _Window:
+    def _get(self, key: tuple, span: float) -> _Window:
         window = self._events.get(key)
         if window is None:
             window = self._events[key] = _Window(span)
@@ -81,7 +81,7 @@ class _MemoryWindows:
         amount, span = _window(rule)
         now = self._clock()
         with self._lock:
-            window = self._window((rule, *keys), span)
+            window = self._get((rule, *keys), span)
             live = window.expire(now)
             if live >= amount:
                 return max(0.0, window.times[len(window.times) - amount] + span - now)
@@ -93,7 +93,7 @@ class _MemoryWindows:
     def test(self, rule: str, keys: tuple) -> bool:
         amount, span = _window(rule)
         with self._lock:
-            return self._window((rule, *keys), span).expire(self._clock()) < amount
+            return self._get((rule, *keys), span).expire(self._clock()) < amount
 
     def _sweep(self, now: float) -> None:
         self._swept = now

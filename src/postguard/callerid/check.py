@@ -35,7 +35,7 @@ from sqlalchemy import and_, select
 
 from postguard.access.models import Assignment, Staff
 from postguard.callerid.codes import VN, code_matches, spoken_code, vn_today
-from postguard.callerid.directory import MAX_ENTRIES, MISSING, Directory
+from postguard.callerid.directory import MISSING, Directory
 from postguard.callerid.keys import phone_field
 from postguard.callerid.models import CallIntent, MaskedCall, ScamReport
 from postguard.db.base import utcnow
@@ -156,7 +156,6 @@ class CallCheck:
     def __init__(self, platform) -> None:
         self.p = platform
         self._hotlines: tuple[float, int | None, list[dict]] = (0.0, None, [])
-        self._answers: tuple[int | None, dict[tuple, bytes]] = (None, {})  # quick(): kept anonymous answers
         self._sql = _LOOKUP_SQL.format(p=placeholder(platform.db.engine.dialect))
         self._local = threading.local()
         self._conns: list = []
@@ -256,22 +255,18 @@ class CallCheck:
         e164 = phone_field(caller, "caller")
         asked_ = parse_asked(asked)
         amount = parse_amount(amount_vnd)
-        version = self.directory.signal.current()
-        if version is None:
+        kept = self.directory.derived()
+        if kept is None:
             return None
         digest = self.keys.phone_digest(e164)
-        kept = self._answers
-        if kept[0] != version:
-            kept = self._answers = (version, {})
         key = (digest, asked_, amount)
-        answer = kept[1].get(key)
+        answer = kept.get(key)
         if answer is None:
             row = self.directory.peek(digest)
             if row is MISSING:
                 return None
             answer = orjson.dumps(self._anonymous(row, asked_, amount))
-            if len(kept[1]) < MAX_ENTRIES:
-                kept[1][key] = answer
+            self.directory.keep(kept, key, answer)
         self._limit(client)
         return answer
 

@@ -227,7 +227,18 @@ class Directory:
     def __init__(self, signal: Signal, *, max_entries: int = MAX_ENTRIES) -> None:
         self.signal = signal
         self.max_entries = max_entries
-        self._state: tuple[int | None, dict[bytes, Any]] = (None, {})
+        # (version, answers by digest, what callers derive from them): replaced, never cleared, when
+        # the version moves, so a late writer fills the old dicts.
+        self._state: tuple[int | None, dict[bytes, Any], dict] = (None, {}, {})
+
+    def _current(self) -> tuple[int | None, dict[bytes, Any], dict] | None:
+        version = self.signal.current()
+        if version is None:
+            return None
+        state = self._state
+        if state[0] != version:
+            state = self._state = (version, {}, {})
+        return state
 
     def get(self, digest: bytes, load: Callable[[], Any]) -> Any:
         found = self.peek(digest)
@@ -237,13 +248,21 @@ class Directory:
 
     def peek(self, digest: bytes) -> Any:
         """The kept answer, or ``MISSING``."""
-        version = self.signal.current()
-        if version is None:
-            return _MISSING
-        state = self._state
-        if state[0] != version:
-            state = self._state = (version, {})  # a new dict: a late writer fills the old one
-        return state[1].get(digest, _MISSING)
+        state = self._current()
+        return _MISSING if state is None else state[1].get(digest, _MISSING)
+
+    def derived(self) -> dict | None:
+        """A dict for values computed from the kept answers (fill it with ``keep``), forgotten with
+        them; None while nothing can be kept."""
+        state = self._current()
+        return None if state is None else state[2]
+
+    def keep(self, entries: dict, key: Any, value: Any) -> None:
+        """Add to one of the kept dicts, dropping its oldest entry when full."""
+        if len(entries) >= self.max_entries:
+            with contextlib.suppress(StopIteration, KeyError, RuntimeError):
+                del entries[next(iter(entries))]
+        entries[key] = value
 
     def load(self, digest: bytes, load: Callable[[], Any]) -> Any:
         """Read through ``load`` and keep the answer if nothing changed meanwhile."""
@@ -252,11 +271,7 @@ class Directory:
         if version is not None and self.signal.current() == version:
             state = self._state
             if state[0] == version:
-                entries = state[1]
-                if len(entries) >= self.max_entries:
-                    with contextlib.suppress(StopIteration, KeyError, RuntimeError):
-                        del entries[next(iter(entries))]
-                entries[digest] = value
+                self.keep(state[1], digest, value)
         return value
 
 
