@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 
 from postguard.errors import ConfigurationError, DecryptionFailed, Shredded
 from postguard.platform import Platform
+from postguard.settings import Settings
 from postguard.shipments.models import PERSONAL_FIELDS, Shipment
 from postguard.vault.models import VaultKey
 from tests.conftest import csv_bytes
@@ -180,3 +181,32 @@ def test_key_file_is_private_and_production_refuses_dev_keys(make_settings, tmp_
         Platform(make_settings(mode="production", key_file=prod))
     os.chmod(prod, 0o600)
     Platform(make_settings(mode="production", key_file=prod)).close()
+
+
+def test_call_signing_keys_are_never_served_across_vaults(platform, org, tmp_path):
+    """The unwrapped call-signing key is cached on its vault: a second platform in the same process
+    (tools and tests make several), even one whose vault takes a freed vault's address, unwraps its own."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from postguard.vault import callsign
+    from postguard.vault.service import Vault
+
+    other = Platform(Settings(data_dir=tmp_path / "other", log_format="json",
+                              database_url=f"sqlite:///{(tmp_path / 'other' / 'pg.db').as_posix()}"))
+    try:
+        other_org = other.orgs.create(code=org.code, name=org.name)
+        pems = [p.calls.certificate(org_code=org.code) for p in (platform, other)]
+        first = Vault(platform.vault.provider)
+        with platform.db.session() as s:
+            mine = callsign.signing_key(first, s, org_id=org.id, version=1)
+        del first
+        second = Vault(other.vault.provider)  # CPython hands the freed block straight back
+        with other.db.session() as s:
+            theirs = callsign.signing_key(second, s, org_id=other_org.id, version=1)
+        certified = [x509.load_pem_x509_certificate(pem).public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo) for pem in pems]
+        assert [mine.public_key().spki_der(), theirs.public_key().spki_der()] == certified
+        assert certified[0] != certified[1]
+    finally:
+        other.close()

@@ -10,7 +10,6 @@ certificate its STI certification authority issued for the same key (see docs/se
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 
 from cryptography import x509 as _cx509
@@ -26,8 +25,6 @@ from postguard.vault.x509 import TN_AUTH_LIST_OID, TNEntry, encode_tn_auth_list
 
 CALLSIGN = "callsign"
 _CACHE_SECONDS = 300.0
-_cache: dict[tuple[int, int, int], tuple[float, SigningKey]] = {}
-_lock = threading.Lock()
 
 
 def issue_certificate(key: SigningKey, *, common_name: str, spc: str, not_before: int, not_after: int) -> bytes:
@@ -65,9 +62,9 @@ def create_signing_key(vault, session: Session, *, org_id: int) -> tuple[Signing
 
 def signing_key(vault, session: Session, *, org_id: int, version: int) -> SigningKey:
     """The organisation's ``callsign`` key ``version``, unwrapped (cached for a few minutes)."""
-    ck = (id(vault), org_id, version)
+    ck = (org_id, version)
     now = time.monotonic()
-    hit = _cache.get(ck)
+    hit = vault.signing_keys.get(ck)
     if hit and now - hit[0] < _CACHE_SECONDS:
         return hit[1]
     wrapped = session.execute(
@@ -78,6 +75,5 @@ def signing_key(vault, session: Session, *, org_id: int, version: int) -> Signin
         raise ConfigurationError("the organisation has no call-signing key of that version")
     der = vault.provider.unwrap(wrapped, aad=vault._kek_aad(org_id, CALLSIGN, version))
     key = SigningKey(serialization.load_der_private_key(der, password=None))  # type: ignore[arg-type]
-    with _lock:
-        _cache[ck] = (now, key)
+    vault.signing_keys[ck] = (now, key)  # one dict store: atomic, so no lock
     return key

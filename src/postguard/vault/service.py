@@ -136,6 +136,9 @@ class Vault:
         self.provider = provider
         self.nonce_budget = nonce_budget
         self._keys: dict[tuple[int, str, int], tuple[float, bytes]] = {}
+        # Unwrapped call-signing keys, (org, version) -> (when, key): see ``vault.callsign``. Kept
+        # on the vault, like ``_keys``, so that two platforms in one process never share one.
+        self.signing_keys: dict[tuple[int, int], tuple[float, object]] = {}
         self._lock = threading.Lock()
 
     # -- organisation keys -------------------------------------------------------------------
