@@ -45,6 +45,27 @@ def test_the_check_answers_each_outcome(api):
     assert other["outcome"] == "courier_no_delivery"
 
 
+def test_a_repeated_body_is_answered_from_memory_yet_revoked_and_limited_at_once(make_settings, faker):
+    """The same request body, asked again, is answered from the worker's memory: a suspension
+    changes its answer at the next request, and every answer counts against the client's limit."""
+    settings = make_settings(password_time_cost=1, password_memory_kib=1024, notifier="memory",
+                             callcheck_rate_limit="6/minute")
+    p = Platform(settings)
+    try:
+        build(p, faker)
+        client = TestClient(create_app(settings, platform=p))
+        body = b'{"caller": "0912 000 111", "asked": ["fee"]}'
+        post = lambda: client.post("/v1/callcheck", content=body, headers={"Content-Type": "application/json"})  # noqa: E731
+        first, again = post(), post()
+        assert first.status_code == again.status_code == 200 and first.content == again.content
+        assert first.json()["outcome"] == "courier" and first.headers["content-security-policy"] == API_CSP
+        p.staff.set_status(org_code="VNP", username="an", status="suspended")
+        assert post().json()["outcome"] == "not_courier"
+        assert [post().status_code for _ in range(4)] == [200, 200, 200, 429]
+    finally:
+        p.close()
+
+
 def test_the_one_time_code_proof_over_the_api(api):
     client, w = api
     assert client.post("/v1/callcheck/otp", json={"phone": w.recipient}).status_code == 202

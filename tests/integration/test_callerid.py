@@ -13,6 +13,7 @@ from sqlalchemy import select, text, update
 
 from postguard.access.models import Assignment, Staff
 from postguard.audit.models import AuditEntry
+from postguard.callerid.check import KEPT_BODY_BYTES
 from postguard.callerid.codes import spoken_code, vn_today
 from postguard.callerid.directory import MISSING
 from postguard.callerid.models import CourierPhone, MaskedCall, ScamReport
@@ -414,8 +415,16 @@ def test_the_quick_answer_from_memory_is_the_checks_answer(world, kw):
         time.sleep(0.02)
     for caller in (COURIER_PHONE, PROXY, STRANGER, "0933 444 555"):
         full = cc.check(caller=caller, client="10.0.0.3", **kw)  # reads the database, keeps the row
-        assert orjson.loads(cc.quick(caller=caller, client="10.0.0.3", **kw)) == full
+        body = orjson.dumps({"caller": caller, **kw})
+        assert cc.quick_kept(body, "10.0.0.3") is None
+        assert orjson.loads(cc.quick(caller=caller, client="10.0.0.3", body=body, **kw)) == full
+        assert orjson.loads(cc.quick_kept(body, "10.0.0.3")) == full  # kept for exactly that body
+        assert cc.quick_kept(body + b" ", "10.0.0.3") is None
+    padded = b'{"caller": "%s"%s}' % (COURIER_PHONE.encode(), b" " * KEPT_BODY_BYTES)
+    assert cc.quick(caller=COURIER_PHONE, client="10.0.0.3", body=padded, **kw) is not None
+    assert cc.quick_kept(padded, "10.0.0.3") is None  # too long to keep as a key
     world.p.staff.set_status(org_code="VNP", username="an", status="suspended")
     assert cc.quick(caller=COURIER_PHONE, client="10.0.0.3", **kw) is None  # forgotten: needs the database
+    assert cc.quick_kept(orjson.dumps({"caller": COURIER_PHONE, **kw}), "10.0.0.3") is None
     assert cc.check(caller=COURIER_PHONE, client="10.0.0.3", **kw)["outcome"] == "not_courier"
     assert orjson.loads(cc.quick(caller=COURIER_PHONE, client="10.0.0.3", **kw))["outcome"] == "not_courier"

@@ -91,11 +91,15 @@ async def call_check_body(p: Platform, raw: bytes, scope) -> bytes:
     holds the answer (``CallCheck.quick``), or on a miss when the database is embedded SQLite (one
     indexed read, cheaper than a worker-thread hop). Everything else runs in a worker thread."""
     cc = p.callcheck
-    quick = _quick_body(raw) if cc.in_process else None
-    if quick is not None:
-        answer = cc.quick(caller=quick[0], asked=quick[1], client=scope_ip(scope))
+    if cc.in_process:
+        answer = cc.quick_kept(raw, scope_ip(scope))  # this very body answered since the registry last changed
         if answer is not None:
             return answer
+        quick = _quick_body(raw)
+        if quick is not None:
+            answer = cc.quick(caller=quick[0], asked=quick[1], client=scope_ip(scope), body=raw)
+            if answer is not None:
+                return answer
     body = _body(CallCheckIn, raw)
     call = partial(cc.check, caller=body.caller, phone=body.phone, proof=body.proof, waybill=body.waybill,
                    amount_vnd=body.amount_vnd, asked=body.asked, client=scope_ip(scope))

@@ -49,6 +49,7 @@ ASKED = ("transfer", "fee", "otp", "app", "link")
 NEVER_ASKS = ("transfer", "otp", "app", "fee")  # personal-account transfers, OTPs, app installs, storage fees
 MAX_WAYBILL = 40
 INTENT_RECENT = timedelta(minutes=30)
+KEPT_BODY_BYTES = 256  # request bodies longer than this are answered, never kept as keys (see CallCheck.quick)
 PROBE_MESSAGE = ("Too many checks that matched nothing from here. Wait and try later, or call the operator's "
                  "official hotline.")
 
@@ -246,12 +247,25 @@ class CallCheck:
                 conn.close()
         return Caller(*rows[0]) if rows else None
 
-    def quick(self, *, caller: str, asked=None, amount_vnd=None, client: str) -> bytes | None:
+    def quick_kept(self, body: bytes, client: str) -> bytes | None:
+        """The answer JSON ``quick`` kept for exactly this request ``body``, counted against the
+        client's limit like any check; None when none is kept (then parse the body and call
+        ``quick``). Dropped with the rest of the directory whenever the registry changes."""
+        kept = self.directory.derived()
+        answer = None if kept is None else kept.get(body)
+        if answer is not None:
+            self._limit(client)
+        return answer
+
+    def quick(self, *, caller: str, asked=None, amount_vnd=None, client: str,
+              body: bytes | None = None) -> bytes | None:
         """The anonymous check (no proof, waybill or own number) answered from this worker's memory,
         as the answer's JSON; None when it needs the database (nothing counted: call ``check``).
 
         The answer depends only on the registry row, what was asked and the amount, so its JSON is
-        kept per (digest, asked, amount) while the registry does not change."""
+        kept per (digest, asked, amount) while the registry does not change; and per request
+        ``body`` when the caller passes the body these arguments were read from (``quick_kept``) and
+        it is at most ``KEPT_BODY_BYTES`` long (whitespace can pad a valid body: the cap bounds memory)."""
         e164 = phone_field(caller, "caller")
         asked_ = parse_asked(asked)
         amount = parse_amount(amount_vnd)
@@ -267,6 +281,8 @@ class CallCheck:
                 return None
             answer = orjson.dumps(self._anonymous(row, asked_, amount))
             self.directory.keep(kept, key, answer)
+        if body is not None and len(body) <= KEPT_BODY_BYTES:
+            self.directory.keep(kept, body, answer)
         self._limit(client)
         return answer
 
