@@ -88,8 +88,9 @@ async def call_check_body(p: Platform, raw: bytes, scope) -> bytes:
     """``POST /v1/callcheck``, served ahead of the router (``PostguardApp.hot``): validate a
     ``CallCheckIn`` body and run the check. With the rate limiter in this process, the anonymous
     check (a body of ``caller`` and maybe ``asked``) runs on the event loop when this worker's memory
-    holds the answer (``CallCheck.quick``), or on a miss when the database is embedded SQLite (one
-    indexed read, cheaper than a worker-thread hop). Everything else runs in a worker thread."""
+    holds the answer (for this very body, ``CallCheck.quick_kept``; for its number,
+    ``CallCheck.quick``), or on a miss when the database is embedded SQLite (one indexed read,
+    cheaper than a worker-thread hop). Everything else runs in a worker thread."""
     cc = p.callcheck
     if cc.in_process:
         answer = cc.quick_kept(raw, scope_ip(scope))  # this very body answered since the registry last changed
