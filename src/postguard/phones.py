@@ -17,6 +17,8 @@ from functools import lru_cache
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
+from postguard.errors import FieldError, InvalidInput
+
 # Pre-2018 mobile prefixes (national, after the trunk 0) and what they became on 2018-09-15.
 OLD_MOBILE_PREFIXES = {
     "162": "32", "163": "33", "164": "34", "165": "35", "166": "36", "167": "37", "168": "38", "169": "39",
@@ -122,8 +124,6 @@ def national_format(e164: str) -> str:
 def phone_field(raw: str | None, field: str, *, mobile_only: bool = False, required: bool = True) -> str | None:
     """Normalise a phone number from input, or raise ``InvalidInput`` naming ``field`` (the one way
     services turn a typed number into E.164)."""
-    from postguard.errors import FieldError, InvalidInput
-
     if raw is None or not str(raw).strip():
         if required:
             raise InvalidInput("A phone number is required.", [FieldError(field, "required", code="required")])
