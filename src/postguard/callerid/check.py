@@ -251,6 +251,8 @@ class CallCheck:
         """The answer JSON ``quick`` kept for exactly this request ``body``, counted against the
         client's limit like any check; None when none is kept (then parse the body and call
         ``quick``). Dropped with the rest of the directory whenever the registry changes."""
+        if len(body) > KEPT_BODY_BYTES:  # never kept: not worth hashing
+            return None
         kept = self.directory.derived()
         answer = None if kept is None else kept.get(body)
         if answer is not None:
