@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 import secrets
+import socket
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,17 @@ def postgres_available() -> bool:
         except Exception:
             _pg_ok = False
     return _pg_ok
+
+
+def redis_available() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+needs_redis = pytest.mark.skipif(not redis_available(), reason="no Redis server on 127.0.0.1:6379")
 
 
 def require_postgres() -> None:

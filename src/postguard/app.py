@@ -162,12 +162,14 @@ class PostguardApp(FastAPI):
 
 
 async def _checkpoints(platform: Platform) -> None:
-    """Sign a checkpoint of the access log every second while entries arrive."""
+    """Every second: sign a checkpoint of the access log while entries arrive, write the lookup
+    counts added up in memory, and forget the lookup bodies kept long enough."""
     while True:
         await asyncio.sleep(1.0)
         with contextlib.suppress(Exception):
             await run_in_threadpool(platform.audit.checkpoint)
-        if "intel" in platform.__dict__:  # lookup counts added up in memory
+        if "intel" in platform.__dict__:
+            platform.intel.forget_kept()  # on the event loop, which alone adds kept bodies
             with contextlib.suppress(Exception):
                 await run_in_threadpool(platform.intel.flush_lookups)
 

@@ -3,12 +3,18 @@ evidence uploads and their limits, appeals, official channels and the analysts' 
 
 import json
 import re
+import time
+import uuid
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from postguard.app import create_app
+from postguard.intel.models import Indicator
+from postguard.intel.service import GRADE_CACHE_SECONDS, KEPT_BODY_BYTES
 from postguard.platform import Platform
+from tests.conftest import needs_redis
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"synthetic" * 8
 
@@ -51,6 +57,37 @@ def test_check_errors_and_rate_limit(client):
         assert client.post("/v1/check", json={"value": "0912345678"}).status_code == 200
     r = client.post("/v1/check", json={"value": "0912345678"})
     assert r.status_code == 429 and "retry-after" in r.headers
+
+
+@pytest.mark.parametrize("limits", ["memory://", pytest.param("redis://127.0.0.1:6379", marks=needs_redis)])
+def test_a_repeated_lookup_is_answered_from_memory_yet_follows_every_change(make_settings, monkeypatch, limits):
+    """The same body asked again is answered from the worker's memory: a report changes its answer
+    at the next lookup, every lookup counts against the client's limit (and, when it found
+    something, as a hit), a long body is never kept, and a kept body leaves memory once old."""
+    p = Platform(make_settings(intel_check_rate="8/minute", rate_limit_storage=limits))
+    try:
+        run = uuid.uuid4().hex  # the Redis limiter outlives the test: addresses of this run alone
+        client = TestClient(create_app(p.settings, platform=p), client=(f"checker-{run}", 50000))
+        body = b'{"value": "0912 345 678"}'
+        post = lambda raw=body: client.post("/v1/check", content=raw, headers={"Content-Type": "application/json"})  # noqa: E731
+        first, again = post(), post()
+        assert first.status_code == again.status_code == 200 and first.content == again.content
+        assert first.json()["verdict"] == "unknown" and body in p.intel._bodies
+        p.intel.report(indicators=["0912345678"], category="fake_courier", client=f"reporter-{run}")
+        reported, kept = post(), post()
+        assert reported.json()["verdict"] == "reported" and kept.content == reported.content
+        p.intel.flush_lookups()
+        with p.db.read_session() as s:
+            assert s.execute(select(Indicator.lookups)).scalar_one() == 2  # the graded answer and the kept one
+        long = json.dumps({"value": "https://giao-hang.example.com/" + "x" * KEPT_BODY_BYTES}).encode()
+        assert post(long).json()["verdict"] == "unknown" and long not in p.intel._bodies
+        assert [post().status_code for _ in range(4)] == [200, 200, 200, 429]  # eight a minute, kept or not
+        later = time.monotonic() + GRADE_CACHE_SECONDS
+        monkeypatch.setattr("postguard.intel.service.time.monotonic", lambda: later)
+        p.intel.forget_kept()
+        assert body not in p.intel._bodies and not p.intel._bodies
+    finally:
+        p.close()
 
 
 def test_report_json_and_multipart(client, ip):

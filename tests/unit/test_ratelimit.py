@@ -3,7 +3,6 @@ shared by two workers (skips when no Redis answers)."""
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections import deque
 
@@ -13,6 +12,7 @@ from hypothesis import strategies as st
 
 from postguard.errors import RateLimited
 from postguard.ratelimit import RateLimiter, _window
+from tests.conftest import needs_redis
 
 
 class Clock:
@@ -84,15 +84,7 @@ def test_memory_windows_forget_idle_keys():
     assert list(limiter._memory._events) == [("1/second", "ns", "late")]
 
 
-def _redis() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
-        return True
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not _redis(), reason="no Redis server on 127.0.0.1:6379")
+@needs_redis
 def test_redis_limits_are_shared_between_workers():
     one, two = RateLimiter("redis://127.0.0.1:6379"), RateLimiter("redis://127.0.0.1:6379")
     key = uuid.uuid4().hex

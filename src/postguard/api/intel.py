@@ -129,22 +129,25 @@ async def check_body(p: Platform, raw: bytes, scope) -> bytes:
     """``POST /v1/check``, the benchmarked hot path (benchmarks/bench_check.py). A lookup of a value
     nobody stored (most of them) is answered on the event loop with no database query: the
     in-memory index of known indicators says so. A known value graded since anything stored last
-    changed is answered from this worker's memory too. API-key authentication, a shared (Redis)
-    rate limiter and grading go to the thread pool."""
-    value, type_ = _check_input(raw)
+    changed is answered from this worker's memory too, and so is a body asked again
+    (``IntelService.kept_body``). API-key authentication, a shared (Redis) rate limiter and grading
+    go to the thread pool."""
     who = None
     for k, _ in scope["headers"]:
         if k == b"authorization":
             who = await run_in_threadpool(optional_principal, Request(scope))
             break
     client = client_key(scope, who)
-    if p.limiter.in_process:
-        plan = p.intel.check_plan(value, type=type_, client=client)
-    else:
-        plan = await run_in_threadpool(lambda: p.intel.check_plan(value, type=type_, client=client))
-    if plan.answer is not None:
-        return orjson.dumps(plan.answer)
-    return orjson.dumps(await _graded(p, plan))
+    intel, here = p.intel, p.limiter.in_process
+    kept = intel.kept_body(raw)
+    if kept is not None:
+        return intel.serve_kept(kept, client) if here else await run_in_threadpool(intel.serve_kept, kept, client)
+    value, type_ = _check_input(raw)
+    plan = intel.check_plan(value, type=type_, client=client) if here else \
+        await run_in_threadpool(lambda: intel.check_plan(value, type=type_, client=client))
+    answer = orjson.dumps(plan.answer if plan.answer is not None else await _graded(p, plan))
+    intel.keep_body(raw, plan, answer)
+    return answer
 
 
 async def _graded(p: Platform, plan) -> dict:

@@ -27,6 +27,7 @@ import ctypes
 import mmap
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from itertools import chain
 from pathlib import Path
@@ -35,6 +36,7 @@ from typing import Any
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import make_url
 
+from postguard import memo
 from postguard.logging import get_logger
 
 log = get_logger("postguard.callerid.directory")
@@ -229,15 +231,15 @@ class Directory:
         self.max_entries = max_entries
         # (version, answers by digest, what callers derive from them): replaced, never cleared, when
         # the version moves, so a late writer fills the old dicts.
-        self._state: tuple[int | None, dict[bytes, Any], dict] = (None, {}, {})
+        self._state: tuple[int | None, OrderedDict[bytes, Any], OrderedDict] = (None, OrderedDict(), OrderedDict())
 
-    def _current(self) -> tuple[int | None, dict[bytes, Any], dict] | None:
+    def _current(self) -> tuple[int | None, OrderedDict[bytes, Any], OrderedDict] | None:
         version = self.signal.current()
         if version is None:
             return None
         state = self._state
         if state[0] != version:
-            state = self._state = (version, {}, {})
+            state = self._state = (version, OrderedDict(), OrderedDict())
         return state
 
     def get(self, digest: bytes, load: Callable[[], Any]) -> Any:
@@ -251,18 +253,15 @@ class Directory:
         state = self._current()
         return _MISSING if state is None else state[1].get(digest, _MISSING)
 
-    def derived(self) -> dict | None:
+    def derived(self) -> OrderedDict | None:
         """A dict for values computed from the kept answers (fill it with ``keep``), forgotten with
         them; None while nothing can be kept."""
         state = self._current()
         return None if state is None else state[2]
 
-    def keep(self, entries: dict, key: Any, value: Any) -> None:
+    def keep(self, entries: OrderedDict, key: Any, value: Any) -> None:
         """Add to one of the kept dicts, dropping its oldest entry when full."""
-        if len(entries) >= self.max_entries:
-            with contextlib.suppress(StopIteration, KeyError, RuntimeError):
-                del entries[next(iter(entries))]
-        entries[key] = value
+        memo.keep(entries, key, value, self.max_entries)
 
     def load(self, digest: bytes, load: Callable[[], Any]) -> Any:
         """Read through ``load`` and keep the answer if nothing changed meanwhile."""

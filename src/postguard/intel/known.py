@@ -110,6 +110,11 @@ class KnownIndex:
         """This worker changed what is stored about an indicator."""
         self.generation += 1
 
+    def current_generation(self) -> int:
+        """``generation``, after the refresh that a lookup would make."""
+        self._maybe_refresh()
+        return self.generation
+
     def may_know(self, digest: bytes) -> bool:
         self._maybe_refresh()
         key = key_of(digest)

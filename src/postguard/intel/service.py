@@ -8,9 +8,11 @@ A lookup that finds nothing writes nothing and logs nothing.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import cached_property
@@ -19,6 +21,7 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from postguard import memo
 from postguard.access.staff import StaffPrincipal
 from postguard.db.base import utcnow
 from postguard.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
@@ -97,13 +100,20 @@ DUPLICATE_WINDOW = timedelta(days=30)
 NO_REPORTS = {"code": "no_reports", "text": "Nothing has been reported about this yet."}
 GRADE_CACHE_SECONDS = 30.0  # how old a worker's cached verdict of an unchanged indicator may be
 GRADE_CACHE_SIZE = 100_000
+# Answers kept per request body (``IntelService.keep_body``): bodies of at most this many bytes
+# (whitespace can pad a valid body: the cap bounds memory), this many of them, each for at most
+# GRADE_CACHE_SECONDS.
+KEPT_BODY_BYTES = 256
+KEPT_BODIES = 50_000
 
 
 class CheckPlan(NamedTuple):
     normal: Normal
     targets: list[Normal]
     digests: list[bytes]
-    answer: dict | None  # set when nothing is stored under any target
+    answer: dict | None  # set when nothing is stored under any target, or a kept answer
+    known: bool  # something is stored under a target
+    generation: int  # of the known index, read before looking
 
 
 @dataclass(frozen=True)
@@ -126,6 +136,7 @@ class IntelService:
         self._key_org_id: int | None = None
         self._grade_cache: dict[int, tuple] = {}
         self._answers: dict[tuple[bytes, ...], tuple] = {}  # digests -> (generation, at, answer, indicator ids)
+        self._bodies: OrderedDict[bytes, tuple] = OrderedDict()  # body -> (generation, expires, JSON, ids, kept at)
         self.grading: dict[tuple[bytes, ...], object] = {}  # digests -> the API's grading in flight (a future)
         self._hits: dict[int, int] = {}
         self._hits_at = float("-inf")
@@ -301,8 +312,8 @@ class IntelService:
         """The first half of ``check``, with no I/O besides the rate limiter: limit, normalise, and
         answer at once when no target is stored at all (``plan.answer``); otherwise the plan goes
         to ``check_stored``. The API runs this half on the event loop."""
-        self.p.limiter.hit(self.p.settings.intel_check_rate, "intel-check", client,
-                           message="Too many lookups; try again later.")
+        self._limit_check(client)
+        generation = self.known.generation  # before looking: a change meanwhile voids what is kept
         n = detect(raw, type)
         targets = [n]
         if n.type == "url" and n.domain:
@@ -316,9 +327,58 @@ class IntelService:
         may_know = self.known.may_know
         for d in digests:
             if may_know(d):
-                return CheckPlan(n, targets, digests, self.kept_answer(digests))
+                return CheckPlan(n, targets, digests, self.kept_answer(digests), True, generation)
         # nothing stored under any of them (the common case): no query, no write, no log
-        return CheckPlan(n, targets, digests, self._unknown(n, targets))
+        return CheckPlan(n, targets, digests, self._unknown(n, targets), False, generation)
+
+    def _limit_check(self, client: str) -> None:
+        self.p.limiter.hit(self.p.settings.intel_check_rate, "intel-check", client,
+                           message="Too many lookups; try again later.")
+
+    # -- answers kept per request body (the API's hot path) -----------------------------------------
+    def kept_body(self, body: bytes) -> tuple | None:
+        """What ``keep_body`` kept for exactly this request body, while nothing stored changed since
+        and the answer is younger than ``GRADE_CACHE_SECONDS``; None: parse the body and
+        ``check_plan``. Memory only, nothing counted: answer with ``serve_kept``."""
+        kept = self._bodies.get(body) if len(body) <= KEPT_BODY_BYTES else None
+        if kept is not None and kept[0] == self.known.current_generation() and time.monotonic() < kept[1]:
+            return kept
+        return None
+
+    def serve_kept(self, kept: tuple, client: str) -> bytes:
+        """The kept answer's JSON, limited and counted like any lookup."""
+        self._limit_check(client)
+        self._count_hits(kept[3])
+        return kept[2]
+
+    def keep_body(self, body: bytes, plan: CheckPlan, answer: bytes) -> None:
+        """Keep ``answer``, the JSON of ``plan``'s answer, under the request ``body`` it was read
+        from, for ``kept_body``. A known target's answer is kept only as graded for the plan's
+        generation, and no longer than that grading is; bodies longer than ``KEPT_BODY_BYTES``
+        are never kept; ``forget_kept`` drops every body ``GRADE_CACHE_SECONDS`` after it was kept."""
+        if len(body) > KEPT_BODY_BYTES:
+            return
+        now = time.monotonic()
+        if plan.known:
+            graded = self._answers.get(tuple(plan.digests))
+            if graded is None or graded[0] != plan.generation:
+                return
+            expires, ids = graded[1] + GRADE_CACHE_SECONDS, graded[3]
+        else:
+            expires, ids = now + GRADE_CACHE_SECONDS, ()
+        memo.keep(self._bodies, body, (plan.generation, expires, answer, ids, now), KEPT_BODIES)
+
+    def forget_kept(self) -> None:
+        """Drop the bodies kept ``GRADE_CACHE_SECONDS`` ago or earlier (the server calls this every
+        second), so that what was looked up leaves this worker's memory soon after."""
+        horizon = time.monotonic() - GRADE_CACHE_SECONDS
+        bodies = self._bodies
+        with contextlib.suppress(StopIteration, KeyError, RuntimeError):
+            while True:
+                oldest = next(iter(bodies))
+                if bodies[oldest][4] > horizon:
+                    return
+                del bodies[oldest]
 
     def kept_answer(self, digests: list[bytes]) -> dict | None:
         """The answer graded for these targets, when nothing stored changed since and it is younger
