@@ -39,15 +39,24 @@ def placeholder(dialect) -> str:
     return "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
 
 
-def build_engine(url: str, *, echo: bool = False) -> Engine:
+def build_engine(url: str, *, echo: bool = False, pool_size: int = 10, max_overflow: int | None = None) -> Engine:
+    """An engine keeping ``pool_size`` connections (plus ``max_overflow``, by default twice as many,
+    under load). An in-memory SQLite database keeps SQLAlchemy's one connection per thread."""
     parsed = make_url(url)
+    overflow = 2 * pool_size if max_overflow is None else max_overflow
     if parsed.get_backend_name() == "sqlite":
+        pool = {}
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
+            pool = {"pool_size": pool_size, "max_overflow": overflow}
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=overflow)
+
+
+def _in_memory(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
 
 
 class Database:
@@ -55,9 +64,18 @@ class Database:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.engine = build_engine(str(settings.database_url))
-        self.replicas = [build_engine(u) for u in settings.database_replica_urls]
+        self.engine = build_engine(str(settings.database_url), pool_size=settings.database_pool_size)
+        # The access-log writer's own connection (``AuditLog``): the thread leading a group commit
+        # usually holds a request connection already (a reveal decides in its session, then
+        # appends, then decrypts), so a writer drawing from the request pool would wait for
+        # connections held by the very callers waiting for it, and time out with the pool full.
+        # One connection suffices: one thread writes at a time. (An in-memory SQLite database is
+        # one per connection, so there the writer shares the engine.)
+        self.log_engine = self.engine if _in_memory(self.engine) else build_engine(
+            str(settings.database_url), pool_size=1, max_overflow=0)
+        self.replicas = [build_engine(u, pool_size=settings.database_pool_size) for u in settings.database_replica_urls]
         self.primary_sessions = self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._log_sessions = sessionmaker(self.log_engine, expire_on_commit=False)
         self._read_sessions = [sessionmaker(e, expire_on_commit=False) for e in self.replicas]
         self._rr = 0
 
@@ -69,6 +87,14 @@ class Database:
     def session(self) -> Iterator[Session]:
         """A unit of work on the primary: commits on success, rolls back on any error."""
         with self._sessions() as s:
+            with s.begin():
+                yield s
+
+    @contextlib.contextmanager
+    def log_session(self) -> Iterator[Session]:
+        """A unit of work on the access-log writer's own connection; only the thread writing the
+        log uses it (see ``AuditLog``)."""
+        with self._log_sessions() as s:
             with s.begin():
                 yield s
 
@@ -85,5 +111,7 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.log_engine is not self.engine:
+            self.log_engine.dispose()
         for e in self.replicas:
             e.dispose()
