@@ -34,9 +34,9 @@ class Settings(BaseSettings):
         description="Read replicas (JSON list of URLs) used for read-only queries; empty means the primary.",
     )
     database_pool_size: int = Field(
-        10, ge=1, le=1000,
-        description="Connections each worker keeps open to the primary database for requests, plus up to twice "
-        "as many more under load; the access-log writer has one of its own besides.",
+        20, ge=1, le=1000,
+        description="Connections each worker keeps to the primary database (and to each replica) for requests; "
+        "the access-log writer has one of its own besides.",
     )
     key_file: Path | None = Field(
         None,

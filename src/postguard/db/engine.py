@@ -39,20 +39,21 @@ def placeholder(dialect) -> str:
     return "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
 
 
-def build_engine(url: str, *, echo: bool = False, pool_size: int = 10, max_overflow: int | None = None) -> Engine:
-    """An engine keeping ``pool_size`` connections (plus ``max_overflow``, by default twice as many,
-    under load). An in-memory SQLite database keeps SQLAlchemy's one connection per thread."""
+def build_engine(url: str, *, echo: bool = False, pool_size: int = 20) -> Engine:
+    """An engine with at most ``pool_size`` connections, each kept once opened: a caller finding them
+    all busy waits for one (up to 30 s) rather than opening a short-lived extra, since a new
+    connection costs a round of pragmas (SQLite) or a log-in (PostgreSQL) and starts with a cold
+    cache. An in-memory SQLite database keeps SQLAlchemy's one connection per thread."""
     parsed = make_url(url)
-    overflow = 2 * pool_size if max_overflow is None else max_overflow
     if parsed.get_backend_name() == "sqlite":
         pool = {}
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            pool = {"pool_size": pool_size, "max_overflow": overflow}
+            pool = {"pool_size": pool_size, "max_overflow": 0}
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=overflow)
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=0)
 
 
 def _in_memory(engine: Engine) -> bool:
@@ -72,7 +73,7 @@ class Database:
         # One connection suffices: one thread writes at a time. (An in-memory SQLite database is
         # one per connection, so there the writer shares the engine.)
         self.log_engine = self.engine if _in_memory(self.engine) else build_engine(
-            str(settings.database_url), pool_size=1, max_overflow=0)
+            str(settings.database_url), pool_size=1)
         self.replicas = [build_engine(u, pool_size=settings.database_pool_size) for u in settings.database_replica_urls]
         self.primary_sessions = self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._log_sessions = sessionmaker(self.log_engine, expire_on_commit=False)
