@@ -3,7 +3,7 @@
 commit) before its plaintext is returned.
 
     .venv/bin/python benchmarks/bench_reveal.py                  # 20,000 shipments, 5 s per level
-    .venv/bin/python benchmarks/bench_reveal.py --seconds 1 --warmup 0.5 --shipments 2000   # CI smoke run
+    .venv/bin/python benchmarks/bench_reveal.py --seconds 1 --warmup 1 --shipments 2000     # CI smoke run
 
 Each database gets ``--shipments`` synthetic shipments (``postguard.synthetic.Faker(2026)``, imported
 and encrypted by ``ShipmentService.import_csv``), all out for delivery and assigned, with an open
@@ -19,6 +19,10 @@ note when no server answers.
 Prints JSON lines (DESIGN.md §4), per database and connection count N: ``<db>_reveals_per_s_at_N``
 against ``<db>_reveals_per_s_at_1`` (ratio ≥ 1: no slower under concurrency), and
 ``<db>_non_2xx_at_N``: answers other than 2xx plus socket errors and time-outs, which must be 0.
+Requests still waiting when a run ends are not counted by ``wrk``, so a last reveal is sent once the
+load has stopped (``<db>_last_reveal_ms``: far below the 30 s pool timeout), and then
+``<db>_server_non_2xx`` reads the server's own count of reveal answers other than 2xx (``/metrics``:
+every request it received, cut off or not), which must be 0.
 Ends with ``reveal_log_entries``: the reveal entries in each log against the 2xx answers counted
 (every answered reveal was logged; the log may hold a few more, for requests cut off when a run
 ended). Exits with status 1 when any answer was not 2xx.
@@ -251,8 +255,46 @@ def drive(port: int, lines, offset: int, connections: int, seconds: float) -> Ru
     return _asyncio(port, rotated, connections, seconds)
 
 
+def probe(port: int, line: tuple[str, str, str]) -> tuple[int, float]:
+    """One more reveal once the load has stopped: its status and milliseconds (a server whose pool
+    starved answers only after its 30 s pool timeout, and its stalled requests fail meanwhile)."""
+    import urllib.error
+    import urllib.request
+
+    wb, token, csrf = line
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/shipments/{wb}/reveal", data=b'{"purpose":"delivery"}',
+                                 method="POST", headers={"Content-Type": "application/json",
+                                                         "Cookie": f"pg_session={token}", "X-CSRF-Token": csrf})
+    t0 = time.perf_counter()
+    try:
+        with urllib.request.urlopen(req, timeout=90) as r:
+            status = r.status
+    except urllib.error.HTTPError as e:
+        status = e.code
+    return status, (time.perf_counter() - t0) * 1000
+
+
+def server_statuses(port: int) -> dict[int, int] | None:
+    """Reveal answers by status as the server counted them (``/metrics``), cut-off requests included;
+    None when the metrics cannot be read from here."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
+            text = r.read().decode()
+    except OSError:
+        return None
+    out: dict[int, int] = {}
+    for m in re.finditer(r'^postguard_http_requests_total\{(.*)\} ([\d.e+]+)$', text, re.M):
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', m[1]))
+        if labels.get("route") == "/v1/shipments/{waybill}/reveal":
+            out[int(labels["status"])] = out.get(int(labels["status"]), 0) + int(float(m[2]))
+    return out
+
+
 # -- main -------------------------------------------------------------------------------------------
-def bench(name: str, url: str, data_dir: str, args) -> dict:
+def bench(name: str, url: str, data_dir: str, args) -> int:
+    """Seed, serve and measure one database; prints its lines and returns the reveals not answered 2xx."""
     t0 = time.perf_counter()
     lines = seed(data_dir, url, shipments=args.shipments, couriers=args.couriers)
     print(f"{name}: {args.shipments} shipments, {args.couriers} couriers seeded in {time.perf_counter() - t0:.0f} s",
@@ -272,8 +314,12 @@ def bench(name: str, url: str, data_dir: str, args) -> dict:
             runs[n] = run
             print(f"{name} at {n}: {run.per_s:.0f} reveals/s, p99 {run.p99_ms:.1f} ms, {run.non_2xx} not 2xx "
                   f"({run.server_errors} 5xx), {run.socket_errors} socket errors ({run.generator})", file=sys.stderr)
+        status, probe_ms = probe(port, lines[offset % len(lines)])
+        answered += 200 <= status < 300
+        statuses = server_statuses(port)
     finally:
         httpload.stop(proc)
+    print(f"{name}: a last reveal answered {status} in {probe_ms:.0f} ms; the server counted {statuses}", file=sys.stderr)
     if offset > len(lines):
         print(f"{name}: {offset} requests over {len(lines)} shipments, some revealed twice", file=sys.stderr)
     base = runs[args.connections[0]]
@@ -281,8 +327,14 @@ def bench(name: str, url: str, data_dir: str, args) -> dict:
         emit(f"{name}_reveals_per_s_at_{n}", run.per_s, f"{name}_reveals_per_s_at_{args.connections[0]}", base.per_s)
     for n, run in runs.items():
         emit(f"{name}_non_2xx_at_{n}", run.non_2xx + run.socket_errors, "allowed", 0)
+    emit(f"{name}_last_reveal_ms", probe_ms, "pool_timeout_ms", 30000.0)
+    if statuses is not None:
+        emit(f"{name}_server_non_2xx", sum(v for k, v in statuses.items() if not 200 <= k < 300), "allowed", 0)
+    else:
+        print(f"{name}: /metrics not readable from here; server-side counts skipped", file=sys.stderr)
     emit(f"{name}_reveal_log_entries", reveal_entries(data_dir, url), f"{name}_2xx_reveals", answered)
-    return runs
+    failed = sum(r.non_2xx + r.socket_errors for r in runs.values()) + (not 200 <= status < 300)
+    return failed + sum(v for k, v in (statuses or {}).items() if not 200 <= k < 300)
 
 
 def main() -> None:
@@ -300,20 +352,19 @@ def main() -> None:
     for name in args.databases.split(","):
         with tempfile.TemporaryDirectory() as d:
             if name == "sqlite":
-                runs = bench("sqlite", f"sqlite:///{Path(d, 'postguard.db').as_posix()}", d, args)
+                bad += bench("sqlite", f"sqlite:///{Path(d, 'postguard.db').as_posix()}", d, args)
             elif name == "postgres":
                 schema = pg_schema(args.postgres_url)
                 if schema is None:
                     continue
                 try:
-                    runs = bench("postgres", schema[1], d, args)
+                    bad += bench("postgres", schema[1], d, args)
                 finally:
                     drop_schema(args.postgres_url, schema[0])
             else:
                 raise SystemExit(f"unknown database {name!r} (sqlite, postgres)")
-        bad += sum(r.non_2xx + r.socket_errors for r in runs.values())
     if bad:
-        print(f"{bad} reveals were not answered 2xx", file=sys.stderr)
+        print(f"{bad} reveal answers (client or server side) were not 2xx", file=sys.stderr)
         raise SystemExit(1)
 
 
