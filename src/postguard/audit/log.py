@@ -9,8 +9,8 @@ consecutive indexes, all or nothing. Callers check and pre-encode their own entr
 only numbers, hashes, MACs and inserts them. The writer has a database connection of its own
 (``Database.log_engine``), never one from the request pool: the caller leading a batch usually holds
 a request connection already (a reveal decides in its session, appends, then decrypts), and so do
-the callers waiting for it, so a writer drawing from that pool could wait for itself. On SQLite the writer takes the write lock first
-(``BEGIN IMMEDIATE``); on PostgreSQL a transaction-level advisory lock serialises writers across workers;
+the callers waiting for it, so a writer drawing from that pool could wait for itself. On SQLite the
+writer takes the write lock first (``BEGIN IMMEDIATE``); on PostgreSQL a transaction-level advisory lock serialises writers across workers;
 each worker keeps an in-memory ``MerkleTree`` and catches up from the table before it writes or
 proves.
 
