@@ -205,8 +205,8 @@ def test_triangulation_weighs_a_deletion_request_lookup_down_and_says_why(run, s
     ranked = json.loads(out)["candidates"]
     assert [(c["username"], c["rank"], c["why"]) for c in ranked] == [
         ("binh", 1, "courier in the delivery window"),
-        ("dpo", 2, "lawful after delivery: data-subject request: the data-protection officer finding the "
-                   f"person's shipments (request {ref}); weighted down")]
+        ("dpo", 2, ("lawful after delivery: data-subject request: the data-protection officer finding the "
+                    f"person's shipments (request {ref}); weighted down"))]
     assert ranked[1]["accesses"][0]["lawful_basis"].endswith(f"(request {ref})")
 
 

@@ -244,8 +244,8 @@ def _weigh(e: dict, stage: str, role: str | None, assigned: bool,
     if action == "break_glass" and alert is not None:
         state = f"acknowledged by {alert['acknowledged_by']}" if alert["acknowledged_by"] else "open"
         basis = f"break-glass with its justification, already alerted (alert {alert['id']}, {state})"
-        return WEIGHTS["break_glass_alerted"], f"break-glass{when}, already alerted (alert {alert['id']}, " \
-                                               f"{state}); weighted down", basis
+        why = f"break-glass{when}, already alerted (alert {alert['id']}, {state}); weighted down"
+        return WEIGHTS["break_glass_alerted"], why, basis
     if stage == "after_delivery":
         return WEIGHTS["after_delivery"], "revealed after delivery", None
     if role == "courier" and not assigned:
