@@ -136,9 +136,11 @@ class PrivacyService:
                                    message=message or "Only the data-protection officer may do this.")
 
     # -- finding a person's shipments ----------------------------------------------------------
-    def _match(self, session: Session, org: Organisation, principal, e164: str, purpose: str):
+    def _match(self, session: Session, org: Organisation, principal, e164: str, purpose: str,
+               request: str | None = None):
         """``(shipment, roles)`` for the shipments of ``org`` where ``e164`` is a party: candidates by
-        blind index, their phones opened through the door (logged once), filtered here."""
+        blind index, their phones opened through the door (logged once, naming the request answered),
+        filtered here."""
         b = self.p.vault.blind_indexer(session, org_id=org.id, bits=org.blind_index_bits)(e164)
         candidates = session.execute(
             select(Shipment).where(Shipment.org_id == org.id,
@@ -148,7 +150,7 @@ class PrivacyService:
         if not candidates:
             return []
         opened = self.p.door.open_shipments(session, principal=principal, shipments=candidates, columns=PHONES,
-                                            purpose=purpose)
+                                            purpose=purpose, details={"request": request} if request else None)
         out = []
         for sh, phones in zip(candidates, opened):
             roles = tuple(r for r in ("sender", "recipient") if phones[f"{r}_phone"] == e164)
@@ -442,7 +444,7 @@ class PrivacyService:
             r = self._request(s, principal, ref)
             e164 = self._contact(s, r)
             org = s.get(Organisation, principal.org_id)
-            matched = self._match(s, org, principal, e164, "dsr_match")
+            matched = self._match(s, org, principal, e164, "dsr_match", request=r.ref)
         done = [sh for sh, _ in matched if sh.status in TERMINAL and sh.shredded_at is None]
         waiting = sorted(sh.waybill for sh, _ in matched if sh.status not in TERMINAL and sh.shredded_at is None)
         with self.p.db.session() as s:
@@ -501,7 +503,8 @@ class PrivacyService:
     # -- export --------------------------------------------------------------------------------
     def _export(self, session: Session, org: Organisation, principal, e164: str, *, match_purpose: str,
                 open_purpose: str, request: DataSubjectRequest, me: str) -> dict:
-        matched = self._match(session, org, principal, e164, match_purpose)
+        matched = self._match(session, org, principal, e164, match_purpose,
+                              request=request.ref if match_purpose == "dsr_match" else None)
         groups: dict[tuple[str, ...], list] = {}
         for sh, roles in matched:
             if sh.dek is not None:
