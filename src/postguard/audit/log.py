@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import timezone
 
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -102,6 +103,11 @@ class VerifyReport:
     @property
     def first_bad(self) -> Problem | None:
         return min(self.problems, key=lambda p: p.index) if self.problems else None
+
+
+def _stamp(at) -> str:
+    """An ``at`` column as the entry's logged time text (UTC, microseconds, as ``_write`` writes it)."""
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _b64(b: bytes) -> str:
@@ -387,6 +393,8 @@ class AuditLog:
         if (parsed.get("actor"), parsed.get("action"), parsed.get("subject"), parsed.get("org")) != (
                 row.actor, row.action, row.subject, row.org_id):
             return f"entry {row.idx} columns differ from its logged content (edited)"
+        if row.at is None or _stamp(row.at) != parsed.get("at"):
+            return f"entry {row.idx} time differs from its logged time (edited)"
         lh = merkle.leaf_hash(row.entry.encode("utf-8"))
         if row.leaf_hash != lh:
             return f"entry {row.idx} leaf hash does not match its content (edited)"
