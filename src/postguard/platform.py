@@ -75,6 +75,12 @@ class Platform:
         return AuditLog(self)
 
     @cached_property
+    def witnessing(self):
+        from postguard.audit.witnessing import Witnessing
+
+        return Witnessing(self)
+
+    @cached_property
     def access(self):
         from postguard.access.service import AccessService
 

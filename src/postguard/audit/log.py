@@ -95,6 +95,8 @@ class VerifyReport:
     entries: int
     checkpoints: int
     problems: list[Problem]
+    tree: merkle.MerkleTree | None = None  # the entries that verified, for checks against outside anchors
+    verifier_key: str = ""
 
     @property
     def ok(self) -> bool:
@@ -378,7 +380,8 @@ class AuditLog:
                                                        f"(a checkpoint covers {cp.size})"))
             elif tree.root(cp.size) != cp.root:
                 problems.append(Problem(cp.size - 1, f"entries up to {cp.size} do not match the signed checkpoint"))
-        return VerifyReport(entries=count, checkpoints=len(checkpoints), problems=problems)
+        return VerifyReport(entries=count, checkpoints=len(checkpoints), problems=problems, tree=tree,
+                            verifier_key=verifier)
 
     @staticmethod
     def _check_row(row: AuditEntry, mac_key: bytes) -> str | None:
