@@ -252,3 +252,20 @@ def test_citizen_proofs_carry_cosignatures_checked_offline(world, faker):
         cp = s.get(AuditCheckpoint, answer["tree_size"])
     direct = {**answer, "checkpoint": p.witnessing.cosigned_note(cp), "witnessed": None}
     assert all(r.ok for r in verify_bundle(direct, witnesses=[wkey])[1])
+
+
+def test_the_server_submits_new_checkpoints_by_itself(world):
+    from starlette.testclient import TestClient
+
+    from postguard.app import create_app
+
+    p, served, wkey, settings = world
+    fill(p.audit, 5)
+    with TestClient(create_app(settings, platform=p)) as client:
+        deadline = time.monotonic() + 15
+        while served.witness.state(p.audit.origin) is None or served.witness.state(p.audit.origin).size < 5:
+            assert time.monotonic() < deadline, "no checkpoint was co-signed"
+            time.sleep(0.1)
+        metrics = client.get("/metrics").text
+    assert 'postguard_audit_witness_cosignatures_total{witness="witness.test+' in metrics
+    assert p.witnessing.cosigned_size(p.witnessing.witnesses[0].ident) == 5
