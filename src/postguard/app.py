@@ -26,9 +26,9 @@ from postguard.api.problems import problem_response
 from postguard.api.sharing import router as sharing_router
 from postguard.api.shipments import router as shipments_router
 from postguard.api.system import HttpMetrics, install_metrics
-from postguard.audit.witnessing import WitnessMetrics
 from postguard.api.system import router as system_router
 from postguard.api.taxii import router as taxii_router
+from postguard.audit.witnessing import WitnessMetrics
 from postguard.errors import PayloadTooLarge, PostguardError
 from postguard.logging import configure_logging, get_logger
 from postguard.platform import Platform

@@ -217,5 +217,7 @@ class Platform:
             self.callcheck.close()
         if "intel" in self.__dict__:
             self.intel.flush_lookups()
+        if "witnessing" in self.__dict__:
+            self.witnessing.close()
         self.registry_signal.close()
         self.db.dispose()

@@ -2,6 +2,7 @@
 by a log it follows and consistent with the last one it co-signed, and its state never goes back."""
 
 import base64
+import hashlib
 import json
 import threading
 
@@ -74,7 +75,7 @@ def test_cosignature_is_the_c2sp_cosignature_v1_format():
     line = cosign(body, name="w.test", private_key=key, timestamp=1_700_000_000)
     blob = base64.b64decode(line.split(" ")[2])
     assert line.startswith("\u2014 w.test ") and len(blob) == 4 + 8 + 64
-    assert blob[:4] == cosignature_key_id("w.test", pub) == __import__("hashlib").sha256(
+    assert blob[:4] == cosignature_key_id("w.test", pub) == hashlib.sha256(
         b"w.test\n\x04" + pub).digest()[:4]
     assert int.from_bytes(blob[4:12], "big") == 1_700_000_000
     assert ed25519.verify(b"cosignature/v1\ntime 1700000000\n" + body.encode(), blob[12:], public_key=pub)

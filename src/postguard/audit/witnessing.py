@@ -145,6 +145,11 @@ class Witnessing:
             self._client = httpx.Client(timeout=self.timeout, follow_redirects=False, trust_env=False)
         return self._client
 
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
     # -- stored cosignatures -----------------------------------------------------------------
     def cosigned_size(self, ident: str) -> int:
         with self.p.db.session() as s:
