@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import datetime, timezone
 
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -354,16 +354,21 @@ class AuditLog:
         with self.p.db.session() as s:
             signing, mac_key = self._keys(s)
             verifier = vkey(self.origin, ed25519.public_key_bytes(private_key=signing))
-            for row in s.execute(select(AuditEntry).order_by(AuditEntry.idx).execution_options(yield_per=5000)).scalars():
-                if row.idx != expected:
-                    problems.append(Problem(expected, f"entry {expected} is missing (deleted or renumbered)"))
-                    break
-                reason = self._check_row(row, mac_key)
-                if reason:
-                    problems.append(Problem(row.idx, reason))
-                    break
-                tree.append(merkle.leaf_hash(row.entry.encode("utf-8")))
-                expected += 1
+            try:
+                for row in s.execute(select(AuditEntry).order_by(AuditEntry.idx)
+                                     .execution_options(yield_per=5000)).scalars():
+                    if row.idx != expected:
+                        problems.append(Problem(expected, f"entry {expected} is missing (deleted or renumbered)"))
+                        break
+                    reason = self._check_row(row, mac_key)
+                    if reason:
+                        problems.append(Problem(row.idx, reason))
+                        break
+                    tree.append(merkle.leaf_hash(row.entry.encode("utf-8")))
+                    expected += 1
+            except ValueError:  # a column holds what its type cannot (SQLite stores any text)
+                bad = self._unreadable(s, expected)
+                problems.append(Problem(bad, f"entry {bad} time is not a time (edited)"))
             checkpoints = s.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.size)).scalars().all()
         count = expected
         for cp in checkpoints:
@@ -382,6 +387,20 @@ class AuditLog:
                 problems.append(Problem(cp.size - 1, f"entries up to {cp.size} do not match the signed checkpoint"))
         return VerifyReport(entries=count, checkpoints=len(checkpoints), problems=problems, tree=tree,
                             verifier_key=verifier)
+
+    @staticmethod
+    def _unreadable(session, start: int) -> int:
+        """The first entry from ``start`` on whose stored time does not parse."""
+        conn = session.connection()
+        rows = conn.exec_driver_sql(f"SELECT idx, at FROM audit_entries WHERE idx >= {placeholder(conn.dialect)} "
+                                    "ORDER BY idx", (start,))
+        for idx, at in rows:
+            if isinstance(at, str):
+                try:
+                    datetime.fromisoformat(at)
+                except ValueError:
+                    return idx
+        return start
 
     @staticmethod
     def _check_row(row: AuditEntry, mac_key: bytes) -> str | None:
