@@ -164,6 +164,13 @@ def test_two_log_workers_submitting_at_once_keep_the_witness_consistent(world, s
     valid cosignature, the witness's state ends at the latest checkpoint, and never went back."""
     p, served, wkey, settings = world
     other = Platform(settings)
+    saved, save = [], served.witness._save
+
+    def recording_save(st):  # the witness's successive states, in the order written
+        saved.append(st.size)
+        save(st)
+
+    served.witness._save = recording_save
     try:
         errors, barrier = [], threading.Barrier(2)
 
@@ -189,6 +196,7 @@ def test_two_log_workers_submitting_at_once_keep_the_witness_consistent(world, s
             rows = s.execute(select(AuditCosignature, AuditCheckpoint.note).join(
                 AuditCheckpoint, AuditCheckpoint.size == AuditCosignature.size)).all()
         assert latest == 36
+        assert saved == sorted(saved), saved  # the witness never went back
         st = served.witness.state(p.audit.origin)
         with p.db.session() as s:
             assert (st.size, st.root) == (36, p.audit._sync(s).root(36))
