@@ -28,6 +28,7 @@ from postguard.api.shipments import router as shipments_router
 from postguard.api.system import HttpMetrics, install_metrics
 from postguard.api.system import router as system_router
 from postguard.api.taxii import router as taxii_router
+from postguard.audit.witnessing import WitnessMetrics
 from postguard.errors import PayloadTooLarge, PostguardError
 from postguard.logging import configure_logging, get_logger
 from postguard.platform import Platform
@@ -163,11 +164,18 @@ class PostguardApp(FastAPI):
 
 async def _checkpoints(platform: Platform) -> None:
     """Every second: sign a checkpoint of the access log while entries arrive, write the lookup
-    counts added up in memory, and forget the lookup bodies kept long enough."""
+    counts added up in memory, and forget the lookup bodies kept long enough. Each new checkpoint
+    goes to the configured witnesses to be co-signed."""
+    witnessed = -1
     while True:
         await asyncio.sleep(1.0)
         with contextlib.suppress(Exception):
-            await run_in_threadpool(platform.audit.checkpoint)
+            cp = await run_in_threadpool(platform.audit.checkpoint)
+            if cp is not None and platform.settings.audit_witnesses and cp.size != witnessed:
+                # off the append path; a failing witness is counted and retried, never blocks logging
+                results = await run_in_threadpool(platform.witnessing.submit)
+                if all(r.startswith("ok") for r in results.values()):
+                    witnessed = cp.size  # else retried on the next tick
         if "intel" in platform.__dict__:
             platform.intel.forget_kept()  # on the event loop, which alone adds kept bodies
             with contextlib.suppress(Exception):
@@ -238,6 +246,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.state.settings = settings
     problems.install(app, html_errors=html_errors)
     install_metrics(app)
+    app.state.registry.register(WitnessMetrics(app.state.platform))
 
     app.add_middleware(_SecurityHeaders)
 

@@ -75,6 +75,12 @@ class Platform:
         return AuditLog(self)
 
     @cached_property
+    def witnessing(self):
+        from postguard.audit.witnessing import Witnessing
+
+        return Witnessing(self)
+
+    @cached_property
     def access(self):
         from postguard.access.service import AccessService
 
@@ -211,5 +217,7 @@ class Platform:
             self.callcheck.close()
         if "intel" in self.__dict__:
             self.intel.flush_lookups()
+        if "witnessing" in self.__dict__:
+            self.witnessing.close()
         self.registry_signal.close()
         self.db.dispose()

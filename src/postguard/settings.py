@@ -75,6 +75,24 @@ class Settings(BaseSettings):
         pattern=r"^[^\s+]+$",
         description="Origin line and key name of the access log's signed checkpoints (no spaces or '+').",
     )
+    audit_witnesses: list[str] = Field(
+        default_factory=list,
+        description="Witnesses that co-sign the access log's checkpoints (JSON list of '<URL> <witness verifier "
+        "key>', e.g. '[\"https://witness.example/ w.example+1a2b3c4d+BA…\"]'). Empty: no witnessing.",
+    )
+    audit_witness_timeout_seconds: float = Field(
+        5.0, gt=0, le=60, description="Time allowed for one witness to answer one checkpoint submission."
+    )
+
+    @field_validator("audit_witnesses")
+    @classmethod
+    def _witnesses(cls, entries: list[str]) -> list[str]:
+        from postguard.audit.witnessing import parse_witness_entry
+
+        for entry in entries:
+            parse_witness_entry(entry)
+        return entries
+
     password_time_cost: int = Field(3, ge=1, le=20, description="argon2id passes for staff passwords.")
     password_memory_kib: int = Field(
         65536, ge=1024, le=4 * 1024 * 1024, description="argon2id memory for staff passwords, in KiB."

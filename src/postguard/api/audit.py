@@ -15,8 +15,9 @@ auditor = scoped("audit:read")
 
 @router.get("/checkpoint", response_class=PlainTextResponse)
 def checkpoint(p: Platform = Depends(platform)) -> PlainTextResponse:
-    """The latest signed checkpoint (C2SP tlog-checkpoint as an Ed25519 signed note)."""
-    return PlainTextResponse(p.audit.latest_checkpoint().note)
+    """The latest signed checkpoint (C2SP tlog-checkpoint as an Ed25519 signed note), with the
+    cosignatures witnesses have given it so far."""
+    return PlainTextResponse(p.witnessing.cosigned_note(p.audit.latest_checkpoint()))
 
 
 @router.get("/verifier-key", response_class=PlainTextResponse)

@@ -288,9 +288,16 @@ class PrivacyService:
                 for org, sh, roles in group:
                     items.append({"organisation": {"code": org.code, "name": org.name, "hotline": org.hotline},
                                   **masked_view(sh), "matched_as": list(roles), "accesses": hist[sh.waybill]})
-        return {"shipments": items, "checkpoint": cp.note, "tree_size": cp.size, "root": _b64(body.root),
-                "verifier_key": vkey,
-                "all_verified": all(a["proof"]["verified"] for i in items for a in i["accesses"])}
+            witnessed = self.p.witnessing.latest_cosigned()
+            proof = tree.consistency_proof(witnessed[0].size, cp.size) \
+                if witnessed and 0 < witnessed[0].size < cp.size else None
+        out = {"shipments": items, "checkpoint": self.p.witnessing.cosigned_note(cp), "tree_size": cp.size,
+               "root": _b64(body.root), "verifier_key": vkey,
+               "all_verified": all(a["proof"]["verified"] for i in items for a in i["accesses"])}
+        if proof is not None:  # the newest checkpoint is not co-signed yet: the latest that is, and the way to it
+            out["witnessed"] = {"checkpoint": witnessed[1], "tree_size": witnessed[0].size,
+                                "consistency": [_b64(h) for h in proof]}
+        return out
 
     # -- data-subject requests -----------------------------------------------------------------
     def _view(self, r: DataSubjectRequest, org: Organisation, now: datetime) -> dict:
