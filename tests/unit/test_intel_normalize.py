@@ -95,7 +95,7 @@ def test_url_every_form_one_normal_form(labels, suffix, segs, slash, query):
 
 def test_idna_and_registrable_domains():
     n = detect("BƯUĐIỆN.vn")
-    assert n.type == "domain" and n.value.startswith("xn--") and n.display == "bưuđiện.vn"
+    assert n.type == "domain" and n.value.startswith("xn--") and n.display == f"bưuđiện.vn ({n.value})"
     assert detect("https://bưuđiện.vn/a").value == n.value + "/a"
     assert detect("login.vnpost.vn.example.com").domain == "example.com"
     assert detect("shop.blogspot.com").domain == "shop.blogspot.com"  # private suffixes count
