@@ -640,7 +640,8 @@ def _is_link(text: str) -> bool:
     return bool(m and (m.group(2) or m.group(1).lower() in _LINK_SCHEMES))
 
 
-_LINK_SCHEMES = {"http", "https", "javascript", "data", "file", "ftp", "mailto", "tel", "sms", "intent"}
+_LINK_SCHEMES = {"http", "https", "javascript", "data", "vbscript", "blob", "file", "ftp", "mailto", "tel", "sms",
+                 "intent"}
 
 
 def _phone(text: str) -> Normal:
