@@ -313,7 +313,8 @@ class IntelService:
     def check(self, raw: str, *, type: str | None = None, client: str, now: datetime | None = None) -> dict:
         """Look up any raw input. Rate limited per ``client``; a clean lookup writes and logs nothing."""
         plan = self.check_plan(raw, type=type, client=client)
-        return self.link_answer(plan.normal, plan.answer if plan.answer is not None else self.check_stored(plan, now=now))
+        answer = plan.answer if plan.answer is not None else self.check_stored(plan, now=now)
+        return self.link_answer(plan.normal, answer)
 
     @staticmethod
     def link_answer(n: Normal, answer: dict) -> dict:
@@ -325,8 +326,8 @@ class IntelService:
             return answer
         out = dict(answer)
         host = n.host or ""
-        out["link"] = {"host": host, "host_unicode": unicode_host(host), "domain": n.domain,
-                       "deceptive": bool(n.warnings), "warnings": [code for code, _ in n.warnings]}
+        out["link"] = {"host": host, "host_unicode": unicode_host(host), "shown": shown_host(host),
+                       "domain": n.domain, "deceptive": bool(n.warnings), "warnings": [code for code, _ in n.warnings]}
         if host != out["link"]["host_unicode"]:
             out["notes"] = [*answer["notes"], {"code": "idn_host", "text": IDN_NOTE[0].format(value=host),
                                                "text_vi": IDN_NOTE[1].format(value=host), "value": host}]
