@@ -254,6 +254,7 @@ _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 _QUERY_SAFE = "/?:@!$&'()*+,;=-._~"
 _HIDDEN = str.maketrans("", "", "\t\n\r")  # what the WHATWG parser removes from anywhere in a link
 _CODE_SCHEMES = {"javascript", "data", "vbscript", "blob"}
+_SPACE = re.compile(r"\s")
 
 # Why a written link is deceptive: code -> (Vietnamese, English), ``{value}`` filled in from the warning.
 LINK_WARNINGS: dict[str, tuple[str, str]] = {
@@ -322,7 +323,7 @@ def _split_url(raw: str) -> Link:
         m = None  # "host:port/path" without a scheme
     if not m:
         text = "http://" + text
-    if any(c.isspace() for c in text):
+    if _SPACE.search(text):
         raise _bad("a link has no spaces", code="invalid_url")
     try:
         url = ada_url.URL(text)
@@ -340,7 +341,8 @@ def _split_url(raw: str) -> Link:
         port = int(url.port) if url.port else None
     except ValueError:  # pragma: no cover - ada validates ports
         raise _bad("not a valid link (host or port)", code="invalid_url") from None
-    warnings = _link_warnings(text, host, ip, hidden, bool(url.username or url.password))
+    userinfo = "@" in text and bool(url.username or url.password)
+    warnings = _link_warnings(text, host, ip, hidden, userinfo)
     return Link(url.protocol[:-1], host, port, url.pathname, url.search[1:], ip, warnings)
 
 
@@ -355,11 +357,16 @@ def _naive_host(text: str) -> tuple[str | None, str]:
     if not written:
         return None, parts.netloc
     name = written.rstrip(".")
-    try:
-        if ":" in name:
+    if name.isascii():
+        if ":" not in name:
+            return name, parts.netloc  # urllib lower-cases it
+        try:
             return f"[{ipaddress.IPv6Address(name).compressed}]", parts.netloc
-        return idna.encode(name, uts46=True, transitional=False).decode("ascii").lower(), parts.netloc
-    except (idna.IDNAError, UnicodeError, ValueError):
+        except ValueError:
+            return name, parts.netloc
+    try:
+        return (ada_url.idna_to_ascii(name) or b"").decode("ascii").rstrip(".") or name, parts.netloc
+    except (ValueError, UnicodeError):
         return name, parts.netloc
 
 
@@ -455,8 +462,11 @@ def _url_host(link: Link) -> str:
 
 
 def norm_url(raw: str) -> Normal:
-    link = _split_url(raw)
-    host = _url_host(link)
+    return _norm_link(_split_url(raw))
+
+
+def _norm_link(link: Link, host: str | None = None) -> Normal:
+    host = host or _url_host(link)
     reg = None if link.ip else registrable(host)
     if not link.ip and reg is None:
         raise _bad("the link's host is not a registrable domain", code="invalid_url")
@@ -684,7 +694,7 @@ def detect(raw: str, type: str | None = None) -> Normal:
             return norm_social(text)
         if app_of(host, link.path, link.query):
             return norm_app(text)
-        return norm_url(text)
+        return _norm_link(link, host)
     if re.fullmatch(r"(facebook|fb|zalo|tiktok|telegram|tg)\s*:\s*@?\S+", text, re.IGNORECASE):
         return norm_social(text)
     if re.fullmatch(r"(android|ios)\s*:\s*\S+", text, re.IGNORECASE):
