@@ -287,7 +287,7 @@ LINK_WARNINGS: dict[str, tuple[str, str]] = {
 }
 # Letters of other scripts that look like Latin ones (after IDNA lower-casing): a label made only of
 # these reads as a Latin word (``аррӏе``).
-_LOOKALIKE = frozenset("авекмнорстухіјѕԁԛԝүһӏɡаеоԛѵαονρτυικχεβζηօսցոհքᎪᎬᎻᎢ")
+_LOOKALIKE = frozenset("авекмнорстухіјѕԁԛԝүһӏԛѵαονρτυικχεβζηօսցոհք")
 _CONFUSABLE_SCRIPTS = frozenset({"CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC", "GEORGIAN", "LISU"})
 
 
@@ -425,11 +425,10 @@ def _embedded_domain(host: str) -> str | None:
     if reg is None or host == reg:
         return None
     sub = host[: -len(reg) - 1].split(".")
-    for start in range(len(sub) - 1):
-        for end in range(len(sub), start + 1, -1):
-            candidate = ".".join(sub[start:end])
-            if _psl().privatesuffix(candidate) == candidate:
-                return candidate
+    for end in range(2, len(sub) + 1):  # one look-up per label: the registrable domain ending there
+        found = _psl().privatesuffix(".".join(sub[:end]))
+        if found:
+            return found
     return None
 
 
