@@ -145,7 +145,8 @@ async def check_body(p: Platform, raw: bytes, scope) -> bytes:
     value, type_ = _check_input(raw)
     plan = intel.check_plan(value, type=type_, client=client) if here else \
         await run_in_threadpool(lambda: intel.check_plan(value, type=type_, client=client))
-    answer = orjson.dumps(plan.answer if plan.answer is not None else await _graded(p, plan))
+    answer = orjson.dumps(intel.link_answer(plan.normal, plan.answer if plan.answer is not None
+                                            else await _graded(p, plan)))
     intel.keep_body(raw, plan, answer)
     return answer
 

@@ -3,6 +3,8 @@ languages have the same keys)."""
 
 from __future__ import annotations
 
+from postguard.intel.normalize import LINK_WARNINGS
+
 TEXTS: dict[str, dict[str, str]] = {
     "vi": {
         "lang_name": "Tiếng Việt",
@@ -121,6 +123,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "verdict_disputed": "Đã bị báo cáo nhưng đang có khiếu nại hoặc đang xem xét lại. Hãy cẩn thận.",
         "verdict_delisted": "Đã được gỡ khỏi danh sách sau khi xem xét. Điều đó không có nghĩa là an toàn.",
         "verdict_official": "Kênh chính thức của {org}.",
+        "verdict_suspicious": "Liên kết này được ngụy trang: thực chất nó dẫn tới {host}. Đừng mở, đừng nhập "
+        "thông tin gì vào đó.",
+        **{f"reason_link_{code}": vi for code, (vi, _) in LINK_WARNINGS.items()},
+        "note_idn_host": "Tên miền có chữ ngoài a-z; viết theo cách trình duyệt gửi đi, nó là {value}.",
         "score": "Mức độ tin cậy của cảnh báo",
         "reasons": "Vì sao",
         "reason_no_reports": "Chưa có báo cáo nào.",
@@ -650,6 +656,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "verdict_disputed": "Reported, but an appeal or review is open. Be careful meanwhile.",
         "verdict_delisted": "Removed from the list after review. That does not mean it is safe.",
         "verdict_official": "Official channel of {org}.",
+        "verdict_suspicious": "This link is disguised: it really goes to {host}. Do not open it or enter anything "
+        "there.",
+        **{f"reason_link_{code}": en for code, (_, en) in LINK_WARNINGS.items()},
+        "note_idn_host": "The domain has letters outside a-z; written as a browser sends it, it is {value}.",
         "score": "Strength of the warning",
         "reasons": "Why",
         "reason_no_reports": "Nothing has been reported yet.",
