@@ -18,7 +18,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from postguard.access.models import ROLES
-from postguard.api.params import INT64_MAX
 from postguard.app import create_app
 from postguard.orgs.service import SCOPES
 from postguard.platform import Platform
@@ -33,6 +32,7 @@ EVIDENCE = 32 * 1024  # one evidence file of at most this: a report may carry EV
 ALLOWANCE = {"/v1/shipments/import": UPLOAD, "/v1/reports": EVIDENCE + 64 * 1024, "/bao-cao": EVIDENCE + 64 * 1024,
              "/v1/check": 16 * 1024, "/v1/callcheck": 8192}
 API = ("/v1/", "/taxii2/")
+INT64_MAX = 2**63 - 1
 HUGE = (2**63, 2**64 + 1, -(2**63) - 1, 10**40)
 NESTED = b"[" * 5_000 + b"]" * 5_000  # past Python's recursion limit, orjson's and pydantic's depth limits
 
@@ -369,12 +369,13 @@ def test_a_utf16_csv_without_a_byte_order_mark_is_refused_naming_the_encoding(im
     assert "UTF-16" in resp.json()["errors"][0]["message"]
 
 
-def test_the_cli_import_reports_a_huge_field_and_reads_utf16(make_settings, monkeypatch, capsys, tmp_path, faker):
+def test_the_cli_reports_a_huge_field_reads_utf16_and_refuses_huge_ids(make_settings, monkeypatch, capsys, tmp_path, faker):
     from postguard.cli.main import main
 
     settings = make_settings()
     monkeypatch.setenv("POSTGUARD_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("POSTGUARD_DATABASE_URL", str(settings.database_url))
+    monkeypatch.setenv("COLUMNS", "200")
 
     def run(*args):
         monkeypatch.setattr("sys.argv", ["postguard", *args])
@@ -393,6 +394,10 @@ def test_the_cli_import_reports_a_huge_field_and_reads_utf16(make_settings, monk
     assert code == 2 and "imported: 2" in out and "invalid: 1" in out, (out, err)
     assert f"line 3: row: has a field longer than {csv.field_size_limit()} characters" in err
     assert "Traceback" not in err
+    for args in (("intel", "show", str(2**63)), ("intel", "official", "verify", str(2**63)),
+                 ("intel", "decide", str(2**64), "--action", "confirm")):
+        code, out, err = run(*args)
+        assert code == 2 and "Traceback" not in err and "Invalid value" in err, (args, code, err[-300:])
     (tmp_path / "u16.csv").write_bytes(csv_bytes(list(faker.rows(3, prefix="UT"))).decode().encode("utf-16"))
     code, out, err = run("shipments", "import", str(tmp_path / "u16.csv"), "--org", "VNPOST")
     assert code == 0 and "imported: 3" in out, (out, err)
