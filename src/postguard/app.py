@@ -19,8 +19,8 @@ from postguard.api.callerid import call_check_body
 from postguard.api.callerid import router as callerid_router
 from postguard.api.intel import check_body
 from postguard.api.intel import router as intel_router
-from postguard.api.limits import BodyLimit, declared_length, respond_with, too_large
 from postguard.api.leaks import router as leaks_router
+from postguard.api.limits import BodyLimit, declared_length, respond_with, too_large
 from postguard.api.lookups import router as lookups_router
 from postguard.api.privacy import router as me_router
 from postguard.api.problems import problem_response
