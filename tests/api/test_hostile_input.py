@@ -181,6 +181,11 @@ def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_read(env
     for path in ("/v1/me/code", "/v1/check", "/v1/shipments/import", "/v1/reports"):
         status, _, _, pulled = _asgi(app, "POST", path, b"x" * (256 * 1024 * 1024), declare=True)
         assert status == 413 and pulled == 0, (path, status, pulled)
+    # a browser's page request gets the error page, with the page security headers
+    status, headers, body, pulled = _asgi(app, "POST", "/kiem-tra", b"x" * (LIMIT + 1), declare=True,
+                                          headers=[("Accept", "text/html")])
+    assert (status, pulled) == (413, 0) and headers["content-type"].startswith("text/html"), (status, headers)
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
 
 
 def test_deeply_nested_json_is_a_clear_4xx_on_every_route(env):

@@ -130,6 +130,8 @@ def _is_json(content_type: bytes) -> bool:
     """``application/json`` or ``application/<anything>+json``, with or without parameters. Nothing
     else is read: a body a cross-site page may send without a CORS preflight (``text/plain``, a form,
     none at all) is refused, as FastAPI refuses it on every other JSON route."""
+    if content_type == b"application/json":
+        return True
     media = content_type.split(b";", 1)[0].strip().lower()
     return media == b"application/json" or (media.startswith(b"application/") and media.endswith(b"+json"))
 
