@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         512 * 1024 * 1024, ge=1024, description="Largest CSV accepted by the API upload, in bytes."
     )
+    max_body_bytes: int = Field(
+        1024 * 1024, ge=1024,
+        description="Largest request body of every route, in bytes (413 beyond), counted as it arrives; "
+                    "the CSV import (max_upload_bytes) and scam reports with evidence have their own allowance.",
+    )
 
     audit_origin: str = Field(
         "postguard.example/access-log",
@@ -245,3 +250,8 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return str(self.database_url).startswith("sqlite")
+
+    @property
+    def report_body_bytes(self) -> int:
+        """The body allowance of a scam report: every evidence file at its largest, plus the report."""
+        return self.intel_evidence_max_bytes * max(1, self.intel_evidence_max_files) + 64 * 1024

@@ -5,14 +5,16 @@ certificates."""
 from __future__ import annotations
 
 from functools import partial
+from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from postguard.api.deps import client_ip, platform, scope_ip, scoped
+from postguard.api.params import INT32_MAX
 from postguard.errors import (
     FieldError,
     InvalidInput,
@@ -179,7 +181,8 @@ def verify_call(body: PassportIn, who: Principal = Depends(telephony), p: Platfo
 
 
 @router.get("/callerid/certs/{org}/{version}.pem", response_class=Response)
-def certificate(org: str, version: int, p: Platform = Depends(platform)) -> Response:
+def certificate(org: str, version: Annotated[int, Path(ge=1, le=INT32_MAX)],
+                p: Platform = Depends(platform)) -> Response:
     """An operator's call-signing certificate (the x5u of its PASSporTs)."""
     return Response(p.calls.certificate(org_code=org, version=version), media_type="application/x-pem-file",
                     headers={"Cache-Control": "public, max-age=3600"})
