@@ -14,7 +14,7 @@ from typing import Optional
 import typer
 
 from postguard.cli.intel import intel_app
-from postguard.errors import PostguardError
+from postguard.errors import ConfigurationError, FieldError, PostguardError
 from postguard.settings import Settings
 
 app = typer.Typer(
@@ -771,8 +771,17 @@ def calls_route(caller: str = typer.Option(..., "--caller", help="The number cal
 
 
 def main() -> None:
+    from pydantic import ValidationError
+
     try:
-        app()
+        try:
+            app()
+        except ValidationError as e:  # a POSTGUARD_* setting that does not parse: name it, no traceback
+            if e.title != "Settings":
+                raise
+            raise ConfigurationError("invalid setting", [
+                FieldError("POSTGUARD_" + str(err["loc"][0]).upper() if err["loc"] else "settings", err["msg"])
+                for err in e.errors()]) from None
     except PostguardError as e:
         typer.echo(f"error: {e.detail}", err=True)
         for fe in e.errors:
