@@ -13,6 +13,17 @@ import unicodedata
 PHONE_MASK = "*******"
 HIDDEN = "***"
 
+# Characters that reverse or reorder the text around them (Unicode bidirectional controls: embeddings,
+# overrides, isolates, marks). U+202E before ``gnàH`` shows ``Hàng``: shown raw, they make a
+# page say something else than the data.
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_NEUTRAL = str.maketrans(dict.fromkeys(map(ord, BIDI_CONTROLS), "\ufffd"))
+
+
+def neutralise_bidi(text: str) -> str:
+    """``text`` with each bidirectional control replaced by U+FFFD (visible, and inert)."""
+    return text if text.isascii() else text.translate(_NEUTRAL)
+
 
 def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
