@@ -91,8 +91,9 @@ def mask_name(full_name: str) -> str:
     text = nfc(full_name)
     words = text.split()
     joined = "".join(words)
-    if joined.isalpha() and max(joined) < "\u2e80" and all([w[1:].islower() or w.isupper() for w in words]):
-        # The common case at once: letters only, no numeral letters, no words run together.
+    if text.istitle() and joined.isalpha() and max(joined) < "\u2e80":
+        # The common case at once: letters only, no numeral letters, and no capital after a small letter
+        # (``istitle``), so no words run together.
         *others, given = words
         is_initial = False
     else:
@@ -101,7 +102,10 @@ def mask_name(full_name: str) -> str:
             return ""
         *rest, (given, is_initial) = parsed
         others = [w for w, _ in rest]
-    initials = "".join([_initial(w) for w in others])  # a list: faster than a generator here
+    firsts = "".join([w[0] for w in others])  # a list: faster than a generator here
+    upper = firsts.upper()
+    initials = "".join([_initial(w) for w in others]) if len(upper) != len(firsts) else \
+        (".".join(upper) + "." if upper else "")  # ``ß`` upper-cases to two letters: one at a time then
     if is_initial or len(given) > GIVEN_MAX_LETTERS:
         return initials + _initial(given)
     return f"{initials} {given}" if initials else given
