@@ -110,6 +110,31 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = Field(
         None, description="Send session cookies with the Secure flag. Default: on in production mode."
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks (JSON list, e.g. [\"10.0.0.5\", \"10.1.0.0/16\"]) of the reverse "
+        "proxies whose X-Forwarded-For and X-Forwarded-Proto headers are believed. Empty (the default): "
+        "none, so per-address limits count the connecting peer.",
+    )
+    metrics_token: str | None = Field(
+        None,
+        min_length=32,
+        description="Bearer token (at least 32 characters) a scraper must send to GET /metrics. "
+        "Unset (the default): /metrics is not served.",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, proxies: list[str]) -> list[str]:
+        import ipaddress
+
+        out = []
+        for p in proxies:
+            try:
+                out.append(str(ipaddress.ip_network(p.strip(), strict=False)))
+            except ValueError:
+                raise ValueError(f"not an IP address or network: {p!r}") from None
+        return out
 
     x5u_allowed_hosts: list[str] = Field(
         default_factory=list,

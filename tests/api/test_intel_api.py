@@ -22,7 +22,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"synthetic" * 8
 @pytest.fixture
 def ip(make_settings):
     p = Platform(make_settings(intel_check_rate="5/minute", intel_evidence_max_bytes=2048,
-                               intel_evidence_max_files=2))
+                               intel_evidence_max_files=2, metrics_token="m" * 32))
     yield p
     p.close()
 
@@ -176,7 +176,7 @@ def test_lean_check_route_refuses_bad_bodies_like_the_schema(client):
     assert client.post("/v1/check", content=b'{"value": "' + b"9" * 20000 + b'"}').status_code == 413
     ok = client.post("/v1/check", json={"value": "0912345678", "type": "phone"})
     assert ok.status_code == 200 and ok.headers["x-content-type-options"] == "nosniff"
-    assert 'route="/v1/check",status="200"' in client.get("/metrics").text
+    assert 'route="/v1/check",status="200"' in client.get("/metrics", headers={"Authorization": "Bearer " + "m" * 32}).text
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from typing import Optional
 import typer
 
 from postguard.cli.intel import intel_app
-from postguard.errors import PostguardError
+from postguard.errors import ConfigurationError, FieldError, PostguardError
 from postguard.settings import Settings
 
 app = typer.Typer(
@@ -100,6 +100,11 @@ def serve(
 
     from postguard.app import create_app
 
+    settings = Settings()
+    if demo:
+        from postguard.demo import refuse_in_production
+
+        refuse_in_production(settings)  # before anything is created or migrated
     platform = _platform()
     if demo:
         from postguard.demo import seed
@@ -113,18 +118,23 @@ def serve(
             typer.echo(f"  {member['org']:<8} {member['role']:<8} {member['username']:<15} {member['password']}")
         typer.echo(f"Parcels assigned to the demo couriers: {', '.join(info['assigned'])}")
     typer.echo(f"postguard on http://{host}:{port}/ (database: {platform.db.dialect})")
+    # X-Forwarded-For is believed only from POSTGUARD_TRUSTED_PROXIES (uvicorn's own default trusts
+    # 127.0.0.1, which would let anything behind a local proxy or on the host pick its address).
+    trusted = platform.settings.trusted_proxies
+    proxy = {"proxy_headers": bool(trusted), "forwarded_allow_ips": list(trusted)}
     if workers > 1:
         platform.close()
-        uvicorn.run("postguard.app:create_app", factory=True, host=host, port=port, workers=workers)
+        uvicorn.run("postguard.app:create_app", factory=True, host=host, port=port, workers=workers, **proxy)
     else:
-        uvicorn.run(create_app(platform.settings, platform=platform), host=host, port=port)
+        uvicorn.run(create_app(platform.settings, platform=platform), host=host, port=port, **proxy)
 
 
 @app.command()
 def demo(shipments: int = typer.Option(3000, min=1, help="How many shipments to generate")) -> None:
     """Seed the demo operator with generated shipments (synthetic people, real wards)."""
-    from postguard.demo import seed
+    from postguard.demo import refuse_in_production, seed
 
+    refuse_in_production(Settings())
     _out(seed(_platform(), shipments=shipments))
 
 
@@ -851,8 +861,17 @@ def calls_route(caller: str = typer.Option(..., "--caller", help="The number cal
 
 
 def main() -> None:
+    from pydantic import ValidationError
+
     try:
-        app()
+        try:
+            app()
+        except ValidationError as e:  # a POSTGUARD_* setting that does not parse: name it, no traceback
+            if e.title != "Settings":
+                raise
+            raise ConfigurationError("invalid setting", [
+                FieldError("POSTGUARD_" + str(err["loc"][0]).upper() if err["loc"] else "settings", err["msg"])
+                for err in e.errors()]) from None
     except PostguardError as e:
         typer.echo(f"error: {e.detail}", err=True)
         for fe in e.errors:
