@@ -49,7 +49,7 @@ def test_names_with_digits_are_refused_and_never_masked_with_them(env, faker):
 
 def test_masks_stored_by_an_earlier_version_are_masked_again(env):
     """Masks stored before the check kept the phone typed after the name, and whole names run
-    together; the 0014 migration narrows them, on both databases."""
+    together; the 0011 migration narrows them, on both databases."""
     client, w = env
     p = w.platform
     a, b = w.rows[0]["waybill"], w.rows[1]["waybill"]

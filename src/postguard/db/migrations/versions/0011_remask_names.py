@@ -5,7 +5,7 @@ No schema change. Each stored mask is replaced by ``mask_name`` of itself, which
 as it is and narrows any other to initials and at most one short given name, without digits or
 invisible characters (the plaintext stays sealed; it is not needed).
 
-Revision ID: 0014
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-06 18:40:00
 """
@@ -13,7 +13,7 @@ Create Date: 2026-12-06 18:40:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0014'
+revision = '0011'
 down_revision = '0010'
 branch_labels = None
 depends_on = None
