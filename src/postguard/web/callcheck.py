@@ -52,8 +52,9 @@ def _error(request: Request, err: PostguardError) -> dict:
 def _page(request: Request, *, status: int = 200, **ctx):
     token = request.cookies.get(CSRF_COOKIE) or new_login_csrf()
     form = ctx.pop("form", {})
+    # The language switch leads to the page itself (the forms post to sub-paths that only take POST).
     resp = render(request, "callcheck.html", status=status, csrf=token, asked_kinds=ASKED, form=form,
-                  proven=bool(request.cookies.get(PROOF_COOKIE)), **ctx)
+                  proven=bool(request.cookies.get(PROOF_COOKIE)), lang_path=PAGE, **ctx)
     resp.set_cookie(CSRF_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
                     secure=bool(request.app.state.settings.cookie_secure), path=PAGE)
     return resp
