@@ -52,6 +52,7 @@ from postguard.vault import callsign
 from postguard.vault.masking import mask_phone
 
 TABLE = "masked_calls"
+INTENTS = "call_intents"
 CERT_DAYS = 730
 NO_DELIVERY = "no_active_delivery"
 ANNOUNCEMENT = {
@@ -64,7 +65,8 @@ def _live(now):
     """A masked-calling session that still counts: not ended, window open, parcel out for delivery,
     its assignment current and its courier active."""
     return and_(MaskedCall.ended_at.is_(None), MaskedCall.starts_at <= now, MaskedCall.ends_at >= now,
-                Assignment.ended_at.is_(None), Shipment.status == "out_for_delivery", Staff.status == "active")
+                Assignment.ended_at.is_(None), Shipment.status == "out_for_delivery", Shipment.shredded_at.is_(None),
+                Staff.status == "active")
 
 
 class CallService:
@@ -203,10 +205,11 @@ class CallService:
             token = pp.sign(key=key, x5u=self.x5u(org.code, cert.version), orig_tn=proxy or courier_e164,
                             dest_tns=[recipient], iat=int(time.time()), attest="A", origid=origid,
                             rcd_name=org.name, crn=f"Giao bưu gửi …{sh.waybill[-4:]} / Parcel delivery")
+            # The token names the recipient's number (dest.tn): kept encrypted, erased when the parcel is shredded.
             s.add(CallIntent(origid=origid, org_id=org.id, courier_id=principal.staff_id, shipment_id=sh.id,
                              masked_call_id=session_row.id if session_row else None,
                              recipient_digest=recipient_digest, window_start=a.window_start,
-                             window_end=a.window_end, passport=token))
+                             window_end=a.window_end, passport=self._seal_passport(s, org.id, origid, token)))
         self.p.audit.append(actor=principal.actor, action="call_intent", org_id=principal.org_id, subject=waybill,
                             details={"origid": origid, "masked": proxy is not None})
         return {"origid": origid, "passport": token, "identity": pp.identity_header(token, info_url=self.x5u(
@@ -244,6 +247,23 @@ class CallService:
             setattr(row, f"{col}_ct", self.p.vault.encrypt(value.encode(), session=s, org_id=org.id, table=TABLE,
                                                            column=col, record_id=str(row.id)))
         return row, proxy.number
+
+    def _seal_passport(self, s, org_id: int, origid: str, token: str) -> str:
+        blob = self.p.vault.encrypt(token.encode(), session=s, org_id=org_id, table=INTENTS, column="passport",
+                                    record_id=origid)
+        return base64.b64encode(blob).decode("ascii")
+
+    def recorded_passport(self, origid: str) -> str | None:
+        """The PASSporT issued for a call intent (the operator's record of what it signed), or None
+        once the parcel was shredded."""
+        with self.p.db.session() as s:
+            row = s.execute(select(CallIntent.org_id, CallIntent.passport).where(CallIntent.origid == origid)).first()
+            if row is None:
+                raise NotFound("No such call intent.")
+            if not row.passport:
+                return None
+            return self.p.vault.decrypt(base64.b64decode(row.passport), session=s, org_id=row.org_id, table=INTENTS,
+                                        column="passport", record_id=origid).decode()
 
     # -- routing (the telephony interface) ---------------------------------------------------------
     def route(self, *, caller: str, dialled: str, actor: str = "telephony", org_id: int | None = None) -> dict:
