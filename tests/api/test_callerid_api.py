@@ -287,6 +287,20 @@ def test_courier_call_view_shows_codes_and_starts_a_call(api):
     assert_problem(client.post("/staff/calls/call", data={"waybill": w.waybill}), 403)  # no CSRF
 
 
+def test_masked_only_delivery_reveal_page_dials_the_proxy(api):
+    client, w = api
+    w.p.calls.proxy_add(org_code="VNP", number=PROXY)
+    w.p.calls.set_masked_only(org_code="VNP", enabled=True)
+    assert sign_in(client, "an").status_code == 303
+    page = client.get(f"/staff/deliveries/{w.waybill}")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    r = client.post(f"/staff/deliveries/{w.waybill}/reveal", data={"csrf": csrf}, headers=HTML)
+    assert r.status_code == 200 and 'href="tel:02838001001"' in r.text and "số ẩn danh" in r.text
+    assert w.recipient[3:] not in r.text and "0" + w.recipient[3:] not in r.text
+    assert f"*******{w.recipient[-3:]}" in r.text
+    assert w.p.calls.route(caller=COURIER_PHONE, dialled=PROXY)["target"] == w.recipient
+
+
 def test_other_roles_are_refused_the_call_view(api):
     client, _ = api
     assert sign_in(client, "hub").status_code == 303

@@ -17,7 +17,7 @@ from postguard.audit.models import AuditEntry
 from postguard.callerid.check import KEPT_BODY_BYTES
 from postguard.callerid.codes import spoken_code, vn_today
 from postguard.callerid.directory import MISSING
-from postguard.callerid.models import CourierPhone, MaskedCall, ScamReport
+from postguard.callerid.models import CallIntent, CourierPhone, MaskedCall, ScamReport
 from postguard.db.base import utcnow
 from postguard.errors import (
     Conflict,
@@ -496,3 +496,44 @@ def test_the_quick_answer_from_memory_is_the_checks_answer(world, kw):
     assert cc.quick_kept(orjson.dumps({"caller": COURIER_PHONE, **kw}), "10.0.0.3") is None
     assert cc.check(caller=COURIER_PHONE, client="10.0.0.3", **kw)["outcome"] == "not_courier"
     assert orjson.loads(cc.quick(caller=COURIER_PHONE, client="10.0.0.3", **kw))["outcome"] == "not_courier"
+
+
+# -- masked-only delivery ---------------------------------------------------------------------------
+def test_masked_only_delivery_reveals_the_proxy_not_the_number_and_routing_connects(world):
+    p = world.p
+    p.calls.proxy_add(org_code="VNP", number=PROXY)
+    assert p.access.reveal(world.people["an"], waybill=world.waybill, purpose="delivery")["recipient_phone"] \
+        == world.recipient  # the operator has not chosen masked-only delivery
+    got = p.calls.set_masked_only(org_code="vnp", enabled=True)
+    assert got == {"org": "VNP", "masked_only": True, "proxy_numbers": 1}
+    assert entries(p, "masked_only_set")[-1]["details"] == {"enabled": True}
+    values = p.access.reveal(world.people["an"], waybill=world.waybill, purpose="delivery")
+    assert values["recipient_phone"] == "*******" + world.recipient[-3:] and values["masked_only"]
+    assert values["proxy"] == "02838001001" and values["recipient_name"] and values["recipient_address"]
+    assert world.recipient[3:] not in json.dumps(values)
+    # the call goes through the proxy: routing connects both ways
+    there = p.calls.route(caller=COURIER_PHONE, dialled=PROXY)
+    assert there["action"] == "connect" and there["target"] == world.recipient
+    assert p.calls.route(caller=world.recipient, dialled=PROXY)["target"] == COURIER_PHONE
+    again = p.access.reveal(world.people["an"], waybill=world.waybill, purpose="delivery")
+    assert again["proxy"] == "02838001001"  # the same session
+    assert p.calls.start_call(world.people["an"], waybill=world.waybill)["dial"] == "02838001001"
+    with p.db.session() as s:
+        assert len(s.execute(select(MaskedCall.id)).scalars().all()) == 1
+    # other operators are not affected
+    assert p.orgs.get("GHX").masked_only is False
+
+
+def test_masked_only_delivery_without_a_free_proxy_never_falls_back_to_the_number(world):
+    p = world.p
+    p.calls.set_masked_only(org_code="VNP", enabled=True)
+    values = p.access.reveal(world.people["an"], waybill=world.waybill, purpose="delivery")
+    assert values["proxy"] is None and values["call_unavailable"] == "no_proxy_pool"
+    assert world.recipient[3:] not in json.dumps(values)
+    with pytest.raises(Conflict, match="Masked-only"):
+        p.calls.start_call(world.people["an"], waybill=world.waybill)
+    with p.db.session() as s:  # nothing half-written
+        assert s.execute(select(CallIntent.id)).first() is None
+    p.calls.set_masked_only(org_code="VNP", enabled=False)
+    assert p.access.reveal(world.people["an"], waybill=world.waybill, purpose="delivery")["recipient_phone"] \
+        == world.recipient

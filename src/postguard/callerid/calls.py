@@ -24,7 +24,7 @@ import json
 import time
 import uuid
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 
 from postguard.access.models import Assignment, Staff
@@ -167,6 +167,50 @@ class CallService:
                 })
         return {"parcels": parcels}
 
+    # -- masked-only delivery -------------------------------------------------------------------
+    def set_masked_only(self, *, org_code: str, enabled: bool, actor: str = "cli") -> dict:
+        """Turn masked-only delivery on or off for an operator: when on, a courier's delivery reveal
+        gives the recipient's number masked with a proxy number to call, and calls never fall back to
+        the courier's own number."""
+        org = self.p.orgs.get(org_code)
+        with self.p.db.session() as s:
+            s.get(Organisation, org.id).masked_only = bool(enabled)
+            pool = s.execute(select(func.count()).select_from(ProxyNumber).where(
+                ProxyNumber.org_id == org.id, ProxyNumber.status == "active")).scalar_one()
+        self.p.audit.append(actor=actor, action="masked_only_set", org_id=org.id, subject=org.code,
+                            details={"enabled": bool(enabled)})
+        return {"org": org.code, "masked_only": bool(enabled), "proxy_numbers": pool}
+
+    def masked_line(self, principal, *, waybill: str, recipient: str | None) -> dict:
+        """For a courier's delivery reveal under masked-only delivery (the door has already decided
+        and logged): the recipient's number masked and the proxy number of this delivery's live
+        masked-calling session (started when there is none). ``proxy`` is None, with ``call_unavailable``
+        saying why, when no session can be had (no verified courier number, no free proxy number)."""
+        out = {"recipient_phone": mask_phone(recipient) if recipient else None, "masked_only": True, "proxy": None}
+        if not recipient:
+            return {**out, "call_unavailable": "no_recipient_phone"}
+        now = utcnow()
+        try:
+            with self.p.db.session() as s:
+                found = s.execute(select(Shipment, Assignment).join(Assignment, Assignment.shipment_id == Shipment.id)
+                                  .where(Shipment.org_id == principal.org_id, Shipment.waybill == waybill,
+                                         Assignment.courier_id == principal.staff_id,
+                                         Assignment.ended_at.is_(None))).first()
+                if found is None:  # reassigned since the door decided
+                    return {**out, "call_unavailable": "not_assigned"}
+                sh, a = found
+                calling = self.p.couriers.calling_number(s, staff_id=principal.staff_id)
+                if calling is None:
+                    return {**out, "call_unavailable": "no_verified_number"}
+                org = s.get(Organisation, principal.org_id)
+                _, proxy = self._session(s, org=org, principal=principal, sh=sh, a=a, now=now, courier=calling,
+                                         recipient=(recipient, self.keys.phone_digest(recipient)))
+        except Conflict:
+            return {**out, "call_unavailable": "proxy_busy"}
+        if proxy is None:
+            return {**out, "call_unavailable": "no_proxy_pool"}
+        return {**out, "proxy": national_format(proxy)}
+
     # -- starting a call -------------------------------------------------------------------------
     def start_call(self, principal, *, waybill: str) -> dict:
         """Record a call intent (and a masked-calling session when the operator has a proxy pool) and
@@ -199,6 +243,8 @@ class CallService:
             session_row, proxy = self._session(s, org=org, principal=principal, sh=sh, a=a, now=now,
                                                courier=(courier_e164, courier_digest),
                                                recipient=(recipient, recipient_digest))
+            if proxy is None and org.masked_only:
+                raise Conflict("Masked-only delivery: this operator has no proxy number to call through.")
             cert = self._certificate(s, org)
             key = callsign.signing_key(self.p.vault, s, org_id=org.id, version=cert.version)
             origid = str(uuid.uuid4())
