@@ -274,6 +274,25 @@ def test_citizen_page_proof_by_one_time_code(api):
     assert "HttpOnly" in r.headers["set-cookie"]
 
 
+def test_citizen_page_checks_a_spoken_code_after_proof(api):
+    client, w = api
+    csrf = page_csrf(client)
+    code = w.p.calls.courier_view(w.people["an"])["parcels"][0]["spoken_code"]
+    r = client.post("/kiem-tra-cuoc-goi/ma-xac-minh", data={"waybill": w.waybill, "code": code, "csrf": csrf})
+    assert r.status_code == 401 and "cc-spoken-result" not in r.text  # no proof yet
+    assert 'id="cc-spoken"' not in client.get("/kiem-tra-cuoc-goi").text
+    client.post("/kiem-tra-cuoc-goi/otp", data={"caller": COURIER_PHONE, "phone": w.recipient, "csrf": csrf})
+    client.post("/kiem-tra-cuoc-goi/otp/verify", data={"caller": COURIER_PHONE, "phone": w.recipient, "csrf": csrf,
+                                                      "code": w.p.notifier.last_code(w.recipient)})
+    assert 'id="cc-spoken"' in client.get("/kiem-tra-cuoc-goi").text
+    r = client.post("/kiem-tra-cuoc-goi/ma-xac-minh", data={"waybill": w.waybill, "code": code, "csrf": csrf})
+    assert r.status_code == 200 and 'data-valid="true"' in r.text and "Mã đúng" in r.text
+    wrong = f"{(int(code) + 1) % 10000:04d}"
+    r = client.post("/kiem-tra-cuoc-goi/ma-xac-minh", data={"waybill": w.waybill, "code": wrong, "csrf": csrf})
+    assert 'data-valid="false"' in r.text and "Mã không đúng" in r.text
+    assert_problem(client.post("/kiem-tra-cuoc-goi/ma-xac-minh", data={"waybill": w.waybill, "code": code}), 403)
+
+
 def test_courier_call_view_shows_codes_and_starts_a_call(api):
     client, w = api
     w.p.calls.proxy_add(org_code="VNP", number=PROXY)

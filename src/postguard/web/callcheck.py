@@ -130,6 +130,21 @@ async def call_check_confirm(request: Request, caller: str = Form("", max_length
     return resp
 
 
+@router.post(PAGE + "/ma-xac-minh")
+async def call_check_spoken_code(request: Request, waybill: str = Form("", max_length=60),
+                                 code: str = Form("", max_length=12), csrf: str = Form("")):
+    """The recipient (proof cookie) checks the code a caller said against their parcel's code of today."""
+    _check_csrf(request, csrf)
+    p = request.app.state.platform
+    form = {**_form(), "waybill": waybill}
+    try:
+        got = await run_in_threadpool(lambda: p.callcheck.check_spoken_code(
+            waybill=waybill, code=code, proof=request.cookies.get(PROOF_COOKIE), client=client_ip(request)))
+    except PostguardError as err:
+        return _page(request, status=err.status, form=form, error=_error(request, err))
+    return _page(request, form=form, spoken_valid=got["valid"])
+
+
 @router.post(PAGE + "/report")
 async def call_check_report(request: Request, number: str = Form("", max_length=40),
                             asked: list[str] = Form([]), amount: str = Form("", max_length=20),
