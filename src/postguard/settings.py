@@ -246,11 +246,11 @@ class Settings(BaseSettings):
     )
     callcheck_probe_limit: str = Field(
         "5/hour",
-        description="Checks with proof (waybill or confirmed phone) that match no delivery, per client address, "
-        "before further proof checks are refused.",
+        description="Checks with proof (a confirmed phone) that match no delivery, per client address and per "
+        "proven number, before further proof checks are refused.",
     )
     callcheck_code_limit: str = Field(
-        "5/day", description="Spoken-code tries per waybill (all clients together)."
+        "5/day", description="Spoken-code tries per client address and per proven number (recipients only)."
     )
     callcheck_report_limit: str = Field("5/hour", description="Scam reports accepted per client address.")
     callerid_cert_base_url: str = Field(

@@ -853,6 +853,14 @@ def proxy_pool_list(org: str = OrgOpt) -> None:
     _out(_platform().calls.proxy_list(org_code=org))
 
 
+@proxy_app.command("masked-only")
+def proxy_pool_masked_only(org: str = OrgOpt,
+                           enabled: bool = typer.Option(..., "--on/--off",
+                                                        help="Masked-only delivery on or off")) -> None:
+    """Masked-only delivery: couriers get the recipient's number masked and call through the pool."""
+    _out(_platform().calls.set_masked_only(org_code=org, enabled=enabled))
+
+
 @calls_app.command("route")
 def calls_route(caller: str = typer.Option(..., "--caller", help="The number calling"),
                 dialled: str = typer.Option(..., "--dialled", help="The proxy number dialled")) -> None:

@@ -92,6 +92,19 @@ def _iso(d: datetime | None) -> str | None:
     return d.astimezone(UTC).isoformat() if d else None
 
 
+def _call_check(entry: dict, private: bool) -> dict | None:
+    """What a call-check entry says in words: ``{"kind": "call"|"spoken_code", "caller": "…678"}``
+    (the caller's last three digits; withheld with the entry when it also names other parcels); None
+    for other entries."""
+    if entry.get("action") != "call_check" and entry.get("purpose") != "call_check":
+        return None
+    details = entry.get("details") or {}
+    if details.get("check") == "spoken_code":
+        return {"kind": "spoken_code", "caller": None}
+    caller = details.get("caller")
+    return {"kind": "call", "caller": caller if isinstance(caller, str) and not private else None}
+
+
 def _b64(b: bytes) -> str:
     import base64
 
@@ -182,6 +195,8 @@ class PrivacyService:
             return {"kind": "staff", "role": st.role, "name": mask_name(st.display_name)}
         if kind == "subject":
             return {"kind": "data_subject"}  # another person's self-service lookup matched a candidate
+        if kind == "citizen":
+            return {"kind": "citizen"}  # a call check by someone who proved their number
         return {"kind": "system"}
 
     def index_mentions(self, *, batch: int = 5000) -> int:
@@ -247,7 +262,7 @@ class PrivacyService:
             private = bool(named - waybills)
             item = {
                 "index": row.idx, "at": entry.get("at"), "action": row.action, "purpose": entry.get("purpose"),
-                "actor": self._who(row.actor, me, staff),
+                "actor": self._who(row.actor, me, staff), "call_check": _call_check(entry, private),
                 "proof": {"index": row.idx, "tree_size": size, "leaf_hash": _b64(row.leaf_hash),
                           "proof": [_b64(h) for h in proof], "entry": None if private else entry,
                           "entry_withheld": private, "verified": verified},

@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from postguard import places
+from postguard.callerid.models import CallIntent, MaskedCall
 from postguard.db.base import utcnow
 from postguard.db.engine import placeholder
 from postguard.errors import (
@@ -433,6 +434,15 @@ class ShipmentService:
         values = {**self._SHRED, "shredded_at": utcnow()}
         ids = select(Shipment.id).where(Shipment.shredded_at.is_(None), *conditions)
         session.execute(delete(LabelToken).where(LabelToken.shipment_id.in_(ids)))
+        # The parcel's calls go with it: the signed call tokens (they name the recipient's number) and
+        # the masked-calling sessions' numbers are erased, not only left encrypted.
+        session.execute(update(CallIntent).where(CallIntent.shipment_id.in_(ids)).values(passport="")
+                        .execution_options(synchronize_session=False))
+        session.execute(update(MaskedCall).where(MaskedCall.shipment_id.in_(ids))
+                        .values(courier_phone_ct=b"", recipient_phone_ct=b"",
+                                ended_at=func.coalesce(MaskedCall.ended_at, values["shredded_at"]),
+                                ended_reason=func.coalesce(MaskedCall.ended_reason, "shredded"))
+                        .execution_options(synchronize_session=False))
         res = session.execute(
             update(Shipment).where(Shipment.shredded_at.is_(None), *conditions).values(**values)
             .execution_options(synchronize_session=False)
