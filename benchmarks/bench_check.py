@@ -21,7 +21,8 @@ What runs:
   memory (``IntelService.kept_body``); ``--fresh`` adds a run per round in which no clean lookup
   repeats (200,000 distinct numbers, more than a run sends; the flagged ones repeat as before),
   which measures the path that reads and normalises every body (``fresh_requests_per_s``, for
-  information);
+  information); ``--links SHARE`` makes that share of the clean lookups links as scam messages
+  carry them (lookalike courier sites, some written to deceive), to measure the link parser;
 - the index: keyed BLAKE2b digests of ``--index`` distinct synthetic numbers (the check path's
   key), loaded into ``postguard.intel.known`` (a sorted ``uint64`` array behind a bitmap), in a fresh process; its
   RSS growth and peak against the 2 GB target.
@@ -84,6 +85,14 @@ def synthetic_numbers(n: int, rng: random.Random) -> list[str]:
 def written(digits: str, rng: random.Random) -> str:
     local = "0" + digits
     return rng.choice([local, f"{local[:4]} {local[4:7]} {local[7:]}", f"+84 {digits}", f"+84 {digits[:2]} {digits[2:5]} {digits[5:]}"])
+
+
+def link(digits: str, rng: random.Random) -> str:
+    """A link as scam messages carry them: a lookalike courier site, or one written to deceive."""
+    return rng.choice([f"https://vnpost-{digits[-4:]}.example.com/tra-cuu?ma=EB{digits}VN",
+                       f"vnpost.vn.phi-{digits[-3:]}.example.net/phi-luu-kho/{digits}",
+                       f"https://evil-pay{digits[-2:]}.example.com\\@vnpost.vn/phi-luu-kho/{digits}",
+                       f"HTTPS://bưuđiện-{digits[-3:]}.example.org/./a/../{digits}#x"])
 
 
 def seed(env: dict, flagged: list[str]) -> None:
@@ -154,6 +163,7 @@ def main() -> None:
     ap.add_argument("--flagged-share", type=float, default=0.1, help="share of lookups of flagged numbers")
     ap.add_argument("--index", type=int, default=10_000_000, help="entries of the index-memory figure (0: skip)")
     ap.add_argument("--fresh", action="store_true", help="also measure clean lookups never seen before")
+    ap.add_argument("--links", type=float, default=0.0, help="share of clean lookups that are links, not numbers")
     ap.add_argument("--index-only", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.index_only is not None:
@@ -172,10 +182,13 @@ def main() -> None:
         subprocess.run([sys.executable, "-c", "import sys, json; sys.path.insert(0, %r); "
                         "from benchmarks.bench_check import seed; seed(json.loads(sys.argv[1]), json.loads(sys.argv[2]))"
                         % str(ROOT), json.dumps(seed_env), json.dumps(flagged)], env=env, cwd=ROOT, check=True)
+        def value(clean_numbers):
+            if flagged and rng.random() < args.flagged_share:
+                return written(rng.choice(flagged), rng)
+            return (link if rng.random() < args.links else written)(clean_numbers(), rng)
+
         def lookups(clean_numbers, n):
-            return [httpload.post("/v1/check", {"value": written(
-                rng.choice(flagged) if flagged and rng.random() < args.flagged_share else clean_numbers(), rng)})
-                for _ in range(n)]
+            return [httpload.post("/v1/check", {"value": value(clean_numbers)}) for _ in range(n)]
 
         requests = lookups(lambda: rng.choice(clean), 5000)
         fresh = None

@@ -82,6 +82,12 @@ class PgSchema:
             c.execute(f'DROP SCHEMA IF EXISTS "{self.name}" CASCADE')
 
 
+@pytest.fixture(autouse=True)
+def _own_state_dir(tmp_path_factory, monkeypatch):
+    """`audit verify` pins checkpoints under $XDG_STATE_HOME: a throw-away one per test."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def backend(request):
     return request.param

@@ -20,6 +20,7 @@ from postguard.api.callerid import router as callerid_router
 from postguard.api.intel import check_body
 from postguard.api.intel import router as intel_router
 from postguard.api.leaks import router as leaks_router
+from postguard.api.limits import BodyLimit, declared_length, respond_with, too_large
 from postguard.api.lookups import router as lookups_router
 from postguard.api.privacy import router as me_router
 from postguard.api.problems import problem_response
@@ -28,7 +29,8 @@ from postguard.api.shipments import router as shipments_router
 from postguard.api.system import HttpMetrics, install_metrics
 from postguard.api.system import router as system_router
 from postguard.api.taxii import router as taxii_router
-from postguard.errors import PayloadTooLarge, PostguardError
+from postguard.audit.witnessing import WitnessMetrics
+from postguard.errors import PostguardError
 from postguard.logging import configure_logging, get_logger
 from postguard.platform import Platform
 from postguard.settings import Settings
@@ -128,22 +130,25 @@ class PostguardApp(FastAPI):
 
     async def _serve_hot(self, handler, max_body: int, scope, receive, send) -> None:
         start = time.perf_counter()
-        message = await receive()
-        body = message.get("body", b"")
-        if message.get("more_body", False):  # a body in several parts: gather it, up to the limit
-            chunks, size = [body], len(body)
-            while message.get("more_body", False):
-                message = await receive()
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size <= max_body:
+        declared = declared_length(scope)
+        if declared is not None and declared > max_body:  # refused before a byte is read
+            body, message = None, {"type": "http.request"}
+        else:
+            message = await receive()
+            body = message.get("body", b"")
+            if message.get("more_body", False):  # a body in several parts: gather it, up to the limit
+                chunks, size = [body], len(body)
+                while size <= max_body and message.get("more_body", False):
+                    message = await receive()
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
                     chunks.append(chunk)
-            body = b"".join(chunks) if size <= max_body else None
+                body = b"".join(chunks) if size <= max_body else None
         if message["type"] == "http.disconnect":
             return
         try:
             if body is None or len(body) > max_body:
-                raise PayloadTooLarge(f"The request is larger than {max_body} bytes.")
+                raise too_large(max_body)
             body = await handler(self.platform, body, scope)
             status, headers = 200, [*_HOT_HEADERS, (b"content-length", b"%d" % len(body))]
         except Exception as exc:
@@ -163,11 +168,18 @@ class PostguardApp(FastAPI):
 
 async def _checkpoints(platform: Platform) -> None:
     """Every second: sign a checkpoint of the access log while entries arrive, write the lookup
-    counts added up in memory, and forget the lookup bodies kept long enough."""
+    counts added up in memory, and forget the lookup bodies kept long enough. Each new checkpoint
+    goes to the configured witnesses to be co-signed."""
+    witnessed = -1
     while True:
         await asyncio.sleep(1.0)
         with contextlib.suppress(Exception):
-            await run_in_threadpool(platform.audit.checkpoint)
+            cp = await run_in_threadpool(platform.audit.checkpoint)
+            if cp is not None and platform.settings.audit_witnesses and cp.size != witnessed:
+                # off the append path; a failing witness is counted and retried, never blocks logging
+                results = await run_in_threadpool(platform.witnessing.submit)
+                if all(r.startswith("ok") for r in results.values()):
+                    witnessed = cp.size  # else retried on the next tick
         if "intel" in platform.__dict__:
             platform.intel.forget_kept()  # on the event loop, which alone adds kept bodies
             with contextlib.suppress(Exception):
@@ -236,8 +248,15 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     )
     app.state.platform = platform or Platform(settings)
     app.state.settings = settings
+    # Innermost of the middleware, so that a 413 is measured and gets the security headers.
+    allowances = {"/v1/shipments/import": max(settings.max_upload_bytes, settings.max_body_bytes),
+                  "/v1/reports": max(settings.report_body_bytes, settings.max_body_bytes),
+                  "/bao-cao": max(settings.report_body_bytes, settings.max_body_bytes)}
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, allowances=allowances,
+                       respond=respond_with(html_errors))
     problems.install(app, html_errors=html_errors)
     install_metrics(app)
+    app.state.registry.register(WitnessMetrics(app.state.platform))
 
     app.add_middleware(_SecurityHeaders)
 
@@ -261,6 +280,8 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(privacy_pages)
     app.include_router(callerid_router)
     app.include_router(callcheck_router)
-    app.hot = {("POST", "/v1/check"): (check_body, 16 * 1024), ("POST", "/v1/callcheck"): (call_check_body, 8192)}
+    # Served ahead of the middleware: their own (smaller) limits, never above the one of every route.
+    app.hot = {("POST", "/v1/check"): (check_body, min(16 * 1024, settings.max_body_bytes)),
+               ("POST", "/v1/callcheck"): (call_check_body, min(8192, settings.max_body_bytes))}
     app.platform, app.http_metrics = app.state.platform, app.state.http_metrics
     return app

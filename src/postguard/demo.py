@@ -11,7 +11,7 @@ from sqlalchemy import select
 from postguard.access.models import Staff
 from postguard.access.staff import StaffPrincipal
 from postguard.db.base import utcnow
-from postguard.errors import Conflict, NotFound
+from postguard.errors import ConfigurationError, Conflict, NotFound
 from postguard.platform import Platform
 from postguard.synthetic import Faker, write_csv
 
@@ -36,8 +36,21 @@ _PATH = ("created", "picked_up", "in_transit", "out_for_delivery")
 OUT_FOR_DELIVERY = 6  # the first parcels: out for delivery, split between the two couriers
 
 
+DEMO_KEY_LABEL = "demo"
+
+
 def demo_password(username: str) -> str:
     return f"demo-{username}-2025"
+
+
+def refuse_in_production(settings) -> None:
+    """The demo's passwords are published: seeding them into a production deployment would make
+    them live credentials."""
+    if settings.mode == "production":
+        raise ConfigurationError(
+            "the demo data (published staff passwords, a full-scope API key) is refused in production mode; "
+            "run `serve` without --demo, or use POSTGUARD_MODE=development with a separate data directory"
+        )
 
 
 def seed_staff(platform: Platform) -> list[dict]:
@@ -79,7 +92,9 @@ def seed_deliveries(platform: Platform, principal, hub: StaffPrincipal, *, count
 
 def seed(platform: Platform, *, shipments: int = 3000, seed: int = 2025) -> dict:
     """Create the demo operator, its shipments, staff and deliveries if absent (idempotent), and a
-    fresh API key."""
+    fresh API key: the previous demo keys are revoked, so one demo key is valid at a time. Refused
+    in production mode."""
+    refuse_in_production(platform.settings)
     try:
         platform.orgs.get(DEMO_ORG)
     except NotFound:
@@ -93,10 +108,12 @@ def seed(platform: Platform, *, shipments: int = 3000, seed: int = 2025) -> dict
     hub_name = DEMO_STAFF["hub"][0]
     hub = StaffPrincipal(_staff_id(platform, org.id, hub_name), org.id, org.code, hub_name, "hub")
     assigned = seed_deliveries(platform, principal, hub, count=min(OUT_FOR_DELIVERY, max(shipments - 1, 0)))
+    for prefix in platform.orgs.api_key_prefixes(DEMO_ORG, label=DEMO_KEY_LABEL):
+        platform.orgs.revoke_api_key(prefix=prefix, actor="demo")
     key = platform.orgs.create_api_key(
         org_code=DEMO_ORG, scopes=["shipments:read", "shipments:write", "shipments:search", "labels:print",
                                    "assignments:write"],
-        label="demo",
+        label=DEMO_KEY_LABEL,
     )
     from postguard.intel.seed import seed_official, seed_reports
 

@@ -111,6 +111,11 @@ class PayloadTooLarge(PostguardError):
     pass
 
 
+@_kind("unsupported-media-type", "Unsupported media type", 415, 2)
+class UnsupportedMediaType(PostguardError):
+    """The request body is not of a media type this endpoint reads."""
+
+
 @_kind("configuration", "Configuration error", 500, 8)
 class ConfigurationError(PostguardError):
     pass

@@ -10,25 +10,34 @@ from functools import cached_property
 
 from postguard.callerid import directory
 from postguard.db import Database, migrate
+from postguard.files import private_dir
 from postguard.settings import Settings
 from postguard.vault.kek import LocalKeyFile
+from postguard.vault.keycheck import open_key_file
 from postguard.vault.service import Vault
 
 
 class Platform:
     def __init__(self, settings: Settings, *, migrate_on_start: bool = True) -> None:
         self.settings = settings
+        if settings.data_dir.exists():
+            private_dir(settings.data_dir)  # 0700: it holds the database, the key file, logs
         self.db = Database(settings)
         if migrate_on_start:
             migrate.upgrade(self.db.engine)
         # Every worker learns of courier-registry changes made anywhere (postguard.callerid.directory).
         self.registry_signal = directory.signal_for(self.db.engine)
         directory.watch(self.db.primary_sessions, self.registry_signal)
-        self.kek  # created on first start (development) or refused (production) right away
+        try:
+            self.kek  # created on first start (development) or refused (production) right away
+        except Exception:
+            self.close()
+            raise
 
     @cached_property
     def kek(self) -> LocalKeyFile:
-        return LocalKeyFile(self.settings.key_file, production=self.settings.mode == "production")
+        """The key file; refused when protected data is stored and it does not match it."""
+        return open_key_file(self.settings, self.db)
 
     @cached_property
     def vault(self) -> Vault:
@@ -73,6 +82,12 @@ class Platform:
         from postguard.audit.log import AuditLog
 
         return AuditLog(self)
+
+    @cached_property
+    def witnessing(self):
+        from postguard.audit.witnessing import Witnessing
+
+        return Witnessing(self)
 
     @cached_property
     def access(self):
@@ -211,5 +226,7 @@ class Platform:
             self.callcheck.close()
         if "intel" in self.__dict__:
             self.intel.flush_lookups()
+        if "witnessing" in self.__dict__:
+            self.witnessing.close()
         self.registry_signal.close()
         self.db.dispose()

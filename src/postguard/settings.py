@@ -74,12 +74,35 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         512 * 1024 * 1024, ge=1024, description="Largest CSV accepted by the API upload, in bytes."
     )
+    max_body_bytes: int = Field(
+        1024 * 1024, ge=1024,
+        description="Largest request body of every route, in bytes (413 beyond), counted as it arrives; "
+                    "the CSV import (max_upload_bytes) and scam reports with evidence have their own allowance.",
+    )
 
     audit_origin: str = Field(
         "postguard.example/access-log",
         pattern=r"^[^\s+]+$",
         description="Origin line and key name of the access log's signed checkpoints (no spaces or '+').",
     )
+    audit_witnesses: list[str] = Field(
+        default_factory=list,
+        description="Witnesses that co-sign the access log's checkpoints (JSON list of '<URL> <witness verifier "
+        "key>', e.g. '[\"https://witness.example/ w.example+1a2b3c4d+BA…\"]'). Empty: no witnessing.",
+    )
+    audit_witness_timeout_seconds: float = Field(
+        5.0, gt=0, le=60, description="Time allowed for one witness to answer one checkpoint submission."
+    )
+
+    @field_validator("audit_witnesses")
+    @classmethod
+    def _witnesses(cls, entries: list[str]) -> list[str]:
+        from postguard.audit.witnessing import parse_witness_entry
+
+        for entry in entries:
+            parse_witness_entry(entry)
+        return entries
+
     password_time_cost: int = Field(3, ge=1, le=20, description="argon2id passes for staff passwords.")
     password_memory_kib: int = Field(
         65536, ge=1024, le=4 * 1024 * 1024, description="argon2id memory for staff passwords, in KiB."
@@ -92,6 +115,31 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = Field(
         None, description="Send session cookies with the Secure flag. Default: on in production mode."
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks (JSON list, e.g. [\"10.0.0.5\", \"10.1.0.0/16\"]) of the reverse "
+        "proxies whose X-Forwarded-For and X-Forwarded-Proto headers are believed. Empty (the default): "
+        "none, so per-address limits count the connecting peer.",
+    )
+    metrics_token: str | None = Field(
+        None,
+        min_length=32,
+        description="Bearer token (at least 32 characters) a scraper must send to GET /metrics. "
+        "Unset (the default): /metrics is not served.",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, proxies: list[str]) -> list[str]:
+        import ipaddress
+
+        out = []
+        for p in proxies:
+            try:
+                out.append(str(ipaddress.ip_network(p.strip(), strict=False)))
+            except ValueError:
+                raise ValueError(f"not an IP address or network: {p!r}") from None
+        return out
 
     x5u_allowed_hosts: list[str] = Field(
         default_factory=list,
@@ -203,11 +251,11 @@ class Settings(BaseSettings):
     )
     callcheck_probe_limit: str = Field(
         "5/hour",
-        description="Checks with proof (waybill or confirmed phone) that match no delivery, per client address, "
-        "before further proof checks are refused.",
+        description="Checks with proof (a confirmed phone) that match no delivery, per client address and per "
+        "proven number, before further proof checks are refused.",
     )
     callcheck_code_limit: str = Field(
-        "5/day", description="Spoken-code tries per waybill (all clients together)."
+        "5/day", description="Spoken-code tries per client address and per proven number (recipients only)."
     )
     callcheck_report_limit: str = Field("5/hour", description="Scam reports accepted per client address.")
     callerid_cert_base_url: str = Field(
@@ -232,3 +280,8 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return str(self.database_url).startswith("sqlite")
+
+    @property
+    def report_body_bytes(self) -> int:
+        """The body allowance of a scam report: every evidence file at its largest, plus the report."""
+        return self.intel_evidence_max_bytes * max(1, self.intel_evidence_max_files) + 64 * 1024

@@ -7,9 +7,18 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
 from postguard.app import API_SECURITY_HEADERS, SECURITY_HEADERS, create_app
+from postguard.platform import Platform
 from tests.conftest import csv_bytes
 
 ALL = ["shipments:read", "shipments:write", "shipments:search", "labels:print"]
+
+
+METRICS_TOKEN = "metrics-" + "x" * 32
+
+
+@pytest.fixture
+def settings(make_settings):
+    return make_settings(metrics_token=METRICS_TOKEN)
 
 
 @pytest.fixture
@@ -161,7 +170,7 @@ def test_health_metrics_and_headers(client):
     assert page.status_code == 200
     assert {k: page.headers.get(k.lower()) for k in SECURITY_HEADERS} == SECURITY_HEADERS
     client.get("/v1/shipments/ABCD1234")
-    metrics = client.get("/metrics").text
+    metrics = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
     assert 'route="/v1/shipments/{waybill}"' in metrics and "ABCD1234" not in metrics
 
 
@@ -178,3 +187,19 @@ def test_pages_vietnamese_first_with_english_switch(client):
     assert '<html lang="en">' in en.text and "genuine courier" in en.text
     assert '<html lang="en">' in client.get("/").text  # the cookie keeps the choice
     assert client.get("/q/not-a-token").status_code == 404
+
+
+def test_metrics_need_the_metrics_token(client, make_settings, platform):
+    """/metrics says what the platform does and for whom: a scraper must hold the token, and without
+    one configured the route is not served at all."""
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer " + "y" * 40}).status_code == 401
+    assert client.get("/metrics", headers={"Authorization": f"Basic {METRICS_TOKEN}"}).status_code == 401
+    ok = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert ok.status_code == 200 and "postguard_http_requests_total" in ok.text
+    unset = make_settings()
+    assert unset.metrics_token is None
+    with TestClient(create_app(unset, platform=Platform(unset))) as c:
+        r = c.get("/metrics")
+        assert r.status_code == 404 and "postguard_http" not in r.text
+        c.app.state.platform.close()

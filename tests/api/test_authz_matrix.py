@@ -315,7 +315,9 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | NOT_PERSONAL] = {
     ("POST", "/v1/callcheck"): public(json=lambda w: {"caller": w.ids["courier_phone"]}),
     ("POST", "/v1/callcheck/otp"): public(ok=202, json=lambda w: {"phone": w.faker.phone_e164()}),
     ("POST", "/v1/callcheck/otp/verify"): public(json=lambda w: w.fresh_code("parcel")),
-    ("POST", "/v1/callcheck/code"): public(json=lambda w: {"waybill": w.assigned["waybill"], "code": _spoken(w)}),
+    ("POST", "/v1/callcheck/code"): public(json=lambda w: {"waybill": w.assigned["waybill"], "code": _spoken(w),
+                                                          "proof": w.platform.otp.issue_proof(
+                                                              purpose="parcel", phone=w.subject_phone)}),
     ("POST", "/v1/callcheck/report"): public(ok=201, json=lambda w: {"number": w.ids["scam_phone"], "asked": ["fee"]}),
     ("GET", "/v1/callerid/certs/{org}/{version}.pem"): NOT_PERSONAL("an operator's public call-signing certificate"),
     # -- caller identification: masked calls (telephony systems connect a call to a real number) --

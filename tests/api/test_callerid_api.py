@@ -39,10 +39,49 @@ def test_the_check_answers_each_outcome(api):
     assert r.status_code == 200 and r.json()["outcome"] == "not_courier"
     assert r.headers["cache-control"] == "no-store" and r.headers["content-security-policy"] == API_CSP
     assert client.post("/v1/callcheck", json={"caller": "84912000111"}).json()["outcome"] == "courier"
-    got = client.post("/v1/callcheck", json={"caller": "0912.000.111", "waybill": w.waybill}).json()
+    proof = api_proof(client, w)
+    got = client.post("/v1/callcheck", json={"caller": "0912.000.111", "waybill": w.waybill, "proof": proof}).json()
     assert got["outcome"] == "verified" and got["shipment"]["cod_amount_vnd"] == 350000
-    other = client.post("/v1/callcheck", json={"caller": "0912000222", "waybill": w.waybill}).json()
+    other = client.post("/v1/callcheck", json={"caller": "0912000222", "waybill": w.waybill, "proof": proof}).json()
     assert other["outcome"] == "courier_no_delivery"
+
+
+def api_proof(client, w, phone=None):
+    phone = phone or w.recipient
+    assert client.post("/v1/callcheck/otp", json={"phone": phone}).status_code == 202
+    r = client.post("/v1/callcheck/otp/verify", json={"phone": phone, "code": w.p.notifier.last_code(phone)})
+    assert r.status_code == 200
+    return r.json()["proof"]
+
+
+def test_a_leaked_label_gets_a_scammer_nothing(api):
+    """The scammer's request from a leaked label (a courier's number and the waybill): no COD, window,
+    name or spoken code, over the API and the page; the proof is asked for."""
+    client, w = api
+    got = client.post("/v1/callcheck", json={"caller": COURIER_PHONE, "waybill": w.waybill}).json()
+    assert got["outcome"] == "courier" and got["proof_needed"] and "shipment" not in got
+    code = w.p.calls.courier_view(w.people["an"])["parcels"][0]["spoken_code"]
+    assert code not in client.post("/v1/callcheck", json={"caller": COURIER_PHONE, "waybill": w.waybill}).text
+    assert_problem(client.post("/v1/callcheck/code", json={"waybill": w.waybill, "code": code}), 401)
+    page = client.post("/kiem-tra-cuoc-goi", data={"caller": COURIER_PHONE, "waybill": w.waybill,
+                                                   "csrf": page_csrf(client)})
+    assert 'data-outcome="courier"' in page.text and "350.000" not in page.text
+    assert 'action="/kiem-tra-cuoc-goi/otp"' in page.text  # the proof is offered
+
+
+def test_the_recipients_history_names_call_checks_in_words(api):
+    client, w = api
+    proof = api_proof(client, w)
+    assert client.post("/v1/callcheck", json={"caller": COURIER_PHONE, "proof": proof}).json()["outcome"] \
+        == "verified"
+    assert client.post("/v1/me/code", json={"phone": w.recipient}).status_code == 202
+    assert client.post("/v1/me/verify", json={"phone": w.recipient,
+                                              "code": w.p.notifier.last_code(w.recipient)}).status_code == 200
+    page = client.get("/du-lieu-cua-toi")
+    assert page.status_code == 200 and w.waybill in page.text
+    assert "kiểm tra cuộc gọi từ số …111" in page.text and "call_check" not in page.text
+    english = client.get("/du-lieu-cua-toi?lang=en")
+    assert "check of a call from …111" in english.text and "call_check" not in english.text
 
 
 def test_a_repeated_body_is_answered_from_memory_yet_revoked_and_limited_at_once(make_settings, faker):
@@ -111,8 +150,12 @@ def test_the_check_is_rate_limited_with_retry_after(make_settings, faker):
 def test_spoken_code_and_report_endpoints(api):
     client, w = api
     code = w.p.calls.courier_view(w.people["an"])["parcels"][0]["spoken_code"]
-    assert client.post("/v1/callcheck/code", json={"waybill": w.waybill, "code": code}).json() == {"valid": True}
-    assert client.post("/v1/callcheck/code", json={"waybill": w.waybill, "code": "12345"}).json() == {"valid": False}
+    proof = api_proof(client, w)
+    assert client.post("/v1/callcheck/code", json={"waybill": w.waybill, "code": code, "proof": proof}).json() \
+        == {"valid": True}
+    assert client.post("/v1/callcheck/code", json={"waybill": w.waybill, "code": "12345", "proof": proof}).json() \
+        == {"valid": False}
+    assert_problem(client.post("/v1/callcheck/code", json={"waybill": w.waybill, "code": code}), 401)
     r = client.post("/v1/callcheck/report", json={"number": STRANGER, "asked": ["fee"], "note": "phí lưu kho"})
     assert r.status_code == 201 and r.json()["verdict"] == "not_courier"
 
@@ -177,9 +220,14 @@ def test_citizen_page_three_outcomes_report_and_csrf(api):
     r = client.post("/kiem-tra-cuoc-goi", data={"caller": STRANGER, "csrf": csrf, "asked": ["otp", "fee"]})
     assert 'data-outcome="not_courier"' in r.text and "1900 5678" in r.text and "đọc mã OTP cho bất kỳ ai" in r.text
     r = client.post("/kiem-tra-cuoc-goi", data={"caller": COURIER_PHONE, "waybill": w.waybill, "csrf": csrf})
+    assert 'data-outcome="courier"' in r.text and "350.000 đ" not in r.text
+    client.post("/kiem-tra-cuoc-goi/otp", data={"caller": COURIER_PHONE, "phone": w.recipient, "csrf": csrf})
+    r = client.post("/kiem-tra-cuoc-goi/otp/verify", data={"caller": COURIER_PHONE, "phone": w.recipient,
+                                                          "waybill": w.waybill, "csrf": csrf,
+                                                          "code": w.p.notifier.last_code(w.recipient)})
     assert 'data-outcome="verified"' in r.text and "350.000 đ" in r.text and "An" in r.text
     r = client.post("/kiem-tra-cuoc-goi", data={"caller": "0912000222", "waybill": w.waybill, "csrf": csrf})
-    assert 'data-outcome="courier_no_delivery"' in r.text
+    assert 'data-outcome="courier_no_delivery"' in r.text  # the proof cookie counts
     r = client.post("/kiem-tra-cuoc-goi/report", data={"number": STRANGER, "csrf": csrf, "note": "giả shipper"})
     assert r.status_code == 200 and "Báo cáo đã được ghi nhận" in r.text
     forged = client.post("/kiem-tra-cuoc-goi", data={"caller": STRANGER, "csrf": "made-up"}, headers=HTML)
@@ -226,6 +274,25 @@ def test_citizen_page_proof_by_one_time_code(api):
     assert "HttpOnly" in r.headers["set-cookie"]
 
 
+def test_citizen_page_checks_a_spoken_code_after_proof(api):
+    client, w = api
+    csrf = page_csrf(client)
+    code = w.p.calls.courier_view(w.people["an"])["parcels"][0]["spoken_code"]
+    r = client.post("/kiem-tra-cuoc-goi/ma-xac-minh", data={"waybill": w.waybill, "code": code, "csrf": csrf})
+    assert r.status_code == 401 and "cc-spoken-result" not in r.text  # no proof yet
+    assert 'id="cc-spoken"' not in client.get("/kiem-tra-cuoc-goi").text
+    client.post("/kiem-tra-cuoc-goi/otp", data={"caller": COURIER_PHONE, "phone": w.recipient, "csrf": csrf})
+    client.post("/kiem-tra-cuoc-goi/otp/verify", data={"caller": COURIER_PHONE, "phone": w.recipient, "csrf": csrf,
+                                                      "code": w.p.notifier.last_code(w.recipient)})
+    assert 'id="cc-spoken"' in client.get("/kiem-tra-cuoc-goi").text
+    r = client.post("/kiem-tra-cuoc-goi/ma-xac-minh", data={"waybill": w.waybill, "code": code, "csrf": csrf})
+    assert r.status_code == 200 and 'data-valid="true"' in r.text and "Mã đúng" in r.text
+    wrong = f"{(int(code) + 1) % 10000:04d}"
+    r = client.post("/kiem-tra-cuoc-goi/ma-xac-minh", data={"waybill": w.waybill, "code": wrong, "csrf": csrf})
+    assert 'data-valid="false"' in r.text and "Mã không đúng" in r.text
+    assert_problem(client.post("/kiem-tra-cuoc-goi/ma-xac-minh", data={"waybill": w.waybill, "code": code}), 403)
+
+
 def test_courier_call_view_shows_codes_and_starts_a_call(api):
     client, w = api
     w.p.calls.proxy_add(org_code="VNP", number=PROXY)
@@ -237,6 +304,20 @@ def test_courier_call_view_shows_codes_and_starts_a_call(api):
     r = client.post("/staff/calls/call", data={"waybill": w.waybill, "csrf": csrf})
     assert r.status_code == 200 and 'id="call-proxy">02838001001<' in r.text
     assert_problem(client.post("/staff/calls/call", data={"waybill": w.waybill}), 403)  # no CSRF
+
+
+def test_masked_only_delivery_reveal_page_dials_the_proxy(api):
+    client, w = api
+    w.p.calls.proxy_add(org_code="VNP", number=PROXY)
+    w.p.calls.set_masked_only(org_code="VNP", enabled=True)
+    assert sign_in(client, "an").status_code == 303
+    page = client.get(f"/staff/deliveries/{w.waybill}")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    r = client.post(f"/staff/deliveries/{w.waybill}/reveal", data={"csrf": csrf}, headers=HTML)
+    assert r.status_code == 200 and 'href="tel:02838001001"' in r.text and "số ẩn danh" in r.text
+    assert w.recipient[3:] not in r.text and "0" + w.recipient[3:] not in r.text
+    assert f"*******{w.recipient[-3:]}" in r.text
+    assert w.p.calls.route(caller=COURIER_PHONE, dialled=PROXY)["target"] == w.recipient
 
 
 def test_other_roles_are_refused_the_call_view(api):

@@ -22,7 +22,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"synthetic" * 8
 @pytest.fixture
 def ip(make_settings):
     p = Platform(make_settings(intel_check_rate="5/minute", intel_evidence_max_bytes=2048,
-                               intel_evidence_max_files=2))
+                               intel_evidence_max_files=2, metrics_token="m" * 32))
     yield p
     p.close()
 
@@ -176,4 +176,96 @@ def test_lean_check_route_refuses_bad_bodies_like_the_schema(client):
     assert client.post("/v1/check", content=b'{"value": "' + b"9" * 20000 + b'"}').status_code == 413
     ok = client.post("/v1/check", json={"value": "0912345678", "type": "phone"})
     assert ok.status_code == 200 and ok.headers["x-content-type-options"] == "nosniff"
-    assert 'route="/v1/check",status="200"' in client.get("/metrics").text
+    assert 'route="/v1/check",status="200"' in client.get("/metrics", headers={"Authorization": "Bearer " + "m" * 32}).text
+
+
+@pytest.fixture
+def lp(make_settings):
+    p = Platform(make_settings(intel_check_rate="100/minute"))
+    yield p
+    p.close()
+
+
+def _verified_vnpost(client, lp, org):
+    def key(*scopes):
+        return {"Authorization": f"Bearer {lp.orgs.create_api_key(org_code=org.code, scopes=list(scopes)).token}"}
+
+    cid = client.post("/v1/intel/official", json={"kind": "domain", "value": "vnpost.vn"},
+                      headers=key("intel:official")).json()["id"]
+    assert client.post(f"/v1/intel/official/{cid}/verify", headers=key("intel:admin")).json()["status"] == "verified"
+
+
+def test_disguised_link_to_another_host_is_never_official(lp, org):
+    """``https://evil-pay.com\\@vnpost.vn/…``: a browser reads the backslash as "/" and opens
+    evil-pay.com; the old reading (RFC 3986, ``urllib``) took vnpost.vn as the host and answered
+    "official". Reports of it are stored under evil-pay.com, accepted, never held as official."""
+    client = TestClient(create_app(lp.settings, platform=lp))
+    _verified_vnpost(client, lp, org)
+    assert client.post("/v1/check", json={"value": "https://vnpost.vn/phi-luu-kho"}).json()["verdict"] == "official"
+    scam = "https://evil-pay.com\\@vnpost.vn/phi-luu-kho"
+    for _ in range(2):  # the second answer is the one kept for the body
+        body = client.post("/v1/check", json={"value": scam}).json()
+        assert body["verdict"] == "suspicious" and body["official"] is None
+        assert body["display"].startswith("evil-pay.com/") and body["link"]["host"] == "evil-pay.com"
+        assert "evil-pay.com" in body["headline"] and "evil-pay.com" in body["headline_vi"]
+        codes = [r["code"] for r in body["reasons"]]
+        assert {"link_host_mismatch", "link_backslash"} <= set(codes)
+        first = body["reasons"][0]
+        assert "The real address is evil-pay.com" in first["text"] and "Địa chỉ thật" in first["text_vi"]
+        assert not any(r["code"] == "official_channel" for r in body["reasons"])
+        assert not any(d["display"] == "vnpost.vn" for d in body["related"])
+    # the same normal form, written honestly, is answered without the warnings (nothing kept across forms)
+    honest = client.post("/v1/check", json={"value": "https://evil-pay.com/@vnpost.vn/phi-luu-kho"}).json()
+    assert honest["verdict"] == "unknown" and honest["link"]["warnings"] == []
+    # user info in front of the official host itself: the browser does visit vnpost.vn, but the
+    # link is written to deceive, so it is not vouched for
+    body = client.post("/v1/check", json={"value": "https://evil-pay.com@vnpost.vn/phi-luu-kho"}).json()
+    assert body["verdict"] == "suspicious" and body["official"] is None
+    assert body["reasons"][0]["code"] == "link_userinfo"
+
+    r = client.post("/v1/reports", json={"indicators": [scam], "category": "fake_courier"})
+    assert r.status_code == 201 and r.json()["status"] == "accepted"
+    assert r.json()["indicators"][0]["display"] == "evil-pay.com/@vnpost.vn/phi-luu-kho"
+    with lp.db.session() as s:
+        stored = {(i.type, i.value) for i in s.execute(select(Indicator)).scalars()}
+        assert ("url", "evil-pay.com/@vnpost.vn/phi-luu-kho") in stored
+        assert not any(t == "url" and v.startswith("vnpost.vn") for t, v in stored)
+        held = s.execute(select(Indicator).where(Indicator.needs_review.is_(True))).scalars().all()
+        assert held == []
+    reported = client.post("/v1/check", json={"value": scam}).json()
+    assert reported["verdict"] == "reported" and reported["official"] is None
+    assert client.post("/v1/check", json={"value": "https://vnpost.vn/phi-luu-kho"}).json()["verdict"] == "official"
+
+
+@pytest.mark.parametrize("raw,host,code", [
+    ("http://0x7f.1/", "127.0.0.1", "link_ip_address"),
+    ("https://vnp\u043est.vn/", "xn--vnpst-lye.vn", "link_lookalike_letters"),
+    ("vnpost.vn.evil-pay.com/phi-luu-kho", "vnpost.vn.evil-pay.com", "link_embedded_domain"),
+    ("https://vnpost.vn\t.evil-pay.com/", "vnpost.vn.evil-pay.com", "link_hidden_characters"),
+    ("https://%65vil-pay.com/", "evil-pay.com", "link_encoded_host"),
+])
+def test_deceptive_links_are_explained_in_both_languages(lp, raw, host, code):
+    client = TestClient(create_app(lp.settings, platform=lp))
+    body = client.post("/v1/check", json={"value": raw}).json()
+    assert body["verdict"] == "suspicious" and body["link"]["host"] == host and body["link"]["deceptive"]
+    reason = next(r for r in body["reasons"] if r["code"] == code)
+    assert reason["text"] and reason["text_vi"] and reason["text"] != reason["text_vi"]
+    if host.startswith("xn--"):  # both forms of the host, so look-alike letters cannot hide
+        assert host in body["display"] and "vnp\u043est.vn" in body["display"]
+        assert body["link"]["host_unicode"] == "vnp\u043est.vn"
+        assert any(n["code"] == "idn_host" for n in body["notes"])
+
+
+def test_code_links_are_refused_clearly(lp):
+    client = TestClient(create_app(lp.settings, platform=lp))
+    for raw in ("javascript:alert(1)", "java\tscript:alert(1)", "data:text/html,<b>hi</b>"):
+        r = client.post("/v1/check", json={"value": raw})
+        assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["errors"][0]["code"] == "invalid_url"
+
+
+def test_a_deceptive_name_cannot_be_registered_as_official(lp, org):
+    client = TestClient(create_app(lp.settings, platform=lp))
+    key = {"Authorization": f"Bearer {lp.orgs.create_api_key(org_code=org.code, scopes=['intel:official']).token}"}
+    r = client.post("/v1/intel/official", json={"kind": "domain", "value": "vnp\u043est.vn"}, headers=key)
+    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "deceptive"

@@ -55,3 +55,19 @@ def test_report_page(client, platform):
     assert platform.intel.check("0977222333", client="z")["verdict"] == "reported"
     r = client.post("/bao-cao", data={"values": "0977 222 333", "category": "bogus", "form_token": _token(page.text)})
     assert r.status_code == 422 and "category" in r.text
+
+
+@pytest.mark.parametrize("lang,headline,reason", [
+    ("vi", "Liên kết này được ngụy trang: thực chất nó dẫn tới evil-pay.com", "trình duyệt coi nó như &#39;/&#39;"),
+    ("en", "This link is disguised: it really goes to evil-pay.com", "a browser reads it as &#39;/&#39;"),
+])
+def test_check_page_explains_a_disguised_link(client, lang, headline, reason):
+    page = client.get(f"/kiem-tra?lang={lang}")
+    r = client.post(f"/kiem-tra?lang={lang}", data={"value": "https://evil-pay.com\\@vnpost.vn/phi-luu-kho",
+                                                     "form_token": _token(page.text)})
+    assert r.status_code == 200 and 'data-verdict="suspicious"' in r.text
+    block = r.text.split('data-verdict="suspicious"')[1].split("</section>")[0]
+    assert headline in block and reason in block and "evil-pay.com/@vnpost.vn/phi-luu-kho" in block
+    r = client.post(f"/kiem-tra?lang={lang}", data={"value": "https://vnp\u043est.vn/a", "form_token": _token(page.text)})
+    assert "vnp\u043est.vn/a (xn--vnpst-lye.vn)" in r.text  # both forms
+    assert re.search(r'<p class="note">[^<]*xn--vnpst-lye\.vn\.</p>', r.text)

@@ -75,7 +75,11 @@ def test_alerts_and_triangulation_endpoints(env):
     assert client.get("/v1/alerts?status=acknowledged", headers=reader).json()["items"][0]["id"] == a["id"]
 
     tri = client.get(f"/v1/shipments/{rows[0]['waybill']}/triangulation", headers=reader)
-    assert tri.status_code == 200 and tri.json()["candidates"][0]["username"] == "boss"
+    assert tri.status_code == 200
+    (c,) = tri.json()["candidates"]  # the break-glass raised its alert: weighted down, the reason stated
+    assert (c["username"], c["score"]) == ("boss", 8) and "already alerted" in c["why"]
+    assert c["accesses"][0]["lawful_basis"].startswith(f"break-glass with its justification, already alerted "
+                                                       f"(alert {a['id']}, acknowledged by apikey:")
     assert_problem(client.get(f"/v1/shipments/{rows[0]['waybill']}/triangulation", headers=key("shipments:read")), 403)
     assert_problem(client.get("/v1/shipments/NOPE0001/triangulation", headers=reader), 404)
 
@@ -110,7 +114,7 @@ def test_auditor_pages(env):
     result = client.post("/staff/audit/triangulation", headers=HTML,
                          data={"waybill": rows[1]["waybill"], "csrf": csrf_of(form.text)})
     assert result.status_code == 200 and "boss" in result.text and "sau khi giao" not in result.text
-    assert "Hạng 1" in result.text
+    assert "Hạng 1" in result.text and "Có căn cứ pháp lý riêng" in result.text
     missing = client.post("/staff/audit/triangulation", headers=HTML, data={"waybill": "NOPE0001",
                                                                            "csrf": csrf_of(form.text)})
     assert missing.status_code == 404 and "NOPE0001" in missing.text

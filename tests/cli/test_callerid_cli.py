@@ -58,3 +58,20 @@ def test_courier_phones_proxy_pool_and_console_routing(run, settings, faker):  #
     code, out, _ = run("calls", "route", "--caller", "0912000111", "--dialled", "02838001001")
     got = json.loads(out)
     assert got["action"] == "connect" and got["to"] == "recipient" and got["present_as"] == PROXY
+
+
+def test_masked_only_delivery_from_the_command_line(run, settings):  # noqa: F811
+    assert run("orgs", "create", "vnp", "--name", "Bưu điện Thử")[0] == 0
+    assert run("proxy-pool", "add", PROXY, "--org", "VNP")[0] == 0
+    code, out, _ = run("proxy-pool", "masked-only", "--org", "VNP", "--on")
+    assert code == 0 and json.loads(out) == {"org": "VNP", "masked_only": True, "proxy_numbers": 1}
+    p = Platform(settings)
+    try:
+        assert p.orgs.get("VNP").masked_only is True
+    finally:
+        p.close()
+    code, out, _ = run("proxy-pool", "masked-only", "--org", "VNP", "--off")
+    assert code == 0 and json.loads(out)["masked_only"] is False
+    code, _, err = run("proxy-pool", "masked-only", "--org", "NOPE", "--on")
+    assert code != 0 and "Traceback" not in err
+    assert run("proxy-pool", "masked-only", "--org", "VNP")[0] == 2  # --on or --off is required

@@ -171,6 +171,45 @@ def test_leak_detection_commands(run, tmp_path, faker):
     assert code == 3 and "No alert 99" in err
 
 
+def test_triangulation_weighs_a_deletion_request_lookup_down_and_says_why(run, settings, faker):
+    """The DPO completes a deletion request from the command line after the parcel was delivered: the
+    lookup is listed below the courier's ordinary reveal, with its legal basis in the output."""
+    import io
+    from datetime import timedelta
+
+    from postguard.db.base import utcnow
+    from postguard.platform import Platform
+
+    p = Platform(settings)
+    try:
+        p.orgs.create(code="VNP", name="Bưu điện")
+        system = p.orgs.principal("VNP", actor="test")
+        staff = {u: p.staff.create(org_code="VNP", username=u, display_name=u, role=r, password="mật khẩu đủ dài 123")
+                 for u, r in [("hub", "hub"), ("binh", "courier"), ("dpo", "dpo")]}
+        (row,) = faker.rows(1)
+        p.shipments.import_csv(system, io.BytesIO(csv_bytes([row])))
+        w = row["waybill"]
+        for status in ("picked_up", "in_transit", "out_for_delivery"):
+            p.shipments.set_status(system, w, status)
+        now = utcnow()
+        p.access.assign(staff["hub"], waybill=w, courier="binh", window_start=now - timedelta(hours=1),
+                        window_end=now + timedelta(hours=1))
+        p.access.reveal(staff["binh"], waybill=w, purpose="delivery")
+        p.shipments.set_status(system, w, "delivered")
+        ref = p.privacy.file_request(row["recipient_phone"], org_code="VNP", kind="deletion")["ref"]
+    finally:
+        p.close()
+    assert run("dsr", "complete", ref, "--org", "VNP", "--by", "dpo")[0] == 0
+    code, out, _ = run("leaks", "triangulate", w, "--org", "VNP")
+    assert code == 0
+    ranked = json.loads(out)["candidates"]
+    assert [(c["username"], c["rank"], c["why"]) for c in ranked] == [
+        ("binh", 1, "courier in the delivery window"),
+        ("dpo", 2, ("lawful after delivery: data-subject request: the data-protection officer finding the "
+                    f"person's shipments (request {ref}); weighted down"))]
+    assert ranked[1]["accesses"][0]["lawful_basis"].endswith(f"(request {ref})")
+
+
 def test_staff_accounts_from_the_command_line(run, settings):
     """An administrator creates staff (password from stdin, never an argument), an analyst at the
     platform organisation, refusals name the field; suspending ends sign-in; both are logged."""

@@ -48,9 +48,25 @@ def test_browser_not_a_courier_number_then_report(live_app, page):
     assert "Báo cáo đã được ghi nhận" in page.locator("#cc-reported").inner_text()
 
 
-def test_browser_verified_courier(live_app, page):
+def prove_in_page(page, world):
+    """The page's own flow: the proof form under a "courier" answer, the code sent by SMS, then the check."""
+    page.fill("form[action='/kiem-tra-cuoc-goi/otp'] input[name=phone]", world.recipient)
+    page.click("form[action='/kiem-tra-cuoc-goi/otp'] button[type=submit]")
+    page.wait_for_selector("#cc-otp")
+    assert "Đã gửi mã đến số của bạn" in page.locator("#cc-otp").inner_text()
+    page.fill("#cc-otp input[name=code]", world.p.notifier.last_code(world.recipient))
+    page.click("#cc-otp button[type=submit]")
+    page.wait_for_selector("#cc-result")
+    return page.locator("#cc-result")
+
+
+def test_browser_waybill_alone_asks_for_the_proof_then_verified(live_app, page):
     base, world = live_app
     result = fill_and_check(page, base, caller="0912 000 111", waybill=world.waybill)
+    assert result.get_attribute("data-outcome") == "courier"
+    assert "350.000" not in page.content() and page.locator("#cc-spoken-code").count() == 0
+    assert "Mã vận đơn thôi thì không đủ" in result.inner_text()
+    result = prove_in_page(page, world)
     assert result.get_attribute("data-outcome") == "verified"
     text = result.inner_text()
     assert "Shipper thật đang giao hàng cho bạn" in text and "350.000 đ" in text and "An" in text
@@ -62,6 +78,8 @@ def test_browser_verified_courier(live_app, page):
 def test_browser_courier_but_no_delivery(live_app, page):
     base, world = live_app
     result = fill_and_check(page, base, caller=OTHER_COURIER_PHONE, waybill=world.waybill)
+    assert result.get_attribute("data-outcome") == "courier"
+    result = prove_in_page(page, world)
     assert result.get_attribute("data-outcome") == "courier_no_delivery"
     assert "không có đơn nào đang giao cho bạn" in result.inner_text()
     assert COURIER_PHONE not in page.content()

@@ -3,6 +3,7 @@
 import base64
 import json
 import threading
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, text
@@ -157,6 +158,8 @@ def _tamper(platform, sql, **params):
     ("insert", 20),
     ("reorder", 5),
     ("edit_column", 5),
+    ("edit_at", 5),
+    ("edit_at_text", 5),
 ])
 def test_audit_verify_names_the_first_bad_entry(platform, log, how, first_bad, monkeypatch, capsys, settings):
     fill(log, 20)
@@ -193,6 +196,16 @@ def test_audit_verify_names_the_first_bad_entry(platform, log, how, first_bad, m
                           dict(e=r.entry, h=r.leaf_hash, m=r.mac, a=r.actor, s=json.loads(r.entry)["subject"], i=idx))
     elif how == "edit_column":
         _tamper(platform, "UPDATE audit_entries SET actor = 'staff:99' WHERE idx = 5")
+    elif how == "edit_at":  # move a reveal out of the window anomaly scans and triangulation read
+        with platform.db.session() as s:
+            at = s.get(AuditEntry, 5).at
+        _tamper(platform, "UPDATE audit_entries SET at = :t WHERE idx = 5", t=at - timedelta(days=3))
+    elif how == "edit_at_text":  # SQLite keeps any text in a time column; PostgreSQL refuses it
+        if platform.db.dialect != "sqlite":
+            with pytest.raises(Exception):
+                _tamper(platform, "UPDATE audit_entries SET at = 'yesterday-ish' WHERE idx = 5")
+            return
+        _tamper(platform, "UPDATE audit_entries SET at = 'yesterday-ish' WHERE idx = 5")
     report = log.verify()
     assert not report.ok
     assert report.first_bad.index == first_bad, report.problems

@@ -3,6 +3,7 @@ revocation at once, the enumeration defences, spoken codes, call intents and mas
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from datetime import timedelta
@@ -16,7 +17,7 @@ from postguard.audit.models import AuditEntry
 from postguard.callerid.check import KEPT_BODY_BYTES
 from postguard.callerid.codes import spoken_code, vn_today
 from postguard.callerid.directory import MISSING
-from postguard.callerid.models import CourierPhone, MaskedCall, ScamReport
+from postguard.callerid.models import CallIntent, CourierPhone, MaskedCall, ScamReport
 from postguard.db.base import utcnow
 from postguard.errors import (
     Conflict,
@@ -81,8 +82,20 @@ def test_courier_number_without_proof_says_only_which_operator(world):
     assert other == got
 
 
-def test_verified_with_the_waybill(world):
-    got = check(world, caller=COURIER_PHONE, waybill=world.waybill.lower(), amount_vnd="350.000", asked=["fee"])
+def test_a_waybill_alone_is_not_proof(world):
+    """The waybill is printed on every label: with it and no proof, the answer says no more than
+    "courier of operator Y" and asks for the proof: no COD, window, courier name or spoken code."""
+    got = check(world, caller=COURIER_PHONE, waybill=world.waybill, amount_vnd="350.000", asked=["fee"])
+    assert got == check(world, caller=COURIER_PHONE, amount_vnd="350.000", asked=["fee"])
+    assert got["outcome"] == "courier" and got["proof_needed"] and "shipment" not in got
+    assert check(world, caller=OTHER_COURIER_PHONE, waybill=world.waybill)["outcome"] == "courier"
+    assert entries(world.p, "call_check") == [] and entries(world.p, "reveal") == []
+
+
+def test_verified_with_a_proven_phone_and_the_waybill(world):
+    proof = proof_for(world.p, world.recipient)
+    got = check(world, caller=COURIER_PHONE, proof=proof, waybill=world.waybill.lower(), amount_vnd="350.000",
+                asked=["fee"])
     assert got["outcome"] == "verified" and got["operator"]["name"] == "Bưu điện Mẫu"
     sh = got["shipment"]
     assert sh["waybill_suffix"] == world.waybill[-4:] and sh["cod_amount_vnd"] == 350000
@@ -93,6 +106,10 @@ def test_verified_with_the_waybill(world):
     assert [f["code"] for f in got["flags"]] == ["fee"]  # the amount matches the COD: no amount flag
     entry = entries(world.p, "call_check")[-1]
     assert entry["subject"] == world.waybill and entry["details"]["outcome"] == "verified"
+    assert entry["details"]["caller"] == "…111" and entry["details"]["proof"] == "phone_proof"
+    # another waybill narrows the proven check to nothing
+    assert check(world, caller=COURIER_PHONE, proof=proof, waybill=world.rows[1]["waybill"])["outcome"] \
+        == "courier_no_delivery"
 
 
 def test_verified_with_a_proven_phone_and_the_amount_flagged(world):
@@ -108,8 +125,10 @@ def test_verified_with_a_proven_phone_and_the_amount_flagged(world):
 def test_courier_but_no_delivery_to_you(world):
     proof = proof_for(world.p, STRANGER)
     assert check(world, caller=COURIER_PHONE, proof=proof)["outcome"] == "courier_no_delivery"
-    assert check(world, caller=OTHER_COURIER_PHONE, waybill=world.waybill)["outcome"] == "courier_no_delivery"
-    rival = check(world, caller=RIVAL_COURIER_PHONE, waybill=world.waybill)  # another operator's courier
+    mine = proof_for(world.p, world.recipient)
+    assert check(world, caller=OTHER_COURIER_PHONE, proof=mine, waybill=world.waybill)["outcome"] \
+        == "courier_no_delivery"
+    rival = check(world, caller=RIVAL_COURIER_PHONE, proof=mine)  # another operator's courier
     assert rival["outcome"] == "courier_no_delivery" and rival["operator"]["code"] == "GHX"
 
 
@@ -124,24 +143,26 @@ def test_a_proof_for_another_number_is_refused(world):
 # -- revocation at once -----------------------------------------------------------------------------
 @pytest.mark.parametrize("status", ["suspended", "offboarded"])
 def test_suspending_or_offboarding_takes_effect_at_once(world, status):
-    assert check(world, caller=COURIER_PHONE, waybill=world.waybill)["outcome"] == "verified"
+    proof = proof_for(world.p, world.recipient)
+    assert check(world, caller=COURIER_PHONE, proof=proof)["outcome"] == "verified"
     world.p.staff.set_status(org_code="VNP", username="an", status=status)
     assert check(world, caller=COURIER_PHONE)["outcome"] == "not_courier"
-    assert check(world, caller=COURIER_PHONE, waybill=world.waybill)["outcome"] == "not_courier"
+    assert check(world, caller=COURIER_PHONE, proof=proof)["outcome"] == "not_courier"
     world.p.staff.set_status(org_code="VNP", username="an", status="active")
-    assert check(world, caller=COURIER_PHONE, waybill=world.waybill)["outcome"] == "verified"
+    assert check(world, caller=COURIER_PHONE, proof=proof)["outcome"] == "verified"
 
 
 def test_delivery_reassignment_and_closed_window_end_the_verified_answer(world):
     p = world.p
+    proof = proof_for(p, world.recipient)
     p.access.assign(world.people["hub"], waybill=world.waybill, courier="binh", **window())
-    assert check(world, caller=COURIER_PHONE, waybill=world.waybill)["outcome"] == "courier_no_delivery"
-    assert check(world, caller=OTHER_COURIER_PHONE, waybill=world.waybill)["outcome"] == "verified"
+    assert check(world, caller=COURIER_PHONE, proof=proof)["outcome"] == "courier_no_delivery"
+    assert check(world, caller=OTHER_COURIER_PHONE, proof=proof)["outcome"] == "verified"
     p.access.assign(world.people["hub"], waybill=world.waybill, courier="binh", **window(-3, -1))
-    assert check(world, caller=OTHER_COURIER_PHONE, waybill=world.waybill)["outcome"] == "courier_no_delivery"
+    assert check(world, caller=OTHER_COURIER_PHONE, proof=proof)["outcome"] == "courier_no_delivery"
     p.access.assign(world.people["hub"], waybill=world.waybill, courier="an", **window())
     p.shipments.set_status(world.system, world.waybill, "delivered")
-    assert check(world, caller=COURIER_PHONE, waybill=world.waybill)["outcome"] == "courier_no_delivery"
+    assert check(world, caller=COURIER_PHONE, proof=proof)["outcome"] == "courier_no_delivery"
 
 
 # -- registry ---------------------------------------------------------------------------------------
@@ -178,14 +199,33 @@ def test_repeated_probing_with_proof_is_refused(make_settings, faker):
                                callcheck_rate_limit="1000/minute", callcheck_probe_limit="3/hour"))
     try:
         w = build(p, faker)
+        mine, stranger = proof_for(p, w.recipient), proof_for(p, STRANGER)
         for row in w.rows[1:4]:
-            assert p.callcheck.check(caller=COURIER_PHONE, waybill=row["waybill"], client="6.6.6.6")["outcome"] \
+            assert p.callcheck.check(caller=COURIER_PHONE, proof=mine, waybill=row["waybill"],
+                                     client="6.6.6.6")["outcome"] == "courier_no_delivery"
+        with pytest.raises(RateLimited, match="matched nothing"):
+            p.callcheck.check(caller=COURIER_PHONE, proof=stranger, client="6.6.6.6")
+        # the plain check still answers, and other clients with other numbers are not affected
+        assert p.callcheck.check(caller=COURIER_PHONE, client="6.6.6.6")["outcome"] == "courier"
+        other = proof_for(p, "+84933444556")
+        assert p.callcheck.check(caller=OTHER_COURIER_PHONE, proof=other, client="7.7.7.7")["outcome"] \
+            == "courier_no_delivery"
+    finally:
+        p.close()
+
+
+def test_probing_is_counted_per_proven_number_too(make_settings, faker):
+    """One proven number probing from many addresses is refused once over the limit."""
+    p = Platform(make_settings(password_time_cost=1, password_memory_kib=1024, notifier="memory",
+                               callcheck_rate_limit="1000/minute", callcheck_probe_limit="3/hour"))
+    try:
+        build(p, faker)
+        proof = proof_for(p, STRANGER)
+        for i in range(3):
+            assert p.callcheck.check(caller=COURIER_PHONE, proof=proof, client=f"6.6.6.{i}")["outcome"] \
                 == "courier_no_delivery"
         with pytest.raises(RateLimited, match="matched nothing"):
-            p.callcheck.check(caller=COURIER_PHONE, waybill=w.waybill, client="6.6.6.6")
-        # the plain check still answers, and other clients are not affected
-        assert p.callcheck.check(caller=COURIER_PHONE, client="6.6.6.6")["outcome"] == "courier"
-        assert p.callcheck.check(caller=COURIER_PHONE, waybill=w.waybill, client="7.7.7.7")["outcome"] == "verified"
+            p.callcheck.check(caller=COURIER_PHONE, proof=proof, client="6.6.6.9")
     finally:
         p.close()
 
@@ -217,20 +257,48 @@ def test_bad_input_names_the_field(world, field, kw):
 
 
 # -- spoken codes -----------------------------------------------------------------------------------
-def test_spoken_code_check_and_its_per_waybill_limit(make_settings, faker):
+def test_spoken_code_check_needs_the_recipients_proof(make_settings, faker):
     p = Platform(make_settings(password_time_cost=1, password_memory_kib=1024, notifier="memory",
                                callcheck_code_limit="3/day"))
     try:
         w = build(p, faker, shipments=1)
         code = p.calls.courier_view(w.people["an"])["parcels"][0]["spoken_code"]
         assert len(code) == 4 and code.isdigit()
+        with pytest.raises(Unauthenticated):  # the waybill alone checks nothing
+            p.callcheck.check_spoken_code(waybill=w.waybill, code=code, proof=None, client="a")
+        mine = proof_for(p, w.recipient)
         wrong = f"{(int(code) + 1) % 10000:04d}"
-        assert p.callcheck.check_spoken_code(waybill=w.waybill, code=wrong, client="a")["valid"] is False
-        assert p.callcheck.check_spoken_code(waybill=w.waybill, code=f"{code[:2]} {code[2:]}", client="b",
-                                             operator="vnp")["valid"] is True
-        assert p.callcheck.check_spoken_code(waybill=w.waybill, code=code, client="c", operator="GHX")["valid"] is False
-        with pytest.raises(RateLimited):  # across clients: the code cannot be found by trying
-            p.callcheck.check_spoken_code(waybill=w.waybill, code=code, client="d")
+        assert p.callcheck.check_spoken_code(waybill=w.waybill, code=wrong, proof=mine, client="a")["valid"] is False
+        assert p.callcheck.check_spoken_code(waybill=w.waybill, code=f"{code[:2]} {code[2:]}", proof=mine,
+                                             client="b", operator="vnp")["valid"] is True
+        assert p.callcheck.check_spoken_code(waybill=w.waybill, code=code, proof=mine, client="c",
+                                             operator="GHX")["valid"] is False
+        with pytest.raises(RateLimited):  # per proven number, across clients: the code cannot be found by trying
+            p.callcheck.check_spoken_code(waybill=w.waybill, code=code, proof=mine, client="d")
+        # a stranger's proof: the right code is not confirmed for someone else's parcel
+        assert p.callcheck.check_spoken_code(waybill=w.waybill, code=code, proof=proof_for(p, STRANGER),
+                                             client="e")["valid"] is False
+        assert entries(p, "reveal")[-1]["purpose"] == "call_check"
+    finally:
+        p.close()
+
+
+def test_a_stranger_cannot_use_up_the_recipients_spoken_code_tries(make_settings, faker):
+    """Strangers who read the label try codes from many addresses and numbers: the recipient's own
+    check of the right code still answers (the limit counts per client and per proven number)."""
+    p = Platform(make_settings(password_time_cost=1, password_memory_kib=1024, notifier="memory",
+                               callcheck_code_limit="3/day"))
+    try:
+        w = build(p, faker, shipments=1)
+        code = p.calls.courier_view(w.people["an"])["parcels"][0]["spoken_code"]
+        wrong = f"{(int(code) + 1) % 10000:04d}"
+        for i in range(4):
+            stranger = proof_for(p, f"+8493344455{i}")
+            for j in range(3):
+                with contextlib.suppress(Unauthenticated):
+                    p.callcheck.check_spoken_code(waybill=w.waybill, code=wrong, proof=stranger, client=f"9.9.{i}.{j}")
+        mine = proof_for(p, w.recipient)
+        assert p.callcheck.check_spoken_code(waybill=w.waybill, code=code, proof=mine, client="10.0.0.1")["valid"]
     finally:
         p.close()
 
@@ -258,7 +326,7 @@ def test_start_call_issues_an_intent_that_the_check_matches(world):
     verified = p.calls.verify_passport(got["passport"])
     assert verified["origid"] == got["origid"] and verified["attest"] == "A"
     assert verified["rcd_name"] == "Bưu điện Mẫu" and verified["orig_tn"] == COURIER_PHONE.lstrip("+")
-    result = check(world, caller=COURIER_PHONE, waybill=world.waybill)
+    result = check(world, caller=COURIER_PHONE, proof=proof_for(p, world.recipient), waybill=world.waybill)
     assert result["intent"]["origid"] == got["origid"]
 
 
@@ -341,7 +409,7 @@ def test_revoked_courier_sessions_stop_routing(world):
     p.calls.start_call(world.people["an"], waybill=world.waybill)
     p.staff.set_status(org_code="VNP", username="an", status="suspended")
     assert p.calls.route(caller=world.recipient, dialled=PROXY)["action"] == "refuse"
-    assert check(world, caller=PROXY, waybill=world.waybill)["outcome"] == "courier_no_delivery"
+    assert check(world, caller=PROXY, proof=proof_for(p, world.recipient))["outcome"] == "courier_no_delivery"
 
 
 def test_assignment_ended_stops_sessions(world):
@@ -428,3 +496,44 @@ def test_the_quick_answer_from_memory_is_the_checks_answer(world, kw):
     assert cc.quick_kept(orjson.dumps({"caller": COURIER_PHONE, **kw}), "10.0.0.3") is None
     assert cc.check(caller=COURIER_PHONE, client="10.0.0.3", **kw)["outcome"] == "not_courier"
     assert orjson.loads(cc.quick(caller=COURIER_PHONE, client="10.0.0.3", **kw))["outcome"] == "not_courier"
+
+
+# -- masked-only delivery ---------------------------------------------------------------------------
+def test_masked_only_delivery_reveals_the_proxy_not_the_number_and_routing_connects(world):
+    p = world.p
+    p.calls.proxy_add(org_code="VNP", number=PROXY)
+    assert p.access.reveal(world.people["an"], waybill=world.waybill, purpose="delivery")["recipient_phone"] \
+        == world.recipient  # the operator has not chosen masked-only delivery
+    got = p.calls.set_masked_only(org_code="vnp", enabled=True)
+    assert got == {"org": "VNP", "masked_only": True, "proxy_numbers": 1}
+    assert entries(p, "masked_only_set")[-1]["details"] == {"enabled": True}
+    values = p.access.reveal(world.people["an"], waybill=world.waybill, purpose="delivery")
+    assert values["recipient_phone"] == "*******" + world.recipient[-3:] and values["masked_only"]
+    assert values["proxy"] == "02838001001" and values["recipient_name"] and values["recipient_address"]
+    assert world.recipient[3:] not in json.dumps(values)
+    # the call goes through the proxy: routing connects both ways
+    there = p.calls.route(caller=COURIER_PHONE, dialled=PROXY)
+    assert there["action"] == "connect" and there["target"] == world.recipient
+    assert p.calls.route(caller=world.recipient, dialled=PROXY)["target"] == COURIER_PHONE
+    again = p.access.reveal(world.people["an"], waybill=world.waybill, purpose="delivery")
+    assert again["proxy"] == "02838001001"  # the same session
+    assert p.calls.start_call(world.people["an"], waybill=world.waybill)["dial"] == "02838001001"
+    with p.db.session() as s:
+        assert len(s.execute(select(MaskedCall.id)).scalars().all()) == 1
+    # other operators are not affected
+    assert p.orgs.get("GHX").masked_only is False
+
+
+def test_masked_only_delivery_without_a_free_proxy_never_falls_back_to_the_number(world):
+    p = world.p
+    p.calls.set_masked_only(org_code="VNP", enabled=True)
+    values = p.access.reveal(world.people["an"], waybill=world.waybill, purpose="delivery")
+    assert values["proxy"] is None and values["call_unavailable"] == "no_proxy_pool"
+    assert world.recipient[3:] not in json.dumps(values)
+    with pytest.raises(Conflict, match="Masked-only"):
+        p.calls.start_call(world.people["an"], waybill=world.waybill)
+    with p.db.session() as s:  # nothing half-written
+        assert s.execute(select(CallIntent.id)).first() is None
+    p.calls.set_masked_only(org_code="VNP", enabled=False)
+    assert p.access.reveal(world.people["an"], waybill=world.waybill, purpose="delivery")["recipient_phone"] \
+        == world.recipient

@@ -192,7 +192,7 @@ def test_key_rotation_keeps_the_pool_readable(canary_world):
         assert sh.recipient_phone_last3 == numbers[0][-3:]
 
 
-def test_triangulation_ranks_after_delivery_and_break_glass_first(world):
+def test_triangulation_ranks_by_stage_and_purpose_and_weighs_alerted_break_glass_down(world):
     p, system, people, rows = world
     w = rows[1]["waybill"]
     p.shipments.set_status(system, w, "picked_up")
@@ -209,11 +209,22 @@ def test_triangulation_ranks_after_delivery_and_break_glass_first(world):
     p.access.reveal(people["boss"], waybill=rows[2]["waybill"], purpose="break_glass", justification="other parcel")
 
     out = p.leaks.triangulate(people["kiem"], w)
-    order = [(c["username"], c["stages"]) for c in out["candidates"]]
-    assert order == [("boss", ["after_delivery"]), ("cs", ["in_hub"]), ("binh", ["out_for_delivery"]),
-                     ("an", ["out_for_delivery"])]
-    assert out["candidates"][0]["accesses"][0]["why"] == "revealed after delivery"
-    assert len(out["candidates"][2]["accesses"]) == 2 and out["stage_now"] == "after_delivery"
+    order = [(c["username"], c["stages"], c["score"]) for c in out["candidates"]]
+    # the break-glass after delivery already raised its alert: listed, weighted down, with the reason
+    assert order == [("cs", ["in_hub"], 20), ("binh", ["out_for_delivery"], 11), ("boss", ["after_delivery"], 8),
+                     ("an", ["out_for_delivery"], 2)]
+    (bg,) = out["candidates"][2]["accesses"]
+    (alert,) = [a for a in alerts(p, kind="break_glass") if a["subject"] == w]
+    assert bg["lawful_basis"] == f"break-glass with its justification, already alerted (alert {alert['id']}, open)"
+    assert bg["why"] == f"break-glass after delivery, already alerted (alert {alert['id']}, open); weighted down"
+    assert out["candidates"][0]["why"] == "customer-service reveal"
+    assert out["candidates"][0]["accesses"][0]["lawful_basis"] is None
+    assert len(out["candidates"][1]["accesses"]) == 2 and out["stage_now"] == "after_delivery"
+    # with no alert on record (its row gone), the same break-glass after delivery is blamed first again
+    with p.db.session() as s:
+        s.execute(Alert.__table__.delete().where(Alert.id == alert["id"]))
+    top = p.leaks.triangulate(people["kiem"], w)["candidates"][0]
+    assert (top["username"], top["score"], top["why"]) == ("boss", 50, "revealed after delivery")
     with p.db.session() as s:
         last = s.execute(select(AuditEntry).order_by(AuditEntry.idx.desc()).limit(1)).scalar_one()
     assert (last.action, last.actor, last.subject) == ("triangulate", people["kiem"].actor, w)
@@ -222,6 +233,53 @@ def test_triangulation_ranks_after_delivery_and_break_glass_first(world):
     with pytest.raises(NotFound):
         p.leaks.triangulate(people["kiem"], "NOPE0001")
     assert p.leaks.triangulate("VNP", rows[3]["waybill"])["candidates"] == []
+
+
+def test_a_deletion_request_lookup_after_delivery_ranks_below_ordinary_reveals(world):
+    """The data-protection officer answering a deletion request reads the phones of the person's
+    parcels, delivered ones included: listed, but weighted below every ordinary reveal, with its basis."""
+    p, system, people, rows = world
+    w = rows[1]["waybill"]
+    to_delivery(p, system, w)
+    p.access.assign(people["hub"], waybill=w, courier="binh", **window())
+    p.access.reveal(people["binh"], waybill=w, purpose="delivery")
+    p.shipments.set_status(system, w, "delivered")
+    req = p.privacy.file_request(rows[1]["recipient_phone"], org_code="VNP", kind="deletion")
+    done = p.privacy.complete(people["dpo"], req["ref"])
+    assert w in done["receipt"]["waybills"]
+
+    out = p.leaks.triangulate(people["kiem"], w)
+    order = [(c["username"], c["stages"]) for c in out["candidates"]]
+    assert order == [("binh", ["out_for_delivery"]), ("dpo", ["after_delivery"])]
+    dpo = out["candidates"][1]
+    (lookup,) = dpo["accesses"]
+    assert (lookup["purpose"], lookup["stage"], lookup["weight"]) == ("dsr_match", "after_delivery", 3)
+    basis = f"data-subject request: the data-protection officer finding the person's shipments (request {req['ref']})"
+    assert lookup["lawful_basis"] == basis
+    assert dpo["why"] == lookup["why"] == f"lawful after delivery: {basis}; weighted down"
+    assert dpo["score"] < out["candidates"][0]["score"] == 10
+
+    # answering the request again adds nothing; an ordinary reveal after delivery still ranks first
+    p.privacy.complete(people["dpo"], p.privacy.file_request(rows[1]["recipient_phone"], org_code="VNP",
+                                                              kind="deletion")["ref"])
+    again = p.leaks.triangulate(people["kiem"], w)["candidates"]
+    assert [(c["username"], c["score"]) for c in again] == [("binh", 10), ("dpo", 3)]
+
+
+def test_an_ordinary_reveal_after_delivery_still_ranks_above_a_deletion_lookup(world):
+    p, system, people, rows = world
+    w = rows[2]["waybill"]
+    to_delivery(p, system, w)
+    p.shipments.set_status(system, w, "delivered")
+    p.access.reveal(people["cs"], waybill=w, purpose="customer_service", ticket="T-9", reason="complaint")
+    req = p.privacy.file_request(rows[2]["recipient_phone"], org_code="VNP", kind="deletion")
+    p.privacy.complete(people["dpo"], req["ref"])
+    out = p.leaks.triangulate(people["kiem"], w)["candidates"]
+    assert [c["username"] for c in out] == ["cs", "dpo"]
+    assert (out[0]["score"], out[0]["why"], out[0]["accesses"][0]["lawful_basis"]) == (50, "revealed after delivery",
+                                                                                        None)
+    assert (out[1]["score"], out[1]["accesses"][0]["purpose"]) == (3, "dsr_match") and out[1]["why"].startswith(
+        "lawful after delivery: data-subject request")
 
 
 def test_phone_search_candidates_show_up_in_triangulation(world):

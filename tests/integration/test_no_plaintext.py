@@ -2,7 +2,10 @@
 PostgreSQL), logs and label PDFs are scanned for every name, phone (every written form), street
 address and goods description that went in."""
 
+import base64
+import binascii
 import io
+import json
 import re
 import subprocess
 
@@ -113,3 +116,134 @@ def test_the_scan_would_see_plaintext(tmp_path):
     hexdump = b"COPY t (v) FROM stdin;\n\\\\x" + "Nguyễn Thị Hằng".encode().hex().encode() + b"\n"
     decoded = re.sub(rb"\\\\?x([0-9a-f]{2,})", lambda m: bytes.fromhex(m.group(1).decode()), hexdump)
     assert "Nguyễn Thị Hằng".encode() in decoded
+
+
+# -- every table and column, after a deletion request and retention ----------------------------------
+_B64_TOKEN = re.compile(rb"[A-Za-z0-9+/_-]{16,}={0,2}")
+
+
+def person_needles(row: dict) -> set[bytes]:
+    """Every written form of the recipient's phone, name and address."""
+    e164 = normalize_phone(row["recipient_phone"])
+    nsn = e164[3:]
+    name, address = row["recipient_name"], row["recipient_address"]
+    forms = {row["recipient_phone"], e164, e164[1:], "0" + nsn, nsn, f"0{nsn[:3]} {nsn[3:6]} {nsn[6:]}",
+             f"{nsn[:3]}.{nsn[3:6]}.{nsn[6:]}", f"+84 {nsn[:3]} {nsn[3:6]} {nsn[6:]}",
+             name, name.upper(), name.lower(), address, address.split(",")[0]}
+    return {f.encode("utf-8") for f in forms}
+
+
+def _decoded(blob: bytes, depth: int = 0) -> list[bytes]:
+    """``blob`` and what it decodes to: base64 (standard and URL-safe, whole or any long token in it)
+    and JSON (strings anywhere inside, unescaped), recursively."""
+    out = [blob]
+    if depth > 3:
+        return out
+    for token in {blob.strip(), *_B64_TOKEN.findall(blob)}:
+        for decode in (base64.b64decode, base64.urlsafe_b64decode):
+            try:
+                raw = decode(token + b"=" * (-len(token) % 4))
+            except (ValueError, binascii.Error):
+                continue
+            if raw and raw != token:
+                out += _decoded(raw, depth + 1)
+    try:
+        data = json.loads(blob)
+    except (ValueError, UnicodeDecodeError):
+        return out
+    stack = [data]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, dict):
+            stack += list(x.keys()) + list(x.values())
+        elif isinstance(x, list):
+            stack += x
+        elif isinstance(x, str):
+            out += _decoded(x.encode("utf-8"), depth + 1)
+    return out
+
+
+def scan_every_column(p, wanted: set[bytes]) -> list[tuple[str, str, bytes]]:
+    """(table, column, needle) for every value in every table of the database that holds a needle."""
+    from sqlalchemy import inspect, text
+
+    hits = []
+    with p.db.engine.connect() as conn:
+        insp = inspect(conn)
+        tables = insp.get_table_names()
+        assert {"call_intents", "masked_calls", "shipments", "audit_entries", "otp_challenges"} <= set(tables)
+        for table in tables:
+            for row in conn.execute(text(f'SELECT * FROM "{table}"')).mappings():
+                for column, value in row.items():
+                    if value is None:
+                        continue
+                    blob = bytes(value) if isinstance(value, (bytes, bytearray, memoryview)) \
+                        else str(value).encode("utf-8")
+                    for form in _decoded(blob):
+                        hits += [(table, column, n) for n in wanted if n in form]
+    return hits
+
+
+def test_no_personal_value_in_any_column_after_deletion_and_retention(make_settings, faker, backend):
+    """A parcel's whole life with calls (a direct call, a masked call routed both ways, the citizen's
+    proven check and spoken-code check, the person's own view), then a completed deletion request and
+    ``retention run``: no column of any table, read as stored or base64/JSON-decoded, holds any written
+    form of the person's phone, name or address (the signed call tokens name the number)."""
+    from datetime import timedelta
+
+    from postguard.db.base import utcnow
+    from postguard.platform import Platform
+    from tests.callerid_world import COURIER_PHONE, PROXY, build
+
+    p = Platform(make_settings(password_time_cost=1, password_memory_kib=1024, notifier="memory",
+                               callcheck_rate_limit="1000/minute"))
+    try:
+        w = build(p, faker)
+        row = w.rows[0]
+        wanted = person_needles(row)
+        direct = p.calls.start_call(w.people["an"], waybill=w.waybill)
+        assert w.recipient[1:] in base64.urlsafe_b64decode(direct["passport"].split(".")[1] + "==").decode()
+        assert p.calls.recorded_passport(direct["origid"]) == direct["passport"]  # kept, encrypted
+        p.calls.proxy_add(org_code="VNP", number=PROXY)
+        masked = p.calls.start_call(w.people["an"], waybill=w.waybill)
+        assert p.calls.route(caller=COURIER_PHONE, dialled=PROXY)["target"] == w.recipient
+        assert p.calls.route(caller=w.recipient, dialled=PROXY)["target"] == COURIER_PHONE
+        p.callcheck.send_code(phone=w.recipient, client="10.0.0.1")
+        proof = p.callcheck.confirm_code(phone=w.recipient, code=p.notifier.last_code(w.recipient), client="10.0.0.1")
+        checked = p.callcheck.check(caller=PROXY, proof=proof, client="10.0.0.1")
+        assert checked["outcome"] == "verified"
+        assert p.callcheck.check_spoken_code(waybill=w.waybill, code=checked["shipment"]["spoken_code"],
+                                             proof=proof, client="10.0.0.1")["valid"]
+        assert p.privacy.my_data(w.recipient)["shipments"]
+        assert scan_every_column(p, wanted) == []  # while the parcel travels: all encrypted or digested
+
+        p.shipments.set_status(w.system, w.waybill, "delivered")
+        dpo = p.staff.create(org_code="VNP", username="dpo", display_name="Võ Thị Dung", role="dpo",
+                             password="mật khẩu đủ dài 123")
+        req = p.privacy.file_request(w.recipient, org_code="VNP", kind="deletion")
+        done = p.privacy.complete(dpo, req["ref"])
+        assert done["status"] == "completed" and w.waybill in done["receipt"]["waybills"]
+        p.shipments.run_retention(now=utcnow() + timedelta(days=p.settings.retention_days + 1))
+
+        assert p.calls.recorded_passport(direct["origid"]) is None
+        assert p.calls.recorded_passport(masked["origid"]) is None
+        assert p.calls.route(caller=COURIER_PHONE, dialled=PROXY)["action"] == "refuse"
+        assert scan_every_column(p, wanted) == []
+    finally:
+        p.close()
+
+
+def test_the_column_scan_sees_encoded_plaintext(platform):
+    """The column scan is not blind: a number inside a base64url JWT payload inside a JSON value is found."""
+    e164 = "+84912345678"
+    payload = base64.urlsafe_b64encode(json.dumps({"dest": {"tn": [e164[1:]]}}).encode()).rstrip(b"=").decode()
+    value = json.dumps({"token": f"eyJhbGciOiJFUzI1NiJ9.{payload}.c2lnbmF0dXJlc2lnbmF0dXJl"})
+    name = json.dumps({"n": "Nguyễn Thị Hằng"})  # \\u escapes
+    assert any(e164[1:].encode() in f for f in _decoded(value.encode()))
+    assert any("Nguyễn Thị Hằng".encode() in f for f in _decoded(name.encode()))
+    from postguard.callerid.models import ScamReport
+
+    with platform.db.session() as s:
+        s.add(ScamReport(number="*******678", note=value, verdict="courier", client_digest=bytes(32)))
+    hits = scan_every_column(platform, {e164[1:].encode()})
+    assert ("scam_reports", "note", e164[1:].encode()) in hits

@@ -1,8 +1,11 @@
 """Indicator normal forms: every written form gives one normal form, normal forms are fixed points,
 garbage gets a clear InvalidInput (and never another exception)."""
 
+from urllib.parse import urlsplit
+
+import ada_url
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from postguard.errors import InvalidInput
@@ -95,7 +98,7 @@ def test_url_every_form_one_normal_form(labels, suffix, segs, slash, query):
 
 def test_idna_and_registrable_domains():
     n = detect("BƯUĐIỆN.vn")
-    assert n.type == "domain" and n.value.startswith("xn--") and n.display == "bưuđiện.vn"
+    assert n.type == "domain" and n.value.startswith("xn--") and n.display == f"bưuđiện.vn ({n.value})"
     assert detect("https://bưuđiện.vn/a").value == n.value + "/a"
     assert detect("login.vnpost.vn.example.com").domain == "example.com"
     assert detect("shop.blogspot.com").domain == "shop.blogspot.com"  # private suffixes count
@@ -204,3 +207,96 @@ def test_the_direct_phone_normal_is_the_constructors(e164):
     made = Normal("phone", e164, mask_phone(e164))
     assert Normal.phone(e164) == made and hash(Normal.phone(e164)) == hash(made)
     assert repr(Normal.phone(e164)) == repr(made)
+
+
+# -- links read as browsers read them (WHATWG URL standard) -------------------------------------------
+@pytest.mark.parametrize("raw,value,warnings", [
+    ("https://evil-pay.com\\@vnpost.vn/phi-luu-kho", "evil-pay.com/@vnpost.vn/phi-luu-kho",
+     {"host_mismatch", "backslash"}),
+    ("evil-pay.com\\@vnpost.vn/phi-luu-kho", "evil-pay.com/@vnpost.vn/phi-luu-kho", {"host_mismatch", "backslash"}),
+    ("https://vnpost.vn@evil-pay.com/x", "evil-pay.com/x", {"userinfo"}),
+    ("https://vnpost.vn:pw@evil-pay.com/x", "evil-pay.com/x", {"userinfo"}),
+    ("https://vnpost.vn\\.evil-pay.com/x", "vnpost.vn/.evil-pay.com/x", {"host_mismatch", "backslash"}),
+    ("https://vnpost.vn\t.evil-pay.com/x", "vnpost.vn.evil-pay.com/x", {"hidden_characters", "embedded_domain"}),
+    ("https://evil-\npay.com/x", "evil-pay.com/x", {"hidden_characters"}),
+    ("https://%65vil-pay.com/x", "evil-pay.com/x", {"host_mismatch", "encoded_host"}),
+    ("http://0x7f.1/", "127.0.0.1/", {"host_mismatch", "ip_address"}),
+    ("http://0177.0.0.1/", "127.0.0.1/", {"host_mismatch", "ip_address"}),
+    ("http://2130706433/", "127.0.0.1/", {"host_mismatch", "ip_address"}),
+    ("http://127.0.0.1/", "127.0.0.1/", {"ip_address"}),
+    ("https:evil-pay.com/x", "evil-pay.com/x", {"host_mismatch"}),
+    ("https://vnp\u043est.vn/", "xn--vnpst-lye.vn/", {"lookalike_letters"}),  # Cyrillic о
+    ("https://\u0430\u0440\u0440\u04cf\u0435.com/", "xn--80ak6aa92e.com/", {"lookalike_letters"}),  # all Cyrillic
+    ("vnpost.vn.evil-pay.com/phi-luu-kho", "vnpost.vn.evil-pay.com/phi-luu-kho", {"embedded_domain"}),
+    # honest forms: nothing to warn about
+    ("HTTPS://VNPOST.VN./Tra-Cuu", "vnpost.vn/Tra-Cuu", set()),
+    ("https://ｖｎｐｏｓｔ.vn/x", "vnpost.vn/x", set()),  # full-width letters: the browser maps them to vnpost.vn
+    ("https://bưuđiện.vn/a", "xn--buin-1ua66gr30m.vn/a", set()),
+    ("https://tracking.vnpost.vn/a", "tracking.vnpost.vn/a", set()),
+    ("https://vnpost.vn/a\\b", "vnpost.vn/a/b", set()),
+])
+def test_links_are_read_as_browsers_read_them(raw, value, warnings):
+    n = detect(raw)
+    assert n.type == "url" and n.value == value
+    assert {code for code, _ in n.warnings} == warnings
+    assert all(v for _, v in n.warnings)  # each warning names what it is about
+    _fixed_point(n)
+
+
+def test_idn_hosts_are_shown_in_both_forms():
+    n = detect("https://vnp\u043est.vn/phi")
+    assert n.display == "vnp\u043est.vn/phi (xn--vnpst-lye.vn)"
+    assert detect("https://vnpost.vn/phi").display == "vnpost.vn/phi"
+
+
+def test_domains_with_a_known_domain_in_front_are_flagged():
+    assert {c for c, _ in detect("vnpost.vn.evil-pay.com").warnings} == {"embedded_domain"}
+    assert detect("login.vnpost.vn").warnings == () and detect("www.vnpost.vn").warnings == ()
+
+
+@pytest.mark.parametrize("raw", ["javascript:alert(1)", "JavaScript:alert(1)", "java\tscript:alert(1)",
+                                 "data:text/html;base64,PGI+aGk8L2I+", "vbscript:msgbox(1)"])
+def test_code_links_are_refused(raw):
+    with pytest.raises(InvalidInput) as e:
+        detect(raw)
+    assert e.value.errors[0].code == "invalid_url" and "never open" in e.value.errors[0].message
+
+
+_IPV4_FORMS = st.integers(0, 2**32 - 1).flatmap(lambda n: st.sampled_from([
+    str(n), hex(n), f"0{n:o}", ".".join(str((n >> s) & 255) for s in (24, 16, 8, 0)),
+    ".".join(hex((n >> s) & 255) for s in (24, 16, 8, 0)), f"{n >> 24}.{n & 0xFFFFFF}"]))
+_LETTERS = st.sampled_from(list("abcdefghijklmnopqrstuvwxyzVNPOST0123456789-") + ["ư", "đ", "ệ", "о", "а", "ß", "Ａ"])
+_WORD = st.text(_LETTERS, min_size=1, max_size=8)
+_HOSTISH = st.one_of(
+    st.builds(lambda ls, t, dot: ".".join(ls) + "." + t + dot, st.lists(_WORD, min_size=1, max_size=3), tld,
+              st.sampled_from(["", "."])),
+    _IPV4_FORMS,
+    st.builds(lambda h: "".join(f"%{ord(c):02X}" if c.isalpha() and c.isascii() and c < "m" else c for c in h),
+              st.sampled_from(["vnpost.vn", "evil-pay.com", "shop.com.vn"])))
+_BEFORE = st.sampled_from(["", "@", "vnpost.vn@", "user:pw@", "\\", "\t", "\n", "%40"])
+_BETWEEN = st.sampled_from(["", "@", "\\@", "\\", "\\.", ".", "\t", "%40", "#@", "/@", "?@", ":1@", "%5C@"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(["http://", "https://", "HTTPS://", "https:", "https:\\\\", ""]), _BEFORE, _HOSTISH, _BETWEEN,
+       _HOSTISH, st.sampled_from(["", ":443", ":8080", ":99999"]), st.sampled_from(["/", "\\", "/a/../b", "?q=1", "#x"]))
+def test_the_host_judged_is_the_host_a_browser_visits(scheme, before, host, between, host2, port, sep):
+    """For generated links, the host postguard judges (and stores reports under) is the host
+    ``ada-url`` (a WHATWG URL parser, as in browsers) reports, or the link is refused; when a naive
+    (RFC 3986) reading shows another host, the link is flagged."""
+    raw = scheme + before + host + between + host2 + port + sep
+    try:
+        n = normalize(raw, "url")
+    except InvalidInput:
+        return
+    text = raw.strip()
+    text = text if text.lower().startswith(("http:", "https:")) else "http://" + text
+    browser = ada_url.URL(text).hostname  # parses: postguard accepted it
+    assert n.host == browser.rstrip(".")
+    assert n.value.startswith(n.host)
+    try:
+        naive = urlsplit(text).hostname
+    except ValueError:
+        naive = None
+    if naive is None or (naive.isascii() and naive.rstrip(".") != n.host):
+        assert n.warnings  # whatever a naive reading shows instead is flagged

@@ -154,3 +154,14 @@ def test_size_cap_and_empty():
                       max_bytes=1024) == "image/png"
     with pytest.raises(InvalidInput):
         check_file(b"", declared=None, max_bytes=1024)
+
+
+def test_a_deceptive_link_is_suspicious_at_least_and_never_official():
+    from postguard.intel.verdicts import VERDICTS, judge_link
+
+    warned = (("host_mismatch", "evil-pay.com"),)
+    for verdict in ("unknown", "official", "delisted", "disputed", "suspicious"):
+        assert judge_link(verdict, warned) == "suspicious"
+    for verdict in ("reported", "corroborated", "confirmed"):  # graver verdicts stand
+        assert judge_link(verdict, warned) == verdict
+    assert all(judge_link(v, ()) == v for v in VERDICTS)  # an honest link keeps its verdict

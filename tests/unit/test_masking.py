@@ -43,3 +43,61 @@ def test_mask_address_is_ward_and_province_only():
     assert mask_address(ward="Phường Bến Thành", province="Thành phố Hồ Chí Minh") == (
         "Phường Bến Thành, Thành phố Hồ Chí Minh"
     )
+
+
+# -- whatever the name: initials and one short given name, no digit, no invisible character -------------
+_PHONES = st.from_regex(r"0[35789][0-9]{8}", fullmatch=True)
+_SEPARATORS = st.sampled_from([" ", "  ", "-", ".", ", ", "\u202e", "\u2066", "\u200b", "\t", "/", "(", ")"])
+_DIGIT_RUNS = st.one_of(_PHONES, st.from_regex(r"[0-9]{2,}", fullmatch=True),
+                        _PHONES.map(lambda p: p.translate({ord(d): 0xFF10 + int(d) for d in "0123456789"})),
+                        _PHONES.map(lambda p: f"{p[:4]} {p[4:7]} {p[7:]}"), _PHONES.map(lambda p: f"{p[:4]}.{p[4:]}"))
+_PIECES = st.one_of(st.sampled_from(FAMILY + MIDDLE + GIVEN), _DIGIT_RUNS, _SEPARATORS,
+                    st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=6))
+hostile_names = st.lists(_PIECES, max_size=10).map("".join)
+
+
+def _letters_of(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFC", text) if c.isalpha() and not c.isnumeric())
+
+
+def _reveals_at_most_initials_and_given(full: str, masked: str) -> None:
+    """The mask is ``X.Y.Z. Given``, ``X.Y.Z.`` or ``Given``: one-letter initials, then at most one word
+    of at most seven letters that appears, as is, in the input; nothing else."""
+    assert not any(c.isnumeric() for c in masked)
+    assert all(c.isalpha() or c in ". " for c in masked), masked
+    initials, _, given = masked.rpartition(" ") if " " in masked else ("", "", masked)
+    if given.endswith("."):  # no given name shown: initials only
+        initials, given = given, ""
+    assert all(len(part) == 1 for part in initials.split(".")[:-1]) and (not initials or initials.endswith("."))
+    assert len(given) <= 7 and given in unicodedata.normalize("NFC", full)
+    assert len(_letters_of(masked)) <= len(_letters_of(full))
+
+
+@given(hostile_names)
+def test_mask_name_reveals_at_most_initials_and_the_given_name(full):
+    masked = mask_name(full)
+    _reveals_at_most_initials_and_given(full, masked)
+    assert mask_name(masked) == masked  # stored masks may be masked again: nothing changes
+
+
+@given(names, _DIGIT_RUNS, st.sampled_from([" ", "", ", ", " - ", "\u202e"]))
+def test_mask_name_never_shows_a_digit_run_from_the_input(full, digits, sep):
+    for text in (f"{full}{sep}{digits}", f"{digits}{sep}{full}", f"{full.rsplit(' ', 1)[0]}{sep}{digits}"):
+        masked = mask_name(text)
+        assert not any(c.isdigit() for c in masked), (text, masked)
+        _reveals_at_most_initials_and_given(text, masked)
+    assert mask_name(f"{full} {digits}") == mask_name(full)
+
+
+@given(names)
+def test_names_run_together_are_masked_like_spaced_ones(full):
+    assert mask_name(full.replace(" ", "")) == mask_name(full)
+
+
+def test_mask_name_examples_from_the_field():
+    assert mask_name("Trần Thị Thu Hằng 0912345678") == "T.T.T. Hằng"
+    assert mask_name("NguyễnVănAn") == "N.V. An"
+    assert mask_name("T.T.T.H. 0912345678") == "T.T.T.H."  # a mask stored by an earlier version
+    assert mask_name("NGUYỄNVĂNAN") == "N."  # no word boundary to find: initial only
+    assert mask_name("Nguyễn Văn \u202eAn") == "N.V. An"
+    assert mask_name("0912345678") == ""

@@ -28,6 +28,14 @@ def test_a_good_row_validates_and_normalises():
         ("sender_name", "", "required"),
         ("sender_name", "12345", "invalid"),
         ("recipient_name", "x" * 101, "too_long"),
+        ("recipient_name", "Trần Thị Thu Hằng 0912345678", "digits"),
+        ("sender_name", "Lê Văn Tám 0912.345.678", "digits"),
+        ("recipient_name", "Nguyễn Văn An ０９１２３４５６７８", "digits"),  # full-width digits
+        ("recipient_name", "Phạm Thị ٠٩١٢ Hoa", "digits"),  # Arabic-Indic digits
+        ("recipient_name", "Đỗ Thị Ⅻ Mai", "digits"),  # a Roman numeral
+        ("recipient_name", "Nguyễn Văn \u202eAn", "encoding"),  # right-to-left override
+        ("sender_name", "Hoàng\u2066 Yến\u2069", "encoding"),  # isolates
+        ("recipient_name", "Vũ\u200b Minh", "encoding"),  # zero-width space
         ("sender_phone", "0912", "invalid_phone"),
         ("recipient_phone", "09a2345678", "invalid_phone"),
         ("recipient_phone", "", "required"),

@@ -12,6 +12,7 @@ from postguard.access.models import Assignment, Staff
 from postguard.access.staff import StaffPrincipal
 from postguard.db.base import utcnow
 from postguard.errors import FieldError, Forbidden, InvalidInput, NotFound
+from postguard.orgs.models import Organisation
 from postguard.orgs.service import Principal
 from postguard.shipments.models import Shipment
 from postguard.shipments.service import masked_view
@@ -102,6 +103,11 @@ class AccessService:
             columns = tuple(sorted(PURPOSES.get(purpose, ("", frozenset()))[1]))
             (values,) = self.p.door.open_shipments(s, principal=principal, shipments=[sh], columns=columns,
                                                    purpose=purpose, details=details)
+            masked_only = purpose == "delivery" and s.get(Organisation, sh.org_id).masked_only
+        if masked_only:
+            # Masked-only delivery: the courier gets the number masked and the proxy number to call.
+            return {"waybill": waybill, **values,
+                    **self.p.calls.masked_line(principal, waybill=waybill, recipient=values.get("recipient_phone"))}
         return {"waybill": waybill, **values}
 
     # -- what a courier carries ---------------------------------------------------------------

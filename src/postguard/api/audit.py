@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 
 from postguard.api.deps import platform, scoped
+from postguard.api.params import INT64_MAX
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
 
@@ -15,8 +16,9 @@ auditor = scoped("audit:read")
 
 @router.get("/checkpoint", response_class=PlainTextResponse)
 def checkpoint(p: Platform = Depends(platform)) -> PlainTextResponse:
-    """The latest signed checkpoint (C2SP tlog-checkpoint as an Ed25519 signed note)."""
-    return PlainTextResponse(p.audit.latest_checkpoint().note)
+    """The latest signed checkpoint (C2SP tlog-checkpoint as an Ed25519 signed note), with the
+    cosignatures witnesses have given it so far."""
+    return PlainTextResponse(p.witnessing.cosigned_note(p.audit.latest_checkpoint()))
 
 
 @router.get("/verifier-key", response_class=PlainTextResponse)
@@ -25,12 +27,12 @@ def verifier_key(p: Platform = Depends(platform)) -> PlainTextResponse:
 
 
 @router.get("/inclusion")
-def inclusion(index: int = Query(..., ge=0), size: int | None = Query(None, ge=1),
+def inclusion(index: int = Query(..., ge=0, le=INT64_MAX), size: int | None = Query(None, ge=1, le=INT64_MAX),
               who: Principal = Depends(auditor), p: Platform = Depends(platform)) -> dict:
     return p.audit.inclusion(index, size=size, org_id=who.org_id)
 
 
 @router.get("/consistency")
-def consistency(size1: int = Query(..., ge=0), size2: int = Query(..., ge=0),
+def consistency(size1: int = Query(..., ge=0, le=INT64_MAX), size2: int = Query(..., ge=0, le=INT64_MAX),
                 who: Principal = Depends(auditor), p: Platform = Depends(platform)) -> dict:
     return p.audit.consistency(size1, size2)

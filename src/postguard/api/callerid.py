@@ -5,14 +5,16 @@ certificates."""
 from __future__ import annotations
 
 from functools import partial
+from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from postguard.api.deps import client_ip, platform, scope_ip, scoped
+from postguard.api.params import INT32_MAX
 from postguard.errors import (
     FieldError,
     InvalidInput,
@@ -31,7 +33,8 @@ class CallCheckIn(BaseModel):
     caller: str = Field(max_length=40, description="The number that called (any Vietnamese form)")
     phone: str | None = Field(None, max_length=40, description="Your own number (the number the call came to)")
     proof: str | None = Field(None, max_length=400, description="Proof of your number from /v1/callcheck/otp/verify")
-    waybill: str | None = Field(None, max_length=60, description="The waybill of the parcel you expect")
+    waybill: str | None = Field(None, max_length=60, description="The waybill of the parcel you expect (narrows a "
+                                "check with proof; alone it proves nothing)")
     amount_vnd: int | str | None = Field(None, description="The amount the caller asked for")
     asked: list[str] = Field(default_factory=list, max_length=5,
                              description="What the caller asked for: transfer, fee, otp, app, link")
@@ -52,6 +55,8 @@ class SpokenCodeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     waybill: str = Field(max_length=60)
     code: str = Field(max_length=12)
+    proof: str | None = Field(None, max_length=400, description="Proof of your number from /v1/callcheck/otp/verify "
+                              "(required: only the parcel's recipient may check its code)")
     operator: str | None = Field(None, max_length=32, description="The operator's code, when known")
 
 
@@ -104,7 +109,7 @@ async def call_check_body(p: Platform, raw: bytes, scope) -> bytes:
     body = _body(CallCheckIn, raw)
     call = partial(cc.check, caller=body.caller, phone=body.phone, proof=body.proof, waybill=body.waybill,
                    amount_vnd=body.amount_vnd, asked=body.asked, client=scope_ip(scope))
-    return orjson.dumps(call() if cc.in_process and cc.embedded and not body.proof and not body.waybill
+    return orjson.dumps(call() if cc.in_process and cc.embedded and not body.proof
                         else await run_in_threadpool(call))
 
 
@@ -152,9 +157,10 @@ def call_check_confirm_code(body: PhoneCodeIn, request: Request, p: Platform = D
 
 @router.post("/callcheck/code")
 def call_check_spoken_code(body: SpokenCodeIn, request: Request, p: Platform = Depends(platform)) -> dict:
-    """Check the spoken verification code a caller told you against the waybill's code of today."""
-    return p.callcheck.check_spoken_code(waybill=body.waybill, code=body.code, operator=body.operator,
-                                         client=client_ip(request))
+    """Check the spoken verification code a caller told you against your parcel's code of today (with
+    the proof of your number)."""
+    return p.callcheck.check_spoken_code(waybill=body.waybill, code=body.code, proof=body.proof,
+                                         operator=body.operator, client=client_ip(request))
 
 
 @router.post("/callcheck/report", status_code=201)
@@ -179,7 +185,8 @@ def verify_call(body: PassportIn, who: Principal = Depends(telephony), p: Platfo
 
 
 @router.get("/callerid/certs/{org}/{version}.pem", response_class=Response)
-def certificate(org: str, version: int, p: Platform = Depends(platform)) -> Response:
+def certificate(org: str, version: Annotated[int, Path(ge=1, le=INT32_MAX)],
+                p: Platform = Depends(platform)) -> Response:
     """An operator's call-signing certificate (the x5u of its PASSporTs)."""
     return Response(p.calls.certificate(org_code=org, version=version), media_type="application/x-pem-file",
                     headers={"Cache-Control": "public, max-age=3600"})

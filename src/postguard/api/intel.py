@@ -6,7 +6,6 @@ Values travel in POST bodies, never in a URL. ``check``, reports and appeals are
 from __future__ import annotations
 
 import asyncio
-import json
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
@@ -20,7 +19,9 @@ from postguard.api.deps import (
     platform,
     principal,
 )
-from postguard.errors import FieldError, InvalidInput, PayloadTooLarge
+from postguard.api.limits import loads_json
+from postguard.api.params import RowId
+from postguard.errors import FieldError, InvalidInput, UnsupportedMediaType
 from postguard.intel.service import Upload
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
@@ -125,6 +126,16 @@ def _check_input(raw: bytes) -> tuple[str, str | None]:
     raise InvalidInput("The request is not valid.", errors)
 
 
+def _is_json(content_type: bytes) -> bool:
+    """``application/json`` or ``application/<anything>+json``, with or without parameters. Nothing
+    else is read: a body a cross-site page may send without a CORS preflight (``text/plain``, a form,
+    none at all) is refused, as FastAPI refuses it on every other JSON route."""
+    if content_type == b"application/json":
+        return True
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media == b"application/json" or (media.startswith(b"application/") and media.endswith(b"+json"))
+
+
 async def check_body(p: Platform, raw: bytes, scope) -> bytes:
     """``POST /v1/check``, the benchmarked hot path (benchmarks/bench_check.py). A lookup of a value
     nobody stored (most of them) is answered on the event loop with no database query: the
@@ -132,11 +143,15 @@ async def check_body(p: Platform, raw: bytes, scope) -> bytes:
     changed is answered from this worker's memory too, and so is a body asked again
     (``IntelService.kept_body``). API-key authentication, a shared (Redis) rate limiter and grading
     go to the thread pool."""
-    who = None
-    for k, _ in scope["headers"]:
-        if k == b"authorization":
-            who = await run_in_threadpool(optional_principal, Request(scope))
-            break
+    json_body = keyed = False
+    for k, v in scope["headers"]:
+        if k == b"content-type":
+            json_body = _is_json(v)
+        elif k == b"authorization":
+            keyed = True
+    if not json_body:
+        raise UnsupportedMediaType("Send the lookup as JSON (`Content-Type: application/json`).")
+    who = await run_in_threadpool(optional_principal, Request(scope)) if keyed else None
     client = client_key(scope, who)
     intel, here = p.intel, p.limiter.in_process
     kept = intel.kept_body(raw)
@@ -145,7 +160,8 @@ async def check_body(p: Platform, raw: bytes, scope) -> bytes:
     value, type_ = _check_input(raw)
     plan = intel.check_plan(value, type=type_, client=client) if here else \
         await run_in_threadpool(lambda: intel.check_plan(value, type=type_, client=client))
-    answer = orjson.dumps(plan.answer if plan.answer is not None else await _graded(p, plan))
+    answer = orjson.dumps(intel.link_answer(plan.normal, plan.answer if plan.answer is not None
+                                            else await _graded(p, plan)))
     intel.keep_body(raw, plan, answer)
     return answer
 
@@ -187,10 +203,7 @@ async def report(request: Request, who: Principal | None = Depends(optional_prin
     """Report a scam: JSON, or multipart with a ``report`` JSON field and ``evidence`` files
     (images, PDFs, audio; type decided by content; size and count capped)."""
     s = p.settings
-    limit = s.intel_evidence_max_bytes * max(1, s.intel_evidence_max_files) + 64 * 1024
-    declared = int(request.headers.get("content-length") or 0)
-    if declared > limit:
-        raise PayloadTooLarge(f"The request is larger than {limit} bytes.")
+    # The body's size is bounded by ``BodyLimit`` (app.py): ``Settings.report_body_bytes`` on this path.
     uploads: list[Upload] = []
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data"):
@@ -207,7 +220,9 @@ async def report(request: Request, who: Principal | None = Depends(optional_prin
     else:
         raw = (await request.body()).decode("utf-8", "replace")
     try:
-        body = ReportIn.model_validate(json.loads(raw))
+        body = ReportIn.model_validate(loads_json(raw, "report"))
+    except InvalidInput as e:
+        raise InvalidInput("The report was not accepted.", e.errors) from None
     except (ValueError, TypeError) as e:
         errors = getattr(e, "errors", None)
         fields = [FieldError(".".join(str(x) for x in err["loc"]) or "report", err["msg"])
@@ -239,13 +254,13 @@ def official_add(body: ChannelIn, who: Principal = Depends(principal), p: Platfo
 
 
 @router.post("/intel/official/{channel_id}/verify")
-def official_verify(channel_id: int, body: StatusNote | None = None, who: Principal = Depends(principal),
+def official_verify(channel_id: RowId, body: StatusNote | None = None, who: Principal = Depends(principal),
                     p: Platform = Depends(platform)) -> dict:
     return p.intel.official_set_status(who, channel_id, status="verified", note=body.note if body else "")
 
 
 @router.post("/intel/official/{channel_id}/revoke")
-def official_revoke(channel_id: int, body: StatusNote | None = None, who: Principal = Depends(principal),
+def official_revoke(channel_id: RowId, body: StatusNote | None = None, who: Principal = Depends(principal),
                     p: Platform = Depends(platform)) -> dict:
     return p.intel.official_set_status(who, channel_id, status="revoked", note=body.note if body else "")
 
@@ -257,14 +272,14 @@ def queue(limit: int = Query(50, ge=1, le=500), who: Principal = Depends(princip
 
 
 @router.get("/intel/indicators/{indicator_id}")
-def indicator(indicator_id: int, reveal: bool = False, who: Principal = Depends(principal),
+def indicator(indicator_id: RowId, reveal: bool = False, who: Principal = Depends(principal),
               p: Platform = Depends(platform)) -> dict:
     """An indicator for analysts; ``reveal=true`` decrypts report texts and contacts (logged first)."""
     return p.intel.indicator(who, indicator_id, reveal=reveal)
 
 
 @router.post("/intel/indicators/{indicator_id}/decision")
-def decide(indicator_id: int, body: DecisionIn, who: Principal = Depends(principal),
+def decide(indicator_id: RowId, body: DecisionIn, who: Principal = Depends(principal),
            p: Platform = Depends(platform)) -> dict:
     return p.intel.decide(who, indicator_id, action=body.action, note=body.note, source=body.source)
 

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from postguard.api.deps import platform, principal
+from postguard.api.params import INT64_MAX, RowId
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
 
@@ -37,7 +38,7 @@ def list_alerts(
     kind: str | None = None,
     status: str = Query("open", description="open, acknowledged or all"),
     limit: int = Query(50, ge=1, le=500),
-    before: int | None = Query(None, ge=1, description="Cursor: the last id of the previous page"),
+    before: int | None = Query(None, ge=1, le=INT64_MAX, description="Cursor: the last id of the previous page"),
     who: Principal = Depends(principal), p: Platform = Depends(platform),
 ) -> dict:
     """Alerts of the key's organisation, newest first (scope ``audit:read``)."""
@@ -45,7 +46,7 @@ def list_alerts(
 
 
 @router.post("/alerts/{alert_id}/acknowledge")
-def acknowledge_alert(alert_id: int, body: AckIn | None = None, who: Principal = Depends(principal),
+def acknowledge_alert(alert_id: RowId, body: AckIn | None = None, who: Principal = Depends(principal),
                       p: Platform = Depends(platform)) -> dict:
     """Acknowledge an open alert (scope ``alerts:ack``); logged."""
     return p.alerts.acknowledge(who, alert_id, note=body.note if body else None)

@@ -50,6 +50,10 @@ def install(app: FastAPI, *, html_errors=None) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, err: StarletteHTTPException):
+        if isinstance(err.__cause__, RecursionError):  # FastAPI's "error parsing the body": JSON too deep
+            from postguard.api.limits import too_deep
+
+            return problem_response(too_deep(), request)
         body = {"type": "about:blank", "title": str(err.detail), "status": err.status_code, "detail": str(err.detail),
                 "instance": request.url.path}
         return JSONResponse(body, status_code=err.status_code, media_type=PROBLEM, headers=getattr(err, "headers", None))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 from bisect import bisect_left
 
@@ -13,6 +14,7 @@ from sqlalchemy import text
 
 from postguard import __version__
 from postguard.api.deps import platform
+from postguard.errors import NotFound, Unauthenticated
 from postguard.platform import Platform
 
 router = APIRouter(tags=["system"])
@@ -30,6 +32,14 @@ def healthz(p: Platform = Depends(platform)):
 
 @router.get("/metrics", response_class=Response)
 def metrics(request: Request) -> Response:
+    """Prometheus metrics, for a scraper holding ``POSTGUARD_METRICS_TOKEN`` (not served without one):
+    route names, counts and latencies say what the platform is doing and for whom."""
+    token = request.app.state.platform.settings.metrics_token
+    if not token:
+        raise NotFound("Metrics are not served here (set POSTGUARD_METRICS_TOKEN to serve them).")
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        raise Unauthenticated("Send the metrics token as `Authorization: Bearer <token>`.")
     return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)
 
 

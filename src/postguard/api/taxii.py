@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from postguard.api.deps import platform, scoped
+from postguard.api.params import INT64_MAX
 from postguard.errors import (
     FieldError,
     InvalidInput,
@@ -88,7 +89,7 @@ def _page(request, who, p, collection_id, added_after, limit, next_token, ids=No
 def objects(
     collection_id: str, request: Request,
     added_after: str | None = Query(None, description="Only objects added after this time"),
-    limit: int | None = Query(None, ge=1, description="Objects per page (capped by the server)"),
+    limit: int | None = Query(None, ge=1, le=INT64_MAX, description="Objects per page (capped by the server)"),
     next: str | None = Query(None, description="The `next` token of the previous page"),
     who: Principal = Depends(reader), p: Platform = Depends(platform),
 ) -> Response:
@@ -113,7 +114,8 @@ def object_by_id(collection_id: str, object_id: str, request: Request, who: Prin
 @router.get("/api/collections/{collection_id}/manifest/", response_class=Response)
 def manifest(
     collection_id: str, request: Request,
-    added_after: str | None = Query(None), limit: int | None = Query(None, ge=1), next: str | None = Query(None),
+    added_after: str | None = Query(None), limit: int | None = Query(None, ge=1, le=INT64_MAX),
+    next: str | None = Query(None),
     who: Principal = Depends(reader), p: Platform = Depends(platform),
 ) -> Response:
     page, headers = _page(request, who, p, collection_id, added_after, limit, next)

@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -97,6 +98,8 @@ class VerifyReport:
     entries: int
     checkpoints: int
     problems: list[Problem]
+    tree: merkle.MerkleTree | None = None  # the entries that verified, for checks against outside anchors
+    verifier_key: str = ""
 
     @property
     def ok(self) -> bool:
@@ -105,6 +108,11 @@ class VerifyReport:
     @property
     def first_bad(self) -> Problem | None:
         return min(self.problems, key=lambda p: p.index) if self.problems else None
+
+
+def _stamp(at) -> str:
+    """An ``at`` column as the entry's logged time text (UTC, microseconds, as ``_write`` writes it)."""
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _b64(b: bytes) -> str:
@@ -350,16 +358,21 @@ class AuditLog:
         with self.p.db.session() as s:
             signing, mac_key = self._keys(s)
             verifier = vkey(self.origin, ed25519.public_key_bytes(private_key=signing))
-            for row in s.execute(select(AuditEntry).order_by(AuditEntry.idx).execution_options(yield_per=5000)).scalars():
-                if row.idx != expected:
-                    problems.append(Problem(expected, f"entry {expected} is missing (deleted or renumbered)"))
-                    break
-                reason = self._check_row(row, mac_key)
-                if reason:
-                    problems.append(Problem(row.idx, reason))
-                    break
-                tree.append(merkle.leaf_hash(row.entry.encode("utf-8")))
-                expected += 1
+            try:
+                for row in s.execute(select(AuditEntry).order_by(AuditEntry.idx)
+                                     .execution_options(yield_per=5000)).scalars():
+                    if row.idx != expected:
+                        problems.append(Problem(expected, f"entry {expected} is missing (deleted or renumbered)"))
+                        break
+                    reason = self._check_row(row, mac_key)
+                    if reason:
+                        problems.append(Problem(row.idx, reason))
+                        break
+                    tree.append(merkle.leaf_hash(row.entry.encode("utf-8")))
+                    expected += 1
+            except ValueError:  # a column holds what its type cannot (SQLite stores any text)
+                bad = self._unreadable(s, expected)
+                problems.append(Problem(bad, f"entry {bad} time is not a time (edited)"))
             checkpoints = s.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.size)).scalars().all()
         count = expected
         for cp in checkpoints:
@@ -376,7 +389,22 @@ class AuditLog:
                                                        f"(a checkpoint covers {cp.size})"))
             elif tree.root(cp.size) != cp.root:
                 problems.append(Problem(cp.size - 1, f"entries up to {cp.size} do not match the signed checkpoint"))
-        return VerifyReport(entries=count, checkpoints=len(checkpoints), problems=problems)
+        return VerifyReport(entries=count, checkpoints=len(checkpoints), problems=problems, tree=tree,
+                            verifier_key=verifier)
+
+    @staticmethod
+    def _unreadable(session, start: int) -> int:
+        """The first entry from ``start`` on whose stored time does not parse."""
+        conn = session.connection()
+        rows = conn.exec_driver_sql(f"SELECT idx, at FROM audit_entries WHERE idx >= {placeholder(conn.dialect)} "
+                                    "ORDER BY idx", (start,))
+        for idx, at in rows:
+            if isinstance(at, str):
+                try:
+                    datetime.fromisoformat(at)
+                except ValueError:
+                    return idx
+        return start
 
     @staticmethod
     def _check_row(row: AuditEntry, mac_key: bytes) -> str | None:
@@ -391,6 +419,8 @@ class AuditLog:
         if (parsed.get("actor"), parsed.get("action"), parsed.get("subject"), parsed.get("org")) != (
                 row.actor, row.action, row.subject, row.org_id):
             return f"entry {row.idx} columns differ from its logged content (edited)"
+        if row.at is None or _stamp(row.at) != parsed.get("at"):
+            return f"entry {row.idx} time differs from its logged time (edited)"
         lh = merkle.leaf_hash(row.entry.encode("utf-8"))
         if row.leaf_hash != lh:
             return f"entry {row.idx} leaf hash does not match its content (edited)"

@@ -35,3 +35,16 @@ class AuditCheckpoint(Base):
     root: Mapped[bytes] = mapped_column(LargeBinary(32))
     note: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditCosignature(Base):
+    """A witness's cosignature (C2SP tlog-cosignature, ``cosignature/v1``) on the checkpoint at
+    ``size``: the signature line the witness answered, kept to be shown with the checkpoint."""
+
+    __tablename__ = "audit_cosignatures"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    witness: Mapped[str] = mapped_column(String(200), primary_key=True)  # <name>+<hex key ID>
+    signed_at: Mapped[int] = mapped_column(BigInteger)  # the cosignature's time, Unix seconds
+    line: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -24,7 +24,7 @@ import json
 import time
 import uuid
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 
 from postguard.access.models import Assignment, Staff
@@ -52,6 +52,7 @@ from postguard.vault import callsign
 from postguard.vault.masking import mask_phone
 
 TABLE = "masked_calls"
+INTENTS = "call_intents"
 CERT_DAYS = 730
 NO_DELIVERY = "no_active_delivery"
 ANNOUNCEMENT = {
@@ -64,7 +65,8 @@ def _live(now):
     """A masked-calling session that still counts: not ended, window open, parcel out for delivery,
     its assignment current and its courier active."""
     return and_(MaskedCall.ended_at.is_(None), MaskedCall.starts_at <= now, MaskedCall.ends_at >= now,
-                Assignment.ended_at.is_(None), Shipment.status == "out_for_delivery", Staff.status == "active")
+                Assignment.ended_at.is_(None), Shipment.status == "out_for_delivery", Shipment.shredded_at.is_(None),
+                Staff.status == "active")
 
 
 class CallService:
@@ -165,6 +167,50 @@ class CallService:
                 })
         return {"parcels": parcels}
 
+    # -- masked-only delivery -------------------------------------------------------------------
+    def set_masked_only(self, *, org_code: str, enabled: bool, actor: str = "cli") -> dict:
+        """Turn masked-only delivery on or off for an operator: when on, a courier's delivery reveal
+        gives the recipient's number masked with a proxy number to call, and calls never fall back to
+        the courier's own number."""
+        org = self.p.orgs.get(org_code)
+        with self.p.db.session() as s:
+            s.get(Organisation, org.id).masked_only = bool(enabled)
+            pool = s.execute(select(func.count()).select_from(ProxyNumber).where(
+                ProxyNumber.org_id == org.id, ProxyNumber.status == "active")).scalar_one()
+        self.p.audit.append(actor=actor, action="masked_only_set", org_id=org.id, subject=org.code,
+                            details={"enabled": bool(enabled)})
+        return {"org": org.code, "masked_only": bool(enabled), "proxy_numbers": pool}
+
+    def masked_line(self, principal, *, waybill: str, recipient: str | None) -> dict:
+        """For a courier's delivery reveal under masked-only delivery (the door has already decided
+        and logged): the recipient's number masked and the proxy number of this delivery's live
+        masked-calling session (started when there is none). ``proxy`` is None, with ``call_unavailable``
+        saying why, when no session can be had (no verified courier number, no free proxy number)."""
+        out = {"recipient_phone": mask_phone(recipient) if recipient else None, "masked_only": True, "proxy": None}
+        if not recipient:
+            return {**out, "call_unavailable": "no_recipient_phone"}
+        now = utcnow()
+        try:
+            with self.p.db.session() as s:
+                found = s.execute(select(Shipment, Assignment).join(Assignment, Assignment.shipment_id == Shipment.id)
+                                  .where(Shipment.org_id == principal.org_id, Shipment.waybill == waybill,
+                                         Assignment.courier_id == principal.staff_id,
+                                         Assignment.ended_at.is_(None))).first()
+                if found is None:  # reassigned since the door decided
+                    return {**out, "call_unavailable": "not_assigned"}
+                sh, a = found
+                calling = self.p.couriers.calling_number(s, staff_id=principal.staff_id)
+                if calling is None:
+                    return {**out, "call_unavailable": "no_verified_number"}
+                org = s.get(Organisation, principal.org_id)
+                _, proxy = self._session(s, org=org, principal=principal, sh=sh, a=a, now=now, courier=calling,
+                                         recipient=(recipient, self.keys.phone_digest(recipient)))
+        except Conflict:
+            return {**out, "call_unavailable": "proxy_busy"}
+        if proxy is None:
+            return {**out, "call_unavailable": "no_proxy_pool"}
+        return {**out, "proxy": national_format(proxy)}
+
     # -- starting a call -------------------------------------------------------------------------
     def start_call(self, principal, *, waybill: str) -> dict:
         """Record a call intent (and a masked-calling session when the operator has a proxy pool) and
@@ -197,16 +243,19 @@ class CallService:
             session_row, proxy = self._session(s, org=org, principal=principal, sh=sh, a=a, now=now,
                                                courier=(courier_e164, courier_digest),
                                                recipient=(recipient, recipient_digest))
+            if proxy is None and org.masked_only:
+                raise Conflict("Masked-only delivery: this operator has no proxy number to call through.")
             cert = self._certificate(s, org)
             key = callsign.signing_key(self.p.vault, s, org_id=org.id, version=cert.version)
             origid = str(uuid.uuid4())
             token = pp.sign(key=key, x5u=self.x5u(org.code, cert.version), orig_tn=proxy or courier_e164,
                             dest_tns=[recipient], iat=int(time.time()), attest="A", origid=origid,
                             rcd_name=org.name, crn=f"Giao bưu gửi …{sh.waybill[-4:]} / Parcel delivery")
+            # The token names the recipient's number (dest.tn): kept encrypted, erased when the parcel is shredded.
             s.add(CallIntent(origid=origid, org_id=org.id, courier_id=principal.staff_id, shipment_id=sh.id,
                              masked_call_id=session_row.id if session_row else None,
                              recipient_digest=recipient_digest, window_start=a.window_start,
-                             window_end=a.window_end, passport=token))
+                             window_end=a.window_end, passport=self._seal_passport(s, org.id, origid, token)))
         self.p.audit.append(actor=principal.actor, action="call_intent", org_id=principal.org_id, subject=waybill,
                             details={"origid": origid, "masked": proxy is not None})
         return {"origid": origid, "passport": token, "identity": pp.identity_header(token, info_url=self.x5u(
@@ -244,6 +293,23 @@ class CallService:
             setattr(row, f"{col}_ct", self.p.vault.encrypt(value.encode(), session=s, org_id=org.id, table=TABLE,
                                                            column=col, record_id=str(row.id)))
         return row, proxy.number
+
+    def _seal_passport(self, s, org_id: int, origid: str, token: str) -> str:
+        blob = self.p.vault.encrypt(token.encode(), session=s, org_id=org_id, table=INTENTS, column="passport",
+                                    record_id=origid)
+        return base64.b64encode(blob).decode("ascii")
+
+    def recorded_passport(self, origid: str) -> str | None:
+        """The PASSporT issued for a call intent (the operator's record of what it signed), or None
+        once the parcel was shredded."""
+        with self.p.db.session() as s:
+            row = s.execute(select(CallIntent.org_id, CallIntent.passport).where(CallIntent.origid == origid)).first()
+            if row is None:
+                raise NotFound("No such call intent.")
+            if not row.passport:
+                return None
+            return self.p.vault.decrypt(base64.b64decode(row.passport), session=s, org_id=row.org_id, table=INTENTS,
+                                        column="passport", record_id=origid).decode()
 
     # -- routing (the telephony interface) ---------------------------------------------------------
     def route(self, *, caller: str, dialled: str, actor: str = "telephony", org_id: int | None = None) -> dict:

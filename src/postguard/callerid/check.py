@@ -5,10 +5,14 @@ Outcomes (``outcome`` in every answer):
 - ``not_courier``: the number is neither an active courier's verified number nor an operator's proxy
   number. Warning, advice, official hotlines, and a one-step report.
 - ``courier``: a real courier (or masked-calling) number of operator Y, and the citizen has not proved
-  anything yet. Whether this courier delivers to them is not said: distinguishing the two answers
-  below needs proof, so an anonymous prober learns nothing about who a number's parcels go to.
-- ``verified``: proof given (a one-time-code proof of the citizen's own number, or the waybill) and the
-  courier is now assigned a parcel to them (out for delivery, window open). Shipment details follow.
+  control of their own number yet. Whether this courier delivers to them is not said: distinguishing
+  the two answers below needs proof, so an anonymous prober learns nothing about who a number's
+  parcels go to. A waybill is not proof (it is printed on every label): with a waybill and no proof
+  the answer is this one, inviting the proof.
+- ``verified``: the citizen proved control of their number with a one-time code, and the courier is
+  now assigned a parcel addressed to that number (out for delivery, window open; narrowed to the
+  waybill when one is given). Shipment details follow: COD, window, the courier's given name, today's
+  spoken code.
 - ``courier_no_delivery``: proof given, real courier, but no active delivery to this citizen.
 
 Requests the caller made (``asked``: transfer, fee, otp, app, link; ``amount_vnd``) are flagged in
@@ -17,7 +21,7 @@ COD is flagged once the parcel is known.
 
 The anonymous path costs one indexed query by keyed phone digest (no argon2, no decryption, keys
 cached). Checks are rate limited per client; checks with proof that match nothing are limited harder
-(repeated probing is refused with a clear message).
+per client and per proven number (repeated probing is refused with a clear message).
 """
 
 from __future__ import annotations
@@ -148,6 +152,11 @@ def parse_waybill(value) -> str | None:
     return w
 
 
+def caller_suffix(e164: str) -> str:
+    """How the access log names a checked call: the caller's last three digits (``…678``)."""
+    return "…" + e164[-3:]
+
+
 def given_name(display_name: str | None) -> str | None:
     """A Vietnamese given name is the last word of the full name."""
     return display_name.split()[-1] if display_name and display_name.split() else None
@@ -188,14 +197,18 @@ class CallCheck:
             self.p.limiter.hit(rule, "callcheck", client,
                                message="Too many checks from here; wait a little and try again.")
 
-    def _probing(self, client: str, *, count: bool) -> None:
-        """Checks with proof that matched nothing: refused once over the limit."""
+    def _probing(self, client: str, proven: str, *, count: bool) -> None:
+        """Checks with proof that matched nothing, counted per client and per proven number: refused
+        once over the limit."""
         rule = self.p.settings.callcheck_probe_limit
+        keys = (("callcheck-miss", client), ("callcheck-miss-phone", self.keys.phone_digest(proven).hex()))
         if not count:
-            if not self.p.limiter.test(rule, "callcheck-miss", client):
-                raise RateLimited(PROBE_MESSAGE)
+            for key in keys:
+                if not self.p.limiter.test(rule, *key):
+                    raise RateLimited(PROBE_MESSAGE)
             return
-        self.p.limiter.hit(rule, "callcheck-miss", client, message=PROBE_MESSAGE)
+        for key in keys:
+            self.p.limiter.hit(rule, *key, message=PROBE_MESSAGE)
 
     def hotlines(self) -> list[dict]:
         """Every operator's official hotline (public): kept for at most a minute, and while the
@@ -301,17 +314,17 @@ class CallCheck:
             proven = self.p.otp.open_proof(proof, purpose="parcel")
             if citizen is not None and citizen != proven:
                 raise Unauthenticated("The proof is for another phone number; confirm this number first.")
-        with_proof = proven is not None or waybill is not None
-        if with_proof:
-            self._probing(client, count=False)
+        # A waybill is printed on every label: it narrows a proven check, it proves nothing alone.
+        if proven is not None:
+            self._probing(client, proven, count=False)
         row = self.lookup(e164)
-        if not with_proof or row is None or row.status != "active":
+        if proven is None or row is None or row.status != "active":
             return self._anonymous(row, asked_, amount)
         base = {"operator": {"code": row.code, "name": row.name, "hotline": row.hotline},
                 "via": "proxy" if row.kind == "proxy" else "direct"}
         with self.p.db.read_session() as s:
-            found = self._delivery(s, row, citizen_e164=proven, waybill=waybill)
-        return self._bound(row, base, found, proven=proven, waybill=waybill, asked=asked_, amount=amount,
+            found = self._delivery(s, row, caller=e164, citizen_e164=proven, waybill=waybill)
+        return self._bound(row, base, found, caller=e164, proven=proven, asked=asked_, amount=amount,
                            client=client)
 
     def _anonymous(self, row: Caller | None, asked, amount) -> dict:
@@ -326,7 +339,7 @@ class CallCheck:
         return {"outcome": "not_courier", "flags": assess_requests(asked, amount, None),
                 "never_asks": list(NEVER_ASKS), "hotlines": self.hotlines(), "can_report": True}
 
-    def _delivery(self, s, row, *, citizen_e164: str | None, waybill: str | None):
+    def _delivery(self, s, row, *, caller: str, citizen_e164: str | None, waybill: str | None):
         """The shipment (and assignment) this courier or proxy number is now delivering to the citizen."""
         now = utcnow()
         live = and_(Assignment.ended_at.is_(None), Assignment.window_start <= now, Assignment.window_end >= now,
@@ -354,23 +367,29 @@ class CallCheck:
         candidates = s.execute(q.order_by(Shipment.id)).all()
         if citizen_e164 is None:
             return (candidates[0][0], candidates[0][1], row.ref) if candidates else None
-        if not candidates:
-            return None
-        # The blind index gives candidates only: the door logs, then opens their recipient phones to confirm.
-        who = CitizenPrincipal(org_id=row.org_id, digest_hex=self.keys.phone_digest(citizen_e164).hex())
-        opened = self.p.door.open_shipments(s, principal=who, shipments=[c[0] for c in candidates],
-                                            columns=("recipient_phone",), purpose="call_check")
-        for (sh, a), values in zip(candidates, opened):
-            if values["recipient_phone"] == citizen_e164:
+        mine = self._addressed_to(s, [c[0] for c in candidates], citizen_e164, org_id=row.org_id,
+                                  details={"caller": caller_suffix(caller)})
+        for sh, a in candidates:
+            if sh.id in mine:
                 return sh, a, row.ref
         return None
 
-    def _bound(self, row, base, found, *, proven, waybill, asked, amount, client) -> dict:
-        via_proof = "phone_proof" if proven is not None else "waybill"
+    def _addressed_to(self, s, shipments: list[Shipment], e164: str, *, org_id: int, details: dict) -> set[int]:
+        """The ids of ``shipments`` (blind-index candidates) whose recipient phone is ``e164``: the door
+        logs (purpose ``call_check``), then opens their recipient phones to compare, server-side."""
+        if not shipments:
+            return set()
+        who = CitizenPrincipal(org_id=org_id, digest_hex=self.keys.phone_digest(e164).hex())
+        opened = self.p.door.open_shipments(s, principal=who, shipments=shipments, columns=("recipient_phone",),
+                                            purpose="call_check", details=details)
+        return {sh.id for sh, values in zip(shipments, opened) if values["recipient_phone"] == e164}
+
+    def _bound(self, row, base, found, *, caller, proven, asked, amount, client) -> dict:
+        said = {"proof": "phone_proof", "via": base["via"], "caller": caller_suffix(caller)}
         if found is None:
-            self._probing(client, count=True)
+            self._probing(client, proven, count=True)
             self.p.audit.append(actor="citizen", action="call_check", org_id=row.org_id, subject=None,
-                                details={"outcome": "courier_no_delivery", "proof": via_proof, "via": base["via"]})
+                                details={"outcome": "courier_no_delivery", **said})
             return {"outcome": "courier_no_delivery", **base, "flags": assess_requests(asked, amount, None),
                     "never_asks": list(NEVER_ASKS)}
         sh, a, courier_id = found
@@ -383,8 +402,7 @@ class CallCheck:
                 .order_by(CallIntent.id.desc()).limit(1)
             ).first()
         self.p.audit.append(actor="citizen", action="call_check", org_id=row.org_id, subject=sh.waybill,
-                            details={"outcome": "verified", "proof": via_proof, "via": base["via"],
-                                     "courier": f"staff:{courier_id}"})
+                            details={"outcome": "verified", **said, "courier": f"staff:{courier_id}"})
         return {
             "outcome": "verified", **base,
             "shipment": {
@@ -414,25 +432,36 @@ class CallCheck:
         return self.p.otp.issue_proof(purpose="parcel", phone=e164, ttl=1800)
 
     # -- spoken codes ----------------------------------------------------------------------------
-    def check_spoken_code(self, *, waybill: str, code: str, operator: str | None = None, client: str) -> dict:
-        """Whether ``code`` is today's spoken code of the waybill. At most ``callcheck_code_limit`` tries
-        per waybill (all clients together), so a caller cannot find the code by trying."""
+    def check_spoken_code(self, *, waybill: str, code: str, proof: str | None, operator: str | None = None,
+                          client: str) -> dict:
+        """Whether ``code`` is today's spoken code of the waybill, for the parcel's recipient only: the
+        proof of their number must match the parcel's recipient phone (compared through the door), so
+        a stranger holding a label can neither find the code by trying nor use up the recipient's
+        tries. At most ``callcheck_code_limit`` tries per client and per proven number."""
         w = parse_waybill(waybill)
         if w is None:
             raise InvalidInput("A waybill is required.", [FieldError("waybill", "required", code="required")])
         if not (isinstance(code, str) and code.strip()):
             raise InvalidInput("A code is required.", [FieldError("code", "required", code="required")])
         self._limit(client)
-        self.p.limiter.hit(self.p.settings.callcheck_code_limit, "spoken-code", w,
-                           message="Too many codes tried for this waybill today; call the operator's hotline.")
-        q = select(Shipment.id).where(Shipment.waybill == w, Shipment.shredded_at.is_(None),
-                                      Shipment.status.not_in(("delivered", "returned", "cancelled")))
+        proven = self.p.otp.open_proof(proof, purpose="parcel")
+        rule, message = self.p.settings.callcheck_code_limit, "Too many codes tried today; call the operator's hotline."
+        self.p.limiter.hit(rule, "spoken-code", client, message=message)
+        self.p.limiter.hit(rule, "spoken-code-phone", self.keys.phone_digest(proven).hex(), message=message)
+        q = (select(Shipment, Organisation).join(Organisation, Organisation.id == Shipment.org_id)
+             .where(Shipment.waybill == w, Shipment.shredded_at.is_(None),
+                    Shipment.status.not_in(("delivered", "returned", "cancelled"))))
         if operator:
-            q = q.join(Organisation, Organisation.id == Shipment.org_id).where(Organisation.code == operator.upper())
-        with self.p.db.read_session() as s:
-            ids = s.execute(q).scalars().all()
+            q = q.where(Organisation.code == operator.upper())
         today = vn_today()
-        valid = any(code_matches(self.keys.code_key, shipment_id=i, day=today, code=code) for i in ids)
+        valid = False
+        with self.p.db.read_session() as s:
+            for sh, org in s.execute(q).all():
+                bidx = self.p.vault.blind_indexer(s, org_id=org.id, bits=org.blind_index_bits)(proven)
+                if sh.recipient_phone_bidx != bidx:
+                    continue  # not addressed to this number: nothing opened, nothing logged
+                if self._addressed_to(s, [sh], proven, org_id=org.id, details={"check": "spoken_code"}):
+                    valid = valid or code_matches(self.keys.code_key, shipment_id=sh.id, day=today, code=code)
         return {"valid": valid}
 
     # -- scam reports ----------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 A short code per shipment per day that the recipient can ask a caller for: derived, never stored,
 never printed on the label. It is a keyed MAC (HMAC-SHA256 under a service secret) of the shipment's
 id and the date in Viet Nam, reduced to ``DIGITS`` decimal digits. Only the assigned courier (in
-their view) and the recipient (after proving the parcel is theirs) are shown it; guessing it through
-the check endpoint is limited per waybill (see docs/security.md).
+their view) and the recipient (after proving control of the recipient's number) are shown it; the
+check endpoint confirms it only for the proven recipient, limited per client and per proven number
+(see docs/security.md).
 """
 
 from __future__ import annotations

@@ -61,7 +61,8 @@ class ProxyNumber(Base):
 
 class MaskedCall(Base):
     """A masked-calling session: (courier, recipient, shipment) bound to a proxy number until the
-    delivery ends or the window closes. Each side's number: keyed digest + vault ciphertext."""
+    delivery ends or the window closes. Each side's number: keyed digest + vault ciphertext (the
+    ciphertexts are erased, ``b""``, when the shipment is shredded)."""
 
     __tablename__ = "masked_calls"
     __table_args__ = (Index("ix_masked_calls_proxy_live", "proxy_id", "ended_at"),)
@@ -84,7 +85,9 @@ class MaskedCall(Base):
 
 
 class CallIntent(Base):
-    """A call a courier started from their view, with the PASSporT issued for it."""
+    """A call a courier started from their view, with the PASSporT issued for it. The token names the
+    recipient's number (``dest.tn``), so ``passport`` holds it encrypted (base64 of a vault ciphertext
+    under the operator's data key, bound to the origid), and ``""`` once the shipment is shredded."""
 
     __tablename__ = "call_intents"
     __table_args__ = (Index("ix_call_intents_shipment", "shipment_id", "created_at"),)

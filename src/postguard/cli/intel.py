@@ -9,6 +9,8 @@ from pathlib import Path
 
 import typer
 
+INT64_MAX = 2**63 - 1  # the largest id the database holds (as postguard.api.params, without importing FastAPI)
+
 intel_app = typer.Typer(no_args_is_help=True, help="Scam intelligence: check, report, official channels, moderation.")
 official_app = typer.Typer(no_args_is_help=True, help="Operators' official channels.")
 intel_app.add_typer(official_app, name="official")
@@ -74,7 +76,7 @@ def official_add(
 
 
 @official_app.command("verify")
-def official_verify(channel: int = typer.Argument(..., help="Channel id"),
+def official_verify(channel: int = typer.Argument(..., min=1, max=INT64_MAX, help="Channel id"),
                     note: str = typer.Option("", help="How it was verified")) -> None:
     """Verify a registered channel (platform administrators)."""
     p = _p()
@@ -82,7 +84,7 @@ def official_verify(channel: int = typer.Argument(..., help="Channel id"),
 
 
 @official_app.command("revoke")
-def official_revoke(channel: int = typer.Argument(..., help="Channel id"),
+def official_revoke(channel: int = typer.Argument(..., min=1, max=INT64_MAX, help="Channel id"),
                     note: str = typer.Option("", help="Why")) -> None:
     """Revoke a channel: it is no longer shown as official, and held reports count again."""
     p = _p()
@@ -112,7 +114,7 @@ def queue(limit: int = typer.Option(50, help="How many (1-500)")) -> None:
 
 
 @intel_app.command("show")
-def show(indicator: int = typer.Argument(..., help="Indicator id"),
+def show(indicator: int = typer.Argument(..., min=1, max=INT64_MAX, help="Indicator id"),
          reveal: bool = typer.Option(False, "--reveal", help="Decrypt report texts and contacts (logged)")) -> None:
     """An indicator with its verdict, reports and decisions."""
     p = _p()
@@ -120,7 +122,7 @@ def show(indicator: int = typer.Argument(..., help="Indicator id"),
 
 
 @intel_app.command("decide")
-def decide(indicator: int = typer.Argument(..., help="Indicator id"),
+def decide(indicator: int = typer.Argument(..., min=1, max=INT64_MAX, help="Indicator id"),
            action: str = typer.Option(..., help="confirm, dispute, delist or clear"),
            source: str = typer.Option("analyst", help="analyst or official_source (for confirm)"),
            note: str = typer.Option("", help="Why")) -> None:

@@ -14,7 +14,7 @@ from typing import Optional
 import typer
 
 from postguard.cli.intel import intel_app
-from postguard.errors import PostguardError
+from postguard.errors import ConfigurationError, FieldError, PostguardError
 from postguard.settings import Settings
 
 app = typer.Typer(
@@ -32,6 +32,8 @@ audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident access lo
 warnings_app = typer.Typer(no_args_is_help=True, help="Scam warnings, their feed and webhooks.")
 app.add_typer(warnings_app, name="warnings")
 app.add_typer(audit_app, name="audit")
+witness_app = typer.Typer(no_args_is_help=True, help="A witness that co-signs other parties' logs (C2SP tlog-witness).")
+app.add_typer(witness_app, name="witness")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(keys_app, name="keys")
 keys_app.add_typer(api_keys_app, name="api")
@@ -98,6 +100,11 @@ def serve(
 
     from postguard.app import create_app
 
+    settings = Settings()
+    if demo:
+        from postguard.demo import refuse_in_production
+
+        refuse_in_production(settings)  # before anything is created or migrated
     platform = _platform()
     if demo:
         from postguard.demo import seed
@@ -111,18 +118,23 @@ def serve(
             typer.echo(f"  {member['org']:<8} {member['role']:<8} {member['username']:<15} {member['password']}")
         typer.echo(f"Parcels assigned to the demo couriers: {', '.join(info['assigned'])}")
     typer.echo(f"postguard on http://{host}:{port}/ (database: {platform.db.dialect})")
+    # X-Forwarded-For is believed only from POSTGUARD_TRUSTED_PROXIES (uvicorn's own default trusts
+    # 127.0.0.1, which would let anything behind a local proxy or on the host pick its address).
+    trusted = platform.settings.trusted_proxies
+    proxy = {"proxy_headers": bool(trusted), "forwarded_allow_ips": list(trusted)}
     if workers > 1:
         platform.close()
-        uvicorn.run("postguard.app:create_app", factory=True, host=host, port=port, workers=workers)
+        uvicorn.run("postguard.app:create_app", factory=True, host=host, port=port, workers=workers, **proxy)
     else:
-        uvicorn.run(create_app(platform.settings, platform=platform), host=host, port=port)
+        uvicorn.run(create_app(platform.settings, platform=platform), host=host, port=port, **proxy)
 
 
 @app.command()
 def demo(shipments: int = typer.Option(3000, min=1, help="How many shipments to generate")) -> None:
     """Seed the demo operator with generated shipments (synthetic people, real wards)."""
-    from postguard.demo import seed
+    from postguard.demo import refuse_in_production, seed
 
+    refuse_in_production(Settings())
     _out(seed(_platform(), shipments=shipments))
 
 
@@ -397,17 +409,96 @@ def retention_run() -> None:
 
 # -- audit -------------------------------------------------------------------------------------
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Recompute the log from its stored entries and check every checkpoint; exit 12 naming the
-    first bad entry when anything was edited, deleted, inserted or reordered."""
+def audit_verify(
+    witness: list[str] = typer.Option([], "--witness", help="A witness's verifier key: require the log to hold "
+                                      "the latest checkpoint it co-signed (repeatable)"),
+    pin: Optional[Path] = typer.Option(None, "--pin", help="File keeping the last verified checkpoint "
+                                       "(default: under $XDG_STATE_HOME/postguard/pins/)"),
+    no_pin: bool = typer.Option(False, "--no-pin", help="Neither check nor update a pinned checkpoint"),
+) -> None:
+    """Recompute the log from its stored entries and check every checkpoint, each witness's latest
+    cosigned checkpoint and the pinned one; exit 12 naming the first bad entry when anything was
+    edited, deleted, inserted, reordered, cut short or rolled back."""
+    from postguard.audit.witnessing import default_pin_path
     from postguard.errors import AuditTampered
 
-    report = _platform().audit.verify()
+    p = _platform()
+    if not no_pin and pin is None:
+        pin = default_pin_path(p.audit.verifier_key())
+    report, anchored = p.witnessing.verify(witnesses=witness, pin=None if no_pin else pin)
     if not report.ok:
-        for problem in report.problems:
+        for problem in sorted(report.problems, key=lambda q: q.index):
             typer.echo(f"  {problem.reason}", err=True)
         raise AuditTampered(f"first bad entry: {report.first_bad.index}")
     typer.echo(f"ok: {report.entries} entries, {report.checkpoints} checkpoints verified")
+    for what in anchored:
+        typer.echo(f"  consistent with {what}")
+
+
+@audit_app.command("status")
+def audit_status() -> None:
+    """The latest checkpoint and, per configured witness, the latest size it co-signed."""
+    _out(_platform().witnessing.status())
+
+
+@audit_app.command("witness")
+def audit_witness() -> None:
+    """Submit the latest checkpoint to the configured witnesses now and store their cosignatures."""
+    p = _platform()
+    p.audit.checkpoint()
+    results = p.witnessing.submit()
+    _out(results)
+    if any(not r.startswith("ok") for r in results.values()):
+        raise typer.Exit(1)
+
+
+# -- witness -----------------------------------------------------------------------------------
+def _witness_dir() -> Path:
+    import os
+
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "postguard-witness"
+
+
+WitnessDirOpt = typer.Option(None, "--dir", envvar="POSTGUARD_WITNESS_DIR",
+                             help="The witness's own directory: its key and per-log state "
+                                  "(default: $XDG_DATA_HOME/postguard-witness)")
+
+
+@witness_app.command("init")
+def witness_init(
+    name: str = typer.Option(..., "--name", help="The witness's key name, e.g. witness.example.org"),
+    directory: Optional[Path] = WitnessDirOpt,
+) -> None:
+    """Create the witness's Ed25519 key (mode 0600) and print its verifier key."""
+    from postguard.audit.witness import Witness
+
+    typer.echo(Witness.init(directory or _witness_dir(), name))
+
+
+@witness_app.command("key")
+def witness_key(directory: Optional[Path] = WitnessDirOpt) -> None:
+    """Print the witness's verifier key (give it to the log's operator and to auditors)."""
+    from postguard.audit.witness import Witness
+
+    typer.echo(Witness(directory or _witness_dir(), []).verifier_key())
+
+
+@witness_app.command("serve")
+def witness_serve(
+    log: list[str] = typer.Option(..., "--log", help="Verifier key of a log to witness (repeatable)"),
+    directory: Optional[Path] = WitnessDirOpt,
+    host: str = typer.Option("127.0.0.1", help="Address to listen on"),
+    port: int = typer.Option(7380, help="Port to listen on"),
+) -> None:
+    """Run the witness (C2SP tlog-witness): co-sign each log's checkpoints that are consistent with
+    the last one it co-signed. Needs no database."""
+    import uvicorn
+
+    from postguard.audit.witness import Witness, create_witness_app
+
+    w = Witness(directory or _witness_dir(), log)
+    typer.echo(f"witness {w.verifier_key()} on http://{host}:{port}/ for {', '.join(w.logs)}")
+    uvicorn.run(create_witness_app(w), host=host, port=port, log_level="warning")
 
 
 @audit_app.command("checkpoint")
@@ -623,12 +714,21 @@ def audit_check_proofs(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
                                 help="A downloaded proofs file, export or deletion receipt (JSON)"),
     verifier_key: Optional[str] = typer.Option(None, "--verifier-key", help="Default: the key in the file"),
+    witness: list[str] = typer.Option([], "--witness", help="A witness's verifier key whose cosignature "
+                                      "the checkpoint must carry (repeatable)"),
 ) -> None:
-    """Check a downloaded proofs file offline: checkpoint signature, leaf hashes, inclusion proofs."""
+    """Check a downloaded proofs file offline: checkpoint signature, witnesses' cosignatures, leaf
+    hashes, inclusion proofs."""
     from postguard.errors import AuditTampered
     from postguard.privacy.proofs import verify_bundle
 
-    size, results = verify_bundle(json.loads(file.read_text(encoding="utf-8")), verifier_key=verifier_key)
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        from postguard.errors import InvalidInput
+
+        raise InvalidInput("The file is not JSON.") from None
+    size, results = verify_bundle(data, verifier_key=verifier_key, witnesses=witness)
     bad = [r for r in results if not r.ok]
     for r in bad:
         typer.echo(f"  entry {r.index}: {r.reason}", err=True)
@@ -753,6 +853,14 @@ def proxy_pool_list(org: str = OrgOpt) -> None:
     _out(_platform().calls.proxy_list(org_code=org))
 
 
+@proxy_app.command("masked-only")
+def proxy_pool_masked_only(org: str = OrgOpt,
+                           enabled: bool = typer.Option(..., "--on/--off",
+                                                        help="Masked-only delivery on or off")) -> None:
+    """Masked-only delivery: couriers get the recipient's number masked and call through the pool."""
+    _out(_platform().calls.set_masked_only(org_code=org, enabled=enabled))
+
+
 @calls_app.command("route")
 def calls_route(caller: str = typer.Option(..., "--caller", help="The number calling"),
                 dialled: str = typer.Option(..., "--dialled", help="The proxy number dialled")) -> None:
@@ -761,8 +869,17 @@ def calls_route(caller: str = typer.Option(..., "--caller", help="The number cal
 
 
 def main() -> None:
+    from pydantic import ValidationError
+
     try:
-        app()
+        try:
+            app()
+        except ValidationError as e:  # a POSTGUARD_* setting that does not parse: name it, no traceback
+            if e.title != "Settings":
+                raise
+            raise ConfigurationError("invalid setting", [
+                FieldError("POSTGUARD_" + str(err["loc"][0]).upper() if err["loc"] else "settings", err["msg"])
+                for err in e.errors()]) from None
     except PostguardError as e:
         typer.echo(f"error: {e.detail}", err=True)
         for fe in e.errors:

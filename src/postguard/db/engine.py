@@ -10,6 +10,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from postguard.files import private_file
 from postguard.settings import Settings
 
 
@@ -39,6 +40,12 @@ def placeholder(dialect) -> str:
     return "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
 
 
+def _file_db(parsed) -> bool:
+    """A SQLite database in a file (SQLAlchemy pools its connections), not one in memory (one per thread)."""
+    db = parsed.database or ""
+    return db not in ("", ":memory:") and not db.startswith("file::memory:") and parsed.query.get("mode") != "memory"
+
+
 def build_engine(url: str, *, echo: bool = False, pool_size: int = 20) -> Engine:
     """An engine with at most ``pool_size`` connections, each kept once opened: a caller finding them
     all busy waits for one (up to 30 s) rather than opening a short-lived extra, since a new
@@ -46,10 +53,9 @@ def build_engine(url: str, *, echo: bool = False, pool_size: int = 20) -> Engine
     cache. An in-memory SQLite database keeps SQLAlchemy's one connection per thread."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        pool = {}
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            pool = {"pool_size": pool_size, "max_overflow": 0}
+        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+            private_file(Path(parsed.database))  # 0600 in a 0700 directory: it holds personal data
+        pool = {"pool_size": pool_size, "max_overflow": 0} if _file_db(parsed) else {}
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -57,7 +63,7 @@ def build_engine(url: str, *, echo: bool = False, pool_size: int = 20) -> Engine
 
 
 def _in_memory(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
+    return engine.dialect.name == "sqlite" and not _file_db(engine.url)
 
 
 class Database:

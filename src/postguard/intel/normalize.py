@@ -10,7 +10,12 @@ of one indicator gives one normal form (``Normal.value``), which is what is stor
 * ``ewallet``: ``<wallet>:<E.164>`` (``momo:+84912345678``): Vietnamese wallets are keyed by phone.
 * ``url``: ``<host>[:port]<path>[?query]`` with the host lower-case and IDNA-encoded (A-labels),
   default ports, userinfo, fragment and the scheme dropped, percent-escapes normalised, dot
-  segments removed. ``http://`` and ``https://`` links to one place are one indicator.
+  segments removed. ``http://`` and ``https://`` links to one place are one indicator. Links are
+  read exactly as browsers read them (the WHATWG URL standard, by ``ada-url``): the host is the one
+  a browser would visit, whatever a naive reading of the text shows. What makes a link deceptive
+  (user info, a host that differs from the naive reading, backslashes, hidden characters, an
+  encoded or numeric host, look-alike letters, a known domain put in front of another) is kept in
+  ``Normal.warnings``; it is a property of the written form, not of the normal form.
 * ``domain``: the host, lower-case A-labels without a trailing dot; ``Normal.domain`` is its
   registrable domain from the bundled public suffix list (never fetched).
 * ``social``: ``<platform>:<page>`` for Facebook, Zalo, TikTok and Telegram pages in any URL form.
@@ -31,6 +36,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+import ada_url
 import idna
 import phonenumbers
 from phonenumbers import PhoneNumberType
@@ -55,6 +61,9 @@ class Normal:
     domain: str | None = None  # registrable domain (url, domain)
     host: str | None = None  # the host (url)
     bank: str | None = None  # BIN (bank_account) or wallet code (ewallet) or platform (social)
+    # What makes the written link deceptive: ``(code, value)`` pairs (see ``LINK_WARNINGS``), empty
+    # for an honest link and for every other type. Not part of the normal form.
+    warnings: tuple[tuple[str, str | None], ...] = ()
 
     @property
     def personal(self) -> bool:
@@ -65,7 +74,8 @@ class Normal:
         """``Normal("phone", e164, mask_phone(e164))``, built without the frozen ``__init__``'s
         per-field ``object.__setattr__`` (the lookup's hot path builds one per request)."""
         n = object.__new__(cls)
-        n.__dict__.update(type="phone", value=e164, display=mask_phone(e164), domain=None, host=None, bank=None)
+        n.__dict__.update(type="phone", value=e164, display=mask_phone(e164), domain=None, host=None, bank=None,
+                          warnings=())
         return n
 
 
@@ -226,15 +236,7 @@ def norm_domain(raw: str) -> Normal:
     if reg is None:
         raise _bad("not a registrable domain (a public suffix such as com.vn, or an unknown top-level domain)",
                    code="invalid_domain")
-    return Normal("domain", host, _display_host(host), domain=reg, host=host)
-
-
-def _display_host(host: str) -> str:
-    """Unicode form for people, A-labels kept where decoding fails."""
-    try:
-        return idna.decode(host)
-    except (idna.IDNAError, UnicodeError, ValueError):
-        return host
+    return Normal("domain", host, shown_host(host), domain=reg, host=host, warnings=host_warnings(host))
 
 
 _DEFANG = ((re.compile(r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)", re.IGNORECASE), "."),
@@ -250,6 +252,43 @@ def _defang(text: str) -> str:
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):(//)?")
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 _QUERY_SAFE = "/?:@!$&'()*+,;=-._~"
+_HIDDEN = str.maketrans("", "", "\t\n\r")  # what the WHATWG parser removes from anywhere in a link
+_CODE_SCHEMES = {"javascript", "data", "vbscript", "blob"}
+_SPACE = re.compile(r"\s")
+
+# Why a written link is deceptive: code -> (Vietnamese, English), ``{value}`` filled in from the warning.
+LINK_WARNINGS: dict[str, tuple[str, str]] = {
+    "host_mismatch": ("Địa chỉ thật của liên kết là {value}: trình duyệt sẽ mở {value}, không phải tên miền "
+                      "mà bạn nhìn thấy khi đọc qua.",
+                      "The real address is {value}: a browser opens {value}, not the domain a quick reading shows."),
+    "userinfo": ("Liên kết có phần '…@' trước địa chỉ thật: trình duyệt bỏ qua mọi thứ trước dấu @ và mở {value}.",
+                 "The link has a '…@' part before the real address: a browser ignores everything before the @ "
+                 "and opens {value}."),
+    "backslash": ("Liên kết có dấu gạch ngược '\\': trình duyệt coi nó như '/', nên phần phía sau không phải "
+                  "tên miền; địa chỉ thật là {value}.",
+                  "The link has a backslash '\\': a browser reads it as '/', so what follows is not the domain; "
+                  "the real address is {value}."),
+    "hidden_characters": ("Liên kết có ký tự ẩn (tab hoặc xuống dòng) mà trình duyệt lặng lẽ bỏ đi; địa chỉ thật "
+                          "là {value}.",
+                          "The link has hidden characters (tabs or line breaks) that a browser silently removes; "
+                          "the real address is {value}."),
+    "encoded_host": ("Tên miền được viết bằng mã %xx để khó đọc; giải mã ra là {value}.",
+                     "The domain is written in %xx codes to be hard to read; decoded, it is {value}."),
+    "ip_address": ("Liên kết dẫn tới một địa chỉ IP ({value}) chứ không phải tên miền; doanh nghiệp thật không "
+                   "gửi liên kết như vậy.",
+                   "The link goes to an IP address ({value}), not a domain name; genuine companies do not "
+                   "send such links."),
+    "lookalike_letters": ("Tên miền dùng chữ cái của bảng chữ khác trông giống chữ Latin: {value}.",
+                          "The domain uses letters of another alphabet that look like Latin ones: {value}."),
+    "embedded_domain": ("Liên kết bắt đầu bằng {value} nhưng không thuộc tên miền đó: tên miền thật đứng ở cuối "
+                        "phần địa chỉ.",
+                        "The link starts with {value} but does not belong to it: the real domain is the one at "
+                        "the end of the address."),
+}
+# Letters of other scripts that look like Latin ones (after IDNA lower-casing): a label made only of
+# these reads as a Latin word (``аррӏе``).
+_LOOKALIKE = frozenset("авекмнорстухіјѕԁԛԝүһӏԛѵαονρτυικχεβζηօսցոհք")
+_CONFUSABLE_SCRIPTS = frozenset({"CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC", "GEORGIAN", "LISU"})
 
 
 def _requote(part: str, safe: str) -> str:
@@ -257,46 +296,192 @@ def _requote(part: str, safe: str) -> str:
     return quote(unquote(part, errors="surrogateescape"), safe=safe, errors="surrogateescape")
 
 
-def _split_url(raw: str):
+@dataclass(frozen=True)
+class Link:
+    """A link as a browser reads it (WHATWG URL standard): the host it would visit, and what makes
+    the written form deceptive."""
+
+    scheme: str
+    hostname: str  # A-labels, lower case, no trailing dot; IPv4 dotted, IPv6 in brackets
+    port: int | None
+    path: str
+    query: str
+    ip: bool
+    warnings: tuple[tuple[str, str | None], ...]
+
+
+def _split_url(raw: str) -> Link:
     text = _defang(raw.strip())
+    hidden = text != (text := text.translate(_HIDDEN))
     m = _SCHEME.match(text)
     if m and m.group(1).lower() not in ("http", "https"):
+        if m.group(1).lower() in _CODE_SCHEMES:
+            raise _bad(f"a {m.group(1).lower()}: link runs code or shows a page made inside the link itself; "
+                       "never open one from a message (only http and https links are checked)", code="invalid_url")
         if m.group(2) or m.group(1).lower() in _LINK_SCHEMES:
             raise _bad("only http and https links are checked", code="invalid_url")
         m = None  # "host:port/path" without a scheme
     if not m:
         text = "http://" + text
-    elif not m.group(2):
-        raise _bad("a link has // after its scheme", code="invalid_url")
-    if any(c.isspace() for c in text) or any(ord(c) < 32 for c in text):
+    if _SPACE.search(text):
         raise _bad("a link has no spaces", code="invalid_url")
     try:
-        parts = urlsplit(text)
-        port = parts.port
+        url = ada_url.URL(text)
     except ValueError:
         raise _bad("not a valid link (host or port)", code="invalid_url") from None
-    if not parts.hostname:
+    host = url.hostname
+    if not host:
         raise _bad("a link needs a host", code="invalid_url")
-    return parts, port
+    ip = url.host_type != ada_url.HostType.DEFAULT
+    if not ip:
+        host = host.rstrip(".")
+        if not host:
+            raise _bad("a link needs a host", code="invalid_url")
+    try:
+        port = int(url.port) if url.port else None
+    except ValueError:  # pragma: no cover - ada validates ports
+        raise _bad("not a valid link (host or port)", code="invalid_url") from None
+    userinfo = "@" in text and bool(url.username or url.password)
+    warnings = _link_warnings(text, host, ip, hidden, userinfo)
+    return Link(url.protocol[:-1], host, port, url.pathname, url.search[1:], ip, warnings)
+
+
+def _naive_host(text: str) -> tuple[str | None, str]:
+    """The host a naive reading of the link shows (RFC 3986 as ``urllib`` reads it, backslashes and
+    all), normalised like a browser's, and the authority as written."""
+    try:
+        parts = urlsplit(text)
+        written = parts.hostname
+    except ValueError:
+        return None, ""
+    if not written:
+        return None, parts.netloc
+    name = written.rstrip(".")
+    if name.isascii():
+        if ":" not in name:
+            return name, parts.netloc  # urllib lower-cases it
+        try:
+            return f"[{ipaddress.IPv6Address(name).compressed}]", parts.netloc
+        except ValueError:
+            return name, parts.netloc
+    try:
+        return (ada_url.idna_to_ascii(name) or b"").decode("ascii").rstrip(".") or name, parts.netloc
+    except (ValueError, UnicodeError):
+        return name, parts.netloc
+
+
+def _link_warnings(text: str, host: str, ip: bool, hidden: bool, userinfo: bool) -> tuple:
+    """What makes the written ``text`` (its scheme added, hidden characters removed) deceptive,
+    given the ``host`` a browser would visit."""
+    naive, netloc = _naive_host(text)
+    found: list[tuple[str, str | None]] = []
+    if naive != host:
+        found.append(("host_mismatch", host))
+    if userinfo:
+        found.append(("userinfo", host))
+    if "\\" in netloc:
+        found.append(("backslash", host))
+    if hidden:
+        found.append(("hidden_characters", host))
+    if "%" in netloc.rpartition("@")[2]:
+        found.append(("encoded_host", host))
+    if ip:
+        found.append(("ip_address", host))
+        return tuple(found)
+    return (*found, *host_warnings(host))
+
+
+def host_warnings(host: str) -> tuple[tuple[str, str | None], ...]:
+    """What makes a domain name (A-labels) deceptive: look-alike letters, a domain in front of another."""
+    found: list[tuple[str, str | None]] = []
+    if "xn--" in host:
+        shown = unicode_host(host)
+        if _lookalike(shown):
+            found.append(("lookalike_letters", f"{shown} ({host})"))
+    embedded = _embedded_domain(host)
+    if embedded:
+        found.append(("embedded_domain", embedded))
+    return tuple(found)
+
+
+def _scripts(label: str) -> set[str]:
+    return {unicodedata.name(c, "?").split()[0] for c in label if c.isalpha()}
+
+
+def _lookalike(shown: str) -> bool:
+    """A label mixing Latin letters with those of a confusable script, or made only of letters of
+    another script that look like Latin ones."""
+    for label in shown.split("."):
+        scripts = _scripts(label)
+        others = scripts & _CONFUSABLE_SCRIPTS
+        if others and (len(scripts) > 1 or all(c in _LOOKALIKE for c in label if c.isalpha())):
+            return True
+    return False
+
+
+def _embedded_domain(host: str) -> str | None:
+    """A registrable domain written in front of the real one (``vnpost.vn.evil.com``)."""
+    reg = registrable(host)
+    if reg is None or host == reg:
+        return None
+    sub = host[: -len(reg) - 1].split(".")
+    for end in range(2, len(sub) + 1):  # one look-up per label: the registrable domain ending there
+        found = _psl().privatesuffix(".".join(sub[:end]))
+        if found:
+            return found
+    return None
+
+
+def unicode_host(host: str) -> str:
+    """The Unicode form of an A-label host (the A-labels kept where one does not decode)."""
+    if "xn--" not in host:
+        return host
+    try:
+        return ada_url.idna_to_unicode(host) or host
+    except (ValueError, UnicodeError):  # pragma: no cover - ada decodes what it encoded
+        return host
+
+
+def shown_host(host: str) -> str:
+    """A host for people: its Unicode form, followed by its A-labels when they differ (both forms,
+    so that look-alike letters cannot hide)."""
+    shown = unicode_host(host)
+    return host if shown == host else f"{shown} ({host})"
+
+
+def _url_host(link: Link) -> str:
+    """The browser's host, validated: a domain name with a registrable domain, or an IP address."""
+    host = link.hostname
+    if link.ip:
+        return host if host.startswith("[") else str(ipaddress.IPv4Address(host))
+    labels = host.split(".")
+    if len(host) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels) or labels[-1].isdigit():
+        raise _bad("not a valid domain name", code="invalid_domain")
+    return host
 
 
 def norm_url(raw: str) -> Normal:
-    parts, port = _split_url(raw)
-    host = norm_host(parts.hostname)
-    if not host.startswith("[") and not host.replace(".", "").isdigit() and registrable(host) is None:
+    return _norm_link(_split_url(raw))
+
+
+def _norm_link(link: Link, host: str | None = None) -> Normal:
+    host = host or _url_host(link)
+    reg = None if link.ip else registrable(host)
+    if not link.ip and reg is None:
         raise _bad("the link's host is not a registrable domain", code="invalid_url")
-    scheme = parts.scheme.lower()
-    netloc = host if port is None or (scheme, port) in (("http", 80), ("https", 443)) else f"{host}:{port}"
-    path = _requote(parts.path, _PATH_SAFE) or "/"
+    port = link.port
+    netloc = host if port is None or (link.scheme, port) in (("http", 80), ("https", 443)) else f"{host}:{port}"
+    path = _requote(link.path, _PATH_SAFE) or "/"
     trailing = path.endswith("/") and path != "/"
     path = posixpath.normpath(path) if path != "/" else "/"
     path = "/" + path.lstrip("/") if path != "." else "/"
     if trailing and path != "/":
         path += "/"
-    query = _requote(parts.query, _QUERY_SAFE)
+    query = _requote(link.query, _QUERY_SAFE)
     value = netloc + path + (f"?{query}" if query else "")
-    shown = _display_host(host) + value[len(host):]
-    return Normal("url", value, shown, domain=registrable(host), host=host)
+    shown = unicode_host(host)
+    shown = shown + value[len(host):] + ("" if shown == host else f" ({host})")
+    return Normal("url", value, shown, domain=reg, host=host, warnings=link.warnings)
 
 
 # -- social pages and apps --------------------------------------------------------------------------
@@ -369,9 +554,9 @@ def norm_social(raw: str) -> Normal:
         if platform == "facebook" and page.startswith("id:"):
             page = f"profile.php?id={page[3:]}"
         text = f"https://{_PLATFORM_NAMES[platform]}/{prefix}{page}"
-    parts, _ = _split_url(text)
-    host = norm_host(parts.hostname)
-    found = social_of(host, parts.path, parts.query)
+    link = _split_url(text)
+    host = _url_host(link)
+    found = social_of(host, link.path, link.query)
     if found is None:
         raise _bad("not a page on Facebook, Zalo, TikTok or Telegram", code="invalid_social")
     platform, page = found
@@ -380,7 +565,7 @@ def norm_social(raw: str) -> Normal:
         shown = f"facebook.com/profile.php?id={page[3:]}"
     if platform == "zalo" and page.startswith("+"):
         shown = f"zalo.me/{mask_phone(page)}"
-    return Normal("social", f"{platform}:{page}", shown, bank=platform)
+    return Normal("social", f"{platform}:{page}", shown, host=host, bank=platform, warnings=link.warnings)
 
 
 _PLAY = {"play.google.com"}
@@ -410,11 +595,12 @@ def norm_app(raw: str) -> Normal:
         raise _bad("an app is android:<package> or ios:<numeric id>", code="invalid_app")
     if _PACKAGE.match(text) and "/" not in text:
         return Normal("app", f"android:{text.lower()}", f"android:{text.lower()}")
-    parts, _ = _split_url(text)
-    found = app_of(norm_host(parts.hostname), parts.path, parts.query)
+    link = _split_url(text)
+    host = _url_host(link)
+    found = app_of(host, link.path, link.query)
     if found is None:
         raise _bad("an app is a Google Play or App Store link, android:<package> or ios:<id>", code="invalid_app")
-    return Normal("app", found, found)
+    return Normal("app", found, found, host=host, warnings=link.warnings)
 
 
 # -- SMS brand names --------------------------------------------------------------------------------
@@ -463,7 +649,8 @@ def _is_link(text: str) -> bool:
     return bool(m and (m.group(2) or m.group(1).lower() in _LINK_SCHEMES))
 
 
-_LINK_SCHEMES = {"http", "https", "javascript", "data", "file", "ftp", "mailto", "tel", "sms", "intent"}
+_LINK_SCHEMES = {"http", "https", "javascript", "data", "vbscript", "blob", "file", "ftp", "mailto", "tel", "sms",
+                 "intent"}
 
 
 def _phone(text: str) -> Normal:
@@ -497,14 +684,16 @@ def detect(raw: str, type: str | None = None) -> Normal:
     words = folded.split()
 
     # 1. Links: a scheme, "www.", or a host followed by a path. Social pages and store links first.
-    if _is_link(text) or text.lower().startswith("www.") or re.match(r"^[^\s/]+\.[^\s/]+/", text):
-        parts, _ = _split_url(text)
-        host = norm_host(parts.hostname)
-        if social_of(host, parts.path, parts.query):
+    # (Read as a browser would: without the tabs and line breaks it removes, and "\\" as "/".)
+    probe = text.translate(_HIDDEN)
+    if (_is_link(probe) or probe.lower().startswith("www.") or re.match(r"^[^\s/\\]+\.[^\s/\\]+[/\\]", probe)):
+        link = _split_url(text)
+        host = _url_host(link)
+        if social_of(host, link.path, link.query):
             return norm_social(text)
-        if app_of(host, parts.path, parts.query):
+        if app_of(host, link.path, link.query):
             return norm_app(text)
-        return norm_url(text)
+        return _norm_link(link, host)
     if re.fullmatch(r"(facebook|fb|zalo|tiktok|telegram|tg)\s*:\s*@?\S+", text, re.IGNORECASE):
         return norm_social(text)
     if re.fullmatch(r"(android|ios)\s*:\s*\S+", text, re.IGNORECASE):

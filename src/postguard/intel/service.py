@@ -38,7 +38,7 @@ from postguard.intel.models import (
     Reporter,
     ReportIndicator,
 )
-from postguard.intel.normalize import Normal, detect, norm_domain
+from postguard.intel.normalize import LINK_WARNINGS, Normal, detect, norm_domain, shown_host, unicode_host
 from postguard.intel.sharing import TYPES as SHARED_TYPES
 from postguard.intel.sharing import SharedIndicator
 from postguard.intel.verdicts import (
@@ -48,6 +48,7 @@ from postguard.intel.verdicts import (
     Standing,
     Verdict,
     grade,
+    judge_link,
 )
 from postguard.orgs.models import Organisation
 from postguard.orgs.service import SCOPES, Principal
@@ -88,7 +89,13 @@ HEADLINES = {
     "disputed": "Reported, but disputed: a review or an appeal is open. Be careful meanwhile.",
     "delisted": "Removed from the list after review. That does not mean it is safe.",
     "official": "Official channel of {org}.",
+    "suspicious": "This link is disguised: it really goes to {host}. Do not open it or enter anything there.",
 }
+HEADLINE_SUSPICIOUS_VI = ("Liên kết này được ngụy trang: thực chất nó dẫn tới {host}. Đừng mở, đừng nhập thông tin "
+                          "gì vào đó.")
+IDN_NOTE = ("The domain has letters outside a-z; written as a browser sends it, it is {value}.",
+            "Tên miền có chữ ngoài a-z; viết theo cách trình duyệt gửi đi, nó là {value}.")
+OFFICIAL_REASONS = frozenset({"official_channel", "reports_under_review"})
 ADVICE = ("A genuine courier never asks you to transfer money to a personal account, to tell an OTP code, "
           "to install an app or to pay a storage fee. When unsure, hang up and call the operator's official hotline.")
 # What staff of the platform organisation may do in the analyst console (as API-key scopes).
@@ -306,7 +313,37 @@ class IntelService:
     def check(self, raw: str, *, type: str | None = None, client: str, now: datetime | None = None) -> dict:
         """Look up any raw input. Rate limited per ``client``; a clean lookup writes and logs nothing."""
         plan = self.check_plan(raw, type=type, client=client)
-        return plan.answer if plan.answer is not None else self.check_stored(plan, now=now)
+        answer = plan.answer if plan.answer is not None else self.check_stored(plan, now=now)
+        return self.link_answer(plan.normal, answer)
+
+    @staticmethod
+    def link_answer(n: Normal, answer: dict) -> dict:
+        """The answer for the written form looked up: ``answer`` (graded, and kept, per normal form)
+        with what the link's writing adds. A deceptive link (``n.warnings``) is ``suspicious`` at
+        least and never official, each warning explained in Vietnamese and English; a link's host
+        is shown in both forms (Unicode and the A-labels a browser sends)."""
+        if n.type != "url" and not n.warnings:
+            return answer
+        out = dict(answer)
+        host = n.host or ""
+        out["link"] = {"host": host, "host_unicode": unicode_host(host), "shown": shown_host(host),
+                       "domain": n.domain, "deceptive": bool(n.warnings), "warnings": [code for code, _ in n.warnings]}
+        if host != out["link"]["host_unicode"]:
+            out["notes"] = [*answer["notes"], {"code": "idn_host", "text": IDN_NOTE[0].format(value=host),
+                                               "text_vi": IDN_NOTE[1].format(value=host), "value": host}]
+        if not n.warnings:
+            return out
+        verdict = judge_link(answer["verdict"], n.warnings)
+        reasons = [{"code": f"link_{code}", "text": LINK_WARNINGS[code][1].format(value=value),
+                    "text_vi": LINK_WARNINGS[code][0].format(value=value), "value": value}
+                   for code, value in n.warnings]
+        out["reasons"] = reasons + [r for r in answer["reasons"] if r["code"] not in OFFICIAL_REASONS]
+        out["official"] = None
+        if verdict != answer["verdict"]:
+            shown = shown_host(host) if host else "?"
+            out.update(verdict=verdict, headline=HEADLINES["suspicious"].format(host=shown),
+                       headline_vi=HEADLINE_SUSPICIOUS_VI.format(host=shown))
+        return out
 
     def check_plan(self, raw: str, *, type: str | None = None, client: str) -> CheckPlan:
         """The first half of ``check``, with no I/O besides the rate limiter: limit, normalise, and
@@ -623,6 +660,9 @@ class IntelService:
         if len(label) > 200:
             raise _bad("label", "at most 200 characters", code="too_long")
         n = detect(value, CHANNEL_KINDS[kind][0])
+        if n.warnings:  # a look-alike or disguised name is never registered as anyone's own
+            raise _bad("value", "this is written to deceive (" + ", ".join(c for c, _ in n.warnings)
+                       + "); it cannot be an official channel", code="deceptive")
         if kind == "domain" and n.domain != n.value:
             raise _bad("value", f"register the registrable domain ({n.domain}); its subdomains are covered")
         org = self.p.orgs.get(org_code or principal.org_code)

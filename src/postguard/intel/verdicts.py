@@ -3,6 +3,9 @@
 The ladder: ``unknown`` (never "safe": only "nothing reported") → ``reported`` → ``corroborated`` →
 ``confirmed`` (by an analyst or an official source) → ``disputed`` (an open appeal or an analyst's
 doubt) → ``delisted``. A verified official channel is ``official`` and is never flagged by reports.
+A link written to deceive (``Normal.warnings``: user info, a host other than a naive reading shows,
+look-alike letters…) is ``suspicious`` at least and never ``official`` (``judge_link``), whatever is
+stored about the place it leads to: that is a property of how it is written, never stored.
 
 The score (0-100) adds, per distinct reporter (an organisation, or one client of the public
 service however many reports or contacts it sends), the points of its best report kind times its
@@ -17,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-VERDICTS = ("unknown", "reported", "corroborated", "confirmed", "disputed", "delisted", "official")
+VERDICTS = ("unknown", "reported", "corroborated", "confirmed", "disputed", "delisted", "official", "suspicious")
 REPORTER_KINDS = ("org", "citizen", "anonymous")
 
 
@@ -88,8 +91,16 @@ class Verdict:
                 "last_report_at": self.last_report_at.isoformat() if self.last_report_at else None}
 
 
-SEVERITY = {"unknown": 0, "delisted": 0, "official": 0, "disputed": 1, "reported": 2, "corroborated": 3,
-            "confirmed": 4}
+SEVERITY = {"unknown": 0, "delisted": 0, "official": 0, "disputed": 1, "suspicious": 2, "reported": 3,
+            "corroborated": 4, "confirmed": 5}
+
+
+def judge_link(verdict: str, warnings) -> str:
+    """The verdict of a lookup whose written link carries ``warnings``: at least ``suspicious``
+    (so never ``official``, ``unknown`` or ``delisted``); a graver verdict stands."""
+    if not warnings or SEVERITY[verdict] > SEVERITY["suspicious"]:
+        return verdict
+    return "suspicious"
 
 
 def _days(a: datetime, b: datetime) -> float:

@@ -140,7 +140,9 @@ class LeakService:
     def triangulate(self, who, waybill: str) -> dict:
         """Who revealed ``waybill``'s personal data, at which stage of its journey, ranked by how
         likely each is to be the leak: after delivery and outside an assignment first, then
-        break-glass, exports, customer service, couriers in their window, phone searches, refusals."""
+        break-glass, exports, customer service, couriers in their window, phone searches, refusals.
+        Accesses with their own legal basis (``LAWFUL``: data-subject requests, break-glass that
+        already raised its alert) are listed but weighted down, each with its stated basis."""
         if not isinstance(who, str):
             self.p.orgs.require(who, "audit:read", roles=TRIANGULATE_ROLES, subject=waybill,
                                 message="Only auditors and data-protection officers triangulate leaks.")
@@ -166,6 +168,7 @@ class LeakService:
                     or_(AuditEntry.subject == waybill,
                         (AuditEntry.subject.is_(None)) & AuditEntry.entry.contains(f'"{waybill}"')))
                 .order_by(AuditEntry.idx)).all()
+            alerted = self._break_glass_alerts(s, org_id, waybill)
         per_actor: dict[str, dict] = {}
         for idx, raw in rows:
             e = json.loads(raw)
@@ -174,16 +177,21 @@ class LeakService:
             at = _parse_at(e["at"])
             stage = stage_at(sh.created_at, events, at)
             who_, role = staff.get(e["actor"], (None, "apikey" if e["actor"].startswith("apikey:") else None))
-            weight, why = _weigh(e, stage, role, any(a <= at and (b is None or at <= b)
-                                                     for a, b in spans.get(e["actor"], ())))
+            weight, why, basis = _weigh(e, stage, role, any(a <= at and (b is None or at <= b)
+                                                            for a, b in spans.get(e["actor"], ())),
+                                        alerted.get(idx))
             item = per_actor.setdefault(e["actor"], {"actor": e["actor"], "username": who_, "role": role,
                                                      "score": 0, "accesses": []})
             item["accesses"].append({"index": idx, "at": e["at"], "action": e["action"], "purpose": e.get("purpose"),
-                                     "stage": stage, "weight": weight, "why": why})
+                                     "stage": stage, "weight": weight, "why": why, "lawful_basis": basis})
         ranked = []
         for item in per_actor.values():
             acc = item["accesses"]
-            item["score"] = max(a["weight"] for a in acc) + len(acc) - 1
+            top = max(acc, key=lambda a: a["weight"])
+            # further accesses add one each, except lawful ones: a data-subject request answered again
+            # once its parcels are delivered is one request, not a pattern
+            item["score"] = top["weight"] + sum(1 for a in acc if a is not top and a["lawful_basis"] is None)
+            item["why"] = top["why"]
             item["first_at"] = min(a["at"] for a in acc)
             item["stages"] = sorted({a["stage"] for a in acc}, key=list(STAGES.values()).index)
             ranked.append(item)
@@ -195,26 +203,64 @@ class LeakService:
         return {"waybill": waybill, "status": sh.status, "stage_now": STAGES.get(sh.status, sh.status),
                 "candidates": ranked}
 
+    @staticmethod
+    def _break_glass_alerts(s, org_id: int, waybill: str) -> dict[int, dict]:
+        """Log index of each break-glass reveal of ``waybill`` → the alert it raised."""
+        out = {}
+        for a in s.execute(select(Alert).where(
+                Alert.org_id == org_id, Alert.kind == "break_glass",
+                or_(Alert.subject == waybill, (Alert.subject.is_(None)) & Alert.details.contains(f'"{waybill}"')))
+                ).scalars():
+            d = json.loads(a.details or "{}")
+            if isinstance(d.get("log_index"), int) and waybill in (d.get("waybills") or [waybill]):
+                out[d["log_index"]] = {"id": a.id, "acknowledged_by": a.acknowledged_by}
+        return out
 
-def _weigh(e: dict, stage: str, role: str | None, assigned: bool) -> tuple[int, str]:
+
+# Purposes with their own legal basis: the access answers the person the data is about. Shown in a
+# triangulation (they did read the data) but weighted below every ordinary reveal, with the basis.
+LAWFUL = {
+    "dsr_match": "data-subject request: the data-protection officer finding the person's shipments",
+    "dsr_export": "data-subject request: the data-protection officer exporting the person's own data",
+    "data_subject": "the data subject reading their own data",
+}
+WEIGHTS = {
+    "after_delivery": 50, "outside_assignment": 40, "break_glass": 30, "export": 25, "customer_service": 20,
+    "reveal": 15, "delivery": 10, "break_glass_alerted": 8, "phone_search": 5, "lawful": 3, "refused": 2,
+}
+
+
+def _weigh(e: dict, stage: str, role: str | None, assigned: bool,
+           alert: dict | None = None) -> tuple[int, str, str | None]:
+    """(weight, why, the legal basis that weighted it down or ``None``) of one access."""
     action, purpose = e["action"], e.get("purpose")
     if action == "reveal_denied":
-        return 2, "refused attempt (nothing revealed)"
+        return WEIGHTS["refused"], "refused attempt (nothing revealed)", None
+    when = " after delivery" if stage == "after_delivery" else ""
+    if purpose in LAWFUL:
+        request = (e.get("details") or {}).get("request") if isinstance(e.get("details"), dict) else None
+        basis = LAWFUL[purpose] + (f" (request {request})" if request else "")
+        return WEIGHTS["lawful"], f"lawful{when}: {basis}; weighted down", basis
+    if action == "break_glass" and alert is not None:
+        state = f"acknowledged by {alert['acknowledged_by']}" if alert["acknowledged_by"] else "open"
+        basis = f"break-glass with its justification, already alerted (alert {alert['id']}, {state})"
+        why = f"break-glass{when}, already alerted (alert {alert['id']}, {state}); weighted down"
+        return WEIGHTS["break_glass_alerted"], why, basis
     if stage == "after_delivery":
-        return 50, "revealed after delivery"
+        return WEIGHTS["after_delivery"], "revealed after delivery", None
     if role == "courier" and not assigned:
-        return 40, "revealed outside the courier's assignment"
+        return WEIGHTS["outside_assignment"], "revealed outside the courier's assignment", None
     if action == "break_glass":
-        return 30, "break-glass reveal"
+        return WEIGHTS["break_glass"], "break-glass reveal with no alert on record", None
     if action == "export":
-        return 25, "export"
+        return WEIGHTS["export"], "export", None
     if purpose == "customer_service":
-        return 20, "customer-service reveal"
+        return WEIGHTS["customer_service"], "customer-service reveal", None
     if purpose == "delivery":
-        return 10, "courier in the delivery window"
+        return WEIGHTS["delivery"], "courier in the delivery window", None
     if purpose == "phone_search":
-        return 5, "phone search candidate"
-    return 15, "reveal"
+        return WEIGHTS["phone_search"], "phone search candidate", None
+    return WEIGHTS["reveal"], "reveal", None
 
 
 def _parse_at(text: str) -> datetime:

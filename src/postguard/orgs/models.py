@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from postguard.db.base import Base, BigId, UTCDateTime, utcnow
@@ -16,6 +16,8 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200))
     hotline: Mapped[str | None] = mapped_column(String(32))
     blind_index_bits: Mapped[int] = mapped_column(Integer)
+    # Masked-only delivery: couriers get the recipient's number masked and call through a proxy number.
+    masked_only: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -169,6 +169,13 @@ class OrgService:
                             details={"scopes": sorted(set(scopes))})
         return IssuedKey(token=token, prefix=prefix, scopes=sorted(set(scopes)))
 
+    def api_key_prefixes(self, code: str, *, label: str) -> list[str]:
+        """The prefixes of the organisation's unrevoked API keys labelled ``label``."""
+        org = self.get(code)
+        with self.p.db.session() as s:
+            return list(s.execute(select(ApiKey.prefix).where(
+                ApiKey.org_id == org.id, ApiKey.label == label, ApiKey.revoked_at.is_(None))).scalars())
+
     def revoke_api_key(self, *, prefix: str, actor: str = "cli") -> None:
         with self.p.db.session() as s:
             key = s.execute(select(ApiKey).where(ApiKey.prefix == prefix)).scalar_one_or_none()

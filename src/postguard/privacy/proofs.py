@@ -1,17 +1,20 @@
 """Check, with nothing but the file, the proofs a person downloads (``/v1/me/shipments``, an access
 export, a deletion receipt): the checkpoint's signature against the log's verifier key, each entry's
 leaf hash against its content (RFC 8785 canonical JSON), and each RFC 9162 inclusion proof against
-the checkpoint's root. Pure: no database, no network."""
+the checkpoint's root, and with witness keys, the witnesses' cosignatures (on the checkpoint, or on an
+older checkpoint with a consistency proof to it). Pure: no database, no network."""
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from postguard.audit import merkle
 from postguard.audit.canonical import canonical
-from postguard.audit.checkpoint import open_checkpoint
-from postguard.errors import FieldError, InvalidInput
+from postguard.audit.checkpoint import MalformedNote, NoteVerificationError, open_checkpoint
+from postguard.audit.witness import parse_witness_vkey, verify_cosignature
+from postguard.errors import AuditTampered, FieldError, InvalidInput
 
 
 @dataclass(frozen=True)
@@ -30,14 +33,44 @@ def _proofs(data: dict) -> list[dict]:
     return out
 
 
-def verify_bundle(data: dict, *, verifier_key: str | None = None) -> tuple[int, list[Checked]]:
-    """``(tree size, one result per proof)``; ``InvalidInput`` when the checkpoint does not verify."""
+def _witnessed(data: dict, cp, *, verifier_key: str, witness) -> bool:
+    """True if the checkpoint carries the witness's cosignature, or is consistent (RFC 9162) with the
+    file's ``witnessed`` checkpoint that carries it."""
+    try:
+        verify_cosignature(data["checkpoint"], witness_key=witness)
+        return True
+    except NoteVerificationError:
+        pass
+    w = data.get("witnessed")
+    try:
+        old = open_checkpoint(w["checkpoint"], verifier_key=verifier_key)
+        verify_cosignature(w["checkpoint"], witness_key=witness)
+        proof = [base64.b64decode(h, validate=True) for h in w["consistency"]]
+    except (KeyError, TypeError, ValueError, InvalidInput):
+        return False
+    return merkle.verify_consistency(size1=old.size, size2=cp.size, proof=proof, root1=old.root, root2=cp.root)
+
+
+def verify_bundle(data: dict, *, verifier_key: str | None = None,
+                  witnesses: Sequence[str] = ()) -> tuple[int, list[Checked]]:
+    """``(tree size, one result per proof)``; ``InvalidInput`` when the checkpoint does not verify,
+    ``AuditTampered`` when it is not witnessed by each of ``witnesses`` (their verifier keys)."""
+    if not isinstance(data, dict):
+        raise InvalidInput("The file is not a proofs file.", [FieldError("checkpoint", "a JSON object is needed")])
     key = verifier_key or data.get("verifier_key")
     note = data.get("checkpoint")
     if not key or not note:
         raise InvalidInput("The file has no checkpoint or verifier key.",
                            [FieldError("checkpoint", "a signed checkpoint and a verifier key are needed")])
     cp = open_checkpoint(note, verifier_key=key)
+    for text in witnesses:
+        try:
+            witness = parse_witness_vkey(text)
+        except MalformedNote as exc:
+            raise InvalidInput("Bad witness key.", [FieldError("witness", str(exc.detail))]) from None
+        if not _witnessed(data, cp, verifier_key=key, witness=witness):
+            raise AuditTampered(f"The checkpoint is not co-signed by witness {witness.name}, nor consistent with "
+                                "a checkpoint it co-signed.")
     results = []
     for p in _proofs(data):
         index = p.get("index")

@@ -92,6 +92,19 @@ def _iso(d: datetime | None) -> str | None:
     return d.astimezone(UTC).isoformat() if d else None
 
 
+def _call_check(entry: dict, private: bool) -> dict | None:
+    """What a call-check entry says in words: ``{"kind": "call"|"spoken_code", "caller": "…678"}``
+    (the caller's last three digits; withheld with the entry when it also names other parcels); None
+    for other entries."""
+    if entry.get("action") != "call_check" and entry.get("purpose") != "call_check":
+        return None
+    details = entry.get("details") or {}
+    if details.get("check") == "spoken_code":
+        return {"kind": "spoken_code", "caller": None}
+    caller = details.get("caller")
+    return {"kind": "call", "caller": caller if isinstance(caller, str) and not private else None}
+
+
 def _b64(b: bytes) -> str:
     import base64
 
@@ -136,9 +149,11 @@ class PrivacyService:
                                    message=message or "Only the data-protection officer may do this.")
 
     # -- finding a person's shipments ----------------------------------------------------------
-    def _match(self, session: Session, org: Organisation, principal, e164: str, purpose: str):
+    def _match(self, session: Session, org: Organisation, principal, e164: str, purpose: str,
+               request: str | None = None):
         """``(shipment, roles)`` for the shipments of ``org`` where ``e164`` is a party: candidates by
-        blind index, their phones opened through the door (logged once), filtered here."""
+        blind index, their phones opened through the door (logged once, naming the request answered),
+        filtered here."""
         b = self.p.vault.blind_indexer(session, org_id=org.id, bits=org.blind_index_bits)(e164)
         candidates = session.execute(
             select(Shipment).where(Shipment.org_id == org.id,
@@ -148,7 +163,7 @@ class PrivacyService:
         if not candidates:
             return []
         opened = self.p.door.open_shipments(session, principal=principal, shipments=candidates, columns=PHONES,
-                                            purpose=purpose)
+                                            purpose=purpose, details={"request": request} if request else None)
         out = []
         for sh, phones in zip(candidates, opened):
             roles = tuple(r for r in ("sender", "recipient") if phones[f"{r}_phone"] == e164)
@@ -180,6 +195,8 @@ class PrivacyService:
             return {"kind": "staff", "role": st.role, "name": mask_name(st.display_name)}
         if kind == "subject":
             return {"kind": "data_subject"}  # another person's self-service lookup matched a candidate
+        if kind == "citizen":
+            return {"kind": "citizen"}  # a call check by someone who proved their number
         return {"kind": "system"}
 
     def index_mentions(self, *, batch: int = 5000) -> int:
@@ -245,7 +262,7 @@ class PrivacyService:
             private = bool(named - waybills)
             item = {
                 "index": row.idx, "at": entry.get("at"), "action": row.action, "purpose": entry.get("purpose"),
-                "actor": self._who(row.actor, me, staff),
+                "actor": self._who(row.actor, me, staff), "call_check": _call_check(entry, private),
                 "proof": {"index": row.idx, "tree_size": size, "leaf_hash": _b64(row.leaf_hash),
                           "proof": [_b64(h) for h in proof], "entry": None if private else entry,
                           "entry_withheld": private, "verified": verified},
@@ -286,9 +303,16 @@ class PrivacyService:
                 for org, sh, roles in group:
                     items.append({"organisation": {"code": org.code, "name": org.name, "hotline": org.hotline},
                                   **masked_view(sh), "matched_as": list(roles), "accesses": hist[sh.waybill]})
-        return {"shipments": items, "checkpoint": cp.note, "tree_size": cp.size, "root": _b64(body.root),
-                "verifier_key": vkey,
-                "all_verified": all(a["proof"]["verified"] for i in items for a in i["accesses"])}
+            witnessed = self.p.witnessing.latest_cosigned()
+            proof = tree.consistency_proof(witnessed[0].size, cp.size) \
+                if witnessed and 0 < witnessed[0].size < cp.size else None
+        out = {"shipments": items, "checkpoint": self.p.witnessing.cosigned_note(cp), "tree_size": cp.size,
+               "root": _b64(body.root), "verifier_key": vkey,
+               "all_verified": all(a["proof"]["verified"] for i in items for a in i["accesses"])}
+        if proof is not None:  # the newest checkpoint is not co-signed yet: the latest that is, and the way to it
+            out["witnessed"] = {"checkpoint": witnessed[1], "tree_size": witnessed[0].size,
+                                "consistency": [_b64(h) for h in proof]}
+        return out
 
     # -- data-subject requests -----------------------------------------------------------------
     def _view(self, r: DataSubjectRequest, org: Organisation, now: datetime) -> dict:
@@ -442,7 +466,7 @@ class PrivacyService:
             r = self._request(s, principal, ref)
             e164 = self._contact(s, r)
             org = s.get(Organisation, principal.org_id)
-            matched = self._match(s, org, principal, e164, "dsr_match")
+            matched = self._match(s, org, principal, e164, "dsr_match", request=r.ref)
         done = [sh for sh, _ in matched if sh.status in TERMINAL and sh.shredded_at is None]
         waiting = sorted(sh.waybill for sh, _ in matched if sh.status not in TERMINAL and sh.shredded_at is None)
         with self.p.db.session() as s:
@@ -501,7 +525,8 @@ class PrivacyService:
     # -- export --------------------------------------------------------------------------------
     def _export(self, session: Session, org: Organisation, principal, e164: str, *, match_purpose: str,
                 open_purpose: str, request: DataSubjectRequest, me: str) -> dict:
-        matched = self._match(session, org, principal, e164, match_purpose)
+        matched = self._match(session, org, principal, e164, match_purpose,
+                              request=request.ref if match_purpose == "dsr_match" else None)
         groups: dict[tuple[str, ...], list] = {}
         for sh, roles in matched:
             if sh.dek is not None:

@@ -6,6 +6,7 @@ back in plaintext only through the access door.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import operator
@@ -19,6 +20,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from postguard import places
+from postguard.callerid.models import CallIntent, MaskedCall
 from postguard.db.base import utcnow
 from postguard.db.engine import placeholder
 from postguard.errors import (
@@ -135,6 +137,36 @@ def masked_view(s: Shipment) -> dict:
     }
 
 
+# Byte order marks the import understands (UTF-32 first: its little-endian mark starts with UTF-16's).
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def _encoding(stream: BinaryIO) -> str:
+    """UTF-8 (with or without BOM), or UTF-16 / UTF-32 when the file starts with their byte order
+    mark (as spreadsheet programs write "Unicode text")."""
+    if not stream.seekable():
+        return "utf-8-sig"
+    start = stream.tell()
+    head = stream.read(4)
+    stream.seek(start)
+    return next((name for bom, name in _BOMS if head.startswith(bom)), "utf-8-sig")
+
+
+def _unreadable(e: Exception) -> str:
+    """Why a CSV record could not be read, without any of its content."""
+    if isinstance(e, UnicodeDecodeError):
+        return f"is not valid {e.encoding} text"
+    if "field limit" in str(e):
+        return f"has a field longer than {csv.field_size_limit()} characters"
+    return f"is not valid CSV ({e})"
+
+
+def _shown(name: str) -> str:
+    """A header name as it can be shown back: bytes that were not text become U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 class ShipmentService:
     def __init__(self, platform) -> None:
         self.p = platform
@@ -214,17 +246,24 @@ class ShipmentService:
         """
         self.p.orgs.require(principal, "shipments:write")
         report = ImportReport()
-        text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        text = io.TextIOWrapper(stream, encoding=_encoding(stream), errors="surrogateescape", newline="")
         reader = csv.reader(text)
-        header = next(reader, None)
+        try:
+            header = next(reader, None)
+        except (csv.Error, UnicodeDecodeError) as e:
+            raise InvalidInput("The header row cannot be read.", [FieldError("header", _unreadable(e), 1, "malformed")]) \
+                from None
         if header is None:
             raise InvalidInput("The file is empty.", [FieldError("file", "no header row", 1, "empty")])
         header = [h.strip().lower() for h in header]
+        if any("\x00" in h for h in header):
+            raise InvalidInput("The file is not UTF-8 text; save it as CSV UTF-8.", [FieldError(
+                "file", "contains NUL characters: UTF-16 or UTF-32 without a byte order mark?", 1, "encoding")])
         missing = [c for c in COLUMNS if c not in header]
         unknown = [h for h in header if h not in COLUMNS]
         if missing or unknown or len(set(header)) != len(header):
             errs = [FieldError(c, "column missing from header", 1, "missing_column") for c in missing]
-            errs += [FieldError(h or "(blank)", "unknown column", 1, "unknown_column") for h in unknown]
+            errs += [FieldError(_shown(h) or "(blank)", "unknown column", 1, "unknown_column") for h in unknown]
             if len(set(header)) != len(header):
                 errs.append(FieldError("header", "a column appears twice", 1, "duplicate_column"))
             raise InvalidInput("The header row does not match the import format.", errs)
@@ -233,7 +272,19 @@ class ShipmentService:
         batch_size = self.p.settings.import_batch_size
         batch: list[ShipmentInput] = []
 
-        for rec in reader:
+        while True:
+            try:
+                rec = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as e:  # e.g. a field over csv.field_size_limit(): this record only
+                report.rows += 1
+                self._error(report, [FieldError("row", _unreadable(e), reader.line_num, "malformed")])
+                continue
+            except UnicodeDecodeError as e:
+                raise InvalidInput(f"The file cannot be read after line {reader.line_num}; rows up to there were "
+                                   "imported.", [FieldError("file", _unreadable(e), reader.line_num + 1, "encoding")]) \
+                    from None
             if not rec or (len(rec) == 1 and not rec[0].strip()):
                 continue
             line = reader.line_num
@@ -383,6 +434,15 @@ class ShipmentService:
         values = {**self._SHRED, "shredded_at": utcnow()}
         ids = select(Shipment.id).where(Shipment.shredded_at.is_(None), *conditions)
         session.execute(delete(LabelToken).where(LabelToken.shipment_id.in_(ids)))
+        # The parcel's calls go with it: the signed call tokens (they name the recipient's number) and
+        # the masked-calling sessions' numbers are erased, not only left encrypted.
+        session.execute(update(CallIntent).where(CallIntent.shipment_id.in_(ids)).values(passport="")
+                        .execution_options(synchronize_session=False))
+        session.execute(update(MaskedCall).where(MaskedCall.shipment_id.in_(ids))
+                        .values(courier_phone_ct=b"", recipient_phone_ct=b"",
+                                ended_at=func.coalesce(MaskedCall.ended_at, values["shredded_at"]),
+                                ended_reason=func.coalesce(MaskedCall.ended_reason, "shredded"))
+                        .execution_options(synchronize_session=False))
         res = session.execute(
             update(Shipment).where(Shipment.shredded_at.is_(None), *conditions).values(**values)
             .execution_options(synchronize_session=False)

@@ -79,10 +79,25 @@ def _text(raw: dict, name: str, errors: list, row: int | None, *, limit: int, re
     return value
 
 
+# Invisible characters that reorder or hide text (bidirectional controls, zero-width ones): a name
+# holding them displays as something else than it is.
+_FORMAT_CHARS = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
 def _name(raw: dict, name: str, errors: list, row: int | None) -> str | None:
     value = _text(raw, name, errors, row, limit=100)
-    if value is not None and not any(map(str.isalpha, value)):
+    if value is None:
+        return None
+    if not any(map(str.isalpha, value)):
         errors.append(FieldError(name, "must contain letters", row, "invalid"))
+        return None
+    # A name holds no number: digits (any script) would carry a phone number past the masking.
+    if any(map(str.isnumeric, value)):
+        errors.append(FieldError(name, "must not contain digits (a phone number belongs in its own field)",
+                                 row, "digits"))
+        return None
+    if _FORMAT_CHARS.search(value):
+        errors.append(FieldError(name, "contains invisible or text-direction characters", row, "encoding"))
         return None
     return value
 

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from postguard.alerts.service import CATEGORIES as WARNING_CATEGORIES
+from postguard.api.params import INT64_MAX, RowId
 from postguard.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from postguard.intel.normalize import PERSONAL_TYPES
 from postguard.intel.service import CATEGORIES as REPORT_CATEGORIES
@@ -91,19 +92,19 @@ def _indicator_page(request: Request, c: Console, indicator_id: int, *, status: 
 
 
 @router.get("/staff/intel/indicators/{indicator_id}")
-def indicator_page(request: Request, indicator_id: int, done: str | None = None,
+def indicator_page(request: Request, indicator_id: RowId, done: str | None = None,
                    c: Console = Depends(console(*ANALYST))):
     return _indicator_page(request, c, indicator_id, done=done if done in (*DECISIONS, "accept", "reject") else None)
 
 
 @router.post("/staff/intel/indicators/{indicator_id}/reveal")
-def indicator_reveal(request: Request, indicator_id: int, c: Console = Depends(console(*ANALYST))):
+def indicator_reveal(request: Request, indicator_id: RowId, c: Console = Depends(console(*ANALYST))):
     """Reveal the value (for a phone, account or wallet) and the report texts and contacts: logged first."""
     return _indicator_page(request, c, indicator_id, reveal=True)
 
 
 @router.post("/staff/intel/indicators/{indicator_id}/decision")
-def indicator_decide(request: Request, indicator_id: int, action: str = Form("", max_length=16),
+def indicator_decide(request: Request, indicator_id: RowId, action: str = Form("", max_length=16),
                      note: str = Form("", max_length=NOTE_MAX), c: Console = Depends(console(*ANALYST))):
     try:
         _intel(request).decide(c.principal, indicator_id, action=action, note=_note(note))
@@ -115,7 +116,7 @@ def indicator_decide(request: Request, indicator_id: int, action: str = Form("",
 
 @router.post("/staff/intel/reports/{report_id}/review")
 def report_review(request: Request, report_id: str, action: str = Form("", max_length=16),
-                  note: str = Form("", max_length=NOTE_MAX), indicator: int = Form(...),
+                  note: str = Form("", max_length=NOTE_MAX), indicator: int = Form(..., ge=1, le=INT64_MAX),
                   c: Console = Depends(console(*ANALYST))):
     """Accept a held report or reject an abusive one (back to the indicator it was opened from)."""
     try:
@@ -184,13 +185,13 @@ def _set_channel(request: Request, c: Console, channel_id: int, status: str, not
 
 
 @router.post("/staff/intel/official/{channel_id}/verify")
-def official_verify(request: Request, channel_id: int, note: str = Form("", max_length=NOTE_MAX),
+def official_verify(request: Request, channel_id: RowId, note: str = Form("", max_length=NOTE_MAX),
                     c: Console = Depends(console(*ADMIN))):
     return _set_channel(request, c, channel_id, "verified", note)
 
 
 @router.post("/staff/intel/official/{channel_id}/revoke")
-def official_revoke(request: Request, channel_id: int, note: str = Form("", max_length=NOTE_MAX),
+def official_revoke(request: Request, channel_id: RowId, note: str = Form("", max_length=NOTE_MAX),
                     c: Console = Depends(console(*ADMIN))):
     return _set_channel(request, c, channel_id, "revoked", note)
 

@@ -6,9 +6,10 @@ log but neither acknowledge alerts (they are the ones break-glass alerts are abo
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
 
+from postguard.api.params import INT64_MAX, RowId
 from postguard.errors import InvalidInput, NotFound
 from postguard.leaks.alerts import ACK_ROLES, LIST_ROLES, STATUSES
 from postguard.leaks.models import KINDS
@@ -27,8 +28,10 @@ MENU.extend([
 
 
 @router.get("/staff/audit/alerts")
-def alerts_page(request: Request, kind: str = "", status: str = "open", before: int | None = None,
-                done: int | None = None, staff: StaffContext = Depends(staff_page(*LIST_ROLES))):
+def alerts_page(request: Request, kind: str = "", status: str = "open",
+                before: int | None = Query(None, ge=1, le=INT64_MAX),
+                done: int | None = Query(None, ge=1, le=INT64_MAX),
+                staff: StaffContext = Depends(staff_page(*LIST_ROLES))):
     platform = request.app.state.platform
     kind_ = kind if kind in KINDS else None
     status = status if status in STATUSES else "open"
@@ -39,7 +42,7 @@ def alerts_page(request: Request, kind: str = "", status: str = "open", before: 
 
 
 @router.post("/staff/audit/alerts/{alert_id}/ack")
-def alerts_ack(request: Request, alert_id: int, note: str = Form("", max_length=500),
+def alerts_ack(request: Request, alert_id: RowId, note: str = Form("", max_length=500),
                staff: StaffContext = Depends(staff_page(*ACK_ROLES))):
     request.app.state.platform.alerts.acknowledge(staff.principal, alert_id, note=note)
     return RedirectResponse(f"/staff/audit/alerts?done={alert_id}", status_code=303)

@@ -52,8 +52,10 @@ def _error(request: Request, err: PostguardError) -> dict:
 def _page(request: Request, *, status: int = 200, **ctx):
     token = request.cookies.get(CSRF_COOKIE) or new_login_csrf()
     form = ctx.pop("form", {})
+    proven = ctx.pop("proven", None) or bool(request.cookies.get(PROOF_COOKIE))
+    # The language switch leads to the page itself (the forms post to sub-paths that only take POST).
     resp = render(request, "callcheck.html", status=status, csrf=token, asked_kinds=ASKED, form=form,
-                  proven=bool(request.cookies.get(PROOF_COOKIE)), **ctx)
+                  proven=proven, lang_path=PAGE, **ctx)
     resp.set_cookie(CSRF_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
                     secure=bool(request.app.state.settings.cookie_secure), path=PAGE)
     return resp
@@ -72,7 +74,7 @@ def call_check_page(request: Request):
     return _page(request)
 
 
-async def _run_check(request: Request, form: dict, proof: str | None):
+async def _run_check(request: Request, form: dict, proof: str | None, *, proven: bool = False):
     p = request.app.state.platform
     try:
         result = await run_in_threadpool(
@@ -80,8 +82,8 @@ async def _run_check(request: Request, form: dict, proof: str | None):
                                       waybill=form["waybill"] or None, amount_vnd=form["amount"] or None,
                                       asked=form["asked"], client=client_ip(request)))
     except PostguardError as err:
-        return _page(request, status=err.status, form=form, error=_error(request, err))
-    return _page(request, form=form, result=result)
+        return _page(request, status=err.status, form=form, error=_error(request, err), proven=proven)
+    return _page(request, form=form, result=result, proven=proven)
 
 
 @router.post(PAGE)
@@ -122,10 +124,25 @@ async def call_check_confirm(request: Request, caller: str = Form("", max_length
                                                                         client=client_ip(request)))
     except PostguardError as err:
         return _page(request, status=err.status, form=form, code_sent=True, error=_error(request, err))
-    resp = await _run_check(request, form, proof)
+    resp = await _run_check(request, form, proof, proven=True)
     resp.set_cookie(PROOF_COOKIE, proof, max_age=1800, httponly=True, samesite="strict",
                     secure=bool(request.app.state.settings.cookie_secure), path=PAGE)
     return resp
+
+
+@router.post(PAGE + "/ma-xac-minh")
+async def call_check_spoken_code(request: Request, waybill: str = Form("", max_length=60),
+                                 code: str = Form("", max_length=12), csrf: str = Form("")):
+    """The recipient (proof cookie) checks the code a caller said against their parcel's code of today."""
+    _check_csrf(request, csrf)
+    p = request.app.state.platform
+    form = {**_form(), "waybill": waybill}
+    try:
+        got = await run_in_threadpool(lambda: p.callcheck.check_spoken_code(
+            waybill=waybill, code=code, proof=request.cookies.get(PROOF_COOKIE), client=client_ip(request)))
+    except PostguardError as err:
+        return _page(request, status=err.status, form=form, error=_error(request, err))
+    return _page(request, form=form, spoken_valid=got["valid"])
 
 
 @router.post(PAGE + "/report")

@@ -8,13 +8,26 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from postguard.errors import PostguardError
+from postguard.vault.masking import neutralise_bidi
 from postguard.web.i18n import TEXTS, lang_of
 
 router = APIRouter(include_in_schema=False)
 HERE = Path(__file__).parent
-_env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
+
+
+def _finalize(value):
+    """Every ``{{ ... }}`` of every page: bidirectional controls (U+202E and the like) in names,
+    addresses or any other stored text are shown as U+FFFD, so that they cannot reorder the page."""
+    if isinstance(value, str) and not value.isascii():
+        return Markup(neutralise_bidi(str(value))) if isinstance(value, Markup) else neutralise_bidi(value)
+    return value
+
+
+_env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
+                   finalize=_finalize)
 
 
 def render(request: Request, template: str, status: int = 200, **ctx) -> HTMLResponse:
