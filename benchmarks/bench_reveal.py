@@ -51,6 +51,7 @@ from benchmarks import httpload  # noqa: E402
 
 PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PASSWORD = "correct horse battery"
+METRICS_TOKEN = secrets.token_urlsafe(32)  # the server serves /metrics to this bearer token only
 
 
 def emit(metric, value, baseline_metric, baseline):
@@ -279,8 +280,9 @@ def server_statuses(port: int) -> dict[int, int] | None:
     None when the metrics cannot be read from here."""
     import urllib.request
 
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
+        with urllib.request.urlopen(req, timeout=30) as r:
             text = r.read().decode()
     except OSError:
         return None
@@ -301,7 +303,7 @@ def bench(name: str, url: str, data_dir: str, args) -> int:
           file=sys.stderr)
     env = {**os.environ, "POSTGUARD_DATA_DIR": data_dir, "POSTGUARD_DATABASE_URL": url, "POSTGUARD_NOTIFIER": "memory",
            "POSTGUARD_LOG_LEVEL": "WARNING", "POSTGUARD_ANOMALY_SCAN_INTERVAL_SECONDS": "0",
-           "POSTGUARD_RATE_LIMIT_STORAGE": "memory://"}
+           "POSTGUARD_RATE_LIMIT_STORAGE": "memory://", "POSTGUARD_METRICS_TOKEN": METRICS_TOKEN}
     proc, port = httpload.serve("postguard.app:create_app", factory=True, env=env)
     runs, offset, answered = {}, 0, 0
     try:
