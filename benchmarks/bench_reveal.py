@@ -350,6 +350,10 @@ def main() -> None:
     ap.add_argument("--postgres-url", default=PG_URL)
     args = ap.parse_args()
     args.connections = [int(c) for c in args.connections.split(",")]
+    from postguard.logging import configure_logging
+    from postguard.settings import Settings
+
+    configure_logging(Settings(log_level="WARNING"), stream=sys.stderr)  # stdout carries only the figures
     bad = 0
     for name in args.databases.split(","):
         with tempfile.TemporaryDirectory() as d:
