@@ -33,6 +33,11 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Read replicas (JSON list of URLs) used for read-only queries; empty means the primary.",
     )
+    database_pool_size: int = Field(
+        20, ge=1, le=1000,
+        description="Connections each worker keeps to the primary database (and to each replica) for requests; "
+        "the access-log writer has one of its own besides.",
+    )
     key_file: Path | None = Field(
         None,
         description="Local key-encryption key file. Default: kek.json under data_dir, created with mode 0600 "

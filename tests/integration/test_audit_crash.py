@@ -54,7 +54,7 @@ def die():
 if point == "before_commit":  # the entry is inserted in the open transaction, not committed
     from sqlalchemy import event
 
-    @event.listens_for(p.db.engine, "after_cursor_execute")
+    @event.listens_for(p.db.log_engine, "after_cursor_execute")
     def _inserted(conn, cursor, statement, *args):
         if statement.startswith("INSERT INTO audit_entries"):
             die()

@@ -6,8 +6,11 @@ is durable, then hands the lead to the oldest waiter. Only the callers whose ent
 are woken, so many waiting threads do not stampede after every commit; each caller returns only
 after its entry is durable. ``append_many`` queues many entries as one request: one transaction,
 consecutive indexes, all or nothing. Callers check and pre-encode their own entries, so the writer
-only numbers, hashes, MACs and inserts them. On SQLite the writer takes the write lock first
-(``BEGIN IMMEDIATE``); on PostgreSQL a transaction-level advisory lock serialises writers across workers;
+only numbers, hashes, MACs and inserts them. The writer has a database connection of its own
+(``Database.log_engine``), never one from the request pool: the caller leading a batch usually holds
+a request connection already (a reveal decides in its session, appends, then decrypts), and so do
+the callers waiting for it, so a writer drawing from that pool could wait for itself. On SQLite the
+writer takes the write lock first (``BEGIN IMMEDIATE``); on PostgreSQL a transaction-level advisory lock serialises writers across workers;
 each worker keeps an in-memory ``MerkleTree`` and catches up from the table before it writes or
 proves.
 
@@ -229,7 +232,7 @@ class AuditLog:
             r.wake.release()  # the leader's own lock too: it is held, nobody waits on it
         if time.monotonic() - self._last_checkpoint >= self.CHECKPOINT_EVERY:
             try:
-                self.checkpoint()
+                self.checkpoint(unit_of_work=self.p.db.log_session)
             except Exception:  # a late checkpoint is retried on the next write or tick
                 pass
 
@@ -251,10 +254,10 @@ class AuditLog:
         """Number, hash, MAC and insert prepared entries in one transaction; return the first index.
         The in-memory tree grows only after the commit."""
         if self._mac is None:
-            with self.p.db.session() as s:
+            with self.p.db.log_session() as s:
                 self._keys(s)
         mac_key = self._mac
-        with self.p.db.engine.begin() as conn:
+        with self.p.db.log_engine.begin() as conn:
             dialect = conn.dialect
             if dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
@@ -286,9 +289,10 @@ class AuditLog:
         return first
 
     # -- checkpoints ---------------------------------------------------------------------------
-    def checkpoint(self) -> AuditCheckpoint | None:
-        """Sign and store a checkpoint of the current log (none when the log is empty or unchanged)."""
-        with self.p.db.session() as s:
+    def checkpoint(self, *, unit_of_work=None) -> AuditCheckpoint | None:
+        """Sign and store a checkpoint of the current log (none when the log is empty or unchanged).
+        The writer passes its own connection's ``Database.log_session`` as ``unit_of_work``."""
+        with (unit_of_work or self.p.db.session)() as s:
             signing, _ = self._keys(s)
             tree = self._sync(s)
             size = tree.size

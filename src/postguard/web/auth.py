@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
 from postguard.access.staff import SESSION_FOR, StaffPrincipal
 from postguard.errors import Forbidden, Unauthenticated
@@ -65,7 +66,8 @@ def staff_page(*roles: str):
         if not token:
             raise LoginRequired("Please sign in.")
         try:
-            principal, csrf = platform.staff.session(token)
+            # in the thread pool: a database query on the event loop stalls every request in flight
+            principal, csrf = await run_in_threadpool(platform.staff.session, token)
         except Unauthenticated:
             raise LoginRequired("Your session has ended; please sign in again.") from None
         if request.method not in SAFE_METHODS:
