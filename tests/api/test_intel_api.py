@@ -3,8 +3,10 @@ evidence uploads and their limits, appeals, official channels and the analysts' 
 
 import json
 import re
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -177,3 +179,15 @@ def test_lean_check_route_refuses_bad_bodies_like_the_schema(client):
     ok = client.post("/v1/check", json={"value": "0912345678", "type": "phone"})
     assert ok.status_code == 200 and ok.headers["x-content-type-options"] == "nosniff"
     assert 'route="/v1/check",status="200"' in client.get("/metrics").text
+
+
+def test_first_reports_from_one_client_at_once_are_all_accepted(client):
+    """Five first reports from one client posted at the same moment: five 201s, never a 500."""
+    barrier = threading.Barrier(5)
+
+    def post(i):
+        barrier.wait()
+        return client.post("/v1/reports", json={"indicators": [f"0977 222 {i:03d}"], "category": "fake_courier"})
+
+    with ThreadPoolExecutor(5) as pool:
+        assert [r.status_code for r in pool.map(post, range(5))] == [201] * 5
