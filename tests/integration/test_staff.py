@@ -2,9 +2,10 @@
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from postguard.access.models import Staff
 from postguard.access.staff import SignedIn
@@ -171,3 +172,19 @@ def test_every_sign_in_path_costs_one_password_check(fast):
     before = len(checks)
     fast.staff.sign_in(org_code="VNP", username="lan", password=PASSWORD)
     assert len(checks) - before == 1
+
+
+def test_a_lock_ends_after_its_time_and_the_count_starts_again(fast):
+    fast.staff.create(org_code="VNP", username="minh", display_name="Minh", role="cs", password=PASSWORD)
+    for _ in range(5):
+        with pytest.raises(Unauthenticated):
+            fast.staff.sign_in(org_code="VNP", username="minh", password="wrong password!")
+    with fast.db.session() as s:  # fifteen minutes later
+        s.execute(update(Staff).where(Staff.username == "minh").values(locked_until=utcnow() - timedelta(seconds=1)))
+    for _ in range(4):  # four fresh attempts, then the right password still signs in
+        with pytest.raises(Unauthenticated):
+            fast.staff.sign_in(org_code="VNP", username="minh", password="wrong password!")
+    fast.staff.sign_in(org_code="VNP", username="minh", password=PASSWORD)
+    with fast.db.read_session() as s:
+        row = s.execute(select(Staff).where(Staff.username == "minh")).scalar_one()
+    assert (row.failed_logins, row.locked_until) == (0, None)
