@@ -576,6 +576,10 @@ class IntelService:
         self._ready()
         with self.p.db.session() as s:
             reporter = self._reporter(s, principal=principal, client=client)
+            # Lock order: the reporter, then the platform's data key (every value sealed below reserves
+            # under it), then the indicators; so two reports naming the same new numbers in another
+            # order wait for each other instead of deadlocking.
+            self.p.vault.sealer(s, org_id=self.key_org_id(), count=0)
             inds = [self._get_or_create(s, n) for n in normals]
             official = {i.id for n, i in zip(normals, inds) if self._official_for(s, n, i) is not None}
             kind = "org" if principal else ("citizen" if contact else "anonymous")
