@@ -101,7 +101,10 @@ class OtpService:
 
     def verify(self, *, purpose: str, phone: str, code: str) -> str:
         """Check a code against the newest live challenge for the number; returns the E.164 number.
-        Wrong codes count against the challenge; after 5 it is dead. One message for every failure."""
+        Every guess, right or wrong, first claims one of the challenge's 5 attempts with a single
+        conditional ``UPDATE ... RETURNING`` (increment and check in one row-locked statement), and is
+        compared only if the claim succeeded: however many guesses arrive at once, at most 5 are
+        compared. One message for every failure."""
         e164 = phone_field(phone, "phone")
         fail = Unauthenticated("The code is wrong or has expired; ask for a new one.")
         code = (code or "").strip()
@@ -109,21 +112,26 @@ class OtpService:
         with self.p.db.session() as s:
             digest = self.p.vault.keyed_digest(s, purpose="otp-phone")(e164)
             mac = hmac.new(self._key(s, "code"), f"{purpose}|{code}".encode(), hashlib.sha256).digest()
-            ch = s.execute(
-                select(OtpChallenge).where(OtpChallenge.purpose == purpose, OtpChallenge.phone_digest == digest,
-                                           OtpChallenge.used_at.is_(None), OtpChallenge.expires_at > now,
-                                           OtpChallenge.attempts < MAX_ATTEMPTS)
+            live = (OtpChallenge.used_at.is_(None), OtpChallenge.expires_at > now,
+                    OtpChallenge.attempts < MAX_ATTEMPTS)
+            ch_id = s.execute(
+                select(OtpChallenge.id).where(OtpChallenge.purpose == purpose, OtpChallenge.phone_digest == digest,
+                                              *live)
                 .order_by(OtpChallenge.id.desc()).limit(1)
             ).scalar_one_or_none()
-            if ch is None:
-                raise fail
-            if not (len(code) == 6 and code.isdigit() and hmac.compare_digest(mac, ch.code_mac)):
-                s.execute(update(OtpChallenge).where(OtpChallenge.id == ch.id)
-                          .values(attempts=OtpChallenge.attempts + 1))
-                ok = False
-            else:  # used once: the conditional update wins for exactly one concurrent caller
-                ok = s.execute(update(OtpChallenge).where(OtpChallenge.id == ch.id, OtpChallenge.used_at.is_(None))
-                               .values(used_at=now)).rowcount == 1
+        if ch_id is None:
+            raise fail
+        with self.p.db.session() as s:
+            claimed = s.execute(
+                update(OtpChallenge).where(OtpChallenge.id == ch_id, *live)
+                .values(attempts=OtpChallenge.attempts + 1).returning(OtpChallenge.code_mac)
+                .execution_options(synchronize_session=False)
+            ).scalar_one_or_none()
+            ok = (claimed is not None and len(code) == 6 and code.isdigit()
+                  and hmac.compare_digest(mac, claimed))
+            if ok:  # used once: the conditional update wins for exactly one concurrent caller
+                ok = s.execute(update(OtpChallenge).where(OtpChallenge.id == ch_id, OtpChallenge.used_at.is_(None))
+                               .values(used_at=now).execution_options(synchronize_session=False)).rowcount == 1
         if not ok:
             raise fail
         return e164

@@ -3,8 +3,10 @@ evidence uploads and their limits, appeals, official channels and the analysts' 
 
 import json
 import re
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -269,3 +271,15 @@ def test_a_deceptive_name_cannot_be_registered_as_official(lp, org):
     key = {"Authorization": f"Bearer {lp.orgs.create_api_key(org_code=org.code, scopes=['intel:official']).token}"}
     r = client.post("/v1/intel/official", json={"kind": "domain", "value": "vnp\u043est.vn"}, headers=key)
     assert r.status_code == 422 and r.json()["errors"][0]["code"] == "deceptive"
+
+
+def test_first_reports_from_one_client_at_once_are_all_accepted(client):
+    """Five first reports from one client posted at the same moment: five 201s, never a 500."""
+    barrier = threading.Barrier(5)
+
+    def post(i):
+        barrier.wait()
+        return client.post("/v1/reports", json={"indicators": [f"0977 222 {i:03d}"], "category": "fake_courier"})
+
+    with ThreadPoolExecutor(5) as pool:
+        assert [r.status_code for r in pool.map(post, range(5))] == [201] * 5

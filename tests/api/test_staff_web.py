@@ -1,7 +1,10 @@
 """Staff sign-in on the web: cookie session, CSRF on every unsafe request, role refusals logged and
 answered 403 (problem+json for programs, a page for browsers), sign-in redirects for browsers."""
 
+import json
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi import Depends
@@ -103,3 +106,27 @@ def test_unsafe_requests_need_the_session_csrf_token(web):
     assert resp.status_code == 303
     client.cookies.set(SESSION_COOKIE, "stale")
     assert_problem(client.get("/staff"), 401)
+
+
+def test_concurrent_wrong_sign_ins_over_http_lock_the_account(web):
+    """15 wrong passwords posted at once (under the per-client limit of 20 a minute), then the right one: refused."""
+    client, p = web
+    barrier = threading.Barrier(15)
+
+    def guess(_):
+        browser = TestClient(client.app)  # one browser each: every refusal renews the form's CSRF cookie
+        page = browser.get("/staff/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        barrier.wait()
+        return browser.post("/staff/login", data={"org": "VNP", "username": "courier", "csrf": csrf,
+                                                  "password": "sai mật khẩu rồi nhé"}, follow_redirects=False)
+
+    with ThreadPoolExecutor(15) as pool:
+        assert [r.status_code for r in pool.map(guess, range(15))] == [401] * 15
+    resp = sign_in(client, "courier")
+    assert resp.status_code == 401 and SESSION_COOKIE not in resp.headers.get("set-cookie", "")
+    with p.db.read_session() as s:
+        outcomes = [json.loads(e)["details"]["outcome"] for e in s.execute(
+            select(AuditEntry.entry).where(AuditEntry.action == "login_failed")).scalars()]
+    assert outcomes.count("locked_now") == 1 and outcomes.count("wrong_password") == 4
+    assert outcomes.count("locked") == 11  # the right password too

@@ -2,6 +2,7 @@
 
 import io
 import threading
+import time
 
 from alembic.script import ScriptDirectory
 from sqlalchemy import select
@@ -54,7 +55,8 @@ def test_rewrap_while_serving(platform, principal, faker):
                         sh = s.execute(select(Shipment).where(Shipment.waybill == r["waybill"])).scalar_one()
                         got = platform.vault.open_record(
                             s, org_id=sh.org_id, table="shipments", record_id=sh.waybill, dek=sh.dek,
-                            fields={"recipient_name": sh.recipient_name_ct})
+                            fields={"recipient_name": sh.recipient_name_ct},
+                            reload=lambda: s.execute(select(Shipment.dek).where(Shipment.id == sh.id)).scalar_one())
                         assert got["recipient_name"] == r["recipient_name"]
                         reads[0] += 1
                 platform.shipments.search_by_phone(principal, rows[0]["sender_phone"])
@@ -73,3 +75,51 @@ def test_rewrap_while_serving(platform, principal, faker):
         t.join()
     assert failures == [] and reads[0] > 0
     assert out["rewrapped"] == 300 and out["destroyed_versions"] == [1]
+
+
+def test_rewrap_rounds_against_four_readers(platform, principal, faker):
+    """Stress: rotate and re-wrap again and again while four readers search by phone (the door: read the
+    shipments, log, then unwrap their keys) and open records directly. A reader that read a record just
+    before its batch moved, and unwraps it just after the old version was destroyed, must still open it."""
+    rows = list(faker.rows(40))
+    platform.shipments.import_csv(principal, io.BytesIO(csv_bytes(rows)))
+    last = rows[-8:]  # the last batch: moved just before the old version is destroyed
+    stop, failures, reads = threading.Event(), [], [0] * 4
+    deadline = time.monotonic() + 6
+
+    def reader(n):
+        i = n
+        while not stop.is_set():
+            r = last[i % len(last)]
+            i += 1
+            try:
+                hits = platform.shipments.search_by_phone(principal, r["recipient_phone"])
+                assert r["waybill"] in {h["waybill"] for h in hits}
+                with platform.db.session() as s:
+                    sh = s.execute(select(Shipment).where(Shipment.waybill == r["waybill"])).scalar_one()
+                    got = platform.vault.open_record(
+                        s, org_id=sh.org_id, table="shipments", record_id=sh.waybill, dek=sh.dek,
+                        fields={"recipient_name": sh.recipient_name_ct},
+                        reload=lambda: s.execute(select(Shipment.dek).where(Shipment.id == sh.id)).scalar_one())
+                    assert got["recipient_name"] == r["recipient_name"]
+                reads[n] += 1
+            except Exception as exc:
+                failures.append(exc)
+                return
+
+    threads = [threading.Thread(target=reader, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    rounds = 0
+    try:
+        while time.monotonic() < deadline and not failures:
+            platform.orgs.rotate_data_key(principal.org_code)
+            out = platform.shipments.rewrap(principal, batch=8)
+            assert out["rewrapped"] == 40 and out["destroyed_versions"] == [rounds + 1]
+            rounds += 1
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert failures == []
+    assert rounds >= 3 and min(reads) > 0, (rounds, reads)

@@ -1,6 +1,8 @@
 """Scam intelligence on both databases: reports and lookups, brigading, duplicates, official channels,
 moderation, appeals, decay, encryption at rest and the access log."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import pytest
@@ -15,7 +17,7 @@ from postguard.errors import (
     PayloadTooLarge,
     RateLimited,
 )
-from postguard.intel.models import Evidence, Indicator, Report
+from postguard.intel.models import Evidence, Indicator, Report, Reporter
 from postguard.intel.service import Upload
 from postguard.platform import Platform
 
@@ -397,3 +399,46 @@ def test_known_index_catches_rows_committed_out_of_id_order(make_settings, monke
         assert idx.may_know(later) and len(idx) == 4
     finally:
         a.close()
+
+
+def _at_once(n: int, fn) -> list:
+    barrier = threading.Barrier(n)
+
+    def go(i):
+        barrier.wait()
+        return fn(i)
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(go, range(n)))
+
+
+def test_first_reports_from_one_client_at_once_share_one_reporter(ip):
+    """12 first reports from one new client at the same moment: all accepted, one reporter row counting 12."""
+    out = _at_once(12, lambda i: ip.intel.report(indicators=[f"0987 654 {i:03d}"], category="fake_courier",
+                                                 client="203.0.113.7"))
+    assert [r["status"] for r in out] == ["accepted"] * 12
+    with ip.db.read_session() as s:
+        assert s.execute(select(Reporter.reports)).scalars().all() == [12]
+
+
+def test_many_clients_reporting_one_new_number_at_once(ip):
+    """12 clients report the same new number at once: all accepted, one indicator, 12 reporters."""
+    out = _at_once(12, lambda i: ip.intel.report(indicators=["0966 100 200"], category="fake_bank",
+                                                 client=f"198.51.100.{i}"))
+    assert [r["status"] for r in out] == ["accepted"] * 12
+    with ip.db.read_session() as s:
+        assert s.execute(select(func.count()).select_from(Indicator)).scalar_one() == 1
+        assert s.execute(select(func.count()).select_from(Reporter)).scalar_one() == 12
+        assert s.execute(select(func.count()).select_from(Report)).scalar_one() == 12
+
+
+def test_reports_naming_the_same_new_numbers_in_another_order_at_once(ip):
+    """Two reports at once naming the same three new numbers in opposite orders, round after round:
+    both accepted every time (they used to deadlock on PostgreSQL and answer 500)."""
+    for r in range(12):
+        numbers = [f"0955 {r:03d} 111", f"0944 {r:03d} 222", f"0933 {r:03d} 333"]
+        out = _at_once(2, lambda i: ip.intel.report(indicators=numbers if i == 0 else numbers[::-1],
+                                                    category="fake_bank", client=f"198.51.100.{2 * r + i}"))
+        assert [o["status"] for o in out] == ["accepted", "accepted"]
+    with ip.db.read_session() as s:
+        assert s.execute(select(func.count()).select_from(Indicator)).scalar_one() == 36

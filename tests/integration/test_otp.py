@@ -1,6 +1,11 @@
 """One-time codes: sent through the notifier, stored only as keyed digests, used once, limited attempts,
 rate limited per number and per client; proofs bind purpose, number and expiry."""
 
+import hmac
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from unittest.mock import patch
+
 import pytest
 from sqlalchemy import select
 
@@ -75,3 +80,59 @@ def test_proofs_round_trip_and_refuse_tampering_other_purposes_and_expiry(otp):
                          (otp.otp.issue_proof(purpose="recipient", phone=E164, ttl=-1), "recipient")):
         with pytest.raises(Unauthenticated):
             otp.otp.open_proof(bad, purpose=purpose)
+
+
+def test_forty_concurrent_guesses_compare_at_most_five(otp):
+    """40 guesses at once against one code (39 wrong, one right): at most five are compared, so the
+    right code is accepted only if it claimed one of the five attempts; otherwise the code is dead."""
+    otp.otp.send(purpose="recipient", phone=PHONE, client="c")
+    code = otp.notifier.last_code(E164)
+    wrong = [f"{(int(code) + i) % 10**6:06d}" for i in range(1, 40)]
+    compared = []
+    compare_digest = hmac.compare_digest
+
+    def counting(a, b):
+        compared.append(1)
+        return compare_digest(a, b)
+
+    barrier = threading.Barrier(40)
+
+    def guess(c):
+        barrier.wait()
+        try:
+            return otp.otp.verify(purpose="recipient", phone=PHONE, code=c)
+        except Unauthenticated:
+            return None
+
+    with patch("postguard.otp.hmac.compare_digest", counting), ThreadPoolExecutor(40) as pool:
+        results = list(pool.map(guess, wrong + [code]))
+    assert len(compared) <= 5
+    assert results[:39] == [None] * 39
+    with otp.db.read_session() as s:
+        row = s.execute(select(OtpChallenge)).scalar_one()
+    assert row.attempts <= 5
+    if results[39] is None:  # the right code came too late: refused, and the code is dead
+        assert row.attempts == 5 and row.used_at is None
+        with pytest.raises(Unauthenticated):
+            otp.otp.verify(purpose="recipient", phone=PHONE, code=code)
+    else:
+        assert results[39] == E164 and row.used_at is not None
+
+
+def test_forty_concurrent_wrong_guesses_kill_the_code(otp):
+    """40 wrong guesses at once, then the right code: refused (the limit is 5 attempts)."""
+    otp.otp.send(purpose="recipient", phone=PHONE, client="c")
+    code = otp.notifier.last_code(E164)
+    barrier = threading.Barrier(40)
+
+    def guess(i):
+        barrier.wait()
+        with pytest.raises(Unauthenticated):
+            otp.otp.verify(purpose="recipient", phone=PHONE, code=f"{(int(code) + 1 + i) % 10**6:06d}")
+
+    with ThreadPoolExecutor(40) as pool:
+        list(pool.map(guess, range(40)))
+    with pytest.raises(Unauthenticated):
+        otp.otp.verify(purpose="recipient", phone=PHONE, code=code)
+    with otp.db.read_session() as s:
+        assert s.execute(select(OtpChallenge.attempts)).scalar_one() == 5

@@ -1,7 +1,15 @@
 """Staff accounts: argon2id passwords, lockout, sessions that end at once on suspension, CSRF."""
 
-import pytest
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
+import pytest
+from sqlalchemy import select, update
+
+from postguard.access.models import Staff
+from postguard.access.staff import SignedIn
+from postguard.db.base import utcnow
 from postguard.errors import Conflict, Forbidden, InvalidInput, Unauthenticated
 from postguard.platform import Platform
 
@@ -82,3 +90,101 @@ def test_sign_ins_and_status_changes_are_logged(fast):
     assert [(e["action"], e["details"]) for e in entries] == [
         ("login", {}), ("login_failed", {"outcome": "wrong_password"}), ("staff_status", {"status": "offboarded"})]
     assert PASSWORD not in str(entries)
+
+
+def _count_checks(p: Platform) -> list[str]:
+    """Record every password verification the service runs: ``dummy`` or ``real``."""
+    calls: list[str] = []
+    hasher, dummy = p.staff._hasher, p.staff._dummy
+    verify = hasher.verify
+
+    def counting(password, hash_):
+        calls.append("dummy" if hash_ == dummy else "real")
+        return verify(password, hash_)
+
+    hasher.verify = counting
+    return calls
+
+
+def _at_once(n: int, fn) -> list:
+    """Run ``fn`` in ``n`` threads released together by a barrier; returns what each returned or raised."""
+    barrier = threading.Barrier(n)
+
+    def go(_):
+        barrier.wait()
+        try:
+            return fn()
+        except Exception as e:
+            return e
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(go, range(n)))
+
+
+def test_concurrent_wrong_guesses_lock_the_account(fast):
+    """30 wrong guesses at once: at most five are checked, the account is locked, the right password
+    is refused afterwards."""
+    fast.staff.create(org_code="VNP", username="dung", display_name="Đặng Dũng", role="cs", password=PASSWORD)
+    checks = _count_checks(fast)
+    results = _at_once(30, lambda: fast.staff.sign_in(org_code="VNP", username="dung", password="wrong password!"))
+    assert all(isinstance(r, Unauthenticated) for r in results)
+    with pytest.raises(Unauthenticated):
+        fast.staff.sign_in(org_code="VNP", username="dung", password=PASSWORD)
+    assert checks.count("real") == 5 and checks.count("dummy") == 26  # every guess costs the same
+    with fast.db.read_session() as s:
+        row = s.execute(select(Staff).where(Staff.username == "dung")).scalar_one()
+    assert row.locked_until is not None and row.locked_until > utcnow()
+
+
+def test_concurrent_guesses_with_the_right_one_among_them(fast):
+    """The right password among 19 concurrent wrong ones: still at most five checks, at most one session."""
+    fast.staff.create(org_code="VNP", username="giang", display_name="Giang", role="cs", password=PASSWORD)
+    checks = _count_checks(fast)
+    guesses = iter(["wrong password!"] * 19 + [PASSWORD])
+    lock = threading.Lock()
+
+    def guess():
+        with lock:
+            pw = next(guesses)
+        return fast.staff.sign_in(org_code="VNP", username="giang", password=pw)
+
+    signed = [r for r in _at_once(20, guess) if not isinstance(r, Unauthenticated)]
+    assert checks.count("real") <= 5 and len(signed) <= 1
+    assert all(isinstance(r, SignedIn) for r in signed)
+
+
+def test_every_sign_in_path_costs_one_password_check(fast):
+    """Unknown, suspended, locked, wrong and right: each answer runs exactly one argon2 verification,
+    so the time taken does not tell them apart."""
+    fast.staff.create(org_code="VNP", username="hoa", display_name="Hoa", role="cs", password=PASSWORD)
+    fast.staff.create(org_code="VNP", username="khanh", display_name="Khánh", role="cs", password=PASSWORD)
+    fast.staff.set_status(org_code="VNP", username="khanh", status="suspended")
+    for _ in range(5):
+        with pytest.raises(Unauthenticated):
+            fast.staff.sign_in(org_code="VNP", username="hoa", password="wrong password!")
+    fast.staff.create(org_code="VNP", username="lan", display_name="Lan", role="cs", password=PASSWORD)
+    checks = _count_checks(fast)
+    for who, pw in [("nobody", PASSWORD), ("khanh", PASSWORD), ("hoa", PASSWORD), ("lan", "wrong password!")]:
+        before = len(checks)
+        with pytest.raises(Unauthenticated):
+            fast.staff.sign_in(org_code="VNP", username=who, password=pw)
+        assert len(checks) - before == 1, who
+    before = len(checks)
+    fast.staff.sign_in(org_code="VNP", username="lan", password=PASSWORD)
+    assert len(checks) - before == 1
+
+
+def test_a_lock_ends_after_its_time_and_the_count_starts_again(fast):
+    fast.staff.create(org_code="VNP", username="minh", display_name="Minh", role="cs", password=PASSWORD)
+    for _ in range(5):
+        with pytest.raises(Unauthenticated):
+            fast.staff.sign_in(org_code="VNP", username="minh", password="wrong password!")
+    with fast.db.session() as s:  # fifteen minutes later
+        s.execute(update(Staff).where(Staff.username == "minh").values(locked_until=utcnow() - timedelta(seconds=1)))
+    for _ in range(4):  # four fresh attempts, then the right password still signs in
+        with pytest.raises(Unauthenticated):
+            fast.staff.sign_in(org_code="VNP", username="minh", password="wrong password!")
+    fast.staff.sign_in(org_code="VNP", username="minh", password=PASSWORD)
+    with fast.db.read_session() as s:
+        row = s.execute(select(Staff).where(Staff.username == "minh")).scalar_one()
+    assert (row.failed_logins, row.locked_until) == (0, None)

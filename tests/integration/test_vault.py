@@ -2,14 +2,18 @@
 
 import os
 import stat
+import threading
+from unittest.mock import patch
 
 import pytest
 from sqlalchemy import select, update
 
 from postguard.errors import ConfigurationError, DecryptionFailed, Shredded
+from postguard.phones import normalize_phone
 from postguard.platform import Platform
 from postguard.settings import Settings
 from postguard.shipments.models import PERSONAL_FIELDS, Shipment
+from postguard.vault.aead import key_id_of as fa_version
 from postguard.vault.models import VaultKey
 from tests.conftest import csv_bytes
 
@@ -210,3 +214,76 @@ def test_call_signing_keys_are_never_served_across_vaults(platform, org, tmp_pat
         assert certified[0] != certified[1]
     finally:
         other.close()
+
+
+def test_a_record_read_before_a_rewrap_still_opens_after_it(platform, principal, faker):
+    """A reader reads a shipment; a rotation and re-wrap then move its record key and destroy the version
+    that wrapped it, before the reader unwraps it (the door logs in between). The door re-reads the moved
+    key and opens the same fields; a stale key alone is refused."""
+    rows = list(faker.rows(3))
+    _import(platform, principal, rows)
+    with platform.db.session() as s:
+        sh = _get(s, rows[1]["waybill"])  # read under data-key version 1
+        platform.orgs.rotate_data_key(principal.org_code)
+        assert platform.shipments.rewrap(principal)["destroyed_versions"] == [1]
+        assert fa_version(sh.dek) == 1
+        opened = platform.door.open_shipments(s, principal=principal, shipments=[sh], columns=("recipient_phone",),
+                                              purpose="phone_search")
+        assert opened == [{"recipient_phone": normalize_phone(rows[1]["recipient_phone"])}]
+        with pytest.raises(DecryptionFailed):  # without a way to re-read it, the destroyed version is final
+            _open(platform, s, sh)
+
+
+def test_a_key_destroyed_while_being_unwrapped_is_not_cached(platform, principal, faker):
+    """A reader fetches a wrapped data key just before a re-wrap destroys that version, and unwraps it
+    just after: the destroyed key must not stay in the vault's cache."""
+    _import(platform, principal, list(faker.rows(2)))
+    vault, org_id = platform.vault, principal.org_id
+    platform.orgs.rotate_data_key(principal.org_code)
+    vault._keys.clear()
+    unwrap = vault.provider.unwrap
+
+    def unwrap_during_destruction(blob, *, aad):
+        if threading.current_thread() is reader and not started:  # after the reader's SELECT, before it caches
+            started.append(1)
+            rewrapped.append(platform.shipments.rewrap(principal))
+        return unwrap(blob, aad=aad)
+
+    def read():
+        with platform.db.session() as s:
+            vault._key(s, org_id=org_id, purpose="data", version=1)
+
+    started, rewrapped = [], []
+    reader = threading.Thread(target=read)
+    with patch.object(vault.provider, "unwrap", unwrap_during_destruction):
+        reader.start()
+        reader.join()
+    assert rewrapped[0]["destroyed_versions"] == [1]
+    with platform.db.session() as s:
+        assert s.execute(select(VaultKey.status).where(VaultKey.org_id == org_id, VaultKey.version == 1,
+                                                       VaultKey.purpose == "data")).scalar_one() == "destroyed"
+    assert (org_id, "data", 1) not in set(vault._keys)
+
+
+def test_a_rewrap_does_not_give_a_record_shredded_meanwhile_its_key_back(platform, principal, faker):
+    """A shipment shredded after the re-wrap read its batch and before it wrote it keeps no record key."""
+    rows = list(faker.rows(3))
+    _import(platform, principal, rows)
+    w = rows[1]["waybill"]
+    platform.orgs.rotate_data_key(principal.org_code)
+    sealer = platform.vault.sealer
+
+    def shred_first(session, **kw):
+        if not shredded:
+            shredded.append(platform.shipments.shred(principal, w))
+        return sealer(session, **kw)
+
+    shredded = []
+    with patch.object(platform.vault, "sealer", shred_first):
+        out = platform.shipments.rewrap(principal)
+    assert shredded and out["rewrapped"] == 2 and out["destroyed_versions"] == [1]
+    with platform.db.session() as s:
+        after = _get(s, w)
+        assert after.dek is None
+        with pytest.raises(Shredded):
+            _open(platform, s, after)

@@ -133,7 +133,12 @@ class Door:
         return [
             self.p.vault.open_record(
                 session, org_id=s.org_id, table="shipments", record_id=s.waybill, dek=s.dek,
-                fields={c: getattr(s, f"{c}_ct") for c in columns},
+                fields={c: getattr(s, f"{c}_ct") for c in columns}, reload=self._dek_reader(session, s.id),
             )
             for s in shipments
         ]
+
+    @staticmethod
+    def _dek_reader(session: Session, shipment_id: int):
+        """Reads a shipment's wrapped key again (when a re-wrap moved it after the shipment was read)."""
+        return lambda: session.execute(select(Shipment.dek).where(Shipment.id == shipment_id)).scalar_one_or_none()

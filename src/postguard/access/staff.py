@@ -12,11 +12,11 @@ from functools import cached_property
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from postguard.access.models import PLATFORM_ROLES, ROLES, Staff, WebSession
-from postguard.db.base import utcnow
+from postguard.db.base import UTCDateTime, utcnow
 from postguard.errors import (
     Conflict,
     FieldError,
@@ -32,6 +32,7 @@ MIN_PASSWORD = 12
 LOCK_AFTER = 5  # failed sign-ins in a row
 LOCK_FOR = timedelta(minutes=15)
 SESSION_FOR = timedelta(hours=12)
+_SIGN_IN_FAILED = "Wrong organisation, username or password, or the account is locked."
 
 
 @dataclass(frozen=True)
@@ -122,42 +123,74 @@ class StaffService:
 
     def sign_in(self, *, org_code: str, username: str, password: str) -> SignedIn:
         """Check a password; five failures in a row lock the account for 15 minutes. The answer
-        never says whether the account exists."""
+        never says whether the account exists, and every path costs one password verification.
+
+        A guess is only checked after it has claimed one of the account's ``LOCK_AFTER`` attempts
+        with a single conditional ``UPDATE ... RETURNING`` (increment and check in one row-locked
+        statement); the claim that uses the last attempt also locks the account. However many guesses
+        arrive at once, at most ``LOCK_AFTER`` of them are checked against the password before the
+        lock, and the right password is refused after that."""
         now = utcnow()
-        signed: SignedIn | None = None
-        who = outcome = None
         with self.p.db.session() as s:
             row = s.execute(
-                select(Staff, Organisation.code).join(Organisation, Organisation.id == Staff.org_id)
+                select(Staff.id, Staff.org_id, Staff.status, Organisation.code)
+                .join(Organisation, Organisation.id == Staff.org_id)
                 .where(Organisation.code == org_code.strip().upper(), Staff.username == username.strip().lower())
             ).one_or_none()
-            if row is None:
-                self._hasher.verify(password, self._dummy)  # same cost as a real check
-            else:
-                staff, code = row
-                who = staff
-                if staff.status != "active":
-                    outcome = "inactive"
-                elif staff.locked_until and staff.locked_until > now:
-                    outcome = "locked"
-                elif not self._hasher.verify(password, staff.password_hash):
-                    staff.failed_logins += 1
-                    outcome = "wrong_password"
-                    if staff.failed_logins >= LOCK_AFTER:
-                        staff.locked_until, staff.failed_logins, outcome = now + LOCK_FOR, 0, "locked_now"
-                else:
-                    staff.failed_logins, staff.locked_until = 0, None
-                    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
-                    s.add(WebSession(digest=_digest(token), staff_id=staff.id, csrf=csrf,
-                                     expires_at=now + SESSION_FOR))
-                    signed = SignedIn(token, csrf,
-                                      StaffPrincipal(staff.id, staff.org_id, code, staff.username, staff.role))
-        if who is not None:  # logged after the account row is committed (the log has its own transaction)
-            self.p.audit.append(actor=f"staff:{who.id}", action="login" if signed else "login_failed",
-                                org_id=who.org_id, details={} if signed else {"outcome": outcome})
+        if row is None:
+            self._hasher.verify(password, self._dummy)  # same cost as a real check
+            raise Unauthenticated(_SIGN_IN_FAILED)
+        staff_id, org_id, status, code = row
+        claim = self._claim_attempt(staff_id, now) if status == "active" else None
+        signed: SignedIn | None = None
+        if claim is None:  # inactive or locked: the same password work as any other answer
+            self._hasher.verify(password, self._dummy)
+            outcome = "inactive" if status != "active" else "locked"
+        elif not self._hasher.verify(password, claim.password_hash):
+            outcome = "locked_now" if claim.failed_logins == 0 else "wrong_password"
+        else:
+            signed = self._open_session(staff_id, code, now)
+            outcome = None if signed else "inactive"
+        # logged after the account row is committed (the log has its own transaction)
+        self.p.audit.append(actor=f"staff:{staff_id}", action="login" if signed else "login_failed",
+                            org_id=org_id, details={} if signed else {"outcome": outcome})
         if signed is None:
-            raise Unauthenticated("Wrong organisation, username or password, or the account is locked.")
+            raise Unauthenticated(_SIGN_IN_FAILED)
         return signed
+
+    def _claim_attempt(self, staff_id: int, now):
+        """Claim one sign-in attempt, or None when the account is locked or not active. The counter
+        is incremented and checked by the statement that returns it; the claim that reaches
+        ``LOCK_AFTER`` locks the account and restarts the counter (so it returns 0)."""
+        nxt = Staff.failed_logins + 1
+        last = nxt >= LOCK_AFTER
+        with self.p.db.session() as s:
+            return s.execute(
+                update(Staff)
+                .where(Staff.id == staff_id, Staff.status == "active",
+                       or_(Staff.locked_until.is_(None), Staff.locked_until <= now))
+                .values(failed_logins=case((last, 0), else_=nxt),
+                        locked_until=case((last, literal(now + LOCK_FOR, UTCDateTime())),
+                                          else_=Staff.locked_until))
+                .returning(Staff.failed_logins, Staff.password_hash)
+                .execution_options(synchronize_session=False)
+            ).one_or_none()
+
+    def _open_session(self, staff_id: int, code: str, now) -> SignedIn | None:
+        """After the right password: clear the failures and open a session (None if the account was
+        suspended meanwhile)."""
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+        with self.p.db.session() as s:
+            staff = s.execute(
+                update(Staff).where(Staff.id == staff_id, Staff.status == "active")
+                .values(failed_logins=0, locked_until=None)
+                .returning(Staff.org_id, Staff.username, Staff.role)
+                .execution_options(synchronize_session=False)
+            ).one_or_none()
+            if staff is None:
+                return None
+            s.add(WebSession(digest=_digest(token), staff_id=staff_id, csrf=csrf, expires_at=now + SESSION_FOR))
+        return SignedIn(token, csrf, StaffPrincipal(staff_id, staff.org_id, code, staff.username, staff.role))
 
     @cached_property
     def _dummy(self) -> str:

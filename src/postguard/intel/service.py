@@ -18,7 +18,9 @@ from datetime import date, datetime, timedelta, timezone
 from functools import cached_property
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from postguard import memo
@@ -217,8 +219,12 @@ class IntelService:
                         value=None if n.personal else n.value, domain=n.domain, qualifier=n.bank,
                         verdict="unknown", score=0)
         ind.lookup_bucket, ind.lookup_output = self.p.lookups.entry(n.type, n.value)
-        s.add(ind)
-        s.flush()
+        try:
+            with s.begin_nested():  # another report may create the same indicator at the same moment
+                s.add(ind)
+                s.flush()
+        except IntegrityError:
+            return self._find(s, n)
         self.known.add(ind.digest)
         if n.personal:
             ind.value_ct = self._seal(s, n.value, table="intel_indicators", column="value", record_id=ind.id)
@@ -533,13 +539,19 @@ class IntelService:
 
     # -- reports -----------------------------------------------------------------------------
     def _reporter(self, s: Session, *, principal: Principal | None, client: str) -> Reporter:
+        """The reporting identity, created on its first report. An upsert (``INSERT ... ON CONFLICT DO
+        NOTHING``, then read): two first reports from one client at once both get the one row."""
         key = self._digest(f"reporter\0org\0{principal.org_id}" if principal else f"reporter\0client\0{client}")
-        rep = s.execute(select(Reporter).where(Reporter.key == key)).scalar_one_or_none()
-        if rep is None:
-            rep = Reporter(key=key, kind="org" if principal else "public", reports=0, upheld=0, rejected=0)
-            s.add(rep)
-            s.flush()
-        return rep
+        ins = (postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert)(Reporter.__table__)
+        s.execute(ins.values(key=key, kind="org" if principal else "public", reports=0, upheld=0, rejected=0,
+                             created_at=utcnow()).on_conflict_do_nothing(index_elements=["key"]))
+        return s.execute(select(Reporter).where(Reporter.key == key)).scalar_one()
+
+    @staticmethod
+    def _count_report(s: Session, reporter: Reporter) -> None:
+        """One more report on the reporter's record, incremented in the database (never read, add, write)."""
+        s.execute(update(Reporter).where(Reporter.id == reporter.id).values(reports=Reporter.reports + 1)
+                  .execution_options(synchronize_session=False))
 
     def _parse_indicators(self, items) -> list[Normal]:
         if not isinstance(items, list) or not items:
@@ -601,6 +613,10 @@ class IntelService:
         self._ready()
         with self.p.db.session() as s:
             reporter = self._reporter(s, principal=principal, client=client)
+            # Lock order: the reporter, then the platform's data key (every value sealed below reserves
+            # under it), then the indicators; so two reports naming the same new numbers in another
+            # order wait for each other instead of deadlocking.
+            self.p.vault.sealer(s, org_id=self.key_org_id(), count=0)
             inds = [self._get_or_create(s, n) for n in normals]
             official = {i.id for n, i in zip(normals, inds) if self._official_for(s, n, i) is not None}
             kind = "org" if principal else ("citizen" if contact else "anonymous")
@@ -632,7 +648,7 @@ class IntelService:
             else:
                 for ind in inds:
                     s.add(ReportIndicator(report_id=rep.id, indicator_id=ind.id))
-                reporter.reports += 1
+                self._count_report(s, reporter)
             s.flush()
             verdicts = {}
             for ind in inds:
@@ -1146,7 +1162,7 @@ class IntelService:
                 s.add(rep)
                 s.flush()
                 s.add(ReportIndicator(report_id=rep.id, indicator_id=ind.id))
-                reporter.reports += 1
+                self._count_report(s, reporter)
                 ind.last_report_at = max(ind.last_report_at or at, at)
                 ind.first_seen_at = min(ind.first_seen_at or now, si.first_seen, at)
                 if official:

@@ -530,14 +530,14 @@ class ShipmentService:
                 todo = [r for r in rows if r.dek is not None and r.dek_key_version != active]
                 sealer = self.p.vault.sealer(s, org_id=org.id, count=len(todo)) if todo else None
                 for sid, waybill, dek, _version in todo:
-                    s.execute(
-                        update(Shipment).where(Shipment.id == sid).values(
+                    # only the key that was read: a record shredded meanwhile keeps no key
+                    moved += s.execute(
+                        update(Shipment).where(Shipment.id == sid, Shipment.dek == dek).values(
                             dek=self.p.vault.rewrap_dek(s, org_id=org.id, table="shipments", record_id=waybill,
                                                         dek=dek, sealer=sealer),
                             dek_key_version=sealer.version,
                         ).execution_options(synchronize_session=False)
-                    )
-                    moved += 1
+                    ).rowcount
             if progress:
                 progress(moved)
             if len(rows) < batch:

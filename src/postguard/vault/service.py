@@ -18,10 +18,11 @@ import hashlib
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,6 +34,11 @@ from postguard.vault.models import ServiceKey, VaultKey
 
 DATA, INDEX = "data", "index"
 _CACHE_SECONDS = 300.0
+_REREADS = 3  # a record re-read this many times at most when its key moved while it was being opened
+
+
+class _VersionGone(DecryptionFailed):
+    """The organisation key version a blob names is destroyed (or never existed)."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +146,9 @@ class Vault:
         # on the vault, like ``_keys``, so that two platforms in one process never share one.
         self.signing_keys: dict[tuple[int, int], tuple[float, object]] = {}
         self._lock = threading.Lock()
+        # Bumped whenever key versions are destroyed: a key unwrapped from a row read before the
+        # destruction is not cached after it (see ``_key``).
+        self._generation = 0
 
     # -- organisation keys -------------------------------------------------------------------
     def _kek_aad(self, org_id: int, purpose: str, version: int) -> bytes:
@@ -169,17 +178,25 @@ class Vault:
         now = time.monotonic()
         if hit and now - hit[0] < _CACHE_SECONDS:
             return hit[1]
+        generation = self._generation
         wrapped = session.execute(
             select(VaultKey.wrapped).where(
                 VaultKey.org_id == org_id, VaultKey.purpose == purpose, VaultKey.version == version
             )
         ).scalar_one_or_none()
         if wrapped is None:  # unknown or destroyed version
-            raise DecryptionFailed()
+            raise _VersionGone()
         raw = self.provider.unwrap(wrapped, aad=self._kek_aad(org_id, purpose, version))
         with self._lock:
-            self._keys[ck] = (now, raw)
+            if self._generation == generation:  # else it may have been destroyed since it was read
+                self._keys[ck] = (now, raw)
         return raw
+
+    def _forget(self, org_id: int, versions: list[int]) -> None:
+        with self._lock:
+            self._generation += 1
+            for v in versions:
+                self._keys.pop((org_id, DATA, v), None)
 
     def _active(self, session: Session, *, org_id: int, purpose: str) -> VaultKey:
         row = session.execute(
@@ -229,12 +246,28 @@ class Vault:
         record_id: str,
         dek: bytes | None,
         fields: dict[str, bytes | None],
+        reload: Callable[[], bytes | None] | None = None,
     ) -> dict[str, str | None]:
-        """Open a record's fields (``column → ciphertext``); only the access door calls this."""
-        if dek is None:
-            raise Shredded("This record's personal data has been destroyed.")
+        """Open a record's fields (``column → ciphertext``); only the access door calls this.
+
+        ``reload`` reads the record's wrapped key (``dek``) again. A re-wrap moves record keys to the
+        new data-key version and then destroys the old version, each in its own transaction, so a
+        reader that read the record before its batch moved may find the version its ``dek`` names
+        destroyed by the time it unwraps it. The record key inside is the same under either version
+        and the fields are untouched, so the reader re-reads the wrapped key (at most ``_REREADS``
+        times) and opens the same fields with it."""
         prefix = fa.context(org_id, table, record_id)
-        inner = self._unwrap_dek(session, org_id=org_id, dek=dek, prefix=prefix)
+        for attempt in range(_REREADS + 1):
+            if dek is None:
+                raise Shredded("This record's personal data has been destroyed.")
+            try:
+                inner = self._unwrap_dek(session, org_id=org_id, dek=dek, prefix=prefix)
+                break
+            except _VersionGone:
+                fresh = reload() if reload is not None and attempt < _REREADS else dek
+                if fresh == dek:  # not moved: the version is really gone
+                    raise DecryptionFailed() from None
+                dek = fresh
         kid, field_aead = inner[:4], AESGCM(inner[4:36])
         out: dict[str, str | None] = {}
         for col, blob in fields.items():
@@ -341,9 +374,10 @@ class Vault:
             r.wrapped = None
             r.status = "destroyed"
             gone.append(r.version)
-            with self._lock:
-                self._keys.pop((org_id, DATA, r.version), None)
         session.flush()
+        if gone:  # forgotten now, and again once committed: a reader may unwrap a row read in between
+            self._forget(org_id, gone)
+            event.listen(session, "after_commit", lambda _s: self._forget(org_id, gone), once=True)
         return gone
 
     def rewrap_org_keys(self, session: Session) -> int:
