@@ -12,9 +12,11 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.util import CommandError
 from sqlalchemy import Engine, text
 
 from postguard.db.models import metadata
+from postguard.errors import ConfigurationError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _LOCK_ID = 0x706F73746775617264 & 0x7FFFFFFFFFFFFFFF  # "postguard"
@@ -28,17 +30,37 @@ def _config(connection) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
-        command.upgrade(_config(conn), revision)
+    _run(engine, command.upgrade, revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
-        command.downgrade(_config(conn), revision)
+    _run(engine, command.downgrade, revision)
+
+
+def _run(engine: Engine, step, revision: str) -> None:
+    """One migration step in one transaction. On SQLite, foreign keys are off while it runs: a batch
+    operation rebuilds a table (copy, drop, rename), and dropping a parent table with them on would
+    delete every child row through ON DELETE CASCADE (an organisation's API keys, for one). The
+    rows are checked against their parents before the step commits, so nothing dangles either."""
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:  # only outside a transaction does this pragma take effect
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
+                try:
+                    step(_config(conn), revision)
+                except CommandError as e:  # e.g. a database migrated by a newer postguard
+                    raise ConfigurationError(f"The database schema cannot be migrated: {e}") from None
+                if sqlite and (broken := conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()):
+                    raise ConfigurationError(f"A migration left rows without their parent row: {broken[:5]}")
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
 
 
 def current(engine: Engine) -> str | None:
