@@ -43,6 +43,9 @@ class Served:
         self.sock.close()
 
 
+METRICS_TOKEN = "w" * 32
+
+
 @pytest.fixture
 def world(make_settings, tmp_path, monkeypatch):
     """A platform whose access log has one witness (its own directory, its own key, served over
@@ -51,7 +54,8 @@ def world(make_settings, tmp_path, monkeypatch):
     wkey = Witness.init(wdir, "witness.test")
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    settings = make_settings(audit_witnesses=[f"http://127.0.0.1:{sock.getsockname()[1]} {wkey}"])
+    settings = make_settings(audit_witnesses=[f"http://127.0.0.1:{sock.getsockname()[1]} {wkey}"],
+                             metrics_token=METRICS_TOKEN)
     monkeypatch.setenv("POSTGUARD_AUDIT_WITNESSES", json.dumps(settings.audit_witnesses))  # for the CLI
     p = Platform(settings)
     with Served(Witness(wdir, [p.audit.verifier_key()]), sock) as served:
@@ -274,7 +278,7 @@ def test_the_server_submits_new_checkpoints_by_itself(world):
         while p.witnessing.cosigned_size(p.witnessing.witnesses[0].ident) < 5:  # stored with the log
             assert time.monotonic() < deadline, "no checkpoint was co-signed"
             time.sleep(0.1)
-        metrics = client.get("/metrics").text
+        metrics = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
         note = client.get("/v1/audit/checkpoint").text
     assert 'postguard_audit_witness_cosignatures_total{witness="witness.test+' in metrics
     assert verify_cosignature(note, witness_key=wkey)  # the public checkpoint carries the cosignature
