@@ -305,17 +305,18 @@ def test_wrong_content_types_are_a_clear_4xx_on_every_route(env):
 
 @pytest.mark.parametrize("ctype", ["text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded",
                                    "multipart/form-data; boundary=x", None])
-def test_check_reads_json_only(env, ctype):
-    """``/v1/check`` answered any body as JSON; a page on another site can send ``text/plain``, a form
-    or an untyped body without a CORS preflight. Now 415 problem+json, before anything is looked up."""
+@pytest.mark.parametrize("path,body", [("/v1/check", b'{"value": "0912345678"}'),
+                                       ("/v1/callcheck", b'{"caller": "0912345678"}')])
+def test_bodies_read_ahead_of_the_router_are_json_only(env, ctype, path, body):
+    """``/v1/check`` and ``/v1/callcheck`` answered any body as JSON; a page on another site can send
+    ``text/plain``, a form or an untyped body without a CORS preflight. Now 415 problem+json, before
+    anything is looked up, even for a body whose answer is kept."""
     client, _, _, _ = env
-    resp = client.post("/v1/check", content=b'{"value": "0912345678"}',
-                       headers={"Content-Type": ctype} if ctype else {})
+    for good in ("application/json", "application/json; charset=utf-8", "Application/JSON"):
+        assert client.post(path, content=body, headers={"Content-Type": good}).status_code == 200
+    resp = client.post(path, content=body, headers={"Content-Type": ctype} if ctype else {})
     assert resp.status_code == 415 and resp.headers["content-type"] == "application/problem+json", resp.text
     assert resp.json()["type"] == "https://postguard.example/problems/unsupported-media-type"
-    for good in ("application/json", "application/json; charset=utf-8", "Application/JSON"):
-        assert client.post("/v1/check", content=b'{"value": "0912345678"}',
-                           headers={"Content-Type": good}).status_code == 200
 
 
 # -- the CSV import --------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from postguard.api.deps import client_ip, platform, scope_ip, scoped
-from postguard.api.params import INT32_MAX
+from postguard.api.params import INT32_MAX, require_json
 from postguard.errors import (
     FieldError,
     InvalidInput,
@@ -96,6 +96,7 @@ async def call_check_body(p: Platform, raw: bytes, scope) -> bytes:
     holds the answer (for this very body, ``CallCheck.quick_kept``; for its number,
     ``CallCheck.quick``), or on a miss when the database is embedded SQLite (one indexed read,
     cheaper than a worker-thread hop). Everything else runs in a worker thread."""
+    require_json(scope, "call check")
     cc = p.callcheck
     if cc.in_process:
         answer = cc.quick_kept(raw, scope_ip(scope))  # this very body answered since the registry last changed

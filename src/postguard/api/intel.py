@@ -20,8 +20,8 @@ from postguard.api.deps import (
     principal,
 )
 from postguard.api.limits import loads_json
-from postguard.api.params import RowId
-from postguard.errors import FieldError, InvalidInput, UnsupportedMediaType
+from postguard.api.params import RowId, require_json
+from postguard.errors import FieldError, InvalidInput
 from postguard.intel.service import Upload
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
@@ -126,15 +126,6 @@ def _check_input(raw: bytes) -> tuple[str, str | None]:
     raise InvalidInput("The request is not valid.", errors)
 
 
-def _is_json(content_type: bytes) -> bool:
-    """``application/json`` or ``application/<anything>+json``, with or without parameters. Nothing
-    else is read: a body a cross-site page may send without a CORS preflight (``text/plain``, a form,
-    none at all) is refused, as FastAPI refuses it on every other JSON route."""
-    if content_type == b"application/json":
-        return True
-    media = content_type.split(b";", 1)[0].strip().lower()
-    return media == b"application/json" or (media.startswith(b"application/") and media.endswith(b"+json"))
-
 
 async def check_body(p: Platform, raw: bytes, scope) -> bytes:
     """``POST /v1/check``, the benchmarked hot path (benchmarks/bench_check.py). A lookup of a value
@@ -143,14 +134,8 @@ async def check_body(p: Platform, raw: bytes, scope) -> bytes:
     changed is answered from this worker's memory too, and so is a body asked again
     (``IntelService.kept_body``). API-key authentication, a shared (Redis) rate limiter and grading
     go to the thread pool."""
-    json_body = keyed = False
-    for k, v in scope["headers"]:
-        if k == b"content-type":
-            json_body = _is_json(v)
-        elif k == b"authorization":
-            keyed = True
-    if not json_body:
-        raise UnsupportedMediaType("Send the lookup as JSON (`Content-Type: application/json`).")
+    require_json(scope, "lookup")
+    keyed = any(k == b"authorization" for k, _ in scope["headers"])
     who = await run_in_threadpool(optional_principal, Request(scope)) if keyed else None
     client = client_key(scope, who)
     intel, here = p.intel, p.limiter.in_process
