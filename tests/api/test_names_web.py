@@ -7,9 +7,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from postguard.access.models import Staff
 from postguard.app import create_app
+from postguard.callerid.check import given_name
 from postguard.db import migrate
 from postguard.db.base import utcnow
+from postguard.errors import InvalidInput
 from postguard.platform import Platform
 from postguard.shipments.models import Shipment
 from tests.api.test_api import assert_problem
@@ -70,9 +73,20 @@ def test_masks_stored_by_an_earlier_version_are_masked_again(env):
 def test_bidi_controls_are_neutralised_on_staff_pages(env, faker):
     client, w = env
     p = w.platform
-    # A courier whose display name holds a right-to-left override, listed on the hub's assign page.
-    p.staff.create(org_code=ORG, username="rlo", display_name=f"Shipper {RLO}nahK", role="courier",
+    # A display name holding a right-to-left override is refused now; one stored before the check is
+    # still neutralised on the hub's assign page.
+    with pytest.raises(InvalidInput) as refused:
+        p.staff.create(org_code=ORG, username="rlo", display_name=f"Shipper {RLO}nahK", role="courier",
+                       password="mật khẩu đủ dài 123")
+    assert [(e.field, e.code) for e in refused.value.errors] == [("display_name", "encoding")]
+    with pytest.raises(InvalidInput):
+        p.staff.create(org_code=ORG, username="so", display_name="Shipper 0912345678", role="courier",
+                       password="mật khẩu đủ dài 123")
+    p.staff.create(org_code=ORG, username="rlo", display_name="Shipper Khan", role="courier",
                    password="mật khẩu đủ dài 123")
+    with p.db.session() as s:
+        s.execute(update(Staff).where(Staff.username == "rlo").values(display_name=f"Shipper {RLO}nahK"))
+    assert given_name(f"Shipper {RLO}nahK") == "nahK"  # what the call check tells a citizen
     login(client, w, "hub")
     page = client.get("/staff/assign", headers=HTML)
     assert page.status_code == 200 and "(rlo)" in page.text

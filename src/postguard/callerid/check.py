@@ -47,6 +47,7 @@ from postguard.db.engine import placeholder
 from postguard.errors import FieldError, InvalidInput, RateLimited, Unauthenticated
 from postguard.orgs.models import Organisation
 from postguard.shipments.models import Shipment
+from postguard.shipments.validation import without_format_chars
 from postguard.vault.masking import mask_phone
 
 ASKED = ("transfer", "fee", "otp", "app", "link")
@@ -159,7 +160,8 @@ def caller_suffix(e164: str) -> str:
 
 def given_name(display_name: str | None) -> str | None:
     """A Vietnamese given name is the last word of the full name."""
-    return display_name.split()[-1] if display_name and display_name.split() else None
+    words = without_format_chars(display_name).split() if display_name else []
+    return words[-1] if words else None
 
 
 class CallCheck:
