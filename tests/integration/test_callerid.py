@@ -3,6 +3,7 @@ revocation at once, the enumeration defences, spoken codes, call intents and mas
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import time
@@ -28,6 +29,7 @@ from postguard.errors import (
 )
 from postguard.platform import Platform
 from postguard.shipments.models import Shipment
+from postguard.vault.models import VaultKey
 from tests.callerid_world import (
     COURIER_PHONE,
     OTHER_COURIER_PHONE,
@@ -537,3 +539,30 @@ def test_masked_only_delivery_without_a_free_proxy_never_falls_back_to_the_numbe
     p.calls.set_masked_only(org_code="VNP", enabled=False)
     assert p.access.reveal(world.people["an"], waybill=world.waybill, purpose="delivery")["recipient_phone"] \
         == world.recipient
+
+
+def test_a_key_rotation_keeps_what_callerid_sealed_under_the_old_key(world):
+    """Couriers' phones, masked calls and recorded PASSporTs are sealed under the operator's data key;
+    a rotation's rewrap used to count only shipments and canaries as users of the old version and
+    destroyed it, so masked calls stopped connecting and recorded PASSporTs could not be read."""
+    p = world.p
+    p.calls.proxy_add(org_code="VNP", number=PROXY)
+    p.calls.set_masked_only(org_code="VNP", enabled=True)
+    p.access.reveal(world.people["an"], waybill=world.waybill, purpose="delivery")
+    started = p.calls.start_call(world.people["an"], waybill=world.waybill)
+    vnp = p.orgs.principal("VNP", actor="test")
+    with p.db.session() as s:
+        assert p.vault.rotate(s, org_id=vnp.org_id) == 2
+    out = p.shipments.rewrap(vnp)
+    assert out["rewrapped"] > 0 and out["destroyed_versions"] == []  # version 1 still seals call records
+    assert p.calls.route(caller=COURIER_PHONE, dialled=PROXY)["target"] == world.recipient
+    assert p.calls.recorded_passport(started["origid"]) == started["passport"]
+    with p.db.session() as s:  # every blob names a version that still exists
+        blobs = [b for model, col in ((CourierPhone, CourierPhone.phone_ct), (MaskedCall, MaskedCall.courier_phone_ct),
+                                      (MaskedCall, MaskedCall.recipient_phone_ct))
+                 for b in s.execute(select(col).where(model.org_id == vnp.org_id)).scalars() if b]
+        blobs += [base64.b64decode(t) for t in s.execute(select(CallIntent.passport)).scalars() if t]
+        named = {int.from_bytes(b[1:5], "big") for b in blobs}
+        status = {k.version: k.status for k in s.execute(
+            select(VaultKey).where(VaultKey.org_id == vnp.org_id, VaultKey.purpose == "data")).scalars()}
+        assert named == {1} and status == {1: "retired", 2: "active"}

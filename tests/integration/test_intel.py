@@ -442,3 +442,17 @@ def test_reports_naming_the_same_new_numbers_in_another_order_at_once(ip):
         assert [o["status"] for o in out] == ["accepted", "accepted"]
     with ip.db.read_session() as s:
         assert s.execute(select(func.count()).select_from(Indicator)).scalar_one() == 36
+
+
+def test_a_rotation_of_the_platform_key_keeps_intelligence_readable(ip):
+    """Reported personal values, reporters' contacts and descriptions are sealed under the platform
+    organisation's data key; a rotation's rewrap used to destroy the old version under them."""
+    ip.intel.report(indicators=["0912 345 678"], category="fake_courier", description="gọi báo đơn hàng",
+                    contact="a@example.org", client="c1")
+    system = ip.intel.cli_principal()
+    with ip.db.session() as s:
+        ip.vault.rotate(s, org_id=system.org_id)
+    assert ip.shipments.rewrap(system)["destroyed_versions"] == []
+    with ip.db.read_session() as s:
+        ind = s.execute(select(Indicator).where(Indicator.type == "phone")).scalar_one()
+        assert ip.intel.value_of(s, ind) == "+84912345678"

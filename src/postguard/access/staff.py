@@ -26,7 +26,7 @@ from postguard.errors import (
     Unauthenticated,
 )
 from postguard.orgs.models import Organisation
-from postguard.shipments.validation import name_problem
+from postguard.shipments.validation import without_format_chars
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 12
@@ -83,8 +83,9 @@ class StaffService:
             errors.append(FieldError("password", f"at least {MIN_PASSWORD} characters"))
         if not display_name.strip():
             errors.append(FieldError("display_name", "required"))
-        elif (problem := name_problem(display_name)) is not None:  # shown to citizens (a courier's given name)
-            errors.append(FieldError("display_name", problem[0], None, problem[1]))
+        elif without_format_chars(display_name) != display_name:  # shown to citizens (a courier's given name)
+            errors.append(FieldError("display_name", "contains invisible or text-direction characters", None,
+                                     "encoding"))
         if errors:
             raise InvalidInput("The staff account was not created.", errors)
         from postguard.intel.service import KEY_ORG

@@ -34,6 +34,7 @@ from postguard.callerid.keys import phone_field
 from postguard.callerid.models import (
     CallCertificate,
     CallIntent,
+    CourierPhone,
     MaskedCall,
     ProxyNumber,
 )
@@ -50,6 +51,7 @@ from postguard.phones import national_format
 from postguard.shipments.models import Shipment
 from postguard.vault import callsign
 from postguard.vault.masking import mask_phone
+from postguard.vault.service import versions_sealed_in
 
 TABLE = "masked_calls"
 INTENTS = "call_intents"
@@ -72,6 +74,15 @@ def _live(now):
 class CallService:
     def __init__(self, platform) -> None:
         self.p = platform
+
+    @staticmethod
+    def key_versions_in_use(session, *, org_id: int) -> set[int]:
+        """Data-key versions that couriers' registered phones, masked calls and recorded PASSporTs
+        are sealed under (a key rotation must not destroy them)."""
+        return (versions_sealed_in(session, CourierPhone.phone_ct, CourierPhone.org_id == org_id)
+                | versions_sealed_in(session, MaskedCall.courier_phone_ct, MaskedCall.org_id == org_id)
+                | versions_sealed_in(session, MaskedCall.recipient_phone_ct, MaskedCall.org_id == org_id)
+                | versions_sealed_in(session, CallIntent.passport, CallIntent.org_id == org_id, base64_text=True))
 
     @property
     def keys(self):

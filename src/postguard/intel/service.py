@@ -54,6 +54,7 @@ from postguard.intel.verdicts import (
 )
 from postguard.orgs.models import Organisation
 from postguard.orgs.service import SCOPES, Principal
+from postguard.vault.service import versions_sealed_in
 
 KEY_ORG = "PG-INTEL"
 CATEGORIES = {
@@ -174,6 +175,16 @@ class IntelService:
     def digest_of(self, n: Normal) -> bytes:
         """The lookup key of a normal form (also what private lookups and sharing match on)."""
         return self._digest(f"{n.type}\0{n.value}")
+
+    def key_versions_in_use(self, session: Session, *, org_id: int) -> set[int]:
+        """Data-key versions that intelligence data is sealed under: the platform organisation's
+        (a key rotation must not destroy them)."""
+        code = session.execute(select(Organisation.code).where(Organisation.id == org_id)).scalar_one_or_none()
+        if code != KEY_ORG:
+            return set()
+        return set().union(*(versions_sealed_in(session, column) for column in (
+            Indicator.value_ct, Report.description_ct, Report.contact_ct, Evidence.content_ct,
+            Appeal.statement_ct, Appeal.contact_ct)))
 
     def key_org_id(self) -> int:
         """The platform's own organisation, whose vault keys protect intelligence data."""

@@ -30,6 +30,7 @@ from postguard.orgs.models import ApiKey
 from postguard.phones import InvalidPhone, normalize_phone, phone_field
 from postguard.shipments.models import Shipment
 from postguard.vault.masking import mask_phone_last3, phone_last3
+from postguard.vault.service import versions_sealed_in
 
 CHANNEL_KINDS = ("courier", "hub", "cs", "apikey", "export")
 _CHANNEL = re.compile(r"^(courier|hub|cs|apikey|export):(\S(?:[^\x00-\x1f]{0,98}\S)?)$")
@@ -93,10 +94,7 @@ class CanaryService:
     @staticmethod
     def key_versions_in_use(session: Session, *, org_id: int) -> set[int]:
         """Data-key versions the pool's ciphertexts need (a key rotation must not destroy them)."""
-        from postguard.vault.aead import key_id_of
-
-        return {key_id_of(ct) for ct in session.execute(select(CanaryNumber.phone_ct).where(
-            CanaryNumber.org_id == org_id)).scalars()}
+        return versions_sealed_in(session, CanaryNumber.phone_ct, CanaryNumber.org_id == org_id)
 
     # -- canaries --------------------------------------------------------------------------------
     def _check_channel(self, session: Session, org_id: int, kind: str, name: str) -> None:

@@ -546,7 +546,8 @@ class ShipmentService:
         with self.p.db.session() as s:
             in_use = set(s.execute(select(Shipment.dek_key_version).where(
                 Shipment.org_id == principal.org_id, Shipment.dek.is_not(None)).distinct()).scalars())
-            in_use |= self.p.canaries.key_versions_in_use(s, org_id=principal.org_id)  # the canary pool
+            for holder in (self.p.canaries, self.p.calls, self.p.intel):  # what else is sealed under the org key
+                in_use |= holder.key_versions_in_use(s, org_id=principal.org_id)
             destroyed = self.p.vault.destroy_retired(s, org_id=principal.org_id, in_use=in_use)
         self._compact()
         self.p.audit.append(actor=principal.actor, action="key_rewrap", org_id=principal.org_id,

@@ -84,21 +84,8 @@ def _text(raw: dict, name: str, errors: list, row: int | None, *, limit: int, re
 _FORMAT_CHARS = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 
 
-def name_problem(value: str) -> tuple[str, str] | None:
-    """What is wrong with a person's name, as (message, code), or None. A name holds letters and no
-    number (digits in any script would carry a phone number past the masking), and no invisible
-    or text-direction character (it would display as something else than it is)."""
-    if not any(map(str.isalpha, value)):
-        return "must contain letters", "invalid"
-    if any(map(str.isnumeric, value)):
-        return "must not contain digits (a phone number belongs in its own field)", "digits"
-    if _FORMAT_CHARS.search(value):
-        return "contains invisible or text-direction characters", "encoding"
-    return None
-
-
 def without_format_chars(value: str) -> str:
-    """``value`` without invisible or text-direction characters (for names stored before the check)."""
+    """``value`` without invisible or text-direction characters."""
     return _FORMAT_CHARS.sub("", value)
 
 
@@ -106,8 +93,16 @@ def _name(raw: dict, name: str, errors: list, row: int | None) -> str | None:
     value = _text(raw, name, errors, row, limit=100)
     if value is None:
         return None
-    if (problem := name_problem(value)) is not None:
-        errors.append(FieldError(name, problem[0], row, problem[1]))
+    if not any(map(str.isalpha, value)):
+        errors.append(FieldError(name, "must contain letters", row, "invalid"))
+        return None
+    # A name holds no number: digits (any script) would carry a phone number past the masking.
+    if any(map(str.isnumeric, value)):
+        errors.append(FieldError(name, "must not contain digits (a phone number belongs in its own field)",
+                                 row, "digits"))
+        return None
+    if _FORMAT_CHARS.search(value):
+        errors.append(FieldError(name, "contains invisible or text-direction characters", row, "encoding"))
         return None
     return value
 

@@ -14,6 +14,7 @@ arguments and gets one opaque ``DecryptionFailed`` for every ciphertext it canno
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import threading
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import event, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -444,3 +445,15 @@ class Vault:
             for r in rows
         ]
 
+
+def versions_sealed_in(session: Session, column, *where, base64_text: bool = False) -> set[int]:
+    """The data-key versions that the ciphertexts stored in ``column`` name (a rotation must not
+    destroy them). A ciphertext starts ``0x01 | version(4)``; ``base64_text`` for a column holding
+    it base64-encoded (its first 8 characters carry those 5 bytes)."""
+    if base64_text:
+        heads = session.execute(select(func.substr(column, 1, 8)).where(
+            column.is_not(None), func.length(column) >= 8, *where).distinct()).scalars()
+        return {int.from_bytes(base64.b64decode(h)[1:5], "big") for h in heads}
+    ids = session.execute(select(func.substr(column, 2, 4)).where(
+        column.is_not(None), func.length(column) > 5, *where).distinct()).scalars()
+    return {int.from_bytes(bytes(i), "big") for i in ids}
