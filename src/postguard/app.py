@@ -249,10 +249,12 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.state.platform = platform or Platform(settings)
     app.state.settings = settings
     # Innermost of the middleware, so that a 413 is measured and gets the security headers.
-    allowances = {"/v1/shipments/import": max(settings.max_upload_bytes, settings.max_body_bytes),
-                  "/v1/reports": max(settings.report_body_bytes, settings.max_body_bytes),
-                  "/bao-cao": max(settings.report_body_bytes, settings.max_body_bytes)}
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, allowances=allowances,
+    # Larger bodies only where files come: a CSV import, and reports with evidence (multipart only: a
+    # JSON report carries no file, so it keeps the common limit).
+    evidence = max(settings.report_body_bytes, settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
+                       allowances={"/v1/shipments/import": max(settings.max_upload_bytes, settings.max_body_bytes)},
+                       multipart_allowances={"/v1/reports": evidence, "/bao-cao": evidence},
                        respond=respond_with(html_errors))
     problems.install(app, html_errors=html_errors)
     install_metrics(app)

@@ -29,8 +29,8 @@ from tests.world import ORG, ORG_OF, PASSWORD, USERNAMES, build_world
 LIMIT = 64 * 1024  # POSTGUARD_MAX_BODY_BYTES of these tests
 UPLOAD = 256 * 1024  # POSTGUARD_MAX_UPLOAD_BYTES (the CSV import's allowance)
 EVIDENCE = 32 * 1024  # one evidence file of at most this: a report may carry EVIDENCE + 64 KiB
-ALLOWANCE = {"/v1/shipments/import": UPLOAD, "/v1/reports": EVIDENCE + 64 * 1024, "/bao-cao": EVIDENCE + 64 * 1024,
-             "/v1/check": 16 * 1024, "/v1/callcheck": 8192}
+ALLOWANCE = {"/v1/shipments/import": UPLOAD, "/v1/check": 16 * 1024, "/v1/callcheck": 8192}
+MULTIPART_ALLOWANCE = {"/v1/reports": EVIDENCE + 64 * 1024, "/bao-cao": EVIDENCE + 64 * 1024}  # evidence files
 API = ("/v1/", "/taxii2/")
 INT64_MAX = 2**63 - 1
 HUGE = (2**63, 2**64 + 1, -(2**63) - 1, 10**40)
@@ -110,8 +110,9 @@ def _asgi(app, method: str, url: str, body: bytes, *, declare: bool, headers=())
     """Drive the app as a server does: the body in CHUNK-sized ``http.request`` messages, with a
     Content-Length or (``declare=False``) chunked without one. (status, headers, body, bytes pulled)."""
     path, _, query = url.partition("?")
-    raw_headers = [(b"host", b"testserver"), (b"content-type", b"application/json"),
-                   *((k.lower().encode(), v.encode()) for k, v in headers)]
+    raw_headers = [(b"host", b"testserver"), *((k.lower().encode(), v.encode()) for k, v in headers)]
+    if not any(k == b"content-type" for k, _ in raw_headers):
+        raw_headers.append((b"content-type", b"application/json"))
     if declare:
         raw_headers.append((b"content-length", str(len(body)).encode()))
     else:
@@ -186,6 +187,24 @@ def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_read(env
                                           headers=[("Accept", "text/html")])
     assert (status, pulled) == (413, 0) and headers["content-type"].startswith("text/html"), (status, headers)
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
+
+
+def test_reports_get_the_evidence_allowance_for_files_only(env):
+    """A JSON report carries no file: it keeps the common limit (a 49 MB anonymous JSON report was
+    read and parsed whole). A multipart report with evidence may be as large as its files allow."""
+    _, app, _, _ = env
+    for path, allowed in MULTIPART_ALLOWANCE.items():
+        body = b"x" * (LIMIT + CHUNK)
+        assert LIMIT + CHUNK < allowed
+        status, _, _, pulled = _asgi(app, "POST", path, body, declare=True)
+        assert (status, pulled) == (413, 0), path
+        status, _, _, pulled = _asgi(app, "POST", path, body, declare=False)  # the page refuses a forged form first
+        assert status in (403, 413) and pulled <= LIMIT + CHUNK, (path, status, pulled)
+        multipart = [("content-type", "multipart/form-data; boundary=x")]
+        status, _, _, _ = _asgi(app, "POST", path, body, declare=True, headers=multipart)
+        assert status != 413 and status < 500, (path, status)  # past the limit, to the form parser
+        status, _, _, _ = _asgi(app, "POST", path, b"x" * (allowed + 1), declare=True, headers=multipart)
+        assert status == 413, (path, status)
 
 
 def test_deeply_nested_json_is_a_clear_4xx_on_every_route(env):

@@ -28,7 +28,8 @@ def too_large(limit: int) -> PayloadTooLarge:
 
 class BodyLimit:
     """Pure ASGI middleware: a request body larger than ``limit`` bytes (or the larger allowance of
-    its path in ``allowances``) is answered 413. A too-large Content-Length is refused before a byte
+    its path in ``allowances``, or in ``multipart_allowances`` for a ``multipart/form-data`` body)
+    is answered 413. A too-large Content-Length is refused before a byte
     is read; otherwise ``receive`` counts the bytes as they arrive, chunked or not, and raises
     ``PayloadTooLarge`` (which the app's error handlers answer, problem+json or a page) as soon as
     the running total passes the limit. Whatever the route made of that error, the answer is the 413.
@@ -36,13 +37,22 @@ class BodyLimit:
     ``respond(scope, error)`` builds the answer for a request refused before reaching the app."""
 
     def __init__(self, app, *, limit: int, allowances: Mapping[str, int],
+                 multipart_allowances: Mapping[str, int] | None = None,
                  respond: Callable[[dict, PayloadTooLarge], object]) -> None:
-        self.app, self.limit, self.allowances, self.respond = app, limit, dict(allowances), respond
+        self.app, self.limit, self.respond = app, limit, respond
+        self.allowances, self.multipart_allowances = dict(allowances), dict(multipart_allowances or {})
+
+    def limit_of(self, scope) -> int:
+        path = scope["path"]
+        if path in self.multipart_allowances and any(
+                k == b"content-type" and v[:19].lower() == b"multipart/form-data" for k, v in scope["headers"]):
+            return self.multipart_allowances[path]
+        return self.allowances.get(path, self.limit)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        limit = self.allowances.get(scope["path"], self.limit)
+        limit = self.limit_of(scope)
         declared = declared_length(scope)
         if declared is not None and declared > limit:
             return await self.respond(scope, too_large(limit))(scope, receive, send)
