@@ -3,6 +3,8 @@ must not cascade the drop to the rows that refer to it, and a database the code 
 refused with a clear error."""
 
 import pytest
+from alembic import command
+from alembic.util import CommandError
 from sqlalchemy import inspect, text
 
 from postguard.db import migrate
@@ -39,5 +41,28 @@ def test_a_database_from_a_newer_version_is_refused_clearly(make_settings):
             c.execute(text("UPDATE alembic_version SET version_num = '9999'"))
         with pytest.raises(ConfigurationError, match="cannot be migrated"):
             migrate.upgrade(p.db.engine)
+    finally:
+        p.close()
+
+
+def test_a_failing_step_leaves_nothing_half_done(make_settings):
+    """A step that fails after changing the schema is rolled back whole (on SQLite too, whose driver
+    begins a transaction only before a data change), so the next start migrates cleanly."""
+    p = Platform(make_settings())
+    try:
+        migrate.downgrade(p.db.engine, "0012")
+
+        def fail_after_rebuilding(config, revision):
+            command.upgrade(config, revision)
+            raise CommandError("simulated failure after the step's changes")
+
+        with pytest.raises(ConfigurationError):
+            migrate._run(p.db.engine, fail_after_rebuilding, "head")
+        assert migrate.current(p.db.engine) == "0012"
+        with p.db.engine.connect() as c:
+            assert not [t for t in inspect(c).get_table_names() if t.startswith("_alembic_tmp")]
+            assert "masked_only" not in {col["name"] for col in inspect(c).get_columns("organisations")}
+        migrate.upgrade(p.db.engine)
+        assert migrate.pending_changes(p.db.engine) == []
     finally:
         p.close()

@@ -12,6 +12,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Engine, text
 
@@ -30,7 +31,15 @@ def _config(connection) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    if revision == "head" and _at_head(engine):  # every start: no lock, no whole-database check
+        return
     _run(engine, command.upgrade, revision)
+
+
+def _at_head(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        head = ScriptDirectory.from_config(_config(conn)).get_current_head()
+        return MigrationContext.configure(conn).get_current_revision() == head
 
 
 def downgrade(engine: Engine, revision: str) -> None:
@@ -38,27 +47,35 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 
 def _run(engine: Engine, step, revision: str) -> None:
-    """One migration step in one transaction. On SQLite, foreign keys are off while it runs: a batch
-    operation rebuilds a table (copy, drop, rename), and dropping a parent table with them on would
-    delete every child row through ON DELETE CASCADE (an organisation's API keys, for one). The
-    rows are checked against their parents before the step commits, so nothing dangles either."""
+    """One migration step in one transaction, on SQLite too: its driver opens a transaction only
+    before a data change, so the step begins one itself, and a failure leaves no half-rebuilt table.
+    On SQLite, foreign keys are off while it runs: a batch operation rebuilds a table (copy, drop,
+    rename), and dropping a parent table with them on would delete every child row through
+    ON DELETE CASCADE (an organisation's API keys, for one). Rows the step leaves without their
+    parent (beyond those that were already) fail it."""
     with engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
         if sqlite:  # only outside a transaction does this pragma take effect
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
             conn.commit()
+            driver = conn.connection.driver_connection
+            legacy, driver.isolation_level = driver.isolation_level, None  # the step's BEGIN is ours
         try:
             with conn.begin():
-                if conn.dialect.name == "postgresql":
+                if sqlite:
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    dangling = set(conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall())
+                else:
                     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
                 try:
                     step(_config(conn), revision)
                 except CommandError as e:  # e.g. a database migrated by a newer postguard
                     raise ConfigurationError(f"The database schema cannot be migrated: {e}") from None
-                if sqlite and (broken := conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()):
-                    raise ConfigurationError(f"A migration left rows without their parent row: {broken[:5]}")
+                if sqlite and (broken := set(conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()) - dangling):
+                    raise ConfigurationError(f"A migration left rows without their parent row: {sorted(broken)[:5]}")
         finally:
             if sqlite:
+                driver.isolation_level = legacy
                 conn.exec_driver_sql("PRAGMA foreign_keys=ON")
                 conn.commit()
 
