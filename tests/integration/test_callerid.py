@@ -569,3 +569,18 @@ def test_a_key_rotation_keeps_what_callerid_sealed_under_the_old_key(world):
         status = {k.version: k.status for k in s.execute(
             select(VaultKey).where(VaultKey.org_id == vnp.org_id, VaultKey.purpose == "data")).scalars()}
         assert named == {1} and status == {1: "retired", 2: "active"}
+
+
+def test_the_recipients_own_call_check_is_not_a_leak_suspect(world):
+    """Triangulating a leak lists the recipient's own proven call check (they did read the parcel's
+    details) but weighs it as lawful, below the courier who delivered, with its basis."""
+    p = world.p
+    p.access.reveal(world.people["an"], waybill=world.waybill, purpose="delivery")
+    proof = proof_for(p, world.recipient)
+    got = check(world, caller=COURIER_PHONE, phone=world.recipient, proof=proof, waybill=world.waybill)
+    assert got["outcome"] == "verified"
+    out = p.leaks.triangulate("VNP", world.waybill)["candidates"]
+    assert [c["role"] for c in out][:1] == ["courier"]
+    (citizen,) = [c for c in out if c["actor"].startswith("citizen:")]
+    assert citizen["score"] < out[0]["score"]
+    assert all(a["lawful_basis"] and a["weight"] == 3 for a in citizen["accesses"] if a["purpose"] == "call_check")
