@@ -283,3 +283,69 @@ def test_the_server_submits_new_checkpoints_by_itself(world):
     assert 'postguard_audit_witness_cosignatures_total{witness="witness.test+' in metrics
     assert verify_cosignature(note, witness_key=wkey)  # the public checkpoint carries the cosignature
     assert served.witness.state(p.audit.origin).size == 5
+
+
+def test_verify_anchors_on_the_witness_itself_never_on_cosignatures_kept_in_the_database(world, monkeypatch,
+                                                                                         capsys):
+    """An auditor without the witness configured: a rolled-back database still holds the (older)
+    cosignatures that match it, so only the witness's own answer can catch the rollback."""
+    p, served, wkey, settings = world
+    witnessed(p, 3)
+    snap = snapshot(p)
+    witnessed(p, 3)  # 6 entries, co-signed
+    restore(p, snap)  # the size-3 copy, with its valid cosignature
+    monkeypatch.delenv("POSTGUARD_AUDIT_WITNESSES")  # this auditor has no witness configured
+    url = settings.audit_witnesses[0].split()[0]
+    capsys.readouterr()
+    # a key alone, with no URL known for it: refused, never checked against the stored cosignatures
+    assert run_cli(monkeypatch, settings, "audit", "verify", "--witness", wkey, "--no-pin") == 2
+    err = capsys.readouterr().err
+    assert "No URL is known for witness witness.test+" in err and "'<URL> <witness verifier key>'" in err, err
+    # with the witness's URL: the witness answers size 6 and the rollback is caught
+    assert run_cli(monkeypatch, settings, "audit", "verify", "--witness", f"{url} {wkey}", "--no-pin") == 12
+    err = capsys.readouterr().err
+    assert "the log holds 3 entries but the checkpoint witness witness.test" in err and "covers 6" in err, err
+    # a configured witness's key alone is asked at its configured URL
+    monkeypatch.setenv("POSTGUARD_AUDIT_WITNESSES", json.dumps(settings.audit_witnesses))
+    assert run_cli(monkeypatch, settings, "audit", "verify", "--witness", wkey, "--no-pin") == 12
+    assert "covers 6" in capsys.readouterr().err
+    # a witness that is not a URL and a key is a clear error
+    assert run_cli(monkeypatch, settings, "audit", "verify", "--witness", f"ftp://x {wkey}", "--no-pin") == 2
+    assert "a witness is '<http(s) URL> <witness verifier key>'" in capsys.readouterr().err
+
+
+def test_a_log_started_afresh_under_a_new_key_is_caught_by_the_pin(world, monkeypatch, capsys, request):
+    """Deleting the log with its signing and MAC keys makes a new log key: the default pin is named
+    after the log's origin and database, not after that key, and records the key it pinned."""
+    p, served, wkey, settings = world
+    witnessed(p, 5)
+    assert run_cli(monkeypatch, settings, "audit", "verify") == 0
+    witnessed(p, 2)
+    assert run_cli(monkeypatch, settings, "audit", "verify") == 0  # the pin moved to 7
+    old_key = p.audit.verifier_key()
+    with p.db.engine.begin() as c:
+        for t in TABLES:
+            c.execute(text(f"DELETE FROM {t}"))
+        c.execute(text("DELETE FROM service_keys WHERE purpose IN ('audit-signing', 'audit-mac')"))
+    capsys.readouterr()
+    assert run_cli(monkeypatch, settings, "audit", "verify") == 12
+    err = capsys.readouterr().err
+    assert "the log's signing key changed since the pinned checkpoint" in err and old_key in err, err
+    worker = Platform(settings)  # the log carries on under its new key
+    request.addfinalizer(worker.close)
+    fill(worker.audit, 2)
+    worker.audit.checkpoint()
+    assert worker.audit.verifier_key() != old_key and worker.audit.verify().ok
+    assert run_cli(monkeypatch, settings, "audit", "verify") == 12  # still refused, the pin is unchanged
+    assert "the log's signing key changed" in capsys.readouterr().err
+    # the operator accepts the new key explicitly: pinned afresh, and checked against from then on
+    assert run_cli(monkeypatch, settings, "audit", "verify", "--repin") == 0
+    assert "re-pinned" in capsys.readouterr().out
+    assert run_cli(monkeypatch, settings, "audit", "verify") == 0
+    assert "(size 2)" in capsys.readouterr().out
+    # --repin does not excuse a rollback under the same key
+    with worker.db.engine.begin() as c:
+        for t in TABLES:
+            c.execute(text(f"DELETE FROM {t}"))
+    assert run_cli(monkeypatch, settings, "audit", "verify", "--repin") == 12
+    assert "the log holds 0 entries but" in capsys.readouterr().err

@@ -9,10 +9,12 @@ back catch that:
   co-signed (C2SP tlog-witness); the answered cosignatures are stored in ``audit_cosignatures`` and
   shown with the checkpoint. A failing witness never blocks logging: it is counted
   (``postguard_audit_witness_failures_total``), and ``audit status`` shows how far behind it is.
-  ``audit verify --witness KEY`` asks the witness for the latest checkpoint it co-signed and requires
-  the log's entries to reach that size with the same root.
-* **A pinned checkpoint**: ``audit verify`` keeps the latest checkpoint it verified in a file of the
-  auditor's (``--pin``), and on the next run requires the log to be consistent with it.
+  ``audit verify --witness 'URL KEY'`` (or ``KEY`` of a configured witness) asks the witness for the
+  latest checkpoint it co-signed and requires the log's entries to reach that size with the same
+  root. Stored cosignatures are checked but never serve as the anchor: they roll back with the log.
+* **A pinned checkpoint**: ``audit verify`` keeps the latest checkpoint it verified, with the log's
+  verifier key, in a file of the auditor's (``--pin``, by default named after the log's origin and
+  database), and on the next run requires the log to be consistent with it and signed by that key.
 """
 
 from __future__ import annotations
@@ -93,13 +95,33 @@ def check_anchor(tree, anchor: Anchor) -> Problem | None:
 # --- pinning -------------------------------------------------------------------------------------
 
 
-def default_pin_path(verifier_key: str) -> Path:
-    """Under the auditor's state directory, one file per log key."""
+def log_identity(origin: str, database_url: str) -> str:
+    """What names a log for its auditor: the configured origin and the database it is read from
+    (without any password). Neither changes when rows are deleted, unlike the log's verifier key,
+    which lives in the database and is created afresh when missing."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        where = make_url(str(database_url)).set(password=None).render_as_string(hide_password=False)
+    except Exception:  # an unparsable URL cannot be opened either; name it as given
+        where = str(database_url)
+    return f"{origin}\n{where}"
+
+
+def default_pin_path(identity: str) -> Path:
+    """Under the auditor's state directory, one file per log (``log_identity``)."""
     base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return base / "postguard" / "pins" / (hashlib.sha256(verifier_key.encode()).hexdigest()[:16] + ".json")
+    return base / "postguard" / "pins" / (hashlib.sha256(identity.encode()).hexdigest()[:16] + ".json")
 
 
-def read_pin(path: Path, *, verifier_key: str) -> Anchor | None:
+@dataclass(frozen=True)
+class Pin:
+    anchor: Anchor
+    verifier_key: str
+
+
+def read_pin(path: Path) -> Pin | None:
+    """The pinned checkpoint and the log key it was signed with (checked against each other)."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -107,15 +129,16 @@ def read_pin(path: Path, *, verifier_key: str) -> Anchor | None:
     except (OSError, ValueError):
         raise InvalidInput(f"The pin file {path} is not readable.",
                            [FieldError("pin", "remove it, or pass another --pin")]) from None
-    if not isinstance(raw, dict) or raw.get("verifier_key") != verifier_key:
-        raise InvalidInput(f"The pin file {path} is for another log.",
-                           [FieldError("pin", "pass the pin file of this log")])
+    pinned_key = raw.get("verifier_key") if isinstance(raw, dict) else None
+    if not isinstance(pinned_key, str):
+        raise InvalidInput(f"The pin file {path} names no log key.",
+                           [FieldError("pin", "the file was altered; remove it, or pass another --pin")])
     try:
-        cp = open_checkpoint(raw.get("checkpoint"), verifier_key=verifier_key)
+        cp = open_checkpoint(raw.get("checkpoint"), verifier_key=pinned_key)
     except (MalformedNote, NoteVerificationError):
         raise InvalidInput(f"The checkpoint in the pin file {path} does not verify.",
                            [FieldError("pin", "the file was altered")]) from None
-    return Anchor(cp.size, cp.root, f"the checkpoint pinned in {path}")
+    return Pin(Anchor(cp.size, cp.root, f"the checkpoint pinned in {path}"), pinned_key)
 
 
 def write_pin(path: Path, *, verifier_key: str, note: str) -> None:
@@ -273,14 +296,34 @@ class Witnessing:
             raise WitnessFailure(f"witness {w.ident} answered HTTP {r.status_code}")
         return r.text
 
-    def witness_anchor(self, key_text: str, verifier_key: str) -> tuple[Anchor | None, list[Problem]]:
-        """The latest checkpoint ``key_text``'s witness vouches for: the witness's own answer when
-        its URL is configured, else the cosignatures stored with the log; and any bad stored cosignature."""
+    def resolve_witness(self, text: str) -> WitnessEntry:
+        """An auditor's ``--witness``: ``'<URL> <witness verifier key>'`` (as in
+        ``POSTGUARD_AUDIT_WITNESSES``), or the key alone when it is a configured witness's key. A key
+        whose URL is not known is refused: the anchor must be the witness's own answer, never the
+        cosignatures stored in the database, which its owner can roll back with the log."""
+        text = text.strip() if isinstance(text, str) else ""
+        if len(text.split()) > 1:
+            try:
+                return parse_witness_entry(text)
+            except MalformedNote as exc:
+                raise InvalidInput("Bad witness.", [FieldError("witness", str(exc.detail))]) from None
         try:
-            key = parse_witness_vkey(key_text)
+            key = parse_witness_vkey(text)
         except MalformedNote as exc:
             raise InvalidInput("Bad witness key.", [FieldError("witness", str(exc.detail))]) from None
-        ident, problems, best = _ident(key), [], None
+        entry = next((w for w in self.witnesses if w.key == key), None)
+        if entry is None:
+            raise InvalidInput(
+                f"No URL is known for witness {_ident(key)}: the log can only be checked against the "
+                "witness's own answer.",
+                [FieldError("witness", "pass '<URL> <witness verifier key>' (one argument), or configure the "
+                                       "witness in POSTGUARD_AUDIT_WITNESSES")])
+        return entry
+
+    def stored_cosignatures(self, w: WitnessEntry, verifier_key: str) -> list[Problem]:
+        """Each of ``w``'s stored cosignatures that does not verify. They are checked, never used as
+        an anchor: they are kept in the database and roll back with it."""
+        ident, problems = w.ident, []
         with self.p.db.session() as s:
             rows = s.execute(select(AuditCosignature.size, AuditCosignature.line, AuditCheckpoint.note)
                              .join(AuditCheckpoint, AuditCheckpoint.size == AuditCosignature.size, isouter=True)
@@ -289,45 +332,49 @@ class Witnessing:
             try:
                 if note is None:
                     raise NoteVerificationError()
-                verify_cosignature(add_signature_lines(note, line), witness_key=key)
-                cp = open_checkpoint(note, verifier_key=verifier_key)
-                best = Anchor(cp.size, cp.root, f"the checkpoint witness {ident} co-signed")
+                verify_cosignature(add_signature_lines(note, line), witness_key=w.key)
+                open_checkpoint(note, verifier_key=verifier_key)
             except (MalformedNote, NoteVerificationError):
                 problems.append(Problem(max(size - 1, 0), f"the cosignature of witness {ident} on checkpoint {size} "
                                                           "does not verify (or its checkpoint is gone)"))
-        entry = next((w for w in self.witnesses if w.ident == ident), None)
-        if entry is not None:
-            try:
-                note = self._fetch(entry)
-            except WitnessFailure as exc:
-                problems.append(Problem(0, f"{exc}: the log could not be checked against it"))
-                return best, problems
-            if note is not None:
-                try:
-                    verify_cosignature(note, witness_key=key)
-                    cp = open_checkpoint(note, verifier_key=verifier_key)
-                except (MalformedNote, NoteVerificationError):
-                    problems.append(Problem(0, f"witness {ident} answered a checkpoint that does not verify"))
-                    return best, problems
-                if best is None or cp.size >= best.size:
-                    best = Anchor(cp.size, cp.root, f"the checkpoint witness {ident} co-signed")
-        return best, problems
+        return problems
 
-    def verify(self, *, witnesses: list[str] = (), pin: Path | None = None) -> tuple[VerifyReport, list[str]]:
-        """``audit verify``: the log itself, then each witness's latest cosigned checkpoint, then the
-        pinned checkpoint; on success the pin moves to the latest verified checkpoint. Returns the
-        report and what the log was checked against."""
+    def witness_anchor(self, w: WitnessEntry, verifier_key: str) -> tuple[Anchor | None, list[Problem]]:
+        """The latest checkpoint ``w`` vouches for, as the witness itself answers it; and any problem
+        (unreachable, an answer that does not verify, a bad stored cosignature)."""
+        problems = self.stored_cosignatures(w, verifier_key)
+        try:
+            note = self._fetch(w)
+        except WitnessFailure as exc:
+            problems.append(Problem(0, f"{exc}: the log could not be checked against it"))
+            return None, problems
+        if note is None:
+            return None, problems
+        try:
+            verify_cosignature(note, witness_key=w.key)
+            cp = open_checkpoint(note, verifier_key=verifier_key)
+        except (MalformedNote, NoteVerificationError):
+            problems.append(Problem(0, f"witness {w.ident} answered a checkpoint that does not verify"))
+            return None, problems
+        return Anchor(cp.size, cp.root, f"the checkpoint witness {w.ident} co-signed"), problems
+
+    def verify(self, *, witnesses: list[str] = (), pin: Path | None = None,
+               repin: bool = False) -> tuple[VerifyReport, list[str]]:
+        """``audit verify``: the log itself, then each witness's latest cosigned checkpoint (asked of
+        the witness), then the pinned checkpoint, signed by the log key the pin records; on success
+        the pin moves to the latest verified checkpoint. ``repin`` accepts a log key that changed
+        since the pin (and pins afresh). Returns the report and what the log was checked against."""
+        entries = [self.resolve_witness(t) for t in witnesses]  # refuse an unusable --witness first
         report = self.log.verify()
         vkey = report.verifier_key
         anchored: list[str] = []
-        for key_text in witnesses:
-            anchor, problems = self.witness_anchor(key_text, vkey)
+        for w in entries:
+            anchor, problems = self.witness_anchor(w, vkey)
             report.problems += problems
             if anchor is None:
                 if not problems:
-                    report.problems.append(Problem(0, f"no checkpoint co-signed by witness "
-                                                      f"{key_text.split('+')[0]}: the log may have been wiped, "
-                                                      "or was never witnessed"))
+                    report.problems.append(Problem(0, f"no checkpoint co-signed by witness {w.key.name}: "
+                                                      "the log may have been wiped, or was never witnessed"))
                 continue
             problem = check_anchor(report.tree, anchor)
             if problem:
@@ -335,15 +382,23 @@ class Witnessing:
             else:
                 anchored.append(f"{anchor.source} (size {anchor.size})")
         if pin is not None:
-            pinned = read_pin(pin, verifier_key=vkey)
-            if pinned is not None:
-                problem = check_anchor(report.tree, pinned)
+            pinned, anchor = read_pin(pin), None
+            if pinned is not None and pinned.verifier_key != vkey:
+                if not repin:
+                    report.problems.append(Problem(0, "the log's signing key changed since the pinned checkpoint "
+                                                      f"({pin} pins {pinned.verifier_key}, the log now has {vkey}): "
+                                                      "it may have been wiped and started afresh"))
+                else:
+                    anchored.append(f"a new log key, re-pinned in {pin} (it pinned {pinned.verifier_key})")
+            elif pinned is not None:
+                anchor = pinned.anchor
+                problem = check_anchor(report.tree, anchor)
                 if problem:
                     report.problems.append(problem)
                 else:
-                    anchored.append(f"{pinned.source} (size {pinned.size})")
+                    anchored.append(f"{anchor.source} (size {anchor.size})")
             latest = self._latest_checkpoint()
-            if report.ok and latest is not None and (pinned is None or latest.size >= pinned.size):
+            if report.ok and latest is not None and (anchor is None or latest.size >= anchor.size):
                 write_pin(pin, verifier_key=vkey, note=latest.note)
         return report, anchored
 

@@ -410,22 +410,27 @@ def retention_run() -> None:
 # -- audit -------------------------------------------------------------------------------------
 @audit_app.command("verify")
 def audit_verify(
-    witness: list[str] = typer.Option([], "--witness", help="A witness's verifier key: require the log to hold "
-                                      "the latest checkpoint it co-signed (repeatable)"),
-    pin: Optional[Path] = typer.Option(None, "--pin", help="File keeping the last verified checkpoint "
-                                       "(default: under $XDG_STATE_HOME/postguard/pins/)"),
+    witness: list[str] = typer.Option([], "--witness", help="'URL KEY' (one argument: the witness's URL and "
+                                      "verifier key), or KEY of a witness in POSTGUARD_AUDIT_WITNESSES: require "
+                                      "the log to hold the latest checkpoint the witness says it co-signed "
+                                      "(repeatable)"),
+    pin: Optional[Path] = typer.Option(None, "--pin", help="File keeping the last verified checkpoint and the "
+                                       "log's key (default: under $XDG_STATE_HOME/postguard/pins/, named after "
+                                       "the log's origin and database)"),
     no_pin: bool = typer.Option(False, "--no-pin", help="Neither check nor update a pinned checkpoint"),
+    repin: bool = typer.Option(False, "--repin", help="Accept a log signing key that changed since the pinned "
+                               "checkpoint and pin the log afresh (only after a key change you know of)"),
 ) -> None:
     """Recompute the log from its stored entries and check every checkpoint, each witness's latest
     cosigned checkpoint and the pinned one; exit 12 naming the first bad entry when anything was
     edited, deleted, inserted, reordered, cut short or rolled back."""
-    from postguard.audit.witnessing import default_pin_path
+    from postguard.audit.witnessing import default_pin_path, log_identity
     from postguard.errors import AuditTampered
 
     p = _platform()
     if not no_pin and pin is None:
-        pin = default_pin_path(p.audit.verifier_key())
-    report, anchored = p.witnessing.verify(witnesses=witness, pin=None if no_pin else pin)
+        pin = default_pin_path(log_identity(p.settings.audit_origin, p.settings.database_url))
+    report, anchored = p.witnessing.verify(witnesses=witness, pin=None if no_pin else pin, repin=repin)
     if not report.ok:
         for problem in sorted(report.problems, key=lambda q: q.index):
             typer.echo(f"  {problem.reason}", err=True)
