@@ -206,10 +206,13 @@ class CallService:
                 found = s.execute(select(Shipment, Assignment).join(Assignment, Assignment.shipment_id == Shipment.id)
                                   .where(Shipment.org_id == principal.org_id, Shipment.waybill == waybill,
                                          Assignment.courier_id == principal.staff_id,
-                                         Assignment.ended_at.is_(None))).first()
+                                         Assignment.ended_at.is_(None))
+                                  .with_for_update(of=Shipment)).first()
                 if found is None:  # reassigned since the door decided
                     return {**out, "call_unavailable": "not_assigned"}
                 sh, a = found
+                if sh.shredded_at is not None:  # shredded since the door decided: nothing may be sealed
+                    return {**out, "call_unavailable": "shredded"}
                 calling = self.p.couriers.calling_number(s, staff_id=principal.staff_id)
                 if calling is None:
                     return {**out, "call_unavailable": "no_verified_number"}
@@ -250,6 +253,10 @@ class CallService:
         courier_e164, courier_digest = calling
         recipient_digest = self.keys.phone_digest(recipient)
         with self.p.db.session() as s:
+            # The door decided in another transaction: a shred that committed since must win, so the
+            # shipment is re-read (and locked) before anything naming the recipient is sealed.
+            if _unshredded(s, sh.id) is None:
+                raise Conflict("The shipment's personal data was shredded; there is no one to call.")
             org = s.get(Organisation, principal.org_id)
             session_row, proxy = self._session(s, org=org, principal=principal, sh=sh, a=a, now=now,
                                                courier=(courier_e164, courier_digest),
@@ -394,6 +401,14 @@ class CallService:
                     "orig_tn": v.orig_tn, "dest_tns": list(v.dest_tns),
                     "window_end": intent.window_end.isoformat()}
         raise error
+
+
+def _unshredded(s, shipment_id: int) -> Shipment | None:
+    """The shipment, locked for this transaction (PostgreSQL; SQLite serialises writers), unless it
+    has been shredded. A shred locks the same row first, so either it sees what was written here or
+    this sees it committed."""
+    return s.execute(select(Shipment).where(Shipment.id == shipment_id, Shipment.shredded_at.is_(None))
+                     .with_for_update()).scalar_one_or_none()
 
 
 def _unverified_origid(token: str) -> str | None:
