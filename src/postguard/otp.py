@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, select, update
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, delete, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from postguard.db.base import Base, BigId, UTCDateTime, utcnow
@@ -135,6 +135,22 @@ class OtpService:
         if not ok:
             raise fail
         return e164
+
+    def forget(self, session, e164: str) -> int:
+        """Delete every challenge sent to this number (a data-subject deletion), in the caller's
+        transaction."""
+        digest = self.p.vault.keyed_digest(session, purpose="otp-phone")(e164)
+        return session.execute(delete(OtpChallenge).where(OtpChallenge.phone_digest == digest)
+                               .execution_options(synchronize_session=False)).rowcount
+
+    def purge_spent(self, *, now: datetime | None = None) -> int:
+        """Delete challenges that can no longer be answered (expired or used): the digest of a number
+        and when a code went to it are not kept past their use."""
+        now = now or utcnow()
+        with self.p.db.session() as s:
+            return s.execute(delete(OtpChallenge).where((OtpChallenge.expires_at <= now)
+                                                        | OtpChallenge.used_at.is_not(None))
+                             .execution_options(synchronize_session=False)).rowcount
 
     # -- proofs ---------------------------------------------------------------------------------
     def issue_proof(self, *, purpose: str, phone: str, ttl: int = 1800) -> str:

@@ -479,6 +479,8 @@ class PrivacyService:
                               None)
                 items.append({"waybill": sh.waybill, "key_id": key_id, "receipt": None})
             self.p.shipments.shred_ids(s, [sh.id for sh in fresh])
+            # The person's one-time-code challenges (a keyed digest of the number, with times) go too.
+            self.p.otp.forget(s, e164)
             r.shredded, r.deferred = json.dumps(items), len(waiting)
         if fresh:
             self.p.shipments.compact()
