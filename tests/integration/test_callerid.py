@@ -637,3 +637,39 @@ def test_shredding_overwrites_the_recipients_digest_in_call_records(world):
     assert p.calls.route(caller=world.recipient, dialled=PROXY)["action"] == "refuse"
     result = check(world, caller=COURIER_PHONE, proof=proof_for(p, world.recipient), waybill=world.waybill)
     assert result.get("intent") is None
+
+
+def test_calls_started_while_the_parcel_is_shredded_leave_nothing_sealed(world):
+    """Real threads: couriers' calls and a shred race; whatever the order, a shredded parcel keeps no
+    sealed token, no masked-call number and no recipient digest, and a call either came first or
+    was refused with a clear Conflict."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    p = world.p
+    p.calls.proxy_add(org_code="VNP", number=PROXY)
+    p.calls.start_call(world.people["an"], waybill=world.waybill)  # the keys and certificate exist
+    mine = p.callerid_keys.phone_digest(world.recipient)
+    go = threading.Barrier(7)
+
+    def call():
+        go.wait()
+        try:
+            return p.calls.start_call(world.people["an"], waybill=world.waybill)["origid"]
+        except (Conflict, Forbidden, Unauthenticated) as e:
+            return type(e).__name__
+
+    def shred():
+        go.wait()
+        p.shipments.shred(world.system, world.waybill)
+        return "shredded"
+
+    with ThreadPoolExecutor(7) as pool:
+        futures = [pool.submit(call) for _ in range(6)] + [pool.submit(shred)]
+        outcomes = [f.result(timeout=120) for f in futures]
+    assert outcomes[-1] == "shredded"
+    assert all(len(o) == 36 or o in ("Conflict", "Forbidden") for o in outcomes[:-1]), outcomes
+    intents, sessions = _call_records(p, world.waybill)
+    assert intents and {i.passport for i in intents} == {""}
+    assert all(m.courier_phone_ct == b"" and m.recipient_phone_ct == b"" for m in sessions)
+    assert mine not in {i.recipient_digest for i in intents} | {m.recipient_digest for m in sessions}

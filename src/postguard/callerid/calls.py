@@ -24,7 +24,7 @@ import json
 import time
 import uuid
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from postguard.access.models import Assignment, Staff
@@ -206,12 +206,11 @@ class CallService:
                 found = s.execute(select(Shipment, Assignment).join(Assignment, Assignment.shipment_id == Shipment.id)
                                   .where(Shipment.org_id == principal.org_id, Shipment.waybill == waybill,
                                          Assignment.courier_id == principal.staff_id,
-                                         Assignment.ended_at.is_(None))
-                                  .with_for_update(of=Shipment)).first()
+                                         Assignment.ended_at.is_(None))).first()
                 if found is None:  # reassigned since the door decided
                     return {**out, "call_unavailable": "not_assigned"}
                 sh, a = found
-                if sh.shredded_at is not None:  # shredded since the door decided: nothing may be sealed
+                if not _unshredded(s, sh.id):  # shredded since the door decided: nothing may be sealed
                     return {**out, "call_unavailable": "shredded"}
                 calling = self.p.couriers.calling_number(s, staff_id=principal.staff_id)
                 if calling is None:
@@ -255,7 +254,7 @@ class CallService:
         with self.p.db.session() as s:
             # The door decided in another transaction: a shred that committed since must win, so the
             # shipment is re-read (and locked) before anything naming the recipient is sealed.
-            if _unshredded(s, sh.id) is None:
+            if not _unshredded(s, sh.id):
                 raise Conflict("The shipment's personal data was shredded; there is no one to call.")
             org = s.get(Organisation, principal.org_id)
             session_row, proxy = self._session(s, org=org, principal=principal, sh=sh, a=a, now=now,
@@ -403,12 +402,15 @@ class CallService:
         raise error
 
 
-def _unshredded(s, shipment_id: int) -> Shipment | None:
-    """The shipment, locked for this transaction (PostgreSQL; SQLite serialises writers), unless it
-    has been shredded. A shred locks the same row first, so either it sees what was written here or
-    this sees it committed."""
-    return s.execute(select(Shipment).where(Shipment.id == shipment_id, Shipment.shredded_at.is_(None))
-                     .with_for_update()).scalar_one_or_none()
+def _unshredded(s, shipment_id: int) -> bool:
+    """Whether the shipment is still unshredded, holding it so for the rest of this transaction: an
+    ``UPDATE ... WHERE shredded_at IS NULL`` that changes nothing takes the row lock on PostgreSQL
+    (as ``SELECT ... FOR UPDATE`` would, re-checking the condition after any wait) and the database's
+    write lock on SQLite (where a ``SELECT`` runs outside the transaction and would hold nothing). A
+    shred locks the same row before erasing call records, so either it erases what this transaction
+    writes or this finds the shipment shredded."""
+    return s.execute(update(Shipment).where(Shipment.id == shipment_id, Shipment.shredded_at.is_(None))
+                     .values(shredded_at=None).execution_options(synchronize_session=False)).rowcount == 1
 
 
 def _unverified_origid(token: str) -> str | None:
