@@ -584,3 +584,110 @@ def test_the_recipients_own_call_check_is_not_a_leak_suspect(world):
     (citizen,) = [c for c in out if c["actor"].startswith("citizen:")]
     assert citizen["score"] < out[0]["score"]
     assert all(a["lawful_basis"] and a["weight"] == 3 for a in citizen["accesses"] if a["purpose"] == "call_check")
+
+
+# -- shredding while a call starts ------------------------------------------------------------------
+def _call_records(p, shipment_waybill):
+    with p.db.session() as s:
+        sid = s.execute(select(Shipment.id).where(Shipment.waybill == shipment_waybill)).scalar_one()
+        intents = s.execute(select(CallIntent.passport, CallIntent.recipient_digest)
+                            .where(CallIntent.shipment_id == sid)).all()
+        sessions = s.execute(select(MaskedCall.courier_phone_ct, MaskedCall.recipient_phone_ct,
+                                    MaskedCall.recipient_digest).where(MaskedCall.shipment_id == sid)).all()
+    return intents, sessions
+
+
+def test_a_shred_that_commits_while_a_call_starts_leaves_no_sealed_number(world, monkeypatch):
+    """The door decides in one transaction and the call records are written in another: a shred that
+    commits in between used to be followed by a freshly sealed PASSporT and masked-call numbers."""
+    p = world.p
+    p.calls.proxy_add(org_code="VNP", number=PROXY)
+    real, fired = p.callerid_keys.phone_digest, []
+
+    def shred_in_between(e164):  # first asked for once the door has decided and its session closed
+        if e164 == world.recipient and not fired:
+            fired.append(True)
+            p.shipments.shred(world.system, world.waybill)
+        return real(e164)
+
+    monkeypatch.setattr(p.callerid_keys, "phone_digest", shred_in_between)
+    with pytest.raises(Conflict, match="shredded"):
+        p.calls.start_call(world.people["an"], waybill=world.waybill)
+    assert fired
+    intents, sessions = _call_records(p, world.waybill)
+    assert intents == [] and sessions == []  # nothing half-written, nothing sealed after the shred
+    assert entries(p, "call_intent") == []
+
+
+def test_a_shred_before_the_masked_line_seals_no_number(world, monkeypatch):
+    p = world.p
+    p.calls.proxy_add(org_code="VNP", number=PROXY)
+    p.calls.set_masked_only(org_code="VNP", enabled=True)
+    real = p.calls.masked_line
+
+    def shred_first(principal, **kw):  # the door has decided and logged; the shred commits now
+        p.shipments.shred(world.system, world.waybill)
+        return real(principal, **kw)
+
+    monkeypatch.setattr(p.calls, "masked_line", shred_first)
+    values = p.access.reveal(world.people["an"], waybill=world.waybill, purpose="delivery")
+    assert values["proxy"] is None and values["call_unavailable"] == "shredded"
+    assert world.recipient[3:] not in json.dumps(values)
+    assert _call_records(p, world.waybill) == ([], [])
+    assert p.calls.route(caller=COURIER_PHONE, dialled=PROXY)["action"] == "refuse"
+
+
+def test_shredding_overwrites_the_recipients_digest_in_call_records(world):
+    """With the digest key, the recipient's digest in a shredded parcel's call records would re-link
+    the person to the waybill, the courier and the times (10^9 numbers are quickly tried)."""
+    p = world.p
+    p.calls.proxy_add(org_code="VNP", number=PROXY)
+    started = p.calls.start_call(world.people["an"], waybill=world.waybill)
+    mine = p.callerid_keys.phone_digest(world.recipient)
+    intents, sessions = _call_records(p, world.waybill)
+    assert [i.recipient_digest for i in intents] == [mine] and [m.recipient_digest for m in sessions] == [mine]
+    p.shipments.shred(world.system, world.waybill)
+    intents, sessions = _call_records(p, world.waybill)
+    assert len(intents) == 1 and len(sessions) == 1
+    assert {i.passport for i in intents} == {""} and {(m[0], m[1]) for m in sessions} == {(b"", b"")}
+    assert mine not in {i.recipient_digest for i in intents} | {m.recipient_digest for m in sessions}
+    assert p.calls.recorded_passport(started["origid"]) is None
+    assert p.calls.route(caller=world.recipient, dialled=PROXY)["action"] == "refuse"
+    result = check(world, caller=COURIER_PHONE, proof=proof_for(p, world.recipient), waybill=world.waybill)
+    assert result.get("intent") is None
+
+
+def test_calls_started_while_the_parcel_is_shredded_leave_nothing_sealed(world):
+    """Real threads: couriers' calls and a shred race; whatever the order, a shredded parcel keeps no
+    sealed token, no masked-call number and no recipient digest, and a call either came first or
+    was refused with a clear Conflict."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    p = world.p
+    p.calls.proxy_add(org_code="VNP", number=PROXY)
+    p.calls.start_call(world.people["an"], waybill=world.waybill)  # the keys and certificate exist
+    mine = p.callerid_keys.phone_digest(world.recipient)
+    go = threading.Barrier(7)
+
+    def call():
+        go.wait()
+        try:
+            return p.calls.start_call(world.people["an"], waybill=world.waybill)["origid"]
+        except (Conflict, Forbidden, Unauthenticated) as e:
+            return type(e).__name__
+
+    def shred():
+        go.wait()
+        p.shipments.shred(world.system, world.waybill)
+        return "shredded"
+
+    with ThreadPoolExecutor(7) as pool:
+        futures = [pool.submit(call) for _ in range(6)] + [pool.submit(shred)]
+        outcomes = [f.result(timeout=120) for f in futures]
+    assert outcomes[-1] == "shredded"
+    assert all(len(o) == 36 or o in ("Conflict", "Forbidden") for o in outcomes[:-1]), outcomes
+    intents, sessions = _call_records(p, world.waybill)
+    assert intents and {i.passport for i in intents} == {""}
+    assert all(m.courier_phone_ct == b"" and m.recipient_phone_ct == b"" for m in sessions)
+    assert mine not in {i.recipient_digest for i in intents} | {m.recipient_digest for m in sessions}

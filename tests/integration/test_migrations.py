@@ -66,3 +66,46 @@ def test_a_failing_step_leaves_nothing_half_done(make_settings):
         assert migrate.pending_changes(p.db.engine) == []
     finally:
         p.close()
+
+
+def test_passports_stored_in_clear_text_by_older_versions_are_erased(make_settings, faker):
+    """Older versions kept a call's PASSporT (it names the recipient's number) as the plain token; the
+    step to 0014 cannot reach the vault to seal it, so it erases it, and leaves sealed tokens alone."""
+    import base64
+    import uuid
+
+    from sqlalchemy import select
+
+    from postguard.callerid.models import CallIntent
+    from tests.callerid_world import build
+
+    p = Platform(make_settings(password_time_cost=1, password_memory_kib=1024, notifier="memory"))
+    try:
+        w = build(p, faker)
+        sealed = p.calls.start_call(w.people["an"], waybill=w.waybill)
+        plain = p.calls.start_call(w.people["an"], waybill=w.waybill)
+        payload = plain["passport"].split(".")[1]
+        assert w.recipient[1:] in base64.urlsafe_b64decode(payload + "==").decode()
+        old_origid = str(uuid.uuid4())
+        with p.db.session() as s:  # as an older version wrote it: the token itself
+            row = s.execute(select(CallIntent).where(CallIntent.origid == plain["origid"])).scalar_one()
+            row.passport = plain["passport"]
+            model = s.execute(select(CallIntent).where(CallIntent.origid == sealed["origid"])).scalar_one()
+            s.add(CallIntent(origid=old_origid, org_id=model.org_id, courier_id=model.courier_id,
+                             shipment_id=model.shipment_id, recipient_digest=model.recipient_digest,
+                             window_start=model.window_start, window_end=model.window_end,
+                             passport=plain["passport"] + ";info=<https://cert.example/VNP/1.pem>"))
+        with p.db.session() as s:
+            kept_sealed = s.execute(select(CallIntent.passport)
+                                    .where(CallIntent.origid == sealed["origid"])).scalar_one()
+        assert "." not in kept_sealed and kept_sealed
+        migrate.downgrade(p.db.engine, "0013")
+        migrate.upgrade(p.db.engine)
+        with p.db.session() as s:
+            stored = dict(s.execute(select(CallIntent.origid, CallIntent.passport)).all())
+        assert stored == {sealed["origid"]: kept_sealed, plain["origid"]: "", old_origid: ""}
+        assert not any(payload in v for v in stored.values())
+        assert p.calls.recorded_passport(plain["origid"]) is None and p.calls.recorded_passport(old_origid) is None
+        assert p.calls.recorded_passport(sealed["origid"]) == sealed["passport"]
+    finally:
+        p.close()

@@ -188,7 +188,10 @@ def test_no_personal_value_in_any_column_after_deletion_and_retention(make_setti
     """A parcel's whole life with calls (a direct call, a masked call routed both ways, the citizen's
     proven check and spoken-code check, the person's own view), then a completed deletion request and
     ``retention run``: no column of any table, read as stored or base64/JSON-decoded, holds any written
-    form of the person's phone, name or address (the signed call tokens name the number)."""
+    form of the person's phone, name or address (the signed call tokens name the number), nor the
+    person's keyed phone digests (caller-ID and one-time-code): with the digest key, 10^9 numbers are
+    quickly tried, and a kept digest would re-link the person to the waybill, the courier and the times.
+    (The access log's ``citizen:<first 64 bits>`` actor is append-only and stays: a known residual.)"""
     from datetime import timedelta
 
     from postguard.db.base import utcnow
@@ -216,6 +219,14 @@ def test_no_personal_value_in_any_column_after_deletion_and_retention(make_setti
                                              proof=proof, client="10.0.0.1")["valid"]
         assert p.privacy.my_data(w.recipient)["shipments"]
         assert scan_every_column(p, wanted) == []  # while the parcel travels: all encrypted or digested
+        with p.db.session() as s:
+            otp_digest = p.vault.keyed_digest(s, purpose="otp-phone")(w.recipient)
+        digests = {p.callerid_keys.phone_digest(w.recipient), otp_digest}
+        digest_needles = digests | {d.hex().encode() for d in digests}
+        found = {(table, column) for table, column, _ in scan_every_column(p, digest_needles)}
+        # the scan sees them while they are in use
+        assert {("call_intents", "recipient_digest"), ("masked_calls", "recipient_digest"),
+                ("otp_challenges", "phone_digest")} <= found
 
         p.shipments.set_status(w.system, w.waybill, "delivered")
         dpo = p.staff.create(org_code="VNP", username="dpo", display_name="Võ Thị Dung", role="dpo",
@@ -229,6 +240,7 @@ def test_no_personal_value_in_any_column_after_deletion_and_retention(make_setti
         assert p.calls.recorded_passport(masked["origid"]) is None
         assert p.calls.route(caller=COURIER_PHONE, dialled=PROXY)["action"] == "refuse"
         assert scan_every_column(p, wanted) == []
+        assert scan_every_column(p, digest_needles) == []
     finally:
         p.close()
 

@@ -136,3 +136,26 @@ def test_forty_concurrent_wrong_guesses_kill_the_code(otp):
         otp.otp.verify(purpose="recipient", phone=PHONE, code=code)
     with otp.db.read_session() as s:
         assert s.execute(select(OtpChallenge.attempts)).scalar_one() == 5
+
+
+def test_retention_deletes_spent_challenges_and_keeps_live_ones(otp):
+    """A challenge keeps a keyed digest of the number and when a code went to it: once used or expired
+    it answers nothing more, and ``retention run`` deletes it."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from postguard.db.base import utcnow
+
+    otp.otp.send(purpose="recipient", phone=PHONE, client="1.2.3.4")
+    otp.otp.verify(purpose="recipient", phone=PHONE, code=otp.notifier.last_code(E164))  # used
+    expired = otp.otp.send(purpose="parcel", phone=PHONE, client="1.2.3.4").challenge_id
+    live = otp.otp.send(purpose="courier_phone", phone="0987 654 321", client="1.2.3.4").challenge_id
+    with otp.db.session() as s:
+        s.execute(update(OtpChallenge).where(OtpChallenge.id == expired)
+                  .values(expires_at=utcnow() - timedelta(seconds=1)))
+    otp.shipments.run_retention()
+    with otp.db.read_session() as s:
+        assert s.execute(select(OtpChallenge.id)).scalars().all() == [live]
+    assert otp.otp.verify(purpose="courier_phone", phone="0987654321",
+                          code=otp.notifier.last_code("+84987654321")) == "+84987654321"

@@ -24,7 +24,7 @@ import json
 import time
 import uuid
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from postguard.access.models import Assignment, Staff
@@ -210,6 +210,8 @@ class CallService:
                 if found is None:  # reassigned since the door decided
                     return {**out, "call_unavailable": "not_assigned"}
                 sh, a = found
+                if not _unshredded(s, sh.id):  # shredded since the door decided: nothing may be sealed
+                    return {**out, "call_unavailable": "shredded"}
                 calling = self.p.couriers.calling_number(s, staff_id=principal.staff_id)
                 if calling is None:
                     return {**out, "call_unavailable": "no_verified_number"}
@@ -250,6 +252,10 @@ class CallService:
         courier_e164, courier_digest = calling
         recipient_digest = self.keys.phone_digest(recipient)
         with self.p.db.session() as s:
+            # The door decided in another transaction: a shred that committed since must win, so the
+            # shipment is re-read (and locked) before anything naming the recipient is sealed.
+            if not _unshredded(s, sh.id):
+                raise Conflict("The shipment's personal data was shredded; there is no one to call.")
             org = s.get(Organisation, principal.org_id)
             session_row, proxy = self._session(s, org=org, principal=principal, sh=sh, a=a, now=now,
                                                courier=(courier_e164, courier_digest),
@@ -394,6 +400,17 @@ class CallService:
                     "orig_tn": v.orig_tn, "dest_tns": list(v.dest_tns),
                     "window_end": intent.window_end.isoformat()}
         raise error
+
+
+def _unshredded(s, shipment_id: int) -> bool:
+    """Whether the shipment is still unshredded, holding it so for the rest of this transaction: an
+    ``UPDATE ... WHERE shredded_at IS NULL`` that changes nothing takes the row lock on PostgreSQL
+    (as ``SELECT ... FOR UPDATE`` would, re-checking the condition after any wait) and the database's
+    write lock on SQLite (where a ``SELECT`` runs outside the transaction and would hold nothing). A
+    shred locks the same row before erasing call records, so either it erases what this transaction
+    writes or this finds the shipment shredded."""
+    return s.execute(update(Shipment).where(Shipment.id == shipment_id, Shipment.shredded_at.is_(None))
+                     .values(shredded_at=None).execution_options(synchronize_session=False)).rowcount == 1
 
 
 def _unverified_origid(token: str) -> str | None:

@@ -401,7 +401,8 @@ def labels_print(
 
 @retention_app.command("run")
 def retention_run() -> None:
-    """Shred personal data of shipments finished more than POSTGUARD_RETENTION_DAYS ago."""
+    """Shred personal data of shipments finished more than POSTGUARD_RETENTION_DAYS ago; delete spent
+    one-time-code challenges."""
     p = _platform()
     n = p.shipments.run_retention()
     typer.echo(f"shredded {n} shipments older than {p.settings.retention_days} days after completion")

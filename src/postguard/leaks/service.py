@@ -223,6 +223,7 @@ LAWFUL = {
     "dsr_match": "data-subject request: the data-protection officer finding the person's shipments",
     "dsr_export": "data-subject request: the data-protection officer exporting the person's own data",
     "data_subject": "the data subject reading their own data",
+    "call_check": "the recipient's own call check, after proving their phone with a one-time code",
 }
 WEIGHTS = {
     "after_delivery": 50, "outside_assignment": 40, "break_glass": 30, "export": 25, "customer_service": 20,

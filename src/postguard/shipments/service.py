@@ -46,6 +46,8 @@ from postguard.vault.service import FieldLayout
 KINDS = PERSONAL_FIELDS
 STATUSES = ("created", "picked_up", "in_transit", "out_for_delivery", "delivered", "returned", "cancelled")
 TERMINAL = frozenset({"delivered", "returned", "cancelled"})
+# What a shredded call record keeps instead of the recipient's keyed phone digest: no number digests to it.
+SHREDDED_DIGEST = bytes(32)
 TRANSITIONS = {
     "created": {"picked_up", "cancelled"},
     "picked_up": {"in_transit", "returned", "cancelled"},
@@ -432,19 +434,28 @@ class ShipmentService:
 
     def _shred_where(self, session: Session, *conditions) -> int:
         values = {**self._SHRED, "shredded_at": utcnow()}
-        ids = select(Shipment.id).where(Shipment.shredded_at.is_(None), *conditions)
+        # Lock the shipments first (PostgreSQL): a call being started re-reads its shipment with the same
+        # lock before sealing anything, so it either commits before the call records are erased here or
+        # finds the shipment shredded.
+        ids = session.execute(select(Shipment.id).where(Shipment.shredded_at.is_(None), *conditions)
+                              .with_for_update()).scalars().all()
+        if not ids:
+            return 0
         session.execute(delete(LabelToken).where(LabelToken.shipment_id.in_(ids)))
         # The parcel's calls go with it: the signed call tokens (they name the recipient's number) and
-        # the masked-calling sessions' numbers are erased, not only left encrypted.
-        session.execute(update(CallIntent).where(CallIntent.shipment_id.in_(ids)).values(passport="")
+        # the masked-calling sessions' numbers are erased, not only left encrypted; the recipient's keyed
+        # digest is overwritten too (no real number digests to zeros), so with the digest key the records
+        # can no longer be linked back to the person, and the call check and routing simply miss them.
+        session.execute(update(CallIntent).where(CallIntent.shipment_id.in_(ids))
+                        .values(passport="", recipient_digest=SHREDDED_DIGEST)
                         .execution_options(synchronize_session=False))
         session.execute(update(MaskedCall).where(MaskedCall.shipment_id.in_(ids))
-                        .values(courier_phone_ct=b"", recipient_phone_ct=b"",
+                        .values(courier_phone_ct=b"", recipient_phone_ct=b"", recipient_digest=SHREDDED_DIGEST,
                                 ended_at=func.coalesce(MaskedCall.ended_at, values["shredded_at"]),
                                 ended_reason=func.coalesce(MaskedCall.ended_reason, "shredded"))
                         .execution_options(synchronize_session=False))
         res = session.execute(
-            update(Shipment).where(Shipment.shredded_at.is_(None), *conditions).values(**values)
+            update(Shipment).where(Shipment.id.in_(ids), Shipment.shredded_at.is_(None)).values(**values)
             .execution_options(synchronize_session=False)
         )
         return res.rowcount
@@ -480,6 +491,8 @@ class ShipmentService:
                 if not ids:
                     break
                 total += self._shred_where(s, Shipment.id.in_(ids))
+        # Spent one-time-code challenges hold a keyed digest of a phone number with times: none is kept.
+        self.p.otp.purge_spent()
         if total:
             self._compact()
         return total
