@@ -155,3 +155,19 @@ def faker():
 
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def run_cli(monkeypatch, capsys, *args, stdin: str | None = None) -> tuple[int, str, str]:
+    """Run the ``postguard`` command line in this process: (exit code, stdout, stderr)."""
+    from postguard.cli.main import main
+
+    monkeypatch.setattr("sys.argv", ["postguard", *args])
+    if stdin is not None:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    code = 0
+    try:
+        main()
+    except SystemExit as e:
+        code = e.code or 0
+    out = capsys.readouterr()
+    return code, out.out, out.err

@@ -5,8 +5,7 @@ import json
 import pytest
 from pypdf import PdfReader
 
-from postguard.cli.main import main
-from tests.conftest import csv_bytes
+from tests.conftest import csv_bytes, run_cli
 
 
 @pytest.fixture
@@ -15,18 +14,7 @@ def run(settings, monkeypatch, capsys):
     monkeypatch.setenv("POSTGUARD_DATABASE_URL", str(settings.database_url))
 
     def call(*args, stdin: str | None = None):
-        monkeypatch.setattr("sys.argv", ["postguard", *args])
-        if stdin is not None:
-            import io
-
-            monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-        code = 0
-        try:
-            main()
-        except SystemExit as e:
-            code = e.code or 0
-        out = capsys.readouterr()
-        return code, out.out, out.err
+        return run_cli(monkeypatch, capsys, *args, stdin=stdin)
 
     return call
 

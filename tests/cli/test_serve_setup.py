@@ -12,19 +12,8 @@ import time
 import httpx
 import pytest
 
-from postguard.cli.main import main
 from postguard.vault.kek import LocalKeyFile
-
-
-def _run_cli(monkeypatch, capsys, *args):
-    monkeypatch.setattr("sys.argv", ["postguard", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as e:
-        code = e.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
+from tests.conftest import run_cli
 
 
 def test_serve_demo_is_refused_in_production(settings, tmp_path, monkeypatch, capsys):
@@ -35,13 +24,13 @@ def test_serve_demo_is_refused_in_production(settings, tmp_path, monkeypatch, ca
         monkeypatch.setenv(f"POSTGUARD_{name}", value)
     served = []
     monkeypatch.setattr("uvicorn.run", lambda *a, **kw: served.append(kw))
-    code, out, err = _run_cli(monkeypatch, capsys, "serve", "--demo")
+    code, out, err = run_cli(monkeypatch, capsys, "serve", "--demo")
     assert code == 8 and served == []
     assert "refused in production mode" in err and "Traceback" not in err
     assert "demo-admin-2025" not in out + err
-    code, _, err = _run_cli(monkeypatch, capsys, "demo", "--shipments", "3")
+    code, _, err = run_cli(monkeypatch, capsys, "demo", "--shipments", "3")
     assert code == 8 and "refused in production mode" in err
-    code, out, _ = _run_cli(monkeypatch, capsys, "orgs", "list")
+    code, out, _ = run_cli(monkeypatch, capsys, "orgs", "list")
     assert code == 0 and "DEMO" not in out
 
 
@@ -97,9 +86,9 @@ def test_forwarded_addresses_are_believed_only_from_trusted_proxies(settings, tr
 def test_bad_proxy_or_metrics_settings_are_clear_errors(settings, monkeypatch, capsys):
     monkeypatch.setenv("POSTGUARD_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("POSTGUARD_TRUSTED_PROXIES", '["10.0.0.5", "proxy.internal"]')
-    code, _, err = _run_cli(monkeypatch, capsys, "orgs", "list")
+    code, _, err = run_cli(monkeypatch, capsys, "orgs", "list")
     assert code == 8 and "POSTGUARD_TRUSTED_PROXIES" in err and "proxy.internal" in err and "Traceback" not in err
     monkeypatch.setenv("POSTGUARD_TRUSTED_PROXIES", '["10.0.0.5", "10.1.0.0/16"]')
     monkeypatch.setenv("POSTGUARD_METRICS_TOKEN", "short")
-    code, _, err = _run_cli(monkeypatch, capsys, "orgs", "list")
+    code, _, err = run_cli(monkeypatch, capsys, "orgs", "list")
     assert code == 8 and "POSTGUARD_METRICS_TOKEN" in err and "32" in err
