@@ -17,7 +17,7 @@ from postguard.access.models import Assignment, Staff
 from postguard.audit.models import AuditEntry
 from postguard.callerid.check import KEPT_BODY_BYTES
 from postguard.callerid.codes import spoken_code, vn_today
-from postguard.callerid.directory import MISSING
+from postguard.callerid.directory import _NOTIFY_SQL, MISSING
 from postguard.callerid.models import CallIntent, CourierPhone, MaskedCall, ScamReport
 from postguard.db.base import utcnow
 from postguard.errors import (
@@ -476,6 +476,35 @@ def test_a_change_on_one_worker_counts_at_the_next_check_on_another(world, setti
         assert other.callcheck.directory.peek(digest) is kept
     finally:
         other.close()
+
+
+def test_notifications_of_other_schemas_do_not_empty_the_directory(world):
+    """Notifications are per database: another deployment's changes (another schema of the same
+    database), or a stray notification on the bare channel name, leave this one's memory alone; a
+    change in its own schema still counts."""
+    if world.p.db.dialect != "postgresql":
+        pytest.skip("PostgreSQL notifications")
+    sig = world.p.registry_signal
+    deadline = time.monotonic() + 10
+    while sig.current() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    before = sig.current()
+    assert before is not None
+    with world.p.db.engine.connect() as c:
+        c.exec_driver_sql("SET LOCAL search_path TO elsewhere")
+        c.exec_driver_sql(_NOTIFY_SQL)  # the same deployment in another schema
+        c.exec_driver_sql("NOTIFY postguard_registry")
+        c.commit()
+    time.sleep(0.3)
+    assert sig.current() == before
+    world.p.staff.set_status(org_code="VNP", username="an", status="suspended")  # +1 at commit, +1 when heard
+    with world.p.db.engine.connect() as c:  # as another worker of this deployment would: +1 when heard
+        c.exec_driver_sql(_NOTIFY_SQL)
+        c.commit()
+    while sig.current() < before + 3 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    time.sleep(0.1)
+    assert sig.current() == before + 3
 
 
 @pytest.mark.parametrize("kw", [{}, {"asked": ["fee", "otp"]}, {"amount_vnd": "150.000"}, {"asked": "link", "amount_vnd": 0}])

@@ -11,8 +11,11 @@ anything in the registry changes anywhere:
 - the worker that commits it forgets at commit, before the request that made it returns;
 - other workers on the same SQLite file see a shared 8-byte counter (``<database>-registry``,
   memory-mapped) that the committing worker bumps: one memory read per check;
-- other workers on PostgreSQL get a ``NOTIFY postguard_registry`` sent inside the committing
-  transaction (so only a commit sends it) on a connection each worker keeps listening. While that
+- other workers on PostgreSQL get a notification sent inside the committing transaction (so only
+  a commit sends it) on a connection each worker keeps listening. Its channel is named after the
+  schema (``postguard_registry_`` and 16 hex digits of its MD5), because notifications are per
+  database: deployments in other schemas of the same database neither wake nor empty this one's
+  memory, and a stray ``NOTIFY postguard_registry`` does nothing. While that
   connection is down or not yet listening, the worker keeps nothing and reads the database for
   every check; each (re)connection forgets everything.
 
@@ -41,7 +44,9 @@ from postguard.logging import get_logger
 
 log = get_logger("postguard.callerid.directory")
 
-CHANNEL = "postguard_registry"
+CHANNEL = "postguard_registry"  # + "_" + 16 hex digits of the MD5 of the schema's name
+# the channel of the transaction's own schema, computed by the server where the change commits
+_NOTIFY_SQL = (f"SELECT pg_notify('{CHANNEL}_' || left(md5(coalesce(current_schema(), '')), 16), '')")
 MAX_ENTRIES = 200_000  # answers kept per worker (oldest dropped first)
 _PENDING = "postguard_registry_changed"
 _MISSING = object()
@@ -121,7 +126,7 @@ class PostgresSignal(Signal):
         return self.version
 
     def notify_sql(self) -> str | None:
-        return f"NOTIFY {CHANNEL}"
+        return _NOTIFY_SQL
 
     def _start(self) -> None:
         with self._lock:
@@ -138,7 +143,9 @@ class PostgresSignal(Signal):
                 try:
                     conn.rollback()
                     conn.autocommit = True
-                    conn.execute(f"LISTEN {CHANNEL}")
+                    (channel,) = conn.execute(
+                        f"SELECT '{CHANNEL}_' || left(md5(coalesce(current_schema(), '')), 16)").fetchone()
+                    conn.execute(f'LISTEN "{channel}"')
                     self.committed()  # forget what was kept before listening
                     self.live = True
                     while not self._stop.is_set():
