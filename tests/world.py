@@ -91,17 +91,17 @@ class World:
         return normalize_phone(self.assigned["recipient_phone"])
 
     def fresh_code(self, purpose: str) -> dict:
-        """A one-time code just sent for ``purpose`` to a new number: ``{"phone", "code"}``."""
+        """A one-time code just sent for ``purpose`` to a new number: ``{"phone", "code", "challenge"}``."""
         phone = self.faker.phone_e164()
-        self.platform.otp.send(purpose=purpose, phone=phone, client=f"world-{next(self._serial)}")
-        return {"phone": phone, "code": self.platform.notifier.last_code(phone)}
+        sent = self.platform.otp.send(purpose=purpose, phone=phone, client=f"world-{next(self._serial)}")
+        return {"phone": phone, "code": self.platform.notifier.last_code(phone), "challenge": sent.challenge}
 
     def fresh_courier_code(self) -> dict:
-        """A new number registered (pending) for courier An and the code sent to it."""
+        """A new number registered (pending) for courier An, the code sent to it and its challenge."""
         phone = self.faker.phone_e164()
-        self.platform.couriers.add_phone(org_code=ORG, username="an", phone=phone,
-                                         client=f"world-{next(self._serial)}")
-        return {"phone": phone, "code": self.platform.notifier.last_code(phone)}
+        added = self.platform.couriers.add_phone(org_code=ORG, username="an", phone=phone,
+                                                 client=f"world-{next(self._serial)}")
+        return {"phone": phone, "code": self.platform.notifier.last_code(phone), "challenge": added["challenge"]}
 
     def fresh_passport(self) -> str:
         """A new call by An on ``assigned`` (a fresh PASSporT; the masked call is the same)."""
@@ -198,9 +198,9 @@ def add_privacy_and_calls(w: World, faker) -> World:
         affected_estimate=12)["ref"]
 
     number = faker.phone_e164()
-    p.couriers.add_phone(org_code=ORG, username="an", phone=number, client="world-courier")
+    added = p.couriers.add_phone(org_code=ORG, username="an", phone=number, client="world-courier")
     p.couriers.verify_phone(org_code=ORG, username="an", phone=number, code=p.notifier.last_code(number),
-                            actor="test")
+                            challenge=added["challenge"], actor="test")
     w.ids["courier_phone"] = number
     w.ids["proxy"] = faker.phone_e164()
     p.calls.proxy_add(org_code=ORG, number=w.ids["proxy"], actor="test")

@@ -18,7 +18,7 @@ from postguard.settings import Settings
 SENSITIVE_KEYS = frozenset({
     "name", "phone", "address", "goods", "goods_description", "sender_name", "sender_phone",
     "sender_address", "recipient_name", "recipient_phone", "recipient_address", "password", "token",
-    "api_key", "authorization", "secret", "otp", "code_value", "email",
+    "api_key", "authorization", "secret", "otp", "code_value", "email", "challenge",
 })
 REDACTED = "[redacted]"
 # 9-13 digits with optional +, spaces, dots or dashes between them: any phone number as written.

@@ -5,6 +5,11 @@ the code are stored, so the table holds no phone number and no usable code. Code
 few attempts, and are used once. Sending is rate limited per number and per client; every worker
 shares the table and the limiter, so the limits hold across workers.
 
+Every code goes with a *challenge*: a random handle returned only to whoever asked for the code
+(only its SHA-256 is stored). Checking a code needs the handle, and the guesses count against that
+challenge alone, so a stranger who knows a number can spend the attempts of the codes they asked for
+themselves, never those of the owner's code.
+
 A verified code earns a *proof*: an AES-GCM token (service key) binding the purpose, the E.164 number
 and an expiry. The number inside is encrypted, so the token can live in a cookie.
 """
@@ -23,7 +28,7 @@ from datetime import datetime, timedelta
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, delete, select, update
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, delete, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from postguard.db.base import Base, BigId, UTCDateTime, utcnow
@@ -32,6 +37,14 @@ from postguard.phones import phone_field
 
 CODE_TTL = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
+CHALLENGE_MAX = 64  # characters of a challenge handle accepted (a fresh one has 32)
+# Sending limits. One client may send at most 10 codes an hour, and at most 3 in 10 minutes to one
+# number for one purpose; one number receives at most 12 codes an hour for one purpose from every
+# client together, more than any single client may send, so one client alone cannot keep the owner
+# from getting a code.
+SEND_PER_CLIENT = "10/hour"
+SEND_PER_NUMBER_AND_CLIENT = "3/10 minutes"
+SEND_PER_NUMBER = "12/hour"
 PURPOSE_TEXT = {
     "recipient": "xem ai đã truy cập dữ liệu của bạn / see who accessed your data",
     "courier_phone": "xác minh số điện thoại shipper / verify a courier phone",
@@ -47,6 +60,9 @@ class OtpChallenge(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     purpose: Mapped[str] = mapped_column(String(32))
     phone_digest: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
+    # SHA-256 of the random handle returned to whoever asked for the code; a code is checked only
+    # together with its handle.
+    challenge_digest: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True, index=True)
     code_mac: Mapped[bytes] = mapped_column(LargeBinary(32))
     org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -57,8 +73,15 @@ class OtpChallenge(Base):
 
 @dataclass(frozen=True)
 class Sent:
-    challenge_id: int
+    """What the requester gets back: the challenge handle (to send with the code) and its expiry."""
+
+    challenge: str
     expires_at: datetime
+
+
+def challenge_digest(handle: str) -> bytes:
+    """What the table keeps of a challenge handle."""
+    return hashlib.sha256(handle.encode()).digest()
 
 
 def _b64(b: bytes) -> str:
@@ -77,60 +100,64 @@ class OtpService:
         return self.p.vault.service_secret(session, purpose=f"otp-{name}")
 
     def send(self, *, purpose: str, phone: str, client: str, org_id: int | None = None) -> Sent:
-        """Send a fresh code. At most 3 codes per number and purpose per 10 minutes, 10 per client per hour."""
+        """Send a fresh code and return its challenge handle. Limits: 10 codes an hour per client, 3
+        per 10 minutes per number, purpose and client, and 12 an hour per number and purpose."""
         if purpose not in PURPOSE_TEXT:
             raise InvalidInput("Unknown code purpose.", [FieldError("purpose", ", ".join(PURPOSE_TEXT))])
         e164 = phone_field(phone, "phone")
         with self.p.db.session() as s:
             digest = self.p.vault.keyed_digest(s, purpose="otp-phone")(e164)
             key = self._key(s, "code")
-        lim = self.p.limiter
-        lim.hit("10/hour", "otp-client", client, message="Too many codes requested from here; try again later.")
-        lim.hit("3/10 minutes", "otp-phone", purpose, digest.hex(),
+        lim, number = self.p.limiter, digest.hex()
+        lim.hit(SEND_PER_CLIENT, "otp-client", client, message="Too many codes requested from here; try again later.")
+        lim.hit(SEND_PER_NUMBER_AND_CLIENT, "otp-phone-client", purpose, number, client,
                 message="Too many codes sent to this number; wait a few minutes.")
+        lim.hit(SEND_PER_NUMBER, "otp-phone", purpose, number,
+                message="Too many codes sent to this number; try again later.")
         code = f"{secrets.randbelow(10**6):06d}"
+        handle = secrets.token_urlsafe(24)
         with self.p.db.session() as s:
-            ch = OtpChallenge(purpose=purpose, phone_digest=digest, org_id=org_id, expires_at=utcnow() + CODE_TTL,
+            ch = OtpChallenge(purpose=purpose, phone_digest=digest, challenge_digest=challenge_digest(handle),
+                              org_id=org_id, expires_at=utcnow() + CODE_TTL,
                               code_mac=hmac.new(key, f"{purpose}|{code}".encode(), hashlib.sha256).digest())
             s.add(ch)
             s.flush()
-            sent = Sent(ch.id, ch.expires_at)
+            sent = Sent(handle, ch.expires_at)
         self.p.notifier.send_sms(e164, f"postguard: ma xac minh {code} ({PURPOSE_TEXT[purpose]}). "
                                        "Khong dua ma nay cho ai, ke ca shipper.")
         return sent
 
-    def verify(self, *, purpose: str, phone: str, code: str) -> str:
-        """Check a code against the newest live challenge for the number; returns the E.164 number.
-        Every guess, right or wrong, first claims one of the challenge's 5 attempts with a single
-        conditional ``UPDATE ... RETURNING`` (increment and check in one row-locked statement), and is
-        compared only if the claim succeeded: however many guesses arrive at once, at most 5 are
-        compared. One message for every failure."""
+    def verify(self, *, purpose: str, phone: str, code: str, challenge: str | None) -> str:
+        """Check a code against the live challenge whose handle is ``challenge``, sent to this number
+        for this purpose; returns the E.164 number. Every guess, right or wrong, first claims one of
+        that challenge's 5 attempts with a single conditional ``UPDATE ... RETURNING`` (increment and
+        check in one row-locked statement), and is compared only if the claim succeeded: however many
+        guesses arrive at once, at most 5 are compared. Guesses never touch another challenge, so a
+        stranger cannot spend the attempts of a code sent to someone else. One message for every
+        failure (wrong code, missing, unknown or foreign handle, expired, used)."""
         e164 = phone_field(phone, "phone")
         fail = Unauthenticated("The code is wrong or has expired; ask for a new one.")
         code = (code or "").strip()
+        if not isinstance(challenge, str) or not 0 < len(challenge) <= CHALLENGE_MAX:
+            raise fail
         now = utcnow()
         with self.p.db.session() as s:
             digest = self.p.vault.keyed_digest(s, purpose="otp-phone")(e164)
             mac = hmac.new(self._key(s, "code"), f"{purpose}|{code}".encode(), hashlib.sha256).digest()
-            live = (OtpChallenge.used_at.is_(None), OtpChallenge.expires_at > now,
-                    OtpChallenge.attempts < MAX_ATTEMPTS)
-            ch_id = s.execute(
-                select(OtpChallenge.id).where(OtpChallenge.purpose == purpose, OtpChallenge.phone_digest == digest,
-                                              *live)
-                .order_by(OtpChallenge.id.desc()).limit(1)
-            ).scalar_one_or_none()
-        if ch_id is None:
-            raise fail
-        with self.p.db.session() as s:
             claimed = s.execute(
-                update(OtpChallenge).where(OtpChallenge.id == ch_id, *live)
-                .values(attempts=OtpChallenge.attempts + 1).returning(OtpChallenge.code_mac)
+                update(OtpChallenge)
+                .where(OtpChallenge.challenge_digest == challenge_digest(challenge),
+                       OtpChallenge.purpose == purpose, OtpChallenge.phone_digest == digest,
+                       OtpChallenge.used_at.is_(None), OtpChallenge.expires_at > now,
+                       OtpChallenge.attempts < MAX_ATTEMPTS)
+                .values(attempts=OtpChallenge.attempts + 1).returning(OtpChallenge.id, OtpChallenge.code_mac)
                 .execution_options(synchronize_session=False)
-            ).scalar_one_or_none()
+            ).first()
             ok = (claimed is not None and len(code) == 6 and code.isdigit()
-                  and hmac.compare_digest(mac, claimed))
+                  and hmac.compare_digest(mac, claimed.code_mac))
             if ok:  # used once: the conditional update wins for exactly one concurrent caller
-                ok = s.execute(update(OtpChallenge).where(OtpChallenge.id == ch_id, OtpChallenge.used_at.is_(None))
+                ok = s.execute(update(OtpChallenge).where(OtpChallenge.id == claimed.id,
+                                                          OtpChallenge.used_at.is_(None))
                                .values(used_at=now).execution_options(synchronize_session=False)).rowcount == 1
         if not ok:
             raise fail

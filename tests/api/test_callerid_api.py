@@ -48,10 +48,19 @@ def test_the_check_answers_each_outcome(api):
 
 def api_proof(client, w, phone=None):
     phone = phone or w.recipient
-    assert client.post("/v1/callcheck/otp", json={"phone": phone}).status_code == 202
-    r = client.post("/v1/callcheck/otp/verify", json={"phone": phone, "code": w.p.notifier.last_code(phone)})
+    sent = client.post("/v1/callcheck/otp", json={"phone": phone})
+    assert sent.status_code == 202
+    r = client.post("/v1/callcheck/otp/verify", json={"phone": phone, "code": w.p.notifier.last_code(phone),
+                                                      "challenge": sent.json()["challenge"]})
     assert r.status_code == 200
     return r.json()["proof"]
+
+
+def page_code(client, data):
+    """Ask the citizen page for a code; the challenge its code form carries."""
+    r = client.post("/kiem-tra-cuoc-goi/otp", data=data)
+    assert 'id="cc-otp"' in r.text
+    return re.search(r'name="challenge" value="([^"]+)"', r.text).group(1)
 
 
 def test_a_leaked_label_gets_a_scammer_nothing(api):
@@ -74,8 +83,9 @@ def test_the_recipients_history_names_call_checks_in_words(api):
     proof = api_proof(client, w)
     assert client.post("/v1/callcheck", json={"caller": COURIER_PHONE, "proof": proof}).json()["outcome"] \
         == "verified"
-    assert client.post("/v1/me/code", json={"phone": w.recipient}).status_code == 202
-    assert client.post("/v1/me/verify", json={"phone": w.recipient,
+    sent = client.post("/v1/me/code", json={"phone": w.recipient})
+    assert sent.status_code == 202
+    assert client.post("/v1/me/verify", json={"phone": w.recipient, "challenge": sent.json()["challenge"],
                                               "code": w.p.notifier.last_code(w.recipient)}).status_code == 200
     page = client.get("/du-lieu-cua-toi")
     assert page.status_code == 200 and w.waybill in page.text
@@ -107,12 +117,16 @@ def test_a_repeated_body_is_answered_from_memory_yet_revoked_and_limited_at_once
 
 def test_the_one_time_code_proof_over_the_api(api):
     client, w = api
-    assert client.post("/v1/callcheck/otp", json={"phone": w.recipient}).status_code == 202
-    code = w.p.notifier.last_code(w.recipient)
-    proof = client.post("/v1/callcheck/otp/verify", json={"phone": w.recipient, "code": code}).json()["proof"]
+    sent = client.post("/v1/callcheck/otp", json={"phone": w.recipient})
+    assert sent.status_code == 202 and set(sent.json()) == {"sent", "challenge", "expires_at"}
+    answer = {"phone": w.recipient, "code": w.p.notifier.last_code(w.recipient), "challenge": sent.json()["challenge"]}
+    for bad in ({k: v for k, v in answer.items() if k != "challenge"}, {**answer, "challenge": "c" * 65}):
+        problem = assert_problem(client.post("/v1/callcheck/otp/verify", json=bad), 422, "invalid-input")
+        assert [e["field"] for e in problem["errors"]] == ["challenge"]  # required and bounded, named
+    proof = client.post("/v1/callcheck/otp/verify", json=answer).json()["proof"]
     got = client.post("/v1/callcheck", json={"caller": COURIER_PHONE, "proof": proof, "amount_vnd": 900000}).json()
     assert got["outcome"] == "verified" and "amount_differs" in [f["code"] for f in got["flags"]]
-    assert_problem(client.post("/v1/callcheck/otp/verify", json={"phone": w.recipient, "code": code}), 401)
+    assert_problem(client.post("/v1/callcheck/otp/verify", json=answer), 401)  # used once
 
 
 @pytest.mark.parametrize("body,field", [
@@ -221,9 +235,9 @@ def test_citizen_page_three_outcomes_report_and_csrf(api):
     assert 'data-outcome="not_courier"' in r.text and "1900 5678" in r.text and "đọc mã OTP cho bất kỳ ai" in r.text
     r = client.post("/kiem-tra-cuoc-goi", data={"caller": COURIER_PHONE, "waybill": w.waybill, "csrf": csrf})
     assert 'data-outcome="courier"' in r.text and "350.000 đ" not in r.text
-    client.post("/kiem-tra-cuoc-goi/otp", data={"caller": COURIER_PHONE, "phone": w.recipient, "csrf": csrf})
+    challenge = page_code(client, {"caller": COURIER_PHONE, "phone": w.recipient, "csrf": csrf})
     r = client.post("/kiem-tra-cuoc-goi/otp/verify", data={"caller": COURIER_PHONE, "phone": w.recipient,
-                                                          "waybill": w.waybill, "csrf": csrf,
+                                                          "waybill": w.waybill, "csrf": csrf, "challenge": challenge,
                                                           "code": w.p.notifier.last_code(w.recipient)})
     assert 'data-outcome="verified"' in r.text and "350.000 đ" in r.text and "An" in r.text
     r = client.post("/kiem-tra-cuoc-goi", data={"caller": "0912000222", "waybill": w.waybill, "csrf": csrf})
@@ -265,11 +279,14 @@ def test_a_forged_citizen_form_is_refused_logged_and_limited(api):
 def test_citizen_page_proof_by_one_time_code(api):
     client, w = api
     csrf = page_csrf(client)
-    r = client.post("/kiem-tra-cuoc-goi/otp", data={"caller": COURIER_PHONE, "phone": w.recipient, "csrf": csrf})
-    assert 'id="cc-otp"' in r.text
+    challenge = page_code(client, {"caller": COURIER_PHONE, "phone": w.recipient, "csrf": csrf})
     code = w.p.notifier.last_code(w.recipient)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
     r = client.post("/kiem-tra-cuoc-goi/otp/verify", data={"caller": COURIER_PHONE, "phone": w.recipient,
-                                                          "code": code, "csrf": csrf})
+                                                          "code": wrong, "challenge": challenge, "csrf": csrf})
+    assert r.status_code == 401 and f'name="challenge" value="{challenge}"' in r.text  # kept for the next try
+    r = client.post("/kiem-tra-cuoc-goi/otp/verify", data={"caller": COURIER_PHONE, "phone": w.recipient,
+                                                          "code": code, "challenge": challenge, "csrf": csrf})
     assert 'data-outcome="verified"' in r.text and "pg_parcel_proof" in r.headers["set-cookie"]
     assert "HttpOnly" in r.headers["set-cookie"]
 
@@ -281,8 +298,9 @@ def test_citizen_page_checks_a_spoken_code_after_proof(api):
     r = client.post("/kiem-tra-cuoc-goi/ma-xac-minh", data={"waybill": w.waybill, "code": code, "csrf": csrf})
     assert r.status_code == 401 and "cc-spoken-result" not in r.text  # no proof yet
     assert 'id="cc-spoken"' not in client.get("/kiem-tra-cuoc-goi").text
-    client.post("/kiem-tra-cuoc-goi/otp", data={"caller": COURIER_PHONE, "phone": w.recipient, "csrf": csrf})
+    challenge = page_code(client, {"caller": COURIER_PHONE, "phone": w.recipient, "csrf": csrf})
     client.post("/kiem-tra-cuoc-goi/otp/verify", data={"caller": COURIER_PHONE, "phone": w.recipient, "csrf": csrf,
+                                                      "challenge": challenge,
                                                       "code": w.p.notifier.last_code(w.recipient)})
     assert 'id="cc-spoken"' in client.get("/kiem-tra-cuoc-goi").text
     r = client.post("/kiem-tra-cuoc-goi/ma-xac-minh", data={"waybill": w.waybill, "code": code, "csrf": csrf})

@@ -49,8 +49,10 @@ def world(make_settings, faker):
 
 
 def prove(client, p, phone=ME):
-    assert client.post("/v1/me/code", json={"phone": phone}).status_code == 202
-    resp = client.post("/v1/me/verify", json={"phone": phone, "code": p.notifier.last_code(phone)})
+    sent = client.post("/v1/me/code", json={"phone": phone})
+    assert sent.status_code == 202
+    resp = client.post("/v1/me/verify", json={"phone": phone, "code": p.notifier.last_code(phone),
+                                              "challenge": sent.json()["challenge"]})
     assert resp.status_code == 200
     return resp
 
@@ -117,9 +119,15 @@ def test_another_persons_data_is_never_shown(world):
 
 def test_wrong_codes_and_forged_proofs_are_refused(world):
     client, p, _, _ = world
-    client.post("/v1/me/code", json={"phone": ME})
-    wrong = f"{(int(p.notifier.last_code(ME)) + 1) % 10**6:06d}"
-    assert_problem(client.post("/v1/me/verify", json={"phone": ME, "code": wrong}), 401)
+    challenge = client.post("/v1/me/code", json={"phone": ME}).json()["challenge"]
+    code = p.notifier.last_code(ME)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    assert_problem(client.post("/v1/me/verify", json={"phone": ME, "code": wrong, "challenge": challenge}), 401)
+    # the challenge is required and bounded: a clear 422 naming it, never a 500
+    for body in ({"phone": ME, "code": code}, {"phone": ME, "code": code, "challenge": "x" * 65},
+                 {"phone": ME, "code": code, "challenge": ""}):
+        problem = assert_problem(client.post("/v1/me/verify", json=body), 422, "invalid-input")
+        assert [e["field"] for e in problem["errors"]] == ["challenge"]
     assert_problem(client.get("/v1/me/shipments", headers={"Authorization": "Bearer forged"}), 401)
     assert_problem(client.post("/v1/me/code", json={"phone": "12"}), 422, "invalid-input")
     for _ in range(2):
@@ -199,11 +207,13 @@ def test_the_page_flow_without_javascript(world):
     assert_problem(client.post("/du-lieu-cua-toi/ma", data={"phone": "0912345678", "csrf": "forged"}), 403)
     step = client.post("/du-lieu-cua-toi/ma", data={"phone": "0912345678", "csrf": csrf})
     assert step.status_code == 200 and 'name="code"' in step.text
+    challenge = re.search(r'name="challenge" value="([^"]+)"', step.text).group(1)  # the code's handle
     bad = f"{(int(p.notifier.last_code(ME)) + 1) % 10**6:06d}"
-    wrong = client.post("/du-lieu-cua-toi/xac-minh", data={"phone": "0912345678", "code": bad, "csrf": csrf})
+    wrong = client.post("/du-lieu-cua-toi/xac-minh", data={"phone": "0912345678", "code": bad, "csrf": csrf,
+                                                           "challenge": challenge})
     assert wrong.status_code == 401 and "Mã không đúng" in wrong.text
-    client.post("/du-lieu-cua-toi/ma", data={"phone": "0912345678", "csrf": csrf})
-    done = client.post("/du-lieu-cua-toi/xac-minh", data={"csrf": csrf, "phone": "0912345678",
+    assert f'name="challenge" value="{challenge}"' in wrong.text  # kept for the next try
+    done = client.post("/du-lieu-cua-toi/xac-minh", data={"csrf": csrf, "phone": "0912345678", "challenge": challenge,
                                                           "code": p.notifier.last_code(ME)}, follow_redirects=False)
     assert done.status_code == 303 and "pg_me=" in done.headers["set-cookie"]
     mine = client.get("/du-lieu-cua-toi")

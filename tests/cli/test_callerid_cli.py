@@ -18,14 +18,20 @@ def test_courier_phones_proxy_pool_and_console_routing(run, settings, faker):  #
     finally:
         p.close()
     code, out, err = run("couriers", "phones", "add", "--org", "VNP", "--username", "an", "--phone", "0912 000 111")
-    assert code == 0 and json.loads(out) == {"phone": "*******111", "status": "pending"}
+    added = json.loads(out)
+    challenge = added.pop("challenge")  # printed once; ``phones verify`` needs it with the code
+    assert code == 0 and challenge and added == {"phone": "*******111", "status": "pending"}
     sms = re.search(r"\b(\d{6})\b", err).group(1)  # the console notifier prints the code, number masked
     assert "0912000111" not in err and "912000111" not in err
     code, out, err = run("couriers", "phones", "verify", "--org", "VNP", "--username", "an", "--phone",
                          "+84 912.000.111", "--code", "000000" if sms != "000000" else "111111")
+    assert code == 2 and "--challenge" in err  # the challenge printed by ``phones add`` is required
+    code, out, err = run("couriers", "phones", "verify", "--org", "VNP", "--username", "an", "--phone",
+                         "+84 912.000.111", "--code", "000000" if sms != "000000" else "111111",
+                         "--challenge", challenge)
     assert code == 5 and "wrong" in err
     code, out, _ = run("couriers", "phones", "verify", "--org", "VNP", "--username", "an", "--phone",
-                       "84912000111", "--code", sms)
+                       "84912000111", "--code", sms, "--challenge", challenge)
     assert code == 0 and json.loads(out)["status"] == "verified"
     code, out, _ = run("couriers", "phones", "list", "--org", "VNP")
     assert json.loads(out)[0]["phone"] == "*******111" and json.loads(out)[0]["courier_status"] == "active"

@@ -58,8 +58,9 @@ def entries(p, action=None):
 
 
 def proof_for(p, phone):
-    p.callcheck.send_code(phone=phone, client="1.2.3.4")
-    return p.callcheck.confirm_code(phone=phone, code=p.notifier.last_code(phone), client="1.2.3.4")
+    sent = p.callcheck.send_code(phone=phone, client="1.2.3.4")
+    return p.callcheck.confirm_code(phone=phone, code=p.notifier.last_code(phone), challenge=sent["challenge"],
+                                    client="1.2.3.4")
 
 
 def check(w, **kw):
@@ -171,12 +172,13 @@ def test_delivery_reassignment_and_closed_window_end_the_verified_answer(world):
 # -- registry ---------------------------------------------------------------------------------------
 def test_unverified_numbers_do_not_count_and_numbers_are_stored_as_digest_and_ciphertext(world):
     p = world.p
-    p.couriers.add_phone(org_code="VNP", username="an", phone="0977 123 456")
+    added = p.couriers.add_phone(org_code="VNP", username="an", phone="0977 123 456")
     assert check(world, caller="0977123456")["outcome"] == "not_courier"
     with pytest.raises(Unauthenticated):
-        p.couriers.verify_phone(org_code="VNP", username="an", phone="0977123456", code="000000")
+        p.couriers.verify_phone(org_code="VNP", username="an", phone="0977123456", code="000000",
+                                challenge=added["challenge"])
     p.couriers.verify_phone(org_code="VNP", username="an", phone="+84 977.123.456",
-                            code=p.notifier.last_code("+84977123456"))
+                            code=p.notifier.last_code("+84977123456"), challenge=added["challenge"])
     assert check(world, caller="84977123456")["outcome"] == "courier"
     listed = p.couriers.list_phones(org_code="VNP", username="an")
     assert [x["phone"] for x in listed] == ["*******111", "*******456"] and all(x["status"] == "verified" for x in listed)
@@ -425,8 +427,8 @@ def test_assignment_ended_stops_sessions(world):
 
 
 def test_verifying_an_already_verified_number_needs_no_code(world):
-    assert world.p.couriers.verify_phone(org_code="VNP", username="an", phone=COURIER_PHONE, code="x")["status"] \
-        == "verified"
+    assert world.p.couriers.verify_phone(org_code="VNP", username="an", phone=COURIER_PHONE, code="x",
+                                         challenge=None)["status"] == "verified"
 
 
 @pytest.mark.parametrize("written", ["0912000111", "0912 000 111", "0912.000.111", "0912-000-111", "+84912000111",

@@ -211,8 +211,9 @@ def test_no_personal_value_in_any_column_after_deletion_and_retention(make_setti
         masked = p.calls.start_call(w.people["an"], waybill=w.waybill)
         assert p.calls.route(caller=COURIER_PHONE, dialled=PROXY)["target"] == w.recipient
         assert p.calls.route(caller=w.recipient, dialled=PROXY)["target"] == COURIER_PHONE
-        p.callcheck.send_code(phone=w.recipient, client="10.0.0.1")
-        proof = p.callcheck.confirm_code(phone=w.recipient, code=p.notifier.last_code(w.recipient), client="10.0.0.1")
+        sent = p.callcheck.send_code(phone=w.recipient, client="10.0.0.1")
+        proof = p.callcheck.confirm_code(phone=w.recipient, code=p.notifier.last_code(w.recipient),
+                                         challenge=sent["challenge"], client="10.0.0.1")
         checked = p.callcheck.check(caller=PROXY, proof=proof, client="10.0.0.1")
         assert checked["outcome"] == "verified"
         assert p.callcheck.check_spoken_code(waybill=w.waybill, code=checked["shipment"]["spoken_code"],

@@ -20,6 +20,7 @@ from postguard.errors import (
     InvalidInput,
 )
 from postguard.orgs.service import Principal
+from postguard.otp import CHALLENGE_MAX
 from postguard.platform import Platform
 
 router = APIRouter(prefix="/v1", tags=["caller identification"])
@@ -48,7 +49,9 @@ class PhoneIn(BaseModel):
 class PhoneCodeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     phone: str = PhoneText
-    code: str = Field(max_length=12)
+    code: str = Field(max_length=12, description="The 6-digit code sent by SMS")
+    challenge: str = Field(min_length=1, max_length=CHALLENGE_MAX,
+                           description="The `challenge` that `/v1/callcheck/otp` returned with this code")
 
 
 class SpokenCodeIn(BaseModel):
@@ -145,14 +148,16 @@ async def call_check(request: Request) -> Response:
 
 @router.post("/callcheck/otp", status_code=202)
 def call_check_send_code(body: PhoneIn, request: Request, p: Platform = Depends(platform)) -> dict:
-    """Send a one-time code to your own number (to prove the parcel is yours)."""
+    """Send a one-time code to your own number (to prove the parcel is yours); the answer's
+    ``challenge`` goes back with the code to ``/v1/callcheck/otp/verify``."""
     return p.callcheck.send_code(phone=body.phone, client=client_ip(request))
 
 
 @router.post("/callcheck/otp/verify")
 def call_check_confirm_code(body: PhoneCodeIn, request: Request, p: Platform = Depends(platform)) -> dict:
-    """Exchange the code for a proof of your number (valid 30 minutes)."""
-    return {"proof": p.callcheck.confirm_code(phone=body.phone, code=body.code, client=client_ip(request)),
+    """Exchange the code and its ``challenge`` for a proof of your number (valid 30 minutes)."""
+    return {"proof": p.callcheck.confirm_code(phone=body.phone, code=body.code, challenge=body.challenge,
+                                              client=client_ip(request)),
             "expires_in": 1800}
 
 

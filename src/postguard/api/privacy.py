@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from postguard.api.deps import client_ip, platform
+from postguard.otp import CHALLENGE_MAX
 from postguard.platform import Platform
 
 router = APIRouter(prefix="/v1/me", tags=["data subjects"])
@@ -31,6 +32,8 @@ class VerifyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     phone: str = Field(max_length=40)
     code: str = Field(max_length=12, description="The 6-digit code sent by SMS")
+    challenge: str = Field(min_length=1, max_length=CHALLENGE_MAX,
+                           description="The `challenge` that `/v1/me/code` returned with this code")
 
 
 class RequestIn(BaseModel):
@@ -62,18 +65,20 @@ def set_proof_cookie(request: Request, response: Response, token: str) -> None:
 
 @router.post("/code", status_code=202, dependencies=[Depends(limit)])
 def send_code(body: PhoneIn, request: Request, p: Platform = Depends(platform)) -> dict:
-    """Send a one-time code to the number (limited per number and per client). The answer is the
-    same whether or not the number has shipments."""
+    """Send a one-time code to the number (limited per number and per client) and return its
+    ``challenge``, to send back with the code to ``/v1/me/verify``. The answer is the same whether or
+    not the number has shipments."""
     sent = p.otp.send(purpose=PROOF_PURPOSE, phone=body.phone, client=client_ip(request))
-    return {"sent": True, "expires_at": sent.expires_at.isoformat()}
+    return {"sent": True, "challenge": sent.challenge, "expires_at": sent.expires_at.isoformat()}
 
 
 @router.post("/verify", dependencies=[Depends(limit)])
 def verify(body: VerifyIn, request: Request, p: Platform = Depends(platform)) -> JSONResponse:
-    """Check the code; returns a proof (also set as the ``pg_me`` cookie) valid for 30 minutes."""
+    """Check the code with the ``challenge`` that ``/v1/me/code`` returned; returns a proof (also set
+    as the ``pg_me`` cookie) valid for 30 minutes."""
     ip = client_ip(request)
     p.limiter.hit("20/10 minutes", "me-verify", ip, message="Too many codes tried from here; wait a few minutes.")
-    e164 = p.otp.verify(purpose=PROOF_PURPOSE, phone=body.phone, code=body.code)
+    e164 = p.otp.verify(purpose=PROOF_PURPOSE, phone=body.phone, code=body.code, challenge=body.challenge)
     token = p.otp.issue_proof(purpose=PROOF_PURPOSE, phone=e164, ttl=PROOF_TTL)
     resp = JSONResponse({"token": token, "token_type": "bearer", "expires_in": PROOF_TTL})
     set_proof_cookie(request, resp, token)

@@ -424,13 +424,14 @@ class CallCheck:
         e164 = phone_field(phone, "phone")
         self._limit(client)
         sent = self.p.otp.send(purpose="parcel", phone=e164, client=client)
-        return {"sent": True, "expires_at": sent.expires_at.isoformat()}
+        return {"sent": True, "challenge": sent.challenge, "expires_at": sent.expires_at.isoformat()}
 
-    def confirm_code(self, *, phone: str, code: str, client: str) -> str:
-        """A proof token for the citizen's number (valid 30 minutes)."""
+    def confirm_code(self, *, phone: str, code: str, challenge: str | None, client: str) -> str:
+        """A proof token for the citizen's number (valid 30 minutes), for the code sent with the
+        challenge handle ``send_code`` returned."""
         e164 = phone_field(phone, "phone")
         self._limit(client)
-        self.p.otp.verify(purpose="parcel", phone=e164, code=code)
+        self.p.otp.verify(purpose="parcel", phone=e164, code=code, challenge=challenge)
         return self.p.otp.issue_proof(purpose="parcel", phone=e164, ttl=1800)
 
     # -- spoken codes ----------------------------------------------------------------------------

@@ -49,7 +49,8 @@ class CourierRegistry:
         ).first() is not None
 
     def add_phone(self, *, org_code: str, username: str, phone: str, client: str = "cli") -> dict:
-        """Register a number (pending) and send it a one-time code."""
+        """Register a number (pending) and send it a one-time code; the answer's ``challenge`` (None
+        for a number already verified) goes back with the code to ``verify_phone``."""
         e164 = phone_field(phone, "phone", mobile_only=True)
         digest = self.keys.phone_digest(e164)
         with self.p.db.session() as s:
@@ -69,14 +70,17 @@ class CourierRegistry:
                 row.phone_ct = self.p.vault.encrypt(e164.encode(), session=s, org_id=staff.org_id, table=TABLE,
                                                     column="phone", record_id=str(row.id))
             status, org_id, staff_id = row.status, staff.org_id, staff.id
+        challenge = None
         if status == "pending":
-            self.p.otp.send(purpose="courier_phone", phone=e164, client=client, org_id=org_id)
+            challenge = self.p.otp.send(purpose="courier_phone", phone=e164, client=client, org_id=org_id).challenge
         self.p.audit.append(actor=f"staff:{staff_id}" if client != "cli" else "cli", action="courier_phone_add",
                             org_id=org_id, subject=f"staff:{staff_id}", details={"phone": mask_phone(e164)})
-        return {"phone": mask_phone(e164), "status": status}
+        return {"phone": mask_phone(e164), "status": status, "challenge": challenge}
 
-    def verify_phone(self, *, org_code: str, username: str, phone: str, code: str, actor: str = "cli") -> dict:
-        """Check the one-time code sent by ``add_phone``; the number then counts in checks."""
+    def verify_phone(self, *, org_code: str, username: str, phone: str, code: str, challenge: str | None,
+                     actor: str = "cli") -> dict:
+        """Check the one-time code sent by ``add_phone`` with the challenge it returned; the number
+        then counts in checks."""
         e164 = phone_field(phone, "phone", mobile_only=True)
         digest = self.keys.phone_digest(e164)
         with self.p.db.read_session() as s:
@@ -86,7 +90,7 @@ class CourierRegistry:
             if row is None:
                 raise NotFound("This number is not registered for the courier; add it first.")
         if row.status != "verified":
-            self.p.otp.verify(purpose="courier_phone", phone=e164, code=code)
+            self.p.otp.verify(purpose="courier_phone", phone=e164, code=code, challenge=challenge)
             with self.p.db.session() as s:
                 if self._taken(s, digest, staff.id):
                     raise Conflict("This number is already registered to another courier.")

@@ -829,15 +829,19 @@ PhoneOpt = typer.Option(..., "--phone", help="The number, in any Vietnamese form
 
 @phones_app.command("add")
 def couriers_phones_add(org: str = OrgOpt, username: str = UserOpt, phone: str = PhoneOpt) -> None:
-    """Register a courier's calling number and send it a one-time code."""
+    """Register a courier's calling number and send it a one-time code (the answer's challenge goes
+    with the code to ``phones verify``)."""
     _out(_platform().couriers.add_phone(org_code=org, username=username, phone=phone))
 
 
 @phones_app.command("verify")
 def couriers_phones_verify(org: str = OrgOpt, username: str = UserOpt, phone: str = PhoneOpt,
-                           code: str = typer.Option(..., "--code", help="The code the number received")) -> None:
+                           code: str = typer.Option(..., "--code", help="The code the number received"),
+                           challenge: str = typer.Option(..., "--challenge",
+                                                         help="The challenge that phones add printed")) -> None:
     """Verify a registered number with its one-time code; it then counts in citizen checks."""
-    _out(_platform().couriers.verify_phone(org_code=org, username=username, phone=phone, code=code))
+    _out(_platform().couriers.verify_phone(org_code=org, username=username, phone=phone, code=code,
+                                           challenge=challenge))
 
 
 @phones_app.command("list")

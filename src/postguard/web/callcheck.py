@@ -2,8 +2,9 @@
 their number, scam report) and the courier's call view (today's spoken codes, "Gọi" creating the call
 intent and masked-call session, their registered numbers).
 
-Public forms carry a double-submit CSRF token (cookie + hidden field); the proof of the citizen's
-number lives in an HttpOnly, SameSite=Strict cookie for 30 minutes.
+Public forms carry a double-submit CSRF token (cookie + hidden field); the code form carries the
+code's challenge handle in a hidden field; the proof of the citizen's number lives in an HttpOnly,
+SameSite=Strict cookie for 30 minutes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from postguard.errors import (
     RateLimited,
     Unauthenticated,
 )
+from postguard.otp import CHALLENGE_MAX
 from postguard.web.auth import StaffContext, check_csrf, new_login_csrf, staff_page
 from postguard.web.i18n import TEXTS, lang_of
 from postguard.web.routes import render
@@ -105,25 +107,27 @@ async def call_check_send_code(request: Request, caller: str = Form("", max_leng
     form = _form(caller, phone, waybill, amount, asked)
     p = request.app.state.platform
     try:
-        await run_in_threadpool(lambda: p.callcheck.send_code(phone=phone, client=client_ip(request)))
+        sent = await run_in_threadpool(lambda: p.callcheck.send_code(phone=phone, client=client_ip(request)))
     except PostguardError as err:
         return _page(request, status=err.status, form=form, error=_error(request, err))
-    return _page(request, form=form, code_sent=True)
+    return _page(request, form=form, code_sent=True, challenge=sent["challenge"])
 
 
 @router.post(PAGE + "/otp/verify")
 async def call_check_confirm(request: Request, caller: str = Form("", max_length=40),
                              phone: str = Form("", max_length=40), waybill: str = Form("", max_length=60),
                              amount: str = Form("", max_length=20), asked: list[str] = Form([]),
-                             code: str = Form("", max_length=12), csrf: str = Form("")):
+                             code: str = Form("", max_length=12), challenge: str = Form("", max_length=CHALLENGE_MAX),
+                             csrf: str = Form("")):
     _check_csrf(request, csrf)
     form = _form(caller, phone, waybill, amount, asked)
     p = request.app.state.platform
     try:
-        proof = await run_in_threadpool(lambda: p.callcheck.confirm_code(phone=phone, code=code,
+        proof = await run_in_threadpool(lambda: p.callcheck.confirm_code(phone=phone, code=code, challenge=challenge,
                                                                         client=client_ip(request)))
     except PostguardError as err:
-        return _page(request, status=err.status, form=form, code_sent=True, error=_error(request, err))
+        return _page(request, status=err.status, form=form, code_sent=True, challenge=challenge,
+                     error=_error(request, err))
     resp = await _run_check(request, form, proof, proven=True)
     resp.set_cookie(PROOF_COOKIE, proof, max_age=1800, httponly=True, samesite="strict",
                     secure=bool(request.app.state.settings.cookie_secure), path=PAGE)
@@ -193,20 +197,22 @@ def calls_phone_add(request: Request, phone: str = Form(..., max_length=40),
                     staff: StaffContext = Depends(staff_page("courier"))):
     p = request.app.state.platform
     try:
-        p.couriers.add_phone(org_code=staff.principal.org_code, username=staff.principal.username, phone=phone,
-                             client=client_ip(request))
+        added = p.couriers.add_phone(org_code=staff.principal.org_code, username=staff.principal.username,
+                                     phone=phone, client=client_ip(request))
     except PostguardError as err:
         return _calls_page(request, staff, status=err.status, error=err.detail)
-    return _calls_page(request, staff, pending_phone=phone)
+    return _calls_page(request, staff, pending_phone=phone, pending_challenge=added["challenge"])
 
 
 @router.post("/staff/calls/phones/verify")
 def calls_phone_verify(request: Request, phone: str = Form(..., max_length=40), code: str = Form(..., max_length=12),
+                       challenge: str = Form("", max_length=CHALLENGE_MAX),
                        staff: StaffContext = Depends(staff_page("courier"))):
     p = request.app.state.platform
     try:
         p.couriers.verify_phone(org_code=staff.principal.org_code, username=staff.principal.username, phone=phone,
-                                code=code, actor=staff.principal.actor)
+                                code=code, challenge=challenge, actor=staff.principal.actor)
     except PostguardError as err:
-        return _calls_page(request, staff, status=err.status, error=err.detail, pending_phone=phone)
+        return _calls_page(request, staff, status=err.status, error=err.detail, pending_phone=phone,
+                           pending_challenge=challenge)
     return _calls_page(request, staff)

@@ -2,7 +2,8 @@
 data-protection officer's requests and incidents (``/staff/dpo/...``).
 
 The person's pages work without JavaScript: phone → one-time code → the proof cookie (HttpOnly,
-SameSite=Strict) → their shipments and who accessed them. Forms carry a double-submit CSRF token.
+SameSite=Strict) → their shipments and who accessed them. The code form carries the code's challenge
+handle in a hidden field (it proves nothing without the code). Forms carry a double-submit CSRF token.
 DPO pages: the ``dpo`` role acts; administrators may read the lists (see docs/security.md).
 """
 
@@ -23,6 +24,7 @@ from postguard.api.privacy import (
     set_proof_cookie,
 )
 from postguard.errors import InvalidInput, PostguardError, RateLimited, Unauthenticated
+from postguard.otp import CHALLENGE_MAX
 from postguard.privacy.deadlines import VN
 from postguard.web.auth import StaffContext, check_csrf, staff_page
 from postguard.web.i18n import TEXTS, lang_of
@@ -96,22 +98,23 @@ def send_code(request: Request, phone: str = Form(..., max_length=40), csrf: str
     p = request.app.state.platform
     try:
         p.limiter.hit("60/minute", "me", client_ip(request), message="Too many requests from here; wait a minute.")
-        p.otp.send(purpose=PROOF_PURPOSE, phone=phone, client=client_ip(request))
+        sent = p.otp.send(purpose=PROOF_PURPOSE, phone=phone, client=client_ip(request))
     except (InvalidInput, RateLimited) as e:
         return _me_page(request, step="phone", status=e.status, error=_error_text(request, e), phone=phone)
-    return _me_page(request, step="code", phone=phone)
+    return _me_page(request, step="code", phone=phone, challenge=sent.challenge)
 
 
 @router.post(ME + "/xac-minh")
 def verify_code(request: Request, phone: str = Form(..., max_length=40), code: str = Form(..., max_length=12),
-                csrf: str = Form("")):
+                challenge: str = Form("", max_length=CHALLENGE_MAX), csrf: str = Form("")):
     _check_me_csrf(request, csrf)
     p = request.app.state.platform
     try:
         p.limiter.hit("20/10 minutes", "me-verify", client_ip(request), message="Too many codes tried from here.")
-        e164 = p.otp.verify(purpose=PROOF_PURPOSE, phone=phone, code=code)
+        e164 = p.otp.verify(purpose=PROOF_PURPOSE, phone=phone, code=code, challenge=challenge)
     except (InvalidInput, RateLimited, Unauthenticated) as e:
-        return _me_page(request, step="code", status=e.status, error=_error_text(request, e), phone=phone)
+        return _me_page(request, step="code", status=e.status, error=_error_text(request, e), phone=phone,
+                        challenge=challenge)
     resp = RedirectResponse(ME, status_code=303)
     set_proof_cookie(request, resp, p.otp.issue_proof(purpose=PROOF_PURPOSE, phone=e164, ttl=PROOF_TTL))
     return resp
