@@ -2,27 +2,34 @@
 16 and 64 concurrent connections, on SQLite and on PostgreSQL, with every reveal logged (group
 commit) before its plaintext is returned.
 
-    .venv/bin/python benchmarks/bench_reveal.py                  # 20,000 shipments, 5 s per level
-    .venv/bin/python benchmarks/bench_reveal.py --seconds 1 --warmup 1 --shipments 2000     # CI smoke run
+    .venv/bin/python benchmarks/bench_reveal.py                  # 20,000 shipments, 3 rounds of 5 s per level
+    .venv/bin/python benchmarks/bench_reveal.py --workers 1      # one server process (see docs/benchmarks.md)
+    .venv/bin/python benchmarks/bench_reveal.py --seconds 1 --warmup 1 --rounds 1 --shipments 2000     # CI smoke run
 
 Each database gets ``--shipments`` synthetic shipments (``postguard.synthetic.Faker(2026)``, imported
 and encrypted by ``ShipmentService.import_csv``), all out for delivery and assigned, with an open
 delivery window, to ``--couriers`` signed-in couriers (the statuses and assignments are written
-directly, as the services would). The server is the real app (uvicorn, one process, like the other
-HTTP benchmarks: ``benchmarks/httpload.py``) on its default connection pool; the load comes from
-``wrk`` (one thread, keep-alive connections), each request a courier's delivery reveal of a
-different shipment (session cookie and CSRF header of the courier it is assigned to), so no value
-repeats until every shipment was revealed once. Without ``wrk``, an asyncio client in this process
-does the same (and says so). PostgreSQL (``--postgres-url``, a throw-away schema) is skipped with a
-note when no server answers.
+directly, as the services would). The server is the real app as it is deployed: ``--workers``
+stateless worker processes (default 2, one per core of a 2-core host; each a uvicorn process like
+the other HTTP benchmarks' ``benchmarks/httpload.py``, on its default connection pool) sharing the
+database. The load comes from ``wrk`` (one thread, keep-alive connections, one ``wrk`` per worker
+as a load balancer would spread them; one connection goes to the first worker only), each request
+a courier's delivery reveal of a different shipment (session cookie and CSRF header of the courier
+it is assigned to), so no value repeats until every shipment was revealed once. Without ``wrk``,
+an asyncio client in this process does the same (and says so). ``--rounds`` interleave the
+connection counts (1, 16, 64, 1, 16, 64, …) and each count's figure is its median round, so a host
+whose speed drifts weighs on every count alike. PostgreSQL (``--postgres-url``, a throw-away
+schema) is skipped with a note when no server answers.
 
 Prints JSON lines (DESIGN.md §4), per database and connection count N: ``<db>_reveals_per_s_at_N``
-against ``<db>_reveals_per_s_at_1`` (ratio ≥ 1: no slower under concurrency), and
-``<db>_non_2xx_at_N``: answers other than 2xx plus socket errors and time-outs, which must be 0.
+against ``<db>_reveals_per_s_at_1`` (ratio ≥ 1: no slower under concurrency);
+``<db>_server_cpu_ms_per_reveal_at_N``: the server processes' CPU (user + system, ``/proc``) per
+answered reveal, against the same at 1 (where the time goes); and ``<db>_non_2xx_at_N``: answers
+other than 2xx plus socket errors and time-outs, which must be 0.
 Requests still waiting when a run ends are not counted by ``wrk``, so a last reveal is sent once the
 load has stopped (``<db>_last_reveal_ms``: far below the 30 s pool timeout), and then
-``<db>_server_non_2xx`` reads the server's own count of reveal answers other than 2xx (``/metrics``:
-every request it received, cut off or not), which must be 0.
+``<db>_server_non_2xx`` reads the servers' own count of reveal answers other than 2xx (``/metrics``
+of each worker: every request it received, cut off or not), which must be 0.
 Ends with ``reveal_log_entries``: the reveal entries in each log against the 2xx answers counted
 (every answered reveal was logged; the log may hold a few more, for requests cut off when a run
 ended). Exits with status 1 when any answer was not 2xx.
@@ -32,11 +39,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import json
 import os
 import re
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -185,6 +194,7 @@ class Run:
                  socket_errors: int, generator: str) -> None:
         self.done, self.per_s, self.p99_ms, self.ok = done, done / seconds, p99_ms, ok
         self.non_2xx, self.server_errors, self.socket_errors, self.generator = non_2xx, server_errors, socket_errors, generator
+        self.cpu_ms: float | None = None  # the server's CPU per reveal during the run
 
 
 def _wrk(port: int, lines: list[tuple[str, str, str]], connections: int, seconds: float) -> Run:
@@ -248,12 +258,39 @@ def _asyncio(port: int, lines: list[tuple[str, str, str]], connections: int, sec
                counts["socket"], "asyncio")
 
 
-def drive(port: int, lines, offset: int, connections: int, seconds: float) -> Run:
-    """``connections`` clients revealing ``lines`` from ``offset`` on (wrapping round) for ``seconds``."""
+def _cpu_seconds(pids: list[int]) -> float | None:
+    """User and system CPU seconds used so far by the processes ``pids`` (Linux ``/proc``), or None."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return None
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _merge(runs: list[Run], seconds: float) -> Run:
+    """One figure for servers loaded at the same time: their reveals added up, the worst p99."""
+    out = Run(sum(r.done for r in runs), seconds, max(r.p99_ms for r in runs), sum(r.ok for r in runs),
+              sum(r.non_2xx for r in runs), sum(r.server_errors for r in runs), sum(r.socket_errors for r in runs),
+              runs[0].generator)
+    out.per_s = sum(r.per_s for r in runs)
+    return out
+
+
+def drive(ports: list[int], lines, offset: int, connections: int, seconds: float) -> Run:
+    """``connections`` clients revealing ``lines`` from ``offset`` on (wrapping round) for ``seconds``,
+    spread over the workers at ``ports`` as a load balancer would (one connection: the first worker
+    only); each worker gets its own share of the shipments, so no value repeats across workers."""
     rotated = lines[offset % len(lines):] + lines[:offset % len(lines)]
-    if shutil.which("wrk"):
-        return _wrk(port, rotated, connections, seconds)
-    return _asyncio(port, rotated, connections, seconds)
+    shares = [c for c in (connections // len(ports) + (k < connections % len(ports)) for k in range(len(ports))) if c]
+    load = _wrk if shutil.which("wrk") else _asyncio
+    if len(shares) == 1:
+        return load(ports[0], rotated, connections, seconds)
+    with concurrent.futures.ThreadPoolExecutor(len(shares)) as pool:
+        runs = list(pool.map(lambda k: load(ports[k], rotated[k::len(shares)], shares[k], seconds), range(len(shares))))
+    return _merge(runs, seconds)
 
 
 def probe(port: int, line: tuple[str, str, str]) -> tuple[int, float]:
@@ -304,44 +341,62 @@ def bench(name: str, url: str, data_dir: str, args) -> int:
     env = {**os.environ, "POSTGUARD_DATA_DIR": data_dir, "POSTGUARD_DATABASE_URL": url, "POSTGUARD_NOTIFIER": "memory",
            "POSTGUARD_LOG_LEVEL": "WARNING", "POSTGUARD_ANOMALY_SCAN_INTERVAL_SECONDS": "0",
            "POSTGUARD_RATE_LIMIT_STORAGE": "memory://", "POSTGUARD_METRICS_TOKEN": METRICS_TOKEN}
-    proc, port = httpload.serve("postguard.app:create_app", factory=True, env=env)
-    runs, offset, answered = {}, 0, 0
+    servers = [httpload.serve("postguard.app:create_app", factory=True, env=env) for _ in range(args.workers)]
+    ports, pids = [port for _, port in servers], [proc.pid for proc, _ in servers]
+    runs: dict[int, list[Run]] = {n: [] for n in args.connections}
+    offset, answered = 0, 0
     try:
-        for n in args.connections:
-            if args.warmup > 0:
-                warm = drive(port, lines, offset, n, args.warmup)
-                offset, answered = offset + warm.done + n, answered + warm.ok
-            run = drive(port, lines, offset, n, args.seconds)
-            offset, answered = offset + run.done + n, answered + run.ok
-            runs[n] = run
-            print(f"{name} at {n}: {run.per_s:.0f} reveals/s, p99 {run.p99_ms:.1f} ms, {run.non_2xx} not 2xx "
-                  f"({run.server_errors} 5xx), {run.socket_errors} socket errors ({run.generator})", file=sys.stderr)
-        status, probe_ms = probe(port, lines[offset % len(lines)])
+        # Rounds interleave the connection counts (1, 16, 64, 1, 16, 64, …) so that a host whose speed
+        # drifts during the run weighs on every count alike; each count's figure is its median round.
+        for k in range(args.rounds):
+            for n in args.connections:
+                if args.warmup > 0:
+                    warm = drive(ports, lines, offset, n, args.warmup)
+                    offset, answered = offset + warm.done + n, answered + warm.ok
+                cpu = _cpu_seconds(pids)
+                run = drive(ports, lines, offset, n, args.seconds)
+                run.cpu_ms = (_cpu_seconds(pids) - cpu) * 1000 / max(run.done, 1) if cpu is not None else None
+                offset, answered = offset + run.done + n, answered + run.ok
+                runs[n].append(run)
+                print(f"{name} at {n} (round {k + 1}): {run.per_s:.0f} reveals/s, p99 {run.p99_ms:.1f} ms, "
+                      + (f"server CPU {run.cpu_ms:.2f} ms per reveal, " if run.cpu_ms is not None else "")
+                      + f"{run.non_2xx} not 2xx ({run.server_errors} 5xx), {run.socket_errors} socket errors "
+                      f"({run.generator})", file=sys.stderr)
+        status, probe_ms = probe(ports[0], lines[offset % len(lines)])
         answered += 200 <= status < 300
-        statuses = server_statuses(port)
+        counted = [server_statuses(port) for port in ports]
+        statuses = None if None in counted else {k: sum(c.get(k, 0) for c in counted) for c in counted for k in c}
     finally:
-        httpload.stop(proc)
+        for proc, _ in servers:
+            httpload.stop(proc)
     print(f"{name}: a last reveal answered {status} in {probe_ms:.0f} ms; the server counted {statuses}", file=sys.stderr)
     if offset > len(lines):
         print(f"{name}: {offset} requests over {len(lines)} shipments, some revealed twice", file=sys.stderr)
-    base = runs[args.connections[0]]
-    for n, run in runs.items():
-        emit(f"{name}_reveals_per_s_at_{n}", run.per_s, f"{name}_reveals_per_s_at_{args.connections[0]}", base.per_s)
-    for n, run in runs.items():
-        emit(f"{name}_non_2xx_at_{n}", run.non_2xx + run.socket_errors, "allowed", 0)
+    first = args.connections[0]
+    per_s = {n: statistics.median(r.per_s for r in rs) for n, rs in runs.items()}
+    for n in runs:
+        emit(f"{name}_reveals_per_s_at_{n}", per_s[n], f"{name}_reveals_per_s_at_{first}", per_s[first])
+    cpu = {n: statistics.median(r.cpu_ms for r in rs) for n, rs in runs.items() if all(r.cpu_ms is not None for r in rs)}
+    for n in cpu:  # where the time goes: the server's own CPU per answered reveal
+        emit(f"{name}_server_cpu_ms_per_reveal_at_{n}", cpu[n], f"{name}_server_cpu_ms_per_reveal_at_{first}", cpu[first])
+    for n, rs in runs.items():
+        emit(f"{name}_non_2xx_at_{n}", sum(r.non_2xx + r.socket_errors for r in rs), "allowed", 0)
     emit(f"{name}_last_reveal_ms", probe_ms, "pool_timeout_ms", 30000.0)
     if statuses is not None:
         emit(f"{name}_server_non_2xx", sum(v for k, v in statuses.items() if not 200 <= k < 300), "allowed", 0)
     else:
         print(f"{name}: /metrics not readable from here; server-side counts skipped", file=sys.stderr)
     emit(f"{name}_reveal_log_entries", reveal_entries(data_dir, url), f"{name}_2xx_reveals", answered)
-    failed = sum(r.non_2xx + r.socket_errors for r in runs.values()) + (not 200 <= status < 300)
+    failed = sum(r.non_2xx + r.socket_errors for rs in runs.values() for r in rs) + (not 200 <= status < 300)
     return failed + sum(v for k, v in (statuses or {}).items() if not 200 <= k < 300)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=5.0, help="measured seconds per connection count")
+    ap.add_argument("--workers", type=int, default=2,
+                    help="server processes sharing the database (one per core of a 2-core host); 1 connection uses one")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds over the connection counts (median per count)")
     ap.add_argument("--warmup", type=float, default=2.0, help="seconds of load before each measured run")
     ap.add_argument("--connections", default="1,16,64", help="comma-separated connection counts; the first is the baseline")
     ap.add_argument("--shipments", type=int, default=20000)

@@ -59,13 +59,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(target: str, *, factory: bool, env: dict) -> tuple[subprocess.Popen, int]:
-    """Start uvicorn on ``target`` ("module:attr") in its own process, with the same settings for
-    the app and its baseline; returns the process and its port once it accepts connections."""
+def serve(target: str, *, factory: bool, env: dict, workers: int = 1) -> tuple[subprocess.Popen, int]:
+    """Start uvicorn on ``target`` ("module:attr") in its own process (``workers`` > 1: a supervisor
+    and that many worker processes), with the same settings for the app and its baseline; returns
+    the process and its port once it accepts connections."""
     port = free_port()
     code = ("import sys, uvicorn; sys.path[:0] = [%r, %r]; "
             "uvicorn.run(%r, host='127.0.0.1', port=%d, access_log=False, log_level='warning', "
-            "factory=%r, lifespan='on')" % (str(ROOT), str(ROOT / "src"), target, port, factory))
+            "factory=%r, lifespan='on', workers=%d)" % (str(ROOT), str(ROOT / "src"), target, port, factory, workers))
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)
     deadline = time.time() + 60
     while time.time() < deadline:
