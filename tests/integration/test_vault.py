@@ -8,12 +8,12 @@ from unittest.mock import patch
 import pytest
 from sqlalchemy import select, update
 
+from postguard.crypto.aead import key_id_of as fa_version
 from postguard.errors import ConfigurationError, DecryptionFailed, Shredded
 from postguard.phones import normalize_phone
 from postguard.platform import Platform
 from postguard.settings import Settings
 from postguard.shipments.models import PERSONAL_FIELDS, Shipment
-from postguard.vault.aead import key_id_of as fa_version
 from postguard.vault.models import VaultKey
 from tests.conftest import csv_bytes
 

@@ -17,7 +17,7 @@ the body (up to and including its last newline, not the blank line) and the key 
 
 Parsing and formatting refuse malformed input with a ``MalformedNote`` (or ``MalformedCheckpoint``)
 that says what is wrong; ``verify_note`` refuses every note it cannot verify with the one opaque
-``NoteVerificationError``. The Ed25519 work itself is done by ``postguard.vault.ed25519``.
+``NoteVerificationError``. The Ed25519 work itself is done by ``postguard.crypto.ed25519``.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+from postguard.crypto import ed25519
 from postguard.errors import InvalidInput
-from postguard.vault import ed25519
 
 SIGNATURE_TYPE_ED25519 = 0x01
 KEY_ID_SIZE = 4

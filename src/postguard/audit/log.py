@@ -39,10 +39,10 @@ from postguard.audit import merkle
 from postguard.audit.canonical import canonical, check, fragment
 from postguard.audit.checkpoint import format_checkpoint, sign_note, verify_note, vkey
 from postguard.audit.models import AuditCheckpoint, AuditEntry
+from postguard.crypto import ed25519
 from postguard.db.base import utcnow
 from postguard.db.engine import placeholder
 from postguard.errors import AuditUnavailable, FieldError, InvalidInput, NotFound
-from postguard.vault import ed25519
 
 _LOCK_ID = 0x61756469746C6F67  # "auditlog"
 

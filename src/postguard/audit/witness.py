@@ -67,8 +67,8 @@ from postguard.audit.checkpoint import (
     parse_checkpoint,
     parse_vkey,
 )
+from postguard.crypto import ed25519
 from postguard.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, PayloadTooLarge, _kind
-from postguard.vault import ed25519
 
 COSIGNATURE_TYPE = 0x04
 COSIGNATURE_HEADER = "cosignature/v1\ntime {t}\n"

@@ -25,7 +25,7 @@ this order:
 Claims are checked only once the signature holds, so an error never reflects unauthenticated content
 beyond the header. Telephone numbers are compared in the RFC 8224 §8.3 canonical form.
 
-Cryptography is the vault's: this module calls ``postguard.vault.es256`` and ``postguard.vault.x509``.
+The cryptography is ``postguard.crypto``'s: this module calls ``crypto.es256`` and ``crypto.x509``.
 Nothing here fetches anything unless a caller builds a ``CertificateFetcher`` with a host
 allowlist (``POSTGUARD_X5U_ALLOWED_HOSTS``) and uses ``verify_fetched``.
 """
@@ -50,6 +50,9 @@ from urllib.parse import urlsplit
 
 import rfc8785
 
+from postguard.crypto import x509 as _x509
+from postguard.crypto.es256 import SIGNATURE_SIZE, SigningKey
+from postguard.crypto.x509 import TNAuthList, TNEntry
 from postguard.errors import (
     ConfigurationError,
     FieldError,
@@ -67,9 +70,6 @@ from postguard.errors import (
     PassportTNError,
     PassportTypeError,
 )
-from postguard.vault import x509 as _x509
-from postguard.vault.es256 import SIGNATURE_SIZE, SigningKey
-from postguard.vault.x509 import TNAuthList, TNEntry
 
 __all__ = [
     "ALG", "TYP", "PPT_SHAKEN", "Passport", "TNAuthList", "TNEntry", "SigningKey", "CertificateFetcher",
@@ -416,7 +416,7 @@ def _signing_input_checked(key: Any, x5u: Any, orig_tn: Any, dest_tns: Any, iat:
     """The signing input after checking every argument; ``InvalidInput`` naming each bad one."""
     errors: list[FieldError] = []
     if not isinstance(key, SigningKey):
-        errors.append(FieldError(field="key", message="must be a vault ES256 SigningKey"))
+        errors.append(FieldError(field="key", message="must be an ES256 SigningKey"))
     if not (isinstance(x5u, str) and _https_url(x5u)):
         errors.append(FieldError(field="x5u", message="must be an https URL"))
     try:
