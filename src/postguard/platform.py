@@ -81,7 +81,13 @@ class Platform:
     def audit(self):
         from postguard.audit.log import AuditLog
 
-        return AuditLog(self)
+        return AuditLog(self.db, origin=self.settings.audit_origin, keys=self.audit_keys)
+
+    def audit_keys(self, session) -> tuple[bytes, bytes]:
+        """The access log's checkpoint-signing and MAC keys: platform service secrets, wrapped by the
+        KEK and created on first use (``session``: the log's own unit of work)."""
+        return (self.vault.service_secret(session, purpose="audit-signing"),
+                self.vault.service_secret(session, purpose="audit-mac"))
 
     @cached_property
     def witnessing(self):

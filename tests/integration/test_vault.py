@@ -137,7 +137,8 @@ def test_kek_rotation_rewraps_org_keys(platform, principal, faker):
         assert _open(platform, s, _get(s, rows[0]["waybill"]))["recipient_name"] == rows[0]["recipient_name"]
     from postguard.audit.log import AuditLog
 
-    fresh = AuditLog(platform)  # no cached secrets: they must unwrap under the new KEK
+    # no cached secrets: they must unwrap under the new KEK
+    fresh = AuditLog(platform.db, origin=platform.settings.audit_origin, keys=platform.audit_keys)
     assert fresh.append(actor="t", action="after") == 1 and fresh.verify().ok
 
 
