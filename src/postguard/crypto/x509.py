@@ -1,8 +1,9 @@
-"""X.509 for STIR/SHAKEN: certificate loading, chain validation and the RFC 8226 TNAuthList.
+"""X.509 for STIR/SHAKEN: certificate loading, chain validation, the RFC 8226 TNAuthList, and the
+self-signed certificate of an operator's call-signing key.
 
 Everything that needs ``cryptography`` for certificates lives here; ``callerid.passport`` and
-``vault.callsign`` call these functions and never see a ``cryptography`` object. Failures raise the small ``X509Error`` family
-below, which the caller maps onto its own (``PostguardError``) errors.
+``callerid.calls`` call these functions and never see a ``cryptography`` object. Failures raise the
+small ``X509Error`` family below, which the caller maps onto its own (``PostguardError``) errors.
 
 A small strict DER reader does two jobs ``cryptography`` does not:
 
