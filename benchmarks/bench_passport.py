@@ -38,8 +38,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.x509.oid import NameOID
 
 from postguard.callerid import passport as pp
-from postguard.vault import x509 as vx
-from postguard.vault.es256 import SigningKey
+from postguard.crypto import x509 as vx
+from postguard.crypto.es256 import SigningKey
 
 NOW = 1_767_225_600  # 2026-01-01T00:00:00Z
 X5U = "https://cr.sti.example.vn/sp/postguard-2026.pem"

@@ -26,13 +26,12 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String, delete, update
 from sqlalchemy.orm import Mapped, mapped_column
 
+from postguard.crypto import aead
 from postguard.db.base import Base, BigId, UTCDateTime, utcnow
-from postguard.errors import FieldError, InvalidInput, Unauthenticated
+from postguard.errors import DecryptionFailed, FieldError, InvalidInput, Unauthenticated
 from postguard.phones import phone_field
 
 CODE_TTL = timedelta(minutes=5)
@@ -185,7 +184,7 @@ class OtpService:
             key = self._key(s, "proof")
         nonce = os.urandom(12)
         body = json.dumps({"p": purpose, "n": phone, "e": int(time.time()) + ttl}, separators=(",", ":")).encode()
-        return _b64(nonce + AESGCM(key).encrypt(nonce, body, b"otp-proof"))
+        return _b64(nonce + aead.cipher(key).encrypt(nonce, body, b"otp-proof"))
 
     def open_proof(self, token: str | None, *, purpose: str) -> str:
         """The E.164 number a live proof was issued for; ``Unauthenticated`` for anything else."""
@@ -196,8 +195,8 @@ class OtpService:
             key = self._key(s, "proof")
         try:
             raw = _unb64(token)
-            body = json.loads(AESGCM(key).decrypt(raw[:12], raw[12:], b"otp-proof"))
-        except (InvalidTag, ValueError, TypeError):
+            body = json.loads(aead.decrypt(aead.cipher(key), raw[:12], raw[12:], b"otp-proof"))
+        except (DecryptionFailed, ValueError, TypeError):
             raise fail from None
         if body.get("p") != purpose or body.get("e", 0) < time.time():
             raise fail

@@ -1,7 +1,9 @@
 """The platform: every service wired to one set of injected settings.
 
 Shells (API, web, CLI) build one ``Platform`` and call its services; nothing here is created at
-import time.
+import time. This is the wiring, above the services: it hands the model registry
+(``postguard.models``) to the migrator and the vault's keys to the access log, so that the kernels
+below (``crypto``, ``db``, ``settings``) and ``audit`` import no service.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from functools import cached_property
 from postguard.callerid import directory
 from postguard.db import Database, migrate
 from postguard.files import private_dir
+from postguard.models import metadata
 from postguard.settings import Settings
 from postguard.vault.kek import LocalKeyFile
 from postguard.vault.keycheck import open_key_file
@@ -24,7 +27,7 @@ class Platform:
             private_dir(settings.data_dir)  # 0700: it holds the database, the key file, logs
         self.db = Database(settings)
         if migrate_on_start:
-            migrate.upgrade(self.db.engine)
+            migrate.upgrade(self.db.engine, metadata=metadata)
         # Every worker learns of courier-registry changes made anywhere (postguard.callerid.directory).
         self.registry_signal = directory.signal_for(self.db.engine)
         directory.watch(self.db.primary_sessions, self.registry_signal)
@@ -81,7 +84,13 @@ class Platform:
     def audit(self):
         from postguard.audit.log import AuditLog
 
-        return AuditLog(self)
+        return AuditLog(self.db, origin=self.settings.audit_origin, keys=self.audit_keys)
+
+    def audit_keys(self, session) -> tuple[bytes, bytes]:
+        """The access log's checkpoint-signing and MAC keys: platform service secrets, wrapped by the
+        KEK and created on first use (``session``: the log's own unit of work)."""
+        return (self.vault.service_secret(session, purpose="audit-signing"),
+                self.vault.service_secret(session, purpose="audit-mac"))
 
     @cached_property
     def witnessing(self):

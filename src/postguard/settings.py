@@ -97,7 +97,7 @@ class Settings(BaseSettings):
     @field_validator("audit_witnesses")
     @classmethod
     def _witnesses(cls, entries: list[str]) -> list[str]:
-        from postguard.audit.witnessing import parse_witness_entry
+        from postguard.crypto.notes import parse_witness_entry
 
         for entry in entries:
             parse_witness_entry(entry)
@@ -164,7 +164,7 @@ class Settings(BaseSettings):
     @field_validator("x5u_allowed_hosts")
     @classmethod
     def _x5u_hosts(cls, hosts: list[str]) -> list[str]:
-        from postguard.callerid.passport import normalise_host_pattern
+        from postguard.hosts import normalise_host_pattern
 
         return list(dict.fromkeys(normalise_host_pattern(h) for h in hosts))
 

@@ -19,6 +19,7 @@ from postguard.errors import (
 )
 from postguard.intel.models import Evidence, Indicator, Report, Reporter
 from postguard.intel.service import Upload
+from postguard.models import metadata
 from postguard.platform import Platform
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"synthetic screenshot bytes " * 4
@@ -33,7 +34,7 @@ def ip(make_settings):
 
 
 def test_schema_in_step(ip):
-    assert migrate.pending_changes(ip.db.engine) == []
+    assert migrate.pending_changes(ip.db.engine, metadata) == []
 
 
 def test_report_then_check_and_clean_lookups_write_nothing(ip):

@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from postguard.callerid import passport as pp
+from postguard.crypto import x509 as vx
+from postguard.crypto.es256 import SigningKey
 from postguard.errors import (
     ConfigurationError,
     PassportChainError,
@@ -26,8 +28,6 @@ from postguard.errors import (
 )
 from postguard.platform import Platform
 from postguard.settings import Settings
-from postguard.vault import x509 as vx
-from postguard.vault.es256 import SigningKey
 
 NOW = int(time.time())
 DAY = 86_400

@@ -15,6 +15,7 @@ from postguard.audit.models import AuditEntry
 from postguard.db import migrate
 from postguard.db.base import utcnow
 from postguard.errors import Conflict, Forbidden, InvalidInput, NotFound, Shredded
+from postguard.models import metadata
 from postguard.platform import Platform
 from postguard.privacy.models import DataSubjectRequest
 from tests.conftest import csv_bytes
@@ -50,7 +51,7 @@ def entry(p, index):
 
 def test_schema_in_step_with_migrations(world):
     p, *_ = world
-    assert migrate.pending_changes(p.db.engine) == []
+    assert migrate.pending_changes(p.db.engine, metadata) == []
 
 
 def test_deletion_shreds_finished_parcels_logs_a_receipt_and_waits_for_the_rest(world):

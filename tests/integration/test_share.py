@@ -18,6 +18,7 @@ from postguard.db import migrate
 from postguard.errors import InvalidInput
 from postguard.intel.models import Indicator
 from postguard.intel.sharing import SharedIndicator, to_stix_bundle
+from postguard.models import metadata
 from postguard.orgs.service import Principal
 
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
@@ -40,7 +41,7 @@ def warning(platform, **kw):
 
 
 def test_schema_in_step(platform):
-    assert migrate.pending_changes(platform.db.engine) == []
+    assert migrate.pending_changes(platform.db.engine, metadata) == []
 
 
 def partner(platform, code="BANKX"):

@@ -8,12 +8,12 @@ from unittest.mock import patch
 import pytest
 from sqlalchemy import select, update
 
+from postguard.crypto.aead import key_id_of as fa_version
 from postguard.errors import ConfigurationError, DecryptionFailed, Shredded
 from postguard.phones import normalize_phone
 from postguard.platform import Platform
 from postguard.settings import Settings
 from postguard.shipments.models import PERSONAL_FIELDS, Shipment
-from postguard.vault.aead import key_id_of as fa_version
 from postguard.vault.models import VaultKey
 from tests.conftest import csv_bytes
 
@@ -137,7 +137,8 @@ def test_kek_rotation_rewraps_org_keys(platform, principal, faker):
         assert _open(platform, s, _get(s, rows[0]["waybill"]))["recipient_name"] == rows[0]["recipient_name"]
     from postguard.audit.log import AuditLog
 
-    fresh = AuditLog(platform)  # no cached secrets: they must unwrap under the new KEK
+    # no cached secrets: they must unwrap under the new KEK
+    fresh = AuditLog(platform.db, origin=platform.settings.audit_origin, keys=platform.audit_keys)
     assert fresh.append(actor="t", action="after") == 1 and fresh.verify().ok
 
 

@@ -5,8 +5,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given
 from hypothesis import strategies as st
 
+from postguard.crypto import aead as fa
 from postguard.errors import DecryptionFailed
-from postguard.vault import aead as fa
 from postguard.vault.service import FieldLayout, RecordSealer
 
 

@@ -1,4 +1,4 @@
-"""C2SP checkpoints and signed notes (audit.checkpoint) and raw Ed25519 (vault.ed25519)."""
+"""C2SP checkpoints and signed notes (audit.checkpoint) and raw Ed25519 (crypto.ed25519)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from postguard.audit import checkpoint as cp
 from postguard.audit import merkle
+from postguard.crypto import ed25519
 from postguard.errors import InvalidInput
-from postguard.vault import ed25519
 
 # golang.org/x/mod/sumdb/note: the example in the package documentation and its TestSign/TestVerify.
 # Ed25519 is deterministic, so signing the text with the seed must reproduce the note byte for byte.
@@ -44,7 +44,7 @@ def _body(size: int = 12345) -> str:
     return cp.format_checkpoint(origin=ORIGIN, size=size, root=merkle.leaf_hash(b"%d" % size))
 
 
-# --- vault.ed25519 -------------------------------------------------------------------------------
+# --- crypto.ed25519 ------------------------------------------------------------------------------
 
 
 def test_ed25519_rfc8032_test_1():

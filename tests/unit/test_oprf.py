@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from postguard.crypto import ristretto255 as group
 from postguard.errors import InvalidInput
 from postguard.intel import oprf
-from postguard.vault import ristretto255 as group
 
 # RFC 9497 Appendix A.1.1 (ristretto255-SHA512, OPRF mode): the published test vectors.
 SEED = bytes.fromhex("a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3")

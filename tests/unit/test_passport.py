@@ -22,6 +22,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from postguard.callerid import passport as pp
+from postguard.crypto import x509 as vx
+from postguard.crypto.es256 import SigningKey, VerifyingKey
 from postguard.errors import (
     InvalidInput,
     PassportAlgorithmError,
@@ -37,8 +39,6 @@ from postguard.errors import (
     PassportTypeError,
     PostguardError,
 )
-from postguard.vault import x509 as vx
-from postguard.vault.es256 import SigningKey, VerifyingKey
 
 STIR = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "stir"
 NOW = 1_800_000_000  # 2027-01-15

@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from postguard.callerid import passport as pp
+from postguard.crypto import x509 as vx
+from postguard.crypto.es256 import SigningKey
 from postguard.errors import InvalidInput, PassportChainError, PassportFormatError
-from postguard.vault import x509 as vx
-from postguard.vault.es256 import SigningKey
 from tests.unit.test_passport import DAY, NOW, X5U, _pem, make_cert, tn_range
 
 texts = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=40).filter(str.strip)
@@ -144,7 +144,7 @@ def test_a_cached_path_is_rechecked_against_the_time():
 def test_der_signature_matches_encode_dss_signature(rs):
     from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-    from postguard.vault.es256 import _der_signature
+    from postguard.crypto.es256 import _der_signature
 
     r, s = int.from_bytes(rs[:32], "big"), int.from_bytes(rs[32:], "big")
     assert _der_signature(rs) == (None if r == 0 or s == 0 else encode_dss_signature(r, s))
@@ -308,7 +308,7 @@ def test_tn_auth_list_index_agrees_with_the_entries(items, numbers):
 def test_der_to_rs_matches_decode_dss_signature(r, s):
     from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-    from postguard.vault.es256 import _rs_from_der
+    from postguard.crypto.es256 import _rs_from_der
 
     assert _rs_from_der(encode_dss_signature(r, s)) == r.to_bytes(32, "big") + s.to_bytes(32, "big")
 

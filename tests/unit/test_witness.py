@@ -25,8 +25,8 @@ from postguard.audit.witness import (
     request_body,
     verify_cosignature,
 )
+from postguard.crypto import ed25519
 from postguard.errors import Conflict
-from postguard.vault import ed25519
 
 ORIGIN = "postguard.test/access-log"
 

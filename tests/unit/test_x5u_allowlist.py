@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from postguard.callerid.passport import host_allowed, normalise_host_pattern
+from postguard.hosts import host_allowed, normalise_host_pattern
 
 label = st.from_regex(r"[a-z][a-z0-9-]{0,10}[a-z0-9]", fullmatch=True)
 domain = st.lists(label, min_size=2, max_size=4).map(".".join)

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 
-from pwdlib import PasswordHash
-from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import case, delete, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from postguard.access.models import PLATFORM_ROLES, ROLES, Staff, WebSession
+from postguard.crypto import passwords
 from postguard.db.base import UTCDateTime, utcnow
 from postguard.errors import (
     Conflict,
@@ -65,9 +64,9 @@ class StaffService:
         self.p = platform
 
     @cached_property
-    def _hasher(self) -> PasswordHash:
+    def _hasher(self) -> passwords.PasswordHasher:
         s = self.p.settings
-        return PasswordHash((Argon2Hasher(time_cost=s.password_time_cost, memory_cost=s.password_memory_kib),))
+        return passwords.hasher(time_cost=s.password_time_cost, memory_kib=s.password_memory_kib)
 
     def create(self, *, org_code: str, username: str, display_name: str, role: str, password: str,
                actor: str | None = None) -> StaffPrincipal:

@@ -17,31 +17,38 @@ the body (up to and including its last newline, not the blank line) and the key 
 
 Parsing and formatting refuse malformed input with a ``MalformedNote`` (or ``MalformedCheckpoint``)
 that says what is wrong; ``verify_note`` refuses every note it cannot verify with the one opaque
-``NoteVerificationError``. The Ed25519 work itself is done by ``postguard.vault.ed25519``.
+``NoteVerificationError``. Key names, key IDs and verifier keys are ``postguard.crypto.notes``'s,
+the Ed25519 work is ``postguard.crypto.ed25519``'s.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+from postguard.crypto import ed25519
+from postguard.crypto.notes import (
+    KEY_ID_SIZE,
+    MalformedNote,
+    VerifierKey,
+    _b64decode,
+    _check_name,
+    _has_control,
+    key_id,
+    parse_vkey,
+    vkey,
+)
 from postguard.errors import InvalidInput
-from postguard.vault import ed25519
 
-SIGNATURE_TYPE_ED25519 = 0x01
-KEY_ID_SIZE = 4
 ROOT_SIZE = 32
 MAX_TREE_SIZE = (1 << 64) - 1
 MAX_SIGNATURES = 100  # the spec asks verifiers to accept at least 16
 SIGNATURE_PREFIX = "\u2014 "  # em dash, space
 
 _SIZE_RE = re.compile(r"0|[1-9][0-9]*")
-_KEY_ID_RE = re.compile(r"[0-9a-f]{8}")
 
 __all__ = [
     "Checkpoint",
@@ -59,10 +66,6 @@ __all__ = [
     "verify_note",
     "vkey",
 ]
-
-
-class MalformedNote(InvalidInput, ValueError):
-    """A note, key name or verifier key that does not follow the signed-note format."""
 
 
 class MalformedCheckpoint(MalformedNote):
@@ -90,91 +93,6 @@ class Checkpoint:
     def body(self) -> str:
         return format_checkpoint(origin=self.origin, size=self.size, root=self.root,
                                  extensions=self.extensions)
-
-
-@dataclass(frozen=True)
-class VerifierKey:
-    name: str
-    key_id: bytes
-    public_key: bytes
-
-
-# --- helpers ---------------------------------------------------------------------------------------
-
-
-def _has_control(text: str) -> bool:
-    """True if ``text`` holds an ASCII control character other than newline, or is not UTF-8."""
-    if any(c < " " and c != "\n" for c in text):
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates
-        return True
-    return False
-
-
-def _b64decode(text: str) -> bytes | None:
-    """Strict standard base64 (RFC 4648 §4, padded, canonical); None if it is anything else."""
-    try:
-        raw = base64.b64decode(text.encode("ascii"), validate=True)
-    except (ValueError, binascii.Error):
-        return None
-    if base64.b64encode(raw).decode("ascii") != text:
-        return None
-    return raw
-
-
-def _check_name(name: object) -> str:
-    if not isinstance(name, str) or not name:
-        raise MalformedNote("key name must be a non-empty string")
-    if any(c.isspace() or c == "+" for c in name) or _has_control(name):
-        raise MalformedNote("key name must not contain spaces, '+' or control characters")
-    return name
-
-
-def _check_public_key(public_key: object) -> bytes:
-    if not isinstance(public_key, bytes) or len(public_key) != ed25519.PUBLIC_KEY_SIZE:
-        raise MalformedNote("Ed25519 public key must be 32 bytes")
-    return public_key
-
-
-# --- keys --------------------------------------------------------------------------------------------
-
-
-def key_id(name: str, public_key: bytes) -> bytes:
-    """The 4-byte key ID of an Ed25519 key: SHA-256(name || 0x0A || 0x01 || public key)[:4]."""
-    name = _check_name(name)
-    public_key = _check_public_key(public_key)
-    material = name.encode("utf-8") + b"\n" + bytes([SIGNATURE_TYPE_ED25519]) + public_key
-    return hashlib.sha256(material).digest()[:KEY_ID_SIZE]
-
-
-def vkey(name: str, public_key: bytes) -> str:
-    """The verifier key string ``<name>+<hex key ID>+<base64(0x01 || public key)>``."""
-    kid = key_id(name, public_key)
-    encoded = base64.b64encode(bytes([SIGNATURE_TYPE_ED25519]) + public_key).decode("ascii")
-    return f"{name}+{kid.hex()}+{encoded}"
-
-
-def parse_vkey(text: str) -> VerifierKey:
-    """Read a verifier key string; the key ID must be the one the name and key imply."""
-    if not isinstance(text, str):
-        raise MalformedNote("verifier key must be a string")
-    parts = text.split("+", 2)  # base64 may itself contain '+'
-    if len(parts) != 3:
-        raise MalformedNote("verifier key must be <name>+<key id>+<key>")
-    name, kid_hex, encoded = parts
-    _check_name(name)
-    if not _KEY_ID_RE.fullmatch(kid_hex):
-        raise MalformedNote("verifier key ID must be 8 lowercase hex digits")
-    raw = _b64decode(encoded)
-    if raw is None or len(raw) != 1 + ed25519.PUBLIC_KEY_SIZE or raw[0] != SIGNATURE_TYPE_ED25519:
-        raise MalformedNote("verifier key must be base64 of 0x01 and a 32-byte Ed25519 public key")
-    public_key = raw[1:]
-    kid = bytes.fromhex(kid_hex)
-    if kid != key_id(name, public_key):
-        raise MalformedNote("verifier key ID does not match its name and key")
-    return VerifierKey(name=name, key_id=kid, public_key=public_key)
 
 
 # --- checkpoints -----------------------------------------------------------------------------------

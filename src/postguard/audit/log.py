@@ -28,9 +28,10 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -39,10 +40,10 @@ from postguard.audit import merkle
 from postguard.audit.canonical import canonical, check, fragment
 from postguard.audit.checkpoint import format_checkpoint, sign_note, verify_note, vkey
 from postguard.audit.models import AuditCheckpoint, AuditEntry
+from postguard.crypto import ed25519
 from postguard.db.base import utcnow
 from postguard.db.engine import placeholder
 from postguard.errors import AuditUnavailable, FieldError, InvalidInput, NotFound
-from postguard.vault import ed25519
 
 _LOCK_ID = 0x61756469746C6F67  # "auditlog"
 
@@ -119,12 +120,19 @@ def _b64(b: bytes) -> str:
     return base64.b64encode(b).decode("ascii")
 
 
+# Given a session, the log's keys: the Ed25519 private key (a 32-byte seed) that signs checkpoints and
+# the key that MACs each leaf hash. The wiring (``Platform.audit_keys``) takes them from the vault; the
+# log never sees where they are kept.
+AuditKeys = Callable[[Any], tuple[bytes, bytes]]
+
+
 class AuditLog:
     CHECKPOINT_EVERY = 1.0  # seconds, while entries arrive
 
-    def __init__(self, platform) -> None:
-        self.p = platform
-        self.origin = platform.settings.audit_origin
+    def __init__(self, db, *, origin: str, keys: AuditKeys) -> None:
+        self.db = db
+        self.origin = origin
+        self._key_source = keys
         self._tree = merkle.MerkleTree()
         self._tree_lock = threading.RLock()
         self._queue: list[_Request] = []
@@ -138,13 +146,12 @@ class AuditLog:
     # -- keys ----------------------------------------------------------------------------------
     def _keys(self, session) -> tuple[bytes, bytes]:
         if self._signing is None:
-            self._signing = self.p.vault.service_secret(session, purpose="audit-signing")
-            self._mac = self.p.vault.service_secret(session, purpose="audit-mac")
+            self._signing, self._mac = self._key_source(session)
         return self._signing, self._mac
 
     def verifier_key(self) -> str:
         """The C2SP verifier key (``name+id+key``) that checks this log's checkpoints."""
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             signing, _ = self._keys(s)
         return vkey(self.origin, ed25519.public_key_bytes(private_key=signing))
 
@@ -232,7 +239,7 @@ class AuditLog:
             r.wake.release()  # the leader's own lock too: it is held, nobody waits on it
         if time.monotonic() - self._last_checkpoint >= self.CHECKPOINT_EVERY:
             try:
-                self.checkpoint(unit_of_work=self.p.db.log_session)
+                self.checkpoint(unit_of_work=self.db.log_session)
             except Exception:  # a late checkpoint is retried on the next write or tick
                 pass
 
@@ -254,10 +261,10 @@ class AuditLog:
         """Number, hash, MAC and insert prepared entries in one transaction; return the first index.
         The in-memory tree grows only after the commit."""
         if self._mac is None:
-            with self.p.db.log_session() as s:
+            with self.db.log_session() as s:
                 self._keys(s)
         mac_key = self._mac
-        with self.p.db.log_engine.begin() as conn:
+        with self.db.log_engine.begin() as conn:
             dialect = conn.dialect
             if dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
@@ -292,7 +299,7 @@ class AuditLog:
     def checkpoint(self, *, unit_of_work=None) -> AuditCheckpoint | None:
         """Sign and store a checkpoint of the current log (none when the log is empty or unchanged).
         The writer passes its own connection's ``Database.log_session`` as ``unit_of_work``."""
-        with (unit_of_work or self.p.db.session)() as s:
+        with (unit_of_work or self.db.session)() as s:
             signing, _ = self._keys(s)
             tree = self._sync(s)
             size = tree.size
@@ -311,7 +318,7 @@ class AuditLog:
             return s.get(AuditCheckpoint, size)
 
     def latest_checkpoint(self) -> AuditCheckpoint:
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             cp = s.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.size.desc()).limit(1)).scalar_one_or_none()
         if cp is None:
             cp = self.checkpoint()
@@ -328,7 +335,7 @@ class AuditLog:
             if index >= cp.size:
                 cp = self.checkpoint() or cp
             size = cp.size
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             tree = self._sync(s)
             entry = s.get(AuditEntry, index)
             note = s.get(AuditCheckpoint, size)
@@ -341,7 +348,7 @@ class AuditLog:
                 "root": _b64(tree.root(size)), "checkpoint": note.note if note else None}
 
     def consistency(self, size1: int, size2: int) -> dict:
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             tree = self._sync(s)
         if not 0 <= size1 <= size2 <= tree.size:
             raise InvalidInput("Bad tree sizes.", [FieldError("size1", f"0 ≤ size1 ≤ size2 ≤ {tree.size}")])
@@ -355,7 +362,7 @@ class AuditLog:
         problems: list[Problem] = []
         tree = merkle.MerkleTree()
         expected = 0
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             signing, mac_key = self._keys(s)
             verifier = vkey(self.origin, ed25519.public_key_bytes(private_key=signing))
             try:

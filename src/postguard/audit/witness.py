@@ -54,23 +54,26 @@ from starlette.concurrency import run_in_threadpool
 
 from postguard.audit import merkle
 from postguard.audit.checkpoint import (
-    KEY_ID_SIZE,
     SIGNATURE_PREFIX,
     Checkpoint,
-    MalformedNote,
     NoteVerificationError,
+    open_checkpoint,
+    parse_checkpoint,
+)
+from postguard.crypto import ed25519
+from postguard.crypto.notes import (
+    KEY_ID_SIZE,
+    MalformedNote,
     VerifierKey,
     _b64decode,
     _check_name,
-    _check_public_key,
-    open_checkpoint,
-    parse_checkpoint,
+    cosignature_key_id,
     parse_vkey,
+    parse_witness_vkey,
+    witness_vkey,
 )
 from postguard.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, PayloadTooLarge, _kind
-from postguard.vault import ed25519
 
-COSIGNATURE_TYPE = 0x04
 COSIGNATURE_HEADER = "cosignature/v1\ntime {t}\n"
 MAX_PROOF_LINES = 63  # tlog-witness: at most 63 consistency-proof hashes
 MAX_REQUEST_BYTES = 64 * 1024
@@ -110,35 +113,6 @@ class WitnessConflict(Conflict):
 
 
 # --- cosignatures (pure) ------------------------------------------------------------------------
-
-
-def cosignature_key_id(name: str, public_key: bytes) -> bytes:
-    material = _check_name(name).encode("utf-8") + b"\n" + bytes([COSIGNATURE_TYPE]) + _check_public_key(public_key)
-    return hashlib.sha256(material).digest()[:KEY_ID_SIZE]
-
-
-def witness_vkey(name: str, public_key: bytes) -> str:
-    """The witness's verifier key ``<name>+<hex key ID>+<base64(0x04 || public key)>``."""
-    encoded = base64.b64encode(bytes([COSIGNATURE_TYPE]) + public_key).decode("ascii")
-    return f"{name}+{cosignature_key_id(name, public_key).hex()}+{encoded}"
-
-
-def parse_witness_vkey(text: object) -> VerifierKey:
-    """Read a witness verifier key (type 0x04); ``MalformedNote`` says what is wrong."""
-    if not isinstance(text, str):
-        raise MalformedNote("witness key must be a string")
-    parts = text.strip().split("+", 2)
-    if len(parts) != 3:
-        raise MalformedNote("witness key must be <name>+<key id>+<key>")
-    name, kid_hex, encoded = parts
-    _check_name(name)
-    raw = _b64decode(encoded)
-    if raw is None or len(raw) != 1 + ed25519.PUBLIC_KEY_SIZE or raw[0] != COSIGNATURE_TYPE:
-        raise MalformedNote("witness key must be base64 of 0x04 and a 32-byte Ed25519 public key "
-                            "(a cosignature/v1 key)")
-    if not re.fullmatch(r"[0-9a-f]{8}", kid_hex) or bytes.fromhex(kid_hex) != cosignature_key_id(name, raw[1:]):
-        raise MalformedNote("witness key ID does not match its name and key")
-    return VerifierKey(name=name, key_id=bytes.fromhex(kid_hex), public_key=raw[1:])
 
 
 def cosignature_message(body: str, timestamp: int) -> bytes:

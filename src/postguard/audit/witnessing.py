@@ -35,34 +35,14 @@ from postguard.audit.witness import (
     SIZE_MEDIA_TYPE,
     _write_atomically,
     add_signature_lines,
-    parse_witness_vkey,
     request_body,
     verify_cosignature,
 )
+from postguard.crypto.notes import WitnessEntry, parse_witness_entry, parse_witness_vkey
 from postguard.errors import FieldError, InvalidInput
 from postguard.logging import get_logger
 
 log = get_logger("postguard.audit.witnessing")
-
-
-@dataclass(frozen=True)
-class WitnessEntry:
-    url: str
-    vkey: str
-    key: VerifierKey
-
-    @property
-    def ident(self) -> str:
-        """``<name>+<hex key ID>``: how cosignatures by this witness are stored."""
-        return f"{self.key.name}+{self.key.key_id.hex()}"
-
-
-def parse_witness_entry(text: object) -> WitnessEntry:
-    """``'<URL> <witness verifier key>'``; ``MalformedNote`` (a ``ValueError``) says what is wrong."""
-    parts = text.split() if isinstance(text, str) else []
-    if len(parts) != 2 or not parts[0].startswith(("https://", "http://")):
-        raise MalformedNote("a witness is '<http(s) URL> <witness verifier key>'")
-    return WitnessEntry(url=parts[0].rstrip("/"), vkey=parts[1], key=parse_witness_vkey(parts[1]))
 
 
 def _ident(key: VerifierKey) -> str:

@@ -38,6 +38,7 @@ from postguard.callerid.models import (
     MaskedCall,
     ProxyNumber,
 )
+from postguard.crypto.x509 import issue_certificate
 from postguard.db.base import utcnow
 from postguard.errors import (
     Conflict,
@@ -129,8 +130,8 @@ class CallService:
         with s.begin_nested():
             key, version = callsign.create_signing_key(self.p.vault, s, org_id=org.id)
             now = int(time.time())
-            pem = callsign.issue_certificate(key, common_name=f"{org.name} call signing", spc=org.code,
-                                             not_before=now - 86400, not_after=now + CERT_DAYS * 86400)
+            pem = issue_certificate(key, common_name=f"{org.name} call signing", spc=org.code,
+                                    not_before=now - 86400, not_after=now + CERT_DAYS * 86400)
             cert = CallCertificate(org_id=org.id, version=version, certificate_pem=pem)
             s.add(cert)
             s.flush()

@@ -25,7 +25,7 @@ this order:
 Claims are checked only once the signature holds, so an error never reflects unauthenticated content
 beyond the header. Telephone numbers are compared in the RFC 8224 §8.3 canonical form.
 
-Cryptography is the vault's: this module calls ``postguard.vault.es256`` and ``postguard.vault.x509``.
+The cryptography is ``postguard.crypto``'s: this module calls ``crypto.es256`` and ``crypto.x509``.
 Nothing here fetches anything unless a caller builds a ``CertificateFetcher`` with a host
 allowlist (``POSTGUARD_X5U_ALLOWED_HOSTS``) and uses ``verify_fetched``.
 """
@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import binascii
 import http.client
-import ipaddress
 import json
 import os
 import re
@@ -50,6 +49,9 @@ from urllib.parse import urlsplit
 
 import rfc8785
 
+from postguard.crypto import x509 as _x509
+from postguard.crypto.es256 import SIGNATURE_SIZE, SigningKey
+from postguard.crypto.x509 import TNAuthList, TNEntry
 from postguard.errors import (
     ConfigurationError,
     FieldError,
@@ -67,9 +69,7 @@ from postguard.errors import (
     PassportTNError,
     PassportTypeError,
 )
-from postguard.vault import x509 as _x509
-from postguard.vault.es256 import SIGNATURE_SIZE, SigningKey
-from postguard.vault.x509 import TNAuthList, TNEntry
+from postguard.hosts import host_allowed, normalise_host_pattern
 
 __all__ = [
     "ALG", "TYP", "PPT_SHAKEN", "Passport", "TNAuthList", "TNEntry", "SigningKey", "CertificateFetcher",
@@ -416,7 +416,7 @@ def _signing_input_checked(key: Any, x5u: Any, orig_tn: Any, dest_tns: Any, iat:
     """The signing input after checking every argument; ``InvalidInput`` naming each bad one."""
     errors: list[FieldError] = []
     if not isinstance(key, SigningKey):
-        errors.append(FieldError(field="key", message="must be a vault ES256 SigningKey"))
+        errors.append(FieldError(field="key", message="must be an ES256 SigningKey"))
     if not (isinstance(x5u, str) and _https_url(x5u)):
         errors.append(FieldError(field="x5u", message="must be an https URL"))
     try:
@@ -764,58 +764,6 @@ class _Deadline:
         if rest <= 0:
             raise PassportFetchError("Fetching the certificate took too long.")
         return rest
-
-
-_DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
-
-
-def normalise_host_pattern(pattern: str) -> str:
-    """One allowlist entry in canonical form, or ``ValueError`` (``TypeError`` for a non-string).
-
-    An entry is a host name (ASCII; IDNs in their ``xn--`` form), an IP address, or ``*.`` and a host
-    name, which matches any name *below* that one (``*.example.vn`` matches ``cr.example.vn`` and
-    ``a.b.example.vn``, not ``example.vn``). Case and a trailing dot are ignored. No scheme, port,
-    path or other wildcard.
-    """
-    if not isinstance(pattern, str):
-        raise TypeError("a host must be a string")
-    p = pattern.strip().lower().rstrip(".")
-    wildcard = p.startswith("*.")
-    name = p[2:] if wildcard else p
-    if not name:
-        raise ValueError("empty host")
-    if not wildcard:
-        try:
-            return str(ipaddress.ip_address(name.strip("[]")))
-        except ValueError:
-            pass
-    labels = name.split(".")
-    if len(name) > 253 or not all(_DNS_LABEL.fullmatch(label) for label in labels):
-        raise ValueError(f"not a host name: {pattern!r}")
-    if labels[-1].isdigit():
-        raise ValueError(f"not a host name or IP address: {pattern!r}")
-    if wildcard and len(labels) < 2:
-        raise ValueError(f"a wildcard needs a domain of at least two labels: {pattern!r}")
-    return ("*." if wildcard else "") + name
-
-
-def host_allowed(host: str, patterns: Sequence[str]) -> bool:
-    """Whether ``host`` (as ``urlsplit`` returns it) matches one of the normalised ``patterns``."""
-    if not host:
-        return False
-    h = host.lower().rstrip(".")
-    try:
-        h = str(ipaddress.ip_address(h))
-        is_ip = True
-    except ValueError:
-        is_ip = False
-    for p in patterns:
-        if p.startswith("*."):
-            if not is_ip and h.endswith(p[1:]) and len(h) > len(p) - 1:
-                return True
-        elif h == p:
-            return True
-    return False
 
 
 class CertificateFetcher:

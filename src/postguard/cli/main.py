@@ -143,9 +143,10 @@ def demo(shipments: int = typer.Option(3000, min=1, help="How many shipments to 
 def db_upgrade() -> None:
     """Apply every pending migration."""
     from postguard.db import migrate
+    from postguard.models import metadata
 
     p = _platform(migrate=False)
-    migrate.upgrade(p.db.engine)
+    migrate.upgrade(p.db.engine, metadata=metadata)
     typer.echo(f"database at revision {migrate.current(p.db.engine)}")
 
 
@@ -161,8 +162,9 @@ def db_current() -> None:
 def db_check() -> None:
     """Fail when the models declare something the migrations do not create (like `alembic check`)."""
     from postguard.db import migrate
+    from postguard.models import metadata
 
-    diff = migrate.pending_changes(_platform().db.engine)
+    diff = migrate.pending_changes(_platform().db.engine, metadata)
     if diff:
         typer.echo("models and migrations differ:", err=True)
         for d in diff:

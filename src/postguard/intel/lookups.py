@@ -27,6 +27,7 @@ import threading
 
 from sqlalchemy import func, select
 
+from postguard.crypto import ristretto255 as group
 from postguard.errors import FieldError, InvalidInput
 from postguard.intel import oprf
 from postguard.intel.exchange import FLAGGED
@@ -38,7 +39,6 @@ from postguard.intel.lookup_client import (
     lookup_input,
 )
 from postguard.intel.models import Indicator
-from postguard.vault import ristretto255 as group
 
 KEY_PURPOSE = "intel-oprf"
 KEY_INFO = b"postguard/intel/lookup/v1"

@@ -15,7 +15,7 @@ Protocol (RFC 9497 §3.3.1)::
     output = finalize(input, blind, evaluated)  ==  evaluate(sk, input)
 
 ``evaluate`` is the server computing ``F`` directly (to build the index of known indicators).
-Group arithmetic is ``postguard.vault.ristretto255`` (libsodium). Hashing to the group and to
+Group arithmetic is ``postguard.crypto.ristretto255`` (libsodium). Hashing to the group and to
 scalars is RFC 9380 ``expand_message_xmd`` with SHA-512 and the RFC 9497 domain separation tags.
 Every bad input (an element that is not a canonical non-identity ristretto255 encoding, a scalar
 that is zero or not below the group order, an input longer than 65535 bytes) raises ``InvalidInput``
@@ -28,8 +28,8 @@ import hashlib
 import os
 from collections.abc import Callable
 
+from postguard.crypto import ristretto255 as group
 from postguard.errors import FieldError, InvalidInput
-from postguard.vault import ristretto255 as group
 
 __all__ = [
     "CONTEXT",

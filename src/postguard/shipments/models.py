@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from postguard.db.base import Base, BigId, UTCDateTime, utcnow
 
 # Personal-data columns, each stored only as vault ciphertext (``<name>_ct``), with the kind that
-# sets its padding bucket (see postguard.vault.aead.MIN_BUCKET).
+# sets its padding bucket (see postguard.crypto.aead.MIN_BUCKET).
 PERSONAL_FIELDS = {
     "sender_name": "name",
     "sender_phone": "phone",

@@ -16,9 +16,7 @@ import stat
 from pathlib import Path
 from typing import Protocol
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
+from postguard.crypto import aead
 from postguard.errors import ConfigurationError, DecryptionFailed
 
 FORMAT = "postguard-kek-v1"
@@ -65,7 +63,7 @@ class LocalKeyFile:
                 f"key file {self.path} holds a development key, refused in production mode"
             )
         self._data = data
-        self._aeads = {kid: AESGCM(base64.b64decode(k)) for kid, k in data["keys"].items()}
+        self._aeads = {kid: aead.cipher(base64.b64decode(k)) for kid, k in data["keys"].items()}
 
     @staticmethod
     def create(path: Path, *, dev: bool) -> None:
@@ -117,8 +115,8 @@ class LocalKeyFile:
             n = blob[1]
             kid = blob[2 : 2 + n].decode("ascii")
             nonce = blob[2 + n : 14 + n]
-            return self._aeads[kid].decrypt(nonce, blob[14 + n :], aad)
-        except (InvalidTag, KeyError, IndexError, UnicodeDecodeError, ValueError, TypeError):
+            return aead.decrypt(self._aeads[kid], nonce, blob[14 + n :], aad)
+        except (KeyError, IndexError, UnicodeDecodeError, ValueError, TypeError):
             raise DecryptionFailed() from None
 
     def key_id_of(self, blob: bytes) -> str:
@@ -133,7 +131,7 @@ class LocalKeyFile:
         data["active"] = kid
         self._write(data)
         self._data = data
-        self._aeads[kid] = AESGCM(base64.b64decode(data["keys"][kid]))
+        self._aeads[kid] = aead.cipher(base64.b64decode(data["keys"][kid]))
         return kid
 
     def retire(self, keep: set[str]) -> list[str]:

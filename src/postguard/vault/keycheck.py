@@ -15,8 +15,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
+from postguard.crypto import aead as fa
 from postguard.errors import ConfigurationError, DecryptionFailed
-from postguard.vault import aead as fa
 from postguard.vault.kek import LocalKeyFile
 from postguard.vault.models import ServiceKey, VaultKey
 

@@ -8,8 +8,9 @@ Key hierarchy::
                 └─ field ciphertexts (AES-256-GCM, padded, bound to org/table/column/record)
       └─ organisation index key (vault_keys, purpose "index") ── keyed BLAKE2b blind indexes
 
-Only this package imports cryptography primitives; everything else calls it with keyword-only
-arguments and gets one opaque ``DecryptionFailed`` for every ciphertext it cannot open.
+The primitives are ``postguard.crypto``'s (AES-256-GCM and the field layout in ``crypto.aead``);
+everything else calls the vault with keyword-only arguments and gets one opaque ``DecryptionFailed``
+for every ciphertext it cannot open.
 """
 
 from __future__ import annotations
@@ -22,14 +23,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from postguard.crypto import aead as fa
+from postguard.crypto.aead import Cipher
 from postguard.db.base import utcnow
 from postguard.errors import ConfigurationError, DecryptionFailed, NotFound, Shredded
-from postguard.vault import aead as fa
 from postguard.vault.kek import KeyProvider
 from postguard.vault.models import ServiceKey, VaultKey
 
@@ -72,12 +73,12 @@ class RecordSealer:
     Each record gets a fresh random 256-bit key (DEK) with a random 4-byte id, wrapped by the
     organisation's data key with associated data ``b"dek" | org | table | record id``; each field is
     AES-256-GCM under the DEK with its own random 96-bit nonce and associated data
-    ``org | table | record id | column``, padded as ``aead.pad`` pads (see ``postguard.vault.aead``).
+    ``org | table | record id | column``, padded as ``aead.pad`` pads (see ``postguard.crypto.aead``).
     """
 
     __slots__ = ("org_id", "version", "_aead", "_vbytes", "_org_ctx", "_left")
 
-    def __init__(self, org_id: int, version: int, aead: AESGCM, *, reserved: int | None = None) -> None:
+    def __init__(self, org_id: int, version: int, aead: Cipher, *, reserved: int | None = None) -> None:
         self.org_id = org_id
         self.version = version
         self._aead = aead
@@ -120,7 +121,7 @@ class RecordSealer:
             prefix = head + len(rid).to_bytes(2, "big") + rid  # fa.context(org, table, record_id)
             wn = rnd[off + 36 : off + 48]
             sealed = [join((wrap_header, wn, wrap(wn, rnd[off : off + 36], b"dek" + prefix)))]
-            enc = AESGCM(rnd[off + 4 : off + 36]).encrypt
+            enc = fa.cipher(rnd[off + 4 : off + 36]).encrypt
             field_header = b"\x01" + rnd[off : off + 4]
             off += 48
             for value, (ad, minimum) in zip(values, columns):
@@ -234,7 +235,7 @@ class Vault:
             )
             if res.rowcount == 1:
                 raw = self._key(session, org_id=org_id, purpose=DATA, version=row.version)
-                return RecordSealer(org_id, row.version, AESGCM(raw), reserved=count)
+                return RecordSealer(org_id, row.version, fa.cipher(raw), reserved=count)
             self.rotate(session, org_id=org_id)
         raise ConfigurationError("could not reserve encryptions under a data key")
 
@@ -269,7 +270,7 @@ class Vault:
                 if fresh == dek:  # not moved: the version is really gone
                     raise DecryptionFailed() from None
                 dek = fresh
-        kid, field_aead = inner[:4], AESGCM(inner[4:36])
+        kid, field_aead = inner[:4], fa.cipher(inner[4:36])
         out: dict[str, str | None] = {}
         for col, blob in fields.items():
             if blob is None:
@@ -291,7 +292,7 @@ class Vault:
 
     def decrypt(self, blob: bytes, *, session: Session, org_id: int, table: str, column: str, record_id: str) -> bytes:
         version = fa.key_id_of(blob)
-        aead = AESGCM(self._key(session, org_id=org_id, purpose=DATA, version=version))
+        aead = fa.cipher(self._key(session, org_id=org_id, purpose=DATA, version=version))
         return fa.unpad(fa.open_(aead, blob[1:5], blob, fa.context(org_id, table, column, record_id)))
 
     # -- blind indexes -----------------------------------------------------------------------
@@ -351,7 +352,7 @@ class Vault:
     def _unwrap_dek(self, session: Session, *, org_id: int, dek: bytes, prefix: bytes) -> bytes:
         """The record key id and key (``id(4) | key(32)``) from a wrapped DEK, under the org key
         version its header names."""
-        org_key = AESGCM(self._key(session, org_id=org_id, purpose=DATA, version=fa.key_id_of(dek)))
+        org_key = fa.cipher(self._key(session, org_id=org_id, purpose=DATA, version=fa.key_id_of(dek)))
         return fa.open_(org_key, dek[1:5], dek, b"dek" + prefix)
 
     def rewrap_dek(self, session: Session, *, org_id: int, table: str, record_id: str, dek: bytes,
@@ -413,12 +414,12 @@ class Vault:
         """Encrypt a small value under the platform secret ``purpose`` (not an organisation key), bound
         to ``record_id``: for data that belongs to no single organisation, such as a data subject's
         contact number on their request."""
-        aead = AESGCM(self.service_secret(session, purpose=purpose))
+        aead = fa.cipher(self.service_secret(session, purpose=purpose))
         return fa.seal(aead, b"\0\0\0\0", os.urandom(12), fa.pad(value.encode("utf-8"), 16),
                        fa.context("service", purpose, record_id))
 
     def open_service(self, blob: bytes, *, session: Session, purpose: str, record_id: str) -> str:
-        aead = AESGCM(self.service_secret(session, purpose=purpose))
+        aead = fa.cipher(self.service_secret(session, purpose=purpose))
         pt = fa.unpad(fa.open_(aead, b"\0\0\0\0", blob, fa.context("service", purpose, record_id)))
         try:
             return pt.decode("utf-8")

@@ -1,8 +1,7 @@
-"""Alembic environment: the connection is always handed in by postguard.db.migrate."""
+"""Alembic environment: the connection and the models' metadata are always handed in by
+postguard.db.migrate."""
 
 from alembic import context
-
-from postguard.db.models import metadata
 
 config = context.config
 connection = config.attributes.get("connection")
@@ -11,7 +10,7 @@ if connection is None:  # pragma: no cover - postguard always passes a connectio
 
 context.configure(
     connection=connection,
-    target_metadata=metadata,
+    target_metadata=config.attributes["metadata"],
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
 )

@@ -1,4 +1,8 @@
-"""Field AEAD: pure functions over AES-256-GCM, no I/O.
+"""AES-256-GCM, and the field AEAD layout: pure functions, no I/O.
+
+``cipher`` gives an AES-256-GCM object (``encrypt``/``decrypt`` with nonce, data and associated
+data) without the caller importing ``cryptography``; ``decrypt`` opens one ciphertext and turns every
+failure into the one opaque ``DecryptionFailed``.
 
 Field ciphertext layout (every ciphertext carries the id of the key that sealed it)::
 
@@ -15,6 +19,8 @@ address's length.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -27,6 +33,27 @@ OVERHEAD = HEADER + 16
 
 # Smallest bucket per kind of field, in bytes of UTF-8 (E.164 numbers fit in 16).
 MIN_BUCKET = {"phone": 16, "name": 32, "address": 64, "text": 32}
+
+
+class Cipher(Protocol):
+    """An AES-256-GCM key ready to use (``cryptography``'s ``AESGCM``)."""
+
+    def encrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes: ...
+
+    def decrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes: ...
+
+
+# AES-GCM under ``key`` (32 bytes: AES-256). The class itself, not a wrapper: the vault builds one per
+# record in its sealing loop.
+cipher: Callable[[bytes], Cipher] = AESGCM
+
+
+def decrypt(aead: Cipher, nonce: bytes, data: bytes, aad: bytes | None) -> bytes:
+    """The plaintext of ``data`` (ciphertext and tag), or ``DecryptionFailed`` whatever went wrong."""
+    try:
+        return aead.decrypt(nonce, data, aad)
+    except (InvalidTag, ValueError, TypeError):
+        raise DecryptionFailed() from None
 
 
 def pad(data: bytes, minimum: int) -> bytes:
@@ -53,11 +80,11 @@ def context(*parts: str | int) -> bytes:
     return bytes(out)
 
 
-def seal(aead: AESGCM, key_id: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
+def seal(aead: Cipher, key_id: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
     return b"\x01" + key_id + nonce + aead.encrypt(nonce, plaintext, aad)
 
 
-def open_(aead: AESGCM, key_id: bytes, blob: bytes, aad: bytes) -> bytes:
+def open_(aead: Cipher, key_id: bytes, blob: bytes, aad: bytes) -> bytes:
     if len(blob) < OVERHEAD or blob[0] != VERSION or blob[1:5] != key_id:
         raise DecryptionFailed()
     try:

@@ -1,10 +1,11 @@
 """ES256 (ECDSA over P-256 with SHA-256) as JOSE uses it: raw 64-byte ``R||S`` signatures.
 
-The only place outside the rest of ``vault`` that touches ECDSA. Signatures in and out are always the
+The only place that touches ECDSA. Signatures in and out are always the
 JWS form (RFC 7518 §3.4): two 32-byte big-endian integers, never ASN.1 DER. A signature of any other
 length, including a perfectly valid DER one, simply does not verify.
 
-Keys are small wrappers so that callers (``callerid.passport``) never hold a ``cryptography`` object.
+Keys are small wrappers so that callers (``callerid.passport``, ``vault.callsign``) never hold a
+``cryptography`` object.
 """
 
 from __future__ import annotations
@@ -144,6 +145,20 @@ class SigningKey:
         except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
             raise ES256KeyError("unreadable private key") from exc
         return cls(key)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_der(cls, *, der: bytes) -> SigningKey:
+        """From a DER private key (PKCS#8, as ``private_der`` writes it)."""
+        try:
+            key = serialization.load_der_private_key(der, password=None)
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+            raise ES256KeyError("unreadable private key") from exc
+        return cls(key)  # type: ignore[arg-type]
+
+    def private_der(self) -> bytes:
+        """Unencrypted PKCS#8 DER (for wrapping by the vault's key-encryption key)."""
+        return self._key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption())
 
     def private_pem(self, *, password: bytes | None = None) -> bytes:
         """PKCS#8 PEM, encrypted with ``password`` when one is given."""

@@ -1,4 +1,8 @@
-"""Every mapped model, imported once so that Alembic sees the whole schema."""
+"""The model registry: every mapped model, imported once so that the whole schema is known.
+
+It sits above the services (it imports each package's models), next to the platform wiring: the
+platform and the CLI hand ``metadata`` to ``postguard.db.migrate``, which imports no service.
+"""
 
 from postguard.access.models import Assignment, Staff, WebSession
 from postguard.alerts.models import ScamWarning, WebhookDelivery, WebhookSubscription

@@ -1,8 +1,9 @@
-"""X.509 for STIR/SHAKEN: certificate loading, chain validation and the RFC 8226 TNAuthList.
+"""X.509 for STIR/SHAKEN: certificate loading, chain validation, the RFC 8226 TNAuthList, and the
+self-signed certificate of an operator's call-signing key.
 
-Everything that needs ``cryptography`` for certificates lives here; ``callerid.passport`` calls these
-functions and never sees a ``cryptography`` object. Failures raise the small ``X509Error`` family
-below, which the caller maps onto its own (``PostguardError``) errors.
+Everything that needs ``cryptography`` for certificates lives here; ``callerid.passport`` and
+``callerid.calls`` call these functions and never see a ``cryptography`` object. Failures raise the
+small ``X509Error`` family below, which the caller maps onto its own (``PostguardError``) errors.
 
 A small strict DER reader does two jobs ``cryptography`` does not:
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import re
 import threading
 from collections import OrderedDict
@@ -36,8 +38,10 @@ from typing import Literal
 
 from cryptography import x509 as _cx509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import NameOID
 
-from postguard.vault.es256 import ES256KeyError, VerifyingKey
+from postguard.crypto.es256 import ES256KeyError, SigningKey, VerifyingKey
 
 TN_AUTH_LIST_OID = "1.3.6.1.5.5.7.1.26"
 MAX_CHAIN_DEPTH = 6
@@ -325,6 +329,24 @@ def encode_tn_auth_list(*, entries: Sequence[TNEntry]) -> bytes:
 # Certificates
 
 _PEM = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
+
+
+def issue_certificate(key: SigningKey, *, common_name: str, spc: str, not_before: int, not_after: int) -> bytes:
+    """A self-signed certificate (PEM) for ``key`` whose TNAuthList names the service provider code ``spc``."""
+    name = _cx509.Name([_cx509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    tn = encode_tn_auth_list(entries=[TNEntry(kind="spc", value=spc)])
+    cert = (
+        _cx509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key._key.public_key())
+        .serial_number(_cx509.random_serial_number())
+        .not_valid_before(dt.datetime.fromtimestamp(not_before, tz=dt.UTC))
+        .not_valid_after(dt.datetime.fromtimestamp(not_after, tz=dt.UTC))
+        .add_extension(_cx509.UnrecognizedExtension(_cx509.ObjectIdentifier(TN_AUTH_LIST_OID), tn), critical=False)
+        .sign(key._key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM)
 
 
 def split_pem_certificates(*, data: bytes) -> list[bytes]:
