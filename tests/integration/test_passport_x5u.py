@@ -3,8 +3,10 @@ certificate generated here, and a plain HTTP one for the ``allow_http`` switch."
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import ipaddress
+import json
 import ssl
 import threading
 import time
@@ -16,6 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from postguard.callerid.stir import jose
 from postguard.callerid.stir import passport as pp
 from postguard.callerid.stir.fetch import CertificateFetcher, load_trusted_cas, verify_fetched
 from postguard.callerid.stir.sip import identity_header
@@ -23,10 +26,15 @@ from postguard.crypto import x509 as vx
 from postguard.crypto.es256 import SigningKey
 from postguard.errors import (
     ConfigurationError,
+    PassportAlgorithmError,
     PassportChainError,
+    PassportClaimsError,
     PassportError,
     PassportFetchError,
+    PassportFormatError,
     PassportHostNotAllowed,
+    PassportSignatureError,
+    PassportTypeError,
 )
 from postguard.platform import Platform
 from postguard.settings import Settings
@@ -360,6 +368,34 @@ def test_verify_fetched_refuses_a_non_listed_x5u(site, https, tls, no_connection
     with pytest.raises(PassportHostNotAllowed):
         verify_fetched(token, fetcher=f, trusted_cas=[_pem(site.ca)], now=NOW)
     assert no_connections.attempts == 0
+
+
+def _reheaded(token: str, **changes) -> str:
+    """``token`` with its header changed (the signature left as it was)."""
+    h, p, sig = token.split(".")
+    header = {k: v for k, v in {**json.loads(base64.urlsafe_b64decode(h + "==")), **changes}.items() if v is not None}
+    return ".".join([jose.b64url_encode(jose.canonical_json(header)), p, sig])
+
+
+@pytest.mark.parametrize(("mangle", "error"), [
+    (lambda t: _reheaded(t, alg="none"), PassportAlgorithmError),
+    (lambda t: _reheaded(t, alg="HS256"), PassportAlgorithmError),
+    (lambda t: _reheaded(t, typ="JWT"), PassportTypeError),
+    (lambda t: _reheaded(t, ppt=None), PassportTypeError),
+    (lambda t: _reheaded(t, x5u="file:///etc/passwd"), PassportClaimsError),
+    (lambda t: t.rsplit(".", 1)[0] + "." + jose.b64url_encode(bytes(70)), PassportSignatureError),  # DER-sized
+    (lambda t: t.replace(".", "..", 1), PassportFormatError),
+    (lambda t: t + ";info=<https://127.0.0.1/other.pem>", PassportFormatError),  # info differs from x5u
+], ids=["alg-none", "alg-hs256", "typ", "no-ppt", "x5u-file", "der-signature", "empty-segment", "info-differs"])
+def test_a_token_refused_on_its_face_costs_no_fetch(site, https, fetcher, mangle, error):
+    """What needs no certificate is checked before the x5u is fetched: junk sent to a verifier never
+    makes it call an allow-listed host."""
+    x5u = https.url("/chain.pem")
+    token = pp.sign(key=site.key, x5u=x5u, orig_tn=ORIG, dest_tns=["84987654321"], iat=NOW, attest="A")
+    before = site.hits.get("/chain.pem", 0)
+    with pytest.raises(error):
+        verify_fetched(mangle(token), fetcher=fetcher, trusted_cas=[_pem(site.ca)], now=NOW)
+    assert site.hits.get("/chain.pem", 0) == before
 
 
 def test_allowed_host_with_a_certificate_for_another_name_is_refused(site, https, tls):

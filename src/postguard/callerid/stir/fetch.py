@@ -17,16 +17,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from postguard.callerid.stir.jose import b64url_decode, https_url, json_object
-from postguard.callerid.stir.passport import Passport, verify
-from postguard.callerid.stir.sip import split_identity
+from postguard.callerid.stir.jose import https_url
+from postguard.callerid.stir.passport import PPT_SHAKEN, Passport, unverified_x5u, verify
 from postguard.crypto import x509 as _x509
 from postguard.errors import (
     ConfigurationError,
     PassportChainError,
-    PassportClaimsError,
     PassportFetchError,
-    PassportFormatError,
     PassportHostNotAllowed,
 )
 from postguard.hosts import host_allowed, normalise_host_pattern
@@ -203,25 +200,19 @@ def load_trusted_cas(data: bytes | None, *, configured: bool = True) -> list[byt
     return [c.der for c in certs]
 
 
-def _peek_x5u(value: str) -> str:
-    token, _ = split_identity(value)
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise PassportFormatError("The PASSporT is not a compact JWS (header.payload.signature).")
-    x5u = json_object(b64url_decode(parts[0], "header"), "header").get("x5u")
-    if not isinstance(x5u, str):
-        raise PassportClaimsError("The PASSporT has no x5u.")
-    return x5u
-
-
 def verify_fetched(token: str, *, fetcher: CertificateFetcher, trusted_cas: Sequence[bytes], now: int,
                    **options: Any) -> Passport:
     """Fetch the chain named by the (not yet trusted) ``x5u`` with ``fetcher``, then ``verify`` with
     the first certificate as signer, the rest as intermediates, and ``trusted_cas`` required: a
-    certificate anyone can publish is worth nothing without a trusted CA."""
+    certificate anyone can publish is worth nothing without a trusted CA.
+
+    Before anything is fetched the token must pass the checks that need no certificate (format,
+    ``alg``, ``typ`` and ``ppt``, the signature's length, an ``x5u`` that is a URL): junk costs no
+    request. ``options`` are ``verify``'s."""
     if not trusted_cas:
         raise PassportChainError("Verifying a fetched certificate needs trusted CAs.")
-    chain = fetcher.fetch(_peek_x5u(token))
     options.setdefault("allow_http_x5u", fetcher.allow_http)
+    x5u = unverified_x5u(token, ppt=options.get("ppt", PPT_SHAKEN), allow_http_x5u=options["allow_http_x5u"])
+    chain = fetcher.fetch(x5u)
     return verify(token, certificate=chain[0], intermediates=chain[1:], trusted_cas=trusted_cas,
                   now=now, **options)

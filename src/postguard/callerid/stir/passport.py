@@ -74,7 +74,7 @@ from postguard.errors import (
     PassportTypeError,
 )
 
-__all__ = ["TYP", "PPT_SHAKEN", "ATTESTATIONS", "Passport", "sign", "verify", "check_fresh"]
+__all__ = ["TYP", "PPT_SHAKEN", "ATTESTATIONS", "Passport", "sign", "verify", "check_fresh", "unverified_x5u"]
 
 TYP = "passport"
 PPT_SHAKEN = "shaken"
@@ -535,3 +535,14 @@ def verify(token: str, *, certificate: bytes, now: int, max_age: int = 60, futur
 
 _new_passport = object.__new__
 
+
+def unverified_x5u(value: str, *, ppt: str | None = PPT_SHAKEN, allow_http_x5u: bool = False) -> str:
+    """The ``x5u`` of a PASSporT (bare token or Identity header value) that passes the checks made
+    before any certificate is needed (steps 1 to 4 of the module docstring, then the ``x5u`` header
+    parameter itself): where to fetch the signer's certificate from. Nothing is trusted yet; a
+    malformed token, a wrong ``alg`` or ``typ`` is refused here, before anything is fetched."""
+    header = _parse(value, ppt=ppt)[0]
+    x5u = _x5u_claim(header, ppt == PPT_SHAKEN, allow_http_x5u)
+    if x5u is None:
+        raise PassportClaimsError("The PASSporT has no x5u.")
+    return x5u
