@@ -63,6 +63,14 @@ class Platform:
                                 configured=path is not None)
 
     @cached_property
+    def stir(self):
+        """Terminating-side STIR/SHAKEN verification: an Identity header and the call's numbers in,
+        ``verstat`` out (through ``x5u_fetcher`` and ``stir_trusted_cas``)."""
+        from postguard.callerid.stir.verification import VerificationService
+
+        return VerificationService(self)
+
+    @cached_property
     def orgs(self):
         from postguard.orgs.service import OrgService
 

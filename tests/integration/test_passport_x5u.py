@@ -81,6 +81,7 @@ class Site:
         tn = vx.encode_tn_auth_list(entries=[vx.TNEntry(kind="range", value="84912340000", count=1000)])
         self.leaf = _cert("Loopback STI-SP", pub, self.inter.subject, int_key, tn=tn)
         self.bundle = _pem(self.leaf) + _pem(self.inter)
+        self.files: dict[str, bytes] = {}  # more paths served as they are (tests add their own)
         self.hits: dict[str, int] = {}
         self.lock = threading.Lock()
 
@@ -142,6 +143,8 @@ def _handler(site: Site):
                 self._send(200, site.bundle)
             elif path == "/not-pem":
                 self._send(200, b"hello, not a certificate")
+            elif path in site.files:
+                self._send(200, site.files[path], [("Content-Type", "application/pem-certificate-chain")])
             else:
                 self._send(404, b"no")
 
@@ -182,7 +185,8 @@ def site():
 
 @pytest.fixture(scope="module")
 def tls(tmp_path_factory):
-    """A self-signed server certificate for 127.0.0.1, and a client context trusting only it."""
+    """A self-signed server certificate for 127.0.0.1, a client context trusting only it, and the
+    certificate's file (for ``SSL_CERT_FILE``: default contexts then trust it too)."""
     key = ec.generate_private_key(ec.SECP256R1())
     cert = _cert("127.0.0.1", key.public_key(), _name("127.0.0.1"), key, ca=True,
                  san=[x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
@@ -194,7 +198,7 @@ def tls(tmp_path_factory):
     server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_ctx.load_cert_chain(d / "cert.pem", d / "key.pem")
     client_ctx = ssl.create_default_context(cafile=str(d / "cert.pem"))
-    return server_ctx, client_ctx
+    return server_ctx, client_ctx, d / "cert.pem"
 
 
 @pytest.fixture(scope="module")
@@ -236,6 +240,22 @@ def test_fetch_returns_the_whole_chain_and_caches_it(site, https, tls):
     no_cache.fetch(url)
     no_cache.fetch(url)
     assert site.hits["/chain.pem"] == before + 4
+
+
+def test_the_cache_is_bounded_and_keyed_by_url(site, https, tls):
+    for name in ("a", "b", "c"):
+        site.files[f"/bounded-{name}.pem"] = site.bundle
+    f = CertificateFetcher(allowed_hosts=LOOPBACK, ssl_context=tls[1], cache_ttl=60, max_entries=2)
+    urls = [https.url(f"/bounded-{name}.pem") for name in ("a", "b", "c")]
+    for url in urls:
+        assert f.fetch(url)[0] == _der(site.leaf)
+        assert len(f._cache) <= 2
+    assert set(f._cache) == set(urls[1:])  # the oldest made room
+    hits = dict(site.hits)
+    f.fetch(urls[2])
+    assert site.hits == hits  # cached, by its own URL
+    f.fetch(urls[0])
+    assert site.hits["/bounded-a.pem"] == hits["/bounded-a.pem"] + 1 and len(f._cache) == 2
 
 
 def test_verify_fetched_end_to_end(site, https, fetcher):

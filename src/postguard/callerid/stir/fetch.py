@@ -209,10 +209,10 @@ def verify_fetched(token: str, *, fetcher: CertificateFetcher, trusted_cas: Sequ
     Before anything is fetched the token must pass the checks that need no certificate (format,
     ``alg``, ``typ`` and ``ppt``, the signature's length, an ``x5u`` that is a URL): junk costs no
     request. ``options`` are ``verify``'s."""
-    if not trusted_cas:
-        raise PassportChainError("Verifying a fetched certificate needs trusted CAs.")
     options.setdefault("allow_http_x5u", fetcher.allow_http)
     x5u = unverified_x5u(token, ppt=options.get("ppt", PPT_SHAKEN), allow_http_x5u=options["allow_http_x5u"])
+    if not trusted_cas:
+        raise PassportChainError("Verifying a fetched certificate needs trusted CAs.")
     chain = fetcher.fetch(x5u)
     return verify(token, certificate=chain[0], intermediates=chain[1:], trusted_cas=trusted_cas,
                   now=now, **options)

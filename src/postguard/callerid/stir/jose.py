@@ -42,10 +42,12 @@ _UNUSED_BITS = (0, 0, 0x0F, 0x03)  # low bits of the last character that carry n
 
 
 def b64url_encode(data: bytes) -> str:
+    """base64url without padding (RFC 7515 §2)."""
     return binascii.b2a_base64(data, newline=False).translate(TO_URLSAFE).rstrip(b"=").decode("ascii")
 
 
 def b64url_decode(segment: str, what: str) -> bytes:
+    """The bytes of one base64url segment, strictly; ``PassportFormatError`` naming ``what`` otherwise."""
     rem = len(segment) % 4
     try:
         if rem == 1 or not segment:
@@ -105,6 +107,7 @@ _SCAN = _DECODER.scan_once  # the (C) scanner behind ``_DECODER.decode``, withou
 
 
 def json_object(raw: bytes, what: str) -> dict[str, Any]:
+    """``raw`` (UTF-8) as one JSON object, strictly; ``PassportFormatError`` naming ``what`` otherwise."""
     try:
         text = raw.decode("utf-8")
         if text[:1] == "{":  # the usual case: an object and nothing around it, scanned directly
