@@ -37,7 +37,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.x509.oid import NameOID
 
-from postguard.callerid import passport as pp
+from postguard.callerid.stir import jose
+from postguard.callerid.stir import passport as pp
 from postguard.crypto import x509 as vx
 from postguard.crypto.es256 import SigningKey
 
@@ -91,7 +92,7 @@ class Fixture:
         self.raw = []  # (signing input, DER signature) of each token: the raw baseline's work
         for t in self.tokens:
             h, p, s = t.split(".")
-            rs = pp._b64url_decode(s, "signature")
+            rs = jose.b64url_decode(s, "signature")
             der = encode_dss_signature(int.from_bytes(rs[:32], "big"), int.from_bytes(rs[32:], "big"))
             self.raw.append((f"{h}.{p}".encode("ascii"), der))
 

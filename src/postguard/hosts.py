@@ -1,7 +1,7 @@
 """Host allowlists: one entry's canonical form, and whether a host matches a list. Pure functions.
 
 Used by settings validation (``POSTGUARD_X5U_ALLOWED_HOSTS``) and by the x5u certificate fetcher
-(``callerid.passport.CertificateFetcher``).
+(``callerid.stir.fetch.CertificateFetcher``).
 """
 
 from __future__ import annotations

@@ -49,18 +49,26 @@ class Platform:
     @cached_property
     def x5u_fetcher(self):
         """The STIR/SHAKEN certificate fetcher: only ``POSTGUARD_X5U_ALLOWED_HOSTS`` (none by default)."""
-        from postguard.callerid.passport import CertificateFetcher
+        from postguard.callerid.stir.fetch import CertificateFetcher
 
         return CertificateFetcher.from_settings(self.settings)
 
     @cached_property
     def stir_trusted_cas(self) -> list[bytes]:
         """The DER of each CA in ``POSTGUARD_STIR_TRUSTED_CA_FILE`` (empty: no fetched chain is trusted)."""
-        from postguard.callerid.passport import load_trusted_cas
+        from postguard.callerid.stir.fetch import load_trusted_cas
 
         path = self.settings.stir_trusted_ca_file
         return load_trusted_cas(path.read_bytes() if path is not None and path.exists() else None,
                                 configured=path is not None)
+
+    @cached_property
+    def stir(self):
+        """Terminating-side STIR/SHAKEN verification: an Identity header and the call's numbers in,
+        ``verstat`` out (through ``x5u_fetcher`` and ``stir_trusted_cas``)."""
+        from postguard.callerid.stir.verification import VerificationService
+
+        return VerificationService(self)
 
     @cached_property
     def orgs(self):

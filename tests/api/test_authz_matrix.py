@@ -324,6 +324,9 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | NOT_PERSONAL] = {
     ("POST", "/v1/calls/route"): system("calls:route", json=lambda w: {"caller": w.subject_phone,
                                                                        "dialled": w.ids["proxy"]}),
     ("POST", "/v1/calls/verify"): system("calls:route", json=lambda w: {"passport": w.fresh_passport()}),
+    # -- caller identification: terminating-side STIR/SHAKEN verification (a telco's SIP server) --
+    ("POST", "/v1/callerid/verify"): system("calls:verify", json=lambda w: {
+        "identity": w.fresh_passport(), "from": w.ids["courier_phone"], "to": w.subject_phone}),
     # -- caller identification: the courier's call view (opens the recipient's number through the door) --
     ("GET", "/staff/calls"): staff("courier"),
     ("POST", "/staff/calls/call"): staff("courier", form=lambda w: {"waybill": w.assigned["waybill"]}),

@@ -2,10 +2,14 @@
 
 import json
 import re
+import time
 
+from postguard.callerid.stir import passport as pp
+from postguard.callerid.stir.sip import identity_header
 from postguard.platform import Platform
 from tests.callerid_world import PROXY, window
 from tests.cli.test_cli import run  # noqa: F401  (the fixture)
+from tests.integration.test_passport_x5u import _pem, https, site, tls  # noqa: F401  (fixtures)
 
 
 def test_courier_phones_proxy_pool_and_console_routing(run, settings, faker):  # noqa: F811
@@ -81,3 +85,31 @@ def test_masked_only_delivery_from_the_command_line(run, settings):  # noqa: F81
     code, _, err = run("proxy-pool", "masked-only", "--org", "NOPE", "--on")
     assert code != 0 and "Traceback" not in err
     assert run("proxy-pool", "masked-only", "--org", "VNP")[0] == 2  # --on or --off is required
+
+
+def test_verify_an_identity_header_from_the_command_line(run, site, https, tls, tmp_path, monkeypatch):  # noqa: F811
+    """``calls verify``: the terminating side's verstat, with the platform's own fetcher configured by
+    the settings (the loopback server's TLS certificate trusted through ``SSL_CERT_FILE``)."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls[2]))
+    monkeypatch.setenv("POSTGUARD_X5U_ALLOWED_HOSTS", '["127.0.0.1"]')
+    (tmp_path / "sti-ca.pem").write_bytes(_pem(site.ca))
+    monkeypatch.setenv("POSTGUARD_STIR_TRUSTED_CA_FILE", str(tmp_path / "sti-ca.pem"))
+    x5u = https.url("/chain.pem")
+    token = pp.sign(key=site.key, x5u=x5u, orig_tn="84912340123", dest_tns=["84987654321"], iat=int(time.time()),
+                    attest="A")
+    code, out, err = run("calls", "verify", "--identity", identity_header(token, info_url=x5u),
+                         "--from", "0912 340 123", "--to", "0987654321")
+    got = json.loads(out)
+    assert code == 0 and got["verstat"] == "TN-Validation-Passed" and got["attest"] == "A", err
+    assert "912340123" not in err and "*******123" in err  # logged, masked
+    code, out, _ = run("calls", "verify", "--from", "84912340123", "--to", "84987654321")
+    assert code == 0 and json.loads(out)["verstat"] == "No-TN-Validation"
+    redirect = pp.sign(key=site.key, x5u=https.url("/redirect"), orig_tn="84912340123", dest_tns=["84987654321"],
+                       iat=int(time.time()), attest="A")
+    code, out, _ = run("calls", "verify", "--identity", redirect, "--from", "84912340123", "--to", "84987654321",
+                       "--received-at", str(int(time.time())))
+    assert code == 0 and json.loads(out)["reason"] == {**json.loads(out)["reason"], "code": 436,
+                                                       "text": "Bad Identity Info"}
+    code, _, err = run("calls", "verify", "--identity", token, "--from", "12ab", "--to", "84987654321", "--to",
+                       "x", "--received-at", "2026-03-01T08:30:00")
+    assert code == 2 and "from: not a telephone number" in err and "to.1:" in err and "received_at:" in err

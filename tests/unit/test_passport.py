@@ -21,7 +21,8 @@ from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from postguard.callerid import passport as pp
+from postguard.callerid.stir import jose, sip
+from postguard.callerid.stir import passport as pp
 from postguard.crypto import x509 as vx
 from postguard.crypto.es256 import SigningKey, VerifyingKey
 from postguard.errors import (
@@ -151,8 +152,8 @@ class PKI:
         """A token over arbitrary header/payload (JSON bytes taken verbatim)."""
         h = header if isinstance(header, bytes) else json.dumps(header, separators=(",", ":")).encode()
         p = payload if isinstance(payload, bytes) else json.dumps(payload, separators=(",", ":")).encode()
-        data = pp.b64url_encode(h) + "." + pp.b64url_encode(p)
-        return data + "." + pp.b64url_encode((key or self.key).sign(data=data.encode()))
+        data = jose.b64url_encode(h) + "." + jose.b64url_encode(p)
+        return data + "." + jose.b64url_encode((key or self.key).sign(data=data.encode()))
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +213,7 @@ def test_sign_defaults_origid_to_a_fresh_uuid_and_canonicalises_numbers(pki):
 
 def test_identity_header_value_and_its_verification(pki):
     token = pki.sign()
-    value = pp.identity_header(token, info_url=X5U)
+    value = sip.identity_header(token, info_url=X5U)
     assert value == f"{token};info=<{X5U}>;alg=ES256;ppt=shaken"
     got = pki.verify(value)
     assert got.info == X5U
@@ -240,7 +241,7 @@ def test_identity_header_parameter_errors(pki, suffix, error):
 
 def test_identity_header_refuses_a_bad_info_url(pki):
     with pytest.raises(InvalidInput):
-        pp.identity_header(pki.sign(), info_url="not a url")
+        sip.identity_header(pki.sign(), info_url="not a url")
 
 
 def test_errors_are_one_family_with_one_problem_type():
@@ -281,8 +282,8 @@ def test_only_es256_is_accepted(pki, alg):
 
 
 def test_alg_none_with_an_empty_signature_is_refused(pki):
-    h = pp.b64url_encode(json.dumps(dict(HEADER, alg="none")).encode())
-    p = pp.b64url_encode(json.dumps(payload()).encode())
+    h = jose.b64url_encode(json.dumps(dict(HEADER, alg="none")).encode())
+    p = jose.b64url_encode(json.dumps(payload()).encode())
     with pytest.raises(PassportFormatError):  # empty third segment
         pki.verify(f"{h}.{p}.")
     with pytest.raises(PassportAlgorithmError):
@@ -357,13 +358,13 @@ def test_unknown_and_rich_call_data_claims_are_accepted(pki):
     ("1.215.555.1212", "12155551212"),
 ])
 def test_canonical_tn(raw, canonical):
-    assert pp.canonical_tn(raw) == canonical
+    assert sip.canonical_tn(raw) == canonical
 
 
 @pytest.mark.parametrize("raw", ["", "+", "++849", "84 91x", "12#34", "*67", "1234567890123456", "８４９"])
 def test_canonical_tn_refuses_non_numbers(raw):
     with pytest.raises(ValueError):
-        pp.canonical_tn(raw)
+        sip.canonical_tn(raw)
 
 
 @given(digits=st.from_regex(r"[0-9]{1,15}", fullmatch=True),
@@ -372,7 +373,7 @@ def test_canonical_tn_property(digits, seps, plus):
     s = list(digits)
     for i, sep in enumerate(seps):
         s.insert((i * 7) % (len(s) + 1), sep)
-    assert pp.canonical_tn(("+" if plus else "") + "".join(s)) == digits
+    assert sip.canonical_tn(("+" if plus else "") + "".join(s)) == digits
 
 
 # --------------------------------------------------------------------------------------------------
@@ -398,24 +399,24 @@ def test_freshness_window(pki):
 
 def test_tampered_payload_fails_the_signature(pki):
     h, p, s = pki.sign().split(".")
-    forged = pp.b64url_encode(json.dumps(payload(orig={"tn": "84912340999"})).encode())
+    forged = jose.b64url_encode(json.dumps(payload(orig={"tn": "84912340999"})).encode())
     with pytest.raises(PassportSignatureError):
         pki.verify(f"{h}.{forged}.{s}")
 
 
 def test_der_signature_is_refused_even_though_it_verifies(pki):
-    data = pp.signing_input(HEADER, payload())
+    data = jose.signing_input(HEADER, payload())
     priv = ec.generate_private_key(ec.SECP256R1())
     der = priv.sign(data.encode(), ec.ECDSA(hashes.SHA256()))
     priv.public_key().verify(der, data.encode(), ec.ECDSA(hashes.SHA256()))  # it is a valid signature
     cert = make_cert("DER signer", priv.public_key(), issuer=pki.ca, issuer_key=pki.ca_key, tn=tn_range())
     with pytest.raises(PassportSignatureError):
-        pp.verify(f"{data}.{pp.b64url_encode(der)}", certificate=_pem(cert), now=NOW)
+        pp.verify(f"{data}.{jose.b64url_encode(der)}", certificate=_pem(cert), now=NOW)
 
 
 @pytest.mark.parametrize("size", [0, 32, 63, 65, 72, 128])
 def test_signature_of_the_wrong_size_is_refused(pki, size):
-    data = pp.signing_input(HEADER, payload())
+    data = jose.signing_input(HEADER, payload())
     sig = pki.key.sign(data=data.encode())
     sig = (sig * 3)[:size]
     if size == 0:
@@ -423,13 +424,13 @@ def test_signature_of_the_wrong_size_is_refused(pki, size):
             pki.verify(f"{data}.")
         return
     with pytest.raises(PassportSignatureError):
-        pki.verify(f"{data}.{pp.b64url_encode(sig)}")
+        pki.verify(f"{data}.{jose.b64url_encode(sig)}")
 
 
 def test_zero_r_or_s_is_refused(pki):
-    data = pp.signing_input(HEADER, payload())
+    data = jose.signing_input(HEADER, payload())
     with pytest.raises(PassportSignatureError):
-        pki.verify(f"{data}.{pp.b64url_encode(bytes(64))}")
+        pki.verify(f"{data}.{jose.b64url_encode(bytes(64))}")
 
 
 def test_wrong_certificate_fails_the_signature(pki):
@@ -622,7 +623,7 @@ def test_tnauthlist_parser_never_crashes(blob):
 
 @pytest.mark.parametrize("token", [
     "", "abc", "a.b", "a.b.c.d", "..", "a..c", "é.b.c", "a b.c.d",
-    "eyJhbGciOiJFUzI1NiJ9=.e30.AAAA", "x" * (pp.MAX_TOKEN_CHARS + 1),
+    "eyJhbGciOiJFUzI1NiJ9=.e30.AAAA", "x" * (sip.MAX_TOKEN_CHARS + 1),
 ])
 def test_malformed_tokens(pki, token):
     with pytest.raises(PassportFormatError):
@@ -701,7 +702,7 @@ def test_any_single_byte_mutation_fails_with_a_passport_error(pki, data, name, c
     with pytest.raises(PassportError):
         pki.verify(mutated)
     with pytest.raises(PassportError):
-        pki.verify(pp.identity_header(token, info_url=X5U).replace(token, mutated))
+        pki.verify(sip.identity_header(token, info_url=X5U).replace(token, mutated))
 
 
 @given(st.binary(max_size=200))
@@ -797,7 +798,7 @@ def _reissue(pki, cert_bytes: bytes, *, not_before=1_500_000_000, not_after=2_40
 def test_vector_libstirshaken_signature_is_valid(vid):
     v = _vectors()[vid]
     assert v["expect"]["signature"] == "valid"
-    token, _ = pp.split_identity(_token(v))
+    token, _ = sip.split_identity(_token(v))
     h, p, s = token.split(".")
     key = VerifyingKey.from_spki(der=vx.subject_public_key_info(certificate=(STIR / v["cert"]).read_bytes()))
     sig = base64.urlsafe_b64decode(s + "==")
@@ -827,12 +828,12 @@ def test_vector_libstirshaken_claims_are_nonconformant(pki, vid):
     assert v["id"] != "lss_ref_passport" or v["expect"]["strict_verdict"].startswith("reject (claims)")
     cert = _reissue(pki, (STIR / v["cert"]).read_bytes())
     token = _token(v)
-    iat = _b64json(pp.split_identity(token)[0].split(".")[1])["iat"]
+    iat = _b64json(sip.split_identity(token)[0].split(".")[1])["iat"]
     with pytest.raises(PassportClaimsError):
         pp.verify(token, certificate=cert, now=iat, trusted_cas=[_pem(pki.ca)])
     with pytest.raises(PassportClaimsError):  # also with http x5u allowed: dest/orig are strings
         pp.verify(token, certificate=cert, now=iat, allow_http_x5u=True)
-    payload_ = _b64json(pp.split_identity(token)[0].split(".")[1])
+    payload_ = _b64json(sip.split_identity(token)[0].split(".")[1])
     assert isinstance(payload_["dest"], str) and isinstance(payload_["orig"], str)
     # and it is years old: not fresh now
     with pytest.raises(PassportStaleError):
@@ -842,7 +843,7 @@ def test_vector_libstirshaken_claims_are_nonconformant(pki, vid):
 @needs_vectors
 def test_vector_libstirshaken_sih_parameters():
     v = _vectors()["lss_ref_sih"]
-    token, params = pp.split_identity(v["identity_header"])
+    token, params = sip.split_identity(v["identity_header"])
     assert params == {"info": "http://shaken.signalwire.cloud/sp.pem", "alg": "ES256", "ppt": "shaken"}
     assert token == v["identity_header"].split(";")[0]
     # same header and payload as lss_ref_passport, a different (randomised) signature
@@ -886,13 +887,13 @@ def test_vector_rfc8225_appendix_a_is_the_serialisation_oracle(pki):
     v = _vectors()["rfc8225_appendix_a"]
     header, body = json.loads(v["header_json"]), json.loads(v["payload_json"])
     oracle = v["token"].rsplit(".", 1)[0]
-    assert pp.signing_input(header, body) == oracle
-    assert pp.canonical_json(header) == v["header_json"].encode()
-    assert pp.canonical_json(body) == v["payload_json"].encode()
+    assert jose.signing_input(header, body) == oracle
+    assert jose.canonical_json(header) == v["header_json"].encode()
+    assert jose.canonical_json(body) == v["payload_json"].encode()
     # re-ordered input serialises the same
-    assert pp.signing_input(dict(reversed(list(header.items()))), dict(reversed(list(body.items())))) == oracle
+    assert jose.signing_input(dict(reversed(list(header.items()))), dict(reversed(list(body.items())))) == oracle
     # a base PASSporT (no ppt): signed here over the oracle's signing input, it verifies
-    token = oracle + "." + pp.b64url_encode(pki.key.sign(data=oracle.encode()))
+    token = oracle + "." + jose.b64url_encode(pki.key.sign(data=oracle.encode()))
     got = pp.verify(token, certificate=_pem(pki.leaf_old), now=1471375418, ppt=None)
     assert got.orig_tn == "12155551212" and got.dest_uris == ("sip:alice@example.com",)
     assert got.attest is None and got.ppt is None
@@ -906,9 +907,9 @@ def test_vector_rfc8225_appendix_a_is_the_serialisation_oracle(pki):
 def test_vector_rfc8225_string_iat_is_refused(pki):
     v = _vectors()["rfc8225_s7_1_string_iat"]
     assert isinstance(_b64json(v["payload_b64"])["iat"], str)
-    header = pp.b64url_encode(pp.canonical_json({"alg": "ES256", "typ": "passport", "x5u": X5U}))
+    header = jose.b64url_encode(jose.canonical_json({"alg": "ES256", "typ": "passport", "x5u": X5U}))
     data = f"{header}.{v['payload_b64']}"
-    token = data + "." + pp.b64url_encode(pki.key.sign(data=data.encode()))
+    token = data + "." + jose.b64url_encode(pki.key.sign(data=data.encode()))
     with pytest.raises(PassportClaimsError, match="iat"):
         pp.verify(token, certificate=_pem(pki.leaf_old), now=1443208345, ppt=None)
 
@@ -917,9 +918,9 @@ def test_vector_rfc8225_string_iat_is_refused(pki):
 def test_vector_rfc8588_example(pki):
     v = _vectors()["rfc8588_s6_example"]
     header, body = json.loads(v["header_json"]), json.loads(v["payload_json"])
-    data = pp.signing_input(header, body)
+    data = jose.signing_input(header, body)
     assert data == f"{v['header_b64']}.{v['payload_b64']}"
-    token = data + "." + pp.b64url_encode(pki.key.sign(data=data.encode()))
+    token = data + "." + jose.b64url_encode(pki.key.sign(data=data.encode()))
     got = pp.verify(token, certificate=_pem(pki.leaf_old), now=body["iat"])
     assert (got.orig_tn, got.dest_tns, got.attest, got.origid) == (
         "12155550121", ("12155550131",), "A", "123e4567-e89b-12d3-a456-426655440000")
@@ -937,8 +938,8 @@ def test_vector_rfc8588_example(pki):
 def test_vector_rich_call_data_example(pki):
     v = _vectors()["bcid_rcd_delivery_example"]
     body = v["payload"]
-    header = pp.canonical_json(HEADER)
-    sign_ = lambda b: pki.raw_sign(header, pp.canonical_json(b))  # noqa: E731
+    header = jose.canonical_json(HEADER)
+    sign_ = lambda b: pki.raw_sign(header, jose.canonical_json(b))  # noqa: E731
     with pytest.raises(PassportClaimsError, match="origid"):  # as printed, origid is not a UUID
         pp.verify(sign_(body), certificate=_pem(pki.leaf_old), now=body["iat"])
     fixed = dict(body, origid="123e4567-e89b-12d3-a456-426655440000")

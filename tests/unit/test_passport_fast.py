@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from postguard.callerid import passport as pp
+from postguard.callerid.stir import jose, sip
+from postguard.callerid.stir import passport as pp
 from postguard.crypto import x509 as vx
 from postguard.crypto.es256 import SigningKey
 from postguard.errors import InvalidInput, PassportChainError, PassportFormatError
@@ -49,9 +50,9 @@ def test_signed_header_and_payload_are_rfc8785(key, orig, dest, iat, attest, nam
     assert header == rfc8785.dumps(json.loads(header))
     assert payload == rfc8785.dumps(json.loads(payload))
     claims = json.loads(payload)
-    assert claims["orig"]["tn"] == pp.canonical_tn(orig) and claims["iat"] == iat
+    assert claims["orig"]["tn"] == sip.canonical_tn(orig) and claims["iat"] == iat
     assert claims.get("rcd", {}).get("nam") == name and claims.get("crn") == crn
-    assert pp._jcs_simple(claims) == payload == pp.canonical_json(claims)
+    assert jose.jcs_simple(claims) == payload == jose.canonical_json(claims)
 
 
 def test_refusals_that_rfc8785_would_make_are_input_errors(key):
@@ -75,15 +76,15 @@ def test_origid_is_a_fresh_version_4_uuid():
 
 @given(st.binary(max_size=200))
 def test_b64url_round_trip(data):
-    enc = pp.b64url_encode(data)
+    enc = jose.b64url_encode(data)
     assert enc == base64.urlsafe_b64encode(data).rstrip(b"=").decode()
     if enc:
-        assert pp._b64url_decode(enc, "x") == data
+        assert jose.b64url_decode(enc, "x") == data
 
 
 @given(st.binary(min_size=1, max_size=60), st.integers(1, 15))
 def test_b64url_second_spellings_are_refused(data, flip):
-    enc = pp.b64url_encode(data)
+    enc = jose.b64url_encode(data)
     rem = len(enc) % 4
     if rem == 0:
         return
@@ -93,10 +94,10 @@ def test_b64url_second_spellings_are_refused(data, flip):
     if other == enc:
         return
     with pytest.raises(PassportFormatError, match="canonical"):
-        pp._b64url_decode(other, "x")
+        jose.b64url_decode(other, "x")
     for bad in (enc + "=", enc[:-1] + "+", enc[:-1] + "/", "A" * (4 * len(enc) + 1)):
         with pytest.raises(PassportFormatError):
-            pp._b64url_decode(bad, "x")
+            jose.b64url_decode(bad, "x")
 
 
 def test_certificates_are_parsed_once_per_blob():
@@ -207,7 +208,7 @@ payload_dicts = st.fixed_dictionaries(
 
 
 def _general(raw: bytes):
-    payload = pp._json_object(raw, "payload")
+    payload = jose.json_object(raw, "payload")
     return payload, [pp._payload_claims(payload, shaken) for shaken in (True, False)]
 
 
@@ -252,7 +253,7 @@ def test_payloads_outside_the_canonical_shape_take_the_general_path(text):
     raw = (text % FIXED_ORIGID).encode()
     assert pp._CANONICAL_PAYLOAD.fullmatch(raw.decode()) is None
     try:
-        general = pp._json_object(raw, "payload")
+        general = jose.json_object(raw, "payload")
     except PassportFormatError:
         with pytest.raises(PassportFormatError):
             pp._payload(raw)
@@ -322,4 +323,4 @@ def test_signatures_from_openssl_round_trip(key):
 @pytest.mark.parametrize("bad", ["QUJD\nQUJD", "QUJD QUJD", "QU JD", "QUJD\t", "éééé", "QUJD====", "=QUJ", ""])
 def test_b64url_refuses_whitespace_padding_and_non_ascii(bad):
     with pytest.raises(PassportFormatError):
-        pp._b64url_decode(bad, "x")
+        jose.b64url_decode(bad, "x")

@@ -1,20 +1,23 @@
 """Caller identification: the citizen check (public, rate limited), its one-time-code proof, spoken
-codes and scam reports; masked-call routing for operators' telephony systems; call-signing
-certificates."""
+codes and scam reports; masked-call routing for operators' telephony systems; terminating-side
+STIR/SHAKEN verification of incoming calls; call-signing certificates."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import partial
 from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 
 from postguard.api.deps import client_ip, platform, scope_ip, scoped
 from postguard.api.params import INT32_MAX, require_json
+from postguard.callerid.stir.sip import MAX_TOKEN_CHARS
+from postguard.callerid.stir.verification import MAX_DEST, MAX_NUMBER_CHARS
 from postguard.errors import (
     FieldError,
     InvalidInput,
@@ -25,6 +28,7 @@ from postguard.platform import Platform
 
 router = APIRouter(prefix="/v1", tags=["caller identification"])
 telephony = scoped("calls:route")  # refusals logged (access_denied) by OrgService.require
+verifier = scoped("calls:verify")
 
 PhoneText = Field(max_length=40, description="Any Vietnamese form: 0912 345 678, +84912345678, 84-912-345-678, ...")
 
@@ -81,6 +85,36 @@ class RouteIn(BaseModel):
 class PassportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     passport: str = Field(max_length=16384, description="A compact PASSporT or SIP Identity header value")
+
+
+Number = Annotated[str, StringConstraints(max_length=MAX_NUMBER_CHARS)]
+_NUMBER_SCHEMA = {"type": "string", "maxLength": MAX_NUMBER_CHARS}
+
+
+def _one_or_more(value):
+    """One number (a string) as a list of one; a list as it is."""
+    if isinstance(value, str):
+        if len(value) > MAX_NUMBER_CHARS:
+            raise ValueError(f"a number of at most {MAX_NUMBER_CHARS} characters")
+        return [value]
+    return value
+
+
+class IdentityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    identity: str | None = Field(None, max_length=MAX_TOKEN_CHARS, description=(
+        "The SIP Identity header value as received (`token;info=<https://…>;alg=ES256;ppt=shaken`, or a "
+        "bare compact PASSporT); omit it or send null when the INVITE had none"))
+    from_: Number = Field(alias="from", description="The call's From (or P-Asserted-Identity) number: "
+                          "+84912345678, 84912345678 or 0912 345 678")
+    to: Annotated[list[Number], BeforeValidator(_one_or_more),
+                  Field(min_length=1, max_length=MAX_DEST),
+                  WithJsonSchema({"anyOf": [_NUMBER_SCHEMA, {"type": "array", "items": _NUMBER_SCHEMA,
+                                                             "minItems": 1, "maxItems": MAX_DEST}]})] = Field(
+        description=f"The call's To number, or a list of at most {MAX_DEST} (each must be a dest of the PASSporT)")
+    received_at: datetime | None = Field(None, description=(
+        "When the INVITE arrived (ISO 8601 with an offset, or Unix seconds), at most ten minutes ago; "
+        "default: now. The PASSporT's iat must be at most 60 s older"))
 
 
 def _body(model: type[BaseModel], raw: bytes) -> BaseModel:
@@ -188,6 +222,24 @@ def verify_call(body: PassportIn, who: Principal = Depends(telephony), p: Platfo
     got = p.calls.verify_passport(body.passport)
     got.pop("dest_tns", None)
     return got
+
+
+@router.post("/callerid/verify")
+def verify_identity(body: IdentityIn, who: Principal = Depends(verifier), p: Platform = Depends(platform)) -> dict:
+    """For a telephony system on the terminating side (SIP/IMS): the verification status of a call's
+    Identity header (RFC 8224, ATIS-1000074), to forward as `verstat`.
+
+    `TN-Validation-Passed` with `attest` (A, B or C) and `origid`; `TN-Validation-Failed` with
+    `reason` = the RFC 8224 §6.2.2 response (`code` 403 Stale Date, 436 Bad Identity Info, 437
+    Unsupported Credential, 438 Invalid Identity Header; `text`; `detail`), and `spoofed_courier: true`
+    when the From is a registered courier's number and the failure shows the header does not vouch for
+    it (not for 436, nor for an untrusted certificate); `No-TN-Validation` (`reason` 428 Use Identity
+    Header) without an Identity header. The signer's certificate is fetched from the PASSporT's x5u on
+    allow-listed hosts only and must chain to the configured STI certification authorities; the
+    PASSporT's orig must be the From number and each To number one of its dest numbers. Always 200
+    for a request that is well formed; 422 naming the field otherwise."""
+    return p.stir.verify(identity=body.identity, orig=body.from_, dest=body.to, received_at=body.received_at,
+                         actor=who.actor)
 
 
 @router.get("/callerid/certs/{org}/{version}.pem", response_class=Response)

@@ -28,7 +28,6 @@ from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from postguard.access.models import Assignment, Staff
-from postguard.callerid import passport as pp
 from postguard.callerid.codes import VN, spoken_code, vn_today
 from postguard.callerid.keys import phone_field
 from postguard.callerid.models import (
@@ -38,6 +37,8 @@ from postguard.callerid.models import (
     MaskedCall,
     ProxyNumber,
 )
+from postguard.callerid.stir import passport as pp
+from postguard.callerid.stir.sip import identity_header
 from postguard.crypto.x509 import issue_certificate
 from postguard.db.base import utcnow
 from postguard.errors import (
@@ -276,7 +277,7 @@ class CallService:
                              window_end=a.window_end, passport=self._seal_passport(s, org.id, origid, token)))
         self.p.audit.append(actor=principal.actor, action="call_intent", org_id=principal.org_id, subject=waybill,
                             details={"origid": origid, "masked": proxy is not None})
-        return {"origid": origid, "passport": token, "identity": pp.identity_header(token, info_url=self.x5u(
+        return {"origid": origid, "passport": token, "identity": identity_header(token, info_url=self.x5u(
                 org.code, cert.version)), "proxy": national_format(proxy) if proxy else None,
                 "dial": national_format(proxy) if proxy else mask_phone(recipient),
                 "window_end": a.window_end.astimezone(VN).strftime("%H:%M")}

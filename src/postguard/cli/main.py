@@ -880,6 +880,20 @@ def calls_route(caller: str = typer.Option(..., "--caller", help="The number cal
     _out(_platform().calls.route(caller=caller, dialled=dialled, actor="cli"))
 
 
+@calls_app.command("verify")
+def calls_verify(identity: Optional[str] = typer.Option(None, "--identity",
+                                                        help="The SIP Identity header value (omit: none)"),
+                 from_: str = typer.Option(..., "--from", help="The call's From number"),
+                 to: list[str] = typer.Option(..., "--to", help="The call's To number (repeat for several)"),
+                 received_at: Optional[str] = typer.Option(
+                     None, "--received-at", help="When the INVITE arrived: ISO 8601 with an offset, or Unix "
+                     "seconds (default: now)")) -> None:
+    """The console telephony adapter, terminating side: the STIR/SHAKEN verification status (verstat) of
+    a call's Identity header, its certificate fetched from the x5u on POSTGUARD_X5U_ALLOWED_HOSTS only
+    (exit 0 whatever the status)."""
+    _out(_platform().stir.verify(identity=identity, orig=from_, dest=to, received_at=received_at))
+
+
 def main() -> None:
     from pydantic import ValidationError
 

@@ -4,7 +4,7 @@ The only place that touches ECDSA. Signatures in and out are always the
 JWS form (RFC 7518 §3.4): two 32-byte big-endian integers, never ASN.1 DER. A signature of any other
 length, including a perfectly valid DER one, simply does not verify.
 
-Keys are small wrappers so that callers (``callerid.passport``, ``vault.callsign``) never hold a
+Keys are small wrappers so that callers (``callerid.stir.passport``, ``vault.callsign``) never hold a
 ``cryptography`` object.
 """
 

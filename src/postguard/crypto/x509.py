@@ -1,7 +1,7 @@
 """X.509 for STIR/SHAKEN: certificate loading, chain validation, the RFC 8226 TNAuthList, and the
 self-signed certificate of an operator's call-signing key.
 
-Everything that needs ``cryptography`` for certificates lives here; ``callerid.passport`` and
+Everything that needs ``cryptography`` for certificates lives here; ``callerid.stir.passport`` and
 ``callerid.calls`` call these functions and never see a ``cryptography`` object. Failures raise the
 small ``X509Error`` family below, which the caller maps onto its own (``PostguardError``) errors.
 

@@ -47,6 +47,7 @@ SCOPES = {
     "intel:admin": "platform administrators: verify and revoke official channels of any organisation",
     "assignments:write": "assign parcels to couriers for a delivery window (reveals are for staff only)",
     "calls:route": "route masked calls (telephony systems)",
+    "calls:verify": "verify the STIR/SHAKEN Identity header of incoming calls (telephony systems)",
 }
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
 KEY_PREFIX = "pgk"
