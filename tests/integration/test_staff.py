@@ -13,6 +13,8 @@ from postguard.db.base import utcnow
 from postguard.errors import Conflict, Forbidden, InvalidInput, Unauthenticated
 from postguard.platform import Platform
 
+pytestmark = pytest.mark.both_databases  # dialect behaviour matters: claims through UPDATE … RETURNING, concurrent guesses
+
 PASSWORD = "correct horse battery"
 
 
