@@ -13,6 +13,10 @@ process (SQLite: the file copied; PostgreSQL: ``CREATE DATABASE … TEMPLATE``, 
 ``postguard_test``, dropped in the background after the test). Tests marked ``fresh_database``
 start from an empty one, as a first start does. ``prebuilt`` goes one step further: a whole world
 (staff, parcels, reports…) built once per process and backend, copied for each test.
+
+Staff passwords are hashed with cheap argon2 parameters (``POSTGUARD_PASSWORD_TIME_COST=1``,
+``POSTGUARD_PASSWORD_MEMORY_KIB=1024``) unless the environment says otherwise; the defaults are
+checked by tests/integration/test_staff.py.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default")
 
 PG_URL = os.environ.get("POSTGUARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PG_SCHEMA = "postguard_test"  # the schema of every cloned test database (not ``public``, as a deployment may)
+CHEAP_PASSWORDS = {"POSTGUARD_PASSWORD_TIME_COST": "1", "POSTGUARD_PASSWORD_MEMORY_KIB": "1024"}
 BACKENDS = ("sqlite", "postgres")
 _pg_ok: bool | None = None
 
@@ -338,6 +343,17 @@ def _templates(tmp_path_factory):
     t = Templates(tmp_path_factory.mktemp("templates"))
     yield t
     t.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_passwords():
+    """Cheap argon2 for every platform the tests start (in this process and the CLI's subprocesses),
+    unless the environment asks for other parameters."""
+    added = {k: v for k, v in CHEAP_PASSWORDS.items() if k not in os.environ}
+    os.environ.update(added)
+    yield
+    for k in added:
+        os.environ.pop(k, None)
 
 
 @pytest.fixture(autouse=True)
