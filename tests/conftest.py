@@ -394,6 +394,13 @@ def db_url(backend, tmp_path, request, _templates):
 
 
 @pytest.fixture
+def migrated_sqlite(_templates) -> Callable[[Path], None]:
+    """``migrated_sqlite(path)`` puts a copy of a migrated SQLite database at ``path``, for tests that
+    make their own settings."""
+    return _templates.sqlite_copy
+
+
+@pytest.fixture
 def make_settings(tmp_path, db_url):
     def make(**overrides) -> Settings:
         base = dict(data_dir=tmp_path / "data", database_url=db_url, log_format="json")
