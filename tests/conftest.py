@@ -53,6 +53,7 @@ PG_URL = os.environ.get("POSTGUARD_TEST_POSTGRES_URL", "postgresql+psycopg://pos
 PG_SCHEMA = "postguard_test"  # the schema of every cloned test database (not ``public``, as a deployment may)
 CHEAP_PASSWORDS = {"POSTGUARD_PASSWORD_TIME_COST": "1", "POSTGUARD_PASSWORD_MEMORY_KIB": "1024"}
 BACKENDS = ("sqlite", "postgres")
+DROPPERS = 3  # threads per process dropping used PostgreSQL test databases
 _pg_ok: bool | None = None
 
 
@@ -162,7 +163,8 @@ def _host_tag() -> str:
 class Templates:
     """Databases migrated once per process (each xdist worker has its own), and worlds built once,
     copied for each test that asks. PostgreSQL databases are named ``pgt_<host>_<pid>_<run>_<n>``
-    and dropped in a background thread; those of processes that died on this host are dropped too."""
+    and dropped by background threads, those of processes that died on this host too. (Each
+    DROP DATABASE waits for a checkpoint; several at once share one, so a few threads keep up.)"""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -173,7 +175,7 @@ class Templates:
         self._prefix = f"pgt_{_host_tag()}_{os.getpid()}_{secrets.token_hex(2)}"
         self._admin = None
         self._drops: queue.Queue = queue.Queue()
-        self._dropper: threading.Thread | None = None
+        self._droppers: list[threading.Thread] = []
         self._lock = threading.Lock()
 
     # SQLite
@@ -253,12 +255,14 @@ class Templates:
         self._drops.put(name)
 
     def _start_dropper(self) -> None:
-        if self._dropper is not None:
+        if self._droppers:
             return
         for stale in self._stale():
             self._drops.put(stale)
-        self._dropper = threading.Thread(target=self._drop_loop, name="drop-test-databases", daemon=True)
-        self._dropper.start()
+        for n in range(DROPPERS):
+            t = threading.Thread(target=self._drop_loop, name=f"drop-test-databases-{n}", daemon=True)
+            t.start()
+            self._droppers.append(t)
 
     def _stale(self) -> list[str]:
         """Test databases left on this host by processes that no longer run."""
@@ -322,9 +326,11 @@ class Templates:
                 self._drops.put(dbname)
         if self._pg:
             self._drops.put(self._pg)
-        if self._dropper is not None:
+        for _ in self._droppers:
             self._drops.put(None)
-            self._dropper.join(timeout=120)
+        deadline = time.monotonic() + 600
+        for t in self._droppers:
+            t.join(timeout=max(0.0, deadline - time.monotonic()))
         if self._admin is not None:
             self._admin.close()
 
