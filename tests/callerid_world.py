@@ -1,16 +1,18 @@
 """A small synthetic world for caller-identification tests: two operators, couriers with verified
-numbers, parcels out for delivery (shared by the integration, API, CLI and browser tests)."""
+numbers, parcels out for delivery (shared by the integration, API, CLI and browser tests).
+``prebuilt_world`` gives a test its own copy of one built once per process and backend."""
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
 
 from postguard.db.base import utcnow
 from postguard.phones import normalize_phone
 from postguard.platform import Platform
-from tests.conftest import csv_bytes
+from postguard.synthetic import Faker
+from tests.conftest import FAKER_SEED, csv_bytes
 
 PASSWORD = "mật khẩu đủ dài 123"
 COURIER_PHONE = "+84912000111"  # synthetic numbers
@@ -60,3 +62,21 @@ def build(p: Platform, faker, *, shipments: int = 4) -> World:
         p.shipments.set_status(system, w, status)
     p.access.assign(people["hub"], waybill=w, courier="an", **window())
     return World(p, system, people, rows, recipient=normalize_phone(rows[0]["recipient_phone"]), waybill=w)
+
+
+def _build_once(settings) -> dict:
+    p, f = Platform(settings), Faker(FAKER_SEED)
+    try:
+        w = build(p, f)
+    finally:
+        p.close()
+    return {"world": {x.name: getattr(w, x.name) for x in fields(World) if x.name != "p"}, "random": f.r.getstate()}
+
+
+def prebuilt_world(prebuilt, faker: Faker, **settings) -> World:
+    """A private copy of ``build``'s world, built once per process and backend on a platform with
+    ``settings`` (the ``prebuilt`` fixture of tests/conftest.py), with a platform started on the copy
+    (the caller closes it); the test's ``faker`` goes on from where the build left it."""
+    own, state = prebuilt("callerid", _build_once, **settings)
+    faker.r.setstate(state["random"])
+    return World(Platform(own), **state["world"])

@@ -20,12 +20,14 @@ completed access request, a deletion request that shredded their delivered parce
 number, a proxy number and a masked call on ``assigned``.
 ``fresh_code(purpose)``, ``fresh_courier_code()`` and ``fresh_passport()`` make a new one-time code or
 call per use.
+
+``prebuilt_world`` gives a test its own copy of a world built once per process and backend.
 """
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from itertools import count
 
@@ -38,7 +40,8 @@ from postguard.intel.service import KEY_ORG
 from postguard.orgs.service import SCOPES
 from postguard.phones import normalize_phone
 from postguard.platform import Platform
-from tests.conftest import csv_bytes
+from postguard.synthetic import Faker
+from tests.conftest import FAKER_SEED, csv_bytes
 
 PASSWORD = "mật khẩu đủ dài 123"
 ORG = "VNP"
@@ -206,3 +209,29 @@ def add_privacy_and_calls(w: World, faker) -> World:
     p.calls.proxy_add(org_code=ORG, number=w.ids["proxy"], actor="test")
     w.fresh_passport()
     return w
+
+
+def prebuilt_world(prebuilt, make, *, faker: Faker | None = None, **settings) -> World:
+    """A private copy of the world that ``make(platform, faker)`` builds, built once per process and
+    backend on a platform with ``settings`` (the ``prebuilt`` fixture of tests/conftest.py), with a
+    platform started on the copy (the caller closes it). ``make`` gets a ``Faker(FAKER_SEED)``, as the
+    ``faker`` fixture is; the test's ``faker`` goes on from where the build left it, as if the test
+    had built the world itself."""
+
+    def build(own) -> dict:
+        p, f = Platform(own), Faker(FAKER_SEED)
+        try:
+            w = make(p, f)
+        finally:
+            p.close()
+        state = {x.name: getattr(w, x.name) for x in fields(World) if x.name not in ("platform", "faker", "_serial")}
+        return {"world": state, "random": f.r.getstate(), "faker": w.faker.r.getstate() if w.faker else None}
+
+    own, state = prebuilt(f"{make.__module__}.{make.__qualname__}", build, **settings)
+    if faker is not None:
+        faker.r.setstate(state["random"])
+    world_faker = None
+    if state["faker"] is not None:
+        world_faker = Faker(FAKER_SEED)
+        world_faker.r.setstate(state["faker"])
+    return World(platform=Platform(own), faker=world_faker, **state["world"])

@@ -45,6 +45,7 @@ from tests.world import (
     add_leaks_and_intel,
     add_privacy_and_calls,
     build_world,
+    prebuilt_world,
 )
 
 DENIALS = ("access_denied", "reveal_denied")
@@ -367,15 +368,19 @@ def test_every_route_is_classified(tmp_path):
     app.state.platform.close()
 
 
+def _world(p: Platform, faker) -> World:
+    """The world every row starts from, built once per process and backend (``prebuilt_world``): each
+    row works on its own copy, since many of them change it (shred, reveal, complete a request…)."""
+    return add_privacy_and_calls(add_leaks_and_intel(build_world(p, faker, keys=False), Faker(43)), Faker(44))
+
+
 @pytest.fixture
-def env(make_settings):
-    settings = make_settings(password_time_cost=1, password_memory_kib=1024, intel_report_rate="100/minute",
-                             intel_appeal_rate="100/minute", intel_check_rate="100/minute", notifier="memory",
-                             callcheck_code_limit="100/day", callcheck_report_limit="100/hour")
-    p = Platform(settings)
-    w = add_privacy_and_calls(add_leaks_and_intel(build_world(p, Faker(42), keys=False), Faker(43)), Faker(44))
-    yield TestClient(create_app(settings, platform=p)), w
-    p.close()
+def env(prebuilt):
+    w = prebuilt_world(prebuilt, _world, password_time_cost=1, password_memory_kib=1024,
+                       intel_report_rate="100/minute", intel_appeal_rate="100/minute", intel_check_rate="100/minute",
+                       notifier="memory", callcheck_code_limit="100/day", callcheck_report_limit="100/hour")
+    yield TestClient(create_app(w.platform.settings, platform=w.platform)), w
+    w.platform.close()
 
 
 def _denials(p: Platform, actor: str) -> int:

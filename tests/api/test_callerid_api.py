@@ -17,20 +17,18 @@ API_CSP = API_SECURITY_HEADERS["Content-Security-Policy"]
 from postguard.platform import Platform
 from tests.api.test_api import assert_problem
 from tests.api.test_staff_web import sign_in
-from tests.callerid_world import COURIER_PHONE, PROXY, build
+from tests.callerid_world import COURIER_PHONE, PROXY, build, prebuilt_world
 
 STRANGER = "0933 444 555"
 HTML = {"Accept": "text/html"}
 
 
 @pytest.fixture
-def api(make_settings, faker):
-    settings = make_settings(password_time_cost=1, password_memory_kib=1024, notifier="memory",
-                             callcheck_rate_limit="1000/minute", callcheck_probe_limit="20/hour")
-    p = Platform(settings)
-    w = build(p, faker)
-    yield TestClient(create_app(settings, platform=p)), w
-    p.close()
+def api(prebuilt, faker):
+    w = prebuilt_world(prebuilt, faker, password_time_cost=1, password_memory_kib=1024, notifier="memory",
+                       callcheck_rate_limit="1000/minute", callcheck_probe_limit="20/hour")
+    yield TestClient(create_app(w.p.settings, platform=w.p)), w
+    w.p.close()
 
 
 def test_the_check_answers_each_outcome(api):
@@ -94,6 +92,7 @@ def test_the_recipients_history_names_call_checks_in_words(api):
     assert "check of a call from …111" in english.text and "call_check" not in english.text
 
 
+@pytest.mark.both_databases
 def test_a_repeated_body_is_answered_from_memory_yet_revoked_and_limited_at_once(make_settings, faker):
     """The same request body, asked again, is answered from the worker's memory: a suspension
     changes its answer at the next request, and every answer counts against the client's limit."""

@@ -16,18 +16,20 @@ from postguard.platform import Platform
 from postguard.shipments.models import LabelToken, Shipment
 from postguard.web.auth import SESSION_COOKIE
 from tests.api.test_api import assert_problem
-from tests.world import ORG, PASSWORD, build_world
+from tests.world import ORG, PASSWORD, World, build_world, prebuilt_world
 
 HTML = {"Accept": "text/html"}
 
 
+def _world(p: Platform, faker) -> World:
+    return build_world(p, faker, keys=False)
+
+
 @pytest.fixture
-def env(make_settings, faker):
-    settings = make_settings(password_time_cost=1, password_memory_kib=1024)
-    p = Platform(settings)
-    w = build_world(p, faker, keys=False)
-    yield TestClient(create_app(settings, platform=p)), w
-    p.close()
+def env(prebuilt, faker):
+    w = prebuilt_world(prebuilt, _world, faker=faker, password_time_cost=1, password_memory_kib=1024)
+    yield TestClient(create_app(w.platform.settings, platform=w.platform)), w
+    w.platform.close()
 
 
 def login(client, w, username):

@@ -21,10 +21,9 @@ from postguard.access.models import ROLES
 from postguard.app import create_app
 from postguard.orgs.service import SCOPES
 from postguard.platform import Platform
-from postguard.synthetic import Faker
 from postguard.web.auth import SESSION_COOKIE
 from tests.conftest import csv_bytes
-from tests.world import ORG, ORG_OF, PASSWORD, USERNAMES, build_world
+from tests.world import ORG, ORG_OF, PASSWORD, USERNAMES, World, build_world, prebuilt_world
 
 LIMIT = 64 * 1024  # POSTGUARD_MAX_BODY_BYTES of these tests
 UPLOAD = 256 * 1024  # POSTGUARD_MAX_UPLOAD_BYTES (the CSV import's allowance)
@@ -88,19 +87,23 @@ def _assert_sane(resp, method: str, url: str, what: str, failures: list) -> None
         failures.append(f"{what}: {method} {url} -> {resp.status_code} {resp.headers.get('content-type')}")
 
 
+def _world(p: Platform, faker) -> World:
+    w = build_world(p, faker, keys=False)
+    w.keys["every"] = p.orgs.create_api_key(org_code=ORG, scopes=list(SCOPES), label="every scope").token
+    return w
+
+
 @pytest.fixture
-def env(make_settings):
-    settings = make_settings(max_body_bytes=LIMIT, max_upload_bytes=UPLOAD, intel_evidence_max_bytes=EVIDENCE,
-                             intel_evidence_max_files=1, password_time_cost=1, password_memory_kib=1024,
-                             notifier="memory", intel_check_rate="10000/minute", intel_report_rate="10000/minute",
-                             intel_appeal_rate="10000/minute", callcheck_rate_limit="10000/minute",
-                             callcheck_code_limit="10000/day", callcheck_report_limit="10000/hour")
-    p = Platform(settings)
-    w = build_world(p, Faker(42), keys=False)
-    key = p.orgs.create_api_key(org_code=ORG, scopes=list(SCOPES), label="every scope").token
-    app = create_app(settings, platform=p)
-    yield TestClient(app, raise_server_exceptions=False), app, w, {"Authorization": f"Bearer {key}"}
-    p.close()
+def env(prebuilt):
+    w = prebuilt_world(prebuilt, _world, max_body_bytes=LIMIT, max_upload_bytes=UPLOAD,
+                       intel_evidence_max_bytes=EVIDENCE, intel_evidence_max_files=1, password_time_cost=1,
+                       password_memory_kib=1024, notifier="memory", intel_check_rate="10000/minute",
+                       intel_report_rate="10000/minute", intel_appeal_rate="10000/minute",
+                       callcheck_rate_limit="10000/minute", callcheck_code_limit="10000/day",
+                       callcheck_report_limit="10000/hour")
+    app = create_app(w.platform.settings, platform=w.platform)
+    yield TestClient(app, raise_server_exceptions=False), app, w, {"Authorization": f"Bearer {w.keys['every']}"}
+    w.platform.close()
 
 
 CHUNK = 16 * 1024
@@ -241,6 +244,7 @@ def _credentials(client, p, path: str, auth: dict) -> list[tuple[str, dict]]:
     return out
 
 
+@pytest.mark.both_databases
 def test_integers_out_of_the_64_bit_range_never_reach_the_database(env):
     """Each integer path and query parameter, with the credentials that reach the handler: 404/422
     for 2**63 and beyond (SQLite raised OverflowError binding it: a 500), never a 5xx."""

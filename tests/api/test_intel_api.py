@@ -273,6 +273,7 @@ def test_a_deceptive_name_cannot_be_registered_as_official(lp, org):
     assert r.status_code == 422 and r.json()["errors"][0]["code"] == "deceptive"
 
 
+@pytest.mark.both_databases
 def test_first_reports_from_one_client_at_once_are_all_accepted(client):
     """Five first reports from one client posted at the same moment: five 201s, never a 500."""
     barrier = threading.Barrier(5)

@@ -108,6 +108,7 @@ def test_unsafe_requests_need_the_session_csrf_token(web):
     assert_problem(client.get("/staff"), 401)
 
 
+@pytest.mark.both_databases
 def test_concurrent_wrong_sign_ins_over_http_lock_the_account(web):
     """15 wrong passwords posted at once (under the per-client limit of 20 a minute), then the right one: refused."""
     client, p = web

@@ -19,6 +19,7 @@ def run(settings, monkeypatch, capsys):
     return call
 
 
+@pytest.mark.both_databases
 def test_operator_workflow(run, tmp_path, faker):
     assert run("orgs", "create", "vnpost", "--name", "Bưu điện Thử")[0] == 0
     code, out, _ = run("keys", "api", "create", "--org", "VNPOST", "--scope", "shipments:read")

@@ -10,11 +10,12 @@ from postguard.platform import Platform
 from postguard.settings import Settings
 from tests.callerid_world import COURIER_PHONE, OTHER_COURIER_PHONE, build
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one chromium, on one worker
 
 
 @pytest.fixture
-def live_app(tmp_path, live_server, faker):
+def live_app(tmp_path, live_server, faker, migrated_sqlite):
+    migrated_sqlite(tmp_path / "data" / "postguard.db")
     settings = Settings(data_dir=tmp_path / "data", notifier="memory", password_time_cost=1,
                         password_memory_kib=1024, log_format="json", log_level="WARNING")
     platform = Platform(settings)

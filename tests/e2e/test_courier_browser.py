@@ -18,11 +18,12 @@ from postguard.shipments.models import LabelToken, Shipment
 from postguard.synthetic import Faker
 from tests.world import ORG, PASSWORD, build_world
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one chromium, on one worker
 
 
 @pytest.fixture
-def served(tmp_path, live_server):
+def served(tmp_path, live_server, migrated_sqlite):
+    migrated_sqlite(tmp_path / "data" / "pg.db")
     settings = Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{(tmp_path / 'data' / 'pg.db').as_posix()}",
                         password_time_cost=1, password_memory_kib=1024, log_format="json")
     p = Platform(settings)

@@ -15,14 +15,15 @@ from postguard.intel.service import KEY_ORG
 from postguard.platform import Platform
 from postguard.settings import Settings
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one chromium, on one worker
 PASSWORD = "mật khẩu đủ dài 123"
 SCAM = "0912 345 678"  # synthetic
 UNKNOWN = "0987 000 111"  # synthetic, never reported
 
 
 @pytest.fixture
-def served(tmp_path, live_server):
+def served(tmp_path, live_server, migrated_sqlite):
+    migrated_sqlite(tmp_path / "data" / "pg.db")
     settings = Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{(tmp_path / 'data' / 'pg.db').as_posix()}",
                         password_time_cost=1, password_memory_kib=1024, log_format="json",
                         intel_report_rate="1000/hour", intel_check_rate="1000/minute")

@@ -13,6 +13,8 @@ from postguard.audit.checkpoint import open_checkpoint
 from postguard.audit.models import AuditEntry
 from postguard.errors import AuditUnavailable
 
+pytestmark = pytest.mark.both_databases  # dialect behaviour matters: the access-log writer
+
 
 def b64(s):
     return base64.b64decode(s)

@@ -33,6 +33,8 @@ from postguard.phones import normalize_phone
 from postguard.platform import Platform
 from tests.conftest import csv_bytes
 
+pytestmark = pytest.mark.both_databases  # dialect behaviour matters: the access-log writer
+
 PASSWORD = "correct horse battery"
 
 CHILD = r'''

@@ -37,6 +37,7 @@ from tests.callerid_world import (
     PROXY,
     RIVAL_COURIER_PHONE,
     build,
+    prebuilt_world,
     window,
 )
 
@@ -44,11 +45,11 @@ STRANGER = "+84933444555"
 
 
 @pytest.fixture
-def world(make_settings, faker):
-    p = Platform(make_settings(password_time_cost=1, password_memory_kib=1024, notifier="memory",
-                               callcheck_rate_limit="1000/minute", callcheck_probe_limit="50/hour"))
-    yield build(p, faker)
-    p.close()
+def world(prebuilt, faker):
+    w = prebuilt_world(prebuilt, faker, password_time_cost=1, password_memory_kib=1024, notifier="memory",
+                       callcheck_rate_limit="1000/minute", callcheck_probe_limit="50/hour")
+    yield w
+    w.p.close()
 
 
 def entries(p, action=None):
@@ -145,6 +146,7 @@ def test_a_proof_for_another_number_is_refused(world):
 
 
 # -- revocation at once -----------------------------------------------------------------------------
+@pytest.mark.both_databases
 @pytest.mark.parametrize("status", ["suspended", "offboarded"])
 def test_suspending_or_offboarding_takes_effect_at_once(world, status):
     proof = proof_for(world.p, world.recipient)
@@ -445,6 +447,7 @@ def test_a_pre_2018_number_is_the_same_courier(world):
     assert check(world, caller="+84 162 200 0111")["outcome"] == "courier"
 
 
+@pytest.mark.both_databases
 def test_a_change_on_one_worker_counts_at_the_next_check_on_another(world, settings):
     """Two workers on one database: the second answers from its directory until the first suspends
     the courier. SQLite: at once (the shared counter); PostgreSQL: when the NOTIFY arrives."""
@@ -480,6 +483,7 @@ def test_a_change_on_one_worker_counts_at_the_next_check_on_another(world, setti
         other.close()
 
 
+@pytest.mark.both_databases
 def test_notifications_of_other_schemas_do_not_empty_the_directory(world):
     """Notifications are per database: another deployment's changes (another schema of the same
     database), or a stray notification on the bare channel name, leave this one's memory alone; a
@@ -509,6 +513,7 @@ def test_notifications_of_other_schemas_do_not_empty_the_directory(world):
     assert sig.current() == before + 3
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("kw", [{}, {"asked": ["fee", "otp"]}, {"amount_vnd": "150.000"}, {"asked": "link", "amount_vnd": 0}])
 def test_the_quick_answer_from_memory_is_the_checks_answer(world, kw):
     cc = world.p.callcheck
@@ -629,6 +634,7 @@ def _call_records(p, shipment_waybill):
     return intents, sessions
 
 
+@pytest.mark.both_databases
 def test_a_shred_that_commits_while_a_call_starts_leaves_no_sealed_number(world, monkeypatch):
     """The door decides in one transaction and the call records are written in another: a shred that
     commits in between used to be followed by a freshly sealed PASSporT and masked-call numbers."""
@@ -651,6 +657,7 @@ def test_a_shred_that_commits_while_a_call_starts_leaves_no_sealed_number(world,
     assert entries(p, "call_intent") == []
 
 
+@pytest.mark.both_databases
 def test_a_shred_before_the_masked_line_seals_no_number(world, monkeypatch):
     p = world.p
     p.calls.proxy_add(org_code="VNP", number=PROXY)
@@ -689,6 +696,7 @@ def test_shredding_overwrites_the_recipients_digest_in_call_records(world):
     assert result.get("intent") is None
 
 
+@pytest.mark.both_databases
 def test_calls_started_while_the_parcel_is_shredded_leave_nothing_sealed(world):
     """Real threads: couriers' calls and a shred race; whatever the order, a shredded parcel keeps no
     sealed token, no masked-call number and no recipient digest, and a call either came first or

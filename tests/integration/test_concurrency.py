@@ -4,6 +4,7 @@ import io
 import threading
 import time
 
+import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import select
 
@@ -12,7 +13,10 @@ from postguard.db.engine import build_engine
 from postguard.shipments.models import Shipment
 from tests.conftest import PgSchema, csv_bytes, require_postgres
 
+pytestmark = pytest.mark.both_databases  # dialect behaviour matters: concurrent workers
 
+
+@pytest.mark.postgres
 def test_workers_starting_together_migrate_once():
     require_postgres()
     schema = PgSchema()

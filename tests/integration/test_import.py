@@ -11,6 +11,8 @@ from postguard.shipments.models import Shipment
 from postguard.shipments.validation import COLUMNS
 from tests.conftest import csv_bytes
 
+pytestmark = pytest.mark.both_databases  # dialect behaviour matters: the bulk insert goes through each driver's executemany
+
 
 def _count(platform):
     with platform.db.session() as s:

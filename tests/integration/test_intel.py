@@ -33,6 +33,7 @@ def ip(make_settings):
     p.close()
 
 
+@pytest.mark.both_databases
 def test_schema_in_step(ip):
     assert migrate.pending_changes(ip.db.engine, metadata) == []
 
@@ -235,6 +236,7 @@ def test_nothing_personal_in_plaintext_at_rest(ip, backend, settings):
         assert needle not in raw, needle
 
 
+@pytest.mark.both_databases
 def test_known_index_sees_other_workers_and_its_own_writes_at_once(make_settings):
     a = Platform(make_settings(intel_report_rate="1000/hour", intel_check_rate="1000/minute",
                                intel_index_refresh_seconds=300))
@@ -257,6 +259,7 @@ def test_known_index_sees_other_workers_and_its_own_writes_at_once(make_settings
         b.close()
 
 
+@pytest.mark.both_databases
 def test_known_answers_come_from_memory_until_anything_stored_changes(make_settings, monkeypatch):
     a = Platform(make_settings(intel_report_rate="1000/hour", intel_check_rate="1000/minute",
                                intel_index_refresh_seconds=300))
@@ -297,6 +300,7 @@ def test_the_direct_unknown_answer_is_the_graded_one(ip):
         assert ip.intel._unknown(n, targets) == ip.intel._answer(n, [(t, None, None, None) for t in targets])
 
 
+@pytest.mark.both_databases
 def test_concurrent_lookups_of_one_known_value_grade_once(ip, monkeypatch):
     import asyncio
     import time as _time
@@ -328,6 +332,7 @@ def test_concurrent_lookups_of_one_known_value_grade_once(ip, monkeypatch):
         assert s.execute(select(Indicator.lookups)).scalar_one() == 10
 
 
+@pytest.mark.both_databases
 def test_the_server_regrades_on_its_schedule_and_writes_only_what_moved(make_settings, monkeypatch):
     import time as _time
 
@@ -356,6 +361,7 @@ def test_the_server_regrades_on_its_schedule_and_writes_only_what_moved(make_set
         p.close()
 
 
+@pytest.mark.both_databases
 def test_known_index_catches_rows_committed_out_of_id_order(make_settings, monkeypatch):
     """A row that becomes visible below the highest id a worker knows (a PostgreSQL transaction
     that took its id early and committed late) is found by the next polls while rows arrive, and
@@ -413,6 +419,7 @@ def _at_once(n: int, fn) -> list:
         return list(pool.map(go, range(n)))
 
 
+@pytest.mark.both_databases
 def test_first_reports_from_one_client_at_once_share_one_reporter(ip):
     """12 first reports from one new client at the same moment: all accepted, one reporter row counting 12."""
     out = _at_once(12, lambda i: ip.intel.report(indicators=[f"0987 654 {i:03d}"], category="fake_courier",
@@ -422,6 +429,7 @@ def test_first_reports_from_one_client_at_once_share_one_reporter(ip):
         assert s.execute(select(Reporter.reports)).scalars().all() == [12]
 
 
+@pytest.mark.both_databases
 def test_many_clients_reporting_one_new_number_at_once(ip):
     """12 clients report the same new number at once: all accepted, one indicator, 12 reporters."""
     out = _at_once(12, lambda i: ip.intel.report(indicators=["0966 100 200"], category="fake_bank",
@@ -433,6 +441,7 @@ def test_many_clients_reporting_one_new_number_at_once(ip):
         assert s.execute(select(func.count()).select_from(Report)).scalar_one() == 12
 
 
+@pytest.mark.both_databases
 def test_reports_naming_the_same_new_numbers_in_another_order_at_once(ip):
     """Two reports at once naming the same three new numbers in opposite orders, round after round:
     both accepted every time (they used to deadlock on PostgreSQL and answer 500)."""

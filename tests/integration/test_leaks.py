@@ -52,11 +52,13 @@ def alerts(p, **kw):
     return p.alerts.list(p.orgs.principal("VNP", actor="test"), status="all", **kw)["items"]
 
 
+@pytest.mark.both_databases
 def test_schema_matches_the_models(world):
     p, *_ = world
     assert migrate.pending_changes(p.db.engine, metadata) == []
 
 
+@pytest.mark.both_databases
 def test_break_glass_alert_is_logged_and_only_someone_else_acknowledges_it(world):
     p, _, people, rows = world
     w = rows[0]["waybill"]
@@ -87,6 +89,7 @@ def test_break_glass_alert_is_logged_and_only_someone_else_acknowledges_it(world
     assert p.audit.verify().ok
 
 
+@pytest.mark.both_databases
 def test_nobody_acknowledges_an_alert_they_triggered(world):
     p, _, people, _ = world
     alert_id = p.alerts.raise_alert(org_id=people["kiem"].org_id, kind="anomaly", severity="medium",

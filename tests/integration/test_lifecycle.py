@@ -26,6 +26,7 @@ def test_lifecycle_and_refused_transitions(platform, principal, faker):
         platform.shipments.set_status(principal, w, "returned")
 
 
+@pytest.mark.both_databases
 def test_retention_shreds_after_the_configured_days_and_keeps_statistics(platform, principal, faker):
     rows = list(faker.rows(6))
     platform.shipments.import_csv(principal, io.BytesIO(csv_bytes(rows)))

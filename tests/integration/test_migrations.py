@@ -13,6 +13,8 @@ from postguard.models import metadata
 from postguard.platform import Platform
 from tests.world import add_leaks_and_intel, add_privacy_and_calls, build_world
 
+pytestmark = pytest.mark.both_databases  # dialect behaviour matters: migrations
+
 
 def _counts(engine) -> dict[str, int]:
     with engine.connect() as c:

@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 
+import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
@@ -16,6 +17,8 @@ from postguard.app import create_app
 from postguard.logging import configure_logging
 from postguard.phones import normalize_phone
 from tests.conftest import csv_bytes
+
+pytestmark = pytest.mark.both_databases  # dialect behaviour matters: what each database keeps at rest
 
 
 def needles(rows) -> set[bytes]:

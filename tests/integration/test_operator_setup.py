@@ -54,6 +54,7 @@ def test_each_demo_start_leaves_one_valid_demo_key(make_settings):
         p.close()
 
 
+@pytest.mark.fresh_database  # what a first start creates, not a copy
 def test_data_directory_and_database_are_private(backend, make_settings, tmp_path, umask_022):
     p = Platform(make_settings())
     try:

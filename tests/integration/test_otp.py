@@ -14,6 +14,8 @@ from postguard.errors import InvalidInput, RateLimited, Unauthenticated
 from postguard.notify import MemoryNotifier
 from postguard.otp import MAX_ATTEMPTS, OtpChallenge, challenge_digest
 
+pytestmark = pytest.mark.both_databases  # dialect behaviour matters: claims through UPDATE … RETURNING, concurrent guesses
+
 PHONE = "0912 345 678"
 E164 = "+84912345678"
 OTHER = "0987 654 321"

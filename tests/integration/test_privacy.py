@@ -49,11 +49,13 @@ def entry(p, index):
         return json.loads(s.get(AuditEntry, index).entry)
 
 
+@pytest.mark.both_databases
 def test_schema_in_step_with_migrations(world):
     p, *_ = world
     assert migrate.pending_changes(p.db.engine, metadata) == []
 
 
+@pytest.mark.both_databases
 def test_deletion_shreds_finished_parcels_logs_a_receipt_and_waits_for_the_rest(world):
     p, system, staff, rows = world
     dpo = staff["dpo"]
@@ -256,6 +258,7 @@ def test_the_persons_proofs_file_checks_offline_and_tampering_is_caught(world):
         verify_bundle(data, verifier_key=other_key)
 
 
+@pytest.mark.both_databases
 def test_the_mentions_index_reads_each_entry_once_and_finds_batch_entries(world):
     from postguard.privacy.models import AuditMention
 

@@ -17,6 +17,8 @@ from postguard.phones import normalize_phone
 from postguard.platform import Platform
 from tests.conftest import csv_bytes
 
+pytestmark = pytest.mark.both_databases  # dialect behaviour matters: connection pools under concurrency
+
 THREADS = 32
 
 

@@ -40,6 +40,7 @@ def warning(platform, **kw):
     return platform.warnings.publish(**base)
 
 
+@pytest.mark.both_databases
 def test_schema_in_step(platform):
     assert migrate.pending_changes(platform.db.engine, metadata) == []
 
@@ -149,6 +150,7 @@ def test_published_warnings_make_a_valid_atom_feed(platform):
         assert entries[0].find(f"{ATOM}title").text == title
 
 
+@pytest.mark.both_databases
 def test_warning_input_is_checked(platform):
     with pytest.raises(InvalidInput) as e:
         warning(platform, category="nope", title_en=" ", body_vi="x\x00y")
@@ -202,6 +204,7 @@ def receiver():
         r.close()
 
 
+@pytest.mark.both_databases
 def test_webhook_delivery_is_signed_and_retried_with_backoff(platform, receiver):
     hook = receiver([500, 302, 503])
     sub = platform.webhooks.subscribe(url=hook.url, label="bank")
@@ -234,6 +237,7 @@ def test_webhook_delivery_is_signed_and_retried_with_backoff(platform, receiver)
     assert sorted(d["status"] for d in platform.webhooks.deliveries()) == ["delivered", "delivered"]
 
 
+@pytest.mark.both_databases
 def test_webhook_gives_up_after_max_attempts(make_settings, receiver):
     from postguard.platform import Platform
 
@@ -252,6 +256,7 @@ def test_webhook_gives_up_after_max_attempts(make_settings, receiver):
         p.close()
 
 
+@pytest.mark.both_databases
 def test_unreachable_subscriber_is_retried(platform):
     import socket
 

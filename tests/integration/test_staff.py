@@ -12,6 +12,9 @@ from postguard.access.staff import SignedIn
 from postguard.db.base import utcnow
 from postguard.errors import Conflict, Forbidden, InvalidInput, Unauthenticated
 from postguard.platform import Platform
+from tests.conftest import CHEAP_PASSWORDS
+
+pytestmark = pytest.mark.both_databases  # dialect behaviour matters: claims through UPDATE … RETURNING, concurrent guesses
 
 PASSWORD = "correct horse battery"
 
@@ -22,6 +25,24 @@ def fast(make_settings):
     p.orgs.create(code="VNP", name="Bưu điện")
     yield p
     p.close()
+
+
+def test_passwords_are_hashed_with_the_documented_argon2id_parameters(make_settings, monkeypatch):
+    """The suite hashes with cheap parameters (tests/conftest.py); a deployment that sets none gets
+    argon2id with 3 passes over 64 MiB (docs/configuration.md), and signs in with them."""
+    for name in CHEAP_PASSWORDS:
+        monkeypatch.delenv(name, raising=False)
+    p = Platform(make_settings())
+    try:
+        assert (p.settings.password_time_cost, p.settings.password_memory_kib) == (3, 65536)
+        p.orgs.create(code="VNP", name="Bưu điện")
+        p.staff.create(org_code="VNP", username="an", display_name="An", role="cs", password=PASSWORD)
+        with p.db.read_session() as s:
+            stored = s.execute(select(Staff.password_hash).where(Staff.username == "an")).scalar_one()
+        assert stored.startswith("$argon2id$v=19$m=65536,t=3,")
+        assert p.staff.sign_in(org_code="VNP", username="an", password=PASSWORD).principal.username == "an"
+    finally:
+        p.close()
 
 
 def test_sign_in_session_and_csrf(fast):

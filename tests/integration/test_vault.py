@@ -87,6 +87,7 @@ def test_ciphertext_copied_in_the_database_fails_to_decrypt(platform, principal,
             _open(platform, s, _get(s, rows[0]["waybill"]), ("recipient_phone",))
 
 
+@pytest.mark.both_databases
 def test_rotation_rewraps_everything_and_reads_still_work(platform, principal, faker):
     rows = list(faker.rows(30))
     _import(platform, principal, rows)
@@ -142,6 +143,7 @@ def test_kek_rotation_rewraps_org_keys(platform, principal, faker):
     assert fresh.append(actor="t", action="after") == 1 and fresh.verify().ok
 
 
+@pytest.mark.both_databases
 def test_shredded_shipment_cannot_be_recovered(platform, principal, faker):
     rows = list(faker.rows(3))
     _import(platform, principal, rows)
@@ -217,6 +219,7 @@ def test_call_signing_keys_are_never_served_across_vaults(platform, org, tmp_pat
         other.close()
 
 
+@pytest.mark.both_databases
 def test_a_record_read_before_a_rewrap_still_opens_after_it(platform, principal, faker):
     """A reader reads a shipment; a rotation and re-wrap then move its record key and destroy the version
     that wrapped it, before the reader unwraps it (the door logs in between). The door re-reads the moved
@@ -235,6 +238,7 @@ def test_a_record_read_before_a_rewrap_still_opens_after_it(platform, principal,
             _open(platform, s, sh)
 
 
+@pytest.mark.both_databases
 def test_a_key_destroyed_while_being_unwrapped_is_not_cached(platform, principal, faker):
     """A reader fetches a wrapped data key just before a re-wrap destroys that version, and unwraps it
     just after: the destroyed key must not stay in the vault's cache."""
@@ -266,6 +270,7 @@ def test_a_key_destroyed_while_being_unwrapped_is_not_cached(platform, principal
     assert (org_id, "data", 1) not in set(vault._keys)
 
 
+@pytest.mark.both_databases
 def test_a_rewrap_does_not_give_a_record_shredded_meanwhile_its_key_back(platform, principal, faker):
     """A shipment shredded after the re-wrap read its batch and before it wrote it keeps no record key."""
     rows = list(faker.rows(3))

@@ -85,6 +85,7 @@ def restore(p, snap):
                 c.execute(text(f"INSERT INTO {t} ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})"), row)
 
 
+@pytest.mark.both_databases
 def test_checkpoints_are_cosigned_and_verify_holds_against_the_witness(world, monkeypatch, capsys):
     p, served, wkey, settings = world
     witnessed(p, 5)
@@ -163,6 +164,7 @@ def test_verify_without_any_cosignature_is_refused(world, monkeypatch, capsys):
     assert "no checkpoint co-signed by witness witness.test" in capsys.readouterr().err
 
 
+@pytest.mark.both_databases
 def test_two_log_workers_submitting_at_once_keep_the_witness_consistent(world, settings):
     """Two workers (two platforms on one database) append and submit concurrently: every answer is a
     valid cosignature, the witness's state ends at the latest checkpoint, and never went back."""
@@ -266,6 +268,7 @@ def test_citizen_proofs_carry_cosignatures_checked_offline(world, faker):
     assert all(r.ok for r in verify_bundle(direct, witnesses=[wkey])[1])
 
 
+@pytest.mark.both_databases
 def test_the_server_submits_new_checkpoints_by_itself(world):
     from starlette.testclient import TestClient
 
@@ -314,6 +317,7 @@ def test_verify_anchors_on_the_witness_itself_never_on_cosignatures_kept_in_the_
     assert "a witness is '<http(s) URL> <witness verifier key>'" in capsys.readouterr().err
 
 
+@pytest.mark.both_databases
 def test_a_log_started_afresh_under_a_new_key_is_caught_by_the_pin(world, monkeypatch, capsys, request):
     """Deleting the log with its signing and MAC keys makes a new log key: the default pin is named
     after the log's origin and database, not after that key, and records the key it pinned."""
