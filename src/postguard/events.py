@@ -40,7 +40,8 @@ class Revealed:
     access log at ``log_index``; nothing is decrypted yet. ``kind`` names what is opened (``shipment``,
     ``courier_phone`` …, see ``postguard.access.door``) and ``subjects`` which records (waybills for
     shipments, record ids otherwise), all of organisation ``org_id``. A subscriber that raises stops
-    the reveal."""
+    the reveal. ``session`` is the door's database session: subscribers read with it (a second
+    connection per reveal would starve a small pool under concurrent reveals)."""
 
     principal: Principal
     purpose: str
@@ -49,3 +50,4 @@ class Revealed:
     subjects: tuple[str, ...]
     log_index: int
     details: dict = field(default_factory=dict, compare=False)
+    session: Any = field(default=None, compare=False, repr=False)

@@ -232,12 +232,12 @@ class Door:
             refuse("the shipment belongs to another operator" if rule.kind == SHIPMENTS
                    else "the data belongs to another organisation")
 
-    def _publish(self, principal: Principal, rule: Rule, *, purpose: str, subjects: tuple[str, ...], index: int,
-                 details: dict) -> None:
+    def _publish(self, session: Session, principal: Principal, rule: Rule, *, purpose: str,
+                 subjects: tuple[str, ...], index: int, details: dict) -> None:
         # After the entry is durable and before anything is decrypted: a subscriber that cannot do its
         # part (an alert that cannot be recorded) stops the reveal like a log entry that cannot.
         self._bus.publish(Revealed(principal=principal, purpose=purpose, kind=rule.kind, org_id=principal.org_id,
-                                   subjects=subjects, log_index=index, details=details))
+                                   subjects=subjects, log_index=index, details=details, session=session))
 
     # -- sealed values ---------------------------------------------------------------------------
     def open(self, session: Session, principal: Principal, purpose: str, secrets: Sequence[SealedValue | Owned],
@@ -260,7 +260,7 @@ class Door:
                                  why=f"{purpose} opens only your own data")
         index = self._log.append(actor=principal.actor, action=rule.action, org_id=principal.org_id,
                                  subject=subject, purpose=purpose, details={**records, **details})
-        self._publish(principal, rule, purpose=purpose, subjects=tuple(v.record_id for v in values), index=index,
+        self._publish(session, principal, rule, purpose=purpose, subjects=tuple(v.record_id for v in values), index=index,
                       details=details)
         return [self._opener.open_value(session, v) for v in values]
 
@@ -312,7 +312,7 @@ class Door:
             subject=shipments[0].waybill if len(shipments) == 1 else None, purpose=purpose,
             details={"columns": list(columns), "waybills": [s.waybill for s in shipments], **details},
         )
-        self._publish(principal, rule, purpose=purpose, subjects=tuple(s.waybill for s in shipments), index=index,
+        self._publish(session, principal, rule, purpose=purpose, subjects=tuple(s.waybill for s in shipments), index=index,
                       details=details)
         return [
             self._opener.open_fields(session, SealedFields(

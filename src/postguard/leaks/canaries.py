@@ -191,18 +191,19 @@ class CanaryService:
         only matched (a hit is checked where it is shown). Returns the alert ids."""
         if event.kind != "shipments" or event.purpose == "phone_search":
             return []
-        return self.alert_reveal(event.principal, org_id=event.org_id, waybills=event.subjects, purpose=event.purpose)
+        return self.alert_reveal(event.session, event.principal, org_id=event.org_id, waybills=event.subjects,
+                                 purpose=event.purpose)
 
-    def alert_reveal(self, principal, *, org_id: int, waybills, purpose: str) -> list[int]:
+    def alert_reveal(self, session: Session, principal, *, org_id: int, waybills, purpose: str) -> list[int]:
         """A ``canary_reveal`` alert for every canary among the shipments ``waybills`` of ``org_id``
-        (also what a phone search calls for the hits it shows). Returns the alert ids."""
+        (also what a phone search calls for the hits it shows), found with the revealer's ``session``.
+        Returns the alert ids."""
         if not waybills:
             return []
-        with self.p.db.read_session() as s:
-            hits = s.execute(
-                select(Canary, Shipment.waybill).join(Shipment, Shipment.id == Canary.shipment_id)
-                .where(Shipment.org_id == org_id, Shipment.waybill.in_(list(waybills)))
-                .order_by(Canary.id)).all()
+        hits = session.execute(
+            select(Canary, Shipment.waybill).join(Shipment, Shipment.id == Canary.shipment_id)
+            .where(Shipment.org_id == org_id, Shipment.waybill.in_(list(waybills)))
+            .order_by(Canary.id)).all()
         alerts = []
         for c, waybill in hits:
             own = self._is_channel(principal, c.channel)

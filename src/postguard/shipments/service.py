@@ -399,8 +399,8 @@ class ShipmentService:
                     hits.append(c)
                     out.append({**masked_view(c), "matched_as": roles})
             if hits:  # a search that finds a canary is a reveal of it: alert before answering
-                self.p.canaries.alert_reveal(principal, org_id=principal.org_id, waybills=[h.waybill for h in hits],
-                                             purpose="phone_search")
+                self.p.canaries.alert_reveal(s, principal, org_id=principal.org_id,
+                                             waybills=[h.waybill for h in hits], purpose="phone_search")
         return out
 
     # -- lifecycle ---------------------------------------------------------------------------
