@@ -79,7 +79,7 @@ class World:
     def fresh_alert(self) -> int:
         """A new open alert of the organisation (raised by the system, so anyone may acknowledge it)."""
         org_id = self.platform.orgs.get(ORG).id
-        return self.platform.alerts.raise_alert(org_id=org_id, kind="anomaly", severity="low",
+        return self.platform.access_alerts.raise_alert(org_id=org_id, kind="anomaly", severity="low",
                                                 reason=f"test anomaly {next(self._serial)}")
 
     def fresh_appeal_body(self) -> dict:

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from postguard.access.models import Staff
-from postguard.access.staff import StaffPrincipal
+from postguard.principals import StaffPrincipal
 from postguard.db.base import utcnow
 from postguard.errors import ConfigurationError, Conflict, NotFound
 from postguard.platform import Platform

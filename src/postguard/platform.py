@@ -119,10 +119,23 @@ class Platform:
         return StaffService(self)
 
     @cached_property
-    def door(self):
-        from postguard.access.door import Door
+    def events(self):
+        """The in-process event bus, with its subscribers: a reveal (``Revealed``, published by the door
+        after logging and before decrypting) raises the break-glass alert, then any canary alert."""
+        from postguard.events import EventBus, Revealed
 
-        return Door(self)
+        bus = EventBus()
+        bus.subscribe(Revealed, lambda event: self.access_alerts.on_revealed(event))
+        bus.subscribe(Revealed, lambda event: self.canaries.on_revealed(event))
+        return bus
+
+    @cached_property
+    def door(self):
+        """The one door to protected data: the only holder of the vault's opener."""
+        from postguard.access.door import Door
+        from postguard.vault.service import VaultOpener
+
+        return Door(log=self.audit, opener=VaultOpener(self.vault), bus=self.events)
 
     @cached_property
     def labels(self):
@@ -185,7 +198,8 @@ class Platform:
         return ScreeningService(self)
 
     @cached_property
-    def alerts(self):
+    def access_alerts(self):
+        """Auditors' alerts (break-glass, canaries, anomalies); scam warnings are ``warnings``."""
         from postguard.leaks.alerts import AlertService
 
         return AlertService(self)

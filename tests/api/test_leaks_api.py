@@ -47,7 +47,7 @@ def test_canary_contact_endpoint(env, faker):
                              "at": "2026-11-20T09:15:00+07:00"})
     assert resp.status_code == 202, resp.text
     alert_id = resp.json()["alert"]
-    (a,) = p.alerts.list(p.orgs.principal("VNP", actor="t"), kind="canary_contact")["items"]
+    (a,) = p.access_alerts.list(p.orgs.principal("VNP", actor="t"), kind="canary_contact")["items"]
     assert a["id"] == alert_id and a["details"]["channel"] == "courier:an" and a["subject"] == canary["waybill"]
     body = assert_problem(client.post("/v1/canaries/contacts", headers=tel,
                                       json={"number": faker.phone_e164(), "kind": "call"}), 404, "not-found")
@@ -98,13 +98,13 @@ def test_auditor_pages(env):
     page = client.get("/staff/audit/alerts", headers=HTML)
     assert page.status_code == 200 and "Mở khẩn cấp" in page.text and "legal hold 2026-45" in page.text
     assert "Break-glass" in client.get("/staff/audit/alerts?lang=en", headers=HTML).text
-    alert_id = p.alerts.list(boss)["items"][0]["id"]
+    alert_id = p.access_alerts.list(boss)["items"][0]["id"]
     forged = client.post(f"/staff/audit/alerts/{alert_id}/ack", data={"note": "x", "csrf": "forged"})
     assert_problem(forged, 403)
     done = client.post(f"/staff/audit/alerts/{alert_id}/ack", data={"note": "ok", "csrf": csrf_of(page.text)},
                        follow_redirects=False)
     assert done.status_code == 303
-    assert p.alerts.list(boss)["items"] == []
+    assert p.access_alerts.list(boss)["items"] == []
     assert "ok" in client.get("/staff/audit/alerts?status=acknowledged&lang=vi", headers=HTML).text
 
     verify = client.get("/staff/audit/verify", headers=HTML)

@@ -283,8 +283,8 @@ def test_phone_search_is_logged_before_anything_is_decrypted(platform, principal
 
     # fail closed: when the log cannot be written, nothing is decrypted and the search fails
     opened = []
-    real_open = platform.vault.open_record
-    monkeypatch.setattr(platform.vault, "open_record", lambda *a, **k: opened.append(1) or real_open(*a, **k))
+    real_open = platform.vault._open_record
+    monkeypatch.setattr(platform.vault, "_open_record", lambda *a, **k: opened.append(1) or real_open(*a, **k))
     monkeypatch.setattr(platform.audit, "_write", lambda entries: (_ for _ in ()).throw(OSError("disk full")))
     with pytest.raises(AuditUnavailable):
         platform.shipments.search_by_phone(principal, rows[2]["recipient_phone"])

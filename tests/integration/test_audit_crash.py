@@ -69,13 +69,13 @@ elif point == "after_commit":  # durable, but append has not returned
 
     p.audit._write = _write
 elif point == "after_decrypt":  # plaintext in memory, response not written
-    real_open = p.vault.open_record
+    real_open = p.vault._open_record
 
     def _open(*args, **kwargs):
         real_open(*args, **kwargs)
         die()
 
-    p.vault.open_record = _open
+    p.vault._open_record = _open
 
 who = StaffPrincipal(**json.loads(sys.argv[1]))
 got = p.access.reveal(who, waybill=sys.argv[2], purpose="delivery")

@@ -84,11 +84,11 @@ def test_require_allows_exactly_the_matrix(platform, org, held, wanted, role, al
 
 def test_an_alert_acknowledged_by_who_triggered_it_is_refused_and_logged(platform, org):
     boss = StaffPrincipal(staff_id=3, org_id=org.id, org_code=org.code, username="boss", role="auditor")
-    alert = platform.alerts.raise_alert(org_id=org.id, kind="anomaly", severity="low", reason="many reveals",
+    alert = platform.access_alerts.raise_alert(org_id=org.id, kind="anomaly", severity="low", reason="many reveals",
                                         actor=boss.actor)
     with pytest.raises(Forbidden, match="person who triggered it"):
-        platform.alerts.acknowledge(boss, alert)
+        platform.access_alerts.acknowledge(boss, alert)
     (entry,) = _denials(platform)
     assert entry["subject"] == f"alert:{alert}" and entry["actor"] == "staff:3"
     other = StaffPrincipal(staff_id=4, org_id=org.id, org_code=org.code, username="dpo", role="dpo")
-    assert platform.alerts.acknowledge(other, alert)["acknowledged_by"] == "staff:4"
+    assert platform.access_alerts.acknowledge(other, alert)["acknowledged_by"] == "staff:4"

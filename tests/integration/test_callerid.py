@@ -184,7 +184,7 @@ def test_unverified_numbers_do_not_count_and_numbers_are_stored_as_digest_and_ci
     assert check(world, caller="84977123456")["outcome"] == "courier"
     listed = p.couriers.list_phones(org_code="VNP", username="an")
     assert [x["phone"] for x in listed] == ["*******111", "*******456"] and all(x["status"] == "verified" for x in listed)
-    assert [x["e164"] for x in p.couriers.own_phones(staff_id=world.people["an"].staff_id)] == [COURIER_PHONE, "+84977123456"]
+    assert [x["e164"] for x in p.couriers.own_phones(world.people["an"])] == [COURIER_PHONE, "+84977123456"]
     with p.db.session() as s:
         dump = repr(s.execute(text("SELECT * FROM courier_phones")).all())
     assert "977123456" not in dump and "912000111" not in dump
@@ -596,7 +596,7 @@ def test_a_key_rotation_keeps_what_callerid_sealed_under_the_old_key(world):
     out = p.shipments.rewrap(vnp)
     assert out["rewrapped"] > 0 and out["destroyed_versions"] == []  # version 1 still seals call records
     assert p.calls.route(caller=COURIER_PHONE, dialled=PROXY)["target"] == world.recipient
-    assert p.calls.recorded_passport(started["origid"]) == started["passport"]
+    assert p.calls.recorded_passport(world.system, started["origid"]) == started["passport"]
     with p.db.session() as s:  # every blob names a version that still exists
         blobs = [b for model, col in ((CourierPhone, CourierPhone.phone_ct), (MaskedCall, MaskedCall.courier_phone_ct),
                                       (MaskedCall, MaskedCall.recipient_phone_ct))
@@ -690,7 +690,7 @@ def test_shredding_overwrites_the_recipients_digest_in_call_records(world):
     assert len(intents) == 1 and len(sessions) == 1
     assert {i.passport for i in intents} == {""} and {(m[0], m[1]) for m in sessions} == {(b"", b"")}
     assert mine not in {i.recipient_digest for i in intents} | {m.recipient_digest for m in sessions}
-    assert p.calls.recorded_passport(started["origid"]) is None
+    assert p.calls.recorded_passport(world.system, started["origid"]) is None
     assert p.calls.route(caller=world.recipient, dialled=PROXY)["action"] == "refuse"
     result = check(world, caller=COURIER_PHONE, proof=proof_for(p, world.recipient), waybill=world.waybill)
     assert result.get("intent") is None

@@ -123,7 +123,7 @@ def _recipient_name(platform, s, waybill: str) -> str:
     """A shipment's recipient name read as a reader does while keys are re-wrapped: the record's
     wrapped key is read again if the version it names was destroyed meanwhile."""
     sh = s.execute(select(Shipment).where(Shipment.waybill == waybill)).scalar_one()
-    got = platform.vault.open_record(
+    got = platform.vault._open_record(
         s, org_id=sh.org_id, table="shipments", record_id=sh.waybill, dek=sh.dek,
         fields={"recipient_name": sh.recipient_name_ct},
         reload=lambda: s.execute(select(Shipment.dek).where(Shipment.id == sh.id)).scalar_one())

@@ -465,4 +465,4 @@ def test_a_rotation_of_the_platform_key_keeps_intelligence_readable(ip):
     assert ip.shipments.rewrap(system)["destroyed_versions"] == []
     with ip.db.read_session() as s:
         ind = s.execute(select(Indicator).where(Indicator.type == "phone")).scalar_one()
-        assert ip.intel.value_of(s, ind) == "+84912345678"
+        assert ip.intel.values_of(s, [ind], purpose="lookup_index") == ["+84912345678"]

@@ -55,8 +55,8 @@ def test_reveal_is_logged_before_decryption_and_fails_closed(ip, monkeypatch):
     assert ip.intel.queue(analyst) == []  # the API's queue is unchanged: only what needs review
 
     opened = []
-    real_decrypt = ip.vault.decrypt
-    monkeypatch.setattr(ip.vault, "decrypt", lambda *a, **k: opened.append(1) or real_decrypt(*a, **k))
+    real_decrypt = ip.vault._decrypt
+    monkeypatch.setattr(ip.vault, "_decrypt", lambda *a, **k: opened.append(1) or real_decrypt(*a, **k))
 
     def broken(**kw):
         raise AuditUnavailable("the access log is unavailable")

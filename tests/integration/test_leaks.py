@@ -49,7 +49,7 @@ def to_delivery(p, system, waybill):
 
 
 def alerts(p, **kw):
-    return p.alerts.list(p.orgs.principal("VNP", actor="test"), status="all", **kw)["items"]
+    return p.access_alerts.list(p.orgs.principal("VNP", actor="test"), status="all", **kw)["items"]
 
 
 @pytest.mark.both_databases
@@ -71,32 +71,32 @@ def test_break_glass_alert_is_logged_and_only_someone_else_acknowledges_it(world
     assert logged["action"] == "alert" and logged["details"]["kind"] == "break_glass"
 
     with pytest.raises(Forbidden):  # administrators read alerts but do not close them
-        p.alerts.acknowledge(people["boss"], a["id"])
+        p.access_alerts.acknowledge(people["boss"], a["id"])
     with pytest.raises(Forbidden):
-        p.alerts.list(people["an"])
-    assert p.alerts.list(people["boss"])["items"][0]["id"] == a["id"]
-    done = p.alerts.acknowledge(people["kiem"], a["id"], note="checked with the police liaison")
+        p.access_alerts.list(people["an"])
+    assert p.access_alerts.list(people["boss"])["items"][0]["id"] == a["id"]
+    done = p.access_alerts.acknowledge(people["kiem"], a["id"], note="checked with the police liaison")
     assert done["acknowledged_by"] == people["kiem"].actor and done["ack_note"] == "checked with the police liaison"
     with pytest.raises(Conflict):
-        p.alerts.acknowledge(people["dpo"], a["id"])
-    assert p.alerts.list(people["kiem"])["items"] == []  # open only, by default
-    assert p.alerts.list(people["kiem"], status="acknowledged")["items"][0]["id"] == a["id"]
+        p.access_alerts.acknowledge(people["dpo"], a["id"])
+    assert p.access_alerts.list(people["kiem"])["items"] == []  # open only, by default
+    assert p.access_alerts.list(people["kiem"], status="acknowledged")["items"][0]["id"] == a["id"]
     with pytest.raises(InvalidInput) as e:
-        p.alerts.list(people["kiem"], kind="nope", status="later")
+        p.access_alerts.list(people["kiem"], kind="nope", status="later")
     assert {x.field for x in e.value.errors} == {"kind", "status"}
     with pytest.raises(NotFound):
-        p.alerts.acknowledge(people["kiem"], a["id"] + 100)
+        p.access_alerts.acknowledge(people["kiem"], a["id"] + 100)
     assert p.audit.verify().ok
 
 
 @pytest.mark.both_databases
 def test_nobody_acknowledges_an_alert_they_triggered(world):
     p, _, people, _ = world
-    alert_id = p.alerts.raise_alert(org_id=people["kiem"].org_id, kind="anomaly", severity="medium",
+    alert_id = p.access_alerts.raise_alert(org_id=people["kiem"].org_id, kind="anomaly", severity="medium",
                                     reason="synthetic", subject=people["kiem"].actor, actor=people["kiem"].actor)
     with pytest.raises(Forbidden):
-        p.alerts.acknowledge(people["kiem"], alert_id)
-    p.alerts.acknowledge(people["dpo"], alert_id)
+        p.access_alerts.acknowledge(people["kiem"], alert_id)
+    p.access_alerts.acknowledge(people["dpo"], alert_id)
 
 
 @pytest.fixture

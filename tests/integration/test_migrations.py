@@ -108,7 +108,8 @@ def test_passports_stored_in_clear_text_by_older_versions_are_erased(make_settin
             stored = dict(s.execute(select(CallIntent.origid, CallIntent.passport)).all())
         assert stored == {sealed["origid"]: kept_sealed, plain["origid"]: "", old_origid: ""}
         assert not any(payload in v for v in stored.values())
-        assert p.calls.recorded_passport(plain["origid"]) is None and p.calls.recorded_passport(old_origid) is None
-        assert p.calls.recorded_passport(sealed["origid"]) == sealed["passport"]
+        assert p.calls.recorded_passport(w.system, plain["origid"]) is None
+        assert p.calls.recorded_passport(w.system, old_origid) is None
+        assert p.calls.recorded_passport(w.system, sealed["origid"]) == sealed["passport"]
     finally:
         p.close()

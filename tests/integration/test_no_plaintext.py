@@ -209,7 +209,7 @@ def test_no_personal_value_in_any_column_after_deletion_and_retention(make_setti
         wanted = person_needles(row)
         direct = p.calls.start_call(w.people["an"], waybill=w.waybill)
         assert w.recipient[1:] in base64.urlsafe_b64decode(direct["passport"].split(".")[1] + "==").decode()
-        assert p.calls.recorded_passport(direct["origid"]) == direct["passport"]  # kept, encrypted
+        assert p.calls.recorded_passport(w.system, direct["origid"]) == direct["passport"]  # kept, encrypted
         p.calls.proxy_add(org_code="VNP", number=PROXY)
         masked = p.calls.start_call(w.people["an"], waybill=w.waybill)
         assert p.calls.route(caller=COURIER_PHONE, dialled=PROXY)["target"] == w.recipient
@@ -240,8 +240,8 @@ def test_no_personal_value_in_any_column_after_deletion_and_retention(make_setti
         assert done["status"] == "completed" and w.waybill in done["receipt"]["waybills"]
         p.shipments.run_retention(now=utcnow() + timedelta(days=p.settings.retention_days + 1))
 
-        assert p.calls.recorded_passport(direct["origid"]) is None
-        assert p.calls.recorded_passport(masked["origid"]) is None
+        assert p.calls.recorded_passport(w.system, direct["origid"]) is None
+        assert p.calls.recorded_passport(w.system, masked["origid"]) is None
         assert p.calls.route(caller=COURIER_PHONE, dialled=PROXY)["action"] == "refuse"
         assert scan_every_column(p, wanted) == []
         assert scan_every_column(p, digest_needles) == []

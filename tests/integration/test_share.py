@@ -126,9 +126,11 @@ def test_export_is_logged_before_values_leave(platform):
     bundle = platform.sharing.export_stix(who)
     assert "+84987111333" in json.dumps(bundle)
     with platform.db.read_session() as s:
-        [last] = s.execute(select(AuditEntry).order_by(AuditEntry.idx.desc()).limit(1)).scalars()
-        assert s.execute(select(func.count()).select_from(AuditEntry)).scalar_one() == before + 1
-    assert (last.action, last.actor) == ("intel_export", "reader")
+        export, opened = s.execute(select(AuditEntry).order_by(AuditEntry.idx.desc()).limit(2)).scalars().all()[::-1]
+        assert s.execute(select(func.count()).select_from(AuditEntry)).scalar_one() == before + 2
+    assert (export.action, export.actor) == ("intel_export", "reader")
+    # then the platform opens the personal values through the door, logged too
+    assert (opened.action, opened.actor, json.loads(opened.entry)["purpose"]) == ("open", "postguard:intel", "indicator_share")
 
 
 def test_published_warnings_make_a_valid_atom_feed(platform):

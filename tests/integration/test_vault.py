@@ -29,7 +29,7 @@ def _import(platform, principal, rows):
 
 
 def _open(platform, s, sh, columns=COLUMNS):
-    return platform.vault.open_record(s, org_id=sh.org_id, table="shipments", record_id=sh.waybill, dek=sh.dek,
+    return platform.vault._open_record(s, org_id=sh.org_id, table="shipments", record_id=sh.waybill, dek=sh.dek,
                                       fields={c: getattr(sh, f"{c}_ct") for c in columns})
 
 
@@ -67,11 +67,11 @@ def test_tampered_or_moved_ciphertext_is_refused_with_one_opaque_error(platform,
         messages = set()
         for name, kw in cases.items():
             with pytest.raises(DecryptionFailed) as e:
-                platform.vault.open_record(s, org_id=sa.org_id, table="shipments", **kw)
+                platform.vault._open_record(s, org_id=sa.org_id, table="shipments", **kw)
             messages.add(str(e.value))
         assert messages == {"Protected data could not be read."}
         with pytest.raises(DecryptionFailed):  # another organisation
-            platform.vault.open_record(s, org_id=sa.org_id + 1, table="shipments", record_id=a, dek=sa.dek,
+            platform.vault._open_record(s, org_id=sa.org_id + 1, table="shipments", record_id=a, dek=sa.dek,
                                        fields={"recipient_name": sa.recipient_name_ct})
 
 
@@ -162,7 +162,7 @@ def test_shredded_shipment_cannot_be_recovered(platform, principal, faker):
     platform.shipments.rewrap(principal)
     with platform.db.session() as s:
         with pytest.raises(DecryptionFailed):
-            platform.vault.open_record(s, org_id=principal.org_id, table="shipments", record_id=w, dek=dek,
+            platform.vault._open_record(s, org_id=principal.org_id, table="shipments", record_id=w, dek=dek,
                                        fields={"recipient_name": ct})
         # the others still read
         assert _open(platform, s, _get(s, rows[0]["waybill"]))["recipient_name"] == rows[0]["recipient_name"]

@@ -6,6 +6,7 @@ function):
 * only ``postguard.crypto`` imports a cryptography library;
 * ``postguard.crypto`` imports nothing of postguard but itself and ``postguard.errors``;
 * ``postguard.audit`` imports neither the vault nor any service (its keys are handed in);
+* ``postguard.principals`` and ``postguard.events`` import nothing of postguard but each other;
 * ``postguard.db`` and ``postguard.settings`` import kernels only (the model registry is handed to the
   migrator). Migration scripts (``postguard.db.migrations``) run under the migrator, as wiring.
 """
@@ -100,3 +101,10 @@ def test_db_and_settings_import_kernels_only():
 
     assert _offences(importer, lambda i: _within(i, "postguard") and i != "postguard"
                      and not any(_within(i, k) for k in kernels)) == []
+
+
+def test_principals_and_events_import_nothing_of_postguard_but_each_other():
+    """Who acts and what happened are vocabulary every layer may use: they import no service."""
+    mine = ("postguard.principals", "postguard.events")
+    assert _offences(lambda m: m in mine, lambda i: _within(i, "postguard") and i != "postguard"
+                     and i not in mine and not any(i.startswith(f"{m}.") for m in mine)) == []

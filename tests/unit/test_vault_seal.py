@@ -27,7 +27,7 @@ def _vault_and_sealer(reserved=None):
 
 def _open(vault, record_id, sealed, columns=LAYOUT.columns):
     dek, *cts = sealed
-    return vault.open_record(None, org_id=ORG, table=LAYOUT.table, record_id=record_id, dek=bytes(dek),
+    return vault._open_record(None, org_id=ORG, table=LAYOUT.table, record_id=record_id, dek=bytes(dek),
                              fields={c: None if ct is None else bytes(ct) for c, ct in zip(columns, cts)})
 
 

@@ -1,11 +1,19 @@
-"""The one door: every read of plaintext personal data passes here.
+"""The one door: every read of protected personal data passes here.
 
-The door decides whether the principal may read the columns for the stated purpose, appends the
-decision to the access log (refusals too), and only once the entry is durable asks the vault to
-decrypt (log before reveal, fail closed: if the append fails, ``AuditUnavailable`` is raised and
-nothing is decrypted). Nothing else in the code base calls ``Vault.open_record``.
+The door decides whether the principal may open the data for the stated purpose, appends the
+decision to the access log (refusals too), publishes a ``Revealed`` event (canary and break-glass
+alerts subscribe to it) and only then asks the vault to decrypt (log before reveal, fail closed: if
+the append fails, ``AuditUnavailable`` is raised and nothing is decrypted; if a subscriber raises,
+nothing is decrypted either). Only the door holds the vault's opener (``VaultOpener``, handed over by
+``postguard.platform``); ``tests/unit/test_one_door.py`` fails if any other module opens.
 
-Purposes and who may use them:
+``Door.open`` opens sealed values (``SealedValue``) of every kind; ``Door.open_shipments`` opens the
+fields of shipments (with the delivery, ticket and justification checks below). Each purpose names one
+kind of data (a table), the columns it may open and who may use it (``PURPOSES``); every value opened
+must be of the principal's organisation (intelligence data excepted: it is the platform's). Who may is
+decided on the principal's type (``postguard.principals``).
+
+Shipments (``shipments``):
 
 - ``phone_search``: an operator system (API key with ``shipments:search``) matching a phone number
   against blind-index candidates; phones only.
@@ -18,16 +26,55 @@ Purposes and who may use them:
   side of a shipment (see ``postguard.privacy``).
 - ``dsr_match`` and ``dsr_export``: the data-protection officer answering a data-subject request:
   phones of candidates to find the person's shipments, then the person's own fields for the export.
-
-Revealing a canary shipment (``postguard.leaks.canaries``) raises an alert whatever the purpose.
 - ``call_check``: a citizen who proved control of their phone number with a one-time code, confirming
   that a courier's parcel (a blind-index candidate) is addressed to that number; the recipient's phone
   only, compared server-side and never returned to the citizen.
+
+Revealing a canary shipment (``postguard.leaks.canaries``) raises an alert whatever the purpose
+(phone searches excepted: their candidates are only matched, the hits are checked there).
+
+Couriers' numbers (``courier_phones``), masked calls and call intents (``postguard.callerid``):
+
+- ``courier_own_numbers``: a courier reading their own registered numbers (their calls page).
+- ``call_setup``: a courier starting a call or a masked-calling session: their own first verified
+  number, sealed into the session and named in the PASSporT, never shown.
+- ``masked_call``: a telephony system (API key with ``calls:route``, or the command line's bridge)
+  connecting a call on a live masked-calling session: the other party's number (logged as
+  ``call_route``).
+- ``passport_record``: an auditor (API key with ``audit:read``, or the ``auditor`` role) or the
+  platform reading back a PASSporT the operator signed (it names the recipient's number).
+
+Canary pool numbers (``canary_numbers``):
+
+- ``canary_issue``: an auditor (API key with ``audit:read``, or the ``auditor`` role) or the platform
+  giving a free pool number to a new canary parcel.
+
+Data-subject requests (``data_subject_requests``, sealed under a platform secret):
+
+- ``dsr_contact``: the data-protection officer opening the requester's number to find their shipments.
+- ``dsr_notice``: the data-protection officer's acknowledgement or completion texting the requester
+  (the number goes to the SMS gateway only).
+
+Scam intelligence (``intel_*``, sealed under the platform organisation's keys; analysts with
+``intel:analyst`` of any organisation; the actions keep the names they had):
+
+- ``indicator_review``: an indicator's full value (a phone number, account or wallet).
+- ``report_review``: report texts and reporters' contacts of an indicator.
+- ``appeal_review``: an appeal's statement and contact.
+- ``indicator_share`` and ``lookup_index``: the platform itself (``SystemActor`` of the platform
+  organisation) opening personal indicators' values for the shared feed (TAXII, STIX, MISP exports,
+  themselves logged by their callers) and for the private-lookup index (values that never leave the
+  service); one entry per feed or batch.
+
+Openings other than of shipments are logged as ``open`` unless named above; refusals of every kind
+are ``reveal_denied``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,69 +82,213 @@ from sqlalchemy.orm import Session
 from postguard.access.models import Assignment
 from postguard.db.base import utcnow
 from postguard.errors import FieldError, Forbidden, InvalidInput
+from postguard.events import EventBus, Revealed
+from postguard.principals import (
+    ApiKeyPrincipal,
+    DataSubject,
+    Principal,
+    ProvenCitizen,
+    StaffPrincipal,
+    SystemActor,
+)
 from postguard.shipments.models import Shipment
+from postguard.vault.service import SealedFields, SealedValue, VaultOpener
 
 RECIPIENT = frozenset({"recipient_name", "recipient_phone", "recipient_address"})
 EVERYTHING = frozenset({"sender_name", "sender_phone", "sender_address", "recipient_name", "recipient_phone",
                         "recipient_address", "goods_description"})
-# purpose → (who: an API scope or a staff role, columns that purpose may open)
-PURPOSES: dict[str, tuple[str, frozenset[str]]] = {
-    "phone_search": ("scope:shipments:search", frozenset({"sender_phone", "recipient_phone"})),
-    "delivery": ("role:courier", RECIPIENT),
-    "customer_service": ("role:cs", EVERYTHING - {"goods_description"}),
-    "break_glass": ("role:admin", EVERYTHING),
-    "data_subject": ("subject:self", EVERYTHING),
-    "dsr_match": ("role:dpo", frozenset({"sender_phone", "recipient_phone"})),
-    "dsr_export": ("role:dpo", EVERYTHING),
-    "call_check": ("citizen:proven", frozenset({"recipient_phone"})),
+PHONES = frozenset({"sender_phone", "recipient_phone"})
+SHIPMENTS = "shipments"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a purpose opens (``kind``: the table, ``columns``) and who may use it: ``who`` lists
+    ``scope:<scope>`` (an API key with that scope), ``role:<role>`` (staff with that role), ``subject``
+    (the data subject), ``citizen`` (a proven citizen), ``system`` (the platform). ``own``: only values
+    that belong to the member of staff opening them. ``any_org``: platform data, open to principals of
+    every organisation."""
+
+    kind: str
+    who: tuple[str, ...]
+    columns: frozenset[str]
+    action: str = "open"
+    own: bool = False
+    any_org: bool = False
+
+
+PURPOSES: dict[str, Rule] = {
+    "phone_search": Rule(SHIPMENTS, ("scope:shipments:search",), PHONES, "reveal"),
+    "delivery": Rule(SHIPMENTS, ("role:courier",), RECIPIENT, "reveal"),
+    "customer_service": Rule(SHIPMENTS, ("role:cs",), EVERYTHING - {"goods_description"}, "reveal"),
+    "break_glass": Rule(SHIPMENTS, ("role:admin",), EVERYTHING, "break_glass"),
+    "data_subject": Rule(SHIPMENTS, ("subject",), EVERYTHING, "reveal"),
+    "dsr_match": Rule(SHIPMENTS, ("role:dpo",), PHONES, "reveal"),
+    "dsr_export": Rule(SHIPMENTS, ("role:dpo",), EVERYTHING, "reveal"),
+    "call_check": Rule(SHIPMENTS, ("citizen",), frozenset({"recipient_phone"}), "reveal"),
+    "courier_own_numbers": Rule("courier_phones", ("role:courier",), frozenset({"phone"}), own=True),
+    "call_setup": Rule("courier_phones", ("role:courier",), frozenset({"phone"}), own=True),
+    "masked_call": Rule("masked_calls", ("scope:calls:route", "system"),
+                        frozenset({"courier_phone", "recipient_phone"}), "call_route"),
+    "passport_record": Rule("call_intents", ("scope:audit:read", "role:auditor", "system"),
+                            frozenset({"passport"})),
+    "canary_issue": Rule("canary_numbers", ("scope:audit:read", "role:auditor", "system"), frozenset({"phone"})),
+    "dsr_contact": Rule("data_subject_requests", ("role:dpo",), frozenset({"contact"})),
+    "dsr_notice": Rule("data_subject_requests", ("role:dpo",), frozenset({"contact"})),
+    "indicator_review": Rule("intel_indicators", ("scope:intel:analyst",), frozenset({"value"}),
+                             "intel_indicator_reveal", any_org=True),
+    "report_review": Rule("intel_reports", ("scope:intel:analyst",), frozenset({"description", "contact"}),
+                          "intel_report_reveal", any_org=True),
+    "appeal_review": Rule("intel_appeals", ("scope:intel:analyst",), frozenset({"statement", "contact"}),
+                          "intel_appeal_reveal", any_org=True),
+    "indicator_share": Rule("intel_indicators", ("system",), frozenset({"value"})),
+    "lookup_index": Rule("intel_indicators", ("system",), frozenset({"value"})),
 }
 
 
-def _staff_role(principal) -> str | None:
-    return getattr(principal, "role", None)
+def shipment_columns(purpose: str) -> tuple[str, ...]:
+    """The shipment columns ``purpose`` opens, sorted (none for an unknown or other purpose)."""
+    rule = PURPOSES.get(purpose)
+    return tuple(sorted(rule.columns)) if rule is not None and rule.kind == SHIPMENTS else ()
+
+
+def reveals_for_role(role: str) -> bool:
+    """Whether staff with ``role`` may reveal shipments for any purpose at all."""
+    return any(r.kind == SHIPMENTS and f"role:{role}" in r.who for r in PURPOSES.values())
+
+
+def admitted(principal: Principal, who: tuple[str, ...]) -> bool:
+    """Whether ``principal`` is one of ``who`` (see ``Rule``), decided on its type."""
+    match principal:
+        case ApiKeyPrincipal():
+            return any(w.startswith("scope:") and principal.can(w.removeprefix("scope:")) for w in who)
+        case StaffPrincipal(role=role):
+            return f"role:{role}" in who
+        case DataSubject():
+            return "subject" in who
+        case ProvenCitizen():
+            return "citizen" in who
+        case SystemActor():
+            return "system" in who
+    return False
+
+
+def _why_not(principal: Principal, who: tuple[str, ...], purpose: str) -> str:
+    """The refusal's reason, in the words of what the purpose needs."""
+    need = who[0]
+    if need.startswith("scope:"):
+        return f"needs the {need.removeprefix('scope:')} scope"
+    if need.startswith("role:"):
+        return f"only {need.removeprefix('role:')} staff may reveal for {purpose}"
+    if need == "subject":
+        return "only the data subject may use this purpose"
+    if need == "citizen":
+        return "the phone number is not proven"
+    return f"{purpose} is not for this principal"
+
+
+class AccessLog(Protocol):
+    def append(self, *, actor: str, action: str, org_id: int | None = None, subject: str | None = None,
+               purpose: str | None = None, details: dict | None = None) -> int: ...
+
+
+@dataclass(frozen=True)
+class Owned:
+    """A sealed value with the member of staff it belongs to (for purposes limited to one's own)."""
+
+    value: SealedValue
+    owner: int
 
 
 class Door:
-    def __init__(self, platform) -> None:
-        self.p = platform
+    def __init__(self, *, log: AccessLog, opener: VaultOpener, bus: EventBus) -> None:
+        self._log = log
+        self._opener = opener
+        self._bus = bus
 
-    def _refuse(self, principal, *, purpose: str, shipments: Sequence[Shipment], why: str):
-        self.p.audit.append(
-            actor=principal.actor, action="reveal_denied", org_id=principal.org_id,
-            subject=shipments[0].waybill if len(shipments) == 1 else None, purpose=purpose,
-            details={"reason": why, "waybills": [s.waybill for s in shipments]},
-        )
+    # -- deciding ------------------------------------------------------------------------------
+    def _rule(self, purpose: str) -> Rule:
+        rule = PURPOSES.get(purpose)
+        if rule is None:
+            raise InvalidInput("Unknown purpose.", [FieldError("purpose", f"one of {', '.join(PURPOSES)}")])
+        return rule
+
+    def _refuse(self, principal: Principal, *, purpose: str, subject: str | None, records: dict, why: str):
+        self._log.append(actor=principal.actor, action="reveal_denied", org_id=principal.org_id, subject=subject,
+                         purpose=purpose, details={"reason": why, **records})
         raise Forbidden(f"Not allowed: {why}.")
 
-    def _decide(self, session: Session, principal, *, shipments, columns, purpose: str, details: dict) -> None:
-        who, allowed = PURPOSES.get(purpose, ("", frozenset()))
-        kind, _, need = who.partition(":")
-        if not who:
-            raise InvalidInput("Unknown purpose.", [FieldError("purpose", f"one of {', '.join(PURPOSES)}")])
-        if kind == "scope" and not (hasattr(principal, "can") and principal.can(need)):
-            self._refuse(principal, purpose=purpose, shipments=shipments, why=f"needs the {need} scope")
-        if kind == "subject" and not getattr(principal, "is_data_subject", False):
-            self._refuse(principal, purpose=purpose, shipments=shipments, why="only the data subject may use this purpose")
-        if kind == "citizen" and not getattr(principal, "proven", False):
-            self._refuse(principal, purpose=purpose, shipments=shipments, why="the phone number is not proven")
-        if kind == "role" and _staff_role(principal) != need:
-            self._refuse(principal, purpose=purpose, shipments=shipments, why=f"only {need} staff may reveal for {purpose}")
-        if not set(columns) <= allowed:
-            self._refuse(principal, purpose=purpose, shipments=shipments, why=f"{purpose} does not cover these fields")
-        if any(s.org_id != principal.org_id for s in shipments):
-            self._refuse(principal, purpose=purpose, shipments=shipments, why="the shipment belongs to another operator")
+    def _admit(self, principal: Principal, rule: Rule, *, purpose: str, kinds: set[str], columns: set[str],
+               org_ids: set[int], subject: str | None, records: dict) -> None:
+        """The checks every purpose shares: who, what (the kind and columns), whose (the organisation)."""
+        def refuse(why: str):
+            self._refuse(principal, purpose=purpose, subject=subject, records=records, why=why)
+
+        if not admitted(principal, rule.who):
+            refuse(_why_not(principal, rule.who, purpose))
+        if kinds - {rule.kind} or not columns <= rule.columns:
+            refuse(f"{purpose} does not cover these fields")
+        if not rule.any_org and org_ids - {principal.org_id}:
+            refuse("the shipment belongs to another operator" if rule.kind == SHIPMENTS
+                   else "the data belongs to another organisation")
+
+    def _publish(self, session: Session, principal: Principal, rule: Rule, *, purpose: str,
+                 subjects: tuple[str, ...], index: int, details: dict) -> None:
+        # After the entry is durable and before anything is decrypted: a subscriber that cannot do its
+        # part (an alert that cannot be recorded) stops the reveal like a log entry that cannot.
+        self._bus.publish(Revealed(principal=principal, purpose=purpose, kind=rule.kind, org_id=principal.org_id,
+                                   subjects=subjects, log_index=index, details=details, session=session))
+
+    # -- sealed values ---------------------------------------------------------------------------
+    def open(self, session: Session, principal: Principal, purpose: str, secrets: Sequence[SealedValue | Owned],
+             *, subject: str | None = None, details: dict | None = None) -> list[str | bytes | None]:
+        """Decide, log once for the whole request, publish ``Revealed``, then open each secret (in
+        order). ``Owned`` secrets name the member of staff they belong to (``own`` purposes need it)."""
+        rule = self._rule(purpose)
+        details = dict(details or {})
+        values = [s.value if isinstance(s, Owned) else s for s in secrets]
+        records = {"records": [f"{v.table}:{v.record_id}" for v in values][:50]}
+        self._admit(principal, rule, purpose=purpose, kinds={v.table for v in values},
+                    columns={v.column for v in values}, org_ids={v.org_id for v in values}, subject=subject,
+                    records=records)
+        if rule.own:
+            match principal:
+                case StaffPrincipal(staff_id=me) if all(isinstance(s, Owned) and s.owner == me for s in secrets):
+                    pass
+                case _:
+                    self._refuse(principal, purpose=purpose, subject=subject, records=records,
+                                 why=f"{purpose} opens only your own data")
+        index = self._log.append(actor=principal.actor, action=rule.action, org_id=principal.org_id,
+                                 subject=subject, purpose=purpose, details={**records, **details})
+        self._publish(session, principal, rule, purpose=purpose, subjects=tuple(v.record_id for v in values), index=index,
+                      details=details)
+        return [self._opener.open_value(session, v) for v in values]
+
+    # -- shipments -------------------------------------------------------------------------------
+    def _decide_shipments(self, session: Session, principal: Principal, rule: Rule, *, shipments, columns,
+                          purpose: str, details: dict) -> None:
+        subject = shipments[0].waybill if len(shipments) == 1 else None
+        records = {"waybills": [s.waybill for s in shipments]}
+
+        def refuse(why: str):
+            self._refuse(principal, purpose=purpose, subject=subject, records=records, why=why)
+
+        self._admit(principal, rule, purpose=purpose, kinds={SHIPMENTS}, columns=set(columns),
+                    org_ids={s.org_id for s in shipments}, subject=subject, records=records)
         if purpose == "delivery":
+            if not isinstance(principal, StaffPrincipal):  # admitted by role: always staff
+                refuse("only couriers deliver")
             now = utcnow()
             for s in shipments:
                 active = session.execute(
                     select(Assignment).where(Assignment.shipment_id == s.id, Assignment.ended_at.is_(None))
                 ).scalar_one_or_none()
                 if active is None or active.courier_id != principal.staff_id:
-                    self._refuse(principal, purpose=purpose, shipments=shipments, why="the parcel is not assigned to you")
+                    refuse("the parcel is not assigned to you")
                 if s.status != "out_for_delivery":
-                    self._refuse(principal, purpose=purpose, shipments=shipments, why="the parcel is not out for delivery")
+                    refuse("the parcel is not out for delivery")
                 if not active.window_start <= now <= active.window_end:
-                    self._refuse(principal, purpose=purpose, shipments=shipments, why="the delivery window is closed")
+                    refuse("the delivery window is closed")
         if purpose == "customer_service" and not (details.get("ticket") and details.get("reason")):
             raise InvalidInput("A ticket and a reason are required.",
                                [FieldError(f, "required") for f in ("ticket", "reason") if not details.get(f)])
@@ -105,36 +296,28 @@ class Door:
             raise InvalidInput("A justification is required.", [FieldError("justification", "at least 10 characters")])
 
     def open_shipments(
-        self, session: Session, *, principal, shipments: Sequence[Shipment], columns: tuple[str, ...],
+        self, session: Session, *, principal: Principal, shipments: Sequence[Shipment], columns: tuple[str, ...],
         purpose: str, details: dict | None = None,
     ) -> list[dict[str, str | None]]:
-        """Decide, log once for the whole request, then decrypt ``columns`` of each shipment."""
+        """Decide, log once for the whole request, publish ``Revealed``, then decrypt ``columns`` of each
+        shipment."""
         details = details or {}
-        self._decide(session, principal, shipments=shipments, columns=columns, purpose=purpose, details=details)
-        index = self.p.audit.append(
-            actor=principal.actor, action="break_glass" if purpose == "break_glass" else "reveal",
-            org_id=principal.org_id, subject=shipments[0].waybill if len(shipments) == 1 else None,
-            purpose=purpose,
+        rule = self._rule(purpose)
+        if rule.kind != SHIPMENTS:
+            raise InvalidInput("Unknown purpose.", [FieldError("purpose", "not a purpose for shipments")])
+        self._decide_shipments(session, principal, rule, shipments=shipments, columns=columns, purpose=purpose,
+                               details=details)
+        index = self._log.append(
+            actor=principal.actor, action=rule.action, org_id=principal.org_id,
+            subject=shipments[0].waybill if len(shipments) == 1 else None, purpose=purpose,
             details={"columns": list(columns), "waybills": [s.waybill for s in shipments], **details},
         )
-        # Alerts come after the reveal is logged and before anything is decrypted: an alert that cannot
-        # be recorded stops the reveal like a log entry that cannot.
-        if purpose == "break_glass":
-            waybills = ", ".join(s.waybill for s in shipments[:10]) + (" …" if len(shipments) > 10 else "")
-            self.p.alerts.raise_alert(
-                org_id=principal.org_id, kind="break_glass", severity="high",
-                subject=shipments[0].waybill if len(shipments) == 1 else None, actor=principal.actor,
-                reason=f"Break-glass reveal of {waybills} by {principal.actor}: "
-                       f"{details.get('justification', '').strip()[:500]}",
-                details={"log_index": index, "waybills": [s.waybill for s in shipments]},
-            )
-        if purpose != "phone_search":  # a search's candidates are only matched; its hits are checked there
-            self.p.canaries.on_reveal(session, principal, shipments, purpose=purpose)
+        self._publish(session, principal, rule, purpose=purpose, subjects=tuple(s.waybill for s in shipments), index=index,
+                      details=details)
         return [
-            self.p.vault.open_record(
-                session, org_id=s.org_id, table="shipments", record_id=s.waybill, dek=s.dek,
-                fields={c: getattr(s, f"{c}_ct") for c in columns}, reload=self._dek_reader(session, s.id),
-            )
+            self._opener.open_fields(session, SealedFields(
+                org_id=s.org_id, table=SHIPMENTS, record_id=s.waybill, dek=s.dek,
+                fields={c: getattr(s, f"{c}_ct") for c in columns}, reload=self._dek_reader(session, s.id)))
             for s in shipments
         ]
 

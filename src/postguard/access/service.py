@@ -7,13 +7,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from postguard.access.door import PURPOSES
+from postguard.access.door import reveals_for_role, shipment_columns
 from postguard.access.models import Assignment, Staff
-from postguard.access.staff import StaffPrincipal
 from postguard.db.base import utcnow
 from postguard.errors import FieldError, Forbidden, InvalidInput, NotFound
 from postguard.orgs.models import Organisation
-from postguard.orgs.service import Principal
+from postguard.principals import ApiKeyPrincipal, StaffPrincipal
 from postguard.shipments.models import Shipment
 from postguard.shipments.service import masked_view
 
@@ -37,7 +36,7 @@ class AccessService:
             raise NotFound(f"No shipment with waybill {waybill}.")
         return sh
 
-    def assign(self, principal: StaffPrincipal | Principal, *, waybill: str, courier: str,
+    def assign(self, principal: StaffPrincipal | ApiKeyPrincipal, *, waybill: str, courier: str,
                window_start: datetime, window_end: datetime) -> int:
         """Give a parcel to a courier for a delivery window; any earlier assignment ends now.
 
@@ -90,7 +89,7 @@ class AccessService:
         """The personal data the purpose covers (see ``access.door.PURPOSES``), after the door has
         decided and logged."""
         details = {k: v for k, v in {"ticket": ticket, "reason": reason, "justification": justification}.items() if v}
-        if not any(who == f"role:{principal.role}" for who, _ in PURPOSES.values()):
+        if not reveals_for_role(principal.role):
             # a role with no reveal purpose at all (an analyst, an auditor…) is refused before any
             # lookup: the same answer whether or not the waybill exists, and logged
             self.p.audit.append(actor=principal.actor, action="reveal_denied", org_id=principal.org_id,
@@ -100,7 +99,7 @@ class AccessService:
         with self.p.db.session() as s:
             sh = self._shipment(s, principal.org_id, waybill)
             # what the purpose covers, as the door's one table says (an unknown purpose: refused there)
-            columns = tuple(sorted(PURPOSES.get(purpose, ("", frozenset()))[1]))
+            columns = shipment_columns(purpose)
             (values,) = self.p.door.open_shipments(s, principal=principal, shipments=[sh], columns=columns,
                                                    purpose=purpose, details=details)
             masked_only = purpose == "delivery" and s.get(Organisation, sh.org_id).masked_only

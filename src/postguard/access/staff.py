@@ -25,6 +25,8 @@ from postguard.errors import (
     Unauthenticated,
 )
 from postguard.orgs.models import Organisation
+from postguard.orgs.service import PLATFORM_ORG
+from postguard.principals import StaffPrincipal
 from postguard.shipments.validation import without_format_chars
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -33,19 +35,6 @@ LOCK_AFTER = 5  # failed sign-ins in a row
 LOCK_FOR = timedelta(minutes=15)
 SESSION_FOR = timedelta(hours=12)
 _SIGN_IN_FAILED = "Wrong organisation, username or password, or the account is locked."
-
-
-@dataclass(frozen=True)
-class StaffPrincipal:
-    staff_id: int
-    org_id: int
-    org_code: str
-    username: str
-    role: str
-
-    @property
-    def actor(self) -> str:
-        return f"staff:{self.staff_id}"
 
 
 @dataclass(frozen=True)
@@ -87,13 +76,11 @@ class StaffService:
                                      "encoding"))
         if errors:
             raise InvalidInput("The staff account was not created.", errors)
-        from postguard.intel.service import KEY_ORG
-
-        if org_code.strip().upper() == KEY_ORG:
-            self.p.intel.key_org_id()  # the platform organisation exists from its first use
+        if org_code.strip().upper() == PLATFORM_ORG:
+            self.p.orgs.platform_org_id()  # the platform organisation exists from its first use
         elif role in PLATFORM_ROLES:
             raise InvalidInput("The staff account was not created.", [FieldError(
-                "role", f"{role} is a role of the platform organisation {KEY_ORG} only")])
+                "role", f"{role} is a role of the platform organisation {PLATFORM_ORG} only")])
         org = self.p.orgs.get(org_code)
         try:
             with self.p.db.session() as s:

@@ -213,7 +213,7 @@ def call_check_report(body: ReportIn, request: Request, p: Platform = Depends(pl
 @router.post("/calls/route")
 def route_call(body: RouteIn, who: Principal = Depends(telephony), p: Platform = Depends(platform)) -> dict:
     """For a telephony system (SIP/IVR): where a call to one of your proxy numbers goes, or the refusal."""
-    return p.calls.route(caller=body.caller, dialled=body.dialled, actor=who.actor, org_id=who.org_id)
+    return p.calls.route(caller=body.caller, dialled=body.dialled, principal=who)
 
 
 @router.post("/calls/verify")

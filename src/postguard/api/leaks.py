@@ -42,14 +42,14 @@ def list_alerts(
     who: Principal = Depends(principal), p: Platform = Depends(platform),
 ) -> dict:
     """Alerts of the key's organisation, newest first (scope ``audit:read``)."""
-    return p.alerts.list(who, kind=kind, status=status, limit=limit, before=before)
+    return p.access_alerts.list(who, kind=kind, status=status, limit=limit, before=before)
 
 
 @router.post("/alerts/{alert_id}/acknowledge")
 def acknowledge_alert(alert_id: RowId, body: AckIn | None = None, who: Principal = Depends(principal),
                       p: Platform = Depends(platform)) -> dict:
     """Acknowledge an open alert (scope ``alerts:ack``); logged."""
-    return p.alerts.acknowledge(who, alert_id, note=body.note if body else None)
+    return p.access_alerts.acknowledge(who, alert_id, note=body.note if body else None)
 
 
 @router.post("/canaries/contacts", status_code=202)

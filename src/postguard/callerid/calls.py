@@ -50,10 +50,11 @@ from postguard.errors import (
 )
 from postguard.orgs.models import Organisation
 from postguard.phones import national_format
+from postguard.principals import ApiKeyPrincipal, Principal, SystemActor
 from postguard.shipments.models import Shipment
 from postguard.vault import callsign
 from postguard.vault.masking import mask_phone
-from postguard.vault.service import versions_sealed_in
+from postguard.vault.service import SealedValue, versions_sealed_in
 
 TABLE = "masked_calls"
 INTENTS = "call_intents"
@@ -203,6 +204,10 @@ class CallService:
         if not recipient:
             return {**out, "call_unavailable": "no_recipient_phone"}
         now = utcnow()
+        with self.p.db.read_session() as s:  # opened (and logged) before the write transaction below
+            calling = self.p.couriers.calling_number(s, principal)
+        if calling is None:
+            return {**out, "call_unavailable": "no_verified_number"}
         try:
             with self.p.db.session() as s:
                 found = s.execute(select(Shipment, Assignment).join(Assignment, Assignment.shipment_id == Shipment.id)
@@ -214,9 +219,6 @@ class CallService:
                 sh, a = found
                 if not _unshredded(s, sh.id):  # shredded since the door decided: nothing may be sealed
                     return {**out, "call_unavailable": "shredded"}
-                calling = self.p.couriers.calling_number(s, staff_id=principal.staff_id)
-                if calling is None:
-                    return {**out, "call_unavailable": "no_verified_number"}
                 org = s.get(Organisation, principal.org_id)
                 _, proxy = self._session(s, org=org, principal=principal, sh=sh, a=a, now=now, courier=calling,
                                          recipient=(recipient, self.keys.phone_digest(recipient)))
@@ -241,7 +243,7 @@ class CallService:
             if found is None:
                 raise NotFound(f"No shipment with waybill {waybill} assigned to you.")
             sh, a = found
-            calling = self.p.couriers.calling_number(s, staff_id=principal.staff_id)
+            calling = self.p.couriers.calling_number(s, principal)
             if calling is None:
                 raise Conflict("Register and verify your phone number before calling customers.")
             # The door decides (assigned to you, out for delivery, window open) and logs before opening.
@@ -318,22 +320,28 @@ class CallService:
                                     record_id=origid)
         return base64.b64encode(blob).decode("ascii")
 
-    def recorded_passport(self, origid: str) -> str | None:
+    def recorded_passport(self, principal: Principal, origid: str) -> str | None:
         """The PASSporT issued for a call intent (the operator's record of what it signed), or None
-        once the parcel was shredded."""
-        with self.p.db.session() as s:
+        once the parcel was shredded. It names the recipient's number: opened through the door
+        (purpose ``passport_record``, logged)."""
+        with self.p.db.read_session() as s:
             row = s.execute(select(CallIntent.org_id, CallIntent.passport).where(CallIntent.origid == origid)).first()
             if row is None:
                 raise NotFound("No such call intent.")
             if not row.passport:
                 return None
-            return self.p.vault.decrypt(base64.b64decode(row.passport), session=s, org_id=row.org_id, table=INTENTS,
-                                        column="passport", record_id=origid).decode()
+            (token,) = self.p.door.open(s, principal, "passport_record", [SealedValue(
+                org_id=row.org_id, table=INTENTS, column="passport", record_id=origid,
+                blob=base64.b64decode(row.passport))], subject=f"intent:{origid}")
+            return token
 
     # -- routing (the telephony interface) ---------------------------------------------------------
-    def route(self, *, caller: str, dialled: str, actor: str = "telephony", org_id: int | None = None) -> dict:
+    def route(self, *, caller: str, dialled: str, principal: ApiKeyPrincipal | None = None,
+              actor: str = "telephony") -> dict:
         """Where a call from ``caller`` to the proxy number ``dialled`` goes, or why it is refused.
-        With ``org_id`` (an operator's telephony system) only that operator's proxy numbers route."""
+        With ``principal`` (an operator's telephony system, scope ``calls:route``) only that operator's
+        proxy numbers route; without, the platform's own bridge (``actor``) routes any. The target's
+        number is opened through the door (purpose ``masked_call``, logged as ``call_route``)."""
         caller_e164 = phone_field(caller, "caller")
         dialled_e164 = phone_field(dialled, "dialled")
         digest = self.keys.phone_digest(caller_e164)
@@ -341,7 +349,8 @@ class CallService:
         refuse = {"action": "refuse", "reason": NO_DELIVERY, "announcement": ANNOUNCEMENT}
         with self.p.db.read_session() as s:
             proxy = s.execute(select(ProxyNumber).where(ProxyNumber.number == dialled_e164)).scalar_one_or_none()
-            if proxy is None or proxy.status != "active" or (org_id is not None and proxy.org_id != org_id):
+            if (proxy is None or proxy.status != "active"
+                    or (principal is not None and proxy.org_id != principal.org_id)):
                 return {**refuse, "reason": "not_a_proxy_number"}
             hit = s.execute(
                 self._live_sessions(now).where(MaskedCall.proxy_id == proxy.id,
@@ -352,12 +361,12 @@ class CallService:
                 return refuse
             side = "recipient_phone" if hit.courier_digest == digest else "courier_phone"
             waybill = s.get(Shipment, hit.shipment_id).waybill
-        # Log before decrypting the target (fail closed: no entry, no number).
-        self.p.audit.append(actor=actor, action="call_route", org_id=proxy.org_id, subject=waybill,
-                            details={"session": hit.id, "to": side.removesuffix("_phone")})
-        with self.p.db.session() as s:
-            target = self.p.vault.decrypt(getattr(hit, f"{side}_ct"), session=s, org_id=hit.org_id, table=TABLE,
-                                          column=side, record_id=str(hit.id)).decode()
+            who = principal if principal is not None else SystemActor(org_id=proxy.org_id, actor=actor)
+            # Logged before the target is decrypted (fail closed: no entry, no number).
+            (target,) = self.p.door.open(
+                s, who, "masked_call", [SealedValue(org_id=hit.org_id, table=TABLE, column=side,
+                                                    record_id=str(hit.id), blob=getattr(hit, f"{side}_ct"))],
+                subject=waybill, details={"session": hit.id, "to": side.removesuffix("_phone")})
         return {"action": "connect", "target": target, "present_as": dialled_e164,
                 "to": side.removesuffix("_phone"), "session": hit.id, "until": hit.ends_at.isoformat()}
 

@@ -46,6 +46,7 @@ from postguard.db.base import utcnow
 from postguard.db.engine import placeholder
 from postguard.errors import FieldError, InvalidInput, RateLimited, Unauthenticated
 from postguard.orgs.models import Organisation
+from postguard.principals import ProvenCitizen
 from postguard.shipments.models import Shipment
 from postguard.shipments.validation import without_format_chars
 from postguard.vault.masking import mask_phone
@@ -80,21 +81,6 @@ class Caller(NamedTuple):
     code: str
     name: str
     hotline: str | None
-
-
-@dataclass(frozen=True)
-class CitizenPrincipal:
-    """A citizen who proved control of their phone number with a one-time code, checking a call
-    against one operator's parcels. Known to the access log only by a keyed digest of the number."""
-
-    org_id: int
-    digest_hex: str
-    proven: bool = True
-    role: str | None = None
-
-    @property
-    def actor(self) -> str:
-        return f"citizen:{self.digest_hex[:16]}"
 
 
 @dataclass(frozen=True)
@@ -381,7 +367,7 @@ class CallCheck:
         logs (purpose ``call_check``), then opens their recipient phones to compare, server-side."""
         if not shipments:
             return set()
-        who = CitizenPrincipal(org_id=org_id, digest_hex=self.keys.phone_digest(e164).hex())
+        who = ProvenCitizen(org_id=org_id, digest_hex=self.keys.phone_digest(e164).hex())
         opened = self.p.door.open_shipments(s, principal=who, shipments=shipments, columns=("recipient_phone",),
                                             purpose="call_check", details=details)
         return {sh.id for sh, values in zip(shipments, opened) if values["recipient_phone"] == e164}

@@ -1,7 +1,8 @@
 """The courier registry: each courier's phone numbers, verified by a one-time code.
 
 A number is stored as a keyed digest (for the citizen check's one indexed lookup) plus vault
-ciphertext (for the courier's own view) and its last three digits. A number counts in a check only
+ciphertext (for the courier's own view and for calls, opened through the door) and its last three
+digits. A number counts in a check only
 once verified, and only while its courier's account is active: suspending or offboarding a courier
 (``StaffService.set_status``) takes effect at the next check, because every check reads the status.
 One number belongs to at most one courier across every operator.
@@ -11,13 +12,16 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from postguard.access.door import Owned
 from postguard.access.models import Staff
 from postguard.callerid.keys import phone_field
 from postguard.callerid.models import CourierPhone
 from postguard.db.base import utcnow
 from postguard.errors import Conflict, FieldError, InvalidInput, NotFound
 from postguard.phones import national_format
+from postguard.principals import StaffPrincipal
 from postguard.vault.masking import mask_phone, mask_phone_last3, phone_last3
+from postguard.vault.service import SealedValue
 
 TABLE = "courier_phones"
 
@@ -112,25 +116,32 @@ class CourierRegistry:
         return [{"username": u, "courier_status": st, "phone": mask_phone_last3(cp.phone_last3), "status": cp.status,
                  "verified_at": cp.verified_at.isoformat() if cp.verified_at else None} for cp, u, st in rows]
 
-    def own_phones(self, *, staff_id: int) -> list[dict]:
-        """A courier's own numbers in full (their own view), decrypted from the vault."""
-        with self.p.db.session() as s:
-            rows = s.execute(select(CourierPhone).where(CourierPhone.staff_id == staff_id)
+    def own_phones(self, principal: StaffPrincipal) -> list[dict]:
+        """A courier's own numbers in full (their own view), opened through the door (purpose
+        ``courier_own_numbers``, logged)."""
+        with self.p.db.read_session() as s:
+            rows = s.execute(select(CourierPhone).where(CourierPhone.staff_id == principal.staff_id)
                              .order_by(CourierPhone.id)).scalars().all()
-            out = []
-            for r in rows:
-                e164 = self.p.vault.decrypt(r.phone_ct, session=s, org_id=r.org_id, table=TABLE, column="phone",
-                                            record_id=str(r.id)).decode()
-                out.append({"phone": national_format(e164), "e164": e164, "status": r.status})
-        return out
+            if not rows:
+                return []
+            opened = self.p.door.open(s, principal, "courier_own_numbers", [_sealed(r) for r in rows],
+                                      subject=f"staff:{principal.staff_id}")
+        return [{"phone": national_format(e164), "e164": e164, "status": r.status} for r, e164 in zip(rows, opened)]
 
-    def calling_number(self, session, *, staff_id: int) -> tuple[str, bytes] | None:
-        """The courier's first verified number (E.164) and its digest, or None."""
-        r = session.execute(select(CourierPhone).where(CourierPhone.staff_id == staff_id,
+    def calling_number(self, session, principal: StaffPrincipal) -> tuple[str, bytes] | None:
+        """The courier's first verified number (E.164) and its digest, or None; opened through the door
+        (purpose ``call_setup``, logged). ``session`` must hold no write yet (the log appends in its own
+        transaction)."""
+        r = session.execute(select(CourierPhone).where(CourierPhone.staff_id == principal.staff_id,
                                                        CourierPhone.status == "verified")
                             .order_by(CourierPhone.id).limit(1)).scalar_one_or_none()
         if r is None:
             return None
-        e164 = self.p.vault.decrypt(r.phone_ct, session=session, org_id=r.org_id, table=TABLE, column="phone",
-                                    record_id=str(r.id)).decode()
+        (e164,) = self.p.door.open(session, principal, "call_setup", [_sealed(r)],
+                                   subject=f"staff:{principal.staff_id}")
         return e164, r.phone_digest
+
+
+def _sealed(r: CourierPhone) -> Owned:
+    return Owned(SealedValue(org_id=r.org_id, table=TABLE, column="phone", record_id=str(r.id), blob=r.phone_ct),
+                 owner=r.staff_id)

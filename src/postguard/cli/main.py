@@ -703,14 +703,14 @@ def alerts_list(
 ) -> None:
     """Alerts, newest first."""
     p = _platform()
-    _out(p.alerts.list(p.orgs.principal(org, actor="cli"), kind=kind, status=status, limit=limit))
+    _out(p.access_alerts.list(p.orgs.principal(org, actor="cli"), kind=kind, status=status, limit=limit))
 
 
 @alerts_app.command("ack")
 def alerts_ack(alert_id: int, org: str = OrgOpt, note: Optional[str] = typer.Option(None, help="Why it is closed")) -> None:
     """Acknowledge an alert (logged)."""
     p = _platform()
-    _out(p.alerts.acknowledge(p.orgs.principal(org, actor="cli"), alert_id, note=note))
+    _out(p.access_alerts.acknowledge(p.orgs.principal(org, actor="cli"), alert_id, note=note))
 
 
 @leaks_app.command("triangulate")

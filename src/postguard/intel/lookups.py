@@ -125,8 +125,10 @@ class PrivateLookups:
             with self.p.db.session() as s:
                 rows = s.execute(select(Indicator).where(Indicator.lookup_output.is_(None))
                                  .order_by(Indicator.id).limit(500)).scalars().all()
-                for ind in rows:
-                    ind.lookup_bucket, ind.lookup_output = self.entry(ind.type, self.p.intel.value_of(s, ind))
+                # opened through the door (purpose ``lookup_index``, one entry per batch) before any write
+                values = self.p.intel.values_of(s, rows, purpose="lookup_index")
+                for ind, value in zip(rows, values):
+                    ind.lookup_bucket, ind.lookup_output = self.entry(ind.type, value)
                 done += len(rows)
             if len(rows) < 500:
                 break

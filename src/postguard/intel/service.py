@@ -24,7 +24,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from postguard import memo
-from postguard.access.staff import StaffPrincipal
 from postguard.db.base import utcnow
 from postguard.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from postguard.intel.evidence import check_file
@@ -53,10 +52,12 @@ from postguard.intel.verdicts import (
     judge_link,
 )
 from postguard.orgs.models import Organisation
-from postguard.orgs.service import SCOPES, Principal
-from postguard.vault.service import versions_sealed_in
+from postguard.orgs.service import PLATFORM_ORG
+from postguard.principals import ApiKeyPrincipal as Principal
+from postguard.principals import StaffPrincipal, SystemActor
+from postguard.vault.service import SealedValue, versions_sealed_in
 
-KEY_ORG = "PG-INTEL"
+KEY_ORG = PLATFORM_ORG  # the platform organisation (``OrgService.platform_org_id``) holds the keys
 CATEGORIES = {
     "fake_courier": "posing as a courier or postal operator (fees, COD, undelivered parcel)",
     "fake_bank": "posing as a bank",
@@ -143,7 +144,6 @@ class IntelService:
         self.policy = Policy(half_life_days=s.intel_half_life_days, confirmed_days=s.intel_confirmed_days)
         self._lock = threading.Lock()
         self._digest_fn = None
-        self._key_org_id: int | None = None
         self._grade_cache: dict[int, tuple] = {}
         self._answers: dict[tuple[bytes, ...], tuple] = {}  # digests -> (generation, at, answer, indicator ids)
         self._bodies: OrderedDict[bytes, tuple] = OrderedDict()  # body -> (generation, expires, JSON, ids, kept at)
@@ -188,22 +188,11 @@ class IntelService:
 
     def key_org_id(self) -> int:
         """The platform's own organisation, whose vault keys protect intelligence data."""
-        if self._key_org_id is None:
-            from postguard.errors import NotFound as _NF
-
-            try:
-                org = self.p.orgs.get(KEY_ORG)
-            except _NF:
-                try:
-                    org = self.p.orgs.create(code=KEY_ORG, name="postguard platform (scam intelligence keys)")
-                except Conflict:
-                    org = self.p.orgs.get(KEY_ORG)
-            self._key_org_id = org.id
-        return self._key_org_id
+        return self.p.orgs.platform_org_id()
 
     def cli_principal(self) -> Principal:
         """The command line acts as the platform, with every scope."""
-        return Principal(org_id=self.key_org_id(), org_code=KEY_ORG, actor="cli", scopes=frozenset(SCOPES))
+        return self.p.orgs.platform_principal(actor="cli")
 
     def _seal(self, s: Session, text: str | bytes | None, *, table: str, column: str, record_id: int) -> bytes | None:
         if text is None or text == "":
@@ -212,11 +201,13 @@ class IntelService:
         return self.p.vault.encrypt(data, session=s, org_id=self.key_org_id(), table=table, column=column,
                                     record_id=str(record_id))
 
-    def _open(self, s: Session, blob: bytes | None, *, table: str, column: str, record_id: int) -> bytes | None:
-        if blob is None:
-            return None
-        return self.p.vault.decrypt(blob, session=s, org_id=self.key_org_id(), table=table, column=column,
-                                    record_id=str(record_id))
+    def _sealed(self, blob: bytes | None, *, table: str, column: str, record_id: int) -> SealedValue:
+        """A value sealed by ``_seal``, to open through the door."""
+        return SealedValue(org_id=self.key_org_id(), table=table, column=column, record_id=str(record_id), blob=blob)
+
+    @staticmethod
+    def _text(raw: str | bytes | None) -> str | None:
+        return raw.decode("utf-8") if isinstance(raw, bytes) else raw
 
     # -- indicators --------------------------------------------------------------------------
     def _find(self, s: Session, n: Normal) -> Indicator | None:
@@ -241,13 +232,16 @@ class IntelService:
             ind.value_ct = self._seal(s, n.value, table="intel_indicators", column="value", record_id=ind.id)
         return ind
 
-    def value_of(self, s: Session, ind: Indicator) -> str:
-        """The normal form of a stored indicator (decrypted for personal types). For the service's
-        own use: sharing and the lookup index; callers log before anything leaves."""
-        if ind.value is not None:
-            return ind.value
-        raw = self._open(s, ind.value_ct, table="intel_indicators", column="value", record_id=ind.id)
-        return raw.decode("utf-8")
+    def values_of(self, s: Session, inds, *, purpose: str) -> list[str]:
+        """The normal forms of stored indicators, personal ones opened through the door by the platform
+        itself (one log entry for the lot), for the service's own use: ``indicator_share`` (the shared
+        feed) or ``lookup_index`` (the private-lookup index). ``s`` must hold no write yet."""
+        personal = [i for i in inds if i.value is None]
+        opened = dict(zip((i.id for i in personal), self.p.door.open(
+            s, SystemActor(org_id=self.key_org_id(), actor="postguard:intel"), purpose,
+            [self._sealed(i.value_ct, table="intel_indicators", column="value", record_id=i.id) for i in personal],
+        ))) if personal else {}
+        return [i.value if i.value is not None else opened[i.id] for i in inds]
 
     def _official(self, s: Session, indicator_id: int) -> tuple[OfficialChannel, Organisation] | None:
         row = s.execute(
@@ -805,9 +799,10 @@ class IntelService:
             raise Forbidden("Only analysts and administrators of the platform organisation may do this.")
         return Principal(org_id=staff.org_id, org_code=staff.org_code, actor=staff.actor, scopes=frozenset(scopes))
 
-    def reveal_value(self, principal: Principal, indicator_id: int, *, purpose: str = "moderation") -> dict:
-        """The full value of an indicator. For a phone number, account or wallet this is a reveal:
-        appended to the access log first, and nothing is decrypted if the log cannot be written."""
+    def reveal_value(self, principal: Principal, indicator_id: int, *, purpose: str = "indicator_review") -> dict:
+        """The full value of an indicator. For a phone number, account or wallet this is a reveal
+        through the door (purpose ``indicator_review``): appended to the access log first, and nothing
+        is decrypted if the log cannot be written."""
         self.p.orgs.require(principal, "intel:analyst")
         self._ready()
         with self.p.db.read_session() as s:
@@ -815,13 +810,10 @@ class IntelService:
             if ind is None:
                 raise NotFound(f"No indicator {indicator_id}.")
             personal = ind.value_ct is not None
-        if personal:
-            self.p.audit.append(actor=principal.actor, action="intel_indicator_reveal", org_id=principal.org_id,
-                                subject=f"indicator:{indicator_id}", purpose=purpose)
-        with self.p.db.read_session() as s:
-            ind = s.get(Indicator, indicator_id)
-            raw = self._open(s, ind.value_ct, table="intel_indicators", column="value", record_id=ind.id)
-            value = raw.decode("utf-8") if raw is not None else ind.value
+            value = self._text(self.p.door.open(
+                s, principal, purpose, [self._sealed(ind.value_ct, table="intel_indicators", column="value",
+                                                     record_id=ind.id)], subject=f"indicator:{indicator_id}",
+            )[0]) if personal else ind.value
             return {"indicator": ind.id, "type": ind.type, "display": ind.display, "value": value,
                     "qualifier": ind.qualifier, "logged": personal}
 
@@ -844,23 +836,20 @@ class IntelService:
                     for a, ind in rows]
 
     def appeal_reveal(self, principal: Principal, appeal_id: str) -> dict:
-        """An appeal's statement and contact (vault ciphertext), logged before they are decrypted."""
+        """An appeal's statement and contact (vault ciphertext), opened through the door (purpose
+        ``appeal_review``): logged before they are decrypted."""
         self.p.orgs.require(principal, "intel:analyst")
         self._ready()
         with self.p.db.read_session() as s:
             a = s.execute(select(Appeal).where(Appeal.public_id == appeal_id)).scalar_one_or_none()
             if a is None:
                 raise NotFound("No such appeal.")
-            iid = a.indicator_id
-        self.p.audit.append(actor=principal.actor, action="intel_appeal_reveal", org_id=principal.org_id,
-                            subject=f"indicator:{iid}", purpose="moderation", details={"appeal": appeal_id})
-        with self.p.db.read_session() as s:
-            a = s.execute(select(Appeal).where(Appeal.public_id == appeal_id)).scalar_one()
-            out = {"id": appeal_id}
-            for col in ("statement", "contact"):
-                raw = self._open(s, getattr(a, f"{col}_ct"), table="intel_appeals", column=col, record_id=a.id)
-                out[col] = raw.decode("utf-8") if raw is not None else None
-            return out
+            cols = ("statement", "contact")
+            opened = self.p.door.open(
+                s, principal, "appeal_review",
+                [self._sealed(getattr(a, f"{col}_ct"), table="intel_appeals", column=col, record_id=a.id) for col in cols],
+                subject=f"indicator:{a.indicator_id}", details={"appeal": appeal_id})
+            return {"id": appeal_id, **{col: self._text(raw) for col, raw in zip(cols, opened)}}
 
     def stats(self, principal: Principal, *, days: int = 30, now: datetime | None = None) -> dict:
         """Reports received per day and category over the last ``days`` days (Vietnam's calendar
@@ -890,12 +879,9 @@ class IntelService:
 
     def indicator(self, principal: Principal, indicator_id: int, *, reveal: bool = False) -> dict:
         """An indicator with its verdict and reports, for analysts. ``reveal`` also decrypts report
-        texts and contacts, logged in the access log before anything is opened."""
+        texts and contacts through the door (purpose ``report_review``), logged before anything is opened."""
         self.p.orgs.require(principal, "intel:analyst", subject=f"indicator:{indicator_id}")
         self._ready()
-        if reveal:
-            self.p.audit.append(actor=principal.actor, action="intel_report_reveal", org_id=principal.org_id,
-                                subject=f"indicator:{indicator_id}", purpose="moderation")
         with self.p.db.read_session() as s:
             ind = s.get(Indicator, indicator_id)
             if ind is None:
@@ -904,6 +890,12 @@ class IntelService:
             reports = s.execute(
                 select(Report).join(ReportIndicator, ReportIndicator.report_id == Report.id)
                 .where(ReportIndicator.indicator_id == ind.id).order_by(Report.id)).scalars().all()
+            cols = ("description", "contact")
+            texts = iter(self.p.door.open(
+                s, principal, "report_review",
+                [self._sealed(getattr(r, f"{col}_ct"), table="intel_reports", column=col, record_id=r.id)
+                 for r in reports for col in cols],
+                subject=f"indicator:{indicator_id}") if reveal else ())
             out_reports = []
             for r in reports:
                 files = s.execute(select(Evidence.id, Evidence.media_type, Evidence.size)
@@ -913,10 +905,7 @@ class IntelService:
                         "created_at": r.created_at.isoformat(), "duplicates": r.duplicates,
                         "evidence": [{"id": i, "media_type": m, "size": z} for i, m, z in files]}
                 if reveal:
-                    for col in ("description", "contact"):
-                        raw = self._open(s, getattr(r, f"{col}_ct"), table="intel_reports", column=col,
-                                         record_id=r.id)
-                        item[col] = raw.decode("utf-8") if raw is not None else None
+                    item.update({col: self._text(next(texts)) for col in cols})
                 out_reports.append(item)
             history = s.execute(select(Decision).where(Decision.indicator_id == ind.id).order_by(Decision.id)
                                 ).scalars().all()
@@ -1091,11 +1080,15 @@ class IntelService:
                 out[iid] = (count + n, cats | {category})
         return out
 
-    def _shared(self, s: Session, ind: Indicator, verdict: str, score: int, stats) -> SharedIndicator | None:
-        if verdict not in SHARED_VERDICTS or ind.type not in SHARED_TYPES:
+    @staticmethod
+    def _is_shared(ind: Indicator, verdict: str) -> bool:
+        return verdict in SHARED_VERDICTS and ind.type in SHARED_TYPES
+
+    def _shared(self, ind: Indicator, value: str, verdict: str, score: int, stats) -> SharedIndicator | None:
+        if not self._is_shared(ind, verdict):
             return None
         count, cats = stats.get(ind.id, (0, set()))
-        return to_shared(type_=ind.type, value=self.value_of(s, ind), verdict=verdict, score=score,
+        return to_shared(type_=ind.type, value=value, verdict=verdict, score=score,
                          reports=count, categories=cats, first_seen=ind.first_seen_at,
                          last_seen=max(d for d in (ind.first_seen_at, ind.last_report_at, ind.decision_at) if d))
 
@@ -1107,8 +1100,10 @@ class IntelService:
         with self.p.db.read_session() as s:
             inds = s.execute(select(Indicator).where(Indicator.verdict.in_(SHARED_VERDICTS))
                              .order_by(Indicator.id)).scalars().all()
+            inds = [i for i in inds if self._is_shared(i, i.verdict)]
             stats = self._report_stats(s, [i.id for i in inds])
-            out = [self._shared(s, i, i.verdict, i.score, stats) for i in inds]
+            values = self.values_of(s, inds, purpose="indicator_share")
+            out = [self._shared(i, value, i.verdict, i.score, stats) for i, value in zip(inds, values)]
         return [x for x in out if x is not None]
 
     def shared_lookup(self, type_: str, value: str) -> SharedIndicator | None:
@@ -1120,8 +1115,8 @@ class IntelService:
                             ).scalar_one_or_none()
             if ind is None:
                 return None
-            v = self._grade(s, ind)
-            return self._shared(s, ind, v.verdict, v.score, self._report_stats(s, [ind.id]))
+            v = self._grade(s, ind)  # the asker knows the value: nothing is decrypted
+            return self._shared(ind, value, v.verdict, v.score, self._report_stats(s, [ind.id]))
 
     def import_shared(self, principal: Principal, indicators: list[SharedIndicator], *,
                       source: str = "") -> dict[str, int]:

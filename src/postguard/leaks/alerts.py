@@ -1,5 +1,6 @@
-"""Alerts: raised by the door (break-glass, canary reveals), the canary contact endpoint and the
-anomaly scan; listed and acknowledged by auditors.
+"""Auditors' alerts (``Platform.access_alerts``): raised on a break-glass reveal and a canary reveal
+(subscribers of the door's ``Revealed`` event), by the canary contact endpoint and the anomaly scan;
+listed and acknowledged by auditors. (Scam warnings are ``postguard.alerts``.)
 
 Raising an alert first appends an ``alert`` entry to the access log and then stores the row that
 points at it, so an alert exists in the tamper-evident log even if its row were deleted. Both happen
@@ -15,6 +16,7 @@ from sqlalchemy import select
 
 from postguard.db.base import utcnow
 from postguard.errors import Conflict, FieldError, InvalidInput, NotFound
+from postguard.events import Revealed
 from postguard.leaks.models import KINDS, SEVERITIES, Alert
 
 STATUSES = ("open", "acknowledged", "all")
@@ -70,6 +72,21 @@ class AlertService:
             s.add(row)
             s.flush()
             return row.id
+
+    def on_revealed(self, event: Revealed) -> int | None:
+        """A break-glass reveal raises a high-severity alert (the reveal is logged, nothing is decrypted
+        yet; if the alert cannot be recorded, the reveal stops)."""
+        if event.purpose != "break_glass":
+            return None
+        waybills = list(event.subjects)
+        shown = ", ".join(waybills[:10]) + (" …" if len(waybills) > 10 else "")
+        return self.raise_alert(
+            org_id=event.org_id, kind="break_glass", severity="high",
+            subject=waybills[0] if len(waybills) == 1 else None, actor=event.principal.actor,
+            reason=f"Break-glass reveal of {shown} by {event.principal.actor}: "
+                   f"{(event.details.get('justification') or '').strip()[:500]}",
+            details={"log_index": event.log_index, "waybills": waybills},
+        )
 
     def list(self, principal, *, kind: str | None = None, status: str = "open", limit: int = 50,
              before: int | None = None) -> dict:

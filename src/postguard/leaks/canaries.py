@@ -3,8 +3,8 @@ number given to exactly one channel (a courier, a hub, a customer-service agent,
 export). A canary is an ordinary shipment to everyone who handles it; only the ``canaries`` table
 (never shown to staff or in shipment lists) knows which parcels are canaries.
 
-- Revealing a canary through the door raises a ``canary_reveal`` alert (after the reveal is logged,
-  before anything is decrypted).
+- Revealing a canary through the door raises a ``canary_reveal`` alert (a subscriber of the door's
+  ``Revealed`` event: after the reveal is logged, before anything is decrypted).
 - A call or message received on a canary number (reported by the telephony system) raises a
   ``canary_contact`` alert naming the channel: the number was only ever given to that channel.
 
@@ -25,12 +25,14 @@ from sqlalchemy.orm import Session
 
 from postguard.access.models import Staff
 from postguard.errors import Conflict, FieldError, InvalidInput, NotFound
+from postguard.events import Revealed
 from postguard.leaks.models import Canary, CanaryNumber
 from postguard.orgs.models import ApiKey
 from postguard.phones import InvalidPhone, normalize_phone, phone_field
+from postguard.principals import ApiKeyPrincipal, StaffPrincipal
 from postguard.shipments.models import Shipment
 from postguard.vault.masking import mask_phone_last3, phone_last3
-from postguard.vault.service import versions_sealed_in
+from postguard.vault.service import SealedValue, versions_sealed_in
 
 CHANNEL_KINDS = ("courier", "hub", "cs", "apikey", "export")
 _CHANNEL = re.compile(r"^(courier|hub|cs|apikey|export):(\S(?:[^\x00-\x1f]{0,98}\S)?)$")
@@ -144,10 +146,11 @@ class CanaryService:
                     if r.phone_digest not in taken), None)
                 if row is None:
                     raise Conflict("The canary pool has no free number; add numbers the operator owns first.")
-            digest = row.phone_digest
-            e164 = self.p.vault.decrypt(row.phone_ct, session=s, org_id=principal.org_id, table=_POOL_TABLE,
-                                        column="phone", record_id=digest.hex()).decode("ascii")
+            digest, number = row.phone_digest, SealedValue(org_id=row.org_id, table=_POOL_TABLE, column="phone",
+                                                           record_id=row.phone_digest.hex(), blob=row.phone_ct)
             waybill = waybill or self._waybill_like(s, principal.org_id)
+        with self.p.db.read_session() as s:  # opened through the door (logged), in no write transaction
+            (e164,) = self.p.door.open(s, principal, "canary_issue", [number], subject=f"canary:{channel}"[:80])
         data = Faker(secrets.randbits(64)).shipment_row(waybill)
         data["recipient_phone"] = e164
         view = self.p.shipments.create(principal, data)
@@ -182,21 +185,32 @@ class CanaryService:
                  "created_at": c.created_at.isoformat()} for c, w, st, l3 in rows]
 
     # -- detection -------------------------------------------------------------------------------
-    def on_reveal(self, session: Session, principal, shipments, *, purpose: str) -> list[int]:
-        """Raise a ``canary_reveal`` alert for every canary among ``shipments`` (the reveal is already
-        logged; nothing is decrypted yet). Returns the alert ids."""
-        ids = {s.id: s for s in shipments}
-        if not ids:
+    def on_revealed(self, event: Revealed) -> list[int]:
+        """Raise a ``canary_reveal`` alert for every canary among the revealed shipments (the reveal is
+        already logged; nothing is decrypted yet). Phone searches are left out: their candidates are
+        only matched (a hit is checked where it is shown). Returns the alert ids."""
+        if event.kind != "shipments" or event.purpose == "phone_search":
             return []
-        hits = session.execute(select(Canary).where(Canary.shipment_id.in_(list(ids)))).scalars().all()
+        return self.alert_reveal(event.session, event.principal, org_id=event.org_id, waybills=event.subjects,
+                                 purpose=event.purpose)
+
+    def alert_reveal(self, session: Session, principal, *, org_id: int, waybills, purpose: str) -> list[int]:
+        """A ``canary_reveal`` alert for every canary among the shipments ``waybills`` of ``org_id``
+        (also what a phone search calls for the hits it shows), found with the revealer's ``session``.
+        Returns the alert ids."""
+        if not waybills:
+            return []
+        hits = session.execute(
+            select(Canary, Shipment.waybill).join(Shipment, Shipment.id == Canary.shipment_id)
+            .where(Shipment.org_id == org_id, Shipment.waybill.in_(list(waybills)))
+            .order_by(Canary.id)).all()
         alerts = []
-        for c in hits:
-            sh = ids[c.shipment_id]
+        for c, waybill in hits:
             own = self._is_channel(principal, c.channel)
-            reason = (f"Canary parcel {sh.waybill} (given only to {c.channel}) was revealed by {principal.actor} "
+            reason = (f"Canary parcel {waybill} (given only to {c.channel}) was revealed by {principal.actor} "
                       f"for {purpose}" + (" — its own channel" if own else " — outside its channel") + ".")
-            alerts.append(self.p.alerts.raise_alert(
-                org_id=c.org_id, kind="canary_reveal", severity="medium" if own else "high", subject=sh.waybill,
+            alerts.append(self.p.access_alerts.raise_alert(
+                org_id=c.org_id, kind="canary_reveal", severity="medium" if own else "high", subject=waybill,
                 actor=principal.actor, reason=reason, details={"channel": c.channel, "purpose": purpose,
                                                                "canary": c.id}))
         return alerts
@@ -204,9 +218,12 @@ class CanaryService:
     @staticmethod
     def _is_channel(principal, channel: str) -> bool:
         kind, _, name = channel.partition(":")
-        if kind == "apikey":
-            return principal.actor == f"apikey:{name}"
-        return getattr(principal, "role", None) == kind and getattr(principal, "username", None) == name
+        match principal:
+            case ApiKeyPrincipal(actor=actor):
+                return kind == "apikey" and actor == f"apikey:{name}"
+            case StaffPrincipal(role=role, username=username):
+                return role == kind and username == name
+        return False
 
     def contact(self, principal, *, number: str, caller: str | None, kind: str, at: datetime | None) -> int:
         """A call or SMS received on a canary number → a ``canary_contact`` alert naming the channel.
@@ -238,7 +255,7 @@ class CanaryService:
         noun = "A call" if kind == "call" else "A message"
         reason = (f"{noun} reached the number of canary parcel {waybill}, which was given only to {c.channel}: "
                   f"personal data leaked through that channel.")
-        return self.p.alerts.raise_alert(
+        return self.p.access_alerts.raise_alert(
             org_id=c.org_id, kind="canary_contact", severity="critical", subject=waybill, actor=principal.actor,
             reason=reason,
             details={"channel": c.channel, "canary": c.id, "contact": kind,

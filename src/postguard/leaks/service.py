@@ -120,7 +120,7 @@ class LeakService:
         for f in findings:
             alert_id = None
             if (f.actor, f.feature) not in open_:
-                alert_id = self.p.alerts.raise_alert(
+                alert_id = self.p.access_alerts.raise_alert(
                     org_id=org_id, kind="anomaly", severity=f.severity, subject=f.actor, actor=f.actor,
                     reason=f.reason,
                     details={"feature": f.feature, "value": int(f.value), "peer_median": f"{f.peer_median:g}",

@@ -7,7 +7,7 @@ import hmac
 import re
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NoReturn
 
 from sqlalchemy import select
@@ -25,45 +25,16 @@ from postguard.errors import (
 )
 from postguard.logging import get_logger
 from postguard.orgs.models import ApiKey, Organisation
+from postguard.principals import SCOPES, ApiKeyPrincipal, DataSubject, ProvenCitizen, StaffPrincipal, SystemActor
+
+# The API-key principal under its former name (the shells' annotations).
+Principal = ApiKeyPrincipal
 
 log = get_logger("postguard.authz")
 
-SCOPES = {
-    "shipments:read": "list and get shipments (masked)",
-    "shipments:write": "create, import and update shipments",
-    "shipments:search": "search shipments by phone (candidates filtered server-side)",
-    "labels:print": "print privacy labels",
-    "keys:admin": "rotate data keys",
-    "intel:read": "read shared scam indicators (TAXII, STIX and MISP exports; TLP:CLEAR and TLP:GREEN)",
-    "intel:amber": "also read TLP:AMBER indicators (with intel:read)",
-    "screen:transfer": "screen bank transfers for scam risk",
-    "warnings:publish": "publish scam warnings (sent to webhook subscribers)",
-    "audit:read": "read access-log proofs, alerts and leak triangulations",
-    "alerts:ack": "acknowledge alerts",
-    "telephony": "report calls and messages received on canary numbers",
-    "intel:report": "report scams as an organisation (reports weigh more than the public's)",
-    "intel:official": "register the organisation's own official channels (verified by an administrator)",
-    "intel:analyst": "moderate: the review queue, confirm, dispute or delist indicators, decide appeals",
-    "intel:admin": "platform administrators: verify and revoke official channels of any organisation",
-    "assignments:write": "assign parcels to couriers for a delivery window (reveals are for staff only)",
-    "calls:route": "route masked calls (telephony systems)",
-    "calls:verify": "verify the STIR/SHAKEN Identity header of incoming calls (telephony systems)",
-}
+PLATFORM_ORG = "PG-INTEL"  # the platform's own organisation: its staff (analysts) and its vault keys
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
 KEY_PREFIX = "pgk"
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is acting: an organisation and what it may do. The CLI acts with every scope."""
-
-    org_id: int
-    org_code: str
-    actor: str
-    scopes: frozenset[str] = field(default_factory=lambda: frozenset(SCOPES))
-
-    def can(self, scope: str) -> bool:
-        return scope in self.scopes
 
 
 @dataclass(frozen=True)
@@ -80,6 +51,7 @@ def _digest(token: str) -> bytes:
 class OrgService:
     def __init__(self, platform) -> None:
         self.p = platform
+        self._platform_org_id: int | None = None
 
     def create(self, *, code: str, name: str, hotline: str | None = None) -> Organisation:
         code = code.strip().upper()
@@ -112,9 +84,28 @@ class OrgService:
         with self.p.db.read_session() as s:
             return list(s.execute(select(Organisation).order_by(Organisation.code)).scalars())
 
-    def principal(self, code: str, *, actor: str) -> Principal:
+    def principal(self, code: str, *, actor: str) -> ApiKeyPrincipal:
         org = self.get(code)
-        return Principal(org_id=org.id, org_code=org.code, actor=actor)
+        return ApiKeyPrincipal(org_id=org.id, org_code=org.code, actor=actor)
+
+    def platform_org_id(self) -> int:
+        """The platform's own organisation (``PLATFORM_ORG``): its staff are the platform's analysts and
+        administrators, and its vault keys protect intelligence data. Created on first use."""
+        if self._platform_org_id is None:
+            try:
+                org = self.get(PLATFORM_ORG)
+            except NotFound:
+                try:
+                    org = self.create(code=PLATFORM_ORG, name="postguard platform (scam intelligence keys)")
+                except Conflict:
+                    org = self.get(PLATFORM_ORG)
+            self._platform_org_id = org.id
+        return self._platform_org_id
+
+    def platform_principal(self, *, actor: str = "cli") -> ApiKeyPrincipal:
+        """The command line acting as the platform organisation, with every scope."""
+        return ApiKeyPrincipal(org_id=self.platform_org_id(), org_code=PLATFORM_ORG, actor=actor,
+                               scopes=frozenset(SCOPES))
 
     # -- authorisation -------------------------------------------------------------------------
     def refuse(self, principal, *, reason: str, subject: str | None = None, message: str | None = None,
@@ -124,9 +115,13 @@ class OrgService:
         Every refusal of the platform goes through here (API keys, staff sessions, the public). A
         refusal that cannot be logged still refuses. Callers must not hold an open write transaction
         (on SQLite the append would wait on the database lock)."""
-        actor = getattr(principal, "actor", None) or "public"
+        match principal:
+            case ApiKeyPrincipal() | StaffPrincipal() | DataSubject() | ProvenCitizen() | SystemActor():
+                actor, org_id = principal.actor, principal.org_id
+            case _:
+                actor, org_id = "public", None
         try:
-            self.p.audit.append(actor=actor, action="access_denied", org_id=getattr(principal, "org_id", None),
+            self.p.audit.append(actor=actor, action="access_denied", org_id=org_id,
                                 subject=(subject or "")[:80] or None, details={"reason": reason, **(details or {})})
         except PostguardError:
             log.error("refusal not logged", reason=reason)
@@ -138,16 +133,16 @@ class OrgService:
         action is for staff only); a member of staff (a principal with a ``role``) needs one of
         ``roles`` (none: staff are refused). Anything else — including no principal at all, or a data
         subject — is refused. Refusals are logged, then raised as ``Forbidden``. Returns the principal."""
-        role, roles = getattr(principal, "role", None), tuple(roles)
+        roles = tuple(roles)
         what = f"scope:{scope}" if scope else "roles:" + ",".join(roles)
-        if role is not None:
-            if role in roles:
+        match principal:
+            case StaffPrincipal(role=role) if role in roles:
                 return principal
-            self.refuse(principal, reason=f"role {role} may not do this", subject=subject or what,
-                        message=message or "Your role does not allow this.")
-        can = getattr(principal, "can", None)
-        if scope is not None and callable(can) and can(scope):
-            return principal
+            case StaffPrincipal(role=role):
+                self.refuse(principal, reason=f"role {role} may not do this", subject=subject or what,
+                            message=message or "Your role does not allow this.")
+            case ApiKeyPrincipal() if scope is not None and principal.can(scope):
+                return principal
         self.refuse(principal, reason=f"needs the {scope} scope" if scope else "for staff only",
                     subject=subject or what,
                     message=message or (f"This key lacks the {scope} scope." if scope else "Only staff may do this."))
@@ -194,7 +189,7 @@ class OrgService:
         self.p.audit.append(actor=actor, action="key_rotate", org_id=org.id, details={"version": version})
         return version
 
-    def authenticate(self, token: str) -> Principal:
+    def authenticate(self, token: str) -> ApiKeyPrincipal:
         parts = token.split("_", 2)
         if len(parts) != 3 or parts[0] != KEY_PREFIX:
             raise Unauthenticated("Malformed API key.")
@@ -207,5 +202,5 @@ class OrgService:
         if row is None or row[0].revoked_at is not None or not hmac.compare_digest(row[0].digest, _digest(token)):
             raise Unauthenticated("Invalid or revoked API key.")
         key, code = row
-        return Principal(org_id=key.org_id, org_code=code, actor=f"apikey:{key.prefix}",
+        return ApiKeyPrincipal(org_id=key.org_id, org_code=code, actor=f"apikey:{key.prefix}",
                          scopes=frozenset(key.scopes.split()))

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import or_, select, text, update
@@ -28,7 +27,6 @@ from sqlalchemy.orm import Session
 
 from postguard import places
 from postguard.access.models import Staff
-from postguard.access.staff import StaffPrincipal
 from postguard.audit import merkle
 from postguard.audit.checkpoint import open_checkpoint
 from postguard.audit.models import AuditEntry
@@ -43,6 +41,7 @@ from postguard.errors import (
 from postguard.logging import get_logger
 from postguard.orgs.models import Organisation
 from postguard.phones import phone_field
+from postguard.principals import DataSubject, StaffPrincipal
 from postguard.privacy import deadlines
 from postguard.privacy.models import (
     AuditMention,
@@ -53,6 +52,7 @@ from postguard.privacy.models import (
 from postguard.shipments.models import Shipment, ShipmentEvent
 from postguard.shipments.service import TERMINAL, masked_view
 from postguard.vault.masking import mask_name
+from postguard.vault.service import SealedValue
 
 KINDS = ("access", "deletion", "correction")
 STATUSES = ("received", "acknowledged", "completed")
@@ -66,22 +66,9 @@ DPO_READERS = ("dpo", "admin")  # administrators may read the lists; only the DP
 MAX_DESCRIPTION = 2000
 _REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _WAYBILL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{3,39}$")  # as postguard.shipments.validation
+DSR_CONTACT = "dsr-contact"  # the platform secret requesters' numbers are sealed under
 _MENTIONS_LOCK = 0x6D656E74696F6E73  # "mentions"
 log = get_logger("postguard.privacy")
-
-
-@dataclass(frozen=True)
-class DataSubject:
-    """The person a phone number belongs to, acting on their own data at one operator. The actor
-    names a keyed digest of the number, never the number."""
-
-    org_id: int
-    digest: bytes
-    is_data_subject: bool = True
-
-    @property
-    def actor(self) -> str:
-        return f"subject:{self.digest[:8].hex()}"
 
 
 def _ref(prefix: str) -> str:
@@ -103,6 +90,12 @@ def _call_check(entry: dict, private: bool) -> dict | None:
         return {"kind": "spoken_code", "caller": None}
     caller = details.get("caller")
     return {"kind": "call", "caller": caller if isinstance(caller, str) and not private else None}
+
+
+def _sealed_contact(org_id: int, ref: str, blob: bytes) -> SealedValue:
+    """A request's contact number as sealed by ``file_request`` (under the platform secret ``dsr-contact``)."""
+    return SealedValue(org_id=org_id, table="data_subject_requests", column="contact", record_id=ref, blob=blob,
+                       service=DSR_CONTACT)
 
 
 def _b64(b: bytes) -> str:
@@ -356,7 +349,7 @@ class PrivacyService:
             ref = _ref("DSR")
             r = DataSubjectRequest(ref=ref, org_id=org.id, kind=kind, status="received", subject_digest=digest,
                                    received_at=now or utcnow(), deferred=0,
-                                   contact_ct=self.p.vault.seal_service(e164, session=s, purpose="dsr-contact",
+                                   contact_ct=self.p.vault.seal_service(e164, session=s, purpose=DSR_CONTACT,
                                                                         record_id=ref))
             s.add(r)
             s.flush()
@@ -398,12 +391,16 @@ class PrivacyService:
             raise NotFound(f"No request {ref}.")
         return r
 
-    def _notify(self, ref: str, contact: bytes | None, text: str) -> None:
+    def _notify(self, principal, ref: str, contact: bytes | None, text: str) -> None:
+        """Text the requester (the DPO's action; the number is opened through the door, purpose
+        ``dsr_notice``, and goes to the SMS gateway only). A notice that cannot be sent is logged here
+        and leaves the request as it is."""
         if contact is None:
             return
         try:
-            with self.p.db.session() as s:
-                phone = self.p.vault.open_service(contact, session=s, purpose="dsr-contact", record_id=ref)
+            with self.p.db.read_session() as s:
+                (phone,) = self.p.door.open(s, principal, "dsr_notice", [_sealed_contact(principal.org_id, ref, contact)],
+                                            subject=f"dsr:{ref}")
             self.p.notifier.send_sms(phone, text)
         except PostguardError:
             log.warning("request notice not sent", ref=ref)
@@ -419,7 +416,7 @@ class PrivacyService:
             view, contact = self._view(r, s.get(Organisation, r.org_id), utcnow()), r.contact_ct
         self.p.audit.append(actor=principal.actor, action="dsr_acknowledged", org_id=principal.org_id,
                             subject=f"dsr:{view['ref']}", details={"kind": view["kind"]})
-        self._notify(view["ref"], contact, f"postguard: yeu cau {view['ref']} da duoc tiep nhan; "
+        self._notify(principal, view["ref"], contact, f"postguard: yeu cau {view['ref']} da duoc tiep nhan; "
                                            f"han hoan thanh {view['complete_due'][:10]}.")
         return view
 
@@ -453,18 +450,21 @@ class PrivacyService:
             view = self._view(r, s.get(Organisation, r.org_id), now)
         self.p.audit.append(actor=principal.actor, action="dsr_completed", org_id=principal.org_id,
                             subject=f"dsr:{ref}", details={"kind": kind})
-        self._notify(ref, contact, f"postguard: yeu cau {ref} da hoan thanh.")
+        self._notify(principal, ref, contact, f"postguard: yeu cau {ref} da hoan thanh.")
         return {**view, "receipt": receipt}
 
-    def _contact(self, session: Session, r: DataSubjectRequest) -> str:
+    def _contact(self, session: Session, principal, r: DataSubjectRequest) -> str:
+        """The requester's number, opened through the door for the DPO (purpose ``dsr_contact``)."""
         if r.contact_ct is None:
             raise Conflict(f"Request {r.ref} no longer holds the person's number.")
-        return self.p.vault.open_service(r.contact_ct, session=session, purpose="dsr-contact", record_id=r.ref)
+        (e164,) = self.p.door.open(session, principal, "dsr_contact", [_sealed_contact(r.org_id, r.ref, r.contact_ct)],
+                                   subject=f"dsr:{r.ref}")
+        return e164
 
     def _delete(self, principal, ref: str) -> dict:
         with self.p.db.session() as s:
             r = self._request(s, principal, ref)
-            e164 = self._contact(s, r)
+            e164 = self._contact(s, principal, r)
             org = s.get(Organisation, principal.org_id)
             matched = self._match(s, org, principal, e164, "dsr_match", request=r.ref)
         done = [sh for sh, _ in matched if sh.status in TERMINAL and sh.shredded_at is None]
@@ -575,7 +575,7 @@ class PrivacyService:
             r = self._request(s, principal, ref)
             if r.kind != "access":
                 raise Conflict(f"Request {r.ref} is a {r.kind} request, not an access request.")
-            e164 = self._contact(s, r)
+            e164 = self._contact(s, principal, r)
             org = s.get(Organisation, r.org_id)
             return self._export(s, org, principal, e164, match_purpose="dsr_match", open_purpose="dsr_export",
                                 request=r, me="")

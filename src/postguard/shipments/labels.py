@@ -34,7 +34,7 @@ from sqlalchemy import select
 
 from postguard.errors import FieldError, InvalidInput, Shredded
 from postguard.orgs.models import Organisation
-from postguard.orgs.service import Principal
+from postguard.principals import ApiKeyPrincipal
 from postguard.shipments.models import LabelToken, Shipment
 from postguard.shipments.service import masked_view
 
@@ -210,7 +210,7 @@ class LabelService:
     def __init__(self, platform) -> None:
         self.p = platform
 
-    def render(self, principal: Principal, waybills: list[str]) -> bytes:
+    def render(self, principal: ApiKeyPrincipal, waybills: list[str]) -> bytes:
         """One PDF page per waybill, in the order given (duplicates printed once)."""
         self.p.orgs.require(principal, "labels:print")
         if not waybills:

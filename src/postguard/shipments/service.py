@@ -31,8 +31,8 @@ from postguard.errors import (
 )
 from postguard.logging import get_logger
 from postguard.orgs.models import Organisation
-from postguard.orgs.service import Principal
 from postguard.phones import InvalidPhone, normalize_phone
+from postguard.principals import ApiKeyPrincipal
 from postguard.shipments.models import (
     PERSONAL_FIELDS,
     LabelToken,
@@ -214,13 +214,13 @@ class ShipmentService:
         stamp = now(utcnow()) if now else utcnow()
         return conn.exec_driver_sql(sql, self._rows(org_id, list(items), prot, stamp)).rowcount
 
-    def _org(self, session: Session, principal: Principal) -> Organisation:
+    def _org(self, session: Session, principal: ApiKeyPrincipal) -> Organisation:
         org = session.get(Organisation, principal.org_id)
         if org is None:
             raise NotFound("Organisation not found.")
         return org
 
-    def create(self, principal: Principal, data: dict) -> dict:
+    def create(self, principal: ApiKeyPrincipal, data: dict) -> dict:
         self.p.orgs.require(principal, "shipments:write")
         item, errors = validate(data)
         if errors:
@@ -234,7 +234,7 @@ class ShipmentService:
 
     def import_csv(
         self,
-        principal: Principal,
+        principal: ApiKeyPrincipal,
         stream: BinaryIO,
         *,
         progress: Callable[[int], None] | None = None,
@@ -320,7 +320,7 @@ class ShipmentService:
         if room > 0:
             report.errors.extend(errors[:room])
 
-    def _import_batch(self, principal: Principal, batch: list[ShipmentInput], report: ImportReport,
+    def _import_batch(self, principal: ApiKeyPrincipal, batch: list[ShipmentInput], report: ImportReport,
                       protection) -> None:
         with self.p.db.session() as s:
             org = self._org(s, principal)
@@ -339,7 +339,7 @@ class ShipmentService:
             report.already_present += len(fresh) - inserted
 
     # -- reading (masked) --------------------------------------------------------------------
-    def _by_waybill(self, session: Session, principal: Principal, waybill: str) -> Shipment:
+    def _by_waybill(self, session: Session, principal: ApiKeyPrincipal, waybill: str) -> Shipment:
         s = session.execute(
             select(Shipment).where(Shipment.org_id == principal.org_id, Shipment.waybill == waybill)
         ).scalar_one_or_none()
@@ -347,12 +347,12 @@ class ShipmentService:
             raise NotFound(f"No shipment with waybill {waybill}.")
         return s
 
-    def get(self, principal: Principal, waybill: str) -> dict:
+    def get(self, principal: ApiKeyPrincipal, waybill: str) -> dict:
         self.p.orgs.require(principal, "shipments:read")
         with self.p.db.read_session() as s:
             return masked_view(self._by_waybill(s, principal, waybill))
 
-    def list(self, principal: Principal, *, status: str | None = None, limit: int = 50,
+    def list(self, principal: ApiKeyPrincipal, *, status: str | None = None, limit: int = 50,
              after: str | None = None) -> dict:
         """Masked shipments in waybill order; ``after`` is the cursor (the last waybill seen)."""
         self.p.orgs.require(principal, "shipments:read")
@@ -369,7 +369,7 @@ class ShipmentService:
             items = [masked_view(x) for x in s.execute(q.order_by(Shipment.waybill).limit(limit)).scalars()]
         return {"items": items, "next": items[-1]["waybill"] if len(items) == limit else None}
 
-    def search_by_phone(self, principal: Principal, phone: str) -> list[dict]:
+    def search_by_phone(self, principal: ApiKeyPrincipal, phone: str) -> list[dict]:
         """Shipments where ``phone`` is the sender's or recipient's: blind-index candidates,
         decrypted and filtered server-side, returned masked."""
         self.p.orgs.require(principal, "shipments:search")
@@ -399,11 +399,12 @@ class ShipmentService:
                     hits.append(c)
                     out.append({**masked_view(c), "matched_as": roles})
             if hits:  # a search that finds a canary is a reveal of it: alert before answering
-                self.p.canaries.on_reveal(s, principal, hits, purpose="phone_search")
+                self.p.canaries.alert_reveal(s, principal, org_id=principal.org_id,
+                                             waybills=[h.waybill for h in hits], purpose="phone_search")
         return out
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def set_status(self, principal: Principal, waybill: str, status: str) -> dict:
+    def set_status(self, principal: ApiKeyPrincipal, waybill: str, status: str) -> dict:
         self.p.orgs.require(principal, "shipments:write")
         if status not in STATUSES:
             raise InvalidInput("Unknown status.", [FieldError("status", f"one of {', '.join(STATUSES)}")])
@@ -460,7 +461,7 @@ class ShipmentService:
         )
         return res.rowcount
 
-    def shred(self, principal: Principal, waybill: str) -> None:
+    def shred(self, principal: ApiKeyPrincipal, waybill: str) -> None:
         """Destroy one shipment's data key and personal data now (statistics stay)."""
         self.p.orgs.require(principal, "shipments:write")
         with self.p.db.session() as s:
@@ -504,7 +505,7 @@ class ShipmentService:
             with self.p.db.engine.connect() as c:
                 c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
-    def stats(self, principal: Principal) -> dict:
+    def stats(self, principal: ApiKeyPrincipal) -> dict:
         """Anonymous statistics, kept after shredding: counts by status and by province."""
         self.p.orgs.require(principal, "shipments:read")
         with self.p.db.read_session() as s:
@@ -524,7 +525,7 @@ class ShipmentService:
                 "total": sum(by_status.values()), "cod_amount_vnd_total": int(cod)}
 
     # -- key rotation ------------------------------------------------------------------------
-    def rewrap(self, principal: Principal, *, batch: int = 1000,
+    def rewrap(self, principal: ApiKeyPrincipal, *, batch: int = 1000,
                progress: Callable[[int], None] | None = None) -> dict:
         """Move every shipment's data key to the active data-key version, one short transaction
         per batch (the service keeps serving), then destroy versions no longer used."""
@@ -567,7 +568,7 @@ class ShipmentService:
                             details={"rewrapped": moved, "destroyed_versions": destroyed})
         return {"rewrapped": moved, "destroyed_versions": destroyed}
 
-    def waybills_for_labels(self, session: Session, principal: Principal, waybills: Iterable[str]) -> list[Shipment]:
+    def waybills_for_labels(self, session: Session, principal: ApiKeyPrincipal, waybills: Iterable[str]) -> list[Shipment]:
         wanted = list(dict.fromkeys(waybills))
         found = {
             s.waybill: s for s in session.execute(

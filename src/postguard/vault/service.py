@@ -11,6 +11,11 @@ Key hierarchy::
 The primitives are ``postguard.crypto``'s (AES-256-GCM and the field layout in ``crypto.aead``);
 everything else calls the vault with keyword-only arguments and gets one opaque ``DecryptionFailed``
 for every ciphertext it cannot open.
+
+Anyone may seal; only the access door opens. The vault's opening methods are private
+(``_open_record``, ``_decrypt``, ``_open_service``); the one way to call them from outside the vault is a
+``VaultOpener``, which the wiring (``postguard.platform``) builds once and hands to the door
+(``postguard.access.door``). ``tests/unit/test_one_door.py`` fails if any other module opens.
 """
 
 from __future__ import annotations
@@ -239,7 +244,7 @@ class Vault:
             self.rotate(session, org_id=org_id)
         raise ConfigurationError("could not reserve encryptions under a data key")
 
-    def open_record(
+    def _open_record(
         self,
         session: Session,
         *,
@@ -250,7 +255,8 @@ class Vault:
         fields: dict[str, bytes | None],
         reload: Callable[[], bytes | None] | None = None,
     ) -> dict[str, str | None]:
-        """Open a record's fields (``column → ciphertext``); only the access door calls this.
+        """Open a record's fields (``column → ciphertext``); only the access door calls this (through
+        its ``VaultOpener``).
 
         ``reload`` reads the record's wrapped key (``dek``) again. A re-wrap moves record keys to the
         new data-key version and then destroys the old version, each in its own transaction, so a
@@ -290,7 +296,7 @@ class Vault:
         aad = fa.context(org_id, table, column, record_id)
         return fa.seal(sealer._aead, sealer._vbytes, nonce, fa.pad(value, 16), aad)
 
-    def decrypt(self, blob: bytes, *, session: Session, org_id: int, table: str, column: str, record_id: str) -> bytes:
+    def _decrypt(self, blob: bytes, *, session: Session, org_id: int, table: str, column: str, record_id: str) -> bytes:
         version = fa.key_id_of(blob)
         aead = fa.cipher(self._key(session, org_id=org_id, purpose=DATA, version=version))
         return fa.unpad(fa.open_(aead, blob[1:5], blob, fa.context(org_id, table, column, record_id)))
@@ -418,7 +424,7 @@ class Vault:
         return fa.seal(aead, b"\0\0\0\0", os.urandom(12), fa.pad(value.encode("utf-8"), 16),
                        fa.context("service", purpose, record_id))
 
-    def open_service(self, blob: bytes, *, session: Session, purpose: str, record_id: str) -> str:
+    def _open_service(self, blob: bytes, *, session: Session, purpose: str, record_id: str) -> str:
         aead = fa.cipher(self.service_secret(session, purpose=purpose))
         pt = fa.unpad(fa.open_(aead, b"\0\0\0\0", blob, fa.context("service", purpose, record_id)))
         try:
@@ -445,6 +451,65 @@ class Vault:
              "budget": self.nonce_budget if r.purpose == DATA else None}
             for r in rows
         ]
+
+
+@dataclass(frozen=True)
+class SealedValue:
+    """One protected value as stored, with what it is bound to: sealed by ``Vault.encrypt`` under the
+    organisation's data key (``service`` None), or by ``Vault.seal_service`` under the platform secret
+    ``service`` (``org_id`` is then the organisation whose record it is, for the door's decision only).
+    Opened as UTF-8 text, or as bytes when ``binary`` (files)."""
+
+    org_id: int
+    table: str
+    column: str
+    record_id: str
+    blob: bytes | None
+    service: str | None = None
+    binary: bool = False
+
+
+@dataclass(frozen=True)
+class SealedFields:
+    """A record's protected fields (``column → ciphertext``) under its wrapped record key ``dek``;
+    ``reload`` reads the wrapped key again (see ``Vault._open_record``)."""
+
+    org_id: int
+    table: str
+    record_id: str
+    dek: bytes | None
+    fields: dict[str, bytes | None]
+    reload: Callable[[], bytes | None] | None = None
+
+
+class VaultOpener:
+    """The vault's opening side, handed by the wiring to the access door and to nothing else."""
+
+    __slots__ = ("_vault",)
+
+    def __init__(self, vault: Vault) -> None:
+        self._vault = vault
+
+    def open_value(self, session: Session, secret: SealedValue) -> str | bytes | None:
+        """A value's plaintext (text, or bytes when ``secret.binary``), None for an absent value."""
+        if secret.blob is None:
+            return None
+        if secret.service is not None:
+            return self._vault._open_service(secret.blob, session=session, purpose=secret.service,
+                                             record_id=secret.record_id)
+        raw = self._vault._decrypt(secret.blob, session=session, org_id=secret.org_id, table=secret.table,
+                                   column=secret.column, record_id=secret.record_id)
+        if secret.binary:
+            return raw
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DecryptionFailed() from None
+
+    def open_fields(self, session: Session, record: SealedFields) -> dict[str, str | None]:
+        return self._vault._open_record(session, org_id=record.org_id, table=record.table,
+                                        record_id=record.record_id, dek=record.dek, fields=record.fields,
+                                        reload=record.reload)
 
 
 def versions_sealed_in(session: Session, column, *where, base64_text: bool = False) -> set[int]:

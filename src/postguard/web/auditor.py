@@ -35,7 +35,7 @@ def alerts_page(request: Request, kind: str = "", status: str = "open",
     platform = request.app.state.platform
     kind_ = kind if kind in KINDS else None
     status = status if status in STATUSES else "open"
-    page = platform.alerts.list(staff.principal, kind=kind_, status=status, before=before, limit=50)
+    page = platform.access_alerts.list(staff.principal, kind=kind_, status=status, before=before, limit=50)
     return render_staff(request, "audit_alerts.html", staff, alerts=page["items"], next=page["next"],
                         kinds=KINDS, statuses=STATUSES, kind=kind_ or "", status_filter=status,
                         can_ack=staff.principal.role in ACK_ROLES, done=done)
@@ -44,7 +44,7 @@ def alerts_page(request: Request, kind: str = "", status: str = "open",
 @router.post("/staff/audit/alerts/{alert_id}/ack")
 def alerts_ack(request: Request, alert_id: RowId, note: str = Form("", max_length=500),
                staff: StaffContext = Depends(staff_page(*ACK_ROLES))):
-    request.app.state.platform.alerts.acknowledge(staff.principal, alert_id, note=note)
+    request.app.state.platform.access_alerts.acknowledge(staff.principal, alert_id, note=note)
     return RedirectResponse(f"/staff/audit/alerts?done={alert_id}", status_code=303)
 
 

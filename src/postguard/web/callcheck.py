@@ -169,7 +169,7 @@ async def call_check_report(request: Request, number: str = Form("", max_length=
 def _calls_page(request: Request, staff: StaffContext, *, status: int = 200, **ctx):
     p = request.app.state.platform
     view = p.calls.courier_view(staff.principal)
-    phones = p.couriers.own_phones(staff_id=staff.principal.staff_id)
+    phones = p.couriers.own_phones(staff.principal)
     return render_staff(request, "staff_calls.html", staff, status=status, parcels=view["parcels"], phones=phones,
                         **ctx)
 

@@ -1,0 +1,53 @@
+"""A small in-process event bus, and the events the services publish on it.
+
+Publishers name an event type, not the services that care: subscribers are attached by the wiring
+(``postguard.platform``), so a publisher imports none of them. Delivery is synchronous, in the order
+of subscription, in the publisher's thread; an exception in a subscriber propagates to the publisher
+(which decides what it means: for ``Revealed``, that nothing is decrypted).
+
+This module imports nothing of postguard but ``postguard.principals``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from postguard.principals import Principal
+
+E = TypeVar("E")
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._handlers: dict[type, tuple[Callable[[Any], object], ...]] = {}
+        self._lock = threading.Lock()
+
+    def subscribe(self, event_type: type[E], handler: Callable[[E], object]) -> None:
+        with self._lock:  # copy-on-write: a publish in flight sees the list it started with
+            self._handlers[event_type] = (*self._handlers.get(event_type, ()), handler)
+
+    def publish(self, event: object) -> None:
+        for handler in self._handlers.get(type(event), ()):
+            handler(event)
+
+
+@dataclass(frozen=True)
+class Revealed:
+    """The door allowed ``principal`` to open protected data for ``purpose`` and the decision is in the
+    access log at ``log_index``; nothing is decrypted yet. ``kind`` names what is opened (``shipment``,
+    ``courier_phone`` …, see ``postguard.access.door``) and ``subjects`` which records (waybills for
+    shipments, record ids otherwise), all of organisation ``org_id``. A subscriber that raises stops
+    the reveal. ``session`` is the door's database session: subscribers read with it (a second
+    connection per reveal would starve a small pool under concurrent reveals)."""
+
+    principal: Principal
+    purpose: str
+    kind: str
+    org_id: int
+    subjects: tuple[str, ...]
+    log_index: int
+    details: dict = field(default_factory=dict, compare=False)
+    session: Any = field(default=None, compare=False, repr=False)
