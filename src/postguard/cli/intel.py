@@ -13,7 +13,7 @@ import typer
 
 from postguard.cli.common import open_platform, print_json
 
-INT64_MAX = 2**63 - 1  # the largest id the database holds (as postguard.api.params, without importing FastAPI)
+INT64_MAX = 2**63 - 1  # the largest id the database holds (as postguard.http.params, without importing FastAPI)
 
 intel_app = typer.Typer(no_args_is_help=True, help="Scam intelligence: check, report, official channels, moderation.")
 official_app = typer.Typer(no_args_is_help=True, help="Operators' official channels.")
