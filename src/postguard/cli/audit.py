@@ -105,7 +105,8 @@ def witness_serve(
     the last one it co-signed. Needs no database."""
     import uvicorn
 
-    from postguard.audit.witness import Witness, create_witness_app
+    from postguard.api.witness import create_witness_app
+    from postguard.audit.witness import Witness
 
     w = Witness(directory or _witness_dir(), log)
     typer.echo(f"witness {w.verifier_key()} on http://{host}:{port}/ for {', '.join(w.logs)}")
