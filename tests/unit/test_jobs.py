@@ -3,6 +3,7 @@ step is logged and retried, never fatal to its job, the other jobs or the server
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import pytest
@@ -36,7 +37,14 @@ def never(_platform):
     raise AssertionError("a job that is off never starts")
 
 
-async def run_until(table, platform, done, timeout=10.0):
+def run_until(table, platform, done, timeout=10.0):
+    """Start ``table``'s jobs on a fresh event loop (in a thread of its own: another test may have left
+    a loop running in this one) until ``done()``, then cancel them; returns their tasks."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _run_until(table, platform, done, timeout)).result()
+
+
+async def _run_until(table, platform, done, timeout):
     tasks = jobs.start(platform, table)
     deadline = time.monotonic() + timeout
     try:
@@ -63,7 +71,7 @@ def test_a_failing_job_is_logged_and_retried_and_the_others_go_on(monkeypatch, o
                       stop=stopped.append),
              jobs.Job("steady", 0.01, counting(runs, "steady")),
              jobs.Job("off", "off_seconds", never)]
-    tasks = asyncio.run(run_until(table, platform, lambda: runs["flaky"] >= 6))
+    tasks = run_until(table, platform, lambda: runs["flaky"] >= 6)
     assert len(tasks) == 2 and all(t.cancelled() for t in tasks)  # cancelled, not dead of an exception
     assert log.events[:4] == [("exception", "flaky failed"), ("exception", "flaky still failing"),
                               ("exception", "flaky still failing"), ("info", "flaky recovered")]
@@ -76,7 +84,7 @@ def test_a_job_that_keeps_failing_is_logged_once_a_minute_not_at_every_run(monke
     monkeypatch.setattr(jobs, "log", log)
     runs = {"broken": 0}
     table = [jobs.Job("broken", 0.005, counting(runs, "broken", failures=10**9))]
-    asyncio.run(run_until(table, SimpleNamespace(settings=None), lambda: runs["broken"] >= 20))
+    run_until(table, SimpleNamespace(settings=None), lambda: runs["broken"] >= 20)
     assert log.events == [("exception", "broken failed")]
 
 
@@ -93,7 +101,7 @@ def test_a_job_whose_start_fails_is_retried(monkeypatch):
 
     stopped = []
     table = [jobs.Job("late", 0.01, start, at_start=True, stop=stopped.append)]
-    asyncio.run(run_until(table, SimpleNamespace(settings=None), lambda: runs["late"] >= 2))
+    run_until(table, SimpleNamespace(settings=None), lambda: runs["late"] >= 2)
     assert len(attempts) == 3 and log.events == [("exception", "late failed"), ("info", "late recovered")]
     assert len(stopped) == 1
 
