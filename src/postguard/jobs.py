@@ -5,10 +5,8 @@ stops. A job names its interval (a setting, or a fixed number of seconds) and wh
 platform. A step runs in a worker thread (it may wait on the database), or on the event loop when
 it only touches this worker's memory and must not race the requests that fill it. A failing step
 is logged and retried at the next interval: it never stops the job, the other jobs or the server.
-A job without a ``floor`` is off when its interval is 0.
-
-Each job also has a command that runs it by hand (``postguard audit checkpoint``, ``anomalies scan``,
-``intel regrade``, ...) except the in-memory ones.
+A job without a ``floor`` is off when its interval is 0. docs/configuration.md lists the jobs
+(a test keeps that list complete).
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""``postguard serve``, ``demo``, ``db …`` and ``keys …``: running the server, the schema and the keys."""
+"""``postguard serve``, ``demo``, ``db …`` and ``keys …``: running the server, the schema and the keys.
+
+``serve`` and ``demo`` are top-level commands: the root (``postguard.cli.main``) registers them."""
 
 from __future__ import annotations
 
