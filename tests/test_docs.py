@@ -28,6 +28,17 @@ def test_every_setting_is_documented():
         assert f"`POSTGUARD_{name.upper()}`" in doc, name
 
 
+def test_every_background_job_is_documented():
+    from postguard.jobs import JOBS
+
+    doc = (ROOT / "docs" / "configuration.md").read_text()
+    section = doc[doc.index("## Background jobs"):doc.index("## Scaling out")]
+    for job in JOBS:
+        assert f"| {job.name} |" in section, job.name
+        if isinstance(job.every, str):
+            assert f"`POSTGUARD_{job.every.upper()}`" in section.split(f"| {job.name} |")[1].split("\n")[0], job.name
+
+
 def test_every_command_is_documented():
     doc = (ROOT / "docs" / "cli.md").read_text()
     commands = list(_commands(typer.main.get_command(app)))

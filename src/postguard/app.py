@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import time
 
 from fastapi import FastAPI
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from postguard import __version__
+from postguard import __version__, jobs
 from postguard.api import problems
 from postguard.api.access import router as access_router
 from postguard.api.audit import router as audit_router
@@ -166,67 +164,13 @@ class PostguardApp(FastAPI):
         self.http_metrics.observe(scope["method"], scope["path"], status, time.perf_counter() - start)
 
 
-async def _checkpoints(platform: Platform) -> None:
-    """Every second: sign a checkpoint of the access log while entries arrive, write the lookup
-    counts added up in memory, and forget the lookup bodies kept long enough. Each new checkpoint
-    goes to the configured witnesses to be co-signed."""
-    witnessed = -1
-    while True:
-        await asyncio.sleep(1.0)
-        with contextlib.suppress(Exception):
-            cp = await run_in_threadpool(platform.audit.checkpoint)
-            if cp is not None and platform.settings.audit_witnesses and cp.size != witnessed:
-                # off the append path; a failing witness is counted and retried, never blocks logging
-                results = await run_in_threadpool(platform.witnessing.submit)
-                if all(r.startswith("ok") for r in results.values()):
-                    witnessed = cp.size  # else retried on the next tick
-        if "intel" in platform.__dict__:
-            platform.intel.forget_kept()  # on the event loop, which alone adds kept bodies
-            with contextlib.suppress(Exception):
-                await run_in_threadpool(platform.intel.flush_lookups)
-
-
-async def _known_refresh(platform: Platform) -> None:
-    """Keep this worker's index of known indicators fresh off the request path."""
-    known = platform.intel.known
-    await run_in_threadpool(known.refresh)
-    known.managed = True
-    try:
-        while True:
-            await asyncio.sleep(max(0.2, platform.settings.intel_index_refresh_seconds))
-            try:
-                await run_in_threadpool(known.refresh)
-            except Exception:  # the database is away: keep answering from what is known, retry
-                log.exception("known-indicator refresh failed")
-    finally:
-        known.managed = False
-
-
-async def _every(seconds: int, job, what: str) -> None:
-    """Run ``job`` (blocking) in a worker thread every ``seconds``; a failure is logged and retried
-    on the next tick."""
-    while True:
-        await asyncio.sleep(seconds)
-        try:
-            await run_in_threadpool(job)
-        except Exception:
-            log.exception(f"{what} failed")
-
-
 def create_app(settings: Settings | None = None, *, platform: Platform | None = None) -> PostguardApp:
     settings = settings or Settings()
     configure_logging(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
-        tasks = [asyncio.create_task(_checkpoints(app.state.platform)),
-                 asyncio.create_task(_known_refresh(app.state.platform))]
-        p = app.state.platform
-        for seconds, job, what in ((settings.anomaly_scan_interval_seconds, lambda: p.leaks.scan_all(), "anomaly scan"),
-                                   (settings.intel_regrade_interval_seconds, lambda: p.intel.regrade_all(),
-                                    "intelligence regrade")):
-            if seconds:
-                tasks.append(asyncio.create_task(_every(seconds, job, what)))
+        tasks = jobs.start(app.state.platform)  # every periodic job: postguard.jobs.JOBS
         # What start-up built (modules, routes, models, keys) lives as long as the worker: out of the
         # collector's way, so that its full collections walk only what requests leave behind.
         gc.collect()

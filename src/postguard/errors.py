@@ -201,3 +201,35 @@ class AuditUnavailable(PostguardError):
 @_kind("audit-tampered", "Access log does not verify", 409, 12)
 class AuditTampered(PostguardError):
     """``audit verify`` found an entry or checkpoint that was edited, deleted, inserted or reordered."""
+
+
+# The answers of a transparency-log witness (``postguard.audit.witness``; C2SP tlog-witness).
+
+
+@_kind("witness-bad-request", "Malformed witness request", 400, 2)
+class WitnessBadRequest(InvalidInput):
+    """An add-checkpoint request that does not follow the protocol, or a checkpoint going back."""
+
+
+@_kind("witness-bad-proof", "Consistency proof does not verify", 422, 2)
+class WitnessBadProof(InvalidInput):
+    """The consistency proof does not lead from the witness's last co-signed checkpoint to the new one."""
+
+
+@_kind("witness-unknown-log", "Unknown log", 404, 3)
+class WitnessUnknownLog(NotFound):
+    """The checkpoint's origin is not a log this witness follows."""
+
+
+@_kind("witness-not-signed", "Checkpoint not signed by the log", 403, 6)
+class WitnessNotSigned(Forbidden):
+    """The checkpoint carries no valid signature by the log's key."""
+
+
+@dataclass
+class WitnessConflict(Conflict):
+    """The request's old size is not the witness's, or the log forked at the witness's size (answered
+    409 with the witness's size, ``text/x.tlog.size``, so that the log can retry from there)."""
+
+    size: int = 0
+    title: ClassVar[str] = "Witness is at another size"

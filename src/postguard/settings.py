@@ -258,6 +258,10 @@ class Settings(BaseSettings):
         "5/day", description="Spoken-code tries per client address and per proven number (recipients only)."
     )
     callcheck_report_limit: str = Field("5/hour", description="Scam reports accepted per client address.")
+    masked_call_end_interval_seconds: int = Field(
+        60, ge=0, description="How often the server ends masked-call sessions whose window closed or whose delivery "
+        "ended (routing refuses them either way; this records when and why they ended); 0 turns it off."
+    )
     callerid_cert_base_url: str = Field(
         "https://postguard.example/v1/callerid/certs",
         pattern=r"^https://[^\s]+$",

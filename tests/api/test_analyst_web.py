@@ -14,10 +14,10 @@ from sqlalchemy import select
 from postguard.app import create_app
 from postguard.audit.models import AuditEntry
 from postguard.errors import InvalidInput
+from postguard.http.auth import SESSION_COOKIE
 from postguard.intel.service import KEY_ORG
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
-from postguard.web.auth import SESSION_COOKIE
 from tests.api.test_api import assert_problem
 
 PASSWORD = "mật khẩu đủ dài 123"

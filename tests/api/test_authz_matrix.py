@@ -29,11 +29,11 @@ from postguard.api.privacy import PROOF_COOKIE, PROOF_PURPOSE
 from postguard.app import create_app
 from postguard.audit.models import AuditEntry
 from postguard.db.base import utcnow
+from postguard.http.auth import SESSION_COOKIE
 from postguard.intel.feed import COLLECTION_ID
 from postguard.orgs.service import SCOPES
 from postguard.platform import Platform
 from postguard.synthetic import Faker
-from postguard.web.auth import SESSION_COOKIE
 from tests.api.test_api import assert_problem
 from tests.conftest import csv_bytes
 from tests.world import (

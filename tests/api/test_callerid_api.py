@@ -255,7 +255,7 @@ def test_a_forged_citizen_form_is_refused_logged_and_limited(api):
     from sqlalchemy import func, select
 
     from postguard.audit.models import AuditEntry
-    from postguard.web.auth import ANONYMOUS_REFUSALS
+    from postguard.http.auth import ANONYMOUS_REFUSALS
 
     client, w = api
 

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from postguard.app import create_app
 from postguard.audit.models import AuditEntry
 from postguard.db.base import utcnow
+from postguard.http.auth import SESSION_COOKIE
 from postguard.phones import normalize_phone
 from postguard.platform import Platform
 from postguard.shipments.models import LabelToken, Shipment
-from postguard.web.auth import SESSION_COOKIE
 from tests.api.test_api import assert_problem
 from tests.world import ORG, PASSWORD, World, build_world, prebuilt_world
 

@@ -19,9 +19,9 @@ from fastapi.testclient import TestClient
 
 from postguard.access.models import ROLES
 from postguard.app import create_app
+from postguard.http.auth import SESSION_COOKIE
 from postguard.orgs.service import SCOPES
 from postguard.platform import Platform
-from postguard.web.auth import SESSION_COOKIE
 from tests.conftest import csv_bytes
 from tests.world import ORG, ORG_OF, PASSWORD, USERNAMES, World, build_world, prebuilt_world
 

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from postguard.app import create_app
 from postguard.audit.models import AuditEntry
+from postguard.http.auth import SESSION_COOKIE, StaffContext, staff_page
 from postguard.platform import Platform
-from postguard.web.auth import SESSION_COOKIE, StaffContext, staff_page
 from tests.api.test_api import assert_problem
 
 PASSWORD = "mật khẩu đủ dài 123"

@@ -11,8 +11,9 @@ import pytest
 import uvicorn
 from sqlalchemy import func, select, text
 
+from postguard.api.witness import create_witness_app
 from postguard.audit.models import AuditCheckpoint, AuditCosignature
-from postguard.audit.witness import Witness, add_signature_lines, create_witness_app, verify_cosignature
+from postguard.audit.witness import Witness, add_signature_lines, verify_cosignature
 from postguard.errors import AuditTampered
 from postguard.platform import Platform
 from postguard.privacy.proofs import verify_bundle

@@ -9,6 +9,11 @@ function):
 * ``postguard.principals`` and ``postguard.events`` import nothing of postguard but each other;
 * ``postguard.db`` and ``postguard.settings`` import kernels only (the model registry is handed to the
   migrator). Migration scripts (``postguard.db.migrations``) run under the migrator, as wiring.
+* the shells stay apart: the API (``postguard.api``) never imports the pages (``postguard.web``) nor
+  the pages the API; what both need is in ``postguard.http``, which imports no shell;
+* ``postguard.audit`` builds no HTTP app (no FastAPI, Starlette or shell);
+* the command line has no import cycle: command modules import ``postguard.cli.common``, and only the
+  root (``postguard.cli.main``) imports the command modules.
 """
 
 from __future__ import annotations
@@ -108,3 +113,66 @@ def test_principals_and_events_import_nothing_of_postguard_but_each_other():
     mine = ("postguard.principals", "postguard.events")
     assert _offences(lambda m: m in mine, lambda i: _within(i, "postguard") and i != "postguard"
                      and i not in mine and not any(i.startswith(f"{m}.") for m in mine)) == []
+
+
+SHELLS = ("api", "web", "cli")
+
+
+def test_the_api_and_the_pages_never_import_each_other():
+    assert _offences(lambda m: _within(m, "postguard.api"), lambda i: _within(i, "postguard.web")) == []
+    assert _offences(lambda m: _within(m, "postguard.web"), lambda i: _within(i, "postguard.api")) == []
+    assert _offences(lambda m: _within(m, "postguard.http"),
+                     lambda i: any(_within(i, f"postguard.{s}") for s in SHELLS) or i == "postguard.app") == []
+
+
+def test_audit_builds_no_http_app():
+    assert _offences(lambda m: _within(m, "postguard.audit"),
+                     lambda i: any(_within(i, x) for x in ("fastapi", "starlette", "uvicorn", "postguard.http",
+                                                           *(f"postguard.{s}" for s in SHELLS)))) == []
+
+
+def _cycles(modules: set[str]) -> list[list[str]]:
+    """The strongly connected components of more than one module among ``modules``."""
+    edges = {m: {i for i in graph()[m] if i in modules and i != m} for m in modules}
+    order, low, stack, found, counter = {}, {}, [], [], [0]
+
+    def visit(v: str) -> None:
+        order[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        for w in edges[v]:
+            if w not in order:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], order[w])
+        if low[v] == order[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(modules):
+        if v not in order:
+            visit(v)
+    return found
+
+
+def test_the_cycle_finder_finds_cycles(monkeypatch):
+    fake = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    monkeypatch.setitem(globals(), "graph", lambda: fake)
+    assert _cycles(set(fake)) == [["a", "b", "c"]]
+
+
+def test_the_command_line_and_the_shared_http_package_have_no_import_cycle():
+    modules = {m for m in graph() if _within(m, "postguard.cli") or _within(m, "postguard.http")}
+    assert {"postguard.cli.main", "postguard.cli.common", "postguard.http.auth"} <= modules
+    assert _cycles(modules) == []
+    assert _offences(lambda m: _within(m, "postguard.cli") and m != "postguard.cli.main",
+                     lambda i: i == "postguard.cli.main" or i.startswith("postguard.cli.main.")) == []
+    assert _offences(lambda m: m == "postguard.cli.common",
+                     lambda i: _within(i, "postguard.cli") and i not in ("postguard.cli", "postguard.cli.common")) == []

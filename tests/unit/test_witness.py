@@ -9,24 +9,26 @@ import threading
 import pytest
 from starlette.testclient import TestClient
 
+from postguard.api.witness import create_witness_app
 from postguard.audit import merkle
 from postguard.audit.checkpoint import format_checkpoint, sign_note, vkey
 from postguard.audit.witness import (
     Witness,
-    WitnessBadProof,
-    WitnessBadRequest,
-    WitnessConflict,
-    WitnessNotSigned,
-    WitnessUnknownLog,
     cosign,
     cosignature_key_id,
-    create_witness_app,
     parse_witness_vkey,
     request_body,
     verify_cosignature,
 )
 from postguard.crypto import ed25519
-from postguard.errors import Conflict
+from postguard.errors import (
+    Conflict,
+    WitnessBadProof,
+    WitnessBadRequest,
+    WitnessConflict,
+    WitnessNotSigned,
+    WitnessUnknownLog,
+)
 
 ORIGIN = "postguard.test/access-log"
 

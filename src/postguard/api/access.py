@@ -16,8 +16,8 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from postguard.api.deps import principal as key_principal
+from postguard.http.auth import staff_page
 from postguard.orgs.service import Principal
-from postguard.web.auth import staff_page
 
 router = APIRouter(prefix="/v1", tags=["access"])
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 
 from postguard.api.deps import platform, scoped
-from postguard.api.params import INT64_MAX
+from postguard.http.params import INT64_MAX
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
 

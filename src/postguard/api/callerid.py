@@ -14,14 +14,15 @@ from fastapi.responses import Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 
-from postguard.api.deps import client_ip, platform, scope_ip, scoped
-from postguard.api.params import INT32_MAX, require_json
+from postguard.api.deps import platform, scoped
 from postguard.callerid.stir.sip import MAX_TOKEN_CHARS
 from postguard.callerid.stir.verification import MAX_DEST, MAX_NUMBER_CHARS
 from postguard.errors import (
     FieldError,
     InvalidInput,
 )
+from postguard.http.address import client_ip, scope_ip
+from postguard.http.params import INT32_MAX, require_json
 from postguard.orgs.service import Principal
 from postguard.otp import CHALLENGE_MAX
 from postguard.platform import Platform

@@ -5,22 +5,13 @@ from __future__ import annotations
 from fastapi import Request
 
 from postguard.errors import Unauthenticated
+from postguard.http.address import client_ip, scope_ip
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
 
 
 def platform(request: Request) -> Platform:
     return request.app.state.platform
-
-
-def scope_ip(scope) -> str:
-    """The client address of an ASGI request scope."""
-    client = scope.get("client")
-    return client[0] if client else "unknown"
-
-
-def client_ip(request: Request) -> str:
-    return scope_ip(request.scope)
 
 
 def client_key(scope, who: Principal | None) -> str:

@@ -20,8 +20,8 @@ from postguard.api.deps import (
     principal,
 )
 from postguard.api.limits import loads_json
-from postguard.api.params import RowId, require_json
 from postguard.errors import FieldError, InvalidInput
+from postguard.http.params import RowId, require_json
 from postguard.intel.service import Upload
 from postguard.orgs.service import Principal
 from postguard.platform import Platform

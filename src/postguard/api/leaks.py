@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from postguard.api.deps import platform, principal
-from postguard.api.params import INT64_MAX, RowId
+from postguard.http.params import INT64_MAX, RowId
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
 

@@ -12,15 +12,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from postguard.api.deps import client_ip, platform
+from postguard.api.deps import platform
+from postguard.http.address import client_ip
+from postguard.http.proof import PROOF_COOKIE, PROOF_PURPOSE, PROOF_TTL, proof_token, set_proof_cookie
 from postguard.otp import CHALLENGE_MAX
 from postguard.platform import Platform
 
 router = APIRouter(prefix="/v1/me", tags=["data subjects"])
-
-PROOF_COOKIE = "pg_me"
-PROOF_PURPOSE = "recipient"
-PROOF_TTL = 1800
 
 
 class PhoneIn(BaseModel):
@@ -46,21 +44,9 @@ def limit(request: Request, p: Platform = Depends(platform)) -> None:
     p.limiter.hit("60/minute", "me", client_ip(request), message="Too many requests from here; wait a minute.")
 
 
-def proof_token(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return request.cookies.get(PROOF_COOKIE)
-
-
 def subject_phone(request: Request, p: Platform = Depends(platform), _: None = Depends(limit)) -> str:
     """The E.164 number the caller proved (``Unauthenticated`` otherwise)."""
     return p.otp.open_proof(proof_token(request), purpose=PROOF_PURPOSE)
-
-
-def set_proof_cookie(request: Request, response: Response, token: str) -> None:
-    response.set_cookie(PROOF_COOKIE, token, max_age=PROOF_TTL, httponly=True, samesite="strict",
-                        secure=bool(request.app.state.settings.cookie_secure), path="/")
 
 
 @router.post("/code", status_code=202, dependencies=[Depends(limit)])

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from postguard.api.deps import platform, scoped
-from postguard.api.params import INT64_MAX
 from postguard.errors import (
     FieldError,
     InvalidInput,
     NotAcceptable,
     NotFound,
 )
+from postguard.http.params import INT64_MAX
 from postguard.intel.feed import COLLECTION_ID, STIX_MEDIA, collection_info
 from postguard.intel.sharing import stix_time
 from postguard.orgs.service import Principal

@@ -30,6 +30,9 @@ blob is ``key ID (4) || t (uint64, big-endian) || signature (64)``; the key ID i
 Beyond the protocol, ``GET /checkpoint?origin=…`` answers the latest checkpoint the witness
 co-signed for a log (the log's note with the witness's cosignature), so that an auditor can check
 that the log still holds everything the witness saw.
+
+This module is the protocol and the witness's state, without HTTP: its errors are in
+``postguard.errors`` (``Witness…``), and its HTTP interface is ``postguard.api.witness``.
 """
 
 from __future__ import annotations
@@ -46,11 +49,6 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
-
-from fastapi import FastAPI, Request
-from fastapi.responses import PlainTextResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from postguard.audit import merkle
 from postguard.audit.checkpoint import (
@@ -72,44 +70,23 @@ from postguard.crypto.notes import (
     parse_witness_vkey,
     witness_vkey,
 )
-from postguard.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, PayloadTooLarge, _kind
+from postguard.errors import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    WitnessBadProof,
+    WitnessBadRequest,
+    WitnessConflict,
+    WitnessNotSigned,
+    WitnessUnknownLog,
+)
 
 COSIGNATURE_HEADER = "cosignature/v1\ntime {t}\n"
 MAX_PROOF_LINES = 63  # tlog-witness: at most 63 consistency-proof hashes
 MAX_REQUEST_BYTES = 64 * 1024
 SIZE_MEDIA_TYPE = "text/x.tlog.size"
 _OLD_RE = re.compile(r"old (0|[1-9][0-9]*)")
-
-
-# --- errors -------------------------------------------------------------------------------------
-
-
-@_kind("witness-bad-request", "Malformed witness request", 400, 2)
-class WitnessBadRequest(InvalidInput):
-    """An add-checkpoint request that does not follow the protocol, or a checkpoint going back."""
-
-
-@_kind("witness-bad-proof", "Consistency proof does not verify", 422, 2)
-class WitnessBadProof(InvalidInput):
-    """The consistency proof does not lead from the witness's last co-signed checkpoint to the new one."""
-
-
-@_kind("witness-unknown-log", "Unknown log", 404, 3)
-class WitnessUnknownLog(NotFound):
-    """The checkpoint's origin is not a log this witness follows."""
-
-
-@_kind("witness-not-signed", "Checkpoint not signed by the log", 403, 6)
-class WitnessNotSigned(Forbidden):
-    """The checkpoint carries no valid signature by the log's key."""
-
-
-@dataclass
-class WitnessConflict(Conflict):
-    """The request's old size is not the witness's, or the log forked at the witness's size."""
-
-    size: int = 0
-    title: ClassVar[str] = "Witness is at another size"
 
 
 # --- cosignatures (pure) ------------------------------------------------------------------------
@@ -356,36 +333,3 @@ class Witness:
             line = cosign(cp.body(), name=self.name, private_key=self._private, timestamp=int(time.time()))
             self._save(_State(origin=origin, size=cp.size, root=cp.root, checkpoint=add_signature_lines(note, line)))
             return line
-
-
-def create_witness_app(witness: Witness):
-    """The witness's HTTP interface (ASGI)."""
-    from postguard.api import problems
-
-    app = FastAPI(title="postguard witness", docs_url=None, redoc_url=None, openapi_url=None)
-    problems.install(app)
-
-    @app.exception_handler(WitnessConflict)
-    async def _conflict(request: Request, err: WitnessConflict):
-        return Response(f"{err.size}\n", status_code=409, media_type=SIZE_MEDIA_TYPE)
-
-    @app.post("/add-checkpoint")
-    async def add_checkpoint(request: Request):
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_REQUEST_BYTES:
-                raise PayloadTooLarge(f"The request is larger than {MAX_REQUEST_BYTES} bytes.")
-            chunks.append(chunk)
-        line = await run_in_threadpool(witness.add_checkpoint, b"".join(chunks))
-        return PlainTextResponse(line)
-
-    @app.get("/checkpoint")
-    def checkpoint(origin: str):
-        return PlainTextResponse(witness.latest(origin))
-
-    @app.get("/key")
-    def key():
-        return PlainTextResponse(witness.verifier_key() + "\n")
-
-    return app

@@ -1,31 +1,23 @@
-"""``postguard intel …``: check, report, official channels, the analysts' queue and decisions.
+"""``postguard intel …``: check, report, official channels, the analysts' queue and decisions, and
+the exchange of indicators with partners (export, import).
 
 The command line acts as the platform (every scope): it is how platform administrators verify
 official channels and how analysts without a console moderate."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
 
-INT64_MAX = 2**63 - 1  # the largest id the database holds (as postguard.api.params, without importing FastAPI)
+from postguard.cli.common import open_platform, print_json
+
+INT64_MAX = 2**63 - 1  # the largest id the database holds (as postguard.http.params, without importing FastAPI)
 
 intel_app = typer.Typer(no_args_is_help=True, help="Scam intelligence: check, report, official channels, moderation.")
 official_app = typer.Typer(no_args_is_help=True, help="Operators' official channels.")
 intel_app.add_typer(official_app, name="official")
-
-
-def _p():
-    from postguard.cli.main import _platform
-
-    return _platform()
-
-
-def _out(data) -> None:
-    from postguard.cli.main import _out as out
-
-    out(data)
 
 
 @intel_app.command("check")
@@ -34,7 +26,7 @@ def check(
     type: str | None = typer.Option(None, "--type", help="Force a type (phone, bank_account, ewallet, url, …)"),
 ) -> None:
     """Look anything up: phone, bank account, e-wallet, link, domain, social page, SMS brand name, app."""
-    _out(_p().intel.check(value, type=type, client="cli"))
+    print_json(open_platform().intel.check(value, type=type, client="cli"))
 
 
 @intel_app.command("report")
@@ -50,10 +42,10 @@ def report(
     """File a scam report."""
     from postguard.intel.service import Upload
 
-    p = _p()
+    p = open_platform()
     principal = p.orgs.principal(org, actor="cli") if org else None
     uploads = [Upload(path.read_bytes(), None) for path in evidence]
-    _out(p.intel.report(indicators=list(value), category=category, description=description,
+    print_json(p.intel.report(indicators=list(value), category=category, description=description,
                         amount_lost_vnd=amount, contact=contact, evidence=uploads, principal=principal,
                         client="cli"))
 
@@ -67,35 +59,35 @@ def official_add(
     verify: bool = typer.Option(False, "--verify", help="Verify it at once (platform administrators)"),
 ) -> None:
     """Register an organisation's official channel (pending until verified)."""
-    p = _p()
+    p = open_platform()
     who = p.intel.cli_principal()
     ch = p.intel.official_add(who, kind=kind, value=value, label=label, org_code=org)
     if verify:
         ch = p.intel.official_set_status(who, ch["id"], status="verified")
-    _out(ch)
+    print_json(ch)
 
 
 @official_app.command("verify")
 def official_verify(channel: int = typer.Argument(..., min=1, max=INT64_MAX, help="Channel id"),
                     note: str = typer.Option("", help="How it was verified")) -> None:
     """Verify a registered channel (platform administrators)."""
-    p = _p()
-    _out(p.intel.official_set_status(p.intel.cli_principal(), channel, status="verified", note=note))
+    p = open_platform()
+    print_json(p.intel.official_set_status(p.intel.cli_principal(), channel, status="verified", note=note))
 
 
 @official_app.command("revoke")
 def official_revoke(channel: int = typer.Argument(..., min=1, max=INT64_MAX, help="Channel id"),
                     note: str = typer.Option("", help="Why")) -> None:
     """Revoke a channel: it is no longer shown as official, and held reports count again."""
-    p = _p()
-    _out(p.intel.official_set_status(p.intel.cli_principal(), channel, status="revoked", note=note))
+    p = open_platform()
+    print_json(p.intel.official_set_status(p.intel.cli_principal(), channel, status="revoked", note=note))
 
 
 @official_app.command("list")
 def official_list(org: str | None = typer.Option(None, "--org", help="Only this organisation"),
                   status: str | None = typer.Option(None, help="pending, verified or revoked")) -> None:
     """List official channels."""
-    _out(_p().intel.official_list(org_code=org, status=status))
+    print_json(open_platform().intel.official_list(org_code=org, status=status))
 
 
 @official_app.command("seed")
@@ -103,22 +95,22 @@ def official_seed() -> None:
     """Register and verify the public channels of the operators named in the seed articles."""
     from postguard.intel.seed import seed_official
 
-    _out(seed_official(_p()))
+    print_json(seed_official(open_platform()))
 
 
 @intel_app.command("queue")
 def queue(limit: int = typer.Option(50, help="How many (1-500)")) -> None:
     """The analysts' queue: appeals (overdue first), reports on official channels, corroborated indicators."""
-    p = _p()
-    _out(p.intel.queue(p.intel.cli_principal(), limit=limit))
+    p = open_platform()
+    print_json(p.intel.queue(p.intel.cli_principal(), limit=limit))
 
 
 @intel_app.command("show")
 def show(indicator: int = typer.Argument(..., min=1, max=INT64_MAX, help="Indicator id"),
          reveal: bool = typer.Option(False, "--reveal", help="Decrypt report texts and contacts (logged)")) -> None:
     """An indicator with its verdict, reports and decisions."""
-    p = _p()
-    _out(p.intel.indicator(p.intel.cli_principal(), indicator, reveal=reveal))
+    p = open_platform()
+    print_json(p.intel.indicator(p.intel.cli_principal(), indicator, reveal=reveal))
 
 
 @intel_app.command("decide")
@@ -127,8 +119,8 @@ def decide(indicator: int = typer.Argument(..., min=1, max=INT64_MAX, help="Indi
            source: str = typer.Option("analyst", help="analyst or official_source (for confirm)"),
            note: str = typer.Option("", help="Why")) -> None:
     """Decide on an indicator (recorded in the access log)."""
-    p = _p()
-    _out(p.intel.decide(p.intel.cli_principal(), indicator, action=action, source=source, note=note))
+    p = open_platform()
+    print_json(p.intel.decide(p.intel.cli_principal(), indicator, action=action, source=source, note=note))
 
 
 @intel_app.command("review")
@@ -136,8 +128,8 @@ def review(report_id: str = typer.Argument(..., help="Report reference"),
            action: str = typer.Option(..., help="accept or reject"),
            note: str = typer.Option("", help="Why")) -> None:
     """Accept a held report or reject an abusive one."""
-    p = _p()
-    _out(p.intel.review_report(p.intel.cli_principal(), report_id, action=action, note=note))
+    p = open_platform()
+    print_json(p.intel.review_report(p.intel.cli_principal(), report_id, action=action, note=note))
 
 
 @intel_app.command("appeal")
@@ -145,7 +137,7 @@ def appeal(value: str = typer.Option(..., prompt=True, hide_input=True, help="Th
            statement: str = typer.Option(..., help="Why it should be delisted"),
            contact: str = typer.Option(..., help="How analysts reach the owner")) -> None:
     """Appeal a flagged indicator on its owner's behalf."""
-    _out(_p().intel.appeal(value=value, statement=statement, contact=contact, client="cli"))
+    print_json(open_platform().intel.appeal(value=value, statement=statement, contact=contact, client="cli"))
 
 
 @intel_app.command("appeal-decide")
@@ -153,8 +145,8 @@ def appeal_decide(appeal_id: str = typer.Argument(..., help="Appeal reference"),
                   uphold: bool = typer.Option(..., "--uphold/--reject", help="Uphold (delist) or reject"),
                   note: str = typer.Option("", help="Why")) -> None:
     """Decide an appeal (recorded in the access log)."""
-    p = _p()
-    _out(p.intel.decide_appeal(p.intel.cli_principal(), appeal_id, uphold=uphold, note=note))
+    p = open_platform()
+    print_json(p.intel.decide_appeal(p.intel.cli_principal(), appeal_id, uphold=uphold, note=note))
 
 
 @intel_app.command("private-check")
@@ -174,7 +166,7 @@ def private_check(
     except (RuntimeError, OSError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None
-    _out(out)
+    print_json(out)
     if out["flagged"]:
         raise typer.Exit(3)
 
@@ -183,11 +175,45 @@ def private_check(
 def regrade() -> None:
     """Grade every reported indicator afresh (verdicts decay with time): refreshes the verdicts that
     sharing, the private-lookup index and its snapshot use. Run it daily."""
-    _out(_p().intel.regrade_all())
+    print_json(open_platform().intel.regrade_all())
 
 
 @intel_app.command("lookup-index")
 def lookup_index() -> None:
     """Fill in the private-lookup entries of indicators stored before the index existed (servers
     also do this on their first private lookup)."""
-    _out({"filled": _p().lookups.backfill()})
+    print_json({"filled": open_platform().lookups.backfill()})
+
+
+@intel_app.command("export")
+def intel_export(
+    format: str = typer.Option("stix", "--format", help="stix (STIX 2.1 bundle) or misp (MISP event)"),
+    out: Path = typer.Option(..., "--out", help="File to write (JSON)"),
+) -> None:
+    """Export every shared indicator (all TLP levels) as a STIX 2.1 bundle or a MISP event."""
+    if format not in ("stix", "misp"):
+        raise typer.BadParameter("choose stix or misp", param_hint="--format")
+    p = open_platform()
+    who = p.intel.cli_principal()
+    data = p.sharing.export_stix(who) if format == "stix" else p.sharing.export_misp(who)
+    out.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    count = sum(o["type"] == "indicator" for o in data["objects"]) if format == "stix" else (
+        len(data["Event"]["Attribute"]) + len(data["Event"]["Object"]))
+    typer.echo(f"wrote {count} indicators to {out}")
+
+
+@intel_app.command("import")
+def intel_import(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="A STIX 2.1 bundle (JSON)"),
+    org: str = typer.Option(..., "--org", help="Code of the partner organisation the bundle comes from"),
+) -> None:
+    """Import a partner's STIX 2.1 bundle as reports by that organisation (all or nothing; a newer
+    sighting adds a newer report, a partner's delisting withdraws its reports)."""
+    from postguard.orgs.service import Principal
+
+    p = open_platform()
+    partner = p.orgs.get(org)
+    who = Principal(org_id=partner.id, org_code=partner.code, actor="cli")
+    out = p.sharing.import_stix(file.read_bytes(), principal=who, source=file.name)
+    typer.echo(f"added {out['added']}  updated {out['updated']}  unchanged {out['unchanged']}  "
+               f"withdrawn {out['withdrawn']}")

@@ -14,13 +14,13 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from postguard.alerts.service import CATEGORIES as WARNING_CATEGORIES
-from postguard.api.params import INT64_MAX, RowId
 from postguard.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from postguard.http.auth import StaffContext, deny, staff_page
+from postguard.http.params import INT64_MAX, RowId
 from postguard.intel.normalize import PERSONAL_TYPES
 from postguard.intel.service import CATEGORIES as REPORT_CATEGORIES
 from postguard.intel.service import DECISIONS, KEY_ORG
 from postguard.orgs.service import Principal
-from postguard.web.auth import StaffContext, deny, staff_page
 from postguard.web.i18n import lang_of
 from postguard.web.staff import MENU, render_staff
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
 
-from postguard.api.params import INT64_MAX, RowId
 from postguard.errors import InvalidInput, NotFound
+from postguard.http.auth import StaffContext, staff_page
+from postguard.http.params import INT64_MAX, RowId
 from postguard.leaks.alerts import ACK_ROLES, LIST_ROLES, STATUSES
 from postguard.leaks.models import KINDS
 from postguard.leaks.service import TRIANGULATE_ROLES
-from postguard.web.auth import StaffContext, staff_page
 from postguard.web.staff import MENU, render_staff
 
 router = APIRouter(include_in_schema=False)

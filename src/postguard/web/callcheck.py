@@ -12,7 +12,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.concurrency import run_in_threadpool
 
-from postguard.api.deps import client_ip
 from postguard.errors import (
     Forbidden,
     InvalidInput,
@@ -20,8 +19,9 @@ from postguard.errors import (
     RateLimited,
     Unauthenticated,
 )
+from postguard.http.address import client_ip
+from postguard.http.auth import StaffContext, check_csrf, new_login_csrf, staff_page
 from postguard.otp import CHALLENGE_MAX
-from postguard.web.auth import StaffContext, check_csrf, new_login_csrf, staff_page
 from postguard.web.i18n import TEXTS, lang_of
 from postguard.web.routes import render
 from postguard.web.staff import MENU, render_staff

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from fastapi import APIRouter, Depends, Form, Request
 
 from postguard.errors import FieldError, Forbidden, InvalidInput, NotFound
-from postguard.web.auth import StaffContext, deny, staff_page, wants_html
+from postguard.http.auth import StaffContext, deny, staff_page, wants_html
 from postguard.web.staff import MENU, render_staff
 
 router = APIRouter(include_in_schema=False)

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from postguard.alerts.service import CATEGORIES as WARNING_CATEGORIES
-from postguard.api.deps import client_ip
 from postguard.errors import InvalidInput, PayloadTooLarge, RateLimited
+from postguard.http.address import client_ip
 from postguard.intel.service import CATEGORIES, Upload
 from postguard.web.routes import render
 

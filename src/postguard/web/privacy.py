@@ -15,18 +15,12 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from postguard.api.deps import client_ip
-from postguard.api.privacy import (
-    PROOF_COOKIE,
-    PROOF_PURPOSE,
-    PROOF_TTL,
-    proof_token,
-    set_proof_cookie,
-)
 from postguard.errors import InvalidInput, PostguardError, RateLimited, Unauthenticated
+from postguard.http.address import client_ip
+from postguard.http.auth import StaffContext, check_csrf, staff_page
+from postguard.http.proof import PROOF_COOKIE, PROOF_PURPOSE, PROOF_TTL, proof_token, set_proof_cookie
 from postguard.otp import CHALLENGE_MAX
 from postguard.privacy.deadlines import VN
-from postguard.web.auth import StaffContext, check_csrf, staff_page
 from postguard.web.i18n import TEXTS, lang_of
 from postguard.web.routes import render
 from postguard.web.staff import MENU, render_staff

@@ -41,7 +41,7 @@ def render(request: Request, template: str, status: int = 200, **ctx) -> HTMLRes
 
 def html_errors(request: Request, err: PostguardError):
     """Pages (not ``/v1/``) asked for by a browser get a page: sign-in for a missing session, else the error."""
-    from postguard.web.auth import LoginRequired, login_redirect, wants_html
+    from postguard.http.auth import LoginRequired, login_redirect, wants_html
 
     if request.url.path.startswith("/v1/") or not wants_html(request):
         return None
@@ -62,7 +62,7 @@ def qr_landing(request: Request, token: str):
     """Where a label's QR code leads. Shows nothing about the shipment to anyone but a signed-in
     courier of the parcel's operator, who is sent to the parcel's delivery page (which refuses, and
     logs, when the parcel is not assigned to them; the reveal itself is a further logged step)."""
-    from postguard.web.auth import current_staff
+    from postguard.http.auth import current_staff
 
     shipment = request.app.state.platform.labels.resolve_token(token)
     staff = current_staff(request) if shipment is not None else None

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from postguard.api.deps import client_ip
 from postguard.errors import Unauthenticated
-from postguard.web.auth import (
+from postguard.http.address import client_ip
+from postguard.http.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     StaffContext,

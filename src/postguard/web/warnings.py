@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from postguard.alerts.service import CATEGORIES
-from postguard.api.deps import client_ip
+from postguard.http.address import client_ip
 from postguard.web.i18n import lang_of
 from postguard.web.routes import render
 

@@ -1,4 +1,4 @@
-"""What the API accepts before it reads anything: bounded integer parameters (a path or query number
+"""What the HTTP shells accept before they read anything: bounded integer parameters (a path or query number
 the database cannot hold, a 64-bit signed integer, is refused with 422 before any query runs; SQLite
 raises ``OverflowError`` binding more) and JSON bodies on the routes served ahead of the router."""
 

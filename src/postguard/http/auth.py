@@ -1,8 +1,9 @@
-"""Staff sign-in for the web pages: session cookie, CSRF, and role checks that log every refusal.
+"""Staff sign-in over HTTP: session cookie, CSRF, and role checks that log every refusal.
 
-Pages declare who may see them with ``Depends(staff_page(*roles))``. A refused request is appended to
-the access log (``access_denied``) and answered 403 — as an HTML page when a browser asks for one,
-otherwise as problem+json like the API. Unsafe methods need the session's CSRF token, sent as the
+Pages, and the API routes that are for people (reveals, deliveries), declare who may use them with
+``Depends(staff_page(*roles))``. A refused request is appended to the access log (``access_denied``)
+and answered 403 — as an HTML page when a browser asks for one, otherwise as problem+json like the
+API. Unsafe methods need the session's CSRF token, sent as the
 ``csrf`` form field or the ``X-CSRF-Token`` header.
 """
 
@@ -18,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from postguard.access.staff import SESSION_FOR, StaffPrincipal
 from postguard.errors import Forbidden, Unauthenticated
+from postguard.http.address import client_ip
 
 SESSION_COOKIE = "pg_session"
 LOGIN_CSRF_COOKIE = "pg_login_csrf"
@@ -91,8 +93,7 @@ def check_csrf(request: Request, expected: str | None, given: str | None, *, pri
         platform.staff.check_csrf(expected or "", given)
     except Forbidden as e:
         if principal is None:
-            client = request.client.host if request.client else "unknown"
-            platform.limiter.hit(ANONYMOUS_REFUSALS, "refused-form", client,
+            platform.limiter.hit(ANONYMOUS_REFUSALS, "refused-form", client_ip(request),
                                  message="Too many refused forms from here; wait a minute.")
         platform.orgs.refuse(principal, reason="missing or wrong CSRF token", subject=request.url.path,
                              details={"method": request.method}, message=e.detail)
