@@ -450,7 +450,7 @@ class IntelService:
         graded: list[tuple[Normal, Indicator | None, Verdict | None, tuple | None]] = []
         with self.p.db.read_session() as s:
             rows = {i.digest: i for i in s.execute(select(Indicator).where(Indicator.digest.in_(digests))).scalars()}
-            for t, d in zip(targets, digests):
+            for t, d in zip(targets, digests, strict=True):
                 ind = rows.get(d)
                 if ind is None:
                     graded.append((t, None, None, None))
@@ -629,7 +629,7 @@ class IntelService:
             # order wait for each other instead of deadlocking.
             self.p.vault.sealer(s, org_id=self.key_org_id(), count=0)
             inds = [self._get_or_create(s, n) for n in normals]
-            official = {i.id for n, i in zip(normals, inds) if self._official_for(s, n, i) is not None}
+            official = {i.id for n, i in zip(normals, inds, strict=True) if self._official_for(s, n, i) is not None}
             kind = "org" if principal else ("citizen" if contact else "anonymous")
             fp = self._digest("fp\0" + reporter.key.hex() + "\0" + category + "\0"
                               + ",".join(str(i) for i in sorted(i.id for i in inds)))
@@ -649,7 +649,7 @@ class IntelService:
                                             record_id=rep.id)
             rep.contact_ct = self._seal(s, contact, table="intel_reports", column="contact", record_id=rep.id)
             target = original or rep
-            for u, media in zip(evidence, kinds):
+            for u, media in zip(evidence, kinds, strict=True):
                 ev = Evidence(report_id=target.id, media_type=media, size=len(u.data))
                 s.add(ev)
                 s.flush()

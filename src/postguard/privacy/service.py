@@ -165,7 +165,7 @@ class PrivacyService:
         opened = self.p.door.open_shipments(session, principal=principal, shipments=candidates, columns=PHONES,
                                             purpose=purpose, details={"request": request} if request else None)
         out = []
-        for sh, phones in zip(candidates, opened):
+        for sh, phones in zip(candidates, opened, strict=True):
             roles = tuple(r for r in ("sender", "recipient") if phones[f"{r}_phone"] == e164)
             if roles:
                 out.append((sh, roles))
@@ -538,7 +538,7 @@ class PrivacyService:
             columns = tuple(c for r in roles for c in SIDES[r]) + ("goods_description",)
             for sh, values in zip(shs, self.p.door.open_shipments(
                     session, principal=principal, shipments=shs, columns=columns, purpose=open_purpose,
-                    details={"request": request.ref})):
+                    details={"request": request.ref}), strict=True):
                 opened[sh.waybill] = values
         events: dict[int, list] = {}
         if matched:

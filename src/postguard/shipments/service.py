@@ -184,7 +184,7 @@ class ShipmentService:
              it.weight_grams, version, *protected,
              index(it.sender_phone), index(it.recipient_phone), mask_name(it.sender_name),
              mask_name(it.recipient_name), it.sender_phone[-3:], it.recipient_phone[-3:])
-            for it, protected in zip(items, sealed)
+            for it, protected in zip(items, sealed, strict=True)
         ]
 
     @staticmethod
@@ -196,7 +196,8 @@ class ShipmentService:
         found: set[str] = set()
         for i in range(0, len(waybills), 5000):
             chunk = waybills[i : i + 5000]
-            sql = f"SELECT waybill FROM shipments WHERE org_id = {mark} AND waybill IN ({', '.join([mark] * len(chunk))})"
+            # Only placeholders are formatted in; the values are bound (S608).
+            sql = f"SELECT waybill FROM shipments WHERE org_id = {mark} AND waybill IN ({', '.join([mark] * len(chunk))})"  # noqa: S608
             found.update(w for (w,) in conn.exec_driver_sql(sql, (org_id, *chunk)))
         return found
 
@@ -206,8 +207,8 @@ class ShipmentService:
         conn = session.connection()
         dialect = conn.dialect
         mark = placeholder(dialect)
-        sql = (
-            f"INSERT INTO shipments ({', '.join(INSERT_COLUMNS)}) VALUES ({', '.join([mark] * len(INSERT_COLUMNS))})"
+        sql = (  # column names from INSERT_COLUMNS and placeholders only: the values are bound
+            f"INSERT INTO shipments ({', '.join(INSERT_COLUMNS)}) VALUES ({', '.join([mark] * len(INSERT_COLUMNS))})"  # noqa: S608
             " ON CONFLICT (org_id, waybill) DO NOTHING"
         )
         now = Shipment.__table__.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
@@ -294,7 +295,7 @@ class ShipmentService:
             if len(rec) != width:
                 self._error(report, [FieldError("row", f"has {len(rec)} fields, the header has {width}", line, "field_count")])
                 continue
-            item, errors = validate(dict(zip(COLUMNS, in_order(rec))), row=line)
+            item, errors = validate(dict(zip(COLUMNS, in_order(rec), strict=True)), row=line)
             if errors:
                 self._error(report, errors)
                 continue
@@ -393,7 +394,7 @@ class ShipmentService:
                 purpose="phone_search",
             ) if candidates else []
             hits = []
-            for c, phones in zip(candidates, opened):
+            for c, phones in zip(candidates, opened, strict=True):
                 roles = [r for r in ("sender", "recipient") if phones[f"{r}_phone"] == e164]
                 if roles:
                     hits.append(c)

@@ -124,7 +124,7 @@ class RecordSealer:
             enc = fa.cipher(rnd[off + 4 : off + 36]).encrypt
             field_header = b"\x01" + rnd[off : off + 4]
             off += 48
-            for value, (ad, minimum) in zip(values, columns):
+            for value, (ad, minimum) in zip(values, columns, strict=True):
                 if value is None:
                     sealed.append(None)
                 else:
