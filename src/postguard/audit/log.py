@@ -34,6 +34,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Connection, func, select, text
+from sqlalchemy.orm import Session
 from sqlalchemy.dialects import postgresql, sqlite
 
 from postguard.audit import merkle
@@ -243,7 +244,11 @@ class AuditLog:
             except Exception:  # noqa: S110  a late checkpoint is retried on the next write or tick
                 pass
 
-    def _sync(self, session) -> merkle.MerkleTree:
+    def synced_tree(self, session: Session | Connection) -> merkle.MerkleTree:
+        """The Merkle tree of every committed entry, for proofs: ``_sync`` on the session's view."""
+        return self._sync(session)
+
+    def _sync(self, session: Session | Connection) -> merkle.MerkleTree:
         """Catch the in-memory tree up with entries other workers wrote (``session``: an ORM
         session or a connection)."""
         conn = session if isinstance(session, Connection) else session.connection()

@@ -214,7 +214,7 @@ class Witnessing:
                 cp = newest
             if 0 < old < cp.size:
                 with self.p.db.session() as s:
-                    tree = self.log._sync(s)
+                    tree = self.log.synced_tree(s)
                 if tree.size < cp.size:
                     raise WitnessFailure("the log holds fewer entries than its latest checkpoint")
                 proof = tree.consistency_proof(old, cp.size)

@@ -292,7 +292,7 @@ class PrivacyService:
         cp, vkey, body = self._checkpoint()
         self.index_mentions()
         with self.p.db.session() as s:  # the primary: a replica may not have the newest entries yet
-            tree = self.p.audit._sync(s)
+            tree = self.p.audit.synced_tree(s)
             items = []
             by_org: dict[int, list] = {}
             for org, sh, roles in found:
@@ -548,7 +548,7 @@ class PrivacyService:
                     {"from": ev.from_status, "to": ev.to_status, "at": _iso(ev.at)})
         cp, vkey, body = self._checkpoint()
         self.index_mentions()
-        tree = self.p.audit._sync(session)
+        tree = self.p.audit.synced_tree(session)
         hist = self._history(session, org_id=org.id, waybills={sh.waybill for sh, _ in matched}, me=me, tree=tree,
                              size=cp.size)
         shipments = []
