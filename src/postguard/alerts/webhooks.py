@@ -7,6 +7,7 @@ A subscriber checks it with :func:`verify` (constant-time, timestamp within a to
 
 from __future__ import annotations
 
+import builtins
 import base64
 import hashlib
 import hmac
@@ -119,7 +120,7 @@ class WebhookService:
             n += 1
         return n
 
-    def deliveries(self) -> list[dict]:
+    def deliveries(self) -> builtins.list[dict]:
         with self.p.db.read_session() as s:
             return [{"msg_id": d.msg_id, "status": d.status, "attempts": d.attempts, "last_status": d.last_status,
                      "next_attempt_at": d.next_attempt_at.isoformat()}

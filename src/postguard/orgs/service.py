@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import hmac
 import re
@@ -153,7 +154,7 @@ class OrgService:
                     message=message or (f"This key lacks the {scope} scope." if scope else "Only staff may do this."))
 
     # -- API keys ----------------------------------------------------------------------------
-    def create_api_key(self, *, org_code: str, scopes: list[str], label: str = "", actor: str = "cli") -> IssuedKey:
+    def create_api_key(self, *, org_code: str, scopes: builtins.list[str], label: str = "", actor: str = "cli") -> IssuedKey:
         bad = [s for s in scopes if s not in SCOPES]
         if not scopes or bad:
             raise InvalidInput(
@@ -170,7 +171,7 @@ class OrgService:
                             details={"scopes": sorted(set(scopes))})
         return IssuedKey(token=token, prefix=prefix, scopes=sorted(set(scopes)))
 
-    def api_key_prefixes(self, code: str, *, label: str) -> list[str]:
+    def api_key_prefixes(self, code: str, *, label: str) -> builtins.list[str]:
         """The prefixes of the organisation's unrevoked API keys labelled ``label``."""
         org = self.get(code)
         with self.p.db.session() as s:

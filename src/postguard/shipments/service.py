@@ -6,6 +6,7 @@ back in plaintext only through the access door.
 
 from __future__ import annotations
 
+import builtins
 import codecs
 import csv
 import io
@@ -14,9 +15,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import BinaryIO
+from typing import Any, BinaryIO, cast
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from postguard import places
@@ -224,7 +225,7 @@ class ShipmentService:
     def create(self, principal: Principal, data: dict) -> dict:
         self.p.orgs.require(principal, "shipments:write")
         item, errors = validate(data)
-        if errors:
+        if errors or item is None:  # item is None exactly when there are errors
             raise InvalidInput("The shipment was not created.", errors)
         with self.p.db.session() as s:
             org = self._org(s, principal)
@@ -296,7 +297,7 @@ class ShipmentService:
                 self._error(report, [FieldError("row", f"has {len(rec)} fields, the header has {width}", line, "field_count")])
                 continue
             item, errors = validate(dict(zip(COLUMNS, in_order(rec), strict=True)), row=line)
-            if errors:
+            if errors or item is None:  # item is None exactly when there are errors
                 self._error(report, errors)
                 continue
             batch.append(item)
@@ -370,7 +371,7 @@ class ShipmentService:
             items = [masked_view(x) for x in s.execute(q.order_by(Shipment.waybill).limit(limit)).scalars()]
         return {"items": items, "next": items[-1]["waybill"] if len(items) == limit else None}
 
-    def search_by_phone(self, principal: Principal, phone: str) -> list[dict]:
+    def search_by_phone(self, principal: Principal, phone: str) -> builtins.list[dict]:
         """Shipments where ``phone`` is the sender's or recipient's: blind-index candidates,
         decrypted and filtered server-side, returned masked."""
         self.p.orgs.require(principal, "shipments:search")
@@ -455,10 +456,10 @@ class ShipmentService:
                                 ended_at=func.coalesce(MaskedCall.ended_at, values["shredded_at"]),
                                 ended_reason=func.coalesce(MaskedCall.ended_reason, "shredded"))
                         .execution_options(synchronize_session=False))
-        res = session.execute(
+        res = cast(CursorResult[Any], session.execute(
             update(Shipment).where(Shipment.id.in_(ids), Shipment.shredded_at.is_(None)).values(**values)
             .execution_options(synchronize_session=False)
-        )
+        ))
         return res.rowcount
 
     def shred(self, principal: Principal, waybill: str) -> None:
@@ -469,7 +470,7 @@ class ShipmentService:
             self._shred_where(s, Shipment.id == sh.id)
         self._compact()
 
-    def shred_ids(self, session: Session, shipment_ids: list[int]) -> int:
+    def shred_ids(self, session: Session, shipment_ids: builtins.list[int]) -> int:
         """Shred these shipments inside the caller's transaction (a data-subject deletion); call
         ``compact`` once it has committed."""
         return self._shred_where(session, Shipment.id.in_(shipment_ids)) if shipment_ids else 0
@@ -549,7 +550,7 @@ class ShipmentService:
                         update(Shipment).where(Shipment.id == sid, Shipment.dek == dek).values(
                             dek=self.p.vault.rewrap_dek(s, org_id=org.id, table="shipments", record_id=waybill,
                                                         dek=dek, sealer=sealer),
-                            dek_key_version=sealer.version,
+                            dek_key_version=sealer.version,  # type: ignore[union-attr]  # set: todo is not empty
                         ).execution_options(synchronize_session=False)
                     ).rowcount
             if progress:
@@ -568,7 +569,7 @@ class ShipmentService:
                             details={"rewrapped": moved, "destroyed_versions": destroyed})
         return {"rewrapped": moved, "destroyed_versions": destroyed}
 
-    def waybills_for_labels(self, session: Session, principal: Principal, waybills: Iterable[str]) -> list[Shipment]:
+    def waybills_for_labels(self, session: Session, principal: Principal, waybills: Iterable[str]) -> builtins.list[Shipment]:
         wanted = list(dict.fromkeys(waybills))
         found = {
             s.waybill: s for s in session.execute(
