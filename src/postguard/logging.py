@@ -7,6 +7,9 @@ development.
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
+from typing import Any
+
 import logging
 import re
 import sys
@@ -29,7 +32,7 @@ def scrub(text: str) -> str:
     return _PHONE_LIKE.sub("[phone]", text)
 
 
-def redact_pii(_logger, _method, event_dict: dict) -> dict:
+def redact_pii(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key, value in list(event_dict.items()):
         if key.lower() in SENSITIVE_KEYS:
             event_dict[key] = REDACTED

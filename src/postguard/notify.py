@@ -44,4 +44,5 @@ class MemoryNotifier:
 
 
 def build_notifier(kind: str) -> Notifier:
-    return {"console": ConsoleNotifier, "memory": MemoryNotifier}[kind]()
+    kinds: dict[str, type[ConsoleNotifier] | type[MemoryNotifier]] = {"console": ConsoleNotifier, "memory": MemoryNotifier}
+    return kinds[kind]()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Literal, overload
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
@@ -37,12 +38,17 @@ class InvalidPhone(ValueError):
 
 
 @lru_cache(maxsize=1)
-def _vn_patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
+def _vn_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     md = phonenumbers.PhoneMetadata.metadata_for_region("VN")
-    general = re.compile(md.general_desc.national_number_pattern)
-    mobile = re.compile(md.mobile.national_number_pattern)
-    fixed = re.compile(md.fixed_line.national_number_pattern)
-    return general, mobile, fixed
+    if md is None:  # never: phonenumbers ships Viet Nam's metadata
+        raise LookupError("phonenumbers has no metadata for VN")
+
+    def pattern(desc: phonenumbers.PhoneNumberDesc | None) -> re.Pattern[str]:
+        if desc is None or desc.national_number_pattern is None:
+            raise LookupError("phonenumbers has no VN number pattern")
+        return re.compile(desc.national_number_pattern)
+
+    return pattern(md.general_desc), pattern(md.mobile), pattern(md.fixed_line)
 
 
 def _national(digits: str) -> str | None:
@@ -121,6 +127,10 @@ def national_format(e164: str) -> str:
     return "0" + e164[3:] if e164.startswith("+84") else e164
 
 
+@overload
+def phone_field(raw: str | None, field: str, *, mobile_only: bool = False, required: Literal[True] = True) -> str: ...
+@overload
+def phone_field(raw: str | None, field: str, *, mobile_only: bool = False, required: bool) -> str | None: ...
 def phone_field(raw: str | None, field: str, *, mobile_only: bool = False, required: bool = True) -> str | None:
     """Normalise a phone number from input, or raise ``InvalidInput`` naming ``field`` (the one way
     services turn a typed number into E.164)."""

@@ -32,7 +32,7 @@ class Platform:
         self.registry_signal = directory.signal_for(self.db.engine)
         directory.watch(self.db.primary_sessions, self.registry_signal)
         try:
-            self.kek  # created on first start (development) or refused (production) right away
+            self.kek  # noqa: B018  created on first start (development) or refused (production) right away
         except Exception:
             self.close()
             raise

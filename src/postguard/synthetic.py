@@ -33,7 +33,7 @@ MOBILE_PREFIXES = ["32", "33", "34", "35", "36", "37", "38", "39", "70", "76", "
 
 class Faker:
     def __init__(self, seed: int = 0) -> None:
-        self.r = random.Random(seed)
+        self.r = random.Random(seed)  # noqa: S311  reproducible fake data, not secrets
         self._wards = places.all_wards()
 
     def name(self) -> str:

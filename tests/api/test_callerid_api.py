@@ -12,12 +12,12 @@ from cryptography import x509
 from fastapi.testclient import TestClient
 
 from postguard.app import API_SECURITY_HEADERS, create_app
-
-API_CSP = API_SECURITY_HEADERS["Content-Security-Policy"]
 from postguard.platform import Platform
 from tests.api.test_api import assert_problem
 from tests.api.test_staff_web import sign_in
 from tests.callerid_world import COURIER_PHONE, PROXY, build, prebuilt_world
+
+API_CSP = API_SECURITY_HEADERS["Content-Security-Policy"]
 
 STRANGER = "0933 444 555"
 HTML = {"Accept": "text/html"}
@@ -103,7 +103,7 @@ def test_a_repeated_body_is_answered_from_memory_yet_revoked_and_limited_at_once
         build(p, faker)
         client = TestClient(create_app(settings, platform=p))
         body = b'{"caller": "0912 000 111", "asked": ["fee"]}'
-        post = lambda: client.post("/v1/callcheck", content=body, headers={"Content-Type": "application/json"})  # noqa: E731
+        post = lambda: client.post("/v1/callcheck", content=body, headers={"Content-Type": "application/json"})
         first, again = post(), post()
         assert first.status_code == again.status_code == 200 and first.content == again.content
         assert first.json()["outcome"] == "courier" and first.headers["content-security-policy"] == API_CSP

@@ -71,7 +71,7 @@ def test_a_repeated_lookup_is_answered_from_memory_yet_follows_every_change(make
         run = uuid.uuid4().hex  # the Redis limiter outlives the test: addresses of this run alone
         client = TestClient(create_app(p.settings, platform=p), client=(f"checker-{run}", 50000))
         body = b'{"value": "0912 345 678"}'
-        post = lambda raw=body: client.post("/v1/check", content=raw, headers={"Content-Type": "application/json"})  # noqa: E731
+        post = lambda raw=body: client.post("/v1/check", content=raw, headers={"Content-Type": "application/json"})
         first, again = post(), post()
         assert first.status_code == again.status_code == 200 and first.content == again.content
         assert first.json()["verdict"] == "unknown" and body in p.intel._bodies

@@ -31,7 +31,7 @@ def web(make_settings):
     app = create_app(settings, platform=p)
 
     @app.get("/staff/test-audit-only")
-    def audit_only(staff: StaffContext = Depends(staff_page("auditor"))):
+    def audit_only(staff: StaffContext = Depends(staff_page("auditor"))):  # noqa: B008  FastAPI's API
         return {"ok": staff.principal.username}
 
     yield TestClient(app), p

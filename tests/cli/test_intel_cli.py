@@ -16,7 +16,7 @@ def test_intel_workflow(run, tmp_path):
     assert code == 0 and json.loads(out[out.index("{"):])["verdict"] == "official"
     png = tmp_path / "s.png"
     png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"x" * 30)
-    for i, org in enumerate(["VIETTEL", "SHOPEE"]):
+    for org in ["VIETTEL", "SHOPEE"]:
         code, out, err = run("intel", "report", "--value", "0977 444 555", "--category", "fake_courier",
                              "--org", org, "--evidence", str(png))
         assert code == 0, err

@@ -57,7 +57,7 @@ def _serve(settings, **env):
                 return proc, base
         except httpx.HTTPError:
             if proc.poll() is not None:
-                raise AssertionError(proc.stderr.read().decode())
+                raise AssertionError(proc.stderr.read().decode()) from None
             time.sleep(0.2)
     proc.kill()
     raise AssertionError("server did not start")

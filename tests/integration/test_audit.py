@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import DataError
 
 from postguard.audit import merkle
 from postguard.audit.checkpoint import open_checkpoint
@@ -204,7 +205,7 @@ def test_audit_verify_names_the_first_bad_entry(platform, log, how, first_bad, m
         _tamper(platform, "UPDATE audit_entries SET at = :t WHERE idx = 5", t=at - timedelta(days=3))
     elif how == "edit_at_text":  # SQLite keeps any text in a time column; PostgreSQL refuses it
         if platform.db.dialect != "sqlite":
-            with pytest.raises(Exception):
+            with pytest.raises(DataError):
                 _tamper(platform, "UPDATE audit_entries SET at = 'yesterday-ish' WHERE idx = 5")
             return
         _tamper(platform, "UPDATE audit_entries SET at = 'yesterday-ish' WHERE idx = 5")

@@ -447,8 +447,8 @@ def test_reports_naming_the_same_new_numbers_in_another_order_at_once(ip):
     both accepted every time (they used to deadlock on PostgreSQL and answer 500)."""
     for r in range(12):
         numbers = [f"0955 {r:03d} 111", f"0944 {r:03d} 222", f"0933 {r:03d} 333"]
-        out = _at_once(2, lambda i: ip.intel.report(indicators=numbers if i == 0 else numbers[::-1],
-                                                    category="fake_bank", client=f"198.51.100.{2 * r + i}"))
+        out = _at_once(2, lambda i: ip.intel.report(indicators=numbers if i == 0 else numbers[::-1],  # noqa: B023  run within the round
+                                                    category="fake_bank", client=f"198.51.100.{2 * r + i}"))  # noqa: B023
         assert [o["status"] for o in out] == ["accepted", "accepted"]
     with ip.db.read_session() as s:
         assert s.execute(select(func.count()).select_from(Indicator)).scalar_one() == 36

@@ -97,7 +97,6 @@ def _passport(w, purpose):
     started = p.calls.start_call(w.people["an"], waybill=w.waybill)
     with p.db.read_session() as s:
         row = s.execute(select(CallIntent).where(CallIntent.origid == started["origid"])).scalar_one()
-        ghx = p.orgs.get("GHX").id
     secret = SealedValue(org_id=row.org_id, table="call_intents", column="passport", record_id=row.origid,
                          blob=base64.b64decode(row.passport))
     return Case([secret], staff(p, "VNP", "kiem", "auditor"), started["passport"], {

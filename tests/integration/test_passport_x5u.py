@@ -107,7 +107,7 @@ def _handler(site: Site):
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             path = self.path
             site.hit(path)
             if path == "/chain.pem":

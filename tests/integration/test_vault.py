@@ -65,7 +65,7 @@ def test_tampered_or_moved_ciphertext_is_refused_with_one_opaque_error(platform,
             "truncated": dict(fields={"recipient_name": sa.recipient_name_ct[:30]}, dek=sa.dek, record_id=a),
         }
         messages = set()
-        for name, kw in cases.items():
+        for kw in cases.values():
             with pytest.raises(DecryptionFailed) as e:
                 platform.vault._open_record(s, org_id=sa.org_id, table="shipments", **kw)
             messages.add(str(e.value))

@@ -127,7 +127,7 @@ def test_rfc9162_section_2_1_5_examples():
     a, b, c, d, e, f, j = levels[0][:7]
     g, h, i = levels[1][:3]
     k = levels[2][0]
-    l = m.node_hash(i, j)
+    l = m.node_hash(i, j)  # noqa: E741  RFC 9162's node names
     assert m.node_hash(k, l) == roots[7]
     tree = m.MerkleTree(levels[0][:7])
     assert tree.inclusion_proof(0) == [b, h, l]

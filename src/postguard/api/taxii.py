@@ -121,7 +121,7 @@ def manifest(
     page, headers = _page(request, who, p, collection_id, added_after, limit, next)
     body = {"more": page.more, "objects": [
         {"id": o["id"], "date_added": stix_time(d), "version": o.get("modified", stix_time(d)), "media_type": STIX_MEDIA}
-        for o, d in zip(page.objects, page.dates)]}
+        for o, d in zip(page.objects, page.dates, strict=True)]}
     if page.next:
         body["next"] = page.next
     return _taxii(body, headers)

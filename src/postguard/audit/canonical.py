@@ -14,7 +14,8 @@ package. Anything outside the grammar (floats, non-ASCII keys, other types, nest
 from __future__ import annotations
 
 import json
-from json.encoder import c_make_encoder, encode_basestring
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]  # CPython's, untyped
+from typing import Any, NoReturn
 
 from postguard.errors import FieldError, InvalidInput
 
@@ -23,7 +24,7 @@ MAX_DEPTH = 32
 _dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode
 
 
-def _no_default(o):
+def _no_default(o: object) -> NoReturn:
     raise TypeError(f"{type(o).__name__} is not canonicalisable")
 
 
@@ -36,12 +37,12 @@ _c_encode = (c_make_encoder(None, _no_default, encode_basestring, None, ":", ","
 _SCALARS = (str, bool, type(None))
 
 
-def _refuse(path: str, why: str):
+def _refuse(path: str, why: str) -> NoReturn:
     raise InvalidInput("Log entry not canonicalisable.", [FieldError(path, why)])
 
 
-def _check(value, path: str) -> None:
-    stack = [(value, path, 0)]
+def _check(value: Any, path: str) -> None:
+    stack: list[tuple[Any, str, int]] = [(value, path, 0)]
     while stack:
         v, where, depth = stack.pop()
         if depth > MAX_DEPTH:
@@ -65,13 +66,13 @@ def _check(value, path: str) -> None:
             _refuse(where, f"{t.__name__} not allowed")
 
 
-def check(value, path: str = "entry") -> None:
+def check(value: Any, path: str = "entry") -> None:
     """Refuse anything outside the grammar (raises ``InvalidInput`` naming the path, which
     starts with ``path``)."""
     _check(value, path)
 
 
-def fragment(value) -> str:
+def fragment(value: Any) -> str:
     """Canonical JSON text of a value already ``check``-ed (a string, null, an object, …)."""
     if type(value) is str:
         return encode_basestring(value)
@@ -82,11 +83,11 @@ def fragment(value) -> str:
     return _dumps(value)  # pragma: no cover - interpreters without the C encoder
 
 
-def encode(value) -> bytes:
+def encode(value: Any) -> bytes:
     """Canonical bytes of a value already ``check``-ed (or built only from checked parts)."""
     return _dumps(value).encode("utf-8")
 
 
-def canonical(value) -> bytes:
+def canonical(value: Any) -> bytes:
     check(value)
     return encode(value)

@@ -29,11 +29,14 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, Table, func, select, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
 from sqlalchemy.dialects import postgresql, sqlite
 
 from postguard.audit import merkle
@@ -45,13 +48,20 @@ from postguard.db.base import utcnow
 from postguard.db.engine import placeholder
 from postguard.errors import AuditUnavailable, FieldError, InvalidInput, NotFound
 
+if TYPE_CHECKING:
+    from postguard.db.engine import Database
+
 _LOCK_ID = 0x61756469746C6F67  # "auditlog"
 
 
 _FIELDS = frozenset({"actor", "action", "org_id", "subject", "purpose", "details"})
 
+# A checked entry, pre-encoded: (head, mid, tail, org_id, actor, action, subject); see ``_prepare``.
+_Prepared = tuple[str, str, str, int | None, str, str, str | None]
 
-def _prepare(actor, action, org_id, subject, purpose, details, where: str) -> tuple:
+
+def _prepare(actor: str, action: str, org_id: int | None, subject: str | None, purpose: str | None,
+             details: Mapping[str, Any] | None, where: str) -> _Prepared:
     """Check one entry and pre-encode it around the two values only the writer knows.
 
     An entry's canonical JSON (RFC 8785: keys sorted by code point) is always
@@ -67,9 +77,9 @@ def _prepare(actor, action, org_id, subject, purpose, details, where: str) -> tu
     return head, mid, tail, org_id, actor, action, subject
 
 
-def _insert_sql(dialect) -> str:
-    mark = placeholder(dialect)
-    return (f"INSERT INTO audit_entries (idx, at, org_id, actor, action, subject, entry, leaf_hash, mac) "
+def _insert_sql(dialect: Dialect) -> str:
+    mark = placeholder(dialect)  # only the driver's placeholder is formatted in: the values are bound
+    return (f"INSERT INTO audit_entries (idx, at, org_id, actor, action, subject, entry, leaf_hash, mac) "  # noqa: S608
             f"VALUES ({', '.join([mark] * 9)})")
 
 
@@ -79,7 +89,7 @@ class _Request:
 
     __slots__ = ("done", "error", "first", "items", "wake")
 
-    def __init__(self, items: list[tuple]) -> None:
+    def __init__(self, items: list[_Prepared]) -> None:
         self.items = items
         self.wake = threading.Lock()
         self.wake.acquire()
@@ -111,7 +121,7 @@ class VerifyReport:
         return min(self.problems, key=lambda p: p.index) if self.problems else None
 
 
-def _stamp(at) -> str:
+def _stamp(at: datetime) -> str:
     """An ``at`` column as the entry's logged time text (UTC, microseconds, as ``_write`` writes it)."""
     return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -129,7 +139,7 @@ AuditKeys = Callable[[Any], tuple[bytes, bytes]]
 class AuditLog:
     CHECKPOINT_EVERY = 1.0  # seconds, while entries arrive
 
-    def __init__(self, db, *, origin: str, keys: AuditKeys) -> None:
+    def __init__(self, db: Database, *, origin: str, keys: AuditKeys) -> None:
         self.db = db
         self.origin = origin
         self._key_source = keys
@@ -141,11 +151,11 @@ class AuditLog:
         self._last_checkpoint = 0.0
         self._signing: bytes | None = None
         self._mac: bytes | None = None
-        self._stamp: tuple | None = None
+        self._stamp: tuple[Dialect, Callable[[Any], Any] | None] | None = None
 
     # -- keys ----------------------------------------------------------------------------------
-    def _keys(self, session) -> tuple[bytes, bytes]:
-        if self._signing is None:
+    def _keys(self, session: Session) -> tuple[bytes, bytes]:
+        if self._signing is None or self._mac is None:
             self._signing, self._mac = self._key_source(session)
         return self._signing, self._mac
 
@@ -157,13 +167,13 @@ class AuditLog:
 
     # -- appending -----------------------------------------------------------------------------
     def append(self, *, actor: str, action: str, org_id: int | None = None, subject: str | None = None,
-               purpose: str | None = None, details: dict | None = None) -> int:
+               purpose: str | None = None, details: dict[str, Any] | None = None) -> int:
         """Append one entry and return its index once it is durable. Raises ``AuditUnavailable``
         when it could not be written: callers must then not reveal anything."""
         # refuse what cannot be logged before it joins (and could spoil) a batch
         return self._submit([_prepare(actor, action, org_id, subject, purpose, details, "entry")])
 
-    def append_many(self, entries: Iterable[Mapping]) -> list[int]:
+    def append_many(self, entries: Iterable[Mapping[str, Any]]) -> list[int]:
         """Append many entries in one transaction (for bulk reveals, exports, imports) and return
         their indexes, consecutive and in order, once all of them are durable. Each entry is a
         mapping with the keyword arguments of ``append`` (``actor`` and ``action`` required).
@@ -190,7 +200,7 @@ class AuditLog:
         first = self._submit(items)
         return list(range(first, first + len(items)))
 
-    def _submit(self, items: list[tuple]) -> int:
+    def _submit(self, items: list[_Prepared]) -> int:
         """Queue ``items`` as one request; lead the writing if nobody does, else sleep until they
         are written or the lead is handed over. Returns the index of the first item."""
         req = _Request(items)
@@ -240,16 +250,20 @@ class AuditLog:
         if time.monotonic() - self._last_checkpoint >= self.CHECKPOINT_EVERY:
             try:
                 self.checkpoint(unit_of_work=self.db.log_session)
-            except Exception:  # a late checkpoint is retried on the next write or tick
+            except Exception:  # noqa: S110  a late checkpoint is retried on the next write or tick
                 pass
 
-    def _sync(self, session) -> merkle.MerkleTree:
+    def synced_tree(self, session: Session | Connection) -> merkle.MerkleTree:
+        """The Merkle tree of every committed entry, for proofs: ``_sync`` on the session's view."""
+        return self._sync(session)
+
+    def _sync(self, session: Session | Connection) -> merkle.MerkleTree:
         """Catch the in-memory tree up with entries other workers wrote (``session``: an ORM
         session or a connection)."""
         conn = session if isinstance(session, Connection) else session.connection()
         with self._tree_lock:
             rows = conn.exec_driver_sql(
-                f"SELECT idx, leaf_hash FROM audit_entries WHERE idx >= {placeholder(conn.dialect)} ORDER BY idx",
+                f"SELECT idx, leaf_hash FROM audit_entries WHERE idx >= {placeholder(conn.dialect)} ORDER BY idx",  # noqa: S608
                 (self._tree.size,)).all()
             for idx, lh in rows:
                 if idx != self._tree.size:
@@ -257,13 +271,13 @@ class AuditLog:
                 self._tree.append(lh)
             return self._tree
 
-    def _write(self, items: list[tuple]) -> int:
+    def _write(self, items: list[_Prepared]) -> int:
         """Number, hash, MAC and insert prepared entries in one transaction; return the first index.
         The in-memory tree grows only after the commit."""
-        if self._mac is None:
-            with self.db.log_session() as s:
-                self._keys(s)
         mac_key = self._mac
+        if mac_key is None:
+            with self.db.log_session() as s:
+                _, mac_key = self._keys(s)
         with self.db.log_engine.begin() as conn:
             dialect = conn.dialect
             if dialect.name == "postgresql":
@@ -296,7 +310,8 @@ class AuditLog:
         return first
 
     # -- checkpoints ---------------------------------------------------------------------------
-    def checkpoint(self, *, unit_of_work=None) -> AuditCheckpoint | None:
+    def checkpoint(self, *, unit_of_work: Callable[[], AbstractContextManager[Session]] | None = None,
+                   ) -> AuditCheckpoint | None:
         """Sign and store a checkpoint of the current log (none when the log is empty or unchanged).
         The writer passes its own connection's ``Database.log_session`` as ``unit_of_work``."""
         with (unit_of_work or self.db.session)() as s:
@@ -313,7 +328,7 @@ class AuditLog:
             note = sign_note(format_checkpoint(origin=self.origin, size=size, root=root), name=self.origin,
                              private_key=signing)
             ins = (postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert)(
-                AuditCheckpoint.__table__)
+                cast(Table, AuditCheckpoint.__table__))
             s.execute(ins.values(size=size, root=root, note=note, created_at=utcnow()).on_conflict_do_nothing())
             return s.get(AuditCheckpoint, size)
 
@@ -327,7 +342,7 @@ class AuditLog:
         return cp
 
     # -- proofs --------------------------------------------------------------------------------
-    def inclusion(self, index: int, *, size: int | None = None, org_id: int | None = None) -> dict:
+    def inclusion(self, index: int, *, size: int | None = None, org_id: int | None = None) -> dict[str, Any]:
         """Inclusion proof of entry ``index`` in the tree of ``size`` entries (default: the latest
         checkpoint, made now if the entry is newer). With ``org_id``, only that organisation's entries."""
         cp = self.latest_checkpoint()
@@ -347,7 +362,7 @@ class AuditLog:
                 "leaf_hash": _b64(entry.leaf_hash), "proof": [_b64(h) for h in tree.inclusion_proof(index, size)],
                 "root": _b64(tree.root(size)), "checkpoint": note.note if note else None}
 
-    def consistency(self, size1: int, size2: int) -> dict:
+    def consistency(self, size1: int, size2: int) -> dict[str, Any]:
         with self.db.session() as s:
             tree = self._sync(s)
         if not 0 <= size1 <= size2 <= tree.size:
@@ -400,17 +415,17 @@ class AuditLog:
                             verifier_key=verifier)
 
     @staticmethod
-    def _unreadable(session, start: int) -> int:
+    def _unreadable(session: Session, start: int) -> int:
         """The first entry from ``start`` on whose stored time does not parse."""
         conn = session.connection()
-        rows = conn.exec_driver_sql(f"SELECT idx, at FROM audit_entries WHERE idx >= {placeholder(conn.dialect)} "
+        rows = conn.exec_driver_sql(f"SELECT idx, at FROM audit_entries WHERE idx >= {placeholder(conn.dialect)} "  # noqa: S608
                                     "ORDER BY idx", (start,))
         for idx, at in rows:
             if isinstance(at, str):
                 try:
                     datetime.fromisoformat(at)
                 except ValueError:
-                    return idx
+                    return int(idx)
         return start
 
     @staticmethod

@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable, Sequence
+from typing import TypeGuard
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -80,11 +81,11 @@ def _split(n: int) -> int:
     return 1 << ((n - 1).bit_length() - 1)
 
 
-def _is_hash(value: object) -> bool:
+def _is_hash(value: object) -> TypeGuard[bytes]:
     return isinstance(value, bytes) and len(value) == HASH_SIZE
 
 
-def _is_size(value: object) -> bool:
+def _is_size(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -155,7 +156,7 @@ def _subproof(m: int, d: list[bytes], b: bool) -> list[bytes]:
 # --- verification (RFC 9162 §2.1.3.2, §2.1.4.2); never raises ------------------------------------
 
 
-def _proof_ok(proof: object, max_len: int) -> bool:
+def _proof_ok(proof: object, max_len: int) -> TypeGuard[Sequence[bytes]]:
     return (
         isinstance(proof, (list, tuple))
         and len(proof) <= max_len

@@ -47,8 +47,10 @@ import re
 import struct
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from postguard.audit import merkle
 from postguard.audit.checkpoint import (
@@ -130,7 +132,7 @@ def verify_cosignature(note: str, *, witness_key: str | VerifierKey) -> int:
             continue
         if len(blob) != KEY_ID_SIZE + 8 + ed25519.SIGNATURE_SIZE:
             raise NoteVerificationError()
-        (timestamp,) = struct.unpack(">Q", blob[KEY_ID_SIZE:KEY_ID_SIZE + 8])
+        timestamp = int.from_bytes(blob[KEY_ID_SIZE:KEY_ID_SIZE + 8], "big")
         if not ed25519.verify(cosignature_message(body, timestamp), blob[KEY_ID_SIZE + 8:], public_key=key.public_key):
             raise NoteVerificationError()
         return timestamp
@@ -150,6 +152,13 @@ def request_body(*, old: int, proof: list[bytes], note: str) -> str:
 
 
 # --- the witness ---------------------------------------------------------------------------------
+
+
+class WitnessKey(TypedDict):
+    """A witness's own signing key, as kept in its key file."""
+
+    name: str
+    private_key: bytes
 
 
 @dataclass
@@ -218,11 +227,12 @@ class Witness:
         return witness_vkey(name, ed25519.public_key_bytes(private_key=private))
 
     @classmethod
-    def load_key(cls, data_dir: Path) -> dict:
+    def load_key(cls, data_dir: Path) -> WitnessKey:
         path = Path(data_dir) / cls.KEY_FILE
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-            key = {"name": _check_name(raw["name"]), "private_key": base64.b64decode(raw["private_key"], validate=True)}
+            key = WitnessKey(name=_check_name(raw["name"]),
+                             private_key=base64.b64decode(raw["private_key"], validate=True))
             ed25519.public_key_bytes(private_key=key["private_key"])
             return key
         except FileNotFoundError:
@@ -238,7 +248,7 @@ class Witness:
         return self.dir / "logs" / (hashlib.sha256(origin.encode("utf-8")).hexdigest()[:32] + suffix)
 
     @contextlib.contextmanager
-    def _locked(self, origin: str):
+    def _locked(self, origin: str) -> Iterator[None]:
         with self._locks_lock:
             lock = self._locks.setdefault(origin, threading.Lock())
         with lock:
@@ -328,7 +338,8 @@ class Witness:
             elif old == 0:
                 if proof:
                     raise WitnessBadProof("From size 0 the proof must be empty.")
-            elif not merkle.verify_consistency(size1=old, size2=cp.size, proof=proof, root1=st.root, root2=cp.root):
+            elif st is None or not merkle.verify_consistency(size1=old, size2=cp.size, proof=proof, root1=st.root,
+                                                             root2=cp.root):
                 raise WitnessBadProof("The consistency proof does not verify.")
             line = cosign(cp.body(), name=self.name, private_key=self._private, timestamp=int(time.time()))
             self._save(_State(origin=origin, size=cp.size, root=cp.root, checkpoint=add_signature_lines(note, line)))

@@ -23,13 +23,15 @@ import hashlib
 import json
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 
 from postguard.audit.checkpoint import MalformedNote, NoteVerificationError, VerifierKey, open_checkpoint
-from postguard.audit.log import Problem, VerifyReport
+from postguard.audit.log import AuditLog, Problem, VerifyReport
 from postguard.audit.models import AuditCheckpoint, AuditCosignature
 from postguard.audit.witness import (
     SIZE_MEDIA_TYPE,
@@ -39,8 +41,27 @@ from postguard.audit.witness import (
     verify_cosignature,
 )
 from postguard.crypto.notes import WitnessEntry, parse_witness_entry, parse_witness_vkey
-from postguard.errors import FieldError, InvalidInput
+from postguard.errors import AuditUnavailable, FieldError, InvalidInput
 from postguard.logging import get_logger
+
+if TYPE_CHECKING:
+    import httpx
+    from prometheus_client.core import Metric
+
+    from postguard.audit.merkle import MerkleTree
+    from postguard.db.engine import Database
+    from postguard.settings import Settings
+
+
+class _Platform(Protocol):
+    """What witnessing needs of the platform (handed in: the access log imports no wiring)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def db(self) -> Database: ...
+    @property
+    def audit(self) -> AuditLog: ...
 
 log = get_logger("postguard.audit.witnessing")
 
@@ -62,7 +83,7 @@ class Anchor:
     source: str
 
 
-def check_anchor(tree, anchor: Anchor) -> Problem | None:
+def check_anchor(tree: MerkleTree, anchor: Anchor) -> Problem | None:
     if anchor.size > tree.size:
         return Problem(tree.size, f"the log holds {tree.size} entries but {anchor.source} covers {anchor.size}: "
                                   "entries were deleted or an older copy of the log was restored")
@@ -131,17 +152,17 @@ def write_pin(path: Path, *, verifier_key: str, note: str) -> None:
 
 
 class Witnessing:
-    def __init__(self, platform) -> None:
+    def __init__(self, platform: _Platform) -> None:
         self.p = platform
         self.log = platform.audit
         self.witnesses = [parse_witness_entry(e) for e in platform.settings.audit_witnesses]
         self.timeout = platform.settings.audit_witness_timeout_seconds
         self._lock = threading.Lock()
-        self.stats: dict[str, dict] = {w.ident: {"cosigned": 0, "failures": 0, "size": None, "error": None}
+        self.stats: dict[str, dict[str, Any]] = {w.ident: {"cosigned": 0, "failures": 0, "size": None, "error": None}
                                        for w in self.witnesses}
-        self._client = None
+        self._client: httpx.Client | None = None
 
-    def _http(self):
+    def _http(self) -> httpx.Client:
         if self._client is None:
             import httpx
 
@@ -214,7 +235,7 @@ class Witnessing:
                 cp = newest
             if 0 < old < cp.size:
                 with self.p.db.session() as s:
-                    tree = self.log._sync(s)
+                    tree = self.log.synced_tree(s)
                 if tree.size < cp.size:
                     raise WitnessFailure("the log holds fewer entries than its latest checkpoint")
                 proof = tree.consistency_proof(old, cp.size)
@@ -245,14 +266,14 @@ class Witnessing:
                 continue
             with self.p.db.session() as s:
                 ins = (postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert)(
-                    AuditCosignature.__table__)
+                    cast(Table, AuditCosignature.__table__))
                 s.execute(ins.values(size=cp.size, witness=w.ident, signed_at=t, line=line)
                           .on_conflict_do_nothing())
             return
         raise WitnessFailure("the witness's answer holds no valid cosignature by its key")
 
     # -- status --------------------------------------------------------------------------------
-    def status(self) -> dict:
+    def status(self) -> dict[str, Any]:
         cp = self._latest_checkpoint()
         latest = cp.size if cp else 0
         out = []
@@ -338,7 +359,7 @@ class Witnessing:
             return None, problems
         return Anchor(cp.size, cp.root, f"the checkpoint witness {w.ident} co-signed"), problems
 
-    def verify(self, *, witnesses: list[str] = (), pin: Path | None = None,
+    def verify(self, *, witnesses: Sequence[str] = (), pin: Path | None = None,
                repin: bool = False) -> tuple[VerifyReport, list[str]]:
         """``audit verify``: the log itself, then each witness's latest cosigned checkpoint (asked of
         the witness), then the pinned checkpoint, signed by the log key the pin records; on success
@@ -346,6 +367,9 @@ class Witnessing:
         since the pin (and pins afresh). Returns the report and what the log was checked against."""
         entries = [self.resolve_witness(t) for t in witnesses]  # refuse an unusable --witness first
         report = self.log.verify()
+        tree = report.tree
+        if tree is None:  # never: AuditLog.verify reports the tree it rebuilt
+            raise AuditUnavailable("the access log could not be rebuilt for verification")
         vkey = report.verifier_key
         anchored: list[str] = []
         for w in entries:
@@ -356,7 +380,7 @@ class Witnessing:
                     report.problems.append(Problem(0, f"no checkpoint co-signed by witness {w.key.name}: "
                                                       "the log may have been wiped, or was never witnessed"))
                 continue
-            problem = check_anchor(report.tree, anchor)
+            problem = check_anchor(tree, anchor)
             if problem:
                 report.problems.append(problem)
             else:
@@ -372,7 +396,7 @@ class Witnessing:
                     anchored.append(f"a new log key, re-pinned in {pin} (it pinned {pinned.verifier_key})")
             elif pinned is not None:
                 anchor = pinned.anchor
-                problem = check_anchor(report.tree, anchor)
+                problem = check_anchor(tree, anchor)
                 if problem:
                     report.problems.append(problem)
                 else:
@@ -383,14 +407,19 @@ class Witnessing:
         return report, anchored
 
 
+class _WitnessingPlatform(_Platform, Protocol):
+    @property
+    def witnessing(self) -> Witnessing: ...
+
+
 class WitnessMetrics:
     """``postguard_audit_witness_cosignatures_total``, ``postguard_audit_witness_failures_total`` and
     ``postguard_audit_witness_size`` per witness, from this worker's submissions."""
 
-    def __init__(self, platform) -> None:
+    def __init__(self, platform: _WitnessingPlatform) -> None:
         self.p = platform
 
-    def collect(self):
+    def collect(self) -> list[Metric]:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
         if not self.p.settings.audit_witnesses:

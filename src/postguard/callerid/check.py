@@ -370,7 +370,7 @@ class CallCheck:
         who = ProvenCitizen(org_id=org_id, digest_hex=self.keys.phone_digest(e164).hex())
         opened = self.p.door.open_shipments(s, principal=who, shipments=shipments, columns=("recipient_phone",),
                                             purpose="call_check", details=details)
-        return {sh.id for sh, values in zip(shipments, opened) if values["recipient_phone"] == e164}
+        return {sh.id for sh, values in zip(shipments, opened, strict=True) if values["recipient_phone"] == e164}
 
     def _bound(self, row, base, found, *, caller, proven, asked, amount, client) -> dict:
         said = {"proof": "phone_proof", "via": base["via"], "caller": caller_suffix(caller)}

@@ -12,9 +12,10 @@ import threading
 
 from postguard.phones import phone_field  # noqa: F401  (re-exported: the caller-ID modules import it here)
 
-PHONE_SECRET = "callerid-phone"
-CODE_SECRET = "callerid-code"
-CLIENT_SECRET = "callerid-client"
+# Names of the keys derived from the vault (labels, not secrets).
+PHONE_SECRET = "callerid-phone"  # noqa: S105
+CODE_SECRET = "callerid-code"  # noqa: S105
+CLIENT_SECRET = "callerid-client"  # noqa: S105
 
 
 class HmacSha256:

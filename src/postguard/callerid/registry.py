@@ -126,7 +126,7 @@ class CourierRegistry:
                 return []
             opened = self.p.door.open(s, principal, "courier_own_numbers", [_sealed(r) for r in rows],
                                       subject=f"staff:{principal.staff_id}")
-        return [{"phone": national_format(e164), "e164": e164, "status": r.status} for r, e164 in zip(rows, opened)]
+        return [{"phone": national_format(e164), "e164": e164, "status": r.status} for r, e164 in zip(rows, opened, strict=False)]
 
     def calling_number(self, session, principal: StaffPrincipal) -> tuple[str, bytes] | None:
         """The courier's first verified number (E.164) and its digest, or None; opened through the door

@@ -27,14 +27,16 @@ def element_from_uniform(data: bytes) -> bytes:
     uses it)."""
     if not isinstance(data, bytes) or len(data) != UNIFORM_SIZE:
         raise GroupError("uniform input must be 64 bytes")
-    return rbcl.crypto_core_ristretto255_from_hash(data)
+    out: bytes = rbcl.crypto_core_ristretto255_from_hash(data)  # rbcl has no type hints
+    return out
 
 
 def scalar_from_uniform(data: bytes) -> bytes:
     """64 bytes read as a little-endian integer, reduced modulo L."""
     if not isinstance(data, bytes) or len(data) != UNIFORM_SIZE:
         raise GroupError("uniform input must be 64 bytes")
-    return rbcl.crypto_core_ristretto255_scalar_reduce(data)
+    out: bytes = rbcl.crypto_core_ristretto255_scalar_reduce(data)
+    return out
 
 
 def check_element(data: object) -> bytes:
@@ -63,14 +65,16 @@ def is_zero_scalar(data: bytes) -> bool:
 
 
 def scalar_invert(s: bytes) -> bytes:
-    return rbcl.crypto_core_ristretto255_scalar_invert(check_scalar(s))
+    out: bytes = rbcl.crypto_core_ristretto255_scalar_invert(check_scalar(s))
+    return out
 
 
 def scalar_mult(s: bytes, element: bytes) -> bytes:
     """``s * element`` for a valid non-zero scalar and a valid non-identity element."""
     s, element = check_scalar(s), check_element(element)
     try:
-        return rbcl.crypto_scalarmult_ristretto255(s, element)
+        out: bytes = rbcl.crypto_scalarmult_ristretto255(s, element)
+        return out
     except (RuntimeError, ValueError, TypeError):
         raise GroupError("scalar multiplication failed") from None
 
@@ -78,6 +82,7 @@ def scalar_mult(s: bytes, element: bytes) -> bytes:
 def scalar_mult_base(s: bytes) -> bytes:
     """``s * G`` for a valid non-zero scalar."""
     try:
-        return rbcl.crypto_scalarmult_ristretto255_base(check_scalar(s))
+        out: bytes = rbcl.crypto_scalarmult_ristretto255_base(check_scalar(s))
+        return out
     except (RuntimeError, ValueError, TypeError):
         raise GroupError("scalar multiplication failed") from None

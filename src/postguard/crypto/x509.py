@@ -542,9 +542,12 @@ def validate_chain(*, leaf: Certificate, intermediates: Sequence[Certificate] = 
         # The signatures, names and constraints along a path do not depend on time: a path found
         # before is still a path whenever every certificate on it is within its validity period.
         return list(path)
-    path = _find_path(leaf, intermediates, anchors, now)
-    _paths.put(key, tuple(path))
-    return path
+    found = _find_path(leaf, intermediates, anchors, now)
+    _paths.put(key, tuple(found))
+    return found
+
+
+_PathKey = tuple[bytes, tuple[bytes, ...], tuple[bytes, ...]]  # DER of leaf, intermediates, anchors
 
 
 class _PathCache:
@@ -552,17 +555,17 @@ class _PathCache:
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._items: OrderedDict[tuple, tuple[Certificate, ...]] = OrderedDict()
+        self._items: OrderedDict[_PathKey, tuple[Certificate, ...]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple) -> tuple[Certificate, ...] | None:
+    def get(self, key: _PathKey) -> tuple[Certificate, ...] | None:
         with self._lock:
             path = self._items.get(key)
             if path is not None:
                 self._items.move_to_end(key)
             return path
 
-    def put(self, key: tuple, path: tuple[Certificate, ...]) -> None:
+    def put(self, key: _PathKey, path: tuple[Certificate, ...]) -> None:
         with self._lock:
             self._items[key] = path
             self._items.move_to_end(key)

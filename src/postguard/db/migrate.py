@@ -11,6 +11,7 @@ starting at once migrate one after another (the first does the work, the others 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -63,7 +64,7 @@ def _run(engine: Engine, step, revision: str, metadata: MetaData | None = None) 
         if sqlite:  # only outside a transaction does this pragma take effect
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
             conn.commit()
-            driver = conn.connection.driver_connection
+            driver: Any = conn.connection.driver_connection  # sqlite3.Connection
             legacy, driver.isolation_level = driver.isolation_level, None  # the step's BEGIN is ours
         try:
             with conn.begin():

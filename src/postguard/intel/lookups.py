@@ -127,7 +127,7 @@ class PrivateLookups:
                                  .order_by(Indicator.id).limit(500)).scalars().all()
                 # opened through the door (purpose ``lookup_index``, one entry per batch) before any write
                 values = self.p.intel.values_of(s, rows, purpose="lookup_index")
-                for ind, value in zip(rows, values):
+                for ind, value in zip(rows, values, strict=False):
                     ind.lookup_bucket, ind.lookup_output = self.entry(ind.type, value)
                 done += len(rows)
             if len(rows) < 500:

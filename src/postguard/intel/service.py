@@ -240,7 +240,7 @@ class IntelService:
         opened = dict(zip((i.id for i in personal), self.p.door.open(
             s, SystemActor(org_id=self.key_org_id(), actor="postguard:intel"), purpose,
             [self._sealed(i.value_ct, table="intel_indicators", column="value", record_id=i.id) for i in personal],
-        ))) if personal else {}
+        ), strict=False)) if personal else {}
         return [i.value if i.value is not None else opened[i.id] for i in inds]
 
     def _official(self, s: Session, indicator_id: int) -> tuple[OfficialChannel, Organisation] | None:
@@ -444,7 +444,7 @@ class IntelService:
         graded: list[tuple[Normal, Indicator | None, Verdict | None, tuple | None]] = []
         with self.p.db.read_session() as s:
             rows = {i.digest: i for i in s.execute(select(Indicator).where(Indicator.digest.in_(digests))).scalars()}
-            for t, d in zip(targets, digests):
+            for t, d in zip(targets, digests, strict=True):
                 ind = rows.get(d)
                 if ind is None:
                     graded.append((t, None, None, None))
@@ -623,7 +623,7 @@ class IntelService:
             # order wait for each other instead of deadlocking.
             self.p.vault.sealer(s, org_id=self.key_org_id(), count=0)
             inds = [self._get_or_create(s, n) for n in normals]
-            official = {i.id for n, i in zip(normals, inds) if self._official_for(s, n, i) is not None}
+            official = {i.id for n, i in zip(normals, inds, strict=True) if self._official_for(s, n, i) is not None}
             kind = "org" if principal else ("citizen" if contact else "anonymous")
             fp = self._digest("fp\0" + reporter.key.hex() + "\0" + category + "\0"
                               + ",".join(str(i) for i in sorted(i.id for i in inds)))
@@ -643,7 +643,7 @@ class IntelService:
                                             record_id=rep.id)
             rep.contact_ct = self._seal(s, contact, table="intel_reports", column="contact", record_id=rep.id)
             target = original or rep
-            for u, media in zip(evidence, kinds):
+            for u, media in zip(evidence, kinds, strict=True):
                 ev = Evidence(report_id=target.id, media_type=media, size=len(u.data))
                 s.add(ev)
                 s.flush()
@@ -849,7 +849,7 @@ class IntelService:
                 s, principal, "appeal_review",
                 [self._sealed(getattr(a, f"{col}_ct"), table="intel_appeals", column=col, record_id=a.id) for col in cols],
                 subject=f"indicator:{a.indicator_id}", details={"appeal": appeal_id})
-            return {"id": appeal_id, **{col: self._text(raw) for col, raw in zip(cols, opened)}}
+            return {"id": appeal_id, **{col: self._text(raw) for col, raw in zip(cols, opened, strict=False)}}
 
     def stats(self, principal: Principal, *, days: int = 30, now: datetime | None = None) -> dict:
         """Reports received per day and category over the last ``days`` days (Vietnam's calendar
@@ -1103,7 +1103,7 @@ class IntelService:
             inds = [i for i in inds if self._is_shared(i, i.verdict)]
             stats = self._report_stats(s, [i.id for i in inds])
             values = self.values_of(s, inds, purpose="indicator_share")
-            out = [self._shared(i, value, i.verdict, i.score, stats) for i, value in zip(inds, values)]
+            out = [self._shared(i, value, i.verdict, i.score, stats) for i, value in zip(inds, values, strict=False)]
         return [x for x in out if x is not None]
 
     def shared_lookup(self, type_: str, value: str) -> SharedIndicator | None:

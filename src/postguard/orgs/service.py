@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import hmac
 import re
@@ -115,6 +116,7 @@ class OrgService:
         Every refusal of the platform goes through here (API keys, staff sessions, the public). A
         refusal that cannot be logged still refuses. Callers must not hold an open write transaction
         (on SQLite the append would wait on the database lock)."""
+        org_id: int | None
         match principal:
             case ApiKeyPrincipal() | StaffPrincipal() | DataSubject() | ProvenCitizen() | SystemActor():
                 actor, org_id = principal.actor, principal.org_id
@@ -148,7 +150,7 @@ class OrgService:
                     message=message or (f"This key lacks the {scope} scope." if scope else "Only staff may do this."))
 
     # -- API keys ----------------------------------------------------------------------------
-    def create_api_key(self, *, org_code: str, scopes: list[str], label: str = "", actor: str = "cli") -> IssuedKey:
+    def create_api_key(self, *, org_code: str, scopes: builtins.list[str], label: str = "", actor: str = "cli") -> IssuedKey:
         bad = [s for s in scopes if s not in SCOPES]
         if not scopes or bad:
             raise InvalidInput(
@@ -165,7 +167,7 @@ class OrgService:
                             details={"scopes": sorted(set(scopes))})
         return IssuedKey(token=token, prefix=prefix, scopes=sorted(set(scopes)))
 
-    def api_key_prefixes(self, code: str, *, label: str) -> list[str]:
+    def api_key_prefixes(self, code: str, *, label: str) -> builtins.list[str]:
         """The prefixes of the organisation's unrevoked API keys labelled ``label``."""
         org = self.get(code)
         with self.p.db.session() as s:

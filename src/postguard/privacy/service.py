@@ -158,7 +158,7 @@ class PrivacyService:
         opened = self.p.door.open_shipments(session, principal=principal, shipments=candidates, columns=PHONES,
                                             purpose=purpose, details={"request": request} if request else None)
         out = []
-        for sh, phones in zip(candidates, opened):
+        for sh, phones in zip(candidates, opened, strict=True):
             roles = tuple(r for r in ("sender", "recipient") if phones[f"{r}_phone"] == e164)
             if roles:
                 out.append((sh, roles))
@@ -285,7 +285,7 @@ class PrivacyService:
         cp, vkey, body = self._checkpoint()
         self.index_mentions()
         with self.p.db.session() as s:  # the primary: a replica may not have the newest entries yet
-            tree = self.p.audit._sync(s)
+            tree = self.p.audit.synced_tree(s)
             items = []
             by_org: dict[int, list] = {}
             for org, sh, roles in found:
@@ -538,7 +538,7 @@ class PrivacyService:
             columns = tuple(c for r in roles for c in SIDES[r]) + ("goods_description",)
             for sh, values in zip(shs, self.p.door.open_shipments(
                     session, principal=principal, shipments=shs, columns=columns, purpose=open_purpose,
-                    details={"request": request.ref})):
+                    details={"request": request.ref}), strict=True):
                 opened[sh.waybill] = values
         events: dict[int, list] = {}
         if matched:
@@ -548,7 +548,7 @@ class PrivacyService:
                     {"from": ev.from_status, "to": ev.to_status, "at": _iso(ev.at)})
         cp, vkey, body = self._checkpoint()
         self.index_mentions()
-        tree = self.p.audit._sync(session)
+        tree = self.p.audit.synced_tree(session)
         hist = self._history(session, org_id=org.id, waybills={sh.waybill for sh, _ in matched}, me=me, tree=tree,
                              size=cp.size)
         shipments = []

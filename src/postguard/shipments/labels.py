@@ -116,7 +116,7 @@ def _text(c: canvas.Canvas, lay: Layout, name: str, text: str, x: float, y: floa
 
 def _line(c: canvas.Canvas, lay: Layout, name: str, x0: float, x1: float, y: float) -> None:
     c.line(x0, y, x1, y)
-    half = c._lineWidth / 2
+    half = c._lineWidth / 2  # type: ignore[attr-defined]  # reportlab keeps the width there
     lay.add(name, (x0, y - half, x1, y + half))
 
 

@@ -175,11 +175,12 @@ def validate(raw: dict, *, row: int | None = None) -> tuple[ShipmentInput | None
     weight = _int(raw, "weight_grams", errors, row, maximum=MAX_WEIGHT_G, minimum=1, default=None)
     if errors:
         return None, errors
+    # With no error recorded, every required value is set (the checks above return None only with one).
     return (
         ShipmentInput(
-            waybill=waybill, sender_name=sender_name, sender_phone=sender_phone, sender_address=sender_address,
-            recipient_name=recipient_name, recipient_phone=recipient_phone, recipient_address=recipient_address,
-            province_code=province_code, ward_code=ward_code, goods_description=goods,
+            waybill=waybill, sender_name=sender_name, sender_phone=sender_phone, sender_address=sender_address,  # type: ignore[arg-type]
+            recipient_name=recipient_name, recipient_phone=recipient_phone, recipient_address=recipient_address,  # type: ignore[arg-type]
+            province_code=province_code, ward_code=ward_code, goods_description=goods,  # type: ignore[arg-type]
             cod_amount_vnd=cod, weight_grams=weight,
         ),
         [],

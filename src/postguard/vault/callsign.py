@@ -11,6 +11,7 @@ docs/security.md).
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,11 +20,14 @@ from postguard.crypto.es256 import SigningKey
 from postguard.errors import ConfigurationError
 from postguard.vault.models import VaultKey
 
+if TYPE_CHECKING:
+    from postguard.vault.service import Vault
+
 CALLSIGN = "callsign"
 _CACHE_SECONDS = 300.0
 
 
-def create_signing_key(vault, session: Session, *, org_id: int) -> tuple[SigningKey, int]:
+def create_signing_key(vault: Vault, session: Session, *, org_id: int) -> tuple[SigningKey, int]:
     """A fresh signing key stored as the organisation's next ``callsign`` key version."""
     current = session.execute(
         select(func.max(VaultKey.version)).where(VaultKey.org_id == org_id, VaultKey.purpose == CALLSIGN)
@@ -37,7 +41,7 @@ def create_signing_key(vault, session: Session, *, org_id: int) -> tuple[Signing
     return key, version
 
 
-def signing_key(vault, session: Session, *, org_id: int, version: int) -> SigningKey:
+def signing_key(vault: Vault, session: Session, *, org_id: int, version: int) -> SigningKey:
     """The organisation's ``callsign`` key ``version``, unwrapped (cached for a few minutes)."""
     ck = (org_id, version)
     now = time.monotonic()

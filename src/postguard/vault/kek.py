@@ -14,7 +14,7 @@ import os
 import secrets
 import stat
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from postguard.crypto import aead
 from postguard.errors import ConfigurationError, DecryptionFailed
@@ -72,20 +72,20 @@ class LocalKeyFile:
             raise ConfigurationError(f"key file {path} already exists; refusing to overwrite a key")
         LocalKeyFile._write_to(path, {"format": FORMAT, "dev": dev, "active": "k1", "keys": {"k1": _new_key()}})
 
-    def _read(self) -> dict:
+    def _read(self) -> dict[str, Any]:
         try:
-            data = json.loads(self.path.read_text())
+            data: dict[str, Any] = json.loads(self.path.read_text())
             if data.get("format") != FORMAT or data["active"] not in data["keys"]:
                 raise ValueError
             return data
         except (ValueError, KeyError, TypeError) as e:
             raise ConfigurationError(f"key file {self.path} is not a valid {FORMAT} file") from e
 
-    def _write(self, data: dict) -> None:
+    def _write(self, data: dict[str, Any]) -> None:
         self._write_to(self.path, data)
 
     @staticmethod
-    def _write_to(path: Path, data: dict) -> None:
+    def _write_to(path: Path, data: dict[str, Any]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = path.with_name(path.name + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -97,7 +97,7 @@ class LocalKeyFile:
 
     @property
     def active_key_id(self) -> str:
-        return self._data["active"]
+        return str(self._data["active"])
 
     @property
     def is_dev(self) -> bool:

@@ -11,6 +11,7 @@ exactly that.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
@@ -20,8 +21,12 @@ from postguard.errors import ConfigurationError, DecryptionFailed
 from postguard.vault.kek import LocalKeyFile
 from postguard.vault.models import ServiceKey, VaultKey
 
+if TYPE_CHECKING:
+    from postguard.db.engine import Database
+    from postguard.settings import Settings
 
-def stored_sample(db) -> tuple[bytes, bytes] | None:
+
+def stored_sample(db: Database) -> tuple[bytes, bytes] | None:
     """``(wrapped, associated data)`` of the newest KEK-wrapped key in the database, or None when
     nothing protected is stored (or the schema is not created yet)."""
     try:
@@ -30,17 +35,19 @@ def stored_sample(db) -> tuple[bytes, bytes] | None:
                             .where(VaultKey.wrapped.is_not(None)).order_by(VaultKey.id.desc()).limit(1)).first()
             if row is not None:
                 return row.wrapped, b"orgkey" + fa.context(row.org_id, row.purpose, row.version)
-            row = s.execute(select(ServiceKey.purpose, ServiceKey.wrapped)
-                            .order_by(ServiceKey.created_at.desc()).limit(1)).first()
-            if row is not None:
-                return row.wrapped, b"service" + fa.context(row.purpose)
+            secret = s.execute(select(ServiceKey.purpose, ServiceKey.wrapped)
+                               .order_by(ServiceKey.created_at.desc()).limit(1)).first()
+            if secret is not None:
+                return secret.wrapped, b"service" + fa.context(secret.purpose)
     except DBAPIError:  # no tables yet (``db upgrade`` before the first migration)
         return None
     return None
 
 
-def open_key_file(settings, db) -> LocalKeyFile:
+def open_key_file(settings: Settings, db: Database) -> LocalKeyFile:
     """The configured key file, refused when protected data exists and the key does not match it."""
+    if settings.key_file is None:  # never once validated: Settings defaults it under data_dir
+        raise ConfigurationError("no key file is configured")
     path = Path(settings.key_file)
     sample = stored_sample(db)
     advice = (f"restore the key file that protected this data at {path} (or point POSTGUARD_KEY_FILE at it); "

@@ -61,7 +61,7 @@ def _words(text: str) -> list[tuple[str, bool]]:
         if not word.isalpha() or max(word) >= "\u2e80":  # numeral letters (², Ⅻ, 一): not part of words
             runs = _split_numerals(text, m.start(), end)
         else:  # Latin (Vietnamese included): the common case
-            runs = ((word, end),)
+            runs = [(word, end)]
         for word, end in runs:
             if len(word) > 1 and not word[1:].islower() and not word.isupper():
                 start = 0

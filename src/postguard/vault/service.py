@@ -25,15 +25,17 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import CursorResult, event, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from postguard.crypto import aead as fa
 from postguard.crypto.aead import Cipher
+from postguard.crypto.es256 import SigningKey
 from postguard.db.base import utcnow
 from postguard.errors import ConfigurationError, DecryptionFailed, NotFound, Shredded
 from postguard.vault.kek import KeyProvider
@@ -50,9 +52,9 @@ class _VersionGone(DecryptionFailed):
 
 @dataclass(frozen=True)
 class SealedRecord:
-    dek: bytes
+    dek: bytes | bytearray  # bytearray as sealed (see seal_many), bytes as read back
     key_version: int
-    fields: tuple[bytes | None, ...]
+    fields: tuple[bytes | bytearray | None, ...]
 
 
 class FieldLayout:
@@ -91,12 +93,15 @@ class RecordSealer:
         self._org_ctx = fa.context(org_id)
         self._left = reserved  # record keys this sealer may still wrap (None: not counted here)
 
-    def seal(self, values, *, layout: FieldLayout, record_id: str) -> SealedRecord:
+    def seal(self, values: Sequence[str | None], *, layout: FieldLayout, record_id: str) -> SealedRecord:
         """Seal ``values`` (in ``layout.columns`` order, None for absent) under a fresh record key."""
         dek, *fields = self.seal_many([(record_id, values)], layout=layout)[0]
+        if dek is None:  # never: the record key is always sealed
+            raise ConfigurationError("a record key was not sealed")
         return SealedRecord(dek=dek, key_version=self.version, fields=tuple(fields))
 
-    def seal_many(self, records, *, layout: FieldLayout) -> list[tuple]:
+    def seal_many(self, records: Sequence[tuple[object, Sequence[str | None]]], *,
+                  layout: FieldLayout) -> list[tuple[bytearray | None, ...]]:
         """Seal a batch: ``records`` is a sequence of ``(record_id, values)``; returns per record
         ``(wrapped DEK, ciphertext or None per column)``.
 
@@ -125,11 +130,11 @@ class RecordSealer:
             rid = str(record_id).encode()
             prefix = head + len(rid).to_bytes(2, "big") + rid  # fa.context(org, table, record_id)
             wn = rnd[off + 36 : off + 48]
-            sealed = [join((wrap_header, wn, wrap(wn, rnd[off : off + 36], b"dek" + prefix)))]
+            sealed: list[bytearray | None] = [join((wrap_header, wn, wrap(wn, rnd[off : off + 36], b"dek" + prefix)))]
             enc = fa.cipher(rnd[off + 4 : off + 36]).encrypt
             field_header = b"\x01" + rnd[off : off + 4]
             off += 48
-            for value, (ad, minimum) in zip(values, columns):
+            for value, (ad, minimum) in zip(values, columns, strict=True):
                 if value is None:
                     sealed.append(None)
                 else:
@@ -151,7 +156,7 @@ class Vault:
         self._keys: dict[tuple[int, str, int], tuple[float, bytes]] = {}
         # Unwrapped call-signing keys, (org, version) -> (when, key): see ``vault.callsign``. Kept
         # on the vault, like ``_keys``, so that two platforms in one process never share one.
-        self.signing_keys: dict[tuple[int, int], tuple[float, object]] = {}
+        self.signing_keys: dict[tuple[int, int], tuple[float, SigningKey]] = {}
         self._lock = threading.Lock()
         # Bumped whenever key versions are destroyed: a key unwrapped from a row read before the
         # destruction is not cached after it (see ``_key``).
@@ -228,7 +233,7 @@ class Vault:
             raise ConfigurationError("a single batch exceeds the nonce budget")
         for _ in range(5):
             row = self._active(session, org_id=org_id, purpose=DATA)
-            res = session.execute(
+            res = cast(CursorResult[Any], session.execute(
                 update(VaultKey)
                 .where(
                     VaultKey.id == row.id,
@@ -237,7 +242,7 @@ class Vault:
                 )
                 .values(encryptions=VaultKey.encryptions + count)
                 .execution_options(synchronize_session=False)
-            )
+            ))
             if res.rowcount == 1:
                 raw = self._key(session, org_id=org_id, purpose=DATA, version=row.version)
                 return RecordSealer(org_id, row.version, fa.cipher(raw), reserved=count)
@@ -302,7 +307,7 @@ class Vault:
         return fa.unpad(fa.open_(aead, blob[1:5], blob, fa.context(org_id, table, column, record_id)))
 
     # -- blind indexes -----------------------------------------------------------------------
-    def blind_indexer(self, session: Session, *, org_id: int, bits: int):
+    def blind_indexer(self, session: Session, *, org_id: int, bits: int) -> Callable[[str], int]:
         """A function E.164 phone → truncated keyed index (``bits`` bits, fits a signed int32).
 
         The index is keyed BLAKE2b (a PRF, and a MAC by design) with a personalisation string for
@@ -321,7 +326,7 @@ class Vault:
 
         return index
 
-    def keyed_digest(self, session: Session, *, purpose: str):
+    def keyed_digest(self, session: Session, *, purpose: str) -> Callable[[str], bytes]:
         """A function text → 32-byte keyed BLAKE2b digest under the platform service secret for
         ``purpose`` (exact, untruncated: for lookups of values that belong to no organisation, such as
         scam indicators and reporters' client addresses)."""
@@ -394,11 +399,11 @@ class Vault:
         n = 0
         for row in session.execute(select(VaultKey).where(VaultKey.wrapped.is_not(None))).scalars():
             aad = self._kek_aad(row.org_id, row.purpose, row.version)
-            row.wrapped = self.provider.wrap(self.provider.unwrap(row.wrapped, aad=aad), aad=aad)
+            row.wrapped = self.provider.wrap(self.provider.unwrap(cast(bytes, row.wrapped), aad=aad), aad=aad)
             n += 1
-        for row in session.execute(select(ServiceKey)).scalars():
-            aad = b"service" + fa.context(row.purpose)
-            row.wrapped = self.provider.wrap(self.provider.unwrap(row.wrapped, aad=aad), aad=aad)
+        for secret in session.execute(select(ServiceKey)).scalars():
+            aad = b"service" + fa.context(secret.purpose)
+            secret.wrapped = self.provider.wrap(self.provider.unwrap(secret.wrapped, aad=aad), aad=aad)
         session.flush()
         return n
 
@@ -440,7 +445,7 @@ class Vault:
             return None
         return bytes(blob[1:5]).hex()
 
-    def key_status(self, session: Session, *, org_id: int) -> list[dict]:
+    def key_status(self, session: Session, *, org_id: int) -> list[dict[str, Any]]:
         rows = session.execute(
             select(VaultKey).where(VaultKey.org_id == org_id).order_by(VaultKey.purpose, VaultKey.version)
         ).scalars().all()
@@ -512,7 +517,7 @@ class VaultOpener:
                                         reload=record.reload)
 
 
-def versions_sealed_in(session: Session, column, *where, base64_text: bool = False) -> set[int]:
+def versions_sealed_in(session: Session, column: Any, *where: Any, base64_text: bool = False) -> set[int]:
     """The data-key versions that the ciphertexts stored in ``column`` name (a rotation must not
     destroy them). A ciphertext starts ``0x01 | version(4)``; ``base64_text`` for a column holding
     it base64-encoded (its first 8 characters carry those 5 bytes)."""

@@ -77,7 +77,11 @@ async def report_submit(request: Request):
                               max_part_size=s.intel_evidence_max_bytes + 1)
     if not _form_ok(request, form):
         return _page(request, "report.html", status=403, error_key="form_expired")
-    text = lambda k: form.get(k) if isinstance(form.get(k), str) else ""
+
+    def text(k: str) -> str:
+        v = form.get(k)
+        return v if isinstance(v, str) else ""
+
     uploads = []
     for f in form.getlist("evidence"):
         if isinstance(f, str) or not f.filename:

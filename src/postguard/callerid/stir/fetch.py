@@ -131,15 +131,16 @@ class CertificateFetcher:
     def _download(self, url: str) -> list[bytes]:
         self.check_url(url)  # again: a subclass or a direct call must not skip it
         parts = urlsplit(url)
+        host = parts.hostname or ""  # check_url refused a URL without a host
         port = parts.port
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         deadline = _Deadline(self.timeout)
         conn: http.client.HTTPConnection
         if parts.scheme == "https":
             ctx = self._ssl_context or ssl.create_default_context()
-            conn = http.client.HTTPSConnection(parts.hostname, port, timeout=deadline.left(), context=ctx)
+            conn = http.client.HTTPSConnection(host, port, timeout=deadline.left(), context=ctx)
         else:
-            conn = http.client.HTTPConnection(parts.hostname, port, timeout=deadline.left())
+            conn = http.client.HTTPConnection(host, port, timeout=deadline.left())
         body = bytearray()
         try:
             conn.request("GET", path, headers={

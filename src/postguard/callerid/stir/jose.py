@@ -37,7 +37,7 @@ TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 # turned into '!', which the strict decoder refuses: what decodes is exactly the base64url alphabet.
 _FROM_URLSAFE = bytes.maketrans(b"-_+/=", b"+/!!!")
 _B64_VALUE = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")}
-_PADDING = (b"", None, b"==", b"=")  # by len % 4; a length of 1 mod 4 is never base64
+_PADDING = (b"", b"", b"==", b"=")  # by len % 4; a length of 1 mod 4 is never base64 (refused first)
 _UNUSED_BITS = (0, 0, 0x0F, 0x03)  # low bits of the last character that carry no data, by len % 4
 
 
@@ -103,7 +103,7 @@ def _no_constants(name: str) -> Any:
 
 # Strict JSON: a repeated member name or NaN/Infinity is refused. One decoder serves every call.
 _DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
-_SCAN = _DECODER.scan_once  # the (C) scanner behind ``_DECODER.decode``, without its whitespace handling
+_SCAN = _DECODER.scan_once  # type: ignore[attr-defined]  # the (C) scanner behind ``_DECODER.decode``, without its whitespace handling
 
 
 def json_object(raw: bytes, what: str) -> dict[str, Any]:

@@ -354,7 +354,7 @@ def _parse(value: str, *, ppt: str | None
            ) -> tuple[dict[str, Any], dict[str, Any], _Claims | None, bytes, bytes, dict[str, str]]:
     """``(header, payload, claims or None, signing input, signature, Identity header parameters)``."""
     if type(value) is str and ";" not in value and len(value) <= MAX_TOKEN_CHARS:
-        token, params = value.strip(" \t"), {}  # a bare token: what split_identity gives for it
+        token, params = value.strip(" \t"), dict[str, str]()  # a bare token: what split_identity gives for it
     else:
         token, params = split_identity(value)
     parts = token.split(".")

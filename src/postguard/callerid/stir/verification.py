@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -172,7 +173,7 @@ def _checked(identity, orig, dest, received_at, now: int) -> tuple[str, tuple[st
     at, problem = _instant(received_at, now)
     if problem:
         errors.append(FieldError("received_at", problem))
-    if errors:
+    if errors or at is None:  # at is None exactly when received_at was refused
         raise InvalidInput("The verification request is not valid.", errors)
     return orig_key, tuple(dest_keys), at
 
@@ -204,6 +205,7 @@ class VerificationService:
         when the INVITE arrived (default: now), at most ten minutes ago. Bad input raises
         ``InvalidInput`` naming each field; a PASSporT that does not verify is an answer, not an error."""
         orig_key, dest_keys, at = _checked(identity, orig, dest, received_at, int(time.time()))
+        answer: dict[str, Any]
         if identity is None:
             answer = {"verstat": NO_VALIDATION, "reason": _reason(428, "The call carries no Identity header.")}
         else:

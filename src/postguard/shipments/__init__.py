@@ -1,0 +1,1 @@
+"""Shipments: bulk import, validation, the stored (sealed and masked) record, labels."""

@@ -1,0 +1,1 @@
+"""Field-level encryption of personal data: data keys sealed under the key-encryption key, masking."""
