@@ -9,6 +9,7 @@ below (``crypto``, ``db``, ``settings``) and ``audit`` import no service.
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from postguard.callerid import directory
 from postguard.db import Database, migrate
@@ -18,6 +19,17 @@ from postguard.settings import Settings
 from postguard.vault.kek import LocalKeyFile
 from postguard.vault.keycheck import open_key_file
 from postguard.vault.service import Vault
+
+if TYPE_CHECKING:
+    from postguard.audit.log import AuditLog
+    from postguard.audit.witnessing import Witnessing
+    from postguard.alerts.service import WarningService
+    from postguard.alerts.webhooks import WebhookService
+    from postguard.notify import Notifier
+    from postguard.orgs.service import OrgService
+    from postguard.otp import OtpService
+    from postguard.ratelimit import RateLimiter
+    from postguard.screening.service import ScreeningService
 
 
 class Platform:
@@ -71,10 +83,10 @@ class Platform:
         return VerificationService(self)
 
     @cached_property
-    def orgs(self):
+    def orgs(self) -> OrgService:
         from postguard.orgs.service import OrgService
 
-        return OrgService(self)
+        return OrgService(db=self.db, settings=self.settings, vault=self.vault, audit=self.audit)
 
     @cached_property
     def shipments(self):
@@ -83,13 +95,13 @@ class Platform:
         return ShipmentService(self)
 
     @cached_property
-    def limiter(self):
+    def limiter(self) -> RateLimiter:
         from postguard.ratelimit import RateLimiter
 
         return RateLimiter(self.settings.rate_limit_storage)
 
     @cached_property
-    def audit(self):
+    def audit(self) -> AuditLog:
         from postguard.audit.log import AuditLog
 
         return AuditLog(self.db, origin=self.settings.audit_origin, keys=self.audit_keys)
@@ -101,10 +113,11 @@ class Platform:
                 self.vault.service_secret(session, purpose="audit-mac"))
 
     @cached_property
-    def witnessing(self):
+    def witnessing(self) -> Witnessing:
         from postguard.audit.witnessing import Witnessing
 
-        return Witnessing(self)
+        return Witnessing(db=self.db, log=self.audit, witnesses=self.settings.audit_witnesses,
+                          timeout=self.settings.audit_witness_timeout_seconds)
 
     @cached_property
     def access(self):
@@ -144,16 +157,16 @@ class Platform:
         return LabelService(self)
 
     @cached_property
-    def notifier(self):
+    def notifier(self) -> Notifier:
         from postguard.notify import build_notifier
 
         return build_notifier(self.settings.notifier)
 
     @cached_property
-    def otp(self):
+    def otp(self) -> OtpService:
         from postguard.otp import OtpService
 
-        return OtpService(self)
+        return OtpService(db=self.db, vault=self.vault, limiter=self.limiter, notifier=self.notifier)
 
     def intel_feed(self):
         """Every scam indicator this platform shares (``SharedIndicator``), from the intelligence
@@ -180,22 +193,22 @@ class Platform:
         return IntelFeed(self)
 
     @cached_property
-    def warnings(self):
+    def warnings(self) -> WarningService:
         from postguard.alerts.service import WarningService
 
-        return WarningService(self)
+        return WarningService(db=self.db, settings=self.settings, audit=self.audit, webhooks=self.webhooks)
 
     @cached_property
-    def webhooks(self):
+    def webhooks(self) -> WebhookService:
         from postguard.alerts.webhooks import WebhookService
 
-        return WebhookService(self)
+        return WebhookService(db=self.db, settings=self.settings, audit=self.audit, vault=self.vault)
 
     @cached_property
-    def screening(self):
+    def screening(self) -> ScreeningService:
         from postguard.screening.service import ScreeningService
 
-        return ScreeningService(self)
+        return ScreeningService(settings=self.settings, lookup=self.intel_lookup)
 
     @cached_property
     def access_alerts(self):
