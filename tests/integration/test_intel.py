@@ -331,6 +331,55 @@ def test_concurrent_lookups_of_one_known_value_grade_once(ip, monkeypatch):
         assert s.execute(select(Indicator.lookups)).scalar_one() == 10
 
 
+def test_a_kept_answer_and_verdict_serve_for_less_than_thirty_seconds(ip, monkeypatch):
+    """Nothing stored changes, yet an answer kept in memory serves for less than
+    ``GRADE_CACHE_SECONDS``: then the lookup reads and grades again (decay, reputations)."""
+    import time as _time
+
+    from postguard.intel.kept import GRADE_CACHE_SECONDS
+
+    ip.intel.report(indicators=["0912 000 555"], category="fake_courier", client="r1")
+    checks, grader, calls = ip.intel.checks, ip.intel.grader, []
+    stored, graded = checks.check_stored, grader.grade
+    monkeypatch.setattr(checks, "check_stored", lambda plan, **kw: calls.append("read") or stored(plan, **kw))
+    monkeypatch.setattr(grader, "grade", lambda s, ind, **kw: calls.append("grade") or graded(s, ind, **kw))
+    start = _time.monotonic()
+    clock = iter([start, start + GRADE_CACHE_SECONDS - 0.01, start + GRADE_CACHE_SECONDS + 0.01])
+    now = next(clock)
+    monkeypatch.setattr(_time, "monotonic", lambda: now)
+    first = ip.intel.check("0912000555", client="x")
+    assert calls == ["read", "grade"]
+    now = next(clock)
+    assert ip.intel.check("0912000555", client="x") == first and calls == ["read", "grade"]
+    now = next(clock)
+    assert ip.intel.check("0912000555", client="x") == first and calls == ["read", "grade", "read", "grade"]
+
+
+def test_a_failed_grading_leaves_nothing_in_flight_and_each_waiter_meets_the_error(ip, monkeypatch):
+    import asyncio
+    import time as _time
+    from concurrent.futures import ThreadPoolExecutor
+
+    ip.intel.report(indicators=["0912 000 666"], category="fake_courier", client="r1")
+    calls = []
+
+    def broken(plan, **kw):
+        calls.append(plan)
+        _time.sleep(0.05)
+        raise RuntimeError("the database is away")
+
+    monkeypatch.setattr(ip.intel.checks, "check_stored", broken)
+    plans = [ip.intel.checks.check_plan("0912000666", client="x") for _ in range(4)]
+
+    async def together():
+        return await asyncio.gather(*[ip.intel.checks.grade_once(plan) for plan in plans], return_exceptions=True)
+
+    with ThreadPoolExecutor(1) as pool:
+        results = pool.submit(asyncio.run, together()).result()
+    assert all(isinstance(r, RuntimeError) for r in results) and len(calls) == 4  # one, then each waiter
+    assert ip.intel.checks.gradings_in_flight() == 0
+
+
 @pytest.mark.both_databases
 def test_the_server_regrades_on_its_schedule_and_writes_only_what_moved(make_settings, monkeypatch):
     import time as _time
