@@ -5,6 +5,8 @@ Values travel in POST bodies, never in a URL. ``check``, reports and appeals are
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -124,12 +126,18 @@ def _check_input(raw: bytes) -> tuple[str, str | None]:
     raise InvalidInput("The request is not valid.", errors)
 
 
-async def check_body(p: Platform, raw: bytes, scope) -> bytes:
+def check_body(p: Platform, raw: bytes, scope) -> Awaitable[bytes]:
     """``POST /v1/check``, the benchmarked hot path (benchmarks/bench_check.py), answered by
-    ``CheckService.respond`` on the event loop. API-key authentication goes to the thread pool."""
+    ``CheckService.respond`` on the event loop (awaited by the caller: no coroutine of its own in
+    between). API-key authentication goes to the thread pool first."""
     require_json(scope, "lookup")
-    keyed = any(k == b"authorization" for k, _ in scope["headers"])
-    who = await run_in_threadpool(optional_principal, Request(scope)) if keyed else None
+    if any(k == b"authorization" for k, _ in scope["headers"]):
+        return _keyed_check(p, raw, scope)
+    return p.intel.checks.respond(raw, client_key(scope, None), _check_input)
+
+
+async def _keyed_check(p: Platform, raw: bytes, scope) -> bytes:
+    who = await run_in_threadpool(optional_principal, Request(scope))
     return await p.intel.checks.respond(raw, client_key(scope, who), _check_input)
 
 

@@ -70,8 +70,11 @@ class CheckService:
         memory (``KeptBodies``), a clean value after one look at the index; with a shared (Redis)
         rate limiter the limiter goes to the thread pool, and grading always does."""
         here = self.p.limiter.in_process
-        kept = self._kept_body(body)
-        if kept is not None:
+        # What was kept for exactly this body, while nothing stored changed since and younger than
+        # GRADE_CACHE_SECONDS: memory only until ``_serve_kept`` limits and counts it.
+        kept = self._bodies.get(body)
+        if kept is not None and kept.generation == self.store.known.current_generation() \
+                and time.monotonic() < kept.expires:
             return self._serve_kept(kept, client) if here else await run_in_threadpool(self._serve_kept, kept, client)
         value, type_ = read(body)
         plan = self.check_plan(value, type=type_, client=client) if here else \
@@ -107,16 +110,6 @@ class CheckService:
     def gradings_in_flight(self) -> int:
         return len(self._grading)
 
-    def _kept_body(self, body: bytes) -> KeptBody | None:
-        """What ``_keep_body`` kept for exactly this request body, while nothing stored changed since
-        and the answer is younger than ``GRADE_CACHE_SECONDS``; None: read the body and plan.
-        Memory only, nothing counted: answer with ``_serve_kept``."""
-        kept = self._bodies.get(body)
-        if kept is not None and kept.generation == self.store.known.current_generation() \
-                and time.monotonic() < kept.expires:
-            return kept
-        return None
-
     def _serve_kept(self, kept: KeptBody, client: str) -> bytes:
         """The kept answer's JSON, limited and counted like any lookup."""
         self._limit(client)
@@ -128,6 +121,8 @@ class CheckService:
         from. A known target's answer is kept only as graded for the plan's generation, and no
         longer than that grading is; ``forget_kept`` drops every body ``GRADE_CACHE_SECONDS`` after
         it was kept."""
+        if len(body) > self._bodies.max_bytes:  # never kept (``KeptBodies.keep`` holds to it): build nothing
+            return
         now = time.monotonic()
         if plan.known:
             graded = self._answers.of_generation(tuple(plan.digests), plan.generation)
