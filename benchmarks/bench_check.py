@@ -18,7 +18,7 @@ What runs:
   in ten of them a flagged one (graded from the database once per worker, then answered from the
   worker's memory until anything stored changes; every hit is counted). The 5,000 bodies repeat,
   as lookups of the same numbers do, so after the warm-up a worker answers most bodies from
-  memory (``IntelService.kept_body``); ``--fresh`` adds a run per round in which no clean lookup
+  memory (``CheckService.respond``, ``postguard.intel.kept``); ``--fresh`` adds a run per round in which no clean lookup
   repeats (200,000 distinct numbers, more than a run sends; the flagged ones repeat as before),
   which measures the path that reads and normalises every body (``fresh_requests_per_s``, for
   information); ``--links SHARE`` makes that share of the clean lookups links as scam messages

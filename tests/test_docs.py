@@ -53,3 +53,13 @@ def test_readme_opens_with_two_commands_and_ci_runs_the_second():
     assert len(block) == 2 and "serve --demo" in block[0] and "pytest" in block[1]
     assert readme.index("```sh") < 40  # it opens the README
     assert block[1] in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_architecture_picture_is_the_code_s_import_graph():
+    """docs/architecture.md shows the import graph ``tools/import_graph.py`` draws from the code now."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, str(ROOT / "tools" / "import_graph.py"), "--check"],
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr

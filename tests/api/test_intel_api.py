@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from postguard.app import create_app
 from postguard.intel.models import Indicator
-from postguard.intel.service import GRADE_CACHE_SECONDS, KEPT_BODY_BYTES
+from postguard.intel.kept import GRADE_CACHE_SECONDS, KEPT_BODY_BYTES
 from postguard.platform import Platform
 from tests.conftest import needs_redis
 
@@ -74,7 +74,7 @@ def test_a_repeated_lookup_is_answered_from_memory_yet_follows_every_change(make
         post = lambda raw=body: client.post("/v1/check", content=raw, headers={"Content-Type": "application/json"})
         first, again = post(), post()
         assert first.status_code == again.status_code == 200 and first.content == again.content
-        assert first.json()["verdict"] == "unknown" and body in p.intel._bodies
+        assert first.json()["verdict"] == "unknown" and p.intel.checks.is_kept(body)
         p.intel.report(indicators=["0912345678"], category="fake_courier", client=f"reporter-{run}")
         reported, kept = post(), post()
         assert reported.json()["verdict"] == "reported" and kept.content == reported.content
@@ -82,12 +82,12 @@ def test_a_repeated_lookup_is_answered_from_memory_yet_follows_every_change(make
         with p.db.read_session() as s:
             assert s.execute(select(Indicator.lookups)).scalar_one() == 2  # the graded answer and the kept one
         long = json.dumps({"value": "https://giao-hang.example.com/" + "x" * KEPT_BODY_BYTES}).encode()
-        assert post(long).json()["verdict"] == "unknown" and long not in p.intel._bodies
+        assert post(long).json()["verdict"] == "unknown" and not p.intel.checks.is_kept(long)
         assert [post().status_code for _ in range(4)] == [200, 200, 200, 429]  # eight a minute, kept or not
         later = time.monotonic() + GRADE_CACHE_SECONDS
-        monkeypatch.setattr("postguard.intel.service.time.monotonic", lambda: later)
+        monkeypatch.setattr("postguard.intel.check.time.monotonic", lambda: later)
         p.intel.forget_kept()
-        assert body not in p.intel._bodies and not p.intel._bodies
+        assert not p.intel.checks.is_kept(body) and p.intel.checks.kept_bodies() == 0
     finally:
         p.close()
 

@@ -268,14 +268,14 @@ def test_known_answers_come_from_memory_until_anything_stored_changes(make_setti
     try:
         a.intel.report(indicators=["0912 000 333"], category="fake_courier", client="r1")
         first = a.intel.check("0912000333", client="x")
-        stored = a.intel.check_stored
+        stored = a.intel.checks.check_stored
 
         def no_database(*args, **kwargs):
             raise AssertionError("graded again although nothing changed")
 
-        monkeypatch.setattr(a.intel, "check_stored", no_database)
+        monkeypatch.setattr(a.intel.checks, "check_stored", no_database)
         assert a.intel.check("+84 912 000 333", client="x") == first  # kept: no query
-        monkeypatch.setattr(a.intel, "check_stored", stored)
+        monkeypatch.setattr(a.intel.checks, "check_stored", stored)
         a.intel.report(indicators=["0912 000 333"], category="fake_courier", client="r2")  # its own write
         second = a.intel.check("0912000333", client="x")
         assert second["score"] > first["score"]
@@ -292,12 +292,13 @@ def test_known_answers_come_from_memory_until_anything_stored_changes(make_setti
 
 
 def test_the_direct_unknown_answer_is_the_graded_one(ip):
+    from postguard.intel.answers import Graded, graded_answer, unknown_answer
     from postguard.intel.normalize import detect, norm_domain
 
     for raw in ("0912 345 678", "https://giao-hang-nhanh.example.com/phi", "Vietcombank 0123456789"):
         n = detect(raw)
         targets = [n] + ([norm_domain(n.host)] if n.type == "url" else [])
-        assert ip.intel._unknown(n, targets) == ip.intel._answer(n, [(t, None, None, None) for t in targets])
+        assert unknown_answer(n, targets) == graded_answer(n, [Graded(t) for t in targets])
 
 
 @pytest.mark.both_databases
@@ -306,30 +307,77 @@ def test_concurrent_lookups_of_one_known_value_grade_once(ip, monkeypatch):
     import time as _time
     from concurrent.futures import ThreadPoolExecutor
 
-    from postguard.api.intel import _graded
-
     ip.intel.report(indicators=["0912 000 444"], category="fake_courier", client="r1")
-    stored, calls = ip.intel.check_stored, []
+    stored, calls = ip.intel.checks.check_stored, []
 
     def slow_grade(plan, **kw):
         calls.append(plan)
         _time.sleep(0.05)
         return stored(plan, **kw)
 
-    monkeypatch.setattr(ip.intel, "check_stored", slow_grade)
-    plans = [ip.intel.check_plan(raw, client="x") for raw in ["0912000444", "+84 912 000 444"] * 5]
+    monkeypatch.setattr(ip.intel.checks, "check_stored", slow_grade)
+    plans = [ip.intel.checks.check_plan(raw, client="x") for raw in ["0912000444", "+84 912 000 444"] * 5]
     assert all(plan.answer is None for plan in plans)  # nothing kept yet: each would grade
 
     async def together():
-        return await asyncio.gather(*[_graded(ip, plan) for plan in plans])
+        return await asyncio.gather(*[ip.intel.checks.grade_once(plan) for plan in plans])
 
     with ThreadPoolExecutor(1) as pool:  # a loop of its own, whatever the test process's thread holds
         answers = pool.submit(asyncio.run, together()).result()
     assert len(calls) == 1 and all(a == answers[0] for a in answers) and answers[0]["verdict"] == "reported"
-    assert ip.intel.grading == {}
+    assert ip.intel.checks.gradings_in_flight() == 0
     ip.intel.flush_lookups()
     with ip.db.read_session() as s:
         assert s.execute(select(Indicator.lookups)).scalar_one() == 10
+
+
+def test_a_kept_answer_and_verdict_serve_for_less_than_thirty_seconds(ip, monkeypatch):
+    """Nothing stored changes, yet an answer kept in memory serves for less than
+    ``GRADE_CACHE_SECONDS``: then the lookup reads and grades again (decay, reputations)."""
+    import time as _time
+
+    from postguard.intel.kept import GRADE_CACHE_SECONDS
+
+    ip.intel.report(indicators=["0912 000 555"], category="fake_courier", client="r1")
+    checks, grader, calls = ip.intel.checks, ip.intel.grader, []
+    stored, graded = checks.check_stored, grader.grade
+    monkeypatch.setattr(checks, "check_stored", lambda plan, **kw: calls.append("read") or stored(plan, **kw))
+    monkeypatch.setattr(grader, "grade", lambda s, ind, **kw: calls.append("grade") or graded(s, ind, **kw))
+    start = _time.monotonic()
+    clock = iter([start, start + GRADE_CACHE_SECONDS - 0.01, start + GRADE_CACHE_SECONDS + 0.01])
+    now = next(clock)
+    monkeypatch.setattr(_time, "monotonic", lambda: now)
+    first = ip.intel.check("0912000555", client="x")
+    assert calls == ["read", "grade"]
+    now = next(clock)
+    assert ip.intel.check("0912000555", client="x") == first and calls == ["read", "grade"]
+    now = next(clock)
+    assert ip.intel.check("0912000555", client="x") == first and calls == ["read", "grade", "read", "grade"]
+
+
+def test_a_failed_grading_leaves_nothing_in_flight_and_each_waiter_meets_the_error(ip, monkeypatch):
+    import asyncio
+    import time as _time
+    from concurrent.futures import ThreadPoolExecutor
+
+    ip.intel.report(indicators=["0912 000 666"], category="fake_courier", client="r1")
+    calls = []
+
+    def broken(plan, **kw):
+        calls.append(plan)
+        _time.sleep(0.05)
+        raise RuntimeError("the database is away")
+
+    monkeypatch.setattr(ip.intel.checks, "check_stored", broken)
+    plans = [ip.intel.checks.check_plan("0912000666", client="x") for _ in range(4)]
+
+    async def together():
+        return await asyncio.gather(*[ip.intel.checks.grade_once(plan) for plan in plans], return_exceptions=True)
+
+    with ThreadPoolExecutor(1) as pool:
+        results = pool.submit(asyncio.run, together()).result()
+    assert all(isinstance(r, RuntimeError) for r in results) and len(calls) == 4  # one, then each waiter
+    assert ip.intel.checks.gradings_in_flight() == 0
 
 
 @pytest.mark.both_databases
@@ -465,4 +513,4 @@ def test_a_rotation_of_the_platform_key_keeps_intelligence_readable(ip):
     assert ip.shipments.rewrap(system)["destroyed_versions"] == []
     with ip.db.read_session() as s:
         ind = s.execute(select(Indicator).where(Indicator.type == "phone")).scalar_one()
-        assert ip.intel.values_of(s, [ind], purpose="lookup_index") == ["+84912345678"]
+        assert ip.intel.store.values_of(s, [ind], purpose="lookup_index") == ["+84912345678"]

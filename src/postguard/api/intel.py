@@ -5,7 +5,7 @@ Values travel in POST bodies, never in a URL. ``check``, reports and appeals are
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Awaitable
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
@@ -126,53 +126,19 @@ def _check_input(raw: bytes) -> tuple[str, str | None]:
     raise InvalidInput("The request is not valid.", errors)
 
 
-
-async def check_body(p: Platform, raw: bytes, scope) -> bytes:
-    """``POST /v1/check``, the benchmarked hot path (benchmarks/bench_check.py). A lookup of a value
-    nobody stored (most of them) is answered on the event loop with no database query: the
-    in-memory index of known indicators says so. A known value graded since anything stored last
-    changed is answered from this worker's memory too, and so is a body asked again
-    (``IntelService.kept_body``). API-key authentication, a shared (Redis) rate limiter and grading
-    go to the thread pool."""
+def check_body(p: Platform, raw: bytes, scope) -> Awaitable[bytes]:
+    """``POST /v1/check``, the benchmarked hot path (benchmarks/bench_check.py), answered by
+    ``CheckService.respond`` on the event loop (awaited by the caller: no coroutine of its own in
+    between). API-key authentication goes to the thread pool first."""
     require_json(scope, "lookup")
-    keyed = any(k == b"authorization" for k, _ in scope["headers"])
-    who = await run_in_threadpool(optional_principal, Request(scope)) if keyed else None
-    client = client_key(scope, who)
-    intel, here = p.intel, p.limiter.in_process
-    kept = intel.kept_body(raw)
-    if kept is not None:
-        return intel.serve_kept(kept, client) if here else await run_in_threadpool(intel.serve_kept, kept, client)
-    value, type_ = _check_input(raw)
-    plan = intel.check_plan(value, type=type_, client=client) if here else \
-        await run_in_threadpool(lambda: intel.check_plan(value, type=type_, client=client))
-    answer = orjson.dumps(intel.link_answer(plan.normal, plan.answer if plan.answer is not None
-                                            else await _graded(p, plan)))
-    intel.keep_body(raw, plan, answer)
-    return answer
+    if any(k == b"authorization" for k, _ in scope["headers"]):
+        return _keyed_check(p, raw, scope)
+    return p.intel.checks.respond(raw, client_key(scope, None), _check_input)
 
 
-async def _graded(p: Platform, plan) -> dict:
-    """Grade once for everyone asking about the same targets at the same moment (a number in the
-    news, or a worker's first seconds): the others wait for that answer instead of queueing more
-    database reads, and their lookups are counted as the kept answer's hits."""
-    key = tuple(plan.digests)
-    pending = p.intel.grading.get(key)
-    if pending is not None:
-        await asyncio.shield(pending)
-        kept = p.intel.kept_answer(plan.digests)
-        if kept is not None:
-            return kept
-        return await run_in_threadpool(p.intel.check_stored, plan)
-    pending = p.intel.grading[key] = asyncio.get_running_loop().create_future()
-    try:
-        answer = await run_in_threadpool(p.intel.check_stored, plan)
-        pending.set_result(None)
-        return answer
-    except BaseException:
-        pending.set_result(None)  # the waiters grade for themselves and meet the error on their own
-        raise
-    finally:
-        del p.intel.grading[key]
+async def _keyed_check(p: Platform, raw: bytes, scope) -> bytes:
+    who = await run_in_threadpool(optional_principal, Request(scope))
+    return await p.intel.checks.respond(raw, client_key(scope, who), _check_input)
 
 
 REPORT_BODY = {"requestBody": {"required": True, "content": {

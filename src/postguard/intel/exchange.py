@@ -85,7 +85,7 @@ def to_shared(*, type_: str, value: str, verdict: str, score: int, reports: int,
 
 def category_of(labels) -> str:
     """Our report category for a partner's labels: the first one we know, else ``other``."""
-    from postguard.intel.service import CATEGORIES
+    from postguard.intel.reports import CATEGORIES
 
     for label in labels:
         name = str(label).strip().lower()

@@ -8,7 +8,7 @@ docs/private-lookups.md. Here:
   same key, nothing else is stored. ``key_id`` (16 hex digits of SHA-256 of the public key) names it
   in every answer, so that clients drop cached outputs if it ever changes.
 * **The index lives in the database**: each indicator row carries its 16-bit bucket and its
-  truncated OPRF output, computed once when the indicator is created (``IntelService``); a bucket is
+  truncated OPRF output, computed once when the indicator is created (``IntelStore.get_or_create``); a bucket is
   one range query over indicators whose stored verdict is flagged (reported and above, not
   delisted), so verdict changes take effect on the next request on every worker. Rows created
   before the index existed are filled in once per process (``backfill``).
@@ -119,15 +119,15 @@ class PrivateLookups:
         """Fill in the entries of indicators stored before the index existed (their personal normal
         forms are decrypted for this, inside the service, and never leave it). Returns how many."""
         self.ready()
-        self.p.intel._ready()
+        self.p.intel.store.ready()
         done = 0
         while True:
             with self.p.db.session() as s:
                 rows = s.execute(select(Indicator).where(Indicator.lookup_output.is_(None))
                                  .order_by(Indicator.id).limit(500)).scalars().all()
                 # opened through the door (purpose ``lookup_index``, one entry per batch) before any write
-                values = self.p.intel.values_of(s, rows, purpose="lookup_index")
-                for ind, value in zip(rows, values, strict=False):
+                values = self.p.intel.store.values_of(s, rows, purpose="lookup_index")
+                for ind, value in zip(rows, values, strict=True):
                     ind.lookup_bucket, ind.lookup_output = self.entry(ind.type, value)
                 done += len(rows)
             if len(rows) < 500:

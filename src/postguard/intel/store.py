@@ -1,0 +1,154 @@
+"""The scam-intelligence store: its keys, sealed values, and indicator and reporter rows.
+
+Indicators are stored by a keyed digest of their normal form (see ``postguard.intel.normalize``);
+personal values (phones, accounts, wallets), report texts, contacts and evidence files are vault
+ciphertext under the platform's own organisation (``KEY_ORG``), whose keys rotate like any other.
+Nothing is opened here: callers open what ``sealed`` names through the door (``postguard.access.door``,
+purposes ``indicator_review``, ``report_review``, ``appeal_review``), and ``values_of`` opens indicator
+values for the platform's own use (``indicator_share``, ``lookup_index``), logged first.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from functools import cached_property
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from postguard.db.base import utcnow
+from postguard.errors import FieldError, InvalidInput
+from postguard.intel.known import KnownIndex
+from postguard.intel.models import Appeal, Evidence, Indicator, Report, Reporter
+from postguard.intel.normalize import Normal
+from postguard.orgs.models import Organisation
+from postguard.orgs.service import PLATFORM_ORG
+from postguard.principals import ApiKeyPrincipal, SystemActor
+from postguard.vault.service import SealedValue, versions_sealed_in
+
+KEY_ORG = PLATFORM_ORG  # the platform organisation (``OrgService.platform_org_id``) holds the keys
+
+
+def bad_field(field: str, message: str, code: str = "invalid") -> InvalidInput:
+    """The refusal of a request over one field."""
+    return InvalidInput("The request was refused.", [FieldError(field, message, code=code)])
+
+
+class IntelStore:
+    def __init__(self, platform) -> None:
+        self.p = platform
+        self._lock = threading.Lock()
+        self._digest_fn = None
+
+    @cached_property
+    def known(self) -> KnownIndex:
+        """Every stored indicator's digest, in memory (``postguard.intel.known``)."""
+        return KnownIndex(self.p.db, refresh_seconds=self.p.settings.intel_index_refresh_seconds)
+
+    # -- keys --------------------------------------------------------------------------------
+    def digest(self, text: str) -> bytes:
+        """The keyed digest (``intel-indicator``) of ``text``: indicators, reporters and report
+        fingerprints are stored under it."""
+        if self._digest_fn is None:
+            with self._lock:
+                if self._digest_fn is None:
+                    with self.p.db.session() as s:
+                        self._digest_fn = self.p.vault.keyed_digest(s, purpose="intel-indicator")
+        return self._digest_fn(text)
+
+    def ready(self) -> None:
+        """Create (once) the keys intelligence uses, before any session is open: on SQLite a write
+        inside another session would wait on the database lock."""
+        self.digest("")
+        self.key_org_id()
+        self.p.lookups.ready()
+
+    def digest_of(self, n: Normal) -> bytes:
+        """The lookup key of a normal form (also what private lookups and sharing match on)."""
+        return self.digest(f"{n.type}\0{n.value}")
+
+    def key_versions_in_use(self, session: Session, *, org_id: int) -> set[int]:
+        """Data-key versions that intelligence data is sealed under: the platform organisation's
+        (a key rotation must not destroy them)."""
+        code = session.execute(select(Organisation.code).where(Organisation.id == org_id)).scalar_one_or_none()
+        if code != KEY_ORG:
+            return set()
+        return set().union(*(versions_sealed_in(session, column) for column in (
+            Indicator.value_ct, Report.description_ct, Report.contact_ct, Evidence.content_ct,
+            Appeal.statement_ct, Appeal.contact_ct)))
+
+    def key_org_id(self) -> int:
+        """The platform's own organisation, whose vault keys protect intelligence data."""
+        return self.p.orgs.platform_org_id()
+
+    def cli_principal(self) -> ApiKeyPrincipal:
+        """The command line acts as the platform, with every scope."""
+        return self.p.orgs.platform_principal(actor="cli")
+
+    # -- sealed values -------------------------------------------------------------------------
+    def seal(self, s: Session, text: str | bytes | None, *, table: str, column: str, record_id: int) -> bytes | None:
+        if text is None or text == "":
+            return None
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        return self.p.vault.encrypt(data, session=s, org_id=self.key_org_id(), table=table, column=column,
+                                    record_id=str(record_id))
+
+    def sealed(self, blob: bytes | None, *, table: str, column: str, record_id: int) -> SealedValue:
+        """A value sealed by ``seal``, to open through the door."""
+        return SealedValue(org_id=self.key_org_id(), table=table, column=column, record_id=str(record_id), blob=blob)
+
+    @staticmethod
+    def text(raw: str | bytes | None) -> str | None:
+        return raw.decode("utf-8") if isinstance(raw, bytes) else raw
+
+    def values_of(self, s: Session, inds: Sequence[Indicator], *, purpose: str) -> list[str]:
+        """The normal forms of stored indicators, personal ones opened through the door by the platform
+        itself (one log entry for the lot), for the service's own use: ``indicator_share`` (the shared
+        feed) or ``lookup_index`` (the private-lookup index). ``s`` must hold no write yet."""
+        personal = [i for i in inds if i.value is None]
+        opened = dict(zip((i.id for i in personal), self.p.door.open(
+            s, SystemActor(org_id=self.key_org_id(), actor="postguard:intel"), purpose,
+            [self.sealed(i.value_ct, table="intel_indicators", column="value", record_id=i.id) for i in personal],
+        ), strict=True)) if personal else {}
+        return [i.value if i.value is not None else opened[i.id] for i in inds]
+
+    # -- rows ------------------------------------------------------------------------------------
+    def find(self, s: Session, n: Normal) -> Indicator | None:
+        return s.execute(select(Indicator).where(Indicator.digest == self.digest_of(n))).scalar_one_or_none()
+
+    def get_or_create(self, s: Session, n: Normal) -> Indicator:
+        found = self.find(s, n)
+        if found is not None:
+            return found
+        ind = Indicator(type=n.type, digest=self.digest_of(n), display=n.display[:300],
+                        value=None if n.personal else n.value, domain=n.domain, qualifier=n.bank,
+                        verdict="unknown", score=0)
+        ind.lookup_bucket, ind.lookup_output = self.p.lookups.entry(n.type, n.value)
+        try:
+            with s.begin_nested():  # another report may create the same indicator at the same moment
+                s.add(ind)
+                s.flush()
+        except IntegrityError:
+            return self.find(s, n)
+        self.known.add(ind.digest)
+        if n.personal:
+            ind.value_ct = self.seal(s, n.value, table="intel_indicators", column="value", record_id=ind.id)
+        return ind
+
+    def reporter(self, s: Session, *, principal: ApiKeyPrincipal | None, client: str) -> Reporter:
+        """The reporting identity, created on its first report. An upsert (``INSERT ... ON CONFLICT DO
+        NOTHING``, then read): two first reports from one client at once both get the one row."""
+        key = self.digest(f"reporter\0org\0{principal.org_id}" if principal else f"reporter\0client\0{client}")
+        ins = (postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert)(Reporter.__table__)
+        s.execute(ins.values(key=key, kind="org" if principal else "public", reports=0, upheld=0, rejected=0,
+                             created_at=utcnow()).on_conflict_do_nothing(index_elements=["key"]))
+        return s.execute(select(Reporter).where(Reporter.key == key)).scalar_one()
+
+    @staticmethod
+    def count_report(s: Session, reporter: Reporter) -> None:
+        """One more report on the reporter's record, incremented in the database (never read, add, write)."""
+        s.execute(update(Reporter).where(Reporter.id == reporter.id).values(reports=Reporter.reports + 1)
+                  .execution_options(synchronize_session=False))
