@@ -21,6 +21,10 @@ from postguard.vault.keycheck import open_key_file
 from postguard.vault.service import Vault
 
 if TYPE_CHECKING:
+    from postguard.intel.feed import IntelFeed
+    from postguard.intel.lookups import PrivateLookups
+    from postguard.intel.service import IntelService
+    from postguard.intel.sharing import SharedIndicator, SharedSighting
     from postguard.privacy.service import PrivacyService
     from postguard.callerid.calls import CallService
     from postguard.callerid.check import CallCheck
@@ -192,29 +196,31 @@ class Platform:
 
         return OtpService(db=self.db, vault=self.vault, limiter=self.limiter, notifier=self.notifier)
 
-    def intel_feed(self):
+    def intel_feed(self) -> list[SharedIndicator]:
         """Every scam indicator this platform shares (``SharedIndicator``), from the intelligence
         store: reported and above (delisted ones marked), never unknown or official."""
         return self.intel.shared_feed()
 
-    def intel_sightings(self):
+    def intel_sightings(self) -> list[SharedSighting]:
         return []
 
-    def intel_lookup(self, type_: str, value: str):
+    def intel_lookup(self, type_: str, value: str) -> SharedIndicator | None:
         """The shared view of one normalised value, graded now, or None when nothing flags it."""
         return self.intel.shared_lookup(type_, value)
 
     @cached_property
-    def lookups(self):
+    def lookups(self) -> PrivateLookups:
         from postguard.intel.lookups import PrivateLookups
 
-        return PrivateLookups(self)
+        return PrivateLookups(db=self.db, settings=self.settings, vault=self.vault, limiter=self.limiter,
+                              store=lambda: self.intel.store)
 
     @cached_property
-    def sharing(self):
+    def sharing(self) -> IntelFeed:
         from postguard.intel.feed import IntelFeed
 
-        return IntelFeed(self)
+        return IntelFeed(settings=self.settings, audit=self.audit, orgs=self.orgs, shared=self.intel.shared,
+                         sightings=self.intel_sightings)
 
     @cached_property
     def warnings(self) -> WarningService:
@@ -256,10 +262,11 @@ class Platform:
                            access_alerts=self.access_alerts)
 
     @cached_property
-    def intel(self):
+    def intel(self) -> IntelService:
         from postguard.intel.service import IntelService
 
-        return IntelService(self)
+        return IntelService(db=self.db, settings=self.settings, vault=self.vault, audit=self.audit, orgs=self.orgs,
+                            door=self.door, limiter=self.limiter, lookups=self.lookups)
 
     @cached_property
     def privacy(self) -> PrivacyService:

@@ -19,9 +19,9 @@ import re
 import secrets
 import string
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -170,7 +170,7 @@ class CanaryService:
         with self.db.read_session() as s:  # opened through the door (logged), in no write transaction
             (e164,) = self.door.open(s, principal, "canary_issue", [number], subject=f"canary:{channel}"[:80])
         data = Faker(secrets.randbits(64)).shipment_row(waybill)
-        data["recipient_phone"] = e164
+        data["recipient_phone"] = cast(str, e164)  # a pool number is sealed text
         view = self.shipments.create(principal, data)
         try:
             with self.db.session() as s:
@@ -183,8 +183,9 @@ class CanaryService:
                 canary_id = c.id
         except IntegrityError:  # another canary took the number meanwhile: take the parcel back
             with self.db.session() as s:
-                s.execute(Shipment.__table__.delete().where(Shipment.org_id == principal.org_id,
-                                                             Shipment.waybill == view["waybill"]))
+                s.execute(delete(Shipment).where(Shipment.org_id == principal.org_id,
+                                                 Shipment.waybill == view["waybill"])
+                          .execution_options(synchronize_session=False))
             raise Conflict("That number was just given to another canary; try again.") from None
         self.audit.append(actor=principal.actor, action="canary_create", org_id=principal.org_id,
                             subject=f"canary:{canary_id}", details={"channel": channel})
@@ -203,7 +204,7 @@ class CanaryService:
                  "created_at": c.created_at.isoformat()} for c, w, st, l3 in rows]
 
     # -- detection -------------------------------------------------------------------------------
-    def on_revealed(self, event: Revealed) -> list[int]:
+    def on_revealed(self, event: Revealed) -> builtins.list[int]:
         """Raise a ``canary_reveal`` alert for every canary among the revealed shipments (the reveal is
         already logged; nothing is decrypted yet). Phone searches are left out: their candidates are
         only matched (the hits it shows come as ``Matched``, see ``on_matched``). Returns the alert ids."""
@@ -218,7 +219,7 @@ class CanaryService:
         return self.alert_reveal(event.session, event.principal, org_id=event.org_id, waybills=event.waybills,
                                  purpose=event.purpose)
 
-    def alert_reveal(self, session: Session, principal, *, org_id: int, waybills, purpose: str) -> list[int]:
+    def alert_reveal(self, session: Session, principal, *, org_id: int, waybills, purpose: str) -> builtins.list[int]:
         """A ``canary_reveal`` alert for every canary among the shipments ``waybills`` of ``org_id``
         (also what a phone search calls for the hits it shows), found with the revealer's ``session``.
         Returns the alert ids."""
