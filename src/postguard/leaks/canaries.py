@@ -14,12 +14,13 @@ the pool keeps each number as vault ciphertext so it can be given to a new canar
 
 from __future__ import annotations
 
+import builtins
 import re
 import secrets
 import string
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -165,8 +166,8 @@ class CanaryService:
                 canary_id = c.id
         except IntegrityError:  # another canary took the number meanwhile: take the parcel back
             with self.p.db.session() as s:
-                s.execute(Shipment.__table__.delete().where(Shipment.org_id == principal.org_id,
-                                                             Shipment.waybill == view["waybill"]))
+                s.execute(delete(Shipment).where(Shipment.org_id == principal.org_id,
+                                                 Shipment.waybill == view["waybill"]))
             raise Conflict("That number was just given to another canary; try again.") from None
         self.p.audit.append(actor=principal.actor, action="canary_create", org_id=principal.org_id,
                             subject=f"canary:{canary_id}", details={"channel": channel})
@@ -185,7 +186,7 @@ class CanaryService:
                  "created_at": c.created_at.isoformat()} for c, w, st, l3 in rows]
 
     # -- detection -------------------------------------------------------------------------------
-    def on_revealed(self, event: Revealed) -> list[int]:
+    def on_revealed(self, event: Revealed) -> builtins.list[int]:  # `list` is a method here
         """Raise a ``canary_reveal`` alert for every canary among the revealed shipments (the reveal is
         already logged; nothing is decrypted yet). Phone searches are left out: their candidates are
         only matched (a hit is checked where it is shown). Returns the alert ids."""
@@ -194,7 +195,7 @@ class CanaryService:
         return self.alert_reveal(event.session, event.principal, org_id=event.org_id, waybills=event.subjects,
                                  purpose=event.purpose)
 
-    def alert_reveal(self, session: Session, principal, *, org_id: int, waybills, purpose: str) -> list[int]:
+    def alert_reveal(self, session: Session, principal, *, org_id: int, waybills, purpose: str) -> builtins.list[int]:
         """A ``canary_reveal`` alert for every canary among the shipments ``waybills`` of ``org_id``
         (also what a phone search calls for the hits it shows), found with the revealer's ``session``.
         Returns the alert ids."""
