@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import gc
 import time
+from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
 from starlette.requests import Request
+from starlette.types import Scope
 
 from postguard import __version__, jobs
 from postguard.api import problems
@@ -104,6 +106,10 @@ class _SecurityHeaders:
         await self.app(scope, receive, send_headers)
 
 
+HotHandler = Callable[[Platform, bytes, Scope], Awaitable[bytes]]
+"""A hot path's handler: the platform, the request body and the ASGI scope in, the JSON answer out."""
+
+
 class PostguardApp(FastAPI):
     """FastAPI, plus the hottest public endpoints served ahead of the middleware stack and the router.
 
@@ -114,7 +120,7 @@ class PostguardApp(FastAPI):
     latency metrics. Each such
     path also has an ordinary route, which documents it in the OpenAPI schema."""
 
-    hot: dict[tuple[str, str], tuple] = {}
+    hot: dict[tuple[str, str], tuple[HotHandler, int]] = {}
     platform: Platform  # app.state.platform and app.state.http_metrics, read without State's __getattr__
     http_metrics: HttpMetrics
 
@@ -123,10 +129,11 @@ class PostguardApp(FastAPI):
             hot = self.hot.get((scope["method"], scope["path"]))
             if hot is not None:
                 scope["app"] = self
-                return await self._serve_hot(*hot, scope, receive, send)
+                handler, max_body = hot
+                return await self._serve_hot(handler, max_body, scope, receive, send)
         return await super().__call__(scope, receive, send)
 
-    async def _serve_hot(self, handler, max_body: int, scope, receive, send) -> None:
+    async def _serve_hot(self, handler: HotHandler, max_body: int, scope, receive, send) -> None:
         start = time.perf_counter()
         declared = declared_length(scope)
         if declared is not None and declared > max_body:  # refused before a byte is read

@@ -142,6 +142,31 @@ def test_canaries_look_like_any_shipment_and_hold_no_plaintext_number(canary_wor
         p.canaries.create(system, channel="cs:cs")
 
 
+@pytest.mark.both_databases
+def test_a_number_taken_meanwhile_takes_the_new_canary_parcel_back(canary_world, monkeypatch):
+    """Two canaries asked for the same free number at once: the one that loses the insert answers
+    409 and deletes the parcel it had just created; the winner keeps its parcel and its canary."""
+    p, system, _, rows, numbers = canary_world
+    create, raced = p.shipments.create, []
+
+    def create_then_race(principal, data):
+        view = create(principal, data)
+        if not raced:  # the other request gets the number between this one's check and its insert
+            monkeypatch.setattr(p.shipments, "create", create)
+            raced.append(p.canaries.create(system, channel="cs:cs", phone=numbers[1]))
+        return view
+
+    monkeypatch.setattr(p.shipments, "create", create_then_race)
+    with pytest.raises(Conflict, match="just given to another canary"):
+        p.canaries.create(system, channel="courier:an", phone=numbers[1])
+    with p.db.session() as s:
+        waybills = set(s.execute(select(Shipment.waybill)).scalars())
+        canaries = s.execute(select(Canary.channel, Shipment.waybill)
+                             .join(Shipment, Shipment.id == Canary.shipment_id)).all()
+    assert waybills == {r["waybill"] for r in rows} | {raced[0]["waybill"]}
+    assert [tuple(c) for c in canaries] == [("cs:cs", raced[0]["waybill"])]
+
+
 def test_revealing_a_canary_raises_an_alert_naming_its_channel(canary_world):
     p, system, people, _, numbers = canary_world
     c = p.canaries.create(system, channel="courier:an", phone=numbers[0])

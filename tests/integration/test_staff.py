@@ -158,7 +158,10 @@ def test_concurrent_wrong_guesses_lock_the_account(fast):
 
 
 def test_concurrent_guesses_with_the_right_one_among_them(fast):
-    """The right password among 19 concurrent wrong ones: still at most five checks, at most one session."""
+    """The right password among 19 concurrent wrong ones: at most one session, and at most five checks
+    on each side of it. A sign-in with the right password restarts the count (and lifts a lock the
+    concurrent wrong guesses set meanwhile), so the wrong guesses claimed after it may use a fresh five;
+    without that success the bound is five in all (the test above)."""
     fast.staff.create(org_code="VNP", username="giang", display_name="Giang", role="cs", password=PASSWORD)
     checks = _count_checks(fast)
     guesses = iter(["wrong password!"] * 19 + [PASSWORD])
@@ -170,7 +173,7 @@ def test_concurrent_guesses_with_the_right_one_among_them(fast):
         return fast.staff.sign_in(org_code="VNP", username="giang", password=pw)
 
     signed = [r for r in _at_once(20, guess) if not isinstance(r, Unauthenticated)]
-    assert checks.count("real") <= 5 and len(signed) <= 1
+    assert checks.count("real") <= 2 * 5 and len(signed) <= 1
     assert all(isinstance(r, SignedIn) for r in signed)
 
 

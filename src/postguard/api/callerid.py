@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import partial
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Request
@@ -30,6 +30,7 @@ from postguard.platform import Platform
 router = APIRouter(prefix="/v1", tags=["caller identification"])
 telephony = scoped("calls:route")  # refusals logged (access_denied) by OrgService.require
 verifier = scoped("calls:verify")
+_Model = TypeVar("_Model", bound=BaseModel)
 
 PhoneText = Field(max_length=40, description="Any Vietnamese form: 0912 345 678, +84912345678, 84-912-345-678, ...")
 
@@ -118,7 +119,7 @@ class IdentityIn(BaseModel):
         "default: now. The PASSporT's iat must be at most 60 s older"))
 
 
-def _body(model: type[BaseModel], raw: bytes) -> BaseModel:
+def _body(model: type[_Model], raw: bytes) -> _Model:
     try:
         return model.model_validate_json(raw or b"{}")
     except ValidationError as e:

@@ -166,8 +166,8 @@ async def report(request: Request, who: Principal | None = Depends(optional_prin
         for f in form.getlist("evidence"):
             if isinstance(f, str):
                 continue
-            data = await f.read(s.intel_evidence_max_bytes + 1)
-            uploads.append(Upload(data, f.content_type))
+            content = await f.read(s.intel_evidence_max_bytes + 1)
+            uploads.append(Upload(content, f.content_type))
     else:
         raw = (await request.body()).decode("utf-8", "replace")
     try:

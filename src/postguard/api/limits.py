@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 
 import orjson
 from starlette.requests import Request
+from starlette.types import ASGIApp, Scope
 
 from postguard.errors import FieldError, InvalidInput, PayloadTooLarge
 
@@ -38,7 +39,7 @@ class BodyLimit:
 
     def __init__(self, app, *, limit: int, allowances: Mapping[str, int],
                  multipart_allowances: Mapping[str, int] | None = None,
-                 respond: Callable[[dict, PayloadTooLarge], object]) -> None:
+                 respond: Callable[[Scope, PayloadTooLarge], ASGIApp]) -> None:
         self.app, self.limit, self.respond = app, limit, respond
         self.allowances, self.multipart_allowances = dict(allowances), dict(multipart_allowances or {})
 
@@ -89,7 +90,7 @@ class BodyLimit:
             await self.respond(scope, too_large(limit))(scope, receive, send)
 
 
-def respond_with(html_errors) -> Callable:
+def respond_with(html_errors) -> Callable[[Scope, PayloadTooLarge], ASGIApp]:
     """The answer to a body refused before the app saw it: what the app's error handler would send."""
     from postguard.api.problems import problem_response
 

@@ -49,13 +49,14 @@ def serve(
     typer.echo(f"postguard on http://{host}:{port}/ (database: {platform.db.dialect})")
     # X-Forwarded-For is believed only from POSTGUARD_TRUSTED_PROXIES (uvicorn's own default trusts
     # 127.0.0.1, which would let anything behind a local proxy or on the host pick its address).
-    trusted = platform.settings.trusted_proxies
-    proxy = {"proxy_headers": bool(trusted), "forwarded_allow_ips": list(trusted)}
+    trusted = list(platform.settings.trusted_proxies)
     if workers > 1:
         platform.close()
-        uvicorn.run("postguard.app:create_app", factory=True, host=host, port=port, workers=workers, **proxy)
+        uvicorn.run("postguard.app:create_app", factory=True, host=host, port=port, workers=workers,
+                    proxy_headers=bool(trusted), forwarded_allow_ips=trusted)
     else:
-        uvicorn.run(create_app(platform.settings, platform=platform), host=host, port=port, **proxy)
+        uvicorn.run(create_app(platform.settings, platform=platform), host=host, port=port,
+                    proxy_headers=bool(trusted), forwarded_allow_ips=trusted)
 
 
 def demo(shipments: int = typer.Option(3000, min=1, help="How many shipments to generate")) -> None:

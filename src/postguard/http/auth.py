@@ -17,9 +17,10 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from postguard.access.staff import SESSION_FOR, StaffPrincipal
+from postguard.access.staff import SESSION_FOR
 from postguard.errors import Forbidden, Unauthenticated
 from postguard.http.address import client_ip
+from postguard.principals import StaffPrincipal
 
 SESSION_COOKIE = "pg_session"
 LOGIN_CSRF_COOKIE = "pg_login_csrf"
@@ -55,8 +56,9 @@ async def _form_csrf(request: Request) -> str | None:
     if given is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
-        given = (await request.form()).get("csrf")
-    return given if isinstance(given, str) else None
+        field = (await request.form()).get("csrf")
+        return field if isinstance(field, str) else None  # a file sent as "csrf" is no token
+    return given
 
 
 def staff_page(*roles: str):

@@ -204,7 +204,7 @@ class CanaryService:
                  "created_at": c.created_at.isoformat()} for c, w, st, l3 in rows]
 
     # -- detection -------------------------------------------------------------------------------
-    def on_revealed(self, event: Revealed) -> builtins.list[int]:
+    def on_revealed(self, event: Revealed) -> builtins.list[int]:  # `list` is a method here
         """Raise a ``canary_reveal`` alert for every canary among the revealed shipments (the reveal is
         already logged; nothing is decrypted yet). Phone searches are left out: their candidates are
         only matched (the hits it shows come as ``Matched``, see ``on_matched``). Returns the alert ids."""

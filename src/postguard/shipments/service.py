@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, cast
+from typing import IO, TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -150,7 +150,7 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (code
          (codecs.BOM_UTF16_BE, "utf-16"))
 
 
-def _encoding(stream: BinaryIO) -> str:
+def _encoding(stream: IO[bytes]) -> str:
     """UTF-8 (with or without BOM), or UTF-16 / UTF-32 when the file starts with their byte order
     mark (as spreadsheet programs write "Unicode text")."""
     if not stream.seekable():
@@ -286,7 +286,7 @@ class ShipmentService:
     def import_csv(
         self,
         principal: ApiKeyPrincipal,
-        stream: BinaryIO,
+        stream: IO[bytes],
         *,
         progress: Callable[[int], None] | None = None,
         protection: Callable[..., Protection] = Protection,
