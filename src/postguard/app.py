@@ -209,7 +209,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
                        respond=respond_with(html_errors))
     problems.install(app, html_errors=html_errors)
     install_metrics(app)
-    app.state.registry.register(WitnessMetrics(app.state.platform))
+    app.state.registry.register(WitnessMetrics(app.state.platform.witnessing))
 
     app.add_middleware(_SecurityHeaders)
 

@@ -117,8 +117,8 @@ def seed(platform: Platform, *, shipments: int = 3000, seed: int = 2025) -> dict
     )
     from postguard.intel.seed import seed_official, seed_reports
 
-    official = seed_official(platform)
-    reports = seed_reports(platform, seed=seed, org_principal=principal) if official["channels_added"] else {"reports": 0}
+    official = seed_official(platform.intel, platform.orgs)
+    reports = seed_reports(platform.intel, seed=seed, org_principal=principal) if official["channels_added"] else {"reports": 0}
     return {"org": DEMO_ORG, "imported": report.imported, "already_present": report.already_present,
             "api_key": key.token, "official_channels": official["channels_added"],
             "intel_reports": reports["reports"], "staff": staff, "assigned": assigned}

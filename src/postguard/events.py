@@ -35,6 +35,20 @@ class EventBus:
 
 
 @dataclass(frozen=True)
+class Matched:
+    """A phone search of ``principal`` matched the shipments ``waybills`` of ``org_id`` and is about to
+    show them (masked). Its candidates were opened through the door for ``purpose`` (``Revealed``);
+    the hits are what it shows. A subscriber that raises stops the answer. ``session`` is the
+    search's database session."""
+
+    principal: Principal
+    purpose: str
+    org_id: int
+    waybills: tuple[str, ...]
+    session: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class Revealed:
     """The door allowed ``principal`` to open protected data for ``purpose`` and the decision is in the
     access log at ``log_index``; nothing is decrypted yet. ``kind`` names what is opened (``shipment``,

@@ -25,14 +25,20 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, delete, update
+from sqlalchemy import CursorResult, ForeignKey, Integer, LargeBinary, String, delete, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from postguard.crypto import aead
 from postguard.db.base import Base, BigId, UTCDateTime, utcnow
 from postguard.errors import DecryptionFailed, FieldError, InvalidInput, Unauthenticated
 from postguard.phones import phone_field
+
+if TYPE_CHECKING:
+    from postguard.db import Database
+    from postguard.ratelimit import RateLimiter
+    from postguard.vault.service import Vault
 
 CODE_TTL = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
@@ -91,12 +97,21 @@ def _unb64(s: str) -> bytes:
     return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
 
 
+class SmsSender(Protocol):
+    """Where codes are sent (``postguard.notify.Notifier``, a peer: handed in by the wiring)."""
+
+    def send_sms(self, phone: str, text: str) -> None: ...
+
+
 class OtpService:
-    def __init__(self, platform) -> None:
-        self.p = platform
+    def __init__(self, *, db: Database, vault: Vault, limiter: RateLimiter, notifier: SmsSender) -> None:
+        self.db = db
+        self.vault = vault
+        self.limiter = limiter
+        self.notifier = notifier
 
     def _key(self, session, name: str) -> bytes:
-        return self.p.vault.service_secret(session, purpose=f"otp-{name}")
+        return self.vault.service_secret(session, purpose=f"otp-{name}")
 
     def send(self, *, purpose: str, phone: str, client: str, org_id: int | None = None) -> Sent:
         """Send a fresh code and return its challenge handle. Limits: 10 codes an hour per client, 3
@@ -104,10 +119,10 @@ class OtpService:
         if purpose not in PURPOSE_TEXT:
             raise InvalidInput("Unknown code purpose.", [FieldError("purpose", ", ".join(PURPOSE_TEXT))])
         e164 = phone_field(phone, "phone")
-        with self.p.db.session() as s:
-            digest = self.p.vault.keyed_digest(s, purpose="otp-phone")(e164)
+        with self.db.session() as s:
+            digest = self.vault.keyed_digest(s, purpose="otp-phone")(e164)
             key = self._key(s, "code")
-        lim, number = self.p.limiter, digest.hex()
+        lim, number = self.limiter, digest.hex()
         lim.hit(SEND_PER_CLIENT, "otp-client", client, message="Too many codes requested from here; try again later.")
         lim.hit(SEND_PER_NUMBER_AND_CLIENT, "otp-phone-client", purpose, number, client,
                 message="Too many codes sent to this number; wait a few minutes.")
@@ -115,14 +130,14 @@ class OtpService:
                 message="Too many codes sent to this number; try again later.")
         code = f"{secrets.randbelow(10**6):06d}"
         handle = secrets.token_urlsafe(24)
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             ch = OtpChallenge(purpose=purpose, phone_digest=digest, challenge_digest=challenge_digest(handle),
                               org_id=org_id, expires_at=utcnow() + CODE_TTL,
                               code_mac=hmac.new(key, f"{purpose}|{code}".encode(), hashlib.sha256).digest())
             s.add(ch)
             s.flush()
             sent = Sent(handle, ch.expires_at)
-        self.p.notifier.send_sms(e164, f"postguard: ma xac minh {code} ({PURPOSE_TEXT[purpose]}). "
+        self.notifier.send_sms(e164, f"postguard: ma xac minh {code} ({PURPOSE_TEXT[purpose]}). "
                                        "Khong dua ma nay cho ai, ke ca shipper.")
         return sent
 
@@ -140,8 +155,8 @@ class OtpService:
         if not isinstance(challenge, str) or not 0 < len(challenge) <= CHALLENGE_MAX:
             raise fail
         now = utcnow()
-        with self.p.db.session() as s:
-            digest = self.p.vault.keyed_digest(s, purpose="otp-phone")(e164)
+        with self.db.session() as s:
+            digest = self.vault.keyed_digest(s, purpose="otp-phone")(e164)
             mac = hmac.new(self._key(s, "code"), f"{purpose}|{code}".encode(), hashlib.sha256).digest()
             claimed = s.execute(
                 update(OtpChallenge)
@@ -154,10 +169,10 @@ class OtpService:
             ).first()
             ok = (claimed is not None and len(code) == 6 and code.isdigit()
                   and hmac.compare_digest(mac, claimed.code_mac))
-            if ok:  # used once: the conditional update wins for exactly one concurrent caller
-                ok = s.execute(update(OtpChallenge).where(OtpChallenge.id == claimed.id,
-                                                          OtpChallenge.used_at.is_(None))
-                               .values(used_at=now).execution_options(synchronize_session=False)).rowcount == 1
+            if ok and claimed is not None:  # used once: the conditional update wins for exactly one caller
+                ok = cast(CursorResult[Any], s.execute(
+                    update(OtpChallenge).where(OtpChallenge.id == claimed.id, OtpChallenge.used_at.is_(None))
+                    .values(used_at=now).execution_options(synchronize_session=False))).rowcount == 1
         if not ok:
             raise fail
         return e164
@@ -165,7 +180,7 @@ class OtpService:
     def forget(self, session, e164: str) -> int:
         """Delete every challenge sent to this number (a data-subject deletion), in the caller's
         transaction."""
-        digest = self.p.vault.keyed_digest(session, purpose="otp-phone")(e164)
+        digest = self.vault.keyed_digest(session, purpose="otp-phone")(e164)
         return session.execute(delete(OtpChallenge).where(OtpChallenge.phone_digest == digest)
                                .execution_options(synchronize_session=False)).rowcount
 
@@ -173,14 +188,14 @@ class OtpService:
         """Delete challenges that can no longer be answered (expired or used): the digest of a number
         and when a code went to it are not kept past their use."""
         now = now or utcnow()
-        with self.p.db.session() as s:
-            return s.execute(delete(OtpChallenge).where((OtpChallenge.expires_at <= now)
-                                                        | OtpChallenge.used_at.is_not(None))
-                             .execution_options(synchronize_session=False)).rowcount
+        with self.db.session() as s:
+            return cast(CursorResult[Any], s.execute(
+                delete(OtpChallenge).where((OtpChallenge.expires_at <= now) | OtpChallenge.used_at.is_not(None))
+                .execution_options(synchronize_session=False))).rowcount
 
     # -- proofs ---------------------------------------------------------------------------------
     def issue_proof(self, *, purpose: str, phone: str, ttl: int = 1800) -> str:
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             key = self._key(s, "proof")
         nonce = os.urandom(12)
         body = json.dumps({"p": purpose, "n": phone, "e": int(time.time()) + ttl}, separators=(",", ":")).encode()
@@ -191,7 +206,7 @@ class OtpService:
         fail = Unauthenticated("Confirm your phone number with a one-time code first.")
         if not token:
             raise fail
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             key = self._key(s, "proof")
         try:
             raw = _unb64(token)

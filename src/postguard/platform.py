@@ -9,6 +9,7 @@ below (``crypto``, ``db``, ``settings``) and ``audit`` import no service.
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from postguard.callerid import directory
 from postguard.db import Database, migrate
@@ -18,6 +19,37 @@ from postguard.settings import Settings
 from postguard.vault.kek import LocalKeyFile
 from postguard.vault.keycheck import open_key_file
 from postguard.vault.service import Vault
+
+if TYPE_CHECKING:
+    from postguard.intel.feed import IntelFeed
+    from postguard.intel.lookups import PrivateLookups
+    from postguard.intel.service import IntelService
+    from postguard.intel.sharing import SharedIndicator, SharedSighting
+    from postguard.privacy.service import PrivacyService
+    from postguard.callerid.calls import CallService
+    from postguard.callerid.check import CallCheck
+    from postguard.callerid.keys import CallerIdKeys
+    from postguard.callerid.registry import CourierRegistry
+    from postguard.callerid.stir.fetch import CertificateFetcher
+    from postguard.callerid.stir.verification import VerificationService
+    from postguard.shipments.labels import LabelService
+    from postguard.shipments.service import ShipmentService
+    from postguard.events import EventBus
+    from postguard.leaks.alerts import AlertService
+    from postguard.leaks.canaries import CanaryService
+    from postguard.leaks.service import LeakService
+    from postguard.access.door import Door
+    from postguard.access.service import AccessService
+    from postguard.access.staff import StaffService
+    from postguard.audit.log import AuditLog
+    from postguard.audit.witnessing import Witnessing
+    from postguard.alerts.service import WarningService
+    from postguard.alerts.webhooks import WebhookService
+    from postguard.notify import Notifier
+    from postguard.orgs.service import OrgService
+    from postguard.otp import OtpService
+    from postguard.ratelimit import RateLimiter
+    from postguard.screening.service import ScreeningService
 
 
 class Platform:
@@ -47,7 +79,7 @@ class Platform:
         return Vault(self.kek, nonce_budget=self.settings.nonce_budget)
 
     @cached_property
-    def x5u_fetcher(self):
+    def x5u_fetcher(self) -> CertificateFetcher:
         """The STIR/SHAKEN certificate fetcher: only ``POSTGUARD_X5U_ALLOWED_HOSTS`` (none by default)."""
         from postguard.callerid.stir.fetch import CertificateFetcher
 
@@ -63,33 +95,39 @@ class Platform:
                                 configured=path is not None)
 
     @cached_property
-    def stir(self):
+    def stir(self) -> VerificationService:
         """Terminating-side STIR/SHAKEN verification: an Identity header and the call's numbers in,
         ``verstat`` out (through ``x5u_fetcher`` and ``stir_trusted_cas``)."""
         from postguard.callerid.stir.verification import VerificationService
 
-        return VerificationService(self)
+        return VerificationService(fetcher=self.x5u_fetcher, trusted_cas=self.stir_trusted_cas,
+                                   callers=self.callcheck)
 
     @cached_property
-    def orgs(self):
+    def orgs(self) -> OrgService:
         from postguard.orgs.service import OrgService
 
-        return OrgService(self)
+        return OrgService(db=self.db, settings=self.settings, vault=self.vault, audit=self.audit)
 
     @cached_property
-    def shipments(self):
+    def shipments(self) -> ShipmentService:
+        from postguard.access.service import AccessService
+        from postguard.callerid.calls import CallService
         from postguard.shipments.service import ShipmentService
 
-        return ShipmentService(self)
+        return ShipmentService(
+            db=self.db, settings=self.settings, vault=self.vault, audit=self.audit, orgs=self.orgs, door=self.door,
+            bus=self.events, end_assignments=AccessService.end_assignments, on_shred=CallService.erase_for_shipments,
+            key_holders=lambda: (self.canaries, self.calls, self.intel), purge_spent=self.otp.purge_spent)
 
     @cached_property
-    def limiter(self):
+    def limiter(self) -> RateLimiter:
         from postguard.ratelimit import RateLimiter
 
         return RateLimiter(self.settings.rate_limit_storage)
 
     @cached_property
-    def audit(self):
+    def audit(self) -> AuditLog:
         from postguard.audit.log import AuditLog
 
         return AuditLog(self.db, origin=self.settings.audit_origin, keys=self.audit_keys)
@@ -101,36 +139,39 @@ class Platform:
                 self.vault.service_secret(session, purpose="audit-mac"))
 
     @cached_property
-    def witnessing(self):
+    def witnessing(self) -> Witnessing:
         from postguard.audit.witnessing import Witnessing
 
-        return Witnessing(self)
+        return Witnessing(db=self.db, log=self.audit, witnesses=self.settings.audit_witnesses,
+                          timeout=self.settings.audit_witness_timeout_seconds)
 
     @cached_property
-    def access(self):
+    def access(self) -> AccessService:
         from postguard.access.service import AccessService
 
-        return AccessService(self)
+        return AccessService(db=self.db, audit=self.audit, orgs=self.orgs, door=self.door, calls=self.calls)
 
     @cached_property
-    def staff(self):
+    def staff(self) -> StaffService:
         from postguard.access.staff import StaffService
 
-        return StaffService(self)
+        return StaffService(db=self.db, settings=self.settings, audit=self.audit, orgs=self.orgs)
 
     @cached_property
-    def events(self):
+    def events(self) -> EventBus:
         """The in-process event bus, with its subscribers: a reveal (``Revealed``, published by the door
-        after logging and before decrypting) raises the break-glass alert, then any canary alert."""
-        from postguard.events import EventBus, Revealed
+        after logging and before decrypting) raises the break-glass alert, then any canary alert; so
+        does a phone search that shows a canary (``Matched``)."""
+        from postguard.events import EventBus, Matched, Revealed
 
         bus = EventBus()
         bus.subscribe(Revealed, lambda event: self.access_alerts.on_revealed(event))
         bus.subscribe(Revealed, lambda event: self.canaries.on_revealed(event))
+        bus.subscribe(Matched, lambda event: self.canaries.on_matched(event))
         return bus
 
     @cached_property
-    def door(self):
+    def door(self) -> Door:
         """The one door to protected data: the only holder of the vault's opener."""
         from postguard.access.door import Door
         from postguard.vault.service import VaultOpener
@@ -138,119 +179,132 @@ class Platform:
         return Door(log=self.audit, opener=VaultOpener(self.vault), bus=self.events)
 
     @cached_property
-    def labels(self):
+    def labels(self) -> LabelService:
         from postguard.shipments.labels import LabelService
 
-        return LabelService(self)
+        return LabelService(db=self.db, settings=self.settings, orgs=self.orgs, shipments=self.shipments)
 
     @cached_property
-    def notifier(self):
+    def notifier(self) -> Notifier:
         from postguard.notify import build_notifier
 
         return build_notifier(self.settings.notifier)
 
     @cached_property
-    def otp(self):
+    def otp(self) -> OtpService:
         from postguard.otp import OtpService
 
-        return OtpService(self)
+        return OtpService(db=self.db, vault=self.vault, limiter=self.limiter, notifier=self.notifier)
 
-    def intel_feed(self):
+    def intel_feed(self) -> list[SharedIndicator]:
         """Every scam indicator this platform shares (``SharedIndicator``), from the intelligence
         store: reported and above (delisted ones marked), never unknown or official."""
         return self.intel.shared_feed()
 
-    def intel_sightings(self):
+    def intel_sightings(self) -> list[SharedSighting]:
         return []
 
-    def intel_lookup(self, type_: str, value: str):
+    def intel_lookup(self, type_: str, value: str) -> SharedIndicator | None:
         """The shared view of one normalised value, graded now, or None when nothing flags it."""
         return self.intel.shared_lookup(type_, value)
 
     @cached_property
-    def lookups(self):
+    def lookups(self) -> PrivateLookups:
         from postguard.intel.lookups import PrivateLookups
 
-        return PrivateLookups(self)
+        return PrivateLookups(db=self.db, settings=self.settings, vault=self.vault, limiter=self.limiter,
+                              store=lambda: self.intel.store)
 
     @cached_property
-    def sharing(self):
+    def sharing(self) -> IntelFeed:
         from postguard.intel.feed import IntelFeed
 
-        return IntelFeed(self)
+        return IntelFeed(settings=self.settings, audit=self.audit, orgs=self.orgs, shared=self.intel.shared,
+                         sightings=self.intel_sightings)
 
     @cached_property
-    def warnings(self):
+    def warnings(self) -> WarningService:
         from postguard.alerts.service import WarningService
 
-        return WarningService(self)
+        return WarningService(db=self.db, settings=self.settings, audit=self.audit, webhooks=self.webhooks)
 
     @cached_property
-    def webhooks(self):
+    def webhooks(self) -> WebhookService:
         from postguard.alerts.webhooks import WebhookService
 
-        return WebhookService(self)
+        return WebhookService(db=self.db, settings=self.settings, audit=self.audit, vault=self.vault)
 
     @cached_property
-    def screening(self):
+    def screening(self) -> ScreeningService:
         from postguard.screening.service import ScreeningService
 
-        return ScreeningService(self)
+        return ScreeningService(settings=self.settings, lookup=self.intel_lookup)
 
     @cached_property
-    def access_alerts(self):
+    def access_alerts(self) -> AlertService:
         """Auditors' alerts (break-glass, canaries, anomalies); scam warnings are ``warnings``."""
         from postguard.leaks.alerts import AlertService
 
-        return AlertService(self)
+        return AlertService(db=self.db, audit=self.audit, orgs=self.orgs)
 
     @cached_property
-    def canaries(self):
+    def canaries(self) -> CanaryService:
         from postguard.leaks.canaries import CanaryService
 
-        return CanaryService(self)
+        return CanaryService(db=self.db, vault=self.vault, audit=self.audit, orgs=self.orgs, door=self.door,
+                             shipments=self.shipments, access_alerts=self.access_alerts)
 
     @cached_property
-    def leaks(self):
+    def leaks(self) -> LeakService:
         from postguard.leaks.service import LeakService
 
-        return LeakService(self)
+        return LeakService(db=self.db, settings=self.settings, audit=self.audit, orgs=self.orgs,
+                           access_alerts=self.access_alerts)
 
     @cached_property
-    def intel(self):
+    def intel(self) -> IntelService:
         from postguard.intel.service import IntelService
 
-        return IntelService(self)
+        return IntelService(db=self.db, settings=self.settings, vault=self.vault, audit=self.audit, orgs=self.orgs,
+                            door=self.door, limiter=self.limiter, lookups=self.lookups)
 
     @cached_property
-    def privacy(self):
+    def privacy(self) -> PrivacyService:
         from postguard.privacy.service import PrivacyService
 
-        return PrivacyService(self)
+        return PrivacyService(db=self.db, vault=self.vault, audit=self.audit, witnessing=self.witnessing,
+                              orgs=self.orgs, door=self.door, limiter=self.limiter, shipments=self.shipments,
+                              otp=self.otp, notifier=self.notifier)
 
     @cached_property
-    def callerid_keys(self):
+    def callerid_keys(self) -> CallerIdKeys:
+        """Loads its secrets when built, in a write transaction of its own: services that use it are
+        handed a way to reach it (``lambda: self.callerid_keys``), not the keys themselves."""
         from postguard.callerid.keys import CallerIdKeys
 
-        return CallerIdKeys(self)
+        return CallerIdKeys(db=self.db, vault=self.vault)
 
     @cached_property
-    def couriers(self):
+    def couriers(self) -> CourierRegistry:
         from postguard.callerid.registry import CourierRegistry
 
-        return CourierRegistry(self)
+        return CourierRegistry(db=self.db, vault=self.vault, audit=self.audit, orgs=self.orgs, door=self.door,
+                               otp=self.otp, keys=lambda: self.callerid_keys)
 
     @cached_property
-    def callcheck(self):
+    def callcheck(self) -> CallCheck:
         from postguard.callerid.check import CallCheck
 
-        return CallCheck(self)
+        return CallCheck(db=self.db, settings=self.settings, vault=self.vault, audit=self.audit, door=self.door,
+                         limiter=self.limiter, otp=self.otp, intel=self.intel.intake,
+                         registry_signal=self.registry_signal, keys=lambda: self.callerid_keys)
 
     @cached_property
-    def calls(self):
+    def calls(self) -> CallService:
         from postguard.callerid.calls import CallService
 
-        return CallService(self)
+        return CallService(db=self.db, settings=self.settings, vault=self.vault, audit=self.audit, orgs=self.orgs,
+                           door=self.door, couriers=self.couriers, keys=lambda: self.callerid_keys)
 
     def close(self) -> None:
         if "callcheck" in self.__dict__:

@@ -230,7 +230,7 @@ def test_a_failing_witness_never_blocks_logging_and_is_visible(make_settings, tm
         assert status["witnesses"][0]["behind"] == 4 and status["witnesses"][0]["last_error"]
         from postguard.audit.witnessing import WitnessMetrics
 
-        metrics = {m.name: m for m in WitnessMetrics(p).collect()}
+        metrics = {m.name: m for m in WitnessMetrics(p.witnessing).collect()}
         assert metrics["postguard_audit_witness_failures"].samples[0].value == 1
     finally:
         p.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -16,6 +17,12 @@ from postguard.principals import ApiKeyPrincipal, StaffPrincipal
 from postguard.shipments.models import Shipment
 from postguard.shipments.service import masked_view
 
+if TYPE_CHECKING:
+    from postguard.access.door import Door
+    from postguard.audit.log import AuditLog
+    from postguard.db import Database
+    from postguard.orgs.service import OrgService
+
 ASSIGNERS = ("hub", "admin")
 MAX_WINDOW = timedelta(days=1)
 
@@ -24,9 +31,19 @@ def _iso(value: datetime) -> str:
     return value.isoformat()
 
 
+class MaskedLines(Protocol):
+    """Masked calling (``postguard.callerid.calls.CallService``, a layer above: handed in by the wiring)."""
+
+    def masked_line(self, principal: StaffPrincipal, *, waybill: str, recipient: str | None) -> dict[str, Any]: ...
+
+
 class AccessService:
-    def __init__(self, platform) -> None:
-        self.p = platform
+    def __init__(self, *, db: Database, audit: AuditLog, orgs: OrgService, door: Door, calls: MaskedLines) -> None:
+        self.db = db
+        self.audit = audit
+        self.orgs = orgs
+        self.door = door
+        self.calls = calls
 
     def _shipment(self, session: Session, org_id: int, waybill: str) -> Shipment:
         sh = session.execute(
@@ -43,9 +60,9 @@ class AccessService:
         Hub staff and administrators assign, and so may an operator's system with an API key holding
         the ``assignments:write`` scope. Refusals are logged."""
         if isinstance(principal, StaffPrincipal) and principal.role not in ASSIGNERS:
-            self.p.orgs.refuse(principal, subject=waybill, reason=f"role {principal.role} may not assign parcels",
+            self.orgs.refuse(principal, subject=waybill, reason=f"role {principal.role} may not assign parcels",
                                message="Only hub staff and administrators assign parcels.")
-        self.p.orgs.require(principal, "assignments:write", roles=ASSIGNERS, subject=waybill)
+        self.orgs.require(principal, "assignments:write", roles=ASSIGNERS, subject=waybill)
         errors = []
         if not waybill or not waybill.strip():
             errors.append(FieldError("waybill", "required"))
@@ -62,7 +79,7 @@ class AccessService:
         if errors:
             raise InvalidInput("The parcel was not assigned.", errors)
         waybill, courier = waybill.strip(), courier.strip().lower()
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             sh = self._shipment(s, principal.org_id, waybill)
             target = s.execute(select(Staff).where(Staff.org_id == principal.org_id, Staff.username == courier,
                                                    Staff.role == "courier", Staff.status == "active")).scalar_one_or_none()
@@ -73,7 +90,7 @@ class AccessService:
             s.add(a)
             s.flush()
             assignment_id = a.id
-        self.p.audit.append(actor=principal.actor, action="assign", org_id=principal.org_id, subject=waybill,
+        self.audit.append(actor=principal.actor, action="assign", org_id=principal.org_id, subject=waybill,
                             details={"courier": f"staff:{target.id}"})
         return assignment_id
 
@@ -92,21 +109,21 @@ class AccessService:
         if not reveals_for_role(principal.role):
             # a role with no reveal purpose at all (an analyst, an auditor…) is refused before any
             # lookup: the same answer whether or not the waybill exists, and logged
-            self.p.audit.append(actor=principal.actor, action="reveal_denied", org_id=principal.org_id,
+            self.audit.append(actor=principal.actor, action="reveal_denied", org_id=principal.org_id,
                                 subject=waybill[:40], purpose=purpose[:40],
                                 details={"reason": f"role {principal.role} may reveal for no purpose"})
             raise Forbidden("Not allowed: your role may not reveal personal data.")
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             sh = self._shipment(s, principal.org_id, waybill)
             # what the purpose covers, as the door's one table says (an unknown purpose: refused there)
             columns = shipment_columns(purpose)
-            (values,) = self.p.door.open_shipments(s, principal=principal, shipments=[sh], columns=columns,
+            (values,) = self.door.open_shipments(s, principal=principal, shipments=[sh], columns=columns,
                                                    purpose=purpose, details=details)
             masked_only = purpose == "delivery" and s.get(Organisation, sh.org_id).masked_only
         if masked_only:
             # Masked-only delivery: the courier gets the number masked and the proxy number to call.
             return {"waybill": waybill, **values,
-                    **self.p.calls.masked_line(principal, waybill=waybill, recipient=values.get("recipient_phone"))}
+                    **self.calls.masked_line(principal, waybill=waybill, recipient=values.get("recipient_phone"))}
         return {"waybill": waybill, **values}
 
     # -- what a courier carries ---------------------------------------------------------------
@@ -126,10 +143,10 @@ class AccessService:
     def deliveries(self, principal: StaffPrincipal) -> list[dict]:
         """The courier's active assignments, masked, in window order."""
         if not isinstance(principal, StaffPrincipal) or principal.role != "courier":
-            self.p.orgs.refuse(principal, reason="only couriers have deliveries", subject="deliveries",
+            self.orgs.refuse(principal, reason="only couriers have deliveries", subject="deliveries",
                                message="Only couriers have deliveries.")
         now = utcnow()
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             rows = s.execute(
                 select(Shipment, Assignment).join(Assignment, Assignment.shipment_id == Shipment.id)
                 .where(Assignment.courier_id == principal.staff_id, Assignment.ended_at.is_(None),
@@ -141,7 +158,7 @@ class AccessService:
     def delivery(self, principal: StaffPrincipal, *, waybill: str) -> dict | None:
         """One of the courier's active assignments (masked), or None when the parcel is not theirs."""
         now = utcnow()
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             row = s.execute(
                 select(Shipment, Assignment).join(Assignment, Assignment.shipment_id == Shipment.id)
                 .where(Assignment.courier_id == principal.staff_id, Assignment.ended_at.is_(None),
@@ -151,7 +168,7 @@ class AccessService:
 
     def active_assignments(self, principal: StaffPrincipal, *, limit: int = 50) -> list[dict]:
         """The organisation's active assignments, newest first (masked), for hub staff and administrators."""
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             rows = s.execute(
                 select(Shipment, Assignment, Staff.username)
                 .join(Assignment, Assignment.shipment_id == Shipment.id)
@@ -164,7 +181,7 @@ class AccessService:
 
     def couriers(self, principal: StaffPrincipal) -> list[dict]:
         """Active couriers of the principal's organisation (username and display name)."""
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             rows = s.execute(
                 select(Staff.username, Staff.display_name)
                 .where(Staff.org_id == principal.org_id, Staff.role == "courier", Staff.status == "active")

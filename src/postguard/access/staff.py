@@ -9,6 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy import case, delete, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +29,12 @@ from postguard.orgs.models import Organisation
 from postguard.orgs.service import PLATFORM_ORG
 from postguard.principals import StaffPrincipal
 from postguard.shipments.validation import without_format_chars
+
+if TYPE_CHECKING:
+    from postguard.audit.log import AuditLog
+    from postguard.db import Database
+    from postguard.orgs.service import OrgService
+    from postguard.settings import Settings
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 12
@@ -49,12 +56,15 @@ def _digest(token: str) -> bytes:
 
 
 class StaffService:
-    def __init__(self, platform) -> None:
-        self.p = platform
+    def __init__(self, *, db: Database, settings: Settings, audit: AuditLog, orgs: OrgService) -> None:
+        self.db = db
+        self.settings = settings
+        self.audit = audit
+        self.orgs = orgs
 
     @cached_property
     def _hasher(self) -> passwords.PasswordHasher:
-        s = self.p.settings
+        s = self.settings
         return passwords.hasher(time_cost=s.password_time_cost, memory_kib=s.password_memory_kib)
 
     def create(self, *, org_code: str, username: str, display_name: str, role: str, password: str,
@@ -77,13 +87,13 @@ class StaffService:
         if errors:
             raise InvalidInput("The staff account was not created.", errors)
         if org_code.strip().upper() == PLATFORM_ORG:
-            self.p.orgs.platform_org_id()  # the platform organisation exists from its first use
+            self.orgs.platform_org_id()  # the platform organisation exists from its first use
         elif role in PLATFORM_ROLES:
             raise InvalidInput("The staff account was not created.", [FieldError(
                 "role", f"{role} is a role of the platform organisation {PLATFORM_ORG} only")])
-        org = self.p.orgs.get(org_code)
+        org = self.orgs.get(org_code)
         try:
-            with self.p.db.session() as s:
+            with self.db.session() as s:
                 row = Staff(org_id=org.id, username=username, display_name=display_name.strip(), role=role,
                             password_hash=self._hasher.hash(password))
                 s.add(row)
@@ -92,15 +102,15 @@ class StaffService:
         except IntegrityError:
             raise Conflict(f"{username} already exists at {org.code}.") from None
         if actor is not None:
-            self.p.audit.append(actor=actor, action="staff_created", org_id=org.id, subject=f"staff:{made.staff_id}",
+            self.audit.append(actor=actor, action="staff_created", org_id=org.id, subject=f"staff:{made.staff_id}",
                                 details={"role": role})
         return made
 
     def set_status(self, *, org_code: str, username: str, status: str, actor: str = "cli") -> None:
         if status not in ("active", "suspended", "offboarded"):
             raise InvalidInput("Unknown status.", [FieldError("status", "active, suspended or offboarded")])
-        org = self.p.orgs.get(org_code)
-        with self.p.db.session() as s:
+        org = self.orgs.get(org_code)
+        with self.db.session() as s:
             row = s.execute(select(Staff).where(Staff.org_id == org.id, Staff.username == username)).scalar_one_or_none()
             if row is None:
                 raise NotFound(f"No staff {username} at {org.code}.")
@@ -108,7 +118,7 @@ class StaffService:
             if status != "active":  # takes effect at once: every session ends
                 s.execute(delete(WebSession).where(WebSession.staff_id == row.id))
             staff_id = row.id
-        self.p.audit.append(actor=actor, action="staff_status", org_id=org.id, subject=f"staff:{staff_id}",
+        self.audit.append(actor=actor, action="staff_status", org_id=org.id, subject=f"staff:{staff_id}",
                             details={"status": status})
 
     def sign_in(self, *, org_code: str, username: str, password: str) -> SignedIn:
@@ -121,7 +131,7 @@ class StaffService:
         arrive at once, at most ``LOCK_AFTER`` of them are checked against the password before the
         lock, and the right password is refused after that."""
         now = utcnow()
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             row = s.execute(
                 select(Staff.id, Staff.org_id, Staff.status, Organisation.code)
                 .join(Organisation, Organisation.id == Staff.org_id)
@@ -142,7 +152,7 @@ class StaffService:
             signed = self._open_session(staff_id, code, now)
             outcome = None if signed else "inactive"
         # logged after the account row is committed (the log has its own transaction)
-        self.p.audit.append(actor=f"staff:{staff_id}", action="login" if signed else "login_failed",
+        self.audit.append(actor=f"staff:{staff_id}", action="login" if signed else "login_failed",
                             org_id=org_id, details={} if signed else {"outcome": outcome})
         if signed is None:
             raise Unauthenticated(_SIGN_IN_FAILED)
@@ -154,7 +164,7 @@ class StaffService:
         ``LOCK_AFTER`` locks the account and restarts the counter (so it returns 0)."""
         nxt = Staff.failed_logins + 1
         last = nxt >= LOCK_AFTER
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             return s.execute(
                 update(Staff)
                 .where(Staff.id == staff_id, Staff.status == "active",
@@ -170,7 +180,7 @@ class StaffService:
         """After the right password: clear the failures and open a session (None if the account was
         suspended meanwhile)."""
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             staff = s.execute(
                 update(Staff).where(Staff.id == staff_id, Staff.status == "active")
                 .values(failed_logins=0, locked_until=None)
@@ -188,7 +198,7 @@ class StaffService:
 
     def session(self, token: str) -> tuple[StaffPrincipal, str]:
         """The principal and CSRF token of a live session."""
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             row = s.execute(
                 select(WebSession, Staff, Organisation.code)
                 .join(Staff, Staff.id == WebSession.staff_id)
@@ -206,5 +216,5 @@ class StaffService:
             raise Forbidden("The form expired or did not come from this site; reload and try again.")
 
     def sign_out(self, token: str) -> None:
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             s.execute(delete(WebSession).where(WebSession.digest == _digest(token)))

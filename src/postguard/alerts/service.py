@@ -8,12 +8,19 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from postguard.alerts.models import ScamWarning
 from postguard.db.base import utcnow
 from postguard.errors import FieldError, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from postguard.alerts.webhooks import WebhookService
+    from postguard.audit.log import AuditLog
+    from postguard.db import Database
+    from postguard.settings import Settings
 
 CATEGORIES = {
     "courier-impersonation": ("Giả danh shipper", "Courier impersonation"),
@@ -60,8 +67,11 @@ def _text(errors: list[FieldError], name: str, value: str, limit: int) -> str:
 
 
 class WarningService:
-    def __init__(self, platform) -> None:
-        self.p = platform
+    def __init__(self, *, db: Database, settings: Settings, audit: AuditLog, webhooks: WebhookService) -> None:
+        self.db = db
+        self.settings = settings
+        self.audit = audit
+        self.webhooks = webhooks
 
     def publish(self, *, title_vi: str, title_en: str, body_vi: str, body_en: str, category: str,
                 author: str) -> WarningView:
@@ -76,31 +86,31 @@ class WarningService:
             errors.append(FieldError("category", f"one of {', '.join(CATEGORIES)}"))
         if errors:
             raise InvalidInput("The warning could not be published.", errors)
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             w = ScamWarning(uid=str(uuid.uuid4()), category=category, published_at=utcnow(), **values)
             s.add(w)
             s.flush()
-            self.p.webhooks.enqueue(s, warning_id=w.id)
+            self.webhooks.enqueue(s, warning_id=w.id)
             view = _view(w)
-        self.p.audit.append(actor=values["author"], action="warning_publish", subject=f"warning:{view.id}")
+        self.audit.append(actor=values["author"], action="warning_publish", subject=f"warning:{view.id}")
         return view
 
     def list(self, *, limit: int = 50) -> list[WarningView]:
         limit = max(1, min(limit, 200))
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             rows = s.execute(select(ScamWarning).order_by(ScamWarning.published_at.desc(), ScamWarning.id.desc())
                              .limit(limit)).scalars().all()
             return [_view(w) for w in rows]
 
     def get(self, uid: str) -> WarningView:
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             w = s.execute(select(ScamWarning).where(ScamWarning.uid == uid)).scalar_one_or_none()
             if w is None:
                 raise NotFound("No such warning.")
             return _view(w)
 
     def atom(self, *, lang: str = "vi", limit: int = 50) -> bytes:
-        return atom_feed(self.list(limit=limit), lang=lang, base_url=self.p.settings.public_base_url)
+        return atom_feed(self.list(limit=limit), lang=lang, base_url=self.settings.public_base_url)
 
 
 def atom_feed(warnings: list[WarningView], *, lang: str, base_url: str) -> bytes:

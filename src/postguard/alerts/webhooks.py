@@ -19,6 +19,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
@@ -26,6 +27,12 @@ from sqlalchemy import select, update
 from postguard.alerts.models import ScamWarning, WebhookDelivery, WebhookSubscription
 from postguard.db.base import utcnow
 from postguard.errors import FieldError, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from postguard.audit.log import AuditLog
+    from postguard.db import Database
+    from postguard.settings import Settings
+    from postguard.vault.service import Vault
 
 # Delay before attempt 2, 3, ...: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (Standard Webhooks' schedule).
 BACKOFF_SECONDS = (5, 300, 1800, 7200, 18000, 36000, 36000)
@@ -73,11 +80,14 @@ _opener = urllib.request.build_opener(_NoRedirect)
 
 
 class WebhookService:
-    def __init__(self, platform) -> None:
-        self.p = platform
+    def __init__(self, *, db: Database, settings: Settings, audit: AuditLog, vault: Vault) -> None:
+        self.db = db
+        self.settings = settings
+        self.audit = audit
+        self.vault = vault
 
     def _secret(self, session, sub: WebhookSubscription) -> str:
-        master = self.p.vault.service_secret(session, purpose="webhook-signing")
+        master = self.vault.service_secret(session, purpose="webhook-signing")
         key = hmac.new(master, f"{sub.uid}:{sub.salt}".encode(), hashlib.sha256).digest()
         return SECRET_PREFIX + base64.b64encode(key).decode()
 
@@ -86,27 +96,27 @@ class WebhookService:
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
             raise InvalidInput("The webhook URL is not valid.",
                                [FieldError("url", "an http(s) URL with a host and no credentials")])
-        if self.p.settings.mode == "production" and parts.scheme != "https":
+        if self.settings.mode == "production" and parts.scheme != "https":
             raise InvalidInput("The webhook URL is not valid.", [FieldError("url", "https is required in production")])
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             sub = WebhookSubscription(uid=str(uuid.uuid4()), url=url.strip(), label=label[:200],
                                       salt=secrets.token_hex(16))
             s.add(sub)
             s.flush()
             out = NewSubscription(id=sub.uid, url=sub.url, secret=self._secret(s, sub))
-        self.p.audit.append(actor=actor, action="webhook_subscribe", subject=f"webhook:{out.id}")
+        self.audit.append(actor=actor, action="webhook_subscribe", subject=f"webhook:{out.id}")
         return out
 
     def unsubscribe(self, uid: str, *, actor: str = "cli") -> None:
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             sub = s.execute(select(WebhookSubscription).where(WebhookSubscription.uid == uid)).scalar_one_or_none()
             if sub is None:
                 raise NotFound("No such webhook subscription.")
             sub.status = "disabled"
-        self.p.audit.append(actor=actor, action="webhook_unsubscribe", subject=f"webhook:{uid}")
+        self.audit.append(actor=actor, action="webhook_unsubscribe", subject=f"webhook:{uid}")
 
     def list(self) -> list[dict]:
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             return [{"id": w.uid, "url": w.url, "label": w.label, "status": w.status}
                     for w in s.execute(select(WebhookSubscription).order_by(WebhookSubscription.id)).scalars()]
 
@@ -121,7 +131,7 @@ class WebhookService:
         return n
 
     def deliveries(self) -> builtins.list[dict]:
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             return [{"msg_id": d.msg_id, "status": d.status, "attempts": d.attempts, "last_status": d.last_status,
                      "next_attempt_at": d.next_attempt_at.isoformat()}
                     for d in s.execute(select(WebhookDelivery).order_by(WebhookDelivery.id)).scalars()]
@@ -133,11 +143,11 @@ class WebhookService:
         so several runners never send the same message at once."""
         now = now or utcnow()
         counts = {"delivered": 0, "retrying": 0, "failed": 0}
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             q = (select(WebhookDelivery.id).where(WebhookDelivery.status == "pending",
                                                    WebhookDelivery.next_attempt_at <= now)
                  .order_by(WebhookDelivery.next_attempt_at).limit(limit))
-            if self.p.db.dialect == "postgresql":
+            if self.db.dialect == "postgresql":
                 q = q.with_for_update(skip_locked=True)
             ids = list(s.execute(q).scalars())
             if ids:
@@ -156,22 +166,24 @@ class WebhookService:
             status, error = (None, "subscription disabled") if sub_status != "active" else self._send(
                 url, secret, msg_id, body)
             attempts += 1
-            with self.p.db.session() as s:
-                d = s.get(WebhookDelivery, delivery_id)
-                d.attempts, d.last_status, d.last_error = attempts, status, error
+            with self.db.session() as s:
+                row = s.get(WebhookDelivery, delivery_id)
+                if row is None:  # its subscription or warning was deleted meanwhile (cascade)
+                    continue
+                row.attempts, row.last_status, row.last_error = attempts, status, error
                 if status is not None and 200 <= status < 300:
-                    d.status, d.delivered_at = "delivered", utcnow()
+                    row.status, row.delivered_at = "delivered", utcnow()
                     counts["delivered"] += 1
-                elif attempts >= self.p.settings.webhook_max_attempts or sub_status != "active":
-                    d.status = "failed"
+                elif attempts >= self.settings.webhook_max_attempts or sub_status != "active":
+                    row.status = "failed"
                     counts["failed"] += 1
                 else:
-                    d.next_attempt_at = now + backoff(attempts)
+                    row.next_attempt_at = now + backoff(attempts)
                     counts["retrying"] += 1
         return counts
 
     def _payload(self, w: ScamWarning) -> bytes:
-        base = self.p.settings.public_base_url.rstrip("/")
+        base = self.settings.public_base_url.rstrip("/")
         return json.dumps({
             "type": "warning.published",
             "timestamp": w.published_at.astimezone(UTC).isoformat(),
@@ -189,7 +201,7 @@ class WebhookService:
             "webhook-signature": sign(secret, msg_id=msg_id, timestamp=ts, body=body),
         })
         try:
-            with _opener.open(req, timeout=self.p.settings.webhook_timeout_seconds) as resp:
+            with _opener.open(req, timeout=self.settings.webhook_timeout_seconds) as resp:
                 resp.read(65536)
                 return resp.status, None
         except urllib.error.HTTPError as e:

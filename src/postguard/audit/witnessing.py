@@ -26,7 +26,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, func, select
 
@@ -50,18 +50,7 @@ if TYPE_CHECKING:
 
     from postguard.audit.merkle import MerkleTree
     from postguard.db.engine import Database
-    from postguard.settings import Settings
 
-
-class _Platform(Protocol):
-    """What witnessing needs of the platform (handed in: the access log imports no wiring)."""
-
-    @property
-    def settings(self) -> Settings: ...
-    @property
-    def db(self) -> Database: ...
-    @property
-    def audit(self) -> AuditLog: ...
 
 log = get_logger("postguard.audit.witnessing")
 
@@ -152,11 +141,13 @@ def write_pin(path: Path, *, verifier_key: str, note: str) -> None:
 
 
 class Witnessing:
-    def __init__(self, platform: _Platform) -> None:
-        self.p = platform
-        self.log = platform.audit
-        self.witnesses = [parse_witness_entry(e) for e in platform.settings.audit_witnesses]
-        self.timeout = platform.settings.audit_witness_timeout_seconds
+    def __init__(self, *, db: Database, log: AuditLog, witnesses: Sequence[str], timeout: float) -> None:
+        """``witnesses``: the configured entries (``POSTGUARD_AUDIT_WITNESSES``); ``timeout``: seconds
+        per submission."""
+        self.db = db
+        self.log = log
+        self.witnesses = [parse_witness_entry(e) for e in witnesses]
+        self.timeout = timeout
         self._lock = threading.Lock()
         self.stats: dict[str, dict[str, Any]] = {w.ident: {"cosigned": 0, "failures": 0, "size": None, "error": None}
                                        for w in self.witnesses}
@@ -176,26 +167,26 @@ class Witnessing:
 
     # -- stored cosignatures -----------------------------------------------------------------
     def cosigned_size(self, ident: str) -> int:
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             return s.execute(select(func.max(AuditCosignature.size))
                              .where(AuditCosignature.witness == ident)).scalar_one() or 0
 
     def cosigned_note(self, cp: AuditCheckpoint) -> str:
         """The checkpoint's signed note with every stored cosignature on it."""
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             lines = s.execute(select(AuditCosignature.line).where(AuditCosignature.size == cp.size)
                               .order_by(AuditCosignature.witness)).scalars().all()
         return add_signature_lines(cp.note, "\n".join(lines))
 
     def latest_cosigned(self) -> tuple[AuditCheckpoint, str] | None:
         """The largest checkpoint that has a cosignature, with its cosignatures."""
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             size = s.execute(select(func.max(AuditCosignature.size))).scalar_one()
             cp = s.get(AuditCheckpoint, size) if size is not None else None
         return (cp, self.cosigned_note(cp)) if cp is not None else None
 
     def _latest_checkpoint(self) -> AuditCheckpoint | None:
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             return s.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.size.desc()).limit(1)).scalar_one_or_none()
 
     # -- submitting --------------------------------------------------------------------------
@@ -234,7 +225,7 @@ class Witnessing:
                                          f"{newest.size if newest else 0}: the log was cut short or rolled back")
                 cp = newest
             if 0 < old < cp.size:
-                with self.p.db.session() as s:
+                with self.db.session() as s:
                     tree = self.log.synced_tree(s)
                 if tree.size < cp.size:
                     raise WitnessFailure("the log holds fewer entries than its latest checkpoint")
@@ -264,7 +255,7 @@ class Witnessing:
                 t = verify_cosignature(add_signature_lines(cp.note, line), witness_key=w.key)
             except NoteVerificationError:
                 continue
-            with self.p.db.session() as s:
+            with self.db.session() as s:
                 ins = (postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert)(
                     cast(Table, AuditCosignature.__table__))
                 s.execute(ins.values(size=cp.size, witness=w.ident, signed_at=t, line=line)
@@ -325,7 +316,7 @@ class Witnessing:
         """Each of ``w``'s stored cosignatures that does not verify. They are checked, never used as
         an anchor: they are kept in the database and roll back with it."""
         ident, problems = w.ident, []
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             rows = s.execute(select(AuditCosignature.size, AuditCosignature.line, AuditCheckpoint.note)
                              .join(AuditCheckpoint, AuditCheckpoint.size == AuditCosignature.size, isouter=True)
                              .where(AuditCosignature.witness == ident).order_by(AuditCosignature.size)).all()
@@ -407,24 +398,19 @@ class Witnessing:
         return report, anchored
 
 
-class _WitnessingPlatform(_Platform, Protocol):
-    @property
-    def witnessing(self) -> Witnessing: ...
-
-
 class WitnessMetrics:
     """``postguard_audit_witness_cosignatures_total``, ``postguard_audit_witness_failures_total`` and
     ``postguard_audit_witness_size`` per witness, from this worker's submissions."""
 
-    def __init__(self, platform: _WitnessingPlatform) -> None:
-        self.p = platform
+    def __init__(self, witnessing: Witnessing) -> None:
+        self.witnessing = witnessing
 
     def collect(self) -> list[Metric]:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-        if not self.p.settings.audit_witnesses:
+        if not self.witnessing.witnesses:
             return []
-        stats = self.p.witnessing.stats
+        stats = self.witnessing.stats
         ok = CounterMetricFamily("postguard_audit_witness_cosignatures", "Checkpoints a witness co-signed",
                                  labels=["witness"])
         failed = CounterMetricFamily("postguard_audit_witness_failures", "Checkpoint submissions a witness refused "

@@ -23,9 +23,13 @@ import base64
 import json
 import time
 import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from postguard.access.models import Assignment, Staff
 from postguard.callerid.codes import VN, spoken_code, vn_today
@@ -56,10 +60,22 @@ from postguard.vault import callsign
 from postguard.vault.masking import mask_phone
 from postguard.vault.service import SealedValue, versions_sealed_in
 
+if TYPE_CHECKING:
+    from postguard.access.door import Door
+    from postguard.audit.log import AuditLog
+    from postguard.callerid.keys import CallerIdKeys
+    from postguard.callerid.registry import CourierRegistry
+    from postguard.db import Database
+    from postguard.orgs.service import OrgService
+    from postguard.settings import Settings
+    from postguard.vault.service import Vault
+
 TABLE = "masked_calls"
 INTENTS = "call_intents"
 CERT_DAYS = 730
 NO_DELIVERY = "no_active_delivery"
+# What a shredded call record keeps instead of the recipient's keyed phone digest: no number digests to it.
+SHREDDED_DIGEST = bytes(32)
 ANNOUNCEMENT = {
     "vi": "Không có đơn hàng nào đang giao qua số này. Vui lòng gọi tổng đài chính thức của hãng.",
     "en": "There is no active delivery through this number. Please call the operator's official hotline.",
@@ -75,8 +91,17 @@ def _live(now):
 
 
 class CallService:
-    def __init__(self, platform) -> None:
-        self.p = platform
+    def __init__(self, *, db: Database, settings: Settings, vault: Vault, audit: AuditLog, orgs: OrgService,
+                 door: Door, couriers: CourierRegistry, keys: Callable[[], CallerIdKeys]) -> None:
+        """``keys``: the caller-ID secrets, loaded on first use (in a write transaction of their own)."""
+        self.db = db
+        self.settings = settings
+        self.vault = vault
+        self.audit = audit
+        self.orgs = orgs
+        self.door = door
+        self.couriers = couriers
+        self._keys = keys
 
     @staticmethod
     def key_versions_in_use(session, *, org_id: int) -> set[int]:
@@ -87,26 +112,42 @@ class CallService:
                 | versions_sealed_in(session, MaskedCall.recipient_phone_ct, MaskedCall.org_id == org_id)
                 | versions_sealed_in(session, CallIntent.passport, CallIntent.org_id == org_id, base64_text=True))
 
+    @staticmethod
+    def erase_for_shipments(session: Session, shipment_ids: Sequence[int], *, at: datetime) -> None:
+        """The calls of shipments being shredded, in the shredding transaction: the signed call tokens
+        (they name the recipient's number) and the masked-calling sessions' numbers are erased, not
+        only left encrypted; the recipient's keyed digest is overwritten too (no real number digests
+        to zeros), so with the digest key the records can no longer be linked back to the person, and
+        the call check and routing simply miss them. Sessions still open end ``at``."""
+        session.execute(update(CallIntent).where(CallIntent.shipment_id.in_(shipment_ids))
+                        .values(passport="", recipient_digest=SHREDDED_DIGEST)
+                        .execution_options(synchronize_session=False))
+        session.execute(update(MaskedCall).where(MaskedCall.shipment_id.in_(shipment_ids))
+                        .values(courier_phone_ct=b"", recipient_phone_ct=b"", recipient_digest=SHREDDED_DIGEST,
+                                ended_at=func.coalesce(MaskedCall.ended_at, at),
+                                ended_reason=func.coalesce(MaskedCall.ended_reason, "shredded"))
+                        .execution_options(synchronize_session=False))
+
     @property
-    def keys(self):
-        return self.p.callerid_keys
+    def keys(self) -> CallerIdKeys:
+        return self._keys()
 
     # -- proxy pool ----------------------------------------------------------------------------
     def proxy_add(self, *, org_code: str, number: str, actor: str = "cli") -> dict:
         e164 = phone_field(number, "number")
-        org = self.p.orgs.get(org_code)
+        org = self.orgs.get(org_code)
         try:
-            with self.p.db.session() as s:
+            with self.db.session() as s:
                 s.add(ProxyNumber(org_id=org.id, number=e164, status="active"))
         except IntegrityError:
             raise Conflict("This number is already in a proxy pool.") from None
-        self.p.audit.append(actor=actor, action="proxy_add", org_id=org.id, subject=e164)
+        self.audit.append(actor=actor, action="proxy_add", org_id=org.id, subject=e164)
         return {"org": org.code, "number": e164, "status": "active"}
 
     def proxy_list(self, *, org_code: str) -> list[dict]:
-        org = self.p.orgs.get(org_code)
+        org = self.orgs.get(org_code)
         now = utcnow()
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             rows = s.execute(select(ProxyNumber).where(ProxyNumber.org_id == org.id).order_by(ProxyNumber.number)).scalars()
             out = []
             for r in rows:
@@ -122,7 +163,7 @@ class CallService:
 
     # -- operator certificates -------------------------------------------------------------------
     def x5u(self, org_code: str, version: int) -> str:
-        return f"{self.p.settings.callerid_cert_base_url.rstrip('/')}/{org_code}/{version}.pem"
+        return f"{self.settings.callerid_cert_base_url.rstrip('/')}/{org_code}/{version}.pem"
 
     def _certificate(self, s, org: Organisation) -> CallCertificate:
         cert = s.execute(select(CallCertificate).where(CallCertificate.org_id == org.id)
@@ -130,7 +171,7 @@ class CallService:
         if cert is not None:
             return cert
         with s.begin_nested():
-            key, version = callsign.create_signing_key(self.p.vault, s, org_id=org.id)
+            key, version = callsign.create_signing_key(self.vault, s, org_id=org.id)
             now = int(time.time())
             pem = issue_certificate(key, common_name=f"{org.name} call signing", spc=org.code,
                                     not_before=now - 86400, not_after=now + CERT_DAYS * 86400)
@@ -141,8 +182,8 @@ class CallService:
 
     def certificate(self, *, org_code: str, version: int | None = None) -> bytes:
         """An operator's call-signing certificate (PEM); the newest is created on first use."""
-        org = self.p.orgs.get(org_code)
-        with self.p.db.session() as s:
+        org = self.orgs.get(org_code)
+        with self.db.session() as s:
             if version is None:
                 return self._certificate(s, org).certificate_pem
             cert = s.execute(select(CallCertificate.certificate_pem).where(
@@ -156,7 +197,7 @@ class CallService:
         """The courier's parcels out for delivery in an open window, each with today's spoken code and
         the live masked-calling number, plus their registered phones."""
         now = utcnow()
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             rows = s.execute(
                 select(Shipment, Assignment).join(Assignment, Assignment.shipment_id == Shipment.id)
                 .where(Assignment.courier_id == principal.staff_id, Assignment.ended_at.is_(None),
@@ -186,12 +227,12 @@ class CallService:
         """Turn masked-only delivery on or off for an operator: when on, a courier's delivery reveal
         gives the recipient's number masked with a proxy number to call, and calls never fall back to
         the courier's own number."""
-        org = self.p.orgs.get(org_code)
-        with self.p.db.session() as s:
+        org = self.orgs.get(org_code)
+        with self.db.session() as s:
             s.get(Organisation, org.id).masked_only = bool(enabled)
             pool = s.execute(select(func.count()).select_from(ProxyNumber).where(
                 ProxyNumber.org_id == org.id, ProxyNumber.status == "active")).scalar_one()
-        self.p.audit.append(actor=actor, action="masked_only_set", org_id=org.id, subject=org.code,
+        self.audit.append(actor=actor, action="masked_only_set", org_id=org.id, subject=org.code,
                             details={"enabled": bool(enabled)})
         return {"org": org.code, "masked_only": bool(enabled), "proxy_numbers": pool}
 
@@ -204,12 +245,12 @@ class CallService:
         if not recipient:
             return {**out, "call_unavailable": "no_recipient_phone"}
         now = utcnow()
-        with self.p.db.read_session() as s:  # opened (and logged) before the write transaction below
-            calling = self.p.couriers.calling_number(s, principal)
+        with self.db.read_session() as s:  # opened (and logged) before the write transaction below
+            calling = self.couriers.calling_number(s, principal)
         if calling is None:
             return {**out, "call_unavailable": "no_verified_number"}
         try:
-            with self.p.db.session() as s:
+            with self.db.session() as s:
                 found = s.execute(select(Shipment, Assignment).join(Assignment, Assignment.shipment_id == Shipment.id)
                                   .where(Shipment.org_id == principal.org_id, Shipment.waybill == waybill,
                                          Assignment.courier_id == principal.staff_id,
@@ -232,10 +273,10 @@ class CallService:
     def start_call(self, principal, *, waybill: str) -> dict:
         """Record a call intent (and a masked-calling session when the operator has a proxy pool) and
         issue its PASSporT. Only the courier the parcel is assigned to, during the window."""
-        self.p.orgs.require(principal, None, roles=("courier",), subject=str(waybill)[:40],
+        self.orgs.require(principal, None, roles=("courier",), subject=str(waybill)[:40],
                             message="Only couriers start delivery calls.")
         now = utcnow()
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             found = s.execute(
                 select(Shipment, Assignment).join(Assignment, Assignment.shipment_id == Shipment.id)
                 .where(Shipment.org_id == principal.org_id, Shipment.waybill == waybill,
@@ -243,11 +284,11 @@ class CallService:
             if found is None:
                 raise NotFound(f"No shipment with waybill {waybill} assigned to you.")
             sh, a = found
-            calling = self.p.couriers.calling_number(s, principal)
+            calling = self.couriers.calling_number(s, principal)
             if calling is None:
                 raise Conflict("Register and verify your phone number before calling customers.")
             # The door decides (assigned to you, out for delivery, window open) and logs before opening.
-            (opened,) = self.p.door.open_shipments(s, principal=principal, shipments=[sh],
+            (opened,) = self.door.open_shipments(s, principal=principal, shipments=[sh],
                                                    columns=("recipient_phone",), purpose="delivery",
                                                    details={"reason": "call"})
         recipient = opened["recipient_phone"]
@@ -255,7 +296,7 @@ class CallService:
             raise Conflict("The shipment has no recipient phone number.")
         courier_e164, courier_digest = calling
         recipient_digest = self.keys.phone_digest(recipient)
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             # The door decided in another transaction: a shred that committed since must win, so the
             # shipment is re-read (and locked) before anything naming the recipient is sealed.
             if not _unshredded(s, sh.id):
@@ -267,7 +308,7 @@ class CallService:
             if proxy is None and org.masked_only:
                 raise Conflict("Masked-only delivery: this operator has no proxy number to call through.")
             cert = self._certificate(s, org)
-            key = callsign.signing_key(self.p.vault, s, org_id=org.id, version=cert.version)
+            key = callsign.signing_key(self.vault, s, org_id=org.id, version=cert.version)
             origid = str(uuid.uuid4())
             token = pp.sign(key=key, x5u=self.x5u(org.code, cert.version), orig_tn=proxy or courier_e164,
                             dest_tns=[recipient], iat=int(time.time()), attest="A", origid=origid,
@@ -277,7 +318,7 @@ class CallService:
                              masked_call_id=session_row.id if session_row else None,
                              recipient_digest=recipient_digest, window_start=a.window_start,
                              window_end=a.window_end, passport=self._seal_passport(s, org.id, origid, token)))
-        self.p.audit.append(actor=principal.actor, action="call_intent", org_id=principal.org_id, subject=waybill,
+        self.audit.append(actor=principal.actor, action="call_intent", org_id=principal.org_id, subject=waybill,
                             details={"origid": origid, "masked": proxy is not None})
         return {"origid": origid, "passport": token, "identity": identity_header(token, info_url=self.x5u(
                 org.code, cert.version)), "proxy": national_format(proxy) if proxy else None,
@@ -311,12 +352,12 @@ class CallService:
         s.add(row)
         s.flush()
         for col, value in (("courier_phone", courier[0]), ("recipient_phone", recipient[0])):
-            setattr(row, f"{col}_ct", self.p.vault.encrypt(value.encode(), session=s, org_id=org.id, table=TABLE,
+            setattr(row, f"{col}_ct", self.vault.encrypt(value.encode(), session=s, org_id=org.id, table=TABLE,
                                                            column=col, record_id=str(row.id)))
         return row, proxy.number
 
     def _seal_passport(self, s, org_id: int, origid: str, token: str) -> str:
-        blob = self.p.vault.encrypt(token.encode(), session=s, org_id=org_id, table=INTENTS, column="passport",
+        blob = self.vault.encrypt(token.encode(), session=s, org_id=org_id, table=INTENTS, column="passport",
                                     record_id=origid)
         return base64.b64encode(blob).decode("ascii")
 
@@ -324,13 +365,13 @@ class CallService:
         """The PASSporT issued for a call intent (the operator's record of what it signed), or None
         once the parcel was shredded. It names the recipient's number: opened through the door
         (purpose ``passport_record``, logged)."""
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             row = s.execute(select(CallIntent.org_id, CallIntent.passport).where(CallIntent.origid == origid)).first()
             if row is None:
                 raise NotFound("No such call intent.")
             if not row.passport:
                 return None
-            (token,) = self.p.door.open(s, principal, "passport_record", [SealedValue(
+            (token,) = self.door.open(s, principal, "passport_record", [SealedValue(
                 org_id=row.org_id, table=INTENTS, column="passport", record_id=origid,
                 blob=base64.b64decode(row.passport))], subject=f"intent:{origid}")
             return token
@@ -347,7 +388,7 @@ class CallService:
         digest = self.keys.phone_digest(caller_e164)
         now = utcnow()
         refuse = {"action": "refuse", "reason": NO_DELIVERY, "announcement": ANNOUNCEMENT}
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             proxy = s.execute(select(ProxyNumber).where(ProxyNumber.number == dialled_e164)).scalar_one_or_none()
             if (proxy is None or proxy.status != "active"
                     or (principal is not None and proxy.org_id != principal.org_id)):
@@ -363,7 +404,7 @@ class CallService:
             waybill = s.get(Shipment, hit.shipment_id).waybill
             who = principal if principal is not None else SystemActor(org_id=proxy.org_id, actor=actor)
             # Logged before the target is decrypted (fail closed: no entry, no number).
-            (target,) = self.p.door.open(
+            (target,) = self.door.open(
                 s, who, "masked_call", [SealedValue(org_id=hit.org_id, table=TABLE, column=side,
                                                     record_id=str(hit.id), blob=getattr(hit, f"{side}_ct"))],
                 subject=waybill, details={"session": hit.id, "to": side.removesuffix("_phone")})
@@ -374,7 +415,7 @@ class CallService:
         """Mark sessions whose window closed or whose delivery ended (housekeeping; routing already
         refuses them)."""
         now = utcnow()
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             rows = s.execute(
                 select(MaskedCall).join(Assignment, Assignment.id == MaskedCall.assignment_id)
                 .join(Shipment, Shipment.id == MaskedCall.shipment_id)
@@ -393,7 +434,7 @@ class CallService:
             raise InvalidInput("A PASSporT is required.", [FieldError("passport", "required")])
         token = token.strip()
         origid = _unverified_origid(token)  # only to find the intent; nothing is trusted before verify
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             intent = s.execute(select(CallIntent).where(CallIntent.origid == origid)).scalar_one_or_none() \
                 if origid else None
             if intent is None:

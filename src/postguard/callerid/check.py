@@ -29,17 +29,17 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import orjson
 from sqlalchemy import and_, select
 
 from postguard.access.models import Assignment, Staff
 from postguard.callerid.codes import VN, code_matches, spoken_code, vn_today
-from postguard.callerid.directory import MISSING, Directory
+from postguard.callerid.directory import MISSING, Directory, Signal
 from postguard.callerid.keys import phone_field
 from postguard.callerid.models import CallIntent, MaskedCall, ScamReport
 from postguard.db.base import utcnow
@@ -48,6 +48,17 @@ from postguard.errors import FieldError, InvalidInput, RateLimited, Unauthentica
 from postguard.orgs.models import Organisation
 from postguard.principals import ProvenCitizen
 from postguard.shipments.models import Shipment
+
+if TYPE_CHECKING:
+    from postguard.access.door import Door
+    from postguard.audit.log import AuditLog
+    from postguard.callerid.keys import CallerIdKeys
+    from postguard.callerid.ports import PhoneCodes
+    from postguard.db import Database
+    from postguard.intel.reports import ReportIntake
+    from postguard.ratelimit import RateLimiter
+    from postguard.settings import Settings
+    from postguard.vault.service import Vault
 from postguard.shipments.validation import without_format_chars
 from postguard.vault.masking import mask_phone
 
@@ -151,24 +162,36 @@ def given_name(display_name: str | None) -> str | None:
 
 
 class CallCheck:
-    def __init__(self, platform) -> None:
-        self.p = platform
+    def __init__(self, *, db: Database, settings: Settings, vault: Vault, audit: AuditLog, door: Door,
+                 limiter: RateLimiter, otp: PhoneCodes, intel: ReportIntake, registry_signal: Signal,
+                 keys: Callable[[], CallerIdKeys]) -> None:
+        """``intel``: where scam calls citizens report go; ``registry_signal``: news of courier-registry
+        changes made anywhere; ``keys``: the caller-ID secrets, loaded on first use (in a write
+        transaction of their own)."""
+        self.db = db
+        self.settings = settings
+        self.vault = vault
+        self.audit = audit
+        self.door = door
+        self.limiter = limiter
+        self.otp = otp
+        self.intel = intel
+        self._keys = keys
         self._hotlines: tuple[float, int | None, list[dict]] = (0.0, None, [])
-        self._sql = _LOOKUP_SQL.format(p=placeholder(platform.db.engine.dialect))
+        self._sql = _LOOKUP_SQL.format(p=placeholder(db.engine.dialect))
         self._local = threading.local()
         self._conns: list = []
         self._conns_lock = threading.Lock()
-        settings = platform.settings
-        self.directory = Directory(platform.registry_signal)
+        self.directory = Directory(registry_signal)
         # The rate limiter in this process: the anonymous check may run on the event loop, always on
         # SQLite (a read of ~10 µs), and on PostgreSQL when the directory already holds the answer.
-        self.in_process = platform.limiter.in_process
-        self.embedded = platform.db.dialect == "sqlite"
+        self.in_process = limiter.in_process
+        self.embedded = db.dialect == "sqlite"
         self._rules = [r.strip() for r in settings.callcheck_rate_limit.split(";") if r.strip()]
 
     @property
-    def keys(self):
-        return self.p.callerid_keys
+    def keys(self) -> CallerIdKeys:
+        return self._keys()
 
     def close(self) -> None:
         """Close the per-thread lookup connections (``Platform.close``)."""
@@ -182,21 +205,21 @@ class CallCheck:
     # -- limits ----------------------------------------------------------------------------------
     def _limit(self, client: str) -> None:
         for rule in self._rules:
-            self.p.limiter.hit(rule, "callcheck", client,
+            self.limiter.hit(rule, "callcheck", client,
                                message="Too many checks from here; wait a little and try again.")
 
     def _probing(self, client: str, proven: str, *, count: bool) -> None:
         """Checks with proof that matched nothing, counted per client and per proven number: refused
         once over the limit."""
-        rule = self.p.settings.callcheck_probe_limit
+        rule = self.settings.callcheck_probe_limit
         keys = (("callcheck-miss", client), ("callcheck-miss-phone", self.keys.phone_digest(proven).hex()))
         if not count:
             for key in keys:
-                if not self.p.limiter.test(rule, *key):
+                if not self.limiter.test(rule, *key):
                     raise RateLimited(PROBE_MESSAGE)
             return
         for key in keys:
-            self.p.limiter.hit(rule, *key, message=PROBE_MESSAGE)
+            self.limiter.hit(rule, *key, message=PROBE_MESSAGE)
 
     def hotlines(self) -> list[dict]:
         """Every operator's official hotline (public): kept for at most a minute, and while the
@@ -206,7 +229,7 @@ class CallCheck:
         current = self.directory.signal.current()
         if now - at < 60 and (current is None or current == version):
             return cached
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             rows = s.execute(select(Organisation.code, Organisation.name, Organisation.hotline)
                              .where(Organisation.hotline.is_not(None)).order_by(Organisation.name)).all()
         out = [{"code": c, "name": n, "hotline": h} for c, n, h in rows]
@@ -222,12 +245,12 @@ class CallCheck:
 
     def _query(self, digest: bytes, e164: str) -> Caller | None:
         params = (digest, e164)
-        if self.p.db.dialect == "sqlite":
+        if self.db.dialect == "sqlite":
             # One connection per thread, kept: SQLite opens no transaction for a SELECT, so each
             # lookup reads the latest committed state (a suspension counts at the next check).
             conn = getattr(self._local, "conn", None)
             if conn is None:
-                conn = self._local.conn = self.p.db.engine.raw_connection()
+                conn = self._local.conn = self.db.engine.raw_connection()
                 conn.detach()  # this thread's own, outside the pool; closed by close()
                 with self._conns_lock:
                     self._conns.append(conn)
@@ -238,7 +261,7 @@ class CallCheck:
             finally:
                 cur.close()
         else:
-            conn = self.p.db.engine.raw_connection()
+            conn = self.db.engine.raw_connection()
             try:
                 cur = conn.cursor()
                 cur.execute(self._sql, params)
@@ -299,7 +322,7 @@ class CallCheck:
         self._limit(client)
         proven = None
         if proof:
-            proven = self.p.otp.open_proof(proof, purpose="parcel")
+            proven = self.otp.open_proof(proof, purpose="parcel")
             if citizen is not None and citizen != proven:
                 raise Unauthenticated("The proof is for another phone number; confirm this number first.")
         # A waybill is printed on every label: it narrows a proven check, it proves nothing alone.
@@ -310,7 +333,7 @@ class CallCheck:
             return self._anonymous(row, asked_, amount)
         base = {"operator": {"code": row.code, "name": row.name, "hotline": row.hotline},
                 "via": "proxy" if row.kind == "proxy" else "direct"}
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             found = self._delivery(s, row, caller=e164, citizen_e164=proven, waybill=waybill)
         return self._bound(row, base, found, caller=e164, proven=proven, asked=asked_, amount=amount,
                            client=client)
@@ -350,7 +373,7 @@ class CallCheck:
             q = q.where(Shipment.waybill == waybill)
         if citizen_e164 is not None:
             org = s.get(Organisation, row.org_id)
-            bidx = self.p.vault.blind_indexer(s, org_id=org.id, bits=org.blind_index_bits)(citizen_e164)
+            bidx = self.vault.blind_indexer(s, org_id=org.id, bits=org.blind_index_bits)(citizen_e164)
             q = q.where(Shipment.recipient_phone_bidx == bidx)
         candidates = s.execute(q.order_by(Shipment.id)).all()
         if citizen_e164 is None:
@@ -368,7 +391,7 @@ class CallCheck:
         if not shipments:
             return set()
         who = ProvenCitizen(org_id=org_id, digest_hex=self.keys.phone_digest(e164).hex())
-        opened = self.p.door.open_shipments(s, principal=who, shipments=shipments, columns=("recipient_phone",),
+        opened = self.door.open_shipments(s, principal=who, shipments=shipments, columns=("recipient_phone",),
                                             purpose="call_check", details=details)
         return {sh.id for sh, values in zip(shipments, opened, strict=True) if values["recipient_phone"] == e164}
 
@@ -376,12 +399,12 @@ class CallCheck:
         said = {"proof": "phone_proof", "via": base["via"], "caller": caller_suffix(caller)}
         if found is None:
             self._probing(client, proven, count=True)
-            self.p.audit.append(actor="citizen", action="call_check", org_id=row.org_id, subject=None,
+            self.audit.append(actor="citizen", action="call_check", org_id=row.org_id, subject=None,
                                 details={"outcome": "courier_no_delivery", **said})
             return {"outcome": "courier_no_delivery", **base, "flags": assess_requests(asked, amount, None),
                     "never_asks": list(NEVER_ASKS)}
         sh, a, courier_id = found
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             courier = s.get(Staff, courier_id)
             intent = s.execute(
                 select(CallIntent.origid, CallIntent.created_at)
@@ -389,7 +412,7 @@ class CallCheck:
                        CallIntent.created_at >= utcnow() - INTENT_RECENT)
                 .order_by(CallIntent.id.desc()).limit(1)
             ).first()
-        self.p.audit.append(actor="citizen", action="call_check", org_id=row.org_id, subject=sh.waybill,
+        self.audit.append(actor="citizen", action="call_check", org_id=row.org_id, subject=sh.waybill,
                             details={"outcome": "verified", **said, "courier": f"staff:{courier_id}"})
         return {
             "outcome": "verified", **base,
@@ -409,7 +432,7 @@ class CallCheck:
     def send_code(self, *, phone: str, client: str) -> dict:
         e164 = phone_field(phone, "phone")
         self._limit(client)
-        sent = self.p.otp.send(purpose="parcel", phone=e164, client=client)
+        sent = self.otp.send(purpose="parcel", phone=e164, client=client)
         return {"sent": True, "challenge": sent.challenge, "expires_at": sent.expires_at.isoformat()}
 
     def confirm_code(self, *, phone: str, code: str, challenge: str | None, client: str) -> str:
@@ -417,8 +440,8 @@ class CallCheck:
         challenge handle ``send_code`` returned."""
         e164 = phone_field(phone, "phone")
         self._limit(client)
-        self.p.otp.verify(purpose="parcel", phone=e164, code=code, challenge=challenge)
-        return self.p.otp.issue_proof(purpose="parcel", phone=e164, ttl=1800)
+        self.otp.verify(purpose="parcel", phone=e164, code=code, challenge=challenge)
+        return self.otp.issue_proof(purpose="parcel", phone=e164, ttl=1800)
 
     # -- spoken codes ----------------------------------------------------------------------------
     def check_spoken_code(self, *, waybill: str, code: str, proof: str | None, operator: str | None = None,
@@ -433,10 +456,10 @@ class CallCheck:
         if not (isinstance(code, str) and code.strip()):
             raise InvalidInput("A code is required.", [FieldError("code", "required", code="required")])
         self._limit(client)
-        proven = self.p.otp.open_proof(proof, purpose="parcel")
-        rule, message = self.p.settings.callcheck_code_limit, "Too many codes tried today; call the operator's hotline."
-        self.p.limiter.hit(rule, "spoken-code", client, message=message)
-        self.p.limiter.hit(rule, "spoken-code-phone", self.keys.phone_digest(proven).hex(), message=message)
+        proven = self.otp.open_proof(proof, purpose="parcel")
+        rule, message = self.settings.callcheck_code_limit, "Too many codes tried today; call the operator's hotline."
+        self.limiter.hit(rule, "spoken-code", client, message=message)
+        self.limiter.hit(rule, "spoken-code-phone", self.keys.phone_digest(proven).hex(), message=message)
         q = (select(Shipment, Organisation).join(Organisation, Organisation.id == Shipment.org_id)
              .where(Shipment.waybill == w, Shipment.shredded_at.is_(None),
                     Shipment.status.not_in(("delivered", "returned", "cancelled"))))
@@ -444,9 +467,9 @@ class CallCheck:
             q = q.where(Organisation.code == operator.upper())
         today = vn_today()
         valid = False
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             for sh, org in s.execute(q).all():
-                bidx = self.p.vault.blind_indexer(s, org_id=org.id, bits=org.blind_index_bits)(proven)
+                bidx = self.vault.blind_indexer(s, org_id=org.id, bits=org.blind_index_bits)(proven)
                 if sh.recipient_phone_bidx != bidx:
                     continue  # not addressed to this number: nothing opened, nothing logged
                 if self._addressed_to(s, [sh], proven, org_id=org.id, details={"check": "spoken_code"}):
@@ -465,7 +488,7 @@ class CallCheck:
             raise InvalidInput("The note is too long.", [FieldError("note", "at most 500 characters")])
         if operator and (len(operator) > 32 or not operator.replace("-", "").replace("_", "").isalnum()):
             raise InvalidInput("Unknown operator code.", [FieldError("operator", "an operator code")])
-        self.p.limiter.hit(self.p.settings.callcheck_report_limit, "callcheck-report", client,
+        self.limiter.hit(self.settings.callcheck_report_limit, "callcheck-report", client,
                            message="Too many reports from here; thank you, try again later.")
         client_digest = self.keys.client_digest(client)
         row = self.lookup(e164)
@@ -477,9 +500,9 @@ class CallCheck:
             "Báo cáo từ trang kiểm tra cuộc gọi shipper",
             f"yêu cầu: {asked_text}" if asked_text else "",
             f"tự xưng: {operator.upper()}" if operator else "", note or "") if x)
-        intel = self.p.intel.report(indicators=[e164], category="fake_courier", description=description[:2000],
+        intel = self.intel.report(indicators=[e164], category="fake_courier", description=description[:2000],
                                     client=client)
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             rep = ScamReport(number=mask_phone(e164), asked=",".join(asked_), amount_vnd=amount,
                              claimed_operator=operator.upper() if operator else None, note=note, verdict=verdict,
                              client_digest=client_digest, consumed_at=utcnow())

@@ -9,8 +9,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
+from typing import TYPE_CHECKING
 
 from postguard.phones import phone_field  # noqa: F401  (re-exported: the caller-ID modules import it here)
+
+if TYPE_CHECKING:
+    from postguard.db import Database
+    from postguard.vault.service import Vault
 
 # Names of the keys derived from the vault (labels, not secrets).
 PHONE_SECRET = "callerid-phone"  # noqa: S105
@@ -42,20 +47,21 @@ class CallerIdKeys:
     """Built on first use (``Platform.callerid_keys``), which loads every secret in one short write
     transaction: call it outside an open write transaction (SQLite has one writer)."""
 
-    def __init__(self, platform) -> None:
-        self.p = platform
+    def __init__(self, *, db: Database, vault: Vault) -> None:
+        self.db = db
+        self.vault = vault
         self._secrets: dict[str, bytes] = {}
         self._lock = threading.Lock()
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             for purpose in (PHONE_SECRET, CODE_SECRET, CLIENT_SECRET):
-                self._secrets[purpose] = self.p.vault.service_secret(s, purpose=purpose)
+                self._secrets[purpose] = self.vault.service_secret(s, purpose=purpose)
         self._phone_mac = HmacSha256(self._secrets[PHONE_SECRET])
 
     def secret(self, purpose: str) -> bytes:
         key = self._secrets.get(purpose)
         if key is None:
-            with self.p.db.session() as s:
-                key = self.p.vault.service_secret(s, purpose=purpose)
+            with self.db.session() as s:
+                key = self.vault.service_secret(s, purpose=purpose)
             with self._lock:
                 self._secrets[purpose] = key
         return key

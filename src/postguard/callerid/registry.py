@@ -10,6 +10,9 @@ One number belongs to at most one courier across every operator.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 
 from postguard.access.door import Owned
@@ -23,19 +26,36 @@ from postguard.principals import StaffPrincipal
 from postguard.vault.masking import mask_phone, mask_phone_last3, phone_last3
 from postguard.vault.service import SealedValue
 
+if TYPE_CHECKING:
+    from postguard.access.door import Door
+    from postguard.audit.log import AuditLog
+    from postguard.callerid.keys import CallerIdKeys
+    from postguard.callerid.ports import PhoneCodes
+    from postguard.db import Database
+    from postguard.orgs.service import OrgService
+    from postguard.vault.service import Vault
+
 TABLE = "courier_phones"
 
 
 class CourierRegistry:
-    def __init__(self, platform) -> None:
-        self.p = platform
+    def __init__(self, *, db: Database, vault: Vault, audit: AuditLog, orgs: OrgService, door: Door,
+                 otp: PhoneCodes, keys: Callable[[], CallerIdKeys]) -> None:
+        """``keys``: the caller-ID secrets, loaded on first use (in a write transaction of their own)."""
+        self.db = db
+        self.vault = vault
+        self.audit = audit
+        self.orgs = orgs
+        self.door = door
+        self.otp = otp
+        self._keys = keys
 
     @property
-    def keys(self):
-        return self.p.callerid_keys
+    def keys(self) -> CallerIdKeys:
+        return self._keys()
 
     def _courier(self, session, org_code: str, username: str) -> Staff:
-        org = self.p.orgs.get(org_code)
+        org = self.orgs.get(org_code)
         row = session.execute(
             select(Staff).where(Staff.org_id == org.id, Staff.username == username.strip().lower())
         ).scalar_one_or_none()
@@ -57,7 +77,7 @@ class CourierRegistry:
         for a number already verified) goes back with the code to ``verify_phone``."""
         e164 = phone_field(phone, "phone", mobile_only=True)
         digest = self.keys.phone_digest(e164)
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             staff = self._courier(s, org_code, username)
             if staff.status != "active":
                 raise Conflict("The courier's account is not active.")
@@ -71,13 +91,13 @@ class CourierRegistry:
                                    phone_ct=b"")
                 s.add(row)
                 s.flush()
-                row.phone_ct = self.p.vault.encrypt(e164.encode(), session=s, org_id=staff.org_id, table=TABLE,
+                row.phone_ct = self.vault.encrypt(e164.encode(), session=s, org_id=staff.org_id, table=TABLE,
                                                     column="phone", record_id=str(row.id))
             status, org_id, staff_id = row.status, staff.org_id, staff.id
         challenge = None
         if status == "pending":
-            challenge = self.p.otp.send(purpose="courier_phone", phone=e164, client=client, org_id=org_id).challenge
-        self.p.audit.append(actor=f"staff:{staff_id}" if client != "cli" else "cli", action="courier_phone_add",
+            challenge = self.otp.send(purpose="courier_phone", phone=e164, client=client, org_id=org_id).challenge
+        self.audit.append(actor=f"staff:{staff_id}" if client != "cli" else "cli", action="courier_phone_add",
                             org_id=org_id, subject=f"staff:{staff_id}", details={"phone": mask_phone(e164)})
         return {"phone": mask_phone(e164), "status": status, "challenge": challenge}
 
@@ -87,31 +107,31 @@ class CourierRegistry:
         then counts in checks."""
         e164 = phone_field(phone, "phone", mobile_only=True)
         digest = self.keys.phone_digest(e164)
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             staff = self._courier(s, org_code, username)
             row = s.execute(select(CourierPhone).where(CourierPhone.staff_id == staff.id,
                                                        CourierPhone.phone_digest == digest)).scalar_one_or_none()
             if row is None:
                 raise NotFound("This number is not registered for the courier; add it first.")
         if row.status != "verified":
-            self.p.otp.verify(purpose="courier_phone", phone=e164, code=code, challenge=challenge)
-            with self.p.db.session() as s:
+            self.otp.verify(purpose="courier_phone", phone=e164, code=code, challenge=challenge)
+            with self.db.session() as s:
                 if self._taken(s, digest, staff.id):
                     raise Conflict("This number is already registered to another courier.")
                 fresh = s.get(CourierPhone, row.id)
                 fresh.status, fresh.verified_at = "verified", utcnow()
-            self.p.audit.append(actor=actor, action="courier_phone_verified", org_id=staff.org_id,
+            self.audit.append(actor=actor, action="courier_phone_verified", org_id=staff.org_id,
                                 subject=f"staff:{staff.id}", details={"phone": mask_phone(e164)})
         return {"phone": mask_phone(e164), "status": "verified"}
 
     def list_phones(self, *, org_code: str, username: str | None = None) -> list[dict]:
         """Registered numbers (masked: last three digits) with their courier and status."""
-        org = self.p.orgs.get(org_code)
+        org = self.orgs.get(org_code)
         q = (select(CourierPhone, Staff.username, Staff.status)
              .join(Staff, Staff.id == CourierPhone.staff_id).where(CourierPhone.org_id == org.id))
         if username:
             q = q.where(Staff.username == username.strip().lower())
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             rows = s.execute(q.order_by(Staff.username, CourierPhone.id)).all()
         return [{"username": u, "courier_status": st, "phone": mask_phone_last3(cp.phone_last3), "status": cp.status,
                  "verified_at": cp.verified_at.isoformat() if cp.verified_at else None} for cp, u, st in rows]
@@ -119,12 +139,12 @@ class CourierRegistry:
     def own_phones(self, principal: StaffPrincipal) -> list[dict]:
         """A courier's own numbers in full (their own view), opened through the door (purpose
         ``courier_own_numbers``, logged)."""
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             rows = s.execute(select(CourierPhone).where(CourierPhone.staff_id == principal.staff_id)
                              .order_by(CourierPhone.id)).scalars().all()
             if not rows:
                 return []
-            opened = self.p.door.open(s, principal, "courier_own_numbers", [_sealed(r) for r in rows],
+            opened = self.door.open(s, principal, "courier_own_numbers", [_sealed(r) for r in rows],
                                       subject=f"staff:{principal.staff_id}")
         return [{"phone": national_format(e164), "e164": e164, "status": r.status} for r, e164 in zip(rows, opened, strict=False)]
 
@@ -137,7 +157,7 @@ class CourierRegistry:
                             .order_by(CourierPhone.id).limit(1)).scalar_one_or_none()
         if r is None:
             return None
-        (e164,) = self.p.door.open(session, principal, "call_setup", [_sealed(r)],
+        (e164,) = self.door.open(session, principal, "call_setup", [_sealed(r)],
                                    subject=f"staff:{principal.staff_id}")
         return e164, r.phone_digest
 

@@ -95,7 +95,8 @@ def official_seed() -> None:
     """Register and verify the public channels of the operators named in the seed articles."""
     from postguard.intel.seed import seed_official
 
-    print_json(seed_official(open_platform()))
+    platform = open_platform()
+    print_json(seed_official(platform.intel, platform.orgs))
 
 
 @intel_app.command("queue")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
@@ -18,10 +19,24 @@ from postguard.intel.reports import MAX_TEXT
 from postguard.intel.store import IntelStore, bad_field
 from postguard.orgs.service import Principal
 
+if TYPE_CHECKING:
+    from postguard.access.door import Door
+    from postguard.audit.log import AuditLog
+    from postguard.db import Database
+    from postguard.orgs.service import OrgService
+    from postguard.ratelimit import RateLimiter
+    from postguard.settings import Settings
+
 
 class AppealDesk:
-    def __init__(self, platform, store: IntelStore, grader: Grader) -> None:
-        self.p = platform
+    def __init__(self, *, db: Database, settings: Settings, audit: AuditLog, orgs: OrgService, door: Door,
+                 limiter: RateLimiter, store: IntelStore, grader: Grader) -> None:
+        self.db = db
+        self.settings = settings
+        self.audit = audit
+        self.orgs = orgs
+        self.door = door
+        self.limiter = limiter
         self.store = store
         self.grader = grader
 
@@ -37,11 +52,11 @@ class AppealDesk:
         if errors:
             raise InvalidInput("The appeal was not accepted.", errors)
         n = detect(value, type)
-        self.p.limiter.hit(self.p.settings.intel_appeal_rate, "intel-appeal",
+        self.limiter.hit(self.settings.intel_appeal_rate, "intel-appeal",
                            f"org:{principal.org_id}" if principal else client,
                            message="Too many appeals from this client; try again later.")
         self.store.ready()
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             ind = self.store.find(s, n)
             if ind is None or self.grader.grade(s, ind).verdict in ("unknown", "delisted", "official"):
                 raise Conflict("Only a reported indicator can be appealed.")
@@ -50,7 +65,7 @@ class AppealDesk:
                 raise Conflict("An appeal for this indicator is already open.")
             a = Appeal(public_id=secrets.token_urlsafe(12), indicator_id=ind.id, status="open",
                        org_id=principal.org_id if principal else None,
-                       deadline_at=utcnow() + timedelta(days=self.p.settings.intel_appeal_days))
+                       deadline_at=utcnow() + timedelta(days=self.settings.intel_appeal_days))
             s.add(a)
             s.flush()
             a.statement_ct = self.store.seal(s, statement.strip(), table="intel_appeals", column="statement",
@@ -61,7 +76,7 @@ class AppealDesk:
             v = self.grader.regrade(s, ind)
             out = {"appeal": a.public_id, "status": "open", "deadline_at": a.deadline_at.isoformat(),
                    "verdict": v.verdict, "indicator": ind.id}
-        self.p.audit.append(actor=principal.actor if principal else "public", action="intel_appeal_open",
+        self.audit.append(actor=principal.actor if principal else "public", action="intel_appeal_open",
                             org_id=principal.org_id if principal else None, subject=f"indicator:{out['indicator']}",
                             details={"appeal": out["appeal"]})
         return out
@@ -69,8 +84,8 @@ class AppealDesk:
     def decide_appeal(self, principal: Principal, appeal_id: str, *, uphold: bool, note: str = "") -> dict:
         """Uphold (the indicator is delisted: earlier reports stop counting) or reject (the verdict
         returns to what the reports say)."""
-        self.p.orgs.require(principal, "intel:analyst", subject=f"appeal:{appeal_id}")
-        with self.p.db.session() as s:
+        self.orgs.require(principal, "intel:analyst", subject=f"appeal:{appeal_id}")
+        with self.db.session() as s:
             a = s.execute(select(Appeal).where(Appeal.public_id == appeal_id)).scalar_one_or_none()
             if a is None:
                 raise NotFound("No such appeal.")
@@ -91,7 +106,7 @@ class AppealDesk:
                            to_verdict=after, note=note[:2000]))
             overdue = a.decided_at > a.deadline_at
             iid = ind.id
-        self.p.audit.append(actor=principal.actor, action="intel_appeal_" + ("upheld" if uphold else "rejected"),
+        self.audit.append(actor=principal.actor, action="intel_appeal_" + ("upheld" if uphold else "rejected"),
                             org_id=principal.org_id, subject=f"indicator:{iid}",
                             details={"appeal": appeal_id, "from": before, "to": after, "overdue": overdue})
         return {"appeal": appeal_id, "status": "upheld" if uphold else "rejected", "verdict": after,
@@ -100,11 +115,11 @@ class AppealDesk:
     # -- sharing -----------------------------------------------------------------------------
     def appeals(self, principal: Principal, *, status: str = "open", limit: int = 100) -> list[dict]:
         """Appeals by status (open ones soonest deadline first) with their indicator's verdict."""
-        self.p.orgs.require(principal, "intel:analyst")
+        self.orgs.require(principal, "intel:analyst")
         if status not in ("open", "upheld", "rejected"):
             raise bad_field("status", "open, upheld or rejected")
         now = utcnow()
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             order = Appeal.deadline_at.asc() if status == "open" else Appeal.decided_at.desc()
             rows = s.execute(select(Appeal, Indicator).join(Indicator, Indicator.id == Appeal.indicator_id)
                              .where(Appeal.status == status).order_by(order, Appeal.id).limit(limit)).all()
@@ -119,14 +134,14 @@ class AppealDesk:
     def appeal_reveal(self, principal: Principal, appeal_id: str) -> dict:
         """An appeal's statement and contact (vault ciphertext), opened through the door (purpose
         ``appeal_review``): logged before they are decrypted."""
-        self.p.orgs.require(principal, "intel:analyst")
+        self.orgs.require(principal, "intel:analyst")
         self.store.ready()
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             a = s.execute(select(Appeal).where(Appeal.public_id == appeal_id)).scalar_one_or_none()
             if a is None:
                 raise NotFound("No such appeal.")
             cols = ("statement", "contact")
-            opened = self.p.door.open(
+            opened = self.door.open(
                 s, principal, "appeal_review",
                 [self.store.sealed(getattr(a, f"{col}_ct"), table="intel_appeals", column=col, record_id=a.id)
                  for col in cols],

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import orjson
 from sqlalchemy import bindparam, select
@@ -39,6 +39,11 @@ from postguard.intel.normalize import Normal, detect, norm_domain
 from postguard.intel.store import IntelStore
 from postguard.intel.verdicts import Verdict
 
+if TYPE_CHECKING:
+    from postguard.db import Database
+    from postguard.ratelimit import RateLimiter
+    from postguard.settings import Settings
+
 
 class CheckPlan(NamedTuple):
     normal: Normal
@@ -50,8 +55,11 @@ class CheckPlan(NamedTuple):
 
 
 class CheckService:
-    def __init__(self, platform, store: IntelStore, grader: Grader) -> None:
-        self.p = platform
+    def __init__(self, *, db: Database, settings: Settings, limiter: RateLimiter, store: IntelStore,
+                 grader: Grader) -> None:
+        self.db = db
+        self.settings = settings
+        self.limiter = limiter
         self.store = store
         self.grader = grader
         self._grades = GradeCache()
@@ -69,7 +77,7 @@ class CheckService:
         Runs on the event loop: a body answered since anything stored changed is answered from
         memory (``KeptBodies``), a clean value after one look at the index; with a shared (Redis)
         rate limiter the limiter goes to the thread pool, and grading always does."""
-        here = self.p.limiter.in_process
+        here = self.limiter.in_process
         # What was kept for exactly this body, while nothing stored changed since and younger than
         # GRADE_CACHE_SECONDS: memory only until ``_serve_kept`` limits and counts it.
         kept = self._bodies.get(body)
@@ -191,7 +199,7 @@ class CheckService:
         # before reading: a change meanwhile voids what is kept
         generation, at = self.store.known.generation, time.monotonic()
         graded: list[Graded] = []
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             rows = {i.digest: i for i in s.execute(select(Indicator).where(Indicator.digest.in_(digests))).scalars()}
             for t, d in zip(targets, digests, strict=True):
                 ind = rows.get(d)
@@ -221,7 +229,7 @@ class CheckService:
         return verdict, owner
 
     def _limit(self, client: str) -> None:
-        self.p.limiter.hit(self.p.settings.intel_check_rate, "intel-check", client,
+        self.limiter.hit(self.settings.intel_check_rate, "intel-check", client,
                            message="Too many lookups; try again later.")
 
     # -- hits ------------------------------------------------------------------------------------------
@@ -243,6 +251,6 @@ class CheckService:
             pending, self._hits, self._hits_at = self._hits, {}, time.monotonic()
         if pending:
             t = Indicator.__table__
-            with self.p.db.session() as s:  # one statement, executed for every row (executemany)
+            with self.db.session() as s:  # one statement, executed for every row (executemany)
                 s.execute(t.update().where(t.c.id == bindparam("iid")).values(lookups=t.c.lookups + bindparam("n")),
                           [{"iid": iid, "n": n} for iid, n in sorted(pending.items())])

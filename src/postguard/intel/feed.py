@@ -8,11 +8,13 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from postguard.errors import FieldError, InvalidInput
 from postguard.intel.sharing import (
     SharedIndicator,
+    SharedSighting,
     from_stix_bundle,
     parse_stix_time,
     stix_objects,
@@ -49,41 +51,54 @@ def _untoken(token: str) -> tuple[datetime, str]:
             from None
 
 
+if TYPE_CHECKING:
+    from postguard.audit.log import AuditLog
+    from postguard.intel.shared_feed import SharedFeed
+    from postguard.orgs.service import OrgService
+    from postguard.settings import Settings
+
+
 class IntelFeed:
-    def __init__(self, platform) -> None:
-        self.p = platform
+    def __init__(self, *, settings: Settings, audit: AuditLog, orgs: OrgService, shared: SharedFeed,
+                 sightings: Callable[[], Sequence[SharedSighting]]) -> None:
+        """``shared``: the intelligence store's shared feed; ``sightings``: the sightings shared with it."""
+        self.settings = settings
+        self.audit = audit
+        self.orgs = orgs
+        self.shared = shared
+        self.sightings = sightings
 
     def visible(self, principal) -> list[SharedIndicator]:
         """The shared indicators ``principal`` may read. Amber ones carry personal values (phone
         numbers, accounts): reading them is logged in the access log before they are decrypted."""
-        self.p.orgs.require(principal, "intel:read")
+        self.orgs.require(principal, "intel:read")
         amber = principal.can("intel:amber")
         allowed = {"clear", "green"} | ({"amber"} if amber else set())
-        self.p.audit.append(actor=principal.actor, action="intel_export", org_id=principal.org_id or None,
+        self.audit.append(actor=principal.actor, action="intel_export", org_id=principal.org_id or None,
                             subject="intel_indicators", purpose="sharing", details={"amber": amber})
-        return [i for i in self.p.intel_feed() if i.tlp in allowed]
+        return [i for i in self.shared.shared_feed() if i.tlp in allowed]
 
     def export_stix(self, principal) -> dict[str, Any]:
         inds = self.visible(principal)
         keys = {(i.type, i.value) for i in inds}
-        sightings = [s for s in self.p.intel_sightings() if (s.indicator.type, s.indicator.value) in keys]
-        return to_stix_bundle(inds, sightings, identity_name=self.p.settings.intel_identity_name)
+        sightings = [s for s in self.sightings() if (s.indicator.type, s.indicator.value) in keys]
+        return to_stix_bundle(inds, sightings, identity_name=self.settings.intel_identity_name)
 
     def export_misp(self, principal) -> dict[str, Any]:
         return to_misp_event(self.visible(principal),
-                             info=f"{self.p.settings.intel_identity_name}: scam indicators")
+                             info=f"{self.settings.intel_identity_name}: scam indicators")
 
     def import_stix(self, data: bytes | str | dict, *, principal, source: str = "") -> dict[str, int]:
         """A partner's STIX bundle, imported as reports by the partner organisation ``principal``
         (see ``IntelService.import_shared``); all or nothing."""
         indicators = from_stix_bundle(data)
-        return self.p.intel.import_shared(principal, indicators, source=source)
+        return self.shared.import_shared(principal, indicators, source=source)
 
     def page(self, principal, *, added_after: str | None = None, limit: int | None = None,
              next_token: str | None = None, types: list[str] | None = None,
              ids: list[str] | None = None) -> Page:
         """One page of the TAXII collection, ordered by (date added, id)."""
-        max_size = self.p.settings.taxii_max_page_size
+        max_size = self.settings.taxii_max_page_size
         if limit is None:
             limit = min(100, max_size)
         if not 1 <= limit:
@@ -99,8 +114,8 @@ class IntelFeed:
                     from None
         inds = self.visible(principal)
         keys = {(i.type, i.value) for i in inds}
-        sightings = [s for s in self.p.intel_sightings() if (s.indicator.type, s.indicator.value) in keys]
-        entries = sorted(stix_objects(inds, sightings, identity_name=self.p.settings.intel_identity_name),
+        sightings = [s for s in self.sightings() if (s.indicator.type, s.indicator.value) in keys]
+        entries = sorted(stix_objects(inds, sightings, identity_name=self.settings.intel_identity_name),
                          key=lambda e: (e[0], e[1]["id"]))
         if after is not None:
             entries = [e for e in entries if e[0] > after]

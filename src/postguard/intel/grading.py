@@ -6,7 +6,7 @@ sharing and the lookup index read."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,6 +19,10 @@ from postguard.intel.store import IntelStore
 from postguard.intel.verdicts import Policy, ReportFact, Standing, Verdict, grade
 from postguard.orgs.models import Organisation
 
+if TYPE_CHECKING:
+    from postguard.db import Database
+    from postguard.settings import Settings
+
 
 class Official(NamedTuple):
     """A verified official channel and the organisation it belongs to."""
@@ -27,10 +31,11 @@ class Official(NamedTuple):
 
 
 class Grader:
-    def __init__(self, platform, store: IntelStore) -> None:
-        self.p = platform
+    def __init__(self, *, db: Database, settings: Settings, store: IntelStore) -> None:
+        self.db = db
+        self.settings = settings
         self.store = store
-        s = platform.settings
+        s = settings
         self.policy = Policy(half_life_days=s.intel_half_life_days, confirmed_days=s.intel_confirmed_days)
 
     # -- official channels ---------------------------------------------------------------------
@@ -121,7 +126,7 @@ class Grader:
         afresh, the stored verdict used by sharing and the lookup index is refreshed here)."""
         self.store.ready()
         changed = total = 0
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             for ind in s.execute(select(Indicator).where(Indicator.verdict != "unknown")).scalars():
                 total += 1
                 v = self.grade(s, ind)

@@ -24,6 +24,8 @@ import binascii
 import hashlib
 import re
 import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
@@ -39,6 +41,13 @@ from postguard.intel.lookup_client import (
     lookup_input,
 )
 from postguard.intel.models import Indicator
+
+if TYPE_CHECKING:
+    from postguard.db import Database
+    from postguard.intel.store import IntelStore
+    from postguard.ratelimit import RateLimiter
+    from postguard.settings import Settings
+    from postguard.vault.service import Vault
 
 KEY_PURPOSE = "intel-oprf"
 KEY_INFO = b"postguard/intel/lookup/v1"
@@ -83,8 +92,15 @@ def b64(data: bytes) -> str:
 
 
 class PrivateLookups:
-    def __init__(self, platform) -> None:
-        self.p = platform
+    def __init__(self, *, db: Database, settings: Settings, vault: Vault, limiter: RateLimiter,
+                 store: Callable[[], IntelStore]) -> None:
+        """``store``: the intelligence store, whose values a backfill reads (reached when needed: the
+        store itself enters every new indicator here)."""
+        self.db = db
+        self.settings = settings
+        self.vault = vault
+        self.limiter = limiter
+        self._store = store
         self._lock = threading.Lock()
         self._keys: tuple[bytes, bytes] | None = None
         self._backfilled = False
@@ -95,8 +111,8 @@ class PrivateLookups:
         if self._keys is None:
             with self._lock:
                 if self._keys is None:
-                    with self.p.db.session() as s:
-                        seed = self.p.vault.service_secret(s, purpose=KEY_PURPOSE)
+                    with self.db.session() as s:
+                        seed = self.vault.service_secret(s, purpose=KEY_PURPOSE)
                     self._keys = oprf.derive_key_pair(seed, KEY_INFO)
         return self._keys
 
@@ -119,14 +135,14 @@ class PrivateLookups:
         """Fill in the entries of indicators stored before the index existed (their personal normal
         forms are decrypted for this, inside the service, and never leave it). Returns how many."""
         self.ready()
-        self.p.intel.store.ready()
+        self._store().ready()
         done = 0
         while True:
-            with self.p.db.session() as s:
+            with self.db.session() as s:
                 rows = s.execute(select(Indicator).where(Indicator.lookup_output.is_(None))
                                  .order_by(Indicator.id).limit(500)).scalars().all()
                 # opened through the door (purpose ``lookup_index``, one entry per batch) before any write
-                values = self.p.intel.store.values_of(s, rows, purpose="lookup_index")
+                values = self._store().values_of(s, rows, purpose="lookup_index")
                 for ind, value in zip(rows, values, strict=True):
                     ind.lookup_bucket, ind.lookup_output = self.entry(ind.type, value)
                 done += len(rows)
@@ -141,10 +157,10 @@ class PrivateLookups:
 
     # -- answers -------------------------------------------------------------------------------
     def _limit(self, client: str) -> None:
-        s = self.p.settings
-        self.p.limiter.hit(s.intel_lookup_rate, "intel-lookup", client,
+        s = self.settings
+        self.limiter.hit(s.intel_lookup_rate, "intel-lookup", client,
                            message="Too many private lookups from this client; try again later.")
-        self.p.limiter.hit(s.intel_lookup_global_rate, "intel-lookup-all",
+        self.limiter.hit(s.intel_lookup_global_rate, "intel-lookup-all",
                            message="The private lookup service is busy; try again later.")
 
     def evaluate(self, *, blinded: str, client: str) -> dict:
@@ -162,7 +178,7 @@ class PrivateLookups:
         self._ensure()
         sk = self._key_pair()[0]
         lo, hi = value << (STORED_BITS - bits), (value + 1) << (STORED_BITS - bits)
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             outputs = s.execute(
                 select(Indicator.lookup_output)
                 .where(Indicator.lookup_bucket >= lo, Indicator.lookup_bucket < hi,
@@ -176,7 +192,7 @@ class PrivateLookups:
 
     def snapshot_version(self) -> str:
         """A stamp that changes whenever the flagged set may have changed."""
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             count, last = s.execute(select(func.count(), func.max(Indicator.updated_at))
                                     .where(Indicator.lookup_output.is_not(None))).one()
         raw = f"{self.key_id}|{count}|{last.isoformat() if last else '-'}"
@@ -185,14 +201,14 @@ class PrivateLookups:
     def snapshot(self, *, client: str) -> dict:
         """Every flagged truncated output, sorted and concatenated: membership can be decided
         offline once the client holds the OPRF output of its value (one evaluation each)."""
-        self.p.limiter.hit(self.p.settings.intel_snapshot_rate, "intel-snapshot", client,
+        self.limiter.hit(self.settings.intel_snapshot_rate, "intel-snapshot", client,
                            message="Too many snapshot downloads from this client; try again later.")
         self._ensure()
         version = self.snapshot_version()
         cached = self._snapshot
         if cached is not None and cached[0] == version:
             return cached[1]
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             outputs = sorted(set(s.execute(
                 select(Indicator.lookup_output)
                 .where(Indicator.verdict.in_(FLAGGED), Indicator.lookup_output.is_not(None))).scalars()))

@@ -4,6 +4,8 @@ answered as official, and reports against it are held for review."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 
 from postguard.db.base import utcnow
@@ -14,6 +16,11 @@ from postguard.intel.normalize import detect
 from postguard.intel.store import IntelStore, bad_field
 from postguard.orgs.models import Organisation
 from postguard.orgs.service import Principal
+
+if TYPE_CHECKING:
+    from postguard.audit.log import AuditLog
+    from postguard.db import Database
+    from postguard.orgs.service import OrgService
 
 CHANNEL_KINDS = {  # what an operator can register, and the indicator types each may be
     "domain": ("domain",),
@@ -33,8 +40,10 @@ def _channel_view(ch: OfficialChannel, ind: Indicator, org: Organisation) -> dic
 
 
 class OfficialChannels:
-    def __init__(self, platform, store: IntelStore, grader: Grader) -> None:
-        self.p = platform
+    def __init__(self, *, db: Database, audit: AuditLog, orgs: OrgService, store: IntelStore, grader: Grader) -> None:
+        self.db = db
+        self.audit = audit
+        self.orgs = orgs
         self.store = store
         self.grader = grader
 
@@ -43,9 +52,9 @@ class OfficialChannels:
         """Register a channel as an organisation's own (pending until an administrator verifies it).
         With ``intel:official`` an organisation registers its own; ``intel:admin`` may register for any."""
         if org_code and org_code.strip().upper() != principal.org_code:
-            self.p.orgs.require(principal, "intel:admin")
+            self.orgs.require(principal, "intel:admin")
         elif not principal.can("intel:admin"):
-            self.p.orgs.require(principal, "intel:official")
+            self.orgs.require(principal, "intel:official")
         if kind not in CHANNEL_KINDS:
             raise bad_field("kind", f"choose from: {', '.join(CHANNEL_KINDS)}")
         if len(label) > 200:
@@ -56,9 +65,9 @@ class OfficialChannels:
                             + "); it cannot be an official channel", code="deceptive")
         if kind == "domain" and n.domain != n.value:
             raise bad_field("value", f"register the registrable domain ({n.domain}); its subdomains are covered")
-        org = self.p.orgs.get(org_code or principal.org_code)
+        org = self.orgs.get(org_code or principal.org_code)
         self.store.ready()
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             ind = self.store.get_or_create(s, n)
             existing = s.execute(select(OfficialChannel).where(OfficialChannel.indicator_id == ind.id)
                                  ).scalar_one_or_none()
@@ -74,16 +83,16 @@ class OfficialChannels:
             s.add(ch)
             s.flush()
             out = _channel_view(ch, ind, org)
-        self.p.audit.append(actor=principal.actor, action="intel_official_add", org_id=org.id,
+        self.audit.append(actor=principal.actor, action="intel_official_add", org_id=org.id,
                             subject=f"channel:{out['id']}", details={"kind": kind, "type": n.type})
         return out
 
     def official_set_status(self, principal: Principal, channel_id: int, *, status: str, note: str = "") -> dict:
         """Verify or revoke a channel (platform administrators: ``intel:admin``)."""
-        self.p.orgs.require(principal, "intel:admin", subject=f"channel:{channel_id}")
+        self.orgs.require(principal, "intel:admin", subject=f"channel:{channel_id}")
         if status not in ("verified", "revoked"):
             raise bad_field("status", "verified or revoked")
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             ch = s.get(OfficialChannel, channel_id)
             if ch is None:
                 raise NotFound(f"No official channel {channel_id}.")
@@ -101,12 +110,12 @@ class OfficialChannels:
             s.add(Decision(indicator_id=ind.id, actor=principal.actor, action=f"official_{status}",
                            from_verdict=None, to_verdict=v.verdict, note=note[:2000]))
             out = _channel_view(ch, ind, org)
-        self.p.audit.append(actor=principal.actor, action=f"intel_official_{status}", org_id=org.id,
+        self.audit.append(actor=principal.actor, action=f"intel_official_{status}", org_id=org.id,
                             subject=f"channel:{channel_id}", details={"from": before, "to": status})
         return out
 
     def official_list(self, *, org_code: str | None = None, status: str | None = None) -> list[dict]:
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             q = (select(OfficialChannel, Indicator, Organisation)
                  .join(Indicator, Indicator.id == OfficialChannel.indicator_id)
                  .join(Organisation, Organisation.id == OfficialChannel.org_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -18,6 +19,13 @@ from postguard.intel.models import Evidence, Report, ReportIndicator
 from postguard.intel.normalize import Normal, detect
 from postguard.intel.store import IntelStore, bad_field
 from postguard.orgs.service import Principal
+
+if TYPE_CHECKING:
+    from postguard.db import Database
+    from postguard.orgs.service import OrgService
+    from postguard.ratelimit import RateLimiter
+    from postguard.settings import Settings
+    from postguard.vault.service import Vault
 
 CATEGORIES = {
     "fake_courier": "posing as a courier or postal operator (fees, COD, undelivered parcel)",
@@ -69,8 +77,13 @@ def parse_indicators(items) -> list[Normal]:
 
 
 class ReportIntake:
-    def __init__(self, platform, store: IntelStore, grader: Grader) -> None:
-        self.p = platform
+    def __init__(self, *, db: Database, settings: Settings, vault: Vault, limiter: RateLimiter, orgs: OrgService,
+                 store: IntelStore, grader: Grader) -> None:
+        self.db = db
+        self.settings = settings
+        self.vault = vault
+        self.limiter = limiter
+        self.orgs = orgs
         self.store = store
         self.grader = grader
 
@@ -80,9 +93,9 @@ class ReportIntake:
         """Accept a scam report (all or nothing). ``principal`` is an organisation reporting with the
         ``intel:report`` scope; without one it is a citizen's (with a contact) or anonymous report."""
         if principal is not None:
-            self.p.orgs.require(principal, "intel:report")
+            self.orgs.require(principal, "intel:report")
         evidence = evidence or []
-        s_ = self.p.settings
+        s_ = self.settings
         errors: list[FieldError] = []
         if category not in CATEGORIES:
             errors.append(FieldError("category", f"choose from: {', '.join(CATEGORIES)}"))
@@ -107,16 +120,16 @@ class ReportIntake:
         kinds = [check_file(u.data, declared=u.content_type, max_bytes=s_.intel_evidence_max_bytes, index=i)
                  for i, u in enumerate(evidence)]
         client_key = f"org:{principal.org_id}" if principal else client
-        self.p.limiter.hit(s_.intel_report_rate, "intel-report", client_key,
+        self.limiter.hit(s_.intel_report_rate, "intel-report", client_key,
                            message="Too many reports from this client; try again later.")
         contact = (contact or "").strip() or None
         self.store.ready()
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             reporter = self.store.reporter(s, principal=principal, client=client)
             # Lock order: the reporter, then the platform's data key (every value sealed below reserves
             # under it), then the indicators; so two reports naming the same new numbers in another
             # order wait for each other instead of deadlocking.
-            self.p.vault.sealer(s, org_id=self.store.key_org_id(), count=0)
+            self.vault.sealer(s, org_id=self.store.key_org_id(), count=0)
             inds = [self.store.get_or_create(s, n) for n in normals]
             official = {i.id for n, i in zip(normals, inds, strict=True) if self.grader.official_for(s, n, i) is not None}
             kind = "org" if principal else ("citizen" if contact else "anonymous")

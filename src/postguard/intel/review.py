@@ -5,6 +5,7 @@ statistics. Staff of the platform organisation act here through ``staff_principa
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,6 +19,12 @@ from postguard.intel.reports import CATEGORIES
 from postguard.intel.store import KEY_ORG, IntelStore, bad_field
 from postguard.orgs.service import Principal
 
+if TYPE_CHECKING:
+    from postguard.access.door import Door
+    from postguard.audit.log import AuditLog
+    from postguard.db import Database
+    from postguard.orgs.service import OrgService
+
 DECISIONS = ("confirm", "dispute", "delist", "clear")
 # What staff of the platform organisation may do in the analyst console (as API-key scopes).
 STAFF_SCOPES = {"analyst": ("intel:analyst",), "admin": ("intel:admin",)}
@@ -25,8 +32,12 @@ VN_TIME = timezone(timedelta(hours=7), "ICT")  # Vietnam has no daylight saving
 
 
 class AnalystReview:
-    def __init__(self, platform, store: IntelStore, grader: Grader) -> None:
-        self.p = platform
+    def __init__(self, *, db: Database, audit: AuditLog, orgs: OrgService, door: Door, store: IntelStore,
+                 grader: Grader) -> None:
+        self.db = db
+        self.audit = audit
+        self.orgs = orgs
+        self.door = door
         self.store = store
         self.grader = grader
 
@@ -34,9 +45,9 @@ class AnalystReview:
         """What analysts should look at: open appeals (overdue first), reports held against official
         channels, corroborated indicators awaiting confirmation; with ``reported``, then indicators
         with reports but no decision yet (newest reports first)."""
-        self.p.orgs.require(principal, "intel:analyst")
+        self.orgs.require(principal, "intel:analyst")
         now = utcnow()
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             inds = s.execute(select(Indicator).where(Indicator.needs_review.is_(True))).scalars().all()
             appeals = {a.indicator_id: a for a in s.execute(select(Appeal).where(Appeal.status == "open")).scalars()}
             for ind_id in appeals.keys() - {i.id for i in inds}:
@@ -79,14 +90,14 @@ class AnalystReview:
         """The full value of an indicator. For a phone number, account or wallet this is a reveal
         through the door (purpose ``indicator_review``): appended to the access log first, and nothing
         is decrypted if the log cannot be written."""
-        self.p.orgs.require(principal, "intel:analyst")
+        self.orgs.require(principal, "intel:analyst")
         self.store.ready()
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             ind = s.get(Indicator, indicator_id)
             if ind is None:
                 raise NotFound(f"No indicator {indicator_id}.")
             personal = ind.value_ct is not None
-            value = self.store.text(self.p.door.open(
+            value = self.store.text(self.door.open(
                 s, principal, purpose, [self.store.sealed(ind.value_ct, table="intel_indicators", column="value",
                                                           record_id=ind.id)], subject=f"indicator:{indicator_id}",
             )[0]) if personal else ind.value
@@ -97,7 +108,7 @@ class AnalystReview:
         """Reports received per day and category over the last ``days`` days (Vietnam's calendar
         days, UTC+7), merged duplicates left out. Counts only: nothing personal."""
         if not (principal.can("intel:analyst") or principal.can("intel:admin")):
-            self.p.orgs.refuse(principal, reason="needs the intel:analyst scope", subject="intel:stats",
+            self.orgs.refuse(principal, reason="needs the intel:analyst scope", subject="intel:stats",
                                message="This needs the intel:analyst scope.")
         if not 1 <= days <= 366:
             raise bad_field("days", "between 1 and 366")
@@ -106,7 +117,7 @@ class AnalystReview:
         dates = [end - timedelta(days=days - 1 - i) for i in range(days)]
         start = datetime.combine(dates[0], datetime.min.time(), tzinfo=VN_TIME)
         counts: dict[str, dict[date, int]] = {}
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             rows = s.execute(select(Report.created_at, Report.category)
                              .where(Report.created_at >= start, Report.status != "merged")).all()
         for at, category in rows:
@@ -122,9 +133,9 @@ class AnalystReview:
     def indicator(self, principal: Principal, indicator_id: int, *, reveal: bool = False) -> dict:
         """An indicator with its verdict and reports, for analysts. ``reveal`` also decrypts report
         texts and contacts through the door (purpose ``report_review``), logged before anything is opened."""
-        self.p.orgs.require(principal, "intel:analyst", subject=f"indicator:{indicator_id}")
+        self.orgs.require(principal, "intel:analyst", subject=f"indicator:{indicator_id}")
         self.store.ready()
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             ind = s.get(Indicator, indicator_id)
             if ind is None:
                 raise NotFound(f"No indicator {indicator_id}.")
@@ -133,7 +144,7 @@ class AnalystReview:
                 select(Report).join(ReportIndicator, ReportIndicator.report_id == Report.id)
                 .where(ReportIndicator.indicator_id == ind.id).order_by(Report.id)).scalars().all()
             cols = ("description", "contact")
-            texts = iter(self.p.door.open(
+            texts = iter(self.door.open(
                 s, principal, "report_review",
                 [self.store.sealed(getattr(r, f"{col}_ct"), table="intel_reports", column=col, record_id=r.id)
                  for r in reports for col in cols],
@@ -160,12 +171,12 @@ class AnalystReview:
     def decide(self, principal: Principal, indicator_id: int, *, action: str, note: str = "",
                source: str = "analyst") -> dict:
         """confirm / dispute / delist / clear an indicator; recorded in the history and the access log."""
-        self.p.orgs.require(principal, "intel:analyst", subject=f"indicator:{indicator_id}")
+        self.orgs.require(principal, "intel:analyst", subject=f"indicator:{indicator_id}")
         if action not in DECISIONS:
             raise bad_field("action", f"choose from: {', '.join(DECISIONS)}")
         if source not in ("analyst", "official_source"):
             raise bad_field("source", "analyst or official_source")
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             ind = s.get(Indicator, indicator_id)
             if ind is None:
                 raise NotFound(f"No indicator {indicator_id}.")
@@ -185,7 +196,7 @@ class AnalystReview:
             after = self.grader.regrade(s, ind).verdict  # a cleared, corroborated indicator goes back to the queue
             s.add(Decision(indicator_id=ind.id, actor=principal.actor, action=action, from_verdict=before,
                            to_verdict=after, note=note[:2000]))
-        self.p.audit.append(actor=principal.actor, action=f"intel_{action}", org_id=principal.org_id,
+        self.audit.append(actor=principal.actor, action=f"intel_{action}", org_id=principal.org_id,
                             subject=f"indicator:{indicator_id}",
                             details={"from": before, "to": after, "source": source if action == "confirm" else "analyst"})
         return {"indicator": indicator_id, "from": before, "verdict": after}
@@ -201,10 +212,10 @@ class AnalystReview:
     def review_report(self, principal: Principal, report_id: str, *, action: str, note: str = "") -> dict:
         """accept (a held report: it counts for its non-official indicators) or reject (spam or abuse:
         it stops counting and its reporter's reputation drops)."""
-        self.p.orgs.require(principal, "intel:analyst", subject=f"report:{report_id}")
+        self.orgs.require(principal, "intel:analyst", subject=f"report:{report_id}")
         if action not in ("accept", "reject"):
             raise bad_field("action", "accept or reject")
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             r = s.execute(select(Report).where(Report.public_id == report_id)).scalar_one_or_none()
             if r is None:
                 raise NotFound("No such report.")
@@ -230,7 +241,7 @@ class AnalystReview:
                     ind.needs_review, ind.review_reason = False, None
                 s.add(Decision(indicator_id=iid, report_id=r.id, actor=principal.actor, action=f"report_{action}",
                                note=note[:2000]))
-        self.p.audit.append(actor=principal.actor, action=f"intel_report_{action}", org_id=principal.org_id,
+        self.audit.append(actor=principal.actor, action=f"intel_report_{action}", org_id=principal.org_id,
                             subject=f"report:{report_id}", details={"from": before, "to": r.status})
         return {"report": report_id, "from": before, "status": r.status}
 

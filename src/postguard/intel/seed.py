@@ -7,8 +7,13 @@ domains are the ones these operators publish on their own sites."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from postguard.errors import Conflict, NotFound
-from postguard.platform import Platform
+
+if TYPE_CHECKING:
+    from postguard.intel.service import IntelService
+    from postguard.orgs.service import OrgService
 
 OPERATORS = (
     # code, name, hotline, [(kind, value, label)]
@@ -27,16 +32,15 @@ OPERATORS = (
 )
 
 
-def seed_official(platform: Platform) -> dict:
+def seed_official(intel: IntelService, orgs: OrgService) -> dict:
     """Create the operators (if absent) and register and verify their channels (idempotent)."""
-    intel = platform.intel
     admin = intel.cli_principal()
     added = 0
     for code, name, hotline, channels in OPERATORS:
         try:
-            platform.orgs.get(code)
+            orgs.get(code)
         except NotFound:
-            platform.orgs.create(code=code, name=name, hotline=hotline)
+            orgs.create(code=code, name=name, hotline=hotline)
         for kind, value, label in channels:
             try:
                 ch = intel.official_add(admin, kind=kind, value=value, label=label, org_code=code)
@@ -47,14 +51,13 @@ def seed_official(platform: Platform) -> dict:
     return {"operators": len(OPERATORS), "channels_added": added}
 
 
-def seed_reports(platform: Platform, *, seed: int = 2025, org_principal=None) -> dict:
+def seed_reports(intel: IntelService, *, seed: int = 2025, org_principal=None) -> dict:
     """A few synthetic reports: a fake-courier number several citizens (and an operator, when
     ``org_principal`` is given) reported, a look-alike link, a collection account, and a held report
     that names an official hotline."""
     from postguard.synthetic import Faker
 
     f = Faker(seed)
-    intel = platform.intel
     fake_courier = f.phone_e164()
     mule = f"MB 9999{seed:04d}{f.phone_e164()[-4:]}"
     link = "https://vnpost-phi-giao-lai.example.net/xac-nhan"

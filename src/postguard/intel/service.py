@@ -17,6 +17,8 @@ A lookup that finds nothing writes nothing and logs nothing.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from postguard.intel.appeals import AppealDesk
 from postguard.intel.check import CheckService
 from postguard.intel.grading import Grader
@@ -27,19 +29,32 @@ from postguard.intel.review import DECISIONS, AnalystReview
 from postguard.intel.shared_feed import SharedFeed
 from postguard.intel.store import KEY_ORG, IntelStore
 
+if TYPE_CHECKING:
+    from postguard.access.door import Door
+    from postguard.audit.log import AuditLog
+    from postguard.db import Database
+    from postguard.intel.lookups import PrivateLookups
+    from postguard.orgs.service import OrgService
+    from postguard.ratelimit import RateLimiter
+    from postguard.settings import Settings
+    from postguard.vault.service import Vault
+
 __all__ = ["CATEGORIES", "DECISIONS", "KEY_ORG", "IntelService", "Upload"]
 
 
 class IntelService:
-    def __init__(self, platform) -> None:
-        self.store = store = IntelStore(platform)
-        self.grader = grader = Grader(platform, store)
-        self.checks = checks = CheckService(platform, store, grader)
-        self.intake = intake = ReportIntake(platform, store, grader)
-        self.channels = channels = OfficialChannels(platform, store, grader)
-        self.review = review = AnalystReview(platform, store, grader)
-        self.appeal_desk = appeal_desk = AppealDesk(platform, store, grader)
-        self.shared = shared = SharedFeed(platform, store, grader)
+    def __init__(self, *, db: Database, settings: Settings, vault: Vault, audit: AuditLog, orgs: OrgService,
+                 door: Door, limiter: RateLimiter, lookups: PrivateLookups) -> None:
+        self.store = store = IntelStore(db=db, settings=settings, vault=vault, orgs=orgs, door=door, lookups=lookups)
+        self.grader = grader = Grader(db=db, settings=settings, store=store)
+        self.checks = checks = CheckService(db=db, settings=settings, limiter=limiter, store=store, grader=grader)
+        self.intake = intake = ReportIntake(db=db, settings=settings, vault=vault, limiter=limiter, orgs=orgs,
+                                            store=store, grader=grader)
+        self.channels = channels = OfficialChannels(db=db, audit=audit, orgs=orgs, store=store, grader=grader)
+        self.review = review = AnalystReview(db=db, audit=audit, orgs=orgs, door=door, store=store, grader=grader)
+        self.appeal_desk = appeal_desk = AppealDesk(db=db, settings=settings, audit=audit, orgs=orgs, door=door,
+                                                    limiter=limiter, store=store, grader=grader)
+        self.shared = shared = SharedFeed(db=db, audit=audit, orgs=orgs, store=store, grader=grader)
         # The parts' operations, under the names callers use.
         self.key_org_id, self.cli_principal = store.key_org_id, store.cli_principal
         self.key_versions_in_use = store.key_versions_in_use

@@ -6,7 +6,7 @@ screening), and partners' indicators imported as their organisations' reports.
 from __future__ import annotations
 
 import secrets
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -22,6 +22,11 @@ from postguard.intel.sharing import SharedIndicator
 from postguard.intel.store import IntelStore
 from postguard.orgs.service import Principal
 
+if TYPE_CHECKING:
+    from postguard.audit.log import AuditLog
+    from postguard.db import Database
+    from postguard.orgs.service import OrgService
+
 
 class ReportStats(NamedTuple):
     """An indicator's accepted reports: how many, and their categories."""
@@ -33,8 +38,10 @@ NO_ACCEPTED = ReportStats(0, frozenset())
 
 
 class SharedFeed:
-    def __init__(self, platform, store: IntelStore, grader: Grader) -> None:
-        self.p = platform
+    def __init__(self, *, db: Database, audit: AuditLog, orgs: OrgService, store: IntelStore, grader: Grader) -> None:
+        self.db = db
+        self.audit = audit
+        self.orgs = orgs
         self.store = store
         self.grader = grader
 
@@ -72,7 +79,7 @@ class SharedFeed:
         personal types are opened through the door (purpose ``indicator_share``, one entry for the lot);
         callers log the export itself too."""
         self.store.ready()
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             inds = s.execute(select(Indicator).where(Indicator.verdict.in_(SHARED_VERDICTS))
                              .order_by(Indicator.id)).scalars().all()
             inds = [i for i in inds if self._is_shared(i, i.verdict)]
@@ -85,7 +92,7 @@ class SharedFeed:
         """The shared view of one normal form, graded now; None when it is not flagged (unknown,
         official) or not shared."""
         self.store.ready()
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             ind = s.execute(select(Indicator).where(Indicator.digest == self.store.digest(f"{type_}\0{value}"))
                             ).scalar_one_or_none()
             if ind is None:
@@ -99,7 +106,7 @@ class SharedFeed:
         (``principal``), all or nothing: one organisation's report each, graded like any other, dated
         at the partner's last sighting; a newer sighting adds a newer report; a partner's ``delisted``
         withdraws its earlier reports. Partners' verdicts and scores are not copied."""
-        self.p.orgs.require(principal, "intel:report")
+        self.orgs.require(principal, "intel:report")
         prepared: list[tuple[Normal, SharedIndicator]] = []
         errors: list[FieldError] = []
         for i, si in enumerate(indicators):
@@ -112,7 +119,7 @@ class SharedFeed:
         self.store.ready()
         now = utcnow()
         counts = {"added": 0, "updated": 0, "unchanged": 0, "withdrawn": 0}
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             reporter = self.store.reporter(s, principal=principal, client="")
             for n, si in prepared:
                 ind = self.store.find(s, n) if si.verdict == "delisted" else self.store.get_or_create(s, n)
@@ -151,7 +158,7 @@ class SharedFeed:
                 s.flush()
                 self.grader.regrade(s, ind)
                 counts["updated" if mine else "added"] += 1
-        self.p.audit.append(actor=principal.actor, action="intel_import", org_id=principal.org_id,
+        self.audit.append(actor=principal.actor, action="intel_import", org_id=principal.org_id,
                             subject="intel_reports", details={**counts, "source": source[:200]})
         return counts
 

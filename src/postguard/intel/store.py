@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,6 +30,14 @@ from postguard.orgs.service import PLATFORM_ORG
 from postguard.principals import ApiKeyPrincipal, SystemActor
 from postguard.vault.service import SealedValue, versions_sealed_in
 
+if TYPE_CHECKING:
+    from postguard.access.door import Door
+    from postguard.db import Database
+    from postguard.intel.lookups import PrivateLookups
+    from postguard.orgs.service import OrgService
+    from postguard.settings import Settings
+    from postguard.vault.service import Vault
+
 KEY_ORG = PLATFORM_ORG  # the platform organisation (``OrgService.platform_org_id``) holds the keys
 
 
@@ -38,15 +47,22 @@ def bad_field(field: str, message: str, code: str = "invalid") -> InvalidInput:
 
 
 class IntelStore:
-    def __init__(self, platform) -> None:
-        self.p = platform
+    def __init__(self, *, db: Database, settings: Settings, vault: Vault, orgs: OrgService, door: Door,
+                 lookups: PrivateLookups) -> None:
+        """``lookups``: the private-lookup index, which every new indicator gets an entry in."""
+        self.db = db
+        self.settings = settings
+        self.vault = vault
+        self.orgs = orgs
+        self.door = door
+        self.lookups = lookups
         self._lock = threading.Lock()
         self._digest_fn = None
 
     @cached_property
     def known(self) -> KnownIndex:
         """Every stored indicator's digest, in memory (``postguard.intel.known``)."""
-        return KnownIndex(self.p.db, refresh_seconds=self.p.settings.intel_index_refresh_seconds)
+        return KnownIndex(self.db, refresh_seconds=self.settings.intel_index_refresh_seconds)
 
     # -- keys --------------------------------------------------------------------------------
     def digest(self, text: str) -> bytes:
@@ -55,8 +71,8 @@ class IntelStore:
         if self._digest_fn is None:
             with self._lock:
                 if self._digest_fn is None:
-                    with self.p.db.session() as s:
-                        self._digest_fn = self.p.vault.keyed_digest(s, purpose="intel-indicator")
+                    with self.db.session() as s:
+                        self._digest_fn = self.vault.keyed_digest(s, purpose="intel-indicator")
         return self._digest_fn(text)
 
     def ready(self) -> None:
@@ -64,7 +80,7 @@ class IntelStore:
         inside another session would wait on the database lock."""
         self.digest("")
         self.key_org_id()
-        self.p.lookups.ready()
+        self.lookups.ready()
 
     def digest_of(self, n: Normal) -> bytes:
         """The lookup key of a normal form (also what private lookups and sharing match on)."""
@@ -82,18 +98,18 @@ class IntelStore:
 
     def key_org_id(self) -> int:
         """The platform's own organisation, whose vault keys protect intelligence data."""
-        return self.p.orgs.platform_org_id()
+        return self.orgs.platform_org_id()
 
     def cli_principal(self) -> ApiKeyPrincipal:
         """The command line acts as the platform, with every scope."""
-        return self.p.orgs.platform_principal(actor="cli")
+        return self.orgs.platform_principal(actor="cli")
 
     # -- sealed values -------------------------------------------------------------------------
     def seal(self, s: Session, text: str | bytes | None, *, table: str, column: str, record_id: int) -> bytes | None:
         if text is None or text == "":
             return None
         data = text.encode("utf-8") if isinstance(text, str) else text
-        return self.p.vault.encrypt(data, session=s, org_id=self.key_org_id(), table=table, column=column,
+        return self.vault.encrypt(data, session=s, org_id=self.key_org_id(), table=table, column=column,
                                     record_id=str(record_id))
 
     def sealed(self, blob: bytes | None, *, table: str, column: str, record_id: int) -> SealedValue:
@@ -109,7 +125,7 @@ class IntelStore:
         itself (one log entry for the lot), for the service's own use: ``indicator_share`` (the shared
         feed) or ``lookup_index`` (the private-lookup index). ``s`` must hold no write yet."""
         personal = [i for i in inds if i.value is None]
-        opened = dict(zip((i.id for i in personal), self.p.door.open(
+        opened = dict(zip((i.id for i in personal), self.door.open(
             s, SystemActor(org_id=self.key_org_id(), actor="postguard:intel"), purpose,
             [self.sealed(i.value_ct, table="intel_indicators", column="value", record_id=i.id) for i in personal],
         ), strict=True)) if personal else {}
@@ -126,7 +142,7 @@ class IntelStore:
         ind = Indicator(type=n.type, digest=self.digest_of(n), display=n.display[:300],
                         value=None if n.personal else n.value, domain=n.domain, qualifier=n.bank,
                         verdict="unknown", score=0)
-        ind.lookup_bucket, ind.lookup_output = self.p.lookups.entry(n.type, n.value)
+        ind.lookup_bucket, ind.lookup_output = self.lookups.entry(n.type, n.value)
         try:
             with s.begin_nested():  # another report may create the same indicator at the same moment
                 s.add(ind)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -18,6 +19,11 @@ from postguard.db.base import utcnow
 from postguard.errors import Conflict, FieldError, InvalidInput, NotFound
 from postguard.events import Revealed
 from postguard.leaks.models import KINDS, SEVERITIES, Alert
+
+if TYPE_CHECKING:
+    from postguard.audit.log import AuditLog
+    from postguard.db import Database
+    from postguard.orgs.service import OrgService
 
 STATUSES = ("open", "acknowledged", "all")
 # who may do what with alerts (staff roles; API keys need audit:read / alerts:ack)
@@ -51,8 +57,10 @@ class AlertView:
 
 
 class AlertService:
-    def __init__(self, platform) -> None:
-        self.p = platform
+    def __init__(self, *, db: Database, audit: AuditLog, orgs: OrgService) -> None:
+        self.db = db
+        self.audit = audit
+        self.orgs = orgs
 
     def raise_alert(self, *, org_id: int, kind: str, severity: str, reason: str, subject: str | None = None,
                     actor: str | None = None, details: dict | None = None) -> int:
@@ -61,11 +69,11 @@ class AlertService:
         if kind not in KINDS or severity not in SEVERITIES:
             raise ValueError(f"bad alert kind or severity: {kind}/{severity}")
         details = details or {}
-        index = self.p.audit.append(
+        index = self.audit.append(
             actor="postguard:alerts", action="alert", org_id=org_id, subject=subject,
             details={"kind": kind, "severity": severity, "reason": reason, "triggered_by": actor, **details},
         )
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             row = Alert(org_id=org_id, kind=kind, severity=severity, subject=subject, reason=reason[:2000],
                         actor=actor, details=json.dumps(details, ensure_ascii=False, sort_keys=True),
                         log_index=index, created_at=utcnow())
@@ -91,7 +99,7 @@ class AlertService:
     def list(self, principal, *, kind: str | None = None, status: str = "open", limit: int = 50,
              before: int | None = None) -> dict:
         """Newest first; ``before`` is the cursor (the last id seen)."""
-        self.p.orgs.require(principal, "audit:read", roles=LIST_ROLES, subject="alerts",
+        self.orgs.require(principal, "audit:read", roles=LIST_ROLES, subject="alerts",
                             message="Only auditors, data-protection officers and administrators see alerts.")
         errors = []
         if kind is not None and kind not in KINDS:
@@ -111,32 +119,32 @@ class AlertService:
             q = q.where(Alert.acknowledged_at.is_not(None))
         if before is not None:
             q = q.where(Alert.id < before)
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             items = [AlertView.of(a) for a in s.execute(q.order_by(Alert.id.desc()).limit(limit)).scalars()]
         return {"items": [i.as_dict() for i in items], "next": items[-1].id if len(items) == limit else None}
 
     def open_count(self, org_id: int) -> int:
         from sqlalchemy import func
 
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             return s.execute(select(func.count()).where(Alert.org_id == org_id,
                                                         Alert.acknowledged_at.is_(None))).scalar_one()
 
     def acknowledge(self, principal, alert_id: int, *, note: str | None = None) -> dict:
         """Close an alert. Nobody acknowledges an alert they triggered themselves."""
-        self.p.orgs.require(principal, "alerts:ack", roles=ACK_ROLES, subject=f"alert:{alert_id}",
+        self.orgs.require(principal, "alerts:ack", roles=ACK_ROLES, subject=f"alert:{alert_id}",
                             message="Only auditors and data-protection officers acknowledge alerts.")
         note = (note or "").strip() or None
         if note and len(note) > 500:
             raise InvalidInput("The note is too long.", [FieldError("note", "at most 500 characters")])
-        with self.p.db.read_session() as s:  # refused outside the write transaction, so it can be logged
+        with self.db.read_session() as s:  # refused outside the write transaction, so it can be logged
             own = s.execute(select(Alert.id).where(Alert.id == alert_id, Alert.org_id == principal.org_id,
                                                    Alert.actor == principal.actor)).scalar_one_or_none()
         if own is not None:
-            self.p.orgs.refuse(principal, reason="an alert cannot be acknowledged by who triggered it",
+            self.orgs.refuse(principal, reason="an alert cannot be acknowledged by who triggered it",
                                subject=f"alert:{alert_id}",
                                message="An alert cannot be acknowledged by the person who triggered it.")
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             row = s.execute(select(Alert).where(Alert.id == alert_id, Alert.org_id == principal.org_id)
                             .with_for_update()).scalar_one_or_none()
             if row is None:
@@ -146,6 +154,6 @@ class AlertService:
             row.acknowledged_at, row.acknowledged_by, row.ack_note = utcnow(), principal.actor, note
             s.flush()
             view = AlertView.of(row)
-        self.p.audit.append(actor=principal.actor, action="alert_ack", org_id=principal.org_id,
+        self.audit.append(actor=principal.actor, action="alert_ack", org_id=principal.org_id,
                             subject=f"alert:{alert_id}", details={"note": note} if note else {})
         return view.as_dict()

@@ -19,6 +19,7 @@ import re
 import secrets
 import string
 from datetime import datetime
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from postguard.access.models import Staff
 from postguard.errors import Conflict, FieldError, InvalidInput, NotFound
-from postguard.events import Revealed
+from postguard.events import Matched, Revealed
 from postguard.leaks.models import Canary, CanaryNumber
 from postguard.orgs.models import ApiKey
 from postguard.phones import InvalidPhone, normalize_phone, phone_field
@@ -34,6 +35,15 @@ from postguard.principals import ApiKeyPrincipal, StaffPrincipal
 from postguard.shipments.models import Shipment
 from postguard.vault.masking import mask_phone_last3, phone_last3
 from postguard.vault.service import SealedValue, versions_sealed_in
+
+if TYPE_CHECKING:
+    from postguard.access.door import Door
+    from postguard.audit.log import AuditLog
+    from postguard.db import Database
+    from postguard.leaks.alerts import AlertService
+    from postguard.orgs.service import OrgService
+    from postguard.shipments.service import ShipmentService
+    from postguard.vault.service import Vault
 
 CHANNEL_KINDS = ("courier", "hub", "cs", "apikey", "export")
 _CHANNEL = re.compile(r"^(courier|hub|cs|apikey|export):(\S(?:[^\x00-\x1f]{0,98}\S)?)$")
@@ -51,12 +61,19 @@ def parse_channel(text: str) -> tuple[str, str]:
 
 
 class CanaryService:
-    def __init__(self, platform) -> None:
-        self.p = platform
+    def __init__(self, *, db: Database, vault: Vault, audit: AuditLog, orgs: OrgService, door: Door,
+                 shipments: ShipmentService, access_alerts: AlertService) -> None:
+        self.db = db
+        self.vault = vault
+        self.audit = audit
+        self.orgs = orgs
+        self.door = door
+        self.shipments = shipments
+        self.access_alerts = access_alerts
 
     # -- digests ---------------------------------------------------------------------------------
     def _digest(self, session: Session, e164: str) -> bytes:
-        return self.p.vault.keyed_digest(session, purpose="canary-phone")(e164)
+        return self.vault.keyed_digest(session, purpose="canary-phone")(e164)
 
     @staticmethod
     def _phone(raw: str, field: str) -> str:
@@ -69,7 +86,7 @@ class CanaryService:
             raise InvalidInput("No numbers given.", [FieldError("phones", "at least one number")])
         numbers = [self._phone(raw, f"phones[{i}]") for i, raw in enumerate(phones)]
         added = present = 0
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             known = set(s.execute(select(CanaryNumber.phone_digest).where(
                 CanaryNumber.org_id == principal.org_id)).scalars())
             for e164 in dict.fromkeys(numbers):
@@ -77,17 +94,17 @@ class CanaryService:
                 if d in known:
                     present += 1
                     continue
-                ct = self.p.vault.encrypt(e164.encode("ascii"), session=s, org_id=principal.org_id,
+                ct = self.vault.encrypt(e164.encode("ascii"), session=s, org_id=principal.org_id,
                                           table=_POOL_TABLE, column="phone", record_id=d.hex())
                 s.add(CanaryNumber(org_id=principal.org_id, phone_digest=d, phone_ct=ct, last3=phone_last3(e164)))
                 known.add(d)
                 added += 1
-        self.p.audit.append(actor=principal.actor, action="canary_pool_add", org_id=principal.org_id,
+        self.audit.append(actor=principal.actor, action="canary_pool_add", org_id=principal.org_id,
                             details={"added": added, "already_present": present})
         return {"added": added, "already_present": present}
 
     def pool(self, principal) -> list[dict]:
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             used = dict(s.execute(select(Canary.phone_digest, Canary.channel).where(
                 Canary.org_id == principal.org_id)).all())
             rows = s.execute(select(CanaryNumber).where(CanaryNumber.org_id == principal.org_id)
@@ -129,7 +146,7 @@ class CanaryService:
 
         kind, name = parse_channel(channel)
         channel = f"{kind}:{name}"
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             self._check_channel(s, principal.org_id, kind, name)
             taken = set(s.execute(select(Canary.phone_digest).where(Canary.org_id == principal.org_id)).scalars())
             if phone is not None:
@@ -150,13 +167,13 @@ class CanaryService:
             digest, number = row.phone_digest, SealedValue(org_id=row.org_id, table=_POOL_TABLE, column="phone",
                                                            record_id=row.phone_digest.hex(), blob=row.phone_ct)
             waybill = waybill or self._waybill_like(s, principal.org_id)
-        with self.p.db.read_session() as s:  # opened through the door (logged), in no write transaction
-            (e164,) = self.p.door.open(s, principal, "canary_issue", [number], subject=f"canary:{channel}"[:80])
+        with self.db.read_session() as s:  # opened through the door (logged), in no write transaction
+            (e164,) = self.door.open(s, principal, "canary_issue", [number], subject=f"canary:{channel}"[:80])
         data = Faker(secrets.randbits(64)).shipment_row(waybill)
-        data["recipient_phone"] = e164
-        view = self.p.shipments.create(principal, data)
+        data["recipient_phone"] = cast(str, e164)  # a pool number is sealed text
+        view = self.shipments.create(principal, data)
         try:
-            with self.p.db.session() as s:
+            with self.db.session() as s:
                 sid = s.execute(select(Shipment.id).where(Shipment.org_id == principal.org_id,
                                                           Shipment.waybill == view["waybill"])).scalar_one()
                 c = Canary(org_id=principal.org_id, phone_digest=digest, channel=channel, shipment_id=sid,
@@ -165,16 +182,17 @@ class CanaryService:
                 s.flush()
                 canary_id = c.id
         except IntegrityError:  # another canary took the number meanwhile: take the parcel back
-            with self.p.db.session() as s:
+            with self.db.session() as s:
                 s.execute(delete(Shipment).where(Shipment.org_id == principal.org_id,
-                                                 Shipment.waybill == view["waybill"]))
+                                                 Shipment.waybill == view["waybill"])
+                          .execution_options(synchronize_session=False))
             raise Conflict("That number was just given to another canary; try again.") from None
-        self.p.audit.append(actor=principal.actor, action="canary_create", org_id=principal.org_id,
+        self.audit.append(actor=principal.actor, action="canary_create", org_id=principal.org_id,
                             subject=f"canary:{canary_id}", details={"channel": channel})
         return {"id": canary_id, "waybill": view["waybill"], "channel": channel, "number": mask_phone_last3(row.last3)}
 
     def list(self, principal) -> list[dict]:
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             rows = s.execute(
                 select(Canary, Shipment.waybill, Shipment.status, CanaryNumber.last3)
                 .join(Shipment, Shipment.id == Canary.shipment_id)
@@ -189,10 +207,16 @@ class CanaryService:
     def on_revealed(self, event: Revealed) -> builtins.list[int]:  # `list` is a method here
         """Raise a ``canary_reveal`` alert for every canary among the revealed shipments (the reveal is
         already logged; nothing is decrypted yet). Phone searches are left out: their candidates are
-        only matched (a hit is checked where it is shown). Returns the alert ids."""
+        only matched (the hits it shows come as ``Matched``, see ``on_matched``). Returns the alert ids."""
         if event.kind != "shipments" or event.purpose == "phone_search":
             return []
         return self.alert_reveal(event.session, event.principal, org_id=event.org_id, waybills=event.subjects,
+                                 purpose=event.purpose)
+
+    def on_matched(self, event: Matched) -> builtins.list[int]:
+        """A phone search about to show shipments: a ``canary_reveal`` alert for every canary among
+        them (its candidates were only matched, see ``on_revealed``). Returns the alert ids."""
+        return self.alert_reveal(event.session, event.principal, org_id=event.org_id, waybills=event.waybills,
                                  purpose=event.purpose)
 
     def alert_reveal(self, session: Session, principal, *, org_id: int, waybills, purpose: str) -> builtins.list[int]:
@@ -210,7 +234,7 @@ class CanaryService:
             own = self._is_channel(principal, c.channel)
             reason = (f"Canary parcel {waybill} (given only to {c.channel}) was revealed by {principal.actor} "
                       f"for {purpose}" + (" — its own channel" if own else " — outside its channel") + ".")
-            alerts.append(self.p.access_alerts.raise_alert(
+            alerts.append(self.access_alerts.raise_alert(
                 org_id=c.org_id, kind="canary_reveal", severity="medium" if own else "high", subject=waybill,
                 actor=principal.actor, reason=reason, details={"channel": c.channel, "purpose": purpose,
                                                                "canary": c.id}))
@@ -229,7 +253,7 @@ class CanaryService:
     def contact(self, principal, *, number: str, caller: str | None, kind: str, at: datetime | None) -> int:
         """A call or SMS received on a canary number → a ``canary_contact`` alert naming the channel.
         Unknown numbers are ``NotFound`` with nothing else said."""
-        self.p.orgs.require(principal, "telephony")
+        self.orgs.require(principal, "telephony")
         errors = []
         if kind not in CONTACT_KINDS:
             errors.append(FieldError("kind", "call or sms"))
@@ -245,7 +269,7 @@ class CanaryService:
                 from_e164 = None  # withheld or foreign formats: kept as unknown, not refused
         if errors:
             raise InvalidInput("The contact report was refused.", errors)
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             d = self._digest(s, e164)
             row = s.execute(select(Canary, Shipment.waybill).join(Shipment, Shipment.id == Canary.shipment_id)
                             .where(Canary.org_id == principal.org_id, Canary.phone_digest == d)).one_or_none()
@@ -256,7 +280,7 @@ class CanaryService:
         noun = "A call" if kind == "call" else "A message"
         reason = (f"{noun} reached the number of canary parcel {waybill}, which was given only to {c.channel}: "
                   f"personal data leaked through that channel.")
-        return self.p.access_alerts.raise_alert(
+        return self.access_alerts.raise_alert(
             org_id=c.org_id, kind="canary_contact", severity="critical", subject=waybill, actor=principal.actor,
             reason=reason,
             details={"channel": c.channel, "canary": c.id, "contact": kind,

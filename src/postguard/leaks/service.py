@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
 
@@ -16,6 +17,13 @@ from postguard.leaks import anomalies
 from postguard.leaks.models import Alert
 from postguard.orgs.models import ApiKey, Organisation
 from postguard.shipments.models import Shipment, ShipmentEvent
+
+if TYPE_CHECKING:
+    from postguard.audit.log import AuditLog
+    from postguard.db import Database
+    from postguard.leaks.alerts import AlertService
+    from postguard.orgs.service import OrgService
+    from postguard.settings import Settings
 
 TERMINAL = ("delivered", "returned", "cancelled")
 LOGGED = ("reveal", "reveal_denied", "break_glass", "export", "access_denied")
@@ -45,19 +53,24 @@ def stage_at(created_at: datetime, events: list[tuple[datetime, str]], at: datet
 
 
 class LeakService:
-    def __init__(self, platform) -> None:
-        self.p = platform
+    def __init__(self, *, db: Database, settings: Settings, audit: AuditLog, orgs: OrgService,
+                 access_alerts: AlertService) -> None:
+        self.db = db
+        self.settings = settings
+        self.audit = audit
+        self.orgs = orgs
+        self.access_alerts = access_alerts
 
     # -- who is asking ---------------------------------------------------------------------------
     def _org(self, who) -> tuple[int, str]:
         """(org id, actor) of a principal, or of an organisation code (the command line)."""
         if isinstance(who, str):
-            return self.p.orgs.get(who).id, "cli"
+            return self.orgs.get(who).id, "cli"
         return who.org_id, who.actor
 
     # -- anomalies -------------------------------------------------------------------------------
     def thresholds(self) -> anomalies.Thresholds:
-        s = self.p.settings
+        s = self.settings
         return anomalies.Thresholds(ratio=s.anomaly_ratio, z=s.anomaly_z, min_events=s.anomaly_min_events,
                                     min_peers=s.anomaly_min_peers)
 
@@ -65,7 +78,7 @@ class LeakService:
                          ) -> list[anomalies.Finding]:
         """Features of every staff member and API key of the organisation from the log since ``since``."""
         until = until or utcnow()
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             roles = {f"staff:{i}": r for i, r in s.execute(
                 select(Staff.id, Staff.role).where(Staff.org_id == org_id, Staff.status == "active"))}
             roles |= {f"apikey:{p}": "apikey" for p in s.execute(
@@ -108,11 +121,11 @@ class LeakService:
         with the alert id (``None`` when an open alert already covers it)."""
         org_id, _ = self._org(org)
         until = until or utcnow()
-        since = since or until - timedelta(hours=self.p.settings.anomaly_window_hours)
+        since = since or until - timedelta(hours=self.settings.anomaly_window_hours)
         if since >= until:
             raise InvalidInput("Bad span.", [FieldError("since", "must be before the end of the scan")])
         findings = self.anomaly_findings(org_id, since=since, until=until)
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             open_ = {(a.subject, json.loads(a.details).get("feature")) for a in s.execute(
                 select(Alert).where(Alert.org_id == org_id, Alert.kind == "anomaly",
                                     Alert.acknowledged_at.is_(None))).scalars()}
@@ -120,7 +133,7 @@ class LeakService:
         for f in findings:
             alert_id = None
             if (f.actor, f.feature) not in open_:
-                alert_id = self.p.access_alerts.raise_alert(
+                alert_id = self.access_alerts.raise_alert(
                     org_id=org_id, kind="anomaly", severity=f.severity, subject=f.actor, actor=f.actor,
                     reason=f.reason,
                     details={"feature": f.feature, "value": int(f.value), "peer_median": f"{f.peer_median:g}",
@@ -132,7 +145,7 @@ class LeakService:
 
     def scan_all(self) -> int:
         """The scheduled scan: every organisation, default span. Returns the alerts raised."""
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             ids = list(s.execute(select(Organisation.code)).scalars())
         return sum(1 for code in ids for f in self.scan_anomalies(code) if f["alert"])
 
@@ -144,10 +157,10 @@ class LeakService:
         Accesses with their own legal basis (``LAWFUL``: data-subject requests, break-glass that
         already raised its alert) are listed but weighted down, each with its stated basis."""
         if not isinstance(who, str):
-            self.p.orgs.require(who, "audit:read", roles=TRIANGULATE_ROLES, subject=waybill,
+            self.orgs.require(who, "audit:read", roles=TRIANGULATE_ROLES, subject=waybill,
                                 message="Only auditors and data-protection officers triangulate leaks.")
         org_id, actor = self._org(who)
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             sh = s.execute(select(Shipment).where(Shipment.org_id == org_id, Shipment.waybill == waybill)
                            ).scalar_one_or_none()
             if sh is None:
@@ -198,7 +211,7 @@ class LeakService:
         ranked.sort(key=lambda i: (-i["score"], i["first_at"]))
         for n, item in enumerate(ranked, 1):
             item["rank"] = n
-        self.p.audit.append(actor=actor, action="triangulate", org_id=org_id, subject=waybill,
+        self.audit.append(actor=actor, action="triangulate", org_id=org_id, subject=waybill,
                             details={"candidates": len(ranked)})
         return {"waybill": waybill, "status": sh.status, "stage_now": STAGES.get(sh.status, sh.status),
                 "candidates": ranked}

@@ -9,10 +9,11 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from postguard.db.base import utcnow
 from postguard.errors import (
@@ -27,6 +28,10 @@ from postguard.errors import (
 from postguard.logging import get_logger
 from postguard.orgs.models import ApiKey, Organisation
 from postguard.principals import SCOPES, ApiKeyPrincipal, DataSubject, ProvenCitizen, StaffPrincipal, SystemActor
+
+if TYPE_CHECKING:
+    from postguard.db import Database
+    from postguard.settings import Settings
 
 # The API-key principal under its former name (the shells' annotations).
 Principal = ApiKeyPrincipal
@@ -49,9 +54,27 @@ def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+class AccessLog(Protocol):
+    """What organisations need of the access log (``postguard.audit.log.AuditLog``, a peer)."""
+
+    def append(self, *, actor: str, action: str, org_id: int | None = None, subject: str | None = None,
+               purpose: str | None = None, details: dict[str, Any] | None = None) -> int: ...
+
+
+class OrgKeys(Protocol):
+    """What organisations need of the vault (``postguard.vault.service.Vault``, a peer): their keys."""
+
+    def create_org_keys(self, session: Session, *, org_id: int) -> None: ...
+
+    def rotate(self, session: Session, *, org_id: int) -> int: ...
+
+
 class OrgService:
-    def __init__(self, platform) -> None:
-        self.p = platform
+    def __init__(self, *, db: Database, settings: Settings, vault: OrgKeys, audit: AccessLog) -> None:
+        self.db = db
+        self.settings = settings
+        self.vault = vault
+        self.audit = audit
         self._platform_org_id: int | None = None
 
     def create(self, *, code: str, name: str, hotline: str | None = None) -> Organisation:
@@ -64,25 +87,25 @@ class OrgService:
         if errors:
             raise InvalidInput("The organisation could not be created.", errors)
         try:
-            with self.p.db.session() as s:
+            with self.db.session() as s:
                 org = Organisation(code=code, name=name.strip(), hotline=hotline,
-                                   blind_index_bits=self.p.settings.blind_index_bits)
+                                   blind_index_bits=self.settings.blind_index_bits)
                 s.add(org)
                 s.flush()
-                self.p.vault.create_org_keys(s, org_id=org.id)
+                self.vault.create_org_keys(s, org_id=org.id)
                 return org
         except IntegrityError:
             raise Conflict(f"An organisation with code {code} already exists.") from None
 
     def get(self, code: str) -> Organisation:
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             org = s.execute(select(Organisation).where(Organisation.code == code.strip().upper())).scalar_one_or_none()
         if org is None:
             raise NotFound(f"No organisation with code {code}.")
         return org
 
     def list(self) -> list[Organisation]:
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             return list(s.execute(select(Organisation).order_by(Organisation.code)).scalars())
 
     def principal(self, code: str, *, actor: str) -> ApiKeyPrincipal:
@@ -123,7 +146,7 @@ class OrgService:
             case _:
                 actor, org_id = "public", None
         try:
-            self.p.audit.append(actor=actor, action="access_denied", org_id=org_id,
+            self.audit.append(actor=actor, action="access_denied", org_id=org_id,
                                 subject=(subject or "")[:80] or None, details={"reason": reason, **(details or {})})
         except PostguardError:
             log.error("refusal not logged", reason=reason)
@@ -160,42 +183,42 @@ class OrgService:
         org = self.get(org_code)
         prefix = secrets.token_hex(4)
         token = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             s.add(ApiKey(org_id=org.id, prefix=prefix, digest=_digest(token),
                          scopes=" ".join(sorted(set(scopes))), label=label))
-        self.p.audit.append(actor=actor, action="api_key_create", org_id=org.id, subject=f"apikey:{prefix}",
+        self.audit.append(actor=actor, action="api_key_create", org_id=org.id, subject=f"apikey:{prefix}",
                             details={"scopes": sorted(set(scopes))})
         return IssuedKey(token=token, prefix=prefix, scopes=sorted(set(scopes)))
 
     def api_key_prefixes(self, code: str, *, label: str) -> builtins.list[str]:
         """The prefixes of the organisation's unrevoked API keys labelled ``label``."""
         org = self.get(code)
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             return list(s.execute(select(ApiKey.prefix).where(
                 ApiKey.org_id == org.id, ApiKey.label == label, ApiKey.revoked_at.is_(None))).scalars())
 
     def revoke_api_key(self, *, prefix: str, actor: str = "cli") -> None:
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             key = s.execute(select(ApiKey).where(ApiKey.prefix == prefix)).scalar_one_or_none()
             if key is None:
                 raise NotFound(f"No API key with prefix {prefix}.")
             key.revoked_at = utcnow()
             org_id = key.org_id
-        self.p.audit.append(actor=actor, action="api_key_revoke", org_id=org_id, subject=f"apikey:{prefix}")
+        self.audit.append(actor=actor, action="api_key_revoke", org_id=org_id, subject=f"apikey:{prefix}")
 
     def rotate_data_key(self, code: str, *, actor: str = "cli") -> int:
         """Make a new data-key version active (existing record keys are re-wrapped separately)."""
         org = self.get(code)
-        with self.p.db.session() as s:
-            version = self.p.vault.rotate(s, org_id=org.id)
-        self.p.audit.append(actor=actor, action="key_rotate", org_id=org.id, details={"version": version})
+        with self.db.session() as s:
+            version = self.vault.rotate(s, org_id=org.id)
+        self.audit.append(actor=actor, action="key_rotate", org_id=org.id, details={"version": version})
         return version
 
     def authenticate(self, token: str) -> ApiKeyPrincipal:
         parts = token.split("_", 2)
         if len(parts) != 3 or parts[0] != KEY_PREFIX:
             raise Unauthenticated("Malformed API key.")
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             row = s.execute(
                 select(ApiKey, Organisation.code)
                 .join(Organisation, Organisation.id == ApiKey.org_id)

@@ -20,6 +20,7 @@ import json
 import re
 import secrets
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -53,6 +54,16 @@ from postguard.shipments.models import Shipment, ShipmentEvent
 from postguard.shipments.service import TERMINAL, masked_view
 from postguard.vault.masking import mask_name
 from postguard.vault.service import SealedValue
+
+if TYPE_CHECKING:
+    from postguard.access.door import Door
+    from postguard.audit.log import AuditLog
+    from postguard.audit.witnessing import Witnessing
+    from postguard.db import Database
+    from postguard.orgs.service import OrgService
+    from postguard.ratelimit import RateLimiter
+    from postguard.shipments.service import ShipmentService
+    from postguard.vault.service import Vault
 
 KINDS = ("access", "deletion", "correction")
 STATUSES = ("received", "acknowledged", "completed")
@@ -104,9 +115,32 @@ def _b64(b: bytes) -> str:
     return base64.b64encode(b).decode("ascii")
 
 
+class SmsSender(Protocol):
+    """Where notices to the person go (``postguard.notify.Notifier``, a peer: handed in by the wiring)."""
+
+    def send_sms(self, phone: str, text: str) -> None: ...
+
+
+class CodeChallenges(Protocol):
+    """One-time-code challenges sent to a number (``postguard.otp.OtpService``, a peer)."""
+
+    def forget(self, session: Session, e164: str) -> int: ...
+
+
 class PrivacyService:
-    def __init__(self, platform) -> None:
-        self.p = platform
+    def __init__(self, *, db: Database, vault: Vault, audit: AuditLog, witnessing: Witnessing, orgs: OrgService,
+                 door: Door, limiter: RateLimiter, shipments: ShipmentService, otp: CodeChallenges,
+                 notifier: SmsSender) -> None:
+        self.db = db
+        self.vault = vault
+        self.audit = audit
+        self.witnessing = witnessing
+        self.orgs = orgs
+        self.door = door
+        self.limiter = limiter
+        self.shipments = shipments
+        self.otp = otp
+        self.notifier = notifier
 
     # -- who ---------------------------------------------------------------------------------
     @staticmethod
@@ -114,12 +148,12 @@ class PrivacyService:
         return phone_field(raw, "phone")
 
     def _digest(self, session: Session, e164: str) -> bytes:
-        return self.p.vault.keyed_digest(session, purpose="privacy-subject")(e164)
+        return self.vault.keyed_digest(session, purpose="privacy-subject")(e164)
 
     def subject_digest(self, e164: str) -> bytes:
         """The keyed digest that stands for the person (in its own transaction: the first call
         creates the key, and nothing may be written before an access-log append on SQLite)."""
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             return self._digest(s, e164)
 
     def subject_actor(self, e164: str) -> str:
@@ -127,18 +161,18 @@ class PrivacyService:
 
     def dpo(self, org_code: str, username: str) -> StaffPrincipal:
         """An active DPO account (the command line acts in a named DPO's name)."""
-        org = self.p.orgs.get(org_code)
-        with self.p.db.read_session() as s:
+        org = self.orgs.get(org_code)
+        with self.db.read_session() as s:
             st = s.execute(select(Staff).where(Staff.org_id == org.id, Staff.username == username.strip().lower(),
                                                Staff.status == "active")).scalar_one_or_none()
         who = StaffPrincipal(st.id, org.id, org.code, st.username, st.role) if st is not None else \
-            self.p.orgs.principal(org.code, actor="cli")
+            self.orgs.principal(org.code, actor="cli")
         return self._need_dpo(who, message=f"{username} is not an active data-protection officer at {org.code}.")
 
     def _need_dpo(self, principal, *, read: bool = False, message: str | None = None):
         """Only the DPO acts; administrators may also read the lists. Through the one logged check:
         API keys and data subjects are refused too."""
-        return self.p.orgs.require(principal, None, roles=DPO_READERS if read else ("dpo",), subject="privacy:dpo",
+        return self.orgs.require(principal, None, roles=DPO_READERS if read else ("dpo",), subject="privacy:dpo",
                                    message=message or "Only the data-protection officer may do this.")
 
     # -- finding a person's shipments ----------------------------------------------------------
@@ -147,7 +181,7 @@ class PrivacyService:
         """``(shipment, roles)`` for the shipments of ``org`` where ``e164`` is a party: candidates by
         blind index, their phones opened through the door (logged once, naming the request answered),
         filtered here."""
-        b = self.p.vault.blind_indexer(session, org_id=org.id, bits=org.blind_index_bits)(e164)
+        b = self.vault.blind_indexer(session, org_id=org.id, bits=org.blind_index_bits)(e164)
         candidates = session.execute(
             select(Shipment).where(Shipment.org_id == org.id,
                                    or_(Shipment.recipient_phone_bidx == b, Shipment.sender_phone_bidx == b))
@@ -155,7 +189,7 @@ class PrivacyService:
         ).scalars().all()
         if not candidates:
             return []
-        opened = self.p.door.open_shipments(session, principal=principal, shipments=candidates, columns=PHONES,
+        opened = self.door.open_shipments(session, principal=principal, shipments=candidates, columns=PHONES,
                                             purpose=purpose, details={"request": request} if request else None)
         out = []
         for sh, phones in zip(candidates, opened, strict=True):
@@ -198,7 +232,7 @@ class PrivacyService:
         forward, and an entry indexed twice is harmless."""
         total = 0
         while True:
-            with self.p.db.session() as s:
+            with self.db.session() as s:
                 conn = s.connection()
                 if conn.dialect.name == "postgresql":
                     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MENTIONS_LOCK})
@@ -266,8 +300,8 @@ class PrivacyService:
 
     def _checkpoint(self):
         """The latest signed checkpoint covering everything logged so far, its verified size and root."""
-        cp = self.p.audit.checkpoint() or self.p.audit.latest_checkpoint()
-        vkey = self.p.audit.verifier_key()
+        cp = self.audit.checkpoint() or self.audit.latest_checkpoint()
+        vkey = self.audit.verifier_key()
         body = open_checkpoint(cp.note, verifier_key=vkey)  # refuses a checkpoint that does not verify
         return cp, vkey, body
 
@@ -277,15 +311,15 @@ class PrivacyService:
         e164 = self.phone(e164)
         found = []
         digest = self.subject_digest(e164)
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             for org in self._orgs(s):
                 me = DataSubject(org.id, digest)
                 for sh, roles in self._match(s, org, me, e164, "data_subject"):
                     found.append((org, sh, roles))
         cp, vkey, body = self._checkpoint()
         self.index_mentions()
-        with self.p.db.session() as s:  # the primary: a replica may not have the newest entries yet
-            tree = self.p.audit.synced_tree(s)
+        with self.db.session() as s:  # the primary: a replica may not have the newest entries yet
+            tree = self.audit.synced_tree(s)
             items = []
             by_org: dict[int, list] = {}
             for org, sh, roles in found:
@@ -296,10 +330,10 @@ class PrivacyService:
                 for org, sh, roles in group:
                     items.append({"organisation": {"code": org.code, "name": org.name, "hotline": org.hotline},
                                   **masked_view(sh), "matched_as": list(roles), "accesses": hist[sh.waybill]})
-            witnessed = self.p.witnessing.latest_cosigned()
+            witnessed = self.witnessing.latest_cosigned()
             proof = tree.consistency_proof(witnessed[0].size, cp.size) \
                 if witnessed and 0 < witnessed[0].size < cp.size else None
-        out = {"shipments": items, "checkpoint": self.p.witnessing.cosigned_note(cp), "tree_size": cp.size,
+        out = {"shipments": items, "checkpoint": self.witnessing.cosigned_note(cp), "tree_size": cp.size,
                "root": _b64(body.root), "verifier_key": vkey,
                "all_verified": all(a["proof"]["verified"] for i in items for a in i["accesses"])}
         if proof is not None:  # the newest checkpoint is not co-signed yet: the latest that is, and the way to it
@@ -330,16 +364,16 @@ class PrivacyService:
         if kind not in KINDS:
             errors.append(FieldError("kind", f"one of {', '.join(KINDS)}"))
         org = None
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             org = s.execute(select(Organisation).where(Organisation.code == (org_code or "").strip().upper())
                             ).scalar_one_or_none()
         if org is None:
             errors.append(FieldError("org", "no such organisation"))
         if errors:
             raise InvalidInput("The request was not filed.", errors)
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             digest = self._digest(s, e164)
-            self.p.limiter.hit("5/day", "dsr-file", digest.hex(),
+            self.limiter.hit("5/day", "dsr-file", digest.hex(),
                                message="Too many requests filed for this number today.")
             open_same = s.execute(select(DataSubjectRequest).where(
                 DataSubjectRequest.org_id == org.id, DataSubjectRequest.subject_digest == digest,
@@ -349,12 +383,12 @@ class PrivacyService:
             ref = _ref("DSR")
             r = DataSubjectRequest(ref=ref, org_id=org.id, kind=kind, status="received", subject_digest=digest,
                                    received_at=now or utcnow(), deferred=0,
-                                   contact_ct=self.p.vault.seal_service(e164, session=s, purpose=DSR_CONTACT,
+                                   contact_ct=self.vault.seal_service(e164, session=s, purpose=DSR_CONTACT,
                                                                         record_id=ref))
             s.add(r)
             s.flush()
             view = self._view(r, org, utcnow())
-        self.p.audit.append(actor=DataSubject(org.id, digest).actor, action="dsr_received", org_id=org.id,
+        self.audit.append(actor=DataSubject(org.id, digest).actor, action="dsr_received", org_id=org.id,
                             subject=f"dsr:{ref}", details={"kind": kind})
         return view
 
@@ -362,7 +396,7 @@ class PrivacyService:
         e164 = self.phone(e164)
         now = utcnow()
         digest = self.subject_digest(e164)
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             rows = s.execute(select(DataSubjectRequest, Organisation)
                              .join(Organisation, Organisation.id == DataSubjectRequest.org_id)
                              .where(DataSubjectRequest.subject_digest == digest)
@@ -378,7 +412,7 @@ class PrivacyService:
         q = select(DataSubjectRequest).where(DataSubjectRequest.org_id == principal.org_id)
         if status:
             q = q.where(DataSubjectRequest.status == status)
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             org = s.get(Organisation, principal.org_id)
             rows = s.execute(q.order_by(DataSubjectRequest.received_at)).scalars().all()
             return [self._view(r, org, now) for r in rows]
@@ -398,23 +432,23 @@ class PrivacyService:
         if contact is None:
             return
         try:
-            with self.p.db.read_session() as s:
-                (phone,) = self.p.door.open(s, principal, "dsr_notice", [_sealed_contact(principal.org_id, ref, contact)],
+            with self.db.read_session() as s:
+                (phone,) = self.door.open(s, principal, "dsr_notice", [_sealed_contact(principal.org_id, ref, contact)],
                                             subject=f"dsr:{ref}")
-            self.p.notifier.send_sms(phone, text)
+            self.notifier.send_sms(phone, text)
         except PostguardError:
             log.warning("request notice not sent", ref=ref)
 
     def acknowledge(self, principal, ref: str) -> dict:
         self._need_dpo(principal)
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             r = self._request(s, principal, ref)
             if r.status != "received":
                 raise Conflict(f"Request {r.ref} is already {r.status}.")
             r.status, r.acknowledged_at, r.acknowledged_by = "acknowledged", utcnow(), principal.actor
             s.flush()
             view, contact = self._view(r, s.get(Organisation, r.org_id), utcnow()), r.contact_ct
-        self.p.audit.append(actor=principal.actor, action="dsr_acknowledged", org_id=principal.org_id,
+        self.audit.append(actor=principal.actor, action="dsr_acknowledged", org_id=principal.org_id,
                             subject=f"dsr:{view['ref']}", details={"kind": view["kind"]})
         self._notify(principal, view["ref"], contact, f"postguard: yeu cau {view['ref']} da duoc tiep nhan; "
                                            f"han hoan thanh {view['complete_due'][:10]}.")
@@ -424,7 +458,7 @@ class PrivacyService:
         """Finish a request. Deletion shreds the person's finished shipments and logs a receipt; it
         stays open while parcels are still travelling (run it again once they are delivered)."""
         self._need_dpo(principal)
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             r = self._request(s, principal, ref)
             if r.status == "completed":
                 raise Conflict(f"Request {r.ref} is already completed.")
@@ -433,14 +467,14 @@ class PrivacyService:
         if kind == "deletion":
             receipt = self._delete(principal, ref)
             if receipt["waiting_for_delivery"]:
-                with self.p.db.session() as s:
+                with self.db.session() as s:
                     r = self._request(s, principal, ref)
                     if r.status == "received":
                         r.status, r.acknowledged_at, r.acknowledged_by = "acknowledged", utcnow(), principal.actor
                     s.flush()
                     return {**self._view(r, s.get(Organisation, r.org_id), utcnow()), "receipt": receipt}
         now = utcnow()
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             r = self._request(s, principal, ref)
             if r.acknowledged_at is None:
                 r.acknowledged_at, r.acknowledged_by = now, principal.actor
@@ -448,7 +482,7 @@ class PrivacyService:
             contact, r.contact_ct = r.contact_ct, None  # the number is not kept once the request is answered
             s.flush()
             view = self._view(r, s.get(Organisation, r.org_id), now)
-        self.p.audit.append(actor=principal.actor, action="dsr_completed", org_id=principal.org_id,
+        self.audit.append(actor=principal.actor, action="dsr_completed", org_id=principal.org_id,
                             subject=f"dsr:{ref}", details={"kind": kind})
         self._notify(principal, ref, contact, f"postguard: yeu cau {ref} da hoan thanh.")
         return {**view, "receipt": receipt}
@@ -457,42 +491,42 @@ class PrivacyService:
         """The requester's number, opened through the door for the DPO (purpose ``dsr_contact``)."""
         if r.contact_ct is None:
             raise Conflict(f"Request {r.ref} no longer holds the person's number.")
-        (e164,) = self.p.door.open(session, principal, "dsr_contact", [_sealed_contact(r.org_id, r.ref, r.contact_ct)],
+        (e164,) = self.door.open(session, principal, "dsr_contact", [_sealed_contact(r.org_id, r.ref, r.contact_ct)],
                                    subject=f"dsr:{r.ref}")
         return e164
 
     def _delete(self, principal, ref: str) -> dict:
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             r = self._request(s, principal, ref)
             e164 = self._contact(s, principal, r)
             org = s.get(Organisation, principal.org_id)
             matched = self._match(s, org, principal, e164, "dsr_match", request=r.ref)
         done = [sh for sh, _ in matched if sh.status in TERMINAL and sh.shredded_at is None]
         waiting = sorted(sh.waybill for sh, _ in matched if sh.status not in TERMINAL and sh.shredded_at is None)
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             r = self._request(s, principal, ref)
             items = json.loads(r.shredded) if r.shredded else []
             fresh = s.execute(select(Shipment).where(Shipment.id.in_([sh.id for sh in done]),
                                                      Shipment.shredded_at.is_(None))).scalars().all()
             for sh in fresh:
-                key_id = next((k for k in (self.p.vault.record_key_id(getattr(sh, f"{c}_ct")) for c in PHONES) if k),
+                key_id = next((k for k in (self.vault.record_key_id(getattr(sh, f"{c}_ct")) for c in PHONES) if k),
                               None)
                 items.append({"waybill": sh.waybill, "key_id": key_id, "receipt": None})
-            self.p.shipments.shred_ids(s, [sh.id for sh in fresh])
+            self.shipments.shred_ids(s, [sh.id for sh in fresh])
             # The person's one-time-code challenges (a keyed digest of the number, with times) go too.
-            self.p.otp.forget(s, e164)
+            self.otp.forget(s, e164)
             r.shredded, r.deferred = json.dumps(items), len(waiting)
         if fresh:
-            self.p.shipments.compact()
+            self.shipments.compact()
         pending = [i for i in items if i["receipt"] is None]
         index = None
         if pending or not waiting:
-            index = self.p.audit.append(
+            index = self.audit.append(
                 actor=principal.actor, action="dsr_deletion_receipt", org_id=principal.org_id, subject=f"dsr:{ref}",
                 details={"request": ref, "waybills": [i["waybill"] for i in pending],
                          "key_ids": [i["key_id"] for i in pending], "waiting_for_delivery": waiting},
             )
-            with self.p.db.session() as s:
+            with self.db.session() as s:
                 r = self._request(s, principal, ref)
                 items = json.loads(r.shredded) if r.shredded else []
                 for i in items:
@@ -501,28 +535,28 @@ class PrivacyService:
                 r.shredded, r.receipt_index = json.dumps(items), index
         return {"index": index, "waybills": [i["waybill"] for i in pending],
                 "key_ids": [i["key_id"] for i in pending], "waiting_for_delivery": len(waiting),
-                "proof": {**self.p.audit.inclusion(index, org_id=principal.org_id),
-                          "verifier_key": self.p.audit.verifier_key()} if index is not None else None}
+                "proof": {**self.audit.inclusion(index, org_id=principal.org_id),
+                          "verifier_key": self.audit.verifier_key()} if index is not None else None}
 
     def receipt(self, principal, ref: str) -> dict:
         """The deletion receipt entry and its inclusion proof."""
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             r = self._request(s, principal, ref)
             index = r.receipt_index
         if index is None:
             raise NotFound(f"Request {ref} has no deletion receipt yet.")
-        return {**self.p.audit.inclusion(index, org_id=r.org_id), "verifier_key": self.p.audit.verifier_key()}
+        return {**self.audit.inclusion(index, org_id=r.org_id), "verifier_key": self.audit.verifier_key()}
 
     def receipt_for_subject(self, e164: str, ref: str) -> dict:
         """The deletion receipt of the person's own request, with its inclusion proof."""
         digest = self.subject_digest(self.phone(e164))
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             r = s.execute(select(DataSubjectRequest).where(
                 DataSubjectRequest.ref == (ref or "").strip().upper(),
                 DataSubjectRequest.subject_digest == digest)).scalar_one_or_none()
         if r is None or r.receipt_index is None:
             raise NotFound(f"No deletion receipt for request {ref}.")
-        return {**self.p.audit.inclusion(r.receipt_index, org_id=r.org_id), "verifier_key": self.p.audit.verifier_key()}
+        return {**self.audit.inclusion(r.receipt_index, org_id=r.org_id), "verifier_key": self.audit.verifier_key()}
 
     # -- export --------------------------------------------------------------------------------
     def _export(self, session: Session, org: Organisation, principal, e164: str, *, match_purpose: str,
@@ -536,7 +570,7 @@ class PrivacyService:
         opened: dict[str, dict] = {}
         for roles, shs in groups.items():
             columns = tuple(c for r in roles for c in SIDES[r]) + ("goods_description",)
-            for sh, values in zip(shs, self.p.door.open_shipments(
+            for sh, values in zip(shs, self.door.open_shipments(
                     session, principal=principal, shipments=shs, columns=columns, purpose=open_purpose,
                     details={"request": request.ref}), strict=True):
                 opened[sh.waybill] = values
@@ -548,7 +582,7 @@ class PrivacyService:
                     {"from": ev.from_status, "to": ev.to_status, "at": _iso(ev.at)})
         cp, vkey, body = self._checkpoint()
         self.index_mentions()
-        tree = self.p.audit.synced_tree(session)
+        tree = self.audit.synced_tree(session)
         hist = self._history(session, org_id=org.id, waybills={sh.waybill for sh, _ in matched}, me=me, tree=tree,
                              size=cp.size)
         shipments = []
@@ -571,7 +605,7 @@ class PrivacyService:
     def export(self, principal, ref: str) -> dict:
         """The access export of a request, for the DPO to deliver (decrypted through the door, logged)."""
         self._need_dpo(principal)
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             r = self._request(s, principal, ref)
             if r.kind != "access":
                 raise Conflict(f"Request {r.ref} is a {r.kind} request, not an access request.")
@@ -584,7 +618,7 @@ class PrivacyService:
         """The person downloads the export of their own completed access request (logged)."""
         e164 = self.phone(e164)
         digest = self.subject_digest(e164)
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             r = s.execute(select(DataSubjectRequest).where(
                 DataSubjectRequest.ref == (ref or "").strip().upper(),
                 DataSubjectRequest.subject_digest == digest)).scalar_one_or_none()
@@ -635,14 +669,14 @@ class PrivacyService:
             affected = 0
         if errors:
             raise InvalidInput("The incident was not recorded.", errors)
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             inc = BreachIncident(ref=_ref("INC"), org_id=principal.org_id, detected_at=detected_at, recorded_at=now,
                                  recorded_by=principal.actor, description=description, affected_estimate=affected,
                                  status="open")
             s.add(inc)
             s.flush()
             view = self._incident_view(inc, now)
-        self.p.audit.append(actor=principal.actor, action="incident_recorded", org_id=principal.org_id,
+        self.audit.append(actor=principal.actor, action="incident_recorded", org_id=principal.org_id,
                             subject=f"incident:{view['ref']}",
                             details={"detected_at": view["detected_at"], "affected_estimate": affected})
         return view
@@ -650,7 +684,7 @@ class PrivacyService:
     def list_incidents(self, principal, *, now: datetime | None = None) -> list[dict]:
         self._need_dpo(principal, read=True)
         now = now or utcnow()
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             rows = s.execute(select(BreachIncident).where(BreachIncident.org_id == principal.org_id)
                              .order_by(BreachIncident.detected_at.desc())).scalars().all()
             return [self._incident_view(i, now) for i in rows]
@@ -659,7 +693,7 @@ class PrivacyService:
         """Record that the authority was notified (now)."""
         self._need_dpo(principal)
         now = utcnow()
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             inc = s.execute(select(BreachIncident).where(
                 BreachIncident.ref == (ref or "").strip().upper(),
                 BreachIncident.org_id == principal.org_id)).scalar_one_or_none()
@@ -670,6 +704,6 @@ class PrivacyService:
             inc.status, inc.notified_at, inc.notified_by = "notified", now, principal.actor
             s.flush()
             view = self._incident_view(inc, now)
-        self.p.audit.append(actor=principal.actor, action="incident_notified", org_id=principal.org_id,
+        self.audit.append(actor=principal.actor, action="incident_notified", org_id=principal.org_id,
                             subject=f"incident:{view['ref']}", details={"on_time": not view["overdue"]})
         return view

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from postguard.errors import FieldError, InvalidInput
 from postguard.screening.scoring import Screening, score_transfer
+
+if TYPE_CHECKING:
+    from postguard.intel.sharing import SharedIndicator
+    from postguard.settings import Settings
+
+    # The intelligence store's shared view of one normalised value, graded now (None: not flagged).
+    IntelLookup = Callable[[str, str], SharedIndicator | None]
 
 # NAPAS bank identification numbers of common Vietnamese banks, by short name.
 BANK_BINS = {
@@ -54,8 +63,9 @@ def country_of(ip: str) -> str | None:
 
 
 class ScreeningService:
-    def __init__(self, platform) -> None:
-        self.p = platform
+    def __init__(self, *, settings: Settings, lookup: IntelLookup) -> None:
+        self.settings = settings
+        self.lookup = lookup
 
     def screen(self, *, bank: str, account: str, amount: int, ip: str, account_type: str,
                new_payee: bool) -> Screening:
@@ -74,8 +84,8 @@ class ScreeningService:
             errors.append(FieldError("payer.ip", "an IPv4 or IPv6 address"))
         if errors:
             raise InvalidInput("The transfer could not be screened.", errors)
-        found = self.p.intel_lookup("bank_account", payee)  # the intelligence store's verdict, graded now
-        s = self.p.settings
+        found = self.lookup("bank_account", payee)  # the intelligence store's verdict, graded now
+        s = self.settings
         return score_transfer(
             amount=amount, high_amount=s.screen_high_amount_vnd, account_type=account_type, new_payee=new_payee,
             ip_country=ip_country, home_country=s.screen_home_country,

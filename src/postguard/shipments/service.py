@@ -11,17 +11,16 @@ import codecs
 import csv
 import io
 import operator
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, BinaryIO, cast
+from typing import IO, TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from postguard import places
-from postguard.callerid.models import CallIntent, MaskedCall
 from postguard.db.base import utcnow
 from postguard.db.engine import placeholder
 from postguard.errors import (
@@ -30,10 +29,11 @@ from postguard.errors import (
     InvalidInput,
     NotFound,
 )
+from postguard.events import EventBus, Matched
 from postguard.logging import get_logger
 from postguard.orgs.models import Organisation
 from postguard.phones import InvalidPhone, normalize_phone
-from postguard.principals import ApiKeyPrincipal
+from postguard.principals import ApiKeyPrincipal, Principal
 from postguard.shipments.models import (
     PERSONAL_FIELDS,
     LabelToken,
@@ -44,11 +44,16 @@ from postguard.shipments.validation import COLUMNS, ShipmentInput, validate
 from postguard.vault.masking import mask_address, mask_name, mask_phone_last3
 from postguard.vault.service import FieldLayout
 
+if TYPE_CHECKING:
+    from postguard.audit.log import AuditLog
+    from postguard.db import Database
+    from postguard.orgs.service import OrgService
+    from postguard.settings import Settings
+    from postguard.vault.service import Vault
+
 KINDS = PERSONAL_FIELDS
 STATUSES = ("created", "picked_up", "in_transit", "out_for_delivery", "delivered", "returned", "cancelled")
 TERMINAL = frozenset({"delivered", "returned", "cancelled"})
-# What a shredded call record keeps instead of the recipient's keyed phone digest: no number digests to it.
-SHREDDED_DIGEST = bytes(32)
 TRANSITIONS = {
     "created": {"picked_up", "cancelled"},
     "picked_up": {"in_transit", "returned", "cancelled"},
@@ -145,7 +150,7 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (code
          (codecs.BOM_UTF16_BE, "utf-16"))
 
 
-def _encoding(stream: BinaryIO) -> str:
+def _encoding(stream: IO[bytes]) -> str:
     """UTF-8 (with or without BOM), or UTF-16 / UTF-32 when the file starts with their byte order
     mark (as spreadsheet programs write "Unicode text")."""
     if not stream.seekable():
@@ -170,9 +175,53 @@ def _shown(name: str) -> str:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+class ShipmentDoor(Protocol):
+    """The door (``postguard.access.door.Door``, a layer above): the only way to the plaintext."""
+
+    def open_shipments(
+        self, session: Session, *, principal: Principal, shipments: Sequence[Shipment], columns: tuple[str, ...],
+        purpose: str, details: dict[str, Any] | None = None,
+    ) -> builtins.list[dict[str, str | None]]: ...
+
+
+class EndAssignments(Protocol):
+    """Ends couriers' access to a shipment that reached a final status, in the caller's transaction
+    (``postguard.access.service.AccessService.end_assignments``)."""
+
+    def __call__(self, session: Session, *, shipment_id: int, reason: str) -> None: ...
+
+
+class ShredHook(Protocol):
+    """Erases what others keep of shipments being shredded, in the caller's transaction, before the
+    shipments themselves (``postguard.callerid.calls.CallService.erase_for_shipments``: their calls)."""
+
+    def __call__(self, session: Session, shipment_ids: Sequence[int], *, at: datetime) -> None: ...
+
+
+class KeyHolder(Protocol):
+    """A service with data sealed under an organisation's data keys too (canaries, calls, intelligence)."""
+
+    def key_versions_in_use(self, session: Session, *, org_id: int) -> set[int]: ...
+
+
 class ShipmentService:
-    def __init__(self, platform) -> None:
-        self.p = platform
+    def __init__(self, *, db: Database, settings: Settings, vault: Vault, audit: AuditLog, orgs: OrgService,
+                 door: ShipmentDoor, bus: EventBus, end_assignments: EndAssignments, on_shred: ShredHook,
+                 key_holders: Callable[[], Iterable[KeyHolder]], purge_spent: Callable[[], object]) -> None:
+        """``key_holders``: what else is sealed under an organisation's keys, asked when its keys
+        rotate; ``purge_spent``: purges spent one-time codes, with every retention run. A phone search
+        publishes ``Matched`` on ``bus`` for the shipments it shows (canary alerts subscribe)."""
+        self.db = db
+        self.settings = settings
+        self.vault = vault
+        self.audit = audit
+        self.orgs = orgs
+        self.door = door
+        self.bus = bus
+        self.end_assignments = end_assignments
+        self.on_shred = on_shred
+        self.key_holders = key_holders
+        self.purge_spent = purge_spent
 
     # -- writing -----------------------------------------------------------------------------
     @staticmethod
@@ -223,13 +272,13 @@ class ShipmentService:
         return org
 
     def create(self, principal: ApiKeyPrincipal, data: dict) -> dict:
-        self.p.orgs.require(principal, "shipments:write")
+        self.orgs.require(principal, "shipments:write")
         item, errors = validate(data)
         if errors or item is None:  # item is None exactly when there are errors
             raise InvalidInput("The shipment was not created.", errors)
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             org = self._org(s, principal)
-            prot = Protection(self.p.vault, s, org=org, count=1)
+            prot = Protection(self.vault, s, org=org, count=1)
             if self._insert(s, org.id, [item], prot) != 1:
                 raise Conflict(f"A shipment with waybill {item.waybill} already exists.")
             return masked_view(self._by_waybill(s, principal, item.waybill))
@@ -237,7 +286,7 @@ class ShipmentService:
     def import_csv(
         self,
         principal: ApiKeyPrincipal,
-        stream: BinaryIO,
+        stream: IO[bytes],
         *,
         progress: Callable[[int], None] | None = None,
         protection: Callable[..., Protection] = Protection,
@@ -248,7 +297,7 @@ class ShipmentService:
         imported; rows whose waybill is already stored are counted, not duplicated. ``protection``
         exists for the benchmark's plaintext baseline.
         """
-        self.p.orgs.require(principal, "shipments:write")
+        self.orgs.require(principal, "shipments:write")
         report = ImportReport()
         text = io.TextIOWrapper(stream, encoding=_encoding(stream), errors="surrogateescape", newline="")
         reader = csv.reader(text)
@@ -273,7 +322,7 @@ class ShipmentService:
             raise InvalidInput("The header row does not match the import format.", errs)
         in_order = operator.itemgetter(*(header.index(c) for c in COLUMNS))  # a record's values in COLUMNS order
         width = len(header)
-        batch_size = self.p.settings.import_batch_size
+        batch_size = self.settings.import_batch_size
         batch: list[ShipmentInput] = []
 
         while True:
@@ -324,7 +373,7 @@ class ShipmentService:
 
     def _import_batch(self, principal: ApiKeyPrincipal, batch: list[ShipmentInput], report: ImportReport,
                       protection) -> None:
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             org = self._org(s, principal)
             existing = self._existing(s, org.id, [it.waybill for it in batch])
             fresh: dict[str, ShipmentInput] = {}
@@ -335,7 +384,7 @@ class ShipmentService:
                     fresh[it.waybill] = it
             if not fresh:
                 return
-            prot = protection(self.p.vault, s, org=org, count=len(fresh))
+            prot = protection(self.vault, s, org=org, count=len(fresh))
             inserted = self._insert(s, org.id, fresh.values(), prot)
             report.imported += inserted
             report.already_present += len(fresh) - inserted
@@ -350,14 +399,14 @@ class ShipmentService:
         return s
 
     def get(self, principal: ApiKeyPrincipal, waybill: str) -> dict:
-        self.p.orgs.require(principal, "shipments:read")
-        with self.p.db.read_session() as s:
+        self.orgs.require(principal, "shipments:read")
+        with self.db.read_session() as s:
             return masked_view(self._by_waybill(s, principal, waybill))
 
     def list(self, principal: ApiKeyPrincipal, *, status: str | None = None, limit: int = 50,
              after: str | None = None) -> dict:
         """Masked shipments in waybill order; ``after`` is the cursor (the last waybill seen)."""
-        self.p.orgs.require(principal, "shipments:read")
+        self.orgs.require(principal, "shipments:read")
         if status is not None and status not in STATUSES:
             raise InvalidInput("Unknown status.", [FieldError("status", f"one of {', '.join(STATUSES)}")])
         if not 1 <= limit <= 500:
@@ -367,22 +416,22 @@ class ShipmentService:
             q = q.where(Shipment.status == status)
         if after:
             q = q.where(Shipment.waybill > after)
-        with self.p.db.read_session() as s:
+        with self.db.read_session() as s:
             items = [masked_view(x) for x in s.execute(q.order_by(Shipment.waybill).limit(limit)).scalars()]
         return {"items": items, "next": items[-1]["waybill"] if len(items) == limit else None}
 
     def search_by_phone(self, principal: ApiKeyPrincipal, phone: str) -> builtins.list[dict]:
         """Shipments where ``phone`` is the sender's or recipient's: blind-index candidates,
         decrypted and filtered server-side, returned masked."""
-        self.p.orgs.require(principal, "shipments:search")
+        self.orgs.require(principal, "shipments:search")
         try:
             e164 = normalize_phone(phone)
         except InvalidPhone as e:
             raise InvalidInput("Not a phone number.", [FieldError("phone", str(e), None, "invalid_phone")]) from None
         out = []
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             org = self._org(s, principal)
-            b = self.p.vault.blind_indexer(s, org_id=org.id, bits=org.blind_index_bits)(e164)
+            b = self.vault.blind_indexer(s, org_id=org.id, bits=org.blind_index_bits)(e164)
             candidates = s.execute(
                 select(Shipment).where(
                     Shipment.org_id == org.id,
@@ -390,7 +439,7 @@ class ShipmentService:
                 ).order_by(Shipment.waybill)
             ).scalars().all()
             # One log entry per search, naming every candidate whose phones are decrypted to filter.
-            opened = self.p.door.open_shipments(
+            opened = self.door.open_shipments(
                 s, principal=principal, shipments=candidates, columns=("sender_phone", "recipient_phone"),
                 purpose="phone_search",
             ) if candidates else []
@@ -401,16 +450,16 @@ class ShipmentService:
                     hits.append(c)
                     out.append({**masked_view(c), "matched_as": roles})
             if hits:  # a search that finds a canary is a reveal of it: alert before answering
-                self.p.canaries.alert_reveal(s, principal, org_id=principal.org_id,
-                                             waybills=[h.waybill for h in hits], purpose="phone_search")
+                self.bus.publish(Matched(principal=principal, purpose="phone_search", org_id=principal.org_id,
+                                         waybills=tuple(h.waybill for h in hits), session=s))
         return out
 
     # -- lifecycle ---------------------------------------------------------------------------
     def set_status(self, principal: ApiKeyPrincipal, waybill: str, status: str) -> dict:
-        self.p.orgs.require(principal, "shipments:write")
+        self.orgs.require(principal, "shipments:write")
         if status not in STATUSES:
             raise InvalidInput("Unknown status.", [FieldError("status", f"one of {', '.join(STATUSES)}")])
-        with self.p.db.session() as s:
+        with self.db.session() as s:
             sh = self._by_waybill(s, principal, waybill)
             if status not in TRANSITIONS[sh.status]:
                 allowed = ", ".join(sorted(TRANSITIONS[sh.status])) or "none (final status)"
@@ -418,7 +467,7 @@ class ShipmentService:
             s.add(ShipmentEvent(shipment_id=sh.id, from_status=sh.status, to_status=status, actor=principal.actor))
             sh.status, sh.status_changed_at = status, utcnow()
             if status in TERMINAL:  # a courier's access ends by itself with the delivery
-                self.p.access.end_assignments(s, shipment_id=sh.id, reason=status)
+                self.end_assignments(s, shipment_id=sh.id, reason=status)
             s.flush()
             return masked_view(sh)
 
@@ -436,7 +485,8 @@ class ShipmentService:
     }
 
     def _shred_where(self, session: Session, *conditions) -> int:
-        values = {**self._SHRED, "shredded_at": utcnow()}
+        now = utcnow()
+        values = {**self._SHRED, "shredded_at": now}
         # Lock the shipments first (PostgreSQL): a call being started re-reads its shipment with the same
         # lock before sealing anything, so it either commits before the call records are erased here or
         # finds the shipment shredded.
@@ -445,18 +495,7 @@ class ShipmentService:
         if not ids:
             return 0
         session.execute(delete(LabelToken).where(LabelToken.shipment_id.in_(ids)))
-        # The parcel's calls go with it: the signed call tokens (they name the recipient's number) and
-        # the masked-calling sessions' numbers are erased, not only left encrypted; the recipient's keyed
-        # digest is overwritten too (no real number digests to zeros), so with the digest key the records
-        # can no longer be linked back to the person, and the call check and routing simply miss them.
-        session.execute(update(CallIntent).where(CallIntent.shipment_id.in_(ids))
-                        .values(passport="", recipient_digest=SHREDDED_DIGEST)
-                        .execution_options(synchronize_session=False))
-        session.execute(update(MaskedCall).where(MaskedCall.shipment_id.in_(ids))
-                        .values(courier_phone_ct=b"", recipient_phone_ct=b"", recipient_digest=SHREDDED_DIGEST,
-                                ended_at=func.coalesce(MaskedCall.ended_at, values["shredded_at"]),
-                                ended_reason=func.coalesce(MaskedCall.ended_reason, "shredded"))
-                        .execution_options(synchronize_session=False))
+        self.on_shred(session, ids, at=now)  # the parcel's calls go with it
         res = cast(CursorResult[Any], session.execute(
             update(Shipment).where(Shipment.id.in_(ids), Shipment.shredded_at.is_(None)).values(**values)
             .execution_options(synchronize_session=False)
@@ -465,8 +504,8 @@ class ShipmentService:
 
     def shred(self, principal: ApiKeyPrincipal, waybill: str) -> None:
         """Destroy one shipment's data key and personal data now (statistics stay)."""
-        self.p.orgs.require(principal, "shipments:write")
-        with self.p.db.session() as s:
+        self.orgs.require(principal, "shipments:write")
+        with self.db.session() as s:
             sh = self._by_waybill(s, principal, waybill)
             self._shred_where(s, Shipment.id == sh.id)
         self._compact()
@@ -481,10 +520,10 @@ class ShipmentService:
 
     def run_retention(self, *, now: datetime | None = None, batch: int = 5000) -> int:
         """Shred personal data of shipments finished more than ``retention_days`` ago."""
-        cutoff = (now or utcnow()) - timedelta(days=self.p.settings.retention_days)
+        cutoff = (now or utcnow()) - timedelta(days=self.settings.retention_days)
         total = 0
         while True:
-            with self.p.db.session() as s:
+            with self.db.session() as s:
                 ids = s.execute(
                     select(Shipment.id).where(
                         Shipment.status.in_(TERMINAL), Shipment.status_changed_at < cutoff,
@@ -495,7 +534,7 @@ class ShipmentService:
                     break
                 total += self._shred_where(s, Shipment.id.in_(ids))
         # Spent one-time-code challenges hold a keyed digest of a phone number with times: none is kept.
-        self.p.otp.purge_spent()
+        self.purge_spent()
         if total:
             self._compact()
         return total
@@ -503,14 +542,14 @@ class ShipmentService:
     def _compact(self) -> None:
         """SQLite: push the WAL into the (secure-delete) file and truncate it, so no old page
         image holding a shredded key stays on disk."""
-        if self.p.db.dialect == "sqlite":
-            with self.p.db.engine.connect() as c:
+        if self.db.dialect == "sqlite":
+            with self.db.engine.connect() as c:
                 c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def stats(self, principal: ApiKeyPrincipal) -> dict:
         """Anonymous statistics, kept after shredding: counts by status and by province."""
-        self.p.orgs.require(principal, "shipments:read")
-        with self.p.db.read_session() as s:
+        self.orgs.require(principal, "shipments:read")
+        with self.db.read_session() as s:
             by_status = dict(s.execute(
                 select(Shipment.status, func.count()).where(Shipment.org_id == principal.org_id)
                 .group_by(Shipment.status)).all())
@@ -531,42 +570,44 @@ class ShipmentService:
                progress: Callable[[int], None] | None = None) -> dict:
         """Move every shipment's data key to the active data-key version, one short transaction
         per batch (the service keeps serving), then destroy versions no longer used."""
-        self.p.orgs.require(principal, "keys:admin")
+        self.orgs.require(principal, "keys:admin")
         moved, last_id = 0, 0
         while True:
-            with self.p.db.session() as s:
+            with self.db.session() as s:
                 org = self._org(s, principal)
-                active = self.p.vault.active_version(s, org_id=org.id)
+                active = self.vault.active_version(s, org_id=org.id)
                 rows = s.execute(
                     select(Shipment.id, Shipment.waybill, Shipment.dek, Shipment.dek_key_version)
                     .where(Shipment.org_id == org.id, Shipment.id > last_id)
                     .order_by(Shipment.id)
                     .limit(batch)
                 ).all()
-                todo = [r for r in rows if r.dek is not None and r.dek_key_version != active]
-                sealer = self.p.vault.sealer(s, org_id=org.id, count=len(todo)) if todo else None
-                for sid, waybill, dek, _version in todo:
+                todo = [(r.id, r.waybill, r.dek) for r in rows if r.dek is not None and r.dek_key_version != active]
+                sealer = self.vault.sealer(s, org_id=org.id, count=len(todo)) if todo else None
+                for sid, waybill, dek in todo:
+                    if sealer is None:  # never: there is one whenever todo is not empty
+                        break
                     # only the key that was read: a record shredded meanwhile keeps no key
-                    moved += s.execute(
+                    moved += cast(CursorResult[Any], s.execute(
                         update(Shipment).where(Shipment.id == sid, Shipment.dek == dek).values(
-                            dek=self.p.vault.rewrap_dek(s, org_id=org.id, table="shipments", record_id=waybill,
-                                                        dek=dek, sealer=sealer),
-                            dek_key_version=sealer.version,  # type: ignore[union-attr]  # set: todo is not empty
+                            dek=self.vault.rewrap_dek(s, org_id=org.id, table="shipments", record_id=waybill,
+                                                      dek=dek, sealer=sealer),
+                            dek_key_version=sealer.version,
                         ).execution_options(synchronize_session=False)
-                    ).rowcount
+                    )).rowcount
             if progress:
                 progress(moved)
             if len(rows) < batch:
                 break
             last_id = rows[-1][0]
-        with self.p.db.session() as s:
-            in_use = set(s.execute(select(Shipment.dek_key_version).where(
-                Shipment.org_id == principal.org_id, Shipment.dek.is_not(None)).distinct()).scalars())
-            for holder in (self.p.canaries, self.p.calls, self.p.intel):  # what else is sealed under the org key
+        with self.db.session() as s:
+            in_use = {v for v in s.execute(select(Shipment.dek_key_version).where(
+                Shipment.org_id == principal.org_id, Shipment.dek.is_not(None)).distinct()).scalars() if v is not None}
+            for holder in self.key_holders():  # what else is sealed under the org key
                 in_use |= holder.key_versions_in_use(s, org_id=principal.org_id)
-            destroyed = self.p.vault.destroy_retired(s, org_id=principal.org_id, in_use=in_use)
+            destroyed = self.vault.destroy_retired(s, org_id=principal.org_id, in_use=in_use)
         self._compact()
-        self.p.audit.append(actor=principal.actor, action="key_rewrap", org_id=principal.org_id,
+        self.audit.append(actor=principal.actor, action="key_rewrap", org_id=principal.org_id,
                             details={"rewrapped": moved, "destroyed_versions": destroyed})
         return {"rewrapped": moved, "destroyed_versions": destroyed}
 

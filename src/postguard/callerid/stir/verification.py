@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -53,6 +53,10 @@ from postguard.errors import (
 from postguard.logging import get_logger
 from postguard.phones import InvalidPhone, normalize_phone
 from postguard.vault.masking import mask_phone
+
+if TYPE_CHECKING:
+    from postguard.callerid.check import Caller
+    from postguard.callerid.stir.fetch import CertificateFetcher
 
 __all__ = ["PASSED", "FAILED", "NO_VALIDATION", "REASONS", "SIP_CODES", "sip_code", "VerificationService"]
 
@@ -191,12 +195,22 @@ def _match(passport: Passport, orig_key: str, dest_keys: tuple[str, ...]) -> Non
         raise PassportClaimsError("The call's To number is not among the PASSporT's dest numbers.")
 
 
+class Callers(Protocol):
+    """The courier registry's row for a calling number, or None (``postguard.callerid.check.CallCheck``)."""
+
+    def lookup(self, e164: str) -> Caller | None: ...
+
+
 class VerificationService:
     """``Platform.stir``: verification for telephony systems (``POST /v1/callerid/verify``,
     ``postguard calls verify``)."""
 
-    def __init__(self, platform) -> None:
-        self.p = platform
+    def __init__(self, *, fetcher: CertificateFetcher, trusted_cas: Sequence[bytes], callers: Callers) -> None:
+        """``fetcher`` fetches the certificate chains PASSporTs name (``x5u``); ``trusted_cas``: the CAs
+        a chain must end at; ``callers``: the courier registry's look-up (``postguard.callerid.check``)."""
+        self.fetcher = fetcher
+        self.trusted_cas = trusted_cas
+        self.callers = callers
 
     def verify(self, *, identity: str | None, orig: str, dest: str | Sequence[str],
                received_at: datetime | int | str | None = None, actor: str = "cli") -> dict:
@@ -210,7 +224,7 @@ class VerificationService:
             answer = {"verstat": NO_VALIDATION, "reason": _reason(428, "The call carries no Identity header.")}
         else:
             try:
-                passport = verify_fetched(identity, fetcher=self.p.x5u_fetcher, trusted_cas=self.p.stir_trusted_cas,
+                passport = verify_fetched(identity, fetcher=self.fetcher, trusted_cas=self.trusted_cas,
                                           now=at, max_age=FRESH_SECONDS, future_skew=FUTURE_SKEW)
                 _match(passport, orig_key, dest_keys)
             except PassportError as e:
@@ -234,7 +248,7 @@ class VerificationService:
             e164 = normalize_phone(orig)
         except InvalidPhone:
             return False
-        row = self.p.callcheck.lookup(e164)
+        row = self.callers.lookup(e164)
         return row is not None and row.status == "active"
 
 
