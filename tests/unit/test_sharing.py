@@ -226,3 +226,17 @@ def test_misp_event_uses_the_object_templates():
 def test_misp_event_needs_info():
     with pytest.raises(InvalidInput):
         to_misp_event(sample(), info="  ")
+
+
+@pytest.mark.parametrize("refs", [{"source_ref": ["indicator--a"], "target_ref": "x"},
+                                  {"source_ref": "indicator--a", "target_ref": {"id": "x"}},
+                                  {"source_ref": {"id": "indicator--a"}, "target_ref": ["x"]}])
+def test_based_on_with_malformed_refs_names_nothing(refs):
+    """A ``based-on`` relationship whose refs are not ids is ignored (it names no observable), never a crash."""
+    bundle = {"type": "bundle", "id": "bundle--1", "objects": [
+        {"type": "relationship", "spec_version": "2.1", "id": "relationship--1", "relationship_type": "based-on",
+         **refs},
+        {"type": "indicator", "spec_version": "2.1", "id": "indicator--a", "created": "2024-05-01T00:00:00Z",
+         "pattern": "[file:name = 'x']", "pattern_type": "stix"},
+    ]}
+    assert from_stix_bundle(bundle) == []

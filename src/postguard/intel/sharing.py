@@ -207,7 +207,7 @@ def tlp_marking(tlp: str) -> dict[str, Any]:
 
 def _observable(ind: SharedIndicator, marking: str) -> tuple[dict[str, Any], str, list[dict[str, Any]]]:
     """The SCO for an indicator, its STIX pattern, and any supporting objects (a bank's identity)."""
-    common = {"spec_version": "2.1", "object_marking_refs": [marking]}
+    common: dict[str, Any] = {"spec_version": "2.1", "object_marking_refs": [marking]}
     extra: list[dict[str, Any]] = []
     if ind.type == "phone":
         sco = {"type": "phone-number", "id": _sco_id("phone-number", {"value": ind.value}), **common,
@@ -337,18 +337,18 @@ def stix_objects(
             }))
     for s in sightings:
         key = f"{s.indicator.type}|{s.indicator.value}"
-        sdo = seen.get(key)
-        if sdo is None:
+        sighted = seen.get(key)
+        if sighted is None:
             raise InvalidInput("A sighting refers to an indicator not in the bundle.",
                                [FieldError("sightings", "indicator missing")])
         first, last = stix_time(s.first_seen), stix_time(s.last_seen)
         out.append((s.last_seen, {
             "type": "sighting", "spec_version": "2.1",
-            "id": _id("sighting", sdo["id"], first, last, str(s.count)),
+            "id": _id("sighting", sighted["id"], first, last, str(s.count)),
             "created_by_ref": identity["id"], "created": last, "modified": last,
             "first_seen": first, "last_seen": last, "count": s.count,
-            "sighting_of_ref": sdo["id"], "where_sighted_refs": [identity["id"]],
-            "object_marking_refs": sdo["object_marking_refs"],
+            "sighting_of_ref": sighted["id"], "where_sighted_refs": [identity["id"]],
+            "object_marking_refs": sighted["object_marking_refs"],
         }))
     for tlp in sorted(used_tlp):
         out.insert(1, (epoch, tlp_marking(tlp)))
@@ -408,7 +408,9 @@ def from_stix_bundle(bundle: dict[str, Any] | str | bytes) -> list[SharedIndicat
     based_on: dict[str, str] = {}
     for o in objects.values():
         if o["type"] == "relationship" and o.get("relationship_type") == "based-on":
-            based_on.setdefault(o.get("source_ref"), o.get("target_ref"))
+            source, target = o.get("source_ref"), o.get("target_ref")
+            if isinstance(source, str) and isinstance(target, str):  # else it names nothing in the bundle
+                based_on.setdefault(source, target)
     out: list[SharedIndicator] = []
     errors: list[FieldError] = []
     for i, o in enumerate(bundle["objects"]):
