@@ -51,7 +51,8 @@ def bad_field(field: str, message: str, code: str = "invalid") -> InvalidInput:
 def table_of(model: type[Base]) -> Table:
     """The table a model is mapped to (for Core statements: upserts, executemany updates)."""
     table = model.__table__
-    assert isinstance(table, Table)  # every model here maps one table
+    if not isinstance(table, Table):  # every model here maps one table
+        raise TypeError(f"{model.__name__} is not mapped to a table")
     return table
 
 
