@@ -10,9 +10,11 @@ from sqlalchemy import select
 
 from postguard.audit.models import AuditEntry
 from postguard.db.base import utcnow
-from postguard.errors import Forbidden, InvalidInput
+from postguard.callerid.calls import organisation
+from postguard.errors import Forbidden, InvalidInput, NotFound
 from postguard.phones import normalize_phone
 from postguard.platform import Platform
+from postguard.shipments.models import Shipment
 from tests.conftest import csv_bytes
 
 PASSWORD = "correct horse battery"
@@ -105,3 +107,20 @@ def test_customer_service_needs_a_ticket_and_break_glass_a_justification(world):
         previous = json.loads(s.execute(select(AuditEntry.entry).where(AuditEntry.idx == alert["i"] - 1)).scalar_one())
     assert previous["action"] == "break_glass" and previous["subject"] == w
     assert p.audit.verify().ok
+
+
+def test_a_justification_must_be_text_of_ten_characters_after_trimming(world):
+    p, _, people, rows = world
+    with p.db.read_session() as s:
+        sh = s.execute(select(Shipment).where(Shipment.waybill == rows[2]["waybill"])).scalar_one()
+        for justification in ("  because  ", ["police request 2026/117"], 12345678901):
+            with pytest.raises(InvalidInput) as e:
+                p.door.open_shipments(s, principal=people["boss"], shipments=[sh], columns=("recipient_name",),
+                                      purpose="break_glass", details={"justification": justification})
+            assert [x.field for x in e.value.errors] == ["justification"]
+
+
+def test_a_vanished_organisation_is_not_found(world):
+    p, *_ = world
+    with p.db.read_session() as s, pytest.raises(NotFound):
+        organisation(s, 987654321)

@@ -16,7 +16,11 @@ function):
   root (``postguard.cli.main``) imports the command modules;
 * no package uses another package's private names (``_name``): not by ``from x import _name``, not as
   ``module._name`` on a module of another package, not as ``p.<service>._name`` through the platform
-  (a service reached through the platform belongs to the package of the same name).
+  (a service reached through the platform belongs to the package of the same name), not on a
+  collaborator handed in: ``self.<attr>._name`` where the constructor stores in ``self.<attr>`` a
+  parameter annotated with another package's type, and ``param._name`` where a function's parameter
+  is annotated so (the annotation names the collaborator's package; a protocol the package declares
+  itself lists only what the package may use, and mypy checks that).
 
 import-linter checks the full set of layers (``.importlinter``); these tests keep the few rules it
 cannot express, or states less directly.
@@ -218,11 +222,74 @@ def _is_platform(node: ast.expr) -> bool:
         (isinstance(node, ast.Attribute) and node.attr in ("p", "platform"))
 
 
+def _annotated_package(annotation: ast.expr | None, names: dict[str, str], modules: dict[str, str]) -> str | None:
+    """The package of the postguard type an annotation names (``T``, ``T | None``, ``Optional[T]``,
+    ``"T"``, ``module.T``), None for anything else (builtins, libraries, containers, callables)."""
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        try:
+            annotation = ast.parse(annotation.value, mode="eval").body
+        except SyntaxError:
+            return None
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+        sides = [_annotated_package(side, names, modules) for side in (annotation.left, annotation.right)]
+        return next((side for side in sides if side is not None), None)
+    if isinstance(annotation, ast.Subscript) and isinstance(annotation.value, ast.Name) \
+            and annotation.value.id == "Optional":
+        return _annotated_package(annotation.slice, names, modules)
+    if isinstance(annotation, ast.Name) and annotation.id in names:
+        return _package(names[annotation.id])
+    if isinstance(annotation, ast.Attribute) and isinstance(annotation.value, ast.Name) \
+            and annotation.value.id in modules:
+        return _package(modules[annotation.value.id])
+    return None
+
+
+def _parameters(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.arg]:
+    a = function.args
+    return [*a.posonlyargs, *a.args, *a.kwonlyargs]
+
+
+def _collaborator_uses(tree: ast.Module, module: str, names: dict[str, str], modules: dict[str, str]) -> set[str]:
+    """``self.<attr>._name`` on what the constructor stored from a parameter annotated with another
+    package's type, and ``param._name`` on such a parameter of any function."""
+    own = _package(module)
+    out: set[str] = set()
+
+    def foreign(arg: ast.arg) -> bool:
+        pkg = _annotated_package(arg.annotation, names, modules)
+        return pkg is not None and pkg != own
+
+    for function in ast.walk(tree):
+        if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            params = {arg.arg for arg in _parameters(function) if foreign(arg)}
+            out.update(f"{module}: {ast.unparse(node)}" for node in ast.walk(function)
+                       if isinstance(node, ast.Attribute) and _private(node.attr)
+                       and isinstance(node.value, ast.Name) and node.value.id in params)
+    for cls in ast.walk(tree):
+        if not isinstance(cls, ast.ClassDef):
+            continue
+        init = next((f for f in cls.body if isinstance(f, ast.FunctionDef) and f.name == "__init__"), None)
+        if init is None:
+            continue
+        params = {arg.arg for arg in _parameters(init)[1:] if foreign(arg)}
+        held = {target.attr for node in ast.walk(init) if isinstance(node, ast.Assign | ast.AnnAssign)
+                and isinstance(node.value, ast.Name) and node.value.id in params
+                for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+                and target.value.id == "self"}
+        out.update(f"{module}: {ast.unparse(node)}" for node in ast.walk(cls)
+                   if isinstance(node, ast.Attribute) and _private(node.attr)
+                   and isinstance(node.value, ast.Attribute) and node.value.attr in held
+                   and isinstance(node.value.value, ast.Name) and node.value.value.id == "self")
+    return out
+
+
 def private_uses(source: str, module: str, *, is_package: bool = False) -> set[str]:
     """The private names of other packages that ``source`` uses, as ``"<module>: <how>"``."""
     tree = ast.parse(source)
     out: set[str] = set()
     modules: dict[str, str] = {}  # local name -> postguard module it is bound to
+    names: dict[str, str] = {}  # local name -> postguard module it was imported from (not a module)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -247,6 +314,8 @@ def private_uses(source: str, module: str, *, is_package: bool = False) -> set[s
                     out.add(f"{module}: from {base} import {alias.name}")
                 if _is_module(full):
                     modules[alias.asname or alias.name] = full
+                else:
+                    names[alias.asname or alias.name] = base
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Attribute) and _private(node.attr)):
             continue
@@ -257,7 +326,7 @@ def private_uses(source: str, module: str, *, is_package: bool = False) -> set[s
             out.add(f"{module}: {ast.unparse(node)}")  # the platform's own private state
         elif isinstance(owner, ast.Attribute) and _is_platform(owner.value) and owner.attr != _package(module):
             out.add(f"{module}: {ast.unparse(node)}")
-    return out
+    return out | _collaborator_uses(tree, module, names, modules)
 
 
 def test_the_private_scan_sees_each_kind_of_use():
@@ -272,6 +341,54 @@ def test_the_private_scan_sees_each_kind_of_use():
     # Inside one package, and names that are not private, are fine.
     assert private_uses("from .deadlines import _due\nself.p.privacy._cache\nx.__dict__", m) == set()
     assert private_uses("from postguard.audit import merkle\nmerkle.MerkleTree\nself._x", m) == set()
+
+
+def test_the_private_scan_sees_private_names_of_collaborators_handed_in():
+    m = "postguard.privacy.service"
+    source = """
+from typing import TYPE_CHECKING, Optional
+from postguard.vault.service import Vault
+from postguard.privacy.deadlines import Clock
+from postguard.audit import log
+if TYPE_CHECKING:
+    from postguard.access.door import Door as Gate
+
+class S:
+    def __init__(self, vault: Vault, *, door: "Gate | None", audit: Optional[log.AuditLog], clock: Clock,
+                 n: int, calls: list[Vault]) -> None:
+        self.vault = vault
+        self._door = door
+        self.audit: log.AuditLog | None = audit
+        self.clock = clock
+        self.n = n
+        self.calls = calls
+
+    def f(self, other: Vault):
+        self.vault._kek_aad(1), self._door._rule("x"), self.audit._sync()
+        self.vault.encrypt(b""), self.clock._now(), self.n._x, self._private, other._decrypt(b"")
+
+def g(vault: "Vault", x) -> None:
+    vault._open(), x._y
+"""
+    assert private_uses(source, m) == {f"{m}: self.vault._kek_aad", f"{m}: self._door._rule",
+                                       f"{m}: self.audit._sync", f"{m}: other._decrypt", f"{m}: vault._open"}
+    # Not reported: what the scan cannot decide (a container, an untyped parameter) and the package's
+    # own types (from the vault's point of view, ``vault`` and ``other`` are its own, the clock is not).
+    v = "postguard.vault.opener"
+    assert private_uses(source, v) == {f"{v}: self._door._rule", f"{v}: self.audit._sync", f"{v}: self.clock._now"}
+
+
+def test_the_private_scan_sees_an_injected_use_in_a_real_service():
+    path = SRC / "access" / "service.py"
+    m = _module_name(path)
+    source = path.read_text(encoding="utf-8")
+    assert private_uses(source, m) == set()
+    for real, injected in (("self.audit.append(", "self.audit._append("),
+                           ("self.orgs.require(", "self.orgs._require(")):
+        assert real in source
+        assert private_uses(source.replace(real, injected, 1), m) == {f"{m}: {injected[:-1]}"}
+    # the door is the package's own: its private names are not another package's
+    assert private_uses(source.replace("self.door.open_shipments(", "self.door._decide_shipments("), m) == set()
 
 
 def test_no_package_uses_another_packages_private_names():

@@ -72,9 +72,9 @@ are ``reveal_denied``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -187,9 +187,15 @@ def _why_not(principal: Principal, who: tuple[str, ...], purpose: str) -> str:
     return f"{purpose} is not for this principal"
 
 
+# What callers state about a request (a ticket, a reason, a justification…), logged with the decision.
+Details = Mapping[str, object]
+# The records a decision is about (``records`` or ``waybills``), logged with refusals too.
+Records = dict[str, list[str]]
+
+
 class AccessLog(Protocol):
     def append(self, *, actor: str, action: str, org_id: int | None = None, subject: str | None = None,
-               purpose: str | None = None, details: dict | None = None) -> int: ...
+               purpose: str | None = None, details: dict[str, object] | None = None) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -213,15 +219,16 @@ class Door:
             raise InvalidInput("Unknown purpose.", [FieldError("purpose", f"one of {', '.join(PURPOSES)}")])
         return rule
 
-    def _refuse(self, principal: Principal, *, purpose: str, subject: str | None, records: dict, why: str):
+    def _refuse(self, principal: Principal, *, purpose: str, subject: str | None, records: Records,
+                why: str) -> NoReturn:
         self._log.append(actor=principal.actor, action="reveal_denied", org_id=principal.org_id, subject=subject,
                          purpose=purpose, details={"reason": why, **records})
         raise Forbidden(f"Not allowed: {why}.")
 
     def _admit(self, principal: Principal, rule: Rule, *, purpose: str, kinds: set[str], columns: set[str],
-               org_ids: set[int], subject: str | None, records: dict) -> None:
+               org_ids: set[int], subject: str | None, records: Records) -> None:
         """The checks every purpose shares: who, what (the kind and columns), whose (the organisation)."""
-        def refuse(why: str):
+        def refuse(why: str) -> NoReturn:
             self._refuse(principal, purpose=purpose, subject=subject, records=records, why=why)
 
         if not admitted(principal, rule.who):
@@ -233,7 +240,7 @@ class Door:
                    else "the data belongs to another organisation")
 
     def _publish(self, session: Session, principal: Principal, rule: Rule, *, purpose: str,
-                 subjects: tuple[str, ...], index: int, details: dict) -> None:
+                 subjects: tuple[str, ...], index: int, details: dict[str, object]) -> None:
         # After the entry is durable and before anything is decrypted: a subscriber that cannot do its
         # part (an alert that cannot be recorded) stops the reveal like a log entry that cannot.
         self._bus.publish(Revealed(principal=principal, purpose=purpose, kind=rule.kind, org_id=principal.org_id,
@@ -241,13 +248,13 @@ class Door:
 
     # -- sealed values ---------------------------------------------------------------------------
     def open(self, session: Session, principal: Principal, purpose: str, secrets: Sequence[SealedValue | Owned],
-             *, subject: str | None = None, details: dict | None = None) -> list[str | bytes | None]:
+             *, subject: str | None = None, details: Details | None = None) -> list[str | bytes | None]:
         """Decide, log once for the whole request, publish ``Revealed``, then open each secret (in
         order). ``Owned`` secrets name the member of staff they belong to (``own`` purposes need it)."""
         rule = self._rule(purpose)
         details = dict(details or {})
         values = [s.value if isinstance(s, Owned) else s for s in secrets]
-        records = {"records": [f"{v.table}:{v.record_id}" for v in values][:50]}
+        records: Records = {"records": [f"{v.table}:{v.record_id}" for v in values][:50]}
         self._admit(principal, rule, purpose=purpose, kinds={v.table for v in values},
                     columns={v.column for v in values}, org_ids={v.org_id for v in values}, subject=subject,
                     records=records)
@@ -265,12 +272,12 @@ class Door:
         return [self._opener.open_value(session, v) for v in values]
 
     # -- shipments -------------------------------------------------------------------------------
-    def _decide_shipments(self, session: Session, principal: Principal, rule: Rule, *, shipments, columns,
-                          purpose: str, details: dict) -> None:
+    def _decide_shipments(self, session: Session, principal: Principal, rule: Rule, *, shipments: Sequence[Shipment],
+                          columns: tuple[str, ...], purpose: str, details: Details) -> None:
         subject = shipments[0].waybill if len(shipments) == 1 else None
-        records = {"waybills": [s.waybill for s in shipments]}
+        records: Records = {"waybills": [s.waybill for s in shipments]}
 
-        def refuse(why: str):
+        def refuse(why: str) -> NoReturn:
             self._refuse(principal, purpose=purpose, subject=subject, records=records, why=why)
 
         self._admit(principal, rule, purpose=purpose, kinds={SHIPMENTS}, columns=set(columns),
@@ -292,16 +299,17 @@ class Door:
         if purpose == "customer_service" and not (details.get("ticket") and details.get("reason")):
             raise InvalidInput("A ticket and a reason are required.",
                                [FieldError(f, "required") for f in ("ticket", "reason") if not details.get(f)])
-        if purpose == "break_glass" and len((details.get("justification") or "").strip()) < 10:
+        justification = details.get("justification") or ""
+        if purpose == "break_glass" and not (isinstance(justification, str) and len(justification.strip()) >= 10):
             raise InvalidInput("A justification is required.", [FieldError("justification", "at least 10 characters")])
 
     def open_shipments(
         self, session: Session, *, principal: Principal, shipments: Sequence[Shipment], columns: tuple[str, ...],
-        purpose: str, details: dict | None = None,
+        purpose: str, details: Details | None = None,
     ) -> list[dict[str, str | None]]:
         """Decide, log once for the whole request, publish ``Revealed``, then decrypt ``columns`` of each
         shipment."""
-        details = details or {}
+        details = dict(details or {})
         rule = self._rule(purpose)
         if rule.kind != SHIPMENTS:
             raise InvalidInput("Unknown purpose.", [FieldError("purpose", "not a purpose for shipments")])
@@ -322,6 +330,6 @@ class Door:
         ]
 
     @staticmethod
-    def _dek_reader(session: Session, shipment_id: int):
+    def _dek_reader(session: Session, shipment_id: int) -> Callable[[], bytes | None]:
         """Reads a shipment's wrapped key again (when a re-wrap moved it after the shipment was read)."""
         return lambda: session.execute(select(Shipment.dek).where(Shipment.id == shipment_id)).scalar_one_or_none()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -34,7 +34,7 @@ def _iso(value: datetime) -> str:
 class MaskedLines(Protocol):
     """Masked calling (``postguard.callerid.calls.CallService``, a layer above: handed in by the wiring)."""
 
-    def masked_line(self, principal: StaffPrincipal, *, waybill: str, recipient: str | None) -> dict[str, Any]: ...
+    def masked_line(self, principal: StaffPrincipal, *, waybill: str, recipient: str | None) -> dict[str, object]: ...
 
 
 class AccessService:
@@ -52,6 +52,13 @@ class AccessService:
         if sh is None:
             raise NotFound(f"No shipment with waybill {waybill}.")
         return sh
+
+    @staticmethod
+    def _organisation(session: Session, org_id: int) -> Organisation:
+        org = session.get(Organisation, org_id)
+        if org is None:  # deleted since the shipment was read
+            raise NotFound("No such organisation.")
+        return org
 
     def assign(self, principal: StaffPrincipal | ApiKeyPrincipal, *, waybill: str, courier: str,
                window_start: datetime, window_end: datetime) -> int:
@@ -102,7 +109,7 @@ class AccessService:
         )
 
     def reveal(self, principal: StaffPrincipal, *, waybill: str, purpose: str, ticket: str | None = None,
-               reason: str | None = None, justification: str | None = None) -> dict:
+               reason: str | None = None, justification: str | None = None) -> dict[str, object]:
         """The personal data the purpose covers (see ``access.door.PURPOSES``), after the door has
         decided and logged."""
         details = {k: v for k, v in {"ticket": ticket, "reason": reason, "justification": justification}.items() if v}
@@ -119,7 +126,7 @@ class AccessService:
             columns = shipment_columns(purpose)
             (values,) = self.door.open_shipments(s, principal=principal, shipments=[sh], columns=columns,
                                                    purpose=purpose, details=details)
-            masked_only = purpose == "delivery" and s.get(Organisation, sh.org_id).masked_only
+            masked_only = purpose == "delivery" and self._organisation(s, sh.org_id).masked_only
         if masked_only:
             # Masked-only delivery: the courier gets the number masked and the proxy number to call.
             return {"waybill": waybill, **values,
@@ -128,7 +135,7 @@ class AccessService:
 
     # -- what a courier carries ---------------------------------------------------------------
     @staticmethod
-    def _delivery_view(sh: Shipment, a: Assignment, now: datetime) -> dict:
+    def _delivery_view(sh: Shipment, a: Assignment, now: datetime) -> dict[str, object]:
         in_window = a.window_start <= now <= a.window_end
         return {
             **masked_view(sh),
@@ -140,7 +147,7 @@ class AccessService:
             "can_reveal": in_window and sh.status == "out_for_delivery" and sh.shredded_at is None,
         }
 
-    def deliveries(self, principal: StaffPrincipal) -> list[dict]:
+    def deliveries(self, principal: StaffPrincipal) -> list[dict[str, object]]:
         """The courier's active assignments, masked, in window order."""
         if not isinstance(principal, StaffPrincipal) or principal.role != "courier":
             self.orgs.refuse(principal, reason="only couriers have deliveries", subject="deliveries",
@@ -155,7 +162,7 @@ class AccessService:
             ).all()
             return [self._delivery_view(sh, a, now) for sh, a in rows]
 
-    def delivery(self, principal: StaffPrincipal, *, waybill: str) -> dict | None:
+    def delivery(self, principal: StaffPrincipal, *, waybill: str) -> dict[str, object] | None:
         """One of the courier's active assignments (masked), or None when the parcel is not theirs."""
         now = utcnow()
         with self.db.read_session() as s:
@@ -166,7 +173,7 @@ class AccessService:
             ).one_or_none()
             return None if row is None else self._delivery_view(row[0], row[1], now)
 
-    def active_assignments(self, principal: StaffPrincipal, *, limit: int = 50) -> list[dict]:
+    def active_assignments(self, principal: StaffPrincipal, *, limit: int = 50) -> list[dict[str, object]]:
         """The organisation's active assignments, newest first (masked), for hub staff and administrators."""
         with self.db.read_session() as s:
             rows = s.execute(
@@ -179,7 +186,7 @@ class AccessService:
             now = utcnow()
             return [{**self._delivery_view(sh, a, now), "courier": username} for sh, a, username in rows]
 
-    def couriers(self, principal: StaffPrincipal) -> list[dict]:
+    def couriers(self, principal: StaffPrincipal) -> list[dict[str, str]]:
         """Active couriers of the principal's organisation (username and display name)."""
         with self.db.read_session() as s:
             rows = s.execute(

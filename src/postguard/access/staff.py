@@ -7,7 +7,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -49,6 +49,15 @@ class SignedIn:
     token: str
     csrf: str
     principal: StaffPrincipal
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """One claimed sign-in attempt: the failure count after it (0 when it locked the account) and the
+    password hash to check."""
+
+    failed_logins: int
+    password_hash: str
 
 
 def _digest(token: str) -> bytes:
@@ -143,6 +152,7 @@ class StaffService:
         staff_id, org_id, status, code = row
         claim = self._claim_attempt(staff_id, now) if status == "active" else None
         signed: SignedIn | None = None
+        outcome: str | None
         if claim is None:  # inactive or locked: the same password work as any other answer
             self._hasher.verify(password, self._dummy)
             outcome = "inactive" if status != "active" else "locked"
@@ -158,14 +168,14 @@ class StaffService:
             raise Unauthenticated(_SIGN_IN_FAILED)
         return signed
 
-    def _claim_attempt(self, staff_id: int, now):
+    def _claim_attempt(self, staff_id: int, now: datetime) -> _Claim | None:
         """Claim one sign-in attempt, or None when the account is locked or not active. The counter
         is incremented and checked by the statement that returns it; the claim that reaches
         ``LOCK_AFTER`` locks the account and restarts the counter (so it returns 0)."""
         nxt = Staff.failed_logins + 1
         last = nxt >= LOCK_AFTER
         with self.db.session() as s:
-            return s.execute(
+            row = s.execute(
                 update(Staff)
                 .where(Staff.id == staff_id, Staff.status == "active",
                        or_(Staff.locked_until.is_(None), Staff.locked_until <= now))
@@ -175,8 +185,9 @@ class StaffService:
                 .returning(Staff.failed_logins, Staff.password_hash)
                 .execution_options(synchronize_session=False)
             ).one_or_none()
+        return None if row is None else _Claim(*row)
 
-    def _open_session(self, staff_id: int, code: str, now) -> SignedIn | None:
+    def _open_session(self, staff_id: int, code: str, now: datetime) -> SignedIn | None:
         """After the right password: clear the failures and open a session (None if the account was
         suspended meanwhile)."""
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from postguard.access.models import Assignment, Staff
 from postguard.callerid.codes import VN, spoken_code, vn_today
 from postguard.callerid.keys import phone_field
+from postguard.callerid.registry import opened_text
 from postguard.callerid.models import (
     CallCertificate,
     CallIntent,
@@ -229,7 +230,7 @@ class CallService:
         the courier's own number."""
         org = self.orgs.get(org_code)
         with self.db.session() as s:
-            s.get(Organisation, org.id).masked_only = bool(enabled)
+            organisation(s, org.id).masked_only = bool(enabled)
             pool = s.execute(select(func.count()).select_from(ProxyNumber).where(
                 ProxyNumber.org_id == org.id, ProxyNumber.status == "active")).scalar_one()
         self.audit.append(actor=actor, action="masked_only_set", org_id=org.id, subject=org.code,
@@ -260,7 +261,7 @@ class CallService:
                 sh, a = found
                 if not _unshredded(s, sh.id):  # shredded since the door decided: nothing may be sealed
                     return {**out, "call_unavailable": "shredded"}
-                org = s.get(Organisation, principal.org_id)
+                org = organisation(s, principal.org_id)
                 _, proxy = self._session(s, org=org, principal=principal, sh=sh, a=a, now=now, courier=calling,
                                          recipient=(recipient, self.keys.phone_digest(recipient)))
         except Conflict:
@@ -301,7 +302,7 @@ class CallService:
             # shipment is re-read (and locked) before anything naming the recipient is sealed.
             if not _unshredded(s, sh.id):
                 raise Conflict("The shipment's personal data was shredded; there is no one to call.")
-            org = s.get(Organisation, principal.org_id)
+            org = organisation(s, principal.org_id)
             session_row, proxy = self._session(s, org=org, principal=principal, sh=sh, a=a, now=now,
                                                courier=(courier_e164, courier_digest),
                                                recipient=(recipient, recipient_digest))
@@ -374,7 +375,7 @@ class CallService:
             (token,) = self.door.open(s, principal, "passport_record", [SealedValue(
                 org_id=row.org_id, table=INTENTS, column="passport", record_id=origid,
                 blob=base64.b64decode(row.passport))], subject=f"intent:{origid}")
-            return token
+            return opened_text(token)
 
     # -- routing (the telephony interface) ---------------------------------------------------------
     def route(self, *, caller: str, dialled: str, principal: ApiKeyPrincipal | None = None,
@@ -401,7 +402,10 @@ class CallService:
             if hit is None:
                 return refuse
             side = "recipient_phone" if hit.courier_digest == digest else "courier_phone"
-            waybill = s.get(Shipment, hit.shipment_id).waybill
+            shipment = s.get(Shipment, hit.shipment_id)
+            if shipment is None:  # erased since the session was read
+                raise NotFound("No such shipment.")
+            waybill = shipment.waybill
             who = principal if principal is not None else SystemActor(org_id=proxy.org_id, actor=actor)
             # Logged before the target is decrypted (fail closed: no entry, no number).
             (target,) = self.door.open(
@@ -452,6 +456,14 @@ class CallService:
                     "orig_tn": v.orig_tn, "dest_tns": list(v.dest_tns),
                     "window_end": intent.window_end.isoformat()}
         raise error
+
+
+def organisation(session: Session, org_id: int) -> Organisation:
+    """The organisation ``org_id``; NotFound when it was deleted since the caller read its id."""
+    org = session.get(Organisation, org_id)
+    if org is None:
+        raise NotFound("No such organisation.")
+    return org
 
 
 def _unshredded(s, shipment_id: int) -> bool:

@@ -38,6 +38,7 @@ import orjson
 from sqlalchemy import and_, select
 
 from postguard.access.models import Assignment, Staff
+from postguard.callerid.calls import organisation
 from postguard.callerid.codes import VN, code_matches, spoken_code, vn_today
 from postguard.callerid.directory import MISSING, Directory, Signal
 from postguard.callerid.keys import phone_field
@@ -103,9 +104,10 @@ class CheckInput:
     asked: tuple[str, ...] = ()
 
 
-def assess_requests(asked: Sequence[str], amount_vnd: int | None, cod_amount_vnd: int | None) -> list[dict]:
+def assess_requests(asked: Sequence[str], amount_vnd: int | None,
+                    cod_amount_vnd: int | None) -> list[dict[str, str | int]]:
     """Flags for what the caller asked (pure). ``cod_amount_vnd`` is None while the parcel is unknown."""
-    flags = [{"code": a, "severity": "danger"} for a in ASKED if a in asked]
+    flags: list[dict[str, str | int]] = [{"code": a, "severity": "danger"} for a in ASKED if a in asked]
     if amount_vnd is not None and amount_vnd > 0:
         if cod_amount_vnd is None:
             flags.append({"code": "amount_unverified", "severity": "warning"})
@@ -356,23 +358,24 @@ class CallCheck:
         live = and_(Assignment.ended_at.is_(None), Assignment.window_start <= now, Assignment.window_end >= now,
                     Shipment.status == "out_for_delivery", Shipment.shredded_at.is_(None))
         if row.kind == "proxy":
-            q = (select(Shipment, Assignment, MaskedCall).join(Assignment, Assignment.id == MaskedCall.assignment_id)
-                 .join(Shipment, Shipment.id == MaskedCall.shipment_id)
-                 .join(Staff, Staff.id == MaskedCall.courier_id)
-                 .where(MaskedCall.proxy_id == row.ref, MaskedCall.ended_at.is_(None), MaskedCall.ends_at >= now,
-                        Staff.status == "active", live))
+            proxied = (select(Shipment, Assignment, MaskedCall)
+                       .join(Assignment, Assignment.id == MaskedCall.assignment_id)
+                       .join(Shipment, Shipment.id == MaskedCall.shipment_id)
+                       .join(Staff, Staff.id == MaskedCall.courier_id)
+                       .where(MaskedCall.proxy_id == row.ref, MaskedCall.ended_at.is_(None),
+                              MaskedCall.ends_at >= now, Staff.status == "active", live))
             if citizen_e164 is not None:
-                q = q.where(MaskedCall.recipient_digest == self.keys.phone_digest(citizen_e164))
+                proxied = proxied.where(MaskedCall.recipient_digest == self.keys.phone_digest(citizen_e164))
             if waybill is not None:
-                q = q.where(Shipment.waybill == waybill)
-            hit = s.execute(q.limit(1)).first()
+                proxied = proxied.where(Shipment.waybill == waybill)
+            hit = s.execute(proxied.limit(1)).first()
             return (hit[0], hit[1], hit[2].courier_id) if hit else None
         q = (select(Shipment, Assignment).join(Assignment, Assignment.shipment_id == Shipment.id)
              .where(Assignment.courier_id == row.ref, Shipment.org_id == row.org_id, live))
         if waybill is not None:
             q = q.where(Shipment.waybill == waybill)
         if citizen_e164 is not None:
-            org = s.get(Organisation, row.org_id)
+            org = organisation(s, row.org_id)
             bidx = self.vault.blind_indexer(s, org_id=org.id, bits=org.blind_index_bits)(citizen_e164)
             q = q.where(Shipment.recipient_phone_bidx == bidx)
         candidates = s.execute(q.order_by(Shipment.id)).all()

@@ -119,6 +119,8 @@ class CourierRegistry:
                 if self._taken(s, digest, staff.id):
                     raise Conflict("This number is already registered to another courier.")
                 fresh = s.get(CourierPhone, row.id)
+                if fresh is None:  # removed since it was read
+                    raise NotFound("This number is not registered for the courier; add it first.")
                 fresh.status, fresh.verified_at = "verified", utcnow()
             self.audit.append(actor=actor, action="courier_phone_verified", org_id=staff.org_id,
                                 subject=f"staff:{staff.id}", details={"phone": mask_phone(e164)})
@@ -146,7 +148,8 @@ class CourierRegistry:
                 return []
             opened = self.door.open(s, principal, "courier_own_numbers", [_sealed(r) for r in rows],
                                       subject=f"staff:{principal.staff_id}")
-        return [{"phone": national_format(e164), "e164": e164, "status": r.status} for r, e164 in zip(rows, opened, strict=False)]
+        return [{"phone": national_format(e164), "e164": e164, "status": r.status}
+                for r, e164 in zip(rows, map(opened_text, opened), strict=False)]
 
     def calling_number(self, session, principal: StaffPrincipal) -> tuple[str, bytes] | None:
         """The courier's first verified number (E.164) and its digest, or None; opened through the door
@@ -159,7 +162,14 @@ class CourierRegistry:
             return None
         (e164,) = self.door.open(session, principal, "call_setup", [_sealed(r)],
                                    subject=f"staff:{principal.staff_id}")
-        return e164, r.phone_digest
+        return opened_text(e164), r.phone_digest
+
+
+def opened_text(value: str | bytes | None) -> str:
+    """A stored value the door opened as text (a number, a token): never absent nor binary here."""
+    if not isinstance(value, str):
+        raise TypeError("expected a text value from the door")
+    return value
 
 
 def _sealed(r: CourierPhone) -> Owned:
