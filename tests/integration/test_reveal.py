@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from postguard.audit.models import AuditEntry
 from postguard.db.base import utcnow
-from postguard.callerid.calls import organisation
+from postguard.orgs.service import OrgService
 from postguard.errors import Forbidden, InvalidInput, NotFound
 from postguard.phones import normalize_phone
 from postguard.platform import Platform
@@ -123,4 +123,4 @@ def test_a_justification_must_be_text_of_ten_characters_after_trimming(world):
 def test_a_vanished_organisation_is_not_found(world):
     p, *_ = world
     with p.db.read_session() as s, pytest.raises(NotFound):
-        organisation(s, 987654321)
+        OrgService.by_id(s, 987654321)

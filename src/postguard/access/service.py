@@ -12,7 +12,6 @@ from postguard.access.door import reveals_for_role, shipment_columns
 from postguard.access.models import Assignment, Staff
 from postguard.db.base import utcnow
 from postguard.errors import FieldError, Forbidden, InvalidInput, NotFound
-from postguard.orgs.models import Organisation
 from postguard.principals import ApiKeyPrincipal, StaffPrincipal
 from postguard.shipments.models import Shipment
 from postguard.shipments.service import masked_view
@@ -52,13 +51,6 @@ class AccessService:
         if sh is None:
             raise NotFound(f"No shipment with waybill {waybill}.")
         return sh
-
-    @staticmethod
-    def _organisation(session: Session, org_id: int) -> Organisation:
-        org = session.get(Organisation, org_id)
-        if org is None:  # deleted since the shipment was read
-            raise NotFound("No such organisation.")
-        return org
 
     def assign(self, principal: StaffPrincipal | ApiKeyPrincipal, *, waybill: str, courier: str,
                window_start: datetime, window_end: datetime) -> int:
@@ -126,7 +118,7 @@ class AccessService:
             columns = shipment_columns(purpose)
             (values,) = self.door.open_shipments(s, principal=principal, shipments=[sh], columns=columns,
                                                    purpose=purpose, details=details)
-            masked_only = purpose == "delivery" and self._organisation(s, sh.org_id).masked_only
+            masked_only = purpose == "delivery" and self.orgs.by_id(s, sh.org_id).masked_only
         if masked_only:
             # Masked-only delivery: the courier gets the number masked and the proxy number to call.
             return {"waybill": waybill, **values,

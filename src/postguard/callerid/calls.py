@@ -230,7 +230,7 @@ class CallService:
         the courier's own number."""
         org = self.orgs.get(org_code)
         with self.db.session() as s:
-            organisation(s, org.id).masked_only = bool(enabled)
+            self.orgs.by_id(s, org.id).masked_only = bool(enabled)
             pool = s.execute(select(func.count()).select_from(ProxyNumber).where(
                 ProxyNumber.org_id == org.id, ProxyNumber.status == "active")).scalar_one()
         self.audit.append(actor=actor, action="masked_only_set", org_id=org.id, subject=org.code,
@@ -261,7 +261,7 @@ class CallService:
                 sh, a = found
                 if not _unshredded(s, sh.id):  # shredded since the door decided: nothing may be sealed
                     return {**out, "call_unavailable": "shredded"}
-                org = organisation(s, principal.org_id)
+                org = self.orgs.by_id(s, principal.org_id)
                 _, proxy = self._session(s, org=org, principal=principal, sh=sh, a=a, now=now, courier=calling,
                                          recipient=(recipient, self.keys.phone_digest(recipient)))
         except Conflict:
@@ -302,7 +302,7 @@ class CallService:
             # shipment is re-read (and locked) before anything naming the recipient is sealed.
             if not _unshredded(s, sh.id):
                 raise Conflict("The shipment's personal data was shredded; there is no one to call.")
-            org = organisation(s, principal.org_id)
+            org = self.orgs.by_id(s, principal.org_id)
             session_row, proxy = self._session(s, org=org, principal=principal, sh=sh, a=a, now=now,
                                                courier=(courier_e164, courier_digest),
                                                recipient=(recipient, recipient_digest))
@@ -456,14 +456,6 @@ class CallService:
                     "orig_tn": v.orig_tn, "dest_tns": list(v.dest_tns),
                     "window_end": intent.window_end.isoformat()}
         raise error
-
-
-def organisation(session: Session, org_id: int) -> Organisation:
-    """The organisation ``org_id``; NotFound when it was deleted since the caller read its id."""
-    org = session.get(Organisation, org_id)
-    if org is None:
-        raise NotFound("No such organisation.")
-    return org
 
 
 def _unshredded(s, shipment_id: int) -> bool:

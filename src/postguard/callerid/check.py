@@ -38,7 +38,6 @@ import orjson
 from sqlalchemy import and_, select
 
 from postguard.access.models import Assignment, Staff
-from postguard.callerid.calls import organisation
 from postguard.callerid.codes import VN, code_matches, spoken_code, vn_today
 from postguard.callerid.directory import MISSING, Directory, Signal
 from postguard.callerid.keys import phone_field
@@ -47,6 +46,7 @@ from postguard.db.base import utcnow
 from postguard.db.engine import placeholder
 from postguard.errors import FieldError, InvalidInput, RateLimited, Unauthenticated
 from postguard.orgs.models import Organisation
+from postguard.orgs.service import OrgService
 from postguard.principals import ProvenCitizen
 from postguard.shipments.models import Shipment
 
@@ -375,7 +375,7 @@ class CallCheck:
         if waybill is not None:
             q = q.where(Shipment.waybill == waybill)
         if citizen_e164 is not None:
-            org = organisation(s, row.org_id)
+            org = OrgService.by_id(s, row.org_id)
             bidx = self.vault.blind_indexer(s, org_id=org.id, bits=org.blind_index_bits)(citizen_e164)
             q = q.where(Shipment.recipient_phone_bidx == bidx)
         candidates = s.execute(q.order_by(Shipment.id)).all()

@@ -97,6 +97,15 @@ class OrgService:
         except IntegrityError:
             raise Conflict(f"An organisation with code {code} already exists.") from None
 
+    @staticmethod
+    def by_id(session: Session, org_id: int) -> Organisation:
+        """The organisation ``org_id``, in ``session``; NotFound when it was deleted since the caller read
+        its id."""
+        org = session.get(Organisation, org_id)
+        if org is None:
+            raise NotFound("No such organisation.")
+        return org
+
     def get(self, code: str) -> Organisation:
         with self.db.read_session() as s:
             org = s.execute(select(Organisation).where(Organisation.code == code.strip().upper())).scalar_one_or_none()

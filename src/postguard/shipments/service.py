@@ -266,10 +266,7 @@ class ShipmentService:
         return conn.exec_driver_sql(sql, self._rows(org_id, list(items), prot, stamp)).rowcount
 
     def _org(self, session: Session, principal: ApiKeyPrincipal) -> Organisation:
-        org = session.get(Organisation, principal.org_id)
-        if org is None:
-            raise NotFound("Organisation not found.")
-        return org
+        return self.orgs.by_id(session, principal.org_id)
 
     def create(self, principal: ApiKeyPrincipal, data: dict) -> dict:
         self.orgs.require(principal, "shipments:write")
