@@ -4,7 +4,7 @@ inclusion proofs against the latest signed checkpoint."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,10 +13,11 @@ from postguard import places
 from postguard.db.base import utcnow
 from postguard.errors import Conflict, NotFound
 from postguard.orgs.models import Organisation
-from postguard.principals import DataSubject
+from postguard.principals import DataSubject, Principal
 from postguard.privacy.formats import b64, iso
 from postguard.privacy.models import DataSubjectRequest
-from postguard.shipments.models import ShipmentEvent
+from postguard.privacy.subjects import organisation
+from postguard.shipments.models import Shipment, ShipmentEvent
 
 if TYPE_CHECKING:
     from postguard.access.door import Door
@@ -42,22 +43,22 @@ class AccessExport:
         self.history = history
         self.requests = requests
 
-    def _export(self, session: Session, org: Organisation, principal, e164: str, *, match_purpose: str,
-                open_purpose: str, request: DataSubjectRequest, me: str) -> dict:
+    def _export(self, session: Session, org: Organisation, principal: Principal, e164: str, *, match_purpose: str,
+                open_purpose: str, request: DataSubjectRequest, me: str) -> dict[str, Any]:
         matched = self.subjects.match(session, org, principal, e164, match_purpose,
-                              request=request.ref if match_purpose == "dsr_match" else None)
-        groups: dict[tuple[str, ...], list] = {}
+                                      request=request.ref if match_purpose == "dsr_match" else None)
+        groups: dict[tuple[str, ...], list[Shipment]] = {}
         for sh, roles in matched:
             if sh.dek is not None:
                 groups.setdefault(roles, []).append(sh)
-        opened: dict[str, dict] = {}
+        opened: dict[str, dict[str, str | None]] = {}
         for roles, shs in groups.items():
             columns = tuple(c for r in roles for c in SIDES[r]) + ("goods_description",)
             for sh, values in zip(shs, self.door.open_shipments(
                     session, principal=principal, shipments=shs, columns=columns, purpose=open_purpose,
                     details={"request": request.ref}), strict=True):
                 opened[sh.waybill] = values
-        events: dict[int, list] = {}
+        events: dict[int, list[dict[str, str | None]]] = {}
         if matched:
             for ev in session.execute(select(ShipmentEvent).where(
                     ShipmentEvent.shipment_id.in_([sh.id for sh, _ in matched])).order_by(ShipmentEvent.id)).scalars():
@@ -66,9 +67,9 @@ class AccessExport:
         cp, vkey, body = self.history.checkpoint()
         self.history.index_mentions()
         tree = self.audit.synced_tree(session)
-        hist = self.history.entries(session, org_id=org.id, waybills={sh.waybill for sh, _ in matched}, me=me, tree=tree,
-                             size=cp.size)
-        shipments = []
+        hist = self.history.entries(session, org_id=org.id, waybills={sh.waybill for sh, _ in matched}, me=me,
+                                    tree=tree, size=cp.size)
+        shipments: list[dict[str, Any]] = []
         for sh, roles in matched:
             prov, ward = places.province(sh.recipient_province_code), places.ward(sh.recipient_ward_code)
             shipments.append({
@@ -85,7 +86,7 @@ class AccessExport:
             "verifier_key": vkey,
         }
 
-    def export(self, principal, ref: str) -> dict:
+    def export(self, principal: Principal, ref: str) -> dict[str, Any]:
         """The access export of a request, for the DPO to deliver (decrypted through the door, logged)."""
         self.subjects.need_dpo(principal)
         with self.db.session() as s:
@@ -93,11 +94,11 @@ class AccessExport:
             if r.kind != "access":
                 raise Conflict(f"Request {r.ref} is a {r.kind} request, not an access request.")
             e164 = self.requests.contact(s, principal, r)
-            org = s.get(Organisation, r.org_id)
+            org = organisation(s, r.org_id)
             return self._export(s, org, principal, e164, match_purpose="dsr_match", open_purpose="dsr_export",
                                 request=r, me="")
 
-    def export_for_subject(self, e164: str, ref: str) -> dict:
+    def export_for_subject(self, e164: str, ref: str) -> dict[str, Any]:
         """The person downloads the export of their own completed access request (logged)."""
         e164 = self.subjects.phone(e164)
         digest = self.subjects.subject_digest(e164)
@@ -109,7 +110,7 @@ class AccessExport:
                 raise NotFound(f"No access request {ref} for this number.")
             if r.status != "completed":
                 raise Conflict(f"Request {r.ref} is not completed yet.")
-            org = s.get(Organisation, r.org_id)
+            org = organisation(s, r.org_id)
             me = DataSubject(org.id, digest)
             return self._export(s, org, me, e164, match_purpose="data_subject", open_purpose="data_subject",
                                 request=r, me=me.actor)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -17,12 +18,13 @@ from sqlalchemy.orm import Session
 
 from postguard.access.models import Staff
 from postguard.audit import merkle
-from postguard.audit.checkpoint import open_checkpoint
-from postguard.audit.models import AuditEntry
+from postguard.audit.checkpoint import Checkpoint, open_checkpoint
+from postguard.audit.models import AuditCheckpoint, AuditEntry
 from postguard.orgs.models import Organisation
 from postguard.principals import DataSubject
 from postguard.privacy.formats import b64
 from postguard.privacy.models import AuditMention, AuditMentionCursor
+from postguard.shipments.models import Shipment
 from postguard.shipments.service import masked_view
 from postguard.vault.masking import mask_name
 
@@ -36,7 +38,7 @@ _WAYBILL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{3,39}$")  # as postguard.shipm
 _MENTIONS_LOCK = 0x6D656E74696F6E73  # "mentions"
 
 
-def _call_check(entry: dict, private: bool) -> dict | None:
+def _call_check(entry: dict[str, Any], private: bool) -> dict[str, str | None] | None:
     """What a call-check entry says in words: ``{"kind": "call"|"spoken_code", "caller": "…678"}``
     (the caller's last three digits; withheld with the entry when it also names other parcels); None
     for other entries."""
@@ -47,7 +49,6 @@ def _call_check(entry: dict, private: bool) -> dict | None:
         return {"kind": "spoken_code", "caller": None}
     caller = details.get("caller")
     return {"kind": "call", "caller": caller if isinstance(caller, str) and not private else None}
-
 
 
 class AccessHistory:
@@ -63,7 +64,7 @@ class AccessHistory:
             q = q.where(Organisation.id == org_id)
         return list(session.execute(q).scalars())
 
-    def _actors(self, session: Session, entries: list[AuditEntry]) -> dict[int, Staff]:
+    def _actors(self, session: Session, entries: Sequence[AuditEntry]) -> dict[int, Staff]:
         ids = {int(e.actor.split(":", 1)[1]) for e in entries
                if e.actor.startswith("staff:") and e.actor.split(":", 1)[1].isdigit()}
         if not ids:
@@ -71,7 +72,7 @@ class AccessHistory:
         return {st.id: st for st in session.execute(select(Staff).where(Staff.id.in_(ids))).scalars()}
 
     @staticmethod
-    def _who(actor: str, me: str, staff: dict[int, Staff]) -> dict:
+    def _who(actor: str, me: str, staff: dict[int, Staff]) -> dict[str, str]:
         kind, _, rest = actor.partition(":")
         if actor == me:
             return {"kind": "you"}
@@ -99,7 +100,7 @@ class AccessHistory:
                                  .where(AuditEntry.idx >= start).order_by(AuditEntry.idx).limit(batch)).all()
                 if not rows:
                     return total
-                mentions = []
+                mentions: list[dict[str, Any]] = []
                 for idx, org_id, subject, entry in rows:
                     if org_id is None:
                         continue
@@ -108,20 +109,19 @@ class AccessHistory:
                              if isinstance(w, str) and _WAYBILL.match(w)}
                     mentions += [{"org_id": org_id, "waybill": w, "idx": idx} for w in names]
                 if mentions:
-                    ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(
-                        AuditMention.__table__)
+                    ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(AuditMention)
                     s.execute(ins.on_conflict_do_nothing(), mentions)
                 s.execute(update(AuditMentionCursor).where(AuditMentionCursor.id == 1,
                                                            AuditMentionCursor.size < rows[-1].idx + 1)
                           .values(size=rows[-1].idx + 1))
                 total += len(rows)
 
-    def entries(self, session: Session, *, org_id: int, waybills: set[str], me: str, tree,
-                 size: int) -> dict[str, list[dict]]:
+    def entries(self, session: Session, *, org_id: int, waybills: set[str], me: str, tree: merkle.MerkleTree,
+                size: int) -> dict[str, list[dict[str, Any]]]:
         """Access-log entries about each of ``waybills`` (named as subject or listed in the details),
         each with its inclusion proof in the tree of ``size`` entries, checked. Call
         ``index_mentions`` first."""
-        out: dict[str, list[dict]] = {w: [] for w in waybills}
+        out: dict[str, list[dict[str, Any]]] = {w: [] for w in waybills}
         if not waybills:
             return out
         rows = session.execute(
@@ -135,7 +135,7 @@ class AccessHistory:
         for row in rows:
             entry = json.loads(row.entry)
             named = set((entry.get("details") or {}).get("waybills") or [])
-            about = ({row.subject} | named) & waybills
+            about = waybills & ({row.subject} | named)
             if not about:
                 continue
             leaf_ok = merkle.leaf_hash(row.entry.encode("utf-8")) == row.leaf_hash
@@ -156,17 +156,17 @@ class AccessHistory:
                 out[w].append(item)
         return out
 
-    def checkpoint(self):
+    def checkpoint(self) -> tuple[AuditCheckpoint, str, Checkpoint]:
         """The latest signed checkpoint covering everything logged so far, its verified size and root."""
         cp = self.audit.checkpoint() or self.audit.latest_checkpoint()
         vkey = self.audit.verifier_key()
         body = open_checkpoint(cp.note, verifier_key=vkey)  # refuses a checkpoint that does not verify
         return cp, vkey, body
 
-    def my_data(self, e164: str) -> dict:
+    def my_data(self, e164: str) -> dict[str, Any]:
         """The person's shipments at every operator (masked) with who accessed them; logged."""
         e164 = self.subjects.phone(e164)
-        found = []
+        found: list[tuple[Organisation, Shipment, tuple[str, ...]]] = []
         digest = self.subjects.subject_digest(e164)
         with self.db.session() as s:
             for org in self._orgs(s):
@@ -177,23 +177,24 @@ class AccessHistory:
         self.index_mentions()
         with self.db.session() as s:  # the primary: a replica may not have the newest entries yet
             tree = self.audit.synced_tree(s)
-            items = []
-            by_org: dict[int, list] = {}
+            items: list[dict[str, Any]] = []
+            by_org: dict[int, list[tuple[Organisation, Shipment, tuple[str, ...]]]] = {}
             for org, sh, roles in found:
                 by_org.setdefault(org.id, []).append((org, sh, roles))
             for org_id, group in by_org.items():
                 hist = self.entries(s, org_id=org_id, waybills={sh.waybill for _, sh, _ in group},
-                                     me=DataSubject(org_id, digest).actor, tree=tree, size=cp.size)
+                                    me=DataSubject(org_id, digest).actor, tree=tree, size=cp.size)
                 for org, sh, roles in group:
                     items.append({"organisation": {"code": org.code, "name": org.name, "hotline": org.hotline},
                                   **masked_view(sh), "matched_as": list(roles), "accesses": hist[sh.waybill]})
-            witnessed = self.witnessing.latest_cosigned()
-            proof = tree.consistency_proof(witnessed[0].size, cp.size) \
-                if witnessed and 0 < witnessed[0].size < cp.size else None
-        out = {"shipments": items, "checkpoint": self.witnessing.cosigned_note(cp), "tree_size": cp.size,
+            # The newest checkpoint not co-signed yet: the latest that is, and the way to it.
+            witnessed, older = self.witnessing.latest_cosigned(), None
+            if witnessed is not None and 0 < witnessed[0].size < cp.size:
+                older = {"checkpoint": witnessed[1], "tree_size": witnessed[0].size,
+                         "consistency": [b64(h) for h in tree.consistency_proof(witnessed[0].size, cp.size)]}
+        out: dict[str, Any] = {"shipments": items, "checkpoint": self.witnessing.cosigned_note(cp), "tree_size": cp.size,
                "root": b64(body.root), "verifier_key": vkey,
                "all_verified": all(a["proof"]["verified"] for i in items for a in i["accesses"])}
-        if proof is not None:  # the newest checkpoint is not co-signed yet: the latest that is, and the way to it
-            out["witnessed"] = {"checkpoint": witnessed[1], "tree_size": witnessed[0].size,
-                                "consistency": [b64(h) for h in proof]}
+        if older is not None:
+            out["witnessed"] = older
         return out

@@ -4,12 +4,13 @@ notifies; administrators read the list)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from postguard.db.base import utcnow
 from postguard.errors import Conflict, FieldError, InvalidInput, NotFound
+from postguard.principals import Principal
 from postguard.privacy import deadlines
 from postguard.privacy.formats import iso, new_ref
 from postguard.privacy.models import BreachIncident
@@ -29,7 +30,7 @@ class Incidents:
         self.audit = audit
         self.subjects = subjects
 
-    def view(self, i: BreachIncident, now: datetime) -> dict:
+    def view(self, i: BreachIncident, now: datetime) -> dict[str, Any]:
         due = deadlines.breach_notify_due(i.detected_at)
         c = deadlines.clock(due, i.notified_at, now)
         return {"ref": i.ref, "status": i.status, "detected_at": iso(i.detected_at),
@@ -38,21 +39,23 @@ class Incidents:
                 "clock": c, "overdue": c in ("overdue", "late"),
                 "hours_left": round((due - now).total_seconds() / 3600, 1) if i.notified_at is None else None}
 
-    def create_incident(self, principal, *, detected_at: datetime | str, description: str,
-                        affected_estimate: int | str, now: datetime | None = None) -> dict:
+    def create_incident(self, principal: Principal, *, detected_at: datetime | str, description: str,
+                        affected_estimate: int | str, now: datetime | None = None) -> dict[str, Any]:
         self.subjects.need_dpo(principal)
         now = now or utcnow()
-        errors = []
+        errors: list[FieldError] = []
+        when: datetime | None = None
         if isinstance(detected_at, str):
             try:
-                detected_at = datetime.fromisoformat(detected_at.strip())
+                when = datetime.fromisoformat(detected_at.strip())
             except ValueError:
                 errors.append(FieldError("detected_at", "an ISO 8601 date and time, e.g. 2026-11-23T08:30+07:00"))
-                detected_at = None
-        if detected_at is not None:
-            if detected_at.tzinfo is None:
-                detected_at = detected_at.replace(tzinfo=deadlines.VN)  # a local time typed by the DPO
-            if detected_at > now:
+        else:
+            when = detected_at
+        if when is not None:
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=deadlines.VN)  # a local time typed by the DPO
+            if when > now:
                 errors.append(FieldError("detected_at", "cannot be in the future"))
         description = (description or "").strip()
         if not description or len(description) > MAX_DESCRIPTION:
@@ -64,10 +67,10 @@ class Incidents:
         except (TypeError, ValueError):
             errors.append(FieldError("affected_estimate", "a whole number, 0 or more"))
             affected = 0
-        if errors:
+        if errors or when is None:  # no time: its error is among them
             raise InvalidInput("The incident was not recorded.", errors)
         with self.db.session() as s:
-            inc = BreachIncident(ref=new_ref("INC"), org_id=principal.org_id, detected_at=detected_at, recorded_at=now,
+            inc = BreachIncident(ref=new_ref("INC"), org_id=principal.org_id, detected_at=when, recorded_at=now,
                                  recorded_by=principal.actor, description=description, affected_estimate=affected,
                                  status="open")
             s.add(inc)
@@ -78,7 +81,7 @@ class Incidents:
                             details={"detected_at": view["detected_at"], "affected_estimate": affected})
         return view
 
-    def list_incidents(self, principal, *, now: datetime | None = None) -> list[dict]:
+    def list_incidents(self, principal: Principal, *, now: datetime | None = None) -> list[dict[str, Any]]:
         self.subjects.need_dpo(principal, read=True)
         now = now or utcnow()
         with self.db.read_session() as s:
@@ -86,7 +89,7 @@ class Incidents:
                              .order_by(BreachIncident.detected_at.desc())).scalars().all()
             return [self.view(i, now) for i in rows]
 
-    def notify_incident(self, principal, ref: str) -> dict:
+    def notify_incident(self, principal: Principal, ref: str) -> dict[str, Any]:
         """Record that the authority was notified (now)."""
         self.subjects.need_dpo(principal)
         now = utcnow()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,11 +19,11 @@ from postguard.db.base import utcnow
 from postguard.errors import Conflict, FieldError, InvalidInput, NotFound, PostguardError
 from postguard.logging import get_logger
 from postguard.orgs.models import Organisation
-from postguard.principals import DataSubject
+from postguard.principals import DataSubject, Principal
 from postguard.privacy import deadlines
 from postguard.privacy.formats import iso, new_ref
 from postguard.privacy.models import DataSubjectRequest
-from postguard.privacy.subjects import PHONES
+from postguard.privacy.subjects import PHONES, organisation
 from postguard.shipments.models import Shipment
 from postguard.shipments.service import TERMINAL
 from postguard.vault.service import SealedValue
@@ -48,6 +48,12 @@ def _sealed_contact(org_id: int, ref: str, blob: bytes) -> SealedValue:
     return SealedValue(org_id=org_id, table="data_subject_requests", column="contact", record_id=ref, blob=blob,
                        service=DSR_CONTACT)
 
+
+def _number(opened: str | bytes | None, ref: str) -> str:
+    """The requester's number as the door opened it (``Conflict`` if it no longer opens)."""
+    if not isinstance(opened, str):
+        raise Conflict(f"Request {ref} no longer holds the person's number.")
+    return opened
 
 
 class SmsSender(Protocol):
@@ -74,7 +80,7 @@ class RequestDesk:
         self.notifier = notifier
         self.subjects = subjects
 
-    def view(self, r: DataSubjectRequest, org: Organisation, now: datetime) -> dict:
+    def view(self, r: DataSubjectRequest, org: Organisation, now: datetime) -> dict[str, Any]:
         ack_due, done_due = deadlines.acknowledge_due(r.received_at), deadlines.complete_due(r.received_at)
         ack_clock = deadlines.clock(ack_due, r.acknowledged_at, now)
         done_clock = deadlines.clock(done_due, r.completed_at, now)
@@ -89,19 +95,18 @@ class RequestDesk:
             "shredded": len(shredded), "waiting_for_delivery": r.deferred, "receipt_index": r.receipt_index,
         }
 
-    def file_request(self, e164: str, *, org_code: str, kind: str, now: datetime | None = None) -> dict:
+    def file_request(self, e164: str, *, org_code: str, kind: str, now: datetime | None = None) -> dict[str, Any]:
         """A person (phone proven) asks an operator for an export, a deletion or a correction."""
         e164 = self.subjects.phone(e164)
-        errors = []
+        errors: list[FieldError] = []
         if kind not in KINDS:
             errors.append(FieldError("kind", f"one of {', '.join(KINDS)}"))
-        org = None
         with self.db.read_session() as s:
             org = s.execute(select(Organisation).where(Organisation.code == (org_code or "").strip().upper())
                             ).scalar_one_or_none()
         if org is None:
             errors.append(FieldError("org", "no such organisation"))
-        if errors:
+        if errors or org is None:
             raise InvalidInput("The request was not filed.", errors)
         with self.db.session() as s:
             digest = self.subjects.digest(s, e164)
@@ -124,7 +129,7 @@ class RequestDesk:
                             subject=f"dsr:{ref}", details={"kind": kind})
         return view
 
-    def my_requests(self, e164: str) -> list[dict]:
+    def my_requests(self, e164: str) -> list[dict[str, Any]]:
         e164 = self.subjects.phone(e164)
         now = utcnow()
         digest = self.subjects.subject_digest(e164)
@@ -135,7 +140,8 @@ class RequestDesk:
                              .order_by(DataSubjectRequest.received_at.desc())).all()
             return [self.view(r, o, now) for r, o in rows]
 
-    def list_requests(self, principal, *, status: str | None = None, now: datetime | None = None) -> list[dict]:
+    def list_requests(self, principal: Principal, *, status: str | None = None,
+                      now: datetime | None = None) -> list[dict[str, Any]]:
         """An operator's requests, oldest deadline first, with their clocks (DPO; admins read)."""
         self.subjects.need_dpo(principal, read=True)
         if status is not None and status not in STATUSES:
@@ -145,11 +151,11 @@ class RequestDesk:
         if status:
             q = q.where(DataSubjectRequest.status == status)
         with self.db.read_session() as s:
-            org = s.get(Organisation, principal.org_id)
+            org = organisation(s, principal.org_id)
             rows = s.execute(q.order_by(DataSubjectRequest.received_at)).scalars().all()
             return [self.view(r, org, now) for r in rows]
 
-    def find(self, session: Session, principal, ref: str) -> DataSubjectRequest:
+    def find(self, session: Session, principal: Principal, ref: str) -> DataSubjectRequest:
         r = session.execute(select(DataSubjectRequest).where(
             DataSubjectRequest.ref == (ref or "").strip().upper(),
             DataSubjectRequest.org_id == principal.org_id)).scalar_one_or_none()
@@ -157,7 +163,7 @@ class RequestDesk:
             raise NotFound(f"No request {ref}.")
         return r
 
-    def _notify(self, principal, ref: str, contact: bytes | None, text: str) -> None:
+    def _notify(self, principal: Principal, ref: str, contact: bytes | None, text: str) -> None:
         """Text the requester (the DPO's action; the number is opened through the door, purpose
         ``dsr_notice``, and goes to the SMS gateway only). A notice that cannot be sent is logged here
         and leaves the request as it is."""
@@ -165,13 +171,13 @@ class RequestDesk:
             return
         try:
             with self.db.read_session() as s:
-                (phone,) = self.door.open(s, principal, "dsr_notice", [_sealed_contact(principal.org_id, ref, contact)],
-                                            subject=f"dsr:{ref}")
-            self.notifier.send_sms(phone, text)
+                (opened,) = self.door.open(s, principal, "dsr_notice",
+                                           [_sealed_contact(principal.org_id, ref, contact)], subject=f"dsr:{ref}")
+            self.notifier.send_sms(_number(opened, ref), text)
         except PostguardError:
             log.warning("request notice not sent", ref=ref)
 
-    def acknowledge(self, principal, ref: str) -> dict:
+    def acknowledge(self, principal: Principal, ref: str) -> dict[str, Any]:
         self.subjects.need_dpo(principal)
         with self.db.session() as s:
             r = self.find(s, principal, ref)
@@ -179,14 +185,14 @@ class RequestDesk:
                 raise Conflict(f"Request {r.ref} is already {r.status}.")
             r.status, r.acknowledged_at, r.acknowledged_by = "acknowledged", utcnow(), principal.actor
             s.flush()
-            view, contact = self.view(r, s.get(Organisation, r.org_id), utcnow()), r.contact_ct
+            view, contact = self.view(r, organisation(s, r.org_id), utcnow()), r.contact_ct
         self.audit.append(actor=principal.actor, action="dsr_acknowledged", org_id=principal.org_id,
                             subject=f"dsr:{view['ref']}", details={"kind": view["kind"]})
         self._notify(principal, view["ref"], contact, f"postguard: yeu cau {view['ref']} da duoc tiep nhan; "
                                            f"han hoan thanh {view['complete_due'][:10]}.")
         return view
 
-    def complete(self, principal, ref: str) -> dict:
+    def complete(self, principal: Principal, ref: str) -> dict[str, Any]:
         """Finish a request. Deletion shreds the person's finished shipments and logs a receipt; it
         stays open while parcels are still travelling (run it again once they are delivered)."""
         self.subjects.need_dpo(principal)
@@ -204,7 +210,7 @@ class RequestDesk:
                     if r.status == "received":
                         r.status, r.acknowledged_at, r.acknowledged_by = "acknowledged", utcnow(), principal.actor
                     s.flush()
-                    return {**self.view(r, s.get(Organisation, r.org_id), utcnow()), "receipt": receipt}
+                    return {**self.view(r, organisation(s, r.org_id), utcnow()), "receipt": receipt}
         now = utcnow()
         with self.db.session() as s:
             r = self.find(s, principal, ref)
@@ -213,25 +219,25 @@ class RequestDesk:
             r.status, r.completed_at, r.completed_by = "completed", now, principal.actor
             contact, r.contact_ct = r.contact_ct, None  # the number is not kept once the request is answered
             s.flush()
-            view = self.view(r, s.get(Organisation, r.org_id), now)
+            view = self.view(r, organisation(s, r.org_id), now)
         self.audit.append(actor=principal.actor, action="dsr_completed", org_id=principal.org_id,
                             subject=f"dsr:{ref}", details={"kind": kind})
         self._notify(principal, ref, contact, f"postguard: yeu cau {ref} da hoan thanh.")
         return {**view, "receipt": receipt}
 
-    def contact(self, session: Session, principal, r: DataSubjectRequest) -> str:
+    def contact(self, session: Session, principal: Principal, r: DataSubjectRequest) -> str:
         """The requester's number, opened through the door for the DPO (purpose ``dsr_contact``)."""
         if r.contact_ct is None:
             raise Conflict(f"Request {r.ref} no longer holds the person's number.")
-        (e164,) = self.door.open(session, principal, "dsr_contact", [_sealed_contact(r.org_id, r.ref, r.contact_ct)],
-                                   subject=f"dsr:{r.ref}")
-        return e164
+        (opened,) = self.door.open(session, principal, "dsr_contact",
+                                   [_sealed_contact(r.org_id, r.ref, r.contact_ct)], subject=f"dsr:{r.ref}")
+        return _number(opened, r.ref)
 
-    def _delete(self, principal, ref: str) -> dict:
+    def _delete(self, principal: Principal, ref: str) -> dict[str, Any]:
         with self.db.session() as s:
             r = self.find(s, principal, ref)
             e164 = self.contact(s, principal, r)
-            org = s.get(Organisation, principal.org_id)
+            org = organisation(s, principal.org_id)
             matched = self.subjects.match(s, org, principal, e164, "dsr_match", request=r.ref)
         done = [sh for sh, _ in matched if sh.status in TERMINAL and sh.shredded_at is None]
         waiting = sorted(sh.waybill for sh, _ in matched if sh.status not in TERMINAL and sh.shredded_at is None)
@@ -270,7 +276,7 @@ class RequestDesk:
                 "proof": {**self.audit.inclusion(index, org_id=principal.org_id),
                           "verifier_key": self.audit.verifier_key()} if index is not None else None}
 
-    def receipt(self, principal, ref: str) -> dict:
+    def receipt(self, principal: Principal, ref: str) -> dict[str, Any]:
         """The deletion receipt entry and its inclusion proof."""
         with self.db.read_session() as s:
             r = self.find(s, principal, ref)
@@ -279,7 +285,7 @@ class RequestDesk:
             raise NotFound(f"Request {ref} has no deletion receipt yet.")
         return {**self.audit.inclusion(index, org_id=r.org_id), "verifier_key": self.audit.verifier_key()}
 
-    def receipt_for_subject(self, e164: str, ref: str) -> dict:
+    def receipt_for_subject(self, e164: str, ref: str) -> dict[str, Any]:
         """The deletion receipt of the person's own request, with its inclusion proof."""
         digest = self.subjects.subject_digest(self.subjects.phone(e164))
         with self.db.read_session() as s:

@@ -9,9 +9,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from postguard.access.models import Staff
+from postguard.errors import NotFound
 from postguard.orgs.models import Organisation
 from postguard.phones import phone_field
-from postguard.principals import DataSubject, StaffPrincipal
+from postguard.principals import DataSubject, Principal, StaffPrincipal
 from postguard.shipments.models import Shipment
 
 if TYPE_CHECKING:
@@ -22,6 +23,15 @@ if TYPE_CHECKING:
 
 PHONES = ("sender_phone", "recipient_phone")
 DPO_READERS = ("dpo", "admin")  # administrators may read the lists; only the DPO acts
+Matched = tuple[Shipment, tuple[str, ...]]  # a shipment and the sides (sender, recipient) the number is on
+
+
+def organisation(session: Session, org_id: int) -> Organisation:
+    """The organisation a request or principal names (``NotFound`` if it is gone)."""
+    org = session.get(Organisation, org_id)
+    if org is None:
+        raise NotFound("The organisation no longer exists.")
+    return org
 
 
 class Subjects:
@@ -53,18 +63,22 @@ class Subjects:
         with self.db.read_session() as s:
             st = s.execute(select(Staff).where(Staff.org_id == org.id, Staff.username == username.strip().lower(),
                                                Staff.status == "active")).scalar_one_or_none()
-        who = StaffPrincipal(st.id, org.id, org.code, st.username, st.role) if st is not None else \
+        who: Principal = StaffPrincipal(st.id, org.id, org.code, st.username, st.role) if st is not None else \
             self.orgs.principal(org.code, actor="cli")
         return self.need_dpo(who, message=f"{username} is not an active data-protection officer at {org.code}.")
 
-    def need_dpo(self, principal, *, read: bool = False, message: str | None = None):
+    def need_dpo(self, principal: Principal, *, read: bool = False, message: str | None = None) -> StaffPrincipal:
         """Only the DPO acts; administrators may also read the lists. Through the one logged check:
         API keys and data subjects are refused too."""
-        return self.orgs.require(principal, None, roles=DPO_READERS if read else ("dpo",), subject="privacy:dpo",
-                                 message=message or "Only the data-protection officer may do this.")
+        message = message or "Only the data-protection officer may do this."
+        allowed = self.orgs.require(principal, None, roles=DPO_READERS if read else ("dpo",), subject="privacy:dpo",
+                                    message=message)
+        if isinstance(allowed, StaffPrincipal):  # with no scope, only staff get through
+            return allowed
+        self.orgs.refuse(principal, reason="for staff only", subject="privacy:dpo", message=message)
 
-    def match(self, session: Session, org: Organisation, principal, e164: str, purpose: str,
-              request: str | None = None):
+    def match(self, session: Session, org: Organisation, principal: Principal, e164: str, purpose: str,
+              request: str | None = None) -> list[Matched]:
         """``(shipment, roles)`` for the shipments of ``org`` where ``e164`` is a party: candidates by
         blind index, their phones opened through the door (logged once, naming the request answered),
         filtered here."""
@@ -78,7 +92,7 @@ class Subjects:
             return []
         opened = self.door.open_shipments(session, principal=principal, shipments=candidates, columns=PHONES,
                                           purpose=purpose, details={"request": request} if request else None)
-        out = []
+        out: list[Matched] = []
         for sh, phones in zip(candidates, opened, strict=True):
             roles = tuple(r for r in ("sender", "recipient") if phones[f"{r}_phone"] == e164)
             if roles:
