@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from postguard.intel.feed import IntelFeed
     from postguard.intel.lookups import PrivateLookups
     from postguard.intel.service import IntelService
-    from postguard.intel.sharing import SharedIndicator, SharedSighting
+    from postguard.intel.sharing import SharedIndicator
     from postguard.privacy.service import PrivacyService
     from postguard.callerid.calls import CallService
     from postguard.callerid.check import CallCheck
@@ -201,9 +201,6 @@ class Platform:
         store: reported and above (delisted ones marked), never unknown or official."""
         return self.intel.shared_feed()
 
-    def intel_sightings(self) -> list[SharedSighting]:
-        return []
-
     def intel_lookup(self, type_: str, value: str) -> SharedIndicator | None:
         """The shared view of one normalised value, graded now, or None when nothing flags it."""
         return self.intel.shared_lookup(type_, value)
@@ -219,8 +216,7 @@ class Platform:
     def sharing(self) -> IntelFeed:
         from postguard.intel.feed import IntelFeed
 
-        return IntelFeed(settings=self.settings, audit=self.audit, orgs=self.orgs, shared=self.intel.shared,
-                         sightings=self.intel_sightings)
+        return IntelFeed(settings=self.settings, audit=self.audit, orgs=self.orgs, shared=self.intel.shared)
 
     @cached_property
     def warnings(self) -> WarningService:

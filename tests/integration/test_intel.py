@@ -14,11 +14,13 @@ from postguard.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
+    NotFound,
     PayloadTooLarge,
     RateLimited,
 )
 from postguard.intel.models import Evidence, Indicator, Report, Reporter
 from postguard.intel.service import Upload
+from postguard.intel.store import get_row
 from postguard.models import metadata
 from postguard.platform import Platform
 
@@ -168,6 +170,34 @@ def test_appeal_flow_and_access_log(ip):
         actions = [a for (a,) in s.execute(select(AuditEntry.action).order_by(AuditEntry.idx))]
     assert actions.index("intel_appeal_open") < actions.index("intel_report_reveal") < actions.index(
         "intel_appeal_upheld")
+
+
+@pytest.mark.both_databases
+def test_a_deleted_indicator_is_not_found_everywhere_analysts_reach_it(ip):
+    """Rows read by id that are gone (deleted, with what cascades from them) give NotFound, never an
+    AttributeError on None; the queue simply no longer lists them."""
+    for i in range(2):
+        ip.intel.report(indicators=["MoMo 0912 555 444"], category="shopping", client=f"d{i}")
+    a = ip.intel.appeal(value="momo:+84912555444", statement="của tôi", contact="o@example.org", client="o")
+    admin = ip.intel.cli_principal()
+    assert [x["indicator"] for x in ip.intel.queue(admin)] == [a["indicator"]]
+    with ip.db.session() as s:
+        reporter_id = s.execute(select(Report.reporter_id)).scalars().first()
+        s.delete(s.get(Indicator, a["indicator"]))
+    assert ip.intel.queue(admin, reported=True) == []
+    for call in (lambda: ip.intel.indicator(admin, a["indicator"], reveal=True),
+                 lambda: ip.intel.reveal_value(admin, a["indicator"]),
+                 lambda: ip.intel.decide(admin, a["indicator"], action="confirm")):
+        with pytest.raises(NotFound, match=f"No indicator {a['indicator']}."):
+            call()
+    with pytest.raises(NotFound, match="No such appeal."):
+        ip.intel.decide_appeal(admin, a["appeal"], uphold=True)
+    with ip.db.session() as s:
+        assert get_row(s, Reporter, reporter_id, "reporter").id == reporter_id
+        s.delete(s.get(Reporter, reporter_id))
+        s.flush()
+        with pytest.raises(NotFound, match=f"No reporter {reporter_id}."):
+            get_row(s, Reporter, reporter_id, "reporter")
 
 
 def test_rejected_reports_stop_counting_and_cost_reputation(ip):

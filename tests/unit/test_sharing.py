@@ -17,7 +17,6 @@ from postguard.intel.sharing import (
     PHONE_NUMBER_EXTENSION,
     TLP_MARKINGS,
     SharedIndicator,
-    SharedSighting,
     from_stix_bundle,
     to_misp_event,
     to_stix_bundle,
@@ -80,8 +79,7 @@ unique_indicators = st.lists(indicators(), max_size=8, unique_by=lambda i: (i.ty
 # -- STIX --------------------------------------------------------------------------------------
 def test_bundle_passes_the_stix2_validator_with_no_errors():
     inds = sample()
-    bundle = to_stix_bundle(inds, [SharedSighting(inds[0], 5, T0, T0 + timedelta(hours=1))],
-                            identity_name="Trung tâm chống lừa đảo")
+    bundle = to_stix_bundle(inds, identity_name="Trung tâm chống lừa đảo")
     result = validate(bundle)
     assert result.is_valid, [str(e) for e in result.errors]
     assert not result.errors
@@ -140,8 +138,7 @@ def test_stix_round_trip(inds):
 @settings(max_examples=25)  # the validator takes a fraction of a second per bundle
 @given(st.lists(indicators(), min_size=1, max_size=4, unique_by=lambda i: (i.type, i.value)))
 def test_generated_bundles_validate(inds):
-    sightings = [SharedSighting(i, 3, i.first_seen, i.last_seen) for i in inds[:2]]
-    result = validate(to_stix_bundle(inds, sightings, identity_name="postguard"))
+    result = validate(to_stix_bundle(inds, identity_name="postguard"))
     assert not result.errors, [str(e) for e in result.errors]
 
 
@@ -226,3 +223,17 @@ def test_misp_event_uses_the_object_templates():
 def test_misp_event_needs_info():
     with pytest.raises(InvalidInput):
         to_misp_event(sample(), info="  ")
+
+
+@pytest.mark.parametrize("refs", [{"source_ref": ["indicator--a"], "target_ref": "x"},
+                                  {"source_ref": "indicator--a", "target_ref": {"id": "x"}},
+                                  {"source_ref": {"id": "indicator--a"}, "target_ref": ["x"]}])
+def test_based_on_with_malformed_refs_names_nothing(refs):
+    """A ``based-on`` relationship whose refs are not ids is ignored (it names no observable), never a crash."""
+    bundle = {"type": "bundle", "id": "bundle--1", "objects": [
+        {"type": "relationship", "spec_version": "2.1", "id": "relationship--1", "relationship_type": "based-on",
+         **refs},
+        {"type": "indicator", "spec_version": "2.1", "id": "indicator--a", "created": "2024-05-01T00:00:00Z",
+         "pattern": "[file:name = 'x']", "pattern_type": "stix"},
+    ]}
+    assert from_stix_bundle(bundle) == []

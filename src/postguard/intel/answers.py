@@ -58,10 +58,10 @@ def unknown_answer(n: Normal, targets: list[Normal]) -> dict:
 
 def graded_answer(n: Normal, graded: list[Graded]) -> dict:
     """The answer for normal form ``n`` from its targets as graded (``n`` itself first)."""
-    official = next((g for g in graded if g.owner is not None), None)
+    owned = next(((g, g.owner) for g in graded if g.owner is not None), None)
     main = graded[0]
-    if official is not None:
-        owner = official.owner
+    if owned is not None:
+        official, owner = owned
         chosen = official.verdict
         headline = HEADLINES["official"].format(org=owner.org_name)
         official_out = {"org": owner.org_code, "name": owner.org_name, "kind": owner.kind, "label": owner.label,
@@ -74,6 +74,7 @@ def graded_answer(n: Normal, graded: list[Graded]) -> dict:
         verdict_name = chosen.verdict if chosen else "unknown"
         headline = HEADLINES[verdict_name]
     verdict_name = chosen.verdict if chosen else "unknown"
+    notes: list[dict[str, str]] = []
     out = {
         "type": n.type,
         "display": n.display,
@@ -82,14 +83,14 @@ def graded_answer(n: Normal, graded: list[Graded]) -> dict:
         "headline": headline,
         "reasons": [r.as_dict() for r in chosen.reasons] if chosen else [NO_REPORTS],
         "official": official_out,
-        "notes": [],
+        "notes": notes,
         "related": [{"type": g.target.type, "display": g.target.display,
                      "verdict": g.verdict.verdict if g.verdict else "unknown",
                      "score": g.verdict.score if g.verdict else 0} for g in graded[1:]],
         "advice": ADVICE,
     }
     if n.type in ("bank_account", "ewallet") and verdict_name not in ("unknown", "official", "delisted"):
-        out["notes"].append({"code": "holder_may_be_mule_or_victim", "text": MUTE_NOTE})
+        notes.append({"code": "holder_may_be_mule_or_victim", "text": MUTE_NOTE})
     return out
 
 

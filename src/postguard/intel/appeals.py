@@ -91,7 +91,7 @@ class AppealDesk:
                 raise NotFound("No such appeal.")
             if a.status != "open":
                 raise Conflict(f"This appeal was already decided ({a.status}).")
-            ind = s.get(Indicator, a.indicator_id)
+            ind = self.store.indicator(s, a.indicator_id)
             before = self.grader.grade(s, ind).verdict
             a.status, a.decided_by, a.decided_at = ("upheld" if uphold else "rejected"), principal.actor, utcnow()
             if uphold:

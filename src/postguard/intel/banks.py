@@ -8,7 +8,9 @@ diacritics). Aliases are matched as whole words, so ``mb`` matches "MB 0123…" 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,18 @@ WALLETS: tuple[Wallet, ...] = (
 BY_WALLET: dict[str, Wallet] = {w.code: w for w in WALLETS}
 
 
-def _alias_table(entries) -> list[tuple[tuple[str, ...], object]]:
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def aliases(self) -> tuple[str, ...]: ...
+
+
+AliasT = TypeVar("AliasT", bound=_Named)
+AliasTable = list[tuple[tuple[str, ...], AliasT]]
+
+
+def _alias_table(entries: Iterable[AliasT]) -> AliasTable[AliasT]:
     """Aliases as word tuples, longest first (so "mb bank" wins over "mb")."""
     table = [(tuple(a.split()), e) for e in entries
              for a in dict.fromkeys((*e.aliases, re.sub(r"[^a-z0-9]+", " ", e.name.lower())))]

@@ -36,7 +36,7 @@ from postguard.intel.kept import (
 )
 from postguard.intel.models import Indicator
 from postguard.intel.normalize import Normal, detect, norm_domain
-from postguard.intel.store import IntelStore
+from postguard.intel.store import IntelStore, table_of
 from postguard.intel.verdicts import Verdict
 
 if TYPE_CHECKING:
@@ -170,7 +170,7 @@ class CheckService:
         targets = [n]
         if n.type == "url" and n.domain:
             # The link, its host and its registrable domain: a report or an official entry on any counts.
-            for host in dict.fromkeys([n.host, n.domain]):
+            for host in dict.fromkeys(h for h in (n.host, n.domain) if h):
                 try:
                     targets.append(norm_domain(host))
                 except InvalidInput:
@@ -250,7 +250,7 @@ class CheckService:
         with self._lock:
             pending, self._hits, self._hits_at = self._hits, {}, time.monotonic()
         if pending:
-            t = Indicator.__table__
+            t = table_of(Indicator)
             with self.db.session() as s:  # one statement, executed for every row (executemany)
                 s.execute(t.update().where(t.c.id == bindparam("iid")).values(lookups=t.c.lookups + bindparam("n")),
                           [{"iid": iid, "n": n} for iid, n in sorted(pending.items())])

@@ -8,13 +8,11 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
-from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from postguard.errors import FieldError, InvalidInput
 from postguard.intel.sharing import (
     SharedIndicator,
-    SharedSighting,
     from_stix_bundle,
     parse_stix_time,
     stix_objects,
@@ -59,14 +57,12 @@ if TYPE_CHECKING:
 
 
 class IntelFeed:
-    def __init__(self, *, settings: Settings, audit: AuditLog, orgs: OrgService, shared: SharedFeed,
-                 sightings: Callable[[], Sequence[SharedSighting]]) -> None:
-        """``shared``: the intelligence store's shared feed; ``sightings``: the sightings shared with it."""
+    def __init__(self, *, settings: Settings, audit: AuditLog, orgs: OrgService, shared: SharedFeed) -> None:
+        """``shared``: the intelligence store's shared feed."""
         self.settings = settings
         self.audit = audit
         self.orgs = orgs
         self.shared = shared
-        self.sightings = sightings
 
     def visible(self, principal) -> list[SharedIndicator]:
         """The shared indicators ``principal`` may read. Amber ones carry personal values (phone
@@ -79,10 +75,7 @@ class IntelFeed:
         return [i for i in self.shared.shared_feed() if i.tlp in allowed]
 
     def export_stix(self, principal) -> dict[str, Any]:
-        inds = self.visible(principal)
-        keys = {(i.type, i.value) for i in inds}
-        sightings = [s for s in self.sightings() if (s.indicator.type, s.indicator.value) in keys]
-        return to_stix_bundle(inds, sightings, identity_name=self.settings.intel_identity_name)
+        return to_stix_bundle(self.visible(principal), identity_name=self.settings.intel_identity_name)
 
     def export_misp(self, principal) -> dict[str, Any]:
         return to_misp_event(self.visible(principal),
@@ -112,10 +105,7 @@ class IntelFeed:
                 raise InvalidInput("The request is not valid.",
                                    [FieldError("added_after", "a UTC timestamp like 2025-01-31T00:00:00.000Z")]) \
                     from None
-        inds = self.visible(principal)
-        keys = {(i.type, i.value) for i in inds}
-        sightings = [s for s in self.sightings() if (s.indicator.type, s.indicator.value) in keys]
-        entries = sorted(stix_objects(inds, sightings, identity_name=self.settings.intel_identity_name),
+        entries = sorted(stix_objects(self.visible(principal), identity_name=self.settings.intel_identity_name),
                          key=lambda e: (e[0], e[1]["id"]))
         if after is not None:
             entries = [e for e in entries if e[0] > after]

@@ -104,7 +104,7 @@ class PrivateLookups:
         self._lock = threading.Lock()
         self._keys: tuple[bytes, bytes] | None = None
         self._backfilled = False
-        self._snapshot: tuple[tuple, dict] | None = None
+        self._snapshot: tuple[str, dict[str, object]] | None = None
 
     # -- key and index entries -----------------------------------------------------------------
     def _key_pair(self) -> tuple[bytes, bytes]:
@@ -179,11 +179,11 @@ class PrivateLookups:
         sk = self._key_pair()[0]
         lo, hi = value << (STORED_BITS - bits), (value + 1) << (STORED_BITS - bits)
         with self.db.read_session() as s:
-            outputs = s.execute(
+            outputs = [o for o in s.execute(
                 select(Indicator.lookup_output)
                 .where(Indicator.lookup_bucket >= lo, Indicator.lookup_bucket < hi,
                        Indicator.verdict.in_(FLAGGED), Indicator.lookup_output.is_not(None))
-                .limit(MAX_BUCKET + 1)).scalars().all()
+                .limit(MAX_BUCKET + 1)).scalars() if o is not None]
         if len(outputs) > MAX_BUCKET:
             raise _bad("prefix", "this bucket is too large: send a longer prefix")
         evaluated = oprf.blind_evaluate(sk, element)
@@ -209,9 +209,10 @@ class PrivateLookups:
         if cached is not None and cached[0] == version:
             return cached[1]
         with self.db.read_session() as s:
-            outputs = sorted(set(s.execute(
+            outputs = sorted({o for o in s.execute(
                 select(Indicator.lookup_output)
-                .where(Indicator.verdict.in_(FLAGGED), Indicator.lookup_output.is_not(None))).scalars()))
+                .where(Indicator.verdict.in_(FLAGGED), Indicator.lookup_output.is_not(None))).scalars()
+                if o is not None})
         body = {"format": SNAPSHOT_FORMAT, "version": version, "key_id": self.key_id,
                 "truncated_size": TRUNCATED_SIZE, "count": len(outputs), "outputs": b64(b"".join(outputs))}
         self._snapshot = (version, body)

@@ -42,7 +42,7 @@ import phonenumbers
 from phonenumbers import PhoneNumberType
 
 from postguard.errors import FieldError, InvalidInput
-from postguard.intel.banks import BANK_ALIASES, BY_BIN, WALLET_ALIASES
+from postguard.intel.banks import BANK_ALIASES, BY_BIN, WALLET_ALIASES, AliasT, AliasTable
 from postguard.phones import InvalidPhone, normalize_phone
 from postguard.vault.masking import mask_phone
 
@@ -98,9 +98,10 @@ def norm_phone(raw: str) -> Normal:
     try:
         e164 = normalize_phone(raw)
     except InvalidPhone as e:
-        e164 = _service_number(raw)
-        if e164 is None:
+        service = _service_number(raw)
+        if service is None:
             raise _bad(str(e), code="invalid_phone") from None
+        e164 = service
     return Normal.phone(e164)
 
 
@@ -124,7 +125,7 @@ _FILLER = frozenset(["stk", "so", "tk", "tai", "khoan", "ngan", "hang", "nh", "b
                      "number", "cua", "chu", "vi", "wallet", "e", "ewallet"])
 
 
-def _take_alias(words: list[str], table) -> tuple[object | None, list[str]]:
+def _take_alias(words: list[str], table: AliasTable[AliasT]) -> tuple[AliasT | None, list[str]]:
     """Find the first alias (longest first) that appears as whole words; return it and the rest."""
     for alias, entry in table:
         n = len(alias)

@@ -13,7 +13,7 @@ from postguard.errors import Conflict, NotFound
 from postguard.intel.grading import Grader
 from postguard.intel.models import Decision, Indicator, OfficialChannel, Report, ReportIndicator
 from postguard.intel.normalize import detect
-from postguard.intel.store import IntelStore, bad_field
+from postguard.intel.store import IntelStore, bad_field, get_row
 from postguard.orgs.models import Organisation
 from postguard.orgs.service import Principal
 
@@ -96,7 +96,8 @@ class OfficialChannels:
             ch = s.get(OfficialChannel, channel_id)
             if ch is None:
                 raise NotFound(f"No official channel {channel_id}.")
-            ind, org = s.get(Indicator, ch.indicator_id), s.get(Organisation, ch.org_id)
+            ind = self.store.indicator(s, ch.indicator_id)
+            org = get_row(s, Organisation, ch.org_id, "organisation")
             before = ch.status
             ch.status = status
             if status == "verified":

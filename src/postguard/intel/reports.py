@@ -64,6 +64,9 @@ def parse_indicators(items) -> list[Normal]:
     errors: list[FieldError] = []
     for i, item in enumerate(items):
         value, type_ = (item.get("value"), item.get("type")) if isinstance(item, dict) else (item, None)
+        if not isinstance(value, str) or not isinstance(type_, str | None):
+            errors.append(FieldError(f"indicators[{i}]", "must be text", code="invalid"))
+            continue
         try:
             n = detect(value, type_)
         except InvalidInput as e:

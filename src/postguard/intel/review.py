@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from postguard.access.staff import StaffPrincipal
 from postguard.db.base import utcnow
 from postguard.errors import Conflict, Forbidden, NotFound
 from postguard.intel.grading import Grader
 from postguard.intel.models import Appeal, Decision, Evidence, Indicator, Report, Reporter, ReportIndicator
 from postguard.intel.reports import CATEGORIES
-from postguard.intel.store import KEY_ORG, IntelStore, bad_field
+from postguard.intel.store import KEY_ORG, IntelStore, bad_field, get_row
 from postguard.orgs.service import Principal
+from postguard.principals import StaffPrincipal
 
 if TYPE_CHECKING:
     from postguard.access.door import Door
@@ -48,10 +48,10 @@ class AnalystReview:
         self.orgs.require(principal, "intel:analyst")
         now = utcnow()
         with self.db.read_session() as s:
-            inds = s.execute(select(Indicator).where(Indicator.needs_review.is_(True))).scalars().all()
+            inds = list(s.execute(select(Indicator).where(Indicator.needs_review.is_(True))).scalars())
             appeals = {a.indicator_id: a for a in s.execute(select(Appeal).where(Appeal.status == "open")).scalars()}
-            for ind_id in appeals.keys() - {i.id for i in inds}:
-                inds.append(s.get(Indicator, ind_id))
+            if missing := appeals.keys() - {i.id for i in inds}:
+                inds.extend(s.execute(select(Indicator).where(Indicator.id.in_(missing))).scalars())
             if reported:
                 seen = {i.id for i in inds}
                 inds.extend(i for i in s.execute(
@@ -59,23 +59,25 @@ class AnalystReview:
                                             Indicator.needs_review.is_(False))
                     .order_by(Indicator.last_report_at.desc(), Indicator.id.desc()).limit(limit)).scalars()
                     if i.id not in seen)
-            items = []
+            items: list[tuple[tuple[bool, bool, bool, str, int], dict]] = []
             for ind in inds:
                 v = self.grader.grade(s, ind, now=now)
                 a = appeals.get(ind.id)
-                items.append({
+                reason = "appeal" if a else (ind.review_reason or "new_reports")
+                # overdue appeals, other appeals (soonest deadline first), flagged ones, new reports; then by score
+                key = (not (a is not None and a.deadline_at < now), a is None, reason == "new_reports",
+                       a.deadline_at.isoformat() if a else "", -v.score)
+                items.append((key, {
                     "indicator": ind.id, "type": ind.type, "display": ind.display, "verdict": v.verdict,
-                    "score": v.score, "reason": "appeal" if a else (ind.review_reason or "new_reports"),
+                    "score": v.score, "reason": reason,
                     "reasons": [r.as_dict() for r in v.reasons], "reports": v.reports,
                     "distinct_reporters": v.reporters, "lookups": ind.lookups,
                     "last_report_at": ind.last_report_at.isoformat() if ind.last_report_at else None,
                     "appeal": {"id": a.public_id, "deadline_at": a.deadline_at.isoformat(),
                                "overdue": a.deadline_at < now} if a else None,
-                })
-        items.sort(key=lambda x: (not (x["appeal"] and x["appeal"]["overdue"]), x["appeal"] is None,
-                                  x["reason"] == "new_reports",
-                                  x["appeal"]["deadline_at"] if x["appeal"] else "", -x["score"]))
-        return items[:limit]
+                }))
+        items.sort(key=lambda item: item[0])
+        return [item for _, item in items[:limit]]
 
     def staff_principal(self, staff: StaffPrincipal) -> Principal:
         """What a signed-in member of staff may do here: analysts of the platform organisation
@@ -93,9 +95,7 @@ class AnalystReview:
         self.orgs.require(principal, "intel:analyst")
         self.store.ready()
         with self.db.read_session() as s:
-            ind = s.get(Indicator, indicator_id)
-            if ind is None:
-                raise NotFound(f"No indicator {indicator_id}.")
+            ind = self.store.indicator(s, indicator_id)
             personal = ind.value_ct is not None
             value = self.store.text(self.door.open(
                 s, principal, purpose, [self.store.sealed(ind.value_ct, table="intel_indicators", column="value",
@@ -125,9 +125,9 @@ class AnalystReview:
             if dates[0] <= day <= end:
                 by_day = counts.setdefault(category, {})
                 by_day[day] = by_day.get(day, 0) + 1
-        series = [{"category": c, "counts": [counts[c].get(d, 0) for d in dates], "total": sum(counts[c].values())}
-                  for c in CATEGORIES if c in counts]
-        totals = [sum(x["counts"][i] for x in series) for i in range(days)]
+        daily = {c: [counts[c].get(d, 0) for d in dates] for c in CATEGORIES if c in counts}
+        series = [{"category": c, "counts": n, "total": sum(counts[c].values())} for c, n in daily.items()]
+        totals = [sum(n[i] for n in daily.values()) for i in range(days)]
         return {"days": [d.isoformat() for d in dates], "series": series, "totals": totals, "total": sum(totals)}
 
     def indicator(self, principal: Principal, indicator_id: int, *, reveal: bool = False) -> dict:
@@ -136,9 +136,7 @@ class AnalystReview:
         self.orgs.require(principal, "intel:analyst", subject=f"indicator:{indicator_id}")
         self.store.ready()
         with self.db.read_session() as s:
-            ind = s.get(Indicator, indicator_id)
-            if ind is None:
-                raise NotFound(f"No indicator {indicator_id}.")
+            ind = self.store.indicator(s, indicator_id)
             v = self.grader.grade(s, ind)
             reports = s.execute(
                 select(Report).join(ReportIndicator, ReportIndicator.report_id == Report.id)
@@ -177,9 +175,7 @@ class AnalystReview:
         if source not in ("analyst", "official_source"):
             raise bad_field("source", "analyst or official_source")
         with self.db.session() as s:
-            ind = s.get(Indicator, indicator_id)
-            if ind is None:
-                raise NotFound(f"No indicator {indicator_id}.")
+            ind = self.store.indicator(s, indicator_id)
             before = self.grader.grade(s, ind).verdict
             if action == "confirm" and self.grader.official_covering(s, ind) is not None:
                 raise Conflict("This is a verified official channel: it cannot be confirmed as a scam. "
@@ -206,8 +202,7 @@ class AnalystReview:
         ids = s.execute(select(Report.reporter_id).join(ReportIndicator, ReportIndicator.report_id == Report.id)
                         .where(ReportIndicator.indicator_id == indicator_id, Report.status == "accepted")).scalars()
         for rid in set(ids):
-            rep = s.get(Reporter, rid)
-            rep.upheld += 1
+            get_row(s, Reporter, rid, "reporter").upheld += 1
 
     def review_report(self, principal: Principal, report_id: str, *, action: str, note: str = "") -> dict:
         """accept (a held report: it counts for its non-official indicators) or reject (spam or abuse:
@@ -224,14 +219,14 @@ class AnalystReview:
                 raise Conflict("A merged duplicate is reviewed with the report it was merged into.")
             r.status = "accepted" if action == "accept" else "rejected"
             if action == "reject" and before != "rejected":
-                s.get(Reporter, r.reporter_id).rejected += 1
+                get_row(s, Reporter, r.reporter_id, "reporter").rejected += 1
                 for m in s.execute(select(Report).where(Report.merged_into_id == r.id)).scalars():
                     m.status = "rejected"
             s.flush()
             ind_ids = s.execute(select(ReportIndicator.indicator_id).where(ReportIndicator.report_id == r.id)
                                 ).scalars().all()
             for iid in ind_ids:
-                ind = s.get(Indicator, iid)
+                ind = self.store.indicator(s, iid)
                 self.grader.regrade(s, ind)
                 still_held = s.execute(select(func.count()).select_from(Report)
                                        .join(ReportIndicator, ReportIndicator.report_id == Report.id)

@@ -6,7 +6,9 @@ screening), and partners' indicators imported as their organisations' reports.
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, NamedTuple
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,7 +17,7 @@ from postguard.db.base import utcnow
 from postguard.errors import FieldError, InvalidInput
 from postguard.intel.exchange import SHARED_VERDICTS, category_of, to_shared
 from postguard.intel.grading import Grader
-from postguard.intel.models import Indicator, Report, ReportIndicator
+from postguard.intel.models import Indicator, Report, ReportIndicator, Reporter
 from postguard.intel.normalize import Normal, detect
 from postguard.intel.sharing import TYPES as SHARED_TYPES
 from postguard.intel.sharing import SharedIndicator
@@ -28,7 +30,8 @@ if TYPE_CHECKING:
     from postguard.orgs.service import OrgService
 
 
-class ReportStats(NamedTuple):
+@dataclass(frozen=True)
+class ReportStats:
     """An indicator's accepted reports: how many, and their categories."""
     count: int
     categories: frozenset[str]
@@ -56,8 +59,8 @@ class SharedFeed:
                 .where(ReportIndicator.indicator_id.in_(ids[start:start + 500]), Report.status == "accepted")
                 .group_by(ReportIndicator.indicator_id, Report.category)).all()
             for iid, category, n in rows:
-                count, cats = out.get(iid, NO_ACCEPTED)
-                out[iid] = ReportStats(count + n, cats | {category})
+                before = out.get(iid, NO_ACCEPTED)
+                out[iid] = ReportStats(before.count + n, before.categories | {category})
         return out
 
     @staticmethod
@@ -100,6 +103,14 @@ class SharedFeed:
             v = self.grader.grade(s, ind)  # the asker knows the value: nothing is decrypted
             return self._shared(ind, value, v.verdict, v.score, self._report_stats(s, [ind.id]))
 
+    @staticmethod
+    def _reports_by(s: Session, ind: Indicator, reporter: Reporter) -> Sequence[Report]:
+        """``reporter``'s reports on ``ind`` that count (accepted, or held for review)."""
+        return s.execute(
+            select(Report).join(ReportIndicator, ReportIndicator.report_id == Report.id)
+            .where(ReportIndicator.indicator_id == ind.id, Report.reporter_id == reporter.id,
+                   Report.status.in_(("accepted", "held")))).scalars().all()
+
     def import_shared(self, principal: Principal, indicators: list[SharedIndicator], *,
                       source: str = "") -> dict[str, int]:
         """A partner's indicators (from its STIX bundle) become reports by the partner organisation
@@ -122,21 +133,20 @@ class SharedFeed:
         with self.db.session() as s:
             reporter = self.store.reporter(s, principal=principal, client="")
             for n, si in prepared:
-                ind = self.store.find(s, n) if si.verdict == "delisted" else self.store.get_or_create(s, n)
-                mine = [] if ind is None else s.execute(
-                    select(Report).join(ReportIndicator, ReportIndicator.report_id == Report.id)
-                    .where(ReportIndicator.indicator_id == ind.id, Report.reporter_id == reporter.id,
-                           Report.status.in_(("accepted", "held")))).scalars().all()
                 if si.verdict == "delisted":
-                    if not mine:
+                    found = self.store.find(s, n)
+                    mine = [] if found is None else self._reports_by(s, found, reporter)
+                    if found is None or not mine:
                         counts["unchanged"] += 1
                         continue
                     for r in mine:
                         r.status = "withdrawn"
                     s.flush()
-                    self.grader.regrade(s, ind)
+                    self.grader.regrade(s, found)
                     counts["withdrawn"] += 1
                     continue
+                ind = self.store.get_or_create(s, n)
+                mine = self._reports_by(s, ind, reporter)
                 at = min(si.last_seen, now)
                 if mine and max(r.created_at for r in mine) >= at:
                     counts["unchanged"] += 1

@@ -1,7 +1,7 @@
 """Sharing scam intelligence: STIX 2.1 bundles, MISP events and TLP 2.0 markings (pure, no I/O).
 
-The rest of the product hands this module :class:`SharedIndicator` and :class:`SharedSighting`
-values; where they come from (the intelligence store, an import) does not matter here.
+The rest of the product hands this module :class:`SharedIndicator` values; where they come from
+(the intelligence store, an import) does not matter here.
 
 STIX mapping (one indicator becomes):
 
@@ -15,8 +15,6 @@ STIX mapping (one indicator becomes):
 * a ``based-on`` relationship indicator → observable, and an ``indicates`` relationship to an
   ``attack-pattern`` per scam category;
 * every object marked with its TLP 2.0 marking definition (the OASIS ids).
-
-Sightings become ``sighting`` objects of their indicator, sighted by the producing identity.
 """
 
 from __future__ import annotations
@@ -114,25 +112,6 @@ class SharedIndicator:
         object.__setattr__(self, "categories", tuple(sorted(set(self.categories))))
 
 
-@dataclass(frozen=True)
-class SharedSighting:
-    """The indicator was seen ``count`` times between ``first_seen`` and ``last_seen``."""
-
-    indicator: SharedIndicator
-    count: int
-    first_seen: datetime
-    last_seen: datetime
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.count, int) or not 0 <= self.count <= 999_999_999:
-            raise InvalidInput("The sighting is not valid.", [FieldError("count", "0 to 999999999")])
-        first, last = _utc(self.first_seen, "first_seen"), _utc(self.last_seen, "last_seen")
-        if last < first:
-            raise InvalidInput("The sighting is not valid.", [FieldError("last_seen", "not before first_seen")])
-        object.__setattr__(self, "first_seen", first)
-        object.__setattr__(self, "last_seen", last)
-
-
 def _value_ok(kind: str, value: str) -> bool:
     if not isinstance(value, str) or not value or len(value) > 2048 or value != value.strip():
         return False
@@ -207,7 +186,7 @@ def tlp_marking(tlp: str) -> dict[str, Any]:
 
 def _observable(ind: SharedIndicator, marking: str) -> tuple[dict[str, Any], str, list[dict[str, Any]]]:
     """The SCO for an indicator, its STIX pattern, and any supporting objects (a bank's identity)."""
-    common = {"spec_version": "2.1", "object_marking_refs": [marking]}
+    common: dict[str, Any] = {"spec_version": "2.1", "object_marking_refs": [marking]}
     extra: list[dict[str, Any]] = []
     if ind.type == "phone":
         sco = {"type": "phone-number", "id": _sco_id("phone-number", {"value": ind.value}), **common,
@@ -261,9 +240,8 @@ def _extension_definitions(identity_id: str) -> list[dict[str, Any]]:
     return out
 
 
-def stix_objects(
-    indicators: Iterable[SharedIndicator], sightings: Iterable[SharedSighting] = (), *, identity_name: str
-) -> list[tuple[datetime, dict[str, Any]]]:
+def stix_objects(indicators: Iterable[SharedIndicator], *,
+                 identity_name: str) -> list[tuple[datetime, dict[str, Any]]]:
     """Every STIX object of the bundle with the time it was added: an indicator's objects are
     added when it last changed (its ``last_seen``); shared definitions at their creation."""
     identity_name = identity_name.strip()
@@ -335,31 +313,14 @@ def stix_objects(
                 "relationship_type": "indicates", "source_ref": ind_id, "target_ref": ap_id,
                 "object_marking_refs": [marking],
             }))
-    for s in sightings:
-        key = f"{s.indicator.type}|{s.indicator.value}"
-        sdo = seen.get(key)
-        if sdo is None:
-            raise InvalidInput("A sighting refers to an indicator not in the bundle.",
-                               [FieldError("sightings", "indicator missing")])
-        first, last = stix_time(s.first_seen), stix_time(s.last_seen)
-        out.append((s.last_seen, {
-            "type": "sighting", "spec_version": "2.1",
-            "id": _id("sighting", sdo["id"], first, last, str(s.count)),
-            "created_by_ref": identity["id"], "created": last, "modified": last,
-            "first_seen": first, "last_seen": last, "count": s.count,
-            "sighting_of_ref": sdo["id"], "where_sighted_refs": [identity["id"]],
-            "object_marking_refs": sdo["object_marking_refs"],
-        }))
     for tlp in sorted(used_tlp):
         out.insert(1, (epoch, tlp_marking(tlp)))
     return out
 
 
-def to_stix_bundle(
-    indicators: Iterable[SharedIndicator], sightings: Iterable[SharedSighting] = (), *, identity_name: str
-) -> dict[str, Any]:
-    """A STIX 2.1 bundle of the indicators and sightings (see the module docstring for the mapping)."""
-    objects = [o for _, o in stix_objects(indicators, sightings, identity_name=identity_name)]
+def to_stix_bundle(indicators: Iterable[SharedIndicator], *, identity_name: str) -> dict[str, Any]:
+    """A STIX 2.1 bundle of the indicators (see the module docstring for the mapping)."""
+    objects = [o for _, o in stix_objects(indicators, identity_name=identity_name)]
     digest = json.dumps(sorted(o["id"] + o.get("modified", "") for o in objects))
     return {"type": "bundle", "id": _id("bundle", digest), "objects": objects}
 
@@ -408,7 +369,9 @@ def from_stix_bundle(bundle: dict[str, Any] | str | bytes) -> list[SharedIndicat
     based_on: dict[str, str] = {}
     for o in objects.values():
         if o["type"] == "relationship" and o.get("relationship_type") == "based-on":
-            based_on.setdefault(o.get("source_ref"), o.get("target_ref"))
+            source, target = o.get("source_ref"), o.get("target_ref")
+            if isinstance(source, str) and isinstance(target, str):  # else it names nothing in the bundle
+                based_on.setdefault(source, target)
     out: list[SharedIndicator] = []
     errors: list[FieldError] = []
     for i, o in enumerate(bundle["objects"]):

@@ -11,17 +11,17 @@ values for the platform's own use (``indicator_share``, ``lookup_index``), logge
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from postguard.db.base import utcnow
-from postguard.errors import FieldError, InvalidInput
+from postguard.db.base import Base, utcnow
+from postguard.errors import DecryptionFailed, FieldError, InvalidInput, NotFound
 from postguard.intel.known import KnownIndex
 from postguard.intel.models import Appeal, Evidence, Indicator, Report, Reporter
 from postguard.intel.normalize import Normal
@@ -40,10 +40,29 @@ if TYPE_CHECKING:
 
 KEY_ORG = PLATFORM_ORG  # the platform organisation (``OrgService.platform_org_id``) holds the keys
 
+RowT = TypeVar("RowT", bound=Base)
+
 
 def bad_field(field: str, message: str, code: str = "invalid") -> InvalidInput:
     """The refusal of a request over one field."""
     return InvalidInput("The request was refused.", [FieldError(field, message, code=code)])
+
+
+def table_of(model: type[Base]) -> Table:
+    """The table a model is mapped to (for Core statements: upserts, executemany updates)."""
+    table = model.__table__
+    if not isinstance(table, Table):  # every model here maps one table
+        raise TypeError(f"{model.__name__} is not mapped to a table")
+    return table
+
+
+def get_row(s: Session, model: type[RowT], row_id: int, what: str) -> RowT:
+    """The row ``row_id`` of ``model``, or ``NotFound`` ("No <what> <id>.") when there is none
+    (never was, or deleted meanwhile by another transaction)."""
+    row = s.get(model, row_id)
+    if row is None:
+        raise NotFound(f"No {what} {row_id}.")
+    return row
 
 
 class IntelStore:
@@ -57,7 +76,7 @@ class IntelStore:
         self.door = door
         self.lookups = lookups
         self._lock = threading.Lock()
-        self._digest_fn = None
+        self._digest_fn: Callable[[str], bytes] | None = None
 
     @cached_property
     def known(self) -> KnownIndex:
@@ -68,12 +87,14 @@ class IntelStore:
     def digest(self, text: str) -> bytes:
         """The keyed digest (``intel-indicator``) of ``text``: indicators, reporters and report
         fingerprints are stored under it."""
-        if self._digest_fn is None:
+        fn = self._digest_fn
+        if fn is None:
             with self._lock:
-                if self._digest_fn is None:
+                fn = self._digest_fn
+                if fn is None:
                     with self.db.session() as s:
-                        self._digest_fn = self.vault.keyed_digest(s, purpose="intel-indicator")
-        return self._digest_fn(text)
+                        fn = self._digest_fn = self.vault.keyed_digest(s, purpose="intel-indicator")
+        return fn(text)
 
     def ready(self) -> None:
         """Create (once) the keys intelligence uses, before any session is open: on SQLite a write
@@ -129,11 +150,23 @@ class IntelStore:
             s, SystemActor(org_id=self.key_org_id(), actor="postguard:intel"), purpose,
             [self.sealed(i.value_ct, table="intel_indicators", column="value", record_id=i.id) for i in personal],
         ), strict=True)) if personal else {}
-        return [i.value if i.value is not None else opened[i.id] for i in inds]
+        return [i.value if i.value is not None else self._opened_value(opened[i.id]) for i in inds]
+
+    @staticmethod
+    def _opened_value(raw: str | bytes | None) -> str:
+        """A personal indicator's opened normal form: text, sealed when the indicator was created."""
+        if not isinstance(raw, str):
+            raise DecryptionFailed()
+        return raw
 
     # -- rows ------------------------------------------------------------------------------------
     def find(self, s: Session, n: Normal) -> Indicator | None:
         return s.execute(select(Indicator).where(Indicator.digest == self.digest_of(n))).scalar_one_or_none()
+
+    @staticmethod
+    def indicator(s: Session, indicator_id: int) -> Indicator:
+        """The indicator ``indicator_id``, or ``NotFound``."""
+        return get_row(s, Indicator, indicator_id, "indicator")
 
     def get_or_create(self, s: Session, n: Normal) -> Indicator:
         found = self.find(s, n)
@@ -147,8 +180,8 @@ class IntelStore:
             with s.begin_nested():  # another report may create the same indicator at the same moment
                 s.add(ind)
                 s.flush()
-        except IntegrityError:
-            return self.find(s, n)
+        except IntegrityError:  # the other one's row exists now
+            return s.execute(select(Indicator).where(Indicator.digest == self.digest_of(n))).scalar_one()
         self.known.add(ind.digest)
         if n.personal:
             ind.value_ct = self.seal(s, n.value, table="intel_indicators", column="value", record_id=ind.id)
@@ -158,7 +191,7 @@ class IntelStore:
         """The reporting identity, created on its first report. An upsert (``INSERT ... ON CONFLICT DO
         NOTHING``, then read): two first reports from one client at once both get the one row."""
         key = self.digest(f"reporter\0org\0{principal.org_id}" if principal else f"reporter\0client\0{client}")
-        ins = (postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert)(Reporter.__table__)
+        ins = (postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert)(table_of(Reporter))
         s.execute(ins.values(key=key, kind="org" if principal else "public", reports=0, upheld=0, rejected=0,
                              created_at=utcnow()).on_conflict_do_nothing(index_elements=["key"]))
         return s.execute(select(Reporter).where(Reporter.key == key)).scalar_one()

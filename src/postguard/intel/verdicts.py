@@ -109,6 +109,7 @@ def _days(a: datetime, b: datetime) -> float:
 
 def grade(reports: list[ReportFact], standing: Standing, *, now: datetime, policy: Policy = Policy()) -> Verdict:
     """The verdict, its score and its reasons, from the counted reports and the standing."""
+    reasons: list[Reason]
     if standing.official:
         reasons = [Reason("official_channel", f"Verified official channel of {standing.official_org}.",
                           standing.official_org)]
@@ -144,8 +145,8 @@ def grade(reports: list[ReportFact], standing: Standing, *, now: datetime, polic
             bonus += policy.evidence_points * decay
     score = min(100.0, score + min(bonus, policy.evidence_cap))
 
-    reasons: list[Reason] = []
-    if reports:
+    reasons = []
+    if last is not None:  # there are reports
         reasons.append(Reason("reports", f"{len(reports)} report(s).", len(reports)))
         reasons.append(Reason("distinct_reporters",
                               f"{len(by)} distinct reporter(s), {identified} identified "
