@@ -256,6 +256,11 @@ def test_the_persons_proofs_file_checks_offline_and_tampering_is_caught(world):
     other_key = p.audit.verifier_key().replace(p.settings.audit_origin, "other.example/log")
     with pytest.raises(InvalidInput):
         verify_bundle(data, verifier_key=other_key)
+    # An index that is not a whole number fails that proof, reported as the file gives it.
+    for bad in ("3", None, True, 2.0):
+        proof["index"] = bad
+        checked = verify_bundle(data)[1][0]
+        assert not checked.ok and checked.index == bad
 
 
 @pytest.mark.both_databases

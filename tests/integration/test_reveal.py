@@ -122,5 +122,7 @@ def test_a_justification_must_be_text_of_ten_characters_after_trimming(world):
 
 def test_a_vanished_organisation_is_not_found(world):
     p, *_ = world
-    with p.db.read_session() as s, pytest.raises(NotFound):
-        OrgService.by_id(s, 987654321)
+    with p.db.read_session() as s:
+        assert OrgService.by_id(s, p.orgs.get("VNP").id).code == "VNP"
+        with pytest.raises(NotFound):
+            OrgService.by_id(s, 987654321)

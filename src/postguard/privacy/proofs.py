@@ -9,22 +9,24 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from postguard.audit import merkle
 from postguard.audit.canonical import canonical
-from postguard.audit.checkpoint import MalformedNote, NoteVerificationError, open_checkpoint
-from postguard.audit.witness import parse_witness_vkey, verify_cosignature
+from postguard.audit.checkpoint import Checkpoint, MalformedNote, NoteVerificationError, open_checkpoint
+from postguard.audit.witness import verify_cosignature
+from postguard.crypto.notes import VerifierKey, parse_witness_vkey
 from postguard.errors import AuditTampered, FieldError, InvalidInput
 
 
 @dataclass(frozen=True)
 class Checked:
-    index: int
+    index: object  # as the file gives it (reported back as is, even when it is not a number)
     ok: bool
     reason: str = ""
 
 
-def _proofs(data: dict) -> list[dict]:
+def _proofs(data: dict[str, Any]) -> list[dict[str, Any]]:
     if "proof" in data and "leaf_hash" in data:  # one inclusion proof (a receipt)
         return [data]
     out = []
@@ -33,7 +35,7 @@ def _proofs(data: dict) -> list[dict]:
     return out
 
 
-def _witnessed(data: dict, cp, *, verifier_key: str, witness) -> bool:
+def _witnessed(data: dict[str, Any], cp: Checkpoint, *, verifier_key: str, witness: VerifierKey) -> bool:
     """True if the checkpoint carries the witness's cosignature, or is consistent (RFC 9162) with the
     file's ``witnessed`` checkpoint that carries it."""
     try:
@@ -42,6 +44,8 @@ def _witnessed(data: dict, cp, *, verifier_key: str, witness) -> bool:
     except NoteVerificationError:
         pass
     w = data.get("witnessed")
+    if not isinstance(w, dict):
+        return False
     try:
         old = open_checkpoint(w["checkpoint"], verifier_key=verifier_key)
         verify_cosignature(w["checkpoint"], witness_key=witness)
@@ -51,7 +55,7 @@ def _witnessed(data: dict, cp, *, verifier_key: str, witness) -> bool:
     return merkle.verify_consistency(size1=old.size, size2=cp.size, proof=proof, root1=old.root, root2=cp.root)
 
 
-def verify_bundle(data: dict, *, verifier_key: str | None = None,
+def verify_bundle(data: object, *, verifier_key: str | None = None,
                   witnesses: Sequence[str] = ()) -> tuple[int, list[Checked]]:
     """``(tree size, one result per proof)``; ``InvalidInput`` when the checkpoint does not verify,
     ``AuditTampered`` when it is not witnessed by each of ``witnesses`` (their verifier keys)."""
@@ -84,7 +88,8 @@ def verify_bundle(data: dict, *, verifier_key: str | None = None,
             results.append(Checked(index, False, "the entry does not match its leaf hash"))
         elif p.get("tree_size") != cp.size:
             results.append(Checked(index, False, f"proof is for size {p.get('tree_size')}, the checkpoint {cp.size}"))
-        elif not merkle.verify_inclusion(leaf_hash=leaf, index=index, tree_size=cp.size, proof=path, root=cp.root):
+        elif not (isinstance(index, int) and merkle.verify_inclusion(leaf_hash=leaf, index=index, tree_size=cp.size,
+                                                                       proof=path, root=cp.root)):
             results.append(Checked(index, False, "the inclusion proof does not lead to the checkpoint's root"))
         else:
             results.append(Checked(index, True))
