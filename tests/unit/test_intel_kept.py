@@ -73,7 +73,7 @@ def test_grade_and_answer_caches_never_exceed_their_size(ids):
 
 
 def body_entry(kept_at: float) -> KeptBody:
-    return KeptBody(0, kept_at + 10.0, b"{}", (), kept_at)
+    return (0, kept_at + 10.0, b"{}", (), kept_at)
 
 
 @given(st.lists(st.tuples(st.booleans(), st.binary(max_size=10), st.floats(0, 4, allow_nan=False)),
@@ -100,3 +100,20 @@ def test_kept_bodies_stay_bounded_and_leave_by_age(ops):
             assert {b for b in last if b in bodies} == {b for b in last if kept_at[b] > clock - 10.0}
             assert all(b in last for b in order if b in bodies)
         assert len(bodies) <= 4
+
+
+def test_kept_bodies_leave_the_garbage_collector_s_watch():
+    """Up to 50,000 kept bodies live in a worker at once: each must be a plain tuple of plain values,
+    which the collector stops tracking, so that full collections (pauses on the event loop) do not
+    walk them. A NamedTuple, or a list of ids, would stay tracked."""
+    import gc
+
+    from postguard.intel.check import CheckService
+
+    kept = KeptBodies()
+    plan = SimpleNamespace(known=False, generation=3)
+    service = SimpleNamespace(_bodies=kept, _answers=AnswerCache())
+    CheckService._keep_body(service, b'{"value": "0912 345 678"}', plan, b"{}")
+    gc.collect()
+    (entry,) = kept._entries.values()
+    assert type(entry) is tuple and not gc.is_tracked(entry)

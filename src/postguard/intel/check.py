@@ -31,6 +31,10 @@ from postguard.intel.kept import (
     GradedAnswer,
     GradeEntry,
     KeptBodies,
+    ANSWER,
+    EXPIRES,
+    GENERATION,
+    IDS,
     KeptBody,
     Targets,
 )
@@ -81,8 +85,8 @@ class CheckService:
         # What was kept for exactly this body, while nothing stored changed since and younger than
         # GRADE_CACHE_SECONDS: memory only until ``_serve_kept`` limits and counts it.
         kept = self._bodies.get(body)
-        if kept is not None and kept.generation == self.store.known.current_generation() \
-                and time.monotonic() < kept.expires:
+        if kept is not None and kept[GENERATION] == self.store.known.current_generation() \
+                and time.monotonic() < kept[EXPIRES]:
             return self._serve_kept(kept, client) if here else await run_in_threadpool(self._serve_kept, kept, client)
         value, type_ = read(body)
         plan = self.check_plan(value, type=type_, client=client) if here else \
@@ -121,8 +125,8 @@ class CheckService:
     def _serve_kept(self, kept: KeptBody, client: str) -> bytes:
         """The kept answer's JSON, limited and counted like any lookup."""
         self._limit(client)
-        self._count_hits(kept.ids)
-        return kept.answer
+        self._count_hits(kept[IDS])
+        return kept[ANSWER]
 
     def _keep_body(self, body: bytes, plan: CheckPlan, answer: bytes) -> None:
         """Keep ``answer``, the JSON of ``plan``'s answer, under the request ``body`` it was read
@@ -139,7 +143,7 @@ class CheckService:
             expires, ids = graded.at + GRADE_CACHE_SECONDS, graded.ids
         else:
             expires, ids = now + GRADE_CACHE_SECONDS, ()
-        self._bodies.keep(body, KeptBody(plan.generation, expires, answer, ids, now))
+        self._bodies.keep(body, (plan.generation, expires, answer, tuple(ids), now))
 
     def forget_kept(self) -> None:
         """Drop the bodies kept ``GRADE_CACHE_SECONDS`` ago or earlier (the server calls this every

@@ -12,7 +12,7 @@ import contextlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from postguard import memo
 from postguard.intel.answers import Owner
@@ -43,12 +43,19 @@ class GradedAnswer(NamedTuple):
     ids: Sequence[int]  # the indicators found: a hit on each when the answer serves again
 
 
-class KeptBody(NamedTuple):
-    generation: int  # of the known index when the body's lookup was planned
-    expires: float  # the clock after which it no longer serves
-    answer: bytes  # the JSON answered
-    ids: Sequence[int]  # the indicators found
-    kept_at: float  # the clock when kept: ``KeptBodies.forget`` drops it ``ttl`` later
+KeptBody = tuple[int, float, bytes, tuple[int, ...], float]
+"""What is kept for one request body, read with the indexes below: the known index's ``GENERATION``
+when the body's lookup was planned, the clock after which it no longer serves (``EXPIRES``), the
+JSON answered (``ANSWER``), the indicators found (``IDS``) and the clock when it was kept
+(``KEPT_AT``: ``KeptBodies.forget`` drops it ``ttl`` later). A plain tuple of plain values, not a
+NamedTuple: CPython's collector stops tracking an exact tuple that holds only atomic values, never a
+NamedTuple, and up to ``KEPT_BODIES`` of these live at once: tracked, they made every full
+collection walk them (the fresh-lookup p99 doubled)."""
+GENERATION: Final = 0
+EXPIRES: Final = 1
+ANSWER: Final = 2
+IDS: Final = 3
+KEPT_AT: Final = 4
 
 
 class GradeCache:
@@ -138,6 +145,6 @@ class KeptBodies:
         with contextlib.suppress(StopIteration, KeyError, RuntimeError):
             while True:
                 oldest = next(iter(entries))
-                if entries[oldest].kept_at > horizon:
+                if entries[oldest][KEPT_AT] > horizon:
                     return
                 del entries[oldest]
