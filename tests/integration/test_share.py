@@ -298,3 +298,14 @@ def test_screening_uses_intel_verdicts(platform):
         platform.screening.screen(bank="VCB", account="1", amount=0, ip="nope", account_type="other",
                                   new_payee=True)
     assert {fe.field for fe in e.value.errors} == {"payee.account", "amount", "payer.ip", "payer.account_type"}
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://127.0.0.1/x", "data:text/plain,x"])
+def test_the_webhook_opener_speaks_http_alone(url):
+    """Deliveries go through an opener with no file:, ftp: or data: handler, whatever reaches it."""
+    import urllib.error
+
+    from postguard.alerts.webhooks import _opener
+
+    with pytest.raises(urllib.error.URLError, match="unknown url type"):
+        _opener.open(url, timeout=1)

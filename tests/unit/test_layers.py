@@ -190,16 +190,7 @@ def test_the_command_line_and_the_shared_http_package_have_no_import_cycle():
 
 # Private names used across packages today, each with the change that removes it. A listed use that
 # no longer occurs fails the test too, so that the list only shrinks.
-PRIVATE_USE_ALLOWED = {
-    # The signed-note helpers the checkpoint format shares; removed when crypto.notes names them publicly.
-    "postguard.audit.checkpoint: from postguard.crypto.notes import _b64decode",
-    "postguard.audit.checkpoint: from postguard.crypto.notes import _check_name",
-    "postguard.audit.checkpoint: from postguard.crypto.notes import _has_control",
-    # The witness service (an HTTP application of its own) declares error kinds and parses notes;
-    # removed when it moves out of audit/ and postguard.errors offers a public way to declare kinds.
-    "postguard.audit.witness: from postguard.crypto.notes import _b64decode",
-    "postguard.audit.witness: from postguard.crypto.notes import _check_name",
-}
+PRIVATE_USE_ALLOWED: set[str] = set()  # none today; an entry says which change removes it
 
 
 def _private(name: str) -> bool:

@@ -76,7 +76,19 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None  # a redirect is an answer that is not 2xx: the delivery failed
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
+def _http_only_opener() -> urllib.request.OpenerDirector:
+    """An opener for HTTP and HTTPS alone: ``build_opener`` would also read ``file:``, ``ftp:`` and
+    ``data:`` URLs, which only ``subscribe``'s scheme check kept out. Redirects are not followed;
+    any other scheme is ``URLError("unknown url type")``."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (urllib.request.ProxyHandler(), urllib.request.UnknownHandler(), urllib.request.HTTPHandler(),
+                    urllib.request.HTTPSHandler(), urllib.request.HTTPDefaultErrorHandler(), _NoRedirect(),
+                    urllib.request.HTTPErrorProcessor()):
+        opener.add_handler(handler)
+    return opener
+
+
+_opener = _http_only_opener()
 
 
 class WebhookService:

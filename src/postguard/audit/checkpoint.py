@@ -34,9 +34,9 @@ from postguard.crypto.notes import (
     KEY_ID_SIZE,
     MalformedNote,
     VerifierKey,
-    _b64decode,
-    _check_name,
-    _has_control,
+    decode_b64,
+    check_name,
+    has_control,
     key_id,
     parse_vkey,
     vkey,
@@ -100,7 +100,7 @@ class Checkpoint:
 
 def format_checkpoint(*, origin: str, size: int, root: bytes, extensions: Sequence[str] = ()) -> str:
     """The checkpoint body (the text that gets signed)."""
-    if not isinstance(origin, str) or not origin or "\n" in origin or _has_control(origin):
+    if not isinstance(origin, str) or not origin or "\n" in origin or has_control(origin):
         raise MalformedCheckpoint("origin must be one non-empty line without control characters")
     if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_TREE_SIZE:
         raise MalformedCheckpoint("tree size must be an integer from 0 to 2**64 - 1")
@@ -109,7 +109,7 @@ def format_checkpoint(*, origin: str, size: int, root: bytes, extensions: Sequen
     if isinstance(extensions, str):
         raise MalformedCheckpoint("extensions must be a sequence of lines")
     for line in extensions:
-        if not isinstance(line, str) or not line or "\n" in line or _has_control(line):
+        if not isinstance(line, str) or not line or "\n" in line or has_control(line):
             raise MalformedCheckpoint("extension lines must be non-empty lines without control characters")
     lines = [origin, str(size), base64.b64encode(root).decode("ascii"), *extensions]
     return "".join(line + "\n" for line in lines)
@@ -119,7 +119,7 @@ def parse_checkpoint(text: str) -> Checkpoint:
     """Read a checkpoint body (not the signed note: see ``open_checkpoint``), strictly."""
     if not isinstance(text, str):
         raise MalformedCheckpoint("checkpoint must be text")
-    if _has_control(text):
+    if has_control(text):
         raise MalformedCheckpoint("checkpoint must be UTF-8 without control characters other than newline")
     if not text.endswith("\n"):
         raise MalformedCheckpoint("checkpoint must end with a newline")
@@ -134,7 +134,7 @@ def parse_checkpoint(text: str) -> Checkpoint:
     size = int(size_line)
     if size > MAX_TREE_SIZE:
         raise MalformedCheckpoint("checkpoint line 2 (tree size) must be at most 2**64 - 1")
-    root = _b64decode(root_line)
+    root = decode_b64(root_line)
     if root is None or len(root) != ROOT_SIZE:
         raise MalformedCheckpoint("checkpoint line 3 (root hash) must be the standard base64 of 32 bytes")
     for number, line in enumerate(extensions, start=4):
@@ -154,7 +154,7 @@ def _check_body(body: object) -> str:
         raise MalformedNote("note body must be non-empty text")
     if not body.endswith("\n"):
         raise MalformedNote("note body must end with a newline")
-    if _has_control(body):
+    if has_control(body):
         raise MalformedNote("note body must be UTF-8 without control characters other than newline")
     return body
 
@@ -162,7 +162,7 @@ def _check_body(body: object) -> str:
 def signature_line(body: str, *, name: str, private_key: bytes) -> str:
     """One Ed25519 signature line for ``body`` (to add a signature to an already signed note)."""
     body = _check_body(body)
-    name = _check_name(name)
+    name = check_name(name)
     public_key = ed25519.public_key_bytes(private_key=private_key)
     signature = ed25519.sign(body.encode("utf-8"), private_key=private_key)
     blob = key_id(name, public_key) + signature
@@ -186,7 +186,7 @@ def verify_note(note: str, *, verifier_key: str) -> str:
         key = parse_vkey(verifier_key)
     except MalformedNote:
         raise NoteVerificationError() from None
-    if not isinstance(note, str) or _has_control(note):
+    if not isinstance(note, str) or has_control(note):
         raise NoteVerificationError()
     split = note.rfind("\n\n")
     if split < 0:
@@ -207,10 +207,10 @@ def verify_note(note: str, *, verifier_key: str) -> str:
             raise NoteVerificationError()
         name, encoded = fields
         try:
-            _check_name(name)
+            check_name(name)
         except MalformedNote:
             raise NoteVerificationError() from None
-        blob = _b64decode(encoded)
+        blob = decode_b64(encoded)
         if blob is None or len(blob) <= KEY_ID_SIZE:
             raise NoteVerificationError()
         if name != key.name or blob[:KEY_ID_SIZE] != key.key_id:

@@ -65,8 +65,8 @@ from postguard.crypto.notes import (
     KEY_ID_SIZE,
     MalformedNote,
     VerifierKey,
-    _b64decode,
-    _check_name,
+    decode_b64,
+    check_name,
     cosignature_key_id,
     parse_vkey,
     parse_witness_vkey,
@@ -127,7 +127,7 @@ def verify_cosignature(note: str, *, witness_key: str | VerifierKey) -> int:
         if not line.startswith(SIGNATURE_PREFIX):
             raise NoteVerificationError()
         name, _, encoded = line[len(SIGNATURE_PREFIX):].partition(" ")
-        blob = _b64decode(encoded)
+        blob = decode_b64(encoded)
         if name != key.name or blob is None or blob[:KEY_ID_SIZE] != key.key_id:
             continue
         if len(blob) != KEY_ID_SIZE + 8 + ed25519.SIGNATURE_SIZE:
@@ -214,7 +214,7 @@ class Witness:
     def init(cls, data_dir: Path, name: str) -> str:
         """Create the witness's key in ``data_dir`` (refuses to replace one); returns its verifier key."""
         try:
-            _check_name(name)
+            check_name(name)
         except MalformedNote as exc:
             raise InvalidInput("Bad witness name.", [FieldError("name", str(exc.detail))]) from None
         data_dir = Path(data_dir)
@@ -231,7 +231,7 @@ class Witness:
         path = Path(data_dir) / cls.KEY_FILE
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-            key = WitnessKey(name=_check_name(raw["name"]),
+            key = WitnessKey(name=check_name(raw["name"]),
                              private_key=base64.b64decode(raw["private_key"], validate=True))
             ed25519.public_key_bytes(private_key=key["private_key"])
             return key
@@ -302,7 +302,7 @@ class Witness:
             note = rest
             if not line:
                 break
-            h = _b64decode(line)
+            h = decode_b64(line)
             if h is None or len(h) != merkle.HASH_SIZE or len(proof) >= MAX_PROOF_LINES:
                 raise WitnessBadRequest(f"Proof lines must be at most {MAX_PROOF_LINES} base64 SHA-256 hashes.")
             proof.append(h)

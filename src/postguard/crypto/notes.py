@@ -41,7 +41,7 @@ class VerifierKey:
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-def _has_control(text: str) -> bool:
+def has_control(text: str) -> bool:
     """True if ``text`` holds an ASCII control character other than newline, or is not UTF-8."""
     if any(c < " " and c != "\n" for c in text):
         return True
@@ -52,7 +52,7 @@ def _has_control(text: str) -> bool:
     return False
 
 
-def _b64decode(text: str) -> bytes | None:
+def decode_b64(text: str) -> bytes | None:
     """Strict standard base64 (RFC 4648 §4, padded, canonical); None if it is anything else."""
     try:
         raw = base64.b64decode(text.encode("ascii"), validate=True)
@@ -63,10 +63,10 @@ def _b64decode(text: str) -> bytes | None:
     return raw
 
 
-def _check_name(name: object) -> str:
+def check_name(name: object) -> str:
     if not isinstance(name, str) or not name:
         raise MalformedNote("key name must be a non-empty string")
-    if any(c.isspace() or c == "+" for c in name) or _has_control(name):
+    if any(c.isspace() or c == "+" for c in name) or has_control(name):
         raise MalformedNote("key name must not contain spaces, '+' or control characters")
     return name
 
@@ -82,7 +82,7 @@ def _check_public_key(public_key: object) -> bytes:
 
 def key_id(name: str, public_key: bytes) -> bytes:
     """The 4-byte key ID of an Ed25519 key: SHA-256(name || 0x0A || 0x01 || public key)[:4]."""
-    name = _check_name(name)
+    name = check_name(name)
     public_key = _check_public_key(public_key)
     material = name.encode("utf-8") + b"\n" + bytes([SIGNATURE_TYPE_ED25519]) + public_key
     return hashlib.sha256(material).digest()[:KEY_ID_SIZE]
@@ -103,10 +103,10 @@ def parse_vkey(text: str) -> VerifierKey:
     if len(parts) != 3:
         raise MalformedNote("verifier key must be <name>+<key id>+<key>")
     name, kid_hex, encoded = parts
-    _check_name(name)
+    check_name(name)
     if not _KEY_ID_RE.fullmatch(kid_hex):
         raise MalformedNote("verifier key ID must be 8 lowercase hex digits")
-    raw = _b64decode(encoded)
+    raw = decode_b64(encoded)
     if raw is None or len(raw) != 1 + ed25519.PUBLIC_KEY_SIZE or raw[0] != SIGNATURE_TYPE_ED25519:
         raise MalformedNote("verifier key must be base64 of 0x01 and a 32-byte Ed25519 public key")
     public_key = raw[1:]
@@ -120,7 +120,7 @@ def parse_vkey(text: str) -> VerifierKey:
 
 
 def cosignature_key_id(name: str, public_key: bytes) -> bytes:
-    material = _check_name(name).encode("utf-8") + b"\n" + bytes([COSIGNATURE_TYPE]) + _check_public_key(public_key)
+    material = check_name(name).encode("utf-8") + b"\n" + bytes([COSIGNATURE_TYPE]) + _check_public_key(public_key)
     return hashlib.sha256(material).digest()[:KEY_ID_SIZE]
 
 
@@ -138,8 +138,8 @@ def parse_witness_vkey(text: object) -> VerifierKey:
     if len(parts) != 3:
         raise MalformedNote("witness key must be <name>+<key id>+<key>")
     name, kid_hex, encoded = parts
-    _check_name(name)
-    raw = _b64decode(encoded)
+    check_name(name)
+    raw = decode_b64(encoded)
     if raw is None or len(raw) != 1 + ed25519.PUBLIC_KEY_SIZE or raw[0] != COSIGNATURE_TYPE:
         raise MalformedNote("witness key must be base64 of 0x04 and a 32-byte Ed25519 public key "
                             "(a cosignature/v1 key)")
