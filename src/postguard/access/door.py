@@ -248,7 +248,7 @@ class Door:
 
     # -- sealed values ---------------------------------------------------------------------------
     def open(self, session: Session, principal: Principal, purpose: str, secrets: Sequence[SealedValue | Owned],
-             *, subject: str | None = None, details: Details | None = None) -> list[str | bytes | None]:
+             *, subject: str | None = None, details: Details | None = None) -> list[str | None]:
         """Decide, log once for the whole request, publish ``Revealed``, then open each secret (in
         order). ``Owned`` secrets name the member of staff they belong to (``own`` purposes need it)."""
         rule = self._rule(purpose)

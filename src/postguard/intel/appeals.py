@@ -146,5 +146,5 @@ class AppealDesk:
                 [self.store.sealed(getattr(a, f"{col}_ct"), table="intel_appeals", column=col, record_id=a.id)
                  for col in cols],
                 subject=f"indicator:{a.indicator_id}", details={"appeal": appeal_id})
-            return {"id": appeal_id, **{col: self.store.text(raw) for col, raw in zip(cols, opened, strict=True)}}
+            return {"id": appeal_id, **dict(zip(cols, opened, strict=True))}
 

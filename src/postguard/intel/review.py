@@ -97,10 +97,10 @@ class AnalystReview:
         with self.db.read_session() as s:
             ind = self.store.indicator(s, indicator_id)
             personal = ind.value_ct is not None
-            value = self.store.text(self.door.open(
+            value = self.door.open(
                 s, principal, purpose, [self.store.sealed(ind.value_ct, table="intel_indicators", column="value",
                                                           record_id=ind.id)], subject=f"indicator:{indicator_id}",
-            )[0]) if personal else ind.value
+            )[0] if personal else ind.value
             return {"indicator": ind.id, "type": ind.type, "display": ind.display, "value": value,
                     "qualifier": ind.qualifier, "logged": personal}
 
@@ -156,7 +156,7 @@ class AnalystReview:
                         "created_at": r.created_at.isoformat(), "duplicates": r.duplicates,
                         "evidence": [{"id": i, "media_type": m, "size": z} for i, m, z in files]}
                 if reveal:
-                    item.update({col: self.store.text(next(texts)) for col in cols})
+                    item.update({col: next(texts) for col in cols})
                 out_reports.append(item)
             history = s.execute(select(Decision).where(Decision.indicator_id == ind.id).order_by(Decision.id)
                                 ).scalars().all()

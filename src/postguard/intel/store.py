@@ -137,10 +137,6 @@ class IntelStore:
         """A value sealed by ``seal``, to open through the door."""
         return SealedValue(org_id=self.key_org_id(), table=table, column=column, record_id=str(record_id), blob=blob)
 
-    @staticmethod
-    def text(raw: str | bytes | None) -> str | None:
-        return raw.decode("utf-8") if isinstance(raw, bytes) else raw
-
     def values_of(self, s: Session, inds: Sequence[Indicator], *, purpose: str) -> list[str]:
         """The normal forms of stored indicators, personal ones opened through the door by the platform
         itself (one log entry for the lot), for the service's own use: ``indicator_share`` (the shared
@@ -153,9 +149,9 @@ class IntelStore:
         return [i.value if i.value is not None else self._opened_value(opened[i.id]) for i in inds]
 
     @staticmethod
-    def _opened_value(raw: str | bytes | None) -> str:
+    def _opened_value(raw: str | None) -> str:
         """A personal indicator's opened normal form: text, sealed when the indicator was created."""
-        if not isinstance(raw, str):
+        if raw is None:
             raise DecryptionFailed()
         return raw
 

@@ -50,9 +50,9 @@ def _sealed_contact(org_id: int, ref: str, blob: bytes) -> SealedValue:
                        service=DSR_CONTACT)
 
 
-def _number(opened: str | bytes | None, ref: str) -> str:
+def _number(opened: str | None, ref: str) -> str:
     """The requester's number as the door opened it (``Conflict`` if it no longer opens)."""
-    if not isinstance(opened, str):
+    if opened is None:
         raise Conflict(f"Request {ref} no longer holds the person's number.")
     return opened
 

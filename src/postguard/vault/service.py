@@ -463,7 +463,7 @@ class SealedValue:
     """One protected value as stored, with what it is bound to: sealed by ``Vault.encrypt`` under the
     organisation's data key (``service`` None), or by ``Vault.seal_service`` under the platform secret
     ``service`` (``org_id`` is then the organisation whose record it is, for the door's decision only).
-    Opened as UTF-8 text, or as bytes when ``binary`` (files)."""
+    Opened as UTF-8 text."""
 
     org_id: int
     table: str
@@ -471,7 +471,6 @@ class SealedValue:
     record_id: str
     blob: bytes | None
     service: str | None = None
-    binary: bool = False
 
 
 @dataclass(frozen=True)
@@ -495,8 +494,8 @@ class VaultOpener:
     def __init__(self, vault: Vault) -> None:
         self._vault = vault
 
-    def open_value(self, session: Session, secret: SealedValue) -> str | bytes | None:
-        """A value's plaintext (text, or bytes when ``secret.binary``), None for an absent value."""
+    def open_value(self, session: Session, secret: SealedValue) -> str | None:
+        """A value's plaintext, None for an absent value."""
         if secret.blob is None:
             return None
         if secret.service is not None:
@@ -504,8 +503,6 @@ class VaultOpener:
                                              record_id=secret.record_id)
         raw = self._vault._decrypt(secret.blob, session=session, org_id=secret.org_id, table=secret.table,
                                    column=secret.column, record_id=secret.record_id)
-        if secret.binary:
-            return raw
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
