@@ -1,0 +1,1 @@
+"""The blocklist: confirmed scam domains and links, published signed for resolvers and browsers."""
