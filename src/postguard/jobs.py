@@ -103,6 +103,8 @@ JOBS: tuple[Job, ...] = (
         stop=_known_release),
     Job("anomaly scan", "anomaly_scan_interval_seconds", lambda p: lambda: p.leaks.scan_all()),
     Job("intelligence regrade", "intel_regrade_interval_seconds", lambda p: lambda: p.intel.regrade_all()),
+    Job("lookalike brands refresh", "lookalike_refresh_seconds", lambda p: lambda: p.intel.brands.refresh(),
+        at_start=True),
     Job("masked-call end", "masked_call_end_interval_seconds", lambda p: lambda: p.calls.end_expired()),
 )
 

@@ -161,6 +161,13 @@ class Settings(BaseSettings):
         "Without it, fetched certificates are never trusted.",
     )
 
+    @field_validator("lookalike_brands_file")
+    @classmethod
+    def _brands_file_readable(cls, v: Path | None) -> Path | None:
+        if v is not None and not v.is_file():
+            raise ValueError(f"no brands file at {v}")
+        return v
+
     @field_validator("x5u_allowed_hosts")
     @classmethod
     def _x5u_hosts(cls, hosts: list[str]) -> list[str]:
@@ -210,6 +217,14 @@ class Settings(BaseSettings):
         3600, ge=0, description="How often the server scans every organisation for access anomalies; 0 turns it off."
     )
 
+    lookalike_brands_file: Path | None = Field(
+        None, description="Brands file (brand<TAB>official domain[,official domain…]) whose lookalikes a lookup "
+        "answers as such, besides the verified official domains of the registry. Default: the registry alone."
+    )
+    lookalike_refresh_seconds: float = Field(
+        30.0, ge=0, description="How often a server rebuilds its lookalike matcher when verified official domains "
+        "changed (0 turns the job off; the matcher is then built once)."
+    )
     intel_check_rate: str = Field(
         "30/minute", description="Lookups (check) allowed per client: an API key, or an address for the public."
     )

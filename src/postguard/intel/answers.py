@@ -8,6 +8,7 @@ from typing import NamedTuple
 from postguard.intel.models import Indicator
 from postguard.intel.normalize import LINK_WARNINGS, Normal, shown_host, unicode_host
 from postguard.intel.verdicts import SEVERITY, Verdict, judge_link
+from postguard.lookalike.match import Hit
 
 MUTE_NOTE = ("The holder of an account or wallet used in a scam may be a 'mule' who sold or lent it, or "
              "a victim whose account was taken over; reports say the account was used, not who holds it.")
@@ -20,6 +21,23 @@ HEADLINES = {
     "delisted": "Removed from the list after review. That does not mean it is safe.",
     "official": "Official channel of {org}.",
     "suspicious": "This link is disguised: it really goes to {host}. Do not open it or enter anything there.",
+}
+HEADLINE_LOOKALIKE = ("Imitates {brand}: the official site is {official}. Do not enter anything there.",
+                      "Giả mạo {brand} — trang chính thức là {official}. Đừng nhập thông tin gì vào đó.")
+LOOKALIKE_TEXT = {  # by technique: (English, Vietnamese)
+    "fake_suffix": ("The address starts like {brand}'s ({official}) but belongs to another domain ({domain}).",
+                    "Địa chỉ bắt đầu giống của {brand} ({official}) nhưng thuộc một tên miền khác ({domain})."),
+    "homoglyph": ("The name uses letters that look like {brand}'s but are different.",
+                  "Tên miền dùng các chữ cái trông giống tên {brand} nhưng là chữ khác."),
+    "tld_swap": ("{brand}'s name on a domain that is not {brand}'s ({domain}).",
+                 "Tên {brand} trên một tên miền không phải của {brand} ({domain})."),
+    "subdomain": ("{brand}'s name put in front of another domain ({domain}).",
+                  "Tên {brand} được đặt trước một tên miền khác ({domain})."),
+    "combosquat": ("{brand}'s name combined with other words ({domain}).",
+                   "Tên {brand} ghép thêm các từ khác ({domain})."),
+    "typo": ("A misspelling of {brand}'s name ({domain}).", "Tên {brand} bị viết sai chính tả ({domain})."),
+    "free_hosting": ("{brand}'s name on a free website builder ({domain}).",
+                     "Tên {brand} trên một dịch vụ làm web miễn phí ({domain})."),
 }
 HEADLINE_SUSPICIOUS_VI = ("Liên kết này được ngụy trang: thực chất nó dẫn tới {host}. Đừng mở, đừng nhập thông tin "
                           "gì vào đó.")
@@ -120,4 +138,26 @@ def link_answer(n: Normal, answer: dict) -> dict:
         shown = shown_host(host) if host else "?"
         out.update(verdict=verdict, headline=HEADLINES["suspicious"].format(host=shown),
                    headline_vi=HEADLINE_SUSPICIOUS_VI.format(host=shown))
+    return out
+
+
+def lookalike_answer(answer: dict, hit: Hit | None) -> dict:
+    """``answer`` for a link or domain whose host imitates a brand (``hit``): ``lookalike`` naming
+    the brand and its official site, unless graded graver (``corroborated``, ``confirmed``: kept,
+    with the brand named), official, or delisted (an analyst dismissed it: never raised again)."""
+    if hit is None or answer["verdict"] in ("official", "delisted"):
+        return answer
+    out = dict(answer)
+    official = hit.official[0] if hit.official else ""
+    text = LOOKALIKE_TEXT[hit.technique]
+    out["lookalike"] = {"brand": hit.brand, "official": list(hit.official), "technique": hit.technique,
+                        "score": hit.score, "campaign": hit.campaign, "reasons": [r.as_dict() for r in hit.reasons]}
+    reason = {"code": f"lookalike_{hit.technique}", "text": text[0].format(brand=hit.brand, official=official,
+                                                                           domain=hit.domain),
+              "text_vi": text[1].format(brand=hit.brand, official=official, domain=hit.domain), "value": hit.host}
+    out["reasons"] = [reason, *[r for r in answer["reasons"] if r["code"] != NO_REPORTS["code"]]]
+    if SEVERITY[answer["verdict"]] <= SEVERITY["reported"]:  # unknown, disputed, suspicious, reported
+        out.update(verdict="lookalike", score=max(answer["score"], hit.score),
+                   headline=HEADLINE_LOOKALIKE[0].format(brand=hit.brand, official=official),
+                   headline_vi=HEADLINE_LOOKALIKE[1].format(brand=hit.brand, official=official))
     return out

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from postguard.errors import InvalidInput
-from postguard.intel.answers import Graded, Owner, graded_answer, link_answer, unknown_answer
+from postguard.intel.answers import Graded, Owner, graded_answer, link_answer, lookalike_answer, unknown_answer
+from postguard.intel.brands import BrandWatch
 from postguard.intel.grading import Grader
 from postguard.intel.kept import (
     GRADE_CACHE_SECONDS,
@@ -42,6 +43,7 @@ from postguard.intel.models import Indicator
 from postguard.intel.normalize import Normal, detect, norm_domain
 from postguard.intel.store import IntelStore, table_of
 from postguard.intel.verdicts import Verdict
+from postguard.lookalike.match import Hit
 
 if TYPE_CHECKING:
     from postguard.db import Database
@@ -56,12 +58,14 @@ class CheckPlan(NamedTuple):
     answer: dict | None  # set when nothing is stored under any target, or a kept answer
     known: bool  # something is stored under a target
     generation: int  # of the known index, read before looking
+    lookalike: Hit | None = None  # the brand a link's or domain's host imitates
 
 
 class CheckService:
     def __init__(self, *, db: Database, settings: Settings, limiter: RateLimiter, store: IntelStore,
-                 grader: Grader) -> None:
+                 grader: Grader, brands: BrandWatch) -> None:
         self.db = db
+        self.brands = brands
         self.settings = settings
         self.limiter = limiter
         self.store = store
@@ -91,8 +95,8 @@ class CheckService:
         value, type_ = read(body)
         plan = self.check_plan(value, type=type_, client=client) if here else \
             await run_in_threadpool(lambda: self.check_plan(value, type=type_, client=client))
-        answer = orjson.dumps(link_answer(plan.normal, plan.answer if plan.answer is not None
-                                          else await self.grade_once(plan)))
+        answer = orjson.dumps(lookalike_answer(link_answer(plan.normal, plan.answer if plan.answer is not None
+                                                           else await self.grade_once(plan)), plan.lookalike))
         self._keep_body(body, plan, answer)
         return answer
 
@@ -161,7 +165,7 @@ class CheckService:
         """Look up any raw input. Rate limited per ``client``; a clean lookup writes and logs nothing."""
         plan = self.check_plan(raw, type=type, client=client)
         answer = plan.answer if plan.answer is not None else self.check_stored(plan, now=now)
-        return link_answer(plan.normal, answer)
+        return lookalike_answer(link_answer(plan.normal, answer), plan.lookalike)
 
     def check_plan(self, raw: str, *, type: str | None = None, client: str) -> CheckPlan:
         """The first half of ``check``, with no I/O besides the rate limiter: limit, normalise, and
@@ -172,6 +176,7 @@ class CheckService:
         generation = known.generation  # before looking: a change meanwhile voids what is kept
         n = detect(raw, type)
         targets = [n]
+        hit = self.brands.match(n.host) if n.type in ("url", "domain") and n.host else None
         if n.type == "url" and n.domain:
             # The link, its host and its registrable domain: a report or an official entry on any counts.
             for host in dict.fromkeys(h for h in (n.host, n.domain) if h):
@@ -183,9 +188,9 @@ class CheckService:
         may_know = known.may_know
         for d in digests:
             if may_know(d):
-                return CheckPlan(n, targets, digests, self.kept_answer(digests), True, generation)
+                return CheckPlan(n, targets, digests, self.kept_answer(digests), True, generation, hit)
         # nothing stored under any of them (the common case): no query, no write, no log
-        return CheckPlan(n, targets, digests, unknown_answer(n, targets), False, generation)
+        return CheckPlan(n, targets, digests, unknown_answer(n, targets), False, generation, hit)
 
     def kept_answer(self, digests: list[bytes]) -> dict | None:
         """The answer graded for these targets, when nothing stored changed since and it is younger

@@ -5,6 +5,7 @@ and offers their operations under the names callers use:
 
 - ``store`` (``postguard.intel.store``): keys, sealed values, indicator and reporter rows;
 - ``grader`` (``postguard.intel.grading``): verdicts, official channels covering an indicator;
+- ``brands`` (``postguard.intel.brands``): the brands a lookup protects from lookalikes;
 - ``checks`` (``postguard.intel.check``): lookups, ``POST /v1/check`` and what it keeps in memory;
 - ``intake`` (``postguard.intel.reports``): report intake;
 - ``channels`` (``postguard.intel.official``): official channels;
@@ -20,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from postguard.intel.appeals import AppealDesk
+from postguard.intel.brands import BrandWatch
 from postguard.intel.check import CheckService
 from postguard.intel.grading import Grader
 from postguard.intel.known import KnownIndex
@@ -47,7 +49,9 @@ class IntelService:
                  door: Door, limiter: RateLimiter, lookups: PrivateLookups) -> None:
         self.store = store = IntelStore(db=db, settings=settings, vault=vault, orgs=orgs, door=door, lookups=lookups)
         self.grader = grader = Grader(db=db, settings=settings, store=store)
-        self.checks = checks = CheckService(db=db, settings=settings, limiter=limiter, store=store, grader=grader)
+        self.brands = brands = BrandWatch(db=db, settings=settings)
+        self.checks = checks = CheckService(db=db, settings=settings, limiter=limiter, store=store, grader=grader,
+                                            brands=brands)
         self.intake = intake = ReportIntake(db=db, settings=settings, vault=vault, limiter=limiter, orgs=orgs,
                                             store=store, grader=grader)
         self.channels = channels = OfficialChannels(db=db, audit=audit, orgs=orgs, store=store, grader=grader)

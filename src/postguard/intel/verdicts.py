@@ -20,7 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-VERDICTS = ("unknown", "reported", "corroborated", "confirmed", "disputed", "delisted", "official", "suspicious")
+VERDICTS = ("unknown", "reported", "corroborated", "confirmed", "disputed", "delisted", "official", "suspicious",
+            "lookalike")
 REPORTER_KINDS = ("org", "citizen", "anonymous")
 
 
@@ -91,7 +92,7 @@ class Verdict:
                 "last_report_at": self.last_report_at.isoformat() if self.last_report_at else None}
 
 
-SEVERITY = {"unknown": 0, "delisted": 0, "official": 0, "disputed": 1, "suspicious": 2, "reported": 3,
+SEVERITY = {"unknown": 0, "delisted": 0, "official": 0, "disputed": 1, "suspicious": 2, "lookalike": 3, "reported": 3,
             "corroborated": 4, "confirmed": 5}
 
 

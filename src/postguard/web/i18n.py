@@ -123,6 +123,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "verdict_disputed": "Đã bị báo cáo nhưng đang có khiếu nại hoặc đang xem xét lại. Hãy cẩn thận.",
         "verdict_delisted": "Đã được gỡ khỏi danh sách sau khi xem xét. Điều đó không có nghĩa là an toàn.",
         "verdict_official": "Kênh chính thức của {org}.",
+        "verdict_lookalike": "Giả mạo {brand} — trang chính thức là {official}. Đừng nhập thông tin gì vào đó.",
         "verdict_suspicious": "Liên kết này được ngụy trang: thực chất nó dẫn tới {host}. Đừng mở, đừng nhập "
         "thông tin gì vào đó.",
         **{f"reason_link_{code}": vi for code, (vi, _) in LINK_WARNINGS.items()},
@@ -672,6 +673,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "verdict_disputed": "Reported, but an appeal or review is open. Be careful meanwhile.",
         "verdict_delisted": "Removed from the list after review. That does not mean it is safe.",
         "verdict_official": "Official channel of {org}.",
+        "verdict_lookalike": "Imitates {brand}: the official site is {official}. Do not enter anything there.",
         "verdict_suspicious": "This link is disguised: it really goes to {host}. Do not open it or enter anything "
         "there.",
         **{f"reason_link_{code}": en for code, (_, en) in LINK_WARNINGS.items()},
