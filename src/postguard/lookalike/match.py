@@ -122,7 +122,8 @@ class Matcher:
         self._automaton = ahocorasick.Automaton()
         for key, payloads in patterns.items():
             self._automaton.add_word(key, tuple(payloads))
-        self._automaton.make_automaton()
+        if patterns:
+            self._automaton.make_automaton()
         self._fold = fold_table()
 
     # -- one name ---------------------------------------------------------------------------------
@@ -161,7 +162,7 @@ class Matcher:
         items: list[_Found] = []
         checked: set[tuple[str, int, int]] = set()
         site = len(labels) - 1
-        for end, payloads in self._automaton.iter(joined):
+        for end, payloads in self._automaton.iter(joined) if self.tokens or self.short else ():
             for p in payloads:
                 if p[0] == "p":
                     self._typo(p, end, starts, labels, sks, checked, items)
