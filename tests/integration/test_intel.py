@@ -117,7 +117,9 @@ def test_official_channel_protection(ip, org):
     assert out["verdict"] == "official" and out["official"]["org"] == org.code
     assert ip.intel.check("https://tracuu.vnpost.vn/x?y=1", client="c")["verdict"] == "official"
     out = ip.intel.check("https://vnpost.vn.example.com/", client="c")  # vnpost.vn in front of example.com
-    assert out["verdict"] == "suspicious" and out["official"] is None
+    assert out["verdict"] == "lookalike" and out["official"] is None  # graver than suspicious: it names the brand
+    assert out["lookalike"]["official"] == ["vnpost.vn"] and out["lookalike"]["technique"] == "fake_suffix"
+    assert "link_embedded_domain" in {r["code"] for r in out["reasons"]}  # the link's own warning stays
 
     for i in range(5):
         r = ip.intel.report(indicators=["1900545481", "https://www.vnpost.vn/login"], category="fake_courier",
