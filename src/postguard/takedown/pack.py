@@ -57,7 +57,7 @@ def letter(m: dict[str, Any], *, sender_name: str, sender_email: str) -> str:
     counts and the decision; never a reporter."""
     site, rec, brand = m["site"], m["recipient"], m.get("brand") or {}
     name, official = brand.get("name"), brand.get("official_domains") or []
-    reasons = [*(m["reasons"].get("scanner") or []), *(r["message"] for r in m["reasons"].get("verdict") or [])]
+    reasons = [*(m["reasons"].get("scanner") or []), *(r["text"] for r in m["reasons"].get("verdict") or [])]
     analyst = m["reasons"].get("analyst") or ""
     rep, dec = m["reports"], m["decision"]
     files = m.get("evidence_files", 0)
