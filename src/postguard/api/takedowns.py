@@ -58,7 +58,7 @@ def create(body: CreateIn, who: Principal = Depends(principal), p: Platform = De
         who, indicator_id=body.indicator, site=body.site, reason=body.reason,
         registrar=body.registrar.contact() if body.registrar else None,
         hosting=body.hosting.contact() if body.hosting else None,
-        platform=body.platform.contact() if body.platform else None, include_reports=body.include_reports)
+        platform_contact=body.platform.contact() if body.platform else None, include_reports=body.include_reports)
 
 
 @router.get("")

@@ -49,7 +49,7 @@ def create(
         _who(p, by), indicator_id=indicator, site=site, reason=reason,
         registrar=ContactIn(registrar_name, registrar_email, registrar_url),
         hosting=ContactIn(hosting_name, hosting_email, hosting_url),
-        platform=ContactIn(platform_name, platform_email, platform_url), include_reports=include_report))
+        platform_contact=ContactIn(platform_name, platform_email, platform_url), include_reports=include_report))
 
 
 @takedown_app.command("list")

@@ -154,12 +154,12 @@ def is_platform_parent(host: str) -> bool:
 
 def recipients(*, host: str, registrable: str | None, path: str | None = None,
                registrar: Contact | None = None, hosting: Contact | None = None,
-               platform: Contact | None = None) -> list[Recipient]:
+               platform_contact: Contact | None = None) -> list[Recipient]:
     """The recipients of a site's takedown requests, in the order they are created. ``registrable``:
     the registrable domain (None for an IP address: no registrar). Contacts the analyst entered win."""
     parent = platform_of(host, path=path)
     if parent is not None:
-        return [Recipient("platform", platform or PLATFORMS[parent])]
+        return [Recipient("platform", platform_contact or PLATFORMS[parent])]
     out = []
     if registrable is not None:
         tld = registrable.rsplit(".", 1)[-1]

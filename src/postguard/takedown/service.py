@@ -142,7 +142,7 @@ class TakedownService:
     # -- creating --------------------------------------------------------------------------------
     def create(self, principal: Principal, *, indicator_id: int | None = None, site: str | None = None,
                reason: str = "", registrar: ContactIn | None = None, hosting: ContactIn | None = None,
-               platform: ContactIn | None = None, include_reports: Sequence[str] = ()) -> dict[str, Any]:
+               platform_contact: ContactIn | None = None, include_reports: Sequence[str] = ()) -> dict[str, Any]:
         """The takedown requests of a confirmed site (by indicator id, or by the site's domain or link),
         one per recipient. Idempotent: requests that exist are kept, and a draft still without a
         contact gets the one given now. ``include_reports``: public ids of reports on the site whose
@@ -150,7 +150,7 @@ class TakedownService:
         self.orgs.require(principal, SCOPE, subject=f"indicator:{indicator_id}" if indicator_id else "takedowns")
         reason = _text("reason", reason, MAX_REASON)
         given = {kind: contacts_mod.analyst_contact(kind, name=c.name, email=c.email, url=c.url) if c else None
-                 for kind, c in (("registrar", registrar), ("hosting", hosting), ("platform", platform))}
+                 for kind, c in (("registrar", registrar), ("hosting", hosting), ("platform", platform_contact))}
         if len(include_reports) > MAX_INCLUDED_REPORTS:
             raise _bad("include_reports", f"at most {MAX_INCLUDED_REPORTS}", "too_many")
         if (indicator_id is None) == (site is None):
@@ -166,7 +166,7 @@ class TakedownService:
             snapshot = self._snapshot(s, ind, where, include_reports)
         wanted = contacts_mod.recipients(host=where.host, registrable=where.registrable, path=where.path,
                                          registrar=given["registrar"], hosting=given["hosting"],
-                                         platform=given["platform"])
+                                         platform_contact=given["platform"])
         created: list[str] = []
         kept: list[str] = []
         with self.db.session() as s:
