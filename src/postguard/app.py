@@ -28,6 +28,7 @@ from postguard.api.sharing import router as sharing_router
 from postguard.api.shipments import router as shipments_router
 from postguard.api.system import HttpMetrics, install_metrics
 from postguard.api.system import router as system_router
+from postguard.api.takedowns import router as takedowns_router
 from postguard.api.taxii import router as taxii_router
 from postguard.audit.witnessing import WitnessMetrics
 from postguard.errors import PostguardError
@@ -220,6 +221,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(lookups_router)
     app.include_router(sharing_router)
     app.include_router(taxii_router)
+    app.include_router(takedowns_router)
     app.include_router(web_router)
     app.include_router(staff_router)
     app.include_router(warnings_router)

@@ -36,6 +36,7 @@ from postguard.privacy.models import (
     DataSubjectRequest,
 )
 from postguard.shipments.models import LabelToken, Shipment, ShipmentEvent
+from postguard.takedown.models import TakedownEvent, TakedownRequest
 from postguard.vault.models import ServiceKey, VaultKey
 
 metadata = Base.metadata
@@ -46,5 +47,5 @@ __all__ = [
     "CourierPhone", "DataSubjectRequest", "Decision", "Evidence", "Indicator", "LabelToken",
     "MaskedCall", "OfficialChannel", "Organisation", "OtpChallenge", "ProxyNumber", "Report",
     "ReportIndicator", "Reporter", "ScamReport", "ScamWarning", "ServiceKey", "Shipment", "ShipmentEvent",
-    "Staff", "VaultKey", "WebSession", "WebhookDelivery", "WebhookSubscription", "metadata",
+    "Staff", "TakedownEvent", "TakedownRequest", "VaultKey", "WebSession", "WebhookDelivery", "WebhookSubscription", "metadata",
 ]

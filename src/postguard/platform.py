@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from postguard.otp import OtpService
     from postguard.ratelimit import RateLimiter
     from postguard.screening.service import ScreeningService
+    from postguard.takedown.service import TakedownService
 
 
 class Platform:
@@ -271,6 +272,19 @@ class Platform:
         return PrivacyService(db=self.db, vault=self.vault, audit=self.audit, witnessing=self.witnessing,
                               orgs=self.orgs, door=self.door, limiter=self.limiter, shipments=self.shipments,
                               otp=self.otp, notifier=self.notifier)
+
+    @cached_property
+    def takedowns(self) -> TakedownService:
+        """Takedown requests for confirmed scam sites. What the lookalike scanner knows about a site
+        (``SiteFacts``) is not wired yet: ``NoFacts``. The sender is chosen by
+        ``POSTGUARD_TAKEDOWN_SENDER`` (the local outbox by default)."""
+        from postguard.takedown.facts import NoFacts
+        from postguard.takedown.senders import build_sender
+        from postguard.takedown.service import TakedownService
+
+        return TakedownService(db=self.db, settings=self.settings, audit=self.audit, orgs=self.orgs, door=self.door,
+                               store=self.intel.store, grader=self.intel.grader, facts=NoFacts(),
+                               sender=build_sender(self.settings))
 
     @cached_property
     def callerid_keys(self) -> CallerIdKeys:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -284,12 +284,61 @@ class Settings(BaseSettings):
         "<base>/<ORG>/<version>.pem (served by GET /v1/callerid/certs/<ORG>/<version>.pem).",
     )
 
+    takedown_sender: Literal["outbox", "smtp"] = Field(
+        "outbox", description="How takedown requests are sent: outbox (an .eml file per message in "
+        "takedown_outbox_dir, sent by hand or by another system) or smtp (the takedown_smtp_* server)."
+    )
+    takedown_outbox_dir: Path | None = Field(
+        None, description="Directory the outbox sender writes .eml files to (mode 0700). Default: "
+        "takedown-outbox under data_dir."
+    )
+    takedown_smtp_host: str | None = Field(
+        None, max_length=253, description="SMTP server of the smtp sender (required when takedown_sender is smtp)."
+    )
+    takedown_smtp_port: int = Field(587, ge=1, le=65535, description="SMTP server port.")
+    takedown_smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="starttls (upgrade the connection; refused if the server does not offer it), tls "
+        "(implicit TLS, usually port 465) or none (local relays only)."
+    )
+    takedown_smtp_user: str | None = Field(None, max_length=320, description="SMTP user name (unset: no login).")
+    takedown_smtp_password: SecretStr | None = Field(
+        None, description="SMTP password; never logged, printed or stored in the database."
+    )
+    takedown_smtp_timeout_seconds: float = Field(
+        30.0, gt=0, le=300, description="Time allowed for one SMTP conversation, connection to last reply."
+    )
+    takedown_from: str = Field(
+        "takedown@postguard.example", pattern=r"^[^\s@<>\"]+@[^\s@<>\"]+$", max_length=254,
+        description="The From address of takedown requests (recipients reply to it)."
+    )
+    takedown_from_name: str = Field(
+        "postguard", min_length=1, max_length=100, description="The name shown with the From address and signing the letters."
+    )
+    takedown_overdue_days: int = Field(
+        5, ge=1, le=365, description="Days a sent takedown request may wait for an answer before it is listed as overdue."
+    )
+    takedown_pack_max_bytes: int = Field(
+        20 * 1024 * 1024, ge=64 * 1024, le=200 * 1024 * 1024,
+        description="Largest total of evidence files in one takedown pack, in bytes; the manifest names what was left out."
+    )
+    takedown_pack_max_files: int = Field(
+        20, ge=0, le=200, description="Most evidence files in one takedown pack; the manifest names what was left out."
+    )
+
+    @model_validator(mode="after")
+    def _takedown_smtp(self) -> "Settings":
+        if self.takedown_sender == "smtp" and not self.takedown_smtp_host:
+            raise ValueError("takedown_sender smtp needs takedown_smtp_host")
+        return self
+
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":
         if self.database_url is None:
             self.database_url = f"sqlite:///{(self.data_dir / 'postguard.db').as_posix()}"
         if self.key_file is None:
             self.key_file = self.data_dir / "kek.json"
+        if self.takedown_outbox_dir is None:
+            self.takedown_outbox_dir = self.data_dir / "takedown-outbox"
         if self.cookie_secure is None:
             self.cookie_secure = self.mode == "production"
         if self.mode == "production" and self.log_format != "json":

@@ -169,6 +169,26 @@ def _intel(w: World) -> dict:
     return w.intel_ids
 
 
+def _takedown(w: World) -> dict:
+    """A confirmed scam site with evidence and its draft takedown requests (made once per world)."""
+    if not hasattr(w, "takedown_ids"):
+        from postguard.intel.models import Indicator
+        from postguard.intel.service import Upload
+        from postguard.takedown.service import ContactIn
+
+        p = w.platform
+        p.intel.report(indicators=["xac-nhan-phat-lai.com"], category="fake_courier", client="203.0.113.60",
+                       evidence=[Upload(b"\x89PNG\r\n\x1a\n synthetic screenshot", "image/png")])
+        with p.db.read_session() as s:
+            ind = s.execute(select(Indicator.id).where(Indicator.value == "xac-nhan-phat-lai.com")).scalar_one()
+        cli = p.intel.cli_principal()
+        p.intel.decide(cli, ind, action="confirm")
+        out = p.takedowns.create(cli, indicator_id=ind, hosting=ContactIn(email="abuse@hosting.example"))
+        ref = next(r["ref"] for r in out["requests"] if r["recipient"]["kind"] == "hosting")
+        w.takedown_ids = {"indicator": ind, "ref": ref}
+    return w.takedown_ids
+
+
 TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | NOT_PERSONAL] = {
     # -- shipments (operator systems) --
     ("POST", "/v1/shipments"): system("shipments:write", ok=201, json=_new_row),
@@ -231,6 +251,13 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | NOT_PERSONAL] = {
     ("POST", "/v1/intel/indicators/{indicator_id}/decision"): system("intel:analyst", json={"action": "confirm"}),
     ("POST", "/v1/intel/reports/{report_id}/review"): system("intel:analyst", json={"action": "accept"}),
     ("POST", "/v1/intel/appeals/{appeal_id}/decision"): system("intel:analyst", json={"uphold": False}),
+    # -- takedown requests: packs carry reports' evidence files (opened through the door) --
+    ("POST", "/v1/takedowns"): system("intel:analyst", ok=201, json=lambda w: {"indicator": _takedown(w)["indicator"]}),
+    ("GET", "/v1/takedowns"): system("intel:analyst"),
+    ("GET", "/v1/takedowns/{ref}"): system("intel:analyst", path_params=_takedown),
+    ("GET", "/v1/takedowns/{ref}/pack"): system("intel:analyst", path_params=_takedown),
+    ("POST", "/v1/takedowns/{ref}/send"): system("intel:analyst", path_params=_takedown),
+    ("POST", "/v1/takedowns/{ref}/status"): system("intel:analyst", path_params=_takedown, json={"status": "sent"}),
     # -- sharing: indicators include people's phone numbers and bank accounts --
     ("GET", "/v1/intel/export"): (
         system("intel:read", note="stix"),

@@ -58,6 +58,7 @@ class Case:
     allowed: object
     plain: str
     refused: dict  # what is wrong with it -> principal
+    files: bool = False  # opened as bytes (``Door.open_files``)
 
 
 def _courier_number(w, purpose):
@@ -165,11 +166,38 @@ def _intel(w, purpose):
     return Case([secret], analyst, "Số này của tôi", bystanders)
 
 
+EVIDENCE = b"\x89PNG\r\n\x1a\n synthetic screenshot of a scam page"
+
+
+def _takedown(w, purpose):
+    p = w.p
+    from postguard.intel.models import Evidence
+    from postguard.intel.service import Upload
+
+    p.intel.report(indicators=["xac-nhan-don-hang.com"], category="fake_courier", description="trang thu OTP",
+                   contact="c@example.org", evidence=[Upload(EVIDENCE, "image/png")], client="c3")
+    platform_org = p.orgs.platform_org_id()
+    with p.db.read_session() as s:
+        rep = s.execute(select(Report)).scalar_one()
+        ev = s.execute(select(Evidence)).scalar_one()
+    bystanders = {"a key without intel:analyst": key(w.system.org_id, "VNP", "intel:read", "intel:report"),
+                  "a member of staff (not through the console)": w.people["hub"],
+                  "the platform itself": SystemActor(org_id=platform_org, actor="postguard:intel")}
+    if purpose == "takedown_evidence":
+        secret = SealedValue(org_id=platform_org, table="intel_evidence", column="content", record_id=str(ev.id),
+                             blob=ev.content_ct)
+        return Case([secret], p.intel.cli_principal(), EVIDENCE, bystanders, files=True)
+    secret = SealedValue(org_id=platform_org, table="intel_reports", column="description", record_id=str(rep.id),
+                         blob=rep.description_ct)
+    return Case([secret], p.intel.cli_principal(), "trang thu OTP", bystanders)
+
+
 BUILD = {
     "courier_own_numbers": _courier_number, "call_setup": _courier_number, "masked_call": _masked_call,
     "passport_record": _passport, "canary_issue": _canary_number, "dsr_contact": _dsr_contact,
     "dsr_notice": _dsr_contact, "indicator_review": _intel, "report_review": _intel, "appeal_review": _intel,
-    "indicator_share": _intel, "lookup_index": _intel,
+    "indicator_share": _intel, "lookup_index": _intel, "takedown_evidence": _takedown,
+    "takedown_report_text": _takedown,
 }
 
 
@@ -181,8 +209,9 @@ def test_every_purpose_beyond_shipments_is_tested_here():
 def opened(monkeypatch):
     """Every value the vault opener opens (patched on the class: the door's opener is the only one)."""
     seen = []
-    real = VaultOpener.open_value
+    real, real_bytes = VaultOpener.open_value, VaultOpener.open_bytes
     monkeypatch.setattr(VaultOpener, "open_value", lambda self, s, v: seen.append(v) or real(self, s, v))
+    monkeypatch.setattr(VaultOpener, "open_bytes", lambda self, s, v: seen.append(v) or real_bytes(self, s, v))
     return seen
 
 
@@ -192,14 +221,15 @@ def test_the_door_opens_for_its_principal_and_refuses_and_logs_the_others(world,
     p = world.p
     case = BUILD[purpose](world, purpose)
     opened.clear()
+    open_ = p.door.open_files if case.files else p.door.open
     for why, who in case.refused.items():
         with p.db.read_session() as s, pytest.raises(Forbidden):
-            p.door.open(s, who, purpose, case.secrets, subject="test")
+            open_(s, who, purpose, case.secrets, subject="test")
         entry = last_entry(p)
         assert (entry["action"], entry["actor"], entry["purpose"]) == ("reveal_denied", who.actor, purpose), why
     assert opened == []  # nothing was decrypted for any refused principal
     with p.db.read_session() as s:
-        assert p.door.open(s, case.allowed, purpose, case.secrets, subject="test") == [case.plain]
+        assert open_(s, case.allowed, purpose, case.secrets, subject="test") == [case.plain]
     entry = last_entry(p)
     assert entry["actor"] == case.allowed.actor and entry["purpose"] == purpose
     assert entry["action"] == PURPOSES[purpose].action != "reveal_denied"
@@ -273,3 +303,15 @@ def test_the_services_log_their_openings(world):
     entry = last_entry(p)
     assert (entry["action"], entry["purpose"], entry["actor"]) == ("call_route", "masked_call", "telephony")
     assert entry["details"]["to"] == "recipient" and entry["subject"] == world.waybill
+
+
+def test_a_takedown_pack_opens_a_report_s_text_and_never_its_contact(world, opened):
+    p = world.p
+    case = _takedown(world, "takedown_report_text")
+    contact = SealedValue(org_id=case.secrets[0].org_id, table="intel_reports", column="contact",
+                          record_id=case.secrets[0].record_id, blob=b"x")
+    with p.db.read_session() as s, pytest.raises(Forbidden, match="does not cover"):
+        p.door.open(s, case.allowed, "takedown_report_text", [contact])
+    with p.db.read_session() as s, pytest.raises(Forbidden, match="does not cover"):
+        p.door.open_files(s, case.allowed, "takedown_evidence", case.secrets)  # a report is not a file
+    assert opened == []

@@ -21,7 +21,7 @@ import postguard
 
 SRC = Path(postguard.__file__).resolve().parent
 OPENERS = frozenset({"decrypt", "_decrypt", "open_record", "_open_record", "open_service", "_open_service",
-                     "open_value", "open_fields", "open_"})
+                     "open_value", "open_bytes", "open_fields", "open_"})
 AEAD = "postguard.crypto.aead"
 DOOR = "postguard.access.door"
 

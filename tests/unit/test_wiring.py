@@ -15,7 +15,7 @@ import postguard
 
 SRC = Path(postguard.__file__).resolve().parent
 SERVICES = ("access", "alerts", "audit", "callerid", "intel", "leaks", "notify", "orgs", "otp", "privacy",
-            "screening", "shipments", "synthetic", "vault")
+            "screening", "shipments", "synthetic", "takedown", "vault")
 
 
 def _service_modules(src: Path) -> list[Path]:

@@ -61,6 +61,9 @@ Scam intelligence (``intel_*``, sealed under the platform organisation's keys; a
 - ``indicator_review``: an indicator's full value (a phone number, account or wallet).
 - ``report_review``: report texts and reporters' contacts of an indicator.
 - ``appeal_review``: an appeal's statement and contact.
+- ``takedown_evidence`` and ``takedown_report_text``: an analyst building a takedown request's
+  evidence pack (``postguard.takedown``): the evidence files of the reports on a confirmed site, and
+  the description (never the contact) of a report the analyst chose to include.
 - ``indicator_share`` and ``lookup_index``: the platform itself (``SystemActor`` of the platform
   organisation) opening personal indicators' values for the shared feed (TAXII, STIX, MISP exports,
   themselves logged by their callers) and for the private-lookup index (values that never leave the
@@ -143,6 +146,10 @@ PURPOSES: dict[str, Rule] = {
                           "intel_appeal_reveal", any_org=True),
     "indicator_share": Rule("intel_indicators", ("system",), frozenset({"value"})),
     "lookup_index": Rule("intel_indicators", ("system",), frozenset({"value"})),
+    "takedown_evidence": Rule("intel_evidence", ("scope:intel:analyst",), frozenset({"content"}),
+                              "takedown_evidence_open", any_org=True),
+    "takedown_report_text": Rule("intel_reports", ("scope:intel:analyst",), frozenset({"description"}),
+                                 "takedown_report_open", any_org=True),
 }
 
 
@@ -251,6 +258,19 @@ class Door:
              *, subject: str | None = None, details: Details | None = None) -> list[str | None]:
         """Decide, log once for the whole request, publish ``Revealed``, then open each secret (in
         order). ``Owned`` secrets name the member of staff they belong to (``own`` purposes need it)."""
+        values = self._decide_values(session, principal, purpose, secrets, subject=subject, details=details)
+        return [self._opener.open_value(session, v) for v in values]
+
+    def open_files(self, session: Session, principal: Principal, purpose: str, secrets: Sequence[SealedValue],
+                   *, subject: str | None = None, details: Details | None = None) -> list[bytes | None]:
+        """``open`` for files (evidence): the same decision, entry and event, then each secret's bytes."""
+        values = self._decide_values(session, principal, purpose, secrets, subject=subject, details=details)
+        return [self._opener.open_bytes(session, v) for v in values]
+
+    def _decide_values(self, session: Session, principal: Principal, purpose: str,
+                       secrets: Sequence[SealedValue | Owned], *, subject: str | None,
+                       details: Details | None) -> list[SealedValue]:
+        """What ``open`` and ``open_files`` share: decide, log once, publish; the values to open."""
         rule = self._rule(purpose)
         details = dict(details or {})
         values = [s.value if isinstance(s, Owned) else s for s in secrets]
@@ -269,7 +289,7 @@ class Door:
                                  subject=subject, purpose=purpose, details={**records, **details})
         self._publish(session, principal, rule, purpose=purpose, subjects=tuple(v.record_id for v in values), index=index,
                       details=details)
-        return [self._opener.open_value(session, v) for v in values]
+        return values
 
     # -- shipments -------------------------------------------------------------------------------
     def _decide_shipments(self, session: Session, principal: Principal, rule: Rule, *, shipments: Sequence[Shipment],

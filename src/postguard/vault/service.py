@@ -508,6 +508,15 @@ class VaultOpener:
         except UnicodeDecodeError:
             raise DecryptionFailed() from None
 
+    def open_bytes(self, session: Session, secret: SealedValue) -> bytes | None:
+        """A file's content as sealed (``Vault.encrypt`` of bytes, no service secret), None when absent."""
+        if secret.blob is None:
+            return None
+        if secret.service is not None:
+            raise DecryptionFailed()  # service-sealed values are text
+        return self._vault._decrypt(secret.blob, session=session, org_id=secret.org_id, table=secret.table,
+                                    column=secret.column, record_id=secret.record_id)
+
     def open_fields(self, session: Session, record: SealedFields) -> dict[str, str | None]:
         return self._vault._open_record(session, org_id=record.org_id, table=record.table,
                                         record_id=record.record_id, dek=record.dek, fields=record.fields,
