@@ -133,10 +133,10 @@ def planted(rng: random.Random, brands: list[tuple[str, list[str]]]) -> str:
         return f"{rng.choice((token, token + '-' + scam, scam + '.' + token))}.{other}"
     if family == 4:  # fake suffix
         return f"{official}{rng.choice(('-', '.'))}{rng.choice(SCAM)}{rng.randrange(100)}.{tld}"
-    if family == 5 and len(token) >= 6:  # misspelled, alone
-        return f"{_typo(rng, token)}.{rng.choice(('com', 'vn', 'com.vn', 'net', 'top', 'xyz', 'online'))}"
-    if family == 6 and len(token) >= 6:  # misspelled, with a scam word
-        return f"{_typo(rng, token)}-{scam}.{tld}"
+    if family == 5 and len(label) >= 6:  # misspelled, alone (a misspelled acronym is another acronym)
+        return f"{_typo(rng, label)}.{rng.choice(('com', 'vn', 'com.vn', 'net', 'top', 'xyz', 'online'))}"
+    if family == 6 and len(label) >= 6:  # misspelled, with a scam word
+        return f"{_typo(rng, label)}-{scam}.{tld}"
     if family == 7:  # homoglyphs: Cyrillic or Vietnamese diacritics, in punycode
         table = rng.choice((CYR, ACCENT))
         spots = [i for i, c in enumerate(token) if c in table]

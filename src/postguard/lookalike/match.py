@@ -179,7 +179,7 @@ class Matcher:
             if brand is not None and sks[li] != folded:  # ``rnomo``: a short brand drawn with other letters
                 items.append(_Found(brand, sks[li], "homoglyph", "whole" if li == site else "part", li, 0,
                                     len(sks[li]), 0))
-            for m in _RUNS.finditer(folded):
+            for m in _RUNS.finditer(folded) if "0" in folded or "1" in folded else ():
                 run = m.group()
                 if run.isalpha():
                     continue
@@ -196,9 +196,10 @@ class Matcher:
                     items.append(_Found(brand, m.group(), "homoglyph", "whole" if m.group() == folded and li == site
                                         else "part", li, m.start(), m.end(), 0))
                 elif brand is not None:
+                    numbered = m.end() < len(folded) and folded[m.end()].isdigit()  # ``acb396``: as glued
                     items.append(self._exact(brand, m.group(), li, m.start(), m.end(), labels,
                                              [folded if i == li else sk for i, sk in enumerate(sks)],
-                                             site, parent, "short"))
+                                             site, parent, "context" if numbered else "short"))
         return host, parent, labels, items
 
     def _where(self, li: int, site: int, parent: str | None, labels, sks, s: int, e: int, *,
@@ -223,9 +224,9 @@ class Matcher:
         raw = labels[li]
         if size == "long" and token not in raw and technique in ("tld_swap", "combosquat"):
             return _Found(brand, token, "homoglyph", "whole" if whole else "part", li, s, e, 0)
-        if size == "context":
-            return _Found(brand, token, "combosquat" if technique in ("combosquat", "tld_swap") else technique,
-                          "context" if technique in ("combosquat", "tld_swap") else "short", li, s, e, 0)
+        if size == "context":  # a short brand glued to a word of its trade, a scam word or a number
+            return _Found(brand, token, "combosquat" if technique == "tld_swap" else technique, "context",
+                          li, s, e, 0)
         if technique == "combosquat":
             if size == "short":
                 strength = "short4" if len(token) == 4 else "short"
@@ -307,7 +308,14 @@ class Matcher:
             reasons.append(Reason("idn", 10, "letters outside a-z (an internationalised name)"))
         words = []
         for lab in labels:
-            words.extend(letter_runs(lab if lab.isascii() else lab.lower().translate(self._fold)))
+            folded = lab if lab.isascii() else lab.lower().translate(self._fold)
+            runs = letter_runs(folded)
+            if any(c.isdigit() for c in folded):  # ``h0tro``, ``xacm1nh``: scam words disguised too
+                runs += letter_runs(folded.translate(_DIGITS_AS_I)) + letter_runs(folded.translate(_DIGITS_AS_L))
+            for run in runs:  # and the words glued to the brand: ``momovay``, ``tikivn``
+                words.append(run)
+                if f.token in run and run != f.token:
+                    words.extend(part for part in run.split(f.token) if part)
         tld = host.suffix.rsplit(".", 1)[-1]
         reasons.extend(modifiers(words, tld, label, f.token, short=len(f.token) < LONG))
         score = min(100, sum(r.points for r in reasons))

