@@ -81,3 +81,17 @@ def test_permutations_print_every_family(run):  # noqa: F811
     code, out, _ = run("lookalike", "permutations", "viettelpost.com.vn", "--json")
     rows = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and {"cyrillic", "homoglyph", "combosquat", "fake-suffix", "tld-swap"} <= {r["family"] for r in rows}
+
+
+@pytest.mark.both_databases
+def test_scan_can_protect_the_registry_too(run, tmp_path, brands):  # noqa: F811
+    assert run("intel", "official", "seed")[0] == 0  # Vietnam Post's vnpost.vn among others, verified
+    feed = tmp_path / "feed.txt"
+    feed.write_text("vnpost-cskh.top\nvnpost.vn\nshopee-cskh.top\n", encoding="utf-8")
+    out = tmp_path / "hits.jsonl"
+    assert run("lookalike", "scan", str(feed), "--brands", str(brands), "--out", str(out))[0] == 0
+    assert [orjson.loads(x)["host"] for x in out.read_bytes().splitlines()] == ["shopee-cskh.top"]
+    assert run("lookalike", "scan", str(feed), "--brands", str(brands), "--out", str(out), "--registry")[0] == 0
+    hits = [orjson.loads(x) for x in out.read_bytes().splitlines()]
+    assert [h["host"] for h in hits] == ["vnpost-cskh.top", "shopee-cskh.top"]
+    assert hits[0]["official"] == ["vnpost.vn"]

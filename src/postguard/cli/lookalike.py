@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from postguard.cli.common import open_platform
+
 lookalike_app = typer.Typer(no_args_is_help=True, help="Lookalike websites: scan feeds, list permutations, review hits.")
 
 
@@ -35,6 +37,8 @@ def lookalike_scan(
     workers: int = typer.Option(1, "--workers", min=0, max=256, help="Processes to match in (0: every core)"),
     threshold: int | None = typer.Option(None, "--threshold", min=1, max=100,
                                          help="Score from which a name is a lookalike (default: the tuned one)"),
+    registry: bool = typer.Option(False, "--registry",
+                                  help="Also protect the verified official domains of the registry (reads the database)"),
 ) -> None:
     """Find the names in FEED... that imitate a brand; write each as a JSON line (host, brand, technique,
     score, reasons, campaign). A summary goes to stderr, with a progress bar on a terminal."""
@@ -47,7 +51,7 @@ def lookalike_scan(
     from postguard.lookalike.brands import load_brands
     from postguard.lookalike.scan import ScanStats, cpu_count, names_of, read_lines, scan
 
-    model = load_brands(brands)
+    model = open_platform().intel.brands.model(brands) if registry else load_brands(brands)
     stats = ScanStats()
     started = time.perf_counter()
     with ExitStack() as stack:

@@ -9,13 +9,14 @@ worker is protected (and never flagged) on every worker within that interval."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from postguard.errors import ConfigurationError, InvalidInput
 from postguard.intel.models import Indicator, OfficialChannel
-from postguard.lookalike.brands import BrandModelBuilder, short_name
+from postguard.lookalike.brands import BrandModel, BrandModelBuilder, short_name
 from postguard.lookalike.match import Hit, Matcher
 from postguard.orgs.models import Organisation
 
@@ -41,6 +42,28 @@ class BrandWatch:
                              .order_by(Organisation.name, Indicator.display)).all()
         return [(name, display) for name, display in rows]
 
+    def model(self, extra: Path | None = None) -> BrandModel:
+        """The brand model: the brands file of the settings (and ``extra``, another brands file),
+        then the registry's verified domains, each organisation a brand under its short name."""
+        return self._build(self._registry(), extra)
+
+    def _build(self, registry: list[tuple[str, str]], extra: Path | None = None) -> BrandModel:
+        builder = BrandModelBuilder()
+        for path, where in ((self.settings.lookalike_brands_file, "POSTGUARD_LOOKALIKE_BRANDS_FILE"),
+                            (extra, None)):
+            if path is None:
+                continue
+            if where is None:
+                builder.add_file(path)  # the caller's own file: its errors are input errors
+                continue
+            try:
+                builder.add_file(path)
+            except InvalidInput as e:  # the operator's file, not the visitor's input
+                raise ConfigurationError(f"{where}: {e.detail}", e.errors) from None
+        for name, domain in registry:
+            builder.add(short_name(name), [domain], where="official channel")
+        return builder.build()
+
     def refresh(self) -> bool:
         """Rebuild the matcher if the verified domains changed since it was built (True if it was)."""
         registry = self._registry()
@@ -48,16 +71,7 @@ class BrandWatch:
         with self._lock:
             if self._matcher is not None and key == self._seen:
                 return False
-        builder = BrandModelBuilder()
-        path = self.settings.lookalike_brands_file
-        if path is not None:
-            try:
-                builder.add_file(path)
-            except InvalidInput as e:  # the operator's file, not the visitor's input
-                raise ConfigurationError(f"POSTGUARD_LOOKALIKE_BRANDS_FILE: {e.detail}", e.errors) from None
-        for name, domain in registry:
-            builder.add(short_name(name), [domain], where="official channel")
-        matcher = Matcher(builder.build())
+        matcher = Matcher(self._build(registry))
         with self._lock:
             self._matcher, self._seen = matcher, key
         return True
