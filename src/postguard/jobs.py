@@ -103,6 +103,7 @@ JOBS: tuple[Job, ...] = (
         stop=_known_release),
     Job("anomaly scan", "anomaly_scan_interval_seconds", lambda p: lambda: p.leaks.scan_all()),
     Job("intelligence regrade", "intel_regrade_interval_seconds", lambda p: lambda: p.intel.regrade_all()),
+    Job("blocklist reconcile", "blocklist_reconcile_interval_seconds", lambda p: lambda: p.blocklist.reconcile()),
     Job("masked-call end", "masked_call_end_interval_seconds", lambda p: lambda: p.calls.end_expired()),
 )
 
