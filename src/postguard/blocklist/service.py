@@ -71,6 +71,7 @@ SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
 
 @dataclass(frozen=True)
 class Rendered:
+    serial: int
     body: bytes
     signature: bytes
     etag: str
@@ -298,7 +299,7 @@ class Blocklist:
                       "hosts": render_hosts(entries, serial=serial, generated_at=at, zone=zone),
                       "json": render_json(entries, serial=serial, generated_at=at)}
             key = self._key()
-            formats = {f: Rendered(body=b, signature=ed25519.sign(b, private_key=key),
+            formats = {f: Rendered(serial=serial, body=b, signature=ed25519.sign(b, private_key=key),
                                    etag=f'"{serial}-{f}-{hashlib.sha256(b).hexdigest()[:16]}"', media_type=FORMATS[f])
                        for f, b in bodies.items()}
             self._published = cached = Published(serial=serial, formats=formats)

@@ -12,7 +12,19 @@ import sys
 
 import typer
 
-from postguard.cli import access, audit, calls, intel, leaks, lookalike, privacy, shipments, system, warnings
+from postguard.cli import (
+    access,
+    audit,
+    blocklist,
+    calls,
+    intel,
+    leaks,
+    lookalike,
+    privacy,
+    shipments,
+    system,
+    warnings,
+)
 from postguard.errors import ConfigurationError, FieldError, PostguardError
 
 app = typer.Typer(
@@ -36,6 +48,7 @@ app.add_typer(leaks.alerts_app, name="alerts")
 app.add_typer(leaks.leaks_app, name="leaks")
 app.add_typer(intel.intel_app, name="intel")
 app.add_typer(lookalike.lookalike_app, name="lookalike")
+app.add_typer(blocklist.blocklist_app, name="blocklist")
 app.add_typer(privacy.dsr_app, name="dsr")
 app.add_typer(privacy.incidents_app, name="incidents")
 app.add_typer(calls.couriers_app, name="couriers")

@@ -226,7 +226,7 @@ def warnings_publish(request: Request, category: str = Form("", max_length=64),
 
 # -- statistics ---------------------------------------------------------------------------------
 PALETTE = ("#b3261e", "#1d6b35", "#1f5fa8", "#c77700", "#6a3d9a", "#00838f", "#8c564b", "#d6336c",
-           "#4e7d0e", "#37474f", "#a0522d", "#5c6bc0", "#9e9e9e")
+           "#4e7d0e", "#37474f", "#a0522d", "#5c6bc0", "#e65100", "#9e9e9e")
 COLOURS = dict(zip(REPORT_CATEGORIES, PALETTE, strict=True))
 
 

@@ -177,6 +177,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "cat_loan": "Cho vay, đòi nợ",
         "cat_account_takeover": "Lấy mã OTP, mật khẩu, chiếm tài khoản",
         "cat_malware_app": "Cài ứng dụng hoặc bấm link lạ bị chiếm quyền",
+        "cat_fake_website": "Trang web giả mạo thương hiệu",
         "cat_other": "Khác",
         # -- deliveries and reveals --
         "menu_deliveries": "Đơn cần giao",
@@ -407,6 +408,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "ir_kind_org": "đơn vị",
         "ir_kind_citizen": "người dân (có liên hệ)",
         "ir_kind_anonymous": "ẩn danh",
+        "ir_kind_scanner": "máy quét trang web giả",
         "ir_amount": "Thiệt hại",
         "ir_evidence": "Bằng chứng",
         "ir_duplicates": "Báo cáo trùng",
@@ -726,6 +728,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "cat_loan": "Loans or debt collection",
         "cat_account_takeover": "OTP, password or account takeover",
         "cat_malware_app": "Installed an app or opened a link that took control",
+        "cat_fake_website": "A website imitating a brand",
         "cat_other": "Something else",
         # -- deliveries and reveals --
         "menu_deliveries": "My deliveries",
@@ -956,6 +959,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "ir_kind_org": "organisation",
         "ir_kind_citizen": "citizen (left a contact)",
         "ir_kind_anonymous": "anonymous",
+        "ir_kind_scanner": "lookalike-website scanner",
         "ir_amount": "Lost",
         "ir_evidence": "Evidence",
         "ir_duplicates": "Duplicates",
