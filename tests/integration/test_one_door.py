@@ -149,9 +149,13 @@ def _intel(w, purpose):
     analyst = p.intel.cli_principal()
     bystanders = {"a key without intel:analyst": key(w.system.org_id, "VNP", "intel:read", "intel:report"),
                   "a member of staff (not through the console)": w.people["hub"]}
-    if purpose in ("indicator_review", "indicator_share", "lookup_index"):
+    if purpose in ("indicator_review", "indicator_share", "lookup_index", "blocklist_publish"):
         secret = SealedValue(org_id=platform_org, table="intel_indicators", column="value", record_id=str(ind.id),
                              blob=ind.value_ct)
+        if purpose == "blocklist_publish":  # the platform publishing a confirmation (an analyst of it may)
+            return Case([secret], SystemActor(org_id=platform_org, actor="postguard:intel"), REPORTED, {
+                **bystanders, "an operator's system": SystemActor(org_id=w.system.org_id, actor="x"),
+                "another organisation's analyst": key(w.system.org_id, "VNP", "intel:analyst")})
         if purpose != "indicator_review":
             return Case([secret], SystemActor(org_id=platform_org, actor="postguard:intel"), REPORTED, {
                 "an analyst": analyst, "an operator's system": SystemActor(org_id=w.system.org_id, actor="x")})
@@ -169,7 +173,7 @@ BUILD = {
     "courier_own_numbers": _courier_number, "call_setup": _courier_number, "masked_call": _masked_call,
     "passport_record": _passport, "canary_issue": _canary_number, "dsr_contact": _dsr_contact,
     "dsr_notice": _dsr_contact, "indicator_review": _intel, "report_review": _intel, "appeal_review": _intel,
-    "indicator_share": _intel, "lookup_index": _intel,
+    "indicator_share": _intel, "lookup_index": _intel, "blocklist_publish": _intel,
 }
 
 

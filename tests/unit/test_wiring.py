@@ -14,7 +14,7 @@ from pathlib import Path
 import postguard
 
 SRC = Path(postguard.__file__).resolve().parent
-SERVICES = ("access", "alerts", "audit", "callerid", "intel", "leaks", "notify", "orgs", "otp", "privacy",
+SERVICES = ("access", "alerts", "audit", "blocklist", "callerid", "intel", "leaks", "notify", "orgs", "otp", "privacy",
             "screening", "shipments", "synthetic", "vault")
 
 

@@ -148,7 +148,7 @@ PURPOSES: dict[str, Rule] = {
     "indicator_share": Rule("intel_indicators", ("system",), frozenset({"value"})),
     "lookup_index": Rule("intel_indicators", ("system",), frozenset({"value"})),
     "blocklist_publish": Rule("intel_indicators", ("system", "scope:intel:analyst"), frozenset({"value"}),
-                              "blocklist_publish", any_org=True),
+                              "blocklist_publish"),
 }
 
 

@@ -47,6 +47,7 @@ from postguard.db.base import utcnow
 from postguard.errors import FieldError, InvalidInput
 from postguard.events import IndicatorDecided
 from postguard.intel.models import Indicator, LookalikeHit
+from postguard.intel.store import table_of
 from postguard.logging import get_logger
 
 if TYPE_CHECKING:
@@ -205,7 +206,7 @@ class Blocklist:
         """The version row, created if missing and locked (PostgreSQL: ``FOR UPDATE``; SQLite: the
         insert takes the database's write lock): blocklist writers take it first."""
         ins = (postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert)(
-            BlocklistVersion.__table__)
+            table_of(BlocklistVersion))
         s.execute(ins.values(id=VERSION_ROW, serial=0, changed_at=utcnow()).on_conflict_do_nothing(
             index_elements=["id"]))
         return s.execute(select(BlocklistVersion).where(BlocklistVersion.id == VERSION_ROW)

@@ -25,10 +25,10 @@ import re
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
-from sqlalchemy import case, func, literal, select, update
+from sqlalchemy import CursorResult, case, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -263,10 +263,10 @@ class ScannerIntake:
             if existing is None:
                 ind = self.store.get_or_create(s, h.normal)
                 status = {"confirmed": "confirmed", "delisted": "dismissed"}.get(ind.decision or "", "new")
-                inserted = s.execute(ins.values(
+                inserted = cast(CursorResult[Any], s.execute(ins.values(
                     indicator_id=ind.id, host=h.host, domain=h.domain, brand=h.brand, technique=h.technique,
                     score=h.score, reasons=h.reasons, campaign=h.campaign, first_seen=h.seen, last_seen=h.seen,
-                    times_seen=1, status=status).on_conflict_do_nothing(index_elements=["host"])).rowcount
+                    times_seen=1, status=status).on_conflict_do_nothing(index_elements=["host"]))).rowcount
                 if inserted:
                     if status == "dismissed":  # delisted before the scanner found it: not reported again
                         counts["skipped_dismissed"] += 1
@@ -275,13 +275,13 @@ class ScannerIntake:
                         counts["new"] += 1
                     continue
             seen = literal(h.seen, UTCDateTime())
-            changed = s.execute(
+            changed = cast(CursorResult[Any], s.execute(
                 update(LookalikeHit).where(LookalikeHit.host == h.host, LookalikeHit.status != "dismissed")
                 .values(brand=h.brand, technique=h.technique, score=h.score, reasons=h.reasons, campaign=h.campaign,
                         times_seen=LookalikeHit.times_seen + 1,
                         last_seen=case((LookalikeHit.last_seen < seen, seen), else_=LookalikeHit.last_seen),
                         first_seen=case((LookalikeHit.first_seen > seen, seen), else_=LookalikeHit.first_seen))
-                .execution_options(synchronize_session=False)).rowcount
+                .execution_options(synchronize_session=False))).rowcount
             counts["updated" if changed else "skipped_dismissed"] += 1
 
     def _report(self, s: Session, ind: Indicator, reporter: Reporter, *, org_id: int, now: datetime) -> None:
