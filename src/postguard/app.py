@@ -22,7 +22,6 @@ from postguard.api.intel import check_body
 from postguard.api.intel import router as intel_router
 from postguard.api.leaks import router as leaks_router
 from postguard.api.limits import BodyLimit, declared_length, respond_with, too_large
-from postguard.api.lookalikes import BODY_BYTES as LOOKALIKE_BODY_BYTES
 from postguard.api.lookalikes import router as lookalikes_router
 from postguard.api.lookups import router as lookups_router
 from postguard.api.privacy import router as me_router
@@ -208,7 +207,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     evidence = max(settings.report_body_bytes, settings.max_body_bytes)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
                        allowances={"/v1/shipments/import": max(settings.max_upload_bytes, settings.max_body_bytes),
-                                   "/v1/lookalikes": max(LOOKALIKE_BODY_BYTES, settings.max_body_bytes)},
+                                   "/v1/lookalikes": max(settings.lookalike_body_bytes, settings.max_body_bytes)},
                        multipart_allowances={"/v1/reports": evidence, "/bao-cao": evidence},
                        respond=respond_with(html_errors))
     problems.install(app, html_errors=html_errors)

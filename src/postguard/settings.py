@@ -245,6 +245,10 @@ class Settings(BaseSettings):
     )
     intel_evidence_max_files: int = Field(5, ge=0, le=20, description="Evidence files accepted per report.")
 
+    lookalike_body_bytes: int = Field(
+        16 * 1024 * 1024, ge=64 * 1024, le=256 * 1024 * 1024, description="Largest body of POST /v1/lookalikes "
+        "(up to 10,000 hits of the lookalike scanner)."
+    )
     blocklist_rate: str = Field(
         "120/hour", description="Blocklist downloads (every format, its signature and the key) per client: an API "
         "key, or an address for the public. A 304 answer counts too."

@@ -18,7 +18,7 @@ from tests.integration.test_lookalikes import hit
 
 @pytest.fixture
 def bp(make_settings):
-    p = Platform(make_settings(blocklist_rate="20/minute", blocklist_refresh_seconds=0))
+    p = Platform(make_settings(blocklist_rate="20/minute", blocklist_refresh_seconds=0, lookalike_body_bytes=2 * 1024 * 1024))
     yield p
     p.close()
 
@@ -89,7 +89,7 @@ def test_hostile_bodies_are_4xx_never_500(client, key, body, status):
 
 def test_a_body_past_the_intake_limit_and_other_hostile_requests(client, key):
     headers = {**key("intel:scanner"), "Content-Type": "application/json"}
-    huge = b'{"hits": [' + b'"' + b"a" * (17 * 1024 * 1024) + b'"]}'
+    huge = b'{"hits": [' + b'"' + b"a" * (2100 * 1024) + b'"]}'
     assert client.post("/v1/lookalikes", content=huge, headers=headers).status_code == 413
     assert client.post("/v1/lookalikes", content=b"hits=1", headers={**key("intel:scanner"),
                        "Content-Type": "application/x-www-form-urlencoded"}).status_code == 415

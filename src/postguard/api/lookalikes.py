@@ -17,8 +17,6 @@ from postguard.orgs.service import Principal
 from postguard.platform import Platform
 
 router = APIRouter(prefix="/v1", tags=["lookalike websites"])
-# Up to MAX_BATCH hits of about 1 KiB each, with room for long reasons.
-BODY_BYTES = 16 * 1024 * 1024
 
 
 class NoteIn(BaseModel):
@@ -35,7 +33,7 @@ HITS_BODY = {"requestBody": {"required": True, "content": {"application/json": {
 
 @router.post("/lookalikes", openapi_extra=HITS_BODY)
 async def ingest(request: Request, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> dict:
-    """Take in up to 10,000 hits. Each is checked field by field; a bad one is listed in ``errors``
+    """Take in up to 10,000 hits (the body up to ``POSTGUARD_LOOKALIKE_BODY_BYTES``, 16 MiB). Each is checked field by field; a bad one is listed in ``errors``
     with its ``index`` and ``field`` and the others still land. Answers the counts ``new``,
     ``updated``, ``skipped_dismissed`` and ``invalid``."""
     require_json(request.scope, "hits")
