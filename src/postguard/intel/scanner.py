@@ -125,7 +125,7 @@ def check_hit(hit: Any, *, now: datetime) -> Checked | list[FieldError]:
     if not isinstance(hit, Mapping):
         return [FieldError("hit", "must be a JSON object", code="type")]
     errors: list[FieldError] = []
-    unknown = sorted(str(k)[:40] for k in hit if k not in FIELDS)
+    unknown = sorted((str(k)[:40] or '""') for k in hit if k not in FIELDS)
     errors.extend(FieldError(k, "unknown field", code="unknown") for k in unknown[:5])
     errors.extend(FieldError(k, "required", code="required") for k in sorted(REQUIRED - set(hit)))
     if errors:

@@ -78,7 +78,8 @@ def _back(url: str) -> RedirectResponse:
 @router.get("/staff/intel/queue")
 def queue_page(request: Request, c: Console = Depends(console(*ANALYST))):
     items = _intel(request).queue(c.principal, limit=100, reported=True)
-    return render_staff(request, "intel_queue.html", c.staff, items=items)
+    hits = _intel(request).scanner.hits(c.principal, status="new", limit=50)
+    return render_staff(request, "intel_queue.html", c.staff, items=items, hits=hits)
 
 
 def _indicator_page(request: Request, c: Console, indicator_id: int, *, status: int = 200, reveal: bool = False,
