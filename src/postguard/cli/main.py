@@ -12,19 +12,7 @@ import sys
 
 import typer
 
-from postguard.cli import (
-    access,
-    audit,
-    blocklist,
-    calls,
-    intel,
-    leaks,
-    lookalike,
-    privacy,
-    shipments,
-    system,
-    warnings,
-)
+from postguard.cli import access, audit, blocklist, calls, intel, leaks, lookalike, privacy, shipments, system, warnings
 from postguard.errors import ConfigurationError, FieldError, PostguardError
 
 app = typer.Typer(
