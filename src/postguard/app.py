@@ -15,12 +15,14 @@ from postguard import __version__, jobs
 from postguard.api import problems
 from postguard.api.access import router as access_router
 from postguard.api.audit import router as audit_router
+from postguard.api.blocklist import router as blocklist_router
 from postguard.api.callerid import call_check_body
 from postguard.api.callerid import router as callerid_router
 from postguard.api.intel import check_body
 from postguard.api.intel import router as intel_router
 from postguard.api.leaks import router as leaks_router
 from postguard.api.limits import BodyLimit, declared_length, respond_with, too_large
+from postguard.api.lookalikes import router as lookalikes_router
 from postguard.api.lookups import router as lookups_router
 from postguard.api.privacy import router as me_router
 from postguard.api.problems import problem_response
@@ -205,7 +207,8 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     # JSON report carries no file, so it keeps the common limit).
     evidence = max(settings.report_body_bytes, settings.max_body_bytes)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
-                       allowances={"/v1/shipments/import": max(settings.max_upload_bytes, settings.max_body_bytes)},
+                       allowances={"/v1/shipments/import": max(settings.max_upload_bytes, settings.max_body_bytes),
+                                   "/v1/lookalikes": max(settings.lookalike_body_bytes, settings.max_body_bytes)},
                        multipart_allowances={"/v1/reports": evidence, "/bao-cao": evidence},
                        respond=respond_with(html_errors))
     problems.install(app, html_errors=html_errors)
@@ -219,6 +222,8 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(audit_router)
     app.include_router(intel_router)
     app.include_router(lookups_router)
+    app.include_router(lookalikes_router)
+    app.include_router(blocklist_router)
     app.include_router(sharing_router)
     app.include_router(taxii_router)
     app.include_router(takedowns_router)

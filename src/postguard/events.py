@@ -49,6 +49,20 @@ class Matched:
 
 
 @dataclass(frozen=True)
+class IndicatorDecided:
+    """An analyst's decision on the scam indicator ``indicator_id`` (of type ``type``: ``domain``,
+    ``url``, ``phone`` …) is committed and in the access log: ``action`` is ``confirm``, ``dispute``,
+    ``delist``, ``clear`` or ``appeal_upheld``, by ``actor``. Published after the commit, so a
+    subscriber reads the indicator as decided (the blocklist publishes or withdraws it); the decision
+    stands whatever a subscriber does."""
+
+    indicator_id: int
+    type: str
+    action: str
+    actor: str
+
+
+@dataclass(frozen=True)
 class Revealed:
     """The door allowed ``principal`` to open protected data for ``purpose`` and the decision is in the
     access log at ``log_index``; nothing is decrypted yet. ``kind`` names what is opened (``shipment``,

@@ -105,6 +105,7 @@ JOBS: tuple[Job, ...] = (
     Job("intelligence regrade", "intel_regrade_interval_seconds", lambda p: lambda: p.intel.regrade_all()),
     Job("lookalike brands refresh", "lookalike_refresh_seconds", lambda p: lambda: p.intel.brands.refresh(),
         at_start=True),
+    Job("blocklist reconcile", "blocklist_reconcile_interval_seconds", lambda p: lambda: p.blocklist.reconcile()),
     Job("masked-call end", "masked_call_end_interval_seconds", lambda p: lambda: p.calls.end_expired()),
 )
 

@@ -7,6 +7,7 @@ platform and the CLI hand ``metadata`` to ``postguard.db.migrate``, which import
 from postguard.access.models import Assignment, Staff, WebSession
 from postguard.alerts.models import ScamWarning, WebhookDelivery, WebhookSubscription
 from postguard.audit.models import AuditCheckpoint, AuditEntry
+from postguard.blocklist.models import BlocklistEntry, BlocklistVersion
 from postguard.callerid.models import (
     CallCertificate,
     CallIntent,
@@ -21,6 +22,7 @@ from postguard.intel.models import (
     Decision,
     Evidence,
     Indicator,
+    LookalikeHit,
     OfficialChannel,
     Report,
     Reporter,
@@ -43,8 +45,8 @@ metadata = Base.metadata
 
 __all__ = [
     "Alert", "ApiKey", "Appeal", "Assignment", "AuditCheckpoint", "AuditEntry", "AuditMention",
-    "AuditMentionCursor", "BreachIncident", "CallCertificate", "CallIntent", "Canary", "CanaryNumber",
-    "CourierPhone", "DataSubjectRequest", "Decision", "Evidence", "Indicator", "LabelToken",
+    "AuditMentionCursor", "BlocklistEntry", "BlocklistVersion", "BreachIncident", "CallCertificate", "CallIntent", "Canary", "CanaryNumber",
+    "CourierPhone", "DataSubjectRequest", "Decision", "Evidence", "Indicator", "LabelToken", "LookalikeHit",
     "MaskedCall", "OfficialChannel", "Organisation", "OtpChallenge", "ProxyNumber", "Report",
     "ReportIndicator", "Reporter", "ScamReport", "ScamWarning", "ServiceKey", "Shipment", "ShipmentEvent",
     "Staff", "TakedownEvent", "TakedownRequest", "VaultKey", "WebSession", "WebhookDelivery", "WebhookSubscription", "metadata",

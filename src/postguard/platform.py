@@ -21,6 +21,7 @@ from postguard.vault.keycheck import open_key_file
 from postguard.vault.service import Vault
 
 if TYPE_CHECKING:
+    from postguard.blocklist.service import Blocklist
     from postguard.intel.feed import IntelFeed
     from postguard.intel.lookups import PrivateLookups
     from postguard.intel.service import IntelService
@@ -162,13 +163,15 @@ class Platform:
     def events(self) -> EventBus:
         """The in-process event bus, with its subscribers: a reveal (``Revealed``, published by the door
         after logging and before decrypting) raises the break-glass alert, then any canary alert; so
-        does a phone search that shows a canary (``Matched``)."""
-        from postguard.events import EventBus, Matched, Revealed
+        does a phone search that shows a canary (``Matched``). A committed decision on a domain or link
+        (``IndicatorDecided``) is published in, or withdrawn from, the blocklist."""
+        from postguard.events import EventBus, IndicatorDecided, Matched, Revealed
 
         bus = EventBus()
         bus.subscribe(Revealed, lambda event: self.access_alerts.on_revealed(event))
         bus.subscribe(Revealed, lambda event: self.canaries.on_revealed(event))
         bus.subscribe(Matched, lambda event: self.canaries.on_matched(event))
+        bus.subscribe(IndicatorDecided, lambda event: self.blocklist.on_decided(event))
         return bus
 
     @cached_property
@@ -263,7 +266,16 @@ class Platform:
         from postguard.intel.service import IntelService
 
         return IntelService(db=self.db, settings=self.settings, vault=self.vault, audit=self.audit, orgs=self.orgs,
-                            door=self.door, limiter=self.limiter, lookups=self.lookups)
+                            door=self.door, limiter=self.limiter, lookups=self.lookups, bus=self.events)
+
+    @cached_property
+    def blocklist(self) -> Blocklist:
+        """The signed blocklist of confirmed domains and links (RPZ, hosts, JSON), signed with the
+        platform's service secret ``blocklist-signing``."""
+        from postguard.blocklist.service import KEY_PURPOSE, Blocklist
+
+        return Blocklist(db=self.db, settings=self.settings, limiter=self.limiter, store=self.intel.store,
+                         signing_seed=lambda session: self.vault.service_secret(session, purpose=KEY_PURPOSE))
 
     @cached_property
     def privacy(self) -> PrivacyService:
@@ -275,15 +287,16 @@ class Platform:
 
     @cached_property
     def takedowns(self) -> TakedownService:
-        """Takedown requests for confirmed scam sites. What the lookalike scanner knows about a site
-        (``SiteFacts``) is not wired yet: ``NoFacts``. The sender is chosen by
-        ``POSTGUARD_TAKEDOWN_SENDER`` (the local outbox by default)."""
-        from postguard.takedown.facts import NoFacts
+        """Takedown requests for confirmed scam sites, with what the lookalike scanner recorded about
+        each (``HitFacts``). The sender is chosen by ``POSTGUARD_TAKEDOWN_SENDER`` (the local outbox by
+        default)."""
+        from postguard.takedown.facts import HitFacts
         from postguard.takedown.senders import build_sender
         from postguard.takedown.service import TakedownService
 
         return TakedownService(db=self.db, settings=self.settings, audit=self.audit, orgs=self.orgs, door=self.door,
-                               store=self.intel.store, grader=self.intel.grader, facts=NoFacts(),
+                               store=self.intel.store, grader=self.intel.grader,
+                               facts=HitFacts(official_of=self.intel.brands.official_of),
                                sender=build_sender(self.settings))
 
     @cached_property

@@ -35,6 +35,7 @@ SCOPES = {
     "intel:report": "report scams as an organisation (reports weigh more than the public's)",
     "intel:official": "register the organisation's own official channels (verified by an administrator)",
     "intel:analyst": "moderate: the review queue, confirm, dispute or delist indicators, decide appeals",
+    "intel:scanner": "the lookalike-website scanner of the platform: send its hits (nothing else)",
     "intel:admin": "platform administrators: verify and revoke official channels of any organisation",
     "assignments:write": "assign parcels to couriers for a delivery window (reveals are for staff only)",
     "calls:route": "route masked calls (telephony systems)",

@@ -260,6 +260,30 @@ class Settings(BaseSettings):
     )
     intel_evidence_max_files: int = Field(5, ge=0, le=20, description="Evidence files accepted per report.")
 
+    lookalike_body_bytes: int = Field(
+        16 * 1024 * 1024, ge=64 * 1024, le=256 * 1024 * 1024, description="Largest body of POST /v1/lookalikes "
+        "(up to 10,000 hits of the lookalike scanner)."
+    )
+    blocklist_rate: str = Field(
+        "120/hour", description="Blocklist downloads (every format, its signature and the key) per client: an API "
+        "key, or an address for the public. A 304 answer counts too."
+    )
+    blocklist_refresh_seconds: float = Field(
+        5.0, ge=0, le=60, description="How long a worker serves its rendered blocklist before it compares the "
+        "stored version with it again (one small query); a decision on any worker shows on every worker within "
+        "this (and always within a minute)."
+    )
+    blocklist_reconcile_interval_seconds: int = Field(
+        60, ge=0, description="How often the server brings the published blocklist in line with the stored "
+        "verdicts (confirmations that lapsed, appeals opened, a decision whose publication failed); 0 turns it off."
+    )
+    blocklist_rpz_zone: str = Field(
+        "rpz.postguard.invalid", max_length=120, pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
+        description="The name of the response policy zone ($ORIGIN of the RPZ file): the resolver's zone "
+        "statement must use the same name."
+    )
+    blocklist_ttl_seconds: int = Field(300, ge=30, le=86400, description="TTL of the RPZ records ($TTL).")
+
     callcheck_rate_limit: str = Field(
         "20/minute;200/day",
         description="Citizen call checks allowed per client address (rules separated by ';').",

@@ -252,3 +252,26 @@ def test_stats_page_draws_the_chart_and_the_table(console):
     assert re.findall(r"<td>(\d+)</td>", rows[-1]) == ["2", "1", "3"]  # fake_courier, fake_bank, total
     en = client.get("/staff/intel/stats?lang=en", headers=HTML)
     assert "Reports per day by scam category" in en.text and "Posing as a bank" in en.text
+
+
+def test_the_queue_lists_the_scanners_new_lookalike_hits_in_both_languages(console):
+    from tests.integration.test_lookalikes import hit
+
+    client, p, _ = console
+    p.intel.scanner.ingest(p.orgs.platform_principal(actor="test"),
+                           [hit("vnpost-vn.com"), hit("cskh-vnpost.com", brand="<b>Vietnam Post</b>")])
+    p.intel.scanner.dismiss(p.intel.cli_principal(), "vnpost-vn.com")
+    sign_in(client, p, KEY_ORG, "phan")
+    vi = client.get("/staff/intel/queue", headers=HTML)
+    section = re.search(r'<section id="lookalikes".*?</section>', vi.text, re.DOTALL).group(0)
+    assert "Trang web giả mạo do máy quét tìm thấy" in section and "cskh-vnpost.com" in section
+    assert "vnpost-vn.com<" not in section  # dismissed: not listed
+    assert "<b>Vietnam Post</b>" not in section and "&lt;b&gt;" in section  # escaped
+    en = client.get("/staff/intel/queue?lang=en", headers=HTML)
+    assert "Lookalike websites found by the scanner" in en.text and "{vnpost}-&lt;w&gt;.com" in en.text
+    with p.db.read_session() as s:
+        from postguard.intel.models import LookalikeHit
+
+        ind = s.execute(select(LookalikeHit.indicator_id).where(LookalikeHit.host == "cskh-vnpost.com")).scalar_one()
+    page = client.get(f"/staff/intel/indicators/{ind}?lang=vi", headers=HTML)
+    assert "máy quét trang web giả" in page.text and "Trang web giả mạo thương hiệu" in page.text

@@ -189,7 +189,39 @@ def _takedown(w: World) -> dict:
     return w.takedown_ids
 
 
+def _lookalike(w: World) -> dict:
+    """A hit of the lookalike scanner (made once per world)."""
+    if not hasattr(w, "lookalike_id"):
+        from postguard.intel.models import LookalikeHit
+
+        p = w.platform
+        p.intel.scanner.ingest(p.orgs.platform_principal(actor="test"), [_hit("vnpost-tracking-vn.com")])
+        with p.db.read_session() as s:
+            w.lookalike_id = s.execute(select(LookalikeHit.id).where(LookalikeHit.host == "vnpost-tracking-vn.com")
+                                       ).scalar_one()
+    return {"hit_id": w.lookalike_id}
+
+
+def _hit(host: str) -> dict:
+    return {"host": host, "domain": host, "brand": "Vietnam Post", "official": ["vnpost.vn"],
+            "technique": "combosquat", "score": 80, "reasons": [], "campaign": None}
+
+
+def _blocklist() -> dict:
+    why = "confirmed scam domains and links, published on purpose; rate limited"
+    return {("GET", f"/v1/blocklist.{f}{sig}"): NOT_PERSONAL(why) for f in ("rpz", "hosts", "json")
+            for sig in ("", ".sig")} | {("GET", "/v1/blocklist/key"): NOT_PERSONAL("a public key")}
+
+
 TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | NOT_PERSONAL] = {
+    **_blocklist(),
+    # -- the lookalike scanner's hits: public hostnames, but reporting and deciding are for the scanner
+    #    and analysts --
+    ("POST", "/v1/lookalikes"): system("intel:scanner", without=("intel:analyst",),
+                                       json={"hits": [_hit("cskh-vnpost-vn.com")]}),
+    ("GET", "/v1/lookalikes"): system("intel:analyst"),
+    ("POST", "/v1/lookalikes/{hit_id}/confirm"): system("intel:analyst", path_params=_lookalike),
+    ("POST", "/v1/lookalikes/{hit_id}/dismiss"): system("intel:analyst", path_params=_lookalike),
     # -- shipments (operator systems) --
     ("POST", "/v1/shipments"): system("shipments:write", ok=201, json=_new_row),
     ("POST", "/v1/shipments/import"): system("shipments:write", csv=lambda w: csv_bytes([_new_row(w)])),

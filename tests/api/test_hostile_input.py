@@ -28,7 +28,8 @@ from tests.world import ORG, ORG_OF, PASSWORD, USERNAMES, World, build_world, pr
 LIMIT = 64 * 1024  # POSTGUARD_MAX_BODY_BYTES of these tests
 UPLOAD = 256 * 1024  # POSTGUARD_MAX_UPLOAD_BYTES (the CSV import's allowance)
 EVIDENCE = 32 * 1024  # one evidence file of at most this: a report may carry EVIDENCE + 64 KiB
-ALLOWANCE = {"/v1/shipments/import": UPLOAD, "/v1/check": 16 * 1024, "/v1/callcheck": 8192}
+LOOKALIKES = 128 * 1024  # POSTGUARD_LOOKALIKE_BODY_BYTES (the scanner's batches)
+ALLOWANCE = {"/v1/shipments/import": UPLOAD, "/v1/check": 16 * 1024, "/v1/callcheck": 8192, "/v1/lookalikes": LOOKALIKES}
 MULTIPART_ALLOWANCE = {"/v1/reports": EVIDENCE + 64 * 1024, "/bao-cao": EVIDENCE + 64 * 1024}  # evidence files
 API = ("/v1/", "/taxii2/")
 INT64_MAX = 2**63 - 1
@@ -95,7 +96,7 @@ def _world(p: Platform, faker) -> World:
 
 @pytest.fixture
 def env(prebuilt):
-    w = prebuilt_world(prebuilt, _world, max_body_bytes=LIMIT, max_upload_bytes=UPLOAD,
+    w = prebuilt_world(prebuilt, _world, max_body_bytes=LIMIT, max_upload_bytes=UPLOAD, lookalike_body_bytes=LOOKALIKES,
                        intel_evidence_max_bytes=EVIDENCE, intel_evidence_max_files=1, password_time_cost=1,
                        password_memory_kib=1024, notifier="memory", intel_check_rate="10000/minute",
                        intel_report_rate="10000/minute", intel_appeal_rate="10000/minute",

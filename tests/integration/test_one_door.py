@@ -150,9 +150,13 @@ def _intel(w, purpose):
     analyst = p.intel.cli_principal()
     bystanders = {"a key without intel:analyst": key(w.system.org_id, "VNP", "intel:read", "intel:report"),
                   "a member of staff (not through the console)": w.people["hub"]}
-    if purpose in ("indicator_review", "indicator_share", "lookup_index"):
+    if purpose in ("indicator_review", "indicator_share", "lookup_index", "blocklist_publish"):
         secret = SealedValue(org_id=platform_org, table="intel_indicators", column="value", record_id=str(ind.id),
                              blob=ind.value_ct)
+        if purpose == "blocklist_publish":  # the platform publishing a confirmation (an analyst of it may)
+            return Case([secret], SystemActor(org_id=platform_org, actor="postguard:intel"), REPORTED, {
+                **bystanders, "an operator's system": SystemActor(org_id=w.system.org_id, actor="x"),
+                "another organisation's analyst": key(w.system.org_id, "VNP", "intel:analyst")})
         if purpose != "indicator_review":
             return Case([secret], SystemActor(org_id=platform_org, actor="postguard:intel"), REPORTED, {
                 "an analyst": analyst, "an operator's system": SystemActor(org_id=w.system.org_id, actor="x")})
@@ -197,7 +201,7 @@ BUILD = {
     "passport_record": _passport, "canary_issue": _canary_number, "dsr_contact": _dsr_contact,
     "dsr_notice": _dsr_contact, "indicator_review": _intel, "report_review": _intel, "appeal_review": _intel,
     "indicator_share": _intel, "lookup_index": _intel, "takedown_evidence": _takedown,
-    "takedown_report_text": _takedown,
+    "takedown_report_text": _takedown, "blocklist_publish": _intel,
 }
 
 

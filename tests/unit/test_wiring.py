@@ -14,8 +14,8 @@ from pathlib import Path
 import postguard
 
 SRC = Path(postguard.__file__).resolve().parent
-SERVICES = ("access", "alerts", "audit", "callerid", "intel", "leaks", "notify", "orgs", "otp", "privacy",
-            "screening", "shipments", "synthetic", "takedown", "vault")
+SERVICES = ("access", "alerts", "audit", "blocklist", "callerid", "intel", "leaks", "notify", "orgs", "otp",
+            "privacy", "screening", "shipments", "synthetic", "takedown", "vault")
 
 
 def _service_modules(src: Path) -> list[Path]:

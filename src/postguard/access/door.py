@@ -68,6 +68,10 @@ Scam intelligence (``intel_*``, sealed under the platform organisation's keys; a
   organisation) opening personal indicators' values for the shared feed (TAXII, STIX, MISP exports,
   themselves logged by their callers) and for the private-lookup index (values that never leave the
   service); one entry per feed or batch.
+- ``blocklist_publish``: the platform (or an analyst) opening the value of a confirmed domain or
+  link that was stored sealed, once, when its confirmation is published in the blocklist
+  (``postguard.blocklist``); logged as ``blocklist_publish``. Domains and links are not personal and
+  are stored plain today, so this opens nothing unless one was sealed.
 
 Openings other than of shipments are logged as ``open`` unless named above; refusals of every kind
 are ``reveal_denied``.
@@ -150,6 +154,8 @@ PURPOSES: dict[str, Rule] = {
                               "takedown_evidence_open", any_org=True),
     "takedown_report_text": Rule("intel_reports", ("scope:intel:analyst",), frozenset({"description"}),
                                  "takedown_report_open", any_org=True),
+    "blocklist_publish": Rule("intel_indicators", ("system", "scope:intel:analyst"), frozenset({"value"}),
+                              "blocklist_publish"),
 }
 
 

@@ -15,6 +15,7 @@ import typer
 from postguard.cli import (
     access,
     audit,
+    blocklist,
     calls,
     intel,
     leaks,
@@ -49,6 +50,7 @@ app.add_typer(leaks.leaks_app, name="leaks")
 app.add_typer(intel.intel_app, name="intel")
 app.add_typer(lookalike.lookalike_app, name="lookalike")
 app.add_typer(takedown.takedown_app, name="takedown")
+app.add_typer(blocklist.blocklist_app, name="blocklist")
 app.add_typer(privacy.dsr_app, name="dsr")
 app.add_typer(privacy.incidents_app, name="incidents")
 app.add_typer(calls.couriers_app, name="couriers")

@@ -141,11 +141,13 @@ def link_answer(n: Normal, answer: dict) -> dict:
     return out
 
 
-def lookalike_answer(answer: dict, hit: Hit | None) -> dict:
-    """``answer`` for a link or domain whose host imitates a brand (``hit``): ``lookalike`` naming
-    the brand and its official site, unless graded graver (``corroborated``, ``confirmed``: kept,
-    with the brand named), official, or delisted (an analyst dismissed it: never raised again)."""
-    if hit is None or answer["verdict"] in ("official", "delisted"):
+def lookalike_answer(answer: dict, hit: Hit | None, stored: str) -> dict:
+    """``answer`` (with what the link's writing adds) for a link or domain whose host imitates a brand
+    (``hit``): ``lookalike`` naming the brand and its official site, unless graded graver
+    (``corroborated``, ``confirmed``: kept, with the brand named), or unless what is stored about it
+    (``stored``, the verdict graded before the link's writing was judged) is official or delisted: an
+    analyst who dismissed it is not contradicted (a deceptively written link stays ``suspicious``)."""
+    if hit is None or stored in ("official", "delisted") or answer["verdict"] in ("official", "delisted"):
         return answer
     out = dict(answer)
     official = hit.official[0] if hit.official else ""

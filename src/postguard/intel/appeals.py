@@ -12,10 +12,12 @@ from sqlalchemy import func, select
 
 from postguard.db.base import utcnow
 from postguard.errors import Conflict, FieldError, InvalidInput, NotFound
+from postguard.events import EventBus, IndicatorDecided
 from postguard.intel.grading import Grader
 from postguard.intel.models import Appeal, Decision, Indicator
 from postguard.intel.normalize import detect
 from postguard.intel.reports import MAX_TEXT
+from postguard.intel.review import follow_hits
 from postguard.intel.store import IntelStore, bad_field
 from postguard.orgs.service import Principal
 
@@ -30,7 +32,9 @@ if TYPE_CHECKING:
 
 class AppealDesk:
     def __init__(self, *, db: Database, settings: Settings, audit: AuditLog, orgs: OrgService, door: Door,
-                 limiter: RateLimiter, store: IntelStore, grader: Grader) -> None:
+                 limiter: RateLimiter, store: IntelStore, grader: Grader, bus: EventBus) -> None:
+        """``bus``: where an upheld appeal's delisting is published (``IndicatorDecided``)."""
+        self.bus = bus
         self.db = db
         self.settings = settings
         self.audit = audit
@@ -104,11 +108,16 @@ class AppealDesk:
             s.add(Decision(indicator_id=ind.id, appeal_id=a.id, actor=principal.actor,
                            action="appeal_upheld" if uphold else "appeal_rejected", from_verdict=before,
                            to_verdict=after, note=note[:2000]))
+            if uphold:
+                follow_hits(s, ind.id, action="appeal_upheld", actor=principal.actor)
             overdue = a.decided_at > a.deadline_at
-            iid = ind.id
+            iid, type_ = ind.id, ind.type
         self.audit.append(actor=principal.actor, action="intel_appeal_" + ("upheld" if uphold else "rejected"),
                             org_id=principal.org_id, subject=f"indicator:{iid}",
                             details={"appeal": appeal_id, "from": before, "to": after, "overdue": overdue})
+        self.bus.publish(IndicatorDecided(indicator_id=iid, type=type_,
+                                          action="appeal_upheld" if uphold else "appeal_rejected",
+                                          actor=principal.actor))
         return {"appeal": appeal_id, "status": "upheld" if uphold else "rejected", "verdict": after,
                 "decided_after_deadline": overdue}
 

@@ -76,6 +76,17 @@ class BrandWatch:
             self._matcher, self._seen = matcher, key
         return True
 
+    def official_of(self, brand: str) -> tuple[str, ...]:
+        """The official domains of the brand named ``brand`` (as hits name it), or none."""
+        if self._matcher is None:
+            self.refresh()
+        matcher = self._matcher
+        if matcher is not None:
+            for b in matcher.model.brands:
+                if b.name == brand:
+                    return tuple(b.official)
+        return ()
+
     def match(self, host: str) -> Hit | None:
         """The brand ``host`` imitates, or None (also for an official domain of any brand)."""
         matcher = self._matcher

@@ -95,8 +95,8 @@ class CheckService:
         value, type_ = read(body)
         plan = self.check_plan(value, type=type_, client=client) if here else \
             await run_in_threadpool(lambda: self.check_plan(value, type=type_, client=client))
-        answer = orjson.dumps(lookalike_answer(link_answer(plan.normal, plan.answer if plan.answer is not None
-                                                           else await self.grade_once(plan)), plan.lookalike))
+        graded = plan.answer if plan.answer is not None else await self.grade_once(plan)
+        answer = orjson.dumps(lookalike_answer(link_answer(plan.normal, graded), plan.lookalike, graded["verdict"]))
         self._keep_body(body, plan, answer)
         return answer
 
@@ -165,7 +165,7 @@ class CheckService:
         """Look up any raw input. Rate limited per ``client``; a clean lookup writes and logs nothing."""
         plan = self.check_plan(raw, type=type, client=client)
         answer = plan.answer if plan.answer is not None else self.check_stored(plan, now=now)
-        return lookalike_answer(link_answer(plan.normal, answer), plan.lookalike)
+        return lookalike_answer(link_answer(plan.normal, answer), plan.lookalike, answer["verdict"])
 
     def check_plan(self, raw: str, *, type: str | None = None, client: str) -> CheckPlan:
         """The first half of ``check``, with no I/O besides the rate limiter: limit, normalise, and

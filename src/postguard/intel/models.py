@@ -75,7 +75,7 @@ class Reporter(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     key: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))  # org, public
+    kind: Mapped[str] = mapped_column(String(16))  # org, public, system (a source of the platform's own)
     reports: Mapped[int] = mapped_column(Integer, default=0)
     upheld: Mapped[int] = mapped_column(Integer, default=0)  # reports on indicators later confirmed
     rejected: Mapped[int] = mapped_column(Integer, default=0)  # reports an analyst rejected
@@ -89,7 +89,7 @@ class Report(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     public_id: Mapped[str] = mapped_column(String(24), unique=True)
     reporter_id: Mapped[int] = mapped_column(ForeignKey("intel_reporters.id", ondelete="CASCADE"), index=True)
-    reporter_kind: Mapped[str] = mapped_column(String(16))  # org, citizen, anonymous
+    reporter_kind: Mapped[str] = mapped_column(String(16))  # org, citizen, anonymous, scanner
     org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="SET NULL"))
     category: Mapped[str] = mapped_column(String(32))
     amount_lost_vnd: Mapped[int | None] = mapped_column(BigInteger)
@@ -157,5 +157,33 @@ class Decision(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-__all__ = ["Appeal", "Decision", "Evidence", "Indicator", "OfficialChannel", "Report", "ReportIndicator",
-           "Reporter"]
+class LookalikeHit(Base):
+    """A website the lookalike scanner found imitating a protected brand (``postguard.intel.scanner``).
+
+    ``host`` is plain text on purpose: it is a hostname read from public certificate-transparency
+    logs and zone feeds, identifies no person, and analysts and the blocklist need it as it is. Its
+    domain indicator (``indicator_id``) carries the verdict; ``status`` follows analysts' decisions
+    on it (confirmed, or dismissed by delisting: a dismissed host is never taken in again)."""
+
+    __tablename__ = "intel_lookalike_hits"
+    __table_args__ = (Index("ix_intel_lookalike_hits_status", "status", "last_seen"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("intel_indicators.id", ondelete="CASCADE"), index=True)
+    host: Mapped[str] = mapped_column(String(253), unique=True)
+    domain: Mapped[str] = mapped_column(String(253))  # the registrable domain
+    brand: Mapped[str] = mapped_column(String(100))
+    technique: Mapped[str] = mapped_column(String(16))
+    score: Mapped[int] = mapped_column(Integer)
+    reasons: Mapped[str] = mapped_column(Text, default="[]")  # JSON: [{code, points, text}]
+    campaign: Mapped[str | None] = mapped_column(String(200), index=True)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    times_seen: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default="new")  # new, confirmed, dismissed
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+__all__ = ["Appeal", "Decision", "Evidence", "Indicator", "LookalikeHit", "OfficialChannel", "Report",
+           "ReportIndicator", "Reporter"]

@@ -40,6 +40,7 @@ CATEGORIES = {
     "loan": "loan or debt-collection scam",
     "account_takeover": "OTP, password or account takeover",
     "malware_app": "asked to install an app or open a link that took control",
+    "fake_website": "a website imitating a brand (found by the lookalike scanner or reported)",
     "other": "something else",
 }
 MAX_INDICATORS = 10

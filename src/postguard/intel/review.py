@@ -7,13 +7,23 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from postguard.db.base import utcnow
 from postguard.errors import Conflict, Forbidden, NotFound
+from postguard.events import EventBus, IndicatorDecided
 from postguard.intel.grading import Grader
-from postguard.intel.models import Appeal, Decision, Evidence, Indicator, Report, Reporter, ReportIndicator
+from postguard.intel.models import (
+    Appeal,
+    Decision,
+    Evidence,
+    Indicator,
+    LookalikeHit,
+    Report,
+    Reporter,
+    ReportIndicator,
+)
 from postguard.intel.reports import CATEGORIES
 from postguard.intel.store import KEY_ORG, IntelStore, bad_field, get_row
 from postguard.orgs.service import Principal
@@ -29,11 +39,27 @@ DECISIONS = ("confirm", "dispute", "delist", "clear")
 # What staff of the platform organisation may do in the analyst console (as API-key scopes).
 STAFF_SCOPES = {"analyst": ("intel:analyst",), "admin": ("intel:admin",)}
 VN_TIME = timezone(timedelta(hours=7), "ICT")  # Vietnam has no daylight saving
+# What a decision on an indicator makes of the lookalike hits on it (a dispute leaves them as they are).
+HIT_STATUS = {"confirm": "confirmed", "delist": "dismissed", "clear": "new", "appeal_upheld": "dismissed"}
+
+
+def follow_hits(s: Session, indicator_id: int, *, action: str, actor: str) -> None:
+    """Bring the lookalike hits on an indicator in line with a decision on it, in the decision's own
+    transaction: two analysts deciding at once end with the hit of the decision that committed last."""
+    status = HIT_STATUS.get(action)
+    if status is None:
+        return
+    decided = status != "new"
+    s.execute(update(LookalikeHit).where(LookalikeHit.indicator_id == indicator_id)
+              .values(status=status, decided_by=actor if decided else None, decided_at=utcnow() if decided else None)
+              .execution_options(synchronize_session=False))
 
 
 class AnalystReview:
     def __init__(self, *, db: Database, audit: AuditLog, orgs: OrgService, door: Door, store: IntelStore,
-                 grader: Grader) -> None:
+                 grader: Grader, bus: EventBus) -> None:
+        """``bus``: where a committed decision is published (``IndicatorDecided``: the blocklist follows it)."""
+        self.bus = bus
         self.db = db
         self.audit = audit
         self.orgs = orgs
@@ -192,9 +218,12 @@ class AnalystReview:
             after = self.grader.regrade(s, ind).verdict  # a cleared, corroborated indicator goes back to the queue
             s.add(Decision(indicator_id=ind.id, actor=principal.actor, action=action, from_verdict=before,
                            to_verdict=after, note=note[:2000]))
+            follow_hits(s, ind.id, action=action, actor=principal.actor)
+            type_ = ind.type
         self.audit.append(actor=principal.actor, action=f"intel_{action}", org_id=principal.org_id,
                             subject=f"indicator:{indicator_id}",
                             details={"from": before, "to": after, "source": source if action == "confirm" else "analyst"})
+        self.bus.publish(IndicatorDecided(indicator_id=indicator_id, type=type_, action=action, actor=principal.actor))
         return {"indicator": indicator_id, "from": before, "verdict": after}
 
     def _credit_reporters(self, s: Session, indicator_id: int) -> None:

@@ -11,7 +11,8 @@ and offers their operations under the names callers use:
 - ``channels`` (``postguard.intel.official``): official channels;
 - ``review`` (``postguard.intel.review``): the analysts' queue, reveals, decisions and statistics;
 - ``appeal_desk`` (``postguard.intel.appeals``): appeals and their decisions;
-- ``shared`` (``postguard.intel.shared_feed``): the shared feed and partners' imports.
+- ``shared`` (``postguard.intel.shared_feed``): the shared feed and partners' imports;
+- ``scanner`` (``postguard.intel.scanner``): the lookalike scanner's hits and their review.
 
 A lookup that finds nothing writes nothing and logs nothing.
 """
@@ -28,6 +29,7 @@ from postguard.intel.known import KnownIndex
 from postguard.intel.official import OfficialChannels
 from postguard.intel.reports import CATEGORIES, ReportIntake, Upload
 from postguard.intel.review import DECISIONS, AnalystReview
+from postguard.intel.scanner import ScannerIntake
 from postguard.intel.shared_feed import SharedFeed
 from postguard.intel.store import KEY_ORG, IntelStore
 
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from postguard.access.door import Door
     from postguard.audit.log import AuditLog
     from postguard.db import Database
+    from postguard.events import EventBus
     from postguard.intel.lookups import PrivateLookups
     from postguard.orgs.service import OrgService
     from postguard.ratelimit import RateLimiter
@@ -46,7 +49,8 @@ __all__ = ["CATEGORIES", "DECISIONS", "KEY_ORG", "IntelService", "Upload"]
 
 class IntelService:
     def __init__(self, *, db: Database, settings: Settings, vault: Vault, audit: AuditLog, orgs: OrgService,
-                 door: Door, limiter: RateLimiter, lookups: PrivateLookups) -> None:
+                 door: Door, limiter: RateLimiter, lookups: PrivateLookups, bus: EventBus) -> None:
+        """``bus``: where committed decisions on indicators are published (``IndicatorDecided``)."""
         self.store = store = IntelStore(db=db, settings=settings, vault=vault, orgs=orgs, door=door, lookups=lookups)
         self.grader = grader = Grader(db=db, settings=settings, store=store)
         self.brands = brands = BrandWatch(db=db, settings=settings)
@@ -55,9 +59,11 @@ class IntelService:
         self.intake = intake = ReportIntake(db=db, settings=settings, vault=vault, limiter=limiter, orgs=orgs,
                                             store=store, grader=grader)
         self.channels = channels = OfficialChannels(db=db, audit=audit, orgs=orgs, store=store, grader=grader)
-        self.review = review = AnalystReview(db=db, audit=audit, orgs=orgs, door=door, store=store, grader=grader)
+        self.review = review = AnalystReview(db=db, audit=audit, orgs=orgs, door=door, store=store, grader=grader,
+                                             bus=bus)
         self.appeal_desk = appeal_desk = AppealDesk(db=db, settings=settings, audit=audit, orgs=orgs, door=door,
-                                                    limiter=limiter, store=store, grader=grader)
+                                                    limiter=limiter, store=store, grader=grader, bus=bus)
+        self.scanner = ScannerIntake(db=db, audit=audit, orgs=orgs, store=store, grader=grader, review=review)
         self.shared = shared = SharedFeed(db=db, audit=audit, orgs=orgs, store=store, grader=grader)
         # The parts' operations, under the names callers use.
         self.key_org_id, self.cli_principal = store.key_org_id, store.cli_principal

@@ -183,12 +183,19 @@ class IntelStore:
             ind.value_ct = self.seal(s, n.value, table="intel_indicators", column="value", record_id=ind.id)
         return ind
 
-    def reporter(self, s: Session, *, principal: ApiKeyPrincipal | None, client: str) -> Reporter:
+    def reporter(self, s: Session, *, principal: ApiKeyPrincipal | None, client: str,
+                 source: str | None = None) -> Reporter:
         """The reporting identity, created on its first report. An upsert (``INSERT ... ON CONFLICT DO
-        NOTHING``, then read): two first reports from one client at once both get the one row."""
-        key = self.digest(f"reporter\0org\0{principal.org_id}" if principal else f"reporter\0client\0{client}")
+        NOTHING``, then read): two first reports from one client at once both get the one row.
+        ``source`` names one of the platform's own sources instead (``scanner``: the lookalike
+        scanner), whatever key sends its findings: one identity of kind ``system``."""
+        if source is not None:
+            key, kind = self.digest(f"reporter\0system\0{source}"), "system"
+        else:
+            key = self.digest(f"reporter\0org\0{principal.org_id}" if principal else f"reporter\0client\0{client}")
+            kind = "org" if principal else "public"
         ins = (postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert)(table_of(Reporter))
-        s.execute(ins.values(key=key, kind="org" if principal else "public", reports=0, upheld=0, rejected=0,
+        s.execute(ins.values(key=key, kind=kind, reports=0, upheld=0, rejected=0,
                              created_at=utcnow()).on_conflict_do_nothing(index_elements=["key"]))
         return s.execute(select(Reporter).where(Reporter.key == key)).scalar_one()
 

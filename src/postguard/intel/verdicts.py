@@ -22,14 +22,17 @@ from datetime import datetime
 
 VERDICTS = ("unknown", "reported", "corroborated", "confirmed", "disputed", "delisted", "official", "suspicious",
             "lookalike")
-REPORTER_KINDS = ("org", "citizen", "anonymous")
+# ``scanner``: the platform's lookalike-website scanner (``postguard.intel.scanner``), an identified
+# source that weighs like an organisation.
+REPORTER_KINDS = ("org", "citizen", "anonymous", "scanner")
 
 
 @dataclass(frozen=True)
 class Policy:
     half_life_days: float = 90.0
     confirmed_days: float = 365.0
-    points: tuple[tuple[str, float], ...] = (("org", 40.0), ("citizen", 15.0), ("anonymous", 5.0))
+    points: tuple[tuple[str, float], ...] = (("org", 40.0), ("citizen", 15.0), ("anonymous", 5.0),
+                                             ("scanner", 40.0))
     evidence_points: float = 10.0
     evidence_cap: float = 30.0
     reported_min: float = 2.0

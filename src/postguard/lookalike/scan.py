@@ -91,7 +91,9 @@ def names_of(lines: Iterable[bytes], stats: ScanStats) -> Iterator[str]:
                 stats.malformed += 1
                 continue
         for name in names:
-            name = name.strip().lower()
+            name = name.strip().lower().rstrip(".")
+            while name.startswith("*."):  # a certificate's wildcard covers the same site
+                name = name[2:]
             if name in recent:
                 stats.repeats += 1
                 recent.move_to_end(name)

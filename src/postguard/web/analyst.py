@@ -78,7 +78,8 @@ def _back(url: str) -> RedirectResponse:
 @router.get("/staff/intel/queue")
 def queue_page(request: Request, c: Console = Depends(console(*ANALYST))):
     items = _intel(request).queue(c.principal, limit=100, reported=True)
-    return render_staff(request, "intel_queue.html", c.staff, items=items)
+    hits = _intel(request).scanner.hits(c.principal, status="new", limit=50)
+    return render_staff(request, "intel_queue.html", c.staff, items=items, hits=hits)
 
 
 def _indicator_page(request: Request, c: Console, indicator_id: int, *, status: int = 200, reveal: bool = False,
@@ -226,7 +227,7 @@ def warnings_publish(request: Request, category: str = Form("", max_length=64),
 
 # -- statistics ---------------------------------------------------------------------------------
 PALETTE = ("#b3261e", "#1d6b35", "#1f5fa8", "#c77700", "#6a3d9a", "#00838f", "#8c564b", "#d6336c",
-           "#4e7d0e", "#37474f", "#a0522d", "#5c6bc0", "#9e9e9e")
+           "#4e7d0e", "#37474f", "#a0522d", "#5c6bc0", "#e65100", "#9e9e9e")
 COLOURS = dict(zip(REPORT_CATEGORIES, PALETTE, strict=True))
 
 
