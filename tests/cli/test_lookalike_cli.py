@@ -95,3 +95,27 @@ def test_scan_can_protect_the_registry_too(run, tmp_path, brands):  # noqa: F811
     hits = [orjson.loads(x) for x in out.read_bytes().splitlines()]
     assert [h["host"] for h in hits] == ["vnpost-cskh.top", "shopee-cskh.top"]
     assert hits[0]["official"] == ["vnpost.vn"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pseudo-terminal as stderr")
+def test_a_progress_bar_on_a_terminal_and_none_in_a_pipe(tmp_path, brands):
+    import os
+    import pty
+
+    feed = tmp_path / "feed.txt"
+    feed.write_bytes(b"".join(f"shop{i}.example.com\n".encode() for i in range(20000)) + b"shopee-cskh.top\n")
+    command = [sys.executable, "-m", "postguard", "lookalike", "scan", str(feed), "--brands", str(brands), "--out", "-"]
+    primary, secondary = pty.openpty()
+    proc = subprocess.run(command, stderr=secondary, stdout=subprocess.PIPE, timeout=120)
+    os.close(secondary)
+    shown = b""
+    try:
+        while chunk := os.read(primary, 65536):
+            shown += chunk
+    except OSError:  # the terminal closed
+        pass
+    os.close(primary)
+    assert proc.returncode == 0 and b"scanning" in shown and b"1 lookalikes" in shown
+    assert [orjson.loads(x)["host"] for x in proc.stdout.splitlines()] == ["shopee-cskh.top"]
+    piped = subprocess.run(command, capture_output=True, timeout=120)
+    assert b"scanning" not in piped.stderr and b"1 lookalikes" in piped.stderr

@@ -63,11 +63,11 @@ def lookalike_scan(
         sink = sys.stdout.buffer if str(out) == "-" else stack.enter_context(open(out, "wb"))
         progress = None
         if sys.stderr.isatty():
+            from rich.console import Console
             from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
             bar = stack.enter_context(Progress(TextColumn("scanning"), BarColumn(), DownloadColumn(),
-                                               TimeRemainingColumn(), transient=True,
-                                               console=__import__("rich.console").console.Console(stderr=True)))
+                                               TimeRemainingColumn(), transient=True, console=Console(stderr=True)))
             sizes = [size for _, size in opened]
             task = bar.add_task("scan", total=sum(sizes) if None not in sizes else None)
             progress = lambda n: bar.advance(task, n)  # noqa: E731

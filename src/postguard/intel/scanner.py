@@ -39,6 +39,8 @@ from postguard.intel.models import Indicator, LookalikeHit, Report, Reporter, Re
 from postguard.intel.normalize import Normal, norm_domain
 from postguard.intel.review import AnalystReview
 from postguard.intel.store import IntelStore, bad_field, table_of
+from postguard.lookalike.match import MAX_OFFICIAL_SHOWN
+from postguard.lookalike.score import TECHNIQUES
 from postguard.orgs.service import Principal
 
 if TYPE_CHECKING:
@@ -46,7 +48,6 @@ if TYPE_CHECKING:
     from postguard.db import Database
     from postguard.orgs.service import OrgService
 
-TECHNIQUES = ("tld_swap", "subdomain", "fake_suffix", "combosquat", "typo", "homoglyph", "free_hosting")
 STATUSES = ("new", "confirmed", "dismissed")
 FIELDS = frozenset({"host", "domain", "brand", "official", "technique", "score", "reasons", "campaign", "seen"})
 REQUIRED = FIELDS - {"seen"}
@@ -54,7 +55,6 @@ MAX_BATCH = 10_000  # hits per call (the command line streams a bigger file in b
 CHUNK = 200  # hits per transaction
 MAX_ERRORS = 200  # errors listed in an answer (all are counted)
 MAX_REASONS = 20
-MAX_OFFICIAL = 20
 MAX_BRAND = 100
 MAX_CAMPAIGN = 200
 MAX_REASON_TEXT = 300
@@ -137,8 +137,8 @@ def check_hit(hit: Any, *, now: datetime) -> Checked | list[FieldError]:
                                  code="mismatch"))
     brand = _text(hit["brand"], "brand", max_len=MAX_BRAND, errors=errors)
     official = hit["official"]
-    if not isinstance(official, list) or len(official) > MAX_OFFICIAL:
-        errors.append(FieldError("official", f"a list of at most {MAX_OFFICIAL} domains", code="type"))
+    if not isinstance(official, list) or len(official) > MAX_OFFICIAL_SHOWN:
+        errors.append(FieldError("official", f"a list of at most {MAX_OFFICIAL_SHOWN} domains", code="type"))
     else:
         for i, o in enumerate(official):
             off = _domain(o, f"official[{i}]", errors)

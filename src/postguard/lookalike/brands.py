@@ -94,7 +94,6 @@ class Brand:
     name: str
     official: list[str] = field(default_factory=list)  # registrable domains, A-labels, first = main site
     tokens: set[str] = field(default_factory=set)  # skeletons
-    kind: str = ""  # "bank", "post", ... when known (context for short tokens)
 
 
 @dataclass

@@ -40,6 +40,7 @@ FREE_HOSTS = frozenset((
     "ladi.me", "cloudfront.net", "amplifyapp.com", "translate.goog",
 ))
 _WORD_EDGE = frozenset("-0123456789")
+MAX_OFFICIAL_SHOWN = 20  # a hit names at most this many of its brand's official domains, main site first
 _FOLDED_WORDS = re.compile(r"[a-z]+")
 _RUNS = re.compile(r"[a-z0-9]+")
 _DIGITS_AS_L = str.maketrans("01", "ol")
@@ -59,7 +60,8 @@ class Hit(NamedTuple):
     distance: int
 
     def as_dict(self) -> dict:
-        return {"host": self.host, "domain": self.domain, "brand": self.brand, "official": list(self.official),
+        return {"host": self.host, "domain": self.domain, "brand": self.brand,
+                "official": list(self.official[:MAX_OFFICIAL_SHOWN]),
                 "technique": self.technique, "score": self.score,
                 "reasons": [r.as_dict() for r in self.reasons], "campaign": self.campaign}
 
