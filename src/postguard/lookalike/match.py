@@ -131,7 +131,7 @@ class Matcher:
     # -- one name ---------------------------------------------------------------------------------
     def match(self, raw: str) -> Hit | None:
         """The lookalike ``raw`` is (best-scored, at or over the threshold), or None."""
-        found = self.candidates(raw)
+        found = self._candidates(raw)
         if found is None:
             return None
         host, parent, labels, items = found
@@ -143,7 +143,7 @@ class Matcher:
                 best = hit
         return best if best is not None and best.score >= self.threshold else None
 
-    def candidates(self, raw: str) -> tuple[Host, str | None, tuple[str, ...], list[_Found]] | None:
+    def _candidates(self, raw: str) -> tuple[Host, str | None, tuple[str, ...], list[_Found]] | None:
         host = split_host(raw)
         if host is None:
             return None
