@@ -270,7 +270,8 @@ class Blocklist:
                                   ).scalar_one_or_none()
             serial = first.serial if first else 0
             if serial == (again or 0):
-                at = first.changed_at if first else datetime(2026, 1, 1, tzinfo=utcnow().tzinfo)
+                # nothing published yet: the epoch, the same on every worker (identical bytes and ETags)
+                at = first.changed_at if first else datetime(1970, 1, 1, tzinfo=utcnow().tzinfo)
                 return serial, at, [Entry(r.type, r.value, r.host, r.brand, r.confirmed_at) for r in rows]
         raise RuntimeError("the blocklist kept changing while it was read")
 
