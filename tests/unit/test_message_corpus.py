@@ -25,8 +25,10 @@ _VN_MOBILE = re.compile(r"(?<![\w.])(?:\+?84|0)[ .-]?[35789](?:[ .-]?\d){8}(?![\
 # The synthetic range used when a published example had to keep a number's shape: the carrier prefix
 # (0 + two digits) kept, the seven subscriber digits replaced by 0000 and three free digits.
 _SYNTHETIC_NATIONAL = re.compile(r"0[35789]\d0000\d{3}")
-# Account, card or ID numbers: any run of nine or more digits (phone numbers are checked above).
+# Account, card or ID numbers: any run of nine or more digits (phone numbers are checked above), except
+# the ascending placeholder 123456789… that official message templates use.
 _LONG_DIGITS = re.compile(r"(?<!\d)\d{9,}(?!\d)")
+_PLACEHOLDER_DIGITS = "12345678901234567890"
 _EMAIL = re.compile(r"[\w.+-]+@([\w-]+\.)+[A-Za-z]{2,}")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
 
@@ -43,7 +45,11 @@ def real_looking_phones(text: str) -> list[str]:
 
 def real_looking_numbers(text: str) -> list[str]:
     """Runs of nine or more digits (account, card, ID numbers) that are not a synthetic phone number."""
-    return [m.group(0) for m in _LONG_DIGITS.finditer(text) if not _SYNTHETIC_NATIONAL.fullmatch(_national(m.group(0)))]
+    return [
+        m.group(0)
+        for m in _LONG_DIGITS.finditer(text)
+        if not _SYNTHETIC_NATIONAL.fullmatch(_national(m.group(0))) and not _PLACEHOLDER_DIGITS.startswith(m.group(0))
+    ]
 
 
 def _rows() -> list[list[str]]:
@@ -99,6 +105,8 @@ def test_no_real_looking_personal_data() -> None:
         ("LH +84 93 0000 123", False),  # synthetic range, international form
         ("số 0823 125 xxx", False),  # masked as published
         ("Tổng đài 1900 545413", False),  # a bank's published hotline, not a mobile number
+        ("Mat khau OTP:1234567890", False),  # a template's placeholder
+        ("STK 1234567891", True),
     ],
 )
 def test_the_personal_data_check_catches_real_looking_numbers(text: str, flagged: bool) -> None:
