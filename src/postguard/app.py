@@ -27,6 +27,7 @@ from postguard.api.lookups import router as lookups_router
 from postguard.api.privacy import router as me_router
 from postguard.api.problems import problem_response
 from postguard.api.sharing import router as sharing_router
+from postguard.api.senders import router as senders_router
 from postguard.api.shipments import router as shipments_router
 from postguard.api.system import HttpMetrics, install_metrics
 from postguard.api.system import router as system_router
@@ -225,6 +226,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(lookalikes_router)
     app.include_router(blocklist_router)
     app.include_router(sharing_router)
+    app.include_router(senders_router)
     app.include_router(taxii_router)
     app.include_router(takedowns_router)
     app.include_router(web_router)

@@ -119,6 +119,9 @@ def seed(platform: Platform, *, shipments: int = 3000, seed: int = 2025) -> dict
 
     official = seed_official(platform.intel, platform.orgs)
     reports = seed_reports(platform.intel, seed=seed, org_principal=principal) if official["channels_added"] else {"reports": 0}
+    from postguard.senders.seed import seed_senders
+
+    seed_senders(platform.senders, platform.intel)
     return {"org": DEMO_ORG, "imported": report.imported, "already_present": report.already_present,
             "api_key": key.token, "official_channels": official["channels_added"],
             "intel_reports": reports["reports"], "staff": staff, "assigned": assigned}

@@ -37,6 +37,7 @@ from postguard.privacy.models import (
     BreachIncident,
     DataSubjectRequest,
 )
+from postguard.senders.models import SenderTemplate, SentNotification
 from postguard.shipments.models import LabelToken, Shipment, ShipmentEvent
 from postguard.takedown.models import TakedownEvent, TakedownRequest
 from postguard.vault.models import ServiceKey, VaultKey
@@ -48,6 +49,6 @@ __all__ = [
     "AuditMentionCursor", "BlocklistEntry", "BlocklistVersion", "BreachIncident", "CallCertificate", "CallIntent", "Canary", "CanaryNumber",
     "CourierPhone", "DataSubjectRequest", "Decision", "Evidence", "Indicator", "LabelToken", "LookalikeHit",
     "MaskedCall", "OfficialChannel", "Organisation", "OtpChallenge", "ProxyNumber", "Report",
-    "ReportIndicator", "Reporter", "ScamReport", "ScamWarning", "ServiceKey", "Shipment", "ShipmentEvent",
+    "ReportIndicator", "Reporter", "ScamReport", "ScamWarning", "SenderTemplate", "SentNotification", "ServiceKey", "Shipment", "ShipmentEvent",
     "Staff", "TakedownEvent", "TakedownRequest", "VaultKey", "WebSession", "WebhookDelivery", "WebhookSubscription", "metadata",
 ]

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from postguard.otp import OtpService
     from postguard.ratelimit import RateLimiter
     from postguard.screening.service import ScreeningService
+    from postguard.senders.service import Senders
     from postguard.takedown.service import TakedownService
 
 
@@ -238,7 +239,17 @@ class Platform:
     def screening(self) -> ScreeningService:
         from postguard.screening.service import ScreeningService
 
-        return ScreeningService(settings=self.settings, lookup=self.intel_lookup)
+        return ScreeningService(settings=self.settings, lookup=self.intel_lookup,
+                                cod_owner=lambda type_, value: self.senders.registered_cod(type_, value))
+
+    @cached_property
+    def senders(self) -> Senders:
+        """Operators' message templates, the digests of the notifications they sent, "did my operator
+        really send this?" and the COD rule (through the door, purpose ``payment_check``)."""
+        from postguard.senders.service import Senders
+
+        return Senders(db=self.db, vault=self.vault, audit=self.audit, orgs=self.orgs, door=self.door,
+                       store=self.intel.store, grader=self.intel.grader, proofs=self.otp)
 
     @cached_property
     def access_alerts(self) -> AlertService:

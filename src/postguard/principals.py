@@ -39,6 +39,7 @@ SCOPES = {
     "intel:admin": "platform administrators: verify and revoke official channels of any organisation",
     "assignments:write": "assign parcels to couriers for a delivery window (reveals are for staff only)",
     "calls:route": "route masked calls (telephony systems)",
+    "notifications:write": "record the notifications the organisation sent (kept as keyed digests only)",
     "calls:verify": "verify the STIR/SHAKEN Identity header of incoming calls (telephony systems)",
 }
 

@@ -125,6 +125,19 @@ def _spoken(w: World) -> str:
     return w.platform.calls.courier_view(w.role("courier"))["parcels"][0]["spoken_code"]
 
 
+def _notifications(w: World) -> dict:
+    """One notification on a verified template of the world's organisation (registered once per world)."""
+    p = w.platform
+    wording = "Buu dien: Buu gui {waybill} se duoc giao truoc {time} hom nay."
+    found = [t for t in p.senders.template_list(org_code=ORG) if t["text"] == wording]
+    if not found:
+        admin = p.intel.cli_principal()
+        t = p.senders.template_add(admin, text=wording, org_code=ORG)
+        found = [p.senders.template_set_status(admin, t["id"], status="verified")]
+    return {"items": [{"template_id": found[0]["id"], "phone": "0912 000 555", "waybill": "DM000000042",
+                       "sent_at": utcnow().isoformat(), "values": {"time": "10:42"}}]}
+
+
 def _report(w: World) -> dict:
     return {"indicators": [w.ids["scam_phone"]], "category": "fake_courier", "contact": "0912 000 444",
             "description": "Gọi báo bưu phẩm bị giữ, đòi phí."}
@@ -296,6 +309,13 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | NOT_PERSONAL] = {
         system("intel:read", params={"format": "misp"}, note="misp"),
     ),
     ("POST", "/v1/screen/transfer"): system("screen:transfer", json=TRANSFER),
+    # -- message templates and sent notifications (kept as keyed digests only) --
+    ("GET", "/v1/senders/templates"): NOT_PERSONAL("operators' verified template wordings, public by design"),
+    ("POST", "/v1/senders/templates"): system("intel:official", ok=201, without=("intel:admin",),
+                                              json={"text": "Buu dien: Buu gui {waybill} da den buu cuc."}),
+    ("POST", "/v1/notifications"): system("notifications:write", json=_notifications),
+    ("POST", "/v1/senders/match"): public(json={"text": "Buu dien: Buu gui DM000000042 da den buu cuc."}),
+    ("POST", "/v1/senders/cod-check"): public(json={"account": "MB 0123456789", "purpose": "fee"}),
     ("POST", "/v1/warnings"): system("warnings:publish", ok=201, json=WARNING),
     ("GET", "/taxii2/"): system("intel:read"),
     ("GET", "/taxii2/api/"): system("intel:read"),

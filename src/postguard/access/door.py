@@ -29,6 +29,10 @@ Shipments (``shipments``):
 - ``call_check``: a citizen who proved control of their phone number with a one-time code, confirming
   that a courier's parcel (a blind-index candidate) is addressed to that number; the recipient's phone
   only, compared server-side and never returned to the citizen.
+- ``payment_check``: a citizen who proved their phone number, asked to pay COD, a fee or a refund into
+  an account that is no operator's registered COD account (``postguard.senders``): whether a parcel in
+  delivery (a blind-index candidate) is addressed to that number; the recipient's phone only, compared
+  server-side and never returned.
 
 Revealing a canary shipment (``postguard.leaks.canaries``) raises an alert whatever the purpose
 (phone searches excepted: their candidates are only matched, the hits are checked there).
@@ -133,6 +137,7 @@ PURPOSES: dict[str, Rule] = {
     "dsr_match": Rule(SHIPMENTS, ("role:dpo",), PHONES, "reveal"),
     "dsr_export": Rule(SHIPMENTS, ("role:dpo",), EVERYTHING, "reveal"),
     "call_check": Rule(SHIPMENTS, ("citizen",), frozenset({"recipient_phone"}), "reveal"),
+    "payment_check": Rule(SHIPMENTS, ("citizen",), frozenset({"recipient_phone"}), "reveal"),
     "courier_own_numbers": Rule("courier_phones", ("role:courier",), frozenset({"phone"}), own=True),
     "call_setup": Rule("courier_phones", ("role:courier",), frozenset({"phone"}), own=True),
     "masked_call": Rule("masked_calls", ("scope:calls:route", "system"),

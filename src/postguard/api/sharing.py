@@ -19,8 +19,11 @@ publisher = scoped("warnings:publish")
 
 class Payee(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    bank: str = Field(description="6-digit BIN (e.g. 970436) or a bank code (VCB, BIDV, ...)", max_length=32)
-    account: str = Field(max_length=40)
+    bank: str | None = Field(None, description="6-digit BIN (e.g. 970436) or a bank code (VCB, BIDV, ...)",
+                             max_length=32)
+    wallet: str | None = Field(None, description="an e-wallet instead of a bank: MoMo, ZaloPay, ViettelMoney, "
+                               "VNPT Money, ShopeePay", max_length=32)
+    account: str = Field(max_length=40, description="the account number, or the wallet's phone number")
 
 
 class Payer(BaseModel):
@@ -35,6 +38,9 @@ class TransferIn(BaseModel):
     payee: Payee
     amount: int = Field(gt=0, le=10**15, description="Amount in VND")
     payer: Payer
+    purpose: Literal["cod", "fee", "refund", "other"] | None = Field(
+        None, description="what the transfer is for, when the bank knows: cod, fee and refund to a payee that is "
+                          "no operator's registered COD account are a risk of their own")
 
 
 class WarningIn(BaseModel):
@@ -60,7 +66,8 @@ def screen_transfer(body: TransferIn, who: Principal = Depends(screener),
                     p: Platform = Depends(platform)) -> dict:
     """Risk of a transfer: `low`, `medium` or `high`, a score from 0 to 100 and the reasons."""
     p.limiter.hit("600/minute", "screen", who.actor)
-    return p.screening.screen(bank=body.payee.bank, account=body.payee.account, amount=body.amount,
+    return p.screening.screen(bank=body.payee.bank, wallet=body.payee.wallet, account=body.payee.account,
+                              amount=body.amount, purpose=body.purpose,
                               ip=body.payer.ip, account_type=body.payer.account_type,
                               new_payee=body.payer.new_payee).as_dict()
 

@@ -21,6 +21,7 @@ from postguard.cli import (
     leaks,
     lookalike,
     privacy,
+    senders,
     shipments,
     system,
     takedown,
@@ -35,6 +36,7 @@ app = typer.Typer(
 app.command()(system.serve)
 app.command()(system.demo)
 app.add_typer(warnings.warnings_app, name="warnings")
+app.add_typer(senders.senders_app, name="senders")
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(audit.witness_app, name="witness")
 app.add_typer(access.orgs_app, name="orgs")

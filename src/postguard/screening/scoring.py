@@ -49,10 +49,16 @@ def score_transfer(
     payee_verdict: str | None = None,
     payee_reports: int = 0,
     payee_score: float = 0.0,
+    cod_purpose: bool = False,
+    cod_registered: bool = False,
 ) -> Screening:
     """Score one transfer. ``ip_country`` is None when the payer's address has no country (private,
     reserved or not in the database): that is a reason of its own, never a sign of safety."""
     reasons: list[Reason] = []
+    if cod_purpose and not cod_registered:
+        reasons.append(Reason("unregistered_cod_payee", 35.0,
+                              "A payment for COD, a fee or a refund to an account that is no operator's "
+                              "registered COD account: operators collect COD only into registered accounts."))
     if payee_verdict is not None and payee_verdict != "delisted":
         base = VERDICT_WEIGHT.get(payee_verdict, VERDICT_WEIGHT["reported"])
         extra = min(20.0, 5.0 * math.log2(1 + max(0, payee_reports))) + 10.0 * max(0.0, min(1.0, payee_score))

@@ -6,9 +6,10 @@ import ipaddress
 import re
 from collections.abc import Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from postguard.errors import FieldError, InvalidInput
+from postguard.intel.normalize import norm_ewallet
 from postguard.screening.scoring import Screening, score_transfer
 
 if TYPE_CHECKING:
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 
     # The intelligence store's shared view of one normalised value, graded now (None: not flagged).
     IntelLookup = Callable[[str, str], SharedIndicator | None]
+    # The operator whose verified COD account or wallet a normalised payee is (None: nobody's).
+    CodOwner = Callable[[str, str], str | None]
 
 # NAPAS bank identification numbers of common Vietnamese banks, by short name.
 BANK_BINS = {
@@ -43,6 +46,25 @@ def normalise_bank_account(bank: str, account: str) -> str:
     return f"{bin_}:{acc}"
 
 
+WALLETS = ("MoMo", "ZaloPay", "ViettelMoney", "VNPT Money", "ShopeePay")
+COD_PURPOSES = ("cod", "fee", "refund")
+
+
+def normalise_ewallet(wallet: str, account: str) -> str:
+    """``wallet:+84…``: an e-wallet payee (MoMo, ZaloPay, Viettel Money, VNPT Money, ShopeePay) and
+    the phone number or account it is registered to."""
+    if not isinstance(wallet, str) or not isinstance(account, str) or len(wallet) > 32 or len(account) > 40:
+        raise InvalidInput("The transfer could not be screened.", [FieldError("payee.wallet", ", ".join(WALLETS))])
+    try:
+        n = norm_ewallet(f"{wallet} {account}")
+    except InvalidInput as e:
+        field = "payee.wallet" if any(fe.code == "unknown_wallet" for fe in e.errors) else "payee.account"
+        raise InvalidInput("The transfer could not be screened.",
+                           [FieldError(field, ", ".join(WALLETS) if field == "payee.wallet"
+                                       else "the phone number or account of the wallet")]) from None
+    return n.value
+
+
 @lru_cache(maxsize=1)
 def _geoip():
     from geoip2fast import (
@@ -63,17 +85,30 @@ def country_of(ip: str) -> str | None:
 
 
 class ScreeningService:
-    def __init__(self, *, settings: Settings, lookup: IntelLookup) -> None:
+    def __init__(self, *, settings: Settings, lookup: IntelLookup, cod_owner: CodOwner | None = None) -> None:
         self.settings = settings
         self.lookup = lookup
+        self.cod_owner = cod_owner
 
-    def screen(self, *, bank: str, account: str, amount: int, ip: str, account_type: str,
-               new_payee: bool) -> Screening:
+    def screen(self, *, bank: str | None = None, account: str, amount: int, ip: str, account_type: str,
+               new_payee: bool, wallet: str | None = None, purpose: str | None = None) -> Screening:
+        """Score a transfer to a bank account (``bank``) or an e-wallet (``wallet``). A ``purpose`` of
+        ``cod``, ``fee`` or ``refund`` to a payee that is no operator's registered COD account is a
+        reason of its own (the COD rule, ``postguard.senders``)."""
         errors = []
+        payee, kind = "", "bank_account"
         try:
-            payee = normalise_bank_account(bank, account)
+            if (bank is None) == (wallet is None):
+                raise InvalidInput("The transfer could not be screened.",
+                                   [FieldError("payee", "either bank or wallet, with the account")])
+            if wallet is not None:
+                payee, kind = normalise_ewallet(wallet, account), "ewallet"
+            else:
+                payee = normalise_bank_account(cast(str, bank), account)
         except InvalidInput as e:
             errors += e.errors
+        if purpose is not None and purpose not in (*COD_PURPOSES, "other"):
+            errors.append(FieldError("purpose", "cod, fee, refund or other"))
         if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= 10**15:
             errors.append(FieldError("amount", "a whole number of VND, 1 or more"))
         if account_type not in ("business", "personal"):
@@ -84,11 +119,13 @@ class ScreeningService:
             errors.append(FieldError("payer.ip", "an IPv4 or IPv6 address"))
         if errors:
             raise InvalidInput("The transfer could not be screened.", errors)
-        found = self.lookup("bank_account", payee)  # the intelligence store's verdict, graded now
+        found = self.lookup(kind, payee)  # the intelligence store's verdict, graded now
+        cod = purpose in COD_PURPOSES
+        registered = cod and self.cod_owner is not None and self.cod_owner(kind, payee) is not None
         s = self.settings
         return score_transfer(
             amount=amount, high_amount=s.screen_high_amount_vnd, account_type=account_type, new_payee=new_payee,
             ip_country=ip_country, home_country=s.screen_home_country,
             payee_verdict=found.verdict if found else None, payee_reports=found.reports if found else 0,
-            payee_score=found.score if found else 0.0,
+            payee_score=found.score if found else 0.0, cod_purpose=cod, cod_registered=registered,
         )
