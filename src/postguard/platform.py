@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from postguard.orgs.service import OrgService
     from postguard.otp import OtpService
     from postguard.ratelimit import RateLimiter
+    from postguard.messages.service import MessageService
     from postguard.screening.service import ScreeningService
     from postguard.takedown.service import TakedownService
 
@@ -239,6 +240,14 @@ class Platform:
         from postguard.screening.service import ScreeningService
 
         return ScreeningService(settings=self.settings, lookup=self.intel_lookup)
+
+    @cached_property
+    def messages(self) -> MessageService:
+        """The message check: a pasted message or QR code read as a whole (nothing of it is kept)."""
+        from postguard.messages.service import MessageService
+
+        return MessageService(checks=self.intel.checks, brands=self.intel.brands.brands,
+                              match=self.intel.brands.match)
 
     @cached_property
     def access_alerts(self) -> AlertService:

@@ -87,6 +87,13 @@ class BrandWatch:
                     return tuple(b.official)
         return ()
 
+    def brands(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Every protected brand: its name and official registrable domains (main site first)."""
+        if self._matcher is None:
+            self.refresh()
+        matcher = self._matcher
+        return tuple((b.name, tuple(b.official)) for b in matcher.model.brands) if matcher is not None else ()
+
     def match(self, host: str) -> Hit | None:
         """The brand ``host`` imitates, or None (also for an official domain of any brand)."""
         matcher = self._matcher

@@ -192,6 +192,32 @@ class CheckService:
         # nothing stored under any of them (the common case): no query, no write, no log
         return CheckPlan(n, targets, digests, unknown_answer(n, targets), False, generation, hit)
 
+    def quiet_answer(self, n: Normal) -> dict:
+        """The answer ``check`` gives for the normal form ``n``, without the rate limiter and without
+        counting or writing anything: for a service that reads the indicators of a pasted message
+        (limited once per message by its caller). Read-only: nothing about ``n`` is stored or logged."""
+        targets = [n]
+        hit = self.brands.match(n.host) if n.type in ("url", "domain") and n.host else None
+        if n.type == "url" and n.domain:
+            for host in dict.fromkeys(h for h in (n.host, n.domain) if h):
+                try:
+                    targets.append(norm_domain(host))
+                except InvalidInput:
+                    pass
+        digests = [self.store.digest_of(t) for t in targets]
+        generation = self.store.known.generation
+        if any(self.store.known.may_know(d) for d in digests):
+            kept = self._answers.get(tuple(digests), generation, time.monotonic())
+            graded = kept.answer if kept is not None else \
+                self.check_stored(CheckPlan(n, targets, digests, None, True, generation, hit), count=False)
+        else:
+            graded = unknown_answer(n, targets)
+        return lookalike_answer(link_answer(n, graded), hit, graded["verdict"])
+
+    def limit(self, client: str) -> None:
+        """Count one lookup against ``client``'s rate (``RateLimited`` when over it)."""
+        self._limit(client)
+
     def kept_answer(self, digests: list[bytes]) -> dict | None:
         """The answer graded for these targets, when nothing stored changed since and it is younger
         than ``GRADE_CACHE_SECONDS``; the hit is counted. None: grade with ``check_stored``."""
@@ -201,9 +227,10 @@ class CheckService:
             return kept.answer
         return None
 
-    def check_stored(self, plan: CheckPlan, *, now: datetime | None = None) -> dict:
+    def check_stored(self, plan: CheckPlan, *, now: datetime | None = None, count: bool = True) -> dict:
         """The second half of ``check``: read and grade what is stored (database I/O). Graded at the
-        present (``now`` None), the answer is kept for ``kept_answer``."""
+        present (``now`` None), the answer is kept for ``kept_answer``; ``count`` False: the lookup
+        is not counted."""
         n, targets, digests = plan.normal, plan.targets, plan.digests
         # before reading: a change meanwhile voids what is kept
         generation, at = self.store.known.generation, time.monotonic()
@@ -214,7 +241,8 @@ class CheckService:
                 ind = rows.get(d)
                 graded.append(Graded(t) if ind is None else Graded(t, ind, *self._grade(s, ind, now=now)))
         ids = [g.indicator.id for g in graded if g.indicator is not None]
-        self._count_hits(ids)
+        if count:
+            self._count_hits(ids)
         answer = graded_answer(n, graded)
         if now is None:
             self._answers.put(tuple(digests), GradedAnswer(generation, at, answer, ids))
