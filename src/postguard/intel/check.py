@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -79,9 +79,12 @@ class CheckService:
         self._hits_at = float("-inf")
 
     # -- the HTTP hot path ----------------------------------------------------------------------
-    async def respond(self, body: bytes, client: str, read: Callable[[bytes], tuple[str, str | None]]) -> bytes:
+    async def respond(self, body: bytes, client: str, read: Callable[[bytes], tuple[str, str | None]],
+                      other: Callable[[str, str | None, InvalidInput], Awaitable[bytes]] | None = None) -> bytes:
         """The JSON answer to the request ``body`` of ``POST /v1/check`` for ``client`` (the
         limiter's key); ``read`` turns a body into ``(value, type)`` or raises ``InvalidInput``.
+        A value that is not one indicator goes to ``other`` (with the error that says so; already
+        counted against the rate), which answers it or raises that error.
         Runs on the event loop: a body answered since anything stored changed is answered from
         memory (``KeptBodies``), a clean value after one look at the index; with a shared (Redis)
         rate limiter the limiter goes to the thread pool, and grading always does."""
@@ -93,8 +96,13 @@ class CheckService:
                 and time.monotonic() < kept[EXPIRES]:
             return self._serve_kept(kept, client) if here else await run_in_threadpool(self._serve_kept, kept, client)
         value, type_ = read(body)
-        plan = self.check_plan(value, type=type_, client=client) if here else \
-            await run_in_threadpool(lambda: self.check_plan(value, type=type_, client=client))
+        try:
+            plan = self.check_plan(value, type=type_, client=client) if here else \
+                await run_in_threadpool(lambda: self.check_plan(value, type=type_, client=client))
+        except InvalidInput as e:
+            if other is None:
+                raise
+            return await other(value, type_, e)
         graded = plan.answer if plan.answer is not None else await self.grade_once(plan)
         answer = orjson.dumps(lookalike_answer(link_answer(plan.normal, graded), plan.lookalike, graded["verdict"]))
         self._keep_body(body, plan, answer)

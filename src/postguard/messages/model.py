@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,6 +29,17 @@ MODEL_FILE = "scam-v1.npz"
 _P = np.uint32(16777619)  # FNV prime: the per-character multiplier of the rolling hash
 _SALT = {3: np.uint32(0x9E3779B1), 5: np.uint32(0x85EBCA77)}
 LEGIT_WEIGHT = 2.0
+
+
+# Links are judged by the lookups and the rules, not by their spelling: the model sees the word "link".
+_LINKS = re.compile(r"(?i)(?:\b(?:https?|hxxps?)://|\bwww\.)\S+|\b[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,24}(?:/\S*)?")
+
+
+def model_text(text: str) -> str:
+    """What the model reads of a message: its words, folded with teencode, each link as ``link``."""
+    from postguard.messages.text import fold_slang
+
+    return fold_slang(_LINKS.sub(" link ", text))
 
 
 def features(folded: str) -> np.ndarray:
@@ -87,10 +99,8 @@ class Model:
 
 def train(rows: Iterable[tuple[str, str]], *, epochs: int = 12, rate: float = 0.2, l2: float = 1e-5,
           seed: int = 7) -> Model:
-    """Fit on ``(label, folded text)`` rows: ``scam`` and ``suspicious`` are 1, ``legit`` 0."""
-    from postguard.messages.text import fold_slang
-
-    data = [(features(fold_slang(text)), 1.0 if label in ("scam", "suspicious") else 0.0) for label, text in rows]
+    """Fit on ``(label, text)`` rows: ``scam`` and ``suspicious`` are 1, ``legit`` 0."""
+    data = [(features(model_text(text)), 1.0 if label in ("scam", "suspicious") else 0.0) for label, text in rows]
     if not data:
         raise ValueError("no training rows")
     w = np.zeros(DIM, dtype=np.float64)

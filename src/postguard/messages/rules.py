@@ -124,7 +124,7 @@ PERSONAL_ACCOUNT = Rule("personal_account", 0.55,
 HOLDER_MISMATCH = Rule("holder_mismatch", 0.7,
                        "Chủ tài khoản \"{holder}\" không phải là {brand}.",
                        "The account holder \"{holder}\" is not {brand}.")
-OFFICIAL_LINK = Rule("official_link", -0.3,
+OFFICIAL_LINK = Rule("official_link", -0.5,
                      "Đường link nằm trên trang chính thức của {brand}.",
                      "The link is on {brand}'s official site.")
 RULES: tuple[Rule, ...] = (*TEXT_RULES, LINK_NOT_OFFICIAL, LOOKALIKE, REPORTED, SUSPICIOUS_LINK, PERSONAL_ACCOUNT,

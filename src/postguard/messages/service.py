@@ -8,6 +8,9 @@ write), the message is limited once per check against the lookup rate, and nothi
 from __future__ import annotations
 
 import threading
+
+import orjson
+from starlette.concurrency import run_in_threadpool
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -17,9 +20,9 @@ from postguard.intel.normalize import Normal, norm_bank_account
 from postguard.lookalike.match import Hit
 from postguard.messages import vietqr
 from postguard.messages.indicators import Found, Indicators, as_dict
-from postguard.messages.model import Model
+from postguard.messages.model import Model, model_text
 from postguard.messages.rules import language, reasons, rule_probability
-from postguard.messages.text import bounded, fold, fold_slang
+from postguard.messages.text import bounded, fold, fold_slang, is_message
 
 SCAM_AT, SUSPICIOUS_AT = 0.8, 0.5
 MODEL_SHARE = 0.75  # the model alone makes a message suspicious at most: a scam needs a red flag too
@@ -69,7 +72,7 @@ class MessageService:
         return self._model
 
     def check(self, text: str | None = None, *, qr: str | None = None, qr_image: bytes | None = None,
-              sender: str | None = None, client: str) -> dict:
+              sender: str | None = None, client: str, limit: bool = True) -> dict:
         """The answer for a message (``text``), a QR payload (``qr``) or a QR image (``qr_image``),
         limited as one lookup for ``client``."""
         if text is None and qr is None and qr_image is None:
@@ -83,8 +86,26 @@ class MessageService:
                                [FieldError("qr", "is not an EMVCo payload (it starts with 000201)", code="invalid_qr")])
         payment = vietqr.parse(qr, field="qr_image" if qr_image is not None else "qr") \
             if qr is not None and vietqr.looks_like_payload(qr) else None
-        self.checks.limit(client)
+        if limit:
+            self.checks.limit(client)
         return self.answer(text, payment=payment, sender=sender, other_qr=qr if payment is None else None)
+
+    async def respond(self, value: str, type_: str | None, error: InvalidInput) -> bytes:
+        """``POST /v1/check`` for a ``value`` that is not one indicator (``error`` says why): a
+        message (``type`` ``message``, or free text) or a QR payload (``type`` ``qr``, or a value that
+        starts like one) is answered as a message check, already counted against the lookup rate;
+        anything else raises ``error``, as before."""
+        if type_ not in ("message", "qr") and not (type_ is None and (is_message(value)
+                                                                      or vietqr.looks_like_payload(value))):
+            raise error
+        qr = type_ == "qr" or (type_ is None and vietqr.looks_like_payload(value))
+        try:
+            answer = await run_in_threadpool(lambda: self.check(None if qr else value, qr=value if qr else None,
+                                                                client="", limit=False))
+        except InvalidInput as e:  # the API's field is ``value``
+            raise InvalidInput(e.detail, [FieldError("value", fe.message, row=fe.row, code=fe.code)
+                                          for fe in e.errors]) from None
+        return orjson.dumps(answer)
 
     def answer(self, text: str | None, *, payment: vietqr.QrPayment | None = None, sender: str | None = None,
                other_qr: str | None = None) -> dict:
@@ -99,7 +120,7 @@ class MessageService:
         if payment is not None:
             found = [*self._qr_indicators(payment), *found]
         rs = reasons(slang, found, lang, body)
-        p_model = self.model.probability(slang) if slang else 0.0
+        p_model = self.model.probability(model_text(body)) if slang else 0.0
         positive, down = rule_probability(rs)
         if p_model >= MODEL_REASON_AT:
             rs.append({"code": "wording", "text": WORDING[1] if lang == "vi" else WORDING[0], "text_vi": WORDING[1],

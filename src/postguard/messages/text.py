@@ -84,3 +84,13 @@ def _word(w: str) -> str:
 def fold_slang(text: str) -> str:
     """``fold`` and then teencode and leetspeak read as the words meant."""
     return " ".join(_word(w) for w in fold(text).split())
+
+
+def is_message(value: str) -> bool:
+    """Whether a value given to a one-indicator lookup is meant as a message: longer than any
+    indicator, or three words or more with letters ("Vietcombank 0123456789" is one indicator)."""
+    if not isinstance(value, str):
+        return False
+    if len(value) > 2048:
+        return True
+    return sum(1 for w in value.split() if any(c.isalpha() for c in w)) >= 3

@@ -74,6 +74,13 @@ def legit(r: random.Random) -> str:
         f"{_when(r)}. Cam on Quy khach.",
         f"{courier}: Don hang {_waybill(r)} dang duoc giao. Buu ta {_spaced(_phone(r), r)} se lien he Quy khach "
         f"trong hom nay. Tra cuu tai {site}",
+        f"{courier}: Don {_waybill(r)} dang tren duong giao. Tra cuu hanh trinh tai https://{site}/tra-cuu. "
+        f"Chi thanh toan khi nhan hang, khong chuyen khoan truoc.",
+        f"{courier} thong bao: buu ta se phat buu gui {_waybill(r)} trong hom nay. Neu vang nha, hen lai tai "
+        f"https://{site} hoac goi {_spaced(_phone(r), r)}.",
+        f"Đơn {_waybill(r)} đã đến bưu cục. Bạn có thể đến nhận hoặc chờ giao lại miễn phí. Xem tại https://{site}",
+        f"{bank}: Quy khach vui long khong chuyen khoan truoc cho nguoi la tu xung la shipper. Tra cuu canh bao "
+        f"tai https://www.{bank.lower()}.com.vn",
         f"{courier}: Buu gui {_waybill(r)} da giao thanh cong luc {r.randint(8, 20)}h{r.randint(0, 5)}0 {_when(r)}. "
         f"Cam on Quy khach da su dung dich vu.",
         f"Đơn hàng {_waybill(r)} của bạn đang trên đường giao. Vui lòng để ý điện thoại. Tiền thu hộ (COD): "
