@@ -54,7 +54,8 @@ def check(
     if text is None and qr is None and image is None:
         from postguard.messages.text import MAX_BYTES
 
-        raw = sys.stdin.buffer.read(MAX_BYTES * 4 + 1)
+        stdin = getattr(sys.stdin, "buffer", None)
+        raw = stdin.read(MAX_BYTES * 4 + 1) if stdin is not None else sys.stdin.read(MAX_BYTES * 4 + 1).encode()
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
