@@ -12,13 +12,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Protocol
 
 from postguard.errors import InvalidInput
 from postguard.intel.banks import BANK_ALIASES, WALLET_ALIASES
-from postguard.intel.normalize import Normal, detect, fold, norm_bank_account, norm_ewallet, norm_phone, \
-    norm_sms_brand
+from postguard.intel.normalize import Normal, detect, norm_bank_account, norm_ewallet, norm_phone, norm_sms_brand
 from postguard.lookalike.match import Hit
+from postguard.messages.text import fold
 
 
 class QuietCheck(Protocol):
@@ -93,24 +94,38 @@ def _mask_digits(d: str) -> str:
     return "*" * 6 + d[-4:]
 
 
-def _alias_in(words: list[str], table) -> object | None:
+def _alias_index(table) -> tuple[dict[tuple[str, ...], object], int]:
+    index: dict[tuple[str, ...], object] = {}
     for alias, entry in table:
-        n = len(alias)
+        index.setdefault(alias, entry)
+    return index, max(len(a) for a in index)
+
+
+_BANKS, _WALLETS = _alias_index(BANK_ALIASES), _alias_index(WALLET_ALIASES)
+
+
+def _alias_in(words: list[str], table: tuple[dict[tuple[str, ...], object], int]) -> object | None:
+    """The first alias (longest first) of ``table`` that ``words`` contain as whole words."""
+    index, longest = table
+    for n in range(min(longest, len(words)), 0, -1):
         for i in range(len(words) - n + 1):
-            if tuple(words[i : i + n]) == alias:
+            entry = index.get(tuple(words[i : i + n]))
+            if entry is not None:
                 return entry
     return None
 
 
-def _brand_names(brands: tuple[tuple[str, tuple[str, ...]], ...]) -> list[tuple[str, str, tuple[str, ...]]]:
-    out, seen = [], set()
+@lru_cache(maxsize=8)
+def _brand_names(brands: tuple[tuple[str, tuple[str, ...]], ...]
+                 ) -> tuple[re.Pattern[str], dict[str, tuple[str, tuple[str, ...]]]]:
+    """One pattern for every brand's folded name (longest first) and each name's brand."""
+    names: dict[str, tuple[str, tuple[str, ...]]] = {}
     for name, official in (*brands, *KNOWN_BRANDS):
         key = fold(name)
-        if key and key not in seen and len(key) >= 3:
-            seen.add(key)
-            out.append((f" {key} ", name, official))
-    out.sort(key=lambda t: -len(t[0]))
-    return out
+        if key and key not in names and len(key) >= 3:
+            names[key] = (name, tuple(official))
+    keys = sorted(names, key=len, reverse=True)
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(re.escape(k) for k in keys) + r")(?![a-z0-9])"), names
 
 
 def extract(text: str, *, brands: tuple[tuple[str, tuple[str, ...]], ...] = (), sender: str | None = None,
@@ -164,8 +179,8 @@ def extract(text: str, *, brands: tuple[tuple[str, tuple[str, ...]], ...] = (), 
         before = fold(scan[max(0, m.start() - 48) : m.start()]).split()[-4:]
         after = fold(scan[m.end() : m.end() + 32]).split()[:2]
         joined = " " + " ".join(before[-3:]) + " "
-        wallet = _alias_in(before, WALLET_ALIASES) or _alias_in(after, WALLET_ALIASES)
-        bank = _alias_in(before, BANK_ALIASES) or _alias_in(after, BANK_ALIASES)
+        wallet = _alias_in(before, _WALLETS) or _alias_in(after, _WALLETS)
+        bank = _alias_in(before, _BANKS) or _alias_in(after, _BANKS)
         account_word = any(f" {w} " in joined for w in _ACCOUNT_WORDS)
         phone_word = any(f" {w} " in joined for w in _PHONE_WORDS)
         n: Normal | None = None
@@ -188,17 +203,15 @@ def extract(text: str, *, brands: tuple[tuple[str, tuple[str, ...]], ...] = (), 
                 continue
         add(Found(n.type, n.display, n))
     # brands, in the order the message names them; a payee's bank is not who the message speaks for
-    fold_all = f" {folded if folded is not None else fold(text)} "
     payee_banks = {fold(f.display.rsplit(" ", 1)[0]) for f in found if f.type in ("bank_account", "ewallet")}
+    pattern, names = _brand_names(brands)
     named: list[tuple[int, Found]] = []
-    for key, name, official in _brand_names(brands):
-        at = fold_all.find(key)
-        if at >= 0:
-            f = Found("brand", name, value=name, official=tuple(official))
-            if key.strip() in payee_banks:
-                f.role = "payee_bank"
-            named.append((at, f))
-            fold_all = fold_all.replace(key, " " * len(key))
+    for m in pattern.finditer(folded if folded is not None else fold(text)):
+        name, official = names[m.group(0)]
+        f = Found("brand", name, value=name, official=official)
+        if m.group(0) in payee_banks:
+            f.role = "payee_bank"
+        named.append((m.start(), f))
     for _, f in sorted(named, key=lambda t: (t[1].role is not None, t[0])):
         add(f)
     if sender and sender.strip():

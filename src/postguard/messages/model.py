@@ -1,7 +1,7 @@
 """A small linear model of scam wording: logistic regression on hashed word and character n-grams.
 
 Features of a message (folded with teencode, ``fold_slang``): its words, word pairs, and the
-character 3- and 5-grams of the text with a space at each end, each hashed (a fixed polynomial hash,
+character 4-grams of the text with a space at each end, each hashed (a fixed polynomial hash,
 the same in every process) into ``DIM`` buckets and counted once. The model is the weights of the
 buckets seen in training and a bias, stored as a small ``.npz`` in the package
 (``messages/model/scam-v1.npz``): loaded in milliseconds, scored with one gather and a sum.
@@ -27,7 +27,7 @@ DIM = 1 << 18
 VERSION = 1
 MODEL_FILE = "scam-v1.npz"
 _P = np.uint32(16777619)  # FNV prime: the per-character multiplier of the rolling hash
-_SALT = {3: np.uint32(0x9E3779B1), 5: np.uint32(0x85EBCA77)}
+_SALT = {4: np.uint32(0x9E3779B1)}
 LEGIT_WEIGHT = 2.0
 
 
@@ -49,7 +49,7 @@ def features(folded: str) -> np.ndarray:
     parts += [zlib.crc32(f"{a} {b}".encode()) ^ 0x5BD1E995 for a, b in zip(words, words[1:], strict=False)]
     idx = [np.asarray(parts, dtype=np.uint64) % DIM] if parts else []
     data = np.frombuffer(f" {folded} ".encode("ascii", "ignore"), dtype=np.uint8).astype(np.uint32)
-    for n in (3, 5):
+    for n in (4,):
         if len(data) >= n:
             m = len(data) - n + 1
             h = np.full(m, _SALT[n], dtype=np.uint32)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from postguard.intel.normalize import fold
+from postguard.messages.text import fold
 from postguard.messages.indicators import Found
 
 SCAM_VERDICTS = frozenset({"reported", "corroborated", "confirmed"})
@@ -24,6 +24,7 @@ class Rule:
     en: str
     pattern: re.Pattern[str] | None = None
     negatable: bool = False  # a "do not ..." just before the match voids it
+    hints: tuple[str, ...] = ()  # a match needs one of these in the text: cheap to rule out
 
 
 def _re(*alternatives: str) -> re.Pattern[str]:
@@ -42,37 +43,43 @@ TEXT_RULES: tuple[Rule, ...] = (
              r"(?:giao|nhan|phat|ship)",
              r"(?:chuyen khoan|chuyen tien|thanh toan|nop|dong)\s(?:\S+\s){0,6}de\s(?:duoc\s)?(?:giao|nhan|phat|ship)",
              r"(?:pay|transfer|send)\s(?:\S+\s){0,6}(?:before|to)\s(?:\S+\s){0,2}(?:deliver|delivery|receive|release)\w*"),
-         negatable=True),
+         negatable=True,
+         hints=("truoc", "de ", "before", " to ")),
     Rule("fee", 0.5,
          "Đòi các loại phí lưu kho, giải phóng, giao lại hay hải quan: đó là chiêu lừa phổ biến.",
          "Asks for a storage, release, re-delivery or customs fee: a common scam.",
          _re(r"phi\s(?:luu\skho|luu\stru|luu\shang|giai\sphong|thong\squan|giao\slai|phat\slai|hai\squan|"
              r"boi\sthuong|kich\shoat|mo\skhoa|xac\sminh|bao\shiem\sdon|van\schuyen\sphat\ssinh|dong\sbang|bao\sluu)",
-             r"(?:storage|release|redelivery|re delivery|customs|clearance|holding|unlock|activation)\s(?:fee|charge)s?")),
+             r"(?:storage|release|redelivery|re delivery|customs|clearance|holding|unlock|activation)\s(?:fee|charge)s?"),
+         hints=("phi", "fee", "charge")),
     Rule("membership", 0.6,
          "Nói về \"hủy thành viên\", \"gói hội viên shipper\" hay bảo hiểm đơn: người giao hàng không có gói nào như vậy.",
          "Talks of cancelling a shipper 'membership' or order insurance: couriers have no such thing.",
          _re(r"(?:huy|cancel|gia han|dang ky)\s(?:\S+\s){0,4}(?:thanh vien|hoi vien|membership|goi vip|goi shipper)",
              r"(?:thanh vien|hoi vien|membership|goi vip)\s(?:\S+\s){0,4}(?:shipper|giao hang|van chuyen|shopee|lazada)",
-             r"bao hiem don(?: hang)?")),
+             r"bao hiem don(?: hang)?"),
+         hints=("vien", "member", "vip", "bao hiem")),
     Rule("otp_request", 0.7,
          "Đòi mã OTP hay mã xác thực: không ai được hỏi mã này, kể cả ngân hàng hay bưu điện.",
          "Asks for an OTP or verification code: nobody may ask for it, not even a bank or the post.",
          _re(r"(?:cung cap|gui|doc|nhap|dua|bao|cho|nhan tin|soan|tra loi|send|share|give|tell|provide|reply with|"
              r"read out|forward)\s(?:\S+\s){0,4}(?:ma\s)?(?:otp|xac thuc|xac minh|verification code|code|one time)"),
-         negatable=True),
+         negatable=True,
+         hints=("otp", "xac", "code", "one time")),
     Rule("remote_app", 0.75,
          "Bảo cài ứng dụng điều khiển từ xa (AnyDesk, TeamViewer, UltraViewer...): kẻ gian sẽ chiếm điện thoại, tài khoản.",
          "Asks you to install a remote-control app (AnyDesk, TeamViewer, UltraViewer...): they would take over "
          "your phone and accounts.",
          _re(r"any ?desk", r"team ?viewer", r"ultra ?viewer", r"rust ?desk", r"air ?droid", r"quick ?support",
-             r"supremo", r"remote (?:access|control|desktop) app")),
+             r"supremo", r"remote (?:access|control|desktop) app"),
+         hints=("desk", "viewer", "droid", "support", "supremo", "remote")),
     Rule("app_install", 0.45,
          "Bảo tải hay cài một ứng dụng từ đường link: ứng dụng thật chỉ cài từ kho ứng dụng chính thức.",
          "Asks you to download or install an app from a link: real apps come from the official stores only.",
          _re(r"(?:cai dat|cai|tai|tai ve|download|install)\s(?:\S+\s){0,4}(?:app|ung dung|phan mem|apk|application)",
              r"apk"),
-         negatable=True),
+         negatable=True,
+         hints=("app", "ung dung", "phan mem", "apk", "application")),
     Rule("urgency", 0.2,
          "Thúc giục gấp, đặt hạn chót để bạn không kịp kiểm tra.",
          "Pushes you to hurry, with a deadline so that you do not check.",
@@ -134,6 +141,8 @@ RULES: tuple[Rule, ...] = (*TEXT_RULES, LINK_NOT_OFFICIAL, LOOKALIKE, REPORTED, 
 _HOLDER = re.compile(r"(?i:\b(?:chủ tài khoản|chu tai khoan|ctk|tên tài khoản|ten tai khoan|tên tk|ten tk|"
                      r"người nhận|nguoi nhan|account name|account holder|beneficiary))\s*(?::|là|la|is)?\s*"
                      r"((?:[A-ZÀ-Ỹ][A-ZÀ-Ỹ]*\s?){2,5})")
+# Letters only Vietnamese uses among the languages here: ă â đ ê ô ơ ư, the tone marks on a-y.
+_VI_LETTER = re.compile("[ăâđêôơưĂÂĐÊÔƠƯàáãèéìíòóõùúýÀÁÃÈÉÌÍÒÓÕÙÚÝĩĨũŨ\u1ea0-\u1ef9]")
 _VI_WORDS = frozenset("cua ban quy khach vui long don hang buu pham khong duoc nhan giao tai khoan chuyen "
                       "thanh toan ngay hay la va cho voi den tu nay da se".split())
 _EN_WORDS = frozenset("the your you is are to of and for please package account click now has been will".split())
@@ -141,7 +150,7 @@ _EN_WORDS = frozenset("the your you is are to of and for please package account 
 
 def language(text: str, folded: str) -> str:
     """``vi`` or ``en``: Vietnamese letters, or more Vietnamese than English common words."""
-    if any(c in "ăâđêôơưĂÂĐÊÔƠƯ" or "\u00c0" <= c <= "\u1ef9" and c not in "ïöüäëÿ" for c in text):
+    if _VI_LETTER.search(text):
         return "vi"
     words = folded.split()
     vi = sum(w in _VI_WORDS for w in words)
@@ -159,6 +168,8 @@ def text_flags(folded: str) -> list[Rule]:
     """The text rules ``folded`` (``fold_slang``) shows."""
     out = []
     for rule in TEXT_RULES:
+        if rule.hints and not any(h in folded for h in rule.hints):
+            continue
         for m in rule.pattern.finditer(folded) if rule.pattern is not None else ():
             if rule.negatable and _NEGATION.search(folded[max(0, m.start() - 40) : m.start()]):
                 continue

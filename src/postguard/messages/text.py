@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from postguard.errors import FieldError, InvalidInput
 
 MAX_BYTES = 4096
 
 _CONTROL = frozenset(("Cc", "Cf", "Cs", "Co"))
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _KEEP = frozenset("\t\n\r\u200d")  # line breaks, tabs, and the joiner some emoji need
 
 
@@ -35,7 +37,8 @@ def bounded(text: object, field: str = "text") -> str:
         raise InvalidInput("The message is too long.",
                            [FieldError(field, f"is longer than {MAX_BYTES} bytes (UTF-8)", code="too_long")])
     text = unicodedata.normalize("NFC", text)
-    if any(unicodedata.category(c) in _CONTROL and c not in _KEEP for c in text):
+    if _ASCII_CONTROL.search(text) or (not text.isascii() and any(
+            unicodedata.category(c) in _CONTROL and c not in _KEEP for c in set(text) if not c.isascii())):
         text = "".join(c for c in text if c in _KEEP or unicodedata.category(c) not in _CONTROL)
     if not text.strip():
         raise InvalidInput("The message could not be read.", [FieldError(field, "is empty", code="empty")])
@@ -45,11 +48,28 @@ def bounded(text: object, field: str = "text") -> str:
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
 
+def _strip_table() -> dict[int, int | None]:
+    """Each precomposed Latin letter (Vietnamese's among them) → its ASCII base; combining marks → nothing."""
+    table: dict[int, int | None] = {ord("đ"): ord("d"), ord("Đ"): ord("D")}
+    for cp in range(0xC0, 0x2000):
+        base = unicodedata.normalize("NFD", chr(cp))
+        if len(base) > 1 and base[0].isascii() and all(unicodedata.combining(c) for c in base[1:]):
+            table[cp] = ord(base[0])
+    for cp in range(0x300, 0x370):
+        table[cp] = None
+    return table
+
+
+_STRIP = _strip_table()
+
+
 def fold(text: str) -> str:
     """Lower-case ASCII words without diacritics, separated by one space."""
-    text = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    return _NON_WORD.sub(" ", text).strip()
+    quick = text.translate(_STRIP)
+    if not quick.isascii():  # other compatibility forms (full-width letters, ligatures…): the general way
+        quick = unicodedata.normalize("NFKD", quick.replace("đ", "d").replace("Đ", "D"))
+        quick = "".join(c for c in quick if not unicodedata.combining(c))
+    return _NON_WORD.sub(" ", quick.lower()).strip()
 
 
 # Whole words as people write them in SMS and chats → the word meant. No value is a key, so the
@@ -73,6 +93,7 @@ _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t
 _LEETISH = re.compile(r"^[a-z][a-z0-9]{1,11}$")
 
 
+@lru_cache(maxsize=65536)
 def _word(w: str) -> str:
     if _LEETISH.match(w) and 0 < sum(c.isdigit() for c in w) <= 2:
         letters = sum(c.isalpha() for c in w)
