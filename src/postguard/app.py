@@ -19,6 +19,7 @@ from postguard.api.blocklist import router as blocklist_router
 from postguard.api.callerid import call_check_body
 from postguard.api.callerid import router as callerid_router
 from postguard.api.intel import check_body
+from postguard.messages.vietqr import MAX_IMAGE_BYTES
 from postguard.api.intel import router as intel_router
 from postguard.api.leaks import router as leaks_router
 from postguard.api.limits import BodyLimit, declared_length, respond_with, too_large
@@ -81,6 +82,7 @@ _RAW_API = _raw(API_SECURITY_HEADERS)
 _HOT_HEADERS = ((b"content-type", b"application/json"), *_RAW_API)
 
 API_PREFIXES = ("/v1/", "/taxii2/")
+QR_IMAGE_BODY_BYTES = MAX_IMAGE_BYTES + 64 * 1024  # a QR image and the form's fields
 NO_STORE_PREFIXES = ("/staff", "/du-lieu-cua-toi", "/kiem-tra-cuoc-goi")
 
 
@@ -210,7 +212,8 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
                        allowances={"/v1/shipments/import": max(settings.max_upload_bytes, settings.max_body_bytes),
                                    "/v1/lookalikes": max(settings.lookalike_body_bytes, settings.max_body_bytes)},
-                       multipart_allowances={"/v1/reports": evidence, "/bao-cao": evidence},
+                       multipart_allowances={"/v1/reports": evidence, "/bao-cao": evidence,
+                                             "/kiem-tra": max(QR_IMAGE_BODY_BYTES, settings.max_body_bytes)},
                        respond=respond_with(html_errors))
     problems.install(app, html_errors=html_errors)
     install_metrics(app)

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from postguard.orgs.service import OrgService
     from postguard.otp import OtpService
     from postguard.ratelimit import RateLimiter
+    from postguard.messages.service import MessageService
     from postguard.screening.service import ScreeningService
     from postguard.senders.service import Senders
     from postguard.takedown.service import TakedownService
@@ -250,6 +251,14 @@ class Platform:
 
         return Senders(db=self.db, vault=self.vault, audit=self.audit, orgs=self.orgs, door=self.door,
                        store=self.intel.store, grader=self.intel.grader, proofs=self.otp)
+
+    @cached_property
+    def messages(self) -> MessageService:
+        """The message check: a pasted message or QR code read as a whole (nothing of it is kept)."""
+        from postguard.messages.service import MessageService
+
+        return MessageService(checks=self.intel.checks, brands=self.intel.brands.brands,
+                              match=self.intel.brands.match)
 
     @cached_property
     def access_alerts(self) -> AlertService:

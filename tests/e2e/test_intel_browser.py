@@ -41,7 +41,7 @@ def _fits_the_screen(page) -> bool:
 
 def _check(page, base: str, value: str) -> str:
     page.goto(f"{base}/kiem-tra")
-    page.fill("input[name=value]", value)
+    page.fill("[name=value]", value)
     page.click("form.stack button[type=submit]")
     page.wait_for_selector("section.verdict")
     return page.get_attribute("section.verdict", "data-verdict")
@@ -73,7 +73,7 @@ def test_check_shows_the_verdict_of_a_reported_number_and_never_calls_an_unknown
     assert "Chưa có ai báo cáo" in text and "KHÔNG có nghĩa là an toàn" in text
 
     page.goto(f"{base}/kiem-tra?lang=en")
-    page.fill("input[name=value]", UNKNOWN)
+    page.fill("[name=value]", UNKNOWN)
     page.click("form.stack button[type=submit]")
     page.wait_for_selector("section.verdict")
     assert "does NOT mean it is safe" in page.inner_text("section.verdict")

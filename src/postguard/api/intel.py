@@ -32,9 +32,10 @@ router = APIRouter(prefix="/v1", tags=["intel"])
 class CheckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     value: str = Field(description="Anything: a phone number, bank account with its bank, e-wallet, link, domain, "
-                                   "social page, SMS brand name or app")
+                                   "social page, SMS brand name or app; or a whole message (up to 4,096 bytes) or a "
+                                   "VietQR / EMVCo QR payload, answered with a label and each indicator's verdict")
     type: str | None = Field(None, description="Force a type: phone, bank_account, ewallet, url, domain, social, "
-                                               "sms_brand, app")
+                                               "sms_brand, app, message, qr")
 
 
 class IndicatorIn(BaseModel):
@@ -133,12 +134,12 @@ def check_body(p: Platform, raw: bytes, scope) -> Awaitable[bytes]:
     require_json(scope, "lookup")
     if any(k == b"authorization" for k, _ in scope["headers"]):
         return _keyed_check(p, raw, scope)
-    return p.intel.checks.respond(raw, client_key(scope, None), _check_input)
+    return p.intel.checks.respond(raw, client_key(scope, None), _check_input, p.messages.respond)
 
 
 async def _keyed_check(p: Platform, raw: bytes, scope) -> bytes:
     who = await run_in_threadpool(optional_principal, Request(scope))
-    return await p.intel.checks.respond(raw, client_key(scope, who), _check_input)
+    return await p.intel.checks.respond(raw, client_key(scope, who), _check_input, p.messages.respond)
 
 
 REPORT_BODY = {"requestBody": {"required": True, "content": {

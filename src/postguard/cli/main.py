@@ -20,6 +20,7 @@ from postguard.cli import (
     intel,
     leaks,
     lookalike,
+    messages,
     privacy,
     senders,
     shipments,
@@ -51,6 +52,7 @@ app.add_typer(leaks.alerts_app, name="alerts")
 app.add_typer(leaks.leaks_app, name="leaks")
 app.add_typer(intel.intel_app, name="intel")
 app.add_typer(lookalike.lookalike_app, name="lookalike")
+app.add_typer(messages.messages_app, name="messages")
 app.add_typer(takedown.takedown_app, name="takedown")
 app.add_typer(blocklist.blocklist_app, name="blocklist")
 app.add_typer(privacy.dsr_app, name="dsr")

@@ -31,6 +31,7 @@ class BrandWatch:
         self.settings = settings
         self._matcher: Matcher | None = None
         self._seen: tuple | None = None
+        self._brands: tuple[Matcher, tuple[tuple[str, tuple[str, ...]], ...]] | None = None
         self._lock = threading.Lock()
 
     def _registry(self) -> list[tuple[str, str]]:
@@ -86,6 +87,18 @@ class BrandWatch:
                 if b.name == brand:
                     return tuple(b.official)
         return ()
+
+    def brands(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Every protected brand: its name and official registrable domains (main site first)."""
+        if self._matcher is None:
+            self.refresh()
+        matcher = self._matcher
+        if matcher is None:
+            return ()
+        kept = self._brands
+        if kept is None or kept[0] is not matcher:
+            kept = self._brands = (matcher, tuple((b.name, tuple(b.official)) for b in matcher.model.brands))
+        return kept[1]
 
     def match(self, host: str) -> Hit | None:
         """The brand ``host`` imitates, or None (also for an official domain of any brand)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -79,9 +79,12 @@ class CheckService:
         self._hits_at = float("-inf")
 
     # -- the HTTP hot path ----------------------------------------------------------------------
-    async def respond(self, body: bytes, client: str, read: Callable[[bytes], tuple[str, str | None]]) -> bytes:
+    async def respond(self, body: bytes, client: str, read: Callable[[bytes], tuple[str, str | None]],
+                      other: Callable[[str, str | None, InvalidInput], Awaitable[bytes]] | None = None) -> bytes:
         """The JSON answer to the request ``body`` of ``POST /v1/check`` for ``client`` (the
         limiter's key); ``read`` turns a body into ``(value, type)`` or raises ``InvalidInput``.
+        A value that is not one indicator goes to ``other`` (with the error that says so; already
+        counted against the rate), which answers it or raises that error.
         Runs on the event loop: a body answered since anything stored changed is answered from
         memory (``KeptBodies``), a clean value after one look at the index; with a shared (Redis)
         rate limiter the limiter goes to the thread pool, and grading always does."""
@@ -93,8 +96,13 @@ class CheckService:
                 and time.monotonic() < kept[EXPIRES]:
             return self._serve_kept(kept, client) if here else await run_in_threadpool(self._serve_kept, kept, client)
         value, type_ = read(body)
-        plan = self.check_plan(value, type=type_, client=client) if here else \
-            await run_in_threadpool(lambda: self.check_plan(value, type=type_, client=client))
+        try:
+            plan = self.check_plan(value, type=type_, client=client) if here else \
+                await run_in_threadpool(lambda: self.check_plan(value, type=type_, client=client))
+        except InvalidInput as e:
+            if other is None:
+                raise
+            return await other(value, type_, e)
         graded = plan.answer if plan.answer is not None else await self.grade_once(plan)
         answer = orjson.dumps(lookalike_answer(link_answer(plan.normal, graded), plan.lookalike, graded["verdict"]))
         self._keep_body(body, plan, answer)
@@ -192,6 +200,32 @@ class CheckService:
         # nothing stored under any of them (the common case): no query, no write, no log
         return CheckPlan(n, targets, digests, unknown_answer(n, targets), False, generation, hit)
 
+    def quiet_answer(self, n: Normal) -> dict:
+        """The answer ``check`` gives for the normal form ``n``, without the rate limiter and without
+        counting or writing anything: for a service that reads the indicators of a pasted message
+        (limited once per message by its caller). Read-only: nothing about ``n`` is stored or logged."""
+        targets = [n]
+        hit = self.brands.match(n.host) if n.type in ("url", "domain") and n.host else None
+        if n.type == "url" and n.domain:
+            for host in dict.fromkeys(h for h in (n.host, n.domain) if h):
+                try:
+                    targets.append(norm_domain(host))
+                except InvalidInput:
+                    pass
+        digests = [self.store.digest_of(t) for t in targets]
+        generation = self.store.known.generation
+        if any(self.store.known.may_know(d) for d in digests):
+            kept = self._answers.get(tuple(digests), generation, time.monotonic())
+            graded = kept.answer if kept is not None else \
+                self.check_stored(CheckPlan(n, targets, digests, None, True, generation, hit), count=False)
+        else:
+            graded = unknown_answer(n, targets)
+        return lookalike_answer(link_answer(n, graded), hit, graded["verdict"])
+
+    def limit(self, client: str) -> None:
+        """Count one lookup against ``client``'s rate (``RateLimited`` when over it)."""
+        self._limit(client)
+
     def kept_answer(self, digests: list[bytes]) -> dict | None:
         """The answer graded for these targets, when nothing stored changed since and it is younger
         than ``GRADE_CACHE_SECONDS``; the hit is counted. None: grade with ``check_stored``."""
@@ -201,9 +235,10 @@ class CheckService:
             return kept.answer
         return None
 
-    def check_stored(self, plan: CheckPlan, *, now: datetime | None = None) -> dict:
+    def check_stored(self, plan: CheckPlan, *, now: datetime | None = None, count: bool = True) -> dict:
         """The second half of ``check``: read and grade what is stored (database I/O). Graded at the
-        present (``now`` None), the answer is kept for ``kept_answer``."""
+        present (``now`` None), the answer is kept for ``kept_answer``; ``count`` False: the lookup
+        is not counted."""
         n, targets, digests = plan.normal, plan.targets, plan.digests
         # before reading: a change meanwhile voids what is kept
         generation, at = self.store.known.generation, time.monotonic()
@@ -214,7 +249,8 @@ class CheckService:
                 ind = rows.get(d)
                 graded.append(Graded(t) if ind is None else Graded(t, ind, *self._grade(s, ind, now=now)))
         ids = [g.indicator.id for g in graded if g.indicator is not None]
-        self._count_hits(ids)
+        if count:
+            self._count_hits(ids)
         answer = graded_answer(n, graded)
         if now is None:
             self._answers.put(tuple(digests), GradedAnswer(generation, at, answer, ids))

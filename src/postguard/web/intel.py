@@ -16,6 +16,8 @@ from postguard.alerts.service import CATEGORIES as WARNING_CATEGORIES
 from postguard.errors import InvalidInput, PayloadTooLarge, RateLimited
 from postguard.http.address import client_ip
 from postguard.intel.service import CATEGORIES, Upload
+from postguard.messages.text import is_message
+from postguard.messages.vietqr import MAX_IMAGE_BYTES, looks_like_payload
 from postguard.web.routes import render
 
 router = APIRouter(include_in_schema=False)
@@ -50,13 +52,31 @@ def check_form(request: Request):
 
 @router.post("/kiem-tra")
 async def check_submit(request: Request):
-    form = await request.form(max_files=0, max_fields=5)
+    """One indicator, a whole message or a QR payload (``value``), or a QR image (``qr_image``,
+    multipart, at most ``MAX_IMAGE_BYTES``). Nothing of it is stored or logged."""
+    form = await request.form(max_files=1, max_fields=5, max_part_size=MAX_IMAGE_BYTES + 1)
     if not _form_ok(request, form):
         return _page(request, "check.html", status=403, error_key="form_expired")
-    value = form.get("value") if isinstance(form.get("value"), str) else ""
+    raw = form.get("value")
+    value = raw if isinstance(raw, str) else ""
+    upload = form.get("qr_image")
+    image = await upload.read(MAX_IMAGE_BYTES + 1) if upload is not None and not isinstance(upload, str) \
+        and upload.filename else None
     p = request.app.state.platform
+    client = client_ip(request)
     try:
-        result = await run_in_threadpool(p.intel.check, value, client=client_ip(request))
+        if image:
+            result = await run_in_threadpool(lambda: p.messages.check(value.strip() or None, qr_image=image,
+                                                                      client=client))
+        else:
+            try:
+                result = await run_in_threadpool(p.intel.check, value, client=client)
+            except InvalidInput:
+                if not (is_message(value) or looks_like_payload(value)):
+                    raise
+                qr = looks_like_payload(value)
+                result = await run_in_threadpool(lambda: p.messages.check(  # already counted once
+                    None if qr else value, qr=value if qr else None, client=client, limit=False))
     except InvalidInput as e:
         return _page(request, "check.html", status=422, errors=[fe.message for fe in e.errors])
     except RateLimited:

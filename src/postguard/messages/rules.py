@@ -1,0 +1,236 @@
+"""Red flags in a message: what couriers, banks and carriers never ask, and what scams always do.
+
+Each rule reads the message folded with teencode (``postguard.messages.text.fold_slang``) or its
+indicators, and gives a reason in Vietnamese and English with a weight (the chance, on its own, that
+a message showing it is a scam). Cues that genuine notices carry (``do not share this code``) weigh
+against. Pure functions, no I/O."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from postguard.messages.text import fold
+from postguard.messages.indicators import Found
+
+SCAM_VERDICTS = frozenset({"reported", "corroborated", "confirmed"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    weight: float  # > 0: a red flag; < 0: a cue of a genuine notice
+    vi: str
+    en: str
+    pattern: re.Pattern[str] | None = None
+    negatable: bool = False  # a "do not ..." just before the match voids it
+    hints: tuple[str, ...] = ()  # a match needs one of these in the text: cheap to rule out
+
+
+def _re(*alternatives: str) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(alternatives) + r")\b")
+
+
+# "dung" is đừng (do not), but also the end of "ung dung" (ứng dụng, an app).
+_NEGATION = re.compile(r"\b(?:khong|(?<!ung )dung|chang|never|not|dont|don t|do not|no one|khong bao gio|tuyet doi khong|"
+                       r"khong duoc|nobody|neither)\b(?:\s+\S+){0,3}\s*$")
+
+TEXT_RULES: tuple[Rule, ...] = (
+    Rule("pay_before_delivery", 0.55,
+         "Đòi chuyển tiền trước khi giao hàng: người giao hàng thật thu tiền khi giao (COD), không bắt chuyển khoản trước.",
+         "Asks for payment before delivery: real couriers collect on delivery, not by transfer in advance.",
+         _re(r"(?:chuyen khoan|chuyen tien|thanh toan|nop|dong|chuyen)\s(?:\S+\s){0,6}truoc(?:\skhi)?\s(?:\S+\s){0,3}?"
+             r"(?:giao|nhan|phat|ship)",
+             r"(?:chuyen khoan|chuyen tien|thanh toan|nop|dong)\s(?:\S+\s){0,6}de\s(?:duoc\s)?(?:giao|nhan|phat|ship)",
+             r"(?:pay|transfer|send)\s(?:\S+\s){0,6}(?:before|to)\s(?:\S+\s){0,2}(?:deliver|delivery|receive|release)\w*"),
+         negatable=True,
+         hints=("truoc", "de ", "before", " to ")),
+    Rule("fee", 0.5,
+         "Đòi các loại phí lưu kho, giải phóng, giao lại hay hải quan: đó là chiêu lừa phổ biến.",
+         "Asks for a storage, release, re-delivery or customs fee: a common scam.",
+         _re(r"phi\s(?:luu\skho|luu\stru|luu\shang|giai\sphong|thong\squan|giao\slai|phat\slai|hai\squan|"
+             r"boi\sthuong|kich\shoat|mo\skhoa|xac\sminh|bao\shiem\sdon|van\schuyen\sphat\ssinh|dong\sbang|bao\sluu)",
+             r"(?:storage|release|redelivery|re delivery|customs|clearance|holding|unlock|activation)\s(?:fee|charge)s?"),
+         hints=("phi", "fee", "charge")),
+    Rule("membership", 0.6,
+         "Nói về \"hủy thành viên\", \"gói hội viên shipper\" hay bảo hiểm đơn: người giao hàng không có gói nào như vậy.",
+         "Talks of cancelling a shipper 'membership' or order insurance: couriers have no such thing.",
+         _re(r"(?:huy|cancel|gia han|dang ky)\s(?:\S+\s){0,4}(?:thanh vien|hoi vien|membership|goi vip|goi shipper)",
+             r"(?:thanh vien|hoi vien|membership|goi vip)\s(?:\S+\s){0,4}(?:shipper|giao hang|van chuyen|shopee|lazada)",
+             r"bao hiem don(?: hang)?"),
+         hints=("vien", "member", "vip", "bao hiem")),
+    Rule("otp_request", 0.7,
+         "Đòi mã OTP hay mã xác thực: không ai được hỏi mã này, kể cả ngân hàng hay bưu điện.",
+         "Asks for an OTP or verification code: nobody may ask for it, not even a bank or the post.",
+         _re(r"(?:cung cap|gui|doc|nhap|dua|bao|cho|nhan tin|soan|tra loi|send|share|give|tell|provide|reply with|"
+             r"read out|forward)\s(?:\S+\s){0,4}(?:ma\s)?(?:otp|xac thuc|xac minh|verification code|code|one time)"),
+         negatable=True,
+         hints=("otp", "xac", "code", "one time")),
+    Rule("remote_app", 0.75,
+         "Bảo cài ứng dụng điều khiển từ xa (AnyDesk, TeamViewer, UltraViewer...): kẻ gian sẽ chiếm điện thoại, tài khoản.",
+         "Asks you to install a remote-control app (AnyDesk, TeamViewer, UltraViewer...): they would take over "
+         "your phone and accounts.",
+         _re(r"any ?desk", r"team ?viewer", r"ultra ?viewer", r"rust ?desk", r"air ?droid", r"quick ?support",
+             r"supremo", r"remote (?:access|control|desktop) app"),
+         hints=("desk", "viewer", "droid", "support", "supremo", "remote")),
+    Rule("app_install", 0.45,
+         "Bảo tải hay cài một ứng dụng từ đường link: ứng dụng thật chỉ cài từ kho ứng dụng chính thức.",
+         "Asks you to download or install an app from a link: real apps come from the official stores only.",
+         _re(r"(?:cai dat|cai|tai|tai ve|download|install)\s(?:\S+\s){0,4}(?:app|ung dung|phan mem|apk|application)",
+             r"apk"),
+         negatable=True,
+         hints=("app", "ung dung", "phan mem", "apk", "application")),
+    Rule("urgency", 0.2,
+         "Thúc giục gấp, đặt hạn chót để bạn không kịp kiểm tra.",
+         "Pushes you to hurry, with a deadline so that you do not check.",
+         _re(r"gap", r"khan cap", r"ngay lap tuc", r"trong vong \d+\s?(?:gio|phut|h)", r"truoc \d+\s?(?:h|gio)",
+             r"han chot", r"lan cuoi", r"cuoi cung", r"immediately", r"urgent\w*", r"within \d+ (?:hours?|minutes?)",
+             r"last (?:chance|notice|warning)", r"act now")),
+    Rule("threat", 0.3,
+         "Đe dọa hủy đơn, khóa tài khoản, phạt hay báo công an.",
+         "Threatens cancellation, a locked account, a fine or the police.",
+         _re(r"(?:se|bi)\s(?:\S+\s){0,2}(?:huy|khoa|phat|tieu huy|tra ve|hoan ve|dong bang|xu ly)",
+             r"khoi to", r"xu ly theo phap luat", r"cong an", r"trat tu", r"phap ly", r"will be (?:cancell?ed|returned|"
+             r"destroyed|locked|suspended|blocked|fined)", r"legal action", r"police", r"arrest\w*", r"suspended")),
+    Rule("prize", 0.45,
+         "Báo trúng thưởng, quà tặng hay hoàn tiền bất ngờ.",
+         "Announces an unexpected prize, gift or refund.",
+         _re(r"trung thuong", r"trung giai", r"qua tang tri an", r"tri an khach hang", r"nhan qua", r"hoan tien",
+             r"you (?:have |ve )?won", r"prize", r"free gift", r"claim your")),
+    Rule("shortener", 0.2,
+         "Dùng đường link rút gọn che giấu địa chỉ thật.",
+         "Uses a shortened link that hides where it goes.",
+         _re(r"bit ly", r"tinyurl com", r"t ly", r"shorturl at", r"rb gy", r"cutt ly", r"is gd", r"s id")),
+    Rule("never_share_notice", -0.6,
+         "Tin có lời dặn không chia sẻ mã: thường thấy ở thông báo thật.",
+         "Tells you never to share the code: what genuine notices say.",
+         _re(r"(?:khong|tuyet doi khong|(?<!ung )dung|khong bao gio)\s(?:\S+\s){0,3}(?:cung cap|chia se|tiet lo|gui|"
+             r"dua)\s(?:\S+\s){0,5}(?:ma|otp|mat khau)",
+             r"(?:never|do not|don t|not)\s(?:\S+\s){0,2}(?:share|give|tell|disclose)\s(?:\S+\s){0,4}(?:code|otp|"
+             r"password|pin)")),
+)
+
+# Reasons from the indicators
+LINK_NOT_OFFICIAL = Rule("link_not_official", 0.5,
+                         "Có đường link không thuộc trang chính thức của {brand} ({official}).",
+                         "Has a link that is not on {brand}'s official site ({official}).")
+LOOKALIKE = Rule("lookalike_link", 0.85,
+                 "Đường link {host} giả mạo {brand}.",
+                 "The link {host} imitates {brand}.")
+REPORTED = Rule("reported_indicator", 0.85,
+                "{display} đã bị báo cáo là dùng để lừa đảo.",
+                "{display} has been reported as used in scams.")
+SUSPICIOUS_LINK = Rule("disguised_link", 0.6,
+                       "Đường link được ngụy trang: thực chất dẫn tới {host}.",
+                       "A link is disguised: it really goes to {host}.")
+PERSONAL_ACCOUNT = Rule("personal_account", 0.55,
+                        "Nhân danh {brand} nhưng đưa số tài khoản hay ví để chuyển tiền: doanh nghiệp không thu tiền "
+                        "như vậy qua tin nhắn.",
+                        "Speaks for {brand} but gives an account or wallet to pay into: companies do not collect "
+                        "money that way by message.")
+HOLDER_MISMATCH = Rule("holder_mismatch", 0.7,
+                       "Chủ tài khoản \"{holder}\" không phải là {brand}.",
+                       "The account holder \"{holder}\" is not {brand}.")
+OFFICIAL_LINK = Rule("official_link", -0.5,
+                     "Đường link nằm trên trang chính thức của {brand}.",
+                     "The link is on {brand}'s official site.")
+RULES: tuple[Rule, ...] = (*TEXT_RULES, LINK_NOT_OFFICIAL, LOOKALIKE, REPORTED, SUSPICIOUS_LINK, PERSONAL_ACCOUNT,
+                           HOLDER_MISMATCH, OFFICIAL_LINK)
+
+# The holder's name as written after "CTK", "chủ tài khoản", "account name"...: upper-case words.
+_HOLDER = re.compile(r"(?i:\b(?:chủ tài khoản|chu tai khoan|ctk|tên tài khoản|ten tai khoan|tên tk|ten tk|"
+                     r"người nhận|nguoi nhan|account name|account holder|beneficiary))\s*(?::|là|la|is)?\s*"
+                     r"((?:[A-ZÀ-Ỹ][A-ZÀ-Ỹ]*\s?){2,5})")
+# Letters only Vietnamese uses among the languages here: ă â đ ê ô ơ ư, the tone marks on a-y.
+_VI_LETTER = re.compile("[ăâđêôơưĂÂĐÊÔƠƯàáãèéìíòóõùúýÀÁÃÈÉÌÍÒÓÕÙÚÝĩĨũŨ\u1ea0-\u1ef9]")
+_VI_WORDS = frozenset("cua ban quy khach vui long don hang buu pham khong duoc nhan giao tai khoan chuyen "
+                      "thanh toan ngay hay la va cho voi den tu nay da se".split())
+_EN_WORDS = frozenset("the your you is are to of and for please package account click now has been will".split())
+
+
+def language(text: str, folded: str) -> str:
+    """``vi`` or ``en``: Vietnamese letters, or more Vietnamese than English common words."""
+    if _VI_LETTER.search(text):
+        return "vi"
+    words = folded.split()
+    vi = sum(w in _VI_WORDS for w in words)
+    en = sum(w in _EN_WORDS for w in words)
+    return "vi" if vi > en else "en"
+
+
+def _reason(rule: Rule, lang: str, **values: str) -> dict:
+    vi, en = rule.vi.format(**values), rule.en.format(**values)
+    return {"code": rule.code, "text": vi if lang == "vi" else en, "text_vi": vi, "text_en": en,
+            "weight": rule.weight}
+
+
+def text_flags(folded: str) -> list[Rule]:
+    """The text rules ``folded`` (``fold_slang``) shows."""
+    out = []
+    for rule in TEXT_RULES:
+        if rule.hints and not any(h in folded for h in rule.hints):
+            continue
+        for m in rule.pattern.finditer(folded) if rule.pattern is not None else ():
+            if rule.negatable and _NEGATION.search(folded[max(0, m.start() - 40) : m.start()]):
+                continue
+            out.append(rule)
+            break
+    return out
+
+
+def _registrable_in(domain: str | None, official: tuple[str, ...]) -> bool:
+    return bool(domain) and any(domain == o or domain.endswith("." + o) for o in official)  # type: ignore[union-attr]
+
+
+def reasons(folded: str, found: list[Found], lang: str, text: str = "") -> list[dict]:
+    """Every red flag (and genuine cue) of a message (``text``, and ``folded`` with teencode),
+    strongest first."""
+    out = [_reason(r, lang) for r in text_flags(folded)]
+    brands = [f for f in found if f.type == "brand" and f.role is None]
+    named = brands[0] if brands else None
+    seen = set()
+    for f in found:
+        a = f.answer
+        if f.type in ("url", "domain") and f.normal is not None:
+            host = f.normal.host or f.normal.value
+            if a is not None and a.get("lookalike"):
+                out.append(_reason(LOOKALIKE, lang, host=host, brand=a["lookalike"]["brand"]))
+                continue
+            if a is not None and a["verdict"] == "suspicious" and "link" in a:
+                out.append(_reason(SUSPICIOUS_LINK, lang, host=host))
+            official_here = named is not None and _registrable_in(f.normal.domain, named.official)
+            if named is not None and not official_here and not (a is not None and a["verdict"] == "official") \
+                    and "link_not_official" not in seen:
+                seen.add("link_not_official")
+                out.append(_reason(LINK_NOT_OFFICIAL, lang, brand=named.display,
+                                   official=", ".join(named.official) or "?"))
+            elif (official_here or (a is not None and a["verdict"] == "official")) and "official_link" not in seen:
+                seen.add("official_link")
+                out.append(_reason(OFFICIAL_LINK, lang, brand=named.display if named else a["official"]["name"]
+                                   if a and a.get("official") else f.normal.domain or host))
+        if a is not None and a["verdict"] in SCAM_VERDICTS:
+            out.append(_reason(REPORTED, lang, display=f.display))
+    payees = [f for f in found if f.type in ("bank_account", "ewallet") and f.role != "sender"]
+    if payees and named is not None:
+        m = _HOLDER.search(text)
+        holder = m.group(1).strip() if m else None
+        if holder and fold(named.display) not in fold(holder):
+            out.append(_reason(HOLDER_MISMATCH, lang, holder=holder, brand=named.display))
+        elif not holder:
+            out.append(_reason(PERSONAL_ACCOUNT, lang, brand=named.display))
+    out.sort(key=lambda r: -r["weight"])
+    return out
+
+
+def rule_probability(rs: list[dict]) -> tuple[float, float]:
+    """How likely the message is a scam by its red flags alone, combined as independent evidence
+    (1 − Π(1 − w)), and the factor its genuine cues scale a score down by (Π(1 + w), w < 0)."""
+    p = 1.0
+    down = 1.0
+    for r in rs:
+        w = r["weight"]
+        if w > 0:
+            p *= 1.0 - w
+        else:
+            down *= 1.0 + w
+    return 1.0 - p, down

@@ -1,0 +1,169 @@
+"""The message check: a pasted SMS or chat message, a VietQR payload or a QR image, answered with a
+label (``scam``, ``suspicious``, ``legit``), a score, the reasons (in the message's language, with
+Vietnamese and English) and every indicator with its own verdict.
+
+Nothing pasted is stored or logged: the indicators are looked up with ``quiet_answer`` (no count, no
+write), the message is limited once per check against the lookup rate, and nothing of it is kept."""
+
+from __future__ import annotations
+
+import threading
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from postguard.errors import FieldError, InvalidInput
+from postguard.intel.normalize import Normal, norm_bank_account
+from postguard.lookalike.match import Hit
+from postguard.messages import vietqr
+from postguard.messages.indicators import Found, Indicators, as_dict
+from postguard.messages.model import Model, model_text
+from postguard.messages.rules import language, reasons, rule_probability
+from postguard.messages.text import bounded, fold, fold_slang, is_message
+
+SCAM_AT, SUSPICIOUS_AT = 0.8, 0.5
+MODEL_SHARE = 0.75  # the model alone makes a message suspicious at most: a scam needs a red flag too
+MODEL_REASON_AT = 0.6
+HEADLINES = {
+    "scam": ("Very likely a scam. Do not transfer money, share codes or install anything.",
+             "Rất có thể là lừa đảo. Đừng chuyển tiền, đừng đưa mã, đừng cài đặt gì."),
+    "suspicious": ("Warning signs found. Check with the operator's official hotline before doing anything.",
+                   "Có dấu hiệu đáng ngờ. Hãy gọi tổng đài chính thức để kiểm tra trước khi làm gì."),
+    "legit": ("No warning signs found. That does not mean it is safe.",
+              "Không thấy dấu hiệu lừa đảo. Điều đó không có nghĩa là chắc chắn an toàn."),
+}
+WORDING = ("Worded like known scam messages.", "Lời lẽ giống các tin nhắn lừa đảo đã biết.")
+ADVICE = ("A genuine courier never asks you to transfer money to a personal account, to tell an OTP code, to "
+          "install an app or to pay a storage fee. When unsure, call the operator's official hotline.",
+          "Người giao hàng thật không bao giờ bắt chuyển khoản vào tài khoản cá nhân, hỏi mã OTP, bảo cài ứng "
+          "dụng hay đòi phí lưu kho. Khi nghi ngờ, hãy gọi tổng đài chính thức của hãng.")
+
+
+class Checks(Protocol):
+    """What the message check needs of ``CheckService``."""
+
+    def quiet_answer(self, n: Normal) -> dict: ...
+
+    def limit(self, client: str) -> None: ...
+
+
+def label_of(score: float) -> str:
+    return "scam" if score >= SCAM_AT else "suspicious" if score >= SUSPICIOUS_AT else "legit"
+
+
+class MessageService:
+    def __init__(self, *, checks: Checks, brands: Callable[[], tuple[tuple[str, tuple[str, ...]], ...]],
+                 match: Callable[[str], Hit | None], model_path: Path | None = None) -> None:
+        self.checks = checks
+        self.indicators = Indicators(quiet=checks.quiet_answer, brands=brands, match=match)
+        self.model_path = model_path
+        self._model: Model | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> Model:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = Model.load(self.model_path)
+        return self._model
+
+    def check(self, text: str | None = None, *, qr: str | None = None, qr_image: bytes | None = None,
+              sender: str | None = None, client: str, limit: bool = True) -> dict:
+        """The answer for a message (``text``), a QR payload (``qr``) or a QR image (``qr_image``),
+        limited as one lookup for ``client``."""
+        if text is None and qr is None and qr_image is None:
+            raise InvalidInput("Nothing to check.", [FieldError("text", "give a message, a QR payload or a QR image",
+                                                                code="missing")])
+        text = bounded(text) if text is not None and (text.strip() or (qr is None and qr_image is None)) else None
+        if qr_image is not None:
+            qr = vietqr.decode_image(qr_image)
+        if qr is not None and not vietqr.looks_like_payload(qr) and text is None and qr_image is None:
+            raise InvalidInput("The QR code could not be read.",
+                               [FieldError("qr", "is not an EMVCo payload (it starts with 000201)", code="invalid_qr")])
+        payment = vietqr.parse(qr, field="qr_image" if qr_image is not None else "qr") \
+            if qr is not None and vietqr.looks_like_payload(qr) else None
+        if limit:
+            self.checks.limit(client)
+        return self.answer(text, payment=payment, sender=sender, other_qr=qr if payment is None else None)
+
+    async def respond(self, value: str, type_: str | None, error: InvalidInput) -> bytes:
+        """``POST /v1/check`` for a ``value`` that is not one indicator (``error`` says why): a
+        message (``type`` ``message``, or free text) or a QR payload (``type`` ``qr``, or a value that
+        starts like one) is answered as a message check, already counted against the lookup rate;
+        anything else raises ``error``, as before."""
+        if type_ not in ("message", "qr") and not (type_ is None and (is_message(value)
+                                                                      or vietqr.looks_like_payload(value))):
+            raise error
+        qr = type_ == "qr" or (type_ is None and vietqr.looks_like_payload(value))
+        try:
+            answer = await run_in_threadpool(lambda: self.check(None if qr else value, qr=value if qr else None,
+                                                                client="", limit=False))
+        except InvalidInput as e:  # the API's field is ``value``
+            raise InvalidInput(e.detail, [FieldError("value", fe.message, row=fe.row, code=fe.code)
+                                          for fe in e.errors]) from None
+        return orjson.dumps(answer)
+
+    def answer(self, text: str | None, *, payment: vietqr.QrPayment | None = None, sender: str | None = None,
+               other_qr: str | None = None) -> dict:
+        """The answer, without the rate limiter (the command line's ``classify``)."""
+        if text is not None:
+            text = bounded(text)
+        body = " ".join(t for t in (text, payment.message if payment else None, other_qr) if t)
+        folded = fold(body)
+        slang = fold_slang(body)
+        lang = language(body, folded) if body else "vi"
+        found = self.indicators.read(body, sender=sender, folded=folded) if body or sender else []
+        if payment is not None:
+            found = [*self._qr_indicators(payment), *found]
+        rs = reasons(slang, found, lang, body)
+        p_model = self.model.probability(model_text(body)) if slang else 0.0
+        positive, down = rule_probability(rs)
+        if p_model >= MODEL_REASON_AT:
+            rs.append({"code": "wording", "text": WORDING[1] if lang == "vi" else WORDING[0], "text_vi": WORDING[1],
+                       "text_en": WORDING[0], "weight": round(p_model, 2)})
+        score = (1.0 - (1.0 - MODEL_SHARE * p_model) * (1.0 - positive)) * down
+        label = label_of(score)
+        head_en, head_vi = HEADLINES[label]
+        out = {
+            "type": "message",
+            "label": label,
+            "verdict": label,
+            "score": round(score * 100),
+            "language": lang,
+            "headline": head_vi if lang == "vi" else head_en,
+            "headline_vi": head_vi,
+            "headline_en": head_en,
+            "reasons": rs,
+            "indicators": [as_dict(f) for f in found],
+            "official": None,
+            "notes": [],
+            "related": [],
+            "advice": ADVICE[1] if lang == "vi" else ADVICE[0],
+            "model": {"probability": round(p_model, 3), "version": self.model.meta.get("version")},
+        }
+        if payment is not None:
+            qr = payment.as_dict()
+            if qr["account"]:
+                qr["account"] = "*" * 6 + qr["account"][-4:]
+            out["qr"] = qr
+        return out
+
+    def _qr_indicators(self, payment: vietqr.QrPayment) -> list[Found]:
+        out: list[Found] = []
+        if payment.bin and payment.account:
+            try:
+                n = norm_bank_account(f"{payment.bin} {payment.account}")
+                f = Found("bank_account", n.display, n, role="qr")
+                f.answer = self.checks.quiet_answer(n)
+                out.append(f)
+            except InvalidInput:
+                out.append(Found("bank_account", f"{payment.bank or payment.bin} {'*' * 6}{payment.account[-4:]}",
+                                 role="qr"))
+        if payment.amount is not None and payment.amount > 0:
+            v = int(payment.amount)
+            out.append(Found("amount", f"{v:,}".replace(",", ".") + " đ", value=v, role="qr"))
+        return out
