@@ -258,7 +258,7 @@ class Platform:
         from postguard.messages.service import MessageService
 
         return MessageService(checks=self.intel.checks, brands=self.intel.brands.brands,
-                              match=self.intel.brands.match)
+                              match=self.intel.brands.match, templates=lambda text: self.senders.match_message(text))
 
     @cached_property
     def access_alerts(self) -> AlertService:

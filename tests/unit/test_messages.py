@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from postguard.errors import InvalidInput
 from postguard.intel.answers import unknown_answer
 from postguard.messages import vietqr
-from postguard.messages.corpus.generated import SOURCE_LEGIT, SOURCE_SCAM, generate
+from postguard.messages.corpus.generated import SOURCE_CHAT, SOURCE_LEGIT, SOURCE_SCAM, generate
 from postguard.messages.evaluate import metrics
 from postguard.messages.indicators import extract, parse_amount
 from postguard.messages.model import Model, features
@@ -219,7 +219,7 @@ def test_features_are_the_same_in_every_process_and_the_model_loads_fast():
 
 def test_generated_rows_are_marked_generated():
     rows = list(generate(200))
-    assert {s for *_, s in rows} == {SOURCE_LEGIT, SOURCE_SCAM}
+    assert {s for *_, s in rows} == {SOURCE_LEGIT, SOURCE_SCAM, SOURCE_CHAT}
     assert all(s.startswith("generated:") for *_, s in rows)
     assert {lab for lab, *_ in rows} == {"legit", "scam"}
 

@@ -118,7 +118,7 @@ def train(
 
     rows = training_rows(extra)
     fitted = m.train((label, text) for label, _, text, _ in rows)
-    fitted.meta["sources"] = sorted({s.split(":")[0] for *_, s in rows})
+    fitted.meta["sources"] = sorted({"generated" if s.startswith("generated:") else "public" for *_, s in rows})
     target = out or Path(m.__file__).parent / "model" / m.MODEL_FILE
     fitted.save(target)
     print_json({"model": str(target), **fitted.meta})

@@ -23,6 +23,7 @@ from postguard.messages.indicators import Found, Indicators, as_dict
 from postguard.messages.model import Model, model_text
 from postguard.messages.rules import language, reasons, rule_probability
 from postguard.messages.text import bounded, fold, fold_slang, is_message
+from postguard.senders.service import TemplateMatch
 
 SCAM_AT, SUSPICIOUS_AT = 0.8, 0.5
 MODEL_SHARE = 0.75  # the model alone makes a message suspicious at most: a scam needs a red flag too
@@ -42,6 +43,19 @@ ADVICE = ("A genuine courier never asks you to transfer money to a personal acco
           "dụng hay đòi phí lưu kho. Khi nghi ngờ, hãy gọi tổng đài chính thức của hãng.")
 
 
+class Templates(Protocol):
+    """What the message check asks of the operators' registered templates (``Senders.match_message``):
+    ``outcome`` sent | not_sent | template | suspicious | unknown, with ``org_name`` and bilingual text."""
+
+    def __call__(self, text: str) -> TemplateMatch: ...
+
+
+# How an operator's template weighs: its wording is a genuine cue (a factor on the score); a message
+# that names an operator but is none of its templates, or that the operator says it never sent to the
+# proven number, is a red flag.
+TEMPLATE_WEIGHTS = {"sent": -0.8, "template": -0.6, "not_sent": 0.6, "suspicious": 0.35}
+
+
 class Checks(Protocol):
     """What the message check needs of ``CheckService``."""
 
@@ -56,8 +70,11 @@ def label_of(score: float) -> str:
 
 class MessageService:
     def __init__(self, *, checks: Checks, brands: Callable[[], tuple[tuple[str, tuple[str, ...]], ...]],
-                 match: Callable[[str], Hit | None], model_path: Path | None = None) -> None:
+                 match: Callable[[str], Hit | None], templates: Templates | None = None,
+                 model_path: Path | None = None) -> None:
+        """``templates``: the operators' registered message templates (None: none are consulted)."""
         self.checks = checks
+        self.templates = templates
         self.indicators = Indicators(quiet=checks.quiet_answer, brands=brands, match=match)
         self.model_path = model_path
         self._model: Model | None = None
@@ -120,6 +137,9 @@ class MessageService:
         if payment is not None:
             found = [*self._qr_indicators(payment), *found]
         rs = reasons(slang, found, lang, body)
+        operator = self._operator(text, lang) if text and self.templates is not None else None
+        if operator is not None:
+            rs.append(operator[0])
         p_model = self.model.probability(model_text(body)) if slang else 0.0
         positive, down = rule_probability(rs)
         if p_model >= MODEL_REASON_AT:
@@ -145,12 +165,31 @@ class MessageService:
             "advice": ADVICE[1] if lang == "vi" else ADVICE[0],
             "model": {"probability": round(p_model, 3), "version": self.model.meta.get("version")},
         }
+        if operator is not None:
+            out["operator"] = operator[1]
         if payment is not None:
             qr = payment.as_dict()
             if qr["account"]:
                 qr["account"] = "*" * 6 + qr["account"][-4:]
             out["qr"] = qr
         return out
+
+    def _operator(self, text: str, lang: str) -> tuple[dict, dict] | None:
+        """The reason an operator's templates give (a genuine cue or a red flag), and what to show of
+        the match; None when the message names no operator and is no registered template."""
+        assert self.templates is not None  # noqa: S101  checked by the caller
+        try:
+            tm = self.templates(text)
+        except InvalidInput:
+            return None
+        weight = TEMPLATE_WEIGHTS.get(tm.outcome)
+        if weight is None:
+            return None
+        reason = {"code": f"operator_{tm.outcome}", "text": tm.text_vi if lang == "vi" else tm.text_en,
+                  "text_vi": tm.text_vi, "text_en": tm.text_en, "weight": weight}
+        shown = {"outcome": tm.outcome, "org": tm.org, "name": tm.org_name,
+                 "sent_at": tm.sent_at.isoformat() if tm.sent_at else None}
+        return reason, shown
 
     def _qr_indicators(self, payment: vietqr.QrPayment) -> list[Found]:
         out: list[Found] = []

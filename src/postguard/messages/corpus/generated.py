@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 SOURCE_LEGIT = "generated:hard-negative"
 SOURCE_SCAM = "generated:synthetic-scam"
+SOURCE_CHAT = "generated:everyday-message"
 
 _BANKS = ["Vietcombank", "VietinBank", "BIDV", "Techcombank", "MB", "ACB", "VPBank", "TPBank", "Sacombank", "Agribank"]
 _COURIERS = [("VNPost", "vnpost.vn"), ("Viettel Post", "viettelpost.com.vn"), ("GHN", "ghn.vn"),
@@ -154,12 +155,70 @@ def scam(r: random.Random) -> str:
 
 
 
+_FIRST = ["An", "Bình", "Cường", "Dung", "Giang", "Hà", "Hải", "Hoa", "Khánh", "Lan", "Linh", "Minh", "Nam", "Ngọc",
+          "Phương", "Quân", "Thảo", "Trang", "Tuấn", "Vy"]
+_KIN = ["mẹ", "bố", "anh", "chị", "em", "con", "cô", "chú", "bà", "ông"]
+_PLACES = ["quán cà phê đầu ngõ", "nhà bà ngoại", "cổng trường", "siêu thị", "bến xe", "công ty", "phòng khám", "chợ"]
+_CHAT_VI = [
+    "{kin} ơi tối nay {me} về muộn, {kin} cứ ăn cơm trước nhé.",
+    "Chào {name}, hẹn gặp lại vào cuối tuần nhé.",
+    "Ok {kin}, mai {me} gọi lại sau {hour} giờ.",
+    "{name} ơi, chiều nay {hour} giờ họp lớp ở {place} nha.",
+    "{me} đến {place} rồi, {kin} ra đón {me} với.",
+    "Cảm ơn {name} nhiều, hôm nào rảnh mình đi ăn nhé.",
+    "Nhớ mang áo mưa nhé {kin}, chiều nay trời mưa to đấy.",
+    "{kin} đã nhận được quà chưa? {me} gửi từ hôm qua.",
+    "Mai {me} nghỉ làm, {name} trực giúp {me} ca sáng được không?",
+    "Chúc mừng sinh nhật {name}! Chúc {name} luôn vui khỏe.",
+    "{me} đang kẹt xe, tầm {hour} giờ mới tới {place}.",
+    "Đã chuyển lại tiền ăn trưa hôm qua cho {name} rồi nhé.",
+    "Tuần sau lớp học thêm đổi sang {hour} giờ chiều thứ bảy.",
+    "{kin} nhớ uống thuốc đúng giờ nhé, {me} gọi về sau.",
+]
+_CHAT_EN = [
+    "Hi {ename}, are we still on for lunch tomorrow?",
+    "Running about {minutes} minutes late, sorry! See you at the {eplace}.",
+    "Thanks for yesterday, it was great to catch up.",
+    "Can you pick up some milk on your way home?",
+    "Happy birthday {ename}! Hope you have a lovely day.",
+    "Meeting moved to {hour} pm, same room.",
+    "Just landed, will call you when I get to the hotel.",
+    "Don't forget mum's dinner on Sunday at {hour}.",
+    "Got your parcel today, thank you so much!",
+    "Are you free this weekend? Thinking of a hike if the weather holds.",
+]
+_ENAMES = ["Sam", "Alex", "Chris", "Jo", "Pat", "Kim", "Lee", "Max"]
+_EPLACES = ["station", "cafe", "office", "school gate", "gym", "library"]
+
+
+def chat(r: random.Random) -> str:
+    """An everyday personal message (family, friends, work), with or without diacritics."""
+    if r.random() < 0.35:
+        return r.choice(_CHAT_EN).format(ename=r.choice(_ENAMES), eplace=r.choice(_EPLACES), minutes=r.choice((5, 10, 20)),
+                                         hour=r.randrange(1, 12))
+    kin = r.choice(_KIN)
+    text = r.choice(_CHAT_VI).format(kin=kin, me=r.choice([k for k in _KIN if k != kin]), name=r.choice(_FIRST),
+                                     place=r.choice(_PLACES), hour=r.randrange(6, 22))
+    text = text[0].upper() + text[1:]
+    if r.random() < 0.5:  # as typed on a phone without a Vietnamese keyboard
+        from postguard.messages.text import fold
+
+        text = fold(text)
+    return text
+
+
 def generate(n: int = 2400, *, seed: int = 20251) -> Iterator[tuple[str, str, str, str]]:
-    """``(label, language, text, source)`` rows, half legit and half scam, reproducibly."""
+    """``(label, language, text, source)`` rows, half legit (a third of those everyday messages) and
+    half scam, reproducibly."""
     from postguard.messages.rules import language
     from postguard.messages.text import fold
 
     r = random.Random(seed)  # noqa: S311  reproducible synthetic messages, not secrets
     for i in range(n):
-        text, label, source = (legit(r), "legit", SOURCE_LEGIT) if i % 2 == 0 else (scam(r), "scam", SOURCE_SCAM)
+        if i % 2:
+            text, label, source = scam(r), "scam", SOURCE_SCAM
+        elif i % 6 == 0:
+            text, label, source = chat(r), "legit", SOURCE_CHAT
+        else:
+            text, label, source = legit(r), "legit", SOURCE_LEGIT
         yield label, language(text, fold(text)), text, source

@@ -1,0 +1,53 @@
+"""The message check reads the operators' registered templates: every demo operator's template,
+filled in, is judged legit; a message that names an operator but is none of its templates carries
+that as a red flag."""
+
+from __future__ import annotations
+
+import pytest
+
+from postguard.intel.seed import seed_official
+from postguard.platform import Platform
+from postguard.senders import text as tx
+from postguard.senders.seed import EXAMPLE_TEMPLATES, example_values, seed_senders
+
+pytestmark = pytest.mark.both_databases
+
+
+
+
+@pytest.fixture
+def p(make_settings):
+    platform = Platform(make_settings())
+    seed_official(platform.intel, platform.orgs)
+    seed_senders(platform.senders, platform.intel)
+    yield platform
+    platform.close()
+
+
+def test_every_registered_template_of_the_demo_operators_is_judged_legit(p):
+    checked = 0
+    for code, wordings in EXAMPLE_TEMPLATES.items():
+        for wording in wordings:
+            values = {k: v for k, v in example_values(code).items() if k in tx.placeholders(wording)}
+            message = tx.render(wording, values)
+            answer = p.messages.answer(message)
+            assert answer["label"] == "legit", (message, answer["reasons"])
+            assert answer["operator"]["outcome"] == "template" and answer["operator"]["org"] == code
+            assert "operator_template" in {r["code"] for r in answer["reasons"]}
+            checked += 1
+    assert checked == sum(len(w) for w in EXAMPLE_TEMPLATES.values()) >= 5
+
+
+def test_a_message_naming_an_operator_but_none_of_its_templates_is_flagged(p):
+    fake = ("ViettelPost: Don hang cua ban giao khong thanh cong do sai dia chi. Vui long thanh toan phi luu kho "
+            "25.000d tai http://viettelpost-vn.top de duoc giao lai.")
+    answer = p.messages.answer(fake)
+    assert answer["label"] in ("scam", "suspicious")
+    assert answer["operator"]["outcome"] == "suspicious"
+    assert "operator_suspicious" in {r["code"] for r in answer["reasons"]}
+
+
+def test_a_message_naming_no_operator_has_no_operator_block(p):
+    answer = p.messages.answer("Chao ban, hen gap lai vao cuoi tuan nhe.")
+    assert "operator" not in answer and answer["label"] == "legit"
