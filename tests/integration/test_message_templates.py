@@ -51,3 +51,24 @@ def test_a_message_naming_an_operator_but_none_of_its_templates_is_flagged(p):
 def test_a_message_naming_no_operator_has_no_operator_block(p):
     answer = p.messages.answer("Chao ban, hen gap lai vao cuoi tuan nhe.")
     assert "operator" not in answer and answer["label"] == "legit"
+
+
+def test_a_template_verified_on_one_worker_is_read_on_another_within_the_registry_interval(p, monkeypatch):
+    import time
+
+    from postguard.senders import service
+
+    monkeypatch.setattr(service, "REGISTRY_SECONDS", 0.2)
+    other = Platform(p.settings)
+    try:
+        message = "VNPost: Quy khach co thu moi tai buu cuc, vui long mang CCCD den nhan truoc 17:00."
+        assert other.senders.match_message(message).outcome == "suspicious"  # names VNPost, no such wording yet
+        admin = p.intel.cli_principal()
+        t = p.senders.template_add(admin, text="VNPost: Quy khach co thu moi tai buu cuc, vui long mang CCCD den "
+                                              "nhan truoc {time}.", org_code="VNPOST")
+        p.senders.template_set_status(admin, t["id"], status="verified")
+        assert p.senders.match_message(message).outcome == "template"  # this worker: at once
+        time.sleep(0.25)
+        assert other.senders.match_message(message).outcome == "template"  # another: within the interval
+    finally:
+        other.close()

@@ -15,6 +15,7 @@ the COD rule.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -50,6 +51,7 @@ MAX_VALUE = 300
 SENT_AT_SKEW = timedelta(minutes=10)  # a notification may be recorded as sent at most this far ahead
 IN_DELIVERY = ("in_transit", "out_for_delivery")
 COD_PURPOSES = ("cod", "fee", "refund")
+REGISTRY_SECONDS = 5.0  # how long a worker reads messages against the templates and names it last read
 PROOF_PURPOSES = ("recipient", "parcel")  # the proofs of the own-data page and of the call check
 
 
@@ -166,6 +168,8 @@ class Senders:
         self.store = store
         self.grader = grader
         self.proofs = proofs
+        self._kept: tuple[float, tuple[list[tx.Brand], dict[str, set[str]], dict[str, Organisation]],
+                          list[_Template]] | None = None
 
     # -- templates -----------------------------------------------------------------------------
     def template_add(self, principal: Principal, *, text: object, label: str = "",
@@ -200,6 +204,7 @@ class Senders:
             raise Conflict("This wording is already registered.") from None
         self.audit.append(actor=principal.actor, action="senders_template_add", org_id=org.id,
                           subject=f"template:{out['id']}")
+        self._kept = None  # committed: this worker sees its own change at once
         return out
 
     def template_set_status(self, principal: Principal, template_id: int, *, status: str) -> dict[str, Any]:
@@ -219,6 +224,7 @@ class Senders:
             out = _template_view(t, org)
         self.audit.append(actor=principal.actor, action=f"senders_template_{status}", org_id=org.id,
                           subject=f"template:{template_id}", details={"from": before, "to": status})
+        self._kept = None  # committed: this worker sees its own change at once
         return out
 
     def template_list(self, *, org_code: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
@@ -335,6 +341,18 @@ class Senders:
         except Unauthenticated:
             return ProvenPhone(self.proofs.open_proof(token, purpose=PROOF_PURPOSES[1]))
 
+    def _registry(self) -> tuple[tuple[list[tx.Brand], dict[str, set[str]], dict[str, Organisation]], list[_Template]]:
+        """``_brands()`` and ``_verified()``, read at most every ``REGISTRY_SECONDS`` (a message check is
+        a hot path: several workers see a newly verified template or channel within that time; this
+        worker at once, since its own changes drop what it kept)."""
+        kept = self._kept
+        now = time.monotonic()
+        if kept is not None and now - kept[0] < REGISTRY_SECONDS:
+            return kept[1], kept[2]
+        brands, verified = self._brands(), self._verified()
+        self._kept = (now, brands, verified)
+        return brands, verified
+
     def _brands(self) -> tuple[list[tx.Brand], dict[str, set[str]], dict[str, Organisation]]:
         """Every organisation's names (code, name, verified SMS brandnames and pages) and verified domains."""
         with self.db.read_session() as s:
@@ -361,11 +379,11 @@ class Senders:
         if not isinstance(text, str) or not text.strip():
             raise _bad("text", "the message, as received")
         message = tx.normalise(text[:tx.MAX_MESSAGE * 2])
-        brands, domains, orgs = self._brands()
+        (brands, domains, orgs), verified = self._registry()
         names = tx.claimed(message[:tx.MAX_MESSAGE], brands)
         hits: list[tuple[_Template, dict[str, str]]] = []
         if len(message) <= tx.MAX_MESSAGE:
-            for t in self._verified():
+            for t in verified:
                 values = tx.match(t.text, message)
                 if values is not None:
                     hits.append((t, values))
