@@ -232,6 +232,8 @@ def test_citizen_page_three_outcomes_report_and_csrf(api):
     csrf = page_csrf(client)
     r = client.post("/kiem-tra-cuoc-goi", data={"caller": STRANGER, "csrf": csrf, "asked": ["otp", "fee"]})
     assert 'data-outcome="not_courier"' in r.text and "1900 5678" in r.text and "đọc mã OTP cho bất kỳ ai" in r.text
+    assert "không thuộc shipper đang hoạt động của 2 hãng đang tham gia: Bưu điện Mẫu, Giao Hàng Mẫu" in r.text
+    assert "hãng nào" not in r.text
     r = client.post("/kiem-tra-cuoc-goi", data={"caller": COURIER_PHONE, "waybill": w.waybill, "csrf": csrf})
     assert 'data-outcome="courier"' in r.text and "350.000 đ" not in r.text
     challenge = page_code(client, {"caller": COURIER_PHONE, "phone": w.recipient, "csrf": csrf})

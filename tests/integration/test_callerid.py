@@ -74,6 +74,8 @@ def test_unknown_number_is_not_a_courier_with_hotlines_and_advice(world):
     got = check(world, caller=STRANGER, asked=["otp", "transfer"])
     assert got["outcome"] == "not_courier" and got["can_report"]
     assert {h["code"]: h["hotline"] for h in got["hotlines"]} == {"VNP": "1900 1234", "GHX": "1900 5678"}
+    # "not of these N operators", never "of no operator": the operators that take part, by name
+    assert [o["code"] for o in got["participants"]] == ["VNP", "GHX"]
     assert [f["code"] for f in got["flags"]] == ["transfer", "otp"]
     assert set(got["never_asks"]) == {"transfer", "otp", "app", "fee"}
 

@@ -41,7 +41,7 @@ from postguard.access.models import Assignment, Staff
 from postguard.callerid.codes import VN, code_matches, spoken_code, vn_today
 from postguard.callerid.directory import MISSING, Directory, Signal
 from postguard.callerid.keys import phone_field
-from postguard.callerid.models import CallIntent, MaskedCall, ScamReport
+from postguard.callerid.models import CallIntent, CourierPhone, MaskedCall, ProxyNumber, ScamReport
 from postguard.db.base import utcnow
 from postguard.db.engine import placeholder
 from postguard.errors import FieldError, InvalidInput, RateLimited, Unauthenticated
@@ -179,7 +179,7 @@ class CallCheck:
         self.otp = otp
         self.intel = intel
         self._keys = keys
-        self._hotlines: tuple[float, int | None, list[dict]] = (0.0, None, [])
+        self._hotlines: tuple[float, int | None, tuple[list[dict], list[dict]]] = (0.0, None, ([], []))
         self._sql = _LOOKUP_SQL.format(p=placeholder(db.engine.dialect))
         self._local = threading.local()
         self._conns: list = []
@@ -224,8 +224,18 @@ class CallCheck:
             self.limiter.hit(rule, *key, message=PROBE_MESSAGE)
 
     def hotlines(self) -> list[dict]:
-        """Every operator's official hotline (public): kept for at most a minute, and while the
-        registry does not change (an operator's hotline is part of it) when that can be known."""
+        """Every operator's official hotline (public)."""
+        return self._view()[0]
+
+    def participants(self) -> list[dict]:
+        """The operators taking part in the check: those with a verified courier number or an active
+        masked-calling number (public), by name. A number that is none of theirs is "not of these N
+        operators", never "of no operator": the others are simply not asked."""
+        return self._view()[1]
+
+    def _view(self) -> tuple[list[dict], list[dict]]:
+        """The hotlines and the participants, kept for at most a minute, and while the registry does
+        not change (both are part of it) when that can be known."""
         at, version, cached = self._hotlines
         now = time.monotonic()
         current = self.directory.signal.current()
@@ -234,7 +244,13 @@ class CallCheck:
         with self.db.read_session() as s:
             rows = s.execute(select(Organisation.code, Organisation.name, Organisation.hotline)
                              .where(Organisation.hotline.is_not(None)).order_by(Organisation.name)).all()
-        out = [{"code": c, "name": n, "hotline": h} for c, n, h in rows]
+            taking_part = set(s.execute(select(CourierPhone.org_id).where(CourierPhone.status == "verified")
+                                        .distinct()).scalars())
+            taking_part |= set(s.execute(select(ProxyNumber.org_id).where(ProxyNumber.status == "active")
+                                         .distinct()).scalars())
+            orgs = s.execute(select(Organisation.code, Organisation.name).where(Organisation.id.in_(taking_part))
+                             .order_by(Organisation.name)).all() if taking_part else []
+        out = ([{"code": c, "name": n, "hotline": h} for c, n, h in rows], [{"code": c, "name": n} for c, n in orgs])
         self._hotlines = (now, current, out)
         return out
 
@@ -350,7 +366,8 @@ class CallCheck:
 
     def _not_courier(self, asked, amount) -> dict:
         return {"outcome": "not_courier", "flags": assess_requests(asked, amount, None),
-                "never_asks": list(NEVER_ASKS), "hotlines": self.hotlines(), "can_report": True}
+                "never_asks": list(NEVER_ASKS), "hotlines": self.hotlines(), "participants": self.participants(),
+                "can_report": True}
 
     def _delivery(self, s, row, *, caller: str, citizen_e164: str | None, waybill: str | None):
         """The shipment (and assignment) this courier or proxy number is now delivering to the citizen."""
