@@ -41,14 +41,21 @@ _DEMANDS = re.compile(
 _NEGATIONS = ("khong", "dung", "never", "not", "don't", "do not", "khong bao gio", "tuyet doi khong", "no one")
 
 
+_ASCII_FOLD = {**dict.fromkeys(range(32)), 127: None, 9: " ", 10: " ", 13: " "}  # controls go, \t\n\r are spaces
+_COMBINING = re.compile("[\u0300-\u034e\u0350-\u036f]+")  # combining marks (NFD; U+034F is not one)
+
+
 def normalise(text: str) -> str:
     """The form messages are compared in: NFKC, no format characters, no diacritics, lower case,
     single spaces, trimmed (idempotent)."""
+    if text.isascii():  # most SMS: no Unicode form to fold
+        return " ".join(text.translate(_ASCII_FOLD).lower().split())
     text = unicodedata.normalize("NFKC", text)
     text = "".join(" " if ch in "\r\n\t" else ch for ch in text
-                   if ch in "\r\n\t" or unicodedata.category(ch) not in _FORMAT)
-    text = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+                   if ch in "\r\n\t" or ch.isalnum() or unicodedata.category(ch) not in _FORMAT)
+    text = _COMBINING.sub("", unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D")))
+    if not text.isascii():
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return " ".join(unicodedata.normalize("NFC", text).lower().split())
 
 
