@@ -340,7 +340,8 @@ class Platform:
 
         return CallCheck(db=self.db, settings=self.settings, vault=self.vault, audit=self.audit, door=self.door,
                          limiter=self.limiter, otp=self.otp, intel=self.intel.intake,
-                         registry_signal=self.registry_signal, keys=lambda: self.callerid_keys)
+                         registry_signal=self.registry_signal, keys=lambda: self.callerid_keys,
+                         scams=self.intel.checks)
 
     @cached_property
     def calls(self) -> CallService:

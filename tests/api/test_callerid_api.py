@@ -343,3 +343,15 @@ def test_other_roles_are_refused_the_call_view(api):
     client, _ = api
     assert sign_in(client, "hub").status_code == 303
     assert_problem(client.get("/staff/calls"), 403, "forbidden")
+
+
+def test_citizen_page_shows_what_the_scam_database_says_of_the_caller(api):
+    client, w = api
+    for i in range(2):
+        w.p.intel.report(indicators=["0977 654 321"], category="fake_courier", client=f"10.8.0.{i}")
+    csrf = page_csrf(client)
+    r = client.post("/kiem-tra-cuoc-goi", data={"caller": "0977 654 321", "csrf": csrf})
+    assert 'data-outcome="not_courier"' in r.text
+    assert "Số này đã bị báo cáo lừa đảo (2 báo cáo, mức: đã bị báo cáo)" in r.text
+    r = client.post("/kiem-tra-cuoc-goi?lang=en", data={"caller": "+44 20 7946 0000", "csrf": csrf})
+    assert "A foreign number" in r.text

@@ -734,3 +734,22 @@ def test_calls_started_while_the_parcel_is_shredded_leave_nothing_sealed(world):
     assert intents and {i.passport for i in intents} == {""}
     assert all(m.courier_phone_ct == b"" and m.recipient_phone_ct == b"" for m in sessions)
     assert mine not in {i.recipient_digest for i in intents} | {m.recipient_digest for m in sessions}
+
+
+# -- what the scam database says of the caller, and foreign numbers --------------------------------------
+def test_a_reported_number_is_answered_with_its_reports_and_grade(world):
+    for i in range(3):
+        world.p.intel.report(indicators=["0977 123 456"], category="fake_courier", client=f"10.9.0.{i}")
+    got = check(world, caller="0977123456")
+    assert got["outcome"] == "not_courier"
+    assert got["reported"]["verdict"] == "reported" and got["reported"]["reports"] == 3
+    assert got["flags"][0] == {"code": "reported_number", "severity": "danger", "reports": 3, "verdict": "reported"}
+    # the anonymous quick path leaves a number the database may know to the full check
+    assert world.p.callcheck.quick(caller="0977123456", client="10.0.0.9") is None
+    assert "reported" not in check(world, caller="0966000111")
+
+
+def test_a_foreign_number_is_flagged(world):
+    got = check(world, caller="+44 20 7946 0000")
+    assert got["outcome"] == "not_courier" and got["flags"][0]["code"] == "foreign_number"
+    assert check(world, caller="0966000111")["flags"] == []

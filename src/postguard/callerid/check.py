@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import orjson
 from sqlalchemy import and_, select
@@ -163,13 +163,23 @@ def given_name(display_name: str | None) -> str | None:
     return words[-1] if words else None
 
 
+class ScamNumbers(Protocol):
+    """What the call check asks the scam database about a caller's number (``CheckService``)."""
+
+    def phone_may_be_known(self, e164: str) -> bool: ...
+
+    def phone_standing(self, e164: str) -> dict | None: ...
+
+
 class CallCheck:
     def __init__(self, *, db: Database, settings: Settings, vault: Vault, audit: AuditLog, door: Door,
                  limiter: RateLimiter, otp: PhoneCodes, intel: ReportIntake, registry_signal: Signal,
-                 keys: Callable[[], CallerIdKeys]) -> None:
+                 keys: Callable[[], CallerIdKeys], scams: ScamNumbers | None = None) -> None:
         """``intel``: where scam calls citizens report go; ``registry_signal``: news of courier-registry
         changes made anywhere; ``keys``: the caller-ID secrets, loaded on first use (in a write
-        transaction of their own)."""
+        transaction of their own); ``scams``: what the scam database says of a number (its count
+        and grade are shown with the answer)."""
+        self.scams = scams
         self.db = db
         self.settings = settings
         self.vault = vault
@@ -314,8 +324,8 @@ class CallCheck:
         asked_ = parse_asked(asked)
         amount = parse_amount(amount_vnd)
         kept = self.directory.derived()
-        if kept is None:
-            return None
+        if kept is None or (self.scams is not None and self.scams.phone_may_be_known(e164)):
+            return None  # a number the scam database may know is answered with its standing, by ``check``
         digest = self.keys.phone_digest(e164)
         key = (digest, asked_, amount)
         answer = kept.get(key)
@@ -323,7 +333,7 @@ class CallCheck:
             row = self.directory.peek(digest)
             if row is MISSING:
                 return None
-            answer = orjson.dumps(self._anonymous(row, asked_, amount))
+            answer = orjson.dumps(self._anonymous(row, asked_, amount, e164))
             self.directory.keep(kept, key, answer)
         if body is not None and len(body) <= KEPT_BODY_BYTES:
             self.directory.keep(kept, body, answer)
@@ -348,24 +358,39 @@ class CallCheck:
             self._probing(client, proven, count=False)
         row = self.lookup(e164)
         if proven is None or row is None or row.status != "active":
-            return self._anonymous(row, asked_, amount)
+            return self._with_standing(self._anonymous(row, asked_, amount, e164), e164)
         base = {"operator": {"code": row.code, "name": row.name, "hotline": row.hotline},
                 "via": "proxy" if row.kind == "proxy" else "direct"}
         with self.db.read_session() as s:
             found = self._delivery(s, row, caller=e164, citizen_e164=proven, waybill=waybill)
-        return self._bound(row, base, found, caller=e164, proven=proven, asked=asked_, amount=amount,
-                           client=client)
+        return self._with_standing(self._bound(row, base, found, caller=e164, proven=proven, asked=asked_,
+                                               amount=amount, client=client), e164)
 
-    def _anonymous(self, row: Caller | None, asked, amount) -> dict:
+    def _with_standing(self, answer: dict, e164: str) -> dict:
+        """``answer`` with what the scam database says of the number (``reported``: verdict, score,
+        report count), when it flags it: a danger flag on top of the others."""
+        standing = self.scams.phone_standing(e164) if self.scams is not None else None
+        if standing is None:
+            return answer
+        answer["reported"] = standing
+        answer["flags"] = [{"code": "reported_number", "severity": "danger", "reports": standing["reports"] or 0,
+                            "verdict": standing["verdict"]}, *answer.get("flags", [])]
+        return answer
+
+    def _anonymous(self, row: Caller | None, asked, amount, caller: str | None = None) -> dict:
         """The answer without proof: courier of Y, or not a courier."""
         if row is None or row.status != "active":
-            return self._not_courier(asked, amount)
+            return self._not_courier(asked, amount, caller)
         return {"outcome": "courier", "operator": {"code": row.code, "name": row.name, "hotline": row.hotline},
                 "via": "proxy" if row.kind == "proxy" else "direct", "flags": assess_requests(asked, amount, None),
                 "never_asks": list(NEVER_ASKS), "proof_needed": True}
 
-    def _not_courier(self, asked, amount) -> dict:
-        return {"outcome": "not_courier", "flags": assess_requests(asked, amount, None),
+    def _not_courier(self, asked, amount, caller: str | None = None) -> dict:
+        flags = assess_requests(asked, amount, None)
+        if caller is not None and not caller.startswith("+84"):
+            # a foreign number: a Vietnamese courier calls from a Vietnamese number
+            flags.insert(0, {"code": "foreign_number", "severity": "danger"})
+        return {"outcome": "not_courier", "flags": flags,
                 "never_asks": list(NEVER_ASKS), "hotlines": self.hotlines(), "participants": self.participants(),
                 "can_report": True}
 

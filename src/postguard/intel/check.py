@@ -222,6 +222,24 @@ class CheckService:
             graded = unknown_answer(n, targets)
         return lookalike_answer(link_answer(n, graded), hit, graded["verdict"])
 
+    # -- phone numbers, for the call check --------------------------------------------------------
+    def phone_may_be_known(self, e164: str) -> bool:
+        """Whether anything may be stored about this number (memory only: the known index)."""
+        return self.store.known.may_know(self.store.digest_of(Normal.phone(e164)))
+
+    def phone_standing(self, e164: str) -> dict | None:
+        """What the scam database says of a caller's number when it flags it (``reported`` and
+        graver; never ``unknown``, ``official`` or ``delisted``): verdict, score, report count and
+        headline. Read-only, like ``quiet_answer``."""
+        if not self.phone_may_be_known(e164):
+            return None
+        answer = self.quiet_answer(Normal.phone(e164))
+        if answer["verdict"] in ("unknown", "official", "delisted"):
+            return None
+        reports = next((r.get("value") for r in answer["reasons"] if r.get("code") == "reports"), None)
+        return {"verdict": answer["verdict"], "score": answer["score"], "reports": reports,
+                "headline": answer["headline"]}
+
     def limit(self, client: str) -> None:
         """Count one lookup against ``client``'s rate (``RateLimited`` when over it)."""
         self._limit(client)
