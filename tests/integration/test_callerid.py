@@ -337,6 +337,26 @@ def test_start_call_issues_an_intent_that_the_check_matches(world):
     assert verified["rcd_name"] == "Bưu điện Mẫu" and verified["orig_tn"] == COURIER_PHONE.lstrip("+")
     result = check(world, caller=COURIER_PHONE, proof=proof_for(p, world.recipient), waybill=world.waybill)
     assert result["intent"]["origid"] == got["origid"]
+    assert "no_app_call" not in {f["code"] for f in result["flags"]}  # the app vouches for this call
+
+
+def test_a_courier_number_without_a_recent_app_call_may_be_spoofed(world):
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from postguard.callerid.models import CallIntent
+
+    p = world.p
+    proof = proof_for(p, world.recipient)
+    # an operator whose app has never recorded a call: nothing to compare, no flag
+    assert "no_app_call" not in {f["code"] for f in check(world, caller=COURIER_PHONE, proof=proof)["flags"]}
+    p.calls.start_call(world.people["an"], waybill=world.waybill)
+    with p.db.session() as s:  # the app's call was 20 minutes ago
+        for iid, at in s.execute(select(CallIntent.id, CallIntent.created_at)).all():
+            s.execute(update(CallIntent).where(CallIntent.id == iid).values(created_at=at - timedelta(minutes=20)))
+    flags = check(world, caller=COURIER_PHONE, proof=proof, waybill=world.waybill)["flags"]
+    assert flags[0] == {"code": "no_app_call", "severity": "warning"}
 
 
 def test_only_the_assigned_courier_in_the_window_starts_a_call(world):

@@ -67,6 +67,10 @@ ASKED = ("transfer", "fee", "otp", "app", "link")
 NEVER_ASKS = ("transfer", "otp", "app", "fee")  # personal-account transfers, OTPs, app installs, storage fees
 MAX_WAYBILL = 40
 INTENT_RECENT = timedelta(minutes=30)
+# A call the operator's app started to this person this recently vouches for the caller; without one,
+# from an operator whose app records its calls, the number may be spoofed.
+APP_CALL_RECENT = timedelta(minutes=15)
+APP_CALLS_IN_USE = timedelta(days=7)  # an operator whose app recorded a call this recently records them
 KEPT_BODY_BYTES = 256  # request bodies longer than this are answered, never kept as keys (see CallCheck.quick)
 PROBE_MESSAGE = ("Too many checks that matched nothing from here. Wait and try later, or call the operator's "
                  "official hotline.")
@@ -449,14 +453,21 @@ class CallCheck:
             return {"outcome": "courier_no_delivery", **base, "flags": assess_requests(asked, amount, None),
                     "never_asks": list(NEVER_ASKS)}
         sh, a, courier_id = found
+        now = utcnow()
         with self.db.read_session() as s:
             courier = s.get(Staff, courier_id)
             intent = s.execute(
                 select(CallIntent.origid, CallIntent.created_at)
                 .where(CallIntent.shipment_id == sh.id, CallIntent.courier_id == courier_id,
-                       CallIntent.created_at >= utcnow() - INTENT_RECENT)
+                       CallIntent.created_at >= now - INTENT_RECENT)
                 .order_by(CallIntent.id.desc()).limit(1)
             ).first()
+            app_calls = intent is not None or s.execute(
+                select(CallIntent.id).where(CallIntent.org_id == row.org_id,
+                                            CallIntent.created_at >= now - APP_CALLS_IN_USE).limit(1)).first() is not None
+        flags = assess_requests(asked, amount, sh.cod_amount_vnd)
+        if app_calls and (intent is None or intent.created_at < now - APP_CALL_RECENT):
+            flags.insert(0, {"code": "no_app_call", "severity": "warning"})
         self.audit.append(actor="citizen", action="call_check", org_id=row.org_id, subject=sh.waybill,
                             details={"outcome": "verified", **said, "courier": f"staff:{courier_id}"})
         return {
@@ -469,7 +480,7 @@ class CallCheck:
                 "spoken_code": spoken_code(self.keys.code_key, shipment_id=sh.id, day=vn_today()),
             },
             "intent": {"origid": intent.origid, "at": _local(intent.created_at)} if intent else None,
-            "flags": assess_requests(asked, amount, sh.cod_amount_vnd),
+            "flags": flags,
             "never_asks": list(NEVER_ASKS),
         }
 
