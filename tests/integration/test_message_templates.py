@@ -72,3 +72,17 @@ def test_a_template_verified_on_one_worker_is_read_on_another_within_the_registr
         assert other.senders.match_message(message).outcome == "template"  # another: within the interval
     finally:
         other.close()
+
+
+def test_a_payment_to_an_account_that_is_no_operators_cod_account_is_a_red_flag(p):
+    scam = "Don hang cua ban bi giu do sai dia chi. Vui long chuyen khoan phi 25.000d vao tai khoan MB 0912345678 de giao lai."
+    answer = p.messages.answer(scam)
+    codes = {r["code"] for r in answer["reasons"]}
+    assert "unregistered_payee" in codes and answer["label"] == "scam"
+    genuine = "Tien thu ho (COD) don hang cua ban la 350.000d, ban co the chuyen khoan vao tai khoan MB 9999000001."
+    answer = p.messages.answer(genuine)
+    assert "registered_cod_account" in {r["code"] for r in answer["reasons"]}
+    assert "unregistered_payee" not in {r["code"] for r in answer["reasons"]}
+    # no payment asked: an account number alone is not judged against the COD accounts
+    answer = p.messages.answer("So tai khoan MB 0912345678 cua em day anh nhe, hom nao tra cung duoc.")
+    assert not {"unregistered_payee", "registered_cod_account"} & {r["code"] for r in answer["reasons"]}

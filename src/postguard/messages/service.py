@@ -53,6 +53,9 @@ class Templates(Protocol):
 # How an operator's template weighs: its wording is a genuine cue (a factor on the score); a message
 # that names an operator but is none of its templates, or that the operator says it never sent to the
 # proven number, is a red flag.
+# What makes a message ask for a payment, for the COD rule: its red flags, or these words (folded).
+PAYMENT_REASONS = frozenset({"pay_before_delivery", "fee", "membership", "prize"})
+PAYMENT_WORDS = ("cod", "thu ho", "hoan tien", "refund", "chuyen khoan", "thanh toan", "phi ")
 TEMPLATE_WEIGHTS = {"sent": -0.8, "template": -0.6, "not_sent": 0.6, "suspicious": 0.35}
 
 
@@ -71,10 +74,12 @@ def label_of(score: float) -> str:
 class MessageService:
     def __init__(self, *, checks: Checks, brands: Callable[[], tuple[tuple[str, tuple[str, ...]], ...]],
                  match: Callable[[str], Hit | None], templates: Templates | None = None,
-                 model_path: Path | None = None) -> None:
-        """``templates``: the operators' registered message templates (None: none are consulted)."""
+                 cod: Callable[[str, str], str | None] | None = None, model_path: Path | None = None) -> None:
+        """``templates``: the operators' registered message templates; ``cod(type, value)``: the
+        operator whose registered COD account or wallet a payee is, or None (None: neither is consulted)."""
         self.checks = checks
         self.templates = templates
+        self.cod = cod
         self.indicators = Indicators(quiet=checks.quiet_answer, brands=brands, match=match)
         self.model_path = model_path
         self._model: Model | None = None
@@ -140,6 +145,8 @@ class MessageService:
         operator = self._operator(text, lang) if text and self.templates is not None else None
         if operator is not None:
             rs.append(operator[0])
+        if self.cod is not None:
+            rs.extend(self._payees(found, rs, folded, lang))
         p_model = self.model.probability(model_text(body)) if slang else 0.0
         positive, down = rule_probability(rs)
         if p_model >= MODEL_REASON_AT:
@@ -190,6 +197,34 @@ class MessageService:
         shown = {"outcome": tm.outcome, "org": tm.org, "name": tm.org_name,
                  "sent_at": tm.sent_at.isoformat() if tm.sent_at else None}
         return reason, shown
+
+    def _payees(self, found: list[Found], rs: list[dict], folded: str, lang: str) -> list[dict]:
+        """The COD rule: in a message that asks for a payment (COD, a fee, a refund), each account or
+        wallet to pay is checked against the operators' registered COD accounts: another is a red flag,
+        a registered one a genuine cue."""
+        assert self.cod is not None  # noqa: S101  checked by the caller
+        paying = any(r["code"] in PAYMENT_REASONS for r in rs) or any(w in folded for w in PAYMENT_WORDS) \
+            or any(f.role == "qr" for f in found)  # a payment QR code asks for a payment by itself
+        if not paying:
+            return []
+        out: list[dict] = []
+        for f in found:
+            if f.type not in ("bank_account", "ewallet") or f.normal is None:
+                continue
+            owner = self.cod(f.type, f.normal.value)
+            if owner is None:
+                vi = (f"Tài khoản nhận tiền {f.display} không phải tài khoản thu hộ (COD) đã đăng ký của hãng vận chuyển "
+                      "nào: đừng chuyển tiền COD, phí hay 'hoàn tiền' vào đó.")
+                en = (f"The account to pay, {f.display}, is no operator's registered COD account: do not pay COD, a fee "
+                      "or a 'refund' into it.")
+                out.append({"code": "unregistered_payee", "text": vi if lang == "vi" else en, "text_vi": vi,
+                            "text_en": en, "weight": 0.45})
+            else:
+                vi, en = (f"{f.display} là tài khoản thu hộ (COD) đã đăng ký của {owner}.",
+                          f"{f.display} is a COD account {owner} registered.")
+                out.append({"code": "registered_cod_account", "text": vi if lang == "vi" else en, "text_vi": vi,
+                            "text_en": en, "weight": -0.3})
+        return out
 
     def _qr_indicators(self, payment: vietqr.QrPayment) -> list[Found]:
         out: list[Found] = []

@@ -169,7 +169,7 @@ class Senders:
         self.grader = grader
         self.proofs = proofs
         self._kept: tuple[float, tuple[list[tx.Brand], dict[str, set[str]], dict[str, Organisation]],
-                          list[_Template]] | None = None
+                          list[_Template], dict[bytes, str]] | None = None
 
     # -- templates -----------------------------------------------------------------------------
     def template_add(self, principal: Principal, *, text: object, label: str = "",
@@ -342,16 +342,30 @@ class Senders:
             return ProvenPhone(self.proofs.open_proof(token, purpose=PROOF_PURPOSES[1]))
 
     def _registry(self) -> tuple[tuple[list[tx.Brand], dict[str, set[str]], dict[str, Organisation]], list[_Template]]:
-        """``_brands()`` and ``_verified()``, read at most every ``REGISTRY_SECONDS`` (a message check is
-        a hot path: several workers see a newly verified template or channel within that time; this
-        worker at once, since its own changes drop what it kept)."""
+        """``_brands()`` and ``_verified()``, read at most every ``REGISTRY_SECONDS`` (see ``_kept_view``)."""
+        view = self._kept_view()
+        return view[1], view[2]
+
+    def _kept_view(self) -> tuple[float, tuple[list[tx.Brand], dict[str, set[str]], dict[str, Organisation]],
+                                  list[_Template], dict[bytes, str]]:
+        """What messages and payments are read against: names and domains, verified templates, and
+        verified COD accounts and wallets (digest → operator), read at most every ``REGISTRY_SECONDS``
+        (message checks and screening are hot paths: several workers see a newly verified template or
+        channel within that time; this worker at once, since its own template changes drop it)."""
         kept = self._kept
         now = time.monotonic()
         if kept is not None and now - kept[0] < REGISTRY_SECONDS:
-            return kept[1], kept[2]
-        brands, verified = self._brands(), self._verified()
-        self._kept = (now, brands, verified)
-        return brands, verified
+            return kept
+        with self.db.read_session() as s:
+            cod = {digest: _short_name(org) for digest, org in s.execute(
+                select(Indicator.digest, Organisation)
+                .join(OfficialChannel, OfficialChannel.indicator_id == Indicator.id)
+                .join(Organisation, Organisation.id == OfficialChannel.org_id)
+                .where(OfficialChannel.status == "verified",
+                       OfficialChannel.kind.in_(("cod_account", "ewallet")))).all()}
+        view = (now, self._brands(), self._verified(), cod)
+        self._kept = view
+        return view
 
     def _brands(self) -> tuple[list[tx.Brand], dict[str, set[str]], dict[str, Organisation]]:
         """Every organisation's names (code, name, verified SMS brandnames and pages) and verified domains."""
@@ -447,18 +461,16 @@ class Senders:
 
     # -- COD ---------------------------------------------------------------------------------------
     def registered_cod(self, type_: str, value: str) -> str | None:
-        """The name of the operator whose verified COD account or wallet the normalised ``value`` is."""
+        """The name of the operator whose verified COD account or wallet the normalised ``value`` is
+        (as read at most ``REGISTRY_SECONDS`` ago)."""
         try:
             n = detect(value, type_)
         except InvalidInput:
             return None
-        self.store.ready()
-        with self.db.read_session() as s:
-            ind = self.store.find(s, n)
-            off = self.grader.official(s, ind.id) if ind is not None else None
-        if off is None or off.channel.kind not in ("cod_account", "ewallet"):
+        if n.type not in ("bank_account", "ewallet"):
             return None
-        return _short_name(off.org)
+        self.store.ready()
+        return self._kept_view()[3].get(self.store.digest_of(n))
 
     def cod_danger(self, account_or_wallet: object, *, phone: ProvenPhone | None = None,
                    purpose: str = "cod") -> CodDanger:
