@@ -18,7 +18,7 @@ from postguard.lookalike.normal import skeleton, split_host
 from postguard.lookalike.permutations import FAMILIES, permutations
 
 SHARED_BRANDS = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "brands.tsv"
-BRANDS = {  # a few brands of the kind the issue names (public domains), for tests that need no file
+BRANDS = {  # a few of the most imitated brands (their public domains), for tests that need no file
     "Vietnam Post": ["vnpost.vn", "vietnampost.vn"],
     "Viettel Post": ["viettelpost.com.vn", "viettelpost.vn"],
     "Shopee": ["shopee.vn", "shopee.com"],
