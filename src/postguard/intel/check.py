@@ -183,15 +183,7 @@ class CheckService:
         known = self.store.known
         generation = known.generation  # before looking: a change meanwhile voids what is kept
         n = detect(raw, type)
-        targets = [n]
-        hit = self.brands.match(n.host) if n.type in ("url", "domain") and n.host else None
-        if n.type == "url" and n.domain:
-            # The link, its host and its registrable domain: a report or an official entry on any counts.
-            for host in dict.fromkeys(h for h in (n.host, n.domain) if h):
-                try:
-                    targets.append(norm_domain(host))
-                except InvalidInput:
-                    pass
+        targets, hit = self._targets(n)
         digests = [self.store.digest_of(t) for t in targets]
         may_know = known.may_know
         for d in digests:
@@ -200,10 +192,9 @@ class CheckService:
         # nothing stored under any of them (the common case): no query, no write, no log
         return CheckPlan(n, targets, digests, unknown_answer(n, targets), False, generation, hit)
 
-    def quiet_answer(self, n: Normal) -> dict:
-        """The answer ``check`` gives for the normal form ``n``, without the rate limiter and without
-        counting or writing anything: for a service that reads the indicators of a pasted message
-        (limited once per message by its caller). Read-only: nothing about ``n`` is stored or logged."""
+    def _targets(self, n: Normal) -> tuple[list[Normal], Hit | None]:
+        """What a lookup of ``n`` reads: ``n``, and for a link its host and registrable domain (a report
+        or an official entry on any counts); and the brand a link's or domain's host imitates."""
         targets = [n]
         hit = self.brands.match(n.host) if n.type in ("url", "domain") and n.host else None
         if n.type == "url" and n.domain:
@@ -212,6 +203,13 @@ class CheckService:
                     targets.append(norm_domain(host))
                 except InvalidInput:
                     pass
+        return targets, hit
+
+    def quiet_answer(self, n: Normal) -> dict:
+        """The answer ``check`` gives for the normal form ``n``, without the rate limiter and without
+        counting or writing anything: for a service that reads the indicators of a pasted message
+        (limited once per message by its caller). Read-only: nothing about ``n`` is stored or logged."""
+        targets, hit = self._targets(n)
         digests = [self.store.digest_of(t) for t in targets]
         generation = self.store.known.generation
         if any(self.store.known.may_know(d) for d in digests):
