@@ -40,8 +40,18 @@ KNOWN_BRANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Agribank", ("agribank.com.vn",)), ("Techcombank", ("techcombank.com", "techcombank.com.vn")),
     ("MB Bank", ("mbbank.com.vn",)), ("ACB", ("acb.com.vn",)), ("VPBank", ("vpbank.com.vn",)),
     ("TPBank", ("tpb.vn",)), ("Sacombank", ("sacombank.com.vn",)), ("MoMo", ("momo.vn",)),
-    ("ZaloPay", ("zalopay.vn",)), ("Viettel", ("viettel.vn", "viettel.com.vn")), ("Vinaphone", ("vinaphone.com.vn",)),
-    ("MobiFone", ("mobifone.vn",)), ("EVN", ("evn.com.vn", "cskh.evn.com.vn")), ("VNeID", ("vneid.gov.vn",)),
+    ("ZaloPay", ("zalopay.vn",)), ("Viettel", ("viettel.vn", "viettel.com.vn", "vietteltelecom.vn")),
+    ("Vinaphone", ("vinaphone.com.vn", "vnpt.com.vn", "vnpt.vn")), ("VNPT", ("vnpt.com.vn", "vnpt.vn")),
+    ("MobiFone", ("mobifone.vn", "mobifone.com.vn")),
+    ("EVN", ("evn.com.vn", "evnhanoi.vn", "evnhcmc.vn", "evnspc.vn", "evncpc.vn", "evnnpc.vn")),
+    ("VNeID", ("vneid.gov.vn",)),
+    # English-speaking carriers, couriers and services scams imitate
+    ("USPS", ("usps.com",)), ("FedEx", ("fedex.com",)), ("DHL", ("dhl.com", "dhl.de", "dhl.co.uk", "dhl.com.au")),
+    ("Royal Mail", ("royalmail.com",)), ("Evri", ("evri.com",)), ("Hermes", ("evri.com", "myhermes.co.uk")),
+    ("Australia Post", ("auspost.com.au",)), ("AusPost", ("auspost.com.au",)), ("Canada Post", ("canadapost.ca",)),
+    ("Amazon", ("amazon.com", "amazon.co.uk", "amazon.com.au", "amazon.ca")), ("PayPal", ("paypal.com",)),
+    ("Apple", ("apple.com", "icloud.com")), ("Netflix", ("netflix.com",)), ("myGov", ("my.gov.au",)),
+    ("HMRC", ("gov.uk",)), ("E-ZPass", ("e-zpassny.com", "ezpassnj.com", "ezpassva.com")),
 )
 
 _LINK = re.compile(r"(?i)(?<![@\w.\-])(?:(?:https?|hxxps?)://[^\s<>\"'`]+|www\.[^\s<>\"'`]+|"

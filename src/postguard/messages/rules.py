@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from postguard.lookalike.match import FREE_HOSTS
+from postguard.lookalike.score import RISKY_TLDS
 from postguard.messages.text import fold
 from postguard.messages.indicators import Found
 
@@ -25,6 +27,7 @@ class Rule:
     pattern: re.Pattern[str] | None = None
     negatable: bool = False  # a "do not ..." just before the match voids it
     hints: tuple[str, ...] = ()  # a match needs one of these in the text: cheap to rule out
+    also: re.Pattern[str] | None = None  # and this must match somewhere in the text too
 
 
 def _re(*alternatives: str) -> re.Pattern[str]:
@@ -50,8 +53,11 @@ TEXT_RULES: tuple[Rule, ...] = (
          "Asks for a storage, release, re-delivery or customs fee: a common scam.",
          _re(r"phi\s(?:luu\skho|luu\stru|luu\shang|giai\sphong|thong\squan|giao\slai|phat\slai|hai\squan|"
              r"boi\sthuong|kich\shoat|mo\skhoa|xac\sminh|bao\shiem\sdon|van\schuyen\sphat\ssinh|dong\sbang|bao\sluu)",
-             r"(?:storage|release|redelivery|re delivery|customs|clearance|holding|unlock|activation)\s(?:fee|charge)s?"),
-         hints=("phi", "fee", "charge")),
+             r"(?:storage|release|redelivery|re delivery|customs|clearance|holding|unlock|activation|service|shipping|"
+             r"late)\s(?:fee|charge)s?",
+             r"(?:unpaid|outstanding|overdue)\s(?:\S+\s){0,2}(?:toll|shipping|postage|fee|balance|fine|invoice)\w*",
+             r"(?:additional|extra)\s(?:postage|shipping|delivery)", r"postage due"),
+         hints=("phi", "fee", "charge", "unpaid", "outstanding", "overdue", "postage", "shipping")),
     Rule("membership", 0.6,
          "Nói về \"hủy thành viên\", \"gói hội viên shipper\" hay bảo hiểm đơn: người giao hàng không có gói nào như vậy.",
          "Talks of cancelling a shipper 'membership' or order insurance: couriers have no such thing.",
@@ -83,8 +89,11 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule("urgency", 0.2,
          "Thúc giục gấp, đặt hạn chót để bạn không kịp kiểm tra.",
          "Pushes you to hurry, with a deadline so that you do not check.",
-         _re(r"gap", r"khan cap", r"ngay lap tuc", r"trong vong \d+\s?(?:gio|phut|h)", r"truoc \d+\s?(?:h|gio)",
+         # "gap" is gấp (urgent) but also gặp (to meet): only after a verb or "cần", "rất"
+         _re(r"(?:can|rat|xu ly|lien he|chuyen|chuyen khoan|thanh toan|xac nhan|nop|dong|tra|goi|phan hoi) gap",
+             r"(?:tien|phi|ngay|viec) gap", r"gap rut", r"khan cap", r"ngay lap tuc", r"trong vong \d+\s?(?:gio|phut|h)", r"truoc \d+\s?(?:h|gio)",
              r"han chot", r"lan cuoi", r"cuoi cung", r"immediately", r"urgent\w*", r"within \d+ (?:hours?|minutes?)",
+             r"(?:further )?action (?:is )?required", r"required to (?:accept|release|receive|avoid)",
              r"last (?:chance|notice|warning)", r"act now")),
     Rule("threat", 0.3,
          "Đe dọa hủy đơn, khóa tài khoản, phạt hay báo công an.",
@@ -96,7 +105,106 @@ TEXT_RULES: tuple[Rule, ...] = (
          "Báo trúng thưởng, quà tặng hay hoàn tiền bất ngờ.",
          "Announces an unexpected prize, gift or refund.",
          _re(r"trung thuong", r"trung giai", r"qua tang tri an", r"tri an khach hang", r"nhan qua", r"hoan tien",
-             r"you (?:have |ve )?won", r"prize", r"free gift", r"claim your")),
+             r"qua tang tien mat", r"(?:gui|tang|tra)\s(?:\S+\s){0,3}(?:quy khach|ban)\s(?:\S+\s){0,2}so tien",
+             r"nhan thuong", r"khach hang may man", r"tax refund", r"(?:outstanding|pending) refund",
+             r"you (?:have |ve )?won", r"prize", r"free gift", r"claim your", r"(?:we )?owe you",
+             r"(?:refund|reimbursement|rebate)\s(?:\S+\s){0,8}(?:click|claim|receive|link|tap)")),
+    Rule("points_expiry", 0.5,
+         "Báo điểm thưởng sắp hết hạn, giục đổi quà qua đường link: chiêu lừa lấy thông tin thẻ.",
+         "Says your reward points are about to expire and must be redeemed through a link: a card-phishing trick.",
+         _re(r"diem (?:thuong|tich luy)\s(?:\S+\s){0,8}(?:het han|doi|quy doi)",
+             r"(?:doi|quy doi)\s(?:\S+\s){0,3}diem", r"(?:reward |loyalty )?points?\s(?:\S+\s){0,6}(?:expir\w*|redeem\w*)",
+             r"redeem\s(?:\S+\s){0,3}points"),
+         hints=("diem", "point")),
+    Rule("emergency_money", 0.55,
+         "Báo người thân gặp tai nạn, cấp cứu và đòi chuyển tiền gấp: hãy gọi trực tiếp cho người thân trước.",
+         "Says a relative had an accident or is in hospital and asks for money at once: call them directly first.",
+         _re(r"tai nan", r"cap cuu", r"nhap vien", r"hon me", r"chan thuong", r"benh vien", r"accident",
+             r"hospital", r"emergency"),
+         hints=("tai nan", "cap cuu", "vien", "hon me", "chan thuong", "accident", "hospital", "emergency"),
+         also=_re(r"chuyen (?:tien|khoan)", r"chuyen (?:\S+\s){0,2}(?:tien|khoan)", r"gui tien", r"ung tien",
+                  r"nop tien", r"dong tien", r"tien (?:vien phi|phau thuat|mo)", r"(?:send|transfer|wire) (?:\S+\s){0,3}money",
+                  r"pay\w*")),
+    Rule("new_number", 0.45,
+         "Người quen báo \"đổi số\", \"điện thoại hỏng\" từ một số lạ: thường là mở đầu của lừa mượn tiền. Hãy gọi số cũ.",
+         "A relative texting from a \"new number\" or a \"broken phone\": the usual start of a money request. Call "
+         "their old number.",
+         _re(r"(?:doi|moi doi|dung|phai dung) so(?: moi| nay)", r"so moi cua", r"dien thoai (?:\S+\s){0,2}(?:hong|het tien|"
+             r"mat|bi mat|bi hong)",
+             r"(?:my |this is my |got a )?new (?:phone|number|mobile)", r"temporary number",
+             r"(?:my |old )?phone (?:is |has |got )?(?:broken|lost|dead|crashed|died|broke)", r"dropped (?:my|mine)",
+             r"texting (?:you )?(?:off|from) (?:a|my) (?:mate|friend)", r"save (?:this|my) (?:new )?(?:one|number)"),
+         hints=("so", "dien thoai", "phone", "number", "mobile", "dropped", "mate", "friend", "save")),
+    Rule("borrow_money", 0.45,
+         "Người quen nhắn nhờ chuyển tiền, cho mượn tiền hay mua thẻ cào giúp: tài khoản của họ có thể đã bị chiếm. "
+         "Hãy gọi điện cho chính người đó.",
+         "A contact asks you to lend or transfer money, or buy top-up cards for them: their account may be hijacked. "
+         "Call them first.",
+         _re(r"(?:cho|nho)\s(?:\S+\s){0,2}(?:muon|vay)\s(?:\S+\s){0,2}(?:tien|\d+\s?(?:k|trieu|tr|nghin|cu))",
+             r"muon (?:\S+\s){0,2}\d+\s?(?:k|trieu|tr|nghin|cu)", r"(?:chuyen|ung|mua|nap)\s(?:\S+\s){0,3}giup",
+             r"(?:lend|loan) me", r"(?:buy|get) (?:me )?(?:some )?(?:gift ?cards?|vouchers?|itunes)"),
+         hints=("muon", "vay", "giup", "lend", "loan", "gift", "voucher", "itunes")),
+    Rule("wrong_transfer", 0.5,
+         "Nhắn \"chuyển nhầm\" rồi đòi trả lại: hãy báo ngân hàng, đừng tự chuyển trả theo lời người lạ.",
+         "Claims a mistaken transfer and asks for it back: tell your bank, do not send it back yourself.",
+         _re(r"chuyen nham", r"nham (?:so )?tai khoan", r"(?:sent|transferred) (?:\S+\s){0,3}(?:by mistake|wrongly|in error)"),
+         hints=("nham", "mistake", "wrongly", "error")),
+    Rule("fund_recovery", 0.6,
+         "Hứa lấy lại tiền đã bị lừa: đây là lừa đảo lần hai. Chỉ công an mới giải quyết việc này.",
+         "Promises to recover money lost to scams: a second scam. Only the police handle this.",
+         _re(r"lay lai (?:\S+\s){0,2}tien", r"thu hoi (?:\S+\s){0,2}tien", r"ho tro (?:\S+\s){0,2}nan nhan",
+             r"recover (?:\S+\s){0,2}(?:funds|money|losses)"),
+         hints=("tien", "nan nhan", "recover")),
+    Rule("job_offer", 0.45,
+         "Mời làm việc online, \"làm tại nhà\", việc nhẹ lương cao hay ăn hoa hồng: kiểu lừa đảo tuyển dụng phổ biến.",
+         "Offers easy paid work from home or commissions: a common job scam.",
+         _re(r"(?:tuyen|can|tim)\s(?:\S+\s){0,4}(?:nhan vien|ctv|cong tac vien)", r"lam (?:viec )?tai nha",
+             r"viec nhe luong cao", r"hoa hong", r"kiem (?:them )?(?:\d+|tien)", r"thu nhap (?:len|tu|\d)",
+             r"work from home", r"part time (?:job|work)", r"earn (?:\$|up to|\d)", r"(?:daily|weekly) (?:pay|income)"),
+         hints=("nhan vien", "ctv", "cong tac", "tai nha", "luong", "hoa hong", "kiem", "thu nhap", "work", "part time",
+                "earn", "pay", "income")),
+    Rule("verify_link", 0.4,
+         "Bảo bấm vào đường link để xác thực, cập nhật hay mở khóa tài khoản: ngân hàng, nhà mạng thật không làm vậy.",
+         "Asks you to follow a link to verify, update or unlock your account: banks and carriers do not.",
+         _re(r"(?:truy cap|bam|nhan|click|vao|tai)\s(?:\S+\s){0,6}(?:xac thuc|xac minh|cap nhat|mo khoa|kich hoat|"
+             r"kiem tra|huy|dang nhap|nhan)",
+             r"(?:xac thuc|xac minh|cap nhat|mo khoa|kich hoat|dang nhap)\s(?:\S+\s){0,8}(?:tai|qua|theo|vao)"
+             r"\s(?:\S+\s){0,3}(?:link|lien ket|duong dan|website|trang)",
+             r"(?:click|tap|follow|visit|open|go to)\s(?:\S+\s){0,6}(?:verify|confirm|update|unlock|reactivate|secure|"
+             r"restore|review|reschedule|claim|pay|receive)",
+             r"(?:verify|confirm|update|unlock|reactivate|secure|restore|reschedule|pay)\s(?:\S+\s){0,8}"
+             r"(?:link|here|below|at|via)"),
+         hints=("link", "lien ket", "duong dan", "website", "trang", "truy cap", "bam", "nhan", "click", "tap",
+                "follow", "visit", "here", "below")),
+    Rule("account_locked", 0.3,
+         "Báo tài khoản, thẻ hay SIM bị khóa, tạm ngưng để bạn hoảng mà làm theo.",
+         "Says your account, card or SIM is locked or suspended, so that you act in a panic.",
+         _re(r"(?:tai khoan|the|sim|thue bao|ung dung)\s(?:\S+\s){0,5}(?:bi|se bi|da bi)\s(?:\S+\s){0,2}"
+             r"(?:khoa|tam khoa|dong bang|vo hieu|ngung|tam ngung|dinh chi|han che)",
+             r"(?:account|card|id|sim)\s(?:\S+\s){0,4}(?:locked|suspended|restricted|disabled|blocked|frozen|"
+             r"deactivated|on hold)",
+             r"(?:suspend|lock|disable|block|deactivate|freeze|close)\w*\s(?:\S+\s){0,3}(?:account|card|id|sim)"),
+         hints=("khoa", "dong bang", "vo hieu", "ngung", "dinh chi", "han che", "lock", "suspend", "restrict", "disable",
+                "block", "frozen", "deactivat", "hold")),
+    Rule("delivery_failed", 0.3,
+         "Báo giao hàng không thành công hay cần hẹn lại: kẻ gian dùng cớ này để dẫn tới link hay đòi phí.",
+         "Says a delivery failed or must be rescheduled: the usual pretext for a link or a fee.",
+         _re(r"(?:unable|failed|could not|couldn t|cannot|can t|was not able) (?:\S+\s){0,2}(?:to )?deliver\w*",
+             r"missed (?:your )?(?:delivery|parcel)", r"delivery (?:attempt )?(?:failed|unsuccessful)",
+             r"(?:needs|need) to be rescheduled", r"(?:giao|phat)(?: hang)? khong thanh cong",
+             r"khong (?:the )?giao (?:duoc|hang)"),
+         hints=("deliver", "missed", "reschedul", "thanh cong", "giao")),
+    Rule("sextortion", 0.6,
+         "Dọa tung video, hình ảnh nhạy cảm để tống tiền: đừng trả tiền, hãy báo công an.",
+         "Threatens to publish intimate videos or images unless you pay: do not pay, report it.",
+         _re(r"(?:porn|adult|xxx) (?:web ?)?sites?", r"webcam", r"(?:bitcoin|btc) (?:wallet|address)",
+             r"(?:video|clip|hinh anh) (?:\S+\s){0,3}(?:nhay cam|khoa than)"),
+         hints=("porn", "adult", "xxx", "webcam", "bitcoin", "btc", "nhay cam", "khoa than")),
+    Rule("press_key", 0.4,
+         "Cuộc gọi hay tin tự động bảo bấm phím để gặp \"tổng đài viên\": kiểu lừa đảo bằng cuộc gọi tự động.",
+         "An automated message that asks you to press a key to reach an 'operator': a robocall scam.",
+         _re(r"(?:nhan|bam|an) phim \d", r"press (?:\d|one|two|nine)"),
+         hints=("phim", "press")),
     Rule("shortener", 0.2,
          "Dùng đường link rút gọn che giấu địa chỉ thật.",
          "Uses a shortened link that hides where it goes.",
@@ -131,11 +239,24 @@ PERSONAL_ACCOUNT = Rule("personal_account", 0.55,
 HOLDER_MISMATCH = Rule("holder_mismatch", 0.7,
                        "Chủ tài khoản \"{holder}\" không phải là {brand}.",
                        "The account holder \"{holder}\" is not {brand}.")
+RISKY_LINK = Rule("risky_link", 0.45,
+                  "Đường link {host} nằm trên tên miền hay dịch vụ miễn phí mà các trang lừa đảo hay dùng.",
+                  "The link {host} is on a domain ending or free hosting that scam sites favour.")
 OFFICIAL_LINK = Rule("official_link", -0.5,
                      "Đường link nằm trên trang chính thức của {brand}.",
                      "The link is on {brand}'s official site.")
-RULES: tuple[Rule, ...] = (*TEXT_RULES, LINK_NOT_OFFICIAL, LOOKALIKE, REPORTED, SUSPICIOUS_LINK, PERSONAL_ACCOUNT,
-                           HOLDER_MISMATCH, OFFICIAL_LINK)
+RULES: tuple[Rule, ...] = (*TEXT_RULES, LINK_NOT_OFFICIAL, LOOKALIKE, REPORTED, SUSPICIOUS_LINK, RISKY_LINK,
+                           PERSONAL_ACCOUNT, HOLDER_MISMATCH, OFFICIAL_LINK)
+# Free hosts whose sites are subdomains (``shopee-vn.weebly.com``); Google's and Wix's own hosts are many.
+_SITE_HOSTS = FREE_HOSTS - {"google.com", "wix.com"}
+_IP_HOST = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$|^\[?[0-9a-f:]+\]?$")
+
+
+def risky_host(host: str) -> bool:
+    """A host on a top-level domain scam sites favour, on free hosting, or an IP address."""
+    tld = host.rsplit(".", 1)[-1]
+    site = any(host.endswith("." + f) and host != "www." + f for f in _SITE_HOSTS)
+    return tld in RISKY_TLDS or site or bool(_IP_HOST.match(host))
 
 # The holder's name as written after "CTK", "chủ tài khoản", "account name"...: upper-case words.
 _HOLDER = re.compile(r"(?i:\b(?:chủ tài khoản|chu tai khoan|ctk|tên tài khoản|ten tai khoan|tên tk|ten tk|"
@@ -170,6 +291,8 @@ def text_flags(folded: str) -> list[Rule]:
     for rule in TEXT_RULES:
         if rule.hints and not any(h in folded for h in rule.hints):
             continue
+        if rule.also is not None and not rule.also.search(folded):
+            continue
         for m in rule.pattern.finditer(folded) if rule.pattern is not None else ():
             if rule.negatable and _NEGATION.search(folded[max(0, m.start() - 40) : m.start()]):
                 continue
@@ -178,8 +301,13 @@ def text_flags(folded: str) -> list[Rule]:
     return out
 
 
+# Government domains: only public bodies can register under them, so a link there is no impostor's.
+_GOVERNMENT = (".gov.vn", ".gov", ".gov.uk", ".gov.au", ".gc.ca")
+
+
 def _registrable_in(domain: str | None, official: tuple[str, ...]) -> bool:
-    return bool(domain) and any(domain == o or domain.endswith("." + o) for o in official)  # type: ignore[union-attr]
+    return bool(domain) and (any(domain == o or domain.endswith("." + o) for o in official)  # type: ignore[union-attr]
+                             or domain.endswith(_GOVERNMENT))  # type: ignore[union-attr]
 
 
 def reasons(folded: str, found: list[Found], lang: str, text: str = "") -> list[dict]:
@@ -198,6 +326,10 @@ def reasons(folded: str, found: list[Found], lang: str, text: str = "") -> list[
                 continue
             if a is not None and a["verdict"] == "suspicious" and "link" in a:
                 out.append(_reason(SUSPICIOUS_LINK, lang, host=host))
+            elif not (a is not None and a["verdict"] == "official") and risky_host(host) \
+                    and "risky_link" not in seen:
+                seen.add("risky_link")
+                out.append(_reason(RISKY_LINK, lang, host=host))
             official_here = named is not None and _registrable_in(f.normal.domain, named.official)
             if named is not None and not official_here and not (a is not None and a["verdict"] == "official") \
                     and "link_not_official" not in seen:

@@ -25,8 +25,10 @@ from postguard.messages.rules import language, reasons, rule_probability
 from postguard.messages.text import bounded, fold, fold_slang, is_message
 from postguard.senders.service import TemplateMatch
 
-SCAM_AT, SUSPICIOUS_AT = 0.8, 0.5
-MODEL_SHARE = 0.75  # the model alone makes a message suspicious at most: a scam needs a red flag too
+# The score is the model's probability and the red flags combined as independent evidence, scaled down
+# by the genuine cues; the cut-offs are chosen by cross-validation on the public corpus
+# (docs/benchmarks.md, "Accuracy on real messages").
+SCAM_AT, SUSPICIOUS_AT = 0.65, 0.5
 MODEL_REASON_AT = 0.6
 HEADLINES = {
     "scam": ("Very likely a scam. Do not transfer money, share codes or install anything.",
@@ -152,7 +154,7 @@ class MessageService:
         if p_model >= MODEL_REASON_AT:
             rs.append({"code": "wording", "text": WORDING[1] if lang == "vi" else WORDING[0], "text_vi": WORDING[1],
                        "text_en": WORDING[0], "weight": round(p_model, 2)})
-        score = (1.0 - (1.0 - MODEL_SHARE * p_model) * (1.0 - positive)) * down
+        score = (1.0 - (1.0 - p_model) * (1.0 - positive)) * down
         label = label_of(score)
         head_en, head_vi = HEADLINES[label]
         out = {

@@ -101,8 +101,65 @@ def legit(r: random.Random) -> str:
         "Cảm ơn bạn đã mua hàng. Mã giảm giá cho lần sau sẽ có trong ứng dụng của cửa hàng.",
         "VNeID: Tai khoan dinh danh dien tu cua ban da duoc kich hoat muc 2. Khong cung cap ma kich hoat "
         "cho bat ky ai.",
+        *_more_legit(r, bank, courier, site, carrier, otp),
     ]
     return r.choice(templates)
+
+
+def _more_legit(r: random.Random, bank: str, courier: str, site: str, carrier: str, otp: str) -> list[str]:
+    """Genuine notices of other shapes: balance alerts, sign-in codes, bills, appointments, promotions a
+    bank or shop really sends, and English ones."""
+    amount = f"{r.randint(1, 500) * 1000:,}"
+    hhmm = f"{r.randint(0, 23):02d}:{r.randint(0, 59):02d}"
+    service = r.choice(["Google", "Microsoft", "Facebook", "Zalo", "Grab", "Be", "Tiki", "Lazada", "WhatsApp"])
+    return [
+        f"{bank}: So du TK {_digits(r, 4)}xxxx{_digits(r, 2)} giam {amount}VND vao {_when(r)} {hhmm}. So du: "
+        f"{r.randint(1, 9999) * 1000:,}VND. ND: thanh toan hoa don dien",
+        f"TK {_digits(r, 3)}...{_digits(r, 3)} | GD: -{amount}VND | {_when(r)}/2025 {hhmm} | SD: "
+        f"{r.randint(1, 9999) * 1000:,}VND | ND: {r.choice(['mua sam', 'tien nha', 'chuyen tien an trua', 'QR pay'])}",
+        f"{bank} thông báo: Thẻ ghi nợ ****{_digits(r, 4)} thanh toán {amount} VND tại "
+        f"{r.choice(['CIRCLE K', 'WINMART', 'HIGHLANDS', 'GRAB', 'SHOPEE'])} lúc {hhmm} {_when(r)}.",
+        f"{otp} la ma xac minh {service} cua ban. Ma het han sau 10 phut.",
+        f"G-{otp} is your Google verification code.",
+        f"Your {service} code is {otp}. Don't share it with anyone.",
+        f"[{service}] Ma xac thuc dang nhap cua ban la {otp}. Vui long khong chia se ma nay.",
+        f"{bank} uu dai: Hoan tien 10% toi da {r.choice(['100.000', '200.000', '500.000'])}d khi thanh toan bang "
+        f"the tai sieu thi den het {_when(r)}. Chi tiet tai website chinh thuc cua ngan hang hoac ung dung {bank}.",
+        f"{carrier}: Uu dai nap the ngay {_when(r)}: tang 20% gia tri the nap. Chi tiet goi 18008098 (mien phi).",
+        f"{carrier}: Goi cuoc cua Quy khach se het han vao {_when(r)}. De gia han, soan GH gui 191 hoac dung "
+        f"ung dung cua nha mang. Tran trong.",
+        f"Cuoc dien thoai thang {r.randint(1, 12)} cua thue bao {_phone(r)[:6]}xxxx la {amount}d. Thanh toan "
+        f"truoc ngay {_when(r)} de khong gian doan dich vu.",
+        f"Nuoc sach thong bao: tien nuoc ky {r.randint(1, 12)}/2025 cua danh ba {_digits(r, 8)} la {amount} dong.",
+        f"Phong kham nhac lich hen kham cua Quy khach luc {hhmm} ngay {_when(r)}. Vui long den truoc 15 phut.",
+        f"Lịch tiêm chủng của bé vào {hhmm} ngày {_when(r)} tại trạm y tế phường. Mang theo sổ tiêm.",
+        f"{courier}: Đơn hàng {_waybill(r)} đã được giao thành công. Đánh giá dịch vụ trong ứng dụng {courier}.",
+        f"{courier}: Bưu tá đã phát không thành công bưu gửi {_waybill(r)} do không liên lạc được. Bưu gửi sẽ "
+        f"được phát lại vào ngày mai, không thu thêm phí.",
+        f"[{courier}] Don {_waybill(r)} du kien giao {_when(r)} tu {r.randint(8, 12)}h-{r.randint(13, 18)}h. "
+        f"Theo doi tai {site}.",
+        f"Tiki: Don hang #{_digits(r, 9)} da duoc xac nhan. Du kien giao {_when(r)}.",
+        f"Grab: Chuyen xe cua ban voi tai xe {r.choice(_FIRST)} ({r.choice(['51F', '30H', '29A'])}-{_digits(r, 5)}) "
+        f"dang den. Cam on ban da dung Grab.",
+        f"BHXH Viet Nam: So BHXH {_digits(r, 4)}xxxxxx da duoc ghi nhan dong den thang {r.randint(1, 12)}/2025. "
+        f"Tra cuu tai ung dung VssID.",
+        f"Truong THCS thong bao: hoc sinh nghi hoc ngay {_when(r)} do ky thi. Phu huynh luu y.",
+        f"Your {r.choice(['USPS', 'Royal Mail', 'DHL', 'FedEx', 'Australia Post'])} parcel {_waybill(r)} has been "
+        f"delivered to your front door at {hhmm}.",
+        f"Your order #{_digits(r, 8)} has shipped and is expected {r.choice(['Monday', 'Tuesday', 'Friday'])}. "
+        f"Track it in the app.",
+        f"{bank}: A payment of ${r.randint(5, 300)}.{_digits(r, 2)} was made with your card ending "
+        f"{_digits(r, 4)} at {hhmm}. If you don't recognise it, call the number on the back of your card.",
+        f"Reminder: your dental appointment is on {_when(r)} at {hhmm}. Reply C to confirm or call the practice "
+        f"to rebook.",
+        "Your prescription is ready to collect from the pharmacy.",
+        f"Your electricity bill of ${r.randint(40, 300)}.{_digits(r, 2)} is due on {_when(r)}. Pay in your online "
+        f"account or by direct debit. No action needed if you pay by direct debit.",
+        f"Hi, your driver will arrive between {r.randint(8, 12)} and {r.randint(13, 18)} today with your parcel. "
+        f"No signature needed.",
+        f"We've received your payment of ${r.randint(10, 200)}.00. Thank you.",
+        f"Your {service} password was changed. If this was you, you can ignore this message.",
+    ]
 
 
 def scam(r: random.Random) -> str:
