@@ -109,7 +109,7 @@ def train(rows: Iterable[tuple[str, str] | tuple[str, str, float]], *, epochs: i
         feats.append(features(model_text(row[1])))
         y = 1.0 if row[0] in ("scam", "suspicious") else 0.0
         ys.append(y)
-        ws.append((float(row[2]) if len(row) > 2 else 1.0) * (1.0 if y else LEGIT_WEIGHT))  # type: ignore[misc]
+        ws.append((float(row[2]) if len(row) > 2 else 1.0) * (1.0 if y else LEGIT_WEIGHT))
     if not feats:
         raise ValueError("no training rows")
     lengths = np.array([len(f) for f in feats])
