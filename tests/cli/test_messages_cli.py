@@ -74,22 +74,36 @@ def test_eval_prints_per_language_metrics(run, tmp_path):  # noqa: F811
     f = tmp_path / "gold.tsv"
     f.write_text("label\tlanguage\ttext\n"
                  f"scam\tvi\t{SCAM}\nlegit\tvi\t{LEGIT}\n"
+                 "legit\tvi\tĐơn hàng của bạn đã được giao thành công. Cảm ơn bạn.\n"
                  "legit\ten\tYour parcel was delivered. Thank you.\n"
                  "scam\ten\tPay the redelivery fee now at http://spx-vn.top or your parcel will be returned\n",
                  encoding="utf-8")
     code, out, _ = run("messages", "eval", str(f))
     m = json.loads(out)
-    assert code == 0 and set(m) == {"vi", "en"}
+    assert code == 0 and set(m) == {"vi", "vi_no_diacritics", "en"}
     for lang in m.values():
         assert {"macro_f1", "labels", "count"} <= lang.keys()
         assert all({"precision", "recall", "f1"} <= v.keys() for v in lang["labels"].values())
-    assert m["vi"]["macro_f1"] == 1.0
+    assert m["vi"]["macro_f1"] == 1.0 and m["vi_no_diacritics"]["count"] == 1
     f.write_text("label\tlanguage\ttext\nmaybe\tvi\tx\n", encoding="utf-8")
     code, _, err = run("messages", "eval", str(f))
     assert code != 0 and "label" in err and "line 2" in err
     f.write_text("text\nx\n", encoding="utf-8")
     code, _, err = run("messages", "eval", str(f))
     assert code != 0 and "'label'" in err
+
+
+def test_eval_cross_validates(run, tmp_path):  # noqa: F811
+    """``--folds K`` measures models that never saw the rows they label: a corpus of one repeated
+    scam and one repeated genuine notice is learnt, whatever the fold."""
+    f = tmp_path / "gold.tsv"
+    rows = [f"scam\tvi\t{SCAM} {i}" for i in range(6)] + [f"legit\tvi\t{LEGIT} {i}" for i in range(6)]
+    f.write_text("label\tlanguage\ttext\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    code, out, _ = run("messages", "eval", "--folds", "3", str(f))
+    m = json.loads(out)
+    assert code == 0 and m["vi"]["count"] == 12 and m["vi"]["accuracy"] == 1.0
+    code, _, err = run("messages", "eval", "--folds", "1", str(f))
+    assert code != 0 and "--folds" in err
 
 
 def test_train_writes_a_model_that_loads(run, tmp_path):  # noqa: F811

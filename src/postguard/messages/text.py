@@ -63,6 +63,12 @@ def _strip_table() -> dict[int, int | None]:
 _STRIP = _strip_table()
 
 
+def strip_diacritics(text: str) -> str:
+    """``text`` as typed without a Vietnamese keyboard: the same letters and case, no tone or vowel
+    marks, ``đ`` as ``d`` (``Bưu phẩm`` → ``Buu pham``)."""
+    return unicodedata.normalize("NFC", text.translate(_STRIP))
+
+
 def fold(text: str) -> str:
     """Lower-case ASCII words without diacritics, separated by one space."""
     quick = text.translate(_STRIP)
