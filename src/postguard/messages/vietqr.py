@@ -28,7 +28,10 @@ MAX_SIDE = 4096
 
 # BINs of banks that are not in ``postguard.intel.banks`` (which has the banks people name in text).
 # Source: the NAPAS member list as published for VietQR (vietqr.io ``/v2/banks``, the ``bin`` field),
-# as of 2025; the six digits are the NAPAS bank identification numbers of the account's bank.
+# as of 2025; the six digits are the NAPAS bank identification numbers of the account's bank. Every
+# entry was checked against several independent published copies of that list (with its
+# cdn.vietqr.io logo links); some hand-made copies swap the two wallets: 971005 is Viettel Money
+# (code VTLMONEY) and 971011 VNPT Money in the list itself.
 EXTRA_BINS: dict[str, str] = {
     "970424": "Shinhan Bank",
     "970457": "Woori Bank",
