@@ -244,6 +244,8 @@ LEGIT = [
     "Ma OTP cua Quy khach la 482913, hieu luc 5 phut. Tuyet doi KHONG cung cap ma nay cho bat ky ai, ke ca "
     "nhan vien ngan hang.",
     "Vietcombank: TK 0071xxx123 +1,500,000VND luc 09:12 12/05. SD: 3,200,000VND. ND: tien nha",
+    "TK 1033xxx702 +50,000VND luc 26-12 09:01. SD 340,000VND. Ref MOMO CashOut tu vi MoMo",
+    "Shopee: Nhap ma xac minh 196913 de cap nhat so dien thoai. Ma co hieu luc trong 15 phut.",
     "Viettel: Thue bao 0912 345 678 da duoc gia han goi cuoc ST90, hieu luc den 30/06. Chi tiet LH 18008098.",
     "EVN thong bao tien dien thang 5 cua ma KH PE01234567890 la 452,000d. Thanh toan qua ung dung ngan hang.",
     "GHN: Don hang GHN1234567890 dang duoc giao. Buu ta 0912 345 678 se lien he ban hom nay. Tra cuu tai ghn.vn",

@@ -31,7 +31,7 @@ class QuietCheck(Protocol):
 # Brands a message names that the lookalike model may not know (no brands file, an empty registry):
 # couriers, banks and carriers people are impersonated as, with their official registrable domains.
 KNOWN_BRANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("VNPost", ("vnpost.vn",)), ("Viettel Post", ("viettelpost.com.vn", "viettelpost.vn")),
+    ("VNPost", ("vnpost.vn",)), ("Viettel Post", ("viettelpost.com.vn", "viettelpost.vn", "vtp.vn")),
     ("GHN", ("ghn.vn",)), ("Giao Hàng Nhanh", ("ghn.vn",)), ("GHTK", ("ghtk.vn",)),
     ("Giao Hàng Tiết Kiệm", ("ghtk.vn",)), ("J&T Express", ("jtexpress.vn",)), ("Ninja Van", ("ninjavan.co",)),
     ("Shopee", ("shopee.vn",)), ("Shopee Express", ("spx.vn", "shopee.vn")), ("Lazada", ("lazada.vn",)),
@@ -40,7 +40,9 @@ KNOWN_BRANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Agribank", ("agribank.com.vn",)), ("Techcombank", ("techcombank.com", "techcombank.com.vn")),
     ("MB Bank", ("mbbank.com.vn",)), ("ACB", ("acb.com.vn",)), ("VPBank", ("vpbank.com.vn",)),
     ("TPBank", ("tpb.vn",)), ("Sacombank", ("sacombank.com.vn",)), ("MoMo", ("momo.vn",)),
-    ("ZaloPay", ("zalopay.vn",)), ("Viettel", ("viettel.vn", "viettel.com.vn", "vietteltelecom.vn")),
+    ("ZaloPay", ("zalopay.vn",)),
+    ("Viettel", ("viettel.vn", "viettel.com.vn", "vietteltelecom.vn", "vtmoney.vn", "viettelmoney.vn", "vtp.vn")),
+    ("Viettel Money", ("viettelmoney.vn", "vtmoney.vn")), ("VNPT Money", ("vnptmoney.vn", "vnpt.vn")),
     ("Vinaphone", ("vinaphone.com.vn", "vnpt.com.vn", "vnpt.vn")), ("VNPT", ("vnpt.com.vn", "vnpt.vn")),
     ("MobiFone", ("mobifone.vn", "mobifone.com.vn")),
     ("EVN", ("evn.com.vn", "evnhanoi.vn", "evnhcmc.vn", "evnspc.vn", "evncpc.vn", "evnnpc.vn")),

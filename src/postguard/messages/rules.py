@@ -68,7 +68,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule("otp_request", 0.7,
          "Đòi mã OTP hay mã xác thực: không ai được hỏi mã này, kể cả ngân hàng hay bưu điện.",
          "Asks for an OTP or verification code: nobody may ask for it, not even a bank or the post.",
-         _re(r"(?:cung cap|gui|doc|nhap|dua|bao|cho|nhan tin|soan|tra loi|send|share|give|tell|provide|reply with|"
+         _re(r"(?:cung cap|gui|doc|dua|bao|cho|nhan tin|soan|tra loi|send|share|give|tell|provide|reply with|"
              r"read out|forward)\s(?:\S+\s){0,4}(?:ma\s)?(?:otp|xac thuc|xac minh|verification code|code|one time)"),
          negatable=True,
          hints=("otp", "xac", "code", "one time")),
@@ -82,8 +82,8 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule("app_install", 0.45,
          "Bảo tải hay cài một ứng dụng từ đường link: ứng dụng thật chỉ cài từ kho ứng dụng chính thức.",
          "Asks you to download or install an app from a link: real apps come from the official stores only.",
-         _re(r"(?:cai dat|cai|tai|tai ve|download|install)\s(?:\S+\s){0,4}(?:app|ung dung|phan mem|apk|application)",
-             r"apk"),
+         _re(r"(?:cai dat|cai|tai ve|download|install)\s(?:\S+\s){0,4}(?:app|ung dung|phan mem|apk|application)",
+             r"tai (?:ngay |them )?(?:app|ung dung|phan mem|apk|file)", r"apk"),
          negatable=True,
          hints=("app", "ung dung", "phan mem", "apk", "application")),
     Rule("urgency", 0.2,
@@ -91,15 +91,18 @@ TEXT_RULES: tuple[Rule, ...] = (
          "Pushes you to hurry, with a deadline so that you do not check.",
          # "gap" is gấp (urgent) but also gặp (to meet): only after a verb or "cần", "rất"
          _re(r"(?:can|rat|xu ly|lien he|chuyen|chuyen khoan|thanh toan|xac nhan|nop|dong|tra|goi|phan hoi) gap",
-             r"(?:tien|phi|ngay|viec) gap", r"gap rut", r"khan cap", r"ngay lap tuc", r"trong vong \d+\s?(?:gio|phut|h)", r"truoc \d+\s?(?:h|gio)",
-             r"han chot", r"lan cuoi", r"cuoi cung", r"immediately", r"urgent\w*", r"within \d+ (?:hours?|minutes?)",
+             r"(?:tien|phi|ngay|viec) gap", r"gap rut", r"khan cap", r"ngay lap tuc",
+             r"(?<!hieu luc )trong vong \d+\s?(?:gio|phut|h)",
+             r"(?:thanh toan|chuyen khoan|nop|dong|xac nhan|cap nhat|huy|lien he)\s(?:\S+\s){0,4}truoc \d+\s?(?:h|gio)",
+             r"han chot", r"lan cuoi", r"cuoi cung", r"immediately", r"urgent\w*", r"(?<!valid )(?<!expires )within \d+ (?:hours?|minutes?)",
              r"(?:further )?action (?:is )?required", r"required to (?:accept|release|receive|avoid)",
              r"last (?:chance|notice|warning)", r"act now")),
     Rule("threat", 0.3,
          "Đe dọa hủy đơn, khóa tài khoản, phạt hay báo công an.",
          "Threatens cancellation, a locked account, a fine or the police.",
-         _re(r"(?:se|bi)\s(?:\S+\s){0,2}(?:huy|khoa|phat|tieu huy|tra ve|hoan ve|dong bang|xu ly)",
-             r"khoi to", r"xu ly theo phap luat", r"cong an", r"trat tu", r"phap ly", r"will be (?:cancell?ed|returned|"
+         _re(r"(?:se|bi)\s(?!duoc\b)(?:\S+\s){0,2}(?:huy|khoa|phat|tieu huy|tra ve|hoan ve|dong bang|xu ly)",
+             r"khoi to", r"xu ly theo phap luat", r"cong an\s(?:\S+\s){0,3}(?:moi|trieu tap|dieu tra|truy na|bat giu)",
+             r"trat tu", r"phap ly", r"will be (?:cancell?ed|returned|"
              r"destroyed|locked|suspended|blocked|fined)", r"legal action", r"police", r"arrest\w*", r"suspended")),
     Rule("prize", 0.45,
          "Báo trúng thưởng, quà tặng hay hoàn tiền bất ngờ.",
@@ -141,7 +144,7 @@ TEXT_RULES: tuple[Rule, ...] = (
          "A contact asks you to lend or transfer money, or buy top-up cards for them: their account may be hijacked. "
          "Call them first.",
          _re(r"(?:cho|nho)\s(?:\S+\s){0,2}(?:muon|vay)\s(?:\S+\s){0,2}(?:tien|\d+\s?(?:k|trieu|tr|nghin|cu))",
-             r"muon (?:\S+\s){0,2}\d+\s?(?:k|trieu|tr|nghin|cu)", r"(?:chuyen|ung|mua|nap)\s(?:\S+\s){0,3}giup",
+             r"muon (?:\S+\s){0,2}\d+\s?(?:k|trieu|tr|nghin|cu)", r"(?:chuyen|ung tien|mua|nap)\s(?:\S+\s){0,3}giup",
              r"(?:lend|loan) me", r"(?:buy|get) (?:me )?(?:some )?(?:gift ?cards?|vouchers?|itunes)"),
          hints=("muon", "vay", "giup", "lend", "loan", "gift", "voucher", "itunes")),
     Rule("wrong_transfer", 0.55,
@@ -246,8 +249,15 @@ RISKY_LINK = Rule("risky_link", 0.45,
 OFFICIAL_LINK = Rule("official_link", -0.5,
                      "Đường link nằm trên trang chính thức của {brand}.",
                      "The link is on {brand}'s official site.")
+BALANCE_NOTICE = Rule("balance_notice", -0.4,
+                      "Tin có dạng thông báo biến động số dư (tài khoản, số tiền +/−, số dư): kiểu tin ngân hàng gửi thật.",
+                      "Reads like a balance-change notice (account, +/− amount, balance): what banks really send.")
 RULES: tuple[Rule, ...] = (*TEXT_RULES, LINK_NOT_OFFICIAL, LOOKALIKE, REPORTED, SUSPICIOUS_LINK, RISKY_LINK,
-                           PERSONAL_ACCOUNT, HOLDER_MISMATCH, OFFICIAL_LINK)
+                           PERSONAL_ACCOUNT, HOLDER_MISMATCH, OFFICIAL_LINK, BALANCE_NOTICE)
+# A balance-change notice: an account, a signed amount and the balance after it ("TK 1033xxx702
+# +50,000VND ... SD 340,000VND", "GD: -120.000VND ... SD:"); the account in it is the reader's own.
+_BALANCE = re.compile(r"(?i)(?:\b(?:TK|tài khoản|tai khoan|account)\b[^\n]{0,40}?|\bGD:?\s?)[+\-]\s?\d{1,3}(?:[.,]\d{3})+"
+                      r"[^\n]{0,120}?\b(?:SD|số dư|so du|balance)\b")
 # Free hosts whose sites are subdomains (``shopee-vn.weebly.com``); Google's and Wix's own hosts are many.
 _SITE_HOSTS = FREE_HOSTS - {"google.com", "wix.com"}
 _IP_HOST = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$|^\[?[0-9a-f:]+\]?$")
@@ -343,8 +353,11 @@ def reasons(folded: str, found: list[Found], lang: str, text: str = "") -> list[
                                    if a and a.get("official") else f.normal.domain or host))
         if a is not None and a["verdict"] in SCAM_VERDICTS:
             out.append(_reason(REPORTED, lang, display=f.display))
+    balance = bool(text) and bool(_BALANCE.search(text))
+    if balance:
+        out.append(_reason(BALANCE_NOTICE, lang))
     payees = [f for f in found if f.type in ("bank_account", "ewallet") and f.role != "sender"]
-    if payees and named is not None:
+    if payees and named is not None and not balance:
         m = _HOLDER.search(text)
         holder = m.group(1).strip() if m else None
         if holder and fold(named.display) not in fold(holder):

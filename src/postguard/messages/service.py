@@ -28,7 +28,11 @@ from postguard.senders.service import TemplateMatch
 # The score is the model's probability and the red flags combined as independent evidence, scaled down
 # by the genuine cues; the cut-offs are chosen by cross-validation on the public corpus
 # (docs/benchmarks.md, "Accuracy on real messages").
-SCAM_AT, SUSPICIOUS_AT = 0.65, 0.5
+SCAM_AT, SUSPICIOUS_AT = 0.6, 0.5
+# The model's probability counts at most this much: worded like a scam, with no red flag, a message is a
+# scam only when the model is near certain (0.8 · p ≥ 0.6). On messages it never saw, genuine carrier and
+# bank notices otherwise became scams on wording alone.
+MODEL_SHARE = 0.8
 MODEL_REASON_AT = 0.6
 HEADLINES = {
     "scam": ("Very likely a scam. Do not transfer money, share codes or install anything.",
@@ -156,7 +160,7 @@ class MessageService:
         if p_model >= MODEL_REASON_AT:
             rs.append({"code": "wording", "text": WORDING[1] if lang == "vi" else WORDING[0], "text_vi": WORDING[1],
                        "text_en": WORDING[0], "weight": round(p_model, 2)})
-        score = (1.0 - (1.0 - p_model) * (1.0 - positive)) * down
+        score = (1.0 - (1.0 - MODEL_SHARE * p_model) * (1.0 - positive)) * down
         label = label_of(score)
         head_en, head_vi = HEADLINES[label]
         out = {
