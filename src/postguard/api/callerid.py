@@ -149,7 +149,7 @@ async def call_check_body(p: Platform, raw: bytes, scope) -> bytes:
     check (a body of ``caller`` and maybe ``asked``) runs on the event loop when this worker's memory
     holds the answer (for this very body, ``CallCheck.quick_kept``; for its number,
     ``CallCheck.quick``), or on a miss when the database is embedded SQLite (one indexed read,
-    cheaper than a worker-thread hop). Everything else runs in a worker thread."""
+    cheaper than a worker-thread hop). Everything else (a proof, a transcript) runs in a worker thread."""
     require_json(scope, "call check")
     cc = p.callcheck
     if cc.in_process:
@@ -165,7 +165,8 @@ async def call_check_body(p: Platform, raw: bytes, scope) -> bytes:
     call = partial(cc.check, caller=body.caller, phone=body.phone, proof=body.proof, waybill=body.waybill,
                    amount_vnd=body.amount_vnd, asked=body.asked, claims=body.claims, operator=body.operator,
                    payee=body.payee, transcript=body.transcript, client=scope_ip(scope))
-    return orjson.dumps(call() if cc.in_process and cc.embedded and not body.proof
+    # A transcript is read in a worker thread: some milliseconds of rules, not for the event loop.
+    return orjson.dumps(call() if cc.in_process and cc.embedded and not body.proof and not body.transcript
                         else await run_in_threadpool(call))
 
 
