@@ -64,8 +64,8 @@ class TranscriptReading:
     - ``flags``: red flags besides what ``asked`` says (remote-control apps, threats, urgency, …);
     - ``asked``: what the caller asked for, in the call check's words (transfer, fee, otp, app, link);
     - ``claims``: who the caller said they were (courier, bank: a bank or an e-wallet);
-    - ``payees``: the accounts and wallets the caller asked to be paid into;
-    - ``amount_vnd``: the first amount said, if any."""
+    - ``payees``: the accounts and wallets named in a call that asks for a payment (at most three);
+    - ``amount_vnd``: the first amount named in such a call."""
 
     flags: tuple[Said, ...] = ()
     asked: tuple[str, ...] = ()
@@ -86,6 +86,11 @@ class CodAccounts(Protocol):
     wallet a payee is, and which operators have a parcel in delivery to a proven number (through the
     door, logged there)."""
 
-    def registered_cod(self, type_: str, value: str) -> str | None: ...
+    def registered_cod(self, type_: str, value: str) -> str | None:
+        """The short name of the operator whose verified COD account or wallet ``value`` (a normal form
+        of ``type_`` ``bank_account`` or ``ewallet``) is, or None."""
+        ...
 
-    def in_delivery(self, e164: str) -> Sequence[str]: ...
+    def in_delivery(self, e164: str) -> Sequence[str]:
+        """One operator's short name for each parcel in delivery to ``e164``."""
+        ...
