@@ -16,7 +16,7 @@ from postguard.api import problems
 from postguard.api.access import router as access_router
 from postguard.api.audit import router as audit_router
 from postguard.api.blocklist import router as blocklist_router
-from postguard.api.callerid import call_check_body
+from postguard.api.callerid import CALLCHECK_BODY_BYTES, call_check_body
 from postguard.api.callerid import router as callerid_router
 from postguard.api.intel import check_body
 from postguard.messages.vietqr import MAX_IMAGE_BYTES
@@ -247,6 +247,6 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(callcheck_router)
     # Served ahead of the middleware: their own (smaller) limits, never above the one of every route.
     app.hot = {("POST", "/v1/check"): (check_body, min(16 * 1024, settings.max_body_bytes)),
-               ("POST", "/v1/callcheck"): (call_check_body, min(8192, settings.max_body_bytes))}
+               ("POST", "/v1/callcheck"): (call_check_body, min(CALLCHECK_BODY_BYTES, settings.max_body_bytes))}
     app.platform, app.http_metrics = app.state.platform, app.state.http_metrics
     return app

@@ -7,6 +7,11 @@ spreadsheet dropped (``912345678``) and the pre-2018 eleven-digit mobile prefixe
 compiled once and matched directly, so the hot path costs a regular expression rather than a full
 ``phonenumbers.parse`` (the property tests check both agree). Numbers of other countries, written
 with ``+``, go through ``phonenumbers`` itself.
+
+Calls also come from numbers nobody is sent a parcel at: VoIP, personal (follow-me) and universal
+access numbers, toll-free and premium-rate lines. ``caller_number`` accepts those too, and
+``number_kind`` says what a number is by the same metadata (``docs/api.md``, "What a caller's number
+is", lists what it can and cannot tell for Viet Nam).
 """
 
 from __future__ import annotations
@@ -122,6 +127,83 @@ def _foreign(text: str, *, mobile_only: bool) -> str:
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
 
 
+# phonenumbers' number types, by the names the call check answers with.
+KIND_NAMES: dict[int, str] = {
+    PhoneNumberType.MOBILE: "mobile", PhoneNumberType.FIXED_LINE: "fixed_line",
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: "fixed_line_or_mobile", PhoneNumberType.VOIP: "voip",
+    PhoneNumberType.PERSONAL_NUMBER: "personal_number", PhoneNumberType.UAN: "uan",
+    PhoneNumberType.TOLL_FREE: "toll_free", PhoneNumberType.PREMIUM_RATE: "premium_rate",
+    PhoneNumberType.SHARED_COST: "shared_cost", PhoneNumberType.PAGER: "pager",
+    PhoneNumberType.VOICEMAIL: "voicemail",
+}
+# Numbers bound to no line or SIM: VoIP numbers, personal (follow-me) numbers that ring wherever their
+# holder points them, and (abroad) universal access numbers that route anywhere. A caller behind one
+# can be anywhere in the world. Viet Nam's own UAN ranges are not among them: phonenumbers files the
+# 069 numbers of the police and army network and the 1x99 short numbers there (no international
+# dialling), which are not virtual lines.
+VIRTUAL_KINDS = frozenset({"voip", "personal_number", "uan"})
+# What a call may come from besides mobiles and landlines (pagers and voicemail never call).
+_CALLER_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE,
+                           PhoneNumberType.VOIP, PhoneNumberType.PERSONAL_NUMBER, PhoneNumberType.UAN,
+                           PhoneNumberType.TOLL_FREE, PhoneNumberType.PREMIUM_RATE, PhoneNumberType.SHARED_COST})
+
+
+@lru_cache(maxsize=4096)
+def number_kind(e164: str) -> str:
+    """What the metadata of phonenumbers says an E.164 number is: a name of ``KIND_NAMES``, or
+    ``unknown``. Vietnamese mobiles and landlines are told by the compiled patterns (no parse)."""
+    if e164.startswith("+84"):
+        nsn = e164[3:]
+        _, mobile, fixed = _vn_patterns()
+        if mobile.fullmatch(nsn):
+            return "mobile"
+        if fixed.fullmatch(nsn):
+            return "fixed_line"
+    try:
+        num = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return "unknown"
+    if not phonenumbers.is_valid_number(num):
+        return "unknown"
+    return KIND_NAMES.get(phonenumbers.number_type(num), "unknown")
+
+
+def virtual_kind(e164: str) -> str | None:
+    """The kind of a number bound to no line or SIM (``VIRTUAL_KINDS``), or None."""
+    kind = number_kind(e164)
+    if kind not in VIRTUAL_KINDS or (kind == "uan" and e164.startswith("+84")):
+        return None
+    return kind
+
+
+def caller_number(raw: str) -> str:
+    """``raw`` as E.164, for the number a call came from: every form ``normalize_phone`` accepts, and
+    also VoIP, personal, universal-access, toll-free, premium-rate and shared-cost numbers, Vietnamese
+    (``0672 012 345``, ``1900 1234``) or foreign (with ``+`` or ``00``: ``+44 56 1234 5678``).
+    ``InvalidPhone`` otherwise."""
+    try:
+        return normalize_phone(raw)
+    except InvalidPhone as e:
+        error = e
+    text = raw.strip().translate(_STRIP) if isinstance(raw, str) else ""
+    if not 0 < len(text) <= 24:  # no number has more than 15 digits (E.164) and a few prefix characters
+        raise error
+    if text.startswith("00") and not text.startswith("0084"):
+        text = "+" + text[2:]
+    elif text.startswith("0084"):
+        text = "+84" + text[4:]
+    digits = text[1:] if text.startswith("+") else text
+    if not digits.isascii() or not digits.isdigit():
+        raise error
+    try:
+        num = phonenumbers.parse(text, None if text.startswith("+") else "VN")
+    except phonenumbers.NumberParseException:
+        raise error from None
+    if not phonenumbers.is_valid_number(num) or phonenumbers.number_type(num) not in _CALLER_TYPES:
+        raise error
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+
+
 def national_format(e164: str) -> str:
     """``+84912345678`` → ``0912345678`` (the form people read)."""
     return "0" + e164[3:] if e164.startswith("+84") else e164
@@ -140,5 +222,15 @@ def phone_field(raw: str | None, field: str, *, mobile_only: bool = False, requi
         return None
     try:
         return normalize_phone(str(raw), mobile_only=mobile_only)
+    except InvalidPhone as e:
+        raise InvalidInput("The phone number is not valid.", [FieldError(field, str(e), code="invalid_phone")]) from None
+
+
+def caller_field(raw: str | None, field: str) -> str:
+    """``caller_number`` for input, or ``InvalidInput`` naming ``field`` (the number a call came from)."""
+    if raw is None or not str(raw).strip():
+        raise InvalidInput("A phone number is required.", [FieldError(field, "required", code="required")])
+    try:
+        return caller_number(str(raw))
     except InvalidPhone as e:
         raise InvalidInput("The phone number is not valid.", [FieldError(field, str(e), code="invalid_phone")]) from None

@@ -337,12 +337,17 @@ class Platform:
 
     @cached_property
     def callcheck(self) -> CallCheck:
+        """The citizen's call check; a call's transcript is read by the message check's rules, payees
+        against the operators' registered COD accounts (``senders``, reached on first use)."""
         from postguard.callerid.check import CallCheck
+        from postguard.messages.transcript import read_transcript
 
         return CallCheck(db=self.db, settings=self.settings, vault=self.vault, audit=self.audit, door=self.door,
                          limiter=self.limiter, otp=self.otp, intel=self.intel.intake,
                          registry_signal=self.registry_signal, keys=lambda: self.callerid_keys,
-                         scams=self.intel.checks)
+                         scams=self.intel.checks,
+                         transcripts=lambda text: read_transcript(text, brands=self.intel.brands.brands()),
+                         cod=lambda: self.senders)
 
     @cached_property
     def calls(self) -> CallService:

@@ -142,7 +142,7 @@ def test_malformed_and_oversized_bodies(api):
     client, _ = api
     assert_problem(client.post("/v1/callcheck", content=b"{not json", headers={"content-type": "application/json"}),
                    422)
-    assert_problem(client.post("/v1/callcheck", content=b"x" * 9000), 413, "payload-too-large")
+    assert_problem(client.post("/v1/callcheck", content=b"x" * 40000), 413, "payload-too-large")
 
 
 def test_the_check_is_rate_limited_with_retry_after(make_settings, faker):

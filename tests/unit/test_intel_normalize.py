@@ -40,6 +40,15 @@ def test_service_hotlines(raw):
     assert detect(raw).value == "+841900545481"
 
 
+@pytest.mark.parametrize("raw,value", [("+44 56 1234 5678", "+445612345678"), ("0044 5612 345678", "+445612345678"),
+                                       ("0672 012 345", "+84672012345"), ("+44 70 1234 5678", "+447012345678")])
+def test_voip_and_personal_numbers_are_phones(raw, value):
+    """What scam calls come from can be reported and looked up: one normal form, masked."""
+    n = detect(raw)
+    assert (n.type, n.value) == ("phone", value) and n.display == "*******" + value[-3:]
+    _fixed_point(n)
+
+
 def _group(digits: str, sep: str) -> str:
     return sep.join(digits[i : i + 4] for i in range(0, len(digits), 4))
 

@@ -4,10 +4,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from postguard.phones import (
+    KIND_NAMES,
     OLD_MOBILE_PREFIXES,
     InvalidPhone,
+    caller_number,
     national_format,
     normalize_phone,
+    number_kind,
+    virtual_kind,
 )
 from postguard.synthetic import MOBILE_PREFIXES
 
@@ -101,3 +105,47 @@ def test_the_direct_path_answers_what_the_general_path_does(raw):
         except InvalidPhone:
             got = None
         assert got == want
+
+
+# -- what a caller's number is (phonenumbers' own metadata, as bundled) --------------------------------
+@pytest.mark.parametrize("raw,e164,kind,virtual", [
+    ("+44 56 1234 5678", "+445612345678", "voip", "voip"),  # UK 056: VoIP
+    ("0044 56 1234 5678", "+445612345678", "voip", "voip"),
+    ("+44 70 1234 5678", "+447012345678", "personal_number", "personal_number"),  # UK 070: follow-me
+    ("+1 242 225 0000", "+12422250000", "uan", "uan"),  # Bahamas: a universal access number
+    ("0672 012 345", "+84672012345", "voip", "voip"),  # Viet Nam's VoIP range 0672
+    ("069 123 456", "+8469123456", "uan", None),  # the police and army network: no international dialling
+    ("0868 000 123", "+84868000123", "mobile", None),
+    ("0899 000 123", "+84899000123", "mobile", None),
+    ("1900 1234", "+8419001234", "premium_rate", None),
+    ("1800 1234", "+8418001234", "toll_free", None),
+    ("(024) 3822 1234", "+842438221234", "fixed_line", None),
+    ("028 3822 1234", "+842838221234", "fixed_line", None),
+    ("+44 20 7946 0000", "+442079460000", "fixed_line", None),
+])
+def test_what_a_callers_number_is(raw, e164, kind, virtual):
+    assert caller_number(raw) == e164
+    assert number_kind(e164) == kind and virtual_kind(e164) == virtual
+
+
+@pytest.mark.parametrize("raw", ["0890 000 123", "0556 000 123", "+44 87 0123 45678", "12", "+84 672 012 34",
+                                 "0672 012 345 678 901 234 567 890", "+44 56 1234 567x", "١٢٣٤٥٦٧٨٩٠", ""])
+def test_unassigned_and_malformed_callers_are_refused(raw):
+    """0890–0895 are not assigned in Viet Nam (0896–0899 are MobiFone's); pagers, too long, not digits."""
+    with pytest.raises(InvalidPhone):
+        caller_number(raw)
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet="0123456789", min_size=8, max_size=10))
+def test_the_kind_agrees_with_phonenumbers(digits):
+    """``number_kind`` tells Vietnamese mobiles and landlines by the compiled patterns: what a full parse says."""
+    num = phonenumbers.parse("+84" + digits, None)
+    theirs = KIND_NAMES.get(phonenumbers.number_type(num), "unknown") if phonenumbers.is_valid_number(num) \
+        else "unknown"
+    assert number_kind("+84" + digits) == theirs
+
+
+@given(mobile_nsn)
+def test_callers_take_every_written_form_of_a_mobile(nsn):
+    assert {caller_number(f) for f in written_forms(nsn)} == {normalize_phone("0" + nsn)}

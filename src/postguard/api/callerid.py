@@ -15,6 +15,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from starlette.concurrency import run_in_threadpool
 
 from postguard.api.deps import platform, scoped
+from postguard.callerid.check import MAX_PAYEE, MAX_TRANSCRIPT_BYTES
+from postguard.callerid.claims import MAX_OPERATOR
 from postguard.callerid.stir.sip import MAX_TOKEN_CHARS
 from postguard.callerid.stir.verification import MAX_DEST, MAX_NUMBER_CHARS
 from postguard.errors import (
@@ -32,6 +34,9 @@ telephony = scoped("calls:route")  # refusals logged (access_denied) by OrgServi
 verifier = scoped("calls:verify")
 _Model = TypeVar("_Model", bound=BaseModel)
 
+# The call check's body: its fields and a transcript of MAX_TRANSCRIPT_BYTES, even with every character
+# escaped in JSON (``\u0041`` is six bytes for one).
+CALLCHECK_BODY_BYTES = 32 * 1024
 PhoneText = Field(max_length=40, description="Any Vietnamese form: 0912 345 678, +84912345678, 84-912-345-678, ...")
 
 
@@ -45,6 +50,16 @@ class CallCheckIn(BaseModel):
     amount_vnd: int | str | None = Field(None, description="The amount the caller asked for")
     asked: list[str] = Field(default_factory=list, max_length=5,
                              description="What the caller asked for: transfer, fee, otp, app, link")
+    claims: str | None = Field(None, max_length=16, description="Who the caller said they were: courier (a "
+                               "delivery company) or bank (a bank or an e-wallet)")
+    operator: str | None = Field(None, max_length=MAX_OPERATOR, description="The operator, courier, bank or wallet "
+                                 "the caller named (GHN, VNPost, Vietcombank, MoMo…)")
+    payee: str | None = Field(None, max_length=MAX_PAYEE, description="The account or e-wallet the caller asked you "
+                              "to pay into: MB 0123456789, MoMo 0912345678 (checked against the operators' "
+                              "registered COD accounts; not kept)")
+    transcript: str | None = Field(None, max_length=MAX_TRANSCRIPT_BYTES, description=(
+        f"What the caller said, as text (at most {MAX_TRANSCRIPT_BYTES} bytes of UTF-8): read for red flags, "
+        "claims, accounts and amounts; never kept or logged"))
 
 
 class PhoneIn(BaseModel):
@@ -134,7 +149,7 @@ async def call_check_body(p: Platform, raw: bytes, scope) -> bytes:
     check (a body of ``caller`` and maybe ``asked``) runs on the event loop when this worker's memory
     holds the answer (for this very body, ``CallCheck.quick_kept``; for its number,
     ``CallCheck.quick``), or on a miss when the database is embedded SQLite (one indexed read,
-    cheaper than a worker-thread hop). Everything else runs in a worker thread."""
+    cheaper than a worker-thread hop). Everything else (a proof, a transcript) runs in a worker thread."""
     require_json(scope, "call check")
     cc = p.callcheck
     if cc.in_process:
@@ -148,8 +163,10 @@ async def call_check_body(p: Platform, raw: bytes, scope) -> bytes:
                 return answer
     body = _body(CallCheckIn, raw)
     call = partial(cc.check, caller=body.caller, phone=body.phone, proof=body.proof, waybill=body.waybill,
-                   amount_vnd=body.amount_vnd, asked=body.asked, client=scope_ip(scope))
-    return orjson.dumps(call() if cc.in_process and cc.embedded and not body.proof
+                   amount_vnd=body.amount_vnd, asked=body.asked, claims=body.claims, operator=body.operator,
+                   payee=body.payee, transcript=body.transcript, client=scope_ip(scope))
+    # A transcript is read in a worker thread: some milliseconds of rules, not for the event loop.
+    return orjson.dumps(call() if cc.in_process and cc.embedded and not body.proof and not body.transcript
                         else await run_in_threadpool(call))
 
 

@@ -19,6 +19,19 @@ Requests the caller made (``asked``: transfer, fee, otp, app, link; ``amount_vnd
 every answer: a genuine courier never asks for any of them, and an amount other than the recorded
 COD is flagged once the parcel is known.
 
+A number that is not a courier's is flagged when it is foreign (``foreign_number``) and when it is a
+VoIP, personal or (foreign) universal-access number (``voip_number``, ``postguard.phones.virtual_kind``):
+a danger when the caller claimed to be a courier or a bank (``claims``, the ``operator`` they named, or
+the transcript), a warning otherwise. An optional ``transcript`` of the call (at most
+``MAX_TRANSCRIPT_BYTES``) is read by the message check's rules (``Transcripts``, handed in by the
+wiring): what it asks for joins ``asked``, its other red flags are ``said_*`` flags, and the accounts
+and wallets it asks to be paid into join the ``payee`` given. The COD rule (``CodAccounts``): a payee
+that is no operator's registered COD account is ``unregistered_payee``, a danger when the proven number
+has a parcel in delivery; a registered one is said (``registered_cod_account``). Nothing of the
+transcript or the payee is kept or logged. ``verdict`` sums the answer up: ``danger`` (a danger flag),
+``warning`` (a warning flag, or not a courier delivering to the citizen), ``ok`` (a proven delivery
+with no flag) or ``unverified`` (a courier's number, no proof).
+
 The anonymous path costs one indexed query by keyed phone digest (no argon2, no decryption, keys
 cached). Checks are rate limited per client; checks with proof that match nothing are limited harder
 per client and per proven number (repeated probing is refused with a clear message).
@@ -29,6 +42,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,15 +52,19 @@ import orjson
 from sqlalchemy import and_, select
 
 from postguard.access.models import Assignment, Staff
+from postguard.callerid.claims import claim_of, parse_claims, parse_operator
 from postguard.callerid.codes import VN, code_matches, spoken_code, vn_today
 from postguard.callerid.directory import MISSING, Directory, Signal
 from postguard.callerid.keys import phone_field
 from postguard.callerid.models import CallIntent, CourierPhone, MaskedCall, ProxyNumber, ScamReport
+from postguard.callerid.ports import Payee, TranscriptReading
 from postguard.db.base import utcnow
 from postguard.db.engine import placeholder
 from postguard.errors import FieldError, InvalidInput, RateLimited, Unauthenticated
+from postguard.intel.normalize import detect
 from postguard.orgs.models import Organisation
 from postguard.orgs.service import OrgService
+from postguard.phones import caller_field, virtual_kind
 from postguard.principals import ProvenCitizen
 from postguard.shipments.models import Shipment
 
@@ -54,7 +72,7 @@ if TYPE_CHECKING:
     from postguard.access.door import Door
     from postguard.audit.log import AuditLog
     from postguard.callerid.keys import CallerIdKeys
-    from postguard.callerid.ports import PhoneCodes
+    from postguard.callerid.ports import CodAccounts, PhoneCodes, Transcripts
     from postguard.db import Database
     from postguard.intel.reports import ReportIntake
     from postguard.ratelimit import RateLimiter
@@ -72,6 +90,10 @@ INTENT_RECENT = timedelta(minutes=30)
 APP_CALL_RECENT = timedelta(minutes=15)
 APP_CALLS_IN_USE = timedelta(days=7)  # an operator whose app recorded a call this recently records them
 KEPT_BODY_BYTES = 256  # request bodies longer than this are answered, never kept as keys (see CallCheck.quick)
+MAX_TRANSCRIPT_BYTES = 4096  # a transcript of the call, in UTF-8
+MAX_PAYEE = 100
+MAX_PAYEES = 3  # accounts and wallets checked against the COD registry, the given one first
+SAID_DANGER_AT = 0.5  # a red flag of the transcript this strong on its own is a danger, a weaker one a warning
 PROBE_MESSAGE = ("Too many checks that matched nothing from here. Wait and try later, or call the operator's "
                  "official hotline.")
 
@@ -147,6 +169,53 @@ def parse_amount(value) -> int | None:
     return amount
 
 
+def parse_transcript(value) -> str | None:
+    """The transcript in NFC, or None when absent or blank; ``InvalidInput`` naming ``transcript`` when
+    it is not text, not valid Unicode or longer than ``MAX_TRANSCRIPT_BYTES`` in UTF-8 (never echoed)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput("The transcript could not be read.",
+                           [FieldError("transcript", "must be text", code="string_type")])
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidInput("The transcript could not be read.",
+                           [FieldError("transcript", "is not valid Unicode text", code="invalid_encoding")]) from None
+    if size > MAX_TRANSCRIPT_BYTES:
+        raise InvalidInput("The transcript is too long.", [
+            FieldError("transcript", f"at most {MAX_TRANSCRIPT_BYTES} bytes of UTF-8", code="too_long")])
+    text = unicodedata.normalize("NFC", value)
+    return text if text.strip() else None
+
+
+def parse_payee(value) -> Payee | None:
+    """The account or e-wallet the caller asked to be paid into (``MB 0123456789``, ``MoMo 0912345678``),
+    or None; ``InvalidInput`` naming ``payee`` for anything else (never echoed)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    wanted = FieldError("payee", "a bank account (MB 0123456789) or an e-wallet (MoMo 0912345678)")
+    if not isinstance(value, str) or len(value) > MAX_PAYEE:
+        raise InvalidInput("The account is not valid.", [wanted])
+    try:
+        n = detect(value)
+    except InvalidInput:
+        n = None
+    if n is None or n.type not in ("bank_account", "ewallet"):
+        raise InvalidInput("The account is not valid.", [wanted])
+    return Payee(n.type, n.value, n.display)
+
+
+def verdict_of(answer: dict) -> str:
+    """The answer summed up: ``danger``, ``warning``, ``ok`` or ``unverified`` (see the module)."""
+    severities = {f["severity"] for f in answer.get("flags", ())}
+    if "danger" in severities:
+        return "danger"
+    if "warning" in severities or answer["outcome"] in ("not_courier", "courier_no_delivery"):
+        return "warning"
+    return "ok" if answer["outcome"] == "verified" else "unverified"
+
+
 def parse_waybill(value) -> str | None:
     if value is None or not str(value).strip():
         return None
@@ -178,12 +247,17 @@ class ScamNumbers(Protocol):
 class CallCheck:
     def __init__(self, *, db: Database, settings: Settings, vault: Vault, audit: AuditLog, door: Door,
                  limiter: RateLimiter, otp: PhoneCodes, intel: ReportIntake, registry_signal: Signal,
-                 keys: Callable[[], CallerIdKeys], scams: ScamNumbers | None = None) -> None:
+                 keys: Callable[[], CallerIdKeys], scams: ScamNumbers | None = None,
+                 transcripts: Transcripts | None = None, cod: Callable[[], CodAccounts] | None = None) -> None:
         """``intel``: where scam calls citizens report go; ``registry_signal``: news of courier-registry
         changes made anywhere; ``keys``: the caller-ID secrets, loaded on first use (in a write
         transaction of their own); ``scams``: what the scam database says of a number (its count
-        and grade are shown with the answer)."""
+        and grade are shown with the answer); ``transcripts``: reads a call's transcript (without it a
+        transcript is accepted and not read); ``cod``: the operators' registered COD accounts, reached
+        on first use (without it no payee is checked)."""
         self.scams = scams
+        self.transcripts = transcripts
+        self._cod = cod
         self.db = db
         self.settings = settings
         self.vault = vault
@@ -324,7 +398,7 @@ class CallCheck:
         kept per (digest, asked, amount) while the registry does not change; and per request
         ``body`` when the caller passes the body these arguments were read from (``quick_kept``) and
         it is at most ``KEPT_BODY_BYTES`` long (whitespace can pad a valid body: the cap bounds memory)."""
-        e164 = phone_field(caller, "caller")
+        e164 = caller_field(caller, "caller")
         asked_ = parse_asked(asked)
         amount = parse_amount(amount_vnd)
         kept = self.directory.derived()
@@ -345,13 +419,29 @@ class CallCheck:
         return answer
 
     def check(self, *, caller: str, phone: str | None = None, proof: str | None = None, waybill: str | None = None,
-              amount_vnd=None, asked=None, client: str) -> dict:
-        e164 = phone_field(caller, "caller")
+              amount_vnd=None, asked=None, claims=None, operator=None, payee=None, transcript=None,
+              client: str) -> dict:
+        """The answer for a call from ``caller`` to the citizen (``phone``, proven by ``proof``); what
+        the caller asked (``asked``, ``amount_vnd``), claimed to be (``claims``: courier or bank;
+        ``operator``: the operator, courier, bank or wallet they named) and asked to be paid into
+        (``payee``), and what they said (``transcript``): see the module."""
+        e164 = caller_field(caller, "caller")
         citizen = phone_field(phone, "phone", required=False)
         waybill = parse_waybill(waybill)
         amount = parse_amount(amount_vnd)
         asked_ = parse_asked(asked)
+        claimed = parse_claims(claims)
+        named = parse_operator(operator)
+        given = parse_payee(payee)
+        text = parse_transcript(transcript)
         self._limit(client)
+        heard = self.transcripts(text) if text is not None and self.transcripts is not None else None
+        if heard is not None:
+            asked_ = tuple(a for a in ASKED if a in asked_ or a in heard.asked)
+            if amount is None and heard.amount_vnd is not None and 0 < heard.amount_vnd <= 10**12:
+                amount = heard.amount_vnd
+        claims_ = self._claims(claimed, named, heard)
+        payees = list({(x.type, x.value): x for x in (given, *(heard.payees if heard else ())) if x}.values())
         proven = None
         if proof:
             proven = self.otp.open_proof(proof, purpose="parcel")
@@ -362,13 +452,89 @@ class CallCheck:
             self._probing(client, proven, count=False)
         row = self.lookup(e164)
         if proven is None or row is None or row.status != "active":
-            return self._with_standing(self._anonymous(row, asked_, amount, e164), e164)
-        base = {"operator": {"code": row.code, "name": row.name, "hotline": row.hotline},
-                "via": "proxy" if row.kind == "proxy" else "direct"}
-        with self.db.read_session() as s:
-            found = self._delivery(s, row, caller=e164, citizen_e164=proven, waybill=waybill)
-        return self._with_standing(self._bound(row, base, found, caller=e164, proven=proven, asked=asked_,
-                                               amount=amount, client=client), e164)
+            answer = self._anonymous(row, asked_, amount, e164, claims_)
+        else:
+            base = {"operator": {"code": row.code, "name": row.name, "hotline": row.hotline},
+                    "via": "proxy" if row.kind == "proxy" else "direct"}
+            with self.db.read_session() as s:
+                found = self._delivery(s, row, caller=e164, citizen_e164=proven, waybill=waybill)
+            answer = self._bound(row, base, found, caller=e164, proven=proven, asked=asked_, amount=amount,
+                                 client=client)
+        return self._finish(answer, e164, heard=heard, claims=claims_, payees=payees[:MAX_PAYEES], proven=proven)
+
+    def _claims(self, claimed: str | None, named: str | None, heard: TranscriptReading | None) -> tuple[str, ...]:
+        """Who the caller claimed to be (courier, bank), by the citizen's word, the name they gave and the
+        transcript."""
+        said = {claimed} if claimed else set()
+        claim = claim_of(named, [*self.participants(), *self.hotlines()]) if named is not None else None
+        if claim is not None:
+            said.add(claim)
+        if heard is not None:
+            said.update(heard.claims)
+        return tuple(c for c in ("courier", "bank") if c in said)
+
+    def _finish(self, answer: dict, e164: str, *, heard: TranscriptReading | None, claims: tuple[str, ...],
+                payees: list[Payee], proven: str | None) -> dict:
+        """``answer`` with what the transcript said, the COD rule for the payees, the scam database's
+        standing of the number, and the verdict."""
+        flags = answer["flags"]
+        if claims:
+            answer["claims"] = list(claims)
+        if heard is not None:
+            flags.extend({"code": "said_" + f.code, "severity": "danger" if f.weight >= SAID_DANGER_AT else "warning",
+                          "text_vi": f.text_vi, "text_en": f.text_en} for f in heard.flags)
+            answer["transcript"] = {"asked": list(heard.asked), "claims": list(heard.claims),
+                                    "payees": [x.display for x in heard.payees], "amount_vnd": heard.amount_vnd}
+        if payees and self._cod is not None:
+            flags.extend(self._payees(self._cod(), payees, proven))
+        answer = self._with_standing(answer, e164)
+        answer["verdict"] = verdict_of(answer)
+        return answer
+
+    @staticmethod
+    def _payees(cod: CodAccounts, payees: list[Payee], proven: str | None) -> list[dict]:
+        """The COD rule: a payee that is an operator's registered COD account or wallet is said to be; any
+        other is ``unregistered_payee``, a danger when the proven number has a parcel in delivery (at any
+        operator), else a warning (no parcel in delivery, or no proof to know)."""
+        out: list[dict] = []
+        parcels: list[str] | None = None
+        for x in payees:
+            owner = cod.registered_cod(x.type, x.value)
+            if owner is not None:
+                out.append({"code": "registered_cod_account", "severity": "info", "payee": x.display, "operator": owner,
+                            "text_vi": f"{x.display} là tài khoản thu hộ (COD) đã đăng ký của {owner}.",
+                            "text_en": f"{x.display} is a COD account {owner} registered."})
+                continue
+            if proven is not None and parcels is None:
+                parcels = list(cod.in_delivery(proven))
+            flag: dict = {"code": "unregistered_payee", "payee": x.display,
+                          "parcels_in_delivery": len(parcels) if parcels is not None else None}
+            if parcels:
+                names = list(dict.fromkeys(parcels))
+                flag.update(severity="danger", operators=names,
+                            text_vi=f"Nguy hiểm: bạn có bưu gửi đang giao ({', '.join(names)}) và người gọi yêu cầu "
+                                    f"chuyển tiền vào {x.display}, không phải tài khoản thu hộ (COD) đã đăng ký của hãng "
+                                    "nào. Kẻ lừa đảo biết thông tin bưu gửi của bạn: đừng chuyển tiền.",
+                            text_en=f"Danger: you have a parcel in delivery ({', '.join(names)}) and the caller asks "
+                                    f"for money to {x.display}, which is no operator's registered COD account. "
+                                    "Scammers know your parcel: do not transfer.")
+            elif parcels is not None:
+                flag.update(severity="warning",
+                            text_vi=f"Người gọi yêu cầu chuyển tiền vào {x.display}, không phải tài khoản thu hộ (COD) "
+                                    "đã đăng ký của hãng nào, và không có bưu gửi nào đang giao đến số của bạn. Đừng "
+                                    "chuyển tiền.",
+                            text_en=f"The caller asks for money to {x.display}, which is no operator's registered COD "
+                                    "account, and no parcel is in delivery to your number. Do not transfer.")
+            else:
+                flag.update(severity="warning",
+                            text_vi=f"Người gọi yêu cầu chuyển tiền vào {x.display}, không phải tài khoản thu hộ (COD) "
+                                    "đã đăng ký của hãng nào. Đừng chuyển tiền; trả COD cho shipper khi nhận hàng. Xác "
+                                    "nhận số của bạn để biết bạn có bưu gửi đang giao không.",
+                            text_en=f"The caller asks for money to {x.display}, which is no operator's registered COD "
+                                    "account. Do not transfer; pay COD to the courier on delivery. Confirm your number "
+                                    "to learn whether a parcel is in delivery to you.")
+            out.append(flag)
+        return out
 
     def _with_standing(self, answer: dict, e164: str) -> dict:
         """``answer`` with what the scam database says of the number (``reported``: verdict, score,
@@ -381,22 +547,32 @@ class CallCheck:
                             "verdict": standing["verdict"]}, *answer.get("flags", [])]
         return answer
 
-    def _anonymous(self, row: Caller | None, asked, amount, caller: str | None = None) -> dict:
+    def _anonymous(self, row: Caller | None, asked, amount, caller: str | None = None,
+                   claims: tuple[str, ...] = ()) -> dict:
         """The answer without proof: courier of Y, or not a courier."""
         if row is None or row.status != "active":
-            return self._not_courier(asked, amount, caller)
-        return {"outcome": "courier", "operator": {"code": row.code, "name": row.name, "hotline": row.hotline},
-                "via": "proxy" if row.kind == "proxy" else "direct", "flags": assess_requests(asked, amount, None),
-                "never_asks": list(NEVER_ASKS), "proof_needed": True}
+            return self._not_courier(asked, amount, caller, claims)
+        answer = {"outcome": "courier", "operator": {"code": row.code, "name": row.name, "hotline": row.hotline},
+                  "via": "proxy" if row.kind == "proxy" else "direct", "flags": assess_requests(asked, amount, None),
+                  "never_asks": list(NEVER_ASKS), "proof_needed": True}
+        answer["verdict"] = verdict_of(answer)
+        return answer
 
-    def _not_courier(self, asked, amount, caller: str | None = None) -> dict:
+    def _not_courier(self, asked, amount, caller: str | None = None, claims: tuple[str, ...] = ()) -> dict:
         flags = assess_requests(asked, amount, None)
-        if caller is not None and not caller.startswith("+84"):
-            # a foreign number: a Vietnamese courier calls from a Vietnamese number
-            flags.insert(0, {"code": "foreign_number", "severity": "danger"})
-        return {"outcome": "not_courier", "flags": flags,
-                "never_asks": list(NEVER_ASKS), "hotlines": self.hotlines(), "participants": self.participants(),
-                "can_report": True}
+        if caller is not None:
+            kind = virtual_kind(caller)
+            if kind is not None:
+                # bound to no line or SIM: whoever calls from it can be anywhere, under any name
+                flags.insert(0, {"code": "voip_number", "severity": "danger" if claims else "warning", "kind": kind})
+            if not caller.startswith("+84"):
+                # a foreign number: a Vietnamese courier calls from a Vietnamese number
+                flags.insert(0, {"code": "foreign_number", "severity": "danger"})
+        answer = {"outcome": "not_courier", "flags": flags,
+                  "never_asks": list(NEVER_ASKS), "hotlines": self.hotlines(), "participants": self.participants(),
+                  "can_report": True}
+        answer["verdict"] = verdict_of(answer)
+        return answer
 
     def _delivery(self, s, row, *, caller: str, citizen_e164: str | None, waybill: str | None):
         """The shipment (and assignment) this courier or proxy number is now delivering to the citizen."""
@@ -536,7 +712,7 @@ class CallCheck:
     def report(self, *, number: str, asked=None, amount_vnd=None, operator: str | None = None,
                note: str | None = None, client: str) -> dict:
         """Store a one-step report of a caller (for the scam-intelligence feature to consume)."""
-        e164 = phone_field(number, "number")
+        e164 = caller_field(number, "number")
         asked_ = parse_asked(asked)
         amount = parse_amount(amount_vnd)
         note = (note or "").strip() or None

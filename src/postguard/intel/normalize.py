@@ -4,7 +4,8 @@ An indicator is something a scam uses to reach or take money from people: a phon
 account, an e-wallet, a link, a domain, a social page, an SMS brand name or an app. Every written form
 of one indicator gives one normal form (``Normal.value``), which is what is stored and looked up:
 
-* ``phone``: E.164 (``+84912345678``), including 1800/1900 service numbers (``+841900545481``).
+* ``phone``: E.164 (``+84912345678``), including 1800/1900 service numbers (``+841900545481``) and
+  VoIP and personal numbers, Vietnamese or foreign (``+84672012345``, ``+445612345678``).
 * ``bank_account``: ``<NAPAS BIN>:<account digits>`` (``970436:0123456789``); the bank is named by its
   BIN, code or name, in any order around the account number.
 * ``ewallet``: ``<wallet>:<E.164>`` (``momo:+84912345678``): Vietnamese wallets are keyed by phone.
@@ -43,7 +44,7 @@ from phonenumbers import PhoneNumberType
 
 from postguard.errors import FieldError, InvalidInput
 from postguard.intel.banks import BANK_ALIASES, BY_BIN, WALLET_ALIASES, AliasT, AliasTable
-from postguard.phones import InvalidPhone, normalize_phone
+from postguard.phones import InvalidPhone, caller_number, normalize_phone, virtual_kind
 from postguard.vault.masking import mask_phone
 
 TYPES = ("phone", "bank_account", "ewallet", "url", "domain", "social", "sms_brand", "app")
@@ -98,11 +99,21 @@ def norm_phone(raw: str) -> Normal:
     try:
         e164 = normalize_phone(raw)
     except InvalidPhone as e:
-        service = _service_number(raw)
+        service = _service_number(raw) or _virtual_number(raw)
         if service is None:
             raise _bad(str(e), code="invalid_phone") from None
         e164 = service
     return Normal.phone(e164)
+
+
+def _virtual_number(raw: str) -> str | None:
+    """VoIP, personal and (foreign) universal-access numbers (``postguard.phones.virtual_kind``): bound to
+    no line or SIM, what scam calls come from."""
+    try:
+        e164 = caller_number(raw)
+    except InvalidPhone:
+        return None
+    return e164 if virtual_kind(e164) is not None else None
 
 
 def _service_number(raw: str) -> str | None:

@@ -519,6 +519,11 @@ class Senders:
                          text_en=f"No parcel is in delivery to your number and this account is no registered COD "
                                  f"account. Do not pay {what_en}.")
 
+    def in_delivery(self, e164: str) -> list[str]:
+        """The operators (short names) with a parcel in delivery to ``e164``, a number its holder proved
+        (the call check's COD rule asks it): see ``_in_delivery``."""
+        return self._in_delivery(e164)
+
     def _in_delivery(self, e164: str) -> list[str]:
         """The operators (short names) with a parcel in delivery to ``e164``, one entry a parcel:
         blind-index candidates, their recipient phones compared server-side through the door
