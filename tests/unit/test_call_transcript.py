@@ -19,13 +19,13 @@ OPERATORS = [{"code": "VNP", "name": "Bưu điện Mẫu"}, {"code": "GHX", "nam
     ("Alo em là shipper GHN, đơn hàng của chị bị giữ, chị chuyển khoản phí lưu kho 35k vào stk Vietcombank "
      "0123456789 giúp em, gấp trong 30 phút", ("fee",), ("courier",), {"urgency"}, ["Vietcombank ******6789"], 35000),
     ("Chào anh, em gọi từ ngân hàng Sacombank, tài khoản của anh sẽ bị khóa, anh đọc mã OTP giúp em",
-     ("otp",), ("bank",), {"threat"}, [], None),
+     ("otp",), ("bank",), {"threat", "account_locked"}, [], None),
     ("ck truoc 50k cho e vao stk MB 0123456789 thi e giao", (), ("courier",), set(), ["MB ******6789"], 50000),
-    ("Chuyen vao vi MoMo 0912 345 678 de nhan hang, roi cai AnyDesk nhe", ("app",), ("courier",), {"remote_app"},
+    ("Chuyen vao vi MoMo 0912 345 678 de nhan hang, roi cai AnyDesk nhe", ("app",), ("courier",), {"remote_app", "verify_link"},
      ["MoMo *******678"], None),
     ("Em giao hàng tới, anh chuẩn bị 350.000đ tiền mặt nhé", (), ("courier",), set(), [], None),
     ("Hello, this is your bank security team calling about your account", (), ("bank",), set(), [], None),
-    ("Vào bit.ly/nhan-hang để xác nhận địa chỉ", ("link",), ("courier",), {"shortener"}, [], None),
+    ("Vào bit.ly/nhan-hang để xác nhận địa chỉ", ("link",), ("courier",), {"shortener", "verify_link"}, [], None),
 ])
 def test_a_transcript_is_read_by_the_message_checks_rules(text, asked, claims, flags, payees, amount):
     got = read_transcript(text)

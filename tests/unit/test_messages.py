@@ -210,9 +210,10 @@ def test_qr_image_decodes_and_hostile_images_are_refused():
                                                                              "threat"}),
     ("DHL: We owe you a refund. Click to receive", {"prize", "verify_link"}),
     ("Nhấn phím 1 để gặp tổng đài viên", {"press_key"}),
+    ("Hẹn gặp nhé, chuyển gấp giúp em", {"urgency", "borrow_money"}),
 ])
 def test_red_flags(text, codes):
-    assert {r.code for r in text_flags(fold_slang(text))} == codes
+    assert {r.code for r in text_flags(fold_slang(text), text)} == codes
 
 
 def test_language():

@@ -296,10 +296,18 @@ def _reason(rule: Rule, lang: str, **values: str) -> dict:
             "weight": rule.weight}
 
 
-def text_flags(folded: str) -> list[Rule]:
-    """The text rules ``folded`` (``fold_slang``) shows."""
+# "gấp" (urgent) folds like "gặp" (to meet): with its diacritics, it is urgency wherever it stands.
+_URGENT_WORD = re.compile(r"(?i)(?<!\w)gấp(?!\w)")
+
+
+def text_flags(folded: str, text: str = "") -> list[Rule]:
+    """The text rules ``folded`` (``fold_slang``) shows; ``text``, the message as written, where
+    diacritics tell apart words that fold alike."""
     out = []
     for rule in TEXT_RULES:
+        if rule.code == "urgency" and text and _URGENT_WORD.search(text):
+            out.append(rule)
+            continue
         if rule.hints and not any(h in folded for h in rule.hints):
             continue
         if rule.also is not None and not rule.also.search(folded):
@@ -324,7 +332,7 @@ def _registrable_in(domain: str | None, official: tuple[str, ...]) -> bool:
 def reasons(folded: str, found: list[Found], lang: str, text: str = "") -> list[dict]:
     """Every red flag (and genuine cue) of a message (``text``, and ``folded`` with teencode),
     strongest first."""
-    out = [_reason(r, lang) for r in text_flags(folded)]
+    out = [_reason(r, lang) for r in text_flags(folded, text)]
     brands = [f for f in found if f.type == "brand" and f.role is None]
     named = brands[0] if brands else None
     seen = set()

@@ -40,7 +40,7 @@ def read_transcript(text: str, *, brands: tuple[tuple[str, tuple[str, ...]], ...
     brands (``BrandWatch.brands``), named besides the well-known couriers, banks and wallets."""
     folded = fold(text)
     slang = fold_slang(text)
-    rules = [r for r in text_flags(slang) if r.weight > 0]
+    rules = [r for r in text_flags(slang, text) if r.weight > 0]
     codes = {r.code for r in rules}
     found = extract(text, brands=brands, folded=folded)
     asked = {RULE_ASKS[c] for c in codes if c in RULE_ASKS}
