@@ -357,6 +357,26 @@ def test_a_courier_number_without_a_recent_app_call_may_be_spoofed(world):
             s.execute(update(CallIntent).where(CallIntent.id == iid).values(created_at=at - timedelta(minutes=20)))
     flags = check(world, caller=COURIER_PHONE, proof=proof, waybill=world.waybill)["flags"]
     assert flags[0] == {"code": "no_app_call", "severity": "warning"}
+    # ... but a call that came 18 minutes ago, when it was checked later, is the app's call
+    from postguard.db.base import utcnow
+
+    at = (utcnow() - timedelta(minutes=18)).isoformat()
+    flags = check(world, caller=COURIER_PHONE, proof=proof, waybill=world.waybill, called_at=at)["flags"]
+    assert "no_app_call" not in {f["code"] for f in flags}
+    # and one 40 minutes ago (the app's call came 20 minutes after it) was not
+    at = (utcnow() - timedelta(minutes=40)).isoformat()
+    assert check(world, caller=COURIER_PHONE, proof=proof, waybill=world.waybill, called_at=at)["flags"][0][
+        "code"] == "no_app_call"
+
+
+@pytest.mark.parametrize(("value", "code"), [
+    ("yesterday", "invalid"), (12, "invalid"), ("2026-13-01T10:00", "invalid"), ("x" * 41, "invalid"),
+    ("2999-01-01T10:00:00+07:00", "in_future"), ("2001-01-01T10:00:00", "too_old"),
+])
+def test_the_time_of_a_call_is_checked(world, value, code):
+    with pytest.raises(InvalidInput) as e:
+        check(world, caller=COURIER_PHONE, called_at=value)
+    assert (e.value.errors[0].field, e.value.errors[0].code) == ("called_at", code)
 
 
 def test_only_the_assigned_courier_in_the_window_starts_a_call(world):

@@ -60,6 +60,9 @@ class CallCheckIn(BaseModel):
     transcript: str | None = Field(None, max_length=MAX_TRANSCRIPT_BYTES, description=(
         f"What the caller said, as text (at most {MAX_TRANSCRIPT_BYTES} bytes of UTF-8): read for red flags, "
         "claims, accounts and amounts; never kept or logged"))
+    called_at: str | None = Field(None, max_length=40, description="When the call came, ISO 8601 "
+                                  "(2026-12-07T10:42:00+07:00; without an offset, Viet Nam time), at most a day ago; "
+                                  "default now. The operator's app records are compared up to that moment")
 
 
 class PhoneIn(BaseModel):
@@ -164,7 +167,7 @@ async def call_check_body(p: Platform, raw: bytes, scope) -> bytes:
     body = _body(CallCheckIn, raw)
     call = partial(cc.check, caller=body.caller, phone=body.phone, proof=body.proof, waybill=body.waybill,
                    amount_vnd=body.amount_vnd, asked=body.asked, claims=body.claims, operator=body.operator,
-                   payee=body.payee, transcript=body.transcript, client=scope_ip(scope))
+                   payee=body.payee, transcript=body.transcript, called_at=body.called_at, client=scope_ip(scope))
     # A transcript is read in a worker thread: some milliseconds of rules, not for the event loop.
     return orjson.dumps(call() if cc.in_process and cc.embedded and not body.proof and not body.transcript
                         else await run_in_threadpool(call))

@@ -169,6 +169,35 @@ def parse_amount(value) -> int | None:
     return amount
 
 
+CALLED_AT_PAST = timedelta(days=1)  # a call checked at most a day after it came
+CALLED_AT_SKEW = timedelta(minutes=5)  # a phone's clock ahead of ours by at most this
+
+
+def parse_called_at(value, *, now: datetime) -> datetime | None:
+    """When the call came, as an aware UTC datetime: ISO 8601 with an offset, or without one read as
+    Viet Nam time; None when absent. ``InvalidInput`` naming ``called_at`` for anything else, a time
+    more than ``CALLED_AT_SKEW`` ahead of ``now`` or more than ``CALLED_AT_PAST`` before it."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str) or len(value) > 40:
+        raise InvalidInput("The call's time could not be read.",
+                           [FieldError("called_at", "must be an ISO 8601 date and time", code="invalid")])
+    try:
+        at = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput("The call's time could not be read.", [FieldError(
+            "called_at", "must be an ISO 8601 date and time, e.g. 2026-12-07T10:42:00+07:00", code="invalid")]) from None
+    at = (at if at.tzinfo is not None else at.replace(tzinfo=VN)).astimezone(now.tzinfo)
+    if at > now + CALLED_AT_SKEW:
+        raise InvalidInput("The call's time is in the future.",
+                           [FieldError("called_at", "is later than now", code="in_future")])
+    if at < now - CALLED_AT_PAST:
+        raise InvalidInput("The call is too old to check.", [FieldError(
+            "called_at", "is more than a day ago: what an operator recorded then is no longer compared",
+            code="too_old")])
+    return at
+
+
 def parse_transcript(value) -> str | None:
     """The transcript in NFC, or None when absent or blank; ``InvalidInput`` naming ``transcript`` when
     it is not text, not valid Unicode or longer than ``MAX_TRANSCRIPT_BYTES`` in UTF-8 (never echoed)."""
@@ -420,11 +449,12 @@ class CallCheck:
 
     def check(self, *, caller: str, phone: str | None = None, proof: str | None = None, waybill: str | None = None,
               amount_vnd=None, asked=None, claims=None, operator=None, payee=None, transcript=None,
-              client: str) -> dict:
+              called_at=None, client: str) -> dict:
         """The answer for a call from ``caller`` to the citizen (``phone``, proven by ``proof``); what
         the caller asked (``asked``, ``amount_vnd``), claimed to be (``claims``: courier or bank;
         ``operator``: the operator, courier, bank or wallet they named) and asked to be paid into
-        (``payee``), and what they said (``transcript``): see the module."""
+        (``payee``), and what they said (``transcript``); ``called_at``: when the call came (default
+        now), the moment the operator's app records are compared with: see the module."""
         e164 = caller_field(caller, "caller")
         citizen = phone_field(phone, "phone", required=False)
         waybill = parse_waybill(waybill)
@@ -434,6 +464,7 @@ class CallCheck:
         named = parse_operator(operator)
         given = parse_payee(payee)
         text = parse_transcript(transcript)
+        at = parse_called_at(called_at, now=utcnow())
         self._limit(client)
         heard = self.transcripts(text) if text is not None and self.transcripts is not None else None
         if heard is not None:
@@ -459,7 +490,7 @@ class CallCheck:
             with self.db.read_session() as s:
                 found = self._delivery(s, row, caller=e164, citizen_e164=proven, waybill=waybill)
             answer = self._bound(row, base, found, caller=e164, proven=proven, asked=asked_, amount=amount,
-                                 client=client)
+                                 client=client, at=at)
         return self._finish(answer, e164, heard=heard, claims=claims_, payees=payees[:MAX_PAYEES], proven=proven)
 
     def _claims(self, claimed: str | None, named: str | None, heard: TranscriptReading | None) -> tuple[str, ...]:
@@ -620,7 +651,7 @@ class CallCheck:
                                             purpose="call_check", details=details)
         return {sh.id for sh, values in zip(shipments, opened, strict=True) if values["recipient_phone"] == e164}
 
-    def _bound(self, row, base, found, *, caller, proven, asked, amount, client) -> dict:
+    def _bound(self, row, base, found, *, caller, proven, asked, amount, client, at: datetime | None = None) -> dict:
         said = {"proof": "phone_proof", "via": base["via"], "caller": caller_suffix(caller)}
         if found is None:
             self._probing(client, proven, count=True)
@@ -629,13 +660,13 @@ class CallCheck:
             return {"outcome": "courier_no_delivery", **base, "flags": assess_requests(asked, amount, None),
                     "never_asks": list(NEVER_ASKS)}
         sh, a, courier_id = found
-        now = utcnow()
+        now = at or utcnow()  # the call's moment: the app's records up to it are compared
         with self.db.read_session() as s:
             courier = s.get(Staff, courier_id)
             intent = s.execute(
                 select(CallIntent.origid, CallIntent.created_at)
                 .where(CallIntent.shipment_id == sh.id, CallIntent.courier_id == courier_id,
-                       CallIntent.created_at >= now - INTENT_RECENT)
+                       CallIntent.created_at >= now - INTENT_RECENT, CallIntent.created_at <= now + CALLED_AT_SKEW)
                 .order_by(CallIntent.id.desc()).limit(1)
             ).first()
             app_calls = intent is not None or s.execute(
