@@ -258,7 +258,9 @@ class Platform:
         from postguard.messages.service import MessageService
 
         return MessageService(checks=self.intel.checks, brands=self.intel.brands.brands,
-                              match=self.intel.brands.match, templates=lambda text: self.senders.match_message(text),
+                              match=self.intel.brands.match,
+                              templates=lambda text, *, phone=None, sender=None: self.senders.match_message(
+                                  text, phone=phone, sender=sender),
                               cod=lambda type_, value: self.senders.registered_cod(type_, value))
 
     @cached_property

@@ -138,6 +138,15 @@ def _notifications(w: World) -> dict:
                        "sent_at": utcnow().isoformat(), "values": {"time": "10:42"}}]}
 
 
+def _pending_template(w: World) -> dict:
+    """A new pending template of the world's organisation, for every request."""
+    p = w.platform
+    w.templates_made = getattr(w, "templates_made", 0) + 1
+    t = p.senders.template_add(p.intel.cli_principal(), org_code=ORG,
+                               text=f"Buu dien: Buu gui {{waybill}} san sang tai quay so {w.templates_made}.")
+    return {"template_id": t["id"]}
+
+
 def _report(w: World) -> dict:
     return {"indicators": [w.ids["scam_phone"]], "category": "fake_courier", "contact": "0912 000 444",
             "description": "Gọi báo bưu phẩm bị giữ, đòi phí."}
@@ -313,6 +322,11 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | NOT_PERSONAL] = {
     ("GET", "/v1/senders/templates"): NOT_PERSONAL("operators' verified template wordings, public by design"),
     ("POST", "/v1/senders/templates"): system("intel:official", ok=201, without=("intel:admin",),
                                               json={"text": "Buu dien: Buu gui {waybill} da den buu cuc."}),
+    ("POST", "/v1/senders/templates/{template_id}/status"): (
+        system("intel:admin", json={"status": "verified"}, path_params=_pending_template, note="verify"),
+        system("intel:official", without=("intel:admin",), json={"status": "revoked"}, path_params=_pending_template,
+               note="the owner revokes"),
+    ),
     ("POST", "/v1/notifications"): system("notifications:write", json=_notifications),
     ("POST", "/v1/senders/match"): public(json={"text": "Buu dien: Buu gui DM000000042 da den buu cuc."}),
     ("POST", "/v1/senders/cod-check"): public(json={"account": "MB 0123456789", "purpose": "fee"}),

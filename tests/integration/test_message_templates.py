@@ -1,6 +1,6 @@
 """The message check reads the operators' registered templates: every demo operator's template,
-filled in, is judged legit; a message that names an operator but is none of its templates carries
-that as a red flag."""
+filled in, is judged legit (pasted alone or from the operator's brandname); a message that names an
+operator but is none of its templates carries that as a red flag."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from postguard.intel.seed import seed_official
 from postguard.platform import Platform
 from postguard.senders import text as tx
-from postguard.senders.seed import EXAMPLE_TEMPLATES, example_values, seed_senders
+from postguard.senders.seed import EXAMPLE_BRANDNAMES, EXAMPLE_TEMPLATES, example_values, seed_senders
 
 pytestmark = pytest.mark.both_databases
 
@@ -35,6 +35,10 @@ def test_every_registered_template_of_the_demo_operators_is_judged_legit(p):
             assert answer["label"] == "legit", (message, answer["reasons"])
             assert answer["operator"]["outcome"] == "template" and answer["operator"]["org"] == code
             assert "operator_template" in {r["code"] for r in answer["reasons"]}
+            # and from the operator's registered brandname
+            answer = p.messages.answer(message, sender=EXAMPLE_BRANDNAMES[code][0])
+            assert answer["label"] == "legit", (message, answer["reasons"])
+            assert answer["operator"]["outcome"] == "template" and "registered_sender" in answer["operator"]["reasons"]
             checked += 1
     assert checked == sum(len(w) for w in EXAMPLE_TEMPLATES.values()) >= 5
 

@@ -192,3 +192,55 @@ def test_cod_to_an_unregistered_account_while_a_parcel_is_in_delivery_is_danger(
     for bad in ("", "x" * 500, "https://example.com", 42):
         with pytest.raises(InvalidInput):
             p.senders.cod_danger(bad)
+
+
+def _race(p, template_id: int, changes) -> list[tuple[str, str]]:
+    """Run ``changes`` (status, principal) on one template at the same moment: (status, new status or
+    "conflict") for each."""
+    barrier, lock = threading.Barrier(len(changes)), threading.Lock()
+    results: list[tuple[str, str]] = []
+
+    def go(status: str, who) -> None:
+        barrier.wait()
+        try:
+            out = p.senders.template_set_status(who, template_id, status=status)["status"]
+        except Conflict:
+            out = "conflict"
+        with lock:
+            results.append((status, out))
+
+    threads = [threading.Thread(target=go, args=change) for change in changes]
+    [th.start() for th in threads]
+    [th.join() for th in threads]
+    return results
+
+
+def test_status_changes_racing_on_one_template_end_in_one_state(world):
+    """Verify and revoke requests at the same moment (each a compare-and-set on the status read): every
+    race ends in one state, reached by the changes that succeeded, each audited once; the others are
+    refused as conflicts and change nothing."""
+    import orjson
+
+    p, key, _ = world
+    admin = p.intel.cli_principal()
+    owner = ApiKeyPrincipal(org_id=key.org_id, org_code=key.org_code, actor="key:owner",
+                            scopes=frozenset({"intel:official"}))
+    plans = [("verified", "revoked"), ("verified", "verified", "verified"), ("revoked", "verified", "revoked")] * 3
+    for n, plan in enumerate(plans):
+        t = p.senders.template_add(key, text=f"ViettelPost: Buu pham {{waybill}} da den buu cuc so {n}, nhan truoc {{date}}.")
+        results = _race(p, t["id"], [(s, admin if s == "verified" or i % 2 else owner) for i, s in enumerate(plan)])
+        assert len(results) == len(plan), results  # no other error: nothing was locked out or half-written
+        done = [status for status, out in results if out != "conflict"]
+        assert done and all(out in ("conflict", status) for status, out in results), results
+        state = next(x["status"] for x in p.senders.template_list(org_code="VIETTELPOST") if x["id"] == t["id"])
+        with p.db.read_session() as s:
+            changes = [orjson.loads(e)["details"] for e in s.execute(
+                select(AuditEntry.entry).where(AuditEntry.subject == f"template:{t['id']}",
+                                               AuditEntry.action.in_(("senders_template_verified",
+                                                                      "senders_template_revoked")))
+                .order_by(AuditEntry.idx)).scalars()]
+        # the audited changes chain from pending to the state the template is in, one for each success
+        assert len(changes) == len(done) and changes[0]["from"] == "pending" and changes[-1]["to"] == state
+        assert all(a["to"] == b["from"] for a, b in zip(changes, changes[1:], strict=False)), changes
+        assert sorted(c["to"] for c in changes) == sorted(done)
+        assert done.count("verified") <= 1 and done.count("revoked") <= 1

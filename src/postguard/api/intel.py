@@ -25,6 +25,10 @@ from postguard.http.params import RowId, require_json
 from postguard.intel.service import Upload
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
+from postguard.senders.service import MAX_SENDER
+
+MAX_PROOF = 1000
+MESSAGE_FIELDS = ("sender", "proof")  # a message check's own fields
 
 router = APIRouter(prefix="/v1", tags=["intel"])
 
@@ -36,6 +40,14 @@ class CheckIn(BaseModel):
                                    "VietQR / EMVCo QR payload, answered with a label and each indicator's verdict")
     type: str | None = Field(None, description="Force a type: phone, bank_account, ewallet, url, domain, social, "
                                                "sms_brand, app, message, qr")
+    sender: str | None = Field(None, max_length=MAX_SENDER,
+                               description="A message's sender: the SMS brandname, number or Zalo page it came from. "
+                                           "The value is then answered as a message")
+    proof: str | None = Field(None, max_length=MAX_PROOF,
+                              description="A one-time-code proof of your number (as /v1/senders/match takes it): the "
+                                          "operator whose template a message is then says whether it sent it to you "
+                                          "(operator_sent, operator_not_sent); 401 when not live. The value is then "
+                                          "answered as a message")
 
 
 class IndicatorIn(BaseModel):
@@ -104,8 +116,9 @@ async def check(body: CheckIn, request: Request) -> Response:
                     media_type="application/json")
 
 
-def _check_input(raw: bytes) -> tuple[str, str | None]:
-    """The ``CheckIn`` fields, with the same problem+json errors as the model's validation."""
+def _check_fields(raw: bytes) -> tuple[str, str | None, dict[str, str]]:
+    """The ``CheckIn`` fields (value, type, and the message fields given), with the same
+    problem+json errors as the model's validation."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -115,16 +128,52 @@ def _check_input(raw: bytes) -> tuple[str, str | None]:
         raise InvalidInput("The request is not valid.", [FieldError("body", "a JSON object", code="model_type")])
     value, type_ = data.get("value"), data.get("type")
     if isinstance(value, str) and (type_ is None or isinstance(type_, str)) and len(data) <= 1 + ("type" in data):
-        return value, type_
+        return value, type_, {}  # the common lookup
     errors = []
     if not isinstance(value, str):
         errors.append(FieldError("value", "Field required" if "value" not in data else "Input should be a valid string",
                                  code="missing" if "value" not in data else "string_type"))
     if type_ is not None and not isinstance(type_, str):
         errors.append(FieldError("type", "Input should be a valid string", code="string_type"))
+    extra: dict[str, str] = {}
+    for k, most in zip(MESSAGE_FIELDS, (MAX_SENDER, MAX_PROOF), strict=True):
+        v = data.get(k)
+        if v is None:
+            continue
+        if not isinstance(v, str):
+            errors.append(FieldError(k, "Input should be a valid string", code="string_type"))
+        elif len(v) > most:
+            errors.append(FieldError(k, f"String should have at most {most} characters", code="string_too_long"))
+        elif v.strip():
+            extra[k] = v.strip()
     errors += [FieldError(k, "Extra inputs are not permitted", code="extra_forbidden")
-               for k in data if k not in ("value", "type")]
-    raise InvalidInput("The request is not valid.", errors)
+               for k in data if k not in ("value", "type", *MESSAGE_FIELDS)]
+    if extra and isinstance(type_, str) and type_ not in ("message", "qr"):
+        errors.append(FieldError(next(iter(extra)), "goes with a message (type message or qr)", code="message_only"))
+    if errors or not isinstance(value, str) or not (type_ is None or isinstance(type_, str)):
+        raise InvalidInput("The request is not valid.", errors)
+    return value, type_, extra
+
+
+class _MessageBody:
+    """One ``POST /v1/check`` request read for ``CheckService.respond``, with a message's sender and
+    proof: a value that comes with either is answered as a message (``type`` ``message`` unless
+    ``qr``), with the proven number when the proof is live (401 when it is not)."""
+
+    __slots__ = ("extra", "p")
+
+    def __init__(self, p: Platform) -> None:
+        self.p = p
+        self.extra: dict[str, str] = {}
+
+    def read(self, raw: bytes) -> tuple[str, str | None]:
+        value, type_, self.extra = _check_fields(raw)
+        return value, ("message" if self.extra and type_ is None else type_)
+
+    async def answer(self, value: str, type_: str | None, error: InvalidInput) -> bytes:
+        proof = self.extra.get("proof")
+        phone = await run_in_threadpool(self.p.senders.proven, proof) if proof else None
+        return await self.p.messages.respond(value, type_, error, sender=self.extra.get("sender"), phone=phone)
 
 
 def check_body(p: Platform, raw: bytes, scope) -> Awaitable[bytes]:
@@ -134,12 +183,14 @@ def check_body(p: Platform, raw: bytes, scope) -> Awaitable[bytes]:
     require_json(scope, "lookup")
     if any(k == b"authorization" for k, _ in scope["headers"]):
         return _keyed_check(p, raw, scope)
-    return p.intel.checks.respond(raw, client_key(scope, None), _check_input, p.messages.respond)
+    body = _MessageBody(p)
+    return p.intel.checks.respond(raw, client_key(scope, None), body.read, body.answer)
 
 
 async def _keyed_check(p: Platform, raw: bytes, scope) -> bytes:
     who = await run_in_threadpool(optional_principal, Request(scope))
-    return await p.intel.checks.respond(raw, client_key(scope, who), _check_input, p.messages.respond)
+    body = _MessageBody(p)
+    return await p.intel.checks.respond(raw, client_key(scope, who), body.read, body.answer)
 
 
 REPORT_BODY = {"requestBody": {"required": True, "content": {

@@ -7,12 +7,13 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from postguard.api.deps import platform, scoped
+from postguard.api.deps import platform, principal, scoped
 from postguard.http.address import client_ip
+from postguard.http.params import RowId
 from postguard.http.proof import PROOF_COOKIE
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
-from postguard.senders.service import MAX_BATCH, ProvenPhone
+from postguard.senders.service import MAX_BATCH, MAX_SENDER, ProvenPhone
 
 router = APIRouter(prefix="/v1", tags=["senders"])
 recorder = scoped("notifications:write")
@@ -25,6 +26,12 @@ class TemplateIn(BaseModel):
                                                    "{hotline}")
     label: str = Field("", max_length=200)
     org: str | None = Field(None, max_length=32, description="another organisation (intel:admin only)")
+
+
+class TemplateStatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["verified", "revoked"] = Field(description="verified (platform administrators, intel:admin) or "
+                                                              "revoked (also the owning organisation, intel:official)")
 
 
 class NotificationIn(BaseModel):
@@ -45,6 +52,8 @@ class MatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(min_length=1, max_length=4000, description="the message, as received")
     proof: str | None = Field(None, max_length=1000, description="a one-time-code proof of your number (optional)")
+    sender: str | None = Field(None, max_length=MAX_SENDER,
+                               description="the SMS brandname, number or Zalo page it came from (optional)")
 
 
 class CodIn(BaseModel):
@@ -71,6 +80,15 @@ def template_add(body: TemplateIn, who: Principal = Depends(official), p: Platfo
     return p.senders.template_add(who, text=body.text, label=body.label, org_code=body.org)
 
 
+@router.post("/senders/templates/{template_id}/status")
+def template_status(template_id: RowId, body: TemplateStatusIn, who: Principal = Depends(principal),
+                    p: Platform = Depends(platform)) -> dict:
+    """Verify a template (``intel:admin``) or revoke it (``intel:admin``, or ``intel:official`` of the
+    organisation that registered it). 409 when the template is already in that status, is revoked, or
+    changed meanwhile."""
+    return p.senders.template_set_status(who, template_id, status=body.status)
+
+
 @router.post("/notifications")
 def record(body: NotificationsIn, who: Principal = Depends(recorder), p: Platform = Depends(platform)) -> dict:
     """Record notifications your organisation sent (kept as keyed digests only), up to 1,000 at once."""
@@ -82,7 +100,7 @@ def record(body: NotificationsIn, who: Principal = Depends(recorder), p: Platfor
 def match(body: MatchIn, request: Request, p: Platform = Depends(platform)) -> dict:
     """Which operator's template a message is and, with a proof of your number, whether they sent it to you."""
     p.limiter.hit("60/minute", "senders-match", client_ip(request))
-    return p.senders.match_message(body.text, phone=_proven(p, request, body.proof)).as_dict()
+    return p.senders.match_message(body.text, phone=_proven(p, request, body.proof), sender=body.sender).as_dict()
 
 
 @router.post("/senders/cod-check")

@@ -38,7 +38,8 @@ def check(
     text: str | None = typer.Option(None, "--text", help="The message (default: read from stdin)"),
     qr: str | None = typer.Option(None, "--qr", help="A VietQR / EMVCo QR payload"),
     qr_image: Path | None = typer.Option(None, "--qr-image", help="A PNG or JPEG image of a QR code"),
-    sender: str | None = typer.Option(None, "--sender", help="Who sent it: a number or an SMS brand name"),
+    sender: str | None = typer.Option(None, "--sender", help="Who sent it: an SMS brandname, a number or a Zalo page "
+                                      "(a message from an operator's registered sender is judged against its templates)"),
 ) -> None:
     """Check a message: label (scam, suspicious, legit), score, reasons and every indicator."""
     image = None

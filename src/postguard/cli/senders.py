@@ -26,7 +26,8 @@ def template_add(org: str = typer.Option(..., "--org"), text: str = typer.Option
 
 @senders_app.command("template-verify")
 def template_verify(template_id: int, revoke: bool = typer.Option(False, "--revoke")) -> None:
-    """Verify (or with --revoke, revoke) a template."""
+    """Verify (or with --revoke, revoke) a template: pending → verified → revoked; a revoked wording is
+    registered again to come back."""
     p = open_platform()
     print_json(p.senders.template_set_status(p.intel.cli_principal(), template_id,
                                              status="revoked" if revoke else "verified"))
@@ -75,6 +76,8 @@ def import_notifications(path: Path = typer.Argument(..., exists=True, dir_okay=
 
 
 @senders_app.command("match")
-def match(text: str = typer.Argument(..., help="the message, as received")) -> None:
+def match(text: str = typer.Argument(..., help="the message, as received"),
+          sender: str | None = typer.Option(None, "--sender", help="the SMS brandname, number or Zalo page it came from")
+          ) -> None:
     """Which operator's template a message is (no proof on the command line: whether it was sent is not said)."""
-    print_json(open_platform().senders.match_message(text).as_dict())
+    print_json(open_platform().senders.match_message(text, sender=sender).as_dict())

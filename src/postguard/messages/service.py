@@ -23,7 +23,7 @@ from postguard.messages.indicators import Found, Indicators, as_dict
 from postguard.messages.model import Model, model_text
 from postguard.messages.rules import language, reasons, rule_probability
 from postguard.messages.text import bounded, fold, fold_slang, is_message
-from postguard.senders.service import TemplateMatch
+from postguard.senders.service import MAX_SENDER, ProvenPhone, TemplateMatch
 
 # The score is the model's probability and the red flags combined as independent evidence, scaled down
 # by the genuine cues; the cut-offs are chosen by cross-validation on the public corpus
@@ -51,9 +51,10 @@ ADVICE = ("A genuine courier never asks you to transfer money to a personal acco
 
 class Templates(Protocol):
     """What the message check asks of the operators' registered templates (``Senders.match_message``):
-    ``outcome`` sent | not_sent | template | suspicious | unknown, with ``org_name`` and bilingual text."""
+    ``outcome`` sent | not_sent | template | suspicious | unknown, with ``org_name`` and bilingual text;
+    ``phone``: the number the person proved (sent | not_sent need it); ``sender``: who it came from."""
 
-    def __call__(self, text: str) -> TemplateMatch: ...
+    def __call__(self, text: str, *, phone: ProvenPhone | None = None, sender: str | None = None) -> TemplateMatch: ...
 
 
 # How an operator's template weighs: its wording is a genuine cue (a factor on the score); a message
@@ -100,12 +101,16 @@ class MessageService:
         return self._model
 
     def check(self, text: str | None = None, *, qr: str | None = None, qr_image: bytes | None = None,
-              sender: str | None = None, client: str, limit: bool = True) -> dict:
+              sender: str | None = None, phone: ProvenPhone | None = None, client: str, limit: bool = True) -> dict:
         """The answer for a message (``text``), a QR payload (``qr``) or a QR image (``qr_image``),
-        limited as one lookup for ``client``."""
+        limited as one lookup for ``client``; ``sender``: who it came from; ``phone``: the number the
+        person proved (the operator then says whether it sent this message to it)."""
         if text is None and qr is None and qr_image is None:
             raise InvalidInput("Nothing to check.", [FieldError("text", "give a message, a QR payload or a QR image",
                                                                 code="missing")])
+        if sender is not None and (not isinstance(sender, str) or len(sender) > MAX_SENDER):
+            raise InvalidInput("The sender was not accepted.",
+                               [FieldError("sender", f"at most {MAX_SENDER} characters", code="too_long")])
         text = bounded(text) if text is not None and (text.strip() or (qr is None and qr_image is None)) else None
         if qr_image is not None:
             qr = vietqr.decode_image(qr_image)
@@ -116,29 +121,31 @@ class MessageService:
             if qr is not None and vietqr.looks_like_payload(qr) else None
         if limit:
             self.checks.limit(client)
-        return self.answer(text, payment=payment, sender=sender, other_qr=qr if payment is None else None)
+        return self.answer(text, payment=payment, sender=sender, phone=phone, other_qr=qr if payment is None else None)
 
-    async def respond(self, value: str, type_: str | None, error: InvalidInput) -> bytes:
+    async def respond(self, value: str, type_: str | None, error: InvalidInput, *, sender: str | None = None,
+                      phone: ProvenPhone | None = None) -> bytes:
         """``POST /v1/check`` for a ``value`` that is not one indicator (``error`` says why): a
         message (``type`` ``message``, or free text) or a QR payload (``type`` ``qr``, or a value that
         starts like one) is answered as a message check, already counted against the lookup rate;
-        anything else raises ``error``, as before."""
+        anything else raises ``error``, as before. ``sender``, ``phone``: as ``check`` takes them."""
         if type_ not in ("message", "qr") and not (type_ is None and (is_message(value)
                                                                       or vietqr.looks_like_payload(value))):
             raise error
         qr = type_ == "qr" or (type_ is None and vietqr.looks_like_payload(value))
         try:
             answer = await run_in_threadpool(lambda: self.check(None if qr else value, qr=value if qr else None,
-                                                                client="", limit=False))
+                                                                sender=sender, phone=phone, client="", limit=False))
         except InvalidInput as e:  # the API's field is ``value``
-            raise InvalidInput(e.detail, [FieldError("value", fe.message, row=fe.row, code=fe.code)
-                                          for fe in e.errors]) from None
+            raise InvalidInput(e.detail, [FieldError("value" if fe.field != "sender" else fe.field, fe.message,
+                                                     row=fe.row, code=fe.code) for fe in e.errors]) from None
         return orjson.dumps(answer)
 
     def answer(self, text: str | None, *, payment: vietqr.QrPayment | None = None, sender: str | None = None,
-               other_qr: str | None = None, model: Model | None = None) -> dict:
+               other_qr: str | None = None, model: Model | None = None,
+               phone: ProvenPhone | None = None) -> dict:
         """The answer, without the rate limiter (the command line's ``classify``); ``model`` instead of
-        the shipped one (cross-validation)."""
+        the shipped one (cross-validation); ``phone``: the number the person proved."""
         if text is not None:
             text = bounded(text)
         body = " ".join(t for t in (text, payment.message if payment else None, other_qr) if t)
@@ -149,7 +156,7 @@ class MessageService:
         if payment is not None:
             found = [*self._qr_indicators(payment), *found]
         rs = reasons(slang, found, lang, body)
-        operator = self._operator(text, lang) if text and self.templates is not None else None
+        operator = self._operator(text, lang, phone=phone, sender=sender) if text and self.templates is not None else None
         if operator is not None:
             rs.append(operator[0])
         if self.cod is not None:
@@ -189,12 +196,13 @@ class MessageService:
             out["qr"] = qr
         return out
 
-    def _operator(self, text: str, lang: str) -> tuple[dict, dict] | None:
+    def _operator(self, text: str, lang: str, *, phone: ProvenPhone | None = None,
+                  sender: str | None = None) -> tuple[dict, dict] | None:
         """The reason an operator's templates give (a genuine cue or a red flag), and what to show of
         the match; None when the message names no operator and is no registered template."""
         assert self.templates is not None  # noqa: S101  checked by the caller
         try:
-            tm = self.templates(text)
+            tm = self.templates(text, phone=phone, sender=sender)
         except InvalidInput:
             return None
         weight = TEMPLATE_WEIGHTS.get(tm.outcome)
@@ -202,8 +210,9 @@ class MessageService:
             return None
         reason = {"code": f"operator_{tm.outcome}", "text": tm.text_vi if lang == "vi" else tm.text_en,
                   "text_vi": tm.text_vi, "text_en": tm.text_en, "weight": weight}
-        shown = {"outcome": tm.outcome, "org": tm.org, "name": tm.org_name,
-                 "sent_at": tm.sent_at.isoformat() if tm.sent_at else None}
+        shown = {"outcome": tm.outcome, "org": tm.org, "name": tm.org_name, "template_id": tm.template_id,
+                 "sent_at": tm.sent_at.isoformat() if tm.sent_at else None, "reasons": list(tm.reasons),
+                 "text": reason["text"], "text_vi": tm.text_vi, "text_en": tm.text_en}
         return reason, shown
 
     def _payees(self, found: list[Found], rs: list[dict], folded: str, lang: str) -> list[dict]:

@@ -19,9 +19,9 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, cast
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -32,7 +32,7 @@ from postguard.intel.normalize import detect
 from postguard.intel.store import table_of
 from postguard.orgs.models import Organisation
 from postguard.phones import phone_field
-from postguard.principals import Principal, ProvenCitizen
+from postguard.principals import ApiKeyPrincipal, Principal, ProvenCitizen
 from postguard.senders import text as tx
 from postguard.senders.models import SenderTemplate, SentNotification
 from postguard.shipments.models import Shipment
@@ -53,6 +53,10 @@ IN_DELIVERY = ("in_transit", "out_for_delivery")
 COD_PURPOSES = ("cod", "fee", "refund")
 REGISTRY_SECONDS = 5.0  # how long a worker reads messages against the templates and names it last read
 PROOF_PURPOSES = ("recipient", "parcel")  # the proofs of the own-data page and of the call check
+MAX_SENDER = 100  # characters of a sender (an SMS brandname, a number, a Zalo page)
+SENDER_KINDS = ("sms_brand", "social", "hotline")  # the official channels a message may come from
+# How a template's status may change: a revoked wording is registered again (``template_add``) to come back.
+TRANSITIONS = {"pending": ("verified", "revoked"), "verified": ("revoked",), "revoked": ()}
 
 
 class Proofs(Protocol):
@@ -136,6 +140,18 @@ class _Template:
     text: str
 
 
+class _Registry(NamedTuple):
+    """What messages, senders and payments are read against (``Senders._kept_view``)."""
+
+    at: float  # time.monotonic() when read
+    brands: list[tx.Brand]  # every organisation's names
+    domains: dict[str, set[str]]  # org code → verified domains
+    orgs: dict[str, Organisation]
+    verified: list[_Template]
+    cod: dict[bytes, str]  # indicator digest of a verified COD account or wallet → operator's short name
+    senders: dict[bytes, str]  # indicator digest of a verified brandname, page or hotline → org code
+
+
 def _short_name(org: Organisation) -> str:
     name = org.name
     if name.endswith(")") and "(" in name:
@@ -168,8 +184,7 @@ class Senders:
         self.store = store
         self.grader = grader
         self.proofs = proofs
-        self._kept: tuple[float, tuple[list[tx.Brand], dict[str, set[str]], dict[str, Organisation]],
-                          list[_Template], dict[bytes, str]] | None = None
+        self._kept: _Registry | None = None
 
     # -- templates -----------------------------------------------------------------------------
     def template_add(self, principal: Principal, *, text: object, label: str = "",
@@ -208,22 +223,46 @@ class Senders:
         return out
 
     def template_set_status(self, principal: Principal, template_id: int, *, status: str) -> dict[str, Any]:
-        """Verify or revoke a template (platform administrators: ``intel:admin``)."""
-        self.orgs.require(principal, "intel:admin", subject=f"template:{template_id}")
+        """Verify or revoke a template. Verifying is for platform administrators (``intel:admin``);
+        revoking too, or for the organisation that owns the template (``intel:official``). A template
+        goes pending → verified → revoked, or pending → revoked; anything else (a revoked template, or
+        one already in that status) is a ``Conflict``, and so is a change made meanwhile: two changes
+        racing on one template end with one of them applied and audited, the other refused."""
         if status not in ("verified", "revoked"):
             raise _bad("status", "verified or revoked")
-        with self.db.session() as s:
+        subject = f"template:{template_id}"
+        admin = isinstance(principal, ApiKeyPrincipal) and principal.can("intel:admin")
+        if not admin and not (status == "revoked" and isinstance(principal, ApiKeyPrincipal)
+                              and principal.can("intel:official")):
+            self.orgs.require(principal, "intel:admin", subject=subject)  # refused and logged
+        with self.db.session() as s:  # the primary: the status the change is decided on
             t = s.get(SenderTemplate, template_id)
             if t is None:
                 raise NotFound(f"No template {template_id}.")
-            before, t.status = t.status, status
-            if status == "verified":
-                t.verified_by, t.verified_at = principal.actor, utcnow()
-            org = self.orgs.by_id(s, t.org_id)
-            s.flush()
-            out = _template_view(t, org)
-        self.audit.append(actor=principal.actor, action=f"senders_template_{status}", org_id=org.id,
-                          subject=f"template:{template_id}", details={"from": before, "to": status})
+            before, org_id = t.status, t.org_id
+        if not admin and org_id != principal.org_id:
+            self.orgs.require(principal, "intel:admin", subject=subject,
+                              message="Only the organisation that registered this template, or a platform "
+                                      "administrator, may revoke it.")
+        if status not in TRANSITIONS.get(before, ()):
+            raise Conflict(f"Template {template_id} is already {before}." if before == status else
+                           f"Template {template_id} is {before}: register its wording again to have it verified."
+                           if before == "revoked" else f"Template {template_id} is {before}; it cannot become {status}.")
+        values: dict[str, Any] = {"status": status}
+        if status == "verified":
+            values.update(verified_by=principal.actor, verified_at=utcnow())
+        with self.db.session() as s:  # the change first: on SQLite the transaction starts as the writer
+            done = s.execute(update(SenderTemplate)
+                             .where(SenderTemplate.id == template_id, SenderTemplate.status == before)
+                             .values(**values).execution_options(synchronize_session=False)
+                             ).rowcount  # type: ignore[attr-defined]
+            t = s.get(SenderTemplate, template_id)
+            now = t.status if t is not None else None
+            out = _template_view(t, self.orgs.by_id(s, org_id)) if done and t is not None else None
+        if out is None:
+            raise Conflict(f"Template {template_id} changed meanwhile (it is now {now or 'gone'}); reload it.")
+        self.audit.append(actor=principal.actor, action=f"senders_template_{status}", org_id=org_id,
+                          subject=subject, details={"from": before, "to": status})
         self._kept = None  # committed: this worker sees its own change at once
         return out
 
@@ -341,29 +380,31 @@ class Senders:
         except Unauthenticated:
             return ProvenPhone(self.proofs.open_proof(token, purpose=PROOF_PURPOSES[1]))
 
-    def _registry(self) -> tuple[tuple[list[tx.Brand], dict[str, set[str]], dict[str, Organisation]], list[_Template]]:
-        """``_brands()`` and ``_verified()``, read at most every ``REGISTRY_SECONDS`` (see ``_kept_view``)."""
-        view = self._kept_view()
-        return view[1], view[2]
-
-    def _kept_view(self) -> tuple[float, tuple[list[tx.Brand], dict[str, set[str]], dict[str, Organisation]],
-                                  list[_Template], dict[bytes, str]]:
-        """What messages and payments are read against: names and domains, verified templates, and
-        verified COD accounts and wallets (digest → operator), read at most every ``REGISTRY_SECONDS``
-        (message checks and screening are hot paths: several workers see a newly verified template or
-        channel within that time; this worker at once, since its own template changes drop it)."""
+    def _kept_view(self) -> _Registry:
+        """What messages, senders and payments are read against: names and domains, verified templates,
+        verified COD accounts and wallets, and verified brandnames, pages and hotlines, read at most
+        every ``REGISTRY_SECONDS`` (message checks and screening are hot paths: several workers see a
+        newly verified template or channel within that time; this worker at once, since its own
+        template changes drop it)."""
         kept = self._kept
         now = time.monotonic()
-        if kept is not None and now - kept[0] < REGISTRY_SECONDS:
+        if kept is not None and now - kept.at < REGISTRY_SECONDS:
             return kept
+        cod: dict[bytes, str] = {}
+        senders: dict[bytes, str] = {}
         with self.db.read_session() as s:
-            cod = {digest: _short_name(org) for digest, org in s.execute(
-                select(Indicator.digest, Organisation)
-                .join(OfficialChannel, OfficialChannel.indicator_id == Indicator.id)
-                .join(Organisation, Organisation.id == OfficialChannel.org_id)
-                .where(OfficialChannel.status == "verified",
-                       OfficialChannel.kind.in_(("cod_account", "ewallet")))).all()}
-        view = (now, self._brands(), self._verified(), cod)
+            for digest, kind, org in s.execute(
+                    select(Indicator.digest, OfficialChannel.kind, Organisation)
+                    .join(OfficialChannel, OfficialChannel.indicator_id == Indicator.id)
+                    .join(Organisation, Organisation.id == OfficialChannel.org_id)
+                    .where(OfficialChannel.status == "verified",
+                           OfficialChannel.kind.in_(("cod_account", "ewallet", *SENDER_KINDS)))).all():
+                if kind in SENDER_KINDS:
+                    senders[digest] = org.code
+                else:
+                    cod[digest] = _short_name(org)
+        brands, domains, orgs = self._brands()
+        view = _Registry(now, brands, domains, orgs, self._verified(), cod, senders)
         self._kept = view
         return view
 
@@ -387,24 +428,65 @@ class Senders:
                   for b in tx.brand_terms(code, o.name, extra.get(code, []))]
         return brands, domains, orgs
 
-    def match_message(self, text: object, *, phone: ProvenPhone | None = None) -> TemplateMatch:
+    def _sender(self, sender: str, view: _Registry) -> tuple[str | None, str]:
+        """Whose a message's ``sender`` is, and how: ``(code, "registered")`` when it is a verified SMS
+        brandname, page or hotline of that organisation; ``(code, "claimed")`` when it only names it
+        (a Zalo display name "Viettel Post"); ``(None, "")`` otherwise."""
+        try:
+            n = detect(sender)
+        except InvalidInput:
+            n = None
+        if n is not None and n.type in ("sms_brand", "social", "phone"):
+            self.store.ready()
+            code = view.senders.get(self.store.digest_of(n))
+            if code is not None:
+                return code, "registered"
+        names = tx.claimed(tx.normalise(sender), view.brands)
+        return (names[0], "claimed") if names else (None, "")
+
+    def match_message(self, text: object, *, phone: ProvenPhone | None = None,
+                      sender: object = None) -> TemplateMatch:
         """Which verified template (of which operator) ``text`` is, and, for a proven ``phone``,
-        whether that operator recorded sending exactly this message to it and when."""
+        whether that operator recorded sending exactly this message to it and when. ``sender``: the
+        SMS brandname, number or Zalo page it came from; a message from an operator's registered
+        brandname, page or hotline is judged against that operator's templates alone."""
         if not isinstance(text, str) or not text.strip():
             raise _bad("text", "the message, as received")
+        if sender is not None and (not isinstance(sender, str) or len(sender) > MAX_SENDER):
+            raise _bad("sender", f"the brandname, number or page it came from, at most {MAX_SENDER} characters")
         message = tx.normalise(text[:tx.MAX_MESSAGE * 2])
-        (brands, domains, orgs), verified = self._registry()
+        view = self._kept_view()
+        brands, domains, orgs, verified = view.brands, view.domains, view.orgs, view.verified
         names = tx.claimed(message[:tx.MAX_MESSAGE], brands)
+        given = " ".join(sender.split()) if isinstance(sender, str) else ""
+        owner, how = self._sender(given, view) if given else (None, "")
+        if how == "registered" and not any(t.org_code == owner for t in verified):
+            owner, how = None, ""  # an operator with no verified template: its wording cannot be judged
+        if owner is not None:
+            names = [owner, *(n for n in names if n != owner)]
         hits: list[tuple[_Template, dict[str, str]]] = []
         if len(message) <= tx.MAX_MESSAGE:
             for t in verified:
                 values = tx.match(t.text, message)
                 if values is not None:
                     hits.append((t, values))
-        # A message that names operators is judged against their templates; one that names none, against all.
-        if names:
+        # A message from an operator's own brandname is judged against its templates alone; one that
+        # names operators, against theirs; one that names none, against all.
+        if how == "registered":
+            hits = [h for h in hits if h[0].org_code == owner]
+        elif names:
             hits = [h for h in hits if h[0].org_code in names]
         if not hits:
+            if how == "registered":
+                who, shown = _short_name(orgs[cast(str, owner)]), given
+                return TemplateMatch(
+                    "suspicious", org=owner, org_name=who, claimed=tuple(names), reasons=("sender_no_template",),
+                    text_vi=f"Tin đến từ {shown}, tên người gửi đã đăng ký của {who}, nhưng không khớp mẫu tin nào "
+                            f"{who} đã đăng ký. Tên người gửi có thể bị giả mạo (trạm phát sóng giả): đừng chuyển "
+                            "tiền, đừng bấm liên kết, đừng đọc mã OTP.",
+                    text_en=f"The message comes from {shown}, a sender {who} registered, but matches none of the "
+                            f"templates {who} registered. Sender names can be spoofed (fake base stations): do not "
+                            "transfer money, open links or share codes.")
             if names:
                 who = _short_name(orgs[names[0]])
                 return TemplateMatch(
@@ -417,6 +499,7 @@ class Senders:
                                  text_vi="Tin nhắn không khớp mẫu tin đã đăng ký nào của các đơn vị vận chuyển.",
                                  text_en="The message matches no template an operator registered.")
         t, values = hits[0]
+        cue = ("registered_sender",) if how == "registered" else ()
         link = values.get("link")
         if link is not None:
             try:
@@ -434,7 +517,7 @@ class Senders:
         if phone is None:
             return TemplateMatch(
                 "template", org=t.org_code, org_name=t.org_name, template_id=t.id, claimed=tuple(names),
-                reasons=("registered_template", "proof_needed"),
+                reasons=("registered_template", "proof_needed", *cue),
                 text_vi=f"Lời văn khớp mẫu tin {t.org_name} đã đăng ký. Xác minh số điện thoại của bạn để biết "
                         f"{t.org_name} có thực sự gửi tin này cho bạn không.",
                 text_en=f"The wording matches a template {t.org_name} registered. Prove your phone number to learn "
@@ -443,12 +526,12 @@ class Senders:
         if sent is None:
             return TemplateMatch(
                 "not_sent", org=t.org_code, org_name=t.org_name, template_id=t.id, claimed=tuple(names),
-                reasons=("registered_template", "not_recorded"),
+                reasons=("registered_template", "not_recorded", *cue),
                 text_vi=f"{t.org_name} không gửi tin nhắn này đến số của bạn. Có thể là lừa đảo.",
                 text_en=f"{t.org_name} sent no such message to your number. It may be a scam.")
         return TemplateMatch(
             "sent", org=t.org_code, org_name=t.org_name, template_id=t.id, sent_at=sent, claimed=tuple(names),
-            reasons=("registered_template", "recorded"),
+            reasons=("registered_template", "recorded", *cue),
             text_vi=f"{t.org_name} đã gửi tin này lúc {_local(sent)} cho một bưu gửi đến số của bạn.",
             text_en=f"{t.org_name} sent this at {_local(sent)} for a parcel to your number.")
 
@@ -470,7 +553,7 @@ class Senders:
         if n.type not in ("bank_account", "ewallet"):
             return None
         self.store.ready()
-        return self._kept_view()[3].get(self.store.digest_of(n))
+        return self._kept_view().cod.get(self.store.digest_of(n))
 
     def cod_danger(self, account_or_wallet: object, *, phone: ProvenPhone | None = None,
                    purpose: str = "cod") -> CodDanger:

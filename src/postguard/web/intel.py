@@ -2,7 +2,12 @@
 
 Values are posted, never put in a URL; forms carry a double-submit token (cookie + hidden field,
 SameSite=Strict) so another site cannot post reports in a visitor's name. ``unknown`` is never shown
-as safe."""
+as safe.
+
+A message may come with its sender, and the person may prove their number with a one-time code
+(the proof of the own-data page: the ``pg_me`` cookie, HttpOnly, SameSite=Strict): the operator whose
+template the message is then says whether it sent it to that number. The message travels in the
+proof forms' hidden fields and is never stored; the check page is never cached."""
 
 from __future__ import annotations
 
@@ -13,11 +18,15 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from postguard.alerts.service import CATEGORIES as WARNING_CATEGORIES
-from postguard.errors import InvalidInput, PayloadTooLarge, RateLimited
+from postguard.errors import InvalidInput, PayloadTooLarge, RateLimited, Unauthenticated
 from postguard.http.address import client_ip
+from postguard.http.proof import PROOF_COOKIE, PROOF_PURPOSE, PROOF_TTL, set_proof_cookie
 from postguard.intel.service import CATEGORIES, Upload
-from postguard.messages.text import is_message
+from postguard.messages.text import MAX_BYTES, is_message
 from postguard.messages.vietqr import MAX_IMAGE_BYTES, looks_like_payload
+from postguard.otp import CHALLENGE_MAX
+from postguard.senders.service import MAX_SENDER, ProvenPhone
+from postguard.vault.masking import mask_phone
 from postguard.web.routes import render
 
 router = APIRouter(include_in_schema=False)
@@ -37,6 +46,8 @@ def _page(request: Request, template: str, status: int = 200, **ctx):
     resp = render(request, template, status=status, form_token=token, categories=list(CATEGORIES), **ctx)
     resp.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=3600,
                     secure=request.url.scheme == "https")
+    if template == "check.html":  # answers about the person's own number, and their message in hidden fields
+        resp.headers["Cache-Control"] = "no-store"
     return resp
 
 
@@ -45,43 +56,134 @@ def _form_ok(request: Request, form) -> bool:
     return bool(cookie and isinstance(given, str) and hmac.compare_digest(cookie, given))
 
 
+def _field(form, name: str) -> str:
+    v = form.get(name)
+    return v if isinstance(v, str) else ""
+
+
+def _proven(request: Request) -> tuple[ProvenPhone | None, bool]:
+    """The number the person proved (the own-data page's proof cookie), and whether a proof was there
+    but is no longer live."""
+    token = request.cookies.get(PROOF_COOKIE)
+    if not token:
+        return None, False
+    try:
+        return request.app.state.platform.senders.proven(token), False
+    except Unauthenticated:
+        return None, True
+
+
+def _answer(request: Request, value: str, sender: str, image: bytes | None, phone: ProvenPhone | None) -> dict:
+    """One indicator, or a message (with its sender and the proven number) or a QR code."""
+    p = request.app.state.platform
+    client = client_ip(request)
+    if image:
+        return p.messages.check(value.strip() or None, qr_image=image, sender=sender or None, phone=phone,
+                                client=client)
+    qr = looks_like_payload(value)
+    if sender:  # a message's sender: the value is a message
+        return p.messages.check(None if qr else value, qr=value if qr else None, sender=sender, phone=phone,
+                                client=client)
+    try:
+        return p.intel.check(value, client=client)
+    except InvalidInput:
+        if not (is_message(value) or qr):
+            raise
+    return p.messages.check(None if qr else value, qr=value if qr else None, phone=phone,  # already counted once
+                            client=client, limit=False)
+
+
+async def _checked(request: Request, value: str, sender: str, image: bytes | None, phone: ProvenPhone | None,
+                   **ctx):
+    """The check page with the answer (or why there is none)."""
+    carried = {"value": value if len(value.encode()) <= MAX_BYTES else "", "sender": sender[:MAX_SENDER]}
+    shown = mask_phone(phone.e164) if phone is not None else None
+    try:
+        result = await run_in_threadpool(_answer, request, value, sender, image, phone)
+    except InvalidInput as e:
+        msgs = [fe.message for fe in e.errors] or [e.detail]
+        return _page(request, "check.html", status=422, errors=msgs, form=carried, proven=shown, **ctx)
+    except RateLimited:
+        return _page(request, "check.html", status=429, error_key="rate_limited", form=carried, proven=shown, **ctx)
+    return _page(request, "check.html", result=result, form=carried, proven=shown, **ctx)
+
+
 @router.get("/kiem-tra")
 def check_form(request: Request):
-    return _page(request, "check.html")
+    return _page(request, "check.html", form={})
 
 
 @router.post("/kiem-tra")
 async def check_submit(request: Request):
     """One indicator, a whole message or a QR payload (``value``), or a QR image (``qr_image``,
-    multipart, at most ``MAX_IMAGE_BYTES``). Nothing of it is stored or logged."""
-    form = await request.form(max_files=1, max_fields=5, max_part_size=MAX_IMAGE_BYTES + 1)
+    multipart, at most ``MAX_IMAGE_BYTES``), with a message's ``sender``. Nothing of it is stored or
+    logged."""
+    form = await request.form(max_files=1, max_fields=6, max_part_size=MAX_IMAGE_BYTES + 1)
     if not _form_ok(request, form):
-        return _page(request, "check.html", status=403, error_key="form_expired")
-    raw = form.get("value")
-    value = raw if isinstance(raw, str) else ""
+        return _page(request, "check.html", status=403, error_key="form_expired", form={})
+    value, sender = _field(form, "value"), _field(form, "sender").strip()
     upload = form.get("qr_image")
     image = await upload.read(MAX_IMAGE_BYTES + 1) if upload is not None and not isinstance(upload, str) \
         and upload.filename else None
+    phone, expired = await run_in_threadpool(_proven, request)
+    return await _checked(request, value, sender, image, phone, proof_expired=expired)
+
+
+@router.post("/kiem-tra/ma")
+async def check_send_code(request: Request):
+    """Send a one-time code to the person's number (the own-data page's proof, purpose ``recipient``);
+    the message and its sender travel on in the code form."""
+    form = await request.form(max_files=0, max_fields=6, max_part_size=MAX_BYTES * 4)
+    if not _form_ok(request, form):
+        return _page(request, "check.html", status=403, error_key="form_expired", form={})
+    carried = {"value": _field(form, "value"), "sender": _field(form, "sender")[:MAX_SENDER]}
+    phone = _field(form, "phone")[:40]
     p = request.app.state.platform
-    client = client_ip(request)
+
+    def send():
+        p.limiter.hit("60/minute", "me", client_ip(request), message="Too many requests from here; wait a minute.")
+        return p.otp.send(purpose=PROOF_PURPOSE, phone=phone, client=client_ip(request))
+
     try:
-        if image:
-            result = await run_in_threadpool(lambda: p.messages.check(value.strip() or None, qr_image=image,
-                                                                      client=client))
-        else:
-            try:
-                result = await run_in_threadpool(p.intel.check, value, client=client)
-            except InvalidInput:
-                if not (is_message(value) or looks_like_payload(value)):
-                    raise
-                qr = looks_like_payload(value)
-                result = await run_in_threadpool(lambda: p.messages.check(  # already counted once
-                    None if qr else value, qr=value if qr else None, client=client, limit=False))
-    except InvalidInput as e:
-        return _page(request, "check.html", status=422, errors=[fe.message for fe in e.errors])
-    except RateLimited:
-        return _page(request, "check.html", status=429, error_key="rate_limited")
-    return _page(request, "check.html", result=result)
+        sent = await run_in_threadpool(send)
+    except (InvalidInput, RateLimited) as e:
+        key = "me_rate_limited" if isinstance(e, RateLimited) else "me_phone_invalid"
+        return _page(request, "check.html", status=e.status, error_key=key, form=carried,
+                     prove={"step": "phone", "phone": phone})
+    return _page(request, "check.html", form=carried, prove={"step": "code", "phone": phone,
+                                                             "challenge": sent.challenge})
+
+
+@router.post("/kiem-tra/xac-minh")
+async def check_verify_code(request: Request):
+    """Check the code; on success the proof cookie is set (for the own-data page too) and the message
+    is checked again with the proven number."""
+    form = await request.form(max_files=0, max_fields=8, max_part_size=MAX_BYTES * 4)
+    if not _form_ok(request, form):
+        return _page(request, "check.html", status=403, error_key="form_expired", form={})
+    value, sender = _field(form, "value"), _field(form, "sender").strip()
+    phone, code, challenge = _field(form, "phone")[:40], _field(form, "code")[:12], _field(form, "challenge")
+    p = request.app.state.platform
+
+    def verify() -> str:
+        p.limiter.hit("20/10 minutes", "me-verify", client_ip(request), message="Too many codes tried from here.")
+        return p.otp.verify(purpose=PROOF_PURPOSE, phone=phone, code=code, challenge=challenge[:CHALLENGE_MAX])
+
+    try:
+        e164 = await run_in_threadpool(verify)
+    except (InvalidInput, RateLimited, Unauthenticated) as e:
+        key = "me_rate_limited" if isinstance(e, RateLimited) else "me_code_wrong" \
+            if isinstance(e, Unauthenticated) else "me_phone_invalid"
+        return _page(request, "check.html", status=e.status, error_key=key,
+                     form={"value": value, "sender": sender[:MAX_SENDER]},
+                     prove={"step": "code", "phone": phone, "challenge": challenge[:CHALLENGE_MAX]})
+    token = await run_in_threadpool(lambda: p.otp.issue_proof(purpose=PROOF_PURPOSE, phone=e164, ttl=PROOF_TTL))
+    if value.strip():
+        resp = await _checked(request, value, sender, None, ProvenPhone(e164))
+    else:
+        resp = _page(request, "check.html", form={"sender": sender}, proven=mask_phone(e164))
+    set_proof_cookie(request, resp, token)
+    return resp
 
 
 @router.get("/bao-cao")
