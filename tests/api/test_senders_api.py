@@ -121,6 +121,7 @@ def test_a_pasted_message_is_answered_sent_or_not_sent_for_the_proven_number(env
     for value, proof in ((other, mine), (message, _prove(client, p, OTHER_NUMBER))):
         body = client.post("/v1/check", json={"value": value, "proof": proof}).json()
         assert body["operator"]["outcome"] == "not_sent" and body["operator"]["sent_at"] is None
+        assert body["label"] in ("suspicious", "scam"), body["reasons"]  # the template's own cues do not save it
         assert body["operator"]["text_en"] == "Viettel Post sent no such message to your number. It may be a scam."
         assert "operator_not_sent" in {x["code"] for x in body["reasons"]}
     # the call check's proof is a proof of the number too; without a proof, whether it was sent is not said
@@ -161,6 +162,7 @@ def test_a_message_from_an_operators_registered_sender_is_judged_against_its_tem
     fake = "Don hang cua ban bi giu tai kho. Vui long xac nhan lai dia chi tai http://vtp-giaohang.top truoc 17h."
     body = check(fake, "ViettelPost")
     assert body["operator"]["outcome"] == "suspicious" and body["operator"]["reasons"] == ["sender_no_template"]
+    assert body["label"] in ("suspicious", "scam")
     reason = next(x for x in body["reasons"] if x["code"] == "operator_suspicious")
     assert "ViettelPost" in reason["text_en"] and "Viettel Post" in reason["text_vi"] and reason["weight"] > 0
     assert "operator" not in check(fake)  # without the sender, the text names no operator

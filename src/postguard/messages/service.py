@@ -64,6 +64,9 @@ class Templates(Protocol):
 PAYMENT_REASONS = frozenset({"pay_before_delivery", "fee", "membership", "prize"})
 PAYMENT_WORDS = ("cod", "thu ho", "hoan tien", "refund", "chuyen khoan", "thanh toan", "phi ")
 TEMPLATE_WEIGHTS = {"sent": -0.8, "template": -0.6, "not_sent": 0.6, "suspicious": 0.35}
+# What an operator says of a message is at least a warning, whatever else it shows: it did not send it to
+# the proven number, or it came from the operator's own sender id with wording that is none of its templates.
+AT_LEAST_SUSPICIOUS = frozenset({"operator_not_sent", "operator_suspicious"})
 
 
 class Checks(Protocol):
@@ -164,10 +167,15 @@ class MessageService:
         model = model or self.model
         p_model = model.probability(model_text(body)) if slang else 0.0
         positive, down = rule_probability(rs)
+        flagged_by_operator = {r["code"] for r in rs} & AT_LEAST_SUSPICIOUS
+        if "operator_not_sent" in flagged_by_operator:
+            down = 1.0  # the text copies a real template: its genuine cues prove nothing
         if p_model >= MODEL_REASON_AT:
             rs.append({"code": "wording", "text": WORDING[1] if lang == "vi" else WORDING[0], "text_vi": WORDING[1],
                        "text_en": WORDING[0], "weight": round(p_model, 2)})
         score = (1.0 - (1.0 - MODEL_SHARE * p_model) * (1.0 - positive)) * down
+        if flagged_by_operator:
+            score = max(score, SUSPICIOUS_AT)
         label = label_of(score)
         head_en, head_vi = HEADLINES[label]
         out = {
