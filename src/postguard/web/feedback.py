@@ -32,7 +32,7 @@ def feedback_form(settings: Settings, text: str | None, label: str) -> dict[str,
     if not text or not text.strip() or label not in LABELS:
         return None
     return {"text": text, "label": label, "days": settings.message_feedback_retention_days, "labels": LABELS,
-            "max_comment": MAX_COMMENT, "expected": None, "comment": ""}
+            "max_comment": MAX_COMMENT, "expected": None, "comment": "", "open": False}
 
 
 def _page(request: Request, status: int = 200, **ctx):
@@ -56,7 +56,7 @@ async def feedback_submit(request: Request):
     label = text("label")
     again = feedback_form(p.settings, text("text"), label)
     if again is not None:
-        again.update(expected=text("expected") or None, comment=text("comment"))
+        again.update(expected=text("expected") or None, comment=text("comment"), open=True)
     cookie, given = request.cookies.get(COOKIE), form.get("form_token")
     if not (cookie and isinstance(given, str) and hmac.compare_digest(cookie, given)):
         return _page(request, status=403, error_key="form_expired", feedback=again)
