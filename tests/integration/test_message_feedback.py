@@ -254,3 +254,20 @@ def test_a_tampered_ciphertext_is_refused_not_shown(fp):
 
 def _flip(blob: bytes) -> bytes:
     return bytes(blob[:-1]) + bytes([blob[-1] ^ 1])
+
+
+def test_a_qr_code_is_one_case_and_trains_on_its_message_only(fp):
+    from postguard.messages import vietqr
+
+    payload = vietqr.build("970436", "1122334455", amount=25000, message="phi luu kho buu pham")
+    answer = fp.messages.check(None, qr=payload, client="", limit=False)["label"]
+    expected = "legit" if answer != "legit" else "scam"
+    out = send(fp, payload, label=answer, expected=expected)
+    assert out["system_label"] == answer
+    who = reviewer(fp)
+    assert fp.message_feedback.show(who, out["case"])["kind"] == "qr"
+    fp.message_feedback.review(who, out["case"], decision="accept", label=expected)
+    [row] = fp.message_feedback.export(who)
+    assert row["text"] == "phi luu kho buu pham" and "1122334455" not in str(row)
+    [entry] = entries(fp, "message_feedback_export")
+    assert entry["purpose"] == "message_feedback_export" and entry["details"]["cases"] == 1

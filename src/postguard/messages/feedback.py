@@ -391,8 +391,8 @@ class MessageFeedback:
 
     # -- the next training set ----------------------------------------------------------------------
     def export(self, principal: Principal) -> list[dict[str, str]]:
-        """The accepted cases as corpus rows (``EXPORT_HEADER``), oldest decision first: the text on one
-        line with numbers and e-mail addresses masked, ``source`` ``feedback:<case>``. The texts are
+        """The accepted cases as corpus rows (``EXPORT_HEADER``), oldest decision first: the text (a QR
+        code's message) on one line with numbers and e-mail addresses masked, ``source`` ``feedback:<case>``. The texts are
         opened through the door (purpose ``message_feedback_export``), one entry for the lot."""
         self._require(principal, "message_feedback:export")
         self.ready()
@@ -406,8 +406,8 @@ class MessageFeedback:
                                    details={"cases": len(cases)})
         rows = []
         for c, text in zip(cases, texts, strict=True):
-            line = _one_line(mask(text or ""))
-            if not line:
+            line = _one_line(mask(self._words(c.kind, text or "")))
+            if not line:  # a QR code without a message: nothing the model reads
                 continue
             reviewed = c.reviewed_at.date().isoformat() if c.reviewed_at else ""
             rows.append({"label": c.final_label or c.system_label, "language": c.language, "text": line,
@@ -416,6 +416,17 @@ class MessageFeedback:
                                  f"(model {c.model_version or '?'}); {c.submissions} submission(s); numbers and "
                                  "e-mail addresses masked"})
         return rows
+
+    @staticmethod
+    def _words(kind: str, text: str) -> str:
+        """What the model reads of a case: a message's text; a QR payload's message (tag 62), as the check
+        reads it (the payload's digits are the payee's, not words)."""
+        if kind != "qr":
+            return text
+        try:
+            return vietqr.parse(text, field="text").message or ""
+        except InvalidInput:
+            return ""
 
     @staticmethod
     def tsv(rows: Sequence[dict[str, str]]) -> str:
