@@ -221,6 +221,11 @@ def test_the_retention_purge_deletes_old_cases_whole_and_keeps_recent_ones(fp):
 
 
 def test_a_key_rotation_keeps_the_versions_feedback_is_sealed_under(fp):
+    # An operator's rotation asks feedback which versions it needs, and creates nothing.
+    fp.orgs.create(code="VNPOSTX", name="Bưu chính Thử")
+    fp.orgs.rotate_data_key("VNPOSTX")
+    assert fp.shipments.rewrap(fp.orgs.principal("VNPOSTX", actor="test"))["destroyed_versions"] == [1]
+    assert [o.code for o in fp.orgs.list()] == ["VNPOSTX"]
     case = send(fp, comment=COMMENT)["case"]
     fp.orgs.rotate_data_key("PG-INTEL")
     out = fp.shipments.rewrap(fp.orgs.platform_principal(actor="test"))

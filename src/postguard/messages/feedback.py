@@ -45,6 +45,8 @@ from postguard.messages.corpus import LABELS
 from postguard.messages.corpus.personal import mask
 from postguard.messages.models import FeedbackCase, FeedbackSubmission
 from postguard.messages.text import bounded, is_message
+from postguard.orgs.models import Organisation
+from postguard.orgs.service import PLATFORM_ORG
 from postguard.principals import Principal
 from postguard.vault.service import SealedValue, versions_sealed_in
 
@@ -143,7 +145,8 @@ class MessageFeedback:
     def key_versions_in_use(self, session: Session, *, org_id: int) -> set[int]:
         """The platform organisation's data-key versions that feedback is sealed under (a key rotation
         must not destroy them)."""
-        if org_id != self._key_org():
+        code = session.execute(select(Organisation.code).where(Organisation.id == org_id)).scalar_one_or_none()
+        if code != PLATFORM_ORG:  # asked, not created: another organisation's rotation creates nothing
             return set()
         return versions_sealed_in(session, FeedbackCase.text_ct) | versions_sealed_in(
             session, FeedbackSubmission.comment_ct)
