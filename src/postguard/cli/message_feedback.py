@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -19,6 +21,16 @@ feedback_app = typer.Typer(no_args_is_help=True,
 ByOpt = typer.Option("", "--by", help="Who acts (written to the access log as cli:<name>)")
 
 
+@contextmanager
+def _platform() -> Iterator:
+    """The platform for one command, closed after it (its connections released at once)."""
+    p = open_platform()
+    try:
+        yield p
+    finally:
+        p.close()
+
+
 def _who(p, by: str):
     name = "".join(c for c in by if c.isalnum() or c in "._-")[:60]
     return p.orgs.platform_principal(actor=f"cli:{name}" if name else "cli")
@@ -28,15 +40,15 @@ def _who(p, by: str):
 def list_(status: str = typer.Option("pending", help="pending, accepted or rejected"),
           limit: int = typer.Option(100, help="How many (1-500)")) -> None:
     """Cases by status, without their text (pending ones most submitted first)."""
-    p = open_platform()
-    print_json(p.message_feedback.queue(_who(p, ""), status=status, limit=limit))
+    with _platform() as p:
+        print_json(p.message_feedback.queue(_who(p, ""), status=status, limit=limit))
 
 
 @feedback_app.command("show")
 def show(case: str = typer.Argument(..., help="The case id"), by: str = ByOpt) -> None:
     """One case with its text and comments (opened through the door, logged) and what the check says now."""
-    p = open_platform()
-    print_json(p.message_feedback.show(_who(p, by), case))
+    with _platform() as p:
+        print_json(p.message_feedback.show(_who(p, by), case))
 
 
 @feedback_app.command("review")
@@ -49,19 +61,18 @@ def review(case: str = typer.Argument(..., help="The case id"),
                                               help="The version you saw: required to change an earlier decision"),
            by: str = ByOpt) -> None:
     """Accept a case into the next training set (with its final label) or reject it."""
-    p = open_platform()
-    print_json(p.message_feedback.review(_who(p, by), case, decision=decision, label=label, note=note,
-                                         version=version))
+    with _platform() as p:
+        print_json(p.message_feedback.review(_who(p, by), case, decision=decision, label=label, note=note,
+                                             version=version))
 
 
 @feedback_app.command("export")
 def export(out: Path = typer.Option(..., "--out", help="The TSV to write (mode 0600)"), by: str = ByOpt) -> None:
     """Write the accepted cases as a corpus TSV (label, language, text, source feedback:<case>, note; numbers and
     e-mail addresses masked) for `postguard messages train --extra`."""
-    p = open_platform()
-    service = p.message_feedback
-    rows = service.export(_who(p, by))
-    data = service.tsv(rows).encode("utf-8")
+    with _platform() as p:
+        rows = p.message_feedback.export(_who(p, by))
+        data = p.message_feedback.tsv(rows).encode("utf-8")
     tmp = out.with_name(out.name + ".part")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -80,4 +91,5 @@ def export(out: Path = typer.Option(..., "--out", help="The TSV to write (mode 0
 def purge() -> None:
     """Delete the cases whose latest submission is older than POSTGUARD_MESSAGE_FEEDBACK_RETENTION_DAYS (the
     server's job does it every POSTGUARD_MESSAGE_FEEDBACK_PURGE_INTERVAL_SECONDS)."""
-    print_json({"deleted": open_platform().message_feedback.purge(actor="cli")})
+    with _platform() as p:
+        print_json({"deleted": p.message_feedback.purge(actor="cli")})
