@@ -4,7 +4,8 @@ case goes to the reviewers' queue, and accepted cases go into the next training 
 Nothing pasted into the check is kept; a message is stored only when the person sends it here and
 says so (``consent`` true). The server checks the text again itself and records what the check
 answers now and the model's version: the label the person says they were shown is kept beside it,
-never trusted in its place.
+never trusted in its place. The text alone is checked and kept: a sender or a proven number given to
+the check is not asked for (the model learns from text, and neither is needed to review it).
 
 - **Storage.** A case is one text (the same text sent twice is one case counted twice, found by a
   keyed digest under the service secret ``message-feedback`` of its kind and its words). The text and

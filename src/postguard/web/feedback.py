@@ -26,10 +26,10 @@ router = APIRouter(include_in_schema=False)
 PAGE = "check_feedback_page.html"
 
 
-def feedback_form(settings: Settings, text: str | None, label: str) -> dict[str, Any] | None:
+def feedback_form(settings: Settings, text: str | None, label: object) -> dict[str, Any] | None:
     """What the form under a message answer needs (None: no form, e.g. for a QR image, whose text
     the page does not have)."""
-    if not text or not text.strip() or label not in LABELS:
+    if not text or not text.strip() or not isinstance(label, str) or label not in LABELS:
         return None
     return {"text": text, "label": label, "days": settings.message_feedback_retention_days, "labels": LABELS,
             "max_comment": MAX_COMMENT, "expected": None, "comment": "", "open": False}
