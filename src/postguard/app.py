@@ -18,6 +18,7 @@ from postguard.api.audit import router as audit_router
 from postguard.api.blocklist import router as blocklist_router
 from postguard.api.callerid import CALLCHECK_BODY_BYTES, call_check_body
 from postguard.api.callerid import router as callerid_router
+from postguard.api.feedback import router as feedback_router
 from postguard.api.intel import check_body
 from postguard.messages.vietqr import MAX_IMAGE_BYTES
 from postguard.api.intel import router as intel_router
@@ -43,6 +44,7 @@ from postguard.web.analyst import router as analyst_router
 from postguard.web.auditor import router as auditor_router
 from postguard.web.callcheck import router as callcheck_router
 from postguard.web.courier import router as courier_router
+from postguard.web.feedback import router as web_feedback_router
 from postguard.web.intel import router as web_intel_router
 from postguard.web.privacy import router as privacy_pages
 from postguard.web.routes import html_errors
@@ -225,6 +227,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(shipments_router)
     app.include_router(audit_router)
     app.include_router(intel_router)
+    app.include_router(feedback_router)
     app.include_router(lookups_router)
     app.include_router(lookalikes_router)
     app.include_router(blocklist_router)
@@ -239,6 +242,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(auditor_router)
     app.include_router(analyst_router)
     app.include_router(web_intel_router)
+    app.include_router(web_feedback_router)
     app.include_router(access_router)
     app.include_router(courier_router)
     app.include_router(me_router)

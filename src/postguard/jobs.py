@@ -107,6 +107,8 @@ JOBS: tuple[Job, ...] = (
         at_start=True),
     Job("blocklist reconcile", "blocklist_reconcile_interval_seconds", lambda p: lambda: p.blocklist.reconcile()),
     Job("masked-call end", "masked_call_end_interval_seconds", lambda p: lambda: p.calls.end_expired()),
+    Job("message-feedback purge", "message_feedback_purge_interval_seconds",
+        lambda p: lambda: p.message_feedback.purge()),
 )
 
 

@@ -29,6 +29,7 @@ from postguard.intel.models import (
     ReportIndicator,
 )
 from postguard.leaks.models import Alert, Canary, CanaryNumber
+from postguard.messages.models import FeedbackCase, FeedbackSubmission
 from postguard.orgs.models import ApiKey, Organisation
 from postguard.otp import OtpChallenge
 from postguard.privacy.models import (
@@ -47,7 +48,7 @@ metadata = Base.metadata
 __all__ = [
     "Alert", "ApiKey", "Appeal", "Assignment", "AuditCheckpoint", "AuditEntry", "AuditMention",
     "AuditMentionCursor", "BlocklistEntry", "BlocklistVersion", "BreachIncident", "CallCertificate", "CallIntent", "Canary", "CanaryNumber",
-    "CourierPhone", "DataSubjectRequest", "Decision", "Evidence", "Indicator", "LabelToken", "LookalikeHit",
+    "CourierPhone", "DataSubjectRequest", "Decision", "Evidence", "FeedbackCase", "FeedbackSubmission", "Indicator", "LabelToken", "LookalikeHit",
     "MaskedCall", "OfficialChannel", "Organisation", "OtpChallenge", "ProxyNumber", "Report",
     "ReportIndicator", "Reporter", "ScamReport", "ScamWarning", "SenderTemplate", "SentNotification", "ServiceKey", "Shipment", "ShipmentEvent",
     "Staff", "TakedownEvent", "TakedownRequest", "VaultKey", "WebSession", "WebhookDelivery", "WebhookSubscription", "metadata",

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from postguard.orgs.service import OrgService
     from postguard.otp import OtpService
     from postguard.ratelimit import RateLimiter
+    from postguard.messages.feedback import MessageFeedback
     from postguard.messages.service import MessageService
     from postguard.screening.service import ScreeningService
     from postguard.senders.service import Senders
@@ -122,7 +123,7 @@ class Platform:
         return ShipmentService(
             db=self.db, settings=self.settings, vault=self.vault, audit=self.audit, orgs=self.orgs, door=self.door,
             bus=self.events, end_assignments=AccessService.end_assignments, on_shred=CallService.erase_for_shipments,
-            key_holders=lambda: (self.canaries, self.calls, self.intel), purge_spent=self.otp.purge_spent)
+            key_holders=lambda: (self.canaries, self.calls, self.intel, self.message_feedback), purge_spent=self.otp.purge_spent)
 
     @cached_property
     def limiter(self) -> RateLimiter:
@@ -262,6 +263,15 @@ class Platform:
                               templates=lambda text, *, phone=None, sender=None: self.senders.match_message(
                                   text, phone=phone, sender=sender),
                               cod=lambda type_, value: self.senders.registered_cod(type_, value))
+
+    @cached_property
+    def message_feedback(self) -> MessageFeedback:
+        """Verdicts of the message check marked wrong (with consent): the reviewers' queue (through the
+        door, purposes ``message_feedback_review`` and ``message_feedback_export``) and the next training set."""
+        from postguard.messages.feedback import MessageFeedback
+
+        return MessageFeedback(db=self.db, settings=self.settings, vault=self.vault, audit=self.audit, orgs=self.orgs,
+                               door=self.door, limiter=self.limiter, messages=self.messages)
 
     @cached_property
     def access_alerts(self) -> AlertService:

@@ -41,6 +41,8 @@ SCOPES = {
     "calls:route": "route masked calls (telephony systems)",
     "notifications:write": "record the notifications the organisation sent (kept as keyed digests only)",
     "calls:verify": "verify the STIR/SHAKEN Identity header of incoming calls (telephony systems)",
+    "messages:review": "review the message-check feedback: read the messages people said were judged wrongly "
+                       "(logged), accept or reject them, export the accepted ones for training",
 }
 
 

@@ -260,6 +260,19 @@ class Settings(BaseSettings):
     )
     intel_evidence_max_files: int = Field(5, ge=0, le=20, description="Evidence files accepted per report.")
 
+    message_feedback_rate: str = Field(
+        "10/hour", description="Message-check feedback (a verdict marked wrong) accepted per client: an API key, or "
+        "an address for the public."
+    )
+    message_feedback_retention_days: int = Field(
+        90, ge=1, le=3650, description="Days a message sent as feedback is kept after its latest submission; then it "
+        "is deleted with its submissions and comments, reviewed or not (export the accepted ones before)."
+    )
+    message_feedback_purge_interval_seconds: int = Field(
+        3600, ge=0, description="How often the server deletes message-check feedback past its retention; 0 turns it "
+        "off (`postguard messages feedback purge` does it by hand)."
+    )
+
     lookalike_body_bytes: int = Field(
         16 * 1024 * 1024, ge=64 * 1024, le=256 * 1024 * 1024, description="Largest body of POST /v1/lookalikes "
         "(up to 10,000 hits of the lookalike scanner)."

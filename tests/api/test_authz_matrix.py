@@ -229,6 +229,17 @@ def _hit(host: str) -> dict:
             "technique": "combosquat", "score": 80, "reasons": [], "campaign": None}
 
 
+FEEDBACK_TEXT = ("Chào cả nhà, tối nay tổ dân phố họp lúc 7 giờ ở nhà văn hoá, ai bận thì báo trước nhé.")
+
+
+def _feedback(w: World) -> dict:
+    """A message marked wrongly judged, sent with consent (made once per world)."""
+    if not hasattr(w, "feedback_id"):
+        w.feedback_id = w.platform.message_feedback.submit(
+            text=FEEDBACK_TEXT, label="legit", expected="scam", consent=True, client="203.0.113.70")["case"]
+    return {"case_id": w.feedback_id}
+
+
 def _blocklist() -> dict:
     why = "confirmed scam domains and links, published on purpose; rate limited"
     return {("GET", f"/v1/blocklist.{f}{sig}"): NOT_PERSONAL(why) for f in ("rpz", "hosts", "json")
@@ -292,6 +303,14 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | NOT_PERSONAL] = {
     ("POST", "/v1/reports"): public("intel:report", ok=201, json=_report),
     ("POST", "/v1/appeals"): public(ok=201, json=lambda w: w.fresh_appeal_body()),
     ("GET", "/v1/intel/official"): NOT_PERSONAL("verified official channels of organisations, public by design"),
+    # -- message-check feedback: a person sends a message they say was judged wrongly (with consent, rate
+    #    limited; nothing of others' is given back); reviewers read it through the door --
+    ("POST", "/v1/check/feedback"): public(ok=201, json={"text": FEEDBACK_TEXT, "label": "legit", "expected": "scam",
+                                                          "consent": True}),
+    ("GET", "/v1/messages/feedback"): system("messages:review"),
+    ("GET", "/v1/messages/feedback/{case_id}"): system("messages:review", path_params=_feedback),
+    ("POST", "/v1/messages/feedback/{case_id}/review"): system("messages:review", path_params=_feedback,
+                                                              json={"decision": "reject"}),
     # -- scam intelligence: organisations and analysts --
     ("POST", "/v1/intel/official"): system("intel:official", ok=201, without=("intel:admin",),
                                           json={"kind": "domain", "value": "vanchuyen-mau.vn"}),

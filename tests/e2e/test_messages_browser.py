@@ -56,3 +56,25 @@ def test_paste_a_message_then_upload_a_qr_picture(served, page, tmp_path):
     text = page.inner_text("section.verdict dl.qr")
     assert "Vietcombank" in text and "******4455" in text and "25.000 đ" in text and "1122334455" not in page.content()
     assert page.locator("li[data-reason=fee]").count() == 1
+
+
+def test_mark_a_verdict_wrong_with_consent(served, page):
+    """Under the answer, "Kết quả này sai?" opens the form with the message to send; the consent box
+    must be ticked before the browser sends it; then the person gets a reference."""
+    base, p = served
+    page.goto(f"{base}/kiem-tra")
+    page.fill("[name=value]", SMS)
+    page.click("form.stack button[type=submit]")
+    page.wait_for_selector("section.feedback summary")
+    assert not page.is_visible("form.feedback-form")
+    page.click("section.feedback summary")
+    assert page.input_value("#feedback-text").replace("\r\n", "\n") == SMS
+    page.check("input[name=expected][value=legit]")
+    page.click("form.feedback-form button[type=submit]")
+    assert page.url.endswith("/kiem-tra")  # not sent: the consent box is required
+    page.check("input[name=consent]")
+    page.click("form.feedback-form button[type=submit]")
+    page.wait_for_selector("[data-feedback=pending]")
+    assert "Cảm ơn bạn" in page.inner_text("main")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert p.message_feedback.queue(p.orgs.platform_principal(actor="test"))[0]["submissions"] == 1

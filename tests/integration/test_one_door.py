@@ -196,12 +196,35 @@ def _takedown(w, purpose):
     return Case([secret], p.intel.cli_principal(), "trang thu OTP", bystanders)
 
 
+FEEDBACK = "Chào cả nhà, tối nay tổ dân phố họp lúc 7 giờ ở nhà văn hoá, ai bận thì báo trước nhé."
+
+
+def _feedback(w, purpose):
+    from postguard.messages.models import FeedbackCase
+
+    p = w.p
+    case = p.message_feedback.submit(text=FEEDBACK, label="legit", expected="scam", consent=True, client="c4")["case"]
+    platform_org = p.orgs.platform_org_id()
+    with p.db.read_session() as s:
+        row = s.execute(select(FeedbackCase).where(FeedbackCase.public_id == case)).scalar_one()
+    secret = SealedValue(org_id=platform_org, table="message_feedback", column="text", record_id=case,
+                         blob=row.text_ct)
+    # A reviewer of any organisation (as analysts are); an intelligence analyst is not one.
+    return Case([secret], key(w.system.org_id, "VNP", "messages:review"), FEEDBACK, {
+        "an intelligence analyst": key(w.system.org_id, "VNP", "intel:analyst"),
+        "a member of staff": w.people["hub"],
+        "the platform itself": SystemActor(org_id=platform_org, actor="postguard:intel"),
+        "a citizen": ProvenCitizen(org_id=w.system.org_id, digest_hex="00" * 16),
+    })
+
+
 BUILD = {
     "courier_own_numbers": _courier_number, "call_setup": _courier_number, "masked_call": _masked_call,
     "passport_record": _passport, "canary_issue": _canary_number, "dsr_contact": _dsr_contact,
     "dsr_notice": _dsr_contact, "indicator_review": _intel, "report_review": _intel, "appeal_review": _intel,
     "indicator_share": _intel, "lookup_index": _intel, "takedown_evidence": _takedown,
     "takedown_report_text": _takedown, "blocklist_publish": _intel,
+    "message_feedback_review": _feedback, "message_feedback_export": _feedback,
 }
 
 

@@ -77,6 +77,14 @@ Scam intelligence (``intel_*``, sealed under the platform organisation's keys; a
   (``postguard.blocklist``); logged as ``blocklist_publish``. Domains and links are not personal and
   are stored plain today, so this opens nothing unless one was sealed.
 
+Message-check feedback (``message_feedback``, sealed under the platform organisation's keys; reviewers
+with ``messages:review`` of any organisation; ``postguard.messages.feedback``):
+
+- ``message_feedback_review``: the message a person sent as judged wrongly, and their comments
+  (logged as ``message_feedback_reveal``).
+- ``message_feedback_export``: the accepted messages, once per export of the next training set, to be
+  written out with their numbers and e-mail addresses masked (logged as ``message_feedback_export``).
+
 Openings other than of shipments are logged as ``open`` unless named above; refusals of every kind
 are ``reveal_denied``.
 """
@@ -161,6 +169,10 @@ PURPOSES: dict[str, Rule] = {
                                  "takedown_report_open", any_org=True),
     "blocklist_publish": Rule("intel_indicators", ("system", "scope:intel:analyst"), frozenset({"value"}),
                               "blocklist_publish"),
+    "message_feedback_review": Rule("message_feedback", ("scope:messages:review",), frozenset({"text", "comment"}),
+                                    "message_feedback_reveal", any_org=True),
+    "message_feedback_export": Rule("message_feedback", ("scope:messages:review",), frozenset({"text"}),
+                                    "message_feedback_export", any_org=True),
 }
 
 

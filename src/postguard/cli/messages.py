@@ -10,9 +10,11 @@ import orjson
 import typer
 
 from postguard.cli.common import open_platform, print_json
+from postguard.cli.message_feedback import feedback_app
 from postguard.errors import FieldError, InvalidInput
 
 messages_app = typer.Typer(no_args_is_help=True, help="Messages: is this SMS or QR code a scam?")
+messages_app.add_typer(feedback_app, name="feedback")
 
 
 def _read_text(path: Path, field: str) -> list[str]:
@@ -128,7 +130,8 @@ def train(
 
     rows = training_rows(extra)
     fitted = m.train((label, text) for label, _, text, _ in rows)
-    fitted.meta["sources"] = sorted({"generated" if s.startswith("generated:") else "public" for *_, s in rows})
+    fitted.meta["sources"] = sorted({"generated" if s.startswith("generated:") else "feedback" if s.startswith("feedback:")
+                                     else "public" for *_, s in rows})
     target = out or Path(m.__file__).parent / "model" / m.MODEL_FILE
     fitted.save(target)
     print_json({"model": str(target), **fitted.meta})

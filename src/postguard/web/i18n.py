@@ -133,6 +133,33 @@ TEXTS: dict[str, dict[str, str]] = {
         "message_type_sms_brand": "Tên người gửi",
         "message_type_amount": "Số tiền",
         "message_type_brand": "Thương hiệu được nhắc tới",
+        "feedback_title": "Kết quả này sai?",
+        "feedback_title_other": "Is this verdict wrong?",
+        "feedback_intro": "Nếu bạn cho rằng đánh giá trên là sai, hãy cho chúng tôi biết. Chuyên viên phân tích sẽ "
+        "xem xét; nếu bạn đúng, tin nhắn (đã che số điện thoại, số tài khoản và email) sẽ được dùng để huấn luyện "
+        "lại hệ thống.",
+        "feedback_text_label": "Tin nhắn sẽ được gửi",
+        "feedback_text_hint": "Bạn có thể xoá tên, địa chỉ hay số của chính mình trước khi gửi. Chúng tôi kiểm tra "
+        "lại đúng nội dung bạn gửi.",
+        "feedback_expected": "Theo bạn, tin nhắn này là",
+        "feedback_expected_scam": "Lừa đảo",
+        "feedback_expected_suspicious": "Đáng ngờ",
+        "feedback_expected_legit": "Bình thường, không lừa đảo",
+        "feedback_comment": "Ghi chú thêm (không bắt buộc, tối đa 500 ký tự)",
+        "feedback_consent": "Tôi đồng ý để postguard lưu tin nhắn này (đã mã hoá) tối đa {days} ngày để chuyên viên "
+        "xem xét, và dùng nó (đã che số điện thoại, số tài khoản, email) để huấn luyện hệ thống kiểm tra.",
+        "feedback_consent_other": "I agree that postguard keeps this message (encrypted) for at most {days} days "
+        "for analysts to review, and uses it (with phone and account numbers and e-mail addresses masked) to train "
+        "the check.",
+        "feedback_consent_required": "Bạn cần đánh dấu ô đồng ý: nếu không, chúng tôi không lưu tin nhắn.",
+        "feedback_button": "Gửi phản hồi",
+        "feedback_thanks": "Cảm ơn bạn! Chuyên viên phân tích sẽ xem xét phản hồi này.",
+        "feedback_case": "Mã phản hồi",
+        "feedback_now_says": "Hệ thống hiện đánh giá nội dung bạn gửi là",
+        "feedback_kept_until": "Tin nhắn được lưu đến ngày",
+        "feedback_nothing_to_correct": "Hệ thống hiện đã đánh giá tin nhắn này đúng như bạn nghĩ, nên không cần gửi "
+        "phản hồi. Chúng tôi không lưu gì.",
+        "feedback_back": "Kiểm tra tin nhắn khác",
         "private_title": "Kiểm tra riêng tư một số điện thoại",
         "private_intro": "Số bạn nhập không rời khỏi trình duyệt: máy chủ chỉ nhận một mã nhóm ngắn và một giá trị đã "
         "làm mù (OPRF), nên không biết bạn kiểm tra số nào.",
@@ -743,6 +770,34 @@ TEXTS: dict[str, dict[str, str]] = {
         "message_type_sms_brand": "Sender name",
         "message_type_amount": "Amount",
         "message_type_brand": "Brand named",
+        "feedback_title": "Is this verdict wrong?",
+        "feedback_title_other": "Kết quả này sai?",
+        "feedback_intro": "If you think the verdict above is wrong, tell us. Our analysts review it; if you are "
+        "right, the message (with phone and account numbers and e-mail addresses masked) helps train the check "
+        "again.",
+        "feedback_text_label": "The message that will be sent",
+        "feedback_text_hint": "You may remove your own name, address or numbers before sending. We check again "
+        "exactly what you send.",
+        "feedback_expected": "In your view, this message is",
+        "feedback_expected_scam": "A scam",
+        "feedback_expected_suspicious": "Suspicious",
+        "feedback_expected_legit": "Genuine, not a scam",
+        "feedback_comment": "Anything to add (optional, at most 500 characters)",
+        "feedback_consent": "I agree that postguard keeps this message (encrypted) for at most {days} days for "
+        "analysts to review, and uses it (with phone and account numbers and e-mail addresses masked) to train the "
+        "check.",
+        "feedback_consent_other": "Tôi đồng ý để postguard lưu tin nhắn này (đã mã hoá) tối đa {days} ngày để "
+        "chuyên viên xem xét, và dùng nó (đã che số điện thoại, số tài khoản, email) để huấn luyện hệ thống kiểm "
+        "tra.",
+        "feedback_consent_required": "Tick the consent box: without it we do not keep the message.",
+        "feedback_button": "Send feedback",
+        "feedback_thanks": "Thank you! Our analysts will review it.",
+        "feedback_case": "Feedback reference",
+        "feedback_now_says": "The check now rates what you sent as",
+        "feedback_kept_until": "The message is kept until",
+        "feedback_nothing_to_correct": "The check now rates this message as you expected: there is nothing to "
+        "correct. We kept nothing.",
+        "feedback_back": "Check another message",
         "private_title": "Check a phone number privately",
         "private_intro": "The number you type never leaves your browser: the server receives only a short bucket code "
         "and a blinded value (OPRF), so it does not learn which number you checked.",

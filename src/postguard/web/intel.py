@@ -105,7 +105,11 @@ async def _checked(request: Request, value: str, sender: str, image: bytes | Non
         return _page(request, "check.html", status=422, errors=msgs, form=carried, proven=shown, **ctx)
     except RateLimited:
         return _page(request, "check.html", status=429, error_key="rate_limited", form=carried, proven=shown, **ctx)
-    return _page(request, "check.html", result=result, form=carried, proven=shown, **ctx)
+    from postguard.web.feedback import feedback_form  # it imports this module (the form cookie)
+
+    feedback = feedback_form(request.app.state.platform.settings, value, result.get("label")) \
+        if result.get("type") == "message" and not image else None
+    return _page(request, "check.html", result=result, form=carried, proven=shown, feedback=feedback, **ctx)
 
 
 @router.get("/kiem-tra")
