@@ -69,11 +69,14 @@ def test_a_pasted_scam_is_answered_with_each_indicator_and_nothing_is_kept(api, 
     assert "0912 345 678" not in caplog.text and "phí lưu kho" not in caplog.text and "0912 345 678" not in r.text
 
 
-def test_official_links_and_genuine_notices_are_legit(api):
+def test_official_links_are_official_but_an_operators_name_needs_its_templates(api):
+    """A genuine-looking notice with the official link, but in wording the operator it names never
+    registered, is suspicious by itself; the link stays official."""
     r = api.post("/v1/check", json={"value": "Vietnam Post: Buu gui EC123456789VN dang duoc giao hom nay. "
                                               "Tra cuu tai https://vnpost.vn/tra-cuu. Khong chuyen khoan truoc."})
     body = r.json()
-    assert r.status_code == 200 and body["label"] == "legit", body["reasons"]
+    assert r.status_code == 200 and body["label"] == "suspicious", body["reasons"]
+    assert {"official_link", "operator_suspicious"} <= {x["code"] for x in body["reasons"]}
     assert body["indicators"][0]["verdict"] == "official"
 
 
