@@ -315,3 +315,25 @@ def test_metrics():
     assert m["vi"]["labels"]["scam"] == {"precision": 0.5, "recall": 1.0, "f1": 0.6667, "support": 1}
     assert m["vi"]["labels"]["legit"]["recall"] == 0.5
     assert m["en"]["macro_f1"] == 0.0 and m["vi"]["count"] == 3
+
+
+def test_rule_key_words_only_skip_rules_that_cannot_match():
+    """Key words are a shortcut: on every corpus message, and every generated one, each rule matches
+    exactly as it does with its key words ignored."""
+    import dataclasses
+
+    from postguard.messages import rules
+    from postguard.messages.corpus import public_rows
+
+    texts = [r["text"] for r in public_rows()] + [t for _, _, t, _ in generate(600)]
+    bare = tuple(dataclasses.replace(r, hints=()) for r in rules.TEXT_RULES)
+    for text in texts:
+        folded = fold_slang(text)
+        with_hints = [r.code for r in rules.text_flags(folded, text)]
+        saved = rules.TEXT_RULES
+        try:
+            rules.TEXT_RULES = bare
+            without = [r.code for r in rules.text_flags(folded, text)]
+        finally:
+            rules.TEXT_RULES = saved
+        assert with_hints == without, text
