@@ -384,6 +384,18 @@ def reasons(folded: str, found: list[Found], lang: str, text: str = "") -> list[
     return out
 
 
+# What makes a message or a call ask for a payment (so that the accounts it names are payees, for the
+# COD rule): one of these red flags, or these words (read folded, with teencode).
+PAYMENT_RULES = frozenset({"pay_before_delivery", "fee", "membership", "prize"})
+PAYMENT_WORDS = re.compile(r"\b(?:chuyen khoan|chuyen tien|chuyen vao|thanh toan|tra tien|tra truoc|nop|dong tien|"
+                           r"dat coc|coc|cod|thu ho|hoan tien|phi|refund|transfer|pay|payment|deposit)\b")
+
+
+def asks_payment(codes: set[str] | frozenset[str], slang: str) -> bool:
+    """Whether a text with these red flags (``codes``) and this ``fold_slang`` form asks for a payment."""
+    return bool(PAYMENT_RULES & codes) or PAYMENT_WORDS.search(slang) is not None
+
+
 def rule_probability(rs: list[dict]) -> tuple[float, float]:
     """How likely the message is a scam by its red flags alone, combined as independent evidence
     (1 − Π(1 − w)), and the factor its genuine cues scale a score down by (Π(1 + w), w < 0)."""

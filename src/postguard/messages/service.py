@@ -21,7 +21,7 @@ from postguard.lookalike.match import Hit
 from postguard.messages import vietqr
 from postguard.messages.indicators import Found, Indicators, as_dict
 from postguard.messages.model import Model, model_text
-from postguard.messages.rules import language, reasons, rule_probability
+from postguard.messages.rules import asks_payment, language, reasons, rule_probability
 from postguard.messages.text import bounded, fold, fold_slang, is_message
 from postguard.senders.service import MAX_SENDER, ProvenPhone, TemplateMatch
 
@@ -60,9 +60,6 @@ class Templates(Protocol):
 # How an operator's template weighs: its wording is a genuine cue (a factor on the score); a message
 # that names an operator but is none of its templates, or that the operator says it never sent to the
 # proven number, is a red flag.
-# What makes a message ask for a payment, for the COD rule: its red flags, or these words (folded).
-PAYMENT_REASONS = frozenset({"pay_before_delivery", "fee", "membership", "prize"})
-PAYMENT_WORDS = ("cod", "thu ho", "hoan tien", "refund", "chuyen khoan", "thanh toan", "phi ")
 TEMPLATE_WEIGHTS = {"sent": -0.8, "template": -0.6, "not_sent": 0.6, "suspicious": 0.35}
 # What an operator says of a message is at least a warning, whatever else it shows: it did not send it to
 # the proven number, or it came from the operator's own sender id with wording that is none of its templates.
@@ -163,7 +160,7 @@ class MessageService:
         if operator is not None:
             rs.append(operator[0])
         if self.cod is not None:
-            rs.extend(self._payees(found, rs, folded, lang))
+            rs.extend(self._payees(found, rs, slang, lang))
         model = model or self.model
         p_model = model.probability(model_text(body)) if slang else 0.0
         positive, down = rule_probability(rs)
@@ -223,12 +220,12 @@ class MessageService:
                  "text": reason["text"], "text_vi": tm.text_vi, "text_en": tm.text_en}
         return reason, shown
 
-    def _payees(self, found: list[Found], rs: list[dict], folded: str, lang: str) -> list[dict]:
+    def _payees(self, found: list[Found], rs: list[dict], slang: str, lang: str) -> list[dict]:
         """The COD rule: in a message that asks for a payment (COD, a fee, a refund), each account or
         wallet to pay is checked against the operators' registered COD accounts: another is a red flag,
         a registered one a genuine cue."""
         assert self.cod is not None  # noqa: S101  checked by the caller
-        paying = any(r["code"] in PAYMENT_REASONS for r in rs) or any(w in folded for w in PAYMENT_WORDS) \
+        paying = asks_payment({r["code"] for r in rs}, slang) \
             or any(f.role == "qr" for f in found)  # a payment QR code asks for a payment by itself
         if not paying:
             return []

@@ -13,7 +13,7 @@ import re
 from postguard.callerid.claims import BANK_NAMES, COURIER_WORDS
 from postguard.callerid.ports import Payee, Said, TranscriptReading
 from postguard.messages.indicators import extract
-from postguard.messages.rules import text_flags
+from postguard.messages.rules import asks_payment, text_flags
 from postguard.messages.text import fold, fold_slang
 
 # A rule that says what the caller asked for, in the call check's words (its flag says it already).
@@ -21,10 +21,6 @@ RULE_ASKS = {"pay_before_delivery": "transfer", "fee": "fee", "membership": "fee
              "app_install": "app", "remote_app": "app"}
 # Rules whose reason the call check's own flag for what was asked gives (the others are shown as said).
 COVERED = frozenset({"pay_before_delivery", "fee", "otp_request", "app_install"})
-# What makes a call ask for a payment, so that the accounts it names are payees: a rule, or these words.
-PAYMENT_RULES = frozenset({"pay_before_delivery", "fee", "membership", "prize"})
-PAYMENT_WORDS = re.compile(r"\b(?:chuyen khoan|chuyen tien|chuyen vao|thanh toan|tra tien|tra truoc|nop|dong tien|"
-                           r"dat coc|coc|cod|thu ho|hoan tien|phi|refund|transfer|pay|payment|deposit)\b")
 # Who the caller says they are: a courier when they speak of a delivery or name a courier
 # (``claims.COURIER_WORDS``); a bank (or an e-wallet) when they speak as a bank's staff or name a bank or
 # wallet that is not the bank of the account they ask to be paid into.
@@ -46,7 +42,7 @@ def read_transcript(text: str, *, brands: tuple[tuple[str, tuple[str, ...]], ...
     asked = {RULE_ASKS[c] for c in codes if c in RULE_ASKS}
     if any(f.type in ("url", "domain", "social", "app") for f in found):
         asked.add("link")
-    paying = bool(codes & PAYMENT_RULES) or PAYMENT_WORDS.search(slang) is not None
+    paying = asks_payment(codes, slang)
     payees = tuple(Payee(f.type, f.normal.value, f.display) for f in found
                    if f.type in ("bank_account", "ewallet") and f.normal is not None)[:MAX_PAYEES] if paying else ()
     claims = []
