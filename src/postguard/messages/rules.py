@@ -28,6 +28,7 @@ class Rule:
     negatable: bool = False  # a "do not ..." just before the match voids it
     hints: tuple[str, ...] = ()  # a match needs one of these in the text: cheap to rule out
     also: re.Pattern[str] | None = None  # and this must match somewhere in the text too
+    caution: bool = False  # a sign of spam, a hoax or a stranger's opener: a warning, not proof of a scam
 
 
 def _re(*alternatives: str) -> re.Pattern[str]:
@@ -114,10 +115,20 @@ TEXT_RULES: tuple[Rule, ...] = (
          _re(r"trung thuong", r"trung giai", r"qua tang tri an", r"tri an khach hang", r"nhan qua", r"hoan tien",
              r"qua tang tien mat", r"(?:gui|tang|tra)\s(?:\S+\s){0,3}(?:quy khach|ban)\s(?:\S+\s){0,2}so tien",
              r"nhan thuong", r"khach hang may man", r"tax refund", r"(?:outstanding|pending) refund",
-             r"you (?:have |ve )?won", r"prize", r"free gift", r"claim your", r"(?:we )?owe you",
+             r"you (?:have |ve )?won", r"prize", r"free gift", r"claim your", r"(?:we )?owe you", r"award(?:ed)?",
+             r"winners?", r"selected (?:to receive|for)", r"await\w* collection", r"(?:may be )?entitled to",
+             r"\d+\s?k?\s(?:pounds?\s)?(?:cash|voucher)", r"cash (?:prize|award|bonus)",
+             r"(?:mon qua|gui tang|qua tang) (?:\S+\s){0,8}(?:nhan|de)",
              r"(?:refund|reimbursement|rebate)\s(?:\S+\s){0,8}(?:click|claim|receive|link|tap)"),
          hints=("trung", "qua", "tri an", "hoan tien", "so tien", "thuong", "may man", "refund", "won", "prize", "gift",
-                "claim", "owe you", "reimbursement", "rebate")),
+                "claim", "owe you", "reimbursement", "rebate", "award", "winner", "selected", "collection", "entitled",
+                "tang", "cash", "voucher")),
+    Rule("gambling", 0.5,
+         "Mời đánh bạc, lô đề, \"soi cầu\" hay cá cược \"chắc ăn\": bất hợp pháp và là chiêu lấy tiền.",
+         "Invites you to gamble or bet on a \"sure win\": illegal, and a way to take your money.",
+         _re(r"lo de", r"bao lo", r"cap lo", r"soi cau", r"chac an", r"nha cai", r"ca cuoc", r"casino", r"cau (?:lo|loto)",
+             r"sure (?:win|bet)", r"betting tips?"),
+         hints=("lo", "cau", "chac an", "nha cai", "ca cuoc", "casino", "sure", "bet")),
     Rule("points_expiry", 0.5,
          "Báo điểm thưởng sắp hết hạn, giục đổi quà qua đường link: chiêu lừa lấy thông tin thẻ.",
          "Says your reward points are about to expire and must be redeemed through a link: a card-phishing trick.",
@@ -197,6 +208,24 @@ TEXT_RULES: tuple[Rule, ...] = (
              r"(?:tai khoan|the|giao dich)\s(?:\S+\s){0,2}bat thuong", r"(?:unusual|suspicious) (?:activity|sign ?in|login)"),
          hints=("khoa", "dong bang", "vo hieu", "ngung", "dinh chi", "han che", "lock", "suspend", "restrict", "disable",
                 "block", "frozen", "deactivat", "hold", "bat thuong", "unusual", "suspicious")),
+    Rule("not_you", 0.45,
+         "Báo một giao dịch, đăng nhập hay thay đổi \"nếu không phải bạn\" rồi bảo bấm link hay trả lời: ngân hàng thật chỉ "
+         "bảo gọi tổng đài.",
+         "Reports a payment, sign-in or change and says \"if this was not you\", then asks you to follow a link or "
+         "reply: real banks only tell you to call them.",
+         _re(r"neu (?:\S+\s){0,2}khong phai (?:la )?(?:ban|quy khach|chinh chu)", r"if (?:this|it) (?:was|wasn t|is|isn t)"
+             r"(?: not)? you", r"if you (?:do not|don t|did not|didn t) (?:recogni[sz]e|authori[sz]e|make|request|"
+             r"place|attempt)"),
+         hints=("khong phai", "if "),
+         also=_re(r"bam", r"nhan vao", r"truy cap", r"link", r"lien ket", r"duong dan", r"https?", r"www", r"visit",
+                  r"click", r"tap", r"reply", r"follow", r"go to")),
+    Rule("payment_failed", 0.35,
+         "Báo thanh toán thất bại, thẻ bị từ chối để bạn \"cập nhật\" thẻ hay trả lại tiền.",
+         "Says a payment failed or a card was declined so that you 'update' your card or pay again.",
+         _re(r"(?:failed|unable) to (?:pay|process|renew|charge)", r"payment (?:\S+\s){0,2}(?:failed|declined|"
+             r"unsuccessful|was not)", r"card (?:\S+\s){0,2}(?:was |has been )?declined",
+             r"thanh toan (?:\S+\s){0,2}(?:khong thanh cong|that bai|bi tu choi)"),
+         hints=("failed", "unable", "payment", "declined", "thanh toan")),
     Rule("delivery_failed", 0.3,
          "Báo giao hàng không thành công hay cần hẹn lại: kẻ gian dùng cớ này để dẫn tới link hay đòi phí.",
          "Says a delivery failed or must be rescheduled: the usual pretext for a link or a fee.",
@@ -216,6 +245,65 @@ TEXT_RULES: tuple[Rule, ...] = (
          "An automated message that asks you to press a key to reach an 'operator': a robocall scam.",
          _re(r"(?:nhan|bam|an) phim \d", r"press (?:\d|one|two|nine)"),
          hints=("phim", "press")),
+    # Cautions: what people should not answer or act on, but that is no scam by itself (a message
+    # showing one is "suspicious" unless a red flag of its own says more; service.CAUTION_CAP).
+    Rule("premium_spam", 0.5,
+         "Quảng cáo dịch vụ thu phí qua đầu số tin nhắn hay cuộc gọi (soạn tin gửi đầu số, tính cước theo tin): "
+         "đừng nhắn lại hay gọi lại.",
+         "Premium-rate or subscription bait (text a word to a short code, charged per message or minute): do not "
+         "reply or call.",
+         _re(r"(?:text|reply|send|sms|call)\s(?:\S+\s){0,4}to\s(?:no\s)?\d{4,6}", r"\d+\s?p\s?(?:per\s)?(?:msg|min|minute|day|wk|"
+             r"week|mtms?|pm)", r"\d+ppm", r"\d+\s?p\s(?:to\s)?(?:rcv|recd|receive)", r"t (?:c|cs) (?:apply|www)",
+             r"ts ?and ?cs", r"std (?:text|txt) (?:rate|chgs)", r"opt ?out", r"stop to \d+",
+             r"(?:16|18) only", r"from (?:a )?landline",
+             r"de\s(?:xem|nhan|doc|nghe|tai|biet|duoc)\s(?:\S+\s){0,6}soan\s(?:tin\s)?(?!huy|tc|tu choi)\S+\s(?:\S+\s){0,3}"
+             r"gui\s[5-8]\d(?:\d\d|xx)",
+             r"soan\s(?:tin\s)?(?!huy|tc|tu choi)\S+\s(?:\S+\s){0,3}gui\s[5-8]\d(?:\d\d|xx)\s(?:\S+\s){0,3}de\s(?:xem|nhan|doc|"
+             r"nghe|tai)",
+             r"(?:xem|nhan|doc)\s(?:\S+\s){0,3}gui\s[6-8]\d(?:\d\d|xx)"),
+         hints=("to", "p", "t c", "ts", "std", "opt", "stop", "only", "landline", "gui"),
+         caution=True),
+    Rule("chain_message", 0.5,
+         "Tin dây chuyền hay tin đồn (bảo chuyển tiếp cho nhiều người, cảnh báo không có nguồn): đừng lan truyền, "
+         "hãy kiểm tra trên báo chính thống.",
+         "A chain message or hoax (asks you to forward it to many people, warns without a source): do not pass it "
+         "on; check official news.",
+         _re(r"(?:gui|chia se|chuyen|chuyen tiep)\s(?:\S+\s){0,2}(?:tin|tin nhan|thong tin|chuoi)\s(?:nay\s)?"
+             r"(?:\S+\s){0,3}(?:den|cho|toi)\s(?:\S+\s){0,2}(?:\d+|nhieu|tat ca|moi)\s?(?:nguoi|ban)",
+             r"hay chia se (?:\S+\s){0,3}(?:cho|den|toi) (?:moi nguoi|nguoi than|ban be|tat ca)",
+             r"(?:forward|send|pass|share)\s(?:this|it)\s(?:\S+\s){0,3}(?:to|with|on to)\s(?:\S+\s){0,2}"
+             r"(?:\d+|all|everyone|every|your|many)\s?(?:people|friends|contacts)?",
+             r"copy (?:and|n) paste", r"(?:it|its|it s|this) (?:has been |is |iz )?confirm\w* by",
+             r"(?:tuyet doi )?(?:khong|dung) (?:duoc )?(?:bat|nghe) may", r"tat (?:\S+\s){0,2}dien thoai (?:\S+\s){0,3}"
+             r"(?:tia|buc xa)",
+             r"(?:dung|khong) mo (?:\S+\s){0,4}video (?:\S+\s){0,6}xam nhap"),
+         hints=("tin", "chia se", "chuoi", "forward", "send", "pass", "share", "copy", "confirm", "may", "tia", "xa",
+                "video"),
+         caution=True),
+    Rule("stranger_opener", 0.5,
+         "Người lạ nhắn làm quen, \"nhầm số\" hay hỏi han như người quen: thường là bước mở đầu của lừa đảo đầu tư, "
+         "tình cảm. Đừng trả lời, đừng chuyển sang ứng dụng khác.",
+         "A stranger starting a chat, a \"wrong number\" or a friendly hello from someone you do not know: the usual "
+         "first step of investment and romance scams. Do not reply or move to another app.",
+         _re(r"co phai (?:\S+\s){0,3}(?:gap|quen) (?:hom|luc|o)", r"gui nham (?:tai lieu|tin|so|file)", r"co lam phien",
+             r"lam quen", r"xin (?:duoc )?so (?:dien thoai )?(?:cua )?(?:em|anh|chi|ban)",
+             r"(?:dua|cho) so (?:nay |dien thoai )?(?:cua )?(?:em|anh|chi|ban) cho", r"ban cua (?:co|chu|di|bac|anh|chi) [a-z]+ "
+             r"(?:\S+\s){0,6}(?:gioi thieu|dua so|cho so)",
+             r"are we still on", r"(?:do you|you) (?:still )?remember me", r"is this (?:still )?[a-z]+ s (?:number|phone)",
+             r"(?:got|have) (?:your|ur) number from", r"(?:sorry )?wrong (?:person|chat)"),
+         hints=("co phai", "nham", "phien", "lam quen", "so", "ban cua", "still on", "remember", "is this", "number",
+                "wrong"),
+         caution=True),
+    Rule("investment_group", 0.5,
+         "Mời vào nhóm, \"room\" đầu tư, chứng khoán hay tiền ảo với lời hứa lãi cao: kiểu lừa đảo đầu tư phổ biến.",
+         "Invites you to an investment, stock-tip or crypto group promising high returns: a common investment scam.",
+         _re(r"room (?:\S+\s){0,2}(?:co phieu|chung khoan|dau tu|ck|crypto|coin)", r"(?:nhom|team|room|group) (?:zalo |telegram )?"
+             r"(?:dau tu|chung khoan|co phieu|crypto|tien ao)", r"tham gia (?:\S+\s){0,3}(?:team|room|nhom) (?:\S+\s){0,6}"
+             r"(?:danh muc|co phieu|loi nhuan|lai)", r"ma (?:co phieu )?dien", r"(?:investment|trading|crypto|forex) (?:group|opportunity|mentor|signals?)",
+             r"guaranteed (?:returns?|profit)"),
+         hints=("room", "nhom", "team", "group", "tham gia", "dien", "investment", "trading", "crypto", "forex",
+                "guaranteed"),
+         caution=True),
     Rule("shortener", 0.2,
          "Dùng đường link rút gọn che giấu địa chỉ thật.",
          "Uses a shortened link that hides where it goes.",
@@ -229,6 +317,8 @@ TEXT_RULES: tuple[Rule, ...] = (
              r"(?:never|do not|don t|not)\s(?:\S+\s){0,2}(?:share|give|tell|disclose)\s(?:\S+\s){0,4}(?:code|otp|"
              r"password|pin)")),
 )
+
+CAUTIONS = frozenset(r.code for r in TEXT_RULES if r.caution)
 
 # Reasons from the indicators
 LINK_NOT_OFFICIAL = Rule("link_not_official", 0.5,

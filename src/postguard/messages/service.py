@@ -21,7 +21,7 @@ from postguard.lookalike.match import Hit
 from postguard.messages import vietqr
 from postguard.messages.indicators import Found, Indicators, as_dict
 from postguard.messages.model import Model, model_text
-from postguard.messages.rules import asks_payment, language, reasons, rule_probability
+from postguard.messages.rules import CAUTIONS, asks_payment, language, reasons, rule_probability
 from postguard.messages.text import bounded, fold, fold_slang, is_message
 from postguard.senders.service import MAX_SENDER, ProvenPhone, TemplateMatch
 
@@ -64,6 +64,9 @@ TEMPLATE_WEIGHTS = {"sent": -0.8, "template": -0.6, "not_sent": 0.6, "suspicious
 # What an operator says of a message is at least a warning, whatever else it shows: it did not send it to
 # the proven number, or it came from the operator's own sender id with wording that is none of its templates.
 AT_LEAST_SUSPICIOUS = frozenset({"operator_not_sent", "operator_suspicious"})
+# A caution (spam, a hoax, a stranger's opener) makes a message suspicious, and no more than that unless a
+# red flag of at least this weight besides the model's wording says it is a scam.
+STRONG_FLAG = 0.45
 
 
 class Checks(Protocol):
@@ -173,6 +176,9 @@ class MessageService:
         score = (1.0 - (1.0 - MODEL_SHARE * p_model) * (1.0 - positive)) * down
         if flagged_by_operator:
             score = max(score, SUSPICIOUS_AT)
+        if CAUTIONS.intersection(r["code"] for r in rs) and not any(
+                r["weight"] >= STRONG_FLAG and r["code"] not in CAUTIONS and r["code"] != "wording" for r in rs):
+            score = min(max(score, SUSPICIOUS_AT), SCAM_AT - 0.01)
         label = label_of(score)
         head_en, head_vi = HEADLINES[label]
         out = {
