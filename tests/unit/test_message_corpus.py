@@ -44,12 +44,17 @@ def real_looking_phones(text: str) -> list[str]:
     return [m.group(0) for m in _VN_MOBILE.finditer(text) if not _SYNTHETIC_NATIONAL.fullmatch(_national(m.group(0)))]
 
 
+_HOTLINE = re.compile(r"(?:1800|1900)\d{4,6}")
+
+
 def real_looking_numbers(text: str) -> list[str]:
-    """Runs of nine or more digits (account, card, ID numbers) that are not a synthetic phone number."""
+    """Runs of nine or more digits (account, card, ID numbers) that are not a synthetic phone number
+    or an organisation's 1800/1900 hotline (ten digits at most: no room for a person's number)."""
     return [
         m.group(0)
         for m in _LONG_DIGITS.finditer(text)
         if not _SYNTHETIC_NATIONAL.fullmatch(_national(m.group(0))) and _PLACEHOLDER_DIGITS not in m.group(0)
+        and not _HOTLINE.fullmatch(m.group(0))
     ]
 
 

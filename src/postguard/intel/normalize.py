@@ -35,6 +35,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import ada_url
@@ -136,13 +137,28 @@ _FILLER = frozenset(["stk", "so", "tk", "tai", "khoan", "ngan", "hang", "nh", "b
                      "number", "cua", "chu", "vi", "wallet", "e", "ewallet"])
 
 
+_ALIAS_INDEX: dict[int, tuple[dict[tuple[str, ...], tuple[int, Any]], list[int]]] = {}
+
+
 def _take_alias(words: list[str], table: AliasTable[AliasT]) -> tuple[AliasT | None, list[str]]:
-    """Find the first alias (longest first) that appears as whole words; return it and the rest."""
-    for alias, entry in table:
-        n = len(alias)
+    """Find the first alias of ``table`` (longest first) that appears as whole words; return it and the
+    rest. Looked up by word runs of each alias length rather than by scanning the table."""
+    index = _ALIAS_INDEX.get(id(table))
+    if index is None:
+        first: dict[tuple[str, ...], tuple[int, Any]] = {}
+        for k, (alias, entry) in enumerate(table):
+            first.setdefault(alias, (k, entry))
+        index = _ALIAS_INDEX[id(table)] = (first, sorted({len(a) for a in first}, reverse=True))
+    first, lengths = index
+    for n in lengths:
+        best: tuple[int, int, Any] | None = None
         for i in range(len(words) - n + 1):
-            if tuple(words[i : i + n]) == alias:
-                return entry, words[:i] + words[i + n :]
+            hit = first.get(tuple(words[i : i + n]))
+            if hit is not None and (best is None or hit[0] < best[0]):
+                best = (hit[0], i, hit[1])
+        if best is not None:
+            i = best[1]
+            return best[2], words[:i] + words[i + n :]
     return None, words
 
 

@@ -137,7 +137,8 @@ def _brand_names(brands: tuple[tuple[str, tuple[str, ...]], ...]
         if key and key not in names and len(key) >= 3:
             names[key] = (name, tuple(official))
     keys = sorted(names, key=len, reverse=True)
-    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(re.escape(k) for k in keys) + r")(?![a-z0-9])"), names
+    # read in the folded text with a space in front: the search jumps from word to word
+    return re.compile(r" (" + "|".join(re.escape(k) for k in keys) + r")(?![a-z0-9])"), names
 
 
 def extract(text: str, *, brands: tuple[tuple[str, tuple[str, ...]], ...] = (), sender: str | None = None,
@@ -218,10 +219,10 @@ def extract(text: str, *, brands: tuple[tuple[str, tuple[str, ...]], ...] = (), 
     payee_banks = {fold(f.display.rsplit(" ", 1)[0]) for f in found if f.type in ("bank_account", "ewallet")}
     pattern, names = _brand_names(brands)
     named: list[tuple[int, Found]] = []
-    for m in pattern.finditer(folded if folded is not None else fold(text)):
-        name, official = names[m.group(0)]
+    for m in pattern.finditer(" " + (folded if folded is not None else fold(text))):
+        name, official = names[m.group(1)]
         f = Found("brand", name, value=name, official=official)
-        if m.group(0) in payee_banks:
+        if m.group(1) in payee_banks:
             f.role = "payee_bank"
         named.append((m.start(), f))
     for _, f in sorted(named, key=lambda t: (t[1].role is not None, t[0])):

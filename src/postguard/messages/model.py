@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 DIM = 1 << 18
+_MASK = DIM - 1  # a hash modulo DIM (a power of two)
 VERSION = 1
 MODEL_FILE = "scam-v1.npz"
 _P = np.uint32(16777619)  # FNV prime: the per-character multiplier of the rolling hash
@@ -36,30 +37,35 @@ L2 = 1e-4
 _LINKS = re.compile(r"(?i)(?:\b(?:https?|hxxps?)://|\bwww\.)\S+|\b[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,24}(?:/\S*)?")
 
 
-def model_text(text: str) -> str:
-    """What the model reads of a message: its words, folded with teencode, each link as ``link``."""
+def model_text(text: str, slang: str | None = None) -> str:
+    """What the model reads of a message: its words, folded with teencode, each link as ``link``;
+    ``slang``: ``fold_slang(text)`` when known (a message without links is read as that)."""
     from postguard.messages.text import fold_slang
 
+    if slang is not None and _LINKS.search(text) is None:
+        return slang
     return fold_slang(_LINKS.sub(" link ", text))
 
 
 def features(folded: str) -> np.ndarray:
     """The distinct hashed feature indices of a ``fold_slang`` text (int64, sorted)."""
     words = folded.split()
-    parts = [zlib.crc32(w.encode()) for w in words]
-    parts += [zlib.crc32(f"{a} {b}".encode()) ^ 0x5BD1E995 for a, b in zip(words, words[1:], strict=False)]
-    idx = [np.asarray(parts, dtype=np.uint64) % DIM] if parts else []
+    crc = zlib.crc32
+    parts = [crc(w.encode()) & _MASK for w in words]
+    parts += [(crc(f"{a} {b}".encode()) ^ 0x5BD1E995) & _MASK for a, b in zip(words, words[1:], strict=False)]
+    idx = np.array(parts, dtype=np.uint32)
     data = np.frombuffer(f" {folded} ".encode("ascii", "ignore"), dtype=np.uint8).astype(np.uint32)
     for n in (4,):
-        if len(data) >= n:
-            m = len(data) - n + 1
+        m = len(data) - n + 1
+        if m > 0:
             h = np.full(m, _SALT[n], dtype=np.uint32)
             for k in range(n):
                 h = (h * _P) ^ data[k : k + m]
-            idx.append(h.astype(np.uint64) % DIM)
-    if not idx:
+            idx = np.concatenate((idx, h & np.uint32(_MASK)))
+    if not len(idx):
         return np.zeros(0, dtype=np.int64)
-    return np.unique(np.concatenate(idx)).astype(np.int64)
+    idx.sort()
+    return idx[np.concatenate(([True], idx[1:] != idx[:-1]))].astype(np.int64)
 
 
 @dataclass

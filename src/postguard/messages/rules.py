@@ -32,7 +32,48 @@ class Rule:
 
 
 def _re(*alternatives: str) -> re.Pattern[str]:
-    return re.compile(r"\b(?:" + "|".join(alternatives) + r")\b")
+    """Whole words of a folded text, read with a space in front (``text_flags``): starting with a
+    literal space, the search jumps from word to word instead of trying every character."""
+    return re.compile(r" (?:" + "|".join(alternatives) + r")\b")
+
+
+def _trie(words: list[str]) -> str:
+    """A regular expression for any of ``words``, the longest that matches, laid out as a trie: at each
+    position each next character is tried once, not each word."""
+    root: dict = {}
+    for w in words:
+        node = root
+        for c in w:
+            node = node.setdefault(c, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        alts = [re.escape(c) + emit(sub) for c, sub in sorted(node.items()) if c]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return emit(root)
+
+
+class _HintIndex:
+    """Which rules a text could match, by their key words, found in one pass: at each position the
+    longest key word is found, and it stands for every key word it starts with too."""
+
+    def __init__(self, rules: tuple[Rule, ...]) -> None:
+        self.rules = rules
+        hints = sorted({h for r in rules for h in r.hints})
+        self.regex = re.compile("(?=(" + _trie(hints) + "))") if hints else None
+        self.rules_of = {h: frozenset(i for i, r in enumerate(rules) if any(h.startswith(x) for x in r.hints))
+                         for h in hints}
+        self.always = frozenset(i for i, r in enumerate(rules) if not r.hints)
+
+    def candidates(self, padded: str) -> set[int]:
+        out = set(self.always)
+        for h in set(self.regex.findall(padded)) if self.regex is not None else ():
+            out |= self.rules_of[h]
+        return out
 
 
 # "dung" is đừng (do not), but also the end of "ung dung" (ứng dụng, an app).
@@ -260,8 +301,38 @@ TEXT_RULES: tuple[Rule, ...] = (
              r"gui\s[5-8]\d(?:\d\d|xx)",
              r"soan\s(?:tin\s)?(?!huy|tc|tu choi)\S+\s(?:\S+\s){0,3}gui\s[5-8]\d(?:\d\d|xx)\s(?:\S+\s){0,3}de\s(?:xem|nhan|doc|"
              r"nghe|tai)",
-             r"(?:xem|nhan|doc)\s(?:\S+\s){0,3}gui\s[6-8]\d(?:\d\d|xx)"),
-         hints=("to", "p", "t c", "ts", "std", "opt", "stop", "only", "landline", "gui"),
+             r"(?:xem|nhan|doc)\s(?:\S+\s){0,3}gui\s[6-8]\d(?:\d\d|xx)",
+             r"(?:noi chuyen|tam su|lam quen|ket ban)\s(?:\S+\s){0,6}1900\d*",
+             r"1900\d*\s(?:\S+\s){0,8}(?:noi chuyen|tam su|lam quen|ket ban)"),
+         hints=("to", "p", "t c", "ts", "std", "opt", "stop", "only", "landline", "gui", "1900"),
+         caution=True),
+    Rule("paid_service", 0.5,
+         "Mời soạn tin gửi đầu số để đăng ký dịch vụ, nhận quà hay quay thưởng: dịch vụ thu phí tự gia hạn, không phải "
+         "quà thật.",
+         "Asks you to text a code to a short number to subscribe, win or receive a gift: a paid, self-renewing service, "
+         "not a real gift.",
+         _re(r"soan\s(?:tin\s)?(?:ngay\s)?(?!huy|tc|tu choi|hd)\S+(?:\s\S+){0,2}\sgui\s(?:dau so\s)?[1-9]\d{3}"),
+         hints=("soan",),
+         also=_re(r"qc", r"mien phi", r"mphi", r"phi (?:dv|dich vu)", r"\d+\s?d ngay", r"gia han", r"co hoi", r"may man",
+                  r"khuyen mai", r"km", r"uu dai", r"quay thuong", r"nhan ngay", r"cai dat", r"de choi", r"tham gia",
+                  r"trieu dong", r"tang", r"nhac chuong", r"xem roi", r"so huu"),
+         caution=True),
+    Rule("advertising", 0.5,
+         "Tin quảng cáo (có dòng \"từ chối quảng cáo\"): không phải lừa đảo chắc chắn, nhưng đừng chuyển tiền hay "
+         "đưa thông tin theo lời mời chào.",
+         "An advertisement (it says how to refuse ads): not proof of a scam, but do not pay or give details because "
+         "of it.",
+         _re(r"(?:de )?tu choi (?:nhan )?(?:qc|quang cao|tin quang cao)", r"de tu choi soan", r"tu choi soan"),
+         hints=("tu choi",),
+         caution=True),
+    Rule("loan_offer", 0.5,
+         "Chào mời vay tiền nhanh, giải ngân ngay: vay qua tin nhắn lạ thường là tín dụng đen hay lừa phí hồ sơ.",
+         "Offers a quick loan or fast payout: loans offered by unsolicited messages are usually loan sharks or "
+         "advance-fee scams.",
+         _re(r"(?:ho tro )?vay (?:\S+\s){0,3}(?:toi|den|len den|len toi) \d+", r"giai ngan", r"vay (?:von|tien) (?:nhanh|online|"
+             r"khong the chap|tin chap)", r"loan for any purpose", r"refused a loan", r"can t get credit",
+             r"(?:secured|unsecured) loan", r"(?:working capital|funds) in \d+", r"get approved"),
+         hints=("vay", "giai ngan", "loan", "credit", "capital", "funds", "approved"),
          caution=True),
     Rule("chain_message", 0.5,
          "Tin dây chuyền hay tin đồn (bảo chuyển tiếp cho nhiều người, cảnh báo không có nguồn): đừng lan truyền, "
@@ -289,10 +360,18 @@ TEXT_RULES: tuple[Rule, ...] = (
              r"lam quen", r"xin (?:duoc )?so (?:dien thoai )?(?:cua )?(?:em|anh|chi|ban)",
              r"(?:dua|cho) so (?:nay |dien thoai )?(?:cua )?(?:em|anh|chi|ban) cho", r"ban cua (?:co|chu|di|bac|anh|chi) [a-z]+ "
              r"(?:\S+\s){0,6}(?:gioi thieu|dua so|cho so)",
+             r"lau (?:roi|lam|qua) (?:khong|chua) gap", r"dao nay (?:\S+\s){0,3}(?:khoe|on) (?:khong|chu|chua)",
+             r"xin loi (?:\S+\s){0,3}lam phien",
              r"are we still on", r"(?:do you|you) (?:still )?remember me", r"is this (?:still )?[a-z]+ s (?:number|phone)",
-             r"(?:got|have) (?:your|ur) number from", r"(?:sorry )?wrong (?:person|chat)"),
-         hints=("co phai", "nham", "phien", "lam quen", "so", "ban cua", "still on", "remember", "is this", "number",
-                "wrong"),
+             r"(?:got|have) (?:your|ur) number from", r"(?:sorry )?wrong (?:person|chat)",
+             r"are you (?:mr |ms |mrs |miss )?[a-z]+ (?:i m|i am|this is|my name)", r"is this [a-z]+ (?:this is|i m|it s)",
+             r"i (?:dialed|texted|messaged|called) (?:\S+\s){0,2}wrong (?:number|person)", r"long time no see",
+             r"it s been a long time", r"(?:i am|i m) [a-z]+ s friend", r"[a-z]+ recommended (?:me|you)",
+             r"are you (?:the )?(?:one |who |person )(?:\S+\s){0,4}(?:last time|met|played)",
+             r"not sure if (?:the|this) (?:number|is)"),
+         hints=("co phai", "nham", "phien", "lam quen", "so", "ban cua", "gap", "dao nay", "still on", "remember", "is this",
+                "number", "wrong", "are you", "dialed", "texted", "messaged", "called", "long time", "friend",
+                "recommended", "not sure"),
          caution=True),
     Rule("investment_group", 0.5,
          "Mời vào nhóm, \"room\" đầu tư, chứng khoán hay tiền ảo với lời hứa lãi cao: kiểu lừa đảo đầu tư phổ biến.",
@@ -315,7 +394,9 @@ TEXT_RULES: tuple[Rule, ...] = (
          _re(r"(?:khong|tuyet doi khong|(?<!ung )dung|khong bao gio)\s(?:\S+\s){0,3}(?:cung cap|chia se|tiet lo|gui|"
              r"dua)\s(?:\S+\s){0,5}(?:ma|otp|mat khau)",
              r"(?:never|do not|don t|not)\s(?:\S+\s){0,2}(?:share|give|tell|disclose)\s(?:\S+\s){0,4}(?:code|otp|"
-             r"password|pin)")),
+             r"password|pin)",
+             r"(?:khong bao gio|khong|never|does not|do not|will not)\s(?:\S+\s){0,2}(?:gui|send|yeu cau|ask|de nghi)\w*\s"
+             r"(?:\S+\s){0,6}(?:link|lien ket|duong dan|otp|mat khau|password)")),
 )
 
 CAUTIONS = frozenset(r.code for r in TEXT_RULES if r.caution)
@@ -401,21 +482,27 @@ _URGENT_WORD = re.compile(r"(?i)(?<!\w)gấp(?!\w)")
 def text_flags(folded: str, text: str = "") -> list[Rule]:
     """The text rules ``folded`` (``fold_slang``) shows; ``text``, the message as written, where
     diacritics tell apart words that fold alike."""
+    global _HINTS
+    if _HINTS is None or _HINTS.rules is not TEXT_RULES:
+        _HINTS = _HintIndex(TEXT_RULES)
+    padded = " " + folded
+    maybe = _HINTS.candidates(padded)
     out = []
-    for rule in TEXT_RULES:
+    for i, rule in enumerate(TEXT_RULES):
         if rule.code == "urgency" and text and _URGENT_WORD.search(text):
             out.append(rule)
             continue
-        if rule.hints and not any(h in folded for h in rule.hints):
+        if i not in maybe or (rule.also is not None and not rule.also.search(padded)):
             continue
-        if rule.also is not None and not rule.also.search(folded):
-            continue
-        for m in rule.pattern.finditer(folded) if rule.pattern is not None else ():
-            if rule.negatable and _NEGATION.search(folded[max(0, m.start() - 40) : m.start()]):
+        for m in rule.pattern.finditer(padded) if rule.pattern is not None else ():
+            if rule.negatable and _NEGATION.search(padded[max(0, m.start() - 40) : m.start()]):
                 continue
             out.append(rule)
             break
     return out
+
+
+_HINTS: _HintIndex | None = None
 
 
 # Government domains: only public bodies can register under them, so a link there is no impostor's.

@@ -165,7 +165,7 @@ class MessageService:
         if self.cod is not None:
             rs.extend(self._payees(found, rs, slang, lang))
         model = model or self.model
-        p_model = model.probability(model_text(body)) if slang else 0.0
+        p_model = model.probability(model_text(body, slang)) if slang else 0.0
         positive, down = rule_probability(rs)
         flagged_by_operator = {r["code"] for r in rs} & AT_LEAST_SUSPICIOUS
         if "operator_not_sent" in flagged_by_operator:

@@ -424,8 +424,8 @@ class Senders:
                 domains.setdefault(code, set()).add(value)
             elif kind == "sms_brand":
                 extra.setdefault(code, []).append(display or value or "")
-        brands = [b for code, o in orgs.items() if code != "PLATFORM"
-                  for b in tx.brand_terms(code, o.name, extra.get(code, []))]
+        brands = tx.by_length([b for code, o in orgs.items() if code != "PLATFORM"
+                               for b in tx.brand_terms(code, o.name, extra.get(code, []))])
         return brands, domains, orgs
 
     def _sender(self, sender: str, view: _Registry) -> tuple[str | None, str]:

@@ -184,12 +184,20 @@ def brand_terms(org_code: str, org_name: str, extra: list[str]) -> list[Brand]:
     return [Brand(org_code, t) for t in sorted(terms)]
 
 
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def by_length(brands: list[Brand]) -> list[Brand]:
+    """``brands`` longest name first, as ``claimed`` reads them."""
+    return sorted(brands, key=lambda b: -len(b.term))
+
+
 def claimed(message: str, brands: list[Brand]) -> list[str]:
-    """The organisations whose names appear in ``message`` (normalised), longest names first, so that
-    "Viettel Post" claims Viettel Post and not also Viettel."""
-    words = " " + re.sub(r"[^a-z0-9]+", " ", message) + " "
+    """The organisations whose names appear in ``message`` (normalised); ``brands`` longest names
+    first (``by_length``), so that "Viettel Post" claims Viettel Post and not also Viettel."""
+    words = " " + _NON_ALNUM.sub(" ", message) + " "
     out: list[str] = []
-    for b in sorted(brands, key=lambda b: -len(b.term)):
+    for b in brands:
         hit = f" {b.term} "
         at = words.find(hit)
         if at >= 0:
