@@ -7,6 +7,7 @@ import io
 import time
 import unicodedata
 
+import numpy as np
 import pytest
 import segno
 from hypothesis import given, settings
@@ -18,7 +19,7 @@ from postguard.messages import vietqr
 from postguard.messages.corpus.generated import SOURCE_CHAT, SOURCE_LEGIT, SOURCE_SCAM, generate
 from postguard.messages.evaluate import metrics
 from postguard.messages.indicators import extract, parse_amount
-from postguard.messages.model import Model, features
+from postguard.messages.model import VERSION, Model, features
 from postguard.messages.rules import language, text_flags
 from postguard.messages.service import MessageService
 from postguard.messages.text import MAX_BYTES, bounded, fold, fold_slang
@@ -229,8 +230,23 @@ def test_features_are_the_same_in_every_process_and_the_model_loads_fast():
     t = time.perf_counter()
     m = Model.load()
     assert time.perf_counter() - t < 1.0
-    assert m.meta["version"] == 1 and m.meta["rows"] > 1000
+    assert m.meta["version"] == VERSION and m.meta["rows"] > 1000
     assert 0.0 <= m.probability("xin chao") <= 1.0
+
+
+@given(st.lists(st.sampled_from(["buu", "pham", "phi", "luu", "kho", "otp", "link", "ck", "a", "xin", "chao", "1900"]),
+                max_size=30), st.text(alphabet="abcdeghiklmnopqrstuvxy0123456789 ", max_size=60))
+def test_the_kept_word_shares_score_exactly_what_training_sees(words, more):
+    """Scoring sums each distinct word's kept share and each pair's weight: the same as the weights of
+    ``features`` (what training fits), with the shares cold and then kept."""
+    import math
+
+    m = Model.load()
+    text = " ".join([*words, *more.split()])
+    want = float(m.weights[features(text)].astype(np.float64).sum()) + m.bias
+    for _ in range(2):
+        p = m.probability(text)
+        assert math.isclose(math.log(p / (1 - p)), want, abs_tol=1e-4) if 1e-12 < p < 1 - 1e-12 else True
 
 
 def test_generated_rows_are_marked_generated():

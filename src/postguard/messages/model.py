@@ -1,10 +1,12 @@
 """A small linear model of scam wording: logistic regression on hashed word and character n-grams.
 
-Features of a message (folded with teencode, ``fold_slang``): its words, word pairs, and the
-character 4-grams of the text with a space at each end, each hashed (a fixed polynomial hash,
-the same in every process) into ``DIM`` buckets and counted once. The model is the weights of the
+Features of a message (folded with teencode, ``fold_slang``): each distinct word, with the character
+4-grams of the word with a space at each end, and each distinct pair of neighbouring words, hashed
+(CRC-32, the same in every process) into ``DIM`` buckets. Because every feature belongs to one word
+or one pair, a word's share of the score is a sum that is kept once computed (``Model.probability``):
+scoring a message costs a look-up per word and a hash per pair. The model is the weights of the
 buckets seen in training and a bias, stored as a small ``.npz`` in the package
-(``messages/model/scam-v1.npz``): loaded in milliseconds, scored with one gather and a sum.
+(``messages/model/scam-v2.npz``): loaded in milliseconds.
 
 Training (``train``) is full-batch logistic regression with L2 on the corpus rows, the legit class
 weighted up (flagging a genuine bank or operator message is the costly mistake)."""
@@ -24,10 +26,12 @@ import numpy as np
 
 DIM = 1 << 18
 _MASK = DIM - 1  # a hash modulo DIM (a power of two)
-VERSION = 1
-MODEL_FILE = "scam-v1.npz"
-_P = np.uint32(16777619)  # FNV prime: the per-character multiplier of the rolling hash
-_SALT = {4: np.uint32(0x9E3779B1)}
+VERSION = 2
+MODEL_FILE = "scam-v2.npz"
+_PAIR_SALT = 0x5BD1E995
+_GRAM_SALT = 0x9E3779B1
+_GRAMS = (3, 4, 5)
+_WORD_CACHE = 100_000  # words whose share of the score a model keeps; emptied when full
 LEGIT_WEIGHT = 2.0
 EPOCHS = 300  # full-batch steps
 L2 = 1e-4
@@ -37,35 +41,39 @@ L2 = 1e-4
 _LINKS = re.compile(r"(?i)(?:\b(?:https?|hxxps?)://|\bwww\.)\S+|\b[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,24}(?:/\S*)?")
 
 
+# Every link has "://" or a dot before a letter: most messages are ruled out by this alone.
+_MAYBE_LINK = re.compile(r"://|\.[^\W\d_]")
+
+
 def model_text(text: str, slang: str | None = None) -> str:
     """What the model reads of a message: its words, folded with teencode, each link as ``link``;
     ``slang``: ``fold_slang(text)`` when known (a message without links is read as that)."""
     from postguard.messages.text import fold_slang
 
-    if slang is not None and _LINKS.search(text) is None:
+    if slang is not None and (_MAYBE_LINK.search(text) is None or _LINKS.search(text) is None):
         return slang
     return fold_slang(_LINKS.sub(" link ", text))
 
 
-def features(folded: str) -> np.ndarray:
-    """The distinct hashed feature indices of a ``fold_slang`` text (int64, sorted)."""
-    words = folded.split()
+def word_features(word: str) -> list[int]:
+    """The buckets of one word: the word itself and the 3- to 5-grams of `` word ``."""
     crc = zlib.crc32
-    parts = [crc(w.encode()) & _MASK for w in words]
-    parts += [(crc(f"{a} {b}".encode()) ^ 0x5BD1E995) & _MASK for a, b in zip(words, words[1:], strict=False)]
-    idx = np.array(parts, dtype=np.uint32)
-    data = np.frombuffer(f" {folded} ".encode("ascii", "ignore"), dtype=np.uint8).astype(np.uint32)
-    for n in (4,):
-        m = len(data) - n + 1
-        if m > 0:
-            h = np.full(m, _SALT[n], dtype=np.uint32)
-            for k in range(n):
-                h = (h * _P) ^ data[k : k + m]
-            idx = np.concatenate((idx, h & np.uint32(_MASK)))
-    if not len(idx):
-        return np.zeros(0, dtype=np.int64)
-    idx.sort()
-    return idx[np.concatenate(([True], idx[1:] != idx[:-1]))].astype(np.int64)
+    b = f" {word} ".encode("ascii", "ignore")
+    return [crc(word.encode()) & _MASK, *((crc(b[i : i + n]) ^ _GRAM_SALT) & _MASK for n in _GRAMS
+                                          for i in range(len(b) - n + 1))]
+
+
+def _pairs(words: list[str]) -> list[int]:
+    return [(zlib.crc32(p.encode()) ^ _PAIR_SALT) & _MASK
+            for p in dict.fromkeys(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))]
+
+
+def features(folded: str) -> np.ndarray:
+    """The hashed feature indices of a ``fold_slang`` text (int64): each distinct word's, then each
+    distinct pair's; a bucket two words share counts once for each."""
+    words = folded.split()
+    idx = [i for w in dict.fromkeys(words) for i in word_features(w)] + _pairs(words)
+    return np.array(idx, dtype=np.int64)
 
 
 @dataclass
@@ -74,8 +82,25 @@ class Model:
     bias: float
     meta: dict
 
+    def __post_init__(self) -> None:
+        self._w: list[float] = self.weights.tolist()
+        self._words: dict[str, float] = {}
+
     def probability(self, folded: str) -> float:
-        z = float(self.weights[features(folded)].sum()) + self.bias
+        """The chance a ``model_text`` is a scam: the bias plus each distinct word's kept share
+        (``features`` summed) plus each distinct pair's weight."""
+        w, kept = self._w, self._words
+        z = self.bias
+        words = folded.split()
+        for word in dict.fromkeys(words):
+            share = kept.get(word)
+            if share is None:
+                share = sum(w[i] for i in word_features(word))
+                if len(kept) >= _WORD_CACHE:
+                    kept.clear()
+                kept[word] = share
+            z += share
+        z += sum(w[i] for i in _pairs(words))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def save(self, path: Path) -> None:
@@ -99,9 +124,13 @@ class Model:
     @classmethod
     def _read(cls, f) -> Model:
         with np.load(f, allow_pickle=False) as z:
+            meta = json.loads(bytes(z["meta"]).decode())
+            if meta.get("version") != VERSION:
+                raise ValueError(f"model version {meta.get('version')} is not version {VERSION}: train it again "
+                                 "with `postguard messages train`")
             w = np.zeros(DIM, dtype=np.float32)
             w[z["index"]] = z["weight"].astype(np.float32)
-            return cls(w, float(z["bias"][0]), json.loads(bytes(z["meta"]).decode()))
+            return cls(w, float(z["bias"][0]), meta)
 
 
 def train(rows: Iterable[tuple[str, str] | tuple[str, str, float]], *, epochs: int = EPOCHS, rate: float = 0.05,

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import ahocorasick
+
 from postguard.lookalike.match import FREE_HOSTS
 from postguard.lookalike.score import RISKY_TLDS
 from postguard.messages.text import fold
@@ -37,42 +39,28 @@ def _re(*alternatives: str) -> re.Pattern[str]:
     return re.compile(r" (?:" + "|".join(alternatives) + r")\b")
 
 
-def _trie(words: list[str]) -> str:
-    """A regular expression for any of ``words``, the longest that matches, laid out as a trie: at each
-    position each next character is tried once, not each word."""
-    root: dict = {}
-    for w in words:
-        node = root
-        for c in w:
-            node = node.setdefault(c, {})
-        node[""] = {}
-
-    def emit(node: dict) -> str:
-        alts = [re.escape(c) + emit(sub) for c, sub in sorted(node.items()) if c]
-        if not alts:
-            return ""
-        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-        return f"(?:{body})?" if "" in node else body
-
-    return emit(root)
-
-
 class _HintIndex:
-    """Which rules a text could match, by their key words, found in one pass: at each position the
-    longest key word is found, and it stands for every key word it starts with too."""
+    """Which rules a text could match, by their key words, all found in one pass of an Aho-Corasick
+    automaton."""
 
     def __init__(self, rules: tuple[Rule, ...]) -> None:
         self.rules = rules
-        hints = sorted({h for r in rules for h in r.hints})
-        self.regex = re.compile("(?=(" + _trie(hints) + "))") if hints else None
-        self.rules_of = {h: frozenset(i for i, r in enumerate(rules) if any(h.startswith(x) for x in r.hints))
-                         for h in hints}
+        self.automaton = ahocorasick.Automaton()
+        hints: dict[str, set[int]] = {}
+        for i, r in enumerate(rules):
+            for h in r.hints:
+                hints.setdefault(h, set()).add(i)
+        for h, which in hints.items():
+            self.automaton.add_word(h, frozenset(which))
+        if hints:
+            self.automaton.make_automaton()
         self.always = frozenset(i for i, r in enumerate(rules) if not r.hints)
 
     def candidates(self, padded: str) -> set[int]:
         out = set(self.always)
-        for h in set(self.regex.findall(padded)) if self.regex is not None else ():
-            out |= self.rules_of[h]
+        if self.automaton.kind == ahocorasick.AHOCORASICK:
+            for _, which in self.automaton.iter(padded):
+                out |= which
         return out
 
 
@@ -464,8 +452,8 @@ def language(text: str, folded: str) -> str:
     if _VI_LETTER.search(text):
         return "vi"
     words = folded.split()
-    vi = sum(w in _VI_WORDS for w in words)
-    en = sum(w in _EN_WORDS for w in words)
+    vi = sum(map(_VI_WORDS.__contains__, words))
+    en = sum(map(_EN_WORDS.__contains__, words))
     return "vi" if vi > en else "en"
 
 

@@ -153,7 +153,7 @@ class MessageService:
             text = bounded(text)
         body = " ".join(t for t in (text, payment.message if payment else None, other_qr) if t)
         folded = fold(body)
-        slang = fold_slang(body)
+        slang = fold_slang(body, folded)
         lang = language(body, folded) if body else "vi"
         found = self.indicators.read(body, sender=sender, folded=folded) if body or sender else []
         if payment is not None:

@@ -108,9 +108,10 @@ def _word(w: str) -> str:
     return SLANG.get(w, w)
 
 
-def fold_slang(text: str) -> str:
-    """``fold`` and then teencode and leetspeak read as the words meant."""
-    return " ".join(_word(w) for w in fold(text).split())
+def fold_slang(text: str, folded: str | None = None) -> str:
+    """``fold`` and then teencode and leetspeak read as the words meant; ``folded``: ``fold(text)``
+    when known."""
+    return " ".join(map(_word, (fold(text) if folded is None else folded).split()))
 
 
 def is_message(value: str) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from postguard.errors import FieldError, InvalidInput
@@ -42,6 +42,7 @@ _NEGATIONS = ("khong", "dung", "never", "not", "don't", "do not", "khong bao gio
 
 
 _ASCII_FOLD = {**dict.fromkeys(range(32)), 127: None, 9: " ", 10: " ", 13: " "}  # controls go, \t\n\r are spaces
+_SPACES = str.maketrans("\r\n\t", "   ")
 _COMBINING = re.compile("[\u0300-\u034e\u0350-\u036f]+")  # combining marks (NFD; U+034F is not one)
 
 
@@ -51,8 +52,9 @@ def normalise(text: str) -> str:
     if text.isascii():  # most SMS: no Unicode form to fold
         return " ".join(text.translate(_ASCII_FOLD).lower().split())
     text = unicodedata.normalize("NFKC", text)
-    text = "".join(" " if ch in "\r\n\t" else ch for ch in text
-                   if ch in "\r\n\t" or ch.isalnum() or unicodedata.category(ch) not in _FORMAT)
+    spaced = text.translate(_SPACES)
+    text = spaced if spaced.isprintable() else "".join(  # printable: no format or control character to drop
+        ch for ch in spaced if ch.isalnum() or unicodedata.category(ch) not in _FORMAT)
     text = _COMBINING.sub("", unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D")))
     if not text.isascii():
         text = "".join(ch for ch in text if not unicodedata.combining(ch))
@@ -164,6 +166,10 @@ class Brand:
 
     org_code: str
     term: str  # normalised
+    first: str = field(init=False, repr=False, compare=False)  # the term's first word: ``claimed`` checks it first
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "first", self.term.split(" ", 1)[0])
 
 
 def brand_terms(org_code: str, org_name: str, extra: list[str]) -> list[Brand]:
@@ -196,8 +202,11 @@ def claimed(message: str, brands: list[Brand]) -> list[str]:
     """The organisations whose names appear in ``message`` (normalised); ``brands`` longest names
     first (``by_length``), so that "Viettel Post" claims Viettel Post and not also Viettel."""
     words = " " + _NON_ALNUM.sub(" ", message) + " "
+    present = set(words.split())
     out: list[str] = []
     for b in brands:
+        if b.first not in present:  # the term cannot be there
+            continue
         hit = f" {b.term} "
         at = words.find(hit)
         if at >= 0:
