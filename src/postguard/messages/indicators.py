@@ -58,6 +58,8 @@ KNOWN_BRANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 _LINK = re.compile(r"(?i)(?<![@\w.\-])(?:(?:https?|hxxps?)://[^\s<>\"'`]+|www\.[^\s<>\"'`]+|"
                    r"[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,24}(?:/[^\s<>\"'`]*)?)(?![\w@])")
+_MAYBE_LINK = re.compile(r"(?i)://|www\.|\.[^\W\d_]")
+_MAYBE_VND = re.compile(r"(?i)vn[dđ]")
 _TRAIL = ".,;:!?)]}»\"'…"
 _AMOUNT = re.compile(
     r"(?i)(?<![\w.,])(\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d{1,2})?)\s?"
@@ -159,8 +161,8 @@ def extract(text: str, *, brands: tuple[tuple[str, tuple[str, ...]], ...] = (), 
     def blank(m: re.Match) -> None:
         rest[m.start() : m.end()] = " " * (m.end() - m.start())
 
-    # links and domains
-    for m in _LINK.finditer(text):
+    # links and domains (each has "://", "www." or a dot before a letter: most messages have none)
+    for m in _LINK.finditer(text) if _MAYBE_LINK.search(text) else ():
         raw = m.group(0).rstrip(_TRAIL)
         if re.fullmatch(r"[\d.]+", raw):
             continue
@@ -180,7 +182,7 @@ def extract(text: str, *, brands: tuple[tuple[str, tuple[str, ...]], ...] = (), 
         if v is not None and (m.group(2).lower() not in ("d", "m") or v >= 1000):
             add(Found("amount", _fmt_vnd(v), value=v))
             blank(m)
-    for m in _VND_BEFORE.finditer(scan):
+    for m in _VND_BEFORE.finditer(scan) if _MAYBE_VND.search(scan) else ():
         v = parse_amount(m.group(1), "vnd")
         if v is not None:
             add(Found("amount", _fmt_vnd(v), value=v))

@@ -55,6 +55,7 @@ class _HintIndex:
         if hints:
             self.automaton.make_automaton()
         self.always = frozenset(i for i, r in enumerate(rules) if not r.hints)
+        self.urgency = frozenset(i for i, r in enumerate(rules) if r.code == "urgency")
 
     def candidates(self, padded: str) -> set[int]:
         out = set(self.always)
@@ -157,7 +158,8 @@ TEXT_RULES: tuple[Rule, ...] = (
          "Invites you to gamble or bet on a \"sure win\": illegal, and a way to take your money.",
          _re(r"lo de", r"bao lo", r"cap lo", r"soi cau", r"chac an", r"nha cai", r"ca cuoc", r"casino", r"cau (?:lo|loto)",
              r"sure (?:win|bet)", r"betting tips?"),
-         hints=("lo", "cau", "chac an", "nha cai", "ca cuoc", "casino", "sure", "bet")),
+         hints=("lo de", "bao lo", "cap lo", "soi cau", "chac an", "nha cai", "ca cuoc", "casino", "cau lo", "sure ",
+                "betting")),
     Rule("points_expiry", 0.5,
          "Báo điểm thưởng sắp hết hạn, giục đổi quà qua đường link: chiêu lừa lấy thông tin thẻ.",
          "Says your reward points are about to expire and must be redeemed through a link: a card-phishing trick.",
@@ -183,7 +185,7 @@ TEXT_RULES: tuple[Rule, ...] = (
              r"(?:my |this is my |got a )?new (?:phone|number|mobile)", r"temporary number",
              r"(?:my |old )?phone (?:is |has |got )?(?:broken|lost|dead|crashed|died|broke)", r"dropped (?:my|mine)",
              r"texting (?:you )?(?:off|from) (?:a|my) (?:mate|friend)", r"save (?:this|my) (?:new )?(?:one|number)"),
-         hints=("so", "dien thoai", "phone", "number", "mobile", "dropped", "mate", "friend", "save")),
+         hints=("so moi", "so nay", "dien thoai", "phone", "number", "mobile", "dropped", "mate", "friend", "save")),
     Rule("borrow_money", 0.55,
          "Người quen nhắn nhờ chuyển tiền, cho mượn tiền hay mua thẻ cào giúp: tài khoản của họ có thể đã bị chiếm. "
          "Hãy gọi điện cho chính người đó.",
@@ -292,7 +294,8 @@ TEXT_RULES: tuple[Rule, ...] = (
              r"(?:xem|nhan|doc)\s(?:\S+\s){0,3}gui\s[6-8]\d(?:\d\d|xx)",
              r"(?:noi chuyen|tam su|lam quen|ket ban)\s(?:\S+\s){0,6}1900\d*",
              r"1900\d*\s(?:\S+\s){0,8}(?:noi chuyen|tam su|lam quen|ket ban)"),
-         hints=("to", "p", "t c", "ts", "std", "opt", "stop", "only", "landline", "gui", "1900"),
+         hints=("text", "reply", "send", "sms", "call", "msg", "min", "day", "wk", "week", "mtm", "pm", "rcv", "recd",
+                "receive", "t c", "ts", "std", "opt", "stop", "only", "landline", "gui", "1900"),
          caution=True),
     Rule("paid_service", 0.5,
          "Mời soạn tin gửi đầu số để đăng ký dịch vụ, nhận quà hay quay thưởng: dịch vụ thu phí tự gia hạn, không phải "
@@ -384,7 +387,8 @@ TEXT_RULES: tuple[Rule, ...] = (
              r"(?:never|do not|don t|not)\s(?:\S+\s){0,2}(?:share|give|tell|disclose)\s(?:\S+\s){0,4}(?:code|otp|"
              r"password|pin)",
              r"(?:khong bao gio|khong|never|does not|do not|will not)\s(?:\S+\s){0,2}(?:gui|send|yeu cau|ask|de nghi)\w*\s"
-             r"(?:\S+\s){0,6}(?:link|lien ket|duong dan|otp|mat khau|password)")),
+             r"(?:\S+\s){0,6}(?:link|lien ket|duong dan|otp|mat khau|password)"),
+         hints=("khong", "dung", "never", "not", "don t")),
 )
 
 CAUTIONS = frozenset(r.code for r in TEXT_RULES if r.caution)
@@ -475,12 +479,16 @@ def text_flags(folded: str, text: str = "") -> list[Rule]:
         _HINTS = _HintIndex(TEXT_RULES)
     padded = " " + folded
     maybe = _HINTS.candidates(padded)
+    urgent = bool(text) and "gấp" in text.lower() and _URGENT_WORD.search(text) is not None
+    if urgent:
+        maybe |= _HINTS.urgency
     out = []
-    for i, rule in enumerate(TEXT_RULES):
-        if rule.code == "urgency" and text and _URGENT_WORD.search(text):
+    for i in sorted(maybe):
+        rule = TEXT_RULES[i]
+        if urgent and i in _HINTS.urgency:
             out.append(rule)
             continue
-        if i not in maybe or (rule.also is not None and not rule.also.search(padded)):
+        if rule.also is not None and not rule.also.search(padded):
             continue
         for m in rule.pattern.finditer(padded) if rule.pattern is not None else ():
             if rule.negatable and _NEGATION.search(padded[max(0, m.start() - 40) : m.start()]):
@@ -552,13 +560,13 @@ def reasons(folded: str, found: list[Found], lang: str, text: str = "") -> list[
 # What makes a message or a call ask for a payment (so that the accounts it names are payees, for the
 # COD rule): one of these red flags, or these words (read folded, with teencode).
 PAYMENT_RULES = frozenset({"pay_before_delivery", "fee", "membership", "prize"})
-PAYMENT_WORDS = re.compile(r"\b(?:chuyen khoan|chuyen tien|chuyen vao|thanh toan|tra tien|tra truoc|nop|dong tien|"
+PAYMENT_WORDS = re.compile(r" (?:chuyen khoan|chuyen tien|chuyen vao|thanh toan|tra tien|tra truoc|nop|dong tien|"
                            r"dat coc|coc|cod|thu ho|hoan tien|phi|refund|transfer|pay|payment|deposit)\b")
 
 
 def asks_payment(codes: set[str] | frozenset[str], slang: str) -> bool:
     """Whether a text with these red flags (``codes``) and this ``fold_slang`` form asks for a payment."""
-    return bool(PAYMENT_RULES & codes) or PAYMENT_WORDS.search(slang) is not None
+    return bool(PAYMENT_RULES & codes) or PAYMENT_WORDS.search(" " + slang) is not None
 
 
 def rule_probability(rs: list[dict]) -> tuple[float, float]:

@@ -231,6 +231,8 @@ class MessageService:
         wallet to pay is checked against the operators' registered COD accounts: another is a red flag,
         a registered one a genuine cue."""
         assert self.cod is not None  # noqa: S101  checked by the caller
+        if not any(f.type in ("bank_account", "ewallet") and f.normal is not None for f in found):
+            return []
         paying = asks_payment({r["code"] for r in rs}, slang) \
             or any(f.role == "qr" for f in found)  # a payment QR code asks for a payment by itself
         if not paying:
