@@ -9,11 +9,12 @@ classifier's benchmark and the model's training read messages without a database
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Protocol
+
+import ahocorasick
 
 from postguard.errors import InvalidInput
 from postguard.intel.banks import BANK_ALIASES, WALLET_ALIASES
@@ -61,11 +62,14 @@ _LINK = re.compile(r"(?i)(?<![@\w.\-])(?:(?:https?|hxxps?)://[^\s<>\"'`]+|www\.[
 _MAYBE_LINK = re.compile(r"(?i)://|www\.|\.[^\W\d_]")
 _MAYBE_VND = re.compile(r"(?i)vn[dđ]")
 _TRAIL = ".,;:!?)]}»\"'…"
+# Amounts and numbers start with a digit not just after a letter, digit, dot or comma (``_after``):
+# written to start with the digit itself, the search jumps from digit to digit.
 _AMOUNT = re.compile(
-    r"(?i)(?<![\w.,])(\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d{1,2})?)\s?"
+    r"(?i)(\d(?:\d{0,2}(?:[.,]\d{3})+|\d*(?:[.,]\d{1,2})?))\s?"
     r"(vnđ|vnd|đồng|dong|đ|d|k|nghìn|ngàn|ngan|nghin|tr|triệu|trieu|củ|cu|tỷ|ty|m)(?![\w])")
 _VND_BEFORE = re.compile(r"(?i)(?<![\w])(?:vnđ|vnd)\s?(\d{1,3}(?:[.,]\d{3})+|\d+)(?![\d])")
-_NUMBER = re.compile(r"(?<![\w.,])\+?\d(?:[ .\-]?\d){5,22}(?![\w])")
+_NUMBER = re.compile(r"\d(?:[ .\-]?\d){5,22}(?![\w])")  # and a "+" before it, if there is one
+_GLUED = re.compile(r"[\w.,]")
 _UNITS = {"vnđ": 1, "vnd": 1, "đồng": 1, "dong": 1, "đ": 1, "d": 1, "k": 1000, "nghìn": 1000, "ngàn": 1000,
           "ngan": 1000, "nghin": 1000, "tr": 1_000_000, "triệu": 1_000_000, "trieu": 1_000_000, "củ": 1_000_000,
           "cu": 1_000_000, "m": 1_000_000, "tỷ": 1_000_000_000, "ty": 1_000_000_000}
@@ -84,6 +88,34 @@ class Found:
     official: tuple[str, ...] = ()  # a brand's official domains
     role: str | None = None  # "sender" for the sender id, "qr" for what a QR code asks
     answer: dict | None = field(default=None, repr=False)
+
+
+def _after(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """``pattern``'s matches in ``text``, as ``finditer`` gives them, that start after no letter,
+    digit, dot or comma."""
+    pos = 0
+    while (m := pattern.search(text, pos)) is not None:
+        if m.start() and _GLUED.match(text, m.start() - 1):
+            pos = m.start() + 1
+            continue
+        yield m
+        pos = m.end() if m.end() > m.start() else m.start() + 1
+
+
+def _numbers(text: str) -> Iterator[tuple[int, int]]:
+    """Where runs of 6 to 23 digits (single spaces, dots or dashes between them), with the "+"
+    before them if any, stand on their own: ``(start, end)``."""
+    pos = 0
+    while (m := _NUMBER.search(text, pos)) is not None:
+        start = m.start()
+        if start and text[start - 1] == "+":
+            if not (start > 1 and _GLUED.match(text, start - 2)):
+                start -= 1  # "+84…": the plus is the number's
+        elif start and _GLUED.match(text, start - 1):
+            pos = m.start() + 1
+            continue
+        yield start, m.end()
+        pos = m.end()
 
 
 def parse_amount(number: str, unit: str) -> int | None:
@@ -129,18 +161,44 @@ def _alias_in(words: list[str], table: tuple[dict[tuple[str, ...], object], int]
     return None
 
 
-@lru_cache(maxsize=8)
-def _brand_names(brands: tuple[tuple[str, tuple[str, ...]], ...]
-                 ) -> tuple[re.Pattern[str], dict[str, tuple[str, tuple[str, ...]]]]:
-    """One pattern for every brand's folded name (longest first) and each name's brand."""
-    names: dict[str, tuple[str, tuple[str, ...]]] = {}
-    for name, official in (*brands, *KNOWN_BRANDS):
-        key = fold(name)
-        if key and key not in names and len(key) >= 3:
-            names[key] = (name, tuple(official))
-    keys = sorted(names, key=len, reverse=True)
-    # read in the folded text with a space in front: the search jumps from word to word
-    return re.compile(r" (" + "|".join(re.escape(k) for k in keys) + r")(?![a-z0-9])"), names
+class _BrandNames:
+    """Every brand's folded name (``brands`` and ``KNOWN_BRANDS``) in one Aho-Corasick automaton."""
+
+    def __init__(self, brands: tuple[tuple[str, tuple[str, ...]], ...]) -> None:
+        self.brands = brands
+        self.names: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self.automaton = ahocorasick.Automaton()
+        for name, official in (*brands, *KNOWN_BRANDS):
+            key = fold(name)
+            if key and key not in self.names and len(key) >= 3:
+                self.names[key] = (name, tuple(official))
+                self.automaton.add_word(f" {key} ", key)
+        self.automaton.make_automaton()
+
+    def find(self, folded: str) -> list[tuple[int, str]]:
+        """``(position, name)`` of each brand name in ``folded`` as whole words, left to right, the
+        longest where names overlap (as a regular expression of the names, longest first, finds them)."""
+        hits = sorted(((end - len(key) - 1, key) for end, key in self.automaton.iter(f" {folded} ")),
+                      key=lambda h: (h[0], -len(h[1])))
+        out: list[tuple[int, str]] = []
+        free = 0
+        for at, key in hits:
+            if at >= free:
+                out.append((at, key))
+                free = at + 1 + len(key)
+        return out
+
+
+_BRAND_NAMES: _BrandNames | None = None
+
+
+def _brand_names(brands: tuple[tuple[str, tuple[str, ...]], ...]) -> _BrandNames:
+    """The automaton for ``brands`` (kept while the same tuple is given)."""
+    global _BRAND_NAMES
+    kept = _BRAND_NAMES
+    if kept is None or kept.brands is not brands:
+        kept = _BRAND_NAMES = _BrandNames(brands)
+    return kept
 
 
 def extract(text: str, *, brands: tuple[tuple[str, tuple[str, ...]], ...] = (), sender: str | None = None,
@@ -177,7 +235,7 @@ def extract(text: str, *, brands: tuple[tuple[str, tuple[str, ...]], ...] = (), 
             blank(m)
     # amounts
     scan = "".join(rest)
-    for m in _AMOUNT.finditer(scan):
+    for m in _after(_AMOUNT, scan):
         v = parse_amount(m.group(1), m.group(2))
         if v is not None and (m.group(2).lower() not in ("d", "m") or v >= 1000):
             add(Found("amount", _fmt_vnd(v), value=v))
@@ -189,10 +247,11 @@ def extract(text: str, *, brands: tuple[tuple[str, tuple[str, ...]], ...] = (), 
             blank(m)
     # numbers: an account, a wallet, or a phone
     scan = "".join(rest)
-    for m in _NUMBER.finditer(scan):
-        digits = re.sub(r"\D", "", m.group(0))
-        before = fold(scan[max(0, m.start() - 48) : m.start()]).split()[-4:]
-        after = fold(scan[m.end() : m.end() + 32]).split()[:2]
+    for start, end in _numbers(scan):
+        raw = scan[start:end]
+        digits = re.sub(r"\D", "", raw)
+        before = fold(scan[max(0, start - 48) : start]).split()[-4:]
+        after = fold(scan[end : end + 32]).split()[:2]
         joined = " " + " ".join(before[-3:]) + " "
         wallet = _alias_in(before, _WALLETS) or _alias_in(after, _WALLETS)
         bank = _alias_in(before, _BANKS) or _alias_in(after, _BANKS)
@@ -206,27 +265,27 @@ def extract(text: str, *, brands: tuple[tuple[str, tuple[str, ...]], ...] = (), 
                 n = norm_ewallet(f"{wallet.aliases[0]} {digits}")  # type: ignore[attr-defined]
             elif bank is not None and (account_word or not digits.startswith("0") or len(digits) != 10):
                 n = norm_bank_account(f"{bank.bin} {digits}")  # type: ignore[attr-defined]
-            elif account_word and 6 <= len(digits) <= 19 and not m.group(0).startswith("+"):
+            elif account_word and 6 <= len(digits) <= 19 and not raw.startswith("+"):
                 add(Found("bank_account", f"? {_mask_digits(digits)}"))  # no bank named: nothing to look up
                 continue
         except InvalidInput:
             n = None
         if n is None:
             try:
-                n = norm_phone(m.group(0))
+                n = norm_phone(raw)
             except InvalidInput:
                 continue
         add(Found(n.type, n.display, n))
     # brands, in the order the message names them; a payee's bank is not who the message speaks for
     payee_banks = {fold(f.display.rsplit(" ", 1)[0]) for f in found if f.type in ("bank_account", "ewallet")}
-    pattern, names = _brand_names(brands)
+    index = _brand_names(brands)
     named: list[tuple[int, Found]] = []
-    for m in pattern.finditer(" " + (folded if folded is not None else fold(text))):
-        name, official = names[m.group(1)]
+    for at, key in index.find(folded if folded is not None else fold(text)):
+        name, official = index.names[key]
         f = Found("brand", name, value=name, official=official)
-        if m.group(1) in payee_banks:
+        if key in payee_banks:
             f.role = "payee_bank"
-        named.append((m.start(), f))
+        named.append((at, f))
     for _, f in sorted(named, key=lambda t: (t[1].role is not None, t[0])):
         add(f)
     if sender and sender.strip():
