@@ -36,6 +36,8 @@ RISKY_TLDS = frozenset((
 # Labels a fake suffix begins with: ``brand.com.vn-xyz.top`` and ``brand.vn.secure.top``.
 SUFFIX_WORDS = ("com", "vn", "net", "org", "gov", "edu", "info", "biz")
 # Words of a trade that make a short brand name (``acb``, ``ghn``) a brand: ``acb-nganhang``, ``ghn-giaohang``.
+# Scam words looked for inside longer runs, in a fixed order (the first two found are named)
+_GLUED_SCAM_WORDS = tuple(sorted(w for w in SCAM_WORDS if len(w) >= 4))
 CONTEXT = frozenset(("bank", "nganhang", "ebank", "ibank", "digibank", "smartbank", "ibanking", "banking", "express",
                      "giaohang", "giaohangnhanh", "post", "buudien", "vandon", "chuyenphat", "pay", "vi", "wallet",
                      "shop", "mall", "sale", "vn"))
@@ -82,8 +84,9 @@ def modifiers(words: list[str], tld: str, label: str, brand_word: str, *, short:
     ``tld`` the last label of the suffix, ``label`` the raw label the brand was found in."""
     out: list[Reason] = []
     scam = [w for w in dict.fromkeys(words) if w in SCAM_WORDS and w != brand_word]
-    if not scam:  # a scam word glued to others (``vnpostcskh``): look inside the longest runs
-        scam = [w for w in SCAM_WORDS if len(w) >= 4 and any(w in x and x != w for x in words if x != brand_word)][:2]
+    if not scam:  # a scam word glued to others (``vnpostcskh``): look inside the runs, in a fixed order
+        glued = "|".join(x for x in words if x != brand_word)  # no run is a scam word itself (above)
+        scam = [w for w in _GLUED_SCAM_WORDS if w in glued][:2]
     if scam:
         out.append(Reason("scam_words", 15 if len(scam) == 1 else 25, "scam words: " + ", ".join(sorted(scam)[:4])))
     if tld in RISKY_TLDS:

@@ -198,15 +198,31 @@ def by_length(brands: list[Brand]) -> list[Brand]:
     return sorted(brands, key=lambda b: -len(b.term))
 
 
+_FIRST_WORDS: tuple[list[Brand], dict[str, list[int]]] | None = None
+
+
+def _first_words(brands: list[Brand]) -> dict[str, list[int]]:
+    """Each first word of ``brands``' terms → the positions of the terms it starts (kept for the
+    list last given)."""
+    global _FIRST_WORDS
+    kept = _FIRST_WORDS
+    if kept is None or kept[0] is not brands:
+        index: dict[str, list[int]] = {}
+        for i, b in enumerate(brands):
+            index.setdefault(b.first, []).append(i)
+        kept = _FIRST_WORDS = (brands, index)
+    return kept[1]
+
+
 def claimed(message: str, brands: list[Brand]) -> list[str]:
     """The organisations whose names appear in ``message`` (normalised); ``brands`` longest names
     first (``by_length``), so that "Viettel Post" claims Viettel Post and not also Viettel."""
     words = " " + _NON_ALNUM.sub(" ", message) + " "
-    present = set(words.split())
+    index = _first_words(brands)
+    maybe = sorted(i for w in set(words.split()) for i in index.get(w, ()))  # a term's first word is there
     out: list[str] = []
-    for b in brands:
-        if b.first not in present:  # the term cannot be there
-            continue
+    for i in maybe:
+        b = brands[i]
         hit = f" {b.term} "
         at = words.find(hit)
         if at >= 0:
