@@ -62,13 +62,13 @@ _LINK = re.compile(r"(?i)(?<![@\w.\-])(?:(?:https?|hxxps?)://[^\s<>\"'`]+|www\.[
 _MAYBE_LINK = re.compile(r"(?i)://|www\.|\.[^\W\d_]")
 _MAYBE_VND = re.compile(r"(?i)vn[dđ]")
 _TRAIL = ".,;:!?)]}»\"'…"
-# Amounts and numbers start with a digit not just after a letter, digit, dot or comma (``_after``):
-# written to start with the digit itself, the search jumps from digit to digit.
+# Amounts and numbers start with a digit not just after a letter, digit, dot or comma: written to
+# start with the digit itself (and to look behind it from there), the search jumps from digit to digit.
 _AMOUNT = re.compile(
-    r"(?i)(\d(?:\d{0,2}(?:[.,]\d{3})+|\d*(?:[.,]\d{1,2})?))\s?"
+    r"(?i)(\d(?<![\w.,]\d)(?:\d{0,2}(?:[.,]\d{3})+|\d*(?:[.,]\d{1,2})?))\s?"
     r"(vnđ|vnd|đồng|dong|đ|d|k|nghìn|ngàn|ngan|nghin|tr|triệu|trieu|củ|cu|tỷ|ty|m)(?![\w])")
 _VND_BEFORE = re.compile(r"(?i)(?<![\w])(?:vnđ|vnd)\s?(\d{1,3}(?:[.,]\d{3})+|\d+)(?![\d])")
-_NUMBER = re.compile(r"\d(?:[ .\-]?\d){5,22}(?![\w])")  # and a "+" before it, if there is one
+_NUMBER = re.compile(r"\d(?<![\w.,]\d)(?:[ .\-]?\d){5,22}(?![\w])")  # and a "+" before it, if there is one
 _GLUED = re.compile(r"[\w.,]")
 _UNITS = {"vnđ": 1, "vnd": 1, "đồng": 1, "dong": 1, "đ": 1, "d": 1, "k": 1000, "nghìn": 1000, "ngàn": 1000,
           "ngan": 1000, "nghin": 1000, "tr": 1_000_000, "triệu": 1_000_000, "trieu": 1_000_000, "củ": 1_000_000,
@@ -90,32 +90,14 @@ class Found:
     answer: dict | None = field(default=None, repr=False)
 
 
-def _after(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
-    """``pattern``'s matches in ``text``, as ``finditer`` gives them, that start after no letter,
-    digit, dot or comma."""
-    pos = 0
-    while (m := pattern.search(text, pos)) is not None:
-        if m.start() and _GLUED.match(text, m.start() - 1):
-            pos = m.start() + 1
-            continue
-        yield m
-        pos = m.end() if m.end() > m.start() else m.start() + 1
-
-
 def _numbers(text: str) -> Iterator[tuple[int, int]]:
     """Where runs of 6 to 23 digits (single spaces, dots or dashes between them), with the "+"
     before them if any, stand on their own: ``(start, end)``."""
-    pos = 0
-    while (m := _NUMBER.search(text, pos)) is not None:
+    for m in _NUMBER.finditer(text):
         start = m.start()
-        if start and text[start - 1] == "+":
-            if not (start > 1 and _GLUED.match(text, start - 2)):
-                start -= 1  # "+84…": the plus is the number's
-        elif start and _GLUED.match(text, start - 1):
-            pos = m.start() + 1
-            continue
+        if start and text[start - 1] == "+" and not (start > 1 and _GLUED.match(text, start - 2)):
+            start -= 1  # "+84…": the plus is the number's
         yield start, m.end()
-        pos = m.end()
 
 
 def parse_amount(number: str, unit: str) -> int | None:
@@ -235,7 +217,7 @@ def extract(text: str, *, brands: tuple[tuple[str, tuple[str, ...]], ...] = (), 
             blank(m)
     # amounts
     scan = "".join(rest)
-    for m in _after(_AMOUNT, scan):
+    for m in _AMOUNT.finditer(scan):
         v = parse_amount(m.group(1), m.group(2))
         if v is not None and (m.group(2).lower() not in ("d", "m") or v >= 1000):
             add(Found("amount", _fmt_vnd(v), value=v))

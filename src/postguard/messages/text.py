@@ -71,7 +71,7 @@ def strip_diacritics(text: str) -> str:
 
 def fold(text: str) -> str:
     """Lower-case ASCII words without diacritics, separated by one space."""
-    quick = text.translate(_STRIP)
+    quick = text if text.isascii() else text.translate(_STRIP)
     if not quick.isascii():  # other compatibility forms (full-width letters, ligatures…): the general way
         quick = unicodedata.normalize("NFKD", quick.replace("đ", "d").replace("Đ", "D"))
         quick = "".join(c for c in quick if not unicodedata.combining(c))
