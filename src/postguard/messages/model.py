@@ -29,6 +29,7 @@ _MASK = DIM - 1  # a hash modulo DIM (a power of two)
 VERSION = 2
 MODEL_FILE = "scam-v2.npz"
 _PAIR_SALT = 0x5BD1E995
+_PAIR_MIX = 0x9E3779B1  # odd: the first word's code, multiplied, is not the second's
 _GRAM_SALT = 0x9E3779B1
 _GRAMS = (3, 4, 5)
 _WORD_CACHE = 100_000  # words whose share of the score a model keeps; emptied when full
@@ -63,14 +64,19 @@ def word_features(word: str) -> list[int]:
                                           for i in range(len(b) - n + 1))]
 
 
+def _pair(first: int, second: int) -> int:
+    """The bucket of a pair of neighbouring words, from the words' CRC-32s (ordered: "a b" ≠ "b a")."""
+    return ((first * _PAIR_MIX) ^ second ^ _PAIR_SALT) & _MASK
+
+
 def _pairs(words: list[str]) -> list[int]:
-    return [(zlib.crc32(p.encode()) ^ _PAIR_SALT) & _MASK
-            for p in dict.fromkeys(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))]
+    codes = [zlib.crc32(w.encode()) for w in words]
+    return list(dict.fromkeys(_pair(a, b) for a, b in zip(codes, codes[1:], strict=False)))
 
 
 def features(folded: str) -> np.ndarray:
     """The hashed feature indices of a ``fold_slang`` text (int64): each distinct word's, then each
-    distinct pair's; a bucket two words share counts once for each."""
+    distinct pair's bucket; a bucket two words share counts once for each."""
     words = folded.split()
     idx = [i for w in dict.fromkeys(words) for i in word_features(w)] + _pairs(words)
     return np.array(idx, dtype=np.int64)
@@ -84,23 +90,25 @@ class Model:
 
     def __post_init__(self) -> None:
         self._w: list[float] = self.weights.tolist()
-        self._words: dict[str, float] = {}
+        self._words: dict[str, tuple[float, int]] = {}
 
     def probability(self, folded: str) -> float:
-        """The chance a ``model_text`` is a scam: the bias plus each distinct word's kept share
-        (``features`` summed) plus each distinct pair's weight."""
+        """The chance a ``model_text`` is a scam: the bias plus each distinct word's share (its
+        ``word_features`` summed, kept with the word's CRC-32) plus each distinct pair's weight."""
         w, kept = self._w, self._words
-        z = self.bias
-        words = folded.split()
-        for word in dict.fromkeys(words):
-            share = kept.get(word)
-            if share is None:
-                share = sum(w[i] for i in word_features(word))
+        seen: dict[str, tuple[float, int]] = {}
+        codes = []
+        for word in folded.split():
+            got = kept.get(word)
+            if got is None:
+                got = (sum(w[i] for i in word_features(word)), zlib.crc32(word.encode()))
                 if len(kept) >= _WORD_CACHE:
                     kept.clear()
-                kept[word] = share
-            z += share
-        z += sum(w[i] for i in _pairs(words))
+                kept[word] = got
+            seen[word] = got
+            codes.append(got[1])
+        z = self.bias + sum(share for share, _ in seen.values())
+        z += sum(w[i] for i in {_pair(a, b) for a, b in zip(codes, codes[1:], strict=False)})
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def save(self, path: Path) -> None:
