@@ -96,7 +96,8 @@ class Model:
         """The chance a ``model_text`` is a scam: the bias plus each distinct word's share (its
         ``word_features`` summed, kept with the word's CRC-32) plus each distinct pair's weight."""
         w, kept = self._w, self._words
-        seen: dict[str, tuple[float, int]] = {}
+        z = self.bias
+        seen: set[str] = set()
         codes = []
         for word in folded.split():
             got = kept.get(word)
@@ -105,10 +106,12 @@ class Model:
                 if len(kept) >= _WORD_CACHE:
                     kept.clear()
                 kept[word] = got
-            seen[word] = got
+            if word not in seen:
+                seen.add(word)
+                z += got[0]
             codes.append(got[1])
-        z = self.bias + sum(share for share, _ in seen.values())
-        z += sum(w[i] for i in {_pair(a, b) for a, b in zip(codes, codes[1:], strict=False)})
+        pairs = {((a * _PAIR_MIX) ^ b ^ _PAIR_SALT) & _MASK for a, b in zip(codes, codes[1:], strict=False)}  # _pair
+        z += sum(map(w.__getitem__, pairs))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def save(self, path: Path) -> None:

@@ -219,7 +219,7 @@ def claimed(message: str, brands: list[Brand]) -> list[str]:
     first (``by_length``), so that "Viettel Post" claims Viettel Post and not also Viettel."""
     words = " " + _NON_ALNUM.sub(" ", message) + " "
     index = _first_words(brands)
-    maybe = sorted(i for w in set(words.split()) for i in index.get(w, ()))  # a term's first word is there
+    maybe = sorted(i for w in index.keys() & words.split() for i in index[w])  # a term's first word is there
     out: list[str] = []
     for i in maybe:
         b = brands[i]
