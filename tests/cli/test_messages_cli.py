@@ -9,7 +9,7 @@ import json
 import segno
 
 from postguard.messages import vietqr
-from postguard.messages.model import Model
+from postguard.messages.model import VERSION, Model
 from tests.cli.test_cli import run  # noqa: F401  (the fixture)
 
 SCAM = "VNPost: buu pham bi giu, chuyen khoan phi luu kho 25.000d vao STK 0123456789 Vietcombank truoc 17h hom nay."
@@ -113,7 +113,7 @@ def test_train_writes_a_model_that_loads(run, tmp_path):  # noqa: F811
 
     assert code == 0 and json.loads(stdout)["rows"] == GENERATED_ROWS + len(public_rows())
     m = Model.load(out)
-    assert m.meta["version"] == 1 and out.stat().st_size < 512 * 1024
+    assert m.meta["version"] == VERSION and out.stat().st_size < 512 * 1024
     # Training is deterministic: the packaged model is exactly what the corpus trains
     shipped = Model.load()
     assert shipped.meta["rows"] == m.meta["rows"] and abs(shipped.bias - m.bias) < 1e-9

@@ -284,6 +284,34 @@ SCAM = [
 ]
 
 
+# Cautions: spam, hoaxes and strangers' openers are warnings, not scams (unless a red flag says more)
+SUSPICIOUS = [
+    ("FREE entry into our weekly competition just text the word WIN to 80086 NOW. 150p/msg 18 T&C apply",
+     "premium_spam"),
+    ("Hôm nay là ngày may mắn. Hãy gửi tin này đến ít nhất 6 người để được bình an.", "chain_message"),
+    ("Chào em, lâu rồi không gặp. Dạo này công việc vẫn ổn chứ?", "stranger_opener"),
+    ("Hi! I am Lisa's friend. Are you Mark? I'm Erin.", "stranger_opener"),
+    ("Soan DK gui 9164 de tham gia quay thuong (MIEN PHI 50% cuoc ngay dau, sau KM 3.000d/ngay, gia han hang ngay).",
+     "paid_service"),
+    ("(QC) Ban duoc ho tro vay toi 70 trieu, lai suat hap dan, GIAI NGAN NHANH. Tu choi QC soan TC gui 9698",
+     "loan_offer"),
+    ("Room Cổ phiếu hôm nay: mời anh chị tham gia nhóm đầu tư chứng khoán để nhận danh mục chất lượng.",
+     "investment_group"),
+]
+
+
+@pytest.mark.parametrize(("text", "code"), SUSPICIOUS)
+def test_cautions_make_a_message_suspicious_not_a_scam(service, text, code):
+    out = service.answer(text)
+    assert code in {r["code"] for r in out["reasons"]}, out["reasons"]
+    assert out["label"] == "suspicious", (out["score"], out["reasons"])
+
+
+def test_a_caution_does_not_excuse_a_red_flag(service):
+    out = service.answer("URGENT! You have won a guaranteed £1000 cash prize. To claim txt CLAIM to 81010. 150p/msg")
+    assert {"premium_spam", "prize"} <= {r["code"] for r in out["reasons"]} and out["label"] == "scam"
+
+
 @pytest.mark.parametrize("text", LEGIT)
 def test_genuine_notices_are_legit(service, text):
     out = service.answer(text)
@@ -353,3 +381,54 @@ def test_rule_key_words_only_skip_rules_that_cannot_match():
         finally:
             rules.TEXT_RULES = saved
         assert with_hints == without, text
+
+
+# -- the fast matchers find what the plain ones find --------------------------------------------------
+_MESSY = st.text(alphabet="0123456789 +.,-_abkdđĐmtrVND\u00a0x@/:", max_size=60)
+
+
+@given(_MESSY)
+def test_numbers_and_amounts_are_found_as_the_plain_patterns_find_them(text):
+    """``_numbers`` and ``_AMOUNT`` look behind a number's first digit (fast); the plain patterns
+    look before it."""
+    import re
+
+    from postguard.messages import indicators
+
+    plain_number = re.compile(r"(?<![\w.,])\+?\d(?:[ .\-]?\d){5,22}(?![\w])")
+    plain_amount = re.compile(r"(?i)(?<![\w.,])(\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d{1,2})?)\s?"
+                              r"(vnđ|vnd|đồng|dong|đ|d|k|nghìn|ngàn|ngan|nghin|tr|triệu|trieu|củ|cu|tỷ|ty|m)(?![\w])")
+    assert list(indicators._numbers(text)) == [m.span() for m in plain_number.finditer(text)]
+    assert [(m.span(), m.groups()) for m in indicators._AMOUNT.finditer(text)] == \
+        [(m.span(), m.groups()) for m in plain_amount.finditer(text)]
+
+
+@given(st.lists(st.sampled_from(["viettel", "post", "viettel post", "vnpost", "ghn", "giao hang nhanh", "x", "mb",
+                                 "mb bank", "bank", "shopee express", "shopee"]), max_size=12))
+def test_brand_names_are_found_as_a_longest_first_pattern_finds_them(words):
+    import re
+
+    from postguard.messages import indicators
+
+    brands = (("Viettel Post", ("viettelpost.vn",)), ("Post", ("post.example",)))
+    index = indicators._brand_names(brands)
+    keys = sorted(index.names, key=len, reverse=True)
+    plain = re.compile(r"(?<![a-z0-9])(?:" + "|".join(re.escape(k) for k in keys) + r")(?![a-z0-9])")
+    folded = " ".join(words)
+    assert [(at, key) for at, key in index.find(folded)] == [(m.start(), m.group(0)) for m in plain.finditer(folded)]
+
+
+@given(st.lists(st.sampled_from(["vietcombank", "vcb", "mb", "bank", "mb bank", "quan", "doi", "tk", "so", "123456",
+                                 "ngan", "hang", "ngoai", "thuong", "momo", "vi", "x"]), max_size=8))
+def test_aliases_are_taken_as_a_scan_of_the_table_takes_them(words):
+    from postguard.intel import normalize
+    from postguard.intel.banks import BANK_ALIASES, WALLET_ALIASES
+
+    for table in (BANK_ALIASES, WALLET_ALIASES):
+        want: tuple = (None, words)
+        for alias, entry in table:  # the table is longest first: the first alias found wins
+            at = next((i for i in range(len(words) - len(alias) + 1) if tuple(words[i:i + len(alias)]) == alias), None)
+            if at is not None:
+                want = (entry, words[:at] + words[at + len(alias):])
+                break
+        assert normalize._take_alias(words, table) == want

@@ -30,9 +30,9 @@ from postguard.senders.service import MAX_SENDER, ProvenPhone, TemplateMatch
 # (docs/benchmarks.md, "Accuracy on real messages").
 SCAM_AT, SUSPICIOUS_AT = 0.6, 0.5
 # The model's probability counts at most this much: worded like a scam, with no red flag, a message is a
-# scam only when the model is near certain (0.8 · p ≥ 0.6). On messages it never saw, genuine carrier and
-# bank notices otherwise became scams on wording alone.
-MODEL_SHARE = 0.8
+# scam only when the model is near certain (0.7 · p ≥ 0.6, p ≥ 0.86) and suspicious from p ≥ 0.71. On
+# messages it never saw, genuine carrier and bank notices otherwise became scams on wording alone.
+MODEL_SHARE = 0.7
 MODEL_REASON_AT = 0.6
 HEADLINES = {
     "scam": ("Very likely a scam. Do not transfer money, share codes or install anything.",
