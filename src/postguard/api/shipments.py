@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from postguard.api.deps import platform, principal
 from postguard.errors import PayloadTooLarge
+from postguard.http.address import served_url
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
 
@@ -104,13 +105,16 @@ def shred(waybill: str, who: Principal = Depends(principal), p: Platform = Depen
     return Response(status_code=204)
 
 @router.get("/shipments/{waybill}/label.pdf", response_class=Response, responses={200: PDF})
-def label(waybill: str, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> Response:
-    return Response(p.labels.render(who, [waybill]), media_type="application/pdf")
+def label(waybill: str, request: Request, who: Principal = Depends(principal),
+          p: Platform = Depends(platform)) -> Response:
+    pdf = p.labels.render(who, [waybill], site=p.settings.site_url(served_url(request)))
+    return Response(pdf, media_type="application/pdf")
 
 @router.post("/labels", response_class=Response, responses={200: PDF})
-def labels(body: LabelsIn, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> Response:
-    return Response(p.labels.render(who, body.waybills), media_type="application/pdf",
-                    headers={"Content-Disposition": 'attachment; filename="labels.pdf"'})
+def labels(body: LabelsIn, request: Request, who: Principal = Depends(principal),
+           p: Platform = Depends(platform)) -> Response:
+    pdf = p.labels.render(who, body.waybills, site=p.settings.site_url(served_url(request)))
+    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": 'attachment; filename="labels.pdf"'})
 
 @router.get("/stats")
 def stats(who: Principal = Depends(principal), p: Platform = Depends(platform)) -> dict:
