@@ -16,15 +16,15 @@ from postguard.settings import Settings
 OrgOpt = typer.Option(..., "--org", help="Organisation code")
 
 
-def new_in_missing_data_dir(settings: Settings) -> list[Path]:
-    """What a start would create from nothing: the files (the embedded database, the key file) it
-    would put in a data directory that does not exist. Empty when the data directory exists or
-    nothing goes in it (a PostgreSQL database and a key file kept elsewhere)."""
+def new_in_missing_data_dir(settings: Settings) -> bool:
+    """Whether a start would make a new, empty installation: an embedded database created, with a new
+    key file, in a data directory that does not exist. (A database that exists, PostgreSQL's above
+    all, is never started with a new key over its protected data: ``postguard.vault.keycheck``.)"""
     data_dir = Path(settings.data_dir)
-    if data_dir.exists():
-        return []
-    db = Path(str(settings.database_url).removeprefix("sqlite:///")) if settings.is_sqlite else None
-    return [p for p in (db, settings.key_file) if p is not None and Path(p).resolve().is_relative_to(data_dir.resolve())]
+    if data_dir.exists() or not settings.is_sqlite:
+        return False
+    db = Path(str(settings.database_url).removeprefix("sqlite:///"))
+    return not db.exists() and db.resolve().is_relative_to(data_dir.resolve())
 
 
 def open_platform(migrate: bool = True, *, create: bool = False):

@@ -35,7 +35,7 @@ def serve(
         from postguard.demo import refuse_in_production
 
         refuse_in_production(settings)  # before anything is created or migrated
-    created = demo and bool(new_in_missing_data_dir(settings))
+    created = demo and new_in_missing_data_dir(settings)
     platform = open_platform(create=demo)
     if created:
         typer.echo(f"Created a new demo data directory at {Path(settings.data_dir).resolve()}.")

@@ -217,12 +217,21 @@ def draw_label(c: canvas.Canvas, view: dict, *, org_name: str, qr_url: str, call
     _text(c, lay, "cod", _vnd(view["cod_amount_vnd"]), m, y - 51, bold, 14, left)
     _text(c, lay, "weight", f"Khối lượng / Weight: {view['weight_grams']:,} g".replace(",", "."), m, y - 64,
           regular, 9, left)
-    # where to check a caller: the call-check page and the operator's hotline (no personal data)
+    # where to check a caller: the call-check page and the operator's hotline (no personal data); an
+    # address too long for one line is never cut: the path goes on a line of its own
+    below = y - 86
     if call_check:
         _text(c, lay, "call-check-tag", CALL_CHECK_TAG, m, y - 76, regular, 6.5, left, min_size=5)
-        _text(c, lay, "call-check", call_check, m, y - 86, bold, 8, left, min_size=5)
+        if pdfmetrics.stringWidth(call_check, bold, 6) <= left:
+            _text(c, lay, "call-check", call_check, m, below, bold, 8, left, min_size=6)
+        else:
+            site, path = call_check.removesuffix(CALL_CHECK_PATH), CALL_CHECK_PATH
+            _text(c, lay, "call-check", site, m, below, bold, 8, left, min_size=5)
+            below -= 9
+            _text(c, lay, "call-check-path", path, m, below, bold, 8, left, min_size=6)
+        below -= 10
     if hotline:
-        _text(c, lay, "hotline", f"Tổng đài / Hotline: {hotline}", m, y - 96, bold, 8, left, min_size=5)
+        _text(c, lay, "hotline", f"Tổng đài / Hotline: {hotline}", m, below, bold, 8, left, min_size=6)
 
     _text(c, lay, "advice-vi", ADVICE_VI, w / 2, m + 10, bold, 7, full, align="centre")
     _text(c, lay, "advice-en", ADVICE_EN, w / 2, m + 2, regular, 7, full, align="centre")

@@ -136,16 +136,27 @@ def mask_address(*, ward: str, province: str) -> str:
 # -- businesses: shown by name, shortened; people: masked -------------------------------------------
 # A sender or recipient that is a business (a company, a shop, a household business) is shown by its
 # name, which is public and is what the person at the door expects to read; only people's names are
-# masked. A business is recognised by the legal or trade form in its name. Vietnamese words are matched
-# with their diacritics (``Văn Phòng`` would otherwise match the person ``Nguyễn Văn Phong``); the forms
-# people type without diacritics are matched in that form too.
-BUSINESS_EXACT = ("công ty", "doanh nghiệp", "cổ phần", "trách nhiệm hữu hạn", "cửa hàng", "hộ kinh doanh",
-                  "tập đoàn", "chi nhánh", "hợp tác xã", "siêu thị", "nhà thuốc", "văn phòng", "đại lý",
-                  "nhà sách", "xưởng", "tiệm")
-BUSINESS_FOLDED = ("cong ty", "cty", "tnhh", "co phan", "doanh nghiep", "dntn", "cua hang", "shop", "ho kinh doanh",
-                   "hkd", "hop tac xa", "htx", "sieu thi", "nha thuoc", "jsc", "ltd", "company", "corp", "store")
-_BUSINESS_EXACT = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, BUSINESS_EXACT)) + r")(?!\w)")
-_BUSINESS_FOLDED = re.compile(r"(?<![a-z0-9])(?:" + "|".join(map(re.escape, BUSINESS_FOLDED)) + r")(?![a-z0-9])")
+# masked. A business is recognised by the legal or trade form in its name: Vietnamese words with their
+# diacritics (so that the person ``Phạm Công Tý`` is not ``công ty``, nor ``Nguyễn Văn Phong`` a
+# ``văn phòng``), the same words in a name written without any diacritics, and abbreviations.
+# Words that are also people's names (``Đại Lý``, ``Văn Phòng``) are left out.
+BUSINESS_WORDS = ("công ty", "doanh nghiệp", "cổ phần", "trách nhiệm hữu hạn", "cửa hàng", "hộ kinh doanh",
+                  "tập đoàn", "chi nhánh", "hợp tác xã", "siêu thị", "nhà thuốc", "nhà sách", "xưởng", "tiệm")
+BUSINESS_ABBREVIATIONS = ("cty", "tnhh", "dntn", "htx", "hkd", "jsc", "ltd", "co.,ltd", "shop", "store", "company",
+                          "corp")
+
+
+def _words_pattern(words) -> re.Pattern[str]:
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")(?!\w)")
+
+
+def _folded(text: str) -> str:
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn").replace("đ", "d").replace("Đ", "D")
+
+
+_BUSINESS = _words_pattern(BUSINESS_WORDS + BUSINESS_ABBREVIATIONS)
+_BUSINESS_UNACCENTED = _words_pattern(tuple(_folded(w) for w in BUSINESS_WORDS))
 # The long legal and trade words of a business name, as Vietnamese businesses shorten them themselves.
 ABBREVIATIONS = (
     ("doanh nghiệp tư nhân", "DNTN"), ("trách nhiệm hữu hạn", "TNHH"), ("một thành viên", "MTV"),
@@ -161,16 +172,11 @@ BUSINESS_MAX = 60  # …and are cut at a word after this many characters
 _DIGIT_RUN = re.compile(r"\d(?:[\s.\-]*\d){2,}")
 
 
-def _folded(text: str) -> str:
-    decomposed = unicodedata.normalize("NFD", text.casefold())
-    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn").replace("đ", "d")
-
-
 def is_business(name: str) -> bool:
     """Whether ``name`` names a business (its legal or trade form: Công ty, CTY, TNHH, Cổ phần,
     Doanh nghiệp, Cửa hàng, Shop, …) rather than a person."""
     text = nfc(name).casefold()
-    return bool(_BUSINESS_EXACT.search(text) or _BUSINESS_FOLDED.search(_folded(text)))
+    return bool(_BUSINESS.search(text) or (text.isascii() and _BUSINESS_UNACCENTED.search(text)))
 
 
 def business_name(name: str) -> str:

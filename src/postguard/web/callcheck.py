@@ -189,7 +189,8 @@ PENDING_PATH = "/staff/calls"
 def _pending_code(request: Request, staff: StaffContext) -> dict | None:
     """The code this browser was sent for one of ``staff``'s numbers: ``staff_id:last3:expiry:challenge``."""
     parts = (request.cookies.get(PENDING_COOKIE) or "").split(":", 3)
-    if len(parts) != 4 or parts[0] != str(staff.principal.staff_id) or not parts[2].isdigit():
+    if len(parts) != 4 or parts[0] != str(staff.principal.staff_id) or not (
+            parts[2].isascii() and parts[2].isdigit() and len(parts[2]) <= 10):  # seconds since 1970, until 2286
         return None
     return {"last3": parts[1], "expires": datetime.fromtimestamp(int(parts[2]), UTC),
             "challenge": parts[3][:CHALLENGE_MAX]}
