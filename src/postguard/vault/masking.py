@@ -146,7 +146,7 @@ BUSINESS_ABBREVIATIONS = ("cty", "tnhh", "dntn", "htx", "hkd", "jsc", "ltd", "co
                           "corp")
 
 
-def _words_pattern(words) -> re.Pattern[str]:
+def _words_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")(?!\w)")
 
 
