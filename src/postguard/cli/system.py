@@ -74,7 +74,7 @@ def _print_demo(info: dict, site: str) -> None:
     lines.append((f"recipient of {tries['recipient']['waybill']}", tries["recipient"]["phone"],
                   "prove it with a one-time code: the courier's number is then verified"))
     for what, number, note in lines:
-        typer.echo(f"  {what + ':':<27} {number:<13}" + (f" ({note})" if note else ""))
+        typer.echo(f"  {what + ':':<27} " + (f"{number:<13} ({note})" if note else number))
     typer.echo("One-time codes are not sent by SMS in the demo: they are printed on this console (\"[sms to …]\").")
 
 
