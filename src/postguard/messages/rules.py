@@ -453,7 +453,9 @@ _HOLDER = re.compile(r"(?i:\b(?:chủ tài khoản|chu tai khoan|ctk|tên tài k
 # Letters only Vietnamese uses among the languages here: ă â đ ê ô ơ ư, the tone marks on a-y.
 _VI_LETTER = re.compile("[ăâđêôơưĂÂĐÊÔƠƯàáãèéìíòóõùúýÀÁÃÈÉÌÍÒÓÕÙÚÝĩĨũŨ\u1ea0-\u1ef9]")
 _VI_WORDS = frozenset("cua ban quy khach vui long don hang buu pham khong duoc nhan giao tai khoan chuyen "
-                      "thanh toan ngay hay la va cho voi den tu nay da se".split())
+                      "thanh toan ngay hay la va cho voi den tu nay da se "
+                      # the abbreviations of bank and carrier notices: "TK … luc 09:12 … SD", "GD", "ND", "TB", "QK"
+                      "tk sd gd nd tb qk luc tien".split())
 _EN_WORDS = frozenset("the your you is are to of and for please package account click now has been will".split())
 
 
