@@ -319,8 +319,9 @@ TEXT_RULES: tuple[Rule, ...] = (
          "đưa thông tin theo lời mời chào.",
          "An advertisement (it says how to refuse ads): not proof of a scam, but do not pay or give details because "
          "of it.",
-         _re(r"(?:de )?tu choi (?:nhan )?(?:qc|quang cao|tin quang cao)", r"de tu choi soan", r"tu choi soan"),
-         hints=("tu choi",),
+         _re(r"(?:de )?tu choi (?:nhan )?(?:qc|quang cao|tin quang cao)", r"de tu choi soan", r"tu choi soan",
+             r"to unsubscribe"),
+         hints=("tu choi", "unsubscribe"),
          caution=True),
     Rule("loan_offer", 0.5,
          "Chào mời vay tiền nhanh, giải ngân ngay: vay qua tin nhắn lạ thường là tín dụng đen hay lừa phí hồ sơ.",
@@ -376,9 +377,10 @@ TEXT_RULES: tuple[Rule, ...] = (
          _re(r"room (?:\S+\s){0,2}(?:co phieu|chung khoan|dau tu|ck|crypto|coin)", r"(?:nhom|team|room|group) (?:zalo |telegram )?"
              r"(?:dau tu|chung khoan|co phieu|crypto|tien ao)", r"tham gia (?:\S+\s){0,3}(?:team|room|nhom) (?:\S+\s){0,6}"
              r"(?:danh muc|co phieu|loi nhuan|lai)", r"ma (?:co phieu )?dien", r"(?:investment|trading|crypto|forex) (?:group|opportunity|mentor|signals?)",
-             r"guaranteed (?:returns?|profit)"),
+             r"guaranteed (?:returns?|profit)", r"(?:discussion|insider|investment|trading|crypto|blockchain) "
+             r"(?:group|club|community)", r"trading signals?", r"(?:crypto|bitcoin|btc) (?:market|trading)"),
          hints=("room", "nhom", "team", "group", "tham gia", "dien", "investment", "trading", "crypto", "forex",
-                "guaranteed"),
+                "guaranteed", "discussion", "insider", "blockchain", "club", "community", "signal", "bitcoin", "btc"),
          caution=True),
     Rule("shortener", 0.2,
          "Dùng đường link rút gọn che giấu địa chỉ thật.",
