@@ -198,7 +198,11 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
         lifespan=lifespan,
         title="postguard",
         version=__version__,
-        description="Protects postal customers' personal data and stops the scams that feed on it.",
+        description="Protects postal customers' personal data and stops the scams that feed on it.\n\n"
+                    "Operator systems authenticate with an organisation's API key (`Authorization: Bearer pgk_…`, "
+                    "scoped); staff with their session cookie and its CSRF token; a person with the proof of their "
+                    "phone number that a one-time code earns. Every error is RFC 9457 `application/problem+json` "
+                    "(a browser asking for a page gets one, in Vietnamese first). See docs/api.md.",
         docs_url=None,  # FastAPI's Swagger UI loads scripts from a CDN: /docs is api.docs, served from a package
         redoc_url=None,
     )
