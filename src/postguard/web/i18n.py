@@ -365,6 +365,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "reveal_refused": "Bạn không được xem thông tin của đơn này (chưa được giao cho bạn, ngoài khung giờ "
         "hoặc đơn không ở trạng thái đang giao).",
         "refusal_logged": "Lần thử này đã được ghi vào nhật ký truy cập.",
+        "refused_reason": "Lý do",
         "f_recipient_name": "Người nhận",
         "f_recipient_phone": "Điện thoại người nhận",
         "f_recipient_address": "Địa chỉ người nhận",
@@ -1103,6 +1104,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "reveal_refused": "You may not see this parcel's details (not assigned to you, outside the window, or "
         "not out for delivery).",
         "refusal_logged": "This attempt was written to the access log.",
+        "refused_reason": "Reason",
         "f_recipient_name": "Recipient",
         "f_recipient_phone": "Recipient's phone",
         "f_recipient_address": "Recipient's address",

@@ -32,7 +32,8 @@ _env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=selec
 
 def render(request: Request, template: str, status: int = 200, **ctx) -> HTMLResponse:
     lang = lang_of(request.query_params.get("lang"), request.cookies.get("lang"))
-    html = _env.get_template(template).render(t=TEXTS[lang], lang=lang, other="en" if lang == "vi" else "vi", **ctx)
+    other = "en" if lang == "vi" else "vi"
+    html = _env.get_template(template).render(t=TEXTS[lang], lang=lang, other=other, alt=TEXTS[other], **ctx)
     resp = HTMLResponse(html, status_code=status)
     if request.query_params.get("lang") in TEXTS:
         resp.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax", httponly=True)
