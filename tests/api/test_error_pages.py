@@ -9,13 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from postguard.app import create_app
 from postguard.audit.models import AuditEntry
-from postguard.platform import Platform
 from postguard.web.i18n import TEXTS
 from tests.api.test_api import assert_problem
+from tests.api.test_staff_web import PASSWORD, sign_in, staff_app
 
-PASSWORD = "mật khẩu đủ dài 123"
 # What Chromium sends when it navigates to a page.
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"}
 PROGRAMS = [{"Accept": "application/json"}, {"Accept": "application/problem+json"}, {"Accept": "*/*"}, None]
@@ -24,12 +22,7 @@ SECRET = "the database password is hunter2"  # what the failing route's exceptio
 
 @pytest.fixture
 def web(make_settings):
-    settings = make_settings(password_time_cost=1, password_memory_kib=1024, max_body_bytes=4096)
-    p = Platform(settings)
-    p.orgs.create(code="VNP", name="Bưu điện mẫu")
-    for role in ("courier", "auditor"):
-        p.staff.create(org_code="VNP", username=role, display_name=f"Nhân viên {role}", role=role, password=PASSWORD)
-    app = create_app(settings, platform=p)
+    app, p = staff_app(make_settings, max_body_bytes=4096)
 
     @app.get("/test/hong")
     def broken():
@@ -41,12 +34,6 @@ def web(make_settings):
 
 def _csrf(client) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', client.get("/staff/login").text).group(1)
-
-
-def sign_in(client, username):
-    resp = client.post("/staff/login", data={"org": "VNP", "username": username, "password": PASSWORD,
-                                              "csrf": _csrf(client)}, follow_redirects=False)
-    assert resp.status_code == 303
 
 
 def call(client, method, path, accept, **kw):
@@ -111,7 +98,7 @@ def test_an_unknown_address(web):
 
 def test_a_forbidden_staff_page_is_refused_logged_and_explained(web):
     client, p = web
-    sign_in(client, "courier")
+    assert sign_in(client, "courier").status_code == 303
     detail = assert_programs_get_problems(client, "GET", "/staff/audit/alerts", 403, "forbidden")
     shown = assert_page(call(client, "GET", "/staff/audit/alerts", BROWSER), 403, program_detail=detail)
     assert TEXTS["vi"]["refusal_logged"] in shown["vi"] and TEXTS["en"]["refusal_logged"] in shown["en"]
