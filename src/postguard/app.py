@@ -12,12 +12,13 @@ from starlette.requests import Request
 from starlette.types import Scope
 
 from postguard import __version__, jobs
-from postguard.api import problems
+from postguard.api import openapi, problems
 from postguard.api.access import router as access_router
 from postguard.api.audit import router as audit_router
 from postguard.api.blocklist import router as blocklist_router
 from postguard.api.callerid import CALLCHECK_BODY_BYTES, call_check_body
 from postguard.api.callerid import router as callerid_router
+from postguard.api.docs import router as docs_router
 from postguard.api.feedback import router as feedback_router
 from postguard.api.intel import check_body
 from postguard.messages.vietqr import MAX_IMAGE_BYTES
@@ -27,7 +28,6 @@ from postguard.api.limits import BodyLimit, declared_length, respond_with, too_l
 from postguard.api.lookalikes import router as lookalikes_router
 from postguard.api.lookups import router as lookups_router
 from postguard.api.privacy import router as me_router
-from postguard.api.problems import problem_response
 from postguard.api.sharing import router as sharing_router
 from postguard.api.senders import router as senders_router
 from postguard.api.shipments import router as shipments_router
@@ -36,7 +36,6 @@ from postguard.api.system import router as system_router
 from postguard.api.takedowns import router as takedowns_router
 from postguard.api.taxii import router as taxii_router
 from postguard.audit.witnessing import WitnessMetrics
-from postguard.errors import PostguardError
 from postguard.logging import configure_logging, get_logger
 from postguard.platform import Platform
 from postguard.settings import Settings
@@ -47,7 +46,7 @@ from postguard.web.courier import router as courier_router
 from postguard.web.feedback import router as web_feedback_router
 from postguard.web.intel import router as web_intel_router
 from postguard.web.privacy import router as privacy_pages
-from postguard.web.routes import html_errors
+from postguard.web.errors import html_errors
 from postguard.web.routes import router as web_router
 from postguard.web.staff import router as staff_router
 from postguard.web.warnings import router as warnings_router
@@ -89,9 +88,9 @@ NO_STORE_PREFIXES = ("/staff", "/du-lieu-cua-toi", "/kiem-tra-cuoc-goi")
 
 
 class _SecurityHeaders:
-    """Adds the security headers to every response: the API set under ``API_PREFIXES``, else the
-    page set (with ``no-store`` on staff and personal pages); pure ASGI middleware, so a request
-    costs no extra task or body stream."""
+    """Adds the security headers to every response: the API set under ``API_PREFIXES`` (but the page
+    set, with ``no-store``, on a browser's error page there), else the page set (with ``no-store`` on
+    staff and personal pages); pure ASGI middleware, so a request costs no extra task or body stream."""
 
     def __init__(self, app) -> None:
         self.app = app
@@ -100,14 +99,15 @@ class _SecurityHeaders:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         path = scope["path"]
-        extra = _RAW_API if path.startswith(API_PREFIXES) else _RAW_NO_STORE if path.startswith(NO_STORE_PREFIXES) \
-            else _RAW_HEADERS
+        api = path.startswith(API_PREFIXES)
+        extra = _RAW_API if api else _RAW_NO_STORE if path.startswith(NO_STORE_PREFIXES) else _RAW_HEADERS
 
         async def send_headers(message):
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
                 present = {k.lower() for k, _ in headers}
-                headers.extend(kv for kv in extra if kv[0] not in present)
+                page = api and (b"content-type", b"text/html; charset=utf-8") in headers  # a browser's error page
+                headers.extend(kv for kv in (_RAW_NO_STORE if page else extra) if kv[0] not in present)
                 message["headers"] = headers
             await send(message)
 
@@ -131,6 +131,7 @@ class PostguardApp(FastAPI):
     hot: dict[tuple[str, str], tuple[HotHandler, int]] = {}
     platform: Platform  # app.state.platform and app.state.http_metrics, read without State's __getattr__
     http_metrics: HttpMetrics
+    pages: problems.Pages | None = None  # a browser's error page (the web shell's html_errors)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
@@ -164,16 +165,12 @@ class PostguardApp(FastAPI):
                 raise too_large(max_body)
             body = await handler(self.platform, body, scope)
             status, headers = 200, [*_HOT_HEADERS, (b"content-length", b"%d" % len(body))]
-        except Exception as exc:
-            if not isinstance(exc, PostguardError):  # as the app's handler of unexpected errors does
-                log.error("unexpected error", path=scope["path"], error=type(exc).__name__)
-                exc = PostguardError(detail="An unexpected error occurred.")
-            elif exc.status >= 500:
-                log.error("request failed", path=scope["path"], error=exc.slug)
-            response = problem_response(exc, Request(scope))
-            status, body = response.status_code, response.body
-            headers = [*(kv for kv in response.raw_headers if kv[0] != b"content-length"), *_RAW_API,
-                       (b"content-length", b"%d" % len(body))]
+        except Exception as exc:  # answered as the app's handlers answer (a page for a browser)
+            response = problems.respond(Request(scope), exc, self.pages)
+            status, body = response.status_code, bytes(response.body)
+            page = response.media_type == "text/html"
+            headers = [*(kv for kv in response.raw_headers if kv[0] != b"content-length"),
+                       *(_RAW_NO_STORE if page else _RAW_API), (b"content-length", b"%d" % len(body))]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         self.http_metrics.observe(scope["method"], scope["path"], status, time.perf_counter() - start)
@@ -201,10 +198,15 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
         lifespan=lifespan,
         title="postguard",
         version=__version__,
-        description="Protects postal customers' personal data and stops the scams that feed on it.",
-        docs_url=None,  # Swagger UI loads scripts from a CDN; the schema stays at /openapi.json
+        description="Protects postal customers' personal data and stops the scams that feed on it.\n\n"
+                    "Operator systems authenticate with an organisation's API key (`Authorization: Bearer pgk_…`, "
+                    "scoped); staff with their session cookie and its CSRF token; a person with the proof of their "
+                    "phone number that a one-time code earns. Every error is RFC 9457 `application/problem+json` "
+                    "(a browser asking for a page gets one, in Vietnamese first). See docs/api.md.",
+        docs_url=None,  # FastAPI's Swagger UI loads scripts from a CDN: /docs is api.docs, served from a package
         redoc_url=None,
     )
+    app.openapi = lambda: openapi.document(app)  # type: ignore[method-assign]
     app.state.platform = platform or Platform(settings)
     app.state.settings = settings
     # Innermost of the middleware, so that a 413 is measured and gets the security headers.
@@ -224,6 +226,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.add_middleware(_SecurityHeaders)
 
     app.include_router(system_router)
+    app.include_router(docs_router)
     app.include_router(shipments_router)
     app.include_router(audit_router)
     app.include_router(intel_router)
@@ -253,4 +256,5 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.hot = {("POST", "/v1/check"): (check_body, min(16 * 1024, settings.max_body_bytes)),
                ("POST", "/v1/callcheck"): (call_check_body, min(CALLCHECK_BODY_BYTES, settings.max_body_bytes))}
     app.platform, app.http_metrics = app.state.platform, app.state.http_metrics
+    app.pages = html_errors
     return app

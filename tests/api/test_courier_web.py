@@ -88,6 +88,8 @@ def test_an_unassigned_parcel_is_refused_with_a_page_and_logged(env):
     page = client.post(f"/staff/deliveries/{o['waybill']}/reveal", data={"csrf": csrf}, headers=HTML)
     assert page.status_code == 403 and "text/html" in page.headers["content-type"]
     assert "Không được xem thông tin" in page.text and normalize_phone(o["recipient_phone"]) not in page.text
+    vi, en = page.text.split('<section lang="en"')  # the door's English reason only beside the English text
+    assert "Not allowed" not in vi and "Details not shown" in en and "Reason: Not allowed" in en
     assert_problem(client.post(f"/staff/deliveries/{o['waybill']}/reveal", headers={"X-CSRF-Token": csrf}), 403)
     denied = [e for e in entries(w.platform, "reveal_denied") if e["subject"] == o["waybill"]]
     assert len(denied) == 2 and "not assigned" in denied[0]["details"]["reason"]

@@ -21,14 +21,19 @@ PASSWORD = "mật khẩu đủ dài 123"
 HTML = {"Accept": "text/html"}
 
 
-@pytest.fixture
-def web(make_settings):
-    settings = make_settings(password_time_cost=1, password_memory_kib=1024)
+def staff_app(make_settings, **settings):
+    """An app whose organisation VNP has a courier and an auditor (password ``PASSWORD``), and its platform."""
+    settings = make_settings(password_time_cost=1, password_memory_kib=1024, **settings)
     p = Platform(settings)
     p.orgs.create(code="VNP", name="Bưu điện mẫu")
     for role in ("courier", "auditor"):
         p.staff.create(org_code="VNP", username=role, display_name=f"Nhân viên {role}", role=role, password=PASSWORD)
-    app = create_app(settings, platform=p)
+    return create_app(settings, platform=p), p
+
+
+@pytest.fixture
+def web(make_settings):
+    app, p = staff_app(make_settings)
 
     @app.get("/staff/test-audit-only")
     def audit_only(staff: StaffContext = Depends(staff_page("auditor"))):  # noqa: B008  FastAPI's API

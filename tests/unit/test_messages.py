@@ -221,6 +221,8 @@ def test_language():
     assert language("Bưu phẩm của bạn", fold("Bưu phẩm của bạn")) == "vi"
     assert language("Ma OTP cua quy khach la 1", "ma otp cua quy khach la 1") == "vi"
     assert language("Your package is here", "your package is here") == "en"
+    notice = "VCB: TK 0071xxx123 +1,500,000VND luc 09:12. SD: 3,200,000VND"
+    assert language(notice, fold(notice)) == "vi"
 
 
 # -- the model -----------------------------------------------------------------------------------------

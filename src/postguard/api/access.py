@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from postguard.api.deps import principal as key_principal
 from postguard.http.auth import staff_page
+from postguard.http.security import api_key, declares, staff_session
 from postguard.orgs.service import Principal
 
 router = APIRouter(prefix="/v1", tags=["access"])
@@ -41,12 +42,13 @@ def people_only(*roles: str):
             _refuse_key(request, key_principal(request), "API keys cannot reveal or list deliveries")
         return (await session(request)).principal
 
-    return dependency
+    return declares(staff_session(*roles))(dependency)
 
 
 _assigning_staff = staff_page("hub", "admin")
 
 
+@declares(api_key("assignments:write"), staff_session("hub", "admin"))
 async def assigner(request: Request):
     """An API key (its scope is checked by the service, which logs refusals) or a hub/admin session."""
     if _has_key(request):
@@ -85,7 +87,9 @@ def list_deliveries(request: Request, who=Depends(people_only("courier"))) -> di
     return {"items": request.app.state.platform.access.deliveries(who)}
 
 
-@router.post("/shipments/{waybill}/reveal")
+@router.post("/shipments/{waybill}/reveal", responses={
+    410: {"description": "The shipment's personal data was crypto-shredded"},
+    503: {"description": "The access log could not record the reveal, so nothing was revealed"}})
 def reveal(waybill: str, body: RevealIn, request: Request, who=Depends(people_only())) -> dict:
     """The personal data the purpose covers, after the door has decided and logged the reveal."""
     return request.app.state.platform.access.reveal(

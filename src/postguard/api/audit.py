@@ -23,16 +23,20 @@ def checkpoint(p: Platform = Depends(platform)) -> PlainTextResponse:
 
 @router.get("/verifier-key", response_class=PlainTextResponse)
 def verifier_key(p: Platform = Depends(platform)) -> PlainTextResponse:
+    """The verifier key (a C2SP signed-note key) that checks the access log's checkpoints."""
     return PlainTextResponse(p.audit.verifier_key() + "\n")
 
 
 @router.get("/inclusion")
 def inclusion(index: int = Query(..., ge=0, le=INT64_MAX), size: int | None = Query(None, ge=1, le=INT64_MAX),
               who: Principal = Depends(auditor), p: Platform = Depends(platform)) -> dict:
+    """An entry of your organisation and its RFC 9162 inclusion proof against the checkpoint of ``size``
+    (default: the latest)."""
     return p.audit.inclusion(index, size=size, org_id=who.org_id)
 
 
 @router.get("/consistency")
 def consistency(size1: int = Query(..., ge=0, le=INT64_MAX), size2: int = Query(..., ge=0, le=INT64_MAX),
                 who: Principal = Depends(auditor), p: Platform = Depends(platform)) -> dict:
+    """An RFC 9162 consistency proof between two tree sizes of the access log."""
     return p.audit.consistency(size1, size2)

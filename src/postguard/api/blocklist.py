@@ -16,7 +16,8 @@ from postguard.blocklist.service import Rendered, key_id
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
 
-router = APIRouter(prefix="/v1", tags=["blocklist"])
+router = APIRouter(prefix="/v1", tags=["blocklist"], responses={
+    429: {"description": "Too many downloads from this client address (or, with a key, this organisation)"}})
 
 
 def _matches(header: str | None, etag: str) -> bool:

@@ -25,6 +25,7 @@ from postguard.errors import (
 )
 from postguard.http.address import client_ip, scope_ip
 from postguard.http.params import INT32_MAX, require_json
+from postguard.http.security import Responses
 from postguard.orgs.service import Principal
 from postguard.otp import CHALLENGE_MAX
 from postguard.platform import Platform
@@ -192,8 +193,15 @@ def _quick_body(raw: bytes) -> tuple[str, list[str]] | None:
     return None
 
 
+PUBLIC_ERRORS: Responses = {429: {"description": "Too many requests from this client address: wait `Retry-After` seconds"}}
+
+
 @router.post("/callcheck", response_class=Response, openapi_extra={"requestBody": {
-    "required": True, "content": {"application/json": {"schema": CallCheckIn.model_json_schema()}}}})
+    "required": True, "content": {"application/json": {"schema": CallCheckIn.model_json_schema()}}}},
+    responses={200: {"description": "The verdict, its reasons and advice"}, **PUBLIC_ERRORS,
+               401: {"description": "A proof that is not valid (forged, expired or made for another purpose)"},
+               413: {"description": "The body is larger than 32 KiB"},
+               415: {"description": "The body is not JSON"}})
 async def call_check(request: Request) -> Response:
     """Is this number a real courier delivering to me, and what may they ask of me?
 
@@ -202,14 +210,15 @@ async def call_check(request: Request) -> Response:
                     media_type="application/json")
 
 
-@router.post("/callcheck/otp", status_code=202)
+@router.post("/callcheck/otp", status_code=202, responses=PUBLIC_ERRORS)
 def call_check_send_code(body: PhoneIn, request: Request, p: Platform = Depends(platform)) -> dict:
     """Send a one-time code to your own number (to prove the parcel is yours); the answer's
     ``challenge`` goes back with the code to ``/v1/callcheck/otp/verify``."""
     return p.callcheck.send_code(phone=body.phone, client=client_ip(request))
 
 
-@router.post("/callcheck/otp/verify")
+@router.post("/callcheck/otp/verify", responses={
+    **PUBLIC_ERRORS, 401: {"description": "The code is wrong, expired or used, or the challenge is not its own"}})
 def call_check_confirm_code(body: PhoneCodeIn, request: Request, p: Platform = Depends(platform)) -> dict:
     """Exchange the code and its ``challenge`` for a proof of your number (valid 30 minutes)."""
     return {"proof": p.callcheck.confirm_code(phone=body.phone, code=body.code, challenge=body.challenge,
@@ -217,7 +226,8 @@ def call_check_confirm_code(body: PhoneCodeIn, request: Request, p: Platform = D
             "expires_in": 1800}
 
 
-@router.post("/callcheck/code")
+@router.post("/callcheck/code", responses={
+    **PUBLIC_ERRORS, 401: {"description": "No proof of your number, or one that is not valid"}})
 def call_check_spoken_code(body: SpokenCodeIn, request: Request, p: Platform = Depends(platform)) -> dict:
     """Check the spoken verification code a caller told you against your parcel's code of today (with
     the proof of your number)."""
@@ -225,20 +235,22 @@ def call_check_spoken_code(body: SpokenCodeIn, request: Request, p: Platform = D
                                          operator=body.operator, client=client_ip(request))
 
 
-@router.post("/callcheck/report", status_code=201)
+@router.post("/callcheck/report", status_code=201, responses=PUBLIC_ERRORS)
 def call_check_report(body: ReportIn, request: Request, p: Platform = Depends(platform)) -> dict:
     """Report a caller as a likely scam (stored for the scam-intelligence feature)."""
     return p.callcheck.report(number=body.number, asked=body.asked, amount_vnd=body.amount_vnd,
                               operator=body.operator, note=body.note, client=client_ip(request))
 
 
-@router.post("/calls/route")
+@router.post("/calls/route", responses={404: {"description": "The parcel the proxy number was given for is gone"}})
 def route_call(body: RouteIn, who: Principal = Depends(telephony), p: Platform = Depends(platform)) -> dict:
     """For a telephony system (SIP/IVR): where a call to one of your proxy numbers goes, or the refusal."""
     return p.calls.route(caller=body.caller, dialled=body.dialled, principal=who)
 
 
-@router.post("/calls/verify")
+@router.post("/calls/verify", responses={
+    400: {"description": "The PASSporT does not verify (format, algorithm, claims, signature, certificate)"},
+    404: {"description": "No call intent was recorded for this PASSporT"}})
 def verify_call(body: PassportIn, who: Principal = Depends(telephony), p: Platform = Depends(platform)) -> dict:
     """Verify a PASSporT postguard issued and match it to its recorded call intent."""
     got = p.calls.verify_passport(body.passport)

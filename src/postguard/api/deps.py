@@ -6,6 +6,7 @@ from fastapi import Request
 
 from postguard.errors import Unauthenticated
 from postguard.http.address import client_ip, scope_ip
+from postguard.http.security import ANONYMOUS, api_key, declares
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
 
@@ -19,6 +20,7 @@ def client_key(scope, who: Principal | None) -> str:
     return who.actor if who else scope_ip(scope)
 
 
+@declares(api_key())
 def principal(request: Request) -> Principal:
     p: Platform = request.app.state.platform
     auth = request.headers.get("authorization", "")
@@ -36,6 +38,7 @@ def principal(request: Request) -> Principal:
         raise
 
 
+@declares(ANONYMOUS, api_key())
 def optional_principal(request: Request) -> Principal | None:
     """The principal when an API key is sent (and then it must be valid), else None (the public)."""
     if not request.headers.get("authorization"):
@@ -52,4 +55,4 @@ def scoped(scope: str):
         return request.app.state.platform.orgs.require(who, scope, subject=request.url.path)
 
     dependency.__name__ = f"scoped_{scope.replace(':', '_')}"
-    return dependency
+    return declares(api_key(scope))(dependency)

@@ -22,6 +22,7 @@ from postguard.api.deps import (
 from postguard.api.limits import loads_json
 from postguard.errors import FieldError, InvalidInput
 from postguard.http.params import RowId, require_json
+from postguard.http.security import ANONYMOUS, Responses, api_key, openapi_security
 from postguard.intel.service import Upload
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
@@ -31,6 +32,10 @@ MAX_PROOF = 1000
 MESSAGE_FIELDS = ("sender", "proof")  # a message check's own fields
 
 router = APIRouter(prefix="/v1", tags=["intel"])
+PUBLIC_ERRORS: Responses = {429: {"description": "Too many requests from this client address (or, with a key, this "
+                                      "organisation): wait `Retry-After` seconds"}}
+ANALYST = openapi_security(api_key("intel:analyst"))
+ADMIN = openapi_security(api_key("intel:admin"))
 
 
 class CheckIn(BaseModel):
@@ -106,7 +111,11 @@ class AppealDecisionIn(BaseModel):
     note: str = ""
 
 
-@router.post("/check", response_model=None, responses={200: {"description": "The verdict, its reasons and advice"}})
+@router.post("/check", response_model=None, openapi_extra=openapi_security(ANONYMOUS, api_key()),
+             responses={200: {"description": "The verdict, its reasons and advice"}, **PUBLIC_ERRORS,
+                        401: {"description": "An API key or a `proof` that is not valid (a proof forged, expired "
+                                             "or made for another purpose)"},
+                        415: {"description": "The body is not JSON"}})
 async def check(body: CheckIn, request: Request) -> Response:
     """Look anything up. ``unknown`` means nothing is reported: it never means safe.
 
@@ -200,7 +209,9 @@ REPORT_BODY = {"requestBody": {"required": True, "content": {
         "evidence": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}}}
 
 
-@router.post("/reports", status_code=201, openapi_extra=REPORT_BODY)
+@router.post("/reports", status_code=201, openapi_extra={**REPORT_BODY, **openapi_security(ANONYMOUS, api_key("intel:report"))},
+             responses={**PUBLIC_ERRORS, 413: {"description": "The body, an evidence file or their count is over "
+                                                              "its limit"}})
 async def report(request: Request, who: Principal | None = Depends(optional_principal),
                  p: Platform = Depends(platform)) -> dict:
     """Report a scam: JSON, or multipart with a ``report`` JSON field and ``evidence`` files
@@ -238,7 +249,9 @@ async def report(request: Request, who: Principal | None = Depends(optional_prin
                                                           client=client_key(request.scope, who)))
 
 
-@router.post("/appeals", status_code=201)
+@router.post("/appeals", status_code=201,
+             responses={**PUBLIC_ERRORS, 409: {"description": "The indicator is not reported, or an appeal for it "
+                                                              "is already open"}})
 def appeal(body: AppealIn, request: Request, who: Principal | None = Depends(optional_principal),
            p: Platform = Depends(platform)) -> dict:
     """The owner of a flagged indicator asks for review; shown as disputed until decided."""
@@ -251,49 +264,63 @@ def official_list(org: str | None = None, p: Platform = Depends(platform)) -> di
     return {"items": p.intel.official_list(org_code=org, status="verified")}
 
 
-@router.post("/intel/official", status_code=201)
+@router.post("/intel/official", status_code=201,
+             openapi_extra=openapi_security(api_key("intel:official"), api_key("intel:admin")),
+             responses={409: {"description": "The channel is already registered"}})
 def official_add(body: ChannelIn, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> dict:
+    """Register an official channel of your organisation (``intel:official``), or of any organisation
+    named in ``org`` (``intel:admin``); pending until a platform administrator verifies it."""
     return p.intel.official_add(who, kind=body.kind, value=body.value, label=body.label, org_code=body.org)
 
 
-@router.post("/intel/official/{channel_id}/verify")
+@router.post("/intel/official/{channel_id}/verify", openapi_extra=ADMIN)
 def official_verify(channel_id: RowId, body: StatusNote | None = None, who: Principal = Depends(principal),
                     p: Platform = Depends(platform)) -> dict:
+    """Verify a pending official channel (platform administrators): reports never flag it afterwards."""
     return p.intel.official_set_status(who, channel_id, status="verified", note=body.note if body else "")
 
 
-@router.post("/intel/official/{channel_id}/revoke")
+@router.post("/intel/official/{channel_id}/revoke", openapi_extra=ADMIN)
 def official_revoke(channel_id: RowId, body: StatusNote | None = None, who: Principal = Depends(principal),
                     p: Platform = Depends(platform)) -> dict:
+    """Revoke an official channel (platform administrators)."""
     return p.intel.official_set_status(who, channel_id, status="revoked", note=body.note if body else "")
 
 
-@router.get("/intel/queue")
+@router.get("/intel/queue", openapi_extra=ANALYST)
 def queue(limit: int = Query(50, ge=1, le=500), who: Principal = Depends(principal),
           p: Platform = Depends(platform)) -> dict:
+    """The analysts' review queue: open appeals (overdue first), held reports, corroborated indicators."""
     return {"items": p.intel.queue(who, limit=limit)}
 
 
-@router.get("/intel/indicators/{indicator_id}")
+@router.get("/intel/indicators/{indicator_id}", openapi_extra=ANALYST)
 def indicator(indicator_id: RowId, reveal: bool = False, who: Principal = Depends(principal),
               p: Platform = Depends(platform)) -> dict:
     """An indicator for analysts; ``reveal=true`` decrypts report texts and contacts (logged first)."""
     return p.intel.indicator(who, indicator_id, reveal=reveal)
 
 
-@router.post("/intel/indicators/{indicator_id}/decision")
+@router.post("/intel/indicators/{indicator_id}/decision", openapi_extra=ANALYST,
+             responses={409: {"description": "A verified official channel cannot be confirmed as a scam"}})
 def decide(indicator_id: RowId, body: DecisionIn, who: Principal = Depends(principal),
            p: Platform = Depends(platform)) -> dict:
+    """An analyst's decision on an indicator (confirm, dispute, delist or clear), in its history and the
+    access log."""
     return p.intel.decide(who, indicator_id, action=body.action, note=body.note, source=body.source)
 
 
-@router.post("/intel/reports/{report_id}/review")
+@router.post("/intel/reports/{report_id}/review", openapi_extra=ANALYST,
+             responses={409: {"description": "A merged duplicate is reviewed with the report it was merged into"}})
 def review(report_id: str, body: ReviewIn, who: Principal = Depends(principal),
            p: Platform = Depends(platform)) -> dict:
+    """Accept a held report (it counts towards the verdict) or reject an abusive one."""
     return p.intel.review_report(who, report_id, action=body.action, note=body.note)
 
 
-@router.post("/intel/appeals/{appeal_id}/decision")
+@router.post("/intel/appeals/{appeal_id}/decision", openapi_extra=ANALYST,
+             responses={409: {"description": "The appeal was already decided"}})
 def decide_appeal(appeal_id: str, body: AppealDecisionIn, who: Principal = Depends(principal),
                   p: Platform = Depends(platform)) -> dict:
+    """Decide an appeal: uphold it (the indicator is delisted) or reject it (the reports stand)."""
     return p.intel.decide_appeal(who, appeal_id, uphold=body.uphold, note=body.note)

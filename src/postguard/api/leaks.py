@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from postguard.api.deps import platform, principal
 from postguard.http.params import INT64_MAX, RowId
+from postguard.http.security import api_key, openapi_security
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
 
@@ -33,7 +34,10 @@ class AckIn(BaseModel):
     note: str | None = Field(None, max_length=500)
 
 
-@router.get("/alerts")
+AUDITOR = openapi_security(api_key("audit:read"))
+
+
+@router.get("/alerts", openapi_extra=AUDITOR)
 def list_alerts(
     kind: str | None = None,
     status: str = Query("open", description="open, acknowledged or all"),
@@ -45,14 +49,16 @@ def list_alerts(
     return p.access_alerts.list(who, kind=kind, status=status, limit=limit, before=before)
 
 
-@router.post("/alerts/{alert_id}/acknowledge")
+@router.post("/alerts/{alert_id}/acknowledge", openapi_extra=openapi_security(api_key("alerts:ack")),
+             responses={409: {"description": "The alert was already acknowledged"}})
 def acknowledge_alert(alert_id: RowId, body: AckIn | None = None, who: Principal = Depends(principal),
                       p: Platform = Depends(platform)) -> dict:
     """Acknowledge an open alert (scope ``alerts:ack``); logged."""
     return p.access_alerts.acknowledge(who, alert_id, note=body.note if body else None)
 
 
-@router.post("/canaries/contacts", status_code=202)
+@router.post("/canaries/contacts", status_code=202, openapi_extra=openapi_security(api_key("telephony")),
+             responses={404: {"description": "The number is no canary of the organisation"}})
 def canary_contact(body: ContactIn, who: Principal = Depends(principal), p: Platform = Depends(platform)):
     """The telephony system reports a call or SMS received on a canary number (scope ``telephony``).
     202 and a leak alert naming the channel; an unknown number is 404 with nothing else said."""
@@ -60,7 +66,7 @@ def canary_contact(body: ContactIn, who: Principal = Depends(principal), p: Plat
     return JSONResponse({"accepted": True, "alert": alert}, status_code=202)
 
 
-@router.get("/shipments/{waybill}/triangulation")
+@router.get("/shipments/{waybill}/triangulation", openapi_extra=AUDITOR)
 def triangulation(waybill: str, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> dict:
     """Who revealed this shipment's personal data, at which stage, ranked (scope ``audit:read``)."""
     return p.leaks.triangulate(who, waybill)

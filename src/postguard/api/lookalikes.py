@@ -12,6 +12,7 @@ from postguard.api.deps import platform, principal
 from postguard.api.limits import loads_json
 from postguard.errors import FieldError, InvalidInput
 from postguard.http.params import INT64_MAX, RowId, require_json
+from postguard.http.security import api_key, openapi_security
 from postguard.intel.scanner import MAX_BATCH, MAX_LIST
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
@@ -31,7 +32,12 @@ HITS_BODY = {"requestBody": {"required": True, "content": {"application/json": {
                                            "reasons, campaign, seen), as it writes them one per line"}}}}}}}
 
 
-@router.post("/lookalikes", openapi_extra=HITS_BODY)
+ANALYST = openapi_security(api_key("intel:analyst"))
+
+
+@router.post("/lookalikes", openapi_extra={**HITS_BODY, **openapi_security(api_key("intel:scanner"),
+                                                                         api_key("intel:analyst"))},
+             responses={415: {"description": "The body is not JSON"}})
 async def ingest(request: Request, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> dict:
     """Take in up to 10,000 hits (the body up to ``POSTGUARD_LOOKALIKE_BODY_BYTES``, 16 MiB). Each is checked field by field; a bad one is listed in ``errors``
     with its ``index`` and ``field`` and the others still land. Answers the counts ``new``,
@@ -43,7 +49,7 @@ async def ingest(request: Request, who: Principal = Depends(principal), p: Platf
     return await run_in_threadpool(p.intel.scanner.ingest, who, body["hits"])
 
 
-@router.get("/lookalikes")
+@router.get("/lookalikes", openapi_extra=ANALYST)
 def hits(status: str | None = Query(None, description="new, confirmed or dismissed"),
          brand: str | None = Query(None, max_length=100), campaign: str | None = Query(None, max_length=200),
          limit: int = Query(100, ge=1, le=MAX_LIST), cursor: int | None = Query(None, ge=1, le=INT64_MAX),
@@ -52,14 +58,14 @@ def hits(status: str | None = Query(None, description="new, confirmed or dismiss
     return p.intel.scanner.hits(who, status=status, brand=brand, campaign=campaign, limit=limit, cursor=cursor)
 
 
-@router.post("/lookalikes/{hit_id}/confirm")
+@router.post("/lookalikes/{hit_id}/confirm", openapi_extra=ANALYST)
 def confirm(hit_id: RowId, body: NoteIn | None = None, who: Principal = Depends(principal),
             p: Platform = Depends(platform)) -> dict:
     """Confirm the hit's domain as a scam (the analyst decision ``confirm``): it is published in the blocklist."""
     return p.intel.scanner.confirm(who, hit_id, note=body.note if body else "")
 
 
-@router.post("/lookalikes/{hit_id}/dismiss")
+@router.post("/lookalikes/{hit_id}/dismiss", openapi_extra=ANALYST)
 def dismiss(hit_id: RowId, body: NoteIn | None = None, who: Principal = Depends(principal),
             p: Platform = Depends(platform)) -> dict:
     """Dismiss the hit (the decision ``delist``): the scanner's later hits on the host are skipped."""

@@ -13,7 +13,8 @@ from postguard.api.deps import client_key, optional_principal, platform
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
 
-router = APIRouter(prefix="/v1/lookup", tags=["private lookups"])
+router = APIRouter(prefix="/v1/lookup", tags=["private lookups"], responses={
+    429: {"description": "Too many lookups from this client address (or, with a key, this organisation)"}})
 
 
 class BucketIn(BaseModel):

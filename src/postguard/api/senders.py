@@ -11,11 +11,15 @@ from postguard.api.deps import platform, principal, scoped
 from postguard.http.address import client_ip
 from postguard.http.params import RowId
 from postguard.http.proof import PROOF_COOKIE
+from postguard.http.security import ANONYMOUS, Responses, api_key, openapi_security
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
 from postguard.senders.service import MAX_BATCH, MAX_SENDER, ProvenPhone
 
 router = APIRouter(prefix="/v1", tags=["senders"])
+PROVEN = openapi_security(ANONYMOUS, {"subjectProofCookie": []})  # or the proof in the body
+PROVEN_ERRORS: Responses = {401: {"description": "A proof (in the body or the cookie) that is not valid"},
+                            429: {"description": "Too many requests from this client address"}}
 recorder = scoped("notifications:write")
 official = scoped("intel:official")
 
@@ -74,13 +78,16 @@ def templates(org: str | None = Query(None, max_length=32), p: Platform = Depend
     return p.senders.template_list(org_code=org, status="verified")
 
 
-@router.post("/senders/templates", status_code=201)
+@router.post("/senders/templates", status_code=201, responses={409: {"description": "This wording is already "
+                                                                                   "registered"}})
 def template_add(body: TemplateIn, who: Principal = Depends(official), p: Platform = Depends(platform)) -> dict:
     """Register a message template of your organisation (pending until an administrator verifies it)."""
     return p.senders.template_add(who, text=body.text, label=body.label, org_code=body.org)
 
 
-@router.post("/senders/templates/{template_id}/status")
+@router.post("/senders/templates/{template_id}/status",
+             openapi_extra=openapi_security(api_key("intel:admin"), api_key("intel:official")),
+             responses={409: {"description": "Already in that status, revoked, or changed meanwhile"}})
 def template_status(template_id: RowId, body: TemplateStatusIn, who: Principal = Depends(principal),
                     p: Platform = Depends(platform)) -> dict:
     """Verify a template (``intel:admin``) or revoke it (``intel:admin``, or ``intel:official`` of the
@@ -89,21 +96,22 @@ def template_status(template_id: RowId, body: TemplateStatusIn, who: Principal =
     return p.senders.template_set_status(who, template_id, status=body.status)
 
 
-@router.post("/notifications")
+@router.post("/notifications", responses={429: {"description": "More than 600 requests a minute from the "
+                                                                 "organisation"}})
 def record(body: NotificationsIn, who: Principal = Depends(recorder), p: Platform = Depends(platform)) -> dict:
     """Record notifications your organisation sent (kept as keyed digests only), up to 1,000 at once."""
     p.limiter.hit("600/minute", "notifications", who.actor)
     return p.senders.record(who, [i.model_dump(exclude_none=True) for i in body.items])
 
 
-@router.post("/senders/match")
+@router.post("/senders/match", openapi_extra=PROVEN, responses=PROVEN_ERRORS)
 def match(body: MatchIn, request: Request, p: Platform = Depends(platform)) -> dict:
     """Which operator's template a message is and, with a proof of your number, whether they sent it to you."""
     p.limiter.hit("60/minute", "senders-match", client_ip(request))
     return p.senders.match_message(body.text, phone=_proven(p, request, body.proof), sender=body.sender).as_dict()
 
 
-@router.post("/senders/cod-check")
+@router.post("/senders/cod-check", openapi_extra=PROVEN, responses=PROVEN_ERRORS)
 def cod_check(body: CodIn, request: Request, p: Platform = Depends(platform)) -> dict:
     """Whether paying COD, a fee or a refund into this account or wallet is safe."""
     p.limiter.hit("60/minute", "senders-cod", client_ip(request))

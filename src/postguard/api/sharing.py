@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from postguard.api.deps import platform, principal, scoped
+from postguard.http.security import api_key, openapi_security
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
 
@@ -52,10 +53,11 @@ class WarningIn(BaseModel):
     body_en: str
 
 
-@router.get("/intel/export")
+@router.get("/intel/export", openapi_extra=openapi_security(api_key("intel:read")))
 def export(format: Literal["stix", "misp"] = Query("stix"), who: Principal = Depends(principal),
            p: Platform = Depends(platform)) -> JSONResponse:
-    """The indicators this key may read, as a STIX 2.1 bundle or a MISP event."""
+    """The indicators this key may read, as a STIX 2.1 bundle or a MISP event (TLP:AMBER ones only with
+    ``intel:amber`` besides ``intel:read``)."""
     if format == "stix":
         return JSONResponse(p.sharing.export_stix(who), media_type="application/stix+json;version=2.1")
     return JSONResponse(p.sharing.export_misp(who))

@@ -20,8 +20,11 @@ from postguard.platform import Platform
 router = APIRouter(tags=["system"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses={503: {"description": "The database does not answer", "content": {
+    "application/json": {"schema": {"type": "object", "properties": {"status": {"const": "unavailable"},
+                                                                     "database": {"type": "string"}}}}}}})
 def healthz(p: Platform = Depends(platform)):
+    """Liveness: answers 200 when the database answers a query, else 503 (JSON, not a problem)."""
     try:
         with p.db.engine.connect() as c:
             c.execute(text("SELECT 1"))
@@ -30,7 +33,8 @@ def healthz(p: Platform = Depends(platform)):
         return JSONResponse({"status": "unavailable", "database": p.db.dialect}, status_code=503)
 
 
-@router.get("/metrics", response_class=Response)
+@router.get("/metrics", response_class=Response, openapi_extra={"security": [{"metricsToken": []}]},
+            responses={404: {"description": "No metrics token is configured: metrics are not served"}})
 def metrics(request: Request) -> Response:
     """Prometheus metrics, for a scraper holding ``POSTGUARD_METRICS_TOKEN`` (not served without one):
     route names, counts and latencies say what the platform is doing and for whom."""

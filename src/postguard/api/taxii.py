@@ -23,7 +23,8 @@ from postguard.orgs.service import Principal
 from postguard.platform import Platform
 
 TAXII = "application/taxii+json;version=2.1"
-router = APIRouter(prefix="/taxii2", tags=["TAXII 2.1"])
+router = APIRouter(prefix="/taxii2", tags=["TAXII 2.1"], responses={
+    406: {"description": f"The `Accept` header excludes {TAXII}"}})
 
 
 def _accepts(request: Request) -> None:
@@ -47,6 +48,7 @@ def _collection(collection_id: str) -> None:
 
 @router.get("/", response_class=Response)
 def discovery(request: Request, who: Principal = Depends(reader), p: Platform = Depends(platform)) -> Response:
+    """TAXII 2.1 discovery: the server's one API root."""
     _accepts(request)
     base = str(request.base_url).rstrip("/")
     return _taxii({"title": f"{p.settings.intel_identity_name} TAXII", "description": "Scam indicators, read only.",
@@ -55,18 +57,21 @@ def discovery(request: Request, who: Principal = Depends(reader), p: Platform = 
 
 @router.get("/api/", response_class=Response)
 def api_root(request: Request, who: Principal = Depends(reader), p: Platform = Depends(platform)) -> Response:
+    """The API root's information: its title, the TAXII version it speaks."""
     _accepts(request)
     return _taxii({"title": "Scam intelligence", "versions": [TAXII], "max_content_length": 0})
 
 
 @router.get("/api/collections/", response_class=Response)
 def collections(request: Request, who: Principal = Depends(reader)) -> Response:
+    """The collections: one, of scam indicators, readable and not writable."""
     _accepts(request)
     return _taxii({"collections": [collection_info()]})
 
 
 @router.get("/api/collections/{collection_id}/", response_class=Response)
 def collection(collection_id: str, request: Request, who: Principal = Depends(reader)) -> Response:
+    """The collection of scam indicators."""
     _accepts(request)
     _collection(collection_id)
     return _taxii(collection_info())
@@ -93,6 +98,9 @@ def objects(
     next: str | None = Query(None, description="The `next` token of the previous page"),
     who: Principal = Depends(reader), p: Platform = Depends(platform),
 ) -> Response:
+    """The collection's STIX objects in the order they were added (an envelope; ``next`` pages on),
+    filtered by ``added_after``, ``match[type]`` and ``match[id]``. Each page is written to the access
+    log before personal values are decrypted."""
     page, headers = _page(request, who, p, collection_id, added_after, limit, next)
     body = {"more": page.more, "objects": page.objects}
     if page.next:
@@ -103,6 +111,7 @@ def objects(
 @router.get("/api/collections/{collection_id}/objects/{object_id}/", response_class=Response)
 def object_by_id(collection_id: str, object_id: str, request: Request, who: Principal = Depends(reader),
                  p: Platform = Depends(platform)) -> Response:
+    """One STIX object of the collection, by its id."""
     if "--" not in object_id:
         raise InvalidInput("The request is not valid.", [FieldError("object_id", "a STIX id")])
     page, headers = _page(request, who, p, collection_id, None, None, None, ids=[object_id])
@@ -118,6 +127,7 @@ def manifest(
     next: str | None = Query(None),
     who: Principal = Depends(reader), p: Platform = Depends(platform),
 ) -> Response:
+    """The collection's manifest: ids, dates added, versions and media types, paged like the objects."""
     page, headers = _page(request, who, p, collection_id, added_after, limit, next)
     body = {"more": page.more, "objects": [
         {"id": o["id"], "date_added": stix_time(d), "version": o.get("modified", stix_time(d)), "media_type": STIX_MEDIA}

@@ -20,6 +20,8 @@ from starlette.concurrency import run_in_threadpool
 from postguard.access.staff import SESSION_FOR
 from postguard.errors import Forbidden, Unauthenticated
 from postguard.http.address import client_ip
+from postguard.http.answers import prefers_html
+from postguard.http.security import declares, staff_session
 from postguard.principals import StaffPrincipal
 
 SESSION_COOKIE = "pg_session"
@@ -38,7 +40,8 @@ class LoginRequired(Unauthenticated):
 
 
 def wants_html(request: Request) -> bool:
-    return "text/html" in request.headers.get("accept", "")
+    """A browser asking for a page (``Accept`` ranks HTML above JSON), not a program."""
+    return prefers_html(request.headers.get("accept"))
 
 
 def set_session_cookie(request: Request, response, token: str) -> None:
@@ -80,7 +83,7 @@ def staff_page(*roles: str):
             deny(request, principal, f"role {principal.role} may not use this page")
         return StaffContext(principal, csrf)
 
-    return dependency
+    return declares(staff_session(*roles))(dependency)
 
 
 ANONYMOUS_REFUSALS = "30/minute"  # refusals of anonymous forms logged per client address, then 429

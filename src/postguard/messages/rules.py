@@ -31,6 +31,7 @@ class Rule:
     hints: tuple[str, ...] = ()  # a match needs one of these in the text: cheap to rule out
     also: re.Pattern[str] | None = None  # and this must match somewhere in the text too
     caution: bool = False  # a sign of spam, a hoax or a stranger's opener: a warning, not proof of a scam
+    unless: re.Pattern[str] | None = None  # and this matches nowhere in the text
 
 
 def _re(*alternatives: str) -> re.Pattern[str]:
@@ -102,7 +103,9 @@ TEXT_RULES: tuple[Rule, ...] = (
          _re(r"(?:cung cap|gui|doc|dua|bao|cho|nhan tin|soan|tra loi|send|share|give|tell|provide|reply with|"
              r"read out|forward)\s(?:\S+\s){0,4}(?:ma\s)?(?:otp|xac thuc|xac minh|verification code|code|one time)"),
          negatable=True,
-         hints=("otp", "xac", "code", "one time")),
+         hints=("otp", "xac", "code", "one time"),
+         # a notice that gives the code itself ("mã xác nhận ... là 601730") sends it, it does not ask for it
+         unless=_re(r"(?:ma|code|otp)\s(?:\S+\s){0,14}(?:la\s|is\s)?\d{4,8}", r"\d{4,8}\s(?:la|is)\s(?:ma|your)")),
     Rule("remote_app", 0.75,
          "Bảo cài ứng dụng điều khiển từ xa (AnyDesk, TeamViewer, UltraViewer...): kẻ gian sẽ chiếm điện thoại, tài khoản.",
          "Asks you to install a remote-control app (AnyDesk, TeamViewer, UltraViewer...): they would take over "
@@ -217,10 +220,13 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule("verify_link", 0.4,
          "Bảo bấm vào đường link để xác thực, cập nhật hay mở khóa tài khoản: ngân hàng, nhà mạng thật không làm vậy.",
          "Asks you to follow a link to verify, update or unlock your account: banks and carriers do not.",
-         _re(r"(?:truy cap|bam|nhan|click|vao|tai)\s(?:\S+\s){0,6}(?:xac thuc|xac minh|cap nhat|mo khoa|kich hoat|"
+         # "nhấn" (press), not "nhắn tin" (text); "tải" folds like "tại" (at), so it is no trigger here
+         _re(r"(?:truy cap|bam|nhan(?! tin)|click|vao)\s(?:\S+\s){0,6}(?:xac thuc|xac minh|cap nhat|mo khoa|kich hoat|"
              r"kiem tra|huy|dang nhap|nhan)",
              r"(?:xac thuc|xac minh|cap nhat|mo khoa|kich hoat|dang nhap)\s(?:\S+\s){0,8}(?:tai|qua|theo|vao)"
              r"\s(?:\S+\s){0,3}(?:link|lien ket|duong dan|website|trang)",
+             r"(?:tai|qua|theo|vao)\s(?:\S+\s){0,2}(?:link|lien ket|duong dan)\s(?:\S+\s){0,4}(?:xac thuc|xac minh|"
+             r"cap nhat|mo khoa|kich hoat|dang nhap)",
              r"(?:click|tap|follow|visit|open|go to)\s(?:\S+\s){0,6}(?:verify|confirm|update|unlock|reactivate|secure|"
              r"restore|review|reschedule|claim|pay|receive)",
              r"(?:verify|confirm|update|unlock|reactivate|secure|restore|reschedule|pay)\s(?:\S+\s){0,8}"
@@ -304,7 +310,7 @@ TEXT_RULES: tuple[Rule, ...] = (
          "not a real gift.",
          _re(r"soan\s(?:tin\s)?(?:ngay\s)?(?!huy|tc|tu choi|hd)\S+(?:\s\S+){0,2}\sgui\s(?:dau so\s)?[1-9]\d{3}"),
          hints=("soan",),
-         also=_re(r"qc", r"mien phi", r"mphi", r"phi (?:dv|dich vu)", r"\d+\s?d ngay", r"gia han", r"co hoi", r"may man",
+         also=_re(r"qc", r"\d+\s?d ngay", r"gia han", r"co hoi", r"may man",
                   r"khuyen mai", r"km", r"uu dai", r"quay thuong", r"nhan ngay", r"cai dat", r"de choi", r"tham gia",
                   r"trieu dong", r"tang", r"nhac chuong", r"xem roi", r"so huu"),
          caution=True),
@@ -313,8 +319,9 @@ TEXT_RULES: tuple[Rule, ...] = (
          "đưa thông tin theo lời mời chào.",
          "An advertisement (it says how to refuse ads): not proof of a scam, but do not pay or give details because "
          "of it.",
-         _re(r"(?:de )?tu choi (?:nhan )?(?:qc|quang cao|tin quang cao)", r"de tu choi soan", r"tu choi soan"),
-         hints=("tu choi",),
+         _re(r"(?:de )?tu choi (?:nhan )?(?:qc|quang cao|tin quang cao)", r"de tu choi soan", r"tu choi soan",
+             r"to unsubscribe"),
+         hints=("tu choi", "unsubscribe"),
          caution=True),
     Rule("loan_offer", 0.5,
          "Chào mời vay tiền nhanh, giải ngân ngay: vay qua tin nhắn lạ thường là tín dụng đen hay lừa phí hồ sơ.",
@@ -336,7 +343,7 @@ TEXT_RULES: tuple[Rule, ...] = (
              r"(?:forward|send|pass|share)\s(?:this|it)\s(?:\S+\s){0,3}(?:to|with|on to)\s(?:\S+\s){0,2}"
              r"(?:\d+|all|everyone|every|your|many)\s?(?:people|friends|contacts)?",
              r"copy (?:and|n) paste", r"(?:it|its|it s|this) (?:has been |is |iz )?confirm\w* by",
-             r"(?:tuyet doi )?(?:khong|dung) (?:duoc )?(?:bat|nghe) may", r"tat (?:\S+\s){0,2}dien thoai (?:\S+\s){0,3}"
+             r"(?:tuyet doi (?:khong|dung)|dung) (?:duoc )?(?:bat|nghe) may", r"tat (?:\S+\s){0,2}dien thoai (?:\S+\s){0,3}"
              r"(?:tia|buc xa)",
              r"(?:dung|khong) mo (?:\S+\s){0,4}video (?:\S+\s){0,6}xam nhap"),
          hints=("tin", "chia se", "chuoi", "forward", "send", "pass", "share", "copy", "confirm", "may", "tia", "xa",
@@ -370,9 +377,10 @@ TEXT_RULES: tuple[Rule, ...] = (
          _re(r"room (?:\S+\s){0,2}(?:co phieu|chung khoan|dau tu|ck|crypto|coin)", r"(?:nhom|team|room|group) (?:zalo |telegram )?"
              r"(?:dau tu|chung khoan|co phieu|crypto|tien ao)", r"tham gia (?:\S+\s){0,3}(?:team|room|nhom) (?:\S+\s){0,6}"
              r"(?:danh muc|co phieu|loi nhuan|lai)", r"ma (?:co phieu )?dien", r"(?:investment|trading|crypto|forex) (?:group|opportunity|mentor|signals?)",
-             r"guaranteed (?:returns?|profit)"),
+             r"guaranteed (?:returns?|profit)", r"(?:discussion|insider|investment|trading|crypto|blockchain) "
+             r"(?:group|club|community)", r"trading signals?", r"(?:crypto|bitcoin|btc) (?:market|trading)"),
          hints=("room", "nhom", "team", "group", "tham gia", "dien", "investment", "trading", "crypto", "forex",
-                "guaranteed"),
+                "guaranteed", "discussion", "insider", "blockchain", "club", "community", "signal", "bitcoin", "btc"),
          caution=True),
     Rule("shortener", 0.2,
          "Dùng đường link rút gọn che giấu địa chỉ thật.",
@@ -447,7 +455,9 @@ _HOLDER = re.compile(r"(?i:\b(?:chủ tài khoản|chu tai khoan|ctk|tên tài k
 # Letters only Vietnamese uses among the languages here: ă â đ ê ô ơ ư, the tone marks on a-y.
 _VI_LETTER = re.compile("[ăâđêôơưĂÂĐÊÔƠƯàáãèéìíòóõùúýÀÁÃÈÉÌÍÒÓÕÙÚÝĩĨũŨ\u1ea0-\u1ef9]")
 _VI_WORDS = frozenset("cua ban quy khach vui long don hang buu pham khong duoc nhan giao tai khoan chuyen "
-                      "thanh toan ngay hay la va cho voi den tu nay da se".split())
+                      "thanh toan ngay hay la va cho voi den tu nay da se "
+                      # the abbreviations of bank and carrier notices: "TK … luc 09:12 … SD", "GD", "ND", "TB", "QK"
+                      "tk sd gd nd tb qk luc tien".split())
 _EN_WORDS = frozenset("the your you is are to of and for please package account click now has been will".split())
 
 
@@ -488,7 +498,8 @@ def text_flags(folded: str, text: str = "") -> list[Rule]:
         if urgent and i in _HINTS.urgency:
             out.append(rule)
             continue
-        if rule.also is not None and not rule.also.search(padded):
+        if (rule.also is not None and not rule.also.search(padded)) or \
+                (rule.unless is not None and rule.unless.search(padded)):
             continue
         for m in rule.pattern.finditer(padded) if rule.pattern is not None else ():
             if rule.negatable and _NEGATION.search(padded[max(0, m.start() - 40) : m.start()]):

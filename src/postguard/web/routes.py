@@ -10,7 +10,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from markupsafe import Markup
 
-from postguard.errors import PostguardError
 from postguard.vault.masking import neutralise_bidi
 from postguard.web import present
 from postguard.web.i18n import TEXTS, lang_of
@@ -40,24 +39,12 @@ _env.globals.update(grade_key=present.grade_key, risk_key=present.risk_key)
 
 def render(request: Request, template: str, status: int = 200, **ctx) -> HTMLResponse:
     lang = lang_of(request.query_params.get("lang"), request.cookies.get("lang"))
-    html = _env.get_template(template).render(t=TEXTS[lang], lang=lang, other="en" if lang == "vi" else "vi", **ctx)
+    other = "en" if lang == "vi" else "vi"
+    html = _env.get_template(template).render(t=TEXTS[lang], lang=lang, other=other, alt=TEXTS[other], **ctx)
     resp = HTMLResponse(html, status_code=status)
     if request.query_params.get("lang") in TEXTS:
         resp.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax", httponly=True)
     return resp
-
-
-def html_errors(request: Request, err: PostguardError):
-    """Pages (not ``/v1/``) asked for by a browser get a page: sign-in for a missing session, else the error."""
-    from postguard.http.auth import LoginRequired, login_redirect, wants_html
-
-    if request.url.path.startswith("/v1/") or not wants_html(request):
-        return None
-    if isinstance(err, LoginRequired):
-        return login_redirect(request)
-    lang = lang_of(request.query_params.get("lang"), request.cookies.get("lang"))
-    title = TEXTS[lang]["error_forbidden" if err.status == 403 else "error_generic"]
-    return render(request, "error.html", status=err.status, title=title, detail=err.detail)
 
 
 @router.get("/")
