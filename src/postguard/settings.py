@@ -14,6 +14,9 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+LOCAL_SITE_URL = "http://127.0.0.1:8000"  # where `postguard serve` listens by default
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="POSTGUARD_", extra="ignore")
 
@@ -60,8 +63,9 @@ class Settings(BaseSettings):
         90, ge=0, description="Days after delivery (or return/cancellation) before personal data is shredded."
     )
     import_batch_size: int = Field(2000, ge=1, le=100_000, description="Rows per atomic import batch.")
-    public_base_url: str = Field(
-        "http://127.0.0.1:8000", description="Base URL printed into label QR codes (no personal data)."
+    public_base_url: str | None = Field(
+        None, description="The site's public address, in links on labels (QR codes, the call-check address), "
+        "feeds and webhooks. Unset: the address each request came on (without a request: http://127.0.0.1:8000)."
     )
     log_format: Literal["console", "json"] = Field(
         "console", description="console (development) or json (production) log lines."
@@ -381,6 +385,11 @@ class Settings(BaseSettings):
         if self.mode == "production" and self.log_format != "json":
             self.log_format = "json"
         return self
+
+    def site_url(self, served: str | None = None) -> str:
+        """The site's address for links: the configured public address, else ``served`` (the address a
+        request came on), else the address ``serve`` listens on by default; no trailing slash."""
+        return (self.public_base_url or served or LOCAL_SITE_URL).rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

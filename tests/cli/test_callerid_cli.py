@@ -3,6 +3,7 @@
 import json
 import re
 import time
+from datetime import UTC, datetime, timedelta
 
 from postguard.callerid.stir import passport as pp
 from postguard.callerid.stir.sip import identity_header
@@ -24,7 +25,9 @@ def test_courier_phones_proxy_pool_and_console_routing(run, settings, faker):  #
     code, out, err = run("couriers", "phones", "add", "--org", "VNP", "--username", "an", "--phone", "0912 000 111")
     added = json.loads(out)
     challenge = added.pop("challenge")  # printed once; ``phones verify`` needs it with the code
+    expires = datetime.fromisoformat(added.pop("expires_at"))  # …before the code expires
     assert code == 0 and challenge and added == {"phone": "*******111", "status": "pending"}
+    assert timedelta(minutes=4) < expires - datetime.now(UTC) <= timedelta(minutes=5)
     sms = re.search(r"\b(\d{6})\b", err).group(1)  # the console notifier prints the code, number masked
     assert "0912000111" not in err and "912000111" not in err
     code, out, err = run("couriers", "phones", "verify", "--org", "VNP", "--username", "an", "--phone",

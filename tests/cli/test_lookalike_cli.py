@@ -115,7 +115,7 @@ def test_a_progress_bar_on_a_terminal_and_none_in_a_pipe(tmp_path, brands):
     except OSError:  # the terminal closed
         pass
     os.close(primary)
-    assert proc.returncode == 0 and b"scanning" in shown and b"1 lookalikes" in shown
+    assert proc.returncode == 0 and b"scanning" in shown and b"1 lookalike\r\n" in shown
     assert [orjson.loads(x)["host"] for x in proc.stdout.splitlines()] == ["shopee-cskh.top"]
     piped = subprocess.run(command, capture_output=True, timeout=120)
-    assert b"scanning" not in piped.stderr and b"1 lookalikes" in piped.stderr
+    assert b"scanning" not in piped.stderr and piped.stderr.endswith(b": 1 lookalike\n")

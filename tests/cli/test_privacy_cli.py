@@ -55,7 +55,7 @@ def test_requests_and_receipt_proofs(run, setup, tmp_path):  # noqa: F811
     receipt = tmp_path / "receipt.json"
     receipt.write_text(json.dumps(done["receipt"]["proof"]))
     code, out, _ = run("audit", "check-proofs", str(receipt))
-    assert code == 0 and "1 proofs verified" in out
+    assert code == 0 and "1 proof verified" in out
     forged = dict(done["receipt"]["proof"])
     forged["entry"] = {**forged["entry"], "details": {**forged["entry"]["details"], "waybills": []}}
     receipt.write_text(json.dumps(forged))

@@ -2,9 +2,11 @@
 printer would print it, then decoded with zxing-cpp. The Code 128 gives the waybill, the QR code gives
 exactly the label's URL, and the QR code's quiet zone (4 modules) is white, for ordinary and extreme
 shipments (the longest ward and province names, long names and waybills, the largest amounts) on
-both databases."""
+both databases. Read back as text, every label says where to check a caller (the operator's hotline,
+the call-check address) and shows no personal data."""
 
 import io
+import re
 import shutil
 import subprocess
 
@@ -15,17 +17,20 @@ from PIL import Image
 from sqlalchemy import select
 
 from postguard import places
+from postguard.phones import normalize_phone
 from postguard.platform import Platform
 from postguard.shipments.models import LabelToken, Shipment
 from tests.conftest import csv_bytes
 
 BASE = "https://nhan.buudien-mau.vn"
+HOTLINE = "1900 54 54 81"
 ORG_NAME = "Tổng công ty Bưu điện Thử nghiệm — Chi nhánh Thành phố Hồ Chí Minh, Bưu cục Khai thác Trung tâm"
 LONG_WAYBILL = "VNPOST-HCM-2026-TPHCMQ1XYZAB"  # 28: the longest with two-dot bars
 LONGEST_WAYBILL = "A1-b_" * 8  # 40 letters, digits, '-' and '_': the longest allowed
 
 QR_QUIET = 4  # modules (ISO/IEC 18004)
 needs_pdftoppm = pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) not installed")
+needs_pdftotext = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) not installed")
 
 
 def _extreme_rows(faker):
@@ -47,7 +52,7 @@ def _extreme_rows(faker):
 @pytest.fixture
 def printed(make_settings, faker):
     p = Platform(make_settings(public_base_url=BASE + "/"))
-    p.orgs.create(code="VNP", name=ORG_NAME)
+    p.orgs.create(code="VNP", name=ORG_NAME, hotline=HOTLINE)
     system = p.orgs.principal("VNP", actor="test")
     rows = _extreme_rows(faker) + [faker.shipment_row(LONGEST_WAYBILL)]
     p.shipments.import_csv(system, io.BytesIO(csv_bytes(rows)))
@@ -56,7 +61,7 @@ def printed(make_settings, faker):
     with p.db.read_session() as s:
         tokens = dict(s.execute(select(Shipment.waybill, LabelToken.token)
                                 .join(LabelToken, LabelToken.shipment_id == Shipment.id)).all())
-    yield pdf, [(w, f"{BASE}/q/{tokens[w]}") for w in waybills]
+    yield pdf, [(w, f"{BASE}/q/{tokens[w]}") for w in waybills], rows
     p.close()
 
 
@@ -90,7 +95,7 @@ def quiet_zone_is_white(img: np.ndarray, qr) -> None:
 @needs_pdftoppm
 @pytest.mark.parametrize("dpi", [203, 300])
 def test_every_label_scans_and_its_qr_gives_back_the_label_url(printed, dpi, tmp_path):
-    pdf, expected = printed
+    pdf, expected, _ = printed
     pages = rasterize(pdf, dpi, tmp_path)
     assert len(pages) == len(expected)
     for img, (waybill, url) in zip(pages, expected):
@@ -107,6 +112,35 @@ def test_every_label_scans_and_its_qr_gives_back_the_label_url(printed, dpi, tmp
 @needs_pdftoppm
 def test_the_qr_code_scans_from_a_coarse_rendering(printed, tmp_path):
     """A phone photo is far coarser than the printer: at 100 dpi the QR code still decodes."""
-    pdf, expected = printed
+    pdf, expected, _ = printed
     for img, (_, url) in zip(rasterize(pdf, 100, tmp_path), expected):
         assert [r.text for r in zxingcpp.read_barcodes(img, formats=zxingcpp.BarcodeFormat.QRCode)] == [url]
+
+
+@needs_pdftotext
+def test_every_label_says_where_to_check_a_call_and_shows_no_personal_data(printed, tmp_path):
+    """Each page read back as text: the operator's hotline and the call-check address, whole; a
+    business sender by its name; no full name of a person, no phone number, no street, no goods."""
+    pdf, expected, rows = printed
+    (tmp_path / "labels.pdf").write_bytes(pdf)
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "labels.pdf"), "-"], check=True, timeout=60,
+                          capture_output=True, text=True).stdout
+    pages = text.split("\f")[: len(rows)]
+    assert len(pages) == len(rows) == len(expected)
+    for page, row in zip(pages, rows, strict=True):
+        lines = [" ".join(line.split()) for line in page.splitlines()]
+        assert "KIỂM TRA CUỘC GỌI SHIPPER · CHECK A CALL" in lines
+        assert "nhan.buudien-mau.vn/kiem-tra-cuoc-goi" in lines  # whole, on one line, never cut
+        assert f"Tổng đài / Hotline: {HOTLINE}" in lines
+        flat = " ".join(lines)
+        digits = re.sub(r"\D", "", flat)
+        for phone in (row["sender_phone"], row["recipient_phone"]):
+            assert normalize_phone(phone)[3:] not in digits  # the national number, however it was written
+        for field in ("recipient_name", "sender_address", "recipient_address", "goods_description"):
+            assert row[field] not in flat, field
+        street = row["recipient_address"].split(",")[0]
+        assert street not in flat
+        if row["sender_name"].startswith("Công ty"):
+            assert "Công ty TNHH TM DV XNK Thử" in flat  # a business, by its name, shortened
+        else:
+            assert row["sender_name"] not in flat

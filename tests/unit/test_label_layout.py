@@ -10,7 +10,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
 from postguard import places
-from postguard.shipments.labels import DOT, PAGE, QR_QUIET, draw_label
+from postguard.shipments.labels import DOT, PAGE, QR_QUIET, call_check_address, draw_label
 from postguard.shipments.validation import MAX_COD_VND, MAX_WEIGHT_G
 
 WARDS = places.all_wards()
@@ -44,11 +44,13 @@ def overlaps(a, b) -> bool:
 @pytest.mark.parametrize("case", CASES, ids=lambda v: v["waybill"])
 def test_nothing_overlaps_the_qr_quiet_zone_or_anything_else(case, url):
     c = canvas.Canvas(io.BytesIO(), pagesize=PAGE)
+    site = url.split("/q/")[0]
     lay = draw_label(c, case, org_name="Tổng công ty Bưu điện Thử nghiệm — Chi nhánh Thành phố Hồ Chí Minh",
-                     qr_url=url)
+                     qr_url=url, call_check=call_check_address(site), hotline="1900 54 54 81")
     assert lay.overlapping_qr() == []
     names = [n for n, _ in lay.boxes]
-    assert {"qr", "barcode", "route", "cod", "weight", "ward", "province", "org", "tag"} <= set(names)
+    assert {"qr", "barcode", "route", "cod", "weight", "ward", "province", "org", "tag", "call-check-tag",
+            "call-check", "hotline"} <= set(names)
     clash = [(a, b) for (a, ba), (b, bb) in itertools.combinations(lay.boxes, 2) if overlaps(ba, bb)]
     assert clash == []
     w, h = PAGE

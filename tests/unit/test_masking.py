@@ -1,10 +1,12 @@
+import re
 import unicodedata
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from postguard.synthetic import FAMILY, GIVEN, MIDDLE
-from postguard.vault.masking import mask_address, mask_name, mask_phone
+from postguard.vault.masking import BUSINESS_MAX, is_business, mask_address, mask_name, mask_party, mask_phone
 
 names = st.builds(
     lambda f, ms, g: " ".join([f, *ms, g]),
@@ -101,3 +103,51 @@ def test_mask_name_examples_from_the_field():
     assert mask_name("NGUYỄNVĂNAN") == "N."  # no word boundary to find: initial only
     assert mask_name("Nguyễn Văn \u202eAn") == "N.V. An"
     assert mask_name("0912345678") == ""
+
+
+# -- businesses are shown by name, people masked ----------------------------------------------------------
+BUSINESSES = [
+    ("Công ty Trách nhiệm Hữu hạn Thương mại Dịch vụ Xuất nhập khẩu Hoàng Long Phát",
+     "Công ty TNHH TM DV XNK Hoàng Long Phát"),
+    ("CÔNG TY CỔ PHẦN SÁCH BÌNH MINH", "CÔNG TY CỔ PHẦN SÁCH BÌNH MINH"),
+    ("CTY TNHH Sen Vàng", "CTY TNHH Sen Vàng"),
+    ("cong ty tnhh thuong mai hoa sen", "cong ty tnhh thuong mai hoa sen"),
+    ("Doanh nghiệp tư nhân Minh Châu", "Doanh nghiệp tư nhân Minh Châu"),
+    ("Cửa hàng Điện máy Minh Phát", "Cửa hàng Điện máy Minh Phát"),
+    ("Shop Thời trang Hoa Mai", "Shop Thời trang Hoa Mai"),
+    ("Hộ kinh doanh Nguyễn Văn An", "Hộ kinh doanh Nguyễn Văn An"),
+    ("Chi nhánh Công ty Cổ phần Đầu tư Xây dựng Công nghệ Sản xuất Thương mại Miền Nam Việt Nam Toàn Cầu",
+     "Chi nhánh Công ty CP ĐT XD CN SX TM Miền Nam Việt Nam Toàn…"),
+]
+
+
+@pytest.mark.parametrize(("name", "shown"), BUSINESSES)
+def test_a_business_is_shown_by_its_name_shortened_as_businesses_do(name, shown):
+    assert is_business(name) and mask_party(name) == shown
+    assert len(mask_party(name)) <= BUSINESS_MAX and mask_party(mask_party(name)) == mask_party(name)
+
+
+@given(names)
+def test_a_person_is_never_taken_for_a_business(full):
+    assert not is_business(full) and mask_party(full) == mask_name(full)
+
+
+@pytest.mark.parametrize("full", ["Nguyễn Văn Phong", "Trần Thị Tiềm", "Đoàn Văn Tập", "Lê Cửa", "Phạm Công Tý",
+                                  "Hoàng Thị Shopia", "Vũ Đại Lý", "Ngô Văn Phòng"])
+def test_names_close_to_business_words_are_people(full):
+    assert not is_business(full) and mask_party(full) == mask_name(full)
+
+
+@given(hostile_names)
+def test_whatever_the_name_no_number_or_hidden_character_is_shown(full):
+    shown = mask_party(full)
+    assert not re.search(r"\d(?:[\s.\-]*\d){2,}", shown)  # no phone or house number
+    assert not any(unicodedata.category(c)[0] == "C" for c in shown)  # nothing invisible or reordering
+    assert len(shown) <= max(BUSINESS_MAX, len(mask_name(full)))
+    if not is_business(full):
+        _reveals_at_most_initials_and_given(full, shown)
+
+
+def test_a_business_name_never_carries_a_number_past_the_mask():
+    assert mask_party("Shop Hoa Mai 0912 345 678") == "Shop Hoa Mai ***"
+    assert mask_party("Cửa hàng 24h") == "Cửa hàng 24h"  # a short number is part of a name

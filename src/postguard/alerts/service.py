@@ -109,8 +109,9 @@ class WarningService:
                 raise NotFound("No such warning.")
             return _view(w)
 
-    def atom(self, *, lang: str = "vi", limit: int = 50) -> bytes:
-        return atom_feed(self.list(limit=limit), lang=lang, base_url=self.settings.public_base_url)
+    def atom(self, *, lang: str = "vi", limit: int = 50, served: str | None = None) -> bytes:
+        """The feed, its links on the configured public address, else ``served`` (where the request came)."""
+        return atom_feed(self.list(limit=limit), lang=lang, base_url=self.settings.site_url(served))
 
 
 def atom_feed(warnings: list[WarningView], *, lang: str, base_url: str) -> bytes:

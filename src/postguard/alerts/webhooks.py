@@ -195,7 +195,7 @@ class WebhookService:
         return counts
 
     def _payload(self, w: ScamWarning) -> bytes:
-        base = self.settings.public_base_url.rstrip("/")
+        base = self.settings.site_url()
         return json.dumps({
             "type": "warning.published",
             "timestamp": w.published_at.astimezone(UTC).isoformat(),

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from postguard.api.deps import platform, principal
 from postguard.errors import PayloadTooLarge
+from postguard.http.address import served_url
 from postguard.http.security import Responses, api_key, openapi_security
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
@@ -121,17 +122,21 @@ def shred(waybill: str, who: Principal = Depends(principal), p: Platform = Depen
 
 @router.get("/shipments/{waybill}/label.pdf", response_class=Response, responses={200: PDF, **SHREDDED},
             openapi_extra=PRINT)
-def label(waybill: str, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> Response:
-    """One privacy label (PDF, 100 × 150 mm): masked names and phones, routing, COD, a barcode and an
-    opaque QR token."""
-    return Response(p.labels.render(who, [waybill]), media_type="application/pdf")
+def label(waybill: str, request: Request, who: Principal = Depends(principal),
+          p: Platform = Depends(platform)) -> Response:
+    """One privacy label (PDF, 100 × 150 mm): masked names and phones (businesses by name), routing, COD,
+    a barcode, an opaque QR token, the operator's hotline and the call-check address. Links lead to
+    POSTGUARD_PUBLIC_BASE_URL, else to the address the request came on."""
+    pdf = p.labels.render(who, [waybill], site=p.settings.site_url(served_url(request)))
+    return Response(pdf, media_type="application/pdf")
 
 @router.post("/labels", response_class=Response, openapi_extra=PRINT,
              responses={200: PDF, 404: {"description": "A waybill names no shipment of the organisation"}, **SHREDDED})
-def labels(body: LabelsIn, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> Response:
+def labels(body: LabelsIn, request: Request, who: Principal = Depends(principal),
+           p: Platform = Depends(platform)) -> Response:
     """Privacy labels of up to 5,000 waybills in one PDF, a page each; an unknown waybill is 404."""
-    return Response(p.labels.render(who, body.waybills), media_type="application/pdf",
-                    headers={"Content-Disposition": 'attachment; filename="labels.pdf"'})
+    pdf = p.labels.render(who, body.waybills, site=p.settings.site_url(served_url(request)))
+    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": 'attachment; filename="labels.pdf"'})
 
 @router.get("/stats", openapi_extra=READ)
 def stats(who: Principal = Depends(principal), p: Platform = Depends(platform)) -> dict:

@@ -74,7 +74,7 @@ class CourierRegistry:
 
     def add_phone(self, *, org_code: str, username: str, phone: str, client: str = "cli") -> dict:
         """Register a number (pending) and send it a one-time code; the answer's ``challenge`` (None
-        for a number already verified) goes back with the code to ``verify_phone``."""
+        for a number already verified) goes back with the code to ``verify_phone`` before ``expires_at``."""
         e164 = phone_field(phone, "phone", mobile_only=True)
         digest = self.keys.phone_digest(e164)
         with self.db.session() as s:
@@ -94,12 +94,13 @@ class CourierRegistry:
                 row.phone_ct = self.vault.encrypt(e164.encode(), session=s, org_id=staff.org_id, table=TABLE,
                                                     column="phone", record_id=str(row.id))
             status, org_id, staff_id = row.status, staff.org_id, staff.id
-        challenge = None
+        challenge = expires_at = None
         if status == "pending":
-            challenge = self.otp.send(purpose="courier_phone", phone=e164, client=client, org_id=org_id).challenge
+            sent = self.otp.send(purpose="courier_phone", phone=e164, client=client, org_id=org_id)
+            challenge, expires_at = sent.challenge, sent.expires_at.isoformat()
         self.audit.append(actor=f"staff:{staff_id}" if client != "cli" else "cli", action="courier_phone_add",
                             org_id=org_id, subject=f"staff:{staff_id}", details={"phone": mask_phone(e164)})
-        return {"phone": mask_phone(e164), "status": status, "challenge": challenge}
+        return {"phone": mask_phone(e164), "status": status, "challenge": challenge, "expires_at": expires_at}
 
     def verify_phone(self, *, org_code: str, username: str, phone: str, code: str, challenge: str | None,
                      actor: str = "cli") -> dict:

@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from postguard.cli.common import open_platform, print_json
+from postguard.cli.common import count, open_platform, print_json
 
 audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident access log.")
 witness_app = typer.Typer(no_args_is_help=True, help="A witness that co-signs other parties' logs (C2SP tlog-witness).")
@@ -42,7 +42,7 @@ def audit_verify(
         for problem in sorted(report.problems, key=lambda q: q.index):
             typer.echo(f"  {problem.reason}", err=True)
         raise AuditTampered(f"first bad entry: {report.first_bad.index}")
-    typer.echo(f"ok: {report.entries} entries, {report.checkpoints} checkpoints verified")
+    typer.echo(f"ok: {count(report.entries, 'entry', 'entries')}, {count(report.checkpoints, 'checkpoint')} verified")
     for what in anchored:
         typer.echo(f"  consistent with {what}")
 
@@ -167,4 +167,4 @@ def audit_check_proofs(
         typer.echo(f"  entry {r.index}: {r.reason}", err=True)
     if bad:
         raise AuditTampered(f"{len(bad)} of {len(results)} proofs do not verify")
-    typer.echo(f"ok: {len(results)} proofs verified against the signed checkpoint of size {size}")
+    typer.echo(f"ok: {count(len(results), 'proof')} verified against the signed checkpoint of size {size}")

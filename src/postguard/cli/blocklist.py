@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from postguard.cli.common import open_platform, print_json
+from postguard.cli.common import count, open_platform, print_json
 
 blocklist_app = typer.Typer(no_args_is_help=True, help="The signed blocklist: RPZ, hosts file and JSON.")
 
@@ -23,7 +23,7 @@ def export(
     sig = out.with_name(out.name + ".sig")
     out.write_bytes(r.body)
     sig.write_bytes(r.signature)
-    typer.echo(f"version {r.serial}: {out} ({len(r.body)} bytes), {sig}")
+    typer.echo(f"version {r.serial}: {out} ({count(len(r.body), 'byte')}), {sig}")
 
 
 @blocklist_app.command("key")

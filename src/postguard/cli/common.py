@@ -6,23 +6,49 @@ imports the command modules. Nothing here imports a command module."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 
+from postguard.errors import ConfigurationError
 from postguard.settings import Settings
 
 OrgOpt = typer.Option(..., "--org", help="Organisation code")
 
 
-def open_platform(migrate: bool = True):
+def new_in_missing_data_dir(settings: Settings) -> bool:
+    """Whether a start would make a new, empty installation: an embedded database created, with a new
+    key file, in a data directory that does not exist. (A database that exists, PostgreSQL's above
+    all, is never started with a new key over its protected data: ``postguard.vault.keycheck``.)"""
+    data_dir = Path(settings.data_dir)
+    if data_dir.exists() or not settings.is_sqlite:
+        return False
+    db = Path(str(settings.database_url).removeprefix("sqlite:///"))
+    return not db.exists() and db.resolve().is_relative_to(data_dir.resolve())
+
+
+def open_platform(migrate: bool = True, *, create: bool = False):
     """The platform of this command: settings from the environment, logging configured, the
-    database migrated first unless ``migrate`` is false."""
+    database migrated first unless ``migrate`` is false. A data directory that does not exist is
+    refused, not created empty with a new key (a command run from another folder would otherwise
+    start a new, empty installation there): ``postguard init`` (``create``) creates one."""
     from postguard.logging import configure_logging
     from postguard.platform import Platform
 
     settings = Settings()
     configure_logging(settings)
+    if not create and new_in_missing_data_dir(settings):
+        where = Path(settings.data_dir).resolve()
+        raise ConfigurationError(
+            f"no postguard data directory at {where}; nothing was created. Run the command where its data "
+            "directory is, or set POSTGUARD_DATA_DIR to it; to start a new installation there, run `postguard init`.")
     return Platform(settings, migrate_on_start=migrate)
+
+
+def count(n: int, word: str, plural: str | None = None) -> str:
+    """``n`` and the word in the right number: ``1 label``, ``2 labels``, ``0 entries`` (``plural``
+    for a word whose plural is not ``word`` + s)."""
+    return f"{n:,} {word if n == 1 else plural or word + 's'}"
 
 
 def print_json(data) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from postguard.cli.common import open_platform, print_json
+from postguard.cli.common import count, open_platform, print_json
 
 INT64_MAX = 2**63 - 1  # the largest id the database holds (as postguard.http.params, without importing FastAPI)
 
@@ -198,9 +198,9 @@ def intel_export(
     who = p.intel.cli_principal()
     data = p.sharing.export_stix(who) if format == "stix" else p.sharing.export_misp(who)
     out.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-    count = sum(o["type"] == "indicator" for o in data["objects"]) if format == "stix" else (
+    n = sum(o["type"] == "indicator" for o in data["objects"]) if format == "stix" else (
         len(data["Event"]["Attribute"]) + len(data["Event"]["Object"]))
-    typer.echo(f"wrote {count} indicators to {out}")
+    typer.echo(f"wrote {count(n, 'indicator')} to {out}")
 
 
 @intel_app.command("import")

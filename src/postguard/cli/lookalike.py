@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from postguard.cli.common import open_platform, print_json
+from postguard.cli.common import count, open_platform, print_json
 
 lookalike_app = typer.Typer(no_args_is_help=True, help="Lookalike websites: scan feeds, list permutations, review hits.")
 
@@ -80,8 +80,9 @@ def lookalike_scan(
             sink.write(orjson.dumps(hit) + b"\n")
             stats.hits += 1
     seconds = time.perf_counter() - started
-    typer.echo(f"scanned {stats.names} names ({stats.repeats} repeats skipped, {stats.malformed} malformed lines) "
-               f"in {seconds:.1f} s: {stats.hits} lookalikes", err=True)
+    typer.echo(f"scanned {count(stats.names, 'name')} ({count(stats.repeats, 'repeat')} skipped, "
+               f"{count(stats.malformed, 'malformed line')}) in {seconds:.1f} s: {count(stats.hits, 'lookalike')}",
+               err=True)
 
 
 @lookalike_app.command("permutations")
@@ -175,7 +176,7 @@ def ingest(
     for e in sorted(errors, key=lambda e: e["line"])[:SHOWN_ERRORS]:
         typer.echo(f"  line {e['line']}: {e['field']}: {e['message']}", err=True)
     if totals["invalid"] > SHOWN_ERRORS:
-        typer.echo(f"  … {totals['invalid'] - SHOWN_ERRORS} more invalid lines", err=True)
+        typer.echo(f"  … {count(totals['invalid'] - SHOWN_ERRORS, 'more invalid line')}", err=True)
     if totals["invalid"]:
         raise typer.Exit(2)
 

@@ -35,6 +35,7 @@ app = typer.Typer(
     help="postguard: protect postal customers' data.",
 )
 app.command()(system.serve)
+app.command()(system.init)
 app.command()(system.demo)
 app.add_typer(warnings.warnings_app, name="warnings")
 app.add_typer(senders.senders_app, name="senders")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from postguard.cli.common import open_platform, print_json
+from postguard.cli.common import count, open_platform, print_json
 from postguard.errors import FieldError, InvalidInput
 
 feedback_app = typer.Typer(no_args_is_help=True,
@@ -83,7 +83,7 @@ def export(out: Path = typer.Option(..., "--out", help="The TSV to write (mode 0
         tmp.unlink(missing_ok=True)
         raise InvalidInput("The export was not written.", [FieldError("--out", f"cannot write {out}: {e.strerror}")]) \
             from None
-    print(f"{len(rows)} accepted cases written to {out}", file=sys.stderr)
+    print(f"{count(len(rows), 'accepted case')} written to {out}", file=sys.stderr)
     print_json({"out": str(out), "rows": len(rows)})
 
 

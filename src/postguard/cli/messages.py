@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import typer
 
-from postguard.cli.common import open_platform, print_json
+from postguard.cli.common import count, open_platform, print_json
 from postguard.cli.message_feedback import feedback_app
 from postguard.errors import FieldError, InvalidInput
 
@@ -88,7 +88,7 @@ def classify(
                                                code=e.errors[0].code)]) from None
             f.write(orjson.dumps(service.answer(t)) + b"\n")
     tmp.replace(out)
-    print(f"{len(texts)} messages classified into {out}", file=sys.stderr)
+    print(f"{count(len(texts), 'message')} classified into {out}", file=sys.stderr)
 
 
 @messages_app.command("eval")

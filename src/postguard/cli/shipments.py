@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from postguard.cli.common import OrgOpt, open_platform, print_json
+from postguard.cli.common import OrgOpt, count, open_platform, print_json
 
 shipments_app = typer.Typer(no_args_is_help=True, help="Protected shipment records.")
 labels_app = typer.Typer(no_args_is_help=True, help="Privacy labels.")
@@ -48,9 +48,32 @@ def shipments_import(
     for e in report.errors[:20]:
         typer.echo(f"  line {e.row}: {e.field}: {e.message}", err=True)
     if report.invalid > 20:
-        typer.echo(f"  … {report.invalid - 20} more invalid rows" + ("" if errors_out else " (use --errors-out)"), err=True)
+        typer.echo(f"  … {count(report.invalid - 20, 'more invalid row')}" + ("" if errors_out else " (use --errors-out)"),
+                   err=True)
     if report.invalid:
         raise typer.Exit(2)
+
+
+@shipments_app.command("sample")
+def shipments_sample(
+    file: Path = typer.Argument(Path("shipments.csv"), dir_okay=False, help="Where to write the CSV"),
+    rows: int = typer.Option(20, "--rows", min=1, max=100_000, help="How many shipments"),
+    prefix: str = typer.Option("DS", "--prefix", help="Waybills are PREFIX000000000, PREFIX000000001, …"),
+    force: bool = typer.Option(False, "--force", help="Overwrite FILE if it exists"),
+) -> None:
+    """Write a CSV of synthetic shipments in the import format (synthetic people, shops and phones, real
+    2025 wards), to try `shipments import` with. Needs no data directory."""
+    from postguard.demo import demo_rows
+    from postguard.errors import Conflict, FieldError, InvalidInput
+    from postguard.synthetic import write_csv
+
+    if not prefix.isalnum() or len(prefix) > 20:
+        raise InvalidInput("Invalid prefix.", [FieldError("--prefix", "letters and digits, at most 20")])
+    if file.exists() and not force:
+        raise Conflict(f"{file} exists; use --force to overwrite it.")
+    with file.open("w", encoding="utf-8", newline="") as out:
+        write_csv(demo_rows(rows, seed=7, prefix=prefix.upper())[:rows], out)
+    typer.echo(f"wrote {count(rows, 'synthetic shipment')} to {file}")
 
 
 @shipments_app.command("get")
@@ -109,12 +132,19 @@ def labels_print(
     waybills: list[str] = typer.Argument(..., help="One or more waybills"),
     org: str = OrgOpt,
     out: Path = typer.Option(Path("labels.pdf"), "--out", help="PDF file to write"),
+    site: Optional[str] = typer.Option(None, "--site", help="The site's address on the labels (QR code, call-check "
+                                       "address); default POSTGUARD_PUBLIC_BASE_URL, else http://127.0.0.1:8000"),
 ) -> None:
     """Print privacy labels (100 × 150 mm, one per page) to a PDF."""
     p = open_platform()
-    pdf = p.labels.render(p.orgs.principal(org, actor="cli"), waybills)
+    if site is not None and not (site.startswith(("http://", "https://")) and len(site) <= 200 and site.isprintable()
+                                 and " " not in site):
+        from postguard.errors import FieldError, InvalidInput
+
+        raise InvalidInput("Invalid site address.", [FieldError("--site", "an http:// or https:// address")])
+    pdf = p.labels.render(p.orgs.principal(org, actor="cli"), waybills, site=site)
     out.write_bytes(pdf)
-    typer.echo(f"wrote {len(dict.fromkeys(waybills))} labels to {out}")
+    typer.echo(f"wrote {count(len(dict.fromkeys(waybills)), 'label')} to {out}")
 
 
 @retention_app.command("run")
@@ -123,4 +153,4 @@ def retention_run() -> None:
     one-time-code challenges."""
     p = open_platform()
     n = p.shipments.run_retention()
-    typer.echo(f"shredded {n} shipments older than {p.settings.retention_days} days after completion")
+    typer.echo(f"shredded {count(n, 'shipment')} older than {count(p.settings.retention_days, 'day')} after completion")

@@ -1,6 +1,6 @@
-"""``postguard serve``, ``demo``, ``db …`` and ``keys …``: running the server, the schema and the keys.
+"""``postguard serve``, ``init``, ``demo``, ``db …`` and ``keys …``: running the server, the schema and the keys.
 
-``serve`` and ``demo`` are top-level commands: the root (``postguard.cli.main``) registers them."""
+``serve``, ``init`` and ``demo`` are top-level commands: the root (``postguard.cli.main``) registers them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from postguard.cli.common import OrgOpt, open_platform, print_json
+from postguard.cli.common import OrgOpt, count, new_in_missing_data_dir, open_platform, print_json
 from postguard.settings import Settings
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema (migrations).")
@@ -21,7 +21,8 @@ keys_app.add_typer(api_keys_app, name="api")
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     port: int = typer.Option(8000, help="Port to listen on"),
-    demo: bool = typer.Option(False, "--demo", help="Seed the demo operator and shipments first"),
+    demo: bool = typer.Option(False, "--demo", help="Seed the demo operator and shipments first (creates the "
+                              "data directory if there is none)"),
     workers: int = typer.Option(1, help="Worker processes (stateless; share the database)"),
 ) -> None:
     """Start the API and web pages (migrating the database first)."""
@@ -34,18 +35,15 @@ def serve(
         from postguard.demo import refuse_in_production
 
         refuse_in_production(settings)  # before anything is created or migrated
-    platform = open_platform()
+    created = demo and new_in_missing_data_dir(settings)
+    platform = open_platform(create=demo)
+    if created:
+        typer.echo(f"Created a new demo data directory at {Path(settings.data_dir).resolve()}.")
+    site = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104  a comparison
     if demo:
         from postguard.demo import seed
 
-        info = seed(platform)
-        typer.echo(f"Demo operator {info['org']}: {info['imported']} shipments imported "
-                   f"({info['already_present']} already present).")
-        typer.echo(f"Demo API key (shown once): {info['api_key']}")
-        typer.echo("Demo staff (synthetic credentials; sign in at /staff/login with the organisation shown):")
-        for member in info["staff"]:
-            typer.echo(f"  {member['org']:<8} {member['role']:<8} {member['username']:<15} {member['password']}")
-        typer.echo(f"Parcels assigned to the demo couriers: {', '.join(info['assigned'])}")
+        _print_demo(seed(platform), platform.settings.site_url(site))
     typer.echo(f"postguard on http://{host}:{port}/ (database: {platform.db.dialect})")
     # X-Forwarded-For is believed only from POSTGUARD_TRUSTED_PROXIES (uvicorn's own default trusts
     # 127.0.0.1, which would let anything behind a local proxy or on the host pick its address).
@@ -57,6 +55,41 @@ def serve(
     else:
         uvicorn.run(create_app(platform.settings, platform=platform), host=host, port=port,
                     proxy_headers=bool(trusted), forwarded_allow_ips=trusted)
+
+
+def _print_demo(info: dict, site: str) -> None:
+    typer.echo(f"Demo operator {info['org']}: {count(info['imported'], 'shipment')} imported "
+               f"({info['already_present']:,} already present).")
+    typer.echo(f"Demo API key (shown once): {info['api_key']}")
+    typer.echo("Demo staff (synthetic credentials; sign in at /staff/login with the organisation shown):")
+    for member in info["staff"]:
+        typer.echo(f"  {member['org']:<8} {member['role']:<8} {member['username']:<15} {member['password']}")
+    typer.echo(f"Parcels assigned to the demo couriers: {', '.join(info['assigned'])}")
+    tries = info["try"]
+    typer.echo(f"Numbers to try (synthetic) in the call check ({site}/kiem-tra-cuoc-goi) and the message check "
+               f"({site}/kiem-tra):")
+    lines = [("reported scam number", tries["scam"], ""), ("official operator hotline", tries["official"], "")]
+    lines += [("registered courier number", c["phone"], f"{c['username']}, delivers {', '.join(c['waybills'])}")
+              for c in tries["couriers"]]
+    lines.append((f"recipient of {tries['recipient']['waybill']}", tries["recipient"]["phone"],
+                  "prove it with a one-time code: the courier's number is then verified"))
+    for what, number, note in lines:
+        typer.echo(f"  {what + ':':<27} " + (f"{number:<13} ({note})" if note else number))
+    typer.echo("One-time codes are not sent by SMS in the demo: they are printed on this console (\"[sms to …]\").")
+
+
+def init() -> None:
+    """Create a new, empty installation where POSTGUARD_DATA_DIR points (default ./var): the data
+    directory (0700), the embedded database, migrated, and a development key file. Commands other
+    than this one and `serve --demo` refuse a data directory that does not exist."""
+    settings = Settings()
+    where = Path(settings.data_dir).resolve()
+    if not new_in_missing_data_dir(settings):
+        open_platform().close()  # migrates an existing one; refused when its key does not match
+        typer.echo(f"postguard data directory at {where} is ready")
+        return
+    open_platform(create=True).close()
+    typer.echo(f"created a new postguard data directory at {where}")
 
 
 def demo(shipments: int = typer.Option(3000, min=1, help="How many shipments to generate")) -> None:
@@ -144,7 +177,7 @@ def keys_rotate(
             n = p.vault.rewrap_org_keys(s)
         removed = p.kek.retire({kid})
         p.audit.append(actor="cli", action="kek_rotate", details={"kek": kid, "retired": removed})
-        typer.echo(f"new key-encryption key {kid}; {n} organisation keys re-wrapped; retired {removed}")
+        typer.echo(f"new key-encryption key {kid}; {count(n, 'organisation key')} re-wrapped; retired {removed}")
         return
     if not org:
         raise typer.BadParameter("give --org CODE or --kek")
@@ -155,7 +188,7 @@ def keys_rotate(
         with Progress(transient=True) as bar:
             task = bar.add_task("re-wrapping record keys", total=None)
             out = p.shipments.rewrap(principal, progress=lambda n: bar.update(task, completed=n))
-        typer.echo(f"re-wrapped {out['rewrapped']} record keys; destroyed versions {out['destroyed_versions']}")
+        typer.echo(f"re-wrapped {count(out['rewrapped'], 'record key')}; destroyed versions {out['destroyed_versions']}")
 
 
 @keys_app.command("rewrap")

@@ -51,6 +51,13 @@ def seed_official(intel: IntelService, orgs: OrgService) -> dict:
     return {"operators": len(OPERATORS), "channels_added": added}
 
 
+def demo_scam_phone(seed: int = 2025) -> str:
+    """The fake-courier number ``seed_reports`` reports (synthetic, E.164)."""
+    from postguard.synthetic import Faker
+
+    return Faker(seed).phone_e164()
+
+
 def seed_reports(intel: IntelService, *, seed: int = 2025, org_principal=None) -> dict:
     """A few synthetic reports: a fake-courier number several citizens (and an operator, when
     ``org_principal`` is given) reported, a look-alike link, a collection account, and a held report

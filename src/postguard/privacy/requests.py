@@ -156,6 +156,13 @@ class RequestDesk:
             rows = s.execute(q.order_by(DataSubjectRequest.received_at)).scalars().all()
             return [self.view(r, org, now) for r in rows]
 
+    def get_request(self, principal: Principal, ref: str, *, now: datetime | None = None) -> dict[str, Any]:
+        """One of the operator's requests, with its clocks (DPO; admins read)."""
+        self.subjects.need_dpo(principal, read=True)
+        with self.db.read_session() as s:
+            r = self.find(s, principal, ref)
+            return self.view(r, OrgService.by_id(s, r.org_id), now or utcnow())
+
     def find(self, session: Session, principal: Principal, ref: str) -> DataSubjectRequest:
         r = session.execute(select(DataSubjectRequest).where(
             DataSubjectRequest.ref == (ref or "").strip().upper(),

@@ -58,6 +58,7 @@ class PrivacyService:
         self.index_mentions, self.my_data = history.index_mentions, history.my_data
         self.file_request, self.my_requests, self.list_requests = requests.file_request, requests.my_requests, \
             requests.list_requests
+        self.get_request = requests.get_request
         self.acknowledge, self.complete = requests.acknowledge, requests.complete
         self.receipt, self.receipt_for_subject = requests.receipt, requests.receipt_for_subject
         self.export, self.export_for_subject = exports.export, exports.export_for_subject

@@ -2,11 +2,13 @@
 
 Each label has a Code 128 barcode of the waybill, the masked sender and recipient, routing (ward and
 province, with their codes), the COD amount and weight, and a QR code carrying an opaque random token
-(``<public_base_url>/q/<token>``). The token reveals nothing: it resolves only through an
+(``<site>/q/<token>``). The token reveals nothing: it resolves only through an
 authenticated just-in-time access check, can be revoked by reprinting, and is deleted on shredding.
 We chose it over ciphertext in the QR because a ciphertext can be attacked offline forever once
-printed, and cannot be revoked. The text uses Source Sans Pro, embedded, which has every Vietnamese
-glyph.
+printed, and cannot be revoked. Every label also tells the person at the door where to check a
+caller: the operator's hotline and the call-check page (``<site>/kiem-tra-cuoc-goi``), still without
+personal data. ``<site>`` is the configured public address, else the address the request came on. The
+text uses Source Sans Pro, embedded, which has every Vietnamese glyph.
 
 Both codes must scan from a 203 dpi thermal print: the QR code keeps a 4-module quiet zone that nothing
 is drawn over, the Code 128 keeps 10 modules either side, modules are whole printer dots, and text too
@@ -50,6 +52,8 @@ rl_config.useA85 = 0  # binary streams: ASCII85 in pure Python dominated the tim
 MAX_LABELS = 5000
 ADVICE_VI = "Shipper KHÔNG BAO GIỜ yêu cầu chuyển khoản, mã OTP, cài ứng dụng hay phí lưu kho."
 ADVICE_EN = "Couriers never ask for transfers, OTP codes, app installs or storage fees."
+CALL_CHECK_PATH = "/kiem-tra-cuoc-goi"  # the citizen's call check (postguard.web.callcheck.PAGE)
+CALL_CHECK_TAG = "KIỂM TRA CUỘC GỌI SHIPPER · CHECK A CALL"
 
 
 @lru_cache(maxsize=1)
@@ -165,7 +169,13 @@ def _barcode(c: canvas.Canvas, lay: Layout, waybill: str, centre: float, bottom:
     lay.add("barcode", (x, bottom, x + bc.width, bottom + bc.height))
 
 
-def draw_label(c: canvas.Canvas, view: dict, *, org_name: str, qr_url: str) -> Layout:
+def call_check_address(base_url: str) -> str:
+    """The call-check page as a person types it: the site without its scheme, and the path."""
+    return base_url.rstrip("/").split("://", 1)[-1] + CALL_CHECK_PATH
+
+
+def draw_label(c: canvas.Canvas, view: dict, *, org_name: str, qr_url: str, call_check: str = "",
+               hotline: str | None = None) -> Layout:
     regular, bold = _fonts()
     w, h = PAGE
     m = 4 * mm
@@ -207,6 +217,21 @@ def draw_label(c: canvas.Canvas, view: dict, *, org_name: str, qr_url: str) -> L
     _text(c, lay, "cod", _vnd(view["cod_amount_vnd"]), m, y - 51, bold, 14, left)
     _text(c, lay, "weight", f"Khối lượng / Weight: {view['weight_grams']:,} g".replace(",", "."), m, y - 64,
           regular, 9, left)
+    # where to check a caller: the call-check page and the operator's hotline (no personal data); an
+    # address too long for one line is never cut: the path goes on a line of its own
+    below = y - 86
+    if call_check:
+        _text(c, lay, "call-check-tag", CALL_CHECK_TAG, m, y - 76, regular, 6.5, left, min_size=5)
+        if pdfmetrics.stringWidth(call_check, bold, 6) <= left:
+            _text(c, lay, "call-check", call_check, m, below, bold, 8, left, min_size=6)
+        else:
+            site, path = call_check.removesuffix(CALL_CHECK_PATH), CALL_CHECK_PATH
+            _text(c, lay, "call-check", site, m, below, bold, 8, left, min_size=5)
+            below -= 9
+            _text(c, lay, "call-check-path", path, m, below, bold, 8, left, min_size=6)
+        below -= 10
+    if hotline:
+        _text(c, lay, "hotline", f"Tổng đài / Hotline: {hotline}", m, below, bold, 8, left, min_size=6)
 
     _text(c, lay, "advice-vi", ADVICE_VI, w / 2, m + 10, bold, 7, full, align="centre")
     _text(c, lay, "advice-en", ADVICE_EN, w / 2, m + 2, regular, 7, full, align="centre")
@@ -220,8 +245,9 @@ class LabelService:
         self.orgs = orgs
         self.shipments = shipments
 
-    def render(self, principal: ApiKeyPrincipal, waybills: list[str]) -> bytes:
-        """One PDF page per waybill, in the order given (duplicates printed once)."""
+    def render(self, principal: ApiKeyPrincipal, waybills: list[str], *, site: str | None = None) -> bytes:
+        """One PDF page per waybill, in the order given (duplicates printed once). Links on the labels
+        lead to ``site`` (default: ``Settings.site_url()``)."""
         self.orgs.require(principal, "labels:print")
         if not waybills:
             raise InvalidInput("No waybills given.", [FieldError("waybills", "at least one waybill")])
@@ -239,9 +265,10 @@ class LabelService:
         c = canvas.Canvas(buf, pagesize=PAGE, pageCompression=1)
         c.setTitle("postguard labels")
         c.setAuthor(org.name)
-        base = self.settings.public_base_url.rstrip("/")
+        base = (site or self.settings.site_url()).rstrip("/")
         for view, token in views:
-            draw_label(c, view, org_name=org.name, qr_url=f"{base}/q/{token}")
+            draw_label(c, view, org_name=org.name, qr_url=f"{base}/q/{token}", call_check=call_check_address(base),
+                       hotline=org.hotline)
             c.showPage()
         c.save()
         return buf.getvalue()

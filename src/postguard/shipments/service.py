@@ -41,7 +41,7 @@ from postguard.shipments.models import (
     ShipmentEvent,
 )
 from postguard.shipments.validation import COLUMNS, ShipmentInput, validate
-from postguard.vault.masking import mask_address, mask_name, mask_phone_last3
+from postguard.vault.masking import mask_address, mask_party, mask_phone_last3
 from postguard.vault.service import FieldLayout
 
 if TYPE_CHECKING:
@@ -232,8 +232,8 @@ class ShipmentService:
         return [
             (org_id, it.waybill, "created", now, now, it.province_code, it.ward_code, it.cod_amount_vnd,
              it.weight_grams, version, *protected,
-             index(it.sender_phone), index(it.recipient_phone), mask_name(it.sender_name),
-             mask_name(it.recipient_name), it.sender_phone[-3:], it.recipient_phone[-3:])
+             index(it.sender_phone), index(it.recipient_phone), mask_party(it.sender_name),
+             mask_party(it.recipient_name), it.sender_phone[-3:], it.recipient_phone[-3:])
             for it, protected in zip(items, sealed, strict=True)
         ]
 

@@ -131,3 +131,69 @@ def mask_phone(e164: str) -> str:
 def mask_address(*, ward: str, province: str) -> str:
     """Only the ward and the province: never the street, house number or hamlet."""
     return f"{nfc(ward)}, {nfc(province)}"
+
+
+# -- businesses: shown by name, shortened; people: masked -------------------------------------------
+# A sender or recipient that is a business (a company, a shop, a household business) is shown by its
+# name, which is public and is what the person at the door expects to read; only people's names are
+# masked. A business is recognised by the legal or trade form in its name: Vietnamese words with their
+# diacritics (so that the person ``Phạm Công Tý`` is not ``công ty``, nor ``Nguyễn Văn Phong`` a
+# ``văn phòng``), the same words in a name written without any diacritics, and abbreviations.
+# Words that are also people's names (``Đại Lý``, ``Văn Phòng``) are left out.
+BUSINESS_WORDS = ("công ty", "doanh nghiệp", "cổ phần", "trách nhiệm hữu hạn", "cửa hàng", "hộ kinh doanh",
+                  "tập đoàn", "chi nhánh", "hợp tác xã", "siêu thị", "nhà thuốc", "nhà sách", "xưởng", "tiệm")
+BUSINESS_ABBREVIATIONS = ("cty", "tnhh", "dntn", "htx", "hkd", "jsc", "ltd", "co.,ltd", "shop", "store", "company",
+                          "corp")
+
+
+def _words_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")(?!\w)")
+
+
+def _folded(text: str) -> str:
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn").replace("đ", "d").replace("Đ", "D")
+
+
+_BUSINESS = _words_pattern(BUSINESS_WORDS + BUSINESS_ABBREVIATIONS)
+_BUSINESS_UNACCENTED = _words_pattern(tuple(_folded(w) for w in BUSINESS_WORDS))
+# The long legal and trade words of a business name, as Vietnamese businesses shorten them themselves.
+ABBREVIATIONS = (
+    ("doanh nghiệp tư nhân", "DNTN"), ("trách nhiệm hữu hạn", "TNHH"), ("một thành viên", "MTV"),
+    ("cổ phần", "CP"), ("thương mại", "TM"), ("dịch vụ", "DV"), ("xuất nhập khẩu", "XNK"), ("sản xuất", "SX"),
+    ("đầu tư", "ĐT"), ("xây dựng", "XD"), ("công nghệ", "CN"), ("hộ kinh doanh", "HKD"),
+)
+_ABBREVIATIONS = [(re.compile(r"(?<!\w)" + re.escape(long) + r"(?!\w)", re.IGNORECASE), short)
+                  for long, short in ABBREVIATIONS]
+BUSINESS_SHORT = 40  # longer names have their legal words shortened…
+BUSINESS_MAX = 60  # …and are cut at a word after this many characters
+# Runs of three or more digits (with the separators people write numbers with) never appear: a phone
+# number or a house number written into a name is hidden, a short number (``3T``, ``24h``) stays.
+_DIGIT_RUN = re.compile(r"\d(?:[\s.\-]*\d){2,}")
+
+
+def is_business(name: str) -> bool:
+    """Whether ``name`` names a business (its legal or trade form: Công ty, CTY, TNHH, Cổ phần,
+    Doanh nghiệp, Cửa hàng, Shop, …) rather than a person."""
+    text = nfc(name).casefold()
+    return bool(_BUSINESS.search(text) or (text.isascii() and _BUSINESS_UNACCENTED.search(text)))
+
+
+def business_name(name: str) -> str:
+    """A business's name as labels and pages show it: visible characters only, single spaces, no run of
+    three digits or more, and when long its legal words shortened (``Trách nhiệm Hữu hạn`` → ``TNHH``),
+    then cut after a word at ``BUSINESS_MAX`` characters."""
+    text = "".join(c if unicodedata.category(c)[0] not in "CZ" else " " for c in nfc(name))
+    text = " ".join(_DIGIT_RUN.sub("***", text).split())
+    if len(text) > BUSINESS_SHORT:
+        for pattern, short in _ABBREVIATIONS:
+            text = pattern.sub(short, text)
+    if len(text) > BUSINESS_MAX:
+        text = text[:BUSINESS_MAX - 1].rsplit(" ", 1)[0].rstrip(" ,.-") + "…"
+    return text
+
+
+def mask_party(name: str) -> str:
+    """A sender's or recipient's name as it may be shown: a business by its name (``business_name``),
+    a person masked (``mask_name``)."""
+    return business_name(name) if is_business(name) else mask_name(name)

@@ -22,7 +22,7 @@ from postguard.intel.service import CATEGORIES as REPORT_CATEGORIES
 from postguard.intel.service import DECISIONS, KEY_ORG
 from postguard.orgs.service import Principal
 from postguard.web.i18n import lang_of
-from postguard.web.staff import MENU, render_staff
+from postguard.web.staff import MENU, MenuItem, render_staff
 
 router = APIRouter(include_in_schema=False)
 ANALYST = ("analyst",)
@@ -30,12 +30,12 @@ ADMIN = ("admin",)
 STATS_ROLES = ("analyst", "admin")
 NOTE_MAX = 2000
 
-MENU.extend([
-    ("/staff/intel/queue", "menu_intel_queue", ANALYST),
-    ("/staff/intel/appeals", "menu_intel_appeals", ANALYST),
-    ("/staff/intel/official", "menu_intel_official", ADMIN),
-    ("/staff/intel/warnings", "menu_intel_warnings", ANALYST),
-    ("/staff/intel/stats", "menu_intel_stats", STATS_ROLES),
+MENU.extend([  # the console is the platform organisation's alone
+    MenuItem("/staff/intel/queue", "menu_intel_queue", ANALYST, KEY_ORG),
+    MenuItem("/staff/intel/appeals", "menu_intel_appeals", ANALYST, KEY_ORG),
+    MenuItem("/staff/intel/official", "menu_intel_official", ADMIN, KEY_ORG),
+    MenuItem("/staff/intel/warnings", "menu_intel_warnings", ANALYST, KEY_ORG),
+    MenuItem("/staff/intel/stats", "menu_intel_stats", STATS_ROLES, KEY_ORG),
 ])
 
 

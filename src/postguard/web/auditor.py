@@ -15,15 +15,15 @@ from postguard.http.params import INT64_MAX, RowId
 from postguard.leaks.alerts import ACK_ROLES, LIST_ROLES, STATUSES
 from postguard.leaks.models import KINDS
 from postguard.leaks.service import TRIANGULATE_ROLES
-from postguard.web.staff import MENU, render_staff
+from postguard.web.staff import MENU, MenuItem, render_staff
 
 router = APIRouter(include_in_schema=False)
 VERIFY_ROLES = ("auditor", "dpo", "admin")
 
 MENU.extend([
-    ("/staff/audit/alerts", "menu_alerts", LIST_ROLES),
-    ("/staff/audit/verify", "menu_verify", VERIFY_ROLES),
-    ("/staff/audit/triangulation", "menu_triangulation", TRIANGULATE_ROLES),
+    MenuItem("/staff/audit/alerts", "menu_alerts", LIST_ROLES),
+    MenuItem("/staff/audit/verify", "menu_verify", VERIFY_ROLES),
+    MenuItem("/staff/audit/triangulation", "menu_triangulation", TRIANGULATE_ROLES),
 ])
 
 

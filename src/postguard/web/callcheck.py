@@ -9,6 +9,8 @@ SameSite=Strict cookie for 30 minutes.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.concurrency import run_in_threadpool
 
@@ -24,7 +26,7 @@ from postguard.http.auth import StaffContext, check_csrf, new_login_csrf, staff_
 from postguard.otp import CHALLENGE_MAX
 from postguard.web.i18n import TEXTS, lang_of
 from postguard.web.routes import render
-from postguard.web.staff import MENU, render_staff
+from postguard.web.staff import MENU, MenuItem, render_staff
 
 router = APIRouter(include_in_schema=False)
 PAGE = "/kiem-tra-cuoc-goi"
@@ -36,7 +38,7 @@ CLAIMS = ("courier", "bank")
 # on the page (the check names the field) rather than as the API's problem.
 TRANSCRIPT_FORM_CHARS = 16384
 
-MENU.append(("/staff/calls", "calls_menu", ("courier",)))
+MENU.append(MenuItem("/staff/calls", "calls_menu", ("courier",)))
 
 
 def _t(request: Request) -> dict:
@@ -176,12 +178,38 @@ async def call_check_report(request: Request, number: str = Form("", max_length=
 
 
 # -- the courier's view -------------------------------------------------------------------------------
-def _calls_page(request: Request, staff: StaffContext, *, status: int = 200, **ctx):
+# The code sent to a number the courier is registering: its challenge handle (it proves nothing without
+# the code), when it expires and which number it went to, kept in the courier's browser so that the
+# page shows the code form again after they went elsewhere, until the number is verified or the code
+# expires. HttpOnly, SameSite=Strict, only under /staff/calls.
+PENDING_COOKIE = "pg_courier_code"
+PENDING_PATH = "/staff/calls"
+
+
+def _pending_code(request: Request, staff: StaffContext) -> dict | None:
+    """The code this browser was sent for one of ``staff``'s numbers: ``staff_id:last3:expiry:challenge``."""
+    parts = (request.cookies.get(PENDING_COOKIE) or "").split(":", 3)
+    if len(parts) != 4 or parts[0] != str(staff.principal.staff_id) or not (
+            parts[2].isascii() and parts[2].isdigit() and len(parts[2]) <= 10):  # seconds since 1970, until 2286
+        return None
+    return {"last3": parts[1], "expires": datetime.fromtimestamp(int(parts[2]), UTC),
+            "challenge": parts[3][:CHALLENGE_MAX]}
+
+
+def _calls_page(request: Request, staff: StaffContext, *, status: int = 200, code: dict | None = None, **ctx):
+    """The courier's parcels and numbers. A number awaiting verification shows its code form while the
+    code sent to it is live (``code``, or the one this browser kept), else a button to send a new one."""
     p = request.app.state.platform
     view = p.calls.courier_view(staff.principal)
     phones = p.couriers.own_phones(staff.principal)
+    code = code or _pending_code(request, staff)
+    now = datetime.now(UTC)
+    if code is not None and (len(code["last3"]) != 3 or (code["expires"] is not None and code["expires"] <= now)):
+        code = None  # expired, or not a number's last three digits
+    pending = [{**ph, "code": code if code is not None and ph["e164"].endswith(code["last3"]) else None}
+               for ph in phones if ph["status"] == "pending"]
     return render_staff(request, "staff_calls.html", staff, status=status, parcels=view["parcels"], phones=phones,
-                        **ctx)
+                        pending=pending, **ctx)
 
 
 @router.get("/staff/calls")
@@ -211,7 +239,16 @@ def calls_phone_add(request: Request, phone: str = Form(..., max_length=40),
                                      phone=phone, client=client_ip(request))
     except PostguardError as err:
         return _calls_page(request, staff, status=err.status, error=err.detail)
-    return _calls_page(request, staff, pending_phone=phone, pending_challenge=added["challenge"])
+    if added["challenge"] is None:  # already verified
+        return _calls_page(request, staff)
+    expires = datetime.fromisoformat(added["expires_at"])
+    code = {"last3": added["phone"][-3:], "expires": expires, "challenge": added["challenge"]}
+    resp = _calls_page(request, staff, code=code)
+    resp.set_cookie(PENDING_COOKIE, f"{staff.principal.staff_id}:{code['last3']}:{int(expires.timestamp())}:"
+                    f"{code['challenge']}", max_age=int((expires - datetime.now(UTC)).total_seconds()) + 1,
+                    httponly=True, samesite="strict", secure=bool(request.app.state.settings.cookie_secure),
+                    path=PENDING_PATH)
+    return resp
 
 
 @router.post("/staff/calls/phones/verify")
@@ -223,6 +260,8 @@ def calls_phone_verify(request: Request, phone: str = Form(..., max_length=40), 
         p.couriers.verify_phone(org_code=staff.principal.org_code, username=staff.principal.username, phone=phone,
                                 code=code, challenge=challenge, actor=staff.principal.actor)
     except PostguardError as err:
-        return _calls_page(request, staff, status=err.status, error=err.detail, pending_phone=phone,
-                           pending_challenge=challenge)
-    return _calls_page(request, staff)
+        kept = _pending_code(request, staff) or {"last3": phone.strip()[-3:], "expires": None, "challenge": challenge}
+        return _calls_page(request, staff, status=err.status, error=err.detail, code=kept)
+    resp = _calls_page(request, staff)
+    resp.delete_cookie(PENDING_COOKIE, path=PENDING_PATH)
+    return resp

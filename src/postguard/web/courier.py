@@ -8,24 +8,24 @@ door has already logged it as ``reveal_denied``.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Depends, Form, Request
 
 from postguard.errors import FieldError, Forbidden, InvalidInput, NotFound
 from postguard.http.auth import StaffContext, deny, staff_page, wants_html
-from postguard.web.staff import MENU, render_staff
+from postguard.web.present import VN
+from postguard.web.staff import MENU, MenuItem, render_staff
 
 router = APIRouter(include_in_schema=False)
 
-VN_TIME = timezone(timedelta(hours=7), "ICT")  # Viet Nam has no daylight saving time
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
 
 MENU.extend([
-    ("/staff/deliveries", "menu_deliveries", ("courier",)),
-    ("/staff/assign", "menu_assign", ("hub", "admin")),
-    ("/staff/cs", "menu_cs", ("cs",)),
-    ("/staff/break-glass", "menu_break_glass", ("admin",)),
+    MenuItem("/staff/deliveries", "menu_deliveries", ("courier",)),
+    MenuItem("/staff/assign", "menu_assign", ("hub", "admin")),
+    MenuItem("/staff/cs", "menu_cs", ("cs",)),
+    MenuItem("/staff/break-glass", "menu_break_glass", ("admin",)),
 ])
 
 # The order personal fields are shown in, and their text keys.
@@ -37,18 +37,13 @@ FIELDS = (
 )
 
 
-def local_time(iso: str) -> str:
-    """An ISO timestamp shown in Viet Nam time, e.g. ``14:30 02/06``."""
-    return datetime.fromisoformat(iso).astimezone(VN_TIME).strftime("%H:%M %d/%m")
-
-
 def parse_local(value: str) -> datetime | None:
     """A ``datetime-local`` value (Viet Nam time) or an ISO timestamp with an offset; None if neither."""
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=VN_TIME)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=VN)
 
 
 def _reveal_page(request: Request, staff: StaffContext, values: dict, *, purpose: str):
@@ -68,7 +63,7 @@ def _refused(request: Request, staff: StaffContext, err: Forbidden, *, waybill: 
 @router.get("/staff/deliveries")
 def deliveries(request: Request, staff: StaffContext = Depends(staff_page("courier"))):
     items = request.app.state.platform.access.deliveries(staff.principal)
-    return render_staff(request, "deliveries.html", staff, items=items, local_time=local_time)
+    return render_staff(request, "deliveries.html", staff, items=items)
 
 
 @router.get("/staff/deliveries/{waybill}")
@@ -77,7 +72,7 @@ def delivery(request: Request, waybill: str, staff: StaffContext = Depends(staff
     item = request.app.state.platform.access.delivery(staff.principal, waybill=waybill)
     if item is None:
         deny(request, staff.principal, "the parcel is not assigned to this courier")
-    return render_staff(request, "delivery.html", staff, item=item, local_time=local_time)
+    return render_staff(request, "delivery.html", staff, item=item)
 
 
 @router.post("/staff/deliveries/{waybill}/reveal")
@@ -139,12 +134,12 @@ def break_glass(request: Request, staff: StaffContext = Depends(staff_page("admi
 def _assign_page(request: Request, staff: StaffContext, *, form: dict | None = None, status: int = 200,
                  error: str | None = None, errors: dict | None = None, done: str | None = None):
     access = request.app.state.platform.access
-    now = datetime.now(VN_TIME).replace(second=0, microsecond=0)
+    now = datetime.now(VN).replace(second=0, microsecond=0)
     form = form or {"window_start": now.strftime(LOCAL_FORMAT),
                     "window_end": (now + timedelta(hours=4)).strftime(LOCAL_FORMAT)}
     return render_staff(request, "assign.html", staff, status=status, form=form, error=error, errors=errors or {},
                         done=done, couriers=access.couriers(staff.principal),
-                        items=access.active_assignments(staff.principal), local_time=local_time)
+                        items=access.active_assignments(staff.principal))
 
 
 @router.get("/staff/assign")

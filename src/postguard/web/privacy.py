@@ -10,8 +10,6 @@ DPO pages: the ``dpo`` role acts; administrators may read the lists (see docs/se
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
-
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
@@ -20,24 +18,16 @@ from postguard.http.address import client_ip
 from postguard.http.auth import StaffContext, check_csrf, staff_page
 from postguard.http.proof import PROOF_COOKIE, PROOF_PURPOSE, PROOF_TTL, proof_token, set_proof_cookie
 from postguard.otp import CHALLENGE_MAX
-from postguard.privacy.deadlines import VN
 from postguard.web.i18n import TEXTS, lang_of
 from postguard.web.routes import render
-from postguard.web.staff import MENU, render_staff
+from postguard.web.staff import MENU, MenuItem, render_staff
 
 router = APIRouter(include_in_schema=False)
 ME = "/du-lieu-cua-toi"
 ME_CSRF = "pg_me_csrf"
 
-MENU.append(("/staff/dpo/requests", "menu_dsr", ("dpo", "admin")))
-MENU.append(("/staff/dpo/incidents", "menu_incidents", ("dpo", "admin")))
-
-
-def when(value: str | None) -> str:
-    """An ISO time as Viet Nam local time, ``dd/mm/yyyy HH:MM``."""
-    if not value:
-        return ""
-    return datetime.fromisoformat(value).astimezone(VN).strftime("%d/%m/%Y %H:%M")
+MENU.append(MenuItem("/staff/dpo/requests", "menu_dsr", ("dpo", "admin")))
+MENU.append(MenuItem("/staff/dpo/incidents", "menu_incidents", ("dpo", "admin")))
 
 
 def _texts(request: Request) -> dict:
@@ -52,7 +42,7 @@ def _no_store(resp):
 # -- the person's pages -----------------------------------------------------------------------------
 def _me_page(request: Request, *, status: int = 200, **ctx):
     token = request.cookies.get(ME_CSRF) or secrets.token_urlsafe(24)
-    resp = render(request, "my_data.html", status=status, csrf=token, when=when, **ctx)
+    resp = render(request, "my_data.html", status=status, csrf=token, **ctx)
     resp.set_cookie(ME_CSRF, token, max_age=3600, httponly=True, samesite="strict",
                     secure=bool(request.app.state.settings.cookie_secure), path=ME)
     return _no_store(resp)
@@ -135,7 +125,7 @@ def sign_out(request: Request, csrf: str = Form("")):
 # -- the DPO's pages ----------------------------------------------------------------------------------
 def _requests_page(request: Request, staff: StaffContext, *, status: int = 200, **ctx):
     items = request.app.state.platform.privacy.list_requests(staff.principal)
-    return render_staff(request, "dpo_requests.html", staff, status=status, items=items, when=when,
+    return render_staff(request, "dpo_requests.html", staff, status=status, items=items,
                         can_act=staff.principal.role == "dpo", **ctx)
 
 
@@ -163,8 +153,16 @@ def dpo_acknowledge(request: Request, ref: str, staff: StaffContext = Depends(st
 
 
 @router.post("/staff/dpo/requests/{ref}/complete")
-def dpo_complete(request: Request, ref: str, staff: StaffContext = Depends(staff_page("dpo"))):
-    view = request.app.state.platform.privacy.complete(staff.principal, ref)
+def dpo_complete(request: Request, ref: str, confirm: str = Form("", max_length=8),
+                 staff: StaffContext = Depends(staff_page("dpo"))):
+    """Complete a request. A deletion destroys data for good, so its first submission only shows what
+    will happen and asks again (a second form, no script needed); ``confirm=yes`` shreds."""
+    privacy = request.app.state.platform.privacy
+    if confirm != "yes":
+        asked = privacy.get_request(staff.principal, ref)
+        if asked["kind"] == "deletion" and asked["status"] != "completed":
+            return render_staff(request, "dpo_confirm.html", staff, item=asked)
+    view = privacy.complete(staff.principal, ref)
     return _done("/staff/dpo/requests", "completed" if view["status"] == "completed" else "waiting", view["ref"])
 
 
@@ -176,7 +174,7 @@ def dpo_export(request: Request, ref: str, staff: StaffContext = Depends(staff_p
 
 def _incidents_page(request: Request, staff: StaffContext, *, status: int = 200, **ctx):
     items = request.app.state.platform.privacy.list_incidents(staff.principal)
-    return render_staff(request, "dpo_incidents.html", staff, status=status, items=items, when=when,
+    return render_staff(request, "dpo_incidents.html", staff, status=status, items=items,
                         can_act=staff.principal.role == "dpo", **ctx)
 
 

@@ -7,10 +7,11 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from markupsafe import Markup
 
 from postguard.vault.masking import neutralise_bidi
+from postguard.web import present
 from postguard.web.i18n import TEXTS, lang_of
 
 router = APIRouter(include_in_schema=False)
@@ -28,6 +29,12 @@ def _finalize(value):
 
 _env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
                    finalize=_finalize)
+# Every time on every page: Viet Nam time (``{{ at | vn }}``, ``{{ at | vn('date') }}``), its ISO form for
+# ``<time datetime>`` (``vn_iso``) and how long ago it is in words (``ago``); grades in words.
+_env.filters.update(vn=present.vn_time, vn_iso=present.vn_iso,
+                    ago=pass_context(lambda ctx, value: present.relative(value, ctx["t"])),
+                    days_words=pass_context(lambda ctx, days: present.days_words(int(days), ctx["t"])))
+_env.globals.update(grade_key=present.grade_key, risk_key=present.risk_key)
 
 
 def render(request: Request, template: str, status: int = 200, **ctx) -> HTMLResponse:

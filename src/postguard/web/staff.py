@@ -1,9 +1,12 @@
 """Staff pages: sign-in, sign-out and the home page with each role's menu.
 
-Each staff page module adds its entries to ``MENU`` (link, text key, roles that see it)."""
+Each staff page module adds its entries to ``MENU``: a ``MenuItem`` (link, text key, the roles that
+may open it and, for pages of one organisation alone, that organisation). A member of staff sees only
+the entries they may open."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -20,19 +23,34 @@ from postguard.http.auth import (
     set_session_cookie,
     staff_page,
 )
+from postguard.principals import StaffPrincipal
 from postguard.web.routes import render
 
 router = APIRouter(include_in_schema=False)
 
-MENU: list[tuple[str, str, tuple[str, ...]]] = []
 
 
-def menu_for(role: str) -> list[tuple[str, str]]:
-    return [(href, key) for href, key, roles in MENU if role in roles]
+@dataclass(frozen=True)
+class MenuItem:
+    href: str
+    key: str  # its text in postguard.web.i18n
+    roles: tuple[str, ...]
+    org: str | None = None  # the one organisation whose staff may open it (None: any)
+
+    def opens_for(self, principal: StaffPrincipal) -> bool:
+        return principal.role in self.roles and (self.org is None or principal.org_code == self.org)
+
+
+MENU: list[MenuItem] = []
+
+
+def menu_for(principal: StaffPrincipal) -> list[tuple[str, str]]:
+    """The (link, text key) of every entry ``principal`` may open."""
+    return [(item.href, item.key) for item in MENU if item.opens_for(principal)]
 
 
 def render_staff(request: Request, template: str, staff: StaffContext, status: int = 200, **ctx):
-    return render(request, template, status=status, staff=staff, menu=menu_for(staff.principal.role), **ctx)
+    return render(request, template, status=status, staff=staff, menu=menu_for(staff.principal), **ctx)
 
 
 def _safe_next(target: str | None) -> str:

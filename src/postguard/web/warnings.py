@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from postguard.alerts.service import CATEGORIES
-from postguard.http.address import client_ip
+from postguard.http.address import client_ip, served_url
 from postguard.web.i18n import lang_of
 from postguard.web.routes import render
 
@@ -29,6 +29,6 @@ def warnings_page(request: Request):
 def warnings_atom(request: Request):
     _limit(request)
     lang = "en" if request.query_params.get("lang") == "en" else "vi"
-    body = request.app.state.platform.warnings.atom(lang=lang)
+    body = request.app.state.platform.warnings.atom(lang=lang, served=served_url(request))
     return Response(body, media_type="application/atom+xml; charset=utf-8",
                     headers={"Cache-Control": "public, max-age=300"})
