@@ -52,6 +52,7 @@ import orjson
 from sqlalchemy import and_, select
 
 from postguard.access.models import Assignment, Staff
+from postguard.amounts import amount_field
 from postguard.callerid.claims import claim_of, parse_claims, parse_operator
 from postguard.callerid.codes import VN, code_matches, spoken_code, vn_today
 from postguard.callerid.directory import MISSING, Directory, Signal
@@ -158,15 +159,8 @@ def parse_asked(values) -> tuple[str, ...]:
 
 
 def parse_amount(value) -> int | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    try:
-        amount = int(str(value).replace(".", "").replace(",", "").replace(" ", "").removesuffix("đ"))
-    except ValueError:
-        raise InvalidInput("The amount is not a number.", [FieldError("amount_vnd", "a whole number of dong")]) from None
-    if not 0 <= amount <= 10**12:
-        raise InvalidInput("The amount is out of range.", [FieldError("amount_vnd", "between 0 and 10^12")])
-    return amount
+    """The amount the caller asked for, as people write it (``postguard.amounts``); 0 is no amount."""
+    return amount_field(value, "amount_vnd", minimum=0)
 
 
 CALLED_AT_PAST = timedelta(days=1)  # a call checked at most a day after it came
