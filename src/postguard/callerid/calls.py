@@ -54,7 +54,7 @@ from postguard.errors import (
     PassportSignatureError,
 )
 from postguard.orgs.models import Organisation
-from postguard.phones import national_format
+from postguard.phones import national_format, org_number_field
 from postguard.principals import ApiKeyPrincipal, Principal, SystemActor
 from postguard.shipments.models import Shipment
 from postguard.vault import callsign
@@ -135,7 +135,7 @@ class CallService:
 
     # -- proxy pool ----------------------------------------------------------------------------
     def proxy_add(self, *, org_code: str, number: str, actor: str = "cli") -> dict:
-        e164 = phone_field(number, "number")
+        e164 = org_number_field(number, "number")  # the operator's own number: a hotline too
         org = self.orgs.get(org_code)
         try:
             with self.db.session() as s:
@@ -385,7 +385,7 @@ class CallService:
         proxy numbers route; without, the platform's own bridge (``actor``) routes any. The target's
         number is opened through the door (purpose ``masked_call``, logged as ``call_route``)."""
         caller_e164 = phone_field(caller, "caller")
-        dialled_e164 = phone_field(dialled, "dialled")
+        dialled_e164 = org_number_field(dialled, "dialled")
         digest = self.keys.phone_digest(caller_e164)
         now = utcnow()
         refuse = {"action": "refuse", "reason": NO_DELIVERY, "announcement": ANNOUNCEMENT}

@@ -40,6 +40,7 @@ per client and per proven number (repeated probing is refused with a clear messa
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 import unicodedata
@@ -65,7 +66,7 @@ from postguard.errors import FieldError, InvalidInput, RateLimited, Unauthentica
 from postguard.intel.normalize import detect
 from postguard.orgs.models import Organisation
 from postguard.orgs.service import OrgService
-from postguard.phones import caller_field, virtual_kind
+from postguard.phones import InvalidPhone, caller_field, national_format, org_number, org_number_field, virtual_kind
 from postguard.principals import ProvenCitizen
 from postguard.shipments.models import Shipment
 
@@ -93,6 +94,7 @@ APP_CALLS_IN_USE = timedelta(days=7)  # an operator whose app recorded a call th
 KEPT_BODY_BYTES = 256  # request bodies longer than this are answered, never kept as keys (see CallCheck.quick)
 MAX_TRANSCRIPT_BYTES = 4096  # a transcript of the call, in UTF-8
 MAX_PAYEE = 100
+_NUMBERISH = re.compile(r"\(?\+?[\d\s.\-()]+")  # a number written as people write them, not a code
 MAX_PAYEES = 3  # accounts and wallets checked against the COD registry, the given one first
 SAID_DANGER_AT = 0.5  # a red flag of the transcript this strong on its own is a danger, a weaker one a warning
 PROBE_MESSAGE = ("Too many checks that matched nothing from here. Wait and try later, or call the operator's "
@@ -338,6 +340,21 @@ class CallCheck:
         """Every operator's official hotline (public)."""
         return self._view()[0]
 
+    def hotline_owner(self, text: str | None) -> dict | None:
+        """The operator (``code``, ``name``, ``hotline``) whose official hotline ``text`` is, in any
+        written form (``1900 54 54 81``, ``1900.545.481``, ``+84 1900 545481``), or None."""
+        try:
+            e164 = org_number(text) if text else None
+        except InvalidPhone:
+            return None
+        for op in self.hotlines() if e164 else ():
+            try:
+                if org_number(op["hotline"]) == e164:
+                    return op
+            except InvalidPhone:  # a hotline stored before hotlines were checked
+                continue
+        return None
+
     def participants(self) -> list[dict]:
         """The operators taking part in the check: those with a verified courier number or an active
         masked-calling number (public), by name. A number that is none of theirs is "not of these N
@@ -492,6 +509,8 @@ class CallCheck:
         transcript."""
         said = {claimed} if claimed else set()
         claim = claim_of(named, [*self.participants(), *self.hotlines()]) if named is not None else None
+        if claim is None and self.hotline_owner(named) is not None:  # the operator's hotline, as a number
+            claim = "courier"
         if claim is not None:
             said.add(claim)
         if heard is not None:
@@ -743,8 +762,19 @@ class CallCheck:
         note = (note or "").strip() or None
         if note and len(note) > 500:
             raise InvalidInput("The note is too long.", [FieldError("note", "at most 500 characters")])
+        claimed_number = None
+        if operator and _NUMBERISH.fullmatch(operator.strip()):
+            # Not a code: the hotline the caller claimed to call from, in any written form
+            try:
+                claimed_number = org_number_field(operator, "operator")
+            except InvalidInput:
+                raise InvalidInput("Unknown operator code.", [FieldError(
+                    "operator", "an operator code, or the hotline the caller named (1900 54 54 81)")]) from None
+            owner = self.hotline_owner(operator)
+            operator = owner["code"] if owner is not None else None
         if operator and (len(operator) > 32 or not operator.replace("-", "").replace("_", "").isalnum()):
-            raise InvalidInput("Unknown operator code.", [FieldError("operator", "an operator code")])
+            raise InvalidInput("Unknown operator code.", [FieldError(
+                "operator", "an operator code, or the hotline the caller named (1900 54 54 81)")])
         self.limiter.hit(self.settings.callcheck_report_limit, "callcheck-report", client,
                            message="Too many reports from here; thank you, try again later.")
         client_digest = self.keys.client_digest(client)
@@ -756,7 +786,8 @@ class CallCheck:
         description = " · ".join(x for x in (
             "Báo cáo từ trang kiểm tra cuộc gọi shipper",
             f"yêu cầu: {asked_text}" if asked_text else "",
-            f"tự xưng: {operator.upper()}" if operator else "", note or "") if x)
+            f"tự xưng: {operator.upper()}" if operator else "",
+            f"số tự xưng: {national_format(claimed_number)}" if claimed_number and not operator else "", note or "") if x)
         intel = self.intel.report(indicators=[e164], category="fake_courier", description=description[:2000],
                                     client=client)
         with self.db.session() as s:
