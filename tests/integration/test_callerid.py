@@ -839,3 +839,17 @@ def test_an_operator_gives_its_numbers_as_hotlines_too(world):
     with pytest.raises(InvalidInput) as e:
         p.calls.proxy_add(org_code="VNP", number="1900 12")
     assert [f.field for f in e.value.errors] == ["number"]
+
+
+def test_call_check_spoken_code_and_courier_find_a_waybill_typed_in_lower_case_with_spaces(world):
+    """Finding: a waybill typed in lower case or with spaces was not found."""
+    p, w = world.p, world.waybill
+    typed = " ".join(w[i : i + 3] for i in range(0, len(w), 3)).lower()  # "vnp 000 000 000"
+    proof = proof_for(p, world.recipient)
+    assert check(world, caller=COURIER_PHONE, proof=proof, waybill=typed)["outcome"] == "verified"
+    code = p.calls.courier_view(world.people["an"])["parcels"][0]["spoken_code"]
+    assert p.callcheck.check_spoken_code(waybill=typed, code=code, proof=proof, client="10.2.2.2")["valid"] is True
+    assert p.access.delivery(world.people["an"], waybill=typed)["waybill"] == w
+    assert p.leaks.triangulate("VNP", typed)["waybill"] == w
+    assert p.calls.start_call(world.people["an"], waybill=typed)["origid"]
+    assert entries(p, "call_intent")[-1]["subject"] == w  # the log names the parcel as stored

@@ -80,12 +80,11 @@ if TYPE_CHECKING:
     from postguard.ratelimit import RateLimiter
     from postguard.settings import Settings
     from postguard.vault.service import Vault
-from postguard.shipments.validation import without_format_chars
+from postguard.shipments.validation import case_forms, waybill_field, without_format_chars
 from postguard.vault.masking import mask_phone
 
 ASKED = ("transfer", "fee", "otp", "app", "link")
 NEVER_ASKS = ("transfer", "otp", "app", "fee")  # personal-account transfers, OTPs, app installs, storage fees
-MAX_WAYBILL = 40
 INTENT_RECENT = timedelta(minutes=30)
 # A call the operator's app started to this person this recently vouches for the caller; without one,
 # from an operator whose app records its calls, the number may be spoofed.
@@ -242,12 +241,11 @@ def verdict_of(answer: dict) -> str:
 
 
 def parse_waybill(value) -> str | None:
+    """The waybill as typed (any letter case, spaces dropped: ``shipments.validation.typed_waybill``),
+    None when not given; looked up in every letter case (``case_forms``)."""
     if value is None or not str(value).strip():
         return None
-    w = str(value).strip().upper()
-    if len(w) > MAX_WAYBILL or not w.replace("-", "").isalnum() or not w.isascii():
-        raise InvalidInput("The waybill is not valid.", [FieldError("waybill", "letters, digits and '-', at most 40")])
-    return w
+    return waybill_field(str(value))
 
 
 def caller_suffix(e164: str) -> str:
@@ -633,13 +631,13 @@ class CallCheck:
             if citizen_e164 is not None:
                 proxied = proxied.where(MaskedCall.recipient_digest == self.keys.phone_digest(citizen_e164))
             if waybill is not None:
-                proxied = proxied.where(Shipment.waybill == waybill)
+                proxied = proxied.where(Shipment.waybill.in_(case_forms(waybill)))
             hit = s.execute(proxied.limit(1)).first()
             return (hit[0], hit[1], hit[2].courier_id) if hit else None
         q = (select(Shipment, Assignment).join(Assignment, Assignment.shipment_id == Shipment.id)
              .where(Assignment.courier_id == row.ref, Shipment.org_id == row.org_id, live))
         if waybill is not None:
-            q = q.where(Shipment.waybill == waybill)
+            q = q.where(Shipment.waybill.in_(case_forms(waybill)))
         if citizen_e164 is not None:
             org = OrgService.by_id(s, row.org_id)
             bidx = self.vault.blind_indexer(s, org_id=org.id, bits=org.blind_index_bits)(citizen_e164)
@@ -737,7 +735,7 @@ class CallCheck:
         self.limiter.hit(rule, "spoken-code", client, message=message)
         self.limiter.hit(rule, "spoken-code-phone", self.keys.phone_digest(proven).hex(), message=message)
         q = (select(Shipment, Organisation).join(Organisation, Organisation.id == Shipment.org_id)
-             .where(Shipment.waybill == w, Shipment.shredded_at.is_(None),
+             .where(Shipment.waybill.in_(case_forms(w)), Shipment.shredded_at.is_(None),
                     Shipment.status.not_in(("delivered", "returned", "cancelled"))))
         if operator:
             q = q.where(Organisation.code == operator.upper())

@@ -40,7 +40,7 @@ from postguard.shipments.models import (
     Shipment,
     ShipmentEvent,
 )
-from postguard.shipments.validation import COLUMNS, ShipmentInput, validate
+from postguard.shipments.validation import COLUMNS, ShipmentInput, best_match, case_forms, typed_waybill, validate
 from postguard.vault.masking import mask_address, mask_party, mask_phone_last3
 from postguard.vault.service import FieldLayout
 
@@ -173,6 +173,19 @@ def _unreadable(e: Exception) -> str:
 def _shown(name: str) -> str:
     """A header name as it can be shown back: bytes that were not text become U+FFFD."""
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def find_shipment(session: Session, org_id: int, waybill: str, *where: Any) -> Shipment | None:
+    """The organisation's shipment with ``waybill`` as a person typed it (any letter case, spaces;
+    ``validation.typed_waybill``), meeting ``where`` too; None when there is none or the text cannot
+    be a waybill. One indexed query (``waybill IN`` its case forms); ``InvalidInput`` when several
+    stored waybills differ only in letter case and none is written as typed or in capitals."""
+    typed = typed_waybill(waybill)
+    if typed is None:
+        return None
+    rows = session.execute(select(Shipment).where(
+        Shipment.org_id == org_id, Shipment.waybill.in_(case_forms(typed)), *where)).scalars().all()
+    return best_match(rows, typed, operator.attrgetter("waybill"))
 
 
 class ShipmentDoor(Protocol):
@@ -388,11 +401,9 @@ class ShipmentService:
 
     # -- reading (masked) --------------------------------------------------------------------
     def _by_waybill(self, session: Session, principal: ApiKeyPrincipal, waybill: str) -> Shipment:
-        s = session.execute(
-            select(Shipment).where(Shipment.org_id == principal.org_id, Shipment.waybill == waybill)
-        ).scalar_one_or_none()
+        s = find_shipment(session, principal.org_id, waybill)
         if s is None:
-            raise NotFound(f"No shipment with waybill {waybill}.")
+            raise NotFound(f"No shipment with waybill {_shown(waybill[:40])}.")
         return s
 
     def get(self, principal: ApiKeyPrincipal, waybill: str) -> dict:
@@ -609,13 +620,24 @@ class ShipmentService:
         return {"rewrapped": moved, "destroyed_versions": destroyed}
 
     def waybills_for_labels(self, session: Session, principal: ApiKeyPrincipal, waybills: Iterable[str]) -> builtins.list[Shipment]:
+        """The shipments of ``waybills`` (as typed: any letter case, spaces), in order, once each."""
         wanted = list(dict.fromkeys(waybills))
-        found = {
-            s.waybill: s for s in session.execute(
-                select(Shipment).where(Shipment.org_id == principal.org_id, Shipment.waybill.in_(wanted))
-            ).scalars()
-        }
+        typed = {w: typed_waybill(w) for w in wanted}
+        forms = list(dict.fromkeys(f for t in typed.values() if t is not None for f in case_forms(t)))
+        stored: builtins.list[Shipment] = []
+        for i in range(0, len(forms), 5000):  # under every driver's limit on parameters
+            stored += session.execute(select(Shipment).where(
+                Shipment.org_id == principal.org_id, Shipment.waybill.in_(forms[i : i + 5000]))).scalars().all()
+        by_form: dict[str, builtins.list[Shipment]] = {}
+        for sh in stored:
+            by_form.setdefault(sh.waybill.upper(), []).append(sh)
+        found: dict[str, Shipment] = {}
+        for w, t in typed.items():
+            hit = best_match(by_form.get(t.upper(), ()), t, operator.attrgetter("waybill")) if t is not None else None
+            if hit is not None:
+                found[w] = hit
         missing = [w for w in wanted if w not in found]
         if missing:
-            raise NotFound(f"No shipment with waybill {', '.join(missing[:10])}" + (" …" if len(missing) > 10 else "") + ".")
-        return [found[w] for w in wanted]
+            raise NotFound(f"No shipment with waybill {', '.join(_shown(w[:40]) for w in missing[:10])}"
+                           + (" …" if len(missing) > 10 else "") + ".")
+        return list({found[w].id: found[w] for w in wanted}.values())
