@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from postguard.amounts import InvalidAmount, parse_vnd
 from postguard.errors import FieldError, InvalidInput
 from postguard.phones import InvalidPhone, normalize_phone
 from postguard.places import UnknownPlace, resolve_province, resolve_ward
@@ -77,7 +78,8 @@ def _text(raw: dict, name: str, errors: list, row: int | None, *, limit: int, re
         errors.append(FieldError(name, f"is longer than {limit} characters", row, "too_long"))
         return None
     if _BAD_CHARS.search(value):
-        errors.append(FieldError(name, "contains control characters or bytes that are not UTF-8", row, "encoding"))
+        errors.append(FieldError(name, "contains control characters or bytes that are not UTF-8 (save the file as "
+                                       "'CSV UTF-8')", row, "encoding"))
         return None
     return value
 
@@ -121,7 +123,10 @@ def _phone(raw: dict, name: str, errors: list, row: int | None) -> str | None:
         return None
 
 
-def _int(raw: dict, name: str, errors: list, row: int | None, *, maximum: int, minimum: int, default: int | None):
+def _int(raw: dict, name: str, errors: list, row: int | None, *, maximum: int, minimum: int, default: int | None,
+         money: bool = False):
+    """A whole number; ``money``: an amount of đồng as people and spreadsheets write it too
+    (``350.000 ₫``, ``1,5 triệu``: ``postguard.amounts``)."""
     value = raw.get(name)
     if isinstance(value, str) and value.isdigit() and value.isascii():  # the common case, plain digits
         number = int(value)
@@ -135,6 +140,13 @@ def _int(raw: dict, name: str, errors: list, row: int | None, *, maximum: int, m
             return default
         if text is not None and text.isascii() and text.isdigit():
             number = int(text)
+        elif text is not None and money:
+            try:
+                number = parse_vnd(text, minimum=minimum, maximum=maximum)
+            except InvalidAmount as e:
+                code = "out_of_range" if e.code in ("too_small", "too_large") else "invalid_number"
+                errors.append(FieldError(name, str(e), row, code))
+                return None
         elif text is not None and _AMOUNT.match(text):
             number = int(re.sub(r"[.,]", "", text))
         else:
@@ -236,7 +248,7 @@ def validate(raw: dict, *, row: int | None = None) -> tuple[ShipmentInput | None
         except UnknownPlace as e:
             errors.append(FieldError("recipient_ward", str(e), row, "unknown_place"))
     goods = _text(raw, "goods_description", errors, row, limit=500, required=False)
-    cod = _int(raw, "cod_amount_vnd", errors, row, maximum=MAX_COD_VND, minimum=0, default=0)
+    cod = _int(raw, "cod_amount_vnd", errors, row, maximum=MAX_COD_VND, minimum=0, default=0, money=True)
     weight = _int(raw, "weight_grams", errors, row, maximum=MAX_WEIGHT_G, minimum=1, default=None)
     if errors:
         return None, errors
