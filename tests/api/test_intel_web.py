@@ -123,3 +123,6 @@ def test_report_form_keeps_what_was_typed_and_names_the_field(client, platform, 
     assert r.status_code == 422 and 'value="1,5 triệu"' in r.text
     assert ("Số điện thoại, tài khoản, link (Numbers, accounts, links) — dòng 3" if lang == "vi"
             else "Numbers, accounts, links (Số điện thoại, tài khoản, link) — line 3") in r.text
+    # an expired form (an hour spent writing) stores nothing and gives the text back to send again
+    r = client.post(f"/bao-cao?lang={lang}", data={**typed, "form_token": "expired"})
+    assert r.status_code == 403 and 'value="350 tỷ đô"' in r.text and 'value="nguoi-bao@example.org"' in r.text

@@ -233,9 +233,9 @@ async def report_submit(request: Request):
     s = p.settings
     form = await request.form(max_files=s.intel_evidence_max_files + 1, max_fields=12,
                               max_part_size=s.intel_evidence_max_bytes + 1)
-    if not _form_ok(request, form):
-        return _page(request, "report.html", status=403, error_key="form_expired", form={})
     typed = {k: _field(form, k) for k in REPORT_FIELDS}
+    if not _form_ok(request, form):  # an hour went by: nothing is stored, what was typed comes back to send again
+        return _page(request, "report.html", status=403, error_key="form_expired", form=typed)
     uploads = []
     for f in form.getlist("evidence"):
         if isinstance(f, str) or not f.filename:
