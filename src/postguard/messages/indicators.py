@@ -256,7 +256,7 @@ def extract(text: str, *, brands: tuple[tuple[str, tuple[str, ...]], ...] = (), 
     if sender and sender.strip():
         s = sender.strip()
         try:
-            who = norm_phone(s) if re.fullmatch(r"\+?[\d\s.\-]+", s) else norm_sms_brand(s)
+            who = norm_phone(s) if re.fullmatch(r"\(?\+?[\d\s.\-()]+", s) else norm_sms_brand(s)
             add(Found(who.type, who.display, who, role="sender"))
         except InvalidInput:
             pass
