@@ -47,6 +47,15 @@ def _check(page, base: str, value: str) -> str:
     return page.get_attribute("section.verdict", "data-verdict")
 
 
+def _fill_report(page, base: str, category: str, description: str, amount: str) -> None:
+    page.goto(f"{base}/bao-cao")
+    page.fill("textarea[name=values]", SCAM)
+    page.select_option("select[name=category]", category)
+    page.fill("textarea[name=description]", description)
+    page.fill("input[name=amount_lost_vnd]", amount)
+    page.fill("input[name=contact]", "nguoibaocao@example.vn")
+
+
 def _log(p: Platform, action: str) -> list[dict]:
     with p.db.read_session() as s:
         rows = s.execute(select(AuditEntry.entry).where(AuditEntry.action == action).order_by(AuditEntry.idx))
@@ -81,12 +90,7 @@ def test_check_shows_the_verdict_of_a_reported_number_and_never_calls_an_unknown
 
 def test_citizen_files_a_report_and_sees_the_confirmation(served, page):
     base, p = served
-    page.goto(f"{base}/bao-cao")
-    page.fill("textarea[name=values]", SCAM)
-    page.select_option("select[name=category]", "fake_courier")
-    page.fill("textarea[name=description]", "Gọi tự xưng shipper, đòi chuyển khoản phí lưu kho 30.000đ")
-    page.fill("input[name=amount_lost_vnd]", "30.000")
-    page.fill("input[name=contact]", "nguoibaocao@example.vn")
+    _fill_report(page, base, "fake_courier", "Gọi tự xưng shipper, đòi chuyển khoản phí lưu kho 30.000đ", "30.000")
     assert _fits_the_screen(page)
     page.click("form.stack button[type=submit]")
     confirmation = page.locator("section.verdict[role=status]")
@@ -174,12 +178,7 @@ def test_report_form_in_the_browser_keeps_what_was_typed_after_a_bad_amount(serv
     refused amount names the field in Vietnamese (with English) and every field keeps its text; the
     amount as people write it is then accepted."""
     base, p = served
-    page.goto(f"{base}/bao-cao")
-    page.fill("textarea[name=values]", SCAM)
-    page.select_option("select[name=category]", "fake_bank")
-    page.fill("textarea[name=description]", "Gọi tự xưng ngân hàng, đòi mã OTP")
-    page.fill("input[name=amount_lost_vnd]", "1.500,000")
-    page.fill("input[name=contact]", "nguoibaocao@example.vn")
+    _fill_report(page, base, "fake_bank", "Gọi tự xưng ngân hàng, đòi mã OTP", "1.500,000")
     page.click("form.stack button[type=submit]")
     errors = page.locator("#report-errors")
     errors.wait_for()
