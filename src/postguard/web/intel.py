@@ -202,13 +202,14 @@ _REPORT_FIELD_OF = {"indicators": "values", "category": "category", "description
                     "amount_lost_vnd": "amount_lost_vnd", "contact": "contact", "evidence": "evidence"}
 
 
-def _report_errors(request: Request, err: InvalidInput | PayloadTooLarge, typed: dict[str, str]) -> list[dict]:
+def _report_errors(request: Request, err: InvalidInput | PayloadTooLarge,
+                   typed: dict[str, str]) -> list[dict[str, str | None]]:
     """Each refused field of the report form, named in the page's language with the other beside it
     (``Số tiền bị mất (Amount lost)``), and why; an amount's reason in the page's language."""
     lang = lang_of(request.query_params.get("lang"), request.cookies.get("lang"))
     t, other = TEXTS[lang], TEXTS["en" if lang == "vi" else "vi"]
     lines = [n for n, line in enumerate(typed.get("values", "").splitlines(), 1) if line.strip()]
-    out = []
+    out: list[dict[str, str | None]] = []
     for fe in err.errors:
         base, _, index = fe.field.partition("[")
         field = _REPORT_FIELD_OF.get(base)
