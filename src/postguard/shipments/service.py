@@ -222,16 +222,16 @@ def _shown(name: str) -> str:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def find_shipment(session: Session, org_id: int, waybill: str, *where: Any) -> Shipment | None:
+def find_shipment(session: Session, org_id: int, waybill: str) -> Shipment | None:
     """The organisation's shipment with ``waybill`` as a person typed it (any letter case, spaces;
-    ``validation.typed_waybill``), meeting ``where`` too; None when there is none or the text cannot
-    be a waybill. One indexed query (``waybill IN`` its case forms); ``InvalidInput`` when several
-    stored waybills differ only in letter case and none is written as typed or in capitals."""
+    ``validation.typed_waybill``); None when there is none or the text cannot be a waybill. One
+    indexed query (``waybill IN`` its case forms); ``InvalidInput`` when several stored waybills
+    differ only in letter case and none is written as typed or in capitals."""
     typed = typed_waybill(waybill)
     if typed is None:
         return None
     rows = session.execute(select(Shipment).where(
-        Shipment.org_id == org_id, Shipment.waybill.in_(case_forms(typed)), *where)).scalars().all()
+        Shipment.org_id == org_id, Shipment.waybill.in_(case_forms(typed)))).scalars().all()
     return best_match(rows, typed, operator.attrgetter("waybill"))
 
 
