@@ -57,10 +57,16 @@ def _vn_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
 
 
 def _national(digits: str) -> str | None:
-    """The Vietnamese national significant number from the digits people write, or None."""
+    """The Vietnamese national significant number from the digits people write, or None. After the
+    country code, a trunk 0 written anyway (``+84 (0) 912…``, ``0084 0912…``) is dropped: no national
+    number starts with 0, so the written number can mean nothing else."""
     n = len(digits)
     if digits.startswith("0084"):
         digits = digits[4:]
+        if digits.startswith("0"):
+            digits = digits[1:]
+    elif digits.startswith("840") and n in (12, 13):
+        digits = digits[3:]
     elif digits.startswith("84") and n in (11, 12):
         digits = digits[2:]
     elif digits.startswith("0") and n in (10, 11):
@@ -204,6 +210,42 @@ def caller_number(raw: str) -> str:
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
 
 
+# Vietnamese service numbers: 1800 (free to call) and 1900 (paid) hotlines, the numbers organisations
+# publish for their customers (``1900 54 54 81``, ``1800 1091``).
+_SERVICE_TYPES = frozenset({PhoneNumberType.TOLL_FREE, PhoneNumberType.SHARED_COST, PhoneNumberType.PREMIUM_RATE})
+
+
+def service_number(raw: str) -> str:
+    """A Vietnamese 1800/1900 hotline as E.164 (``1900 54 54 81``, ``1900.545.481``, ``+84 1800 1091``
+    → ``+841900545481``, ``+8418001091``); ``InvalidPhone`` for anything else."""
+    text = raw.strip().translate(_STRIP) if isinstance(raw, str) else ""
+    if text.startswith("+84"):
+        text = text[3:]
+    elif text.startswith("0084"):
+        text = text[4:]
+    if not (8 <= len(text) <= 10 and text.isascii() and text.isdigit() and text.startswith(("1800", "1900"))):
+        raise InvalidPhone("not a Vietnamese 1800 or 1900 hotline")
+    num = phonenumbers.parse(text, "VN")
+    if not phonenumbers.is_valid_number(num) or phonenumbers.number_type(num) not in _SERVICE_TYPES:
+        raise InvalidPhone("not an assigned Vietnamese 1800 or 1900 hotline range")
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+
+
+def org_number(raw: str) -> str:
+    """``raw`` as E.164, for a number an organisation gives: every form ``normalize_phone`` accepts
+    (mobiles and landlines, Vietnamese or foreign) and Vietnamese 1800/1900 hotlines. ``InvalidPhone``
+    otherwise, with ``normalize_phone``'s reason unless the text looks like a hotline."""
+    try:
+        return normalize_phone(raw)
+    except InvalidPhone as e:
+        try:
+            return service_number(raw)
+        except InvalidPhone as hotline:
+            digits = raw.strip().translate(_STRIP).removeprefix("+84").removeprefix("0084") \
+                if isinstance(raw, str) else ""
+            raise hotline if digits.startswith(("1800", "1900")) else e from None
+
+
 def national_format(e164: str) -> str:
     """``+84912345678`` → ``0912345678`` (the form people read)."""
     return "0" + e164[3:] if e164.startswith("+84") else e164
@@ -222,6 +264,23 @@ def phone_field(raw: str | None, field: str, *, mobile_only: bool = False, requi
         return None
     try:
         return normalize_phone(str(raw), mobile_only=mobile_only)
+    except InvalidPhone as e:
+        raise InvalidInput("The phone number is not valid.", [FieldError(field, str(e), code="invalid_phone")]) from None
+
+
+@overload
+def org_number_field(raw: str | None, field: str, *, required: Literal[True] = True) -> str: ...
+@overload
+def org_number_field(raw: str | None, field: str, *, required: bool) -> str | None: ...
+def org_number_field(raw: str | None, field: str, *, required: bool = True) -> str | None:
+    """``org_number`` for input, or ``InvalidInput`` naming ``field`` (an organisation's number: its
+    hotline, a proxy number of its pool)."""
+    if raw is None or not str(raw).strip():
+        if required:
+            raise InvalidInput("A phone number is required.", [FieldError(field, "required", code="required")])
+        return None
+    try:
+        return org_number(str(raw))
     except InvalidPhone as e:
         raise InvalidInput("The phone number is not valid.", [FieldError(field, str(e), code="invalid_phone")]) from None
 

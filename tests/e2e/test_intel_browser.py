@@ -47,6 +47,15 @@ def _check(page, base: str, value: str) -> str:
     return page.get_attribute("section.verdict", "data-verdict")
 
 
+def _fill_report(page, base: str, category: str, description: str, amount: str) -> None:
+    page.goto(f"{base}/bao-cao")
+    page.fill("textarea[name=values]", SCAM)
+    page.select_option("select[name=category]", category)
+    page.fill("textarea[name=description]", description)
+    page.fill("input[name=amount_lost_vnd]", amount)
+    page.fill("input[name=contact]", "nguoibaocao@example.vn")
+
+
 def _log(p: Platform, action: str) -> list[dict]:
     with p.db.read_session() as s:
         rows = s.execute(select(AuditEntry.entry).where(AuditEntry.action == action).order_by(AuditEntry.idx))
@@ -81,12 +90,7 @@ def test_check_shows_the_verdict_of_a_reported_number_and_never_calls_an_unknown
 
 def test_citizen_files_a_report_and_sees_the_confirmation(served, page):
     base, p = served
-    page.goto(f"{base}/bao-cao")
-    page.fill("textarea[name=values]", SCAM)
-    page.select_option("select[name=category]", "fake_courier")
-    page.fill("textarea[name=description]", "Gọi tự xưng shipper, đòi chuyển khoản phí lưu kho 30.000đ")
-    page.fill("input[name=amount_lost_vnd]", "30.000")
-    page.fill("input[name=contact]", "nguoibaocao@example.vn")
+    _fill_report(page, base, "fake_courier", "Gọi tự xưng shipper, đòi chuyển khoản phí lưu kho 30.000đ", "30.000")
     assert _fits_the_screen(page)
     page.click("form.stack button[type=submit]")
     confirmation = page.locator("section.verdict[role=status]")
@@ -167,3 +171,39 @@ def test_private_check_in_the_page_never_sends_the_number(served, page):
     assert len(lookups) == 2
     for digits in ("912345678", "0912", "987000111", "0987"):
         assert all(digits not in s.replace(" ", "").replace(".", "") for s in sent)
+
+
+def test_report_form_in_the_browser_keeps_what_was_typed_after_a_bad_amount(served, page):
+    """Finding: an amount written "350000đ" discarded the whole form without naming the field. Now a
+    refused amount names the field in Vietnamese (with English) and every field keeps its text; the
+    amount as people write it is then accepted."""
+    base, p = served
+    _fill_report(page, base, "fake_bank", "Gọi tự xưng ngân hàng, đòi mã OTP", "1.500,000")
+    page.click("form.stack button[type=submit]")
+    errors = page.locator("#report-errors")
+    errors.wait_for()
+    assert "Số tiền bị mất (Amount lost)" in errors.inner_text() and "hai cách" in errors.inner_text()
+    assert page.input_value("textarea[name=values]") == SCAM
+    assert page.input_value("select[name=category]") == "fake_bank"
+    assert page.input_value("textarea[name=description]") == "Gọi tự xưng ngân hàng, đòi mã OTP"
+    assert page.input_value("input[name=amount_lost_vnd]") == "1.500,000"
+    assert page.input_value("input[name=contact]") == "nguoibaocao@example.vn"
+    assert page.get_attribute("input[name=amount_lost_vnd]", "aria-invalid") == "true" and _fits_the_screen(page)
+    page.fill("input[name=amount_lost_vnd]", "1.500.000 đồng")
+    page.click("form.stack button[type=submit]")
+    page.locator("section.verdict[role=status]").wait_for()
+    assert p.intel.check(SCAM, client="t")["verdict"] == "reported"
+
+
+def test_private_check_reads_hotlines_and_the_country_code_with_a_trunk_zero(served, page):
+    """Finding: the private check called 1800/1900 numbers "not Vietnamese" and refused "+84 (0) …"."""
+    base, p = served
+    p.intel.report(indicators=["1900 6035", SCAM], category="fake_courier", client="203.0.113.9")
+    page.goto(f"{base}/kiem-tra")
+    page.wait_for_selector("#private-check:not([hidden])")
+    for raw in ("1900.6035", "1900 60 35", "+84 (0) 912 345 678", "(+84) 912 345 678"):
+        page.fill("#private-value", raw)
+        page.click("#private-check button")
+        page.wait_for_selector("[data-private-result][data-verdict]")
+        assert page.get_attribute("[data-private-result]", "data-verdict") == "flagged", raw
+        page.evaluate("document.querySelector('[data-private-result]').removeAttribute('data-verdict')")

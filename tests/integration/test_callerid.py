@@ -793,3 +793,63 @@ def test_a_foreign_number_is_flagged(world):
     got = check(world, caller="+44 20 7946 0000")
     assert got["outcome"] == "not_courier" and got["flags"][0]["code"] == "foreign_number"
     assert check(world, caller="0966000111")["flags"] == []
+
+
+# -- numbers as people write them ---------------------------------------------------------------------
+@pytest.mark.parametrize("written", ["1900 54 54 81", "1900.54.54.81", "(+84) 1900 545 481", "+84 1900 545481"])
+def test_call_check_takes_hotlines_and_the_trunk_zero_form_as_people_write_them(world, written):
+    """Finding: in the call check "1900 54 54 81" was refused and "+84 (0) 901 234 567" rejected. A
+    hotline is checked and reported like any caller; a number written "+84 (0) …" is the same caller
+    as "0…"; the operator's hotline named as who the caller claimed to be reads as that operator."""
+    p = world.p
+    assert check(world, caller=written)["outcome"] == "not_courier"
+    courier = "+84 (0) " + COURIER_PHONE.removeprefix("+84")
+    assert check(world, caller=courier) == check(world, caller=COURIER_PHONE)
+    assert check(world, caller="+84 (0) 933 444 555")["outcome"] == "not_courier"
+    # "1900.1234" is how VNP's hotline ("1900 1234") may be typed: a claim to be VNP, a courier
+    assert check(world, caller=STRANGER, operator="1900.1234")["claims"] == ["courier"]
+    assert "claims" not in check(world, caller=STRANGER, operator="1900 9999")
+    got = p.callcheck.report(number=written, operator="19001234", note="tự xưng bưu điện", client="10.1.1.2")
+    with p.db.session() as s:
+        r = s.get(ScamReport, got["id"])
+    assert r.number.endswith("481") and r.claimed_operator == "VNP"
+    other = p.callcheck.report(number="+84 (0) 933 444 555", operator="1900 9999", client="10.1.1.3")
+    with p.db.session() as s:
+        assert s.get(ScamReport, other["id"]).claimed_operator is None  # a hotline of no operator here
+    for bad in ("1900 12", "Không rõ!!"):
+        with pytest.raises(InvalidInput) as e:
+            p.callcheck.report(number=written, operator=bad, client="10.1.1.4")
+        assert [f.field for f in e.value.errors] == ["operator"]
+
+
+def test_an_operator_gives_its_numbers_as_hotlines_too(world):
+    """An organisation's own numbers (its hotline, a proxy number of its pool) may be 1800/1900
+    hotlines in any written form; a hotline that reads as no number is refused naming the field."""
+    p = world.p
+    added = p.calls.proxy_add(org_code="VNP", number="1800.599.997")
+    assert added["number"] == "+841800599997"
+    with pytest.raises(Conflict):
+        p.calls.proxy_add(org_code="VNP", number="(+84) 1800 599 997")  # the same number, written otherwise
+    org = p.orgs.create(code="HOTLINE", name="Bưu chính Đường dây", hotline="1900.54.54.81")
+    assert org.hotline == "1900.54.54.81"  # kept as written, once it reads as a number
+    for bad in ("1900 12", "gọi tổng đài", "+84 (0)(0) 912 345 678"):
+        with pytest.raises(InvalidInput) as e:
+            p.orgs.create(code="BAD", name="Sai số", hotline=bad)
+        assert [f.field for f in e.value.errors] == ["hotline"]
+    with pytest.raises(InvalidInput) as e:
+        p.calls.proxy_add(org_code="VNP", number="1900 12")
+    assert [f.field for f in e.value.errors] == ["number"]
+
+
+def test_call_check_spoken_code_and_courier_find_a_waybill_typed_in_lower_case_with_spaces(world):
+    """Finding: a waybill typed in lower case or with spaces was not found."""
+    p, w = world.p, world.waybill
+    typed = " ".join(w[i : i + 3] for i in range(0, len(w), 3)).lower()  # "vnp 000 000 000"
+    proof = proof_for(p, world.recipient)
+    assert check(world, caller=COURIER_PHONE, proof=proof, waybill=typed)["outcome"] == "verified"
+    code = p.calls.courier_view(world.people["an"])["parcels"][0]["spoken_code"]
+    assert p.callcheck.check_spoken_code(waybill=typed, code=code, proof=proof, client="10.2.2.2")["valid"] is True
+    assert p.access.delivery(world.people["an"], waybill=typed)["waybill"] == w
+    assert p.leaks.triangulate("VNP", typed)["waybill"] == w
+    assert p.calls.start_call(world.people["an"], waybill=typed)["origid"]
+    assert entries(p, "call_intent")[-1]["subject"] == w  # the log names the parcel as stored

@@ -144,3 +144,101 @@ def test_memory_stays_bounded_as_the_file_grows(platform, principal, faker, back
 
     small, large = peak(3000, "aa.csv"), peak(30000, "bb.csv")
     assert large < small * 2, (small, large)  # ten times the rows, not ten times the memory
+
+
+# -- files as spreadsheets save them ------------------------------------------------------------------
+def delimited(rows, delimiter: str) -> str:
+    import csv
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(COLUMNS), delimiter=delimiter, lineterminator="\r\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def cp1258(text: str) -> bytes:
+    """``text`` as Windows-1258 writes Vietnamese: precomposed vowels where the code page has them, the
+    tone marks as combining characters after them."""
+    import unicodedata
+
+    tones = "\u0300\u0301\u0303\u0309\u0323"
+    out = []
+    for ch in text:
+        try:
+            out.append(ch.encode("cp1258"))
+        except UnicodeEncodeError:
+            parts = unicodedata.normalize("NFD", ch)
+            base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in tones))
+            out.append((base + "".join(c for c in parts if c in tones)).encode("cp1258"))
+    return b"".join(out)
+
+
+def _name_of(platform, principal, waybill):
+    return platform.shipments.get(principal, waybill)["recipient"]["name"].split()[-1]
+
+
+def test_import_reads_a_semicolon_separated_excel_export(platform, principal, faker):
+    """Finding: a ';'-separated file (Excel where the decimal mark is a comma) gave a list of "column
+    missing" errors. The separator is read from the header row and said in the report."""
+    rows = list(faker.rows(5))
+    rows[0]["cod_amount_vnd"] = "1.250.000"  # and a field holding the other separators is one field
+    rows[1]["recipient_address"] = "Số 12, ngõ 3; tổ 4"
+    report = platform.shipments.import_csv(principal, io.BytesIO(delimited(rows, ";").encode("utf-8-sig")))
+    assert (report.imported, report.invalid, report.delimiter) == (5, 0, ";")
+    assert report.notes == ["Fields are separated by ';'; read as such."]
+    assert platform.shipments.get(principal, rows[0]["waybill"])["cod_amount_vnd"] == 1_250_000
+
+
+def test_import_reads_excel_unicode_text_utf16_with_tabs(platform, principal, faker):
+    rows = list(faker.rows(4))
+    report = platform.shipments.import_csv(principal, io.BytesIO(delimited(rows, "\t").encode("utf-16")))
+    assert (report.imported, report.encoding, report.delimiter) == (4, "utf-16", "\t")
+    assert _name_of(platform, principal, rows[0]["waybill"]) == rows[0]["recipient_name"].split()[-1]
+
+
+def test_import_reads_windows_1258_and_says_so(platform, principal, faker):
+    """Finding: a Windows-1258 file was not recognised. Read as Windows-1258 when it is not UTF-8 at
+    all, and the report says so; a UTF-8 file with one broken row stays UTF-8 (that row is an error)."""
+    rows = list(faker.rows(6))
+    rows[0]["recipient_name"] = "Nguyễn Thị Hường"
+    data = cp1258(delimited(rows, ";"))
+    assert b"\xd2" in data or b"\xde" in data  # combining tone marks, as the code page writes them
+    report = platform.shipments.import_csv(principal, io.BytesIO(data))
+    assert (report.imported, report.invalid, report.encoding) == (6, 0, "windows-1258")
+    assert any("Windows-1258" in n and "CSV UTF-8" in n for n in report.notes)
+    assert _name_of(platform, principal, rows[0]["waybill"]) == "Hường"
+    more = list(faker.rows(3, prefix="MX"))
+    broken = csv_bytes(more).replace(more[1]["recipient_address"].encode(), b"S\xe1 1 L\xea L\xe1i")
+    report = platform.shipments.import_csv(principal, io.BytesIO(broken))
+    assert (report.imported, report.encoding, report.notes) == (2, "utf-8", [])
+    assert [(e.field, e.code) for e in report.errors] == [("recipient_address", "encoding")]
+    assert "CSV UTF-8" in report.errors[0].message
+
+
+def test_import_of_a_header_only_file_says_no_rows(platform, principal):
+    """Finding: a file with only its header row ended silently."""
+    for data in ((",".join(COLUMNS) + "\n").encode(), (";".join(COLUMNS) + "\r\n\r\n").encode("utf-16")):
+        report = platform.shipments.import_csv(principal, io.BytesIO(data))
+        assert (report.rows, report.imported, report.invalid) == (0, 0, 0)
+        assert report.notes[-1] == "No rows: the file has a header row and nothing after it."
+
+
+def test_import_names_the_separator_when_the_columns_are_not_the_format(platform, principal):
+    header = "Mã vận đơn;Tên người gửi;SĐT người gửi;Địa chỉ người gửi\n"
+    with pytest.raises(InvalidInput) as e:
+        platform.shipments.import_csv(principal, io.BytesIO(header.encode()))
+    first = e.value.errors[0]
+    assert (first.field, first.code) == ("header", "delimiter") and "';'" in first.message
+
+
+def test_import_counts_every_error_past_the_reported_ones(platform, principal, faker, monkeypatch):
+    from postguard.shipments import service
+
+    monkeypatch.setattr(service, "MAX_REPORTED_ERRORS", 5)
+    rows = list(faker.rows(8))
+    for r in rows[:6]:
+        r["sender_phone"], r["weight_grams"] = "12", ""
+    report = platform.shipments.import_csv(principal, io.BytesIO(csv_bytes(rows)))
+    assert (report.invalid, report.errors_total, len(report.errors)) == (6, 12, 5)
+    assert report.as_dict()["errors_truncated"] is True

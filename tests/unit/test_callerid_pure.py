@@ -72,7 +72,8 @@ def test_amounts(raw, expected):
 
 
 @pytest.mark.parametrize("fn,raw", [(parse_amount, "abc"), (parse_amount, -1), (parse_asked, ["cash"]),
-                                    (parse_waybill, "ab cd"), (parse_waybill, "x" * 41), (parse_waybill, "mã số")])
+                                    (parse_waybill, "a b"), (parse_waybill, "x" * 41), (parse_waybill, "mã số"),
+                                    (parse_waybill, "DM.0001")])
 def test_bad_values_are_invalid_input(fn, raw):
     with pytest.raises(InvalidInput):
         fn(raw)
@@ -80,7 +81,8 @@ def test_bad_values_are_invalid_input(fn, raw):
 
 def test_asked_and_waybill_normalisation():
     assert parse_asked("otp, fee,otp") == ("otp", "fee")
-    assert parse_waybill(" ck-0001 ") == "CK-0001"
+    assert parse_waybill(" ck-0001 ") == "ck-0001"  # looked up in every letter case, stored ones never rewritten
+    assert parse_waybill("DM 000 000\u00a0001\u200b") == "DM000000001"
     assert given_name("Nguyễn Thị Minh Khai") == "Khai" and given_name("") is None
 
 

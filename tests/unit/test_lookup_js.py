@@ -19,7 +19,7 @@ from postguard.intel.lookup_client import bucket_prefix, lookup_input
 from postguard.intel.normalize import detect
 from postguard.phones import OLD_MOBILE_PREFIXES
 from postguard.synthetic import MOBILE_PREFIXES
-from tests.unit.test_phones import written_forms
+from tests.unit.test_phones import hotline_forms, written_forms
 
 STATIC = Path(__file__).resolve().parents[2] / "src" / "postguard" / "web" / "static"
 NODE = shutil.which("node")
@@ -79,7 +79,10 @@ def test_normal_forms_and_buckets_match_python(tmp_path):
     old = [o + f"{rng.randrange(10**7):07d}" for o in sorted(OLD_MOBILE_PREFIXES)]
     phones = [f for nsn in nsns for f in written_forms(nsn)] + ["0" + o for o in old] + ["+84" + o for o in old]
     phones += ["1900 545 481", "+84 1800 1234", "(028) 3822 1234", "0243 826 1234"]
-    garbage = ["", "abc", "0912 345 67x", "+1 415 555 0100", "0912", "12345678901234", "+84", "0012 345 678"]
+    # the private check once called 1800/1900 hotlines "not Vietnamese", and refused "+84 (0) …"
+    phones += [f for d in ("19006035", "18001091", "1900545481", "1800599997") for f in hotline_forms(d)]
+    garbage = ["", "abc", "0912 345 67x", "+1 415 555 0100", "0912", "12345678901234", "+84", "0012 345 678",
+               "1900 12", "+84 (0)(0) 912 345 678", "1900 54 54 8I"]
     inputs = [lookup_input("phone", "+84" + nsn) for nsn in nsns[:40]] + [b"domain\0giao-hang.example.com"]
     got = run(tmp_path, {"phones": phones + garbage, "inputs": [i.decode() for i in inputs]})
     for raw, js in zip(phones, got["phones"]):

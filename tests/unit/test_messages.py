@@ -18,7 +18,8 @@ from postguard.intel.answers import unknown_answer
 from postguard.messages import vietqr
 from postguard.messages.corpus.generated import SOURCE_CHAT, SOURCE_LEGIT, SOURCE_SCAM, generate
 from postguard.messages.evaluate import metrics
-from postguard.messages.indicators import extract, parse_amount
+from postguard.amounts import amount_of
+from postguard.messages.indicators import extract
 from postguard.messages.model import VERSION, Model, features
 from postguard.messages.rules import language, text_flags
 from postguard.messages.service import MessageService
@@ -97,7 +98,7 @@ def test_bounds_are_bytes_not_characters():
     ("1.500.000", "VND", 1_500_000), ("30,000", "vnd", 30_000),
 ])
 def test_amounts(raw, unit, value):
-    assert parse_amount(raw, unit) == value
+    assert amount_of(raw, unit) == value
 
 
 def test_extracts_every_kind_of_indicator():

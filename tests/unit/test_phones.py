@@ -11,6 +11,8 @@ from postguard.phones import (
     national_format,
     normalize_phone,
     number_kind,
+    org_number,
+    service_number,
     virtual_kind,
 )
 from postguard.synthetic import MOBILE_PREFIXES
@@ -31,6 +33,12 @@ def written_forms(nsn: str) -> list[str]:
         f"0{nsn[:3]}-{nsn[3:6]}-{nsn[6:]}",
         f"(0{nsn[:3]}) {nsn[3:]}",
         f" 0{nsn} ",
+        # the country code with the trunk 0 written anyway, as business cards print it
+        f"+84 (0) {nsn[:3]} {nsn[3:6]} {nsn[6:]}",
+        f"(+84) {nsn[:3]} {nsn[3:6]} {nsn[6:]}",
+        f"(+84) 0{nsn}",
+        f"0084 (0){nsn}",
+        f"84 (0) {nsn}",
     ]
 
 
@@ -149,3 +157,73 @@ def test_the_kind_agrees_with_phonenumbers(digits):
 @given(mobile_nsn)
 def test_callers_take_every_written_form_of_a_mobile(nsn):
     assert {caller_number(f) for f in written_forms(nsn)} == {normalize_phone("0" + nsn)}
+
+
+# -- numbers as people write them: "+84 (0) …" and the 1800/1900 hotlines of organisations ------------
+def hotline_forms(digits: str) -> list[str]:
+    """Every way people write the hotline ``digits`` (``1900545481``, ``19006035``)."""
+    head, tail = digits[:4], digits[4:]
+    pairs = " ".join(tail[i : i + 2] for i in range(0, len(tail), 2))
+    triples = " ".join(tail[i : i + 3] for i in range(0, len(tail), 3))
+    return [digits, f"{head} {pairs}", f"{head}.{pairs.replace(' ', '.')}", f"{head} {triples}",
+            f"{head}-{triples.replace(' ', '-')}", f"{head} {tail}", f"+84 {head} {tail}", f"0084 {digits}",
+            f"(+84) {head} {pairs}", f" {head}\u00a0{tail} "]
+
+
+def _valid_hotline(digits: str) -> bool:
+    num = phonenumbers.parse(digits, "VN")
+    return phonenumbers.is_valid_number(num) and phonenumbers.number_type(num) in (
+        phonenumbers.PhoneNumberType.TOLL_FREE, phonenumbers.PhoneNumberType.PREMIUM_RATE,
+        phonenumbers.PhoneNumberType.SHARED_COST)
+
+
+hotlines = st.builds(lambda p, rest: p + rest, st.sampled_from(["1800", "1900"]),
+                     st.one_of(st.text(alphabet="0123456789", min_size=4, max_size=4),
+                               st.text(alphabet="0123456789", min_size=6, max_size=6))).filter(_valid_hotline)
+
+
+@given(hotlines)
+def test_every_written_form_of_a_hotline_gives_one_e164(digits):
+    """Finding: "1900 54 54 81" was refused where an organisation's number is asked for."""
+    want = phonenumbers.format_number(phonenumbers.parse(digits, "VN"), phonenumbers.PhoneNumberFormat.E164)
+    forms = hotline_forms(digits)
+    assert {service_number(f) for f in forms} == {org_number(f) for f in forms} == {want}
+    assert {caller_number(f) for f in forms} == {want}  # a call may come from one too
+    for f in forms:  # but a hotline is no person's number: recipients, OTPs and searches still refuse it
+        with pytest.raises(InvalidPhone):
+            normalize_phone(f)
+
+
+@given(mobile_nsn)
+def test_an_organisation_gives_mobiles_in_every_written_form_too(nsn):
+    assert {org_number(f) for f in written_forms(nsn)} == {"+84" + nsn}
+
+
+@pytest.mark.parametrize("raw", [
+    "+84 (0)(0) 912 345 678", "+84 00 912 345 678", "(+84) 00912345678", "+84 (1) 912 345 678", "+84 (0) 912 345 67",
+    "+84 (0) 912 345 6789", "0 (0) 912 345 678", "+840", "(+84)", "+84 (0)", "1900", "1900 12", "1900 1234 567",
+    "1800 123 4567 89", "1901 2345", "1900 54 54 8I", "1900 ٥٤٥٤٨١", "1900 54 54 81; 0912",
+    "tel:1900545481", "19OO 54 54 81", "+84 (0) 912 345 678 ext 1",
+])
+def test_garbage_is_still_refused(raw):
+    for read in (normalize_phone, org_number, service_number):
+        with pytest.raises(InvalidPhone):
+            read(raw)
+
+
+@settings(max_examples=400)
+@given(st.text(alphabet="0123456789 +().-84\u00a0", max_size=22))
+def test_what_is_accepted_is_a_valid_number_of_its_digits(raw):
+    """Whatever the separators, an accepted number is valid for phonenumbers and keeps the written
+    national digits (a trunk 0 aside): nothing is invented, moved or guessed."""
+    for read in (normalize_phone, org_number):
+        try:
+            e164 = read(raw)
+        except InvalidPhone:
+            continue
+        num = phonenumbers.parse(e164, None)
+        assert phonenumbers.is_valid_number(num) or e164[3:6] in {p for p in OLD_MOBILE_PREFIXES.values()}
+        written = "".join(c for c in raw if c.isdigit())
+        nsn = e164[3:] if e164.startswith("+84") else e164[1:]
+        assert written.endswith(nsn) or any(written.endswith(old + nsn[2:]) for old, new in
+                                            OLD_MOBILE_PREFIXES.items() if nsn.startswith(new))

@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from postguard.shipments.validation import validate
 from postguard.synthetic import Faker
@@ -66,3 +68,30 @@ def test_messages_never_echo_the_value():
 def test_every_problem_of_a_row_is_reported_at_once():
     got = codes({**GOOD, "sender_phone": "1", "recipient_ward": "?", "weight_grams": "heavy"})
     assert {f for f, _ in got} == {"sender_phone", "recipient_ward", "weight_grams"}
+
+
+# -- waybills as people type them (finding: lower case or spaces were not found) -----------------------
+waybills = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_-]{3,20}", fullmatch=True)
+
+
+@given(waybills, st.data())
+def test_every_letter_case_of_a_typed_waybill_looks_up_the_stored_one(stored, data):
+    from postguard.shipments.validation import CASE_FORMS_LETTERS, case_forms, typed_waybill
+
+    typed = "".join(c.swapcase() if data.draw(st.booleans()) else c for c in stored)
+    spaced = " ".join(typed[i : i + 3] for i in range(0, len(typed), 3))
+    assert typed_waybill(f" {spaced}\u200b ") == typed
+    forms = case_forms(typed)
+    assert len(forms) == len(set(forms)) and forms[0] == typed and {f.upper() for f in forms} == {typed.upper()}
+    letters = sum(c.isalpha() for c in typed)
+    if letters <= CASE_FORMS_LETTERS:
+        assert stored in forms and len(forms) == 2**letters
+    else:
+        assert {typed, typed.upper(), typed.lower()} == set(forms)
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "ab", "DM.0001", "Đ0000001", "DM0001;DROP", "x" * 41, "-DM0001", None, 42])
+def test_text_that_cannot_be_a_waybill_is_none(raw):
+    from postguard.shipments.validation import typed_waybill
+
+    assert typed_waybill(raw) is None

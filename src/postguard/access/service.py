@@ -14,7 +14,7 @@ from postguard.db.base import utcnow
 from postguard.errors import FieldError, Forbidden, InvalidInput, NotFound
 from postguard.principals import ApiKeyPrincipal, StaffPrincipal
 from postguard.shipments.models import Shipment
-from postguard.shipments.service import masked_view
+from postguard.shipments.service import find_shipment, masked_view
 
 if TYPE_CHECKING:
     from postguard.access.door import Door
@@ -45,11 +45,9 @@ class AccessService:
         self.calls = calls
 
     def _shipment(self, session: Session, org_id: int, waybill: str) -> Shipment:
-        sh = session.execute(
-            select(Shipment).where(Shipment.org_id == org_id, Shipment.waybill == waybill)
-        ).scalar_one_or_none()
+        sh = find_shipment(session, org_id, waybill)
         if sh is None:
-            raise NotFound(f"No shipment with waybill {waybill}.")
+            raise NotFound(f"No shipment with waybill {waybill[:40]}.")
         return sh
 
     def assign(self, principal: StaffPrincipal | ApiKeyPrincipal, *, waybill: str, courier: str,
@@ -89,7 +87,7 @@ class AccessService:
             s.add(a)
             s.flush()
             assignment_id = a.id
-        self.audit.append(actor=principal.actor, action="assign", org_id=principal.org_id, subject=waybill,
+        self.audit.append(actor=principal.actor, action="assign", org_id=principal.org_id, subject=sh.waybill,
                             details={"courier": f"staff:{target.id}"})
         return assignment_id
 
@@ -121,9 +119,9 @@ class AccessService:
             masked_only = purpose == "delivery" and self.orgs.by_id(s, sh.org_id).masked_only
         if masked_only:
             # Masked-only delivery: the courier gets the number masked and the proxy number to call.
-            return {"waybill": waybill, **values,
-                    **self.calls.masked_line(principal, waybill=waybill, recipient=values.get("recipient_phone"))}
-        return {"waybill": waybill, **values}
+            return {"waybill": sh.waybill, **values,
+                    **self.calls.masked_line(principal, waybill=sh.waybill, recipient=values.get("recipient_phone"))}
+        return {"waybill": sh.waybill, **values}
 
     # -- what a courier carries ---------------------------------------------------------------
     @staticmethod
@@ -158,12 +156,11 @@ class AccessService:
         """One of the courier's active assignments (masked), or None when the parcel is not theirs."""
         now = utcnow()
         with self.db.read_session() as s:
-            row = s.execute(
-                select(Shipment, Assignment).join(Assignment, Assignment.shipment_id == Shipment.id)
-                .where(Assignment.courier_id == principal.staff_id, Assignment.ended_at.is_(None),
-                       Shipment.org_id == principal.org_id, Shipment.waybill == waybill)
-            ).one_or_none()
-            return None if row is None else self._delivery_view(row[0], row[1], now)
+            sh = find_shipment(s, principal.org_id, waybill)
+            a = None if sh is None else s.execute(select(Assignment).where(
+                Assignment.shipment_id == sh.id, Assignment.courier_id == principal.staff_id,
+                Assignment.ended_at.is_(None))).scalar_one_or_none()
+            return None if sh is None or a is None else self._delivery_view(sh, a, now)
 
     def active_assignments(self, principal: StaffPrincipal, *, limit: int = 50) -> list[dict[str, object]]:
         """The organisation's active assignments, newest first (masked), for hub staff and administrators."""

@@ -66,7 +66,8 @@ class ReportIn(BaseModel):
     indicators: list[str | IndicatorIn] = Field(min_length=1, description="What was used (up to 10)")
     category: str
     description: str | None = None
-    amount_lost_vnd: int | None = None
+    amount_lost_vnd: int | str | None = Field(None, description="Đồng lost: a whole number, or text as people "
+                                              "write it (350.000, 350k, 1,5 triệu)")
     occurred_on: str | None = Field(None, description="YYYY-MM-DD")
     contact: str | None = Field(None, description="Optional; reports with a contact weigh more than anonymous ones")
 

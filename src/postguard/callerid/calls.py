@@ -54,9 +54,10 @@ from postguard.errors import (
     PassportSignatureError,
 )
 from postguard.orgs.models import Organisation
-from postguard.phones import national_format
+from postguard.phones import national_format, org_number_field
 from postguard.principals import ApiKeyPrincipal, Principal, SystemActor
 from postguard.shipments.models import Shipment
+from postguard.shipments.service import find_shipment
 from postguard.vault import callsign
 from postguard.vault.masking import mask_phone
 from postguard.vault.service import SealedValue, versions_sealed_in
@@ -135,7 +136,7 @@ class CallService:
 
     # -- proxy pool ----------------------------------------------------------------------------
     def proxy_add(self, *, org_code: str, number: str, actor: str = "cli") -> dict:
-        e164 = phone_field(number, "number")
+        e164 = org_number_field(number, "number")  # the operator's own number: a hotline too
         org = self.orgs.get(org_code)
         try:
             with self.db.session() as s:
@@ -278,13 +279,12 @@ class CallService:
                             message="Only couriers start delivery calls.")
         now = utcnow()
         with self.db.read_session() as s:
-            found = s.execute(
-                select(Shipment, Assignment).join(Assignment, Assignment.shipment_id == Shipment.id)
-                .where(Shipment.org_id == principal.org_id, Shipment.waybill == waybill,
-                       Assignment.ended_at.is_(None))).first()
-            if found is None:
-                raise NotFound(f"No shipment with waybill {waybill} assigned to you.")
-            sh, a = found
+            sh = find_shipment(s, principal.org_id, waybill)
+            a = None if sh is None else s.execute(select(Assignment).where(
+                Assignment.shipment_id == sh.id, Assignment.ended_at.is_(None))).scalars().first()
+            if sh is None or a is None:
+                raise NotFound(f"No shipment with waybill {str(waybill)[:40]} assigned to you.")
+            waybill = sh.waybill  # as stored, whatever the case typed
             calling = self.couriers.calling_number(s, principal)
             if calling is None:
                 raise Conflict("Register and verify your phone number before calling customers.")
@@ -385,7 +385,7 @@ class CallService:
         proxy numbers route; without, the platform's own bridge (``actor``) routes any. The target's
         number is opened through the door (purpose ``masked_call``, logged as ``call_route``)."""
         caller_e164 = phone_field(caller, "caller")
-        dialled_e164 = phone_field(dialled, "dialled")
+        dialled_e164 = org_number_field(dialled, "dialled")
         digest = self.keys.phone_digest(caller_e164)
         now = utcnow()
         refuse = {"action": "refuse", "reason": NO_DELIVERY, "announcement": ANNOUNCEMENT}

@@ -40,6 +40,7 @@ per client and per proven number (repeated probing is refused with a clear messa
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 import unicodedata
@@ -52,6 +53,7 @@ import orjson
 from sqlalchemy import and_, select
 
 from postguard.access.models import Assignment, Staff
+from postguard.amounts import amount_field
 from postguard.callerid.claims import claim_of, parse_claims, parse_operator
 from postguard.callerid.codes import VN, code_matches, spoken_code, vn_today
 from postguard.callerid.directory import MISSING, Directory, Signal
@@ -64,7 +66,7 @@ from postguard.errors import FieldError, InvalidInput, RateLimited, Unauthentica
 from postguard.intel.normalize import detect
 from postguard.orgs.models import Organisation
 from postguard.orgs.service import OrgService
-from postguard.phones import caller_field, virtual_kind
+from postguard.phones import InvalidPhone, caller_field, national_format, org_number, org_number_field, virtual_kind
 from postguard.principals import ProvenCitizen
 from postguard.shipments.models import Shipment
 
@@ -78,12 +80,11 @@ if TYPE_CHECKING:
     from postguard.ratelimit import RateLimiter
     from postguard.settings import Settings
     from postguard.vault.service import Vault
-from postguard.shipments.validation import without_format_chars
+from postguard.shipments.validation import case_forms, waybill_field, without_format_chars
 from postguard.vault.masking import mask_phone
 
 ASKED = ("transfer", "fee", "otp", "app", "link")
 NEVER_ASKS = ("transfer", "otp", "app", "fee")  # personal-account transfers, OTPs, app installs, storage fees
-MAX_WAYBILL = 40
 INTENT_RECENT = timedelta(minutes=30)
 # A call the operator's app started to this person this recently vouches for the caller; without one,
 # from an operator whose app records its calls, the number may be spoofed.
@@ -92,6 +93,7 @@ APP_CALLS_IN_USE = timedelta(days=7)  # an operator whose app recorded a call th
 KEPT_BODY_BYTES = 256  # request bodies longer than this are answered, never kept as keys (see CallCheck.quick)
 MAX_TRANSCRIPT_BYTES = 4096  # a transcript of the call, in UTF-8
 MAX_PAYEE = 100
+_NUMBERISH = re.compile(r"\(?\+?[\d\s.\-()]+")  # a number written as people write them, not a code
 MAX_PAYEES = 3  # accounts and wallets checked against the COD registry, the given one first
 SAID_DANGER_AT = 0.5  # a red flag of the transcript this strong on its own is a danger, a weaker one a warning
 PROBE_MESSAGE = ("Too many checks that matched nothing from here. Wait and try later, or call the operator's "
@@ -158,15 +160,8 @@ def parse_asked(values) -> tuple[str, ...]:
 
 
 def parse_amount(value) -> int | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    try:
-        amount = int(str(value).replace(".", "").replace(",", "").replace(" ", "").removesuffix("đ"))
-    except ValueError:
-        raise InvalidInput("The amount is not a number.", [FieldError("amount_vnd", "a whole number of dong")]) from None
-    if not 0 <= amount <= 10**12:
-        raise InvalidInput("The amount is out of range.", [FieldError("amount_vnd", "between 0 and 10^12")])
-    return amount
+    """The amount the caller asked for, as people write it (``postguard.amounts``); 0 is no amount."""
+    return amount_field(value, "amount_vnd", minimum=0)
 
 
 CALLED_AT_PAST = timedelta(days=1)  # a call checked at most a day after it came
@@ -246,12 +241,11 @@ def verdict_of(answer: dict) -> str:
 
 
 def parse_waybill(value) -> str | None:
+    """The waybill as typed (any letter case, spaces dropped: ``shipments.validation.typed_waybill``),
+    None when not given; looked up in every letter case (``case_forms``)."""
     if value is None or not str(value).strip():
         return None
-    w = str(value).strip().upper()
-    if len(w) > MAX_WAYBILL or not w.replace("-", "").isalnum() or not w.isascii():
-        raise InvalidInput("The waybill is not valid.", [FieldError("waybill", "letters, digits and '-', at most 40")])
-    return w
+    return waybill_field(str(value))
 
 
 def caller_suffix(e164: str) -> str:
@@ -343,6 +337,21 @@ class CallCheck:
     def hotlines(self) -> list[dict]:
         """Every operator's official hotline (public)."""
         return self._view()[0]
+
+    def hotline_owner(self, text: str | None) -> dict | None:
+        """The operator (``code``, ``name``, ``hotline``) whose official hotline ``text`` is, in any
+        written form (``1900 54 54 81``, ``1900.545.481``, ``+84 1900 545481``), or None."""
+        try:
+            e164 = org_number(text) if text else None
+        except InvalidPhone:
+            return None
+        for op in self.hotlines() if e164 else ():
+            try:
+                if org_number(op["hotline"]) == e164:
+                    return op
+            except InvalidPhone:  # a hotline stored before hotlines were checked
+                continue
+        return None
 
     def participants(self) -> list[dict]:
         """The operators taking part in the check: those with a verified courier number or an active
@@ -498,6 +507,8 @@ class CallCheck:
         transcript."""
         said = {claimed} if claimed else set()
         claim = claim_of(named, [*self.participants(), *self.hotlines()]) if named is not None else None
+        if claim is None and self.hotline_owner(named) is not None:  # the operator's hotline, as a number
+            claim = "courier"
         if claim is not None:
             said.add(claim)
         if heard is not None:
@@ -620,13 +631,13 @@ class CallCheck:
             if citizen_e164 is not None:
                 proxied = proxied.where(MaskedCall.recipient_digest == self.keys.phone_digest(citizen_e164))
             if waybill is not None:
-                proxied = proxied.where(Shipment.waybill == waybill)
+                proxied = proxied.where(Shipment.waybill.in_(case_forms(waybill)))
             hit = s.execute(proxied.limit(1)).first()
             return (hit[0], hit[1], hit[2].courier_id) if hit else None
         q = (select(Shipment, Assignment).join(Assignment, Assignment.shipment_id == Shipment.id)
              .where(Assignment.courier_id == row.ref, Shipment.org_id == row.org_id, live))
         if waybill is not None:
-            q = q.where(Shipment.waybill == waybill)
+            q = q.where(Shipment.waybill.in_(case_forms(waybill)))
         if citizen_e164 is not None:
             org = OrgService.by_id(s, row.org_id)
             bidx = self.vault.blind_indexer(s, org_id=org.id, bits=org.blind_index_bits)(citizen_e164)
@@ -724,7 +735,7 @@ class CallCheck:
         self.limiter.hit(rule, "spoken-code", client, message=message)
         self.limiter.hit(rule, "spoken-code-phone", self.keys.phone_digest(proven).hex(), message=message)
         q = (select(Shipment, Organisation).join(Organisation, Organisation.id == Shipment.org_id)
-             .where(Shipment.waybill == w, Shipment.shredded_at.is_(None),
+             .where(Shipment.waybill.in_(case_forms(w)), Shipment.shredded_at.is_(None),
                     Shipment.status.not_in(("delivered", "returned", "cancelled"))))
         if operator:
             q = q.where(Organisation.code == operator.upper())
@@ -749,8 +760,19 @@ class CallCheck:
         note = (note or "").strip() or None
         if note and len(note) > 500:
             raise InvalidInput("The note is too long.", [FieldError("note", "at most 500 characters")])
+        claimed_number = None
+        if operator and _NUMBERISH.fullmatch(operator.strip()):
+            # Not a code: the hotline the caller claimed to call from, in any written form
+            try:
+                claimed_number = org_number_field(operator, "operator")
+            except InvalidInput:
+                raise InvalidInput("Unknown operator code.", [FieldError(
+                    "operator", "an operator code, or the hotline the caller named (1900 54 54 81)")]) from None
+            owner = self.hotline_owner(operator)
+            operator = owner["code"] if owner is not None else None
         if operator and (len(operator) > 32 or not operator.replace("-", "").replace("_", "").isalnum()):
-            raise InvalidInput("Unknown operator code.", [FieldError("operator", "an operator code")])
+            raise InvalidInput("Unknown operator code.", [FieldError(
+                "operator", "an operator code, or the hotline the caller named (1900 54 54 81)")])
         self.limiter.hit(self.settings.callcheck_report_limit, "callcheck-report", client,
                            message="Too many reports from here; thank you, try again later.")
         client_digest = self.keys.client_digest(client)
@@ -762,7 +784,8 @@ class CallCheck:
         description = " · ".join(x for x in (
             "Báo cáo từ trang kiểm tra cuộc gọi shipper",
             f"yêu cầu: {asked_text}" if asked_text else "",
-            f"tự xưng: {operator.upper()}" if operator else "", note or "") if x)
+            f"tự xưng: {operator.upper()}" if operator else "",
+            f"số tự xưng: {national_format(claimed_number)}" if claimed_number and not operator else "", note or "") if x)
         intel = self.intel.report(indicators=[e164], category="fake_courier", description=description[:2000],
                                     client=client)
         with self.db.session() as s:

@@ -11,6 +11,7 @@ import typer
 
 from postguard.cli.common import OrgOpt, count, open_platform, print_json
 
+SHOWN_ERRORS = 20  # row errors printed; the rest are counted (and written with --errors-out)
 shipments_app = typer.Typer(no_args_is_help=True, help="Protected shipment records.")
 labels_app = typer.Typer(no_args_is_help=True, help="Privacy labels.")
 retention_app = typer.Typer(no_args_is_help=True, help="Retention: shred personal data after delivery.")
@@ -45,11 +46,20 @@ def shipments_import(
         errors_out.write_text(json.dumps(data["errors"], ensure_ascii=False, indent=1))
     typer.echo(f"rows: {report.rows}  imported: {report.imported}  already present: {report.already_present}  "
                f"invalid: {report.invalid}")
-    for e in report.errors[:20]:
+    for note in report.notes:
+        typer.echo(f"note: {note}", err=True)
+    shown = report.errors[:SHOWN_ERRORS]
+    for e in shown:
         typer.echo(f"  line {e.row}: {e.field}: {e.message}", err=True)
-    if report.invalid > 20:
-        typer.echo(f"  … {count(report.invalid - 20, 'more invalid row')}" + ("" if errors_out else " (use --errors-out)"),
-                   err=True)
+    if report.errors_total > len(shown):
+        rows = report.invalid - len({e.row for e in shown})
+        more = f"  … and {count(report.errors_total - len(shown), 'more error')}"
+        more += f" in {count(rows, 'more invalid row')}" if rows > 0 else ""
+        if errors_out:
+            more += f" (written to {errors_out}" + (f", the first {len(report.errors):,})" if data["errors_truncated"] else ")")
+        else:
+            more += " (use --errors-out FILE to see them)"
+        typer.echo(more, err=True)
     if report.invalid:
         raise typer.Exit(2)
 

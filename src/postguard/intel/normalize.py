@@ -40,12 +40,10 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import ada_url
 import idna
-import phonenumbers
-from phonenumbers import PhoneNumberType
 
 from postguard.errors import FieldError, InvalidInput
 from postguard.intel.banks import BANK_ALIASES, BY_BIN, WALLET_ALIASES, AliasT, AliasTable
-from postguard.phones import InvalidPhone, caller_number, normalize_phone, virtual_kind
+from postguard.phones import InvalidPhone, caller_number, normalize_phone, service_number, virtual_kind
 from postguard.vault.masking import mask_phone
 
 TYPES = ("phone", "bank_account", "ewallet", "url", "domain", "social", "sms_brand", "app")
@@ -93,7 +91,6 @@ def fold(text: str) -> str:
 
 
 # -- phones ----------------------------------------------------------------------------------------
-_SERVICE_TYPES = (PhoneNumberType.TOLL_FREE, PhoneNumberType.SHARED_COST, PhoneNumberType.PREMIUM_RATE)
 
 
 def norm_phone(raw: str) -> Normal:
@@ -119,17 +116,10 @@ def _virtual_number(raw: str) -> str | None:
 
 def _service_number(raw: str) -> str | None:
     """1800 (free) and 1900 (shared-cost) hotlines: what operators publish, and what scammers spoof."""
-    digits = re.sub(r"[\s.\-()]", "", raw.strip())
-    if digits.startswith("+84"):
-        digits = digits[3:]
-    elif digits.startswith("0084"):
-        digits = digits[4:]
-    if not digits.isdigit() or not digits.startswith(("1800", "1900")):
+    try:
+        return service_number(raw)
+    except InvalidPhone:
         return None
-    num = phonenumbers.parse(digits, "VN")
-    if not phonenumbers.is_valid_number(num) or phonenumbers.number_type(num) not in _SERVICE_TYPES:
-        return None
-    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
 
 
 # -- bank accounts and wallets -----------------------------------------------------------------------
@@ -668,7 +658,7 @@ def _precheck(raw) -> None:
         raise _bad("contains control characters", code="invalid")
 
 
-_PHONEISH = re.compile(r"^\+?[\d\s.\-()]+$")
+_PHONEISH = re.compile(r"^\(?\+?[\d\s.\-()]+$")  # "(+84) 912 …" too
 _DOMAINISH = re.compile(r"^[^\s/@:]+\.[^\s/@:]+$")
 
 

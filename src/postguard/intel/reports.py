@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from postguard.amounts import MAX_VND, amount_field
 from postguard.db.base import utcnow
 from postguard.errors import FieldError, InvalidInput
 from postguard.intel.evidence import check_file
@@ -45,6 +46,7 @@ CATEGORIES = {
 }
 MAX_INDICATORS = 10
 MAX_TEXT = 4000
+MAX_LOSS_VND = 10**15  # a whole number given over the API (typed text is bounded by amounts.MAX_VND)
 DUPLICATE_WINDOW = timedelta(days=30)
 
 
@@ -92,7 +94,7 @@ class ReportIntake:
         self.grader = grader
 
     def report(self, *, indicators, category: str, description: str | None = None,
-               amount_lost_vnd: int | None = None, occurred_on: str | None = None, contact: str | None = None,
+               amount_lost_vnd: int | str | None = None, occurred_on: str | None = None, contact: str | None = None,
                evidence: list[Upload] | None = None, principal: Principal | None = None, client: str) -> dict:
         """Accept a scam report (all or nothing). ``principal`` is an organisation reporting with the
         ``intel:report`` scope; without one it is a citizen's (with a contact) or anonymous report."""
@@ -107,9 +109,11 @@ class ReportIntake:
             errors.append(FieldError("description", f"at most {MAX_TEXT} characters", code="too_long"))
         if contact is not None and len(contact) > 200:
             errors.append(FieldError("contact", "at most 200 characters", code="too_long"))
-        if amount_lost_vnd is not None and (not isinstance(amount_lost_vnd, int) or isinstance(amount_lost_vnd, bool)
-                                            or not 0 <= amount_lost_vnd <= 10**15):
-            errors.append(FieldError("amount_lost_vnd", "a whole number of đồng, 0 or more"))
+        try:  # a whole number (the API), or text as people write it (the report form: 350k, 1,5 triệu)
+            amount_lost_vnd = amount_field(amount_lost_vnd, "amount_lost_vnd", minimum=0,
+                                           maximum=MAX_LOSS_VND if isinstance(amount_lost_vnd, int) else MAX_VND)
+        except InvalidInput as e:
+            errors.extend(e.errors)
         if occurred_on:
             try:
                 if date.fromisoformat(occurred_on) > utcnow().date():

@@ -17,6 +17,7 @@ from postguard.leaks import anomalies
 from postguard.leaks.models import Alert
 from postguard.orgs.models import ApiKey, Organisation
 from postguard.shipments.models import Shipment, ShipmentEvent
+from postguard.shipments.service import find_shipment
 
 if TYPE_CHECKING:
     from postguard.audit.log import AuditLog
@@ -161,10 +162,10 @@ class LeakService:
                                 message="Only auditors and data-protection officers triangulate leaks.")
         org_id, actor = self._org(who)
         with self.db.read_session() as s:
-            sh = s.execute(select(Shipment).where(Shipment.org_id == org_id, Shipment.waybill == waybill)
-                           ).scalar_one_or_none()
+            sh = find_shipment(s, org_id, waybill)
             if sh is None:
-                raise NotFound(f"No shipment with waybill {waybill}.")
+                raise NotFound(f"No shipment with waybill {waybill[:40]}.")
+            waybill = sh.waybill  # as stored (the access log names it so), whatever the case typed
             events = [(at, st) for at, st in s.execute(
                 select(ShipmentEvent.at, ShipmentEvent.to_status).where(ShipmentEvent.shipment_id == sh.id)
                 .order_by(ShipmentEvent.at, ShipmentEvent.id))]

@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
 import ahocorasick
 
+from postguard.amounts import amount_of
 from postguard.errors import InvalidInput
 from postguard.intel.banks import BANK_ALIASES, WALLET_ALIASES
 from postguard.intel.normalize import Normal, detect, norm_bank_account, norm_ewallet, norm_phone, norm_sms_brand
@@ -70,9 +70,6 @@ _AMOUNT = re.compile(
 _VND_BEFORE = re.compile(r"(?i)(?<![\w])(?:vnđ|vnd)\s?(\d{1,3}(?:[.,]\d{3})+|\d+)(?![\d])")
 _NUMBER = re.compile(r"\d(?<![\w.,]\d)(?:[ .\-]?\d){5,22}(?![\w])")  # and a "+" before it, if there is one
 _GLUED = re.compile(r"[\w.,]")
-_UNITS = {"vnđ": 1, "vnd": 1, "đồng": 1, "dong": 1, "đ": 1, "d": 1, "k": 1000, "nghìn": 1000, "ngàn": 1000,
-          "ngan": 1000, "nghin": 1000, "tr": 1_000_000, "triệu": 1_000_000, "trieu": 1_000_000, "củ": 1_000_000,
-          "cu": 1_000_000, "m": 1_000_000, "tỷ": 1_000_000_000, "ty": 1_000_000_000}
 _PHONE_WORDS = ("lh", "lien he", "goi", "hotline", "sdt", "so dien thoai", "dien thoai", "dt", "call", "phone",
                 "zalo", "buu ta", "shipper", "tel", "nhan tin", "sms", "text")
 _ACCOUNT_WORDS = ("so tai khoan", "tai khoan", "stk", "account", "acc", "tk", "ctk", "chu tai khoan")
@@ -98,20 +95,6 @@ def _numbers(text: str) -> Iterator[tuple[int, int]]:
         if start and text[start - 1] == "+" and not (start > 1 and _GLUED.match(text, start - 2)):
             start -= 1  # "+84…": the plus is the number's
         yield start, m.end()
-
-
-def parse_amount(number: str, unit: str) -> int | None:
-    """VND of ``25.000`` ``đ``, ``25`` ``k``, ``1,5`` ``triệu``."""
-    mult = _UNITS.get(unit.lower(), 1)
-    if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", number):  # thousands separators
-        digits = Decimal(re.sub(r"[.,]", "", number))
-    else:
-        try:
-            digits = Decimal(number.replace(",", "."))
-        except InvalidOperation:
-            return None
-    value = int(digits * mult)
-    return value if 0 < value < 10**13 else None
 
 
 def _fmt_vnd(v: int) -> str:
@@ -218,12 +201,12 @@ def extract(text: str, *, brands: tuple[tuple[str, tuple[str, ...]], ...] = (), 
     # amounts
     scan = "".join(rest)
     for m in _AMOUNT.finditer(scan):
-        v = parse_amount(m.group(1), m.group(2))
+        v = amount_of(m.group(1), m.group(2))
         if v is not None and (m.group(2).lower() not in ("d", "m") or v >= 1000):
             add(Found("amount", _fmt_vnd(v), value=v))
             blank(m)
     for m in _VND_BEFORE.finditer(scan) if _MAYBE_VND.search(scan) else ():
-        v = parse_amount(m.group(1), "vnd")
+        v = amount_of(m.group(1), "vnd")
         if v is not None:
             add(Found("amount", _fmt_vnd(v), value=v))
             blank(m)
@@ -273,7 +256,7 @@ def extract(text: str, *, brands: tuple[tuple[str, tuple[str, ...]], ...] = (), 
     if sender and sender.strip():
         s = sender.strip()
         try:
-            who = norm_phone(s) if re.fullmatch(r"\+?[\d\s.\-]+", s) else norm_sms_brand(s)
+            who = norm_phone(s) if re.fullmatch(r"\(?\+?[\d\s.\-()]+", s) else norm_sms_brand(s)
             add(Found(who.type, who.display, who, role="sender"))
         except InvalidInput:
             pass

@@ -27,6 +27,7 @@ from postguard.errors import (
 )
 from postguard.logging import get_logger
 from postguard.orgs.models import ApiKey, Organisation
+from postguard.phones import InvalidPhone, org_number
 from postguard.principals import SCOPES, ApiKeyPrincipal, DataSubject, ProvenCitizen, StaffPrincipal, SystemActor
 
 if TYPE_CHECKING:
@@ -84,6 +85,15 @@ class OrgService:
             errors.append(FieldError("code", "2-32 characters: letters, digits, '-' or '_'"))
         if not name.strip() or len(name) > 200:
             errors.append(FieldError("name", "required, at most 200 characters"))
+        hotline = (hotline or "").strip() or None
+        if hotline is not None:  # kept as written ("1900 54 54 81"), once it reads as a number
+            try:
+                org_number(hotline)
+            except InvalidPhone as e:
+                errors.append(FieldError("hotline", f"{e} (a 1800/1900 hotline, a landline or a mobile)",
+                                         code="invalid_phone"))
+            if len(hotline) > 32:
+                errors.append(FieldError("hotline", "at most 32 characters", code="too_long"))
         if errors:
             raise InvalidInput("The organisation could not be created.", errors)
         try:

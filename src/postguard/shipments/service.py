@@ -10,6 +10,7 @@ import builtins
 import codecs
 import csv
 import io
+import itertools
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from postguard.shipments.models import (
     Shipment,
     ShipmentEvent,
 )
-from postguard.shipments.validation import COLUMNS, ShipmentInput, validate
+from postguard.shipments.validation import COLUMNS, ShipmentInput, best_match, case_forms, typed_waybill, validate
 from postguard.vault.masking import mask_address, mask_party, mask_phone_last3
 from postguard.vault.service import FieldLayout
 
@@ -73,7 +74,11 @@ class ImportReport:
     imported: int = 0
     already_present: int = 0
     invalid: int = 0
-    errors: list[FieldError] = field(default_factory=list)
+    errors: list[FieldError] = field(default_factory=list)  # the first MAX_REPORTED_ERRORS
+    errors_total: int = 0  # every error, reported or not
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    notes: list[str] = field(default_factory=list)  # how the file was read, and a file with no rows
 
     def as_dict(self) -> dict:
         return {
@@ -82,7 +87,11 @@ class ImportReport:
             "already_present": self.already_present,
             "invalid": self.invalid,
             "errors": [e.as_dict() for e in self.errors],
-            "errors_truncated": self.invalid > 0 and len(self.errors) >= MAX_REPORTED_ERRORS,
+            "errors_total": self.errors_total,
+            "errors_truncated": self.errors_total > len(self.errors),
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "notes": list(self.notes),
         }
 
 
@@ -147,18 +156,56 @@ def masked_view(s: Shipment) -> dict:
 
 # Byte order marks the import understands (UTF-32 first: its little-endian mark starts with UTF-16's).
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
-         (codecs.BOM_UTF16_BE, "utf-16"))
+         (codecs.BOM_UTF16_BE, "utf-16"), (codecs.BOM_UTF8, "utf-8-sig"))
+SNIFF_BYTES = 1 << 16  # how much of a file's start decides how it is read
+# Separators a spreadsheet writes: the comma, the semicolon (Excel where the decimal mark is a comma,
+# as in Viet Nam) and the tab (Excel's "Unicode text").
+DELIMITERS = (",", ";", "\t")
+_DELIMITER_NAMES = {",": "','", ";": "';'", "\t": "a tab"}
+CP1258_NOTE = ("The file is not UTF-8: it was read as Windows-1258 (Vietnamese Windows). If names look wrong, "
+               "save it as 'CSV UTF-8' and import it again.")
 
 
 def _encoding(stream: IO[bytes]) -> str:
-    """UTF-8 (with or without BOM), or UTF-16 / UTF-32 when the file starts with their byte order
-    mark (as spreadsheet programs write "Unicode text")."""
+    """How to decode the file: UTF-8 (with or without BOM), UTF-16 / UTF-32 when it starts with their
+    byte order mark (as spreadsheet programs write "Unicode text"), or Windows-1258 (``cp1258``)
+    when its first ``SNIFF_BYTES`` hold bytes that are not UTF-8 and no UTF-8 sequence at all (a
+    file saved by an older Vietnamese Excel). A UTF-8 file with a few broken bytes stays UTF-8: its
+    broken rows are errors of their lines, never read into something else."""
     if not stream.seekable():
         return "utf-8-sig"
     start = stream.tell()
-    head = stream.read(4)
+    head = stream.read(SNIFF_BYTES)
     stream.seek(start)
-    return next((name for bom, name in _BOMS if head.startswith(bom)), "utf-8-sig")
+    bom = next((name for mark, name in _BOMS if head.startswith(mark)), None)
+    if bom is not None or head.isascii():
+        return bom or "utf-8-sig"
+    text = codecs.getincrementaldecoder("utf-8")("surrogateescape").decode(head, final=False)
+    broken = any("\udc80" <= c <= "\udcff" for c in text)
+    utf8 = any(c >= "\x80" and not "\udc80" <= c <= "\udcff" for c in text)
+    return "cp1258" if broken and not utf8 else "utf-8-sig"
+
+
+def _delimiter(header: str) -> str | None:
+    """The separator the header row uses: the one that splits it into the most of the import's
+    columns (the comma when none does), or None when the row cannot be read as CSV."""
+    best, found = ",", 0
+    for d in DELIMITERS:
+        try:
+            names = next(csv.reader([header], delimiter=d), [])
+        except csv.Error:
+            return None
+        known = sum(1 for n in names if n.strip().lower() in COLUMNS)
+        if known > found:
+            best, found = d, known
+    return best
+
+
+def _other_delimiter(header: str, used: str) -> str | None:
+    """Another separator that splits an unrecognised header row into several fields, if one does."""
+    counts = {d: header.count(d) for d in DELIMITERS if d != used}
+    d = max(counts, key=lambda k: counts[k])
+    return d if counts[d] >= 2 and counts[d] > header.count(used) else None
 
 
 def _unreadable(e: Exception) -> str:
@@ -173,6 +220,19 @@ def _unreadable(e: Exception) -> str:
 def _shown(name: str) -> str:
     """A header name as it can be shown back: bytes that were not text become U+FFFD."""
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def find_shipment(session: Session, org_id: int, waybill: str) -> Shipment | None:
+    """The organisation's shipment with ``waybill`` as a person typed it (any letter case, spaces;
+    ``validation.typed_waybill``); None when there is none or the text cannot be a waybill. One
+    indexed query (``waybill IN`` its case forms); ``InvalidInput`` when several stored waybills
+    differ only in letter case and none is written as typed or in capitals."""
+    typed = typed_waybill(waybill)
+    if typed is None:
+        return None
+    rows = session.execute(select(Shipment).where(
+        Shipment.org_id == org_id, Shipment.waybill.in_(case_forms(typed)))).scalars().all()
+    return best_match(rows, typed, operator.attrgetter("waybill"))
 
 
 class ShipmentDoor(Protocol):
@@ -288,27 +348,38 @@ class ShipmentService:
         progress: Callable[[int], None] | None = None,
         protection: Callable[..., Protection] = Protection,
     ) -> ImportReport:
-        """Stream a CSV (UTF-8, with or without BOM) in atomic batches; bounded memory.
+        """Stream a CSV in atomic batches; bounded memory.
 
+        Read as a spreadsheet writes it: UTF-8 (with or without BOM), UTF-16 or UTF-32 with a byte
+        order mark, or Windows-1258 when the file is not UTF-8 at all (``_encoding``); fields separated
+        by commas, semicolons or tabs, whichever the header row uses (``_delimiter``). The report says
+        how the file was read (``encoding``, ``delimiter``, ``notes``) and notes a file with no rows.
         Invalid rows are reported (line and field) and nothing of them is stored; valid rows are
         imported; rows whose waybill is already stored are counted, not duplicated. ``protection``
         exists for the benchmark's plaintext baseline.
         """
         self.orgs.require(principal, "shipments:write")
         report = ImportReport()
-        text = io.TextIOWrapper(stream, encoding=_encoding(stream), errors="surrogateescape", newline="")
-        reader = csv.reader(text)
+        encoding = _encoding(stream)
+        text = io.TextIOWrapper(stream, encoding=encoding, errors="surrogateescape", newline="")
         try:
-            header = next(reader, None)
-        except (csv.Error, UnicodeDecodeError) as e:
+            first = text.readline()
+        except UnicodeDecodeError as e:
             raise InvalidInput("The header row cannot be read.", [FieldError("header", _unreadable(e), 1, "malformed")]) \
                 from None
-        if header is None:
+        if not first:
             raise InvalidInput("The file is empty.", [FieldError("file", "no header row", 1, "empty")])
-        header = [h.strip().lower() for h in header]
-        if any("\x00" in h for h in header):
+        if "\x00" in first:
             raise InvalidInput("The file is not UTF-8 text; save it as CSV UTF-8.", [FieldError(
                 "file", "contains NUL characters: UTF-16 or UTF-32 without a byte order mark?", 1, "encoding")])
+        delimiter = _delimiter(first) or ","
+        reader = csv.reader(itertools.chain((first,), text), delimiter=delimiter)
+        try:
+            header = next(reader, None)
+        except csv.Error as e:
+            raise InvalidInput("The header row cannot be read.", [FieldError("header", _unreadable(e), 1, "malformed")]) \
+                from None
+        header = [h.strip().lower() for h in header or ()]
         missing = [c for c in COLUMNS if c not in header]
         unknown = [h for h in header if h not in COLUMNS]
         if missing or unknown or len(set(header)) != len(header):
@@ -316,7 +387,17 @@ class ShipmentService:
             errs += [FieldError(_shown(h) or "(blank)", "unknown column", 1, "unknown_column") for h in unknown]
             if len(set(header)) != len(header):
                 errs.append(FieldError("header", "a column appears twice", 1, "duplicate_column"))
+            other = _other_delimiter(first, delimiter) if len(header) <= 1 else None
+            if other is not None:  # a separator was found, but not the import's column names
+                errs.insert(0, FieldError("header", f"the file seems to use {_DELIMITER_NAMES[other]} as separator, "
+                                          "but its column names are not the import format's", 1, "delimiter"))
             raise InvalidInput("The header row does not match the import format.", errs)
+        report.encoding = {"cp1258": "windows-1258", "utf-8-sig": "utf-8"}.get(encoding, encoding)
+        report.delimiter = delimiter
+        if encoding == "cp1258":
+            report.notes.append(CP1258_NOTE)
+        if delimiter != ",":
+            report.notes.append(f"Fields are separated by {_DELIMITER_NAMES[delimiter]}; read as such.")
         in_order = operator.itemgetter(*(header.index(c) for c in COLUMNS))  # a record's values in COLUMNS order
         width = len(header)
         batch_size = self.settings.import_batch_size
@@ -357,6 +438,8 @@ class ShipmentService:
         if progress:
             progress(stream.tell() if stream.seekable() else 0)
         text.detach()
+        if report.rows == 0:
+            report.notes.append("No rows: the file has a header row and nothing after it.")
         log.info("shipments imported", org=principal.org_code, actor=principal.actor, rows=report.rows,
                  imported=report.imported, already_present=report.already_present, invalid=report.invalid)
         return report
@@ -364,6 +447,7 @@ class ShipmentService:
     @staticmethod
     def _error(report: ImportReport, errors: list[FieldError]) -> None:
         report.invalid += 1
+        report.errors_total += len(errors)
         room = MAX_REPORTED_ERRORS - len(report.errors)
         if room > 0:
             report.errors.extend(errors[:room])
@@ -388,11 +472,9 @@ class ShipmentService:
 
     # -- reading (masked) --------------------------------------------------------------------
     def _by_waybill(self, session: Session, principal: ApiKeyPrincipal, waybill: str) -> Shipment:
-        s = session.execute(
-            select(Shipment).where(Shipment.org_id == principal.org_id, Shipment.waybill == waybill)
-        ).scalar_one_or_none()
+        s = find_shipment(session, principal.org_id, waybill)
         if s is None:
-            raise NotFound(f"No shipment with waybill {waybill}.")
+            raise NotFound(f"No shipment with waybill {_shown(waybill[:40])}.")
         return s
 
     def get(self, principal: ApiKeyPrincipal, waybill: str) -> dict:
@@ -609,13 +691,24 @@ class ShipmentService:
         return {"rewrapped": moved, "destroyed_versions": destroyed}
 
     def waybills_for_labels(self, session: Session, principal: ApiKeyPrincipal, waybills: Iterable[str]) -> builtins.list[Shipment]:
+        """The shipments of ``waybills`` (as typed: any letter case, spaces), in order, once each."""
         wanted = list(dict.fromkeys(waybills))
-        found = {
-            s.waybill: s for s in session.execute(
-                select(Shipment).where(Shipment.org_id == principal.org_id, Shipment.waybill.in_(wanted))
-            ).scalars()
-        }
+        typed = {w: typed_waybill(w) for w in wanted}
+        forms = list(dict.fromkeys(f for t in typed.values() if t is not None for f in case_forms(t)))
+        stored: builtins.list[Shipment] = []
+        for i in range(0, len(forms), 5000):  # under every driver's limit on parameters
+            stored += session.execute(select(Shipment).where(
+                Shipment.org_id == principal.org_id, Shipment.waybill.in_(forms[i : i + 5000]))).scalars().all()
+        by_form: dict[str, builtins.list[Shipment]] = {}
+        for sh in stored:
+            by_form.setdefault(sh.waybill.upper(), []).append(sh)
+        found: dict[str, Shipment] = {}
+        for w, t in typed.items():
+            hit = best_match(by_form.get(t.upper(), ()), t, operator.attrgetter("waybill")) if t is not None else None
+            if hit is not None:
+                found[w] = hit
         missing = [w for w in wanted if w not in found]
         if missing:
-            raise NotFound(f"No shipment with waybill {', '.join(missing[:10])}" + (" …" if len(missing) > 10 else "") + ".")
-        return [found[w] for w in wanted]
+            raise NotFound(f"No shipment with waybill {', '.join(_shown(w[:40]) for w in missing[:10])}"
+                           + (" …" if len(missing) > 10 else "") + ".")
+        return list({found[w].id: found[w] for w in wanted}.values())

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
-from postguard.errors import FieldError
+from postguard.amounts import InvalidAmount, parse_vnd
+from postguard.errors import FieldError, InvalidInput
 from postguard.phones import InvalidPhone, normalize_phone
 from postguard.places import UnknownPlace, resolve_province, resolve_ward
 
@@ -29,6 +32,7 @@ COLUMNS = (
     "weight_grams",
 )
 _WAYBILL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{3,39}$")
+T = TypeVar("T")
 _AMOUNT = re.compile(r"^\d{1,3}([.,]\d{3})+$|^\d+$")
 MAX_COD_VND = 1_000_000_000_000
 MAX_WEIGHT_G = 10_000_000
@@ -74,7 +78,8 @@ def _text(raw: dict, name: str, errors: list, row: int | None, *, limit: int, re
         errors.append(FieldError(name, f"is longer than {limit} characters", row, "too_long"))
         return None
     if _BAD_CHARS.search(value):
-        errors.append(FieldError(name, "contains control characters or bytes that are not UTF-8", row, "encoding"))
+        errors.append(FieldError(name, "contains control characters or bytes that are not UTF-8 (save the file as "
+                                       "'CSV UTF-8')", row, "encoding"))
         return None
     return value
 
@@ -118,7 +123,10 @@ def _phone(raw: dict, name: str, errors: list, row: int | None) -> str | None:
         return None
 
 
-def _int(raw: dict, name: str, errors: list, row: int | None, *, maximum: int, minimum: int, default: int | None):
+def _int(raw: dict, name: str, errors: list, row: int | None, *, maximum: int, minimum: int, default: int | None,
+         money: bool = False):
+    """A whole number; ``money``: an amount of đồng as people and spreadsheets write it too
+    (``350.000 ₫``, ``1,5 triệu``: ``postguard.amounts``)."""
     value = raw.get(name)
     if isinstance(value, str) and value.isdigit() and value.isascii():  # the common case, plain digits
         number = int(value)
@@ -132,6 +140,13 @@ def _int(raw: dict, name: str, errors: list, row: int | None, *, maximum: int, m
             return default
         if text is not None and text.isascii() and text.isdigit():
             number = int(text)
+        elif text is not None and money:
+            try:
+                number = parse_vnd(text, minimum=minimum, maximum=maximum)
+            except InvalidAmount as e:
+                code = "out_of_range" if e.code in ("too_small", "too_large") else "invalid_number"
+                errors.append(FieldError(name, str(e), row, code))
+                return None
         elif text is not None and _AMOUNT.match(text):
             number = int(re.sub(r"[.,]", "", text))
         else:
@@ -142,6 +157,68 @@ def _int(raw: dict, name: str, errors: list, row: int | None, *, maximum: int, m
         errors.append(FieldError(name, f"must be between {minimum} and {maximum}", row, "out_of_range"))
         return None
     return number
+
+
+# -- waybills as people type them ---------------------------------------------------------------------
+# Waybills are stored as the operator wrote them (``DM000000001``, and lower or mixed case where an
+# operator's system wrote so: stored values are never rewritten). People type them in lower case, with
+# spaces, or copied with invisible characters; a lookup reads what they typed (``typed_waybill``) and
+# finds it in any letter case through the unique (org_id, waybill) index: ``waybill IN (…)`` of every
+# upper/lower-case form (``case_forms``), which works alike on SQLite and PostgreSQL with no migration.
+# Every waybill format of Vietnamese operators has at most ``CASE_FORMS_LETTERS`` letters (EB…VN, GHN…,
+# SPXVN…); a longer run of letters is looked up as typed, in capitals and in lower case.
+CASE_FORMS_LETTERS = 6
+_TYPED_SPACE = re.compile(r"\s|" + _FORMAT_CHARS.pattern)  # spaces, and invisible characters
+
+
+def typed_waybill(raw: object) -> str | None:
+    """A waybill as a person typed it, made comparable (full-width characters folded, spaces and
+    invisible characters removed), or None when it cannot be one."""
+    if not isinstance(raw, str) or len(raw) > 200:
+        return None
+    w = _TYPED_SPACE.sub("", unicodedata.normalize("NFKC", raw))
+    return w if _WAYBILL.fullmatch(w) else None
+
+
+def waybill_field(raw: object, field: str = "waybill") -> str:
+    """``typed_waybill`` for input, or ``InvalidInput`` naming ``field``."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidInput("A waybill is required.", [FieldError(field, "required", code="required")])
+    w = typed_waybill(raw)
+    if w is None:
+        raise InvalidInput("The waybill is not valid.", [FieldError(field, "4-40 letters, digits, '-' or '_'")])
+    return w
+
+
+def case_forms(waybill: str) -> list[str]:
+    """Every stored form ``waybill`` may have, letter case aside (as typed first)."""
+    letters = [i for i, c in enumerate(waybill) if c.isalpha()]
+    if len(letters) > CASE_FORMS_LETTERS:
+        return list(dict.fromkeys((waybill, waybill.upper(), waybill.lower())))
+    forms = [waybill]
+    for bits in range(2 ** len(letters)):
+        chars = list(waybill.lower())
+        for k, i in enumerate(letters):
+            if bits >> k & 1:
+                chars[i] = chars[i].upper()
+        form = "".join(chars)
+        if form != waybill:
+            forms.append(form)
+    return forms
+
+
+def best_match(found: Iterable[T], typed: str, waybill: Callable[[T], str]) -> T | None:
+    """Of the rows whose waybill is ``typed`` in some letter case: the one written exactly so, else in
+    capitals, else the only one; ``InvalidInput`` when several differ only in letter case."""
+    rows = list(found)
+    for want in (typed, typed.upper()):
+        for r in rows:
+            if waybill(r) == want:
+                return r
+    if len({waybill(r) for r in rows}) > 1:
+        raise InvalidInput("Several parcels have this waybill in different letter case.", [FieldError(
+            "waybill", "type it exactly as printed on the label, upper and lower case as there", code="ambiguous")])
+    return rows[0] if rows else None
 
 
 def validate(raw: dict, *, row: int | None = None) -> tuple[ShipmentInput | None, list[FieldError]]:
@@ -171,7 +248,7 @@ def validate(raw: dict, *, row: int | None = None) -> tuple[ShipmentInput | None
         except UnknownPlace as e:
             errors.append(FieldError("recipient_ward", str(e), row, "unknown_place"))
     goods = _text(raw, "goods_description", errors, row, limit=500, required=False)
-    cod = _int(raw, "cod_amount_vnd", errors, row, maximum=MAX_COD_VND, minimum=0, default=0)
+    cod = _int(raw, "cod_amount_vnd", errors, row, maximum=MAX_COD_VND, minimum=0, default=0, money=True)
     weight = _int(raw, "weight_grams", errors, row, maximum=MAX_WEIGHT_G, minimum=1, default=None)
     if errors:
         return None, errors

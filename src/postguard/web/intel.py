@@ -27,6 +27,7 @@ from postguard.messages.vietqr import MAX_IMAGE_BYTES, looks_like_payload
 from postguard.otp import CHALLENGE_MAX
 from postguard.senders.service import MAX_SENDER, ProvenPhone
 from postguard.vault.masking import mask_phone
+from postguard.web.i18n import TEXTS, lang_of
 from postguard.web.routes import render
 
 router = APIRouter(include_in_schema=False)
@@ -192,39 +193,65 @@ async def check_verify_code(request: Request):
 
 @router.get("/bao-cao")
 def report_form(request: Request):
-    return _page(request, "report.html")
+    return _page(request, "report.html", form={})
+
+
+REPORT_FIELDS = ("values", "category", "description", "amount_lost_vnd", "contact")
+# The service's names for the form's fields (``indicators[2]`` is the third value given).
+_REPORT_FIELD_OF = {"indicators": "values", "category": "category", "description": "description",
+                    "amount_lost_vnd": "amount_lost_vnd", "contact": "contact", "evidence": "evidence"}
+
+
+def _report_errors(request: Request, err: InvalidInput | PayloadTooLarge,
+                   typed: dict[str, str]) -> list[dict[str, str | None]]:
+    """Each refused field of the report form, named in the page's language with the other beside it
+    (``Số tiền bị mất (Amount lost)``), and why; an amount's reason in the page's language."""
+    lang = lang_of(request.query_params.get("lang"), request.cookies.get("lang"))
+    t, other = TEXTS[lang], TEXTS["en" if lang == "vi" else "vi"]
+    lines = [n for n, line in enumerate(typed.get("values", "").splitlines(), 1) if line.strip()]
+    out: list[dict[str, str | None]] = []
+    for fe in err.errors:
+        base, _, index = fe.field.partition("[")
+        field = _REPORT_FIELD_OF.get(base)
+        key = f"report_field_{field}"
+        name = f"{t[key]} ({other[key]})" if field else fe.field
+        if field and index.rstrip("]").isdigit():
+            i = int(index.rstrip("]"))
+            where = lines[i] if field == "values" and i < len(lines) else i + 1
+            name += " — " + t[f"report_field_{field}_item"].format(n=where)
+        message = t.get(f"amount_err_{fe.code}", fe.message) if field == "amount_lost_vnd" else fe.message
+        out.append({"field": field or fe.field, "name": name, "message": message})
+    if not out:
+        out.append({"field": None, "name": None, "message": err.detail})
+    return out
 
 
 @router.post("/bao-cao")
 async def report_submit(request: Request):
+    """A scam report. Whatever is refused, the form comes back with everything typed in it and each
+    refused field named (the files must be chosen again: a browser never refills a file input)."""
     p = request.app.state.platform
     s = p.settings
     form = await request.form(max_files=s.intel_evidence_max_files + 1, max_fields=12,
                               max_part_size=s.intel_evidence_max_bytes + 1)
-    if not _form_ok(request, form):
-        return _page(request, "report.html", status=403, error_key="form_expired")
-
-    def text(k: str) -> str:
-        v = form.get(k)
-        return v if isinstance(v, str) else ""
-
+    typed = {k: _field(form, k) for k in REPORT_FIELDS}
+    if not _form_ok(request, form):  # an hour went by: nothing is stored, what was typed comes back to send again
+        return _page(request, "report.html", status=403, error_key="form_expired", form=typed)
     uploads = []
     for f in form.getlist("evidence"):
         if isinstance(f, str) or not f.filename:
             continue
         uploads.append(Upload(await f.read(s.intel_evidence_max_bytes + 1), f.content_type))
-    amount = text("amount_lost_vnd").replace(".", "").replace(",", "").replace(" ", "")
     try:
-        if amount and not amount.isdigit():
-            raise InvalidInput("The report was not accepted.", [])
         result = await run_in_threadpool(lambda: p.intel.report(
-            indicators=[line.strip() for line in text("values").splitlines() if line.strip()],
-            category=text("category"), description=text("description") or None,
-            amount_lost_vnd=int(amount) if amount else None, contact=text("contact") or None,
+            indicators=[line.strip() for line in typed["values"].splitlines() if line.strip()],
+            category=typed["category"], description=typed["description"] or None,
+            amount_lost_vnd=typed["amount_lost_vnd"] or None, contact=typed["contact"] or None,
             evidence=uploads, client=client_ip(request)))
     except (InvalidInput, PayloadTooLarge) as e:
-        msgs = [f"{fe.field}: {fe.message}" for fe in e.errors] or [e.detail]
-        return _page(request, "report.html", status=e.status, errors=msgs)
+        errors = _report_errors(request, e, typed)
+        return _page(request, "report.html", status=e.status, errors=errors, form=typed,
+                     invalid={x["field"] for x in errors}, files_again=bool(uploads))
     except RateLimited:
-        return _page(request, "report.html", status=429, error_key="rate_limited")
+        return _page(request, "report.html", status=429, error_key="rate_limited", form=typed)
     return _page(request, "report.html", status=201, result=result)

@@ -21,8 +21,9 @@ const OLD_MOBILE_PREFIXES = {
 };
 
 // A Vietnamese number in any written form as E.164 ("+84912345678"), or null. The same digit rules
-// as postguard.phones.normalize_phone; ranges are not checked here: a number outside every assigned
-// range is never flagged, so it simply finds no match.
+// as postguard.phones.normalize_phone ("+84 (0) 912…" included) and service_number (1800/1900
+// hotlines: "1900 54 54 81", "1800 1091"); ranges are not checked here: a number outside every
+// assigned range is never flagged, so it simply finds no match.
 export function normalizePhone(raw) {
   if (typeof raw !== "string") return null;
   const text = raw.trim().replace(/[ .\-()\u00a0\t/]/g, "");
@@ -34,9 +35,13 @@ export function normalizePhone(raw) {
     digits = "0084" + digits.slice(2);
   }
   const n = digits.length;
-  if (digits.startsWith("0084")) digits = digits.slice(4);
+  if (digits.startsWith("0084")) {
+    digits = digits.slice(4);
+    if (digits.startsWith("0")) digits = digits.slice(1); // "+84 (0) 912…": the trunk 0 written anyway
+  } else if (digits.startsWith("840") && (n === 12 || n === 13)) digits = digits.slice(3);
   else if (digits.startsWith("84") && (n === 11 || n === 12)) digits = digits.slice(2);
   else if (digits.startsWith("0") && (n === 10 || n === 11)) digits = digits.slice(1);
+  else if (n === 8 && /^1[89]00/.test(digits)) { /* an eight-digit 1800/1900 hotline: "1900 6035" */ }
   else if (!((n === 9 || n === 10) && !digits.startsWith("0"))) return null;
   if (digits.length === 10 && OLD_MOBILE_PREFIXES[digits.slice(0, 3)]) {
     digits = OLD_MOBILE_PREFIXES[digits.slice(0, 3)] + digits.slice(3);
