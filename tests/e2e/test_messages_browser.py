@@ -35,7 +35,7 @@ def test_paste_a_message_then_upload_a_qr_picture(served, page, tmp_path):
     base, _ = served
     page.goto(f"{base}/kiem-tra")
     page.fill("[name=value]", SMS)
-    page.click("form.stack button[type=submit]")
+    page.click("#ask button[type=submit]")
     page.wait_for_selector("section.verdict")
     assert page.get_attribute("section.verdict", "data-label") == "scam"
     fee = page.locator("li[data-reason=fee]")
@@ -43,6 +43,10 @@ def test_paste_a_message_then_upload_a_qr_picture(served, page, tmp_path):
     assert fee.locator("small[lang=en]").inner_text().startswith("Asks for a storage")
     assert page.get_attribute("li[data-type=url]", "data-verdict") == "lookalike"
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    # on a phone the answer is the first thing on screen, and the message is still in the box
+    assert page.locator("section.verdict").bounding_box()["y"] < page.viewport_size["height"]
+    assert page.locator("section.verdict").bounding_box()["y"] < page.locator("#ask").bounding_box()["y"]
+    assert page.input_value("#ask [name=value]").replace("\r\n", "\n") == SMS
 
     png = tmp_path / "qr.png"
     buf = io.BytesIO()
