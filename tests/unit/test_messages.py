@@ -20,7 +20,7 @@ from postguard.messages.corpus.generated import SOURCE_CHAT, SOURCE_LEGIT, SOURC
 from postguard.messages.evaluate import metrics
 from postguard.amounts import amount_of
 from postguard.messages.indicators import extract
-from postguard.messages.model import VERSION, Model, features
+from postguard.messages.model import VERSION, Model, features, word_features
 from postguard.messages.rules import language, text_flags
 from postguard.messages.service import MessageService
 from postguard.messages.text import MAX_BYTES, bounded, fold, fold_slang
@@ -308,6 +308,15 @@ def test_cautions_make_a_message_suspicious_not_a_scam(service, text, code):
     out = service.answer(text)
     assert code in {r["code"] for r in out["reasons"]}, out["reasons"]
     assert out["label"] == "suspicious", (out["score"], out["reasons"])
+
+
+@pytest.mark.parametrize("text", ["1" * 4000, "a" * 4000, "ha" * 2000, ("1234567 " * 500)[:4000]])
+def test_a_long_run_of_one_thing_weighs_no_more_than_once(service, text):
+    """A word's n-grams count once each: 4 KB of one letter or digit is not a scam by its length."""
+    m = Model.load()
+    assert len(word_features("1" * 4000)) == len(word_features("1" * 7)) == 10  # itself and 9 distinct n-grams
+    assert service.answer(text)["label"] != "scam"
+    assert m.probability(text) < 0.9
 
 
 def test_a_caution_does_not_excuse_a_red_flag(service):

@@ -57,11 +57,12 @@ def model_text(text: str, slang: str | None = None) -> str:
 
 
 def word_features(word: str) -> list[int]:
-    """The buckets of one word: the word itself and the 3- to 5-grams of `` word ``."""
+    """The distinct buckets of one word: the word itself and the 3- to 5-grams of `` word `` (each
+    counted once, so a long run of one letter weighs no more than a short one)."""
     crc = zlib.crc32
     b = f" {word} ".encode("ascii", "ignore")
-    return [crc(word.encode()) & _MASK, *((crc(b[i : i + n]) ^ _GRAM_SALT) & _MASK for n in _GRAMS
-                                          for i in range(len(b) - n + 1))]
+    return list(dict.fromkeys((crc(word.encode()) & _MASK, *((crc(b[i : i + n]) ^ _GRAM_SALT) & _MASK for n in _GRAMS
+                                                           for i in range(len(b) - n + 1)))))
 
 
 def _pair(first: int, second: int) -> int:
