@@ -1,10 +1,10 @@
 """A small linear model of scam wording: logistic regression on hashed word and character n-grams.
 
-Features of a message (folded with teencode, ``fold_slang``): each distinct word, with the character
-4-grams of the word with a space at each end, and each distinct pair of neighbouring words, hashed
-(CRC-32, the same in every process) into ``DIM`` buckets. Because every feature belongs to one word
-or one pair, a word's share of the score is a sum that is kept once computed (``Model.probability``):
-scoring a message costs a look-up per word and a hash per pair. The model is the weights of the
+Features of a message (folded with teencode, ``fold_slang``): each distinct word, with the distinct
+character 3- to 5-grams of the word with a space at each end, and each distinct pair of neighbouring
+words, hashed (CRC-32, the same in every process) into ``DIM`` buckets. Because every feature
+belongs to one word or one pair, a word's share of the score is a sum that is kept once computed
+(``Model.probability``): scoring a message costs a look-up per word and a hash per pair. The model is the weights of the
 buckets seen in training and a bias, stored as a small ``.npz`` in the package
 (``messages/model/scam-v2.npz``): loaded in milliseconds.
 
