@@ -10,8 +10,7 @@ values for the platform's own use (``indicator_share``, ``lookup_index``), logge
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
 
@@ -75,8 +74,7 @@ class IntelStore:
         self.orgs = orgs
         self.door = door
         self.lookups = lookups
-        self._lock = threading.Lock()
-        self._digest_fn: Callable[[str], bytes] | None = None
+        self._digest = vault.kept_digest(db.session, purpose="intel-indicator")
 
     @cached_property
     def known(self) -> KnownIndex:
@@ -87,14 +85,7 @@ class IntelStore:
     def digest(self, text: str) -> bytes:
         """The keyed digest (``intel-indicator``) of ``text``: indicators, reporters and report
         fingerprints are stored under it."""
-        fn = self._digest_fn
-        if fn is None:
-            with self._lock:
-                fn = self._digest_fn
-                if fn is None:
-                    with self.db.session() as s:
-                        fn = self._digest_fn = self.vault.keyed_digest(s, purpose="intel-indicator")
-        return fn(text)
+        return self._digest(text)
 
     def ready(self) -> None:
         """Create (once) the keys intelligence uses, before any session is open: on SQLite a write

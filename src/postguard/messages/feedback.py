@@ -30,8 +30,7 @@ from __future__ import annotations
 
 import re
 import secrets
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -119,20 +118,9 @@ class MessageFeedback:
         self.door = door
         self.limiter = limiter
         self.messages = messages
-        self._lock = threading.Lock()
-        self._digest_fn: Callable[[str], bytes] | None = None
+        self._digest = vault.kept_digest(db.session, purpose=DIGEST_PURPOSE)
 
     # -- keys ------------------------------------------------------------------------------------
-    def _digest(self, text: str) -> bytes:
-        fn = self._digest_fn
-        if fn is None:
-            with self._lock:
-                fn = self._digest_fn
-                if fn is None:
-                    with self.db.session() as s:
-                        fn = self._digest_fn = self.vault.keyed_digest(s, purpose=DIGEST_PURPOSE)
-        return fn(text)
-
     def _key_org(self) -> int:
         """The platform organisation, whose data key seals feedback (created on first use)."""
         return self.orgs.platform_org_id()

@@ -26,6 +26,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -337,6 +338,23 @@ class Vault:
             h = keyed.copy()
             h.update(text.encode("utf-8"))
             return h.digest()
+
+        return digest
+
+    def kept_digest(self, session: Callable[[], AbstractContextManager[Session]], *, purpose: str
+                    ) -> Callable[[str], bytes]:
+        """``keyed_digest`` for ``purpose``, its secret read (or created) in a ``session()`` of its own
+        on the first call, once whatever the threads, and kept for the service's life."""
+        lock = threading.Lock()
+        kept: list[Callable[[str], bytes]] = []
+
+        def digest(text: str) -> bytes:
+            if not kept:
+                with lock:
+                    if not kept:
+                        with session() as s:
+                            kept.append(self.keyed_digest(s, purpose=purpose))
+            return kept[0](text)
 
         return digest
 
