@@ -1,4 +1,4 @@
-"""Viet Nam's 2025 two-level administrative units: 34 provinces and about 3,300 wards (pure).
+"""Viet Nam's 2025 two-level administrative units: 34 provinces and about 3,300 wards, and the names from before them.
 
 Names are matched as people write them: the official name with or without its prefix ("Thành phố",
 "Tỉnh", "Phường", "Xã", "Đặc khu", abbreviations such as "TP." or "P."), with or without

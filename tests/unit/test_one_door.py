@@ -30,6 +30,9 @@ EXCEPTIONS = {
     "postguard.otp": "a one-time-code proof is a credential the citizen holds (sealed to them with the "
                      "platform secret 'otp-proof' and handed back), not stored personal data: opening it "
                      "authenticates its holder and reveals nothing to anyone else",
+    "postguard.db.backup": "opens the key file a backup carries sealed under the operator's passphrase "
+                           "(crypto.passphrase), to write it back in a restore: the key the operator already "
+                           "holds, not stored personal data; it opens no ciphertext of the database",
 }
 WIRING = {"postguard.platform": "builds the door's VaultOpener (and hands it to nobody else)"}
 

@@ -15,6 +15,7 @@ import typer
 from postguard.cli import (
     access,
     audit,
+    backup,
     blocklist,
     calls,
     intel,
@@ -46,6 +47,7 @@ app.add_typer(system.keys_app, name="keys")
 app.add_typer(shipments.shipments_app, name="shipments")
 app.add_typer(shipments.labels_app, name="labels")
 app.add_typer(system.db_app, name="db")
+app.add_typer(backup.backup_app, name="backup")
 app.add_typer(shipments.retention_app, name="retention")
 app.add_typer(leaks.canaries_app, name="canaries")
 app.add_typer(leaks.anomalies_app, name="anomalies")
