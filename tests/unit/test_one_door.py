@@ -103,4 +103,4 @@ def test_every_exception_still_needs_its_excuse():
     for module in EXCEPTIONS:
         path = SRC.joinpath(*module.split(".")[1:]).with_suffix(".py")
         source = path.read_text(encoding="utf-8")
-        assert AEAD.rsplit(".", 1)[1] in source and "decrypt" in source, module
+        assert any(f".{opener}(" in source for opener in OPENERS), module  # it still opens something
