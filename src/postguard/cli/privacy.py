@@ -95,3 +95,39 @@ def incidents_notify(ref: str = typer.Argument(..., help="Incident reference, e.
     """Record that the authority was notified (now)."""
     p = open_platform()
     print_json(p.privacy.notify_incident(p.privacy.dpo(org, by), ref))
+
+
+dossier_app = typer.Typer(no_args_is_help=True, help="Dossiers generated from the running system (in Vietnamese).")
+OutOpt = typer.Option(..., "--out", dir_okay=False, help="File to write: .md (Markdown) or .pdf")
+
+
+def _write_dossier(kind: str, org: str, by: str, out: Path, ref: str | None = None) -> None:
+    from postguard.errors import FieldError, InvalidInput
+
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in ("md", "pdf"):
+        raise InvalidInput("The dossier was not written.", [FieldError("out", "a file name ending in .md or .pdf")])
+    p = open_platform()
+    doc = p.privacy.make_dossier(p.privacy.dpo(org, by), kind, ref=ref)
+    out.write_bytes(doc.render(fmt))
+    typer.echo(f"wrote {out}: {doc.title}")
+
+
+@dossier_app.command("dpia")
+def dossier_dpia(org: str = OrgOpt, by: str = ByOpt, out: Path = OutOpt) -> None:
+    """The personal-data impact assessment: purposes and who may use them, every protected field, retention,
+    safeguards, sharing, risks, with the access log's figures of the last 12 months."""
+    _write_dossier("dpia", org, by, out)
+
+
+@dossier_app.command("security")
+def dossier_security(org: str = OrgOpt, by: str = ByOpt, out: Path = OutOpt) -> None:
+    """The system description of the security-level proposal: parts, data, users, connections, controls."""
+    _write_dossier("security", org, by, out)
+
+
+@dossier_app.command("breach")
+def dossier_breach(ref: str = typer.Argument(..., help="Incident reference, e.g. INC-AB12CD34"), org: str = OrgOpt,
+                   by: str = ByOpt, out: Path = OutOpt) -> None:
+    """The notification of a recorded breach to the authority, with its 72-hour deadline."""
+    _write_dossier("breach", org, by, out, ref=ref)
