@@ -4,7 +4,7 @@ It sits above the services (it imports each package's models), next to the platf
 platform and the CLI hand ``metadata`` to ``postguard.db.migrate``, which imports no service.
 """
 
-from postguard.access.models import Assignment, Staff, WebSession
+from postguard.access.models import Assignment, PolicyAcknowledgement, PolicyVersion, Staff, WebSession
 from postguard.alerts.models import ScamWarning, WebhookDelivery, WebhookSubscription
 from postguard.audit.models import AuditCheckpoint, AuditEntry
 from postguard.blocklist.models import BlocklistEntry, BlocklistVersion
@@ -49,7 +49,8 @@ __all__ = [
     "Alert", "ApiKey", "Appeal", "Assignment", "AuditCheckpoint", "AuditEntry", "AuditMention",
     "AuditMentionCursor", "BlocklistEntry", "BlocklistVersion", "BreachIncident", "CallCertificate", "CallIntent", "Canary", "CanaryNumber",
     "CourierPhone", "DataSubjectRequest", "Decision", "Evidence", "FeedbackCase", "FeedbackSubmission", "Indicator", "LabelToken", "LookalikeHit",
-    "MaskedCall", "OfficialChannel", "Organisation", "OtpChallenge", "ProxyNumber", "Report",
+    "MaskedCall", "OfficialChannel", "Organisation", "OtpChallenge", "PolicyAcknowledgement", "PolicyVersion",
+    "ProxyNumber", "Report",
     "ReportIndicator", "Reporter", "ScamReport", "ScamWarning", "SenderTemplate", "SentNotification", "ServiceKey", "Shipment", "ShipmentEvent",
     "Staff", "TakedownEvent", "TakedownRequest", "VaultKey", "WebSession", "WebhookDelivery", "WebhookSubscription", "metadata",
 ]

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from postguard.blocklist.service import Blocklist
     from postguard.intel.feed import IntelFeed
     from postguard.intel.lookups import PrivateLookups
+    from postguard.access.duties import Duties
     from postguard.privacy.dossiers import SystemFacts
     from postguard.intel.service import IntelService
     from postguard.intel.sharing import SharedIndicator
@@ -165,6 +166,13 @@ class Platform:
         return StaffService(db=self.db, settings=self.settings, audit=self.audit, orgs=self.orgs)
 
     @cached_property
+    def duties(self) -> Duties:
+        """Staff duties: the confidentiality policy's versions and acknowledgements; the door asks it."""
+        from postguard.access.duties import Duties
+
+        return Duties(db=self.db, audit=self.audit, orgs=self.orgs)
+
+    @cached_property
     def events(self) -> EventBus:
         """The in-process event bus, with its subscribers: a reveal (``Revealed``, published by the door
         after logging and before decrypting) raises the break-glass alert, then any canary alert; so
@@ -185,7 +193,7 @@ class Platform:
         from postguard.access.door import Door
         from postguard.vault.service import VaultOpener
 
-        return Door(log=self.audit, opener=VaultOpener(self.vault), bus=self.events)
+        return Door(log=self.audit, opener=VaultOpener(self.vault), bus=self.events, duties=self.duties.check)
 
     @cached_property
     def labels(self) -> LabelService:

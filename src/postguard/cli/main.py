@@ -65,6 +65,7 @@ app.add_typer(calls.couriers_app, name="couriers")
 app.add_typer(calls.proxy_app, name="proxy-pool")
 app.add_typer(calls.calls_app, name="calls")
 app.add_typer(access.staff_app, name="staff")
+app.add_typer(access.duties_app, name="duties")
 
 
 def main() -> None:
