@@ -37,6 +37,7 @@ from postguard.privacy.models import (
     AuditMentionCursor,
     BreachIncident,
     DataSubjectRequest,
+    LawfulRequest,
 )
 from postguard.senders.models import SenderTemplate, SentNotification
 from postguard.shipments.models import LabelToken, Shipment, ShipmentEvent
@@ -48,7 +49,8 @@ metadata = Base.metadata
 __all__ = [
     "Alert", "ApiKey", "Appeal", "Assignment", "AuditCheckpoint", "AuditEntry", "AuditMention",
     "AuditMentionCursor", "BlocklistEntry", "BlocklistVersion", "BreachIncident", "CallCertificate", "CallIntent", "Canary", "CanaryNumber",
-    "CourierPhone", "DataSubjectRequest", "Decision", "Evidence", "FeedbackCase", "FeedbackSubmission", "Indicator", "LabelToken", "LookalikeHit",
+    "CourierPhone", "DataSubjectRequest", "Decision", "Evidence", "FeedbackCase", "FeedbackSubmission", "Indicator", "LabelToken", "LawfulRequest",
+    "LookalikeHit",
     "MaskedCall", "OfficialChannel", "Organisation", "OtpChallenge", "PolicyAcknowledgement", "PolicyVersion",
     "ProxyNumber", "Report",
     "ReportIndicator", "Reporter", "ScamReport", "ScamWarning", "SenderTemplate", "SentNotification", "ServiceKey", "Shipment", "ShipmentEvent",

@@ -26,6 +26,10 @@ Shipments (``shipments``):
   side of a shipment (see ``postguard.privacy``).
 - ``dsr_match`` and ``dsr_export``: the data-protection officer answering a data-subject request:
   phones of candidates to find the person's shipments, then the person's own fields for the export.
+- ``lawful_scope``, ``lawful_match`` and ``lawful_disclosure``: the data-protection officer answering an
+  authority's request (``postguard.privacy.lawful``) once the DPO and an administrator have both approved
+  it: the phone numbers in its scope, the phones of blind-index candidates to find their shipments, then
+  every field of the shipments disclosed (logged as ``lawful_disclosure``, naming the request).
 - ``call_check``: a citizen who proved control of their phone number with a one-time code, confirming
   that a courier's parcel (a blind-index candidate) is addressed to that number; the recipient's phone
   only, compared server-side and never returned to the citizen.
@@ -144,6 +148,9 @@ PURPOSES: dict[str, Rule] = {
     "data_subject": Rule(SHIPMENTS, ("subject",), EVERYTHING, "reveal"),
     "dsr_match": Rule(SHIPMENTS, ("role:dpo",), PHONES, "reveal"),
     "dsr_export": Rule(SHIPMENTS, ("role:dpo",), EVERYTHING, "reveal"),
+    "lawful_match": Rule(SHIPMENTS, ("role:dpo",), PHONES, "reveal"),
+    "lawful_disclosure": Rule(SHIPMENTS, ("role:dpo",), EVERYTHING, "lawful_disclosure"),
+    "lawful_scope": Rule("lawful_requests", ("role:dpo",), frozenset({"scope_phones"})),
     "call_check": Rule(SHIPMENTS, ("citizen",), frozenset({"recipient_phone"}), "reveal"),
     "payment_check": Rule(SHIPMENTS, ("citizen",), frozenset({"recipient_phone"}), "reveal"),
     "courier_own_numbers": Rule("courier_phones", ("role:courier",), frozenset({"phone"}), own=True),

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from postguard.cli.common import OrgOpt, open_platform, print_json
+from postguard.cli.common import OrgOpt, local_time, open_platform, print_json
 
 orgs_app = typer.Typer(no_args_is_help=True, help="Organisations (postal operators).")
 staff_app = typer.Typer(no_args_is_help=True, help="Staff accounts (sign in at /staff/login).")
@@ -64,22 +64,6 @@ duties_app = typer.Typer(no_args_is_help=True, help="Staff duties: the confident
 ManagerOpt = typer.Option(..., "--by", help="Username of the administrator or data-protection officer acting (logged)")
 
 
-def _when(text: str | None, field: str):
-    from datetime import datetime
-
-    from postguard.errors import FieldError, InvalidInput
-    from postguard.privacy.deadlines import VN
-
-    if text is None:
-        return None
-    try:
-        when = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidInput("Nothing was recorded.", [FieldError(field, "an ISO 8601 date and time, e.g. "
-                                                                "2026-12-01T08:00+07:00")]) from None
-    return when if when.tzinfo else when.replace(tzinfo=VN)  # a local time typed in Viet Nam
-
-
 @duties_app.command("publish")
 def duties_publish(
     org: str = OrgOpt, by: str = ManagerOpt,
@@ -95,7 +79,7 @@ def duties_publish(
     to staff who have not acknowledged it."""
     p = open_platform()
     print_json(p.duties.publish(p.duties.member(org, by), version=version, title=title,
-                                body=text.read_text(encoding="utf-8"), effective_at=_when(effective_at, "effective_at"),
+                                body=text.read_text(encoding="utf-8"), effective_at=local_time(effective_at, "effective_at"),
                                 valid_days=valid_days, training_required=training))
 
 
@@ -110,7 +94,7 @@ def duties_record(
     """Record a paper acknowledgement and/or completed training for a member of staff."""
     p = open_platform()
     print_json(p.duties.record(p.duties.member(org, by), username=username, version=version,
-                               how="paper" if paper else None, training=training, at=_when(at, "at")))
+                               how="paper" if paper else None, training=training, at=local_time(at, "at")))
 
 
 @duties_app.command("report")

@@ -65,6 +65,7 @@ FIELD_WORDS: dict[tuple[str, str], str] = {
     ("intel_evidence", "content"): "Tệp bằng chứng (ảnh chụp, tệp đính kèm)",
     ("message_feedback_cases", "text"): "Tin nhắn người dân gửi để góp ý",
     ("message_feedback_submissions", "comment"): "Ghi chú kèm góp ý",
+    ("lawful_requests", "scope_phones"): "Số điện thoại nêu trong yêu cầu của cơ quan có thẩm quyền",
 }
 
 ROLE_WORDS = {"admin": "quản trị viên", "hub": "nhân viên bưu cục", "courier": "nhân viên giao hàng",
@@ -79,6 +80,10 @@ PURPOSE_WORDS = {
     "data_subject": "Chủ thể dữ liệu xem dữ liệu của chính mình sau khi xác minh số điện thoại",
     "dsr_match": "Tìm bưu gửi của người yêu cầu (cán bộ bảo vệ dữ liệu)",
     "dsr_export": "Xuất dữ liệu cho người yêu cầu (cán bộ bảo vệ dữ liệu)",
+    "lawful_match": "Tìm bưu gửi theo số điện thoại nêu trong yêu cầu của cơ quan có thẩm quyền",
+    "lawful_disclosure": "Cung cấp dữ liệu cho cơ quan có thẩm quyền, sau khi cán bộ bảo vệ dữ liệu và quản trị viên "
+                         "cùng phê duyệt",
+    "lawful_scope": "Mở số điện thoại nêu trong yêu cầu của cơ quan có thẩm quyền",
     "call_check": "Người dân kiểm tra cuộc gọi của shipper (so khớp trên máy chủ, không trả về)",
     "payment_check": "Người dân kiểm tra yêu cầu thanh toán (so khớp trên máy chủ, không trả về)",
     "courier_own_numbers": "Nhân viên giao hàng xem số của chính mình",

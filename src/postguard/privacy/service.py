@@ -13,6 +13,8 @@ and offers their operations under the names callers use:
   correction) with their legal clocks; deletion crypto-shreds and appends a receipt to the log;
 - ``exports`` (``postguard.privacy.export``): the access export of a request;
 - ``incidents`` (``postguard.privacy.incidents``): breach incidents with the 72-hour clock;
+- ``lawful`` (``postguard.privacy.lawful``): authorities' requests for personal data, approved by the
+  DPO and an administrator before the DPO discloses through the door, and their register;
 - ``dossiers`` (``postguard.privacy.dossiers``): the impact assessment, the security-level system
   description and a breach's notification, generated from the running system.
 
@@ -29,6 +31,7 @@ from postguard.privacy.dossiers import Dossiers, SystemFacts
 from postguard.privacy.export import AccessExport
 from postguard.privacy.history import AccessHistory
 from postguard.privacy.incidents import INCIDENT_STATUSES, Incidents
+from postguard.privacy.lawful import LawfulRequests
 from postguard.privacy.requests import KINDS, STATUSES, CodeChallenges, RequestDesk, SmsSender
 from postguard.privacy.subjects import Subjects
 
@@ -57,6 +60,7 @@ class PrivacyService:
                                               requests=requests)
         self.incidents = incidents = Incidents(db=db, audit=audit, subjects=subjects)
         self.dossiers = Dossiers(db=db, audit=audit, subjects=subjects, facts=facts)
+        self.lawful = LawfulRequests(db=db, vault=vault, audit=audit, door=door, orgs=orgs, subjects=subjects)
         # The parts' operations, under the names callers use.
         self.phone, self.subject_digest, self.subject_actor = subjects.phone, subjects.subject_digest, \
             subjects.subject_actor
