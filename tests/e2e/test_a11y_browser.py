@@ -143,6 +143,7 @@ class Findings:
     targets: dict[str, list[str]] = field(default_factory=dict)
     structure: dict[str, list[str]] = field(default_factory=dict)
     statuses: dict[str, int] = field(default_factory=dict)
+    shots: set[str] = field(default_factory=set)  # the states docs/screens.md shows
 
     def report(self, check: str) -> str:
         bad = {k: v for k, v in getattr(self, check).items() if v}
@@ -186,6 +187,8 @@ class Walk:
                 for t in page.evaluate(TARGETS)
                 if (t["height"] < 24 if t["inline"] else (t["height"] < 44 or t["width"] < 44))]
         self.size(PHONE)
+        if shot:
+            found.shots.add(state)
         if shot and SCREENSHOTS:
             save_screenshot(page, Path(SCREENSHOTS) / f"{state}.png")
 
@@ -465,6 +468,8 @@ def test_the_walks_reach_every_page_and_outcome(citizen, staff):
         "callcheck-courier", "callcheck-code", "callcheck-verified", "callcheck-spoken-code", "callcheck-no-delivery",
         "report-invalid", "report-filed", "my-data-code", "my-data-shown", "qr-label", "qr-unknown", "error-404",
         "error-403"}
+    shown = {p.stem for p in (Path(__file__).parents[2] / "docs" / "screens").glob("*.png")}
+    assert found.shots | staff.shots == shown  # docs/screens.md shows what the walks photograph
     assert set(staff.axe) == {
         "staff-login", "staff-login-failed", "courier-home", "courier-deliveries", "courier-delivery",
         "courier-revealed", "courier-refused", "courier-calls", "courier-call-started", "courier-phone-pending",
