@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import select
 
 from postguard.app import create_app
-from postguard.demo import COURIER_PHONES, DEMO_ORG, DEMO_RECIPIENT, SECOND_COURIER, demo_password
+from postguard.demo import COURIER_PHONES, DEMO_ORG, DEMO_RECIPIENT, SECOND_COURIER
 from postguard.intel.service import KEY_ORG
 from postguard.phones import normalize_phone
 from postguard.platform import Platform
@@ -32,6 +32,7 @@ from postguard.settings import Settings
 from postguard.shipments.models import LabelToken, Shipment
 from tests.api.test_demo_pages import _build
 from tests.e2e.conftest import serving
+from tests.e2e.test_demo_browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one chromium, on one worker
 
@@ -246,6 +247,14 @@ def _context(browser):
     return context
 
 
+def submit(page, form: str, values: dict[str, str], *, then: str) -> None:
+    """Fill ``values`` (field name -> text) into ``form``, submit it and wait for ``then`` to show."""
+    for name, value in values.items():
+        page.fill(f"{form} [name={name}]", value)
+    page.click(f"{form} button[type=submit]")
+    page.wait_for_selector(then)
+
+
 def call_check(page, base: str, *, caller: str, waybill: str = "", asked=()) -> str:
     page.goto(base + "/kiem-tra-cuoc-goi")
     page.fill("#cc-form input[name=caller]", caller)
@@ -297,25 +306,17 @@ def walk_citizen(site: Site, walk: Walk) -> dict:
     walk.see("callcheck-invalid", status=None)
     reached["callcheck-not-courier"] = call_check(page, base, caller="0933 444 555", asked=("otp", "transfer"))
     walk.see("callcheck-not-courier", shot=True)
-    page.fill("#cc-report textarea[name=note]", "Gọi đòi phí lưu kho")  # synthetic
-    page.click("#cc-report button[type=submit]")
-    page.wait_for_selector("#cc-reported")
+    submit(page, "#cc-report", {"note": "Gọi đòi phí lưu kho"}, then="#cc-reported")  # synthetic
     walk.see("callcheck-reported")
     waybill = tries["recipient"]["waybill"]
     reached["callcheck-courier"] = call_check(page, base, caller=COURIER_PHONES["shipper"], waybill=waybill)
     walk.see("callcheck-courier")
-    page.fill("form[action='/kiem-tra-cuoc-goi/otp'] input[name=phone]", DEMO_RECIPIENT)
-    page.click("form[action='/kiem-tra-cuoc-goi/otp'] button[type=submit]")
-    page.wait_for_selector("#cc-otp")
+    submit(page, "form[action='/kiem-tra-cuoc-goi/otp']", {"phone": DEMO_RECIPIENT}, then="#cc-otp")
     walk.see("callcheck-code")
-    page.fill("#cc-otp input[name=code]", site.code_sent_to(DEMO_RECIPIENT))
-    page.click("#cc-otp button[type=submit]")
-    page.wait_for_selector("#cc-result")
+    submit(page, "#cc-otp", {"code": site.code_sent_to(DEMO_RECIPIENT)}, then="#cc-result")
     reached["callcheck-verified"] = page.get_attribute("#cc-result", "data-outcome")
     walk.see("callcheck-verified", shot=True)
-    page.fill("#cc-spoken input[name=code]", page.inner_text("#cc-spoken-code").strip())
-    page.click("#cc-spoken button[type=submit]")
-    page.wait_for_selector("#cc-spoken-result")
+    submit(page, "#cc-spoken", {"code": page.inner_text("#cc-spoken-code").strip()}, then="#cc-spoken-result")
     reached["callcheck-spoken-code"] = page.get_attribute("#cc-spoken-result", "data-valid")
     walk.see("callcheck-spoken-code")
     reached["callcheck-no-delivery"] = call_check(page, base, caller=COURIER_PHONES[SECOND_COURIER[0]],
@@ -324,26 +325,16 @@ def walk_citizen(site: Site, walk: Walk) -> dict:
 
     # the report form: a refused report, then one filed
     page.goto(base + "/bao-cao")
-    page.fill("textarea[name=values]", "xin chào")
-    page.fill("input[name=amount_lost_vnd]", "nhiều lắm")
-    page.click("form.stack button[type=submit]")
-    page.wait_for_selector("#report-errors")
+    submit(page, "form.stack", {"values": "xin chào", "amount_lost_vnd": "nhiều lắm"}, then="#report-errors")
     walk.see("report-invalid", status=None, shot=True)
-    page.fill("textarea[name=values]", "0933 444 555")
-    page.fill("input[name=amount_lost_vnd]", "")
-    page.click("form.stack button[type=submit]")
-    page.wait_for_selector("section.verdict")
+    submit(page, "form.stack", {"values": "0933 444 555", "amount_lost_vnd": ""}, then="section.verdict")
     walk.see("report-filed")
 
     # my data: the phone, the code, the data and requests
     page.goto(base + "/du-lieu-cua-toi")
-    page.fill("input[name=phone]", DEMO_RECIPIENT)
-    page.click("form.stack button[type=submit]")
-    page.wait_for_selector("input[name=code]")
+    submit(page, "form.stack", {"phone": DEMO_RECIPIENT}, then="input[name=code]")
     walk.see("my-data-code")
-    page.fill("input[name=code]", site.code_sent_to(DEMO_RECIPIENT))
-    page.click("form.stack button[type=submit]")
-    page.wait_for_selector("select[name=kind]")
+    submit(page, "form.stack", {"code": site.code_sent_to(DEMO_RECIPIENT)}, then="select[name=kind]")
     walk.see("my-data-shown", shot=True)
 
     # a label's QR code, a known and an unknown one
@@ -364,15 +355,6 @@ def walk_citizen(site: Site, walk: Walk) -> dict:
     return reached
 
 
-def sign_in(page, base: str, org: str, username: str) -> None:
-    page.goto(base + "/staff/login")
-    page.fill("input[name=org]", org)
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", demo_password(username))
-    page.click("form.stack button[type=submit]")
-    page.wait_for_url(base + "/staff")
-
-
 # each role's main pages (the courier's are walked through their flow)
 ROLE_PAGES = [(DEMO_ORG, "dpo", ("/staff", "/staff/dpo/requests", "/staff/dpo/incidents")),
               (DEMO_ORG, "auditor", ("/staff/audit/alerts",)),
@@ -389,11 +371,7 @@ def walk_courier(site: Site, walk: Walk) -> None:
 
     page.goto(base + "/staff/login")
     walk.see("staff-login", shot=True)
-    page.fill("input[name=org]", DEMO_ORG)
-    page.fill("input[name=username]", "shipper")
-    page.fill("input[name=password]", "sai mật khẩu")
-    page.click("form.stack button[type=submit]")
-    page.wait_for_selector("p.error")
+    submit(page, "form.stack", {"org": DEMO_ORG, "username": "shipper", "password": "sai mật khẩu"}, then="p.error")
     walk.see("staff-login-failed", status=401)
     sign_in(page, base, DEMO_ORG, "shipper")
     walk.see("courier-home")
