@@ -1,10 +1,10 @@
 """Accessibility and phone-first layout of the citizen pages, the courier's pages and each staff role's
 main page, in Debian's chromium: axe-core (bundled by axe-playwright-python) finds no serious or critical
-WCAG 2.2 AA violation at 390 and 1280 px; citizen pages scroll only vertically at 320 px and at 200% zoom
-(a 640 px wide viewport for a 1280 px window) with no text overflowing its box, their buttons and form
-controls are at least 44 x 44 px and links in running text at least 24 px high; every page starts with a
-skip link to its main content; a citizen checks a number and a call with the keyboard alone, always seeing
-where the focus is.
+WCAG 2.2 AA violation at 390 and 1280 px; the citizens' and the courier's pages scroll only vertically at
+320 px and at 200% zoom (a 640 px wide viewport for a 1280 px window) with no text overflowing its box,
+their buttons and form controls are at least 44 x 44 px and links in running text at least 24 px high;
+every page starts with a skip link to its main content and is titled by its heading; a citizen checks a
+number and a call with the keyboard alone, always seeing where the focus is.
 
 The demo world is served once for the module. Each walk goes through the pages in one browser context,
 driving the real flows (one-time codes read from the memory notifier), and inspects every state it
