@@ -63,8 +63,21 @@ def axe_problems(page, axe) -> list[str]:
     return out
 
 
-HORIZONTAL_SCROLL = "(() => { const e = document.scrollingElement; return e.scrollWidth > e.clientWidth ? " \
-                    "`page ${e.scrollWidth} px wide in ${e.clientWidth} px` : null; })()"
+# A page wider than the screen, and the elements that stick out (innermost first; text in a horizontally
+# scrolling table excepted).
+HORIZONTAL_SCROLL = """() => {
+  const e = document.scrollingElement, vw = e.clientWidth;
+  if (e.scrollWidth <= vw) return null;
+  const out = Array.from(document.body.querySelectorAll('*')).filter(el => {
+    if (el.getBoundingClientRect().right <= vw + 1) return false;
+    for (let a = el.parentElement; a && a !== document.body; a = a.parentElement)
+      if (['auto', 'scroll'].includes(getComputedStyle(a).overflowX)) return false;
+    return true;
+  }).reverse().slice(0, 5).map(el => `${el.tagName.toLowerCase()}${el.className ? '.' + el.className : ''} ` +
+      `(right edge ${Math.round(el.getBoundingClientRect().right)} px): "${el.textContent.trim().slice(0, 40)}"`);
+  return `page ${e.scrollWidth} px wide in ${vw} px: ${out.join('; ')}`;
+}"""
+
 
 # Text that does not fit its box: a text node whose line boxes stick out of its element's box or out of
 # the viewport. Text inside a horizontal scroll container (a wide table) is reachable by scrolling it.
