@@ -63,3 +63,21 @@ def test_the_architecture_picture_is_the_code_s_import_graph():
     run = subprocess.run([sys.executable, str(ROOT / "tools" / "import_graph.py"), "--check"],
                          capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
+
+
+def test_every_screenshot_is_shown_and_every_shown_screenshot_is_there():
+    """docs/screens.md shows each PNG of docs/screens once, each followed by its caption (Vietnamese /
+    English), and each PNG is a phone-sized screenshot (390 px wide) of a reasonable size."""
+    import struct
+
+    doc = (ROOT / "docs" / "screens.md").read_text()
+    shown = re.findall(r"^!\[[^\]]+\]\((screens/[^)]+)\)\n\n(.+)$", doc, re.M)
+    assert len(shown) == doc.count("](screens/"), "every image has words for its alt text and a caption"
+    files = sorted(p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs" / "screens").iterdir())
+    assert sorted(path for path, _ in shown) == files  # no missing, unlisted or twice-listed screenshot
+    for path, caption in shown:
+        assert " / " in caption, caption  # Vietnamese / English
+        png = (ROOT / "docs" / path).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR", path
+        width, height = struct.unpack(">II", png[16:24])
+        assert width == 390 and height <= 1200 and len(png) < 100_000, (path, width, height, len(png))

@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,31 +25,33 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def live_server() -> Iterator[Callable]:
-    """``live_server(app) -> base_url``: serve ``app`` until the test ends."""
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """Serve ``app`` on a free port in a thread while the block runs; yields its base URL."""
     import uvicorn
 
-    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
-
-    def start(app) -> str:
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                               lifespan="on", access_log=False))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
         deadline = time.monotonic() + 20
         while not server.started:
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the test server did not start")
             time.sleep(0.02)
-        servers.append((server, thread))
-        return f"http://127.0.0.1:{port}"
-
-    yield start
-    for server, thread in servers:
+        yield f"http://127.0.0.1:{port}"
+    finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server() -> Iterator[Callable]:
+    """``live_server(app) -> base_url``: serve ``app`` until the test ends."""
+    with ExitStack() as stack:
+        yield lambda app: stack.enter_context(serving(app))
 
 
 @pytest.fixture(scope="session")

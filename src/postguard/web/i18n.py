@@ -785,6 +785,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "calls_pending_resend": "Gửi mã mới",
         "calls_status_verified": "đã xác minh",
         "calls_window_closed": "ngoài khung giờ",
+        "skip_to_content": "Bỏ qua, đến nội dung chính",
+        "nav_staff_label": "Trình đơn nhân viên",
+        "alerts_kind_label": "Loại cảnh báo",
     },
     "en": {
         "lang_name": "English",
@@ -1567,6 +1570,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "calls_pending_resend": "Send a new code",
         "calls_status_verified": "verified",
         "calls_window_closed": "outside the window",
+        "skip_to_content": "Skip to main content",
+        "nav_staff_label": "Staff menu",
+        "alerts_kind_label": "Alert kind",
     },
 }
 
