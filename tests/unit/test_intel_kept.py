@@ -73,7 +73,7 @@ def test_grade_and_answer_caches_never_exceed_their_size(ids):
 
 
 def body_entry(kept_at: float) -> KeptBody:
-    return (0, kept_at + 10.0, b"{}", (), kept_at)
+    return (0, kept_at + 10.0, b"{}", (), kept_at, "unknown")
 
 
 @given(st.lists(st.tuples(st.booleans(), st.binary(max_size=10), st.floats(0, 4, allow_nan=False)),

@@ -102,6 +102,7 @@ from postguard.access.models import Assignment
 from postguard.db.base import utcnow
 from postguard.errors import FieldError, Forbidden, InvalidInput
 from postguard.events import EventBus, Revealed
+from postguard.metrics import Meter
 from postguard.principals import (
     ApiKeyPrincipal,
     DataSubject,
@@ -237,7 +238,12 @@ class Owned:
 
 
 class Door:
-    def __init__(self, *, log: AccessLog, opener: VaultOpener, bus: EventBus) -> None:
+    def __init__(self, *, log: AccessLog, opener: VaultOpener, bus: EventBus, meter: Meter | None = None) -> None:
+        """``meter``: counts refusals (``postguard_access_reveals_total``, outcome ``refused``); the
+        wiring counts allowed reveals from ``Revealed``."""
+        self._refused = (meter or Meter()).counter(
+            "postguard_access_reveals", "Openings of protected data through the door, by purpose, kind and outcome",
+            ("purpose", "kind", "outcome"))
         self._log = log
         self._opener = opener
         self._bus = bus
@@ -253,6 +259,8 @@ class Door:
                 why: str) -> NoReturn:
         self._log.append(actor=principal.actor, action="reveal_denied", org_id=principal.org_id, subject=subject,
                          purpose=purpose, details={"reason": why, **records})
+        rule = PURPOSES.get(purpose)
+        self._refused.inc(purpose if rule else "other", rule.kind if rule else "other", "refused")
         raise Forbidden(f"Not allowed: {why}.")
 
     def _admit(self, principal: Principal, rule: Rule, *, purpose: str, kinds: set[str], columns: set[str],
