@@ -114,8 +114,8 @@ JOBS: tuple[Job, ...] = (
 
 async def run(job: Job, platform: Platform, seconds: float) -> None:
     """Run ``job`` every ``seconds`` until cancelled; each failed run is counted
-    (``postguard_jobs_failures_total``, by job)."""
-    failures = platform.meter.counter("postguard_jobs_failures", "Failed runs of a periodic job", ("job",))
+    (``postguard_jobs_failures_total``, by the job's name)."""
+    failures = platform.meter.counter("postguard_jobs_failures", "Failed runs of a periodic job", ("name",))
     step: Step | None = None
     failing_since: float | None = None
     logged = 0.0

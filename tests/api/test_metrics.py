@@ -1,20 +1,26 @@
 """``/metrics`` after every service has worked: each service's series moved by what was done, in
 Prometheus' own text format, and not one phone number, waybill, name or address reached the output.
-
-``scrape`` returns the families the Prometheus parser reads from the answer; tests/unit/test_deploy.py
-checks the dashboard's queries against the same exposition (``exposed``)."""
+Then the dashboard (deploy/grafana/postguard.json) and the alerts of docs/operations.md: every query
+parsed by Prometheus' own parser (promql-parser: balanced, known functions and operators), naming
+only metrics that this very scrape exposes and only labels those metrics carry."""
 
 from __future__ import annotations
 
-import io
+import asyncio
+import json
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 
+import promql_parser
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
+from postguard import jobs
 from postguard.app import create_app
+from postguard.audit.witness import Witness
 from postguard.errors import Forbidden
 from postguard.intel.models import Indicator
 from postguard.phones import normalize_phone
@@ -33,11 +39,20 @@ def _world(p: Platform, faker: Faker) -> World:
     return add_privacy_and_calls(add_leaks_and_intel(build_world(p, faker), faker), faker)
 
 
+ROOT = Path(__file__).resolve().parents[2]
+DASHBOARD = ROOT / "deploy" / "grafana" / "postguard.json"
+TARGET_LABELS = {"job", "instance"}  # added by Prometheus to every scraped series
+PROMETHEUS_MADE = {"up"}  # a series Prometheus writes for every target
+
+
 @pytest.fixture
-def env(prebuilt, faker):
+def env(prebuilt, faker, tmp_path):
+    # One witness, never listening: its submissions fail, and its series are served.
+    wkey = Witness.init(tmp_path / "witness", "witness.test")
     w = prebuilt_world(prebuilt, _world, faker=faker, password_time_cost=1, password_memory_kib=1024,
                        notifier="memory", metrics_token=METRICS_TOKEN, intel_check_rate="8/minute",
-                       metrics_query_seconds=0)
+                       metrics_query_seconds=0, audit_witnesses=[f"http://127.0.0.1:9 {wkey}"],
+                       audit_witness_timeout_seconds=0.5)
     with TestClient(create_app(w.platform.settings, platform=w.platform)) as client:  # with the jobs running
         yield client, w
     w.platform.close()
@@ -55,21 +70,24 @@ def scrape(client: TestClient) -> dict[str, dict[tuple, float]]:
     return out
 
 
-def exposed(client: TestClient) -> set[str]:
-    """The metric names a query may use: every family and sample name, and ``<name>_total`` of every
-    counter (one whose labels have not been seen yet has no sample)."""
+def exposed(client: TestClient) -> dict[str, set[str]]:
+    """The metric names a query may use, each with the labels its samples carry: every family and
+    sample name, and ``<name>_total`` of every counter (one whose labels have not been seen yet has
+    no sample)."""
     text = client.get("/metrics", headers=SCRAPE).text
-    names = set()
+    names: dict[str, set[str]] = {}
     for family in text_string_to_metric_families(text):
-        names.add(family.name)
-        names.update(s.name for s in family.samples)
+        names.setdefault(family.name, set())
         if family.type == "counter":
-            names.add(family.name + "_total")
+            names.setdefault(family.name + "_total", set())
+        for sample in family.samples:
+            names.setdefault(sample.name, set()).update(sample.labels)
+            names[family.name].update(sample.labels)
     return names
 
 
-def value(metrics: dict, name: str, **labels: str) -> float:
-    return metrics.get(name, {}).get(tuple(sorted(labels.items())), 0.0)
+def value(metrics: dict, metric: str, **labels: str) -> float:
+    return metrics.get(metric, {}).get(tuple(sorted(labels.items())), 0.0)
 
 
 def exercise(client: TestClient, w: World) -> list[str]:
@@ -127,6 +145,15 @@ def exercise(client: TestClient, w: World) -> list[str]:
                        body_vi="Shipper thật không thu phí.", body_en="Real couriers charge no fee.", author="analyst")
     assert p.webhooks.deliver_due(now=datetime.now(UTC))["retrying"] == 1
     p.audit.checkpoint()
+    # A periodic job that fails at every run, for a moment: each failure counted.
+
+    async def failing_for_a_moment() -> None:
+        job = jobs.Job("always failing", 0.01, lambda _: (lambda: 1 / 0), on_loop=True, at_start=True)
+        task = asyncio.create_task(jobs.run(job, p, 0.01))
+        await asyncio.sleep(0.2)
+        task.cancel()
+
+    asyncio.run(failing_for_a_moment())
     personal = [sent["phone"], scam, unknown, w.subject_phone, w.ids["courier_phone"]]
     personal += [normalize_phone(r[k]) for r in (*w.rows, *rows[:2]) for k in ("recipient_phone", "sender_phone")]
     personal += ["0" + n[3:] for n in personal if n.startswith("+84")]
@@ -140,9 +167,9 @@ def test_every_service_is_counted_and_nothing_personal_is_scraped(env):
     personal = exercise(client, w)
     after = scrape(client)
 
-    def moved(name: str, by: float | None = None, **labels: str) -> None:
-        delta = value(after, name, **labels) - value(before, name, **labels)
-        assert delta == by if by is not None else delta > 0, (name, labels, delta)
+    def moved(metric: str, by: float | None = None, **labels: str) -> None:
+        delta = value(after, metric, **labels) - value(before, metric, **labels)
+        assert delta == by if by is not None else delta > 0, (metric, labels, delta)
 
     moved("postguard_shipments_import_rows_total", 2, outcome="imported")
     moved("postguard_shipments_import_rows_total", 2, outcome="already_present")
@@ -178,8 +205,70 @@ def test_every_service_is_counted_and_nothing_personal_is_scraped(env):
                  database=w.platform.db.dialect) == 1
     assert value(after, "process_cpu_seconds_total") > 0 or "process_cpu_seconds" in after  # Linux: /proc
     moved("postguard_http_requests_total", method="POST", route="/v1/check", status="200")
+    assert value(after, "postguard_jobs_failures_total", name="always failing") >= 2
+    assert value(after, "postguard_audit_witness_failures_total", witness=next(iter(
+        w.platform.witnessing.stats))) >= 1  # the checkpoint job submitted to the witness, which is not there
 
     text = client.get("/metrics", headers=SCRAPE).text
     for v in personal:
         assert v not in text, v
     assert ORG not in text  # no organisation either
+
+
+def grafana_to_promql(expr: str) -> str:
+    """A panel's query as Prometheus receives it (Grafana's variables filled in)."""
+    return (expr.replace("$__rate_interval", "5m").replace("$__range", "6h").replace("$__interval", "1m")
+            .replace('"$job"', '".*"'))
+
+
+def queries() -> list[tuple[str, str]]:
+    """(where, PromQL) of every dashboard panel and every alert in docs/operations.md."""
+    out = []
+    for panel in json.loads(DASHBOARD.read_text(encoding="utf-8"))["panels"]:
+        for t in panel.get("targets", []):
+            out.append((f"panel {panel['title']!r}", grafana_to_promql(t["expr"])))
+    doc = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    for block in re.findall(r"```yaml\n(.*?)```", doc, re.S):
+        for name, expr in re.findall(r"- alert: (\S+)\n\s+expr: (.+)", block):
+            out.append((f"alert {name}", expr.strip()))
+    return out
+
+
+def used(expr: str) -> tuple[set[str], set[str]]:
+    """The metric names and the label names (in matchers and ``by``/``without``) of a parsed query."""
+    metrics: set[str] = set()
+    labels: set[str] = set()
+
+    def visit(node):
+        if isinstance(node, promql_parser.VectorSelector):
+            metrics.add(node.name)
+            labels.update(m.name for m in node.matchers.matchers)
+        elif isinstance(node, promql_parser.AggregateExpr) and node.modifier is not None:
+            labels.update(node.modifier.labels)
+        return True
+
+    promql_parser.walk(promql_parser.parse(expr), visit)
+    return metrics, labels
+
+
+def test_the_queries_parse_and_name_only_what_is_served(env):
+    client, w = env
+    exercise(client, w)
+    served = exposed(client)
+    found = queries()
+    assert len([q for q in found if q[0].startswith("panel")]) >= 30 and len(found) > 35
+    for where, expr in found:
+        metrics, labels = used(expr)
+        assert metrics, (where, expr)
+        missing = metrics - served.keys() - PROMETHEUS_MADE
+        assert not missing, f"{where}: {sorted(missing)} is not served"
+        carried = set().union(*(served.get(m, set()) for m in metrics)) | TARGET_LABELS | {"le"}
+        assert labels <= carried, f"{where}: labels {sorted(labels - carried)} are on none of {sorted(metrics)}"
+
+
+@pytest.mark.parametrize("bad", ["sum(rate(postguard_http_requests_total[5m])",  # unbalanced
+                                 "histogram_quantil(0.9, postguard_http_request_seconds_bucket)",  # no such function
+                                 "sum by (route) rate(postguard_http_requests_total[5m])"])
+def test_the_parser_refuses_what_prometheus_would(bad):
+    with pytest.raises(ValueError):
+        promql_parser.parse(bad)

@@ -74,7 +74,8 @@ def instance_args(exec_start: str) -> list[str]:
 
 
 def test_the_units_parse_strictly_and_carry_their_hardening():
-    assert {u.name for u in UNITS} == {"postguard@.service", "postguard-migrate.service", "postguard-witness.service"}
+    assert {u.name for u in UNITS} == {"postguard@.service", "postguard-migrate.service", "postguard-deliver.service",
+                                      "postguard-witness.service"}
     for path in UNITS:
         svc = unit(path)["Service"]
         for key, want in HARDENING.items():
