@@ -187,6 +187,6 @@ class ReportIntake:
                    "reporter_kind": kind, "indicators": [{"type": i.type, "display": i.display,
                                                           "verdict": i.verdict} for i in inds],
                    "evidence": len(evidence)}
-        self._received.inc(category, kind, out["status"])
+        self._received.inc(category, kind, str(out["status"]))
         return out
 
