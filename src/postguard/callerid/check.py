@@ -64,11 +64,11 @@ from postguard.db.base import utcnow
 from postguard.db.engine import placeholder
 from postguard.errors import FieldError, InvalidInput, RateLimited, Unauthenticated
 from postguard.intel.normalize import detect
+from postguard.metrics import Meter
 from postguard.orgs.models import Organisation
 from postguard.orgs.service import OrgService
 from postguard.phones import InvalidPhone, caller_field, national_format, org_number, org_number_field, virtual_kind
 from postguard.principals import ProvenCitizen
-from postguard.metrics import Meter
 from postguard.shipments.models import Shipment
 
 if TYPE_CHECKING:
