@@ -252,7 +252,7 @@ class Platform:
     def webhooks(self) -> WebhookService:
         from postguard.alerts.webhooks import WebhookService
 
-        return WebhookService(db=self.db, settings=self.settings, audit=self.audit, vault=self.vault, meter=self.meter)
+        return WebhookService(db=self.db, settings=self.settings, audit=self.audit, vault=self.vault)
 
     @cached_property
     def screening(self) -> ScreeningService:

@@ -27,7 +27,6 @@ from sqlalchemy import select, update
 from postguard.alerts.models import ScamWarning, WebhookDelivery, WebhookSubscription
 from postguard.db.base import utcnow
 from postguard.errors import FieldError, InvalidInput, NotFound
-from postguard.metrics import Meter
 
 if TYPE_CHECKING:
     from postguard.audit.log import AuditLog
@@ -93,12 +92,7 @@ _opener = _http_only_opener()
 
 
 class WebhookService:
-    def __init__(self, *, db: Database, settings: Settings, audit: AuditLog, vault: Vault,
-                 meter: Meter | None = None) -> None:
-        """``meter``: counts delivery attempts by outcome (``postguard_alerts_webhook_attempts_total``)."""
-        self._attempts = (meter or Meter()).counter(
-            "postguard_alerts_webhook_attempts", "Webhook delivery attempts of scam warnings, by outcome "
-            "(delivered, retrying, failed)", ("outcome",))
+    def __init__(self, *, db: Database, settings: Settings, audit: AuditLog, vault: Vault) -> None:
         self.db = db
         self.settings = settings
         self.audit = audit
@@ -198,8 +192,6 @@ class WebhookService:
                 else:
                     row.next_attempt_at = now + backoff(attempts)
                     counts["retrying"] += 1
-        for outcome, n in counts.items():
-            self._attempts.inc(outcome, amount=n)
         return counts
 
     def _payload(self, w: ScamWarning) -> bytes:
