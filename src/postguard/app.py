@@ -220,7 +220,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
                                              "/kiem-tra": max(QR_IMAGE_BODY_BYTES, settings.max_body_bytes)},
                        respond=respond_with(html_errors))
     problems.install(app, html_errors=html_errors)
-    install_metrics(app)
+    install_metrics(app, app.state.platform.meter, database=app.state.platform.db.dialect)
     app.state.registry.register(WitnessMetrics(app.state.platform.witnessing))
 
     app.add_middleware(_SecurityHeaders)

@@ -113,7 +113,9 @@ JOBS: tuple[Job, ...] = (
 
 
 async def run(job: Job, platform: Platform, seconds: float) -> None:
-    """Run ``job`` every ``seconds`` until cancelled."""
+    """Run ``job`` every ``seconds`` until cancelled; each failed run is counted
+    (``postguard_jobs_failures_total``, by the job's name)."""
+    failures = platform.meter.counter("postguard_jobs_failures", "Failed runs of a periodic job", ("name",))
     step: Step | None = None
     failing_since: float | None = None
     logged = 0.0
@@ -129,6 +131,7 @@ async def run(job: Job, platform: Platform, seconds: float) -> None:
                 else:
                     await run_in_threadpool(step)
             except Exception:
+                failures.inc(job.name)
                 now = time.monotonic()
                 if failing_since is None:
                     failing_since = logged = now

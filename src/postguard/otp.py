@@ -33,6 +33,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from postguard.crypto import aead
 from postguard.db.base import Base, BigId, UTCDateTime, utcnow
 from postguard.errors import DecryptionFailed, FieldError, InvalidInput, Unauthenticated
+from postguard.metrics import Meter
 from postguard.phones import phone_field
 
 if TYPE_CHECKING:
@@ -104,7 +105,13 @@ class SmsSender(Protocol):
 
 
 class OtpService:
-    def __init__(self, *, db: Database, vault: Vault, limiter: RateLimiter, notifier: SmsSender) -> None:
+    def __init__(self, *, db: Database, vault: Vault, limiter: RateLimiter, notifier: SmsSender,
+                 meter: Meter | None = None) -> None:
+        """``meter``: counts codes sent and checked, by purpose (``postguard_otp_*``)."""
+        meter = meter or Meter()
+        self._sent = meter.counter("postguard_otp_codes_sent", "One-time codes sent, by purpose", ("purpose",))
+        self._checked = meter.counter("postguard_otp_verifications", "One-time codes checked, by purpose and "
+                                      "outcome (verified or failed)", ("purpose", "outcome"))
         self.db = db
         self.vault = vault
         self.limiter = limiter
@@ -139,6 +146,7 @@ class OtpService:
             sent = Sent(handle, ch.expires_at)
         self.notifier.send_sms(e164, f"postguard: ma xac minh {code} ({PURPOSE_TEXT[purpose]}). "
                                        "Khong dua ma nay cho ai, ke ca shipper.")
+        self._sent.inc(purpose)
         return sent
 
     def verify(self, *, purpose: str, phone: str, code: str, challenge: str | None) -> str:
@@ -152,7 +160,9 @@ class OtpService:
         e164 = phone_field(phone, "phone")
         fail = Unauthenticated("The code is wrong or has expired; ask for a new one.")
         code = (code or "").strip()
+        known = purpose if purpose in PURPOSE_TEXT else "other"
         if not isinstance(challenge, str) or not 0 < len(challenge) <= CHALLENGE_MAX:
+            self._checked.inc(known, "failed")
             raise fail
         now = utcnow()
         with self.db.session() as s:
@@ -174,7 +184,9 @@ class OtpService:
                     update(OtpChallenge).where(OtpChallenge.id == claimed.id, OtpChallenge.used_at.is_(None))
                     .values(used_at=now).execution_options(synchronize_session=False))).rowcount == 1
         if not ok:
+            self._checked.inc(known, "failed")
             raise fail
+        self._checked.inc(known, "verified")
         return e164
 
     def forget(self, session, e164: str) -> int:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from postguard.callerid import directory
 from postguard.db import Database, migrate
 from postguard.files import private_dir
+from postguard.metrics import Meter
 from postguard.models import metadata
 from postguard.settings import Settings
 from postguard.vault.kek import LocalKeyFile
@@ -78,6 +79,16 @@ class Platform:
             raise
 
     @cached_property
+    def meter(self) -> Meter:
+        """What the services count (``postguard.metrics``), served at ``/metrics`` with the gauges
+        of ``postguard.telemetry``."""
+        from postguard import telemetry
+
+        meter = Meter()
+        telemetry.install(meter, self.db, ttl=self.settings.metrics_query_seconds)
+        return meter
+
+    @cached_property
     def kek(self) -> LocalKeyFile:
         """The key file; refused when protected data is stored and it does not match it."""
         return open_key_file(self.settings, self.db)
@@ -126,19 +137,20 @@ class Platform:
         return ShipmentService(
             db=self.db, settings=self.settings, vault=self.vault, audit=self.audit, orgs=self.orgs, door=self.door,
             bus=self.events, end_assignments=AccessService.end_assignments, on_shred=CallService.erase_for_shipments,
-            key_holders=lambda: (self.canaries, self.calls, self.intel, self.message_feedback), purge_spent=self.otp.purge_spent)
+            key_holders=lambda: (self.canaries, self.calls, self.intel, self.message_feedback), purge_spent=self.otp.purge_spent,
+            meter=self.meter)
 
     @cached_property
     def limiter(self) -> RateLimiter:
         from postguard.ratelimit import RateLimiter
 
-        return RateLimiter(self.settings.rate_limit_storage)
+        return RateLimiter(self.settings.rate_limit_storage, meter=self.meter)
 
     @cached_property
     def audit(self) -> AuditLog:
         from postguard.audit.log import AuditLog
 
-        return AuditLog(self.db, origin=self.settings.audit_origin, keys=self.audit_keys)
+        return AuditLog(self.db, origin=self.settings.audit_origin, keys=self.audit_keys, meter=self.meter)
 
     def audit_keys(self, session) -> tuple[bytes, bytes]:
         """The access log's checkpoint-signing and MAC keys: platform service secrets, wrapped by the
@@ -177,14 +189,19 @@ class Platform:
         """The in-process event bus, with its subscribers: a reveal (``Revealed``, published by the door
         after logging and before decrypting) raises the break-glass alert, then any canary alert; so
         does a phone search that shows a canary (``Matched``). A committed decision on a domain or link
-        (``IndicatorDecided``) is published in, or withdrawn from, the blocklist."""
+        (``IndicatorDecided``) is published in, or withdrawn from, the blocklist. Reveals and
+        decisions are counted last (``postguard.telemetry``)."""
         from postguard.events import EventBus, IndicatorDecided, Matched, Revealed
+        from postguard.telemetry import EventCounts
 
         bus = EventBus()
         bus.subscribe(Revealed, lambda event: self.access_alerts.on_revealed(event))
         bus.subscribe(Revealed, lambda event: self.canaries.on_revealed(event))
         bus.subscribe(Matched, lambda event: self.canaries.on_matched(event))
         bus.subscribe(IndicatorDecided, lambda event: self.blocklist.on_decided(event))
+        counts = EventCounts(self.meter)
+        bus.subscribe(Revealed, counts.on_revealed)
+        bus.subscribe(IndicatorDecided, counts.on_decided)
         return bus
 
     @cached_property
@@ -193,7 +210,8 @@ class Platform:
         from postguard.access.door import Door
         from postguard.vault.service import VaultOpener
 
-        return Door(log=self.audit, opener=VaultOpener(self.vault), bus=self.events, duties=self.duties.check)
+        return Door(log=self.audit, opener=VaultOpener(self.vault), bus=self.events, duties=self.duties.check,
+                    meter=self.meter)
 
     @cached_property
     def labels(self) -> LabelService:
@@ -211,7 +229,7 @@ class Platform:
     def otp(self) -> OtpService:
         from postguard.otp import OtpService
 
-        return OtpService(db=self.db, vault=self.vault, limiter=self.limiter, notifier=self.notifier)
+        return OtpService(db=self.db, vault=self.vault, limiter=self.limiter, notifier=self.notifier, meter=self.meter)
 
     def intel_feed(self) -> list[SharedIndicator]:
         """Every scam indicator this platform shares (``SharedIndicator``), from the intelligence
@@ -272,7 +290,7 @@ class Platform:
                               match=self.intel.brands.match,
                               templates=lambda text, *, phone=None, sender=None: self.senders.match_message(
                                   text, phone=phone, sender=sender),
-                              cod=lambda type_, value: self.senders.registered_cod(type_, value))
+                              cod=lambda type_, value: self.senders.registered_cod(type_, value), meter=self.meter)
 
     @cached_property
     def message_feedback(self) -> MessageFeedback:
@@ -288,7 +306,7 @@ class Platform:
         """Auditors' alerts (break-glass, canaries, anomalies); scam warnings are ``warnings``."""
         from postguard.leaks.alerts import AlertService
 
-        return AlertService(db=self.db, audit=self.audit, orgs=self.orgs)
+        return AlertService(db=self.db, audit=self.audit, orgs=self.orgs, meter=self.meter)
 
     @cached_property
     def canaries(self) -> CanaryService:
@@ -309,7 +327,7 @@ class Platform:
         from postguard.intel.service import IntelService
 
         return IntelService(db=self.db, settings=self.settings, vault=self.vault, audit=self.audit, orgs=self.orgs,
-                            door=self.door, limiter=self.limiter, lookups=self.lookups, bus=self.events)
+                            door=self.door, limiter=self.limiter, lookups=self.lookups, bus=self.events, meter=self.meter)
 
     @cached_property
     def blocklist(self) -> Blocklist:
@@ -385,7 +403,7 @@ class Platform:
                          registry_signal=self.registry_signal, keys=lambda: self.callerid_keys,
                          scams=self.intel.checks,
                          transcripts=lambda text: read_transcript(text, brands=self.intel.brands.brands()),
-                         cod=lambda: self.senders)
+                         cod=lambda: self.senders, meter=self.meter)
 
     @cached_property
     def calls(self) -> CallService:

@@ -21,6 +21,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from postguard.errors import RateLimited
+from postguard.metrics import Meter, bounded
 
 SWEEP_EVERY = 60.0  # seconds between sweeps of the in-memory windows that have emptied
 
@@ -102,7 +103,11 @@ class _MemoryWindows:
 
 
 class RateLimiter:
-    def __init__(self, storage_uri: str, *, clock=time.monotonic) -> None:
+    def __init__(self, storage_uri: str, *, clock=time.monotonic, meter: Meter | None = None) -> None:
+        """``meter``: counts refusals by limiter, the first key of each rule (``otp-client``,
+        ``intel-check`` …), as ``postguard_ratelimit_refused_total``."""
+        self._refused = (meter or Meter()).counter(
+            "postguard_ratelimit_refused", "Requests refused by a rate limit, by limiter", ("limiter",))
         self.in_process = storage_uri.startswith("memory")
         if self.in_process:
             self._memory = _MemoryWindows(clock)
@@ -121,6 +126,7 @@ class RateLimiter:
             if self.limiter.hit(limit, *keys):
                 return
             wait = self.limiter.get_window_stats(limit, *keys).reset_time - time.time()
+        self._refused.inc(bounded(keys[0]) if keys else "other")
         err = RateLimited(message)
         err.retry_after = max(1, int(wait) + 1)  # type: ignore[misc]
         raise err

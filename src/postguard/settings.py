@@ -131,6 +131,13 @@ class Settings(BaseSettings):
         description="Bearer token (at least 32 characters) a scraper must send to GET /metrics. "
         "Unset (the default): /metrics is not served.",
     )
+    metrics_query_seconds: float = Field(
+        10.0,
+        ge=0,
+        le=300,
+        description="How long a gauge read from the database for /metrics (queues, the latest checkpoint) is "
+        "kept before it is read again, however many scrapers ask; 0 reads it at every scrape.",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -73,7 +73,7 @@ def test_grade_and_answer_caches_never_exceed_their_size(ids):
 
 
 def body_entry(kept_at: float) -> KeptBody:
-    return (0, kept_at + 10.0, b"{}", (), kept_at)
+    return (0, kept_at + 10.0, b"{}", (), kept_at, "unknown")
 
 
 @given(st.lists(st.tuples(st.booleans(), st.binary(max_size=10), st.floats(0, 4, allow_nan=False)),
@@ -113,7 +113,7 @@ def test_kept_bodies_leave_the_garbage_collector_s_watch():
     kept = KeptBodies()
     plan = SimpleNamespace(known=False, generation=3)
     service = SimpleNamespace(_bodies=kept, _answers=AnswerCache())
-    CheckService._keep_body(service, b'{"value": "0912 345 678"}', plan, b"{}")
+    CheckService._keep_body(service, b'{"value": "0912 345 678"}', plan, b"{}", "unknown")
     gc.collect()
     (entry,) = kept._entries.values()
     assert type(entry) is tuple and not gc.is_tracked(entry)

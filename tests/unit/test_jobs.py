@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from postguard import jobs
+from postguard.metrics import Meter
 from postguard.settings import Settings
 
 
@@ -65,7 +66,7 @@ def test_a_failing_job_is_logged_and_retried_and_the_others_go_on(monkeypatch, o
     monkeypatch.setattr(jobs, "log", log)
     monkeypatch.setattr(jobs, "REPEAT_LOG_SECONDS", 0.0)  # log every repeated failure here
     runs = {"flaky": 0, "steady": 0}
-    platform = SimpleNamespace(settings=SimpleNamespace(flaky_seconds=0.01, off_seconds=0))
+    platform = SimpleNamespace(settings=SimpleNamespace(flaky_seconds=0.01, off_seconds=0), meter=Meter())
     stopped = []
     table = [jobs.Job("flaky", "flaky_seconds", counting(runs, "flaky", failures=3), on_loop=on_loop,
                       stop=stopped.append),
@@ -84,7 +85,7 @@ def test_a_job_that_keeps_failing_is_logged_once_a_minute_not_at_every_run(monke
     monkeypatch.setattr(jobs, "log", log)
     runs = {"broken": 0}
     table = [jobs.Job("broken", 0.005, counting(runs, "broken", failures=10**9))]
-    run_until(table, SimpleNamespace(settings=None), lambda: runs["broken"] >= 20)
+    run_until(table, SimpleNamespace(settings=None, meter=Meter()), lambda: runs["broken"] >= 20)
     assert log.events == [("exception", "broken failed")]
 
 
@@ -101,7 +102,7 @@ def test_a_job_whose_start_fails_is_retried(monkeypatch):
 
     stopped = []
     table = [jobs.Job("late", 0.01, start, at_start=True, stop=stopped.append)]
-    run_until(table, SimpleNamespace(settings=None), lambda: runs["late"] >= 2)
+    run_until(table, SimpleNamespace(settings=None, meter=Meter()), lambda: runs["late"] >= 2)
     assert len(attempts) == 3 and log.events == [("exception", "late failed"), ("info", "late recovered")]
     assert len(stopped) == 1
 

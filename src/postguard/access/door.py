@@ -109,6 +109,7 @@ from postguard.access.models import Assignment
 from postguard.db.base import utcnow
 from postguard.errors import DutyPending, FieldError, Forbidden, InvalidInput
 from postguard.events import EventBus, Revealed
+from postguard.metrics import Meter
 from postguard.principals import (
     ApiKeyPrincipal,
     DataSubject,
@@ -257,7 +258,14 @@ class DutyCheck(Protocol):
 
 
 class Door:
-    def __init__(self, *, log: AccessLog, opener: VaultOpener, bus: EventBus, duties: DutyCheck | None = None) -> None:
+    def __init__(self, *, log: AccessLog, opener: VaultOpener, bus: EventBus, duties: DutyCheck | None = None,
+                 meter: Meter | None = None) -> None:
+        """``duties``: why a member of staff may not open anything now (the confidentiality policy);
+        ``meter``: counts refusals (``postguard_access_reveals_total``, outcome ``refused``); the wiring
+        counts allowed reveals from ``Revealed``."""
+        self._refused = (meter or Meter()).counter(
+            "postguard_access_reveals", "Openings of protected data through the door, by purpose, kind and outcome",
+            ("purpose", "kind", "outcome"))
         self._log = log
         self._opener = opener
         self._bus = bus
@@ -274,6 +282,8 @@ class Door:
                 why: str, error: Forbidden | None = None) -> NoReturn:
         self._log.append(actor=principal.actor, action="reveal_denied", org_id=principal.org_id, subject=subject,
                          purpose=purpose, details={"reason": why, **records})
+        rule = PURPOSES.get(purpose)
+        self._refused.inc(purpose if rule else "other", rule.kind if rule else "other", "refused")
         raise error or Forbidden(f"Not allowed: {why}.")
 
     def _admit(self, session: Session, principal: Principal, rule: Rule, *, purpose: str, kinds: set[str],

@@ -8,13 +8,22 @@ from bisect import bisect_left
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    GCCollector,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from sqlalchemy import text
 
 from postguard import __version__
 from postguard.api.deps import platform
 from postguard.errors import NotFound, Unauthenticated
+from postguard.logging import get_logger
+from postguard.metrics import Meter
 from postguard.platform import Platform
 
 router = APIRouter(tags=["system"])
@@ -88,6 +97,43 @@ class HttpMetrics:
         return [requests, latency]
 
 
+class MeterMetrics:
+    """The platform's ``Meter`` (``postguard.metrics``: what the services count, the gauges the
+    wiring reads from the database) as metric families, and ``postguard_build_info``. Each worker
+    process serves its own numbers: scrape every worker (docs/operations.md, "Metrics"). A gauge whose
+    query fails is left out of that scrape (and logged), the rest is served."""
+
+    def __init__(self, meter: Meter, *, database: str) -> None:
+        self.meter, self.database = meter, database
+
+    def collect(self):
+        info = GaugeMetricFamily("postguard_build_info", "This worker's version and database (always 1)",
+                                 labels=["version", "database"])
+        info.add_metric([__version__, self.database], 1)
+        yield info
+        for counter in list(self.meter.counters.values()):
+            family = CounterMetricFamily(counter.name, counter.documentation, labels=list(counter.labels))
+            counts = counter.values()
+            if not counts and not counter.labels:
+                counts = {(): 0}  # a count that has not moved yet is 0, so that rate() and alerts see it
+            for values, n in sorted(counts.items()):
+                family.add_metric(list(values), n)
+            yield family
+        for gauge in list(self.meter.gauges.values()):
+            try:
+                samples = gauge.values()
+            except Exception:
+                _log.exception("metrics gauge failed", gauge=gauge.name)
+                continue
+            family = GaugeMetricFamily(gauge.name, gauge.documentation, labels=list(gauge.labels))
+            for values, v in samples:
+                family.add_metric(list(values), v)
+            yield family
+
+
+_log = get_logger("postguard.metrics")
+
+
 class _Measure:
     """Pure ASGI middleware (no per-request task group or body streaming, unlike ``@app.middleware``)."""
 
@@ -113,10 +159,16 @@ class _Measure:
             self.metrics.observe(scope["method"], route, status, time.perf_counter() - start)
 
 
-def install_metrics(app: FastAPI) -> None:
+def install_metrics(app: FastAPI, meter: Meter | None = None, *, database: str = "") -> None:
     """Per-app registry (several apps may live in one test process); label by route template, never
-    by raw path, so no waybill or phone reaches the metrics."""
+    by raw path, so no waybill or phone reaches the metrics. ``meter``: the platform's counters and
+    gauges; with the process's own (``process_*``, ``python_*``: memory, CPU, open files, collections)."""
     registry = CollectorRegistry()
     app.state.registry = registry
     app.state.http_metrics = HttpMetrics(registry)
+    if meter is not None:
+        registry.register(MeterMetrics(meter, database=database))
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
     app.add_middleware(_Measure, metrics=app.state.http_metrics)

@@ -47,6 +47,7 @@ from postguard.crypto import ed25519
 from postguard.db.base import utcnow
 from postguard.db.engine import placeholder
 from postguard.errors import AuditUnavailable, FieldError, InvalidInput, NotFound
+from postguard.metrics import Meter
 
 if TYPE_CHECKING:
     from postguard.db.engine import Database
@@ -139,7 +140,16 @@ AuditKeys = Callable[[Any], tuple[bytes, bytes]]
 class AuditLog:
     CHECKPOINT_EVERY = 1.0  # seconds, while entries arrive
 
-    def __init__(self, db: Database, *, origin: str, keys: AuditKeys) -> None:
+    def __init__(self, db: Database, *, origin: str, keys: AuditKeys, meter: Meter | None = None) -> None:
+        """``meter``: counts the entries appended, the batches written and the writes and checkpoints
+        that failed (``postguard_audit_*``)."""
+        meter = meter or Meter()
+        self._appended = meter.counter("postguard_audit_entries_appended", "Access-log entries written")
+        self._batches = meter.counter("postguard_audit_batches", "Group-committed writes of the access log")
+        self._failures = meter.counter("postguard_audit_write_failures",
+                                       "Access-log writes that failed (the actions waiting on them were refused)")
+        self._checkpoint_failures = meter.counter("postguard_audit_checkpoint_failures",
+                                                  "Checkpoints that could not be signed or stored")
         self.db = db
         self.origin = origin
         self._key_source = keys
@@ -241,7 +251,10 @@ class AuditLog:
             for r in batch:
                 r.first = first
                 first += len(r.items)
+            self._appended.inc(amount=len(items))
+            self._batches.inc()
         except BaseException as exc:
+            self._failures.inc()
             for r in batch:
                 r.error = exc
         for r in batch:
@@ -250,8 +263,8 @@ class AuditLog:
         if time.monotonic() - self._last_checkpoint >= self.CHECKPOINT_EVERY:
             try:
                 self.checkpoint(unit_of_work=self.db.log_session)
-            except Exception:  # noqa: S110  a late checkpoint is retried on the next write or tick
-                pass
+            except Exception:  # a late checkpoint is retried on the next write or tick
+                self._checkpoint_failures.inc()
 
     def synced_tree(self, session: Session | Connection) -> merkle.MerkleTree:
         """The Merkle tree of every committed entry, for proofs: ``_sync`` on the session's view."""

@@ -64,6 +64,7 @@ from postguard.db.base import utcnow
 from postguard.db.engine import placeholder
 from postguard.errors import FieldError, InvalidInput, RateLimited, Unauthenticated
 from postguard.intel.normalize import detect
+from postguard.metrics import Meter
 from postguard.orgs.models import Organisation
 from postguard.orgs.service import OrgService
 from postguard.phones import InvalidPhone, caller_field, national_format, org_number, org_number_field, virtual_kind
@@ -271,13 +272,17 @@ class CallCheck:
     def __init__(self, *, db: Database, settings: Settings, vault: Vault, audit: AuditLog, door: Door,
                  limiter: RateLimiter, otp: PhoneCodes, intel: ReportIntake, registry_signal: Signal,
                  keys: Callable[[], CallerIdKeys], scams: ScamNumbers | None = None,
-                 transcripts: Transcripts | None = None, cod: Callable[[], CodAccounts] | None = None) -> None:
+                 transcripts: Transcripts | None = None, cod: Callable[[], CodAccounts] | None = None,
+                 meter: Meter | None = None) -> None:
         """``intel``: where scam calls citizens report go; ``registry_signal``: news of courier-registry
         changes made anywhere; ``keys``: the caller-ID secrets, loaded on first use (in a write
         transaction of their own); ``scams``: what the scam database says of a number (its count
         and grade are shown with the answer); ``transcripts``: reads a call's transcript (without it a
         transcript is accepted and not read); ``cod``: the operators' registered COD accounts, reached
-        on first use (without it no payee is checked)."""
+        on first use (without it no payee is checked); ``meter``: counts checks by verdict
+        (``postguard_callerid_checks_total``)."""
+        self._checked = (meter or Meter()).counter(
+            "postguard_callerid_checks", "Call checks (/v1/callcheck, the call-check page) by verdict", ("verdict",)).inc
         self.scams = scams
         self.transcripts = transcripts
         self._cod = cod
@@ -422,10 +427,12 @@ class CallCheck:
         if len(body) > KEPT_BODY_BYTES:  # never kept: not worth hashing
             return None
         kept = self.directory.derived()
-        answer = None if kept is None else kept.get(body)
-        if answer is not None:
-            self._limit(client)
-        return answer
+        entry = None if kept is None else kept.get(body)
+        if entry is None:
+            return None
+        self._limit(client)
+        self._checked(entry[1])
+        return entry[0]
 
     def quick(self, *, caller: str, asked=None, amount_vnd=None, client: str,
               body: bytes | None = None) -> bytes | None:
@@ -444,17 +451,19 @@ class CallCheck:
             return None  # a number the scam database may know is answered with its standing, by ``check``
         digest = self.keys.phone_digest(e164)
         key = (digest, asked_, amount)
-        answer = kept.get(key)
-        if answer is None:
+        entry = kept.get(key)  # (the answer's JSON, its verdict)
+        if entry is None:
             row = self.directory.peek(digest)
             if row is MISSING:
                 return None
-            answer = orjson.dumps(self._anonymous(row, asked_, amount, e164))
-            self.directory.keep(kept, key, answer)
+            answer = self._anonymous(row, asked_, amount, e164)
+            entry = (orjson.dumps(answer), answer["verdict"])
+            self.directory.keep(kept, key, entry)
         if body is not None and len(body) <= KEPT_BODY_BYTES:
-            self.directory.keep(kept, body, answer)
+            self.directory.keep(kept, body, entry)
         self._limit(client)
-        return answer
+        self._checked(entry[1])
+        return entry[0]
 
     def check(self, *, caller: str, phone: str | None = None, proof: str | None = None, waybill: str | None = None,
               amount_vnd=None, asked=None, claims=None, operator=None, payee=None, transcript=None,
@@ -531,6 +540,7 @@ class CallCheck:
             flags.extend(self._payees(self._cod(), payees, proven))
         answer = self._with_standing(answer, e164)
         answer["verdict"] = verdict_of(answer)
+        self._checked(answer["verdict"])
         return answer
 
     @staticmethod

@@ -38,12 +38,14 @@ from postguard.intel.kept import (
     IDS,
     KeptBody,
     Targets,
+    VERDICT,
 )
 from postguard.intel.models import Indicator
 from postguard.intel.normalize import Normal, detect, norm_domain
 from postguard.intel.store import IntelStore, table_of
 from postguard.intel.verdicts import Verdict
 from postguard.lookalike.match import Hit
+from postguard.metrics import Meter
 
 if TYPE_CHECKING:
     from postguard.db import Database
@@ -63,7 +65,12 @@ class CheckPlan(NamedTuple):
 
 class CheckService:
     def __init__(self, *, db: Database, settings: Settings, limiter: RateLimiter, store: IntelStore,
-                 grader: Grader, brands: BrandWatch) -> None:
+                 grader: Grader, brands: BrandWatch, meter: Meter | None = None) -> None:
+        """``meter``: counts lookups by verdict (``postguard_intel_checks_total``): one increment on
+        this thread's own shard, no lock."""
+        self._checked = (meter or Meter()).counter(
+            "postguard_intel_checks", "Lookups of one value (/v1/check, the check page, the command line) by verdict",
+            ("verdict",)).inc
         self.db = db
         self.brands = brands
         self.settings = settings
@@ -104,8 +111,11 @@ class CheckService:
                 raise
             return await other(value, type_, e)
         graded = plan.answer if plan.answer is not None else await self.grade_once(plan)
-        answer = orjson.dumps(lookalike_answer(link_answer(plan.normal, graded), plan.lookalike, graded["verdict"]))
-        self._keep_body(body, plan, answer)
+        final = lookalike_answer(link_answer(plan.normal, graded), plan.lookalike, graded["verdict"])
+        verdict = final["verdict"]
+        self._checked(verdict)
+        answer = orjson.dumps(final)
+        self._keep_body(body, plan, answer, verdict)
         return answer
 
     async def grade_once(self, plan: CheckPlan) -> dict:
@@ -138,9 +148,10 @@ class CheckService:
         """The kept answer's JSON, limited and counted like any lookup."""
         self._limit(client)
         self._count_hits(kept[IDS])
+        self._checked(kept[VERDICT])
         return kept[ANSWER]
 
-    def _keep_body(self, body: bytes, plan: CheckPlan, answer: bytes) -> None:
+    def _keep_body(self, body: bytes, plan: CheckPlan, answer: bytes, verdict: str) -> None:
         """Keep ``answer``, the JSON of ``plan``'s answer, under the request ``body`` it was read
         from. A known target's answer is kept only as graded for the plan's generation, and no
         longer than that grading is; ``forget_kept`` drops every body ``GRADE_CACHE_SECONDS`` after
@@ -155,7 +166,7 @@ class CheckService:
             expires, ids = graded.at + GRADE_CACHE_SECONDS, graded.ids
         else:
             expires, ids = now + GRADE_CACHE_SECONDS, ()
-        self._bodies.keep(body, (plan.generation, expires, answer, tuple(ids), now))
+        self._bodies.keep(body, (plan.generation, expires, answer, tuple(ids), now, verdict))
 
     def forget_kept(self) -> None:
         """Drop the bodies kept ``GRADE_CACHE_SECONDS`` ago or earlier (the server calls this every
@@ -173,7 +184,9 @@ class CheckService:
         """Look up any raw input. Rate limited per ``client``; a clean lookup writes and logs nothing."""
         plan = self.check_plan(raw, type=type, client=client)
         answer = plan.answer if plan.answer is not None else self.check_stored(plan, now=now)
-        return lookalike_answer(link_answer(plan.normal, answer), plan.lookalike, answer["verdict"])
+        final = lookalike_answer(link_answer(plan.normal, answer), plan.lookalike, answer["verdict"])
+        self._checked(final["verdict"])
+        return final
 
     def check_plan(self, raw: str, *, type: str | None = None, client: str) -> CheckPlan:
         """The first half of ``check``, with no I/O besides the rate limiter: limit, normalise, and

@@ -43,11 +43,12 @@ class GradedAnswer(NamedTuple):
     ids: Sequence[int]  # the indicators found: a hit on each when the answer serves again
 
 
-KeptBody = tuple[int, float, bytes, tuple[int, ...], float]
+KeptBody = tuple[int, float, bytes, tuple[int, ...], float, str]
 """What is kept for one request body, read with the indexes below: the known index's ``GENERATION``
 when the body's lookup was planned, the clock after which it no longer serves (``EXPIRES``), the
 JSON answered (``ANSWER``), the indicators found (``IDS``) and the clock when it was kept
-(``KEPT_AT``: ``KeptBodies.forget`` drops it ``ttl`` later). A plain tuple of plain values, not a
+(``KEPT_AT``: ``KeptBodies.forget`` drops it ``ttl`` later), and the answer's ``VERDICT`` (counted
+each time it serves). A plain tuple of plain values, not a
 NamedTuple: CPython's collector stops tracking an exact tuple that holds only atomic values, never a
 NamedTuple, and up to ``KEPT_BODIES`` of these live at once: tracked, they made every full
 collection walk them (the fresh-lookup p99 doubled)."""
@@ -56,6 +57,7 @@ EXPIRES: Final = 1
 ANSWER: Final = 2
 IDS: Final = 3
 KEPT_AT: Final = 4
+VERDICT: Final = 5
 
 
 class GradeCache:

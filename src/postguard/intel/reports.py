@@ -19,6 +19,7 @@ from postguard.intel.grading import Grader
 from postguard.intel.models import Evidence, Report, ReportIndicator
 from postguard.intel.normalize import Normal, detect
 from postguard.intel.store import IntelStore, bad_field
+from postguard.metrics import Meter
 from postguard.orgs.service import Principal
 
 if TYPE_CHECKING:
@@ -84,7 +85,12 @@ def parse_indicators(items) -> list[Normal]:
 
 class ReportIntake:
     def __init__(self, *, db: Database, settings: Settings, vault: Vault, limiter: RateLimiter, orgs: OrgService,
-                 store: IntelStore, grader: Grader) -> None:
+                 store: IntelStore, grader: Grader, meter: Meter | None = None) -> None:
+        """``meter``: counts reports kept, by category, who reported and status
+        (``postguard_intel_reports_received_total``)."""
+        self._received = (meter or Meter()).counter(
+            "postguard_intel_reports_received", "Scam reports kept, by category, reporter kind (org, citizen, "
+            "anonymous) and status (accepted, held, merged)", ("category", "reporter", "status"))
         self.db = db
         self.settings = settings
         self.vault = vault
@@ -181,5 +187,6 @@ class ReportIntake:
                    "reporter_kind": kind, "indicators": [{"type": i.type, "display": i.display,
                                                           "verdict": i.verdict} for i in inds],
                    "evidence": len(evidence)}
+        self._received.inc(category, kind, str(out["status"]))
         return out
 

@@ -35,6 +35,7 @@ from postguard.intel.review import DECISIONS, AnalystReview
 from postguard.intel.scanner import ScannerIntake
 from postguard.intel.shared_feed import SharedFeed
 from postguard.intel.store import KEY_ORG, IntelStore
+from postguard.metrics import Meter
 
 if TYPE_CHECKING:
     from postguard.access.door import Door
@@ -52,15 +53,17 @@ __all__ = ["CATEGORIES", "DECISIONS", "KEY_ORG", "IntelService", "Upload"]
 
 class IntelService:
     def __init__(self, *, db: Database, settings: Settings, vault: Vault, audit: AuditLog, orgs: OrgService,
-                 door: Door, limiter: RateLimiter, lookups: PrivateLookups, bus: EventBus) -> None:
-        """``bus``: where committed decisions on indicators are published (``IndicatorDecided``)."""
+                 door: Door, limiter: RateLimiter, lookups: PrivateLookups, bus: EventBus,
+                 meter: Meter | None = None) -> None:
+        """``bus``: where committed decisions on indicators are published (``IndicatorDecided``);
+        ``meter``: where lookups and reports are counted."""
         self.store = store = IntelStore(db=db, settings=settings, vault=vault, orgs=orgs, door=door, lookups=lookups)
         self.grader = grader = Grader(db=db, settings=settings, store=store)
         self.brands = brands = BrandWatch(db=db, settings=settings)
         self.checks = checks = CheckService(db=db, settings=settings, limiter=limiter, store=store, grader=grader,
-                                            brands=brands)
+                                            brands=brands, meter=meter)
         self.intake = intake = ReportIntake(db=db, settings=settings, vault=vault, limiter=limiter, orgs=orgs,
-                                            store=store, grader=grader)
+                                            store=store, grader=grader, meter=meter)
         self.channels = channels = OfficialChannels(db=db, audit=audit, orgs=orgs, store=store, grader=grader)
         self.review = review = AnalystReview(db=db, audit=audit, orgs=orgs, door=door, store=store, grader=grader,
                                              bus=bus)

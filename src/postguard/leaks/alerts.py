@@ -19,6 +19,7 @@ from postguard.db.base import utcnow
 from postguard.errors import Conflict, FieldError, InvalidInput, NotFound
 from postguard.events import Revealed
 from postguard.leaks.models import KINDS, SEVERITIES, Alert
+from postguard.metrics import Meter
 
 if TYPE_CHECKING:
     from postguard.audit.log import AuditLog
@@ -57,7 +58,11 @@ class AlertView:
 
 
 class AlertService:
-    def __init__(self, *, db: Database, audit: AuditLog, orgs: OrgService) -> None:
+    def __init__(self, *, db: Database, audit: AuditLog, orgs: OrgService, meter: Meter | None = None) -> None:
+        """``meter``: counts alerts raised by kind and severity (``postguard_leaks_alerts_total``)."""
+        self._raised = (meter or Meter()).counter(
+            "postguard_leaks_alerts", "Auditors' alerts raised (break-glass, canaries, anomalies), by kind and severity",
+            ("kind", "severity"))
         self.db = db
         self.audit = audit
         self.orgs = orgs
@@ -79,7 +84,9 @@ class AlertService:
                         log_index=index, created_at=utcnow())
             s.add(row)
             s.flush()
-            return row.id
+            alert_id = row.id
+        self._raised.inc(kind, severity)
+        return alert_id
 
     def on_revealed(self, event: Revealed) -> int | None:
         """A break-glass reveal raises a high-severity alert (the reveal is logged, nothing is decrypted

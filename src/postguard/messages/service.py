@@ -23,6 +23,7 @@ from postguard.messages.indicators import Found, Indicators, as_dict
 from postguard.messages.model import Model, model_text
 from postguard.messages.rules import CAUTIONS, asks_payment, language, reasons, rule_probability
 from postguard.messages.text import bounded, fold, fold_slang, is_message
+from postguard.metrics import Meter
 from postguard.senders.service import MAX_SENDER, ProvenPhone, TemplateMatch
 
 # The score is the model's probability and the red flags combined as independent evidence, scaled down
@@ -84,9 +85,14 @@ def label_of(score: float) -> str:
 class MessageService:
     def __init__(self, *, checks: Checks, brands: Callable[[], tuple[tuple[str, tuple[str, ...]], ...]],
                  match: Callable[[str], Hit | None], templates: Templates | None = None,
-                 cod: Callable[[str, str], str | None] | None = None, model_path: Path | None = None) -> None:
+                 cod: Callable[[str, str], str | None] | None = None, model_path: Path | None = None,
+                 meter: Meter | None = None) -> None:
         """``templates``: the operators' registered message templates; ``cod(type, value)``: the
-        operator whose registered COD account or wallet a payee is, or None (None: neither is consulted)."""
+        operator whose registered COD account or wallet a payee is, or None (None: neither is consulted);
+        ``meter``: counts checked messages by verdict (``postguard_messages_checks_total``)."""
+        self._checked = (meter or Meter()).counter(
+            "postguard_messages_checks", "Messages and QR codes checked (/v1/check, the check page), by verdict",
+            ("verdict",)).inc
         self.checks = checks
         self.templates = templates
         self.cod = cod
@@ -124,7 +130,9 @@ class MessageService:
             if qr is not None and vietqr.looks_like_payload(qr) else None
         if limit:
             self.checks.limit(client)
-        return self.answer(text, payment=payment, sender=sender, phone=phone, other_qr=qr if payment is None else None)
+        answer = self.answer(text, payment=payment, sender=sender, phone=phone, other_qr=qr if payment is None else None)
+        self._checked(answer["verdict"])
+        return answer
 
     async def respond(self, value: str, type_: str | None, error: InvalidInput, *, sender: str | None = None,
                       phone: ProvenPhone | None = None) -> bytes:

@@ -32,6 +32,7 @@ from postguard.errors import (
 )
 from postguard.events import EventBus, Matched
 from postguard.logging import get_logger
+from postguard.metrics import Meter
 from postguard.orgs.models import Organisation
 from postguard.phones import InvalidPhone, normalize_phone
 from postguard.principals import ApiKeyPrincipal, Principal
@@ -272,10 +273,15 @@ class KeyHolder(Protocol):
 class ShipmentService:
     def __init__(self, *, db: Database, settings: Settings, vault: Vault, audit: AuditLog, orgs: OrgService,
                  door: ShipmentDoor, bus: EventBus, end_assignments: EndAssignments, on_shred: ShredHook,
-                 key_holders: Callable[[], Iterable[KeyHolder]], purge_spent: Callable[[], object]) -> None:
+                 key_holders: Callable[[], Iterable[KeyHolder]], purge_spent: Callable[[], object],
+                 meter: Meter | None = None) -> None:
         """``key_holders``: what else is sealed under an organisation's keys, asked when its keys
         rotate; ``purge_spent``: purges spent one-time codes, with every retention run. A phone search
-        publishes ``Matched`` on ``bus`` for the shipments it shows (canary alerts subscribe)."""
+        publishes ``Matched`` on ``bus`` for the shipments it shows (canary alerts subscribe).
+        ``meter``: counts imported rows by outcome (``postguard_shipments_import_rows_total``)."""
+        self._import_rows = (meter or Meter()).counter(
+            "postguard_shipments_import_rows", "CSV import rows by outcome: imported, already_present, refused "
+            "(invalid)", ("outcome",))
         self.db = db
         self.settings = settings
         self.vault = vault
@@ -455,6 +461,9 @@ class ShipmentService:
                                 "reorganisation; recorded under the 2025 units.")
         log.info("shipments imported", org=principal.org_code, actor=principal.actor, rows=report.rows,
                  imported=report.imported, already_present=report.already_present, invalid=report.invalid)
+        for outcome, n in (("imported", report.imported), ("already_present", report.already_present),
+                           ("refused", report.invalid)):
+            self._import_rows.inc(outcome, amount=n)
         return report
 
     @staticmethod
