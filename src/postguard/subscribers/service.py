@@ -20,7 +20,7 @@ from functools import partial
 from typing import IO, TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from postguard.csvimport import CsvRows, ImportReport
@@ -369,10 +369,9 @@ class Subscribers:
         if new:
             session.execute(SubscriberCase.__table__.insert(), new)
         if changed:
-            from sqlalchemy import bindparam
-
             t = SubscriberCase.__table__
-            session.execute(t.update().where(t.c.id == bindparam("cid"), t.c.state.in_(OPEN_STATES)).values(
+            still_open = or_(*(t.c.state == state for state in OPEN_STATES))  # no IN: executemany binds no list
+            session.execute(t.update().where(t.c.id == bindparam("cid"), still_open).values(
                 reasons=bindparam("reasons"), priority=bindparam("priority"), scam=bindparam("scam")), changed)
         return len(new), len(changed)
 
