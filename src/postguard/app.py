@@ -31,6 +31,7 @@ from postguard.api.privacy import router as me_router
 from postguard.api.sharing import router as sharing_router
 from postguard.api.senders import router as senders_router
 from postguard.api.shipments import router as shipments_router
+from postguard.api.subscribers import router as subscribers_router
 from postguard.api.system import HttpMetrics, install_metrics
 from postguard.api.system import router as system_router
 from postguard.api.takedowns import router as takedowns_router
@@ -228,6 +229,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(system_router)
     app.include_router(docs_router)
     app.include_router(shipments_router)
+    app.include_router(subscribers_router)
     app.include_router(audit_router)
     app.include_router(intel_router)
     app.include_router(feedback_router)
