@@ -317,7 +317,8 @@ class Platform:
         from postguard.intel.service import IntelService
 
         return IntelService(db=self.db, settings=self.settings, vault=self.vault, audit=self.audit, orgs=self.orgs,
-                            door=self.door, limiter=self.limiter, lookups=self.lookups, bus=self.events)
+                            door=self.door, limiter=self.limiter, lookups=self.lookups, bus=self.events,
+                            suspensions=lambda phone: self.subscribers.suspensions(phone))
 
     @cached_property
     def blocklist(self) -> Blocklist:
