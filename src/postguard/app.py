@@ -45,6 +45,7 @@ from postguard.web.auditor import router as auditor_router
 from postguard.web.callcheck import router as callcheck_router
 from postguard.web.courier import router as courier_router
 from postguard.web.feedback import router as web_feedback_router
+from postguard.web.subscribers import router as web_subscribers_router
 from postguard.web.intel import router as web_intel_router
 from postguard.web.privacy import router as privacy_pages
 from postguard.web.errors import html_errors
@@ -248,6 +249,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(analyst_router)
     app.include_router(web_intel_router)
     app.include_router(web_feedback_router)
+    app.include_router(web_subscribers_router)
     app.include_router(access_router)
     app.include_router(courier_router)
     app.include_router(me_router)

@@ -296,6 +296,12 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | NOT_PERSONAL] = {
     ("POST", "/v1/subscribers/cases/{case_id}/transition"): either(
         "subscribers:review", "cs", "admin", path_params=_subscriber_case,
         json={"to": "contacted", "version": 1, "note": "đã gọi"}),
+    ("GET", "/staff/sim"): staff("cs", "admin"),
+    ("GET", "/staff/sim/{case_id}"): staff("cs", "admin", path_params=_subscriber_case),
+    ("POST", "/staff/sim/{case_id}/reveal"): staff("cs", path_params=_subscriber_case,
+                                                   form={"reason": "gọi xác minh lại"}),
+    ("POST", "/staff/sim/{case_id}/move"): staff("cs", "admin", path_params=_subscriber_case,
+                                                 form={"to": "contacted", "version": "1", "note": "đã gọi"}),
     # -- shipments (operator systems) --
     ("POST", "/v1/shipments"): system("shipments:write", ok=201, json=_new_row),
     ("POST", "/v1/shipments/import"): system("shipments:write", csv=lambda w: csv_bytes([_new_row(w)])),
