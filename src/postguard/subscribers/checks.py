@@ -77,6 +77,9 @@ LOCAL = {idn.F_ID_FORMAT: "id_format", idn.F_PROVINCE: "cccd_province", idn.F_GE
          idn.F_BIRTH_YEAR: "cccd_birth_year", idn.F_DOB_INVALID: "dob_invalid", idn.F_INCOMPLETE: "incomplete",
          idn.F_PLACEHOLDER_NAME: "placeholder_name", idn.F_CMND_EXPIRED: "cmnd_expired",
          idn.F_NOT_VERIFIED: "not_verified", idn.F_NOT_CHECKED: "not_checked"}
+# every combination of import findings -> its reason bits, so that a whole batch maps in one lookup
+_LOCAL_TABLE = np.array([sum(BIT[code] for flag, code in LOCAL.items() if combo & flag)
+                         for combo in range(2 * max(LOCAL))], dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -123,17 +126,21 @@ class Batch:
 NONE = -1
 
 
-def _group_sizes(keys: np.ndarray) -> np.ndarray:
-    """For each entry, how many entries share its key."""
-    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    return counts[inverse]
+class _Groups:
+    """Entries grouped by a key (one sort), to count per group what its entries hold."""
 
+    def __init__(self, keys: np.ndarray) -> None:
+        self.keys = keys
+        _, self.inverse, self.sizes = np.unique(keys, return_inverse=True, return_counts=True)
 
-def _distinct_per(group: np.ndarray, value: np.ndarray) -> np.ndarray:
-    """For each entry, how many distinct ``value``s its ``group`` holds."""
-    pairs = np.unique(np.stack([group, value], axis=1), axis=0)
-    groups, counts = np.unique(pairs[:, 0], return_counts=True)
-    return counts[np.searchsorted(groups, group)]
+    def distinct(self, value: np.ndarray) -> np.ndarray:
+        """Per group, how many distinct ``value``s its entries hold. Pairs are folded into one 64-bit
+        key (wrapping multiplication: two of a carrier's pairs collide as rarely as two random 64-bit
+        numbers), so that it costs one more sort of plain integers, not a sort of rows."""
+        with np.errstate(over="ignore"):
+            pair = self.keys * np.int64(0x9E3779B97F4A7C15 - 2**64) + value
+        _, first = np.unique(pair, return_index=True)
+        return np.bincount(self.inverse[first], minlength=len(self.sizes))
 
 
 def _windows(order: np.ndarray, keys: np.ndarray, times: np.ndarray, *, count: int, seconds: int) -> np.ndarray:
@@ -142,9 +149,7 @@ def _windows(order: np.ndarray, keys: np.ndarray, times: np.ndarray, *, count: i
     composite = (k << 34) + (t - t.min())  # keys apart by far more than any span of time (2^34 s)
     ends = np.searchsorted(composite, composite + seconds, side="right")
     starts = np.flatnonzero(ends - np.arange(len(order)) >= count)
-    mark = np.zeros(len(order) + 1, dtype=np.int64)
-    np.add.at(mark, starts, 1)
-    np.add.at(mark, ends[starts], -1)
+    mark = np.bincount(starts, minlength=len(order) + 1) - np.bincount(ends[starts], minlength=len(order) + 1)
     hit = np.zeros(len(order), dtype=bool)
     hit[order] = np.cumsum(mark[:-1]) > 0
     return hit
@@ -157,25 +162,23 @@ def run(b: Batch, t: Thresholds = Thresholds(), *, scam: dict[int, str] | None =
     out = np.zeros(n, dtype=np.int64)
     if n == 0:
         return out
-    for flag, code in LOCAL.items():
-        out[(b.flags & flag) != 0] |= BIT[code]
+    out |= _LOCAL_TABLE[b.flags & (len(_LOCAL_TABLE) - 1)]
     out[(b.age >= 0) & (b.age < t.min_age) & ~b.guardian] |= BIT["under_age"]
 
     has_id = np.flatnonzero(b.id_link != NONE)
     if len(has_id):
-        ids = b.id_link[has_id]
-        out[has_id[_group_sizes(ids) > t.max_per_id]] |= BIT["id_over_limit"]
-        out[has_id[_distinct_per(ids, b.holder_link[has_id]) > 1]] |= BIT["id_many_holders"]
-        out[has_id[_distinct_per(ids, b.shop[has_id]) >= t.dealers_per_id]] |= BIT["id_cross_dealer"]
+        ids = _Groups(b.id_link[has_id])
+        out[has_id[ids.sizes[ids.inverse] > t.max_per_id]] |= BIT["id_over_limit"]
+        out[has_id[ids.distinct(b.holder_link[has_id])[ids.inverse] > 1]] |= BIT["id_many_holders"]
+        out[has_id[ids.distinct(b.shop[has_id])[ids.inverse] >= t.dealers_per_id]] |= BIT["id_cross_dealer"]
 
     has_dob = np.flatnonzero(b.dob_link != NONE)
     if len(has_dob):
         # people (holders), not SIMs: one person's many SIMs share their date of birth rightly
-        dobs = b.dob_link[has_dob]
-        people = _distinct_per(dobs, b.holder_link[has_dob])
-        limit = max(t.dob_floor, t.dob_factor * len(np.unique(np.stack([dobs, b.holder_link[has_dob]], axis=1),
-                                                             axis=0)) / len(np.unique(dobs)))
-        out[has_dob[people >= limit]] |= BIT["dob_repeated"]
+        dates = _Groups(b.dob_link[has_dob])
+        people = dates.distinct(b.holder_link[has_dob])
+        limit = max(t.dob_floor, t.dob_factor * people.sum() / len(people))
+        out[has_dob[people[dates.inverse] >= limit]] |= BIT["dob_repeated"]
 
     has_shop = np.flatnonzero(b.shop != NONE)
     if len(has_shop):

@@ -65,7 +65,8 @@ class Subscriber(Base):
     id_number_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     full_name_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     date_of_birth_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
-    # Truncated blind indexes (lookups: candidates only) of the number and the ID number.
+    # Truncated blind indexes (lookups: candidates only) of the number, and of the ID number (the first
+    # bits of its link: one keyed digest per ID number, not two).
     msisdn_bidx: Mapped[int | None] = mapped_column(Integer)
     id_bidx: Mapped[int | None] = mapped_column(Integer)
     # Keyed 63-bit digests for grouping (same identity, same holder, same date of birth).

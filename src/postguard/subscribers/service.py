@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import builtins
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -59,6 +59,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 QUEUE_ROLES = ("cs", "admin")
 MAX_PAGE = 500
 MAX_NOTE = 500
+MAX_SCAM_CANDIDATES = 100_000  # numbers opened to match the scam database, at most, per audit
 SUSPENDED_PURPOSE = "subscriber-suspended"  # the platform secret of the suspended numbers' digests
 INSERT_COLUMNS = (
     "org_id", "iccid", "imported_at", "activated_at", "first_activity_at", "point_of_sale", "id_type", "gender",
@@ -77,6 +78,7 @@ class Protection:
         sealer = vault.sealer(session, org_id=org.id, count=count)
         self.key_version: int | None = sealer.version
         self.seal = partial(sealer.seal_many, layout=LAYOUT)
+        self.bits = org.blind_index_bits  # the ID number's blind index: its link's first bits
         self.index = vault.blind_indexer(session, org_id=org.id, bits=org.blind_index_bits)
         self.link = vault.linker(session, org_id=org.id, purpose=b"id")
         self.holder = vault.linker(session, org_id=org.id, purpose=b"holder")
@@ -89,6 +91,16 @@ class SubscriberDoor(Protocol):
     def open_records(self, session: Session, principal: Principal, purpose: str, records: Sequence[SealedFields],
                      *, subject: str | None = None, details: dict[str, Any] | None = None,
                      ) -> builtins.list[dict[str, str | None]]: ...
+
+
+@dataclass
+class Meta:
+    """What the audit keeps per SIM besides the checks' columns (in the same order)."""
+
+    ids: np.ndarray
+    msisdn_bidx: np.ndarray
+    iccids: Sequence[str]
+    shops: Sequence[str | None]
 
 
 @dataclass
@@ -224,15 +236,17 @@ class Subscribers:
         now = when(utcnow())
         sealed = prot.seal([(it.iccid, _personal(it)) for it in items])
         index, link, holder, dob = prot.index, prot.link, prot.holder, prot.dob
+        shift = 63 - prot.bits
         rows = []
         for it, protected in zip(items, sealed, strict=True):
             ident = f"{it.id_type}:{it.id_number}" if it.id_number and it.id_type else None
+            linked = link(ident) if ident else None
             rows.append((
                 org_id, it.iccid, now, when(it.activated_at),
                 when(it.first_activity_at) if it.first_activity_at else None, it.point_of_sale, it.id_type, it.gender,
                 it.verified, it.has_guardian, it.calls_out_24h, it.distinct_callees_24h, it.sms_out_24h, it.flags,
                 it.age_years, prot.key_version, *protected, index(it.msisdn),
-                index("id:" + ident) if ident else None, link(ident) if ident else None,
+                linked >> shift if linked is not None else None, linked,
                 holder(f"{ident}|{fold(it.full_name or '')}|{it.date_of_birth or ''}") if ident else None,
                 dob(it.date_of_birth) if it.date_of_birth else None,
                 it.msisdn[-3:], mask_party(it.full_name) if it.full_name else None,
@@ -240,57 +254,54 @@ class Subscribers:
         return conn.exec_driver_sql(sql, rows).rowcount
 
     # -- audit ---------------------------------------------------------------------------------
-    def _columns(self, session: Session, org_id: int) -> tuple[checks.Batch, list[tuple]]:
-        """Every SIM of the organisation as the checks' columns, and per SIM (id, iccid, shop, msisdn
-        blind index, activation day)."""
+    def _columns(self, session: Session, org_id: int) -> tuple[checks.Batch, Meta]:
+        """Every SIM of the organisation as the checks' columns, in one query read by the driver
+        (absent values as ``checks.NONE``, times as epoch seconds, the ICCID's digits as a number)."""
         if self.db.dialect == "sqlite":
-            def epoch(c: Any) -> Any:
-                return func.cast(func.strftime("%s", c), type_=Subscriber.__table__.c.age_years.type)
+            def epoch(c: str) -> str:
+                return f"COALESCE(CAST(strftime('%s', {c}) AS INTEGER), -1)"
         else:
-            def epoch(c: Any) -> Any:
-                return func.cast(func.extract("epoch", c), type_=Subscriber.__table__.c.id_link.type)
-        S = Subscriber
-        q = select(S.id, S.iccid, S.local_flags, S.age_years, S.has_guardian, S.id_link, S.holder_link, S.dob_link,
-                   S.point_of_sale, epoch(S.activated_at), S.calls_out_24h, S.distinct_callees_24h, S.sms_out_24h,
-                   epoch(S.first_activity_at), S.msisdn_bidx).where(S.org_id == org_id)
-        rows = session.execute(q).all()
+            def epoch(c: str) -> str:
+                return f"COALESCE(CAST(EXTRACT(EPOCH FROM {c}) AS BIGINT), -1)"
+        numeric = ("local_flags", "COALESCE(age_years, -1)", "CASE WHEN has_guardian THEN 1 ELSE 0 END",
+                   "COALESCE(id_link, -1)", "COALESCE(holder_link, -1)", "COALESCE(dob_link, -1)",
+                   epoch("activated_at"), "CAST(substr(iccid, length(iccid) - 18, 18) AS BIGINT)",
+                   "COALESCE(calls_out_24h, -1)", "COALESCE(distinct_callees_24h, -1)", "COALESCE(sms_out_24h, -1)",
+                   epoch("first_activity_at"), "id", "COALESCE(msisdn_bidx, -1)")
+        conn = session.connection()
+        sql = (f"SELECT {', '.join(numeric)}, iccid, point_of_sale FROM subscribers "  # noqa: S608  constants only
+               f"WHERE org_id = {placeholder(conn.dialect)} ORDER BY id")
+        rows = conn.exec_driver_sql(sql, (org_id,)).fetchall()
         n = len(rows)
+        cols = list(zip(*rows, strict=True)) if rows else [()] * (len(numeric) + 2)
+        del rows
+        ints = [np.array(c, dtype=np.int64) for c in cols[: len(numeric)]]
         shops: dict[str | None, int] = {None: checks.NONE}
-        cols = list(zip(*rows, strict=True)) if rows else [()] * 15
-
-        def ints(values: Iterable[Any]) -> np.ndarray:
-            return np.fromiter((checks.NONE if v is None else int(v) for v in values), dtype=np.int64, count=n)
-
-        batch = checks.Batch(
-            flags=ints(cols[2]), age=ints(cols[3]), guardian=np.fromiter((bool(v) for v in cols[4]), dtype=bool, count=n),
-            id_link=ints(cols[5]), holder_link=ints(cols[6]), dob_link=ints(cols[7]),
-            shop=np.fromiter((shops.setdefault(v, len(shops) - 1) for v in cols[8]), dtype=np.int64, count=n),
-            activated=ints(cols[9]),
-            iccid=np.fromiter((int(v[:-1][-18:]) for v in cols[1]), dtype=np.int64, count=n),
-            calls=ints(cols[10]), callees=ints(cols[11]), sms=ints(cols[12]), first_activity=ints(cols[13]),
-        )
-        return batch, [(r[0], r[1], r[8], r[14], int(r[9])) for r in rows]
+        shop = np.fromiter((shops.setdefault(v, len(shops) - 1) for v in cols[-1]), dtype=np.int64, count=n)
+        batch = checks.Batch(flags=ints[0], age=ints[1], guardian=ints[2].astype(bool), id_link=ints[3],
+                             holder_link=ints[4], dob_link=ints[5], shop=shop, activated=ints[6], iccid=ints[7],
+                             calls=ints[8], callees=ints[9], sms=ints[10], first_activity=ints[11])
+        return batch, Meta(ids=ints[12], msisdn_bidx=ints[13], iccids=cols[-2], shops=cols[-1])
 
     def _scam_matches(self, session: Session, principal: ApiKeyPrincipal, org: Organisation,
-                      meta: list[tuple]) -> dict[int, str]:
+                      meta: Meta) -> dict[int, str]:
         """Entries whose number the scam database reports or confirms: blind-index candidates,
         opened through the door (one entry for the whole audit) and compared server-side."""
         numbers = self.scam_numbers()
         if not numbers:
             return {}
         index = self.vault.blind_indexer(session, org_id=org.id, bits=org.blind_index_bits)
-        wanted: dict[int, list[str]] = {}
-        for e164 in numbers:
-            wanted.setdefault(index(e164), []).append(e164)
-        candidates = [i for i, m in enumerate(meta) if m[3] in wanted]
+        wanted = np.array(sorted({index(e164) for e164 in numbers}), dtype=np.int64)
+        candidates = np.flatnonzero(np.isin(meta.msisdn_bidx, wanted))[:MAX_SCAM_CANDIDATES].tolist()
         if not candidates:
             return {}
-        subs = session.execute(select(Subscriber).where(Subscriber.id.in_([meta[i][0] for i in candidates[:5000]]))
-                               ).scalars().all()
-        by_id = {x.id: x for x in subs}
-        chosen = [i for i in candidates if meta[i][0] in by_id]
+        by_id: dict[int, Subscriber] = {}
+        for k in range(0, len(candidates), 5000):
+            chunk = [int(meta.ids[i]) for i in candidates[k : k + 5000]]
+            by_id.update((x.id, x) for x in session.execute(select(Subscriber).where(Subscriber.id.in_(chunk))).scalars())
+        chosen = [i for i in candidates if int(meta.ids[i]) in by_id]
         opened = self.door.open_records(session, principal, "subscriber_scam_match", [
-            self._sealed(by_id[meta[i][0]], ("msisdn",)) for i in chosen], details={"scam_numbers": len(numbers)})
+            self._sealed(by_id[int(meta.ids[i])], ("msisdn",)) for i in chosen], details={"scam_numbers": len(numbers)})
         return {i: numbers[o["msisdn"]] for i, o in zip(chosen, opened, strict=True)
                 if o["msisdn"] in numbers}
 
@@ -315,15 +326,15 @@ class Subscribers:
             masks = checks.run(batch, self.thresholds(), scam=scam)
             t3 = time.perf_counter()
             flagged = np.flatnonzero(masks)
-            opened, updated = self._open_cases(s, principal, org.id, [(meta[i][0], int(masks[i]), scam.get(int(i)))
-                                                                      for i in flagged])
+            opened, updated = self._open_cases(s, principal, org.id, [
+                (int(meta.ids[i]), int(masks[i]), scam.get(int(i))) for i in flagged])
         t4 = time.perf_counter()
         by_shop: dict[str, int] = {}
         by_day: dict[str, dict[str, int]] = {}
         days_of_shop: dict[str, dict[str, int]] = {}
         flagged_iccids: dict[str, list[str]] = {}
         for i in flagged:
-            _, iccid, shop, _, at = meta[i]
+            iccid, shop, at = meta.iccids[i], meta.shops[i], int(batch.activated[i])
             codes = checks.codes(int(masks[i]))
             flagged_iccids[iccid] = codes
             day = datetime.fromtimestamp(at, VIETNAM).date().isoformat()

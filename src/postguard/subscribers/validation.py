@@ -53,6 +53,10 @@ class SubscriberInput:
 
 def _text(raw: dict, name: str, errors: list, row: int | None, *, limit: int) -> str | None:
     value = raw.get(name)
+    if type(value) is str:  # the common case, decided at once: plain printable ASCII of a fitting length
+        v = value.strip()
+        if v and len(v) <= limit and v.isascii() and v.isprintable():
+            return v
     if value is None:
         return None
     if not isinstance(value, str):
