@@ -20,7 +20,7 @@ from functools import partial
 from typing import IO, TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
-from sqlalchemy import CursorResult, bindparam, func, or_, select, update
+from sqlalchemy import CursorResult, Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from postguard.csvimport import CsvRows, ImportReport
@@ -333,7 +333,7 @@ class Subscribers:
         by_day: dict[str, dict[str, int]] = {}
         days_of_shop: dict[str, dict[str, int]] = {}
         flagged_iccids: dict[str, list[str]] = {}
-        for i in flagged:
+        for i in flagged.tolist():
             iccid, shop, at = meta.iccids[i], meta.shops[i], int(batch.activated[i])
             codes = checks.codes(int(masks[i]))
             flagged_iccids[iccid] = codes
@@ -377,10 +377,10 @@ class Subscribers:
                             "priority": prio, "scam": scam, "opened_at": now,
                             "deadline_at": now + timedelta(days=self.settings.subscriber_contact_days),
                             "updated_at": now, "updated_by": principal.actor, "note": "", "version": 1})
+        t = cast(Table, SubscriberCase.__table__)
         if new:
-            session.execute(SubscriberCase.__table__.insert(), new)
+            session.execute(t.insert(), new)
         if changed:
-            t = SubscriberCase.__table__
             still_open = or_(*(t.c.state == state for state in OPEN_STATES))  # no IN: executemany binds no list
             session.execute(t.update().where(t.c.id == bindparam("cid"), still_open).values(
                 reasons=bindparam("reasons"), priority=bindparam("priority"), scam=bindparam("scam")), changed)
