@@ -14,9 +14,9 @@ import codecs
 import csv
 import io
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 from postguard.errors import FieldError, InvalidInput
 
@@ -211,3 +211,27 @@ class CsvRows:
         if self.report.rows == 0:
             self.report.notes.append("No rows: the file has a header row and nothing after it.")
         return self.report
+
+
+def valid_batches(rows: CsvRows, validate: Callable[..., tuple[Any, list[FieldError]]], *, size: int,
+                  progress: Callable[[int], None] | None = None) -> Iterator[list[Any]]:
+    """The records of ``rows`` that ``validate(raw, row=line)`` accepts, in lists of ``size`` (the last one
+    shorter); refused ones are counted with their errors in ``rows.report``. ``progress`` is told how far
+    into the file reading got after each list was handled, and at the end (``finish`` is called)."""
+    batch: list[Any] = []
+    for line, raw in rows:
+        item, errors = validate(raw, row=line)
+        if errors or item is None:  # item is None exactly when there are errors
+            rows.report.error(errors)
+            continue
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+            if progress:
+                progress(rows.position())
+    if batch:
+        yield batch
+    if progress:
+        progress(rows.position())
+    rows.finish()

@@ -4,15 +4,13 @@ customer-service or administrator session with its CSRF token). See ``postguard.
 
 from __future__ import annotations
 
-import tempfile
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
-from starlette.concurrency import run_in_threadpool
 
 from postguard.api.deps import platform, principal
-from postguard.errors import PayloadTooLarge
+from postguard.api.limits import import_upload
 from postguard.http.auth import staff_page
 from postguard.http.security import api_key, declares, openapi_security, staff_session
 from postguard.orgs.service import Principal
@@ -51,20 +49,7 @@ async def import_subscribers(request: Request, who: Principal = Depends(principa
                              p: Platform = Depends(platform)) -> dict:
     """Upload a carrier's subscriber CSV as the request body (the format of docs/cli.md); each row is
     sealed as it is stored. The answer is the import report (rows, imported, errors by line and field)."""
-    limit = p.settings.max_upload_bytes
-    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            spool.close()
-            raise PayloadTooLarge(f"The upload is larger than {limit} bytes.")
-        spool.write(chunk)
-    spool.seek(0)
-    try:
-        report = await run_in_threadpool(p.subscribers.import_csv, who, spool)
-    finally:
-        spool.close()
+    report = await import_upload(request, p.settings.max_upload_bytes, lambda f: p.subscribers.import_csv(who, f))
     return report.as_dict()
 
 

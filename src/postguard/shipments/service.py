@@ -17,7 +17,7 @@ from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from postguard import places
-from postguard.csvimport import CsvRows, ImportReport, shown
+from postguard.csvimport import CsvRows, ImportReport, shown, valid_batches
 from postguard.db.base import utcnow
 from postguard.db.engine import placeholder
 from postguard.errors import (
@@ -261,24 +261,8 @@ class ShipmentService:
         self.orgs.require(principal, "shipments:write")
         rows = CsvRows(stream, columns=COLUMNS)
         report = rows.report
-        batch_size = self.settings.import_batch_size
-        batch: list[ShipmentInput] = []
-        for line, raw in rows:
-            item, errors = validate(raw, row=line)
-            if errors or item is None:  # item is None exactly when there are errors
-                report.error(errors)
-                continue
-            batch.append(item)
-            if len(batch) >= batch_size:
-                self._import_batch(principal, batch, report, protection)
-                batch = []
-                if progress:
-                    progress(rows.position())
-        if batch:
+        for batch in valid_batches(rows, validate, size=self.settings.import_batch_size, progress=progress):
             self._import_batch(principal, batch, report, protection)
-        if progress:
-            progress(rows.position())
-        rows.finish()
         log.info("shipments imported", org=principal.org_code, actor=principal.actor, rows=report.rows,
                  imported=report.imported, already_present=report.already_present, invalid=report.invalid)
         return report

@@ -23,7 +23,7 @@ import numpy as np
 from sqlalchemy import CursorResult, Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from postguard.csvimport import CsvRows, ImportReport
+from postguard.csvimport import CsvRows, ImportReport, valid_batches
 from postguard.db.base import utcnow
 from postguard.db.engine import placeholder
 from postguard.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -178,23 +178,8 @@ class Subscribers:
         self.orgs.require(principal, "subscribers:write")
         rows = CsvRows(stream, columns=COLUMNS, optional=OPTIONAL)
         report = rows.report
-        batch: list[SubscriberInput] = []
-        for line, raw in rows:
-            item, errors = validate(raw, row=line)
-            if errors or item is None:
-                report.error(errors)
-                continue
-            batch.append(item)
-            if len(batch) >= self.settings.import_batch_size:
-                self._import_batch(principal, batch, report, protection)
-                batch = []
-                if progress:
-                    progress(rows.position())
-        if batch:
+        for batch in valid_batches(rows, validate, size=self.settings.import_batch_size, progress=progress):
             self._import_batch(principal, batch, report, protection)
-        if progress:
-            progress(rows.position())
-        rows.finish()
         log.info("subscribers imported", org=principal.org_code, actor=principal.actor, rows=report.rows,
                  imported=report.imported, already_present=report.already_present, invalid=report.invalid)
         return report
