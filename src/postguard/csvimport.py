@@ -54,6 +54,10 @@ class ImportReport:
         if room > 0:
             self.errors.extend(errors[:room])
 
+    def examples(self) -> list[str]:
+        """Lines that illustrate the notes (an importer's own report may have some), shown after them."""
+        return []
+
     def as_dict(self) -> dict:
         return {
             "rows": self.rows,
@@ -131,9 +135,10 @@ class CsvRows:
     has the header's number of fields, in file order. ``report`` says how the file was read and
     counts the rows; records that cannot be read are already counted in it as invalid."""
 
-    def __init__(self, stream: IO[bytes], *, columns: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
+    def __init__(self, stream: IO[bytes], *, columns: tuple[str, ...], optional: tuple[str, ...] = (),
+                 report: ImportReport | None = None) -> None:
         self._stream = stream
-        self.report = ImportReport()
+        self.report = report if report is not None else ImportReport()  # an importer's own kind of report
         encoding = _encoding(stream)
         self._text = io.TextIOWrapper(stream, encoding=encoding, errors="surrogateescape", newline="")
         try:
@@ -214,16 +219,20 @@ class CsvRows:
 
 
 def valid_batches(rows: CsvRows, validate: Callable[..., tuple[Any, list[FieldError]]], *, size: int,
-                  progress: Callable[[int], None] | None = None) -> Iterator[list[Any]]:
+                  progress: Callable[[int], None] | None = None,
+                  seen: Callable[[int, Any], None] | None = None) -> Iterator[list[Any]]:
     """The records of ``rows`` that ``validate(raw, row=line)`` accepts, in lists of ``size`` (the last one
-    shorter); refused ones are counted with their errors in ``rows.report``. ``progress`` is told how far
-    into the file reading got after each list was handled, and at the end (``finish`` is called)."""
+    shorter); refused ones are counted with their errors in ``rows.report``; ``seen(line, record)`` is
+    told of each accepted one. ``progress`` is told how far into the file reading got after each list
+    was handled, and at the end (``finish`` is called)."""
     batch: list[Any] = []
     for line, raw in rows:
         item, errors = validate(raw, row=line)
         if errors or item is None:  # item is None exactly when there are errors
             rows.report.error(errors)
             continue
+        if seen is not None:
+            seen(line, item)
         batch.append(item)
         if len(batch) >= size:
             yield batch

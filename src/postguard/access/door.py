@@ -26,6 +26,10 @@ Shipments (``shipments``):
   side of a shipment (see ``postguard.privacy``).
 - ``dsr_match`` and ``dsr_export``: the data-protection officer answering a data-subject request:
   phones of candidates to find the person's shipments, then the person's own fields for the export.
+- ``lawful_scope``, ``lawful_match`` and ``lawful_disclosure``: the data-protection officer answering an
+  authority's request (``postguard.privacy.lawful``) once the DPO and an administrator have both approved
+  it: the phone numbers in its scope, the phones of blind-index candidates to find their shipments, then
+  every field of the shipments disclosed (logged as ``lawful_disclosure``, naming the request).
 - ``call_check``: a citizen who proved control of their phone number with a one-time code, confirming
   that a courier's parcel (a blind-index candidate) is addressed to that number; the recipient's phone
   only, compared server-side and never returned to the citizen.
@@ -112,7 +116,7 @@ from sqlalchemy.orm import Session
 
 from postguard.access.models import Assignment
 from postguard.db.base import utcnow
-from postguard.errors import FieldError, Forbidden, InvalidInput
+from postguard.errors import DutyPending, FieldError, Forbidden, InvalidInput
 from postguard.events import EventBus, Revealed
 from postguard.principals import (
     ApiKeyPrincipal,
@@ -158,6 +162,9 @@ PURPOSES: dict[str, Rule] = {
     "data_subject": Rule(SHIPMENTS, ("subject",), EVERYTHING, "reveal"),
     "dsr_match": Rule(SHIPMENTS, ("role:dpo",), PHONES, "reveal"),
     "dsr_export": Rule(SHIPMENTS, ("role:dpo",), EVERYTHING, "reveal"),
+    "lawful_match": Rule(SHIPMENTS, ("role:dpo",), PHONES, "reveal"),
+    "lawful_disclosure": Rule(SHIPMENTS, ("role:dpo",), EVERYTHING, "lawful_disclosure"),
+    "lawful_scope": Rule("lawful_requests", ("role:dpo",), frozenset({"scope_phones"})),
     "call_check": Rule(SHIPMENTS, ("citizen",), frozenset({"recipient_phone"}), "reveal"),
     "payment_check": Rule(SHIPMENTS, ("citizen",), frozenset({"recipient_phone"}), "reveal"),
     "courier_own_numbers": Rule("courier_phones", ("role:courier",), frozenset({"phone"}), own=True),
@@ -256,11 +263,18 @@ class Owned:
     owner: int
 
 
+class DutyCheck(Protocol):
+    """Why a member of staff may not open personal data now (``postguard.access.duties.Duties.check``)."""
+
+    def __call__(self, session: Session, principal: StaffPrincipal) -> DutyPending | None: ...
+
+
 class Door:
-    def __init__(self, *, log: AccessLog, opener: VaultOpener, bus: EventBus) -> None:
+    def __init__(self, *, log: AccessLog, opener: VaultOpener, bus: EventBus, duties: DutyCheck | None = None) -> None:
         self._log = log
         self._opener = opener
         self._bus = bus
+        self._duties = duties
 
     # -- deciding ------------------------------------------------------------------------------
     def _rule(self, purpose: str) -> Rule:
@@ -270,19 +284,25 @@ class Door:
         return rule
 
     def _refuse(self, principal: Principal, *, purpose: str, subject: str | None, records: Records,
-                why: str) -> NoReturn:
+                why: str, error: Forbidden | None = None) -> NoReturn:
         self._log.append(actor=principal.actor, action="reveal_denied", org_id=principal.org_id, subject=subject,
                          purpose=purpose, details={"reason": why, **records})
-        raise Forbidden(f"Not allowed: {why}.")
+        raise error or Forbidden(f"Not allowed: {why}.")
 
-    def _admit(self, principal: Principal, rule: Rule, *, purpose: str, kinds: set[str], columns: set[str],
-               org_ids: set[int], subject: str | None, records: Records) -> None:
-        """The checks every purpose shares: who, what (the kind and columns), whose (the organisation)."""
+    def _admit(self, session: Session, principal: Principal, rule: Rule, *, purpose: str, kinds: set[str],
+               columns: set[str], org_ids: set[int], subject: str | None, records: Records) -> None:
+        """The checks every purpose shares: who, what (the kind and columns), whose (the organisation), and
+        for staff, their duties (the confidentiality policy in force acknowledged)."""
         def refuse(why: str) -> NoReturn:
             self._refuse(principal, purpose=purpose, subject=subject, records=records, why=why)
 
         if not admitted(principal, rule.who):
             refuse(_why_not(principal, rule.who, purpose))
+        if self._duties is not None and isinstance(principal, StaffPrincipal):
+            pending = self._duties(session, principal)
+            if pending is not None:
+                self._refuse(principal, purpose=purpose, subject=subject, records=records,
+                             why=f"confidentiality policy {pending.version} not acknowledged", error=pending)
         if kinds - {rule.kind} or not columns <= rule.columns:
             refuse(f"{purpose} does not cover these fields")
         if not rule.any_org and org_ids - {principal.org_id}:
@@ -318,7 +338,7 @@ class Door:
         details = dict(details or {})
         values = [s.value if isinstance(s, Owned) else s for s in secrets]
         records: Records = {"records": [f"{v.table}:{v.record_id}" for v in values][:50]}
-        self._admit(principal, rule, purpose=purpose, kinds={v.table for v in values},
+        self._admit(session, principal, rule, purpose=purpose, kinds={v.table for v in values},
                     columns={v.column for v in values}, org_ids={v.org_id for v in values}, subject=subject,
                     records=records)
         if rule.own:
@@ -345,7 +365,7 @@ class Door:
         details = dict(details or {})
         columns = {c for r in records for c in r.fields}
         listed: Records = {"records": [f"{r.table}:{r.record_id}" for r in records][:50]}
-        self._admit(principal, rule, purpose=purpose, kinds={r.table for r in records}, columns=columns,
+        self._admit(session, principal, rule, purpose=purpose, kinds={r.table for r in records}, columns=columns,
                     org_ids={r.org_id for r in records}, subject=subject, records=listed)
         index = self._log.append(actor=principal.actor, action=rule.action, org_id=principal.org_id, subject=subject,
                                  purpose=purpose, details={**listed, "columns": sorted(columns), "count": len(records),
@@ -363,7 +383,7 @@ class Door:
         def refuse(why: str) -> NoReturn:
             self._refuse(principal, purpose=purpose, subject=subject, records=records, why=why)
 
-        self._admit(principal, rule, purpose=purpose, kinds={SHIPMENTS}, columns=set(columns),
+        self._admit(session, principal, rule, purpose=purpose, kinds={SHIPMENTS}, columns=set(columns),
                     org_ids={s.org_id for s in shipments}, subject=subject, records=records)
         if purpose == "delivery":
             if not isinstance(principal, StaffPrincipal):  # admitted by role: always staff

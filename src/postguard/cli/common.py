@@ -83,6 +83,8 @@ def print_import_report(report, errors_out: Path | None) -> None:
                f"invalid: {report.invalid}")
     for note in report.notes:
         typer.echo(f"note: {note}", err=True)
+    for example in report.examples():
+        typer.echo(f"  {example}", err=True)
     shown = report.errors[:SHOWN_ERRORS]
     for e in shown:
         typer.echo(f"  line {e.row}: {e.field}: {e.message}", err=True)
@@ -97,3 +99,20 @@ def print_import_report(report, errors_out: Path | None) -> None:
         typer.echo(more, err=True)
     if report.invalid:
         raise typer.Exit(2)
+
+
+def local_time(text: str | None, field: str):
+    """An ISO 8601 time given on the command line (None stays None); without an offset it is Viet Nam time."""
+    from datetime import datetime
+
+    from postguard.errors import FieldError, InvalidInput
+    from postguard.privacy.deadlines import VN
+
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(f"{field} is not a date and time; nothing was done.", [FieldError(field, "ISO 8601, e.g. "
+                                                                "2026-12-01T08:00+07:00")]) from None
+    return when if when.tzinfo else when.replace(tzinfo=VN)  # a local time typed in Viet Nam

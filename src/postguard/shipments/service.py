@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 import operator
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import IO, TYPE_CHECKING, Any, Protocol, cast
@@ -17,7 +18,8 @@ from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from postguard import places
-from postguard.csvimport import CsvRows, ImportReport, shown, valid_batches
+from postguard.csvimport import CsvRows, shown, valid_batches
+from postguard.csvimport import ImportReport as CsvImportReport
 from postguard.db.base import utcnow
 from postguard.db.engine import placeholder
 from postguard.errors import (
@@ -60,7 +62,22 @@ TRANSITIONS = {
     "returned": set(),
     "cancelled": set(),
 }
+MAX_RENAMED_EXAMPLES = 20
 log = get_logger("postguard.shipments")
+
+
+@dataclass
+class ImportReport(CsvImportReport):
+    """The CSV import's report, with the rows whose places were named as before 2025."""
+
+    renamed: int = 0  # rows whose province or ward was named as before the 2025 reorganisation
+    renamed_examples: list[str] = field(default_factory=list)  # "line N: how it was read", the first few
+
+    def examples(self) -> list[str]:
+        return list(self.renamed_examples)
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), "renamed": self.renamed, "renamed_examples": list(self.renamed_examples)}
 
 
 LAYOUT = FieldLayout("shipments", KINDS)
@@ -259,10 +276,22 @@ class ShipmentService:
         exists for the benchmark's plaintext baseline.
         """
         self.orgs.require(principal, "shipments:write")
-        rows = CsvRows(stream, columns=COLUMNS)
-        report = rows.report
-        for batch in valid_batches(rows, validate, size=self.settings.import_batch_size, progress=progress):
+        report = ImportReport()
+        rows = CsvRows(stream, columns=COLUMNS, report=report)
+
+        def renamed(line: int, item: ShipmentInput) -> None:
+            if item.notes:
+                report.renamed += 1
+                if len(report.renamed_examples) < MAX_RENAMED_EXAMPLES:
+                    report.renamed_examples.extend(f"line {line}: {n}" for n in item.notes)
+
+        for batch in valid_batches(rows, validate, size=self.settings.import_batch_size, progress=progress,
+                                   seen=renamed):
             self._import_batch(principal, batch, report, protection)
+        if report.renamed:
+            count = f"{report.renamed:,} row" + ("s" if report.renamed != 1 else "")
+            report.notes.append(f"{count} named a province or ward as before the 2025 "
+                                "reorganisation; recorded under the 2025 units.")
         log.info("shipments imported", org=principal.org_code, actor=principal.actor, rows=report.rows,
                  imported=report.imported, already_present=report.already_present, invalid=report.invalid)
         return report

@@ -1,7 +1,7 @@
 """subscribers, subscriber_cases and subscriber_case_events: carriers' SIM records and their re-verification
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-21 10:00:00
 
 Three new tables and nothing else: no existing table is touched. A subscriber holds its number, ID
@@ -13,8 +13,8 @@ in the re-verification queue, its events the case's history. The downgrade drops
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0020'
-down_revision = '0019'
+revision = '0022'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 
