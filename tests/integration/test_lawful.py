@@ -31,7 +31,7 @@ def office(make_settings, faker):
     p = Platform(make_settings(password_time_cost=1, password_memory_kib=1024))
     p.orgs.create(code="VNP", name="Bưu điện")
     system = p.orgs.principal("VNP", actor="test")
-    make = lambda u, r: p.staff.create(org_code="VNP", username=u, display_name=u, role=r, password=PASSWORD)  # noqa: E731
+    make = lambda u, r: p.staff.create(org_code="VNP", username=u, display_name=u, role=r, password=PASSWORD)
     people = {"dpo": make("lan", "dpo"), "admin": make("root", "admin"), "courier": make("an", "courier"),
               "admin2": make("minh", "admin")}
     rows = list(faker.rows(6))

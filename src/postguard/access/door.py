@@ -69,6 +69,9 @@ Scam intelligence (``intel_*``, sealed under the platform organisation's keys; a
 - ``indicator_review``: an indicator's full value (a phone number, account or wallet).
 - ``report_review``: report texts and reporters' contacts of an indicator.
 - ``appeal_review``: an appeal's statement and contact.
+- ``evidence_bundle`` and ``evidence_files``: an analyst building a case's signed evidence bundle for
+  another country's authority (``postguard.intel.bundles``): the indicator's full value, and its reports'
+  evidence files, opened only to hash them (logged as ``evidence_bundle_open``).
 - ``takedown_evidence`` and ``takedown_report_text``: an analyst building a takedown request's
   evidence pack (``postguard.takedown``): the evidence files of the reports on a confirmed site, and
   the description (never the contact) of a report the analyst chose to include.
@@ -184,6 +187,10 @@ PURPOSES: dict[str, Rule] = {
                           "intel_appeal_reveal", any_org=True),
     "indicator_share": Rule("intel_indicators", ("system",), frozenset({"value"})),
     "lookup_index": Rule("intel_indicators", ("system",), frozenset({"value"})),
+    "evidence_bundle": Rule("intel_indicators", ("scope:intel:analyst",), frozenset({"value"}), "evidence_bundle_open",
+                            any_org=True),
+    "evidence_files": Rule("intel_evidence", ("scope:intel:analyst",), frozenset({"content"}), "evidence_bundle_open",
+                           any_org=True),
     "takedown_evidence": Rule("intel_evidence", ("scope:intel:analyst",), frozenset({"content"}),
                               "takedown_evidence_open", any_org=True),
     "takedown_report_text": Rule("intel_reports", ("scope:intel:analyst",), frozenset({"description"}),

@@ -102,6 +102,8 @@ PURPOSE_WORDS = {
     "appeal_review": "Chuyên viên xem khiếu nại",
     "indicator_share": "Chia sẻ dấu hiệu lừa đảo đã xác nhận (STIX/TAXII/MISP)",
     "lookup_index": "Lập chỉ mục tra cứu riêng tư",
+    "evidence_bundle": "Lập gói chứng cứ có chữ ký cho cơ quan nước ngoài: giá trị đầy đủ của dấu hiệu",
+    "evidence_files": "Lập gói chứng cứ: tính mã băm của tệp bằng chứng",
     "takedown_evidence": "Lập hồ sơ gỡ bỏ trang lừa đảo: tệp bằng chứng",
     "takedown_report_text": "Lập hồ sơ gỡ bỏ: nội dung báo cáo được chọn",
     "blocklist_publish": "Công bố tên miền lừa đảo vào danh sách chặn",
