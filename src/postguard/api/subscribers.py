@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from postguard.api.deps import platform, principal
 from postguard.api.limits import import_upload
 from postguard.http.auth import staff_page
+from postguard.http.params import RowId
 from postguard.http.security import api_key, declares, openapi_security, staff_session
 from postguard.orgs.service import Principal
 from postguard.platform import Platform
@@ -20,16 +21,25 @@ from postguard.subscribers.service import MAX_NOTE, MAX_PAGE, QUEUE_ROLES, STATE
 router = APIRouter(prefix="/v1/subscribers", tags=["subscribers"])
 WRITE = openapi_security(api_key("subscribers:write"))
 AUDIT = openapi_security(api_key("subscribers:audit"))
-_queue_staff = staff_page(*QUEUE_ROLES)
 
 
-@declares(api_key("subscribers:review"), api_key("subscribers:audit"), staff_session(*QUEUE_ROLES))
-async def clerk(request: Request) -> Principal:
-    """An API key (its scope is checked by the service, which logs refusals) or a customer-service or
-    administrator session (with the session's CSRF token on changes)."""
-    if "authorization" in request.headers:
-        return principal(request)
-    return (await _queue_staff(request)).principal
+def _key_or_clerk(scope: str, roles: tuple[str, ...] = QUEUE_ROLES):
+    """A dependency: an API key (its ``scope`` is checked by the service, which logs refusals) or a
+    session of staff with one of ``roles`` (with the session's CSRF token on changes)."""
+    session = staff_page(*roles)
+
+    async def dependency(request: Request) -> Principal:
+        if "authorization" in request.headers:
+            return principal(request)
+        return (await session(request)).principal
+
+    dependency.__name__ = f"key_or_clerk_{scope.replace(':', '_')}_{'_'.join(roles)}"
+    return declares(api_key(scope), staff_session(*roles))(dependency)
+
+
+clerk = _key_or_clerk("subscribers:review")
+auditor_or_clerk = _key_or_clerk("subscribers:audit")
+revealer = _key_or_clerk("subscribers:review", ("cs",))  # holders are read by customer service only
 
 
 class TransitionIn(BaseModel):
@@ -61,7 +71,7 @@ def run_audit(who: Principal = Depends(principal), p: Platform = Depends(platfor
 
 
 @router.get("/summary")
-def summary(who: Principal = Depends(clerk), p: Platform = Depends(platform)) -> dict:
+def summary(who: Principal = Depends(auditor_or_clerk), p: Platform = Depends(platform)) -> dict:
     """The queue's aggregates: cases by state and reason, the points of sale with the most flags."""
     return p.subscribers.summary(who)
 
@@ -76,13 +86,13 @@ def cases(state: str = Query("open", max_length=16, description=f"open, or one o
 
 
 @router.get("/cases/{case_id}")
-def case(case_id: int, who: Principal = Depends(clerk), p: Platform = Depends(platform)) -> dict:
+def case(case_id: RowId, who: Principal = Depends(clerk), p: Platform = Depends(platform)) -> dict:
     """One case, masked, with its reasons and history."""
     return p.subscribers.show(who, case_id)
 
 
 @router.post("/cases/{case_id}/reveal")
-def reveal(case_id: int, body: RevealIn, who: Principal = Depends(clerk), p: Platform = Depends(platform)) -> dict:
+def reveal(case_id: RowId, body: RevealIn, who: Principal = Depends(revealer), p: Platform = Depends(platform)) -> dict:
     """The case with the holder's number, ID number, name and date of birth, opened through the door
     (purpose ``subscriber_reverify``, logged before anything is decrypted)."""
     return p.subscribers.show(who, case_id, reveal=True, reason=body.reason)
@@ -90,7 +100,7 @@ def reveal(case_id: int, body: RevealIn, who: Principal = Depends(clerk), p: Pla
 
 @router.post("/cases/{case_id}/transition", responses={409: {"description": "The case moved meanwhile, or the "
                                                                              "move is not allowed from its state"}})
-def transition(case_id: int, body: TransitionIn, who: Principal = Depends(clerk),
+def transition(case_id: RowId, body: TransitionIn, who: Principal = Depends(clerk),
                p: Platform = Depends(platform)) -> dict:
     """Move a case: flagged → contacted, suspended or cleared; contacted → re-verified, suspended or
     cleared; suspended → re-verified or cleared."""
