@@ -31,6 +31,7 @@ from postguard.api.privacy import router as me_router
 from postguard.api.sharing import router as sharing_router
 from postguard.api.senders import router as senders_router
 from postguard.api.shipments import router as shipments_router
+from postguard.api.subscribers import router as subscribers_router
 from postguard.api.system import HttpMetrics, install_metrics
 from postguard.api.system import router as system_router
 from postguard.api.takedowns import router as takedowns_router
@@ -44,6 +45,7 @@ from postguard.web.auditor import router as auditor_router
 from postguard.web.callcheck import router as callcheck_router
 from postguard.web.courier import router as courier_router
 from postguard.web.feedback import router as web_feedback_router
+from postguard.web.subscribers import router as web_subscribers_router
 from postguard.web.intel import router as web_intel_router
 from postguard.web.privacy import router as privacy_pages
 from postguard.web.errors import html_errors
@@ -228,6 +230,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(system_router)
     app.include_router(docs_router)
     app.include_router(shipments_router)
+    app.include_router(subscribers_router)
     app.include_router(audit_router)
     app.include_router(intel_router)
     app.include_router(feedback_router)
@@ -246,6 +249,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(analyst_router)
     app.include_router(web_intel_router)
     app.include_router(web_feedback_router)
+    app.include_router(web_subscribers_router)
     app.include_router(access_router)
     app.include_router(courier_router)
     app.include_router(me_router)

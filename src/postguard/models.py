@@ -41,6 +41,7 @@ from postguard.privacy.models import (
 )
 from postguard.senders.models import SenderTemplate, SentNotification
 from postguard.shipments.models import LabelToken, Shipment, ShipmentEvent
+from postguard.subscribers.models import Subscriber, SubscriberCase, SubscriberCaseEvent
 from postguard.takedown.models import TakedownEvent, TakedownRequest
 from postguard.vault.models import ServiceKey, VaultKey
 
@@ -54,5 +55,5 @@ __all__ = [
     "MaskedCall", "OfficialChannel", "Organisation", "OtpChallenge", "PolicyAcknowledgement", "PolicyVersion",
     "ProxyNumber", "Report",
     "ReportIndicator", "Reporter", "ScamReport", "ScamWarning", "SenderTemplate", "SentNotification", "ServiceKey", "Shipment", "ShipmentEvent",
-    "Staff", "TakedownEvent", "TakedownRequest", "VaultKey", "WebSession", "WebhookDelivery", "WebhookSubscription", "metadata",
+    "Staff", "Subscriber", "SubscriberCase", "SubscriberCaseEvent", "TakedownEvent", "TakedownRequest", "VaultKey", "WebSession", "WebhookDelivery", "WebhookSubscription", "metadata",
 ]

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from postguard.messages.service import MessageService
     from postguard.screening.service import ScreeningService
     from postguard.senders.service import Senders
+    from postguard.subscribers.service import Subscribers
     from postguard.takedown.service import TakedownService
 
 
@@ -137,8 +138,8 @@ class Platform:
         return ShipmentService(
             db=self.db, settings=self.settings, vault=self.vault, audit=self.audit, orgs=self.orgs, door=self.door,
             bus=self.events, end_assignments=AccessService.end_assignments, on_shred=CallService.erase_for_shipments,
-            key_holders=lambda: (self.canaries, self.calls, self.intel, self.message_feedback), purge_spent=self.otp.purge_spent,
-            meter=self.meter)
+            key_holders=lambda: (self.canaries, self.calls, self.intel, self.message_feedback,
+                                 self.subscribers), purge_spent=self.otp.purge_spent, meter=self.meter)
 
     @cached_property
     def limiter(self) -> RateLimiter:
@@ -302,6 +303,22 @@ class Platform:
                                door=self.door, limiter=self.limiter, messages=self.messages)
 
     @cached_property
+    def subscribers(self) -> Subscribers:
+        """Carriers' subscriber records, the junk-SIM audit and the re-verification queue (through the
+        door, purposes ``subscriber_reverify``, ``subscriber_scam_match`` and ``subscriber_suspend``);
+        the scam database's reported and confirmed numbers reach it from the intelligence store."""
+        from postguard.subscribers.service import Subscribers
+
+        return Subscribers(db=self.db, settings=self.settings, vault=self.vault, audit=self.audit, orgs=self.orgs,
+                           door=self.door, scam_numbers=self.scam_numbers)
+
+    def scam_numbers(self) -> dict[str, str]:
+        """The phone numbers the scam database reports, corroborates or confirms (E.164 -> ``reported`` or
+        ``confirmed``)."""
+        return {i.value: "confirmed" if i.verdict == "confirmed" else "reported" for i in self.intel_feed()
+                if i.type == "phone" and i.verdict in ("reported", "corroborated", "confirmed")}
+
+    @cached_property
     def access_alerts(self) -> AlertService:
         """Auditors' alerts (break-glass, canaries, anomalies); scam warnings are ``warnings``."""
         from postguard.leaks.alerts import AlertService
@@ -327,7 +344,8 @@ class Platform:
         from postguard.intel.service import IntelService
 
         return IntelService(db=self.db, settings=self.settings, vault=self.vault, audit=self.audit, orgs=self.orgs,
-                            door=self.door, limiter=self.limiter, lookups=self.lookups, bus=self.events, meter=self.meter)
+                            door=self.door, limiter=self.limiter, lookups=self.lookups, bus=self.events,
+                            meter=self.meter, suspensions=lambda phone: self.subscribers.suspensions(phone))
 
     @cached_property
     def blocklist(self) -> Blocklist:

@@ -41,6 +41,10 @@ SCOPES = {
     "calls:route": "route masked calls (telephony systems)",
     "notifications:write": "record the notifications the organisation sent (kept as keyed digests only)",
     "calls:verify": "verify the STIR/SHAKEN Identity header of incoming calls (telephony systems)",
+    "subscribers:write": "import the carrier's subscriber records (SIM registrations; sealed at import)",
+    "subscribers:audit": "run the junk-SIM audit and read its results (aggregates and reason codes)",
+    "subscribers:review": "work the re-verification queue: read a flagged SIM's holder data (logged) and move "
+                          "its case",
     "messages:review": "review the message-check feedback: read the messages people said were judged wrongly "
                        "(logged), accept or reject them, export the accepted ones for training",
 }

@@ -63,6 +63,16 @@ class Settings(BaseSettings):
         90, ge=0, description="Days after delivery (or return/cancellation) before personal data is shredded."
     )
     import_batch_size: int = Field(2000, ge=1, le=100_000, description="Rows per atomic import batch.")
+    subscriber_min_age: int = Field(
+        14, ge=0, le=18, description="Subscribers younger than this at activation, with no guardian recorded, are "
+        "flagged for re-verification (docs/security.md, \"Junk SIMs\").")
+    subscriber_max_per_id: int = Field(
+        10, ge=1, le=1000, description="Mobile subscriptions one individual may hold at the carrier (Decree "
+        "163/2024/ND-CP: 10); more on one ID number is flagged.")
+    subscriber_contact_days: int = Field(
+        5, ge=1, le=90, description="Days to contact the holder of a flagged SIM (the case's first deadline).")
+    subscriber_reverify_days: int = Field(
+        30, ge=1, le=365, description="Days for a contacted holder to re-verify before the SIM is to be suspended.")
     public_base_url: str | None = Field(
         None, description="The site's public address, in links on labels (QR codes, the call-check address), "
         "feeds and webhooks. Unset: the address each request came on (without a request: http://127.0.0.1:8000)."

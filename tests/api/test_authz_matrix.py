@@ -16,6 +16,7 @@ Path parameters come from ``tests/world.py`` (``{alert_id}`` is a new alert for 
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -240,6 +241,31 @@ def _feedback(w: World) -> dict:
     return {"case_id": w.feedback_id}
 
 
+def _subscriber_csv(w: World) -> bytes:
+    """One SIM registered on an ID number the national database did not confirm (a new ICCID per call)."""
+    from postguard.subscribers.generate import generate, write_csv
+
+    w.sims = getattr(w, "sims", 0) + 1
+    made = generate(200, seed=1000 + w.sims)
+    buf = io.StringIO()
+    write_csv([next(r for r in made.rows if made.truth.get(r["iccid"]) == "not_verified")], buf)
+    return buf.getvalue().encode()
+
+
+def _subscriber_case(w: World) -> dict:
+    """A new flagged case (version 1) of the world's organisation: one SIM imported and audited."""
+    from postguard.subscribers.models import Subscriber, SubscriberCase
+
+    p = w.platform
+    key = p.orgs.principal(ORG, actor="test")
+    p.subscribers.import_csv(key, io.BytesIO(_subscriber_csv(w)))
+    p.subscribers.run_audit(key)
+    with p.db.read_session() as s:
+        return {"case_id": s.execute(select(func.max(SubscriberCase.id)).join(
+            Subscriber, Subscriber.id == SubscriberCase.subscriber_id).where(SubscriberCase.state == "flagged")
+        ).scalar_one()}
+
+
 def _blocklist() -> dict:
     why = "confirmed scam domains and links, published on purpose; rate limited"
     return {("GET", f"/v1/blocklist.{f}{sig}"): NOT_PERSONAL(why) for f in ("rpz", "hosts", "json")
@@ -255,6 +281,27 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | NOT_PERSONAL] = {
     ("GET", "/v1/lookalikes"): system("intel:analyst"),
     ("POST", "/v1/lookalikes/{hit_id}/confirm"): system("intel:analyst", path_params=_lookalike),
     ("POST", "/v1/lookalikes/{hit_id}/dismiss"): system("intel:analyst", path_params=_lookalike),
+    # -- carriers' subscriber records: the import and the audit are for the carrier's systems; the
+    #    re-verification queue for customer service and administrators (the holder's data through the
+    #    door, for customer service or a key with subscribers:review only) --
+    ("POST", "/v1/subscribers/import"): system("subscribers:write", csv=_subscriber_csv),
+    ("POST", "/v1/subscribers/audit"): system("subscribers:audit"),
+    ("GET", "/v1/subscribers/summary"): either("subscribers:audit", "cs", "admin"),
+    ("GET", "/v1/subscribers/cases"): either("subscribers:review", "cs", "admin"),
+    ("GET", "/v1/subscribers/cases/{case_id}"): either("subscribers:review", "cs", "admin",
+                                                       path_params=_subscriber_case),
+    ("POST", "/v1/subscribers/cases/{case_id}/reveal"): either("subscribers:review", "cs",
+                                                               path_params=_subscriber_case,
+                                                               json={"reason": "gọi lại chủ thuê bao"}),
+    ("POST", "/v1/subscribers/cases/{case_id}/transition"): either(
+        "subscribers:review", "cs", "admin", path_params=_subscriber_case,
+        json={"to": "contacted", "version": 1, "note": "đã gọi"}),
+    ("GET", "/staff/sim"): staff("cs", "admin"),
+    ("GET", "/staff/sim/{case_id}"): staff("cs", "admin", path_params=_subscriber_case),
+    ("POST", "/staff/sim/{case_id}/reveal"): staff("cs", path_params=_subscriber_case,
+                                                   form={"reason": "gọi xác minh lại"}),
+    ("POST", "/staff/sim/{case_id}/move"): staff("cs", "admin", path_params=_subscriber_case,
+                                                 form={"to": "contacted", "version": "1", "note": "đã gọi"}),
     # -- shipments (operator systems) --
     ("POST", "/v1/shipments"): system("shipments:write", ok=201, json=_new_row),
     ("POST", "/v1/shipments/import"): system("shipments:write", csv=lambda w: csv_bytes([_new_row(w)])),

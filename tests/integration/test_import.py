@@ -255,9 +255,9 @@ def test_import_names_the_separator_when_the_columns_are_not_the_format(platform
 
 
 def test_import_counts_every_error_past_the_reported_ones(platform, principal, faker, monkeypatch):
-    from postguard.shipments import service
+    from postguard import csvimport
 
-    monkeypatch.setattr(service, "MAX_REPORTED_ERRORS", 5)
+    monkeypatch.setattr(csvimport, "MAX_REPORTED_ERRORS", 5)
     rows = list(faker.rows(8))
     for r in rows[:6]:
         r["sender_phone"], r["weight_grams"] = "12", ""

@@ -263,3 +263,59 @@ def test_the_column_scan_sees_encoded_plaintext(platform):
         s.add(ScamReport(number="*******678", note=value, verdict="courier", client_digest=bytes(32)))
     hits = scan_every_column(platform, {e164[1:].encode()})
     assert ("scam_reports", "note", e164[1:].encode()) in hits
+
+
+def subscriber_needles(rows) -> set[bytes]:
+    """Every written form of subscribers' numbers, ID numbers, names and dates of birth."""
+    from postguard.subscribers.identity import parse_birth
+
+    out: set[str] = set()
+    for r in rows:
+        e164 = normalize_phone(r["msisdn"])
+        nsn = e164[3:]
+        out |= {r["msisdn"], e164, e164[1:], "0" + nsn, f"0{nsn[:3]} {nsn[3:6]} {nsn[6:]}"}
+        if r["id_number"]:
+            out.add(r["id_number"])
+        if r["full_name"]:
+            out |= {r["full_name"], r["full_name"].upper()}
+        born = parse_birth(r["date_of_birth"]) if r["date_of_birth"] else None
+        if born is not None:
+            out |= {r["date_of_birth"], born.isoformat()}
+    return {n.encode("utf-8") for n in out}
+
+
+def test_no_subscriber_value_at_rest(platform, principal, settings, backend):
+    """A carrier's subscriber records imported, audited (a number matched against the scam database),
+    revealed to a clerk and suspended: no column of any table (read as stored or decoded), no database
+    file (SQLite with its WAL) or dump (PostgreSQL) and no log line holds any number, ID number, name
+    or date of birth that went in."""
+    from postguard.subscribers.generate import generate, write_csv
+
+    log = io.StringIO()
+    configure_logging(settings, stream=log)
+    made = generate(60, seed=41)  # the column scan is quadratic: values × written forms
+    rows = made.rows
+    buf = io.StringIO()
+    write_csv(rows, buf)
+    wanted = subscriber_needles(rows)
+    assert platform.subscribers.import_csv(principal, io.BytesIO(buf.getvalue().encode())).imported == 60
+    platform.intel.report(indicators=[rows[0]["msisdn"]], category="fake_courier", client="scan")
+    assert platform.scam_numbers()
+    assert platform.subscribers.run_audit(principal).flagged > 0
+    top = platform.subscribers.queue(principal, limit=1)[0]
+    assert top["iccid"] == rows[0]["iccid"]
+    holder = platform.subscribers.show(principal, top["case_id"], reveal=True, reason="xác minh lại")["holder"]
+    assert holder["full_name"] == rows[0]["full_name"]
+    platform.subscribers.transition(principal, top["case_id"], to="suspended", version=1)
+    assert platform.subscribers.suspensions(rows[0]["msisdn"])
+
+    assert scan_every_column(platform, wanted) == []
+    assert found(log.getvalue().encode(), wanted) == []
+    if backend == "sqlite":
+        platform.close()
+        for f in settings.data_dir.iterdir():
+            if f.is_file():
+                assert found(f.read_bytes(), wanted) == [], f.name
+    else:
+        dump = _pg_dump_bytes(str(settings.database_url))
+        assert b"subscribers" in dump and found(dump, wanted) == []

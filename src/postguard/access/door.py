@@ -92,6 +92,18 @@ with ``messages:review`` of any organisation; ``postguard.messages.feedback``):
 - ``message_feedback_export``: the accepted messages, once per export of the next training set, to be
   written out with their numbers and e-mail addresses masked (logged as ``message_feedback_export``).
 
+Carriers' subscriber records (``subscribers``: the number, ID number, full name and date of birth of a
+SIM's registered holder, sealed under a record key like shipments' fields; ``postguard.subscribers``):
+
+- ``subscriber_reverify``: customer-service staff, or an API key with ``subscribers:review``, working a
+  SIM of the re-verification queue: the holder's data to contact them and compare with their papers
+  (logged as ``subscriber_reveal``).
+- ``subscriber_scam_match``: an API key with ``subscribers:audit`` (or the platform) running an audit:
+  the numbers of blind-index candidates of the scam database's numbers, compared server-side and never
+  returned (logged as ``subscriber_scam_match``).
+- ``subscriber_suspend``: staff or a key that suspends a SIM in the queue: its number, turned at once
+  into the keyed digest the scam check looks up and never returned (logged as ``subscriber_suspend``).
+
 Openings other than of shipments are logged as ``open`` unless named above; refusals of every kind
 are ``reveal_denied``.
 """
@@ -126,6 +138,8 @@ EVERYTHING = frozenset({"sender_name", "sender_phone", "sender_address", "recipi
                         "recipient_address", "goods_description"})
 PHONES = frozenset({"sender_phone", "recipient_phone"})
 SHIPMENTS = "shipments"
+SUBSCRIBERS = "subscribers"
+SUBSCRIBER_FIELDS = frozenset({"msisdn", "id_number", "full_name", "date_of_birth"})
 
 
 @dataclass(frozen=True)
@@ -184,6 +198,12 @@ PURPOSES: dict[str, Rule] = {
                                  "takedown_report_open", any_org=True),
     "blocklist_publish": Rule("intel_indicators", ("system", "scope:intel:analyst"), frozenset({"value"}),
                               "blocklist_publish"),
+    "subscriber_reverify": Rule(SUBSCRIBERS, ("role:cs", "scope:subscribers:review"), SUBSCRIBER_FIELDS,
+                                "subscriber_reveal"),
+    "subscriber_scam_match": Rule(SUBSCRIBERS, ("scope:subscribers:audit", "system"), frozenset({"msisdn"}),
+                                  "subscriber_scam_match"),
+    "subscriber_suspend": Rule(SUBSCRIBERS, ("role:cs", "scope:subscribers:review"), frozenset({"msisdn"}),
+                               "subscriber_suspend"),
     "message_feedback_review": Rule("message_feedback", ("scope:messages:review",), frozenset({"text", "comment"}),
                                     "message_feedback_reveal", any_org=True),
     "message_feedback_export": Rule("message_feedback", ("scope:messages:review",), frozenset({"text"}),
@@ -350,6 +370,26 @@ class Door:
         self._publish(session, principal, rule, purpose=purpose, subjects=tuple(v.record_id for v in values), index=index,
                       details=details)
         return values
+
+    def open_records(self, session: Session, principal: Principal, purpose: str, records: Sequence[SealedFields],
+                     *, subject: str | None = None, details: Details | None = None) -> list[dict[str, str | None]]:
+        """``open`` for records sealed under a record key of their own (``SealedFields``), other than
+        shipments: decide once for all of them, log once, publish ``Revealed``, then open each record's
+        fields (in order)."""
+        rule = self._rule(purpose)
+        if rule.kind == SHIPMENTS:
+            raise InvalidInput("Unknown purpose.", [FieldError("purpose", "shipments open with open_shipments")])
+        details = dict(details or {})
+        columns = {c for r in records for c in r.fields}
+        listed: Records = {"records": [f"{r.table}:{r.record_id}" for r in records][:50]}
+        self._admit(session, principal, rule, purpose=purpose, kinds={r.table for r in records}, columns=columns,
+                    org_ids={r.org_id for r in records}, subject=subject, records=listed)
+        index = self._log.append(actor=principal.actor, action=rule.action, org_id=principal.org_id, subject=subject,
+                                 purpose=purpose, details={**listed, "columns": sorted(columns), "count": len(records),
+                                                           **details})
+        self._publish(session, principal, rule, purpose=purpose, subjects=tuple(r.record_id for r in records),
+                      index=index, details=details)
+        return [self._opener.open_fields(session, r) for r in records]
 
     # -- shipments -------------------------------------------------------------------------------
     def _decide_shipments(self, session: Session, principal: Principal, rule: Rule, *, shipments: Sequence[Shipment],

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -10,6 +12,7 @@ from starlette.types import ASGIApp, Scope
 
 from postguard.errors import FieldError, InvalidInput, PayloadTooLarge
 
+SPOOL_IN_MEMORY = 8 * 1024 * 1024  # an upload's first bytes are kept in memory, the rest on disk
 MAX_DIGITS = 19  # a Content-Length of more digits is over any limit (and is not parsed)
 
 
@@ -119,3 +122,22 @@ def loads_json(raw: str | bytes, field: str = "body"):
             raise too_deep(field) from None
         raise InvalidInput("The request is not valid.", [FieldError(field, "not valid JSON", code="json_invalid")]) \
             from None
+
+
+async def import_upload(request: Request, limit: int, run: Callable[[Any], Any]) -> Any:
+    """``run(stream)`` in the thread pool over the request body (an uploaded CSV), spooled as it arrives
+    (in memory up to ``SPOOL_IN_MEMORY``, then on disk); 413 past ``limit`` bytes."""
+    from starlette.concurrency import run_in_threadpool
+
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+    try:
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"The upload is larger than {limit} bytes.")
+            spool.write(chunk)
+        spool.seek(0)
+        return await run_in_threadpool(run, spool)
+    finally:
+        spool.close()

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import tempfile
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from postguard.api.deps import platform, principal
-from postguard.errors import PayloadTooLarge
+from postguard.api.limits import import_upload
 from postguard.http.address import served_url
 from postguard.http.security import Responses, api_key, openapi_security
 from postguard.orgs.service import Principal
@@ -68,21 +66,7 @@ def create_shipment(body: ShipmentIn, who: Principal = Depends(principal), p: Pl
 )
 async def import_shipments(request: Request, who: Principal = Depends(principal), p: Platform = Depends(platform)) -> dict:
     """Upload a CSV (the import format; UTF-8 with or without BOM) as the request body."""
-    limit = p.settings.max_upload_bytes
-    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            spool.close()
-            raise PayloadTooLarge(f"The upload is larger than {limit} bytes.")
-        spool.write(chunk)
-    spool.seek(0)
-
-    try:
-        report = await run_in_threadpool(p.shipments.import_csv, who, spool)
-    finally:
-        spool.close()
+    report = await import_upload(request, p.settings.max_upload_bytes, lambda f: p.shipments.import_csv(who, f))
     return report.as_dict()
 
 @router.get("/shipments", openapi_extra=READ)

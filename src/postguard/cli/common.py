@@ -56,6 +56,51 @@ def print_json(data) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+def read_with_progress(file: Path, run):
+    """``run(stream, progress)`` over ``file`` opened for reading, with a progress bar on a terminal."""
+    import sys
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+    with file.open("rb") as f, Progress(
+        TextColumn("importing"), BarColumn(), TransferSpeedColumn(), TimeRemainingColumn(), transient=True,
+        disable=not sys.stderr.isatty(),
+    ) as bar:
+        task = bar.add_task("import", total=file.stat().st_size)
+        return run(f, lambda pos: bar.update(task, completed=pos))
+
+
+SHOWN_ERRORS = 20  # row errors an import prints; the rest are counted (and written with --errors-out)
+
+
+def print_import_report(report, errors_out: Path | None) -> None:
+    """An import's report (``postguard.csvimport.ImportReport``): counts, notes and the first row errors
+    on stderr (all of them as JSON in ``errors_out``); exit code 2 when a row was invalid."""
+    data = report.as_dict()
+    if errors_out:
+        errors_out.write_text(json.dumps(data["errors"], ensure_ascii=False, indent=1))
+    typer.echo(f"rows: {report.rows}  imported: {report.imported}  already present: {report.already_present}  "
+               f"invalid: {report.invalid}")
+    for note in report.notes:
+        typer.echo(f"note: {note}", err=True)
+    for example in report.examples():
+        typer.echo(f"  {example}", err=True)
+    shown = report.errors[:SHOWN_ERRORS]
+    for e in shown:
+        typer.echo(f"  line {e.row}: {e.field}: {e.message}", err=True)
+    if report.errors_total > len(shown):
+        rows = report.invalid - len({e.row for e in shown})
+        more = f"  … and {count(report.errors_total - len(shown), 'more error')}"
+        more += f" in {count(rows, 'more invalid row')}" if rows > 0 else ""
+        if errors_out:
+            more += f" (written to {errors_out}" + (f", the first {len(report.errors):,})" if data["errors_truncated"] else ")")
+        else:
+            more += " (use --errors-out FILE to see them)"
+        typer.echo(more, err=True)
+    if report.invalid:
+        raise typer.Exit(2)
+
+
 def local_time(text: str | None, field: str):
     """An ISO 8601 time given on the command line (None stays None); without an offset it is Viet Nam time."""
     from datetime import datetime

@@ -25,6 +25,7 @@ from postguard.cli import (
     privacy,
     senders,
     shipments,
+    subscribers,
     system,
     takedown,
     warnings,
@@ -46,6 +47,7 @@ app.add_typer(access.orgs_app, name="orgs")
 app.add_typer(system.keys_app, name="keys")
 app.add_typer(shipments.shipments_app, name="shipments")
 app.add_typer(shipments.labels_app, name="labels")
+app.add_typer(subscribers.subscribers_app, name="subscribers")
 app.add_typer(system.db_app, name="db")
 app.add_typer(backup.backup_app, name="backup")
 app.add_typer(shipments.retention_app, name="retention")

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from postguard.cli.common import OrgOpt, count, open_platform, print_json
+from postguard.cli.common import OrgOpt, count, open_platform, print_import_report, print_json, read_with_progress
 
-SHOWN_ERRORS = 20  # row errors printed; the rest are counted (and written with --errors-out)
 shipments_app = typer.Typer(no_args_is_help=True, help="Protected shipment records.")
 labels_app = typer.Typer(no_args_is_help=True, help="Privacy labels.")
 retention_app = typer.Typer(no_args_is_help=True, help="Retention: shred personal data after delivery.")
@@ -24,46 +21,10 @@ def shipments_import(
     errors_out: Optional[Path] = typer.Option(None, "--errors-out", help="Also write the row errors as JSON here"),
 ) -> None:
     """Import shipments from CSV: row-level report, idempotent by waybill, atomic batches."""
-    from rich.progress import (
-        BarColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
-
     p = open_platform()
     principal = p.orgs.principal(org, actor="cli")
-    size = file.stat().st_size
-    with file.open("rb") as f, Progress(
-        TextColumn("importing"), BarColumn(), TransferSpeedColumn(), TimeRemainingColumn(), transient=True,
-        disable=not sys.stderr.isatty(),
-    ) as bar:
-        task = bar.add_task("import", total=size)
-        report = p.shipments.import_csv(principal, f, progress=lambda pos: bar.update(task, completed=pos))
-    data = report.as_dict()
-    if errors_out:
-        errors_out.write_text(json.dumps(data["errors"], ensure_ascii=False, indent=1))
-    typer.echo(f"rows: {report.rows}  imported: {report.imported}  already present: {report.already_present}  "
-               f"invalid: {report.invalid}")
-    for note in report.notes:
-        typer.echo(f"note: {note}", err=True)
-    for example in report.renamed_examples:
-        typer.echo(f"  {example}", err=True)
-    shown = report.errors[:SHOWN_ERRORS]
-    for e in shown:
-        typer.echo(f"  line {e.row}: {e.field}: {e.message}", err=True)
-    if report.errors_total > len(shown):
-        rows = report.invalid - len({e.row for e in shown})
-        more = f"  … and {count(report.errors_total - len(shown), 'more error')}"
-        more += f" in {count(rows, 'more invalid row')}" if rows > 0 else ""
-        if errors_out:
-            more += f" (written to {errors_out}" + (f", the first {len(report.errors):,})" if data["errors_truncated"] else ")")
-        else:
-            more += " (use --errors-out FILE to see them)"
-        typer.echo(more, err=True)
-    if report.invalid:
-        raise typer.Exit(2)
+    report = read_with_progress(file, lambda f, progress: p.shipments.import_csv(principal, f, progress=progress))
+    print_import_report(report, errors_out)
 
 
 @shipments_app.command("sample")

@@ -65,13 +65,17 @@ class CheckPlan(NamedTuple):
 
 class CheckService:
     def __init__(self, *, db: Database, settings: Settings, limiter: RateLimiter, store: IntelStore,
-                 grader: Grader, brands: BrandWatch, meter: Meter | None = None) -> None:
-        """``meter``: counts lookups by verdict (``postguard_intel_checks_total``): one increment on
-        this thread's own shard, no lock."""
+                 grader: Grader, brands: BrandWatch, suspensions: Callable[[str], list[dict]] | None = None,
+                 meter: Meter | None = None) -> None:
+        """``suspensions``: the carriers that suspended a number (E.164) in their re-verification queue
+        (``postguard.subscribers``, through the wiring); told in the answer for a number the scam
+        database knows. ``meter``: counts lookups by verdict (``postguard_intel_checks_total``): one
+        increment on this thread's own shard, no lock."""
         self._checked = (meter or Meter()).counter(
             "postguard_intel_checks", "Lookups of one value (/v1/check, the check page, the command line) by verdict",
             ("verdict",)).inc
         self.db = db
+        self.suspensions = suspensions
         self.brands = brands
         self.settings = settings
         self.limiter = limiter
@@ -111,10 +115,12 @@ class CheckService:
                 raise
             return await other(value, type_, e)
         graded = plan.answer if plan.answer is not None else await self.grade_once(plan)
-        final = lookalike_answer(link_answer(plan.normal, graded), plan.lookalike, graded["verdict"])
-        verdict = final["verdict"]
+        whole = lookalike_answer(link_answer(plan.normal, graded), plan.lookalike, graded["verdict"])
+        if self._may_be_suspended(plan):
+            whole = await run_in_threadpool(self._with_suspensions, plan.normal, whole)
+        verdict = whole["verdict"]
         self._checked(verdict)
-        answer = orjson.dumps(final)
+        answer = orjson.dumps(whole)
         self._keep_body(body, plan, answer, verdict)
         return answer
 
@@ -184,9 +190,19 @@ class CheckService:
         """Look up any raw input. Rate limited per ``client``; a clean lookup writes and logs nothing."""
         plan = self.check_plan(raw, type=type, client=client)
         answer = plan.answer if plan.answer is not None else self.check_stored(plan, now=now)
-        final = lookalike_answer(link_answer(plan.normal, answer), plan.lookalike, answer["verdict"])
-        self._checked(final["verdict"])
-        return final
+        whole = lookalike_answer(link_answer(plan.normal, answer), plan.lookalike, answer["verdict"])
+        self._checked(whole["verdict"])
+        return self._with_suspensions(plan.normal, whole) if self._may_be_suspended(plan) else whole
+
+    def _may_be_suspended(self, plan: CheckPlan) -> bool:
+        """Only a number the scam database knows is asked about (a clean lookup stays without a query)."""
+        return plan.known and plan.normal.type == "phone" and self.suspensions is not None
+
+    def _with_suspensions(self, n: Normal, answer: dict) -> dict:
+        """``answer`` with the carriers that suspended the number (``carrier_suspensions``), if any.
+        A kept answer may tell a suspension lifted up to ``GRADE_CACHE_SECONDS`` ago."""
+        told = self.suspensions(n.value) if self.suspensions is not None else []
+        return {**answer, "carrier_suspensions": told} if told else answer
 
     def check_plan(self, raw: str, *, type: str | None = None, client: str) -> CheckPlan:
         """The first half of ``check``, with no I/O besides the rate limiter: limit, normalise, and

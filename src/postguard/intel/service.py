@@ -19,6 +19,7 @@ A lookup that finds nothing writes nothing and logs nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from postguard.intel.appeals import AppealDesk
@@ -54,14 +55,15 @@ __all__ = ["CATEGORIES", "DECISIONS", "KEY_ORG", "IntelService", "Upload"]
 class IntelService:
     def __init__(self, *, db: Database, settings: Settings, vault: Vault, audit: AuditLog, orgs: OrgService,
                  door: Door, limiter: RateLimiter, lookups: PrivateLookups, bus: EventBus,
-                 meter: Meter | None = None) -> None:
+                 meter: Meter | None = None, suspensions: Callable[[str], list[dict]] | None = None) -> None:
         """``bus``: where committed decisions on indicators are published (``IndicatorDecided``);
-        ``meter``: where lookups and reports are counted."""
+        ``meter``: where lookups and reports are counted; ``suspensions``: the carriers that suspended a
+        number, told by the check (``CheckService``)."""
         self.store = store = IntelStore(db=db, settings=settings, vault=vault, orgs=orgs, door=door, lookups=lookups)
         self.grader = grader = Grader(db=db, settings=settings, store=store)
         self.brands = brands = BrandWatch(db=db, settings=settings)
         self.checks = checks = CheckService(db=db, settings=settings, limiter=limiter, store=store, grader=grader,
-                                            brands=brands, meter=meter)
+                                            brands=brands, suspensions=suspensions, meter=meter)
         self.intake = intake = ReportIntake(db=db, settings=settings, vault=vault, limiter=limiter, orgs=orgs,
                                             store=store, grader=grader, meter=meter)
         self.channels = channels = OfficialChannels(db=db, audit=audit, orgs=orgs, store=store, grader=grader)

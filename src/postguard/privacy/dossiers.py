@@ -66,6 +66,10 @@ FIELD_WORDS: dict[tuple[str, str], str] = {
     ("message_feedback_cases", "text"): "Tin nhắn người dân gửi để góp ý",
     ("message_feedback_submissions", "comment"): "Ghi chú kèm góp ý",
     ("lawful_requests", "scope_phones"): "Số điện thoại nêu trong yêu cầu của cơ quan có thẩm quyền",
+    ("subscribers", "msisdn"): "Số thuê bao di động",
+    ("subscribers", "id_number"): "Số giấy tờ tùy thân của chủ thuê bao (CCCD, CMND, hộ chiếu)",
+    ("subscribers", "full_name"): "Họ tên chủ thuê bao",
+    ("subscribers", "date_of_birth"): "Ngày sinh chủ thuê bao",
 }
 
 ROLE_WORDS = {"admin": "quản trị viên", "hub": "nhân viên bưu cục", "courier": "nhân viên giao hàng",
@@ -105,6 +109,9 @@ PURPOSE_WORDS = {
     "blocklist_publish": "Công bố tên miền lừa đảo vào danh sách chặn",
     "message_feedback_review": "Xem tin nhắn góp ý",
     "message_feedback_export": "Xuất tin nhắn góp ý (đã che số) để huấn luyện lại",
+    "subscriber_reverify": "Xem thông tin chủ thuê bao bị gắn cờ để liên hệ và xác minh lại (kèm lý do)",
+    "subscriber_scam_match": "Đối chiếu số thuê bao với số trong cơ sở dữ liệu lừa đảo khi rà soát SIM rác",
+    "subscriber_suspend": "Mở số thuê bao khi tạm khóa để ghi dấu vết khóa cho tra cứu lừa đảo",
 }
 
 

@@ -7,10 +7,6 @@ back in plaintext only through the access door.
 from __future__ import annotations
 
 import builtins
-import codecs
-import csv
-import io
-import itertools
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +18,8 @@ from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from postguard import places
+from postguard.csvimport import CsvRows, shown, valid_batches
+from postguard.csvimport import ImportReport as CsvImportReport
 from postguard.db.base import utcnow
 from postguard.db.engine import placeholder
 from postguard.errors import (
@@ -65,40 +63,22 @@ TRANSITIONS = {
     "returned": set(),
     "cancelled": set(),
 }
-MAX_REPORTED_ERRORS = 1000
 MAX_RENAMED_EXAMPLES = 20
 log = get_logger("postguard.shipments")
 
 
 @dataclass
-class ImportReport:
-    rows: int = 0
-    imported: int = 0
-    already_present: int = 0
-    invalid: int = 0
-    errors: list[FieldError] = field(default_factory=list)  # the first MAX_REPORTED_ERRORS
-    errors_total: int = 0  # every error, reported or not
-    encoding: str = "utf-8"
-    delimiter: str = ","
-    notes: list[str] = field(default_factory=list)  # how the file was read, and a file with no rows
+class ImportReport(CsvImportReport):
+    """The CSV import's report, with the rows whose places were named as before 2025."""
+
     renamed: int = 0  # rows whose province or ward was named as before the 2025 reorganisation
     renamed_examples: list[str] = field(default_factory=list)  # "line N: how it was read", the first few
 
+    def examples(self) -> list[str]:
+        return list(self.renamed_examples)
+
     def as_dict(self) -> dict:
-        return {
-            "rows": self.rows,
-            "imported": self.imported,
-            "already_present": self.already_present,
-            "invalid": self.invalid,
-            "errors": [e.as_dict() for e in self.errors],
-            "errors_total": self.errors_total,
-            "errors_truncated": self.errors_total > len(self.errors),
-            "encoding": self.encoding,
-            "delimiter": self.delimiter,
-            "notes": list(self.notes),
-            "renamed": self.renamed,
-            "renamed_examples": list(self.renamed_examples),
-        }
+        return {**super().as_dict(), "renamed": self.renamed, "renamed_examples": list(self.renamed_examples)}
 
 
 LAYOUT = FieldLayout("shipments", KINDS)
@@ -158,74 +138,6 @@ def masked_view(s: Shipment) -> dict:
         "weight_grams": s.weight_grams,
         "personal_data": "shredded" if shredded else "protected",
     }
-
-
-# Byte order marks the import understands (UTF-32 first: its little-endian mark starts with UTF-16's).
-_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
-         (codecs.BOM_UTF16_BE, "utf-16"), (codecs.BOM_UTF8, "utf-8-sig"))
-SNIFF_BYTES = 1 << 16  # how much of a file's start decides how it is read
-# Separators a spreadsheet writes: the comma, the semicolon (Excel where the decimal mark is a comma,
-# as in Viet Nam) and the tab (Excel's "Unicode text").
-DELIMITERS = (",", ";", "\t")
-_DELIMITER_NAMES = {",": "','", ";": "';'", "\t": "a tab"}
-CP1258_NOTE = ("The file is not UTF-8: it was read as Windows-1258 (Vietnamese Windows). If names look wrong, "
-               "save it as 'CSV UTF-8' and import it again.")
-
-
-def _encoding(stream: IO[bytes]) -> str:
-    """How to decode the file: UTF-8 (with or without BOM), UTF-16 / UTF-32 when it starts with their
-    byte order mark (as spreadsheet programs write "Unicode text"), or Windows-1258 (``cp1258``)
-    when its first ``SNIFF_BYTES`` hold bytes that are not UTF-8 and no UTF-8 sequence at all (a
-    file saved by an older Vietnamese Excel). A UTF-8 file with a few broken bytes stays UTF-8: its
-    broken rows are errors of their lines, never read into something else."""
-    if not stream.seekable():
-        return "utf-8-sig"
-    start = stream.tell()
-    head = stream.read(SNIFF_BYTES)
-    stream.seek(start)
-    bom = next((name for mark, name in _BOMS if head.startswith(mark)), None)
-    if bom is not None or head.isascii():
-        return bom or "utf-8-sig"
-    text = codecs.getincrementaldecoder("utf-8")("surrogateescape").decode(head, final=False)
-    broken = any("\udc80" <= c <= "\udcff" for c in text)
-    utf8 = any(c >= "\x80" and not "\udc80" <= c <= "\udcff" for c in text)
-    return "cp1258" if broken and not utf8 else "utf-8-sig"
-
-
-def _delimiter(header: str) -> str | None:
-    """The separator the header row uses: the one that splits it into the most of the import's
-    columns (the comma when none does), or None when the row cannot be read as CSV."""
-    best, found = ",", 0
-    for d in DELIMITERS:
-        try:
-            names = next(csv.reader([header], delimiter=d), [])
-        except csv.Error:
-            return None
-        known = sum(1 for n in names if n.strip().lower() in COLUMNS)
-        if known > found:
-            best, found = d, known
-    return best
-
-
-def _other_delimiter(header: str, used: str) -> str | None:
-    """Another separator that splits an unrecognised header row into several fields, if one does."""
-    counts = {d: header.count(d) for d in DELIMITERS if d != used}
-    d = max(counts, key=lambda k: counts[k])
-    return d if counts[d] >= 2 and counts[d] > header.count(used) else None
-
-
-def _unreadable(e: Exception) -> str:
-    """Why a CSV record could not be read, without any of its content."""
-    if isinstance(e, UnicodeDecodeError):
-        return f"is not valid {e.encoding} text"
-    if "field limit" in str(e):
-        return f"has a field longer than {csv.field_size_limit()} characters"
-    return f"is not valid CSV ({e})"
-
-
-def _shown(name: str) -> str:
-    """A header name as it can be shown back: bytes that were not text become U+FFFD."""
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def find_shipment(session: Session, org_id: int, waybill: str) -> Shipment | None:
@@ -362,8 +274,8 @@ class ShipmentService:
         """Stream a CSV in atomic batches; bounded memory.
 
         Read as a spreadsheet writes it: UTF-8 (with or without BOM), UTF-16 or UTF-32 with a byte
-        order mark, or Windows-1258 when the file is not UTF-8 at all (``_encoding``); fields separated
-        by commas, semicolons or tabs, whichever the header row uses (``_delimiter``). The report says
+        order mark, or Windows-1258 when the file is not UTF-8 at all (``postguard.csvimport``); fields separated
+        by commas, semicolons or tabs, whichever the header row uses. The report says
         how the file was read (``encoding``, ``delimiter``, ``notes``) and notes a file with no rows.
         Invalid rows are reported (line and field) and nothing of them is stored; valid rows are
         imported; rows whose waybill is already stored are counted, not duplicated. ``protection``
@@ -371,93 +283,20 @@ class ShipmentService:
         """
         self.orgs.require(principal, "shipments:write")
         report = ImportReport()
-        encoding = _encoding(stream)
-        text = io.TextIOWrapper(stream, encoding=encoding, errors="surrogateescape", newline="")
-        try:
-            first = text.readline()
-        except UnicodeDecodeError as e:
-            raise InvalidInput("The header row cannot be read.", [FieldError("header", _unreadable(e), 1, "malformed")]) \
-                from None
-        if not first:
-            raise InvalidInput("The file is empty.", [FieldError("file", "no header row", 1, "empty")])
-        if "\x00" in first:
-            raise InvalidInput("The file is not UTF-8 text; save it as CSV UTF-8.", [FieldError(
-                "file", "contains NUL characters: UTF-16 or UTF-32 without a byte order mark?", 1, "encoding")])
-        delimiter = _delimiter(first) or ","
-        reader = csv.reader(itertools.chain((first,), text), delimiter=delimiter)
-        try:
-            header = next(reader, None)
-        except csv.Error as e:
-            raise InvalidInput("The header row cannot be read.", [FieldError("header", _unreadable(e), 1, "malformed")]) \
-                from None
-        header = [h.strip().lower() for h in header or ()]
-        missing = [c for c in COLUMNS if c not in header]
-        unknown = [h for h in header if h not in COLUMNS]
-        if missing or unknown or len(set(header)) != len(header):
-            errs = [FieldError(c, "column missing from header", 1, "missing_column") for c in missing]
-            errs += [FieldError(_shown(h) or "(blank)", "unknown column", 1, "unknown_column") for h in unknown]
-            if len(set(header)) != len(header):
-                errs.append(FieldError("header", "a column appears twice", 1, "duplicate_column"))
-            other = _other_delimiter(first, delimiter) if len(header) <= 1 else None
-            if other is not None:  # a separator was found, but not the import's column names
-                errs.insert(0, FieldError("header", f"the file seems to use {_DELIMITER_NAMES[other]} as separator, "
-                                          "but its column names are not the import format's", 1, "delimiter"))
-            raise InvalidInput("The header row does not match the import format.", errs)
-        report.encoding = {"cp1258": "windows-1258", "utf-8-sig": "utf-8"}.get(encoding, encoding)
-        report.delimiter = delimiter
-        if encoding == "cp1258":
-            report.notes.append(CP1258_NOTE)
-        if delimiter != ",":
-            report.notes.append(f"Fields are separated by {_DELIMITER_NAMES[delimiter]}; read as such.")
-        in_order = operator.itemgetter(*(header.index(c) for c in COLUMNS))  # a record's values in COLUMNS order
-        width = len(header)
-        batch_size = self.settings.import_batch_size
-        batch: list[ShipmentInput] = []
+        rows = CsvRows(stream, columns=COLUMNS, report=report)
 
-        while True:
-            try:
-                rec = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as e:  # e.g. a field over csv.field_size_limit(): this record only
-                report.rows += 1
-                self._error(report, [FieldError("row", _unreadable(e), reader.line_num, "malformed")])
-                continue
-            except UnicodeDecodeError as e:
-                raise InvalidInput(f"The file cannot be read after line {reader.line_num}; rows up to there were "
-                                   "imported.", [FieldError("file", _unreadable(e), reader.line_num + 1, "encoding")]) \
-                    from None
-            if not rec or (len(rec) == 1 and not rec[0].strip()):
-                continue
-            line = reader.line_num
-            report.rows += 1
-            if len(rec) != width:
-                self._error(report, [FieldError("row", f"has {len(rec)} fields, the header has {width}", line, "field_count")])
-                continue
-            item, errors = validate(dict(zip(COLUMNS, in_order(rec), strict=True)), row=line)
-            if errors or item is None:  # item is None exactly when there are errors
-                self._error(report, errors)
-                continue
+        def renamed(line: int, item: ShipmentInput) -> None:
             if item.notes:
                 report.renamed += 1
                 if len(report.renamed_examples) < MAX_RENAMED_EXAMPLES:
                     report.renamed_examples.extend(f"line {line}: {n}" for n in item.notes)
-            batch.append(item)
-            if len(batch) >= batch_size:
-                self._import_batch(principal, batch, report, protection)
-                batch = []
-                if progress:
-                    progress(stream.tell() if stream.seekable() else 0)
-        if batch:
+
+        for batch in valid_batches(rows, validate, size=self.settings.import_batch_size, progress=progress,
+                                   seen=renamed):
             self._import_batch(principal, batch, report, protection)
-        if progress:
-            progress(stream.tell() if stream.seekable() else 0)
-        text.detach()
-        if report.rows == 0:
-            report.notes.append("No rows: the file has a header row and nothing after it.")
         if report.renamed:
-            rows = f"{report.renamed:,} row" + ("s" if report.renamed != 1 else "")
-            report.notes.append(f"{rows} named a province or ward as before the 2025 "
+            count = f"{report.renamed:,} row" + ("s" if report.renamed != 1 else "")
+            report.notes.append(f"{count} named a province or ward as before the 2025 "
                                 "reorganisation; recorded under the 2025 units.")
         log.info("shipments imported", org=principal.org_code, actor=principal.actor, rows=report.rows,
                  imported=report.imported, already_present=report.already_present, invalid=report.invalid)
@@ -465,14 +304,6 @@ class ShipmentService:
                            ("refused", report.invalid)):
             self._import_rows.inc(outcome, amount=n)
         return report
-
-    @staticmethod
-    def _error(report: ImportReport, errors: list[FieldError]) -> None:
-        report.invalid += 1
-        report.errors_total += len(errors)
-        room = MAX_REPORTED_ERRORS - len(report.errors)
-        if room > 0:
-            report.errors.extend(errors[:room])
 
     def _import_batch(self, principal: ApiKeyPrincipal, batch: list[ShipmentInput], report: ImportReport,
                       protection) -> None:
@@ -496,7 +327,7 @@ class ShipmentService:
     def _by_waybill(self, session: Session, principal: ApiKeyPrincipal, waybill: str) -> Shipment:
         s = find_shipment(session, principal.org_id, waybill)
         if s is None:
-            raise NotFound(f"No shipment with waybill {_shown(waybill[:40])}.")
+            raise NotFound(f"No shipment with waybill {shown(waybill[:40])}.")
         return s
 
     def get(self, principal: ApiKeyPrincipal, waybill: str) -> dict:
@@ -731,6 +562,6 @@ class ShipmentService:
                 found[w] = hit
         missing = [w for w in wanted if w not in found]
         if missing:
-            raise NotFound(f"No shipment with waybill {', '.join(_shown(w[:40]) for w in missing[:10])}"
+            raise NotFound(f"No shipment with waybill {', '.join(shown(w[:40]) for w in missing[:10])}"
                            + (" …" if len(missing) > 10 else "") + ".")
         return list({found[w].id: found[w] for w in wanted}.values())

@@ -327,6 +327,23 @@ class Vault:
 
         return index
 
+    def linker(self, session: Session, *, org_id: int, purpose: bytes) -> Callable[[str], int]:
+        """A function text → keyed 63-bit digest under the organisation's index key, ``purpose`` (at
+        most 8 bytes) separating its uses: whether two of the organisation's records hold the same
+        value (an ID number, a holder, a date of birth), without saying which. Untruncated, unlike
+        the blind index: equal digests are equal values, so records are grouped without opening them."""
+        if not 1 <= len(purpose) <= 8:
+            raise ConfigurationError("a link purpose is 1 to 8 bytes")
+        keyed = hashlib.blake2b(key=self._key(session, org_id=org_id, purpose=INDEX, version=1),
+                                digest_size=8, person=b"pg-link-" + purpose)
+
+        def link(text: str) -> int:
+            h = keyed.copy()
+            h.update(text.encode())
+            return int.from_bytes(h.digest(), "big") >> 1
+
+        return link
+
     def keyed_digest(self, session: Session, *, purpose: str) -> Callable[[str], bytes]:
         """A function text → 32-byte keyed BLAKE2b digest under the platform service secret for
         ``purpose`` (exact, untruncated: for lookups of values that belong to no organisation, such as
