@@ -150,14 +150,14 @@ def _intel(w, purpose):
     analyst = p.intel.cli_principal()
     bystanders = {"a key without intel:analyst": key(w.system.org_id, "VNP", "intel:read", "intel:report"),
                   "a member of staff (not through the console)": w.people["hub"]}
-    if purpose in ("indicator_review", "indicator_share", "lookup_index", "blocklist_publish"):
+    if purpose in ("indicator_review", "evidence_bundle", "indicator_share", "lookup_index", "blocklist_publish"):
         secret = SealedValue(org_id=platform_org, table="intel_indicators", column="value", record_id=str(ind.id),
                              blob=ind.value_ct)
         if purpose == "blocklist_publish":  # the platform publishing a confirmation (an analyst of it may)
             return Case([secret], SystemActor(org_id=platform_org, actor="postguard:intel"), REPORTED, {
                 **bystanders, "an operator's system": SystemActor(org_id=w.system.org_id, actor="x"),
                 "another organisation's analyst": key(w.system.org_id, "VNP", "intel:analyst")})
-        if purpose != "indicator_review":
+        if purpose not in ("indicator_review", "evidence_bundle"):
             return Case([secret], SystemActor(org_id=platform_org, actor="postguard:intel"), REPORTED, {
                 "an analyst": analyst, "an operator's system": SystemActor(org_id=w.system.org_id, actor="x")})
         return Case([secret], analyst, REPORTED, bystanders)
@@ -187,7 +187,7 @@ def _takedown(w, purpose):
     bystanders = {"a key without intel:analyst": key(w.system.org_id, "VNP", "intel:read", "intel:report"),
                   "a member of staff (not through the console)": w.people["hub"],
                   "the platform itself": SystemActor(org_id=platform_org, actor="postguard:intel")}
-    if purpose == "takedown_evidence":
+    if purpose in ("takedown_evidence", "evidence_files"):
         secret = SealedValue(org_id=platform_org, table="intel_evidence", column="content", record_id=str(ev.id),
                              blob=ev.content_ct)
         return Case([secret], p.intel.cli_principal(), EVIDENCE, bystanders, files=True)
@@ -218,7 +218,36 @@ def _feedback(w, purpose):
     })
 
 
+def _lawful(w, purpose):
+    import json
+
+    from postguard.db.base import utcnow
+    from postguard.privacy.lawful import SCOPE_KEY
+    from postguard.privacy.models import LawfulRequest
+
+    p = w.p
+    dpo = staff(p, "VNP", "dpo", "dpo")
+    req = p.privacy.lawful.record(dpo, authority_kind="police", authority_name="Công an tỉnh Thử",
+                                  legal_basis="Điều 88 Bộ luật Tố tụng hình sự 2015", case_number="12/CSĐT",
+                                  deadline_at=utcnow(), phones=[REQUESTER])
+    with p.db.read_session() as s:
+        row = s.execute(select(LawfulRequest).where(LawfulRequest.ref == req["ref"])).scalar_one()
+    secret = SealedValue(org_id=row.org_id, table="lawful_requests", column="scope_phones", record_id=row.ref,
+                         blob=row.scope_phones_ct, service=SCOPE_KEY)
+    return Case([secret], dpo, json.dumps([REQUESTER]), {
+        "an administrator": staff(p, "VNP", "boss", "admin"),
+        "another operator's DPO": staff(p, "GHX", "dpo", "dpo"),
+        "an API key": w.system,
+        "a courier": w.people["an"],
+    })
+
+
+# Subscriber records are sealed under a record key of their own and opened with ``Door.open_records``, as
+# shipments are with ``open_shipments``: tests/integration/test_subscribers.py tries their purposes.
+OPENED_AS_RECORDS = {"subscriber_reverify", "subscriber_scam_match", "subscriber_suspend"}
+
 BUILD = {
+    "evidence_bundle": _intel, "evidence_files": _takedown, "lawful_scope": _lawful,
     "courier_own_numbers": _courier_number, "call_setup": _courier_number, "masked_call": _masked_call,
     "passport_record": _passport, "canary_issue": _canary_number, "dsr_contact": _dsr_contact,
     "dsr_notice": _dsr_contact, "indicator_review": _intel, "report_review": _intel, "appeal_review": _intel,
@@ -229,7 +258,7 @@ BUILD = {
 
 
 def test_every_purpose_beyond_shipments_is_tested_here():
-    assert set(BUILD) == {name for name, rule in PURPOSES.items() if rule.kind != SHIPMENTS}
+    assert set(BUILD) == {name for name, rule in PURPOSES.items() if rule.kind != SHIPMENTS} - OPENED_AS_RECORDS
 
 
 @pytest.fixture
