@@ -21,7 +21,7 @@ from postguard.intel.normalize import PERSONAL_TYPES
 from postguard.intel.service import CATEGORIES as REPORT_CATEGORIES
 from postguard.intel.service import DECISIONS, KEY_ORG
 from postguard.orgs.service import Principal
-from postguard.web.i18n import lang_of
+from postguard.i18n import N_, lang_of
 from postguard.web.staff import MENU, MenuItem, render_staff
 
 router = APIRouter(include_in_schema=False)
@@ -31,11 +31,11 @@ STATS_ROLES = ("analyst", "admin")
 NOTE_MAX = 2000
 
 MENU.extend([  # the console is the platform organisation's alone
-    MenuItem("/staff/intel/queue", "menu_intel_queue", ANALYST, KEY_ORG),
-    MenuItem("/staff/intel/appeals", "menu_intel_appeals", ANALYST, KEY_ORG),
-    MenuItem("/staff/intel/official", "menu_intel_official", ADMIN, KEY_ORG),
-    MenuItem("/staff/intel/warnings", "menu_intel_warnings", ANALYST, KEY_ORG),
-    MenuItem("/staff/intel/stats", "menu_intel_stats", STATS_ROLES, KEY_ORG),
+    MenuItem("/staff/intel/queue", N_("menu_intel_queue"), ANALYST, KEY_ORG),
+    MenuItem("/staff/intel/appeals", N_("menu_intel_appeals"), ANALYST, KEY_ORG),
+    MenuItem("/staff/intel/official", N_("menu_intel_official"), ADMIN, KEY_ORG),
+    MenuItem("/staff/intel/warnings", N_("menu_intel_warnings"), ANALYST, KEY_ORG),
+    MenuItem("/staff/intel/stats", N_("menu_intel_stats"), STATS_ROLES, KEY_ORG),
 ])
 
 

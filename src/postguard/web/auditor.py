@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse
 from postguard.errors import InvalidInput, NotFound
 from postguard.http.auth import StaffContext, staff_page
 from postguard.http.params import INT64_MAX, RowId
+from postguard.i18n import N_
 from postguard.leaks.alerts import ACK_ROLES, LIST_ROLES, STATUSES
 from postguard.leaks.models import KINDS
 from postguard.leaks.service import TRIANGULATE_ROLES
@@ -21,9 +22,9 @@ router = APIRouter(include_in_schema=False)
 VERIFY_ROLES = ("auditor", "dpo", "admin")
 
 MENU.extend([
-    MenuItem("/staff/audit/alerts", "menu_alerts", LIST_ROLES),
-    MenuItem("/staff/audit/verify", "menu_verify", VERIFY_ROLES),
-    MenuItem("/staff/audit/triangulation", "menu_triangulation", TRIANGULATE_ROLES),
+    MenuItem("/staff/audit/alerts", N_("menu_alerts"), LIST_ROLES),
+    MenuItem("/staff/audit/verify", N_("menu_verify"), VERIFY_ROLES),
+    MenuItem("/staff/audit/triangulation", N_("menu_triangulation"), TRIANGULATE_ROLES),
 ])
 
 

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Form, Request
 
 from postguard.errors import FieldError, Forbidden, InvalidInput, NotFound
 from postguard.http.auth import StaffContext, deny, staff_page, wants_html
+from postguard.i18n import N_
 from postguard.web.present import VN
 from postguard.web.staff import MENU, MenuItem, render_staff
 
@@ -22,18 +23,18 @@ router = APIRouter(include_in_schema=False)
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
 
 MENU.extend([
-    MenuItem("/staff/deliveries", "menu_deliveries", ("courier",)),
-    MenuItem("/staff/assign", "menu_assign", ("hub", "admin")),
-    MenuItem("/staff/cs", "menu_cs", ("cs",)),
-    MenuItem("/staff/break-glass", "menu_break_glass", ("admin",)),
+    MenuItem("/staff/deliveries", N_("menu_deliveries"), ("courier",)),
+    MenuItem("/staff/assign", N_("menu_assign"), ("hub", "admin")),
+    MenuItem("/staff/cs", N_("menu_cs"), ("cs",)),
+    MenuItem("/staff/break-glass", N_("menu_break_glass"), ("admin",)),
 ])
 
 # The order personal fields are shown in, and their text keys.
 FIELDS = (
-    ("recipient_name", "f_recipient_name"), ("recipient_phone", "f_recipient_phone"),
-    ("recipient_address", "f_recipient_address"), ("sender_name", "f_sender_name"),
-    ("sender_phone", "f_sender_phone"), ("sender_address", "f_sender_address"),
-    ("goods_description", "f_goods_description"),
+    ("recipient_name", N_("f_recipient_name")), ("recipient_phone", N_("f_recipient_phone")),
+    ("recipient_address", N_("f_recipient_address")), ("sender_name", N_("f_sender_name")),
+    ("sender_phone", N_("f_sender_phone")), ("sender_address", N_("f_sender_address")),
+    ("goods_description", N_("f_goods_description")),
 )
 
 

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from postguard.errors import Conflict, InvalidInput, PayloadTooLarge, RateLimited
 from postguard.http.address import client_ip
+from postguard.i18n import N_
 from postguard.messages.corpus import LABELS
 from postguard.messages.feedback import MAX_COMMENT
 from postguard.settings import Settings
@@ -59,7 +60,7 @@ async def feedback_submit(request: Request):
         again.update(expected=text("expected") or None, comment=text("comment"), open=True)
     cookie, given = request.cookies.get(COOKIE), form.get("form_token")
     if not (cookie and isinstance(given, str) and hmac.compare_digest(cookie, given)):
-        return _page(request, status=403, error_key="form_expired", feedback=again)
+        return _page(request, status=403, error_key=N_("form_expired"), feedback=again)
     try:
         result = await run_in_threadpool(lambda: p.message_feedback.submit(
             text=text("text"), label=label, expected=text("expected") or None, comment=text("comment") or None,
@@ -70,5 +71,5 @@ async def feedback_submit(request: Request):
     except Conflict as e:
         return _page(request, status=409, conflict=e.detail)
     except RateLimited:
-        return _page(request, status=429, error_key="rate_limited", feedback=again)
+        return _page(request, status=429, error_key=N_("rate_limited"), feedback=again)
     return _page(request, status=201, done=result)
