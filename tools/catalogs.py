@@ -41,9 +41,9 @@ OPTIONS_MAP = {"web/templates/**.html": {"extensions": "jinja2.ext.i18n", "newst
                                          "silent": "false"}}
 KEYWORDS: dict[str, None] = {"_": None, "gettext": None, "N_": None, "alt_": None}
 PO_WIDTH = 120
-# A text is a str.format template with named placeholders only. '%', '<' and '&' are refused: Jinja's
-# newstyle gettext reads a page's text as a %-format and as markup.
-FORBIDDEN = re.compile(r"[%<&]")
+# A text is a str.format template with named placeholders only. '%' is refused: Jinja's newstyle gettext
+# reads a page's text as a %-format.
+FORBIDDEN = re.compile(r"%")
 
 
 def po_path(lang: str) -> Path:
@@ -103,7 +103,7 @@ def problems(extracted: dict[str, list[str]], catalogs: dict[str, Catalog],
             if key in extracted and not text.strip():
                 out.append(f"{lang}: {key!r} has no text")
             if FORBIDDEN.search(text):
-                out.append(f"{lang}: {key!r} has '%', '<' or '&' (write the character out, or fill it in)")
+                out.append(f"{lang}: {key!r} has a '%' (write 'phần trăm' / 'per cent', or fill it in)")
             try:
                 placeholders(text)
             except ValueError as e:

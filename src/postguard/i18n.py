@@ -21,6 +21,7 @@ DOMAIN = "postguard"
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = ("vi", "en")  # the first is the default
 DEFAULT = LANGUAGES[0]
+SMS_LANGUAGE = "vi"  # text messages to people (one-time codes, request notices) go out in Vietnamese
 
 
 def N_(key: str) -> str:

@@ -12,10 +12,15 @@ from pathlib import Path
 import pytest
 from babel.messages.catalog import Catalog
 
+from postguard.access.door import PURPOSES
 from postguard.access.models import ROLES
+from postguard.leaks import service as leaks
+from postguard.leaks.anomalies import FEATURES
+from postguard.leaks.canaries import CHANNEL_KINDS, CONTACT_KINDS
+from postguard.leaks.models import KINDS as ALERT_KINDS
 from postguard.i18n import LANGUAGES, texts
 from postguard.privacy.service import INCIDENT_STATUSES, KINDS, STATUSES
-from postguard.web import words
+from postguard.web import auditor, words
 from postguard.web.privacy import STATES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,12 +56,12 @@ def test_the_check_names_each_kind_of_disagreement():
     stale or missing .mo are each reported by name."""
     named = {"greeting": ["web/x.py"], "bye": ["web/x.py"], "empty": ["web/y.html"]}
     vi = _catalog("vi", {"greeting": "Xin chào {name}", "empty": "", "stale": "cũ", "bye": "Tạm biệt"})
-    en = _catalog("en", {"greeting": "Hello {who}", "empty": "Empty", "bye": "Bye <b>"})
+    en = _catalog("en", {"greeting": "Hello {who}", "empty": "Empty", "bye": "Bye 100%"})
     found = catalogs.problems(named, {"vi": vi, "en": en}, {"vi": catalogs.compiled(vi), "en": b"old"})
     assert found == [
         "vi: unused 'stale' (no code or template names it)",
         "vi: 'empty' has no text",
-        "en: 'bye' has '%', '<' or '&' (write the character out, or fill it in)",
+        "en: 'bye' has a '%' (write 'phần trăm' / 'per cent', or fill it in)",
         "'greeting': placeholders differ, vi ['name'] and en ['who']",
         "en: src/postguard/locale/en/LC_MESSAGES/postguard.mo is not postguard.po compiled",
     ]
@@ -79,7 +84,10 @@ def test_every_value_a_page_turns_into_a_key_has_its_texts():
                 (words.CLOCK, ("open", "overdue", "done", "late")), (words.ME_AS, ("sender", "recipient")),
                 (words.ME_ACTOR, ("you", "system", "data_subject")), (words.ROLE, ROLES),
                 (words.DSR_MSG, [s for s in STATES if s in ("acknowledged", "completed", "waiting")]),
-                (words.INC_MSG, [s for s in STATES if s in ("recorded", "notified")])]
+                (words.INC_MSG, [s for s in STATES if s in ("recorded", "notified")]),
+                (words.PURPOSE, PURPOSES), (auditor.WHY, leaks.WEIGHTS), (auditor.LAWFUL, leaks.LAWFUL),
+                (auditor.ANOMALY_FEATURES, FEATURES), (auditor.ALERT_TEXTS, ALERT_KINDS),
+                (auditor.CHANNELS, CHANNEL_KINDS), (auditor.CONTACTS, CONTACT_KINDS)]
     assert INCIDENT_STATUSES == ("open", "notified")
     for family, values in families:
         assert set(values) <= family.keys(), sorted(set(values) - family.keys())
@@ -92,3 +100,25 @@ def test_texts_are_read_once_per_language():
     assert texts("en")("error_home") == "Home"
     with pytest.raises(ValueError):
         texts("fr")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_alerts_and_triangulation_reasons_are_said_from_their_codes(lang):
+    _ = texts(lang)
+    details = {"break_glass": {"waybills": ["DM1"], "justification": "khách khiếu nại"},
+               "canary_reveal": {"channel": "courier:an", "purpose": "delivery"},
+               "canary_contact": {"channel": "hub:HN01", "contact": "sms"},
+               "anomaly": {"feature": "exports", "value": 9, "peer_median": "1", "peers": 4}}
+    assert details.keys() == set(ALERT_KINDS)
+    for kind, d in details.items():
+        alert = {"kind": kind, "severity": "high", "subject": "DM1", "actor": "staff:8", "details": d,
+                 "reason": "English reason"}
+        said = auditor.alert_text(_, alert)
+        assert "English reason" not in said and "{" not in said, said
+        assert ("#8" in said) == (kind != "canary_contact") and "courier:" not in said and "hub:" not in said
+        assert auditor.alert_text(_, {**alert, "details": {}}) == "English reason"  # an older alert: its reason
+    for code in leaks.WEIGHTS:
+        why = auditor.access_why(_, {"why": "English", "reason": {"code": code, "after_delivery": True,
+                                                                  "purpose": "dsr_match", "request": "DSR-1",
+                                                                  "alert": 3, "acknowledged_by": "staff:2"}})
+        assert why != "English" and "{" not in why, (code, why)

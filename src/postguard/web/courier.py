@@ -15,7 +15,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from postguard.errors import FieldError, Forbidden, InvalidInput, NotFound
 from postguard.http.auth import StaffContext, deny, staff_page, wants_html
 from postguard.i18n import N_
+from postguard.web.errors import field_words, said
 from postguard.web.present import VN
+from postguard.web.routes import page_texts
 from postguard.web.staff import MENU, MenuItem, render_staff
 
 router = APIRouter(include_in_schema=False)
@@ -97,10 +99,11 @@ def _reveal_submit(request: Request, staff: StaffContext, *, purpose: str, form:
     try:
         values = request.app.state.platform.access.reveal(staff.principal, purpose=purpose, **form)
     except InvalidInput as err:
-        return _reveal_form(request, staff, purpose=purpose, form=form, status=422, error=err.detail,
-                            errors={e.field: e.message for e in err.errors})
+        return _reveal_form(request, staff, purpose=purpose, form=form, status=422,
+                            error=said(page_texts(request), err, fields=False),
+                            errors={e.field: field_words(page_texts(request), e)[1] for e in err.errors})
     except NotFound as err:
-        return _reveal_form(request, staff, purpose=purpose, form=form, status=404, error=err.detail)
+        return _reveal_form(request, staff, purpose=purpose, form=form, status=404, error=said(page_texts(request), err))
     except Forbidden as err:
         return _refused(request, staff, err, waybill=form["waybill"])
     return _reveal_page(request, staff, values, purpose=purpose)
@@ -163,8 +166,9 @@ def assign(request: Request, staff: StaffContext = Depends(staff_page("hub", "ad
         request.app.state.platform.access.assign(staff.principal, waybill=form["waybill"], courier=form["courier"],
                                                  window_start=start, window_end=end)
     except InvalidInput as err:
-        return _assign_page(request, staff, form=form, status=422, error=err.detail,
-                            errors={e.field: e.message for e in err.errors})
+        return _assign_page(request, staff, form=form, status=422,
+                            error=said(page_texts(request), err, fields=False),
+                            errors={e.field: field_words(page_texts(request), e)[1] for e in err.errors})
     except NotFound as err:
-        return _assign_page(request, staff, form=form, status=404, error=err.detail)
+        return _assign_page(request, staff, form=form, status=404, error=said(page_texts(request), err))
     return _assign_page(request, staff, done=form["waybill"])

@@ -37,31 +37,52 @@ BODIES = {400: N_("error_400_body"), 401: N_("error_401_body"), 403: N_("error_4
 STATUSES = tuple(TITLES)
 # Refused fields by their last named part, and why by the error's code (anything else: error_code_invalid).
 FIELD_NAMES = {"action": N_("error_field_action"), "affected_estimate": N_("error_field_affected_estimate"),
-    "amount": N_("error_field_amount"), "body": N_("error_field_body"), "body_en": N_("error_field_body_en"),
-    "body_vi": N_("error_field_body_vi"), "caller": N_("error_field_caller"), "category": N_("error_field_category"),
+    "amount": N_("error_field_amount"), "amount_vnd": N_("error_field_amount_vnd"), "asked": N_("error_field_asked"),
+    "body": N_("error_field_body"), "body_en": N_("error_field_body_en"), "body_vi": N_("error_field_body_vi"),
+    "caller": N_("error_field_caller"), "category": N_("error_field_category"),
     "challenge": N_("error_field_challenge"), "claims": N_("error_field_claims"), "code": N_("error_field_code"),
+    "comment": N_("error_field_comment"), "consent": N_("error_field_consent"), "contact": N_("error_field_contact"),
     "courier": N_("error_field_courier"), "csrf": N_("error_field_csrf"), "decision": N_("error_field_decision"),
     "description": N_("error_field_description"), "detected_at": N_("error_field_detected_at"),
+    "display_name": N_("error_field_display_name"), "domain": N_("error_field_domain"),
+    "evidence": N_("error_field_evidence"), "expected": N_("error_field_expected"),
     "indicator": N_("error_field_indicator"), "justification": N_("error_field_justification"),
-    "kind": N_("error_field_kind"), "next": N_("error_field_next"), "note": N_("error_field_note"),
-    "number": N_("error_field_number"), "operator": N_("error_field_operator"), "org": N_("error_field_org"),
-    "password": N_("error_field_password"), "payee": N_("error_field_payee"), "phone": N_("error_field_phone"),
-    "reason": N_("error_field_reason"), "ticket": N_("error_field_ticket"), "title_en": N_("error_field_title_en"),
-    "title_vi": N_("error_field_title_vi"), "transcript": N_("error_field_transcript"),
+    "kind": N_("error_field_kind"), "label": N_("error_field_label"), "next": N_("error_field_next"),
+    "note": N_("error_field_note"), "number": N_("error_field_number"), "occurred_on": N_("error_field_occurred_on"),
+    "operator": N_("error_field_operator"), "org": N_("error_field_org"), "password": N_("error_field_password"),
+    "payee": N_("error_field_payee"), "phone": N_("error_field_phone"), "qr": N_("error_field_qr"),
+    "qr_image": N_("error_field_qr_image"), "reason": N_("error_field_reason"), "role": N_("error_field_role"),
+    "sender": N_("error_field_sender"), "statement": N_("error_field_statement"), "text": N_("error_field_text"),
+    "ticket": N_("error_field_ticket"), "title_en": N_("error_field_title_en"),
+    "title_vi": N_("error_field_title_vi"), "transcript": N_("error_field_transcript"), "url": N_("error_field_url"),
     "username": N_("error_field_username"), "value": N_("error_field_value"), "waybill": N_("error_field_waybill"),
     "window_end": N_("error_field_window_end"), "window_start": N_("error_field_window_start")}
-CODE_REASONS = {"invalid": N_("error_code_invalid"), "bool_parsing": N_("error_code_bool_parsing"),
+CODE_REASONS = {"ambiguous": N_("error_code_ambiguous"), "bad_crc": N_("error_code_bad_crc"),
+    "bool_parsing": N_("error_code_bool_parsing"), "consent_required": N_("error_code_consent_required"),
     "datetime_from_date_parsing": N_("error_code_datetime_from_date_parsing"),
-    "datetime_parsing": N_("error_code_datetime_parsing"), "enum": N_("error_code_enum"),
-    "extra_forbidden": N_("error_code_extra_forbidden"), "float_parsing": N_("error_code_float_parsing"),
-    "greater_than": N_("error_code_greater_than"), "greater_than_equal": N_("error_code_greater_than_equal"),
+    "datetime_parsing": N_("error_code_datetime_parsing"), "empty": N_("error_code_empty"),
+    "enum": N_("error_code_enum"), "extra_forbidden": N_("error_code_extra_forbidden"),
+    "float_parsing": N_("error_code_float_parsing"), "greater_than": N_("error_code_greater_than"),
+    "greater_than_equal": N_("error_code_greater_than_equal"), "in_future": N_("error_code_in_future"),
     "int_parsing": N_("error_code_int_parsing"), "int_type": N_("error_code_int_type"),
-    "invalid_phone": N_("error_code_invalid_phone"), "json_invalid": N_("error_code_json_invalid"),
+    "invalid": N_("error_code_invalid"), "invalid_account": N_("error_code_invalid_account"),
+    "invalid_app": N_("error_code_invalid_app"), "invalid_domain": N_("error_code_invalid_domain"),
+    "invalid_encoding": N_("error_code_invalid_encoding"), "invalid_phone": N_("error_code_invalid_phone"),
+    "invalid_qr": N_("error_code_invalid_qr"), "invalid_url": N_("error_code_invalid_url"),
+    "invalid_wallet": N_("error_code_invalid_wallet"), "json_invalid": N_("error_code_json_invalid"),
     "json_too_deep": N_("error_code_json_too_deep"), "less_than": N_("error_code_less_than"),
     "less_than_equal": N_("error_code_less_than_equal"), "literal_error": N_("error_code_literal_error"),
-    "missing": N_("error_code_missing"), "string_too_long": N_("error_code_string_too_long"),
-    "string_too_short": N_("error_code_string_too_short"), "string_type": N_("error_code_string_type"),
-    "too_long": N_("error_code_too_long"), "too_short": N_("error_code_too_short")}
+    "missing": N_("error_code_missing"), "no_crc": N_("error_code_no_crc"), "no_qr": N_("error_code_no_qr"),
+    "not_a_message": N_("error_code_not_a_message"), "not_after_start": N_("error_code_not_after_start"),
+    "required": N_("error_code_required"), "same_label": N_("error_code_same_label"),
+    "string_too_long": N_("error_code_string_too_long"), "string_too_short": N_("error_code_string_too_short"),
+    "string_type": N_("error_code_string_type"), "too_large": N_("error_code_too_large"),
+    "too_long": N_("error_code_too_long"), "too_many": N_("error_code_too_many"),
+    "too_short": N_("error_code_too_short"), "unknown_bank": N_("error_code_unknown_bank"),
+    "unknown_wallet": N_("error_code_unknown_wallet"), "unreadable_image": N_("error_code_unreadable_image"),
+    "unrecognised": N_("error_code_unrecognised"), "unsupported_image": N_("error_code_unsupported_image")}
+# What happened, by the error's code (``PostguardError.code``), said with its parameters.
+SAID = {"no_shipment": N_("err_no_shipment"), "no_shipment_assigned": N_("err_no_shipment_assigned")}
 MAX_FIELDS = 20  # a page names at most this many refused fields
 PERSONAL_PREFIXES = ("/du-lieu-cua-toi", "/v1/me")
 
@@ -70,12 +91,28 @@ def _texts_of(status: int) -> int:
     return status if status in STATUSES else 500 if status >= 500 else 400
 
 
-def _field(_: Texts, e: FieldError) -> tuple[str, str]:
+def field_words(_: Texts, e: FieldError) -> tuple[str, str]:
     """A refused field named in the page's language (its last named part: ``items.0.phone`` is a
     phone number), with the reason by its code."""
     parts = [p for p in e.field.split(".") if not p.isdigit()]
     name = (_(FIELD_NAMES[parts[-1]]) if parts[-1] in FIELD_NAMES else parts[-1]) if parts else e.field
     return name, _(CODE_REASONS.get(e.code, CODE_REASONS["invalid"]))
+
+
+def field_lines(_: Texts, err: PostguardError) -> list[str]:
+    """Each refused field of ``err`` as ``name: reason`` in a page's language."""
+    return [": ".join(field_words(_, e)) for e in err.errors[:MAX_FIELDS]]
+
+
+def said(_: Texts, err: PostguardError, *, fields: bool = True) -> str:
+    """A refusal in a page's language: what happened by the error's code, else (unless the page names
+    them itself, ``fields=False``) each refused field by name and reason, else the sentence of its
+    status. Never the error's detail (English, for programs)."""
+    if err.code in SAID:
+        return _(SAID[err.code]).format(**err.params)
+    if err.errors and fields:
+        return "; ".join(field_lines(_, err))
+    return _(BODIES[_texts_of(err.status)]).format(method="")
 
 
 def _links(_: Texts, request: Request, status: int, staff: bool) -> list[tuple[str, str]]:
@@ -114,7 +151,7 @@ def _version(lang: str, request: Request, err: PostguardError, status: int, *, s
         "body": body,
         "api": _("error_401_api") if api else None,
         "fields_title": _("error_fields"),
-        "fields": [_field(_, e) for e in err.errors[:MAX_FIELDS]],
+        "fields": [field_words(_, e) for e in err.errors[:MAX_FIELDS]],
         "retry": wait,
         "logged": _("refusal_logged") if status == 403 else None,
         "reference": (_("error_reference"), reference) if reference else None,

@@ -15,6 +15,7 @@ import hmac
 import secrets
 
 from fastapi import APIRouter, Request
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from postguard.alerts.service import CATEGORIES as WARNING_CATEGORIES
@@ -28,6 +29,7 @@ from postguard.otp import CHALLENGE_MAX
 from postguard.senders.service import MAX_SENDER, ProvenPhone
 from postguard.i18n import N_, other, texts
 from postguard.vault.masking import mask_phone
+from postguard.web.errors import field_words, said
 from postguard.web.routes import page_texts, render
 
 router = APIRouter(include_in_schema=False)
@@ -102,7 +104,7 @@ async def _checked(request: Request, value: str, sender: str, image: bytes | Non
     try:
         result = await run_in_threadpool(_answer, request, value, sender, image, phone)
     except InvalidInput as e:
-        msgs = [fe.message for fe in e.errors] or [e.detail]
+        msgs = [field_words(page_texts(request), fe)[1] for fe in e.errors] or [said(page_texts(request), e)]
         return _page(request, "check.html", status=422, errors=msgs, form=carried, proven=shown, **ctx)
     except RateLimited:
         return _page(request, "check.html", status=429, error_key=N_("rate_limited"), form=carried, proven=shown, **ctx)
@@ -222,16 +224,18 @@ def _report_errors(request: Request, err: InvalidInput | PayloadTooLarge,
     for fe in err.errors:
         base, _sep, index = fe.field.partition("[")
         field = _REPORT_FIELD_OF.get(base)
-        name = f"{_(FIELD_NAMES[field])} ({alt_(FIELD_NAMES[field])})" if field else fe.field
+        # the other language's name beside it, marked as such (``lang``) for readers and screen readers
+        name = Markup('{} (<span lang="{}">{}</span>)').format(_(FIELD_NAMES[field]), alt_.lang,
+                                                              alt_(FIELD_NAMES[field])) if field else fe.field
         if field and f"{field}_item" in FIELD_NAMES and index.rstrip("]").isdigit():
             i = int(index.rstrip("]"))
             where = lines[i] if field == "values" and i < len(lines) else i + 1
-            name += " — " + _(FIELD_NAMES[field + "_item"]).format(n=where)
+            name += Markup(" — ") + _(FIELD_NAMES[field + "_item"]).format(n=where)
         message = _(AMOUNT_REASONS[fe.code]) if field == "amount_lost_vnd" and fe.code in AMOUNT_REASONS \
-            else fe.message
+            else field_words(_, fe)[1]
         out.append({"field": field or fe.field, "name": name, "message": message})
     if not out:
-        out.append({"field": None, "name": None, "message": err.detail})
+        out.append({"field": None, "name": None, "message": said(_, err)})
     return out
 
 

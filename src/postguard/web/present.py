@@ -88,3 +88,17 @@ def risk_key(label: str, score: int | float) -> str:
     if label == "scam":
         return N_("risk_very_high") if score >= 85 else N_("risk_high")
     return N_("risk_medium") if label == "suspicious" else N_("risk_low")
+
+
+# -- who acted, in words ----------------------------------------------------------------------------
+ACTORS = {"staff": N_("actor_staff"), "apikey": N_("actor_apikey"), "subject": N_("actor_subject"),
+          "citizen": N_("actor_citizen"), "cli": N_("actor_cli"), "postguard": N_("actor_postguard")}
+
+
+def actor_words(actor: str | None, _: Texts) -> str:
+    """An access-log actor (``staff:8``, ``apikey:ab12``, ``subject:…``, ``cli``) in words, never as its
+    raw identifier alone: ``nhân viên #8``."""
+    if not actor:
+        return ""
+    kind, _sep, ident = actor.partition(":")
+    return _(ACTORS[kind]).format(id=ident) if kind in ACTORS else actor

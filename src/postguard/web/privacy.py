@@ -19,6 +19,7 @@ from postguard.http.auth import StaffContext, check_csrf, staff_page
 from postguard.http.proof import PROOF_COOKIE, PROOF_PURPOSE, PROOF_TTL, proof_token, set_proof_cookie
 from postguard.i18n import N_
 from postguard.otp import CHALLENGE_MAX
+from postguard.web.errors import field_words, said
 from postguard.web.routes import page_texts, render
 from postguard.web.staff import MENU, MenuItem, render_staff
 
@@ -56,7 +57,7 @@ def _error_text(request: Request, err: PostguardError) -> str:
         return _("me_code_wrong")
     if isinstance(err, InvalidInput) and any(e.field == "phone" for e in err.errors):
         return _("me_phone_invalid")
-    return err.detail
+    return said(_, err)
 
 
 @router.get(ME)
@@ -188,7 +189,10 @@ def dpo_incident_create(request: Request, detected_at: str = Form("", max_length
         view = request.app.state.platform.privacy.create_incident(
             staff.principal, detected_at=detected_at, description=description, affected_estimate=affected_estimate)
     except InvalidInput as e:
-        return _incidents_page(request, staff, status=422, errors=e.errors,
+        _ = page_texts(request)
+        return _incidents_page(request, staff, status=422,
+                               errors=[{"field": name, "message": why} for name, why in
+                                       (field_words(_, fe) for fe in e.errors)],
                                form={"detected_at": detected_at, "description": description,
                                      "affected_estimate": affected_estimate})
     return _done("/staff/dpo/incidents", "recorded", view["ref"])

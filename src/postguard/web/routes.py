@@ -8,7 +8,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from postguard.i18n import LANGUAGES, N_, Texts, lang_of, other, texts
 from postguard.vault.masking import neutralise_bidi
@@ -31,22 +31,23 @@ _env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=selec
                    finalize=_finalize, extensions=["jinja2.ext.i18n"])
 # Texts (postguard.i18n, docs/translations.md): ``_("key")`` in the page's language, ``alt_("key")`` in
 # the other one, ``text_or(key, default)`` (and the test ``is known_text``) for a key made of a value that
-# may have no text, ``N_("key")`` marks a key a template chooses at run time. Jinja's newstyle gettext:
-# the catalog's texts are trusted markup, and whatever ``.format`` fills in is escaped.
+# may have no text, ``N_("key")`` marks a key a template chooses at run time. Jinja's newstyle gettext,
+# given texts already escaped: a text is never read as markup, and whatever ``.format`` fills in is escaped.
 _env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension
-    gettext=pass_context(lambda ctx, key: texts(ctx["lang"])(key)),
-    ngettext=pass_context(lambda ctx, one, many, n: texts(ctx["lang"])(one if n == 1 else many)),
+    gettext=pass_context(lambda ctx, key: escape(texts(ctx["lang"])(key))),
+    ngettext=pass_context(lambda ctx, one, many, n: escape(texts(ctx["lang"])(one if n == 1 else many))),
     newstyle=True)
 _env.globals.update(
-    alt_=pass_context(lambda ctx, key: Markup(texts(ctx["other"])(key))),  # noqa: S704  catalog texts only
+    alt_=pass_context(lambda ctx, key: escape(texts(ctx["other"])(key))),
     text_or=pass_context(lambda ctx, key, default: texts(ctx["lang"]).get(key, default)),
     N_=N_)
 _env.tests["known_text"] = pass_context(lambda ctx, key: key in texts(ctx["lang"]))  # ``key is known_text``
 # Every time on every page: Viet Nam time (``{{ at | vn }}``, ``{{ at | vn('date') }}``), its ISO form for
-# ``<time datetime>`` (``vn_iso``) and how long ago it is in words (``ago``); grades in words.
+# ``<time datetime>`` (``vn_iso``) and how long ago it is in words (``ago``); grades and actors in words.
 _env.filters.update(vn=present.vn_time, vn_iso=present.vn_iso,
                     ago=pass_context(lambda ctx, value: present.relative(value, texts(ctx["lang"]))),
-                    days_words=pass_context(lambda ctx, days: present.days_words(int(days), texts(ctx["lang"]))))
+                    days_words=pass_context(lambda ctx, days: present.days_words(int(days), texts(ctx["lang"]))),
+                    actor=pass_context(lambda ctx, actor: present.actor_words(actor, texts(ctx["lang"]))))
 _env.globals.update(grade_key=present.grade_key, risk_key=present.risk_key)
 
 

@@ -12,8 +12,9 @@ from postguard.i18n import N_
 
 # action_<value>: my_data.html
 ACTION = {"assign": N_("action_assign"), "break_glass": N_("action_break_glass"),
-    "call_check": N_("action_call_check"), "dsr_deletion_receipt": N_("action_dsr_deletion_receipt"),
-    "reveal": N_("action_reveal"), "reveal_denied": N_("action_reveal_denied")}
+    "call_check": N_("action_call_check"), "call_intent": N_("action_call_intent"),
+    "dsr_deletion_receipt": N_("action_dsr_deletion_receipt"), "reveal": N_("action_reveal"),
+    "reveal_denied": N_("action_reveal_denied"), "triangulate": N_("action_triangulate")}
 # calls_status_<value>: staff_calls.html
 CALLS_STATUS = {"pending": N_("calls_status_pending"), "verified": N_("calls_status_verified")}
 # cat_<value>: intel_indicator.html, intel_stats.html, report.html
@@ -108,12 +109,22 @@ MESSAGE_TYPE = {"amount": N_("message_type_amount"), "app": N_("message_type_app
 # note_<value>: check.html
 NOTE = {"holder_may_be_mule_or_victim": N_("note_holder_may_be_mule_or_victim"), "idn_host": N_("note_idn_host")}
 # purpose_<value>: my_data.html
-PURPOSE = {"break_glass": N_("purpose_break_glass"), "customer_service": N_("purpose_customer_service"),
+PURPOSE = {"appeal_review": N_("purpose_appeal_review"), "blocklist_publish": N_("purpose_blocklist_publish"),
+    "break_glass": N_("purpose_break_glass"), "call_check": N_("purpose_call_check"),
+    "call_setup": N_("purpose_call_setup"), "canary_issue": N_("purpose_canary_issue"),
+    "courier_own_numbers": N_("purpose_courier_own_numbers"), "customer_service": N_("purpose_customer_service"),
     "data_subject": N_("purpose_data_subject"), "delivery": N_("purpose_delivery"),
-    "dsr_export": N_("purpose_dsr_export"), "dsr_match": N_("purpose_dsr_match"),
-    "phone_search": N_("purpose_phone_search")}
+    "dsr_contact": N_("purpose_dsr_contact"), "dsr_export": N_("purpose_dsr_export"),
+    "dsr_match": N_("purpose_dsr_match"), "dsr_notice": N_("purpose_dsr_notice"),
+    "indicator_review": N_("purpose_indicator_review"), "indicator_share": N_("purpose_indicator_share"),
+    "lookup_index": N_("purpose_lookup_index"), "masked_call": N_("purpose_masked_call"),
+    "message_feedback_export": N_("purpose_message_feedback_export"),
+    "message_feedback_review": N_("purpose_message_feedback_review"),
+    "passport_record": N_("purpose_passport_record"), "payment_check": N_("purpose_payment_check"),
+    "phone_search": N_("purpose_phone_search"), "report_review": N_("purpose_report_review"),
+    "takedown_evidence": N_("purpose_takedown_evidence"), "takedown_report_text": N_("purpose_takedown_report_text")}
 # reason_<value>: check.html, intel_indicator.html, intel_queue.html
-REASON = {"age_words": N_("reason_age_words"), "confirmation_lapsed": N_("reason_confirmation_lapsed"),
+REASON = {"age": N_("reason_age"), "age_words": N_("reason_age_words"), "confirmation_lapsed": N_("reason_confirmation_lapsed"),
     "confirmed": N_("reason_confirmed"), "decayed": N_("reason_decayed"), "delisted": N_("reason_delisted"),
     "disputed": N_("reason_disputed"), "distinct_reporters": N_("reason_distinct_reporters"),
     "evidence": N_("reason_evidence"), "needs_identified_reporters": N_("reason_needs_identified_reporters"),
@@ -147,3 +158,8 @@ VERDICT = {"confirmed": N_("verdict_confirmed"), "corroborated": N_("verdict_cor
 # verdict_word_<value>: callcheck.html
 VERDICT_WORD = {"confirmed": N_("verdict_word_confirmed"), "corroborated": N_("verdict_word_corroborated"),
     "disputed": N_("verdict_word_disputed"), "reported": N_("verdict_word_reported")}
+# ih_<value>: intel_indicator.html (an indicator's history: analysts' decisions, reports, channels, appeals)
+INDICATOR_HISTORY = {"appeal_rejected": N_("ih_appeal_rejected"), "appeal_upheld": N_("ih_appeal_upheld"),
+    "clear": N_("ih_clear"), "confirm": N_("ih_confirm"), "delist": N_("ih_delist"), "dispute": N_("ih_dispute"),
+    "official_revoked": N_("ih_official_revoked"), "official_verified": N_("ih_official_verified"),
+    "report_accept": N_("ih_report_accept"), "report_reject": N_("ih_report_reject")}
