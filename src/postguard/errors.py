@@ -106,6 +106,16 @@ class Forbidden(PostguardError):
     pass
 
 
+@_kind("duty-pending", "Confidentiality policy not acknowledged", 403, 6)
+class DutyPending(Forbidden):
+    """A member of staff has not acknowledged the confidentiality policy in force (or not completed its
+    training, or the acknowledgement has expired): personal data stays closed to them until they have."""
+
+    def __init__(self, detail: str, version: str) -> None:
+        super().__init__(detail=detail)
+        self.version = version
+
+
 @_kind("rate-limited", "Too many requests", 429, 7)
 class RateLimited(PostguardError):
     retry_after: ClassVar[int] = 60

@@ -4,7 +4,7 @@ It sits above the services (it imports each package's models), next to the platf
 platform and the CLI hand ``metadata`` to ``postguard.db.migrate``, which imports no service.
 """
 
-from postguard.access.models import Assignment, Staff, WebSession
+from postguard.access.models import Assignment, PolicyAcknowledgement, PolicyVersion, Staff, WebSession
 from postguard.alerts.models import ScamWarning, WebhookDelivery, WebhookSubscription
 from postguard.audit.models import AuditCheckpoint, AuditEntry
 from postguard.blocklist.models import BlocklistEntry, BlocklistVersion
@@ -37,6 +37,7 @@ from postguard.privacy.models import (
     AuditMentionCursor,
     BreachIncident,
     DataSubjectRequest,
+    LawfulRequest,
 )
 from postguard.senders.models import SenderTemplate, SentNotification
 from postguard.shipments.models import LabelToken, Shipment, ShipmentEvent
@@ -48,8 +49,10 @@ metadata = Base.metadata
 __all__ = [
     "Alert", "ApiKey", "Appeal", "Assignment", "AuditCheckpoint", "AuditEntry", "AuditMention",
     "AuditMentionCursor", "BlocklistEntry", "BlocklistVersion", "BreachIncident", "CallCertificate", "CallIntent", "Canary", "CanaryNumber",
-    "CourierPhone", "DataSubjectRequest", "Decision", "Evidence", "FeedbackCase", "FeedbackSubmission", "Indicator", "LabelToken", "LookalikeHit",
-    "MaskedCall", "OfficialChannel", "Organisation", "OtpChallenge", "ProxyNumber", "Report",
+    "CourierPhone", "DataSubjectRequest", "Decision", "Evidence", "FeedbackCase", "FeedbackSubmission", "Indicator", "LabelToken", "LawfulRequest",
+    "LookalikeHit",
+    "MaskedCall", "OfficialChannel", "Organisation", "OtpChallenge", "PolicyAcknowledgement", "PolicyVersion",
+    "ProxyNumber", "Report",
     "ReportIndicator", "Reporter", "ScamReport", "ScamWarning", "SenderTemplate", "SentNotification", "ServiceKey", "Shipment", "ShipmentEvent",
     "Staff", "TakedownEvent", "TakedownRequest", "VaultKey", "WebSession", "WebhookDelivery", "WebhookSubscription", "metadata",
 ]

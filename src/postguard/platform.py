@@ -9,6 +9,7 @@ below (``crypto``, ``db``, ``settings``) and ``audit`` import no service.
 from __future__ import annotations
 
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from postguard.callerid import directory
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from postguard.blocklist.service import Blocklist
     from postguard.intel.feed import IntelFeed
     from postguard.intel.lookups import PrivateLookups
+    from postguard.access.duties import Duties
+    from postguard.privacy.dossiers import SystemFacts
     from postguard.intel.service import IntelService
     from postguard.intel.sharing import SharedIndicator
     from postguard.privacy.service import PrivacyService
@@ -163,6 +166,13 @@ class Platform:
         return StaffService(db=self.db, settings=self.settings, audit=self.audit, orgs=self.orgs)
 
     @cached_property
+    def duties(self) -> Duties:
+        """Staff duties: the confidentiality policy's versions and acknowledgements; the door asks it."""
+        from postguard.access.duties import Duties
+
+        return Duties(db=self.db, audit=self.audit, orgs=self.orgs)
+
+    @cached_property
     def events(self) -> EventBus:
         """The in-process event bus, with its subscribers: a reveal (``Revealed``, published by the door
         after logging and before decrypting) raises the break-glass alert, then any canary alert; so
@@ -183,7 +193,7 @@ class Platform:
         from postguard.access.door import Door
         from postguard.vault.service import VaultOpener
 
-        return Door(log=self.audit, opener=VaultOpener(self.vault), bus=self.events)
+        return Door(log=self.audit, opener=VaultOpener(self.vault), bus=self.events, duties=self.duties.check)
 
     @cached_property
     def labels(self) -> LabelService:
@@ -316,7 +326,23 @@ class Platform:
 
         return PrivacyService(db=self.db, vault=self.vault, audit=self.audit, witnessing=self.witnessing,
                               orgs=self.orgs, door=self.door, limiter=self.limiter, shipments=self.shipments,
-                              otp=self.otp, notifier=self.notifier)
+                              otp=self.otp, notifier=self.notifier, facts=self.system_facts)
+
+    def system_facts(self) -> SystemFacts:
+        """What the dossiers state about this installation: every sealed column and keyed digest the
+        models declare, and the settings that protect them."""
+        from postguard.privacy.dossiers import SystemFacts
+
+        cols = [(t.name, c.name) for t in metadata.sorted_tables for c in t.columns]
+        st = self.settings
+        return SystemFacts(
+            protected=tuple((t, c.removesuffix("_ct")) for t, c in cols if c.endswith("_ct")),
+            pseudonymised=tuple((t, c) for t, c in cols if c.endswith(("_bidx", "_digest")) and c != "challenge_digest"),
+            dialect=self.db.dialect, mode=st.mode, retention_days=st.retention_days,
+            blind_index_bits=st.blind_index_bits, witnesses=len(st.audit_witnesses),
+            replicas=len(st.database_replica_urls), key_provider=f"tệp khoá cục bộ ({Path(str(st.key_file)).name})",
+            metrics=bool(st.metrics_token), trusted_proxies=len(st.trusted_proxies),
+            feedback_retention_days=st.message_feedback_retention_days)
 
     @cached_property
     def takedowns(self) -> TakedownService:

@@ -118,7 +118,7 @@ def test_csv_upload_reports_rows(client, auth, faker, settings):
     report = client.post("/v1/shipments/import", content=csv_bytes(rows, bom=True), headers=h).json()
     assert (report["imported"], report["invalid"]) == (29, 1)
     assert report["errors"] == [{"row": 6, "field": "recipient_ward", "code": "unknown_place",
-                                 "message": "no ward of this name in the given province (2025 units)"}]
+                                 "message": "no ward of this name in the given province, in the 2025 units or before them"}]
     again = client.post("/v1/shipments/import", content=csv_bytes(rows), headers=h).json()
     assert (again["imported"], again["already_present"]) == (0, 29)
 

@@ -317,6 +317,8 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | NOT_PERSONAL] = {
     ("POST", "/v1/intel/official/{channel_id}/verify"): system("intel:admin", json={"note": "checked"}),
     ("POST", "/v1/intel/official/{channel_id}/revoke"): system("intel:admin", json={"note": "not theirs"}),
     ("GET", "/v1/intel/queue"): system("intel:analyst"),
+    ("GET", "/v1/intel/losses"): system("intel:analyst"),
+    ("GET", "/v1/losses"): NOT_PERSONAL("anonymous totals of reported losses; a cell of fewer than five reports is folded into other"),
     ("GET", "/v1/intel/indicators/{indicator_id}"): (
         system("intel:analyst", note="masked"),
         system("intel:analyst", params={"reveal": "true"}, note="reveal"),

@@ -53,3 +53,14 @@ def test_cli_import_says_no_rows_and_how_it_read_the_file(run, tmp_path, faker):
     assert code == 0 and "imported: 3" in out, err
     assert "note: The file is not UTF-8: it was read as Windows-1258" in err and "save it as 'CSV UTF-8'" in err
     assert "note: Fields are separated by ';'; read as such." in err
+
+
+def test_cli_import_prints_how_former_ward_names_were_read(run, tmp_path, faker):
+    rows = list(faker.rows(2))
+    rows[1]["recipient_province"], rows[1]["recipient_ward"] = "Hà Nội", "Hàng Bạc"
+    (tmp_path / "old.csv").write_bytes(csv_bytes(rows))
+    code, out, err = run("shipments", "import", str(tmp_path / "old.csv"), "--org", "VNPOST")
+    assert code == 0 and "imported: 2" in out
+    assert ("note: 1 row named a province or ward as before the 2025 reorganisation; recorded under the 2025 "
+            "units.\n  line 3: 'Phường Hàng Bạc, Quận Hoàn Kiếm, Thành phố Hà Nội' (before 2025) is now "
+            "Phường Hoàn Kiếm\n") in err

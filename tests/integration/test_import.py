@@ -224,6 +224,28 @@ def test_import_of_a_header_only_file_says_no_rows(platform, principal):
         assert report.notes[-1] == "No rows: the file has a header row and nothing after it."
 
 
+def test_import_maps_ward_names_from_before_2025_and_says_so(platform, principal, faker):
+    """Finding: pre-2025 ward names ("Hàng Bạc, Hà Nội") were rejected. They are recorded under the
+    2025 ward with a note per row; a former name that several wards had is refused with the choices."""
+    rows = list(faker.rows(4))
+    places = [("Hà Nội", "Hàng Bạc"), ("Hải Dương", "Phường Trần Phú"), ("TP. HCM", "Phường 1"),
+              ("TP. HCM", "Phường 1, Quận 3")]
+    for r, (p, w) in zip(rows, places, strict=True):
+        r["recipient_province"], r["recipient_ward"] = p, w
+    report = platform.shipments.import_csv(principal, io.BytesIO(csv_bytes(rows)))
+    assert (report.imported, report.invalid, report.renamed) == (3, 1, 3)
+    assert report.notes == ["3 rows named a province or ward as before the 2025 reorganisation; recorded under "
+                            "the 2025 units."]
+    assert report.renamed_examples[0] == ("line 2: 'Phường Hàng Bạc, Quận Hoàn Kiếm, Thành phố Hà Nội' (before "
+                                          "2025) is now Phường Hoàn Kiếm")
+    assert [(e.row, e.field) for e in report.errors] == [(4, "recipient_ward")]
+    assert "Phường 1, Quận 3;" in report.errors[0].message
+    with platform.db.session() as s:
+        codes = dict(s.execute(select(Shipment.waybill, Shipment.recipient_ward_code)).all())
+    assert codes[rows[0]["waybill"]] == 70  # Phường Hoàn Kiếm
+    assert report.as_dict()["renamed"] == 3
+
+
 def test_import_names_the_separator_when_the_columns_are_not_the_format(platform, principal):
     header = "Mã vận đơn;Tên người gửi;SĐT người gửi;Địa chỉ người gửi\n"
     with pytest.raises(InvalidInput) as e:

@@ -30,6 +30,9 @@ EXCEPTIONS = {
     "postguard.otp": "a one-time-code proof is a credential the citizen holds (sealed to them with the "
                      "platform secret 'otp-proof' and handed back), not stored personal data: opening it "
                      "authenticates its holder and reveals nothing to anyone else",
+    "postguard.db.backup": "opens the key file a backup carries sealed under the operator's passphrase "
+                           "(crypto.passphrase), to write it back in a restore: the key the operator already "
+                           "holds, not stored personal data; it opens no ciphertext of the database",
 }
 WIRING = {"postguard.platform": "builds the door's VaultOpener (and hands it to nobody else)"}
 
@@ -100,4 +103,4 @@ def test_every_exception_still_needs_its_excuse():
     for module in EXCEPTIONS:
         path = SRC.joinpath(*module.split(".")[1:]).with_suffix(".py")
         source = path.read_text(encoding="utf-8")
-        assert AEAD.rsplit(".", 1)[1] in source and "decrypt" in source, module
+        assert any(f".{opener}(" in source for opener in OPENERS), module  # it still opens something

@@ -26,6 +26,10 @@ Shipments (``shipments``):
   side of a shipment (see ``postguard.privacy``).
 - ``dsr_match`` and ``dsr_export``: the data-protection officer answering a data-subject request:
   phones of candidates to find the person's shipments, then the person's own fields for the export.
+- ``lawful_scope``, ``lawful_match`` and ``lawful_disclosure``: the data-protection officer answering an
+  authority's request (``postguard.privacy.lawful``) once the DPO and an administrator have both approved
+  it: the phone numbers in its scope, the phones of blind-index candidates to find their shipments, then
+  every field of the shipments disclosed (logged as ``lawful_disclosure``, naming the request).
 - ``call_check``: a citizen who proved control of their phone number with a one-time code, confirming
   that a courier's parcel (a blind-index candidate) is addressed to that number; the recipient's phone
   only, compared server-side and never returned to the citizen.
@@ -65,6 +69,9 @@ Scam intelligence (``intel_*``, sealed under the platform organisation's keys; a
 - ``indicator_review``: an indicator's full value (a phone number, account or wallet).
 - ``report_review``: report texts and reporters' contacts of an indicator.
 - ``appeal_review``: an appeal's statement and contact.
+- ``evidence_bundle`` and ``evidence_files``: an analyst building a case's signed evidence bundle for
+  another country's authority (``postguard.intel.bundles``): the indicator's full value, and its reports'
+  evidence files, opened only to hash them (logged as ``evidence_bundle_open``).
 - ``takedown_evidence`` and ``takedown_report_text``: an analyst building a takedown request's
   evidence pack (``postguard.takedown``): the evidence files of the reports on a confirmed site, and
   the description (never the contact) of a report the analyst chose to include.
@@ -100,7 +107,7 @@ from sqlalchemy.orm import Session
 
 from postguard.access.models import Assignment
 from postguard.db.base import utcnow
-from postguard.errors import FieldError, Forbidden, InvalidInput
+from postguard.errors import DutyPending, FieldError, Forbidden, InvalidInput
 from postguard.events import EventBus, Revealed
 from postguard.principals import (
     ApiKeyPrincipal,
@@ -144,6 +151,9 @@ PURPOSES: dict[str, Rule] = {
     "data_subject": Rule(SHIPMENTS, ("subject",), EVERYTHING, "reveal"),
     "dsr_match": Rule(SHIPMENTS, ("role:dpo",), PHONES, "reveal"),
     "dsr_export": Rule(SHIPMENTS, ("role:dpo",), EVERYTHING, "reveal"),
+    "lawful_match": Rule(SHIPMENTS, ("role:dpo",), PHONES, "reveal"),
+    "lawful_disclosure": Rule(SHIPMENTS, ("role:dpo",), EVERYTHING, "lawful_disclosure"),
+    "lawful_scope": Rule("lawful_requests", ("role:dpo",), frozenset({"scope_phones"})),
     "call_check": Rule(SHIPMENTS, ("citizen",), frozenset({"recipient_phone"}), "reveal"),
     "payment_check": Rule(SHIPMENTS, ("citizen",), frozenset({"recipient_phone"}), "reveal"),
     "courier_own_numbers": Rule("courier_phones", ("role:courier",), frozenset({"phone"}), own=True),
@@ -163,6 +173,10 @@ PURPOSES: dict[str, Rule] = {
                           "intel_appeal_reveal", any_org=True),
     "indicator_share": Rule("intel_indicators", ("system",), frozenset({"value"})),
     "lookup_index": Rule("intel_indicators", ("system",), frozenset({"value"})),
+    "evidence_bundle": Rule("intel_indicators", ("scope:intel:analyst",), frozenset({"value"}), "evidence_bundle_open",
+                            any_org=True),
+    "evidence_files": Rule("intel_evidence", ("scope:intel:analyst",), frozenset({"content"}), "evidence_bundle_open",
+                           any_org=True),
     "takedown_evidence": Rule("intel_evidence", ("scope:intel:analyst",), frozenset({"content"}),
                               "takedown_evidence_open", any_org=True),
     "takedown_report_text": Rule("intel_reports", ("scope:intel:analyst",), frozenset({"description"}),
@@ -236,11 +250,18 @@ class Owned:
     owner: int
 
 
+class DutyCheck(Protocol):
+    """Why a member of staff may not open personal data now (``postguard.access.duties.Duties.check``)."""
+
+    def __call__(self, session: Session, principal: StaffPrincipal) -> DutyPending | None: ...
+
+
 class Door:
-    def __init__(self, *, log: AccessLog, opener: VaultOpener, bus: EventBus) -> None:
+    def __init__(self, *, log: AccessLog, opener: VaultOpener, bus: EventBus, duties: DutyCheck | None = None) -> None:
         self._log = log
         self._opener = opener
         self._bus = bus
+        self._duties = duties
 
     # -- deciding ------------------------------------------------------------------------------
     def _rule(self, purpose: str) -> Rule:
@@ -250,19 +271,25 @@ class Door:
         return rule
 
     def _refuse(self, principal: Principal, *, purpose: str, subject: str | None, records: Records,
-                why: str) -> NoReturn:
+                why: str, error: Forbidden | None = None) -> NoReturn:
         self._log.append(actor=principal.actor, action="reveal_denied", org_id=principal.org_id, subject=subject,
                          purpose=purpose, details={"reason": why, **records})
-        raise Forbidden(f"Not allowed: {why}.")
+        raise error or Forbidden(f"Not allowed: {why}.")
 
-    def _admit(self, principal: Principal, rule: Rule, *, purpose: str, kinds: set[str], columns: set[str],
-               org_ids: set[int], subject: str | None, records: Records) -> None:
-        """The checks every purpose shares: who, what (the kind and columns), whose (the organisation)."""
+    def _admit(self, session: Session, principal: Principal, rule: Rule, *, purpose: str, kinds: set[str],
+               columns: set[str], org_ids: set[int], subject: str | None, records: Records) -> None:
+        """The checks every purpose shares: who, what (the kind and columns), whose (the organisation), and
+        for staff, their duties (the confidentiality policy in force acknowledged)."""
         def refuse(why: str) -> NoReturn:
             self._refuse(principal, purpose=purpose, subject=subject, records=records, why=why)
 
         if not admitted(principal, rule.who):
             refuse(_why_not(principal, rule.who, purpose))
+        if self._duties is not None and isinstance(principal, StaffPrincipal):
+            pending = self._duties(session, principal)
+            if pending is not None:
+                self._refuse(principal, purpose=purpose, subject=subject, records=records,
+                             why=f"confidentiality policy {pending.version} not acknowledged", error=pending)
         if kinds - {rule.kind} or not columns <= rule.columns:
             refuse(f"{purpose} does not cover these fields")
         if not rule.any_org and org_ids - {principal.org_id}:
@@ -298,7 +325,7 @@ class Door:
         details = dict(details or {})
         values = [s.value if isinstance(s, Owned) else s for s in secrets]
         records: Records = {"records": [f"{v.table}:{v.record_id}" for v in values][:50]}
-        self._admit(principal, rule, purpose=purpose, kinds={v.table for v in values},
+        self._admit(session, principal, rule, purpose=purpose, kinds={v.table for v in values},
                     columns={v.column for v in values}, org_ids={v.org_id for v in values}, subject=subject,
                     records=records)
         if rule.own:
@@ -323,7 +350,7 @@ class Door:
         def refuse(why: str) -> NoReturn:
             self._refuse(principal, purpose=purpose, subject=subject, records=records, why=why)
 
-        self._admit(principal, rule, purpose=purpose, kinds={SHIPMENTS}, columns=set(columns),
+        self._admit(session, principal, rule, purpose=purpose, kinds={SHIPMENTS}, columns=set(columns),
                     org_ids={s.org_id for s in shipments}, subject=subject, records=records)
         if purpose == "delivery":
             if not isinstance(principal, StaffPrincipal):  # admitted by role: always staff

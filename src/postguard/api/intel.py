@@ -325,3 +325,17 @@ def decide_appeal(appeal_id: str, body: AppealDecisionIn, who: Principal = Depen
                   p: Platform = Depends(platform)) -> dict:
     """Decide an appeal: uphold it (the indicator is delisted) or reject it (the reports stand)."""
     return p.intel.decide_appeal(who, appeal_id, uphold=body.uphold, note=body.note)
+
+
+@router.get("/intel/losses", openapi_extra=ANALYST)
+def losses(months: int = Query(12, ge=1, le=60), who: Principal = Depends(principal),
+           p: Platform = Depends(platform)) -> dict:
+    """Reports and the amounts people reported losing, per category and month (Viet Nam time), for analysts."""
+    return p.intel.losses.for_analysts(who, months=months)
+
+
+@router.get("/losses", openapi_extra=openapi_security(ANONYMOUS))
+def public_losses(months: int = Query(12, ge=1, le=60), p: Platform = Depends(platform)) -> dict:
+    """Anonymous totals of reported scam losses per category and month: a category's figure for a month is
+    shown only when at least five reports make it up (smaller ones are counted under ``other``)."""
+    return p.intel.losses.public(months=months)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Optional
 
 import typer
 
-from postguard.cli.common import OrgOpt, open_platform, print_json
+from postguard.cli.common import OrgOpt, local_time, open_platform, print_json
 
 orgs_app = typer.Typer(no_args_is_help=True, help="Organisations (postal operators).")
 staff_app = typer.Typer(no_args_is_help=True, help="Staff accounts (sign in at /staff/login).")
@@ -57,3 +58,47 @@ def staff_status(
     """Suspend, offboard or reactivate a staff account (logged)."""
     open_platform().staff.set_status(org_code=org, username=username.strip().lower(), status=status, actor="cli")
     typer.echo(f"{username} at {org.upper()}: {status}")
+
+
+duties_app = typer.Typer(no_args_is_help=True, help="Staff duties: the confidentiality policy and who acknowledged it.")
+ManagerOpt = typer.Option(..., "--by", help="Username of the administrator or data-protection officer acting (logged)")
+
+
+@duties_app.command("publish")
+def duties_publish(
+    org: str = OrgOpt, by: str = ManagerOpt,
+    version: str = typer.Option(..., "--version", help="The version's name, e.g. 2026.1"),
+    title: str = typer.Option(..., "--title", help="The policy's title"),
+    text: Path = typer.Option(..., "--text", exists=True, dir_okay=False, help="A UTF-8 file with the policy's text"),
+    effective_at: Optional[str] = typer.Option(None, "--effective-at", help="When it takes effect (default now; "
+                                               "a time without an offset is Viet Nam time)"),
+    valid_days: int = typer.Option(365, "--valid-days", help="Days an acknowledgement lasts"),
+    training: bool = typer.Option(False, "--training", help="Staff must also complete training"),
+) -> None:
+    """Publish a version of the confidentiality policy. Once it is in force, the door refuses personal data
+    to staff who have not acknowledged it."""
+    p = open_platform()
+    print_json(p.duties.publish(p.duties.member(org, by), version=version, title=title,
+                                body=text.read_text(encoding="utf-8"), effective_at=local_time(effective_at, "effective_at"),
+                                valid_days=valid_days, training_required=training))
+
+
+@duties_app.command("record")
+def duties_record(
+    username: str = typer.Argument(..., help="The member of staff"), org: str = OrgOpt, by: str = ManagerOpt,
+    version: str = typer.Option(..., "--version", help="The policy version"),
+    paper: bool = typer.Option(False, "--paper", help="They acknowledged it on paper"),
+    training: Optional[str] = typer.Option(None, "--training", help="The training they completed (course, place)"),
+    at: Optional[str] = typer.Option(None, "--at", help="When (default now)"),
+) -> None:
+    """Record a paper acknowledgement and/or completed training for a member of staff."""
+    p = open_platform()
+    print_json(p.duties.record(p.duties.member(org, by), username=username, version=version,
+                               how="paper" if paper else None, training=training, at=local_time(at, "at")))
+
+
+@duties_app.command("report")
+def duties_report(org: str = OrgOpt, by: str = ManagerOpt) -> None:
+    """Who is current with the policy in force, who is due within 14 days (remind them) and who is not."""
+    p = open_platform()
+    print_json(p.duties.report(p.duties.member(org, by)))

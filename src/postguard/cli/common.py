@@ -54,3 +54,20 @@ def count(n: int, word: str, plural: str | None = None) -> str:
 def print_json(data) -> None:
     """Print ``data`` as indented JSON (what most commands answer)."""
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def local_time(text: str | None, field: str):
+    """An ISO 8601 time given on the command line (None stays None); without an offset it is Viet Nam time."""
+    from datetime import datetime
+
+    from postguard.errors import FieldError, InvalidInput
+    from postguard.privacy.deadlines import VN
+
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(f"{field} is not a date and time; nothing was done.", [FieldError(field, "ISO 8601, e.g. "
+                                                                "2026-12-01T08:00+07:00")]) from None
+    return when if when.tzinfo else when.replace(tzinfo=VN)  # a local time typed in Viet Nam

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -218,3 +219,53 @@ def intel_import(
     out = p.sharing.import_stix(file.read_bytes(), principal=who, source=file.name)
     typer.echo(f"added {out['added']}  updated {out['updated']}  unchanged {out['unchanged']}  "
                f"withdrawn {out['withdrawn']}")
+
+
+evidence_app = typer.Typer(no_args_is_help=True, help="Signed evidence bundles for other countries' authorities.")
+
+
+@evidence_app.command("bundle")
+def evidence_bundle(indicator: int = typer.Argument(..., min=1, max=INT64_MAX, help="Indicator id (the case)"),
+                    out: Path = typer.Option(..., "--out", dir_okay=False, help="JSON file to write (mode 0600)")) -> None:
+    """One signed bundle for a case: the indicator, its reports, a timeline, evidence files' SHA-256 and the
+    access-log entries with inclusion proofs against a signed checkpoint (openings logged)."""
+    import os
+
+    from postguard.errors import FieldError, InvalidInput
+
+    if out.exists():
+        raise InvalidInput("Nothing was written.", [FieldError("out", "the file exists; choose a new one")])
+    p = open_platform()
+    bundle = p.intel.bundles.build(p.intel.cli_principal(), indicator)
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(bundle, f, ensure_ascii=False, indent=1)
+    typer.echo(f"wrote {out}: {len(bundle['reports'])} reports, {len(bundle['evidence_files'])} evidence files, "
+               f"{len(bundle['log']['proofs'])} access-log entries; signer {bundle['signer']}")
+
+
+@evidence_app.command("key")
+def evidence_key() -> None:
+    """The bundles' verifier key: publish it, so that authorities can pin it (`evidence verify --signer`)."""
+    p = open_platform()
+    typer.echo(p.intel.bundles.signer_key())
+
+
+@evidence_app.command("verify")
+def evidence_verify(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="The bundle"),
+    signer: Optional[str] = typer.Option(None, "--signer", help="The issuer's published bundle key (pin it)"),
+    log_key: Optional[str] = typer.Option(None, "--log-key", help="The issuer's published access-log key"),
+    files: Optional[Path] = typer.Option(None, "--files", exists=True, file_okay=False,
+                                         help="A folder of the evidence files, to match against the digests"),
+) -> None:
+    """Check a bundle offline (no database, no network): signature, access-log proofs, evidence files."""
+    from postguard.errors import FieldError, InvalidInput
+    from postguard.privacy.proofs import verify_evidence
+
+    try:
+        data = json.loads(file.read_bytes())
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("The file is not JSON.", [FieldError("file", "an evidence bundle (JSON)")]) from None
+    given = [f.read_bytes() for f in sorted(files.iterdir()) if f.is_file()] if files else []
+    print_json(verify_evidence(data, signer_key=signer, log_key=log_key, files=given))

@@ -15,6 +15,7 @@ import typer
 from postguard.cli import (
     access,
     audit,
+    backup,
     blocklist,
     calls,
     intel,
@@ -46,22 +47,27 @@ app.add_typer(system.keys_app, name="keys")
 app.add_typer(shipments.shipments_app, name="shipments")
 app.add_typer(shipments.labels_app, name="labels")
 app.add_typer(system.db_app, name="db")
+app.add_typer(backup.backup_app, name="backup")
 app.add_typer(shipments.retention_app, name="retention")
 app.add_typer(leaks.canaries_app, name="canaries")
 app.add_typer(leaks.anomalies_app, name="anomalies")
 app.add_typer(leaks.alerts_app, name="alerts")
 app.add_typer(leaks.leaks_app, name="leaks")
 app.add_typer(intel.intel_app, name="intel")
+app.add_typer(intel.evidence_app, name="evidence")
 app.add_typer(lookalike.lookalike_app, name="lookalike")
 app.add_typer(messages.messages_app, name="messages")
 app.add_typer(takedown.takedown_app, name="takedown")
 app.add_typer(blocklist.blocklist_app, name="blocklist")
 app.add_typer(privacy.dsr_app, name="dsr")
 app.add_typer(privacy.incidents_app, name="incidents")
+app.add_typer(privacy.dossier_app, name="dossier")
+app.add_typer(privacy.lawful_app, name="lawful")
 app.add_typer(calls.couriers_app, name="couriers")
 app.add_typer(calls.proxy_app, name="proxy-pool")
 app.add_typer(calls.calls_app, name="calls")
 app.add_typer(access.staff_app, name="staff")
+app.add_typer(access.duties_app, name="duties")
 
 
 def main() -> None:

@@ -48,6 +48,8 @@ def shipments_import(
                f"invalid: {report.invalid}")
     for note in report.notes:
         typer.echo(f"note: {note}", err=True)
+    for example in report.renamed_examples:
+        typer.echo(f"  {example}", err=True)
     shown = report.errors[:SHOWN_ERRORS]
     for e in shown:
         typer.echo(f"  line {e.row}: {e.field}: {e.message}", err=True)

@@ -10,6 +10,7 @@ small wrappers defined here, never a library object:
 * ``ristretto255`` the prime-order group of the private lookups' OPRF
 * ``notes``        C2SP signed-note key names, key IDs and verifier keys (text formats, no library)
 * ``passwords``    argon2id password hashing
+* ``passphrase``   a secret sealed under a passphrase (scrypt and AES-256-GCM: the key file in a backup)
 
 Layering: ``crypto`` imports nothing of postguard but ``postguard.errors``; ``vault`` and ``audit``
 sit above it, the services above them (``tests/unit/test_layers.py`` enforces it).

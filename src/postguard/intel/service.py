@@ -23,7 +23,10 @@ from typing import TYPE_CHECKING
 
 from postguard.intel.appeals import AppealDesk
 from postguard.intel.brands import BrandWatch
+from postguard.intel.bundles import KEY_PURPOSE as BUNDLE_KEY
+from postguard.intel.bundles import EvidenceBundles
 from postguard.intel.check import CheckService
+from postguard.intel.losses import Losses
 from postguard.intel.grading import Grader
 from postguard.intel.known import KnownIndex
 from postguard.intel.official import OfficialChannels
@@ -65,6 +68,10 @@ class IntelService:
                                                     limiter=limiter, store=store, grader=grader, bus=bus)
         self.scanner = ScannerIntake(db=db, audit=audit, orgs=orgs, store=store, grader=grader, review=review)
         self.shared = shared = SharedFeed(db=db, audit=audit, orgs=orgs, store=store, grader=grader)
+        self.losses = Losses(db=db, orgs=orgs)
+        self.bundles = EvidenceBundles(db=db, audit=audit, orgs=orgs, door=door, store=store,
+                                       signing_seed=lambda s: vault.service_secret(s, purpose=BUNDLE_KEY),
+                                       issuer=settings.audit_origin.split("/")[0])
         # The parts' operations, under the names callers use.
         self.key_org_id, self.cli_principal = store.key_org_id, store.cli_principal
         self.key_versions_in_use = store.key_versions_in_use

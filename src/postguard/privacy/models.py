@@ -75,3 +75,39 @@ class AuditMentionCursor(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     size: Mapped[int] = mapped_column(BigInteger)
+
+
+class LawfulRequest(Base):
+    """A request for personal data from an authority (police, a court, the procuracy, the cyber-security
+    centre), with its legal basis, its two approvals (the DPO and an administrator), the disclosure made
+    through the door, and whether the people concerned were informed or why that was deferred
+    (``postguard.privacy.lawful``). The phone numbers in its scope are sealed under a platform secret."""
+
+    __tablename__ = "lawful_requests"
+    __table_args__ = (Index("ix_lawful_requests_org_received", "org_id", "received_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(20), unique=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    authority_kind: Mapped[str] = mapped_column(String(16))
+    authority_name: Mapped[str] = mapped_column(String(200))
+    legal_basis: Mapped[str] = mapped_column(String(500))
+    case_number: Mapped[str] = mapped_column(String(100))
+    scope_waybills: Mapped[str] = mapped_column(Text)  # JSON list
+    scope_phones_ct: Mapped[bytes | None] = mapped_column(LargeBinary)  # JSON list, sealed
+    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    dpo_approved_by: Mapped[str | None] = mapped_column(String(80))
+    dpo_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    admin_approved_by: Mapped[str | None] = mapped_column(String(80))
+    admin_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disclosed_by: Mapped[str | None] = mapped_column(String(80))
+    disclosed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disclosed_count: Mapped[int | None] = mapped_column(Integer)
+    disclosure_index: Mapped[int | None] = mapped_column(BigInteger)
+    refused_reason: Mapped[str | None] = mapped_column(Text)
+    notice: Mapped[str | None] = mapped_column(String(16))  # informed, deferred
+    notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notice_reason: Mapped[str | None] = mapped_column(Text)

@@ -7,6 +7,7 @@ older checkpoint with a consistency proof to it). Pure: no database, no network.
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,8 +16,10 @@ from postguard.audit import merkle
 from postguard.audit.canonical import canonical
 from postguard.audit.checkpoint import Checkpoint, MalformedNote, NoteVerificationError, open_checkpoint
 from postguard.audit.witness import verify_cosignature
-from postguard.crypto.notes import VerifierKey, parse_witness_vkey
+from postguard.crypto import ed25519
+from postguard.crypto.notes import VerifierKey, parse_vkey, parse_witness_vkey
 from postguard.errors import AuditTampered, FieldError, InvalidInput
+from postguard.intel.bundles import FORMAT, signed_body
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,8 @@ class Checked:
 def _proofs(data: dict[str, Any]) -> list[dict[str, Any]]:
     if "proof" in data and "leaf_hash" in data:  # one inclusion proof (a receipt)
         return [data]
+    if isinstance(data.get("proofs"), list):  # a list of them (an evidence bundle's log)
+        return [p for p in data["proofs"] if isinstance(p, dict)]
     out = []
     for s in data.get("shipments") or []:
         out += [a["proof"] for a in s.get("accesses") or []]
@@ -94,3 +99,37 @@ def verify_bundle(data: object, *, verifier_key: str | None = None,
         else:
             results.append(Checked(index, True))
     return cp.size, results
+
+
+def verify_evidence(bundle: object, *, signer_key: str | None = None, log_key: str | None = None,
+                    files: Sequence[bytes] = ()) -> dict[str, Any]:
+    """Check an evidence bundle (``postguard.intel.bundles``) with nothing but the file: its Ed25519
+    signature over the RFC 8785 form (against ``signer_key`` when the authority pinned it, else the key the
+    bundle names, which the answer says is not pinned), its access-log entries against the signed
+    checkpoint, and which evidence ``files`` match the digests it lists. ``AuditTampered`` when the
+    signature or a proof does not hold; ``InvalidInput`` when it is not a bundle."""
+    if not isinstance(bundle, dict) or bundle.get("format") != FORMAT or not isinstance(bundle.get("log"), dict):
+        raise InvalidInput("The file is not an evidence bundle.", [FieldError("format", f"expected {FORMAT}")])
+    try:
+        signer = parse_vkey(signer_key or bundle.get("signer"))  # type: ignore[arg-type]
+        signature = base64.b64decode(bundle.get("signature") or "", validate=True)
+        body = signed_body(bundle)
+    except (MalformedNote, ValueError, TypeError, InvalidInput) as e:
+        raise InvalidInput("The bundle's signer key or signature cannot be read.",
+                           [FieldError("signature", str(getattr(e, "detail", e)))]) from None
+    if not ed25519.verify(body, signature, public_key=signer.public_key):
+        raise AuditTampered("The bundle's signature does not verify: it was changed after it was signed, or "
+                            "signed by another key.")
+    log = bundle["log"]
+    size, checked = verify_bundle({"checkpoint": log.get("checkpoint"), "proofs": log.get("proofs")},
+                                  verifier_key=log_key or log.get("verifier_key"))
+    failed = [c for c in checked if not c.ok]
+    if failed:
+        raise AuditTampered(f"{len(failed)} of {len(checked)} access-log proofs do not verify "
+                            f"(first: entry {failed[0].index}: {failed[0].reason}).")
+    given = {hashlib.sha256(f).hexdigest() for f in files}
+    listed = [e.get("sha256") for e in bundle.get("evidence_files") or [] if isinstance(e, dict)]
+    return {"ok": True, "signer": signer.name, "signer_pinned": signer_key is not None,
+            "log_key_pinned": log_key is not None, "tree_size": size, "log_entries": len(checked),
+            "evidence_files": len(listed), "files_matched": sum(1 for d in listed if d in given),
+            "files_unlisted": len(given - set(listed))}

@@ -57,7 +57,8 @@ CALL_CHECK_TAG = "KIỂM TRA CUỘC GỌI SHIPPER · CHECK A CALL"
 
 
 @lru_cache(maxsize=1)
-def _fonts() -> tuple[str, str]:
+def fonts() -> tuple[str, str]:
+    """The regular and bold font names (Source Sans Pro, registered once), for every PDF postguard writes."""
     files = Path(font_source_sans_pro.__file__).with_name("files")
     pdfmetrics.registerFont(TTFont("PG-Regular", str(files / "SourceSansPro-Regular.ttf")))
     pdfmetrics.registerFont(TTFont("PG-Bold", str(files / "SourceSansPro-Bold.ttf")))
@@ -176,7 +177,7 @@ def call_check_address(base_url: str) -> str:
 
 def draw_label(c: canvas.Canvas, view: dict, *, org_name: str, qr_url: str, call_check: str = "",
                hotline: str | None = None) -> Layout:
-    regular, bold = _fonts()
+    regular, bold = fonts()
     w, h = PAGE
     m = 4 * mm
     full = w - 2 * m

@@ -65,6 +65,7 @@ TRANSITIONS = {
     "cancelled": set(),
 }
 MAX_REPORTED_ERRORS = 1000
+MAX_RENAMED_EXAMPLES = 20
 log = get_logger("postguard.shipments")
 
 
@@ -79,6 +80,8 @@ class ImportReport:
     encoding: str = "utf-8"
     delimiter: str = ","
     notes: list[str] = field(default_factory=list)  # how the file was read, and a file with no rows
+    renamed: int = 0  # rows whose province or ward was named as before the 2025 reorganisation
+    renamed_examples: list[str] = field(default_factory=list)  # "line N: how it was read", the first few
 
     def as_dict(self) -> dict:
         return {
@@ -92,6 +95,8 @@ class ImportReport:
             "encoding": self.encoding,
             "delimiter": self.delimiter,
             "notes": list(self.notes),
+            "renamed": self.renamed,
+            "renamed_examples": list(self.renamed_examples),
         }
 
 
@@ -427,6 +432,10 @@ class ShipmentService:
             if errors or item is None:  # item is None exactly when there are errors
                 self._error(report, errors)
                 continue
+            if item.notes:
+                report.renamed += 1
+                if len(report.renamed_examples) < MAX_RENAMED_EXAMPLES:
+                    report.renamed_examples.extend(f"line {line}: {n}" for n in item.notes)
             batch.append(item)
             if len(batch) >= batch_size:
                 self._import_batch(principal, batch, report, protection)
@@ -440,6 +449,10 @@ class ShipmentService:
         text.detach()
         if report.rows == 0:
             report.notes.append("No rows: the file has a header row and nothing after it.")
+        if report.renamed:
+            rows = f"{report.renamed:,} row" + ("s" if report.renamed != 1 else "")
+            report.notes.append(f"{rows} named a province or ward as before the 2025 "
+                                "reorganisation; recorded under the 2025 units.")
         log.info("shipments imported", org=principal.org_code, actor=principal.actor, rows=report.rows,
                  imported=report.imported, already_present=report.already_present, invalid=report.invalid)
         return report

@@ -15,7 +15,7 @@ from typing import TypeVar
 from postguard.amounts import InvalidAmount, parse_vnd
 from postguard.errors import FieldError, InvalidInput
 from postguard.phones import InvalidPhone, normalize_phone
-from postguard.places import UnknownPlace, resolve_province, resolve_ward
+from postguard.places import PlaceError, locate
 
 COLUMNS = (
     "waybill",
@@ -52,6 +52,7 @@ class ShipmentInput:
     goods_description: str | None
     cod_amount_vnd: int
     weight_grams: int
+    notes: tuple[str, ...] = ()  # how a province or ward named as before 2025 was read
 
 
 _BAD_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -235,18 +236,17 @@ def validate(raw: dict, *, row: int | None = None) -> tuple[ShipmentInput | None
     recipient_phone = _phone(raw, "recipient_phone", errors, row)
     recipient_address = _text(raw, "recipient_address", errors, row, limit=300)
     province_code = ward_code = None
+    notes: tuple[str, ...] = ()
     p_text = _text(raw, "recipient_province", errors, row, limit=100)
     w_text = _text(raw, "recipient_ward", errors, row, limit=100)
     if p_text is not None:
         try:
-            province_code = resolve_province(p_text).code
-        except UnknownPlace as e:
-            errors.append(FieldError("recipient_province", str(e), row, "unknown_place"))
-    if w_text is not None and province_code is not None:
-        try:
-            ward_code = resolve_ward(w_text, province_code=province_code).code
-        except UnknownPlace as e:
-            errors.append(FieldError("recipient_ward", str(e), row, "unknown_place"))
+            where = locate(p_text, w_text)
+        except PlaceError as e:
+            errors.append(FieldError(f"recipient_{e.field}", str(e), row, "unknown_place"))
+        else:
+            province_code, notes = where.province.code, where.notes
+            ward_code = where.ward.code if where.ward else None
     goods = _text(raw, "goods_description", errors, row, limit=500, required=False)
     cod = _int(raw, "cod_amount_vnd", errors, row, maximum=MAX_COD_VND, minimum=0, default=0, money=True)
     weight = _int(raw, "weight_grams", errors, row, maximum=MAX_WEIGHT_G, minimum=1, default=None)
@@ -258,7 +258,7 @@ def validate(raw: dict, *, row: int | None = None) -> tuple[ShipmentInput | None
             waybill=waybill, sender_name=sender_name, sender_phone=sender_phone, sender_address=sender_address,  # type: ignore[arg-type]
             recipient_name=recipient_name, recipient_phone=recipient_phone, recipient_address=recipient_address,  # type: ignore[arg-type]
             province_code=province_code, ward_code=ward_code, goods_description=goods,  # type: ignore[arg-type]
-            cod_amount_vnd=cod, weight_grams=weight,
+            cod_amount_vnd=cod, weight_grams=weight, notes=notes,
         ),
         [],
     )
