@@ -1,12 +1,12 @@
 """Texts for people, Vietnamese first with English: gettext message catalogs managed with Babel.
 
 Every text a page, an error page or a message to a person shows is a message of the ``postguard``
-domain, identified by a stable key (``error_404_title``, ``verdict_word_scam``), translated in
+domain, identified by a stable key (``error_404_title``, ``verdict_word_reported``), translated in
 ``locale/<lang>/LC_MESSAGES/postguard.po`` and read at run time from the compiled ``.mo`` next to
 it, once per language. Placeholders are ``{name}``, filled in with ``str.format``.
 
 Code marks a key with ``_("key")`` (a language's ``Texts``) and a key chosen at run time
-(``"verdict_word_" + verdict``) where it is chosen, with ``N_("verdict_word_scam")``, so that
+(``"verdict_word_" + verdict``) where it is chosen, with ``N_("verdict_word_reported")``, so that
 extraction (``tools/catalogs.py``, docs/translations.md) finds every key the code can ask for.
 """
 

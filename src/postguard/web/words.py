@@ -13,7 +13,8 @@ from postguard.i18n import N_
 # action_<value>: my_data.html
 ACTION = {"assign": N_("action_assign"), "break_glass": N_("action_break_glass"),
     "call_check": N_("action_call_check"), "call_intent": N_("action_call_intent"),
-    "dsr_deletion_receipt": N_("action_dsr_deletion_receipt"), "reveal": N_("action_reveal"),
+    "dsr_deletion_receipt": N_("action_dsr_deletion_receipt"),
+    "lawful_disclosure": N_("action_lawful_disclosure"), "reveal": N_("action_reveal"),
     "reveal_denied": N_("action_reveal_denied"), "triangulate": N_("action_triangulate")}
 # calls_status_<value>: staff_calls.html
 CALLS_STATUS = {"pending": N_("calls_status_pending"), "verified": N_("calls_status_verified")}
@@ -116,9 +117,11 @@ PURPOSE = {"appeal_review": N_("purpose_appeal_review"), "blocklist_publish": N_
     "data_subject": N_("purpose_data_subject"), "delivery": N_("purpose_delivery"),
     "dsr_contact": N_("purpose_dsr_contact"), "dsr_export": N_("purpose_dsr_export"),
     "dsr_match": N_("purpose_dsr_match"), "dsr_notice": N_("purpose_dsr_notice"),
+    "evidence_bundle": N_("purpose_evidence_bundle"), "evidence_files": N_("purpose_evidence_files"),
     "indicator_review": N_("purpose_indicator_review"), "indicator_share": N_("purpose_indicator_share"),
-    "lookup_index": N_("purpose_lookup_index"), "masked_call": N_("purpose_masked_call"),
-    "message_feedback_export": N_("purpose_message_feedback_export"),
+    "lawful_disclosure": N_("purpose_lawful_disclosure"), "lawful_match": N_("purpose_lawful_match"),
+    "lawful_scope": N_("purpose_lawful_scope"), "lookup_index": N_("purpose_lookup_index"),
+    "masked_call": N_("purpose_masked_call"), "message_feedback_export": N_("purpose_message_feedback_export"),
     "message_feedback_review": N_("purpose_message_feedback_review"),
     "passport_record": N_("purpose_passport_record"), "payment_check": N_("purpose_payment_check"),
     "phone_search": N_("purpose_phone_search"), "report_review": N_("purpose_report_review"),
