@@ -122,3 +122,14 @@ def test_alerts_and_triangulation_reasons_are_said_from_their_codes(lang):
                                                                   "purpose": "dsr_match", "request": "DSR-1",
                                                                   "alert": 3, "acknowledged_by": "staff:2"}})
         assert why != "English" and "{" not in why, (code, why)
+
+
+def test_text_messages_are_vietnamese_with_diacritics_for_every_purpose():
+    from postguard.i18n import SMS_LANGUAGE
+    from postguard.otp import PURPOSE_TEXT
+
+    _ = texts(SMS_LANGUAGE)
+    for purpose, key in PURPOSE_TEXT.items():
+        sms = _("sms_code").format(code="123456", purpose=_(key))
+        assert sms.startswith("postguard: mã xác minh 123456 để ") and "kể cả shipper" in sms, (purpose, sms)
+    assert _("sms_dsr_completed").format(ref="DSR-ABC") == "postguard: yêu cầu DSR-ABC của bạn đã hoàn thành."
