@@ -33,6 +33,11 @@ class PostguardError(Exception):
 
     detail: str = "An error occurred."
     errors: list[FieldError] = field(default_factory=list)
+    # What happened as a stable name and its values (``no_shipment``, ``{"waybill": ...}``), for a page
+    # to say it in its own language (the message catalogs' ``err_<code>``); ``detail`` stays English, for
+    # programs. Not part of the problem document.
+    code: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
 
     status: ClassVar[int] = 500
     slug: ClassVar[str] = "internal-error"

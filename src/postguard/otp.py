@@ -33,6 +33,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from postguard.crypto import aead
 from postguard.db.base import Base, BigId, UTCDateTime, utcnow
 from postguard.errors import DecryptionFailed, FieldError, InvalidInput, Unauthenticated
+from postguard.i18n import N_, SMS_LANGUAGE, texts
 from postguard.metrics import Meter
 from postguard.phones import phone_field
 
@@ -51,10 +52,11 @@ CHALLENGE_MAX = 64  # characters of a challenge handle accepted (a fresh one has
 SEND_PER_CLIENT = "10/hour"
 SEND_PER_NUMBER_AND_CLIENT = "3/10 minutes"
 SEND_PER_NUMBER = "12/hour"
+# What a code is for, said in its text message (the message catalogs, in SMS_LANGUAGE).
 PURPOSE_TEXT = {
-    "recipient": "xem ai đã truy cập dữ liệu của bạn / see who accessed your data",
-    "courier_phone": "xác minh số điện thoại shipper / verify a courier phone",
-    "parcel": "xác nhận bưu gửi của bạn / confirm your parcel",
+    "recipient": N_("sms_purpose_recipient"),
+    "courier_phone": N_("sms_purpose_courier_phone"),
+    "parcel": N_("sms_purpose_parcel"),
 }
 
 
@@ -144,8 +146,8 @@ class OtpService:
             s.add(ch)
             s.flush()
             sent = Sent(handle, ch.expires_at)
-        self.notifier.send_sms(e164, f"postguard: ma xac minh {code} ({PURPOSE_TEXT[purpose]}). "
-                                       "Khong dua ma nay cho ai, ke ca shipper.")
+        _ = texts(SMS_LANGUAGE)
+        self.notifier.send_sms(e164, _("sms_code").format(code=code, purpose=_(PURPOSE_TEXT[purpose])))
         self._sent.inc(purpose)
         return sent
 

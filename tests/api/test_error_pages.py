@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from postguard.audit.models import AuditEntry
-from postguard.web.i18n import TEXTS
+from postguard.i18n import other, texts
+from postguard.web.errors import BODIES, TITLES
 from tests.api.test_api import assert_problem
 from tests.api.test_staff_web import PASSWORD, sign_in, staff_app
 
@@ -63,12 +64,11 @@ def assert_page(resp, status, *, program_detail=None):
     assert "script-src 'self'" in resp.headers["content-security-policy"]
     shown = sections(resp)
     assert [lang for lang, _ in shown] == ["vi", "en"]
-    kind = status if f"error_{status}_title" in TEXTS["vi"] else 500 if status >= 500 else 400
+    kind = status if status in TITLES else 500 if status >= 500 else 400
     for lang, text in shown:
-        t = TEXTS[lang]
-        assert t[f"error_{kind}_title"] in text and t[f"error_{kind}_body"].split("{")[0] in text, (lang, text)
-        other = TEXTS["en" if lang == "vi" else "vi"]
-        assert other[f"error_{kind}_title"] not in text and other[f"error_{kind}_body"].split("{")[0] not in text
+        t, alt = texts(lang), texts(other(lang))
+        assert t(TITLES[kind]) in text and t(BODIES[kind]).split("{")[0] in text, (lang, text)
+        assert alt(TITLES[kind]) not in text and alt(BODIES[kind]).split("{")[0] not in text
     for leak in ("Traceback", 'File "', "RuntimeError", SECRET):
         assert leak not in resp.text
     if program_detail:  # the problem's detail is English and may be internal: never on the page
@@ -101,7 +101,7 @@ def test_a_forbidden_staff_page_is_refused_logged_and_explained(web):
     assert sign_in(client, "courier").status_code == 303
     detail = assert_programs_get_problems(client, "GET", "/staff/audit/alerts", 403, "forbidden")
     shown = assert_page(call(client, "GET", "/staff/audit/alerts", BROWSER), 403, program_detail=detail)
-    assert TEXTS["vi"]["refusal_logged"] in shown["vi"] and TEXTS["en"]["refusal_logged"] in shown["en"]
+    assert texts("vi")("refusal_logged") in shown["vi"] and texts("en")("refusal_logged") in shown["en"]
     assert 'href="/staff"' in call(client, "GET", "/staff/audit/alerts", BROWSER).text
     with p.db.read_session() as s:
         denied = s.execute(select(AuditEntry).where(AuditEntry.action == "access_denied")).scalars().all()

@@ -90,12 +90,13 @@ def test_report_form_reads_amounts_as_people_write_them(client, platform, typed,
 
 
 @pytest.mark.parametrize("lang,name,reason", [
-    ("vi", "Số tiền bị mất (Amount lost)", "Không đọc được số tiền"),
-    ("en", "Amount lost (Số tiền bị mất)", "The amount could not be read"),
+    ("vi", 'Số tiền bị mất (<span lang="en">Amount lost</span>)', "Không đọc được số tiền"),
+    ("en", 'Amount lost (<span lang="vi">Số tiền bị mất</span>)', "The amount could not be read"),
 ])
 def test_report_form_keeps_what_was_typed_and_names_the_field(client, platform, lang, name, reason):
     """A refused report comes back with every field as typed (hostile text escaped, a leading newline
-    kept) and the refused field named in both languages; nothing is stored."""
+    kept) and the refused field named in both languages, the other marked with its language; nothing is
+    stored."""
     from sqlalchemy import func, select
 
     from postguard.intel.models import Report
@@ -121,8 +122,8 @@ def test_report_form_keeps_what_was_typed_and_names_the_field(client, platform, 
     r = client.post(f"/bao-cao?lang={lang}", data={**typed, "values": "0977 222 333\n\n!!!",
                                                     "amount_lost_vnd": "1,5 triệu", "form_token": _token(page.text)})
     assert r.status_code == 422 and 'value="1,5 triệu"' in r.text
-    assert ("Số điện thoại, tài khoản, link (Numbers, accounts, links) — dòng 3" if lang == "vi"
-            else "Numbers, accounts, links (Số điện thoại, tài khoản, link) — line 3") in r.text
+    assert ('Số điện thoại, tài khoản, link (<span lang="en">Numbers, accounts, links</span>) — dòng 3' if lang == "vi"
+            else 'Numbers, accounts, links (<span lang="vi">Số điện thoại, tài khoản, link</span>) — line 3') in r.text
     # an expired form (an hour spent writing) stores nothing and gives the text back to send again
     r = client.post(f"/bao-cao?lang={lang}", data={**typed, "form_token": "expired"})
     assert r.status_code == 403 and 'value="350 tỷ đô"' in r.text and 'value="nguoi-bao@example.org"' in r.text

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from postguard.intel.verdicts import VERDICTS
-from postguard.web.i18n import TEXTS
+from postguard.i18n import LANGUAGES, texts
 from postguard.web.present import VN, days_words, grade_key, relative, risk_key, vn_iso, vn_time
 
 KNOWN_UTC = datetime(2026, 3, 1, 20, 30, tzinfo=UTC)  # 03:30 on 2 March in Viet Nam
@@ -29,10 +29,10 @@ moments = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 
 
 @given(moments, moments)
 def test_relative_times_count_calendar_days_in_viet_nam_and_never_say_zero_days(at, now):
-    for lang, texts in TEXTS.items():
-        words = relative(at, texts, now=now)
+    for lang in LANGUAGES:
+        words = relative(at, texts(lang), now=now)
         days = (now.astimezone(VN).date() - at.astimezone(VN).date()).days
-        assert words == days_words(days, texts)
+        assert words == days_words(days, texts(lang))
         assert not re.search(r"(^|\D)0 (ngày|days)|cách đây|-", words)
         if days == 0:
             assert words == {"vi": "hôm nay", "en": "today"}[lang]
@@ -43,11 +43,11 @@ def test_relative_times_count_calendar_days_in_viet_nam_and_never_say_zero_days(
 
 
 def test_an_evening_in_utc_is_already_the_next_day_in_viet_nam():
-    texts = TEXTS["vi"]
-    assert relative(KNOWN_UTC, texts, now=KNOWN_UTC + timedelta(hours=1)) == "hôm nay"
+    vi = texts("vi")
+    assert relative(KNOWN_UTC, vi, now=KNOWN_UTC + timedelta(hours=1)) == "hôm nay"
     # 16:30 UTC is 23:30 on 1 March in Viet Nam: the same UTC day as 20:30, but yesterday at 03:30 on 2 March
-    assert relative(KNOWN_UTC - timedelta(hours=4), texts, now=KNOWN_UTC) == "hôm qua"
-    assert relative(KNOWN_UTC + timedelta(days=3), texts, now=KNOWN_UTC) == "còn 3 ngày"
+    assert relative(KNOWN_UTC - timedelta(hours=4), vi, now=KNOWN_UTC) == "hôm qua"
+    assert relative(KNOWN_UTC + timedelta(days=3), vi, now=KNOWN_UTC) == "còn 3 ngày"
 
 
 @given(st.sampled_from(VERDICTS), st.integers(0, 100))
@@ -56,7 +56,7 @@ def test_a_grade_agrees_with_its_verdict(verdict, score):
     if verdict in ("unknown", "official", "delisted", "suspicious", "lookalike"):
         assert key is None  # nothing to grade: no "0/100" beside "official" or "no reports"
         return
-    assert key is not None and key.startswith(f"grade_{verdict}") and key in TEXTS["vi"] and key in TEXTS["en"]
+    assert key is not None and key.startswith(f"grade_{verdict}") and key in texts("vi") and key in texts("en")
     if verdict == "reported":
         assert (key == "grade_reported_low") == (score < 25)
 
@@ -64,5 +64,5 @@ def test_a_grade_agrees_with_its_verdict(verdict, score):
 @given(st.sampled_from(["scam", "suspicious", "legit"]), st.integers(0, 100))
 def test_a_message_risk_agrees_with_its_label(label, score):
     key = risk_key(label, score)
-    assert key in TEXTS["vi"] and key in TEXTS["en"]
+    assert key in texts("vi") and key in texts("en")
     assert key in {"scam": ("risk_high", "risk_very_high"), "suspicious": ("risk_medium",), "legit": ("risk_low",)}[label]

@@ -418,10 +418,10 @@ class Door:
                     refuse("the delivery window is closed")
         if purpose == "customer_service" and not (details.get("ticket") and details.get("reason")):
             raise InvalidInput("A ticket and a reason are required.",
-                               [FieldError(f, "required") for f in ("ticket", "reason") if not details.get(f)])
+                               [FieldError(f, "required", code="missing") for f in ("ticket", "reason") if not details.get(f)])
         justification = details.get("justification") or ""
         if purpose == "break_glass" and not (isinstance(justification, str) and len(justification.strip()) >= 10):
-            raise InvalidInput("A justification is required.", [FieldError("justification", "at least 10 characters")])
+            raise InvalidInput("A justification is required.", [FieldError("justification", "at least 10 characters", code="too_short")])
 
     def open_shipments(
         self, session: Session, *, principal: Principal, shipments: Sequence[Shipment], columns: tuple[str, ...],

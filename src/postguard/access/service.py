@@ -47,7 +47,8 @@ class AccessService:
     def _shipment(self, session: Session, org_id: int, waybill: str) -> Shipment:
         sh = find_shipment(session, org_id, waybill)
         if sh is None:
-            raise NotFound(f"No shipment with waybill {waybill[:40]}.")
+            raise NotFound(f"No shipment with waybill {waybill[:40]}.", code="no_shipment",
+                           params={"waybill": waybill[:40]})
         return sh
 
     def assign(self, principal: StaffPrincipal | ApiKeyPrincipal, *, waybill: str, courier: str,
@@ -62,15 +63,15 @@ class AccessService:
         self.orgs.require(principal, "assignments:write", roles=ASSIGNERS, subject=waybill)
         errors = []
         if not waybill or not waybill.strip():
-            errors.append(FieldError("waybill", "required"))
+            errors.append(FieldError("waybill", "required", code="missing"))
         if not courier or not courier.strip():
-            errors.append(FieldError("courier", "required"))
+            errors.append(FieldError("courier", "required", code="missing"))
         if window_start.tzinfo is None:
             errors.append(FieldError("window_start", "needs a time zone offset"))
         if window_end.tzinfo is None:
             errors.append(FieldError("window_end", "needs a time zone offset"))
         if not errors and window_end <= window_start:
-            errors.append(FieldError("window_end", "must be after window_start"))
+            errors.append(FieldError("window_end", "must be after window_start", code="not_after_start"))
         if not errors and window_end - window_start > MAX_WINDOW:
             errors.append(FieldError("window_end", f"the window may last at most {MAX_WINDOW.days} day(s)"))
         if errors:

@@ -283,7 +283,8 @@ class CallService:
             a = None if sh is None else s.execute(select(Assignment).where(
                 Assignment.shipment_id == sh.id, Assignment.ended_at.is_(None))).scalars().first()
             if sh is None or a is None:
-                raise NotFound(f"No shipment with waybill {str(waybill)[:40]} assigned to you.")
+                raise NotFound(f"No shipment with waybill {str(waybill)[:40]} assigned to you.",
+                               code="no_shipment_assigned", params={"waybill": str(waybill)[:40]})
             waybill = sh.waybill  # as stored, whatever the case typed
             calling = self.couriers.calling_number(s, principal)
             if calling is None:

@@ -123,7 +123,7 @@ class ReportIntake:
         if occurred_on:
             try:
                 if date.fromisoformat(occurred_on) > utcnow().date():
-                    errors.append(FieldError("occurred_on", "cannot be in the future"))
+                    errors.append(FieldError("occurred_on", "cannot be in the future", code="in_future"))
             except (ValueError, TypeError):
                 errors.append(FieldError("occurred_on", "a date as YYYY-MM-DD"))
         if len(evidence) > s_.intel_evidence_max_files:

@@ -18,17 +18,17 @@ if TYPE_CHECKING:
 OPERATORS = (
     # code, name, hotline, [(kind, value, label)]
     ("VNPOST", "Tổng công ty Bưu điện Việt Nam (Vietnam Post)", "1900 54 54 81",
-     [("domain", "vnpost.vn", "Website"), ("hotline", "1900 54 54 81", "Tổng đài CSKH")]),
+     [("domain", "vnpost.vn", "Trang web"), ("hotline", "1900 54 54 81", "Tổng đài CSKH")]),
     ("VIETTELPOST", "Tổng công ty Cổ phần Bưu chính Viettel (Viettel Post)", "1900 8095",
-     [("domain", "viettelpost.com.vn", "Website"), ("domain", "viettelpost.vn", "Website"),
+     [("domain", "viettelpost.com.vn", "Trang web"), ("domain", "viettelpost.vn", "Trang web"),
       ("hotline", "1900 8095", "Tổng đài CSKH")]),
     ("SHOPEE", "Shopee Việt Nam", "1900 1221",
-     [("domain", "shopee.vn", "Website"), ("hotline", "1900 1221", "Tổng đài CSKH")]),
+     [("domain", "shopee.vn", "Trang web"), ("hotline", "1900 1221", "Tổng đài CSKH")]),
     ("VIETTEL", "Tập đoàn Công nghiệp - Viễn thông Quân đội (Viettel)", "1800 8098",
-     [("domain", "viettel.vn", "Website"), ("domain", "viettel.com.vn", "Website"),
+     [("domain", "viettel.vn", "Trang web"), ("domain", "viettel.com.vn", "Trang web"),
       ("hotline", "1800 8098", "Tổng đài CSKH")]),
     ("NCSC", "Trung tâm Giám sát an toàn không gian mạng quốc gia (NCSC)", None,
-     [("domain", "ncsc.gov.vn", "Website"), ("domain", "khonggianmang.vn", "Cổng cảnh báo an toàn thông tin")]),
+     [("domain", "ncsc.gov.vn", "Trang web"), ("domain", "khonggianmang.vn", "Cổng cảnh báo an toàn thông tin")]),
 )
 
 

@@ -100,7 +100,8 @@ class AlertService:
             subject=waybills[0] if len(waybills) == 1 else None, actor=event.principal.actor,
             reason=f"Break-glass reveal of {shown} by {event.principal.actor}: "
                    f"{(event.details.get('justification') or '').strip()[:500]}",
-            details={"log_index": event.log_index, "waybills": waybills},
+            details={"log_index": event.log_index, "waybills": waybills,
+                     "justification": (event.details.get("justification") or "").strip()[:500]},
         )
 
     def list(self, principal, *, kind: str | None = None, status: str = "open", limit: int = 50,

@@ -164,7 +164,8 @@ class LeakService:
         with self.db.read_session() as s:
             sh = find_shipment(s, org_id, waybill)
             if sh is None:
-                raise NotFound(f"No shipment with waybill {waybill[:40]}.")
+                raise NotFound(f"No shipment with waybill {waybill[:40]}.", code="no_shipment",
+                               params={"waybill": waybill[:40]})
             waybill = sh.waybill  # as stored (the access log names it so), whatever the case typed
             events = [(at, st) for at, st in s.execute(
                 select(ShipmentEvent.at, ShipmentEvent.to_status).where(ShipmentEvent.shipment_id == sh.id)
@@ -191,13 +192,14 @@ class LeakService:
             at = _parse_at(e["at"])
             stage = stage_at(sh.created_at, events, at)
             who_, role = staff.get(e["actor"], (None, "apikey" if e["actor"].startswith("apikey:") else None))
-            weight, why, basis = _weigh(e, stage, role, any(a <= at and (b is None or at <= b)
-                                                            for a, b in spans.get(e["actor"], ())),
-                                        alerted.get(idx))
+            weight, why, basis, reason = _weigh(e, stage, role, any(a <= at and (b is None or at <= b)
+                                                                    for a, b in spans.get(e["actor"], ())),
+                                                alerted.get(idx))
             item = per_actor.setdefault(e["actor"], {"actor": e["actor"], "username": who_, "role": role,
                                                      "score": 0, "accesses": []})
             item["accesses"].append({"index": idx, "at": e["at"], "action": e["action"], "purpose": e.get("purpose"),
-                                     "stage": stage, "weight": weight, "why": why, "lawful_basis": basis})
+                                     "stage": stage, "weight": weight, "why": why, "lawful_basis": basis,
+                                     "reason": reason})
         ranked = []
         for item in per_actor.values():
             acc = item["accesses"]
@@ -246,36 +248,38 @@ WEIGHTS = {
 
 
 def _weigh(e: dict, stage: str, role: str | None, assigned: bool,
-           alert: dict | None = None) -> tuple[int, str, str | None]:
-    """(weight, why, the legal basis that weighted it down or ``None``) of one access."""
+           alert: dict | None = None) -> tuple[int, str, str | None, dict]:
+    """(weight, why, the legal basis that weighted it down or ``None``, why as a code with its values:
+    ``{"code": "lawful", "after_delivery": True, "purpose": "dsr_match", "request": ...}``, for a page
+    to say it in its language) of one access."""
     action, purpose = e["action"], e.get("purpose")
     if action == "reveal_denied":
-        return WEIGHTS["refused"], "refused attempt (nothing revealed)", None
-    when = " after delivery" if stage == "after_delivery" else ""
+        return WEIGHTS["refused"], "refused attempt (nothing revealed)", None, {"code": "refused"}
+    after = stage == "after_delivery"
+    when = " after delivery" if after else ""
     if purpose in LAWFUL:
         request = (e.get("details") or {}).get("request") if isinstance(e.get("details"), dict) else None
         basis = LAWFUL[purpose] + (f" (request {request})" if request else "")
-        return WEIGHTS["lawful"], f"lawful{when}: {basis}; weighted down", basis
+        return WEIGHTS["lawful"], f"lawful{when}: {basis}; weighted down", basis, \
+            {"code": "lawful", "after_delivery": after, "purpose": purpose, "request": request}
     if action == "break_glass" and alert is not None:
         state = f"acknowledged by {alert['acknowledged_by']}" if alert["acknowledged_by"] else "open"
         basis = f"break-glass with its justification, already alerted (alert {alert['id']}, {state})"
         why = f"break-glass{when}, already alerted (alert {alert['id']}, {state}); weighted down"
-        return WEIGHTS["break_glass_alerted"], why, basis
-    if stage == "after_delivery":
-        return WEIGHTS["after_delivery"], "revealed after delivery", None
-    if role == "courier" and not assigned:
-        return WEIGHTS["outside_assignment"], "revealed outside the courier's assignment", None
-    if action == "break_glass":
-        return WEIGHTS["break_glass"], "break-glass reveal with no alert on record", None
-    if action == "export":
-        return WEIGHTS["export"], "export", None
-    if purpose == "customer_service":
-        return WEIGHTS["customer_service"], "customer-service reveal", None
-    if purpose == "delivery":
-        return WEIGHTS["delivery"], "courier in the delivery window", None
-    if purpose == "phone_search":
-        return WEIGHTS["phone_search"], "phone search candidate", None
-    return WEIGHTS["reveal"], "reveal", None
+        return WEIGHTS["break_glass_alerted"], why, basis, \
+            {"code": "break_glass_alerted", "after_delivery": after, "alert": alert["id"],
+             "acknowledged_by": alert["acknowledged_by"]}
+    for code, why, holds in (("after_delivery", "revealed after delivery", after),
+                             ("outside_assignment", "revealed outside the courier's assignment",
+                              role == "courier" and not assigned),
+                             ("break_glass", "break-glass reveal with no alert on record", action == "break_glass"),
+                             ("export", "export", action == "export"),
+                             ("customer_service", "customer-service reveal", purpose == "customer_service"),
+                             ("delivery", "courier in the delivery window", purpose == "delivery"),
+                             ("phone_search", "phone search candidate", purpose == "phone_search")):
+        if holds:
+            return WEIGHTS[code], why, None, {"code": code}
+    return WEIGHTS["reveal"], "reveal", None, {"code": "reveal"}
 
 
 def _parse_at(text: str) -> datetime:

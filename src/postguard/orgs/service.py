@@ -139,7 +139,7 @@ class OrgService:
                 org = self.get(PLATFORM_ORG)
             except NotFound:
                 try:
-                    org = self.create(code=PLATFORM_ORG, name="postguard platform (scam intelligence keys)")
+                    org = self.create(code=PLATFORM_ORG, name="Nền tảng postguard (khoá tra cứu lừa đảo)")
                 except Conflict:
                     org = self.get(PLATFORM_ORG)
             self._platform_org_id = org.id

@@ -56,7 +56,7 @@ class Incidents:
             if when.tzinfo is None:
                 when = when.replace(tzinfo=deadlines.VN)  # a local time typed by the DPO
             if when > now:
-                errors.append(FieldError("detected_at", "cannot be in the future"))
+                errors.append(FieldError("detected_at", "cannot be in the future", code="in_future"))
         description = (description or "").strip()
         if not description or len(description) > MAX_DESCRIPTION:
             errors.append(FieldError("description", f"required, at most {MAX_DESCRIPTION} characters"))

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from postguard.db.base import utcnow
 from postguard.errors import Conflict, FieldError, InvalidInput, NotFound, PostguardError
+from postguard.i18n import SMS_LANGUAGE, texts
 from postguard.logging import get_logger
 from postguard.orgs.models import Organisation
 from postguard.principals import DataSubject, Principal
@@ -196,8 +197,9 @@ class RequestDesk:
             view, contact = self.view(r, OrgService.by_id(s, r.org_id), utcnow()), r.contact_ct
         self.audit.append(actor=principal.actor, action="dsr_acknowledged", org_id=principal.org_id,
                             subject=f"dsr:{view['ref']}", details={"kind": view["kind"]})
-        self._notify(principal, view["ref"], contact, f"postguard: yeu cau {view['ref']} da duoc tiep nhan; "
-                                           f"han hoan thanh {view['complete_due'][:10]}.")
+        _ = texts(SMS_LANGUAGE)
+        due = datetime.fromisoformat(view["complete_due"]).astimezone(deadlines.VN).strftime("%d/%m/%Y")
+        self._notify(principal, view["ref"], contact, _("sms_dsr_acknowledged").format(ref=view["ref"], due=due))
         return view
 
     def complete(self, principal: Principal, ref: str) -> dict[str, Any]:
@@ -230,7 +232,8 @@ class RequestDesk:
             view = self.view(r, OrgService.by_id(s, r.org_id), now)
         self.audit.append(actor=principal.actor, action="dsr_completed", org_id=principal.org_id,
                             subject=f"dsr:{ref}", details={"kind": kind})
-        self._notify(principal, ref, contact, f"postguard: yeu cau {ref} da hoan thanh.")
+        _ = texts(SMS_LANGUAGE)
+        self._notify(principal, ref, contact, _("sms_dsr_completed").format(ref=ref))
         return {**view, "receipt": receipt}
 
     def contact(self, session: Session, principal: Principal, r: DataSubjectRequest) -> str:

@@ -47,7 +47,7 @@ def seed_senders(senders: Senders, intel: IntelService) -> dict[str, int]:
             for value in values:
                 kind_ = "ewallet" if value.lower().startswith("momo") else kind
                 try:
-                    ch = intel.official_add(admin, kind=kind_, value=value, label="Ví dụ / example", org_code=code)
+                    ch = intel.official_add(admin, kind=kind_, value=value, label="Ví dụ", org_code=code)
                 except Conflict:
                     continue
                 intel.official_set_status(admin, ch["id"], status="verified", note="demo example")
@@ -55,7 +55,7 @@ def seed_senders(senders: Senders, intel: IntelService) -> dict[str, int]:
     for code, wordings in EXAMPLE_TEMPLATES.items():
         for wording in wordings:
             try:
-                t = senders.template_add(admin, text=wording, label="Ví dụ / example", org_code=code)
+                t = senders.template_add(admin, text=wording, label="Ví dụ", org_code=code)
             except Conflict:
                 continue
             senders.template_set_status(admin, t["id"], status="verified")

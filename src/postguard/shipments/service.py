@@ -327,7 +327,8 @@ class ShipmentService:
     def _by_waybill(self, session: Session, principal: ApiKeyPrincipal, waybill: str) -> Shipment:
         s = find_shipment(session, principal.org_id, waybill)
         if s is None:
-            raise NotFound(f"No shipment with waybill {shown(waybill[:40])}.")
+            raise NotFound(f"No shipment with waybill {shown(waybill[:40])}.", code="no_shipment",
+                           params={"waybill": shown(waybill[:40])})
         return s
 
     def get(self, principal: ApiKeyPrincipal, waybill: str) -> dict:

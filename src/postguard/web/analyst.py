@@ -21,7 +21,9 @@ from postguard.intel.normalize import PERSONAL_TYPES
 from postguard.intel.service import CATEGORIES as REPORT_CATEGORIES
 from postguard.intel.service import DECISIONS, KEY_ORG
 from postguard.orgs.service import Principal
-from postguard.web.i18n import lang_of
+from postguard.i18n import N_, lang_of
+from postguard.web.errors import field_lines, said
+from postguard.web.routes import page_texts
 from postguard.web.staff import MENU, MenuItem, render_staff
 
 router = APIRouter(include_in_schema=False)
@@ -31,11 +33,11 @@ STATS_ROLES = ("analyst", "admin")
 NOTE_MAX = 2000
 
 MENU.extend([  # the console is the platform organisation's alone
-    MenuItem("/staff/intel/queue", "menu_intel_queue", ANALYST, KEY_ORG),
-    MenuItem("/staff/intel/appeals", "menu_intel_appeals", ANALYST, KEY_ORG),
-    MenuItem("/staff/intel/official", "menu_intel_official", ADMIN, KEY_ORG),
-    MenuItem("/staff/intel/warnings", "menu_intel_warnings", ANALYST, KEY_ORG),
-    MenuItem("/staff/intel/stats", "menu_intel_stats", STATS_ROLES, KEY_ORG),
+    MenuItem("/staff/intel/queue", N_("menu_intel_queue"), ANALYST, KEY_ORG),
+    MenuItem("/staff/intel/appeals", N_("menu_intel_appeals"), ANALYST, KEY_ORG),
+    MenuItem("/staff/intel/official", N_("menu_intel_official"), ADMIN, KEY_ORG),
+    MenuItem("/staff/intel/warnings", N_("menu_intel_warnings"), ANALYST, KEY_ORG),
+    MenuItem("/staff/intel/stats", N_("menu_intel_stats"), STATS_ROLES, KEY_ORG),
 ])
 
 
@@ -110,8 +112,9 @@ def indicator_decide(request: Request, indicator_id: RowId, action: str = Form("
     try:
         _intel(request).decide(c.principal, indicator_id, action=action, note=_note(note))
     except (InvalidInput, Conflict) as e:
-        return _indicator_page(request, c, indicator_id, status=e.status, error=e.detail,
-                               errors=[f"{fe.field}: {fe.message}" for fe in getattr(e, "errors", [])])
+        return _indicator_page(request, c, indicator_id, status=e.status,
+                               error=said(page_texts(request), e, fields=False),
+                               errors=field_lines(page_texts(request), e))
     return _back(f"/staff/intel/indicators/{indicator_id}?done={action}")
 
 
@@ -123,8 +126,9 @@ def report_review(request: Request, report_id: str, action: str = Form("", max_l
     try:
         _intel(request).review_report(c.principal, report_id, action=action, note=_note(note))
     except (InvalidInput, Conflict) as e:
-        return _indicator_page(request, c, indicator, status=e.status, error=e.detail,
-                               errors=[f"{fe.field}: {fe.message}" for fe in getattr(e, "errors", [])])
+        return _indicator_page(request, c, indicator, status=e.status,
+                               error=said(page_texts(request), e, fields=False),
+                               errors=field_lines(page_texts(request), e))
     return _back(f"/staff/intel/indicators/{indicator}?done={action}")
 
 
@@ -159,7 +163,7 @@ def appeal_decide(request: Request, appeal_id: str, decision: str = Form("", max
             raise InvalidInput("Choose a decision.", [FieldError("decision", "uphold or reject")])
         out = _intel(request).decide_appeal(c.principal, appeal_id, uphold=decision == "uphold", note=_note(note))
     except (InvalidInput, Conflict) as e:
-        return _appeals_page(request, c, status=e.status, error=e.detail)
+        return _appeals_page(request, c, status=e.status, error=said(page_texts(request), e))
     return _back(f"/staff/intel/appeals?done={out['status']}")
 
 
@@ -181,7 +185,7 @@ def _set_channel(request: Request, c: Console, channel_id: int, status: str, not
     try:
         _intel(request).official_set_status(c.principal, channel_id, status=status, note=_note(note))
     except (InvalidInput, Conflict, NotFound) as e:
-        return _official_page(request, c, status=e.status, error=e.detail)
+        return _official_page(request, c, status=e.status, error=said(page_texts(request), e))
     return _back(f"/staff/intel/official?done={status}")
 
 
@@ -220,7 +224,7 @@ def warnings_publish(request: Request, category: str = Form("", max_length=64),
     try:
         w = request.app.state.platform.warnings.publish(author=f"{c.principal.org_code}/{c.principal.actor}", **form)
     except InvalidInput as e:
-        return _warnings_page(request, c, status=422, errors=[f"{fe.field}: {fe.message}" for fe in e.errors],
+        return _warnings_page(request, c, status=422, errors=field_lines(page_texts(request), e),
                               form=form)
     return _back(f"/staff/intel/warnings?done={w.id}")
 

@@ -23,9 +23,10 @@ from postguard.errors import (
 )
 from postguard.http.address import client_ip
 from postguard.http.auth import StaffContext, check_csrf, new_login_csrf, staff_page
+from postguard.i18n import N_
 from postguard.otp import CHALLENGE_MAX
-from postguard.web.i18n import TEXTS, lang_of
-from postguard.web.routes import render
+from postguard.web.errors import said
+from postguard.web.routes import page_texts, render
 from postguard.web.staff import MENU, MenuItem, render_staff
 
 router = APIRouter(include_in_schema=False)
@@ -38,23 +39,25 @@ CLAIMS = ("courier", "bank")
 # on the page (the check names the field) rather than as the API's problem.
 TRANSCRIPT_FORM_CHARS = 16384
 
-MENU.append(MenuItem("/staff/calls", "calls_menu", ("courier",)))
+FIELD_NAMES = {"amount_vnd": N_("cc_field_amount_vnd"), "asked": N_("cc_field_asked"),
+    "caller": N_("cc_field_caller"), "claims": N_("cc_field_claims"), "code": N_("cc_field_code"),
+    "note": N_("cc_field_note"), "number": N_("cc_field_number"), "operator": N_("cc_field_operator"),
+    "payee": N_("cc_field_payee"), "phone": N_("cc_field_phone"), "transcript": N_("cc_field_transcript"),
+    "waybill": N_("cc_field_waybill")}
 
-
-def _t(request: Request) -> dict:
-    return TEXTS[lang_of(request.query_params.get("lang"), request.cookies.get("lang"))]
+MENU.append(MenuItem("/staff/calls", N_("calls_menu"), ("courier",)))
 
 
 def _error(request: Request, err: PostguardError) -> dict:
-    t = _t(request)
+    _ = page_texts(request)
     if isinstance(err, RateLimited):
-        return {"message": t["cc_err_limited"], "fields": []}
+        return {"message": _("cc_err_limited"), "fields": []}
     if isinstance(err, Unauthenticated):
-        return {"message": t["cc_err_proof"], "fields": []}
+        return {"message": _("cc_err_proof"), "fields": []}
     if isinstance(err, InvalidInput):
-        return {"message": t["cc_err_invalid"],
-                "fields": [t.get(f"cc_field_{e.field}", e.field) for e in err.errors]}
-    return {"message": err.detail, "fields": []}
+        return {"message": _("cc_err_invalid"),
+                "fields": [_(FIELD_NAMES[e.field]) if e.field in FIELD_NAMES else e.field for e in err.errors]}
+    return {"message": said(_, err), "fields": []}
 
 
 def _page(request: Request, *, status: int = 200, **ctx):
@@ -226,7 +229,7 @@ def calls_start(request: Request, waybill: str = Form(..., max_length=40),
     except Forbidden:
         raise
     except PostguardError as err:
-        return _calls_page(request, staff, status=err.status, error=err.detail)
+        return _calls_page(request, staff, status=err.status, error=said(page_texts(request), err))
     return _calls_page(request, staff, started={**started, "waybill": waybill})
 
 
@@ -238,7 +241,7 @@ def calls_phone_add(request: Request, phone: str = Form(..., max_length=40),
         added = p.couriers.add_phone(org_code=staff.principal.org_code, username=staff.principal.username,
                                      phone=phone, client=client_ip(request))
     except PostguardError as err:
-        return _calls_page(request, staff, status=err.status, error=err.detail)
+        return _calls_page(request, staff, status=err.status, error=said(page_texts(request), err))
     if added["challenge"] is None:  # already verified
         return _calls_page(request, staff)
     expires = datetime.fromisoformat(added["expires_at"])
@@ -261,7 +264,7 @@ def calls_phone_verify(request: Request, phone: str = Form(..., max_length=40), 
                                 code=code, challenge=challenge, actor=staff.principal.actor)
     except PostguardError as err:
         kept = _pending_code(request, staff) or {"last3": phone.strip()[-3:], "expires": None, "challenge": challenge}
-        return _calls_page(request, staff, status=err.status, error=err.detail, code=kept)
+        return _calls_page(request, staff, status=err.status, error=said(page_texts(request), err), code=kept)
     resp = _calls_page(request, staff)
     resp.delete_cookie(PENDING_COOKIE, path=PENDING_PATH)
     return resp

@@ -14,7 +14,10 @@ from fastapi import APIRouter, Depends, Form, Request
 
 from postguard.errors import FieldError, Forbidden, InvalidInput, NotFound
 from postguard.http.auth import StaffContext, deny, staff_page, wants_html
+from postguard.i18n import N_
+from postguard.web.errors import field_words, said
 from postguard.web.present import VN
+from postguard.web.routes import page_texts
 from postguard.web.staff import MENU, MenuItem, render_staff
 
 router = APIRouter(include_in_schema=False)
@@ -22,18 +25,18 @@ router = APIRouter(include_in_schema=False)
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
 
 MENU.extend([
-    MenuItem("/staff/deliveries", "menu_deliveries", ("courier",)),
-    MenuItem("/staff/assign", "menu_assign", ("hub", "admin")),
-    MenuItem("/staff/cs", "menu_cs", ("cs",)),
-    MenuItem("/staff/break-glass", "menu_break_glass", ("admin",)),
+    MenuItem("/staff/deliveries", N_("menu_deliveries"), ("courier",)),
+    MenuItem("/staff/assign", N_("menu_assign"), ("hub", "admin")),
+    MenuItem("/staff/cs", N_("menu_cs"), ("cs",)),
+    MenuItem("/staff/break-glass", N_("menu_break_glass"), ("admin",)),
 ])
 
 # The order personal fields are shown in, and their text keys.
 FIELDS = (
-    ("recipient_name", "f_recipient_name"), ("recipient_phone", "f_recipient_phone"),
-    ("recipient_address", "f_recipient_address"), ("sender_name", "f_sender_name"),
-    ("sender_phone", "f_sender_phone"), ("sender_address", "f_sender_address"),
-    ("goods_description", "f_goods_description"),
+    ("recipient_name", N_("f_recipient_name")), ("recipient_phone", N_("f_recipient_phone")),
+    ("recipient_address", N_("f_recipient_address")), ("sender_name", N_("f_sender_name")),
+    ("sender_phone", N_("f_sender_phone")), ("sender_address", N_("f_sender_address")),
+    ("goods_description", N_("f_goods_description")),
 )
 
 
@@ -96,10 +99,11 @@ def _reveal_submit(request: Request, staff: StaffContext, *, purpose: str, form:
     try:
         values = request.app.state.platform.access.reveal(staff.principal, purpose=purpose, **form)
     except InvalidInput as err:
-        return _reveal_form(request, staff, purpose=purpose, form=form, status=422, error=err.detail,
-                            errors={e.field: e.message for e in err.errors})
+        return _reveal_form(request, staff, purpose=purpose, form=form, status=422,
+                            error=said(page_texts(request), err, fields=False),
+                            errors={e.field: field_words(page_texts(request), e)[1] for e in err.errors})
     except NotFound as err:
-        return _reveal_form(request, staff, purpose=purpose, form=form, status=404, error=err.detail)
+        return _reveal_form(request, staff, purpose=purpose, form=form, status=404, error=said(page_texts(request), err))
     except Forbidden as err:
         return _refused(request, staff, err, waybill=form["waybill"])
     return _reveal_page(request, staff, values, purpose=purpose)
@@ -162,8 +166,9 @@ def assign(request: Request, staff: StaffContext = Depends(staff_page("hub", "ad
         request.app.state.platform.access.assign(staff.principal, waybill=form["waybill"], courier=form["courier"],
                                                  window_start=start, window_end=end)
     except InvalidInput as err:
-        return _assign_page(request, staff, form=form, status=422, error=err.detail,
-                            errors={e.field: e.message for e in err.errors})
+        return _assign_page(request, staff, form=form, status=422,
+                            error=said(page_texts(request), err, fields=False),
+                            errors={e.field: field_words(page_texts(request), e)[1] for e in err.errors})
     except NotFound as err:
-        return _assign_page(request, staff, form=form, status=404, error=err.detail)
+        return _assign_page(request, staff, form=form, status=404, error=said(page_texts(request), err))
     return _assign_page(request, staff, done=form["waybill"])

@@ -16,11 +16,13 @@ from starlette.concurrency import run_in_threadpool
 
 from postguard.errors import Conflict, InvalidInput, PayloadTooLarge, RateLimited
 from postguard.http.address import client_ip
+from postguard.i18n import N_
 from postguard.messages.corpus import LABELS
 from postguard.messages.feedback import MAX_COMMENT
 from postguard.settings import Settings
+from postguard.web.errors import field_lines, said
 from postguard.web.intel import COOKIE
-from postguard.web.routes import render
+from postguard.web.routes import page_texts, render
 
 router = APIRouter(include_in_schema=False)
 PAGE = "check_feedback_page.html"
@@ -59,16 +61,17 @@ async def feedback_submit(request: Request):
         again.update(expected=text("expected") or None, comment=text("comment"), open=True)
     cookie, given = request.cookies.get(COOKIE), form.get("form_token")
     if not (cookie and isinstance(given, str) and hmac.compare_digest(cookie, given)):
-        return _page(request, status=403, error_key="form_expired", feedback=again)
+        return _page(request, status=403, error_key=N_("form_expired"), feedback=again)
     try:
         result = await run_in_threadpool(lambda: p.message_feedback.submit(
             text=text("text"), label=label, expected=text("expected") or None, comment=text("comment") or None,
             consent=form.get("consent") == "yes", client=client_ip(request)))
     except (InvalidInput, PayloadTooLarge) as e:
-        return _page(request, status=e.status, errors=[f"{fe.field}: {fe.message}" for fe in e.errors] or [e.detail],
+        _ = page_texts(request)
+        return _page(request, status=e.status, errors=field_lines(_, e) or [said(_, e)],
                      consent_missing=any(fe.code == "consent_required" for fe in e.errors), feedback=again)
     except Conflict as e:
-        return _page(request, status=409, conflict=e.detail)
+        return _page(request, status=409, conflict=said(page_texts(request), e))
     except RateLimited:
-        return _page(request, status=429, error_key="rate_limited", feedback=again)
+        return _page(request, status=429, error_key=N_("rate_limited"), feedback=again)
     return _page(request, status=201, done=result)

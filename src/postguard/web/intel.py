@@ -15,6 +15,7 @@ import hmac
 import secrets
 
 from fastapi import APIRouter, Request
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from postguard.alerts.service import CATEGORIES as WARNING_CATEGORIES
@@ -26,9 +27,10 @@ from postguard.messages.text import MAX_BYTES, is_message
 from postguard.messages.vietqr import MAX_IMAGE_BYTES, looks_like_payload
 from postguard.otp import CHALLENGE_MAX
 from postguard.senders.service import MAX_SENDER, ProvenPhone
+from postguard.i18n import N_, other, texts
 from postguard.vault.masking import mask_phone
-from postguard.web.i18n import TEXTS, lang_of
-from postguard.web.routes import render
+from postguard.web.errors import field_words, said
+from postguard.web.routes import page_texts, render
 
 router = APIRouter(include_in_schema=False)
 COOKIE = "pg_form"
@@ -102,10 +104,10 @@ async def _checked(request: Request, value: str, sender: str, image: bytes | Non
     try:
         result = await run_in_threadpool(_answer, request, value, sender, image, phone)
     except InvalidInput as e:
-        msgs = [fe.message for fe in e.errors] or [e.detail]
+        msgs = [field_words(page_texts(request), fe)[1] for fe in e.errors] or [said(page_texts(request), e)]
         return _page(request, "check.html", status=422, errors=msgs, form=carried, proven=shown, **ctx)
     except RateLimited:
-        return _page(request, "check.html", status=429, error_key="rate_limited", form=carried, proven=shown, **ctx)
+        return _page(request, "check.html", status=429, error_key=N_("rate_limited"), form=carried, proven=shown, **ctx)
     from postguard.web.feedback import feedback_form  # it imports this module (the form cookie)
 
     feedback = feedback_form(request.app.state.platform.settings, value, result.get("label")) \
@@ -125,7 +127,7 @@ async def check_submit(request: Request):
     logged."""
     form = await request.form(max_files=1, max_fields=6, max_part_size=MAX_IMAGE_BYTES + 1)
     if not _form_ok(request, form):
-        return _page(request, "check.html", status=403, error_key="form_expired", form={})
+        return _page(request, "check.html", status=403, error_key=N_("form_expired"), form={})
     value, sender = _field(form, "value"), _field(form, "sender").strip()
     upload = form.get("qr_image")
     image = await upload.read(MAX_IMAGE_BYTES + 1) if upload is not None and not isinstance(upload, str) \
@@ -140,7 +142,7 @@ async def check_send_code(request: Request):
     the message and its sender travel on in the code form."""
     form = await request.form(max_files=0, max_fields=6, max_part_size=MAX_BYTES * 4)
     if not _form_ok(request, form):
-        return _page(request, "check.html", status=403, error_key="form_expired", form={})
+        return _page(request, "check.html", status=403, error_key=N_("form_expired"), form={})
     carried = {"value": _field(form, "value"), "sender": _field(form, "sender")[:MAX_SENDER]}
     phone = _field(form, "phone")[:40]
     p = request.app.state.platform
@@ -152,7 +154,7 @@ async def check_send_code(request: Request):
     try:
         sent = await run_in_threadpool(send)
     except (InvalidInput, RateLimited) as e:
-        key = "me_rate_limited" if isinstance(e, RateLimited) else "me_phone_invalid"
+        key = N_("me_rate_limited") if isinstance(e, RateLimited) else N_("me_phone_invalid")
         return _page(request, "check.html", status=e.status, error_key=key, form=carried,
                      prove={"step": "phone", "phone": phone})
     return _page(request, "check.html", form=carried, prove={"step": "code", "phone": phone,
@@ -165,7 +167,7 @@ async def check_verify_code(request: Request):
     is checked again with the proven number."""
     form = await request.form(max_files=0, max_fields=8, max_part_size=MAX_BYTES * 4)
     if not _form_ok(request, form):
-        return _page(request, "check.html", status=403, error_key="form_expired", form={})
+        return _page(request, "check.html", status=403, error_key=N_("form_expired"), form={})
     value, sender = _field(form, "value"), _field(form, "sender").strip()
     phone, code, challenge = _field(form, "phone")[:40], _field(form, "code")[:12], _field(form, "challenge")
     p = request.app.state.platform
@@ -197,6 +199,15 @@ def report_form(request: Request):
 
 
 REPORT_FIELDS = ("values", "category", "description", "amount_lost_vnd", "contact")
+# Each refused field's name, and a refused amount's reason by its code.
+FIELD_NAMES = {"amount_lost_vnd": N_("report_field_amount_lost_vnd"), "category": N_("report_field_category"),
+    "contact": N_("report_field_contact"), "description": N_("report_field_description"),
+    "evidence": N_("report_field_evidence"), "evidence_item": N_("report_field_evidence_item"),
+    "values": N_("report_field_values"), "values_item": N_("report_field_values_item")}
+AMOUNT_REASONS = {"ambiguous": N_("amount_err_ambiguous"), "fraction": N_("amount_err_fraction"),
+    "negative": N_("amount_err_negative"), "out_of_range": N_("amount_err_out_of_range"),
+    "too_large": N_("amount_err_too_large"), "too_small": N_("amount_err_too_small"),
+    "unreadable": N_("amount_err_unreadable")}
 # The service's names for the form's fields (``indicators[2]`` is the third value given).
 _REPORT_FIELD_OF = {"indicators": "values", "category": "category", "description": "description",
                     "amount_lost_vnd": "amount_lost_vnd", "contact": "contact", "evidence": "evidence"}
@@ -206,23 +217,25 @@ def _report_errors(request: Request, err: InvalidInput | PayloadTooLarge,
                    typed: dict[str, str]) -> list[dict[str, str | None]]:
     """Each refused field of the report form, named in the page's language with the other beside it
     (``Số tiền bị mất (Amount lost)``), and why; an amount's reason in the page's language."""
-    lang = lang_of(request.query_params.get("lang"), request.cookies.get("lang"))
-    t, other = TEXTS[lang], TEXTS["en" if lang == "vi" else "vi"]
+    _ = page_texts(request)
+    alt_ = texts(other(_.lang))
     lines = [n for n, line in enumerate(typed.get("values", "").splitlines(), 1) if line.strip()]
     out: list[dict[str, str | None]] = []
     for fe in err.errors:
-        base, _, index = fe.field.partition("[")
+        base, _sep, index = fe.field.partition("[")
         field = _REPORT_FIELD_OF.get(base)
-        key = f"report_field_{field}"
-        name = f"{t[key]} ({other[key]})" if field else fe.field
-        if field and index.rstrip("]").isdigit():
+        # the other language's name beside it, marked as such (``lang``) for readers and screen readers
+        name = Markup('{} (<span lang="{}">{}</span>)').format(_(FIELD_NAMES[field]), alt_.lang,
+                                                              alt_(FIELD_NAMES[field])) if field else fe.field
+        if field and f"{field}_item" in FIELD_NAMES and index.rstrip("]").isdigit():
             i = int(index.rstrip("]"))
             where = lines[i] if field == "values" and i < len(lines) else i + 1
-            name += " — " + t[f"report_field_{field}_item"].format(n=where)
-        message = t.get(f"amount_err_{fe.code}", fe.message) if field == "amount_lost_vnd" else fe.message
+            name += Markup(" — ") + _(FIELD_NAMES[field + "_item"]).format(n=where)
+        message = _(AMOUNT_REASONS[fe.code]) if field == "amount_lost_vnd" and fe.code in AMOUNT_REASONS \
+            else field_words(_, fe)[1]
         out.append({"field": field or fe.field, "name": name, "message": message})
     if not out:
-        out.append({"field": None, "name": None, "message": err.detail})
+        out.append({"field": None, "name": None, "message": said(_, err)})
     return out
 
 
@@ -236,7 +249,7 @@ async def report_submit(request: Request):
                               max_part_size=s.intel_evidence_max_bytes + 1)
     typed = {k: _field(form, k) for k in REPORT_FIELDS}
     if not _form_ok(request, form):  # an hour went by: nothing is stored, what was typed comes back to send again
-        return _page(request, "report.html", status=403, error_key="form_expired", form=typed)
+        return _page(request, "report.html", status=403, error_key=N_("form_expired"), form=typed)
     uploads = []
     for f in form.getlist("evidence"):
         if isinstance(f, str) or not f.filename:
@@ -253,5 +266,5 @@ async def report_submit(request: Request):
         return _page(request, "report.html", status=e.status, errors=errors, form=typed,
                      invalid={x["field"] for x in errors}, files_again=bool(uploads))
     except RateLimited:
-        return _page(request, "report.html", status=429, error_key="rate_limited", form=typed)
+        return _page(request, "report.html", status=429, error_key=N_("rate_limited"), form=typed)
     return _page(request, "report.html", status=201, result=result)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
+from postguard.i18n import N_, Texts
+
 VN = timezone(timedelta(hours=7), "ICT")  # Asia/Ho_Chi_Minh: no daylight saving time since 1975
 
 FORMATS = {
@@ -46,21 +48,21 @@ def vn_day(value: datetime | str) -> date:
     return as_utc(value).astimezone(VN).date()
 
 
-def days_words(days: int, texts: dict[str, str]) -> str:
+def days_words(days: int, _: Texts) -> str:
     """Whole days before (positive) or after (negative) today, in words: today, yesterday, tomorrow,
     ``n`` days ago, in ``n`` days."""
     if days == 0:
-        return texts["rel_today"]
+        return _("rel_today")
     if days == 1:
-        return texts["rel_yesterday"]
+        return _("rel_yesterday")
     if days == -1:
-        return texts["rel_tomorrow"]
+        return _("rel_tomorrow")
     if days > 1:
-        return texts["rel_days_ago"].format(n=days)
-    return texts["rel_in_days"].format(n=-days)
+        return _("rel_days_ago").format(n=days)
+    return _("rel_in_days").format(n=-days)
 
 
-def relative(value: datetime | str, texts: dict[str, str], *, now: datetime | None = None) -> str:
+def relative(value: datetime | str, texts: Texts, *, now: datetime | None = None) -> str:
     """How long ago (or ahead) ``value`` is, counted in Viet Nam calendar days."""
     today = (now or datetime.now(UTC)).astimezone(VN).date()
     return days_words((today - vn_day(value)).days, texts)
@@ -68,21 +70,35 @@ def relative(value: datetime | str, texts: dict[str, str], *, now: datetime | No
 
 # -- grades in words -------------------------------------------------------------------------------
 REPORTED_HIGH = 25  # a ``reported`` verdict at or above this score has many reports behind it
+GRADES = {"corroborated": N_("grade_corroborated"), "confirmed": N_("grade_confirmed"),
+          "disputed": N_("grade_disputed")}
 
 
 def grade_key(verdict: str, score: int | float) -> str | None:
     """The text key of a scam lookup's grade, in words that agree with its ``verdict`` (None: no grade
     to show, as for ``unknown``, ``official`` or ``delisted``)."""
     if verdict == "reported":
-        return "grade_reported_high" if score >= REPORTED_HIGH else "grade_reported_low"
-    if verdict in ("corroborated", "confirmed", "disputed"):
-        return f"grade_{verdict}"
-    return None
+        return N_("grade_reported_high") if score >= REPORTED_HIGH else N_("grade_reported_low")
+    return GRADES.get(verdict)
 
 
 def risk_key(label: str, score: int | float) -> str:
     """The text key of a whole message's risk, in words that agree with its ``label`` (``scam`` from 60,
     ``suspicious`` from 50, ``legit`` below)."""
     if label == "scam":
-        return "risk_very_high" if score >= 85 else "risk_high"
-    return "risk_medium" if label == "suspicious" else "risk_low"
+        return N_("risk_very_high") if score >= 85 else N_("risk_high")
+    return N_("risk_medium") if label == "suspicious" else N_("risk_low")
+
+
+# -- who acted, in words ----------------------------------------------------------------------------
+ACTORS = {"staff": N_("actor_staff"), "apikey": N_("actor_apikey"), "subject": N_("actor_subject"),
+          "citizen": N_("actor_citizen"), "cli": N_("actor_cli"), "postguard": N_("actor_postguard")}
+
+
+def actor_words(actor: str | None, _: Texts) -> str:
+    """An access-log actor (``staff:8``, ``apikey:ab12``, ``subject:…``, ``cli``) in words, never as its
+    raw identifier alone: ``nhân viên #8``."""
+    if not actor:
+        return ""
+    kind, _sep, ident = actor.partition(":")
+    return _(ACTORS[kind]).format(id=ident) if kind in ACTORS else actor

@@ -17,21 +17,18 @@ from postguard.errors import InvalidInput, PostguardError, RateLimited, Unauthen
 from postguard.http.address import client_ip
 from postguard.http.auth import StaffContext, check_csrf, staff_page
 from postguard.http.proof import PROOF_COOKIE, PROOF_PURPOSE, PROOF_TTL, proof_token, set_proof_cookie
+from postguard.i18n import N_
 from postguard.otp import CHALLENGE_MAX
-from postguard.web.i18n import TEXTS, lang_of
-from postguard.web.routes import render
+from postguard.web.errors import field_words, said
+from postguard.web.routes import page_texts, render
 from postguard.web.staff import MENU, MenuItem, render_staff
 
 router = APIRouter(include_in_schema=False)
 ME = "/du-lieu-cua-toi"
 ME_CSRF = "pg_me_csrf"
 
-MENU.append(MenuItem("/staff/dpo/requests", "menu_dsr", ("dpo", "admin")))
-MENU.append(MenuItem("/staff/dpo/incidents", "menu_incidents", ("dpo", "admin")))
-
-
-def _texts(request: Request) -> dict:
-    return TEXTS[lang_of(request.query_params.get("lang"), request.cookies.get("lang"))]
+MENU.append(MenuItem("/staff/dpo/requests", N_("menu_dsr"), ("dpo", "admin")))
+MENU.append(MenuItem("/staff/dpo/incidents", N_("menu_incidents"), ("dpo", "admin")))
 
 
 def _no_store(resp):
@@ -53,14 +50,14 @@ def _check_me_csrf(request: Request, given: str) -> None:
 
 
 def _error_text(request: Request, err: PostguardError) -> str:
-    t = _texts(request)
+    _ = page_texts(request)
     if isinstance(err, RateLimited):
-        return t["me_rate_limited"]
+        return _("me_rate_limited")
     if isinstance(err, Unauthenticated):
-        return t["me_code_wrong"]
+        return _("me_code_wrong")
     if isinstance(err, InvalidInput) and any(e.field == "phone" for e in err.errors):
-        return t["me_phone_invalid"]
-    return err.detail
+        return _("me_phone_invalid")
+    return said(_, err)
 
 
 @router.get(ME)
@@ -192,7 +189,10 @@ def dpo_incident_create(request: Request, detected_at: str = Form("", max_length
         view = request.app.state.platform.privacy.create_incident(
             staff.principal, detected_at=detected_at, description=description, affected_estimate=affected_estimate)
     except InvalidInput as e:
-        return _incidents_page(request, staff, status=422, errors=e.errors,
+        _ = page_texts(request)
+        return _incidents_page(request, staff, status=422,
+                               errors=[{"field": name, "message": why} for name, why in
+                                       (field_words(_, fe) for fe in e.errors)],
                                form={"detected_at": detected_at, "description": description,
                                      "affected_estimate": affected_estimate})
     return _done("/staff/dpo/incidents", "recorded", view["ref"])

@@ -24,7 +24,7 @@ from postguard.http.auth import (
     staff_page,
 )
 from postguard.principals import StaffPrincipal
-from postguard.web.routes import render
+from postguard.web.routes import page_texts, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -33,7 +33,7 @@ router = APIRouter(include_in_schema=False)
 @dataclass(frozen=True)
 class MenuItem:
     href: str
-    key: str  # its text in postguard.web.i18n
+    key: str  # its text's key (declared with N_)
     roles: tuple[str, ...]
     org: str | None = None  # the one organisation whose staff may open it (None: any)
 
@@ -86,10 +86,8 @@ def login(request: Request, org: str = Form(..., max_length=32), username: str =
     try:
         signed = platform.staff.sign_in(org_code=org, username=username, password=password)
     except Unauthenticated:
-        from postguard.web.i18n import TEXTS, lang_of
-
-        t = TEXTS[lang_of(request.query_params.get("lang"), request.cookies.get("lang"))]
-        return _login_page(request, status=401, error=t["sign_in_failed"], org=org, username=username, next_=next)
+        _ = page_texts(request)
+        return _login_page(request, status=401, error=_("sign_in_failed"), org=org, username=username, next_=next)
     resp = RedirectResponse(_safe_next(next), status_code=303)
     set_session_cookie(request, resp, signed.token)
     resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/staff/login")

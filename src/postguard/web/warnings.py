@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from postguard.alerts.service import CATEGORIES
 from postguard.http.address import client_ip, served_url
-from postguard.web.i18n import lang_of
+from postguard.i18n import lang_of
 from postguard.web.routes import render
 
 router = APIRouter(include_in_schema=False)
