@@ -36,7 +36,6 @@ BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,imag
 # Latin words a Vietnamese page may show, and why (compared without case).
 LATIN_OK = {
     "postguard": "the product's name",
-    "english": "the language switch, in the language it leads to",
     "shipper": "the everyday Vietnamese word for a courier (người giao hàng)",
     "otp": "what banks and people call a one-time code in Viet Nam",
     "qr": "QR code (mã QR), as written in Vietnamese",

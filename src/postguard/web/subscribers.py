@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
 
 from postguard.errors import Conflict, InvalidInput
+from postguard.i18n import N_
 from postguard.http.auth import StaffContext, staff_page
 from postguard.http.params import RowId
 from postguard.subscribers.checks import REASONS
@@ -15,7 +16,7 @@ from postguard.subscribers.service import MAX_NOTE, QUEUE_ROLES, STATES
 from postguard.web.staff import MENU, MenuItem, render_staff
 
 router = APIRouter(include_in_schema=False)
-MENU.append(MenuItem("/staff/sim", "sim_menu", QUEUE_ROLES))
+MENU.append(MenuItem("/staff/sim", N_("sim_menu"), QUEUE_ROLES))
 FILTERS = ("open", *STATES)
 
 

@@ -125,6 +125,9 @@ PURPOSE = {"appeal_review": N_("purpose_appeal_review"), "blocklist_publish": N_
     "message_feedback_review": N_("purpose_message_feedback_review"),
     "passport_record": N_("purpose_passport_record"), "payment_check": N_("purpose_payment_check"),
     "phone_search": N_("purpose_phone_search"), "report_review": N_("purpose_report_review"),
+    "subscriber_reverify": N_("purpose_subscriber_reverify"),
+    "subscriber_scam_match": N_("purpose_subscriber_scam_match"),
+    "subscriber_suspend": N_("purpose_subscriber_suspend"),
     "takedown_evidence": N_("purpose_takedown_evidence"), "takedown_report_text": N_("purpose_takedown_report_text")}
 # reason_<value>: check.html, intel_indicator.html, intel_queue.html
 REASON = {"age": N_("reason_age"), "age_words": N_("reason_age_words"), "confirmation_lapsed": N_("reason_confirmation_lapsed"),
@@ -166,3 +169,7 @@ INDICATOR_HISTORY = {"appeal_rejected": N_("ih_appeal_rejected"), "appeal_upheld
     "clear": N_("ih_clear"), "confirm": N_("ih_confirm"), "delist": N_("ih_delist"), "dispute": N_("ih_dispute"),
     "official_revoked": N_("ih_official_revoked"), "official_verified": N_("ih_official_verified"),
     "report_accept": N_("ih_report_accept"), "report_reject": N_("ih_report_reject")}
+# sim_state_<value>: sim_queue.html, sim_case.html (a case's state; None: before its first state)
+SIM_STATE = {"open": N_("sim_state_open"), "flagged": N_("sim_state_flagged"), "contacted": N_("sim_state_contacted"),
+             "reverified": N_("sim_state_reverified"), "suspended": N_("sim_state_suspended"),
+             "cleared": N_("sim_state_cleared"), "None": N_("sim_state_None")}
