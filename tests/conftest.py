@@ -504,3 +504,24 @@ def run_cli(monkeypatch, capsys, *args, stdin: str | None = None) -> tuple[int, 
         code = e.code or 0
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+def parcel_out_for_delivery(p: Platform, faker, *, password: str, rows: int = 1, hours: int = 1):
+    """Operator VNP with a hub (``hub``) and a courier (``an``), ``rows`` shipments imported and the first
+    out for delivery, assigned to the courier from an hour ago for ``hours`` more: ``(courier, rows)``."""
+    from datetime import timedelta
+
+    from postguard.db.base import utcnow
+
+    p.orgs.create(code="VNP", name="Bưu điện")
+    system = p.orgs.principal("VNP", actor="test")
+    hub = p.staff.create(org_code="VNP", username="hub", display_name="Hub", role="hub", password=password)
+    courier = p.staff.create(org_code="VNP", username="an", display_name="An", role="courier", password=password)
+    made = list(faker.rows(rows))
+    p.shipments.import_csv(system, io.BytesIO(csv_bytes(made)))
+    for status in ("picked_up", "in_transit", "out_for_delivery"):
+        p.shipments.set_status(system, made[0]["waybill"], status)
+    now = utcnow()
+    p.access.assign(hub, waybill=made[0]["waybill"], courier="an", window_start=now - timedelta(hours=1),
+                    window_end=now + timedelta(hours=hours))
+    return courier, made

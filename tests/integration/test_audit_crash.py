@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import io
 import json
 import os
 import signal
 import subprocess
 import sys
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -28,10 +26,9 @@ from sqlalchemy import select
 
 from postguard.audit import merkle
 from postguard.audit.models import AuditEntry
-from postguard.db.base import utcnow
 from postguard.phones import normalize_phone
 from postguard.platform import Platform
-from tests.conftest import csv_bytes
+from tests.conftest import parcel_out_for_delivery
 
 pytestmark = pytest.mark.both_databases  # dialect behaviour matters: the access-log writer
 
@@ -90,18 +87,8 @@ POINTS = ["before_commit", "after_commit", "after_decrypt", "none"]
 def world(make_settings, faker):
     settings = make_settings(password_time_cost=1, password_memory_kib=1024)
     p = Platform(settings)
-    p.orgs.create(code="VNP", name="Bưu điện")
-    system = p.orgs.principal("VNP", actor="test")
-    hub = p.staff.create(org_code="VNP", username="hub", display_name="Hub", role="hub", password=PASSWORD)
-    courier = p.staff.create(org_code="VNP", username="an", display_name="An", role="courier", password=PASSWORD)
-    rows = list(faker.rows(1))
-    p.shipments.import_csv(system, io.BytesIO(csv_bytes(rows)))
+    courier, rows = parcel_out_for_delivery(p, faker, password=PASSWORD)
     waybill = rows[0]["waybill"]
-    for status in ("picked_up", "in_transit", "out_for_delivery"):
-        p.shipments.set_status(system, waybill, status)
-    now = utcnow()
-    p.access.assign(hub, waybill=waybill, courier="an", window_start=now - timedelta(hours=1),
-                    window_end=now + timedelta(hours=1))
     before = p.audit.checkpoint()  # signed, before the crash
     p.close()
     secrets = [normalize_phone(rows[0]["recipient_phone"]), rows[0]["recipient_name"], rows[0]["recipient_address"]]

@@ -7,18 +7,16 @@ from __future__ import annotations
 import io
 import os
 import tarfile
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from postguard.crypto import passphrase
 from postguard.db import backup
-from postguard.db.base import utcnow
 from postguard.models import metadata
 from postguard.phones import normalize_phone
 from postguard.platform import Platform
-from tests.conftest import PgSchema, csv_bytes, require_postgres, run_cli
+from tests.conftest import parcel_out_for_delivery, PgSchema, require_postgres, run_cli
 
 pytestmark = pytest.mark.both_databases  # each database's own way of being copied: online backup, snapshot
 
@@ -35,18 +33,8 @@ def _quick_scrypt(monkeypatch):
 def world(make_settings, faker):
     settings = make_settings(password_time_cost=1, password_memory_kib=1024)
     p = Platform(settings)
-    p.orgs.create(code="VNP", name="Bưu điện")
-    system = p.orgs.principal("VNP", actor="test")
-    hub = p.staff.create(org_code="VNP", username="hub", display_name="Hub", role="hub", password=PASSWORD)
-    courier = p.staff.create(org_code="VNP", username="an", display_name="An", role="courier", password=PASSWORD)
-    rows = list(faker.rows(300))
-    p.shipments.import_csv(system, io.BytesIO(csv_bytes(rows)))
+    courier, rows = parcel_out_for_delivery(p, faker, password=PASSWORD, rows=300)
     waybill = rows[0]["waybill"]
-    for status in ("picked_up", "in_transit", "out_for_delivery"):
-        p.shipments.set_status(system, waybill, status)
-    now = utcnow()
-    p.access.assign(hub, waybill=waybill, courier="an", window_start=now - timedelta(hours=1),
-                    window_end=now + timedelta(hours=1))
     p.access.reveal(courier, waybill=waybill, purpose="delivery")
     p.audit.checkpoint()
     yield p, courier, waybill, rows[0]

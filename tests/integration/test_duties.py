@@ -5,7 +5,6 @@ many arrive together; only administrators and the DPO publish and record; the re
 
 from __future__ import annotations
 
-import io
 import threading
 from datetime import timedelta
 
@@ -17,7 +16,7 @@ from postguard.audit.models import AuditEntry
 from postguard.db.base import utcnow
 from postguard.errors import Conflict, DutyPending, Forbidden, InvalidInput
 from postguard.platform import Platform
-from tests.conftest import csv_bytes
+from tests.conftest import parcel_out_for_delivery
 
 pytestmark = pytest.mark.both_databases  # the acknowledgement's row lock and unique key, and the door's query
 
@@ -28,19 +27,9 @@ TEXT = "Nhân viên không tiết lộ họ tên, số điện thoại, địa c
 @pytest.fixture
 def world(make_settings, faker):
     p = Platform(make_settings(password_time_cost=1, password_memory_kib=1024))
-    p.orgs.create(code="VNP", name="Bưu điện")
-    system = p.orgs.principal("VNP", actor="test")
-    hub = p.staff.create(org_code="VNP", username="hub", display_name="Hub", role="hub", password=PASSWORD)
-    courier = p.staff.create(org_code="VNP", username="an", display_name="An", role="courier", password=PASSWORD)
+    courier, rows = parcel_out_for_delivery(p, faker, password=PASSWORD, hours=3)
     dpo = p.staff.create(org_code="VNP", username="lan", display_name="Lan", role="dpo", password=PASSWORD)
-    rows = list(faker.rows(1))
-    p.shipments.import_csv(system, io.BytesIO(csv_bytes(rows)))
     waybill = rows[0]["waybill"]
-    for status in ("picked_up", "in_transit", "out_for_delivery"):
-        p.shipments.set_status(system, waybill, status)
-    now = utcnow()
-    p.access.assign(hub, waybill=waybill, courier="an", window_start=now - timedelta(hours=1),
-                    window_end=now + timedelta(hours=3))
     yield p, dpo, courier, waybill
     p.close()
 
