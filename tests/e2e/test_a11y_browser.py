@@ -31,6 +31,7 @@ from postguard.platform import Platform
 from postguard.settings import Settings
 from postguard.shipments.models import LabelToken, Shipment
 from tests.api.test_demo_pages import _build
+from tests.api.test_pages_vietnamese import foreign, visible
 from tests.e2e.conftest import serving
 from tests.e2e.test_demo_browser import sign_in
 
@@ -42,6 +43,8 @@ PHONE, NARROW, ZOOMED = (390, 844), (320, 640), (640, 360)  # ZOOMED: a 1280 x 7
 DEMO_SETTINGS = dict(password_time_cost=1, password_memory_kib=1024, notifier="memory")  # tests/api/test_demo_pages.py's
 SCREENSHOTS = os.environ.get("POSTGUARD_SCREENSHOTS")
 SHOT_HEIGHT = 1200  # CSS px: a screenshot is the top of the page, at most this tall
+# Names the message check's answer repeats from the pasted message: the bank its account is at.
+NAMES_IN_ANSWERS = {"Vietcombank"}
 A_MESSAGE = ("[BuuDien] Don hang cua ban bi giu tai kho do sai dia chi. Chuyen phi luu kho 35.000d vao "
              "TK 0123456789 Vietcombank truoc 17h hom nay de nhan hang.")  # synthetic
 
@@ -156,6 +159,7 @@ class Findings:
     overflow: dict[str, list[str]] = field(default_factory=dict)
     targets: dict[str, list[str]] = field(default_factory=dict)
     structure: dict[str, list[str]] = field(default_factory=dict)
+    english: dict[str, list[str]] = field(default_factory=dict)  # on a Vietnamese page: English words, raw codes
     statuses: dict[str, int] = field(default_factory=dict)
     shots: set[str] = field(default_factory=set)  # the states docs/screens.md shows
 
@@ -187,6 +191,9 @@ class Walk:
             axe += [f"[{width} px] {p}" for p in axe_problems(page, self.axe)]
         found.axe[state] = axe
         found.structure[state] = page.evaluate(STRUCTURE)
+        if page.evaluate("document.documentElement.lang") == "vi":  # the same detector as the pages' HTTP walk
+            shown = visible(page.content()).replace(A_MESSAGE, " ")  # the message the citizen pasted is theirs
+            found.english[state] = sorted(set(foreign(shown)) - NAMES_IN_ANSWERS)
         if self.phone_first:  # citizens' and couriers' pages
             scroll, overflow = [], []
             for wh, label in ((NARROW, "320 px"), (ZOOMED, "200% zoom")):
@@ -491,6 +498,13 @@ def test_citizen_and_courier_pages_have_large_tap_targets(citizen, staff):
     assert len(staff.targets) == 11, sorted(staff.targets)  # the courier's pages (and the sign-in page)
     assert not small, ("buttons, form controls and links on their own under 44 x 44 px, "
                        "links in running text under 24 px high:\n" + small)
+
+
+def test_vietnamese_pages_show_no_english_and_no_raw_code_in_the_browser(citizen, staff):
+    """What the browser shows, after the flows' scripts ran: the detector of tests/api/test_pages_vietnamese.py."""
+    found, _ = citizen
+    for walk in (found, staff):
+        assert len(walk.english) >= 5 and not walk.report("english"), walk.report("english")
 
 
 def test_every_page_starts_with_a_skip_link_and_is_titled_by_its_heading(citizen, staff):
