@@ -123,6 +123,10 @@ def test_auditor_pages(env):
         s.execute(update(AuditEntry).where(AuditEntry.idx == 2).values(actor="staff:999"))
     bad = client.get("/staff/audit/verify?lang=en", headers=HTML)
     assert bad.status_code == 409 and "First bad entry: 2" in bad.text
+    assert "columns differ from its logged content (edited)." in bad.text
+    vi = client.get("/staff/audit/verify?lang=vi", headers=HTML)  # said in the reader's language, from its code
+    assert vi.status_code == 409 and "Các cột của mục 2 khác với nội dung đã ghi (đã bị sửa)." in vi.text
+    assert "columns differ" not in vi.text
 
 
 def test_roles_on_auditor_pages(env):

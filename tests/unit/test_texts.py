@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from babel.messages.catalog import Catalog
 
+from postguard.audit.log import PROBLEM_CODES
 from postguard.subscribers.service import STATES as SIM_STATES
 from postguard.access.door import PURPOSES
 from postguard.access.models import ROLES
@@ -86,7 +87,7 @@ def test_every_value_a_page_turns_into_a_key_has_its_texts():
                 (words.ME_ACTOR, ("you", "system", "data_subject")), (words.ROLE, ROLES),
                 (words.DSR_MSG, [s for s in STATES if s in ("acknowledged", "completed", "waiting")]),
                 (words.INC_MSG, [s for s in STATES if s in ("recorded", "notified")]),
-                (words.PURPOSE, PURPOSES), (words.SIM_STATE, ("open", *SIM_STATES)), (auditor.WHY, leaks.WEIGHTS), (auditor.LAWFUL, leaks.LAWFUL),
+                (words.PURPOSE, PURPOSES), (words.SIM_STATE, ("open", *SIM_STATES)), (words.VERIFY_PROBLEM, PROBLEM_CODES), (auditor.WHY, leaks.WEIGHTS), (auditor.LAWFUL, leaks.LAWFUL),
                 (auditor.ANOMALY_FEATURES, FEATURES), (auditor.ALERT_TEXTS, ALERT_KINDS),
                 (auditor.CHANNELS, CHANNEL_KINDS), (auditor.CONTACTS, CONTACT_KINDS)]
     assert INCIDENT_STATUSES == ("open", "notified")

@@ -101,8 +101,16 @@ class _Request:
 
 @dataclass
 class Problem:
+    """What ``verify`` found wrong, from ``index`` on (``code``: one of ``PROBLEM_CODES``)."""
+
     index: int
-    reason: str
+    reason: str  # in English, for the log and the command line
+    code: str = "other"  # the reason as a code, for the pages to say in the reader's language
+    size: int | None = None  # the checkpoint's size, for the checkpoint codes
+
+
+PROBLEM_CODES = ("missing", "time", "signature", "note", "tail_missing", "checkpoint", "not_canonical", "not_json",
+                 "moved", "columns", "time_differs", "leaf_hash", "not_ours", "other")
 
 
 @dataclass
@@ -397,33 +405,36 @@ class AuditLog:
                 for row in s.execute(select(AuditEntry).order_by(AuditEntry.idx)
                                      .execution_options(yield_per=5000)).scalars():
                     if row.idx != expected:
-                        problems.append(Problem(expected, f"entry {expected} is missing (deleted or renumbered)"))
+                        problems.append(Problem(expected, f"entry {expected} is missing (deleted or renumbered)", "missing"))
                         break
-                    reason = self._check_row(row, mac_key)
-                    if reason:
-                        problems.append(Problem(row.idx, reason))
+                    found = self._check_row(row, mac_key)
+                    if found:
+                        problems.append(Problem(row.idx, found[1], found[0]))
                         break
                     tree.append(merkle.leaf_hash(row.entry.encode("utf-8")))
                     expected += 1
             except ValueError:  # a column holds what its type cannot (SQLite stores any text)
                 bad = self._unreadable(s, expected)
-                problems.append(Problem(bad, f"entry {bad} time is not a time (edited)"))
+                problems.append(Problem(bad, f"entry {bad} time is not a time (edited)", "time"))
             checkpoints = s.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.size)).scalars().all()
         count = expected
         for cp in checkpoints:
             try:
                 verify_note(cp.note, verifier_key=verifier)
             except Exception:
-                problems.append(Problem(cp.size - 1, f"checkpoint at size {cp.size} has a bad signature"))
+                problems.append(Problem(cp.size - 1, f"checkpoint at size {cp.size} has a bad signature", "signature",
+                                        cp.size))
                 continue
             if f"\n{cp.size}\n{_b64(cp.root)}\n" not in cp.note:
-                problems.append(Problem(cp.size - 1, f"checkpoint at size {cp.size} does not match its note"))
+                problems.append(Problem(cp.size - 1, f"checkpoint at size {cp.size} does not match its note", "note",
+                                        cp.size))
             elif cp.size > tree.size:
                 if not problems:
                     problems.append(Problem(tree.size, f"entries from {tree.size} on are missing "
-                                                       f"(a checkpoint covers {cp.size})"))
+                                                       f"(a checkpoint covers {cp.size})", "tail_missing", cp.size))
             elif tree.root(cp.size) != cp.root:
-                problems.append(Problem(cp.size - 1, f"entries up to {cp.size} do not match the signed checkpoint"))
+                problems.append(Problem(cp.size - 1, f"entries up to {cp.size} do not match the signed checkpoint",
+                                        "checkpoint", cp.size))
         return VerifyReport(entries=count, checkpoints=len(checkpoints), problems=problems, tree=tree,
                             verifier_key=verifier)
 
@@ -442,23 +453,24 @@ class AuditLog:
         return start
 
     @staticmethod
-    def _check_row(row: AuditEntry, mac_key: bytes) -> str | None:
+    def _check_row(row: AuditEntry, mac_key: bytes) -> tuple[str, str] | None:
+        """``(code, reason)`` of what is wrong with a stored entry, or None."""
         try:
             parsed = json.loads(row.entry)
             if canonical(parsed).decode("utf-8") != row.entry:
-                return f"entry {row.idx} is not in canonical form (edited)"
+                return "not_canonical", f"entry {row.idx} is not in canonical form (edited)"
         except Exception:
-            return f"entry {row.idx} is not valid JSON (edited)"
+            return "not_json", f"entry {row.idx} is not valid JSON (edited)"
         if parsed.get("i") != row.idx:
-            return f"entry {row.idx} holds entry {parsed.get('i')} (reordered or moved)"
+            return "moved", f"entry {row.idx} holds entry {parsed.get('i')} (reordered or moved)"
         if (parsed.get("actor"), parsed.get("action"), parsed.get("subject"), parsed.get("org")) != (
                 row.actor, row.action, row.subject, row.org_id):
-            return f"entry {row.idx} columns differ from its logged content (edited)"
+            return "columns", f"entry {row.idx} columns differ from its logged content (edited)"
         if row.at is None or _stamp(row.at) != parsed.get("at"):
-            return f"entry {row.idx} time differs from its logged time (edited)"
+            return "time_differs", f"entry {row.idx} time differs from its logged time (edited)"
         lh = merkle.leaf_hash(row.entry.encode("utf-8"))
         if row.leaf_hash != lh:
-            return f"entry {row.idx} leaf hash does not match its content (edited)"
+            return "leaf_hash", f"entry {row.idx} leaf hash does not match its content (edited)"
         if not hmac.compare_digest(row.mac, hmac.digest(mac_key, lh, hashlib.sha256)):
-            return f"entry {row.idx} was not written by postguard (edited or inserted)"
+            return "not_ours", f"entry {row.idx} was not written by postguard (edited or inserted)"
         return None

@@ -173,3 +173,12 @@ INDICATOR_HISTORY = {"appeal_rejected": N_("ih_appeal_rejected"), "appeal_upheld
 SIM_STATE = {"open": N_("sim_state_open"), "flagged": N_("sim_state_flagged"), "contacted": N_("sim_state_contacted"),
              "reverified": N_("sim_state_reverified"), "suspended": N_("sim_state_suspended"),
              "cleared": N_("sim_state_cleared"), "None": N_("sim_state_None")}
+# verify_problem_<code>: audit_verify.html (postguard.audit.log.PROBLEM_CODES; {index}, {size})
+VERIFY_PROBLEM = {c: k for c, k in (
+    ("missing", N_("verify_problem_missing")), ("time", N_("verify_problem_time")),
+    ("signature", N_("verify_problem_signature")), ("note", N_("verify_problem_note")),
+    ("tail_missing", N_("verify_problem_tail_missing")), ("checkpoint", N_("verify_problem_checkpoint")),
+    ("not_canonical", N_("verify_problem_not_canonical")), ("not_json", N_("verify_problem_not_json")),
+    ("moved", N_("verify_problem_moved")), ("columns", N_("verify_problem_columns")),
+    ("time_differs", N_("verify_problem_time_differs")), ("leaf_hash", N_("verify_problem_leaf_hash")),
+    ("not_ours", N_("verify_problem_not_ours")), ("other", N_("verify_problem_other")))}
