@@ -14,11 +14,13 @@ import codecs
 import csv
 import io
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from postguard.errors import FieldError, InvalidInput
+
+T = TypeVar("T")
 
 MAX_REPORTED_ERRORS = 1000  # errors kept in a report; every error is counted
 
@@ -244,3 +246,16 @@ def valid_batches(rows: CsvRows, validate: Callable[..., tuple[Any, list[FieldEr
     if progress:
         progress(rows.position())
     rows.finish()
+
+
+def fresh_only(items: Iterable[T], key: Callable[[T], str], existing: Container[str], report: ImportReport) -> dict[str, T]:
+    """The items whose key is neither stored (``existing``) nor earlier in ``items``, by key; the others
+    are counted in ``report`` as already present (a re-imported file creates no duplicates)."""
+    fresh: dict[str, T] = {}
+    for it in items:
+        k = key(it)
+        if k in existing or k in fresh:
+            report.already_present += 1
+        else:
+            fresh[k] = it
+    return fresh

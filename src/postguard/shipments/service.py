@@ -18,7 +18,7 @@ from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from postguard import places
-from postguard.csvimport import CsvRows, shown, valid_batches
+from postguard.csvimport import CsvRows, fresh_only, shown, valid_batches
 from postguard.csvimport import ImportReport as CsvImportReport
 from postguard.db.base import utcnow
 from postguard.db.engine import placeholder
@@ -310,12 +310,7 @@ class ShipmentService:
         with self.db.session() as s:
             org = self._org(s, principal)
             existing = self._existing(s, org.id, [it.waybill for it in batch])
-            fresh: dict[str, ShipmentInput] = {}
-            for it in batch:
-                if it.waybill in existing or it.waybill in fresh:
-                    report.already_present += 1
-                else:
-                    fresh[it.waybill] = it
+            fresh = fresh_only(batch, lambda it: it.waybill, existing, report)
             if not fresh:
                 return
             prot = protection(self.vault, s, org=org, count=len(fresh))

@@ -23,7 +23,7 @@ import numpy as np
 from sqlalchemy import CursorResult, Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from postguard.csvimport import CsvRows, ImportReport, valid_batches
+from postguard.csvimport import CsvRows, ImportReport, fresh_only, valid_batches
 from postguard.db.base import utcnow
 from postguard.db.engine import placeholder
 from postguard.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -196,12 +196,7 @@ class Subscribers:
                 chunk = iccids[i : i + 5000]
                 sql = f"SELECT iccid FROM subscribers WHERE org_id = {mark} AND iccid IN ({', '.join([mark] * len(chunk))})"  # noqa: S608
                 existing.update(w for (w,) in conn.exec_driver_sql(sql, (org.id, *chunk)))
-            fresh: dict[str, SubscriberInput] = {}
-            for it in batch:
-                if it.iccid in existing or it.iccid in fresh:
-                    report.already_present += 1
-                else:
-                    fresh[it.iccid] = it
+            fresh = fresh_only(batch, lambda it: it.iccid, existing, report)
             if not fresh:
                 return
             prot = protection(self.vault, s, org=org, count=len(fresh))
