@@ -61,10 +61,17 @@ class EvidenceBundles:
         self.db, self.audit, self.orgs, self.door, self.store = db, audit, orgs, door, store
         self._seed, self.issuer = signing_seed, issuer
 
+    def _signing_seed(self) -> bytes:
+        """The Ed25519 seed, read (or made, the first time, and stored) on the primary."""
+        with self.db.session() as s:
+            return self._seed(s)
+
+    def _vkey(self, seed: bytes) -> str:
+        return vkey(self.issuer + "/evidence", ed25519.public_key_bytes(private_key=seed))
+
     def signer_key(self) -> str:
         """The bundles' verifier key (C2SP note format, as the access log's): publish it for authorities."""
-        with self.db.read_session() as s:
-            return vkey(self.issuer + "/evidence", ed25519.public_key_bytes(private_key=self._seed(s)))
+        return self._vkey(self._signing_seed())
 
     def build(self, principal: Principal, indicator_id: int) -> dict[str, Any]:
         self.orgs.require(principal, "intel:analyst")
@@ -118,9 +125,8 @@ class EvidenceBundles:
             "reports": report_rows, "timeline": timeline, "evidence_files": evidence,
             "log": {"verifier_key": self.audit.verifier_key(), "checkpoint": checkpoint.note if checkpoint else None,
                     "proofs": [{k: p[k] for k in ("index", "tree_size", "entry", "leaf_hash", "proof")} for p in proofs]},
-            "signer": self.signer_key(),
         }
-        with self.db.read_session() as s:
-            seed = self._seed(s)
+        seed = self._signing_seed()  # one read: the key named is the key that signs
+        bundle["signer"] = self._vkey(seed)
         bundle["signature"] = _b64(ed25519.sign(signed_body(bundle), private_key=seed))
         return bundle
